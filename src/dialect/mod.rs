@@ -1,0 +1,1 @@
+//! Pure codecs between flow calls and partner HTTP.
