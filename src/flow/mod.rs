@@ -1,6 +1,60 @@
-//! The sans-IO connect flow.
+//! The sans-IO connect flow: [`ConnectFlow`] and everything that goes in and
+//! out of it.
+//!
+//! No clock, no sockets, no threads: time is passed in as [`Timestamp`],
+//! partner calls come out as [`Effect`]s and their replies go back in as
+//! [`Input::Api`]. The shape follows quinn-proto's `Connection`.
+//!
+//! Rules the flow keeps (each is a property test in `tests/properties.rs`):
+//!
+//! 1. A reply is applied only if its [`RequestId`] is the one the flow waits
+//!    for; any other is refused with [`FlowError::UnexpectedReply`].
+//! 2. Login and commit are never re-sent by the flow; only the institution
+//!    list is retried ([`retry_delay`]).
+//! 3. A code is emitted at most once; after it the only call is the exchange.
+//! 4. Every state has a [`View`]; Done, Failed and Exited are terminal.
+//! 5. Every flow ends: calls are bounded by [`FlowConfig::max_calls`].
+//! 6. Sent secrets are never in a [`Snapshot`], an event or an error.
+//! 7. `snapshot` then `restore` gives a flow that behaves identically.
+
 mod api;
+mod config;
+mod error;
+mod event;
+pub mod explore;
+mod machine;
+mod retry;
+mod snapshot;
+mod state;
 mod types;
+mod view;
 
 pub use api::*;
+pub use config::{FlowConfig, Preselect};
+pub use error::{Failure, FlowError};
+pub use event::{ErrorType, Event, EventKind, Page};
+pub use machine::ConnectFlow;
+pub use retry::retry_delay;
+pub use snapshot::{RestoreError, Snapshot, SNAPSHOT_VERSION};
+pub use state::*;
 pub use types::*;
+pub use view::{FormPurpose, FormView, View, Working};
+
+use crate::form::{FieldKind, Form};
+
+/// The `mfaType` reported with `SUBMIT_MFA`: `CAPTCHA`, `SELECTION`, `OTP` or
+/// `QUESTION`, guessed from the form since partners do not say.
+pub fn mfa_type(form: &Form) -> &'static str {
+    if form.fields.iter().any(|f| f.kind == FieldKind::Captcha) {
+        "CAPTCHA"
+    } else if form.fields.iter().any(|f| f.kind == FieldKind::Choice) {
+        "SELECTION"
+    } else if form.fields.iter().any(|f| {
+        let n = f.name.to_ascii_lowercase();
+        n.contains("otp") || n.contains("token") || n.contains("code")
+    }) {
+        "OTP"
+    } else {
+        "QUESTION"
+    }
+}

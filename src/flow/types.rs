@@ -187,7 +187,11 @@ pub struct Institution {
 
 impl Institution {
     /// An institution with the given methods.
-    pub fn new(id: impl Into<String>, name: impl Into<String>, auth_methods: Vec<AuthMethod>) -> Self {
+    pub fn new(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        auth_methods: Vec<AuthMethod>,
+    ) -> Self {
         Institution {
             id: id.into(),
             name: name.into(),

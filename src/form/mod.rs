@@ -25,7 +25,6 @@
 
 mod secret;
 
-pub(crate) use secret::reveal;
 pub use secret::Secret;
 
 use serde::{Deserialize, Serialize};
@@ -474,7 +473,9 @@ impl FieldError {
         match &self.problem {
             Problem::Required => format!("{l} is required"),
             Problem::TooLong { max } => format!("{l} must be at most {max} characters"),
-            Problem::WrongLength { expected } => format!("{l} must be exactly {expected} characters"),
+            Problem::WrongLength { expected } => {
+                format!("{l} must be exactly {expected} characters")
+            }
             Problem::NotAnOption => format!("{l}: choose one of the options"),
             Problem::Unexpected => format!("{l} is not a field of this form"),
             Problem::Duplicate => format!("{l} was given twice"),
@@ -505,8 +506,14 @@ mod tests {
                        "hint": "X", "min": 1, "style": { "w": 2 } }]
         });
         let form: Form = serde_json::from_value(raw.clone()).unwrap();
-        assert_eq!(form.fields[0].kind, FieldKind::Unknown("elements.slider".into()));
-        assert_eq!(form.fields[0].content_type, ContentType::Unknown("biometric".into()));
+        assert_eq!(
+            form.fields[0].kind,
+            FieldKind::Unknown("elements.slider".into())
+        );
+        assert_eq!(
+            form.fields[0].content_type,
+            ContentType::Unknown("biometric".into())
+        );
         assert_eq!(form.extra["layout"], "grid");
         assert_eq!(serde_json::to_value(&form).unwrap(), raw);
     }
@@ -517,7 +524,11 @@ mod tests {
         let msgs: Vec<_> = errs.iter().map(|e| e.to_string()).collect();
         assert_eq!(
             msgs,
-            ["Username is required", "Password is required", "Enter code is required"]
+            [
+                "Username is required",
+                "Password is required",
+                "Enter code is required"
+            ]
         );
     }
 
@@ -550,11 +561,22 @@ mod tests {
     fn choice_accepts_only_its_options() {
         let form = Form::new(
             "Verify",
-            vec![Field::choice("identifier", "Identify with", [("bvn", "BVN"), ("dob", "Date of birth")])],
+            vec![Field::choice(
+                "identifier",
+                "Identify with",
+                [("bvn", "BVN"), ("dob", "Date of birth")],
+            )],
         );
-        assert!(form.validate(&Values::new().with("identifier", "bvn")).is_ok());
-        let errs = form.validate(&Values::new().with("identifier", "BVN")).unwrap_err();
-        assert_eq!(errs[0].to_string(), "Identify with: choose one of the options");
+        assert!(form
+            .validate(&Values::new().with("identifier", "bvn"))
+            .is_ok());
+        let errs = form
+            .validate(&Values::new().with("identifier", "BVN"))
+            .unwrap_err();
+        assert_eq!(
+            errs[0].to_string(),
+            "Identify with: choose one of the options"
+        );
     }
 
     #[test]
@@ -565,15 +587,26 @@ mod tests {
         assert!(Field::input("mPin", "M-PIN").is_secret());
         assert!(Field::input("otp", "OTP").is_secret());
         assert!(!Field::input("accountNo", "Account").is_secret());
-        let v = Values::new().with("username", "ada").with("password", "hunter2");
-        assert_eq!(format!("{v:?}"), r#"{"username": Secret(***), "password": Secret(***)}"#);
-        assert_eq!(v.public_part(&form), vec![("username".to_string(), "ada".to_string())]);
+        let v = Values::new()
+            .with("username", "ada")
+            .with("password", "hunter2");
+        assert_eq!(
+            format!("{v:?}"),
+            r#"{"username": Secret(***), "password": Secret(***)}"#
+        );
+        assert_eq!(
+            v.public_part(&form),
+            vec![("username".to_string(), "ada".to_string())]
+        );
     }
 
     #[test]
     fn max_length_counts_characters_not_bytes() {
         let f = Field::input("name", "Name").max_length(3);
         assert!(f.check(&Secret::new("éèà")).is_ok());
-        assert_eq!(f.check(&Secret::new("abcd")), Err(Problem::TooLong { max: 3 }));
+        assert_eq!(
+            f.check(&Secret::new("abcd")),
+            Err(Problem::TooLong { max: 3 })
+        );
     }
 }

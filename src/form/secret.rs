@@ -59,22 +59,6 @@ impl From<String> for Secret {
     }
 }
 
-/// Serde helpers for the few places that must store a secret that has not been
-/// sent yet (an unpolled effect inside a snapshot). Use with
-/// `#[serde(with = "crate::form::secret::reveal")]`; every use is a reviewed leak.
-pub(crate) mod reveal {
-    use super::Secret;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(secret: &Secret, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(secret.expose())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {
-        String::deserialize(d).map(Secret::new)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

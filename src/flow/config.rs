@@ -1,0 +1,165 @@
+//! [`FlowConfig`]: the limits that make every flow end, and host choices.
+
+use super::types::AuthMethodKind;
+use serde::{Deserialize, Serialize};
+
+/// How a flow behaves. Every limit here bounds the number of partner calls a
+/// flow can make, which is what lets the property tests prove every flow ends.
+///
+/// Serialized into snapshots; fields left at their default are omitted so a
+/// snapshot stays small.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FlowConfig {
+    /// Echoed on every event (Mono widget `reference`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// Skip the institution list: choose this institution as soon as the
+    /// catalogue arrives (Mono `setup({selectedInstitution})`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub institution: Option<Preselect>,
+    /// Rejected logins (wrong password) before the flow fails.
+    #[serde(skip_serializing_if = "is_default_login_attempts")]
+    pub max_login_attempts: u8,
+    /// Rejected MFA answers or account picks before the flow fails.
+    #[serde(skip_serializing_if = "is_default_mfa_attempts")]
+    pub max_mfa_attempts: u8,
+    /// MFA forms plus account lists a partner may ask for in one flow.
+    #[serde(skip_serializing_if = "is_default_rounds")]
+    pub max_rounds: u8,
+    /// Sessions this flow may create in all (first, renewals, auth-method
+    /// switches, Back then choose again).
+    #[serde(skip_serializing_if = "is_default_sessions")]
+    pub max_sessions: u8,
+    /// Times an expired session may be renewed by creating a new one.
+    #[serde(skip_serializing_if = "is_default_renewals")]
+    pub max_renewals: u8,
+    /// Login/commit/session calls that may fail in transit (timeout, 5xx)
+    /// before the flow gives up.
+    #[serde(skip_serializing_if = "is_default_transport")]
+    pub max_transport_failures: u8,
+    /// Retries of a failed institution list (a read) before the flow gives up.
+    #[serde(skip_serializing_if = "is_default_read_retries")]
+    pub max_read_retries: u8,
+    /// First retry delay for a read, in ms; doubled each time.
+    #[serde(skip_serializing_if = "is_default_backoff")]
+    pub read_backoff_ms: u64,
+    /// Lifetime of a partner code, in ms (Mono: 10 minutes).
+    #[serde(skip_serializing_if = "is_default_code_lifetime")]
+    pub code_lifetime_ms: u64,
+    /// Exchange the code for an account id in this flow. Off when the host's
+    /// backend exchanges it; the flow then ends in `Done` with the code only.
+    #[serde(skip_serializing_if = "is_true")]
+    pub exchange_code: bool,
+}
+
+/// An institution (and optionally auth method) chosen before the flow starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preselect {
+    /// Institution id.
+    pub id: String,
+    /// Auth method; the institution's first when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_method: Option<AuthMethodKind>,
+}
+
+const LOGIN_ATTEMPTS: u8 = 3;
+const MFA_ATTEMPTS: u8 = 3;
+const ROUNDS: u8 = 16;
+const SESSIONS: u8 = 8;
+const RENEWALS: u8 = 1;
+const TRANSPORT: u8 = 3;
+const READ_RETRIES: u8 = 3;
+const BACKOFF_MS: u64 = 500;
+const CODE_LIFETIME_MS: u64 = 10 * 60 * 1000;
+
+fn is_default_login_attempts(v: &u8) -> bool {
+    *v == LOGIN_ATTEMPTS
+}
+fn is_default_mfa_attempts(v: &u8) -> bool {
+    *v == MFA_ATTEMPTS
+}
+fn is_default_rounds(v: &u8) -> bool {
+    *v == ROUNDS
+}
+fn is_default_sessions(v: &u8) -> bool {
+    *v == SESSIONS
+}
+fn is_default_renewals(v: &u8) -> bool {
+    *v == RENEWALS
+}
+fn is_default_transport(v: &u8) -> bool {
+    *v == TRANSPORT
+}
+fn is_default_read_retries(v: &u8) -> bool {
+    *v == READ_RETRIES
+}
+fn is_default_backoff(v: &u64) -> bool {
+    *v == BACKOFF_MS
+}
+fn is_default_code_lifetime(v: &u64) -> bool {
+    *v == CODE_LIFETIME_MS
+}
+fn is_true(v: &bool) -> bool {
+    *v
+}
+
+impl Default for FlowConfig {
+    fn default() -> Self {
+        FlowConfig {
+            reference: None,
+            institution: None,
+            max_login_attempts: LOGIN_ATTEMPTS,
+            max_mfa_attempts: MFA_ATTEMPTS,
+            max_rounds: ROUNDS,
+            max_sessions: SESSIONS,
+            max_renewals: RENEWALS,
+            max_transport_failures: TRANSPORT,
+            max_read_retries: READ_RETRIES,
+            read_backoff_ms: BACKOFF_MS,
+            code_lifetime_ms: CODE_LIFETIME_MS,
+            exchange_code: true,
+        }
+    }
+}
+
+impl FlowConfig {
+    /// Sets the reference echoed on events.
+    pub fn with_reference(mut self, reference: impl Into<String>) -> Self {
+        self.reference = Some(reference.into());
+        self
+    }
+
+    /// Preselects an institution.
+    pub fn with_institution(
+        mut self,
+        id: impl Into<String>,
+        auth_method: Option<AuthMethodKind>,
+    ) -> Self {
+        self.institution = Some(Preselect {
+            id: id.into(),
+            auth_method,
+        });
+        self
+    }
+
+    /// An upper bound on the partner calls any flow with this config can ask
+    /// for, whatever the person and the partner do. Each term is a limit
+    /// above; the property tests check no flow ever exceeds it.
+    pub fn max_calls(&self) -> u64 {
+        let sessions = u64::from(self.max_sessions);
+        // Institution lists: the first, plus one per return to the list
+        // without a catalogue (bounded by sessions), each with its retries.
+        let lists = (1 + sessions) * (1 + u64::from(self.max_read_retries));
+        // These counters are per flow, never reset: every login is a
+        // rejection, a transport failure, or the one success of a session.
+        let transport = u64::from(self.max_transport_failures);
+        let logins = u64::from(self.max_login_attempts) + transport + sessions;
+        // Every commit is a rejection, a transport failure, or moves to the
+        // next round (or the code).
+        let commits = u64::from(self.max_rounds) + 1 + u64::from(self.max_mfa_attempts) + transport;
+        // Exchange: the first, plus one per Retry after a transient failure.
+        let exchanges = 1 + transport;
+        lists + sessions + logins + commits + exchanges
+    }
+}

@@ -1,0 +1,222 @@
+//! [`View`]: what a person must see or answer right now, borrowed from the flow.
+
+use super::error::Failure;
+use super::event::Page;
+use super::state::{Notice, State};
+use super::types::{Account, AuthMethodKind, Institution, InstitutionRef, Timestamp};
+use crate::form::{FieldError, Form};
+
+/// What to put in front of the person. Every state has one; a channel renders
+/// it (a terminal prompt, a USSD screen, JSON for an app) and never needs to
+/// look at [`State`] itself.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum View<'a> {
+    /// Nothing to answer: a call is in flight (or a retry is scheduled).
+    Working(Working),
+    /// Pick an institution.
+    ChooseInstitution {
+        /// The catalogue, in the partner's order.
+        institutions: &'a [Institution],
+        /// Why the person is back here.
+        notice: Option<&'a Notice>,
+    },
+    /// Fill in a form (login or MFA).
+    Form(FormView<'a>),
+    /// Pick an account.
+    ChooseAccount {
+        /// Where.
+        institution: &'a InstitutionRef,
+        /// The accounts.
+        accounts: &'a [Account],
+        /// Why the list is shown again.
+        notice: Option<&'a Notice>,
+    },
+    /// The account is linked but the code exchange failed; the person may retry.
+    Linked {
+        /// Why the exchange is not done.
+        notice: Option<&'a Notice>,
+    },
+    /// Linked (terminal).
+    Done {
+        /// The partner's code.
+        code: &'a str,
+        /// The durable account id, when this flow exchanged the code.
+        account_id: Option<&'a str>,
+    },
+    /// Ended badly (terminal).
+    Failed {
+        /// What happened.
+        failure: &'a Failure,
+        /// Whether starting again might work.
+        retryable: bool,
+    },
+    /// The person left (terminal).
+    Exited {
+        /// Where they were.
+        page: Page,
+    },
+}
+
+/// What a [`View::Working`] is waiting for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Working {
+    /// Fetching institutions.
+    LoadingInstitutions,
+    /// Waiting to retry the institution list.
+    RetryingInstitutions {
+        /// When.
+        at: Timestamp,
+    },
+    /// Opening a session.
+    CreatingSession,
+    /// Login in flight.
+    LoggingIn,
+    /// Commit in flight.
+    Committing,
+    /// Exchange in flight.
+    Exchanging,
+}
+
+impl Working {
+    /// A sentence for the person.
+    pub fn message(self) -> &'static str {
+        match self {
+            Working::LoadingInstitutions | Working::RetryingInstitutions { .. } => {
+                "Loading banks..."
+            }
+            Working::CreatingSession => "Connecting to your bank...",
+            Working::LoggingIn => "Logging in...",
+            Working::Committing => "Verifying...",
+            Working::Exchanging => "Finishing...",
+        }
+    }
+}
+
+/// Login or MFA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FormPurpose {
+    /// The login form.
+    Credentials,
+    /// An MFA form (OTP, security question, ...).
+    Mfa,
+}
+
+/// A form to fill in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FormView<'a> {
+    /// Login or MFA.
+    pub purpose: FormPurpose,
+    /// Where.
+    pub institution: &'a InstitutionRef,
+    /// How the person is logging in.
+    pub auth_method: &'a AuthMethodKind,
+    /// Every method the institution offers.
+    pub methods: &'a [AuthMethodKind],
+    /// The form.
+    pub form: &'a Form,
+    /// Non-secret values to fill in again.
+    pub prefill: &'a [(String, String)],
+    /// Per-field problems with the last values.
+    pub errors: &'a [FieldError],
+    /// Why the form is shown again.
+    pub notice: Option<&'a Notice>,
+}
+
+impl<'a> FormView<'a> {
+    /// The methods the person could switch to.
+    pub fn other_methods(&self) -> impl Iterator<Item = &'a AuthMethodKind> + 'a {
+        let current = self.auth_method;
+        self.methods.iter().filter(move |m| *m != current)
+    }
+
+    /// The error for one field, if any.
+    pub fn error_for(&self, field: &str) -> Option<&'a FieldError> {
+        self.errors.iter().find(|e| e.field == field)
+    }
+
+    /// The prefilled value of a field, if any.
+    pub fn prefill_for(&self, field: &str) -> Option<&'a str> {
+        self.prefill
+            .iter()
+            .find(|(n, _)| n == field)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl<'a> View<'a> {
+    pub(super) fn of(state: &'a State, institutions: &'a [Institution]) -> View<'a> {
+        match state {
+            State::LoadingInstitutions(s) => View::Working(match s.retry_at {
+                Some(at) => Working::RetryingInstitutions { at },
+                None => Working::LoadingInstitutions,
+            }),
+            State::ChoosingInstitution(s) => View::ChooseInstitution {
+                institutions,
+                notice: s.notice.as_ref(),
+            },
+            State::CreatingSession(_) => View::Working(Working::CreatingSession),
+            State::AwaitingCredentials(s) => View::Form(FormView {
+                purpose: FormPurpose::Credentials,
+                institution: &s.session.target.institution,
+                auth_method: &s.session.target.auth_method,
+                methods: &s.session.target.methods,
+                form: &s.form,
+                prefill: &s.prefill,
+                errors: &s.errors,
+                notice: s.notice.as_ref(),
+            }),
+            State::LoggingIn(_) => View::Working(Working::LoggingIn),
+            State::AwaitingInput(s) => View::Form(FormView {
+                purpose: FormPurpose::Mfa,
+                institution: &s.session.target.institution,
+                auth_method: &s.session.target.auth_method,
+                methods: &s.session.target.methods,
+                form: &s.form,
+                prefill: &[],
+                errors: &s.errors,
+                notice: s.notice.as_ref(),
+            }),
+            State::AwaitingAccount(s) => View::ChooseAccount {
+                institution: &s.session.target.institution,
+                accounts: &s.accounts,
+                notice: s.notice.as_ref(),
+            },
+            State::Committing(_) => View::Working(Working::Committing),
+            State::Linked(s) => View::Linked {
+                notice: s.notice.as_ref(),
+            },
+            State::Exchanging(_) => View::Working(Working::Exchanging),
+            State::Done(s) => View::Done {
+                code: &s.code,
+                account_id: s.account_id.as_deref(),
+            },
+            State::Failed(f) => View::Failed {
+                failure: f,
+                retryable: f.is_retryable(),
+            },
+            State::Exited(e) => View::Exited { page: e.page },
+        }
+    }
+
+    /// True when the person must act (a form, a list, a retry).
+    pub fn needs_person(&self) -> bool {
+        matches!(
+            self,
+            View::ChooseInstitution { .. }
+                | View::Form(_)
+                | View::ChooseAccount { .. }
+                | View::Linked { .. }
+        )
+    }
+
+    /// True for Done, Failed and Exited.
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self,
+            View::Done { .. } | View::Failed { .. } | View::Exited { .. }
+        )
+    }
+}
