@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 /// Counters that bound a flow. Per flow, never reset, so Back and switch loops
 /// cannot buy more attempts.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(default)]
 pub(super) struct Counters {
     pub login_rejections: u8,

@@ -1,0 +1,109 @@
+//! Exhaustive path enumeration over the demo catalogue: every state is
+//! reachable, and each state's shortest path replays to that state.
+
+use connectflow::flow::{explore, FlowConfig, StateKind};
+use std::sync::Arc;
+
+#[test]
+fn every_state_is_reachable_and_nothing_is_stuck() {
+    let catalogue = Arc::new(explore::demo_catalogue());
+    let report = explore::explore(&FlowConfig::default(), catalogue);
+    assert!(report.problems.is_empty(), "{:#?}", report.problems);
+    assert_eq!(report.unreachable(), Vec::<StateKind>::new());
+    println!("{} nodes, {} edges", report.nodes, report.edges.len());
+}
+
+/// Each state's shortest path is a checked case: replaying it from a new flow
+/// is accepted at every step and ends in that state, whose view agrees.
+#[test]
+fn each_shortest_path_replays_to_its_state() {
+    let catalogue = Arc::new(explore::demo_catalogue());
+    let config = FlowConfig::default();
+    let report = explore::explore(&config, Arc::clone(&catalogue));
+    for (kind, path) in &report.shortest {
+        let flow = explore::replay(&config, Arc::clone(&catalogue), path)
+            .unwrap_or_else(|e| panic!("path to {kind:?}: {e}"));
+        assert_eq!(
+            flow.state().kind(),
+            *kind,
+            "path {:?}",
+            path.iter().map(|l| l.label()).collect::<Vec<_>>()
+        );
+        assert_eq!(flow.view().is_terminal(), kind.is_terminal());
+    }
+    let labels: Vec<String> = report.shortest[&StateKind::Done]
+        .iter()
+        .map(|l| l.label())
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            "institutions",
+            "choose demo-bank internet_banking",
+            "session",
+            "submit",
+            "code",
+            "exchanged"
+        ]
+    );
+}
+
+#[test]
+fn mermaid_lists_every_reached_state_and_terminal_exits() {
+    let report = explore::explore(&FlowConfig::default(), Arc::new(explore::demo_catalogue()));
+    let mermaid = report.to_mermaid();
+    assert!(mermaid.starts_with("stateDiagram-v2\n    [*] --> LoadingInstitutions\n"));
+    for kind in StateKind::ALL {
+        assert!(
+            mermaid.contains(kind.name()),
+            "{kind:?} missing from\n{mermaid}"
+        );
+    }
+    assert!(mermaid.contains("    Done --> [*]\n"));
+    assert!(mermaid.contains("AwaitingAccount --> Committing: pick account"));
+}
+
+#[test]
+fn a_broken_catalogue_is_reported() {
+    use connectflow::flow::{AuthMethod, AuthMethodKind, Catalogue, Institution};
+    use connectflow::form::{Field, Form};
+    let pin0 = Form::new("PIN", vec![Field::password("pin", "PIN").max_length(0)]);
+    let dup = Form::new(
+        "Dup",
+        vec![Field::input("a", "A"), Field::input("a", "A again")],
+    );
+    let choice = Form::new("C", vec![Field::choice::<&str, &str>("c", "C", [])]);
+    let catalogue = Catalogue::new(vec![
+        Institution::new(
+            "b1",
+            "B1",
+            vec![AuthMethod::new(AuthMethodKind::MobileBanking, Some(pin0))],
+        ),
+        Institution::new(
+            "b2",
+            "B2",
+            vec![AuthMethod::new(AuthMethodKind::InternetBanking, None)],
+        ),
+        Institution::new(
+            "b3",
+            "B3",
+            vec![AuthMethod::new(AuthMethodKind::Manual, Some(dup))],
+        ),
+        Institution::new(
+            "b3",
+            "B3 again",
+            vec![AuthMethod::new(AuthMethodKind::Ussd, Some(choice))],
+        ),
+    ]);
+    let problems = explore::check_catalogue(&catalogue);
+    assert_eq!(
+        problems,
+        [
+            "b1 mobile_banking: field \"pin\" accepts nothing (length 0)",
+            "b2 internet_banking: no login form in the catalogue",
+            "b3 manual: field \"a\" appears twice",
+            "b3: duplicate institution id",
+            "b3 ussd: choice \"c\" has no options",
+        ]
+    );
+}
