@@ -92,7 +92,6 @@ impl Call {
 /// Something the flow asks its host to do.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-#[must_use = "an effect is a call the flow is waiting for"]
 pub enum Effect {
     /// Make this call and feed the reply back as [`Input::Api`] with the same id.
     Call {

@@ -21,14 +21,27 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(default)]
 pub(super) struct Counters {
+    #[serde(skip_serializing_if = "is_zero")]
     pub login_rejections: u8,
+    #[serde(skip_serializing_if = "is_zero")]
     pub mfa_rejections: u8,
+    #[serde(skip_serializing_if = "is_zero")]
     pub rounds: u8,
+    #[serde(skip_serializing_if = "is_zero")]
     pub sessions: u8,
+    #[serde(skip_serializing_if = "is_zero")]
     pub renewals: u8,
+    #[serde(skip_serializing_if = "is_zero")]
     pub transport_failures: u8,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub code_emitted: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub preselect_tried: bool,
+}
+
+// Snapshots omit zero counters: a parked session must fit in 512 bytes.
+fn is_zero(n: &u8) -> bool {
+    *n == 0
 }
 
 impl Counters {
@@ -114,7 +127,7 @@ impl ConnectFlow {
     }
 
     /// The next call to make, in order. Each is made exactly once.
-    #[must_use]
+    #[must_use = "an effect is a call the flow is waiting for"]
     pub fn poll_effect(&mut self) -> Option<Effect> {
         self.effects.pop_front()
     }
@@ -138,12 +151,7 @@ impl ConnectFlow {
 
     /// What the person must see or answer now.
     pub fn view(&self) -> View<'_> {
-        let institutions = self
-            .catalogue
-            .as_deref()
-            .map(Catalogue::institutions)
-            .unwrap_or(&[]);
-        View::of(&self.state, institutions)
+        View::of(&self.state, self.catalogue.as_deref())
     }
 
     /// The current state.
@@ -232,8 +240,12 @@ impl ConnectFlow {
                 let Some(session) = self.person_session() else {
                     return Err(not_allowed(ActionKind::SwitchAuthMethod));
                 };
-                if method == session.target.auth_method || !session.target.methods.contains(&method)
-                {
+                let offered = self
+                    .catalogue
+                    .as_deref()
+                    .and_then(|c| c.get(&session.target.institution.id))
+                    .is_some_and(|i| i.method(&method).is_some());
+                if method == session.target.auth_method || !offered {
                     return Err(FlowError::UnknownAuthMethod(method.as_str().to_owned()));
                 }
                 let mut target = session.target.clone();
@@ -253,7 +265,7 @@ impl ConnectFlow {
                 | StateKind::LoggingIn
                 | StateKind::AwaitingInput
                 | StateKind::AwaitingAccount
-                | StateKind::Committing => self.to_list(None),
+                | StateKind::Committing => self.back_to_list(None),
                 _ => return Err(not_allowed(ActionKind::Back)),
             },
             UserAction::Retry => match &self.state {
@@ -341,7 +353,6 @@ impl ConnectFlow {
         Ok(Target {
             institution: institution.to_ref(),
             auth_method,
-            methods,
         })
     }
 
@@ -420,7 +431,7 @@ impl ConnectFlow {
                             ),
                         };
                         self.emit_error(now, ErrorType::PartnerUnavailable, &message);
-                        self.to_list(Some(Notice::InstitutionUnavailable { message }))
+                        self.back_to_list(Some(Notice::InstitutionUnavailable { message }))
                     }
                 }
             },
@@ -612,7 +623,7 @@ impl ConnectFlow {
         })
     }
 
-    fn to_list(&mut self, notice: Option<Notice>) -> State {
+    fn back_to_list(&mut self, notice: Option<Notice>) -> State {
         if self.catalogue.is_some() {
             State::ChoosingInstitution(ChoosingInstitution { notice })
         } else {

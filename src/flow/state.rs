@@ -117,15 +117,14 @@ impl StateKind {
     }
 }
 
-/// The chosen institution and auth method, and the other methods it offers.
+/// The chosen institution and auth method. The other methods it offers are
+/// looked up in the catalogue, not copied, so a parked session stays small.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Target {
     /// Which institution.
     pub institution: InstitutionRef,
     /// How the person logs in.
     pub auth_method: AuthMethodKind,
-    /// Every method the institution offers (for switching).
-    pub methods: Vec<AuthMethodKind>,
 }
 
 /// An open partner session.

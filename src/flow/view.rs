@@ -3,7 +3,9 @@
 use super::error::Failure;
 use super::event::Page;
 use super::state::{Notice, State};
-use super::types::{Account, AuthMethodKind, Institution, InstitutionRef, Timestamp};
+use super::types::{
+    Account, AuthMethod, AuthMethodKind, Catalogue, Institution, InstitutionRef, Timestamp,
+};
 use crate::form::{FieldError, Form};
 
 /// What to put in front of the person. Every state has one; a channel renders
@@ -113,8 +115,9 @@ pub struct FormView<'a> {
     pub institution: &'a InstitutionRef,
     /// How the person is logging in.
     pub auth_method: &'a AuthMethodKind,
-    /// Every method the institution offers.
-    pub methods: &'a [AuthMethodKind],
+    /// Every method the institution offers (from the catalogue; empty when
+    /// the flow was restored without it).
+    pub methods: &'a [AuthMethod],
     /// The form.
     pub form: &'a Form,
     /// Non-secret values to fill in again.
@@ -129,7 +132,10 @@ impl<'a> FormView<'a> {
     /// The methods the person could switch to.
     pub fn other_methods(&self) -> impl Iterator<Item = &'a AuthMethodKind> + 'a {
         let current = self.auth_method;
-        self.methods.iter().filter(move |m| *m != current)
+        self.methods
+            .iter()
+            .map(|m| &m.kind)
+            .filter(move |m| *m != current)
     }
 
     /// The error for one field, if any.
@@ -147,7 +153,14 @@ impl<'a> FormView<'a> {
 }
 
 impl<'a> View<'a> {
-    pub(super) fn of(state: &'a State, institutions: &'a [Institution]) -> View<'a> {
+    pub(super) fn of(state: &'a State, catalogue: Option<&'a Catalogue>) -> View<'a> {
+        let institutions = catalogue.map(Catalogue::institutions).unwrap_or(&[]);
+        let methods = |id: &str| -> &'a [AuthMethod] {
+            catalogue
+                .and_then(|c| c.get(id))
+                .map(|i| i.auth_methods.as_slice())
+                .unwrap_or(&[])
+        };
         match state {
             State::LoadingInstitutions(s) => View::Working(match s.retry_at {
                 Some(at) => Working::RetryingInstitutions { at },
@@ -162,7 +175,7 @@ impl<'a> View<'a> {
                 purpose: FormPurpose::Credentials,
                 institution: &s.session.target.institution,
                 auth_method: &s.session.target.auth_method,
-                methods: &s.session.target.methods,
+                methods: methods(&s.session.target.institution.id),
                 form: &s.form,
                 prefill: &s.prefill,
                 errors: &s.errors,
@@ -173,7 +186,7 @@ impl<'a> View<'a> {
                 purpose: FormPurpose::Mfa,
                 institution: &s.session.target.institution,
                 auth_method: &s.session.target.auth_method,
-                methods: &s.session.target.methods,
+                methods: methods(&s.session.target.institution.id),
                 form: &s.form,
                 prefill: &[],
                 errors: &s.errors,
