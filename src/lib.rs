@@ -77,5 +77,7 @@
 #![forbid(unsafe_code)]
 
 pub mod dialect;
+#[cfg(feature = "driver")]
+pub mod driver;
 pub mod flow;
 pub mod form;

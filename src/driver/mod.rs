@@ -1,0 +1,257 @@
+//! The async driver: runs a [`ConnectFlow`] against a partner over HTTP.
+//!
+//! One loop per flow, after quinn's `ConnectionDriver`: drain
+//! [`ConnectFlow::poll_effect`], encode each call with a [`Dialect`], send it
+//! with reqwest under a per-call timeout, decode the reply and feed it back;
+//! sleep until [`ConnectFlow::poll_timeout`] when only a timer can move the
+//! flow; forward events; return as soon as the flow needs the person.
+//!
+//! The driver never retries on its own: the flow decides (only the institution
+//! list is ever retried, by [`crate::flow::retry_delay`], through a timer the
+//! driver sleeps on). A transport failure, a timeout, a 5xx or an unreadable
+//! body reaches the flow as a [`CallError`], which shows the person "the bank
+//! is not responding" — the flow is never lost.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), connectflow::driver::DriverError> {
+//! use connectflow::dialect::{Mono, MonoConfig, mono::Customer};
+//! use connectflow::driver::{Driver, DriverConfig};
+//! use connectflow::flow::{ConnectFlow, FlowConfig};
+//!
+//! let mono = Mono::new(MonoConfig::new("test_sk_...", Customer::new_customer("Ada Obi", "ada@example.com")));
+//! let driver = Driver::new("http://127.0.0.1:8080", mono, DriverConfig::default())?;
+//! let mut flow = ConnectFlow::new(FlowConfig::default(), connectflow::driver::now());
+//! driver.run(&mut flow, &mut |event| println!("{}", event.kind.name())).await?;
+//! // `flow.view()` is now a screen for the person (or the end).
+//! # Ok(()) }
+//! ```
+
+use crate::dialect::{Dialect, HttpRequest, HttpResponse, Method};
+use crate::flow::{
+    Call, CallError, CallKind, ConnectFlow, Effect, Event, FlowError, Input, Reply, Timestamp,
+};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The wall clock as a flow [`Timestamp`].
+pub fn now() -> Timestamp {
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    Timestamp(u64::try_from(ms).unwrap_or(u64::MAX))
+}
+
+/// How the driver talks to the partner.
+#[derive(Debug, Clone)]
+pub struct DriverConfig {
+    /// Timeout of every call (connect + reply).
+    pub call_timeout: Duration,
+    /// Login and commit wait at least the institution's own `timeout`
+    /// (Mono quirk 16), but never longer than this.
+    pub max_step_timeout: Duration,
+    /// Replies larger than this are refused as malformed rather than buffered.
+    pub max_body_bytes: usize,
+}
+
+impl Default for DriverConfig {
+    fn default() -> Self {
+        DriverConfig {
+            call_timeout: Duration::from_secs(20),
+            max_step_timeout: Duration::from_secs(25),
+            max_body_bytes: 2 * 1024 * 1024,
+        }
+    }
+}
+
+/// The host asked the driver for something impossible. Partner trouble is
+/// never a `DriverError`: it reaches the flow and the person as a view.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DriverError {
+    /// The flow refused an input (a bug in the host, or a stale reply).
+    #[error(transparent)]
+    Flow(#[from] FlowError),
+    /// The base URL is not an http(s) URL.
+    #[error("invalid base URL {0:?}")]
+    BaseUrl(String),
+    /// The HTTP client could not be built.
+    #[error("could not build the HTTP client: {0}")]
+    Client(String),
+    /// The flow waits for nothing: no call, no timer, no person. A bug.
+    #[error("the flow is stalled in {0:?}")]
+    Stalled(crate::flow::StateKind),
+}
+
+/// Runs flows against one partner. Cheap to clone; share one per process
+/// (it holds the connection pool).
+#[derive(Clone)]
+pub struct Driver {
+    client: reqwest::Client,
+    base_url: Arc<str>,
+    dialect: Arc<dyn Dialect>,
+    config: DriverConfig,
+}
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver")
+            .field("base_url", &self.base_url)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Driver {
+    /// A driver for the partner at `base_url` (scheme and host, no trailing path).
+    pub fn new(
+        base_url: &str,
+        dialect: impl Dialect + 'static,
+        config: DriverConfig,
+    ) -> Result<Driver, DriverError> {
+        let base = base_url.trim_end_matches('/');
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(DriverError::BaseUrl(base_url.to_owned()));
+        }
+        let client = reqwest::Client::builder()
+            .connect_timeout(config.call_timeout)
+            .user_agent(concat!("connectflow/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| DriverError::Client(e.to_string()))?;
+        Ok(Driver {
+            client,
+            base_url: base.into(),
+            dialect: Arc::new(dialect),
+            config,
+        })
+    }
+
+    /// Drives `flow` until it needs the person or ends: makes every call it
+    /// asks for, sleeps through timers (read retries), forwards every event
+    /// to `on_event`. Returns with `flow.view()` ready to show.
+    pub async fn run(
+        &self,
+        flow: &mut ConnectFlow,
+        on_event: &mut (dyn FnMut(&Event) + Send),
+    ) -> Result<(), DriverError> {
+        loop {
+            while let Some(Effect::Call { id, call }) = flow.poll_effect() {
+                forward(flow, on_event);
+                let result = self.call(flow, &call).await;
+                flow.handle(now(), Input::Api { id, result })?;
+            }
+            forward(flow, on_event);
+            if flow.is_finished() || flow.view().needs_person() {
+                return Ok(());
+            }
+            match flow.poll_timeout() {
+                Some(at) => {
+                    let wait = now().until(at);
+                    tokio::time::sleep(Duration::from_millis(wait)).await;
+                    flow.handle_timeout(now().max(at));
+                }
+                None => return Err(DriverError::Stalled(flow.state().kind())),
+            }
+        }
+    }
+
+    /// Makes one call and decodes the reply. Never panics and never retries.
+    pub async fn call(&self, flow: &ConnectFlow, call: &Call) -> Result<Reply, CallError> {
+        let request = self.dialect.encode(call);
+        let timeout = self.timeout_for(flow, call.kind());
+        let started = std::time::Instant::now();
+        let outcome = tokio::time::timeout(timeout, self.send(&request)).await;
+        let response = match outcome {
+            Err(_) => Err(CallError::Timeout),
+            Ok(r) => r,
+        };
+        // Only method, path, status and timing are logged: bodies carry
+        // passwords and PINs, headers carry the secret key.
+        match &response {
+            Ok(r) => {
+                tracing::debug!(method = %request.method, path = %request.path, status = r.status,
+                ms = started.elapsed().as_millis() as u64, "partner call")
+            }
+            Err(e) => tracing::warn!(method = %request.method, path = %request.path, error = %e,
+                ms = started.elapsed().as_millis() as u64, "partner call failed"),
+        }
+        self.dialect.decode(call.kind(), &response?)
+    }
+
+    async fn send(&self, request: &HttpRequest) -> Result<HttpResponse, CallError> {
+        let url = format!("{}{}", self.base_url, request.path);
+        let method = match request.method {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+            Method::Delete => reqwest::Method::DELETE,
+        };
+        let mut builder = self.client.request(method, url);
+        for (name, value) in &request.headers {
+            builder = builder.header(*name, value.expose());
+        }
+        if let Some(body) = &request.body {
+            builder = builder.body(body.clone());
+        }
+        let mut response = builder.send().await.map_err(transport)?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .collect();
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+            if body.len() + chunk.len() > self.config.max_body_bytes {
+                return Err(CallError::Malformed(format!(
+                    "reply larger than {} bytes",
+                    self.config.max_body_bytes
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// Login and commit may wait as long as the institution says it needs
+    /// (within `max_step_timeout`); everything else gets `call_timeout`.
+    fn timeout_for(&self, flow: &ConnectFlow, kind: CallKind) -> Duration {
+        let base = self.config.call_timeout;
+        if !matches!(kind, CallKind::Login | CallKind::Commit) {
+            return base;
+        }
+        let institution_ms = flow
+            .state()
+            .session()
+            .and_then(|s| flow.catalogue()?.get(&s.target.institution.id)?.timeout_ms);
+        match institution_ms {
+            Some(ms) => {
+                Duration::from_millis(ms).clamp(base, self.config.max_step_timeout.max(base))
+            }
+            None => base,
+        }
+    }
+}
+
+fn forward(flow: &mut ConnectFlow, on_event: &mut (dyn FnMut(&Event) + Send)) {
+    while let Some(event) = flow.poll_event() {
+        on_event(&event);
+    }
+}
+
+/// A reqwest failure as the flow sees it. The message never includes the
+/// request (reqwest's Display can include the URL, never the body or headers).
+fn transport(e: reqwest::Error) -> CallError {
+    if e.is_timeout() {
+        CallError::Timeout
+    } else if e.is_connect() {
+        CallError::Connect("connection refused or unreachable".into())
+    } else if e.is_body() || e.is_decode() {
+        CallError::Connect("the connection dropped while reading the reply".into())
+    } else {
+        CallError::Connect("the connection failed".into())
+    }
+}
