@@ -34,8 +34,10 @@ pub struct FlowConfig {
     /// Times an expired session may be renewed by creating a new one.
     #[serde(skip_serializing_if = "is_default_renewals")]
     pub max_renewals: u8,
-    /// Login/commit/session calls that may fail in transit (timeout, 5xx)
-    /// before the flow gives up.
+    /// Session, login, commit and exchange calls that may fail without a
+    /// usable reply (timeout, dropped connection, 5xx, an unreadable body, a
+    /// 4xx that is not a rejection) before the flow gives up. Each such
+    /// failure sends the person back to the screen they were on.
     #[serde(skip_serializing_if = "is_default_transport")]
     pub max_transport_failures: u8,
     /// Retries of a failed institution list (a read) before the flow gives up.

@@ -92,6 +92,12 @@ impl ConnectFlow {
     /// Applies one input. An `Err` means the caller asked for something
     /// impossible now (or delivered a reply nobody waits for); the flow is then
     /// unchanged, except that invalid form values are recorded for the view.
+    ///
+    /// Deadlines are not applied implicitly (as in quinn-proto): when
+    /// [`poll_timeout`](Self::poll_timeout) has passed, call
+    /// [`handle_timeout`](Self::handle_timeout) before handling input, and
+    /// show the person the new view if the state changed. The driver and
+    /// every channel in this crate do.
     pub fn handle(&mut self, now: Timestamp, input: Input) -> Result<(), FlowError> {
         match input {
             Input::User(action) => self.on_user(now, action),
