@@ -81,3 +81,5 @@ pub mod dialect;
 pub mod driver;
 pub mod flow;
 pub mod form;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;

@@ -1,0 +1,52 @@
+//! `connectflow graph`: the reachable state graph, and catalogue checks.
+
+use super::BoxError;
+use connectflow::dialect::{mono::Customer, Dialect, HttpResponse, Mono, MonoConfig};
+use connectflow::flow::{explore, CallKind, FlowConfig, Reply};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Arguments of `connectflow graph`.
+#[derive(clap::Args)]
+pub struct GraphArgs {
+    /// A Mono institutions response (`GET /v3/institutions`, or a v1 bare
+    /// array) to explore instead of the built-in demo catalogue.
+    #[arg(long)]
+    institutions: Option<PathBuf>,
+}
+
+pub fn run(args: GraphArgs) -> Result<ExitCode, BoxError> {
+    let catalogue = match &args.institutions {
+        None => Arc::new(explore::demo_catalogue()),
+        Some(path) => {
+            let body = std::fs::read(path)?;
+            let mono = Mono::new(MonoConfig::new("unused", Customer::existing("unused")));
+            match mono.decode(CallKind::ListInstitutions, &HttpResponse::new(200, body)) {
+                Ok(Reply::Institutions(c)) => c,
+                Ok(_) => return Err("not an institution list".into()),
+                Err(e) => return Err(format!("{}: {e}", path.display()).into()),
+            }
+        }
+    };
+    let report = explore::explore(&FlowConfig::default(), catalogue);
+    print!("{}", report.to_mermaid());
+    for problem in &report.problems {
+        eprintln!("problem: {problem}");
+    }
+    for state in report.unreachable() {
+        eprintln!("problem: {state:?} is unreachable");
+    }
+    eprintln!(
+        "{} abstract states explored, {} transitions",
+        report.nodes,
+        report.edges.len()
+    );
+    Ok(
+        if report.problems.is_empty() && report.unreachable().is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        },
+    )
+}

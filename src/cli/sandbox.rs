@@ -1,0 +1,28 @@
+//! `connectflow sandbox`: serve the sandbox partner API.
+
+use super::BoxError;
+use connectflow::sandbox::{Sandbox, SandboxConfig};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+/// Arguments of `connectflow sandbox`.
+#[derive(clap::Args)]
+pub struct SandboxArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+}
+
+pub async fn run(args: SandboxArgs) -> Result<ExitCode, BoxError> {
+    let sandbox = Sandbox::start(args.addr, SandboxConfig::default()).await?;
+    // The first line is a contract: scripts wait for it to learn the port.
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "listening on {}", sandbox.url())?;
+    writeln!(out, "secret key: {}", connectflow::sandbox::SECRET_KEY)?;
+    out.flush()?;
+    drop(out);
+    tokio::signal::ctrl_c().await?;
+    sandbox.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}

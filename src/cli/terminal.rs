@@ -1,0 +1,263 @@
+//! The terminal channel: shows a flow's view at a terminal and turns what the
+//! person types into a `UserAction`. Scriptable: when stdin is not a terminal,
+//! it reads one answer per line, in prompt order.
+
+use connectflow::flow::{AuthMethodKind, FormPurpose, UserAction, View};
+use connectflow::form::{FieldKind, Values};
+use std::io::{self, BufRead, IsTerminal, Write};
+
+/// Where screens go and answers come from.
+pub struct Terminal {
+    interactive: bool,
+    /// In `--json` mode stdout carries only JSON lines; screens go to stderr.
+    screens_to_stderr: bool,
+}
+
+/// Lines starting with `:` are commands, valid at any prompt.
+const HELP: &str = "(commands: :back, :switch <method>, :retry, :exit)";
+
+impl Terminal {
+    pub fn new(json: bool) -> Terminal {
+        Terminal {
+            interactive: io::stdin().is_terminal(),
+            screens_to_stderr: json,
+        }
+    }
+
+    pub fn say(&self, text: &str) {
+        // A closed stdout/stderr must not kill a flow mid-login; drop the text.
+        if self.screens_to_stderr {
+            let _ = writeln!(io::stderr().lock(), "{text}");
+        } else {
+            let _ = writeln!(io::stdout().lock(), "{text}");
+        }
+    }
+
+    /// Asks one question. `None` at end of input.
+    pub async fn ask(&self, prompt: &str, secret: bool) -> io::Result<Option<String>> {
+        let prompt = format!("{prompt}: ");
+        if self.interactive && secret {
+            // Hidden input straight from the TTY.
+            let answer = tokio::task::spawn_blocking(move || rpassword::prompt_password(prompt))
+                .await
+                .map_err(io::Error::other)?;
+            return match answer {
+                Ok(a) => Ok(Some(a)),
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(None),
+                Err(e) => Err(e),
+            };
+        }
+        if self.screens_to_stderr {
+            let mut err = io::stderr().lock();
+            let _ = write!(err, "{prompt}");
+            let _ = err.flush();
+        } else {
+            let mut out = io::stdout().lock();
+            let _ = write!(out, "{prompt}");
+            let _ = out.flush();
+        }
+        let line = tokio::task::spawn_blocking(|| {
+            let mut line = String::new();
+            io::stdin().lock().read_line(&mut line).map(|n| (n, line))
+        })
+        .await
+        .map_err(io::Error::other)??;
+        let (read, line) = line;
+        if read == 0 {
+            return Ok(None);
+        }
+        let line = line.trim_end_matches(['\r', '\n']).to_owned();
+        if !self.interactive {
+            // Keep scripted transcripts readable; never echo a secret.
+            self.say(if secret { "***" } else { &line });
+        }
+        Ok(Some(line))
+    }
+
+    /// Shows `view` and returns what the person wants; `None` at end of input.
+    pub async fn next_action(
+        &self,
+        view: &View<'_>,
+        method: Option<&AuthMethodKind>,
+    ) -> io::Result<Option<UserAction>> {
+        match view {
+            View::ChooseInstitution {
+                institutions,
+                notice,
+            } => {
+                if let Some(n) = notice {
+                    self.say(&format!("! {}", n.message()));
+                }
+                self.say("Choose your bank:");
+                for (i, inst) in institutions.iter().enumerate() {
+                    self.say(&format!("  {}. {}", i + 1, inst.name));
+                }
+                loop {
+                    let Some(answer) = self.ask("Bank (number or id)", false).await? else {
+                        return Ok(None);
+                    };
+                    if let Some(action) = command(&answer) {
+                        return Ok(Some(action));
+                    }
+                    let found = answer
+                        .trim()
+                        .parse::<usize>()
+                        .ok()
+                        .and_then(|n| institutions.get(n.wrapping_sub(1)))
+                        .or_else(|| institutions.iter().find(|i| i.id == answer.trim()));
+                    let Some(inst) = found else {
+                        self.say("Not a bank on the list.");
+                        continue;
+                    };
+                    let methods = inst.method_kinds();
+                    let chosen = match method {
+                        Some(m) if methods.contains(m) => Some(m.clone()),
+                        _ if methods.len() == 1 => Some(methods[0].clone()),
+                        _ => self
+                            .pick(
+                                "Log in with",
+                                methods.iter().map(|m| m.label().to_owned()).collect(),
+                            )
+                            .await?
+                            .map(|i| methods[i].clone()),
+                    };
+                    return Ok(chosen.map(|m| UserAction::ChooseInstitution {
+                        id: inst.id.clone(),
+                        auth_method: Some(m),
+                    }));
+                }
+            }
+            View::Form(f) => {
+                self.say(&format!("{} — {}", f.institution.name, f.form.title));
+                if let Some(n) = f.notice {
+                    self.say(&format!("! {}", n.message()));
+                }
+                for e in f.errors {
+                    self.say(&format!("! {e}"));
+                }
+                if f.purpose == FormPurpose::Credentials && self.interactive {
+                    let others: Vec<&str> = f.other_methods().map(AuthMethodKind::as_str).collect();
+                    if !others.is_empty() {
+                        self.say(&format!(
+                            "  other ways to log in: {}  {HELP}",
+                            others.join(", ")
+                        ));
+                    }
+                }
+                let mut values = Values::new();
+                for field in &f.form.fields {
+                    let mut prompt = field.label().to_owned();
+                    if field.kind == FieldKind::Captcha {
+                        let image = field.value.as_deref().unwrap_or("");
+                        self.say(&format!(
+                            "  captcha image: {}...",
+                            image.chars().take(48).collect::<String>()
+                        ));
+                    }
+                    if field.kind == FieldKind::Choice {
+                        let labels = field.options.iter().map(|o| o.label.clone()).collect();
+                        match self.pick(&prompt, labels).await? {
+                            Some(i) => {
+                                values.insert(field.name.clone(), field.options[i].value.clone())
+                            }
+                            None => return Ok(None),
+                        }
+                        continue;
+                    }
+                    if let Some(max) = field.max_length {
+                        prompt.push_str(&format!(" (max {max})"));
+                    }
+                    let prefill = f.prefill_for(&field.name);
+                    if let Some(p) = prefill {
+                        prompt.push_str(&format!(" [{p}]"));
+                    }
+                    let Some(answer) = self.ask(&prompt, field.is_secret()).await? else {
+                        return Ok(None);
+                    };
+                    if let Some(action) = command(&answer) {
+                        return Ok(Some(action));
+                    }
+                    let answer = match (answer.is_empty(), prefill) {
+                        (true, Some(p)) => p.to_owned(),
+                        _ => answer,
+                    };
+                    values.insert(field.name.clone(), answer);
+                }
+                Ok(Some(UserAction::Submit(values)))
+            }
+            View::ChooseAccount {
+                accounts, notice, ..
+            } => {
+                if let Some(n) = notice {
+                    self.say(&format!("! {}", n.message()));
+                }
+                let labels = accounts
+                    .iter()
+                    .map(|a| {
+                        let mut line = format!("{} {}", a.name, a.number);
+                        if let Some(kind) = &a.kind {
+                            line.push_str(&format!(" {kind}"));
+                        }
+                        if let Some(balance) = a.balance {
+                            let currency = a.currency.as_deref().unwrap_or("");
+                            line.push_str(&format!(
+                                " {currency} {}.{:02}",
+                                balance / 100,
+                                (balance % 100).abs()
+                            ));
+                        }
+                        line
+                    })
+                    .collect();
+                Ok(self
+                    .pick("Account to link", labels)
+                    .await?
+                    .map(UserAction::ChooseAccount))
+            }
+            View::Linked { notice } => {
+                if let Some(n) = notice {
+                    self.say(&format!("! {}", n.message()));
+                }
+                let Some(answer) = self.ask("Try again? [Y/n]", false).await? else {
+                    return Ok(None);
+                };
+                Ok(Some(match answer.trim() {
+                    "n" | "N" | "no" => UserAction::Exit,
+                    other => command(other).unwrap_or(UserAction::Retry),
+                }))
+            }
+            // The driver returns only when the person must act or the flow ended.
+            _ => Ok(Some(UserAction::Exit)),
+        }
+    }
+
+    /// A numbered list; returns the zero-based choice. Re-asks on nonsense.
+    async fn pick(&self, prompt: &str, labels: Vec<String>) -> io::Result<Option<usize>> {
+        for (i, label) in labels.iter().enumerate() {
+            self.say(&format!("  {}. {label}", i + 1));
+        }
+        loop {
+            let Some(answer) = self.ask(prompt, false).await? else {
+                return Ok(None);
+            };
+            match answer.trim().parse::<usize>() {
+                Ok(n) if (1..=labels.len()).contains(&n) => return Ok(Some(n - 1)),
+                _ => self.say(&format!("Type a number from 1 to {}.", labels.len())),
+            }
+        }
+    }
+}
+
+/// `:back`, `:exit`, `:retry`, `:switch <method>`.
+fn command(answer: &str) -> Option<UserAction> {
+    let answer = answer.trim();
+    let rest = answer.strip_prefix(':')?;
+    let mut words = rest.split_whitespace();
+    Some(match (words.next()?, words.next()) {
+        ("back", _) => UserAction::Back,
+        ("exit" | "quit", _) => UserAction::Exit,
+        ("retry", _) => UserAction::Retry,
+        ("switch", Some(method)) => UserAction::SwitchAuthMethod(AuthMethodKind::from(method)),
+        _ => return None,
+    })
+}

@@ -1,0 +1,60 @@
+//! The `connectflow` command. See `connectflow --help` and the README.
+
+mod cli;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Headless bank-account connect flow: link a bank account through a
+/// partner API (Mono) from a terminal, serve the sandbox partner, or draw
+/// the flow's state graph.
+#[derive(Parser)]
+#[command(name = "connectflow", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Link a bank account at this terminal (embedded sandbox unless --base-url).
+    Link(Box<cli::link::LinkArgs>),
+    /// Serve the sandbox partner API until interrupted.
+    Sandbox(cli::sandbox::SandboxArgs),
+    /// Print the flow's reachable state graph as Mermaid; check a catalogue.
+    Graph(cli::graph::GraphArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("connectflow: could not start the runtime: {e}");
+            return ExitCode::from(4);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Link(args) => cli::link::run(*args).await,
+            Command::Sandbox(args) => cli::sandbox::run(args).await,
+            Command::Graph(args) => cli::graph::run(args),
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("connectflow: {e}");
+            ExitCode::from(4)
+        }
+    }
+}

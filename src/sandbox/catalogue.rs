@@ -1,0 +1,454 @@
+//! The sandbox's institutions and their login forms.
+
+use crate::flow::{AuthMethod, AuthMethodKind, Institution};
+use crate::form::{Extra, Field, FieldKind, Form};
+use serde_json::{json, Value};
+
+/// `_id` of the institution with all four auth methods.
+pub const SANDBOX_BANK: &str = "sandbox-bank";
+/// `_id` of the institution whose internet-banking form has a captcha.
+pub const SANDBOX_CAPTCHA_BANK: &str = "sandbox-captcha-bank";
+
+/// What a login field means to the sandbox, whatever the bank calls it
+/// (`accountNo`, `accountno`, `accountNumber` are the same thing here, as
+/// they are at the banks; mono.md §11.8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    Username,
+    Password,
+    Phone,
+    AccountNumber,
+    MobilePin,
+    UssdPin,
+    IdType,
+    IdValue,
+    Captcha,
+}
+
+/// The role of the login field `name` under `method`; `None` for a name no
+/// sandbox form uses.
+pub(crate) fn role(method: &AuthMethodKind, name: &str) -> Option<Role> {
+    Some(match name {
+        "username" => Role::Username,
+        "password" => Role::Password,
+        "phone" => Role::Phone,
+        "accountNumber" | "accountNo" | "accountno" => Role::AccountNumber,
+        "pin" if *method == AuthMethodKind::Ussd => Role::UssdPin,
+        "pin" => Role::MobilePin,
+        "identifier" => Role::IdType,
+        "value" => Role::IdValue,
+        "captcha" => Role::Captcha,
+        _ => return None,
+    })
+}
+
+fn internet_banking(bank: &str) -> Form {
+    Form::new(
+        format!("Login to {bank}"),
+        vec![
+            Field::input("username", "Username"),
+            Field::password("password", "Password"),
+        ],
+    )
+}
+
+/// `account_field` is the bank's own name for the account-number field.
+fn mobile_banking_by_account(bank: &str, account_field: &str) -> Form {
+    Form::new(
+        format!("Login to {bank} mobile app"),
+        vec![
+            Field::input(account_field, "Account number").max_length(10),
+            Field::password("pin", "6-digit mobile PIN").max_length(6),
+        ],
+    )
+}
+
+fn method(kind: AuthMethodKind, form: Form) -> AuthMethod {
+    let mut m = AuthMethod::new(kind.clone(), Some(form));
+    m.name = Some(kind.label().to_owned());
+    m
+}
+
+/// The sandbox-bank forms, one per auth method.
+fn sandbox_methods() -> Vec<AuthMethod> {
+    vec![
+        method(
+            AuthMethodKind::InternetBanking,
+            internet_banking("Sandbox Bank"),
+        ),
+        method(
+            AuthMethodKind::MobileBanking,
+            Form::new(
+                "Login to Sandbox Bank mobile app",
+                vec![
+                    Field::input("phone", "Phone number").max_length(11),
+                    Field::password("pin", "6-digit mobile PIN").max_length(6),
+                ],
+            ),
+        ),
+        method(
+            AuthMethodKind::Manual,
+            Form::new(
+                "Link with your account number",
+                vec![
+                    Field::input("accountNo", "Account number").max_length(10),
+                    Field::choice(
+                        "identifier",
+                        "Verify with",
+                        [
+                            ("bvn", "BVN"),
+                            ("dob", "Date of birth (YYYY-MM-DD)"),
+                            ("phone", "Phone number"),
+                            ("email", "Email address"),
+                        ],
+                    ),
+                    Field::input("value", "BVN, date of birth, phone or email"),
+                ],
+            ),
+        ),
+        method(
+            AuthMethodKind::Ussd,
+            Form::new(
+                "Link with your USSD PIN",
+                vec![
+                    Field::input("accountNo", "Account number").max_length(10),
+                    Field::password("pin", "4-digit USSD PIN").max_length(4),
+                ],
+            ),
+        ),
+    ]
+}
+
+/// The captcha bank's catalogue form; each session replaces the captcha
+/// field with a fresh image (see [`captcha_form`]).
+fn captcha_catalogue_form() -> Form {
+    let mut form = internet_banking("Sandbox Captcha Bank");
+    form.fields.push(Field {
+        kind: FieldKind::Captcha,
+        length: Some(super::captcha::LENGTH as u32),
+        ..Field::input("captcha", "Type the characters in the image")
+    });
+    form
+}
+
+/// The captcha bank's login form for one session, with `text` drawn in.
+pub(crate) fn captcha_form(text: &str) -> Form {
+    let mut form = internet_banking("Sandbox Captcha Bank");
+    form.fields.push(super::captcha::field(text));
+    form
+}
+
+/// Which auth methods a real bank offers in the sandbox.
+#[derive(Clone, Copy)]
+enum Offers {
+    /// Internet banking only.
+    Internet,
+    /// Mobile banking only; the account field's name.
+    Mobile(&'static str),
+    /// Both; the account field's name for mobile banking.
+    Both(&'static str),
+}
+
+struct Bank {
+    id: &'static str,
+    name: &'static str,
+    slug: &'static str,
+    code: &'static str,
+    color: &'static str,
+    timeout_ms: u64,
+    offers: Offers,
+}
+
+/// Real Nigerian banks (CBN codes and brand colours as publicly listed);
+/// their logins take the same test users as `sandbox-bank`. Field names vary
+/// on purpose (`accountNo`, `accountno`, `accountNumber`), as they do at Mono.
+const BANKS: [Bank; 17] = [
+    bank(
+        "access-bank",
+        "Access Bank",
+        "access",
+        "044",
+        "#ef7d00",
+        35_000,
+        Offers::Both("accountNo"),
+    ),
+    bank(
+        "gtbank",
+        "GTBank",
+        "gtbank",
+        "058",
+        "#dd4f05",
+        35_000,
+        Offers::Both("accountNumber"),
+    ),
+    bank(
+        "firstbank",
+        "First Bank",
+        "firstbank",
+        "011",
+        "#003b65",
+        50_000,
+        Offers::Internet,
+    ),
+    bank(
+        "zenith-bank",
+        "Zenith Bank",
+        "zenith",
+        "057",
+        "#e30613",
+        35_000,
+        Offers::Both("accountno"),
+    ),
+    bank(
+        "uba",
+        "UBA",
+        "uba",
+        "033",
+        "#d42e12",
+        50_000,
+        Offers::Both("accountNo"),
+    ),
+    bank(
+        "fidelity-bank",
+        "Fidelity Bank",
+        "fidelity",
+        "070",
+        "#002082",
+        35_000,
+        Offers::Internet,
+    ),
+    bank(
+        "fcmb",
+        "FCMB",
+        "fcmb",
+        "214",
+        "#5c2684",
+        35_000,
+        Offers::Both("accountNumber"),
+    ),
+    bank(
+        "sterling-bank",
+        "Sterling Bank",
+        "sterling",
+        "232",
+        "#db353a",
+        35_000,
+        Offers::Internet,
+    ),
+    bank(
+        "union-bank",
+        "Union Bank",
+        "union",
+        "032",
+        "#00aeef",
+        35_000,
+        Offers::Internet,
+    ),
+    bank(
+        "wema-bank",
+        "Wema Bank",
+        "wema",
+        "035",
+        "#990d81",
+        35_000,
+        Offers::Both("accountNo"),
+    ),
+    bank(
+        "stanbic-ibtc",
+        "Stanbic IBTC",
+        "stanbic",
+        "221",
+        "#0033a1",
+        50_000,
+        Offers::Internet,
+    ),
+    bank(
+        "ecobank",
+        "Ecobank",
+        "ecobank",
+        "050",
+        "#007b8a",
+        35_000,
+        Offers::Internet,
+    ),
+    bank(
+        "polaris-bank",
+        "Polaris Bank",
+        "polaris",
+        "076",
+        "#7c2b83",
+        35_000,
+        Offers::Internet,
+    ),
+    bank(
+        "keystone-bank",
+        "Keystone Bank",
+        "keystone",
+        "082",
+        "#004b8d",
+        35_000,
+        Offers::Internet,
+    ),
+    bank(
+        "kuda",
+        "Kuda",
+        "kuda",
+        "50211",
+        "#40196d",
+        35_000,
+        Offers::Mobile("accountNumber"),
+    ),
+    bank(
+        "opay",
+        "OPay",
+        "opay",
+        "999992",
+        "#1dcf9f",
+        35_000,
+        Offers::Mobile("accountNo"),
+    ),
+    bank(
+        "moniepoint",
+        "Moniepoint",
+        "moniepoint",
+        "50515",
+        "#0357ee",
+        35_000,
+        Offers::Mobile("accountNumber"),
+    ),
+];
+
+const fn bank(
+    id: &'static str,
+    name: &'static str,
+    slug: &'static str,
+    code: &'static str,
+    color: &'static str,
+    timeout_ms: u64,
+    offers: Offers,
+) -> Bank {
+    Bank {
+        id,
+        name,
+        slug,
+        code,
+        color,
+        timeout_ms,
+        offers,
+    }
+}
+
+fn entry(
+    id: &str,
+    name: &str,
+    slug: &str,
+    code: &str,
+    color: &str,
+    timeout_ms: u64,
+    methods: Vec<AuthMethod>,
+) -> Institution {
+    let mut i = Institution::new(id, name, methods);
+    i.kind = Some("PERSONAL_BANKING".into());
+    i.identifier = Some(format!("mono.connections.{slug}"));
+    i.bank_code = Some(code.into());
+    i.country = Some("ng".into());
+    i.primary_color = Some(color.into());
+    i.timeout_ms = Some(timeout_ms);
+    // The wire builder writes the v3 `nip_code`; the brief and v1 clients also
+    // read `bank_code`, so both are sent (the dialect takes `bank_code` first).
+    let mut extra = Extra::new();
+    extra.insert("bank_code".into(), Value::String(code.into()));
+    extra.insert(
+        "scope".into(),
+        json!([{ "name": "Financial Data", "type": "financial_data" }]),
+    );
+    i.extra = extra;
+    i
+}
+
+/// Every institution the sandbox serves, in list order: `sandbox-bank`,
+/// `sandbox-captcha-bank`, then 17 Nigerian banks.
+pub fn institutions() -> Vec<Institution> {
+    let mut list = vec![
+        entry(
+            SANDBOX_BANK,
+            "Sandbox Bank",
+            "sandbox_bank",
+            "000",
+            "#1a7f64",
+            35_000,
+            sandbox_methods(),
+        ),
+        entry(
+            SANDBOX_CAPTCHA_BANK,
+            "Sandbox Captcha Bank",
+            "sandbox_captcha_bank",
+            "001",
+            "#6b4fbb",
+            35_000,
+            vec![method(
+                AuthMethodKind::InternetBanking,
+                captcha_catalogue_form(),
+            )],
+        ),
+    ];
+    for b in &BANKS {
+        let methods = match b.offers {
+            Offers::Internet => vec![method(
+                AuthMethodKind::InternetBanking,
+                internet_banking(b.name),
+            )],
+            Offers::Mobile(field) => vec![method(
+                AuthMethodKind::MobileBanking,
+                mobile_banking_by_account(b.name, field),
+            )],
+            Offers::Both(field) => vec![
+                method(AuthMethodKind::InternetBanking, internet_banking(b.name)),
+                method(
+                    AuthMethodKind::MobileBanking,
+                    mobile_banking_by_account(b.name, field),
+                ),
+            ],
+        };
+        list.push(entry(
+            b.id,
+            b.name,
+            b.slug,
+            b.code,
+            b.color,
+            b.timeout_ms,
+            methods,
+        ));
+    }
+    list
+}
+
+/// True when `inst` lists the scope `scope` (`financial_data`, ...).
+pub(crate) fn has_scope(inst: &Institution, scope: &str) -> bool {
+    inst.extra
+        .get("scope")
+        .and_then(Value::as_array)
+        .is_some_and(|s| {
+            s.iter()
+                .any(|x| x.get("type").and_then(Value::as_str) == Some(scope))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_field_has_a_role_and_ids_are_unique() {
+        let list = institutions();
+        assert!(list.len() >= 17);
+        for (i, inst) in list.iter().enumerate() {
+            assert!(list[..i].iter().all(|o| o.id != inst.id), "{}", inst.id);
+            for m in &inst.auth_methods {
+                for f in &m.ui.as_ref().expect("a form").fields {
+                    assert!(role(&m.kind, &f.name).is_some(), "{}", f.name);
+                }
+            }
+        }
+    }
+}

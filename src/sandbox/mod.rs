@@ -1,0 +1,183 @@
+//! An embedded Mono partner server for loopback: every example, test and demo
+//! runs with no account and no network.
+//!
+//! [`Sandbox`] is a real axum HTTP server answering the Mono v2 Partners API
+//! (`reference/mono.md`) with scripted institutions and [test users](test_users).
+//! Its replies are built with [`crate::dialect::mono::wire`], the inverse of
+//! the dialect's decoder, so the sandbox and the client cannot drift apart.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use connectflow::sandbox::{Sandbox, SECRET_KEY};
+//!
+//! let sandbox = Sandbox::start_local().await?;
+//! println!("Mono sandbox at {} (key {SECRET_KEY})", sandbox.url());
+//! // ... point a driver or plain HTTP client at sandbox.url() ...
+//! sandbox.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! # Routes
+//!
+//! Every route needs the header `mono-sec-key` with a key starting `test_sk_`
+//! (else `401`). Errors use Mono's envelope `{status: "failed", message,
+//! data: null}`; login and commit refusals add `responseCode: 400`.
+//!
+//! | route | answers |
+//! |---|---|
+//! | `GET /v3/institutions` | the catalogue; filters `scope`, `auth_method`, `bank_code` |
+//! | `POST /v2/connect/session` | `data.session.{id, expiresAt, institution}` and `data.ui` |
+//! | `POST /v2/connect/login` | `99` / `101` / `102`, or a `400` refusal |
+//! | `POST /v2/connect/commit` | the same; the keys must match the last `102` form |
+//! | `POST /v2/accounts/auth` | `data.id`; codes are single use and expire after `code_ttl` |
+//! | `GET /v2/connect/sandbox` | the test credentials for the session's form |
+//! | `GET /v2/accounts/{id}` | the linked account, or `404` |
+//! | `POST /v2/accounts/{id}/unlink` | unlinks (then `GET` is `404`) |
+//!
+//! Session errors on login, commit and `/v2/connect/sandbox`: no
+//! `x-session-id` is `400`; an unknown session, or one created with another
+//! secret key, is `404` "Session not found" (existence never leaks across
+//! keys); an expired one is `400` "Session expired". Both messages are read
+//! by the dialect as a session to renew.
+//!
+//! # Institutions
+//!
+//! * `sandbox-bank`: `internet_banking` (`username`, `password`),
+//!   `mobile_banking` (`phone`, 6-digit `pin`), `manual` (`accountNo`, a
+//!   choice `identifier` = `bvn`/`dob`/`phone`/`email`, and its `value`) and
+//!   `ussd` (`accountNo`, 4-digit `pin`).
+//! * `sandbox-captcha-bank`: `internet_banking` with `username`, `password`
+//!   and a per-session `captcha`. **Captcha convention:** the answer is the
+//!   five characters at the end of the captcha field's hint, `"… (sandbox:
+//!   ABCDE)"` ([`captcha_answer`] reads it); the field's `value` is a real PNG
+//!   data URL drawing the same characters, and `/v2/connect/sandbox` lists it
+//!   under `captcha`. The comparison ignores case.
+//! * 17 Nigerian banks (Access Bank, GTBank, First Bank, ...) with internet
+//!   and/or mobile banking; mobile banking there asks for the account number
+//!   and the 6-digit mobile PIN.
+//!
+//! Every institution accepts the same [test users](test_users) with the same
+//! behaviour, through every auth method.
+
+mod captcha;
+mod catalogue;
+mod server;
+mod users;
+
+pub use captcha::captcha_answer;
+pub use catalogue::{institutions, SANDBOX_BANK, SANDBOX_CAPTCHA_BANK};
+pub use users::{test_users, TestUser, OTP, PASSWORD, SECURITY_ANSWER};
+
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A valid secret key for demos: any key starting `test_sk_` works, and each
+/// key sees only its own sessions, codes and linked accounts.
+pub const SECRET_KEY: &str = "test_sk_connectflow_sandbox";
+
+/// Timings of a [`Sandbox`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxConfig {
+    /// How long a session lives after creation (`expiresAt`). Default 30 min.
+    pub session_ttl: Duration,
+    /// How long a link code may wait for its exchange. Default 10 min, as at
+    /// Mono (mono.md §5).
+    pub code_ttl: Duration,
+    /// How long `user_slow`'s login takes. Default 30 s; tests shorten it.
+    pub slow_delay: Duration,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            session_ttl: Duration::from_secs(30 * 60),
+            code_ttl: Duration::from_secs(10 * 60),
+            slow_delay: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A running sandbox server. Dropping it stops the server too (gracefully,
+/// in the background); [`shutdown`](Sandbox::shutdown) also waits for it.
+pub struct Sandbox {
+    addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sandbox").field("addr", &self.addr).finish()
+    }
+}
+
+impl Sandbox {
+    /// Binds `addr` (port 0 picks a free port) and serves the sandbox on the
+    /// current tokio runtime until shut down or dropped.
+    pub async fn start(addr: SocketAddr, config: SandboxConfig) -> std::io::Result<Sandbox> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let router = Self::router(config);
+        let task = tokio::spawn(async move {
+            // `stopped` also resolves when the sender is dropped, which is
+            // how dropping the handle stops the server.
+            let served = axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::warn!(error = %e, "sandbox: server stopped with an error");
+            }
+        });
+        tracing::info!(%addr, "sandbox: listening");
+        Ok(Sandbox { addr, stop, task })
+    }
+
+    /// [`start`](Sandbox::start) on `127.0.0.1`, a free port, default config.
+    pub async fn start_local() -> std::io::Result<Sandbox> {
+        Self::start(
+            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            SandboxConfig::default(),
+        )
+        .await
+    }
+
+    /// The base URL, e.g. `http://127.0.0.1:49152`. A server bound to the
+    /// unspecified address is reached through loopback.
+    pub fn url(&self) -> String {
+        let mut addr = self.addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(match addr {
+                SocketAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
+            });
+        }
+        format!("http://{addr}")
+    }
+
+    /// The address actually bound (with the real port).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting connections, lets requests in flight finish, and waits
+    /// for the server task to end.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(());
+        if let Err(e) = self.task.await {
+            tracing::warn!(error = %e, "sandbox: server task failed");
+        }
+    }
+
+    /// The sandbox as an axum [`Router`](axum::Router) with its own fresh
+    /// in-memory state, for a host that serves it itself (or mounts it under
+    /// another router).
+    pub fn router(config: SandboxConfig) -> axum::Router {
+        server::router(config)
+    }
+}

@@ -1,0 +1,191 @@
+//! The `connectflow` command itself: scripted through stdin, checked on its
+//! output lines and exit code.
+#![cfg(feature = "cli")]
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Output, Stdio};
+
+fn connectflow(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_connectflow"))
+        .args(args)
+        .env_remove("MONO_SEC_KEY")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+const PRESELECT: [&str; 6] = [
+    "link",
+    "--json",
+    "--institution",
+    "sandbox-bank",
+    "--auth-method",
+    "internet_banking",
+];
+
+#[test]
+fn link_json_user_chain_from_the_bank_list() {
+    let out = connectflow(
+        &["link", "--json", "--reference", "r-42"],
+        "sandbox-bank\n1\nuser_chain\npass_good\n123456\nMontreal\n2\n",
+    );
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&out);
+    let types: Vec<&str> = lines.iter().filter_map(|l| l["type"].as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "OPENED",
+            "INSTITUTION_SELECTED",
+            "SUBMIT_CREDENTIALS",
+            "SUBMIT_MFA",
+            "SUBMIT_MFA",
+            "ACCOUNT_SELECTED",
+            "ACCOUNT_LINKED",
+            "SUCCESS"
+        ]
+    );
+    assert!(lines
+        .iter()
+        .filter(|l| l.get("type").is_some())
+        .all(|l| l["reference"] == "r-42" && l["timestamp"].is_u64()));
+    let last = lines.last().unwrap();
+    assert_eq!(last["result"], "linked");
+    assert!(last["code"].as_str().unwrap().starts_with("code_"));
+    assert_eq!(last["account_id"].as_str().unwrap().len(), 24);
+    // Nothing typed secretly reaches stdout or stderr.
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !all.contains("pass_good") && !all.contains("123456") && !all.contains("Montreal"),
+        "{all}"
+    );
+}
+
+#[test]
+fn link_json_wrong_password_then_right() {
+    let out = connectflow(&PRESELECT, "user_good\nnope\n\npass_good\n");
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&out);
+    assert!(lines
+        .iter()
+        .any(|l| l["type"] == "ERROR" && l["errorType"] == "LOGIN_REJECTED"));
+    assert_eq!(lines.last().unwrap()["result"], "linked");
+    // The username was offered again: the empty answer took the prefill.
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Username [user_good]"));
+}
+
+#[test]
+fn link_json_locked_user_fails_with_non_zero_exit() {
+    let out = connectflow(&PRESELECT, "user_locked\npass_good\n");
+    assert!(!out.status.success());
+    let last = json_lines(&out).pop().unwrap();
+    assert_eq!(last["result"], "failed");
+    assert_eq!(last["retryable"], false);
+    assert!(last["reason"].as_str().unwrap().contains("locked"));
+}
+
+#[test]
+fn end_of_input_mid_flow_exits_with_the_page() {
+    let out = connectflow(&PRESELECT, "user_otp\npass_good\n");
+    assert!(!out.status.success());
+    let last = json_lines(&out).pop().unwrap();
+    assert_eq!(last["result"], "exited");
+    assert_eq!(last["page"], "MFA");
+}
+
+#[test]
+fn graph_prints_mermaid() {
+    let out = connectflow(&["graph"], "");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("stateDiagram-v2"));
+    assert!(text.contains("Exchanging --> Done: exchanged"));
+}
+
+#[test]
+fn base_url_needs_a_key() {
+    let out = connectflow(&["link", "--base-url", "http://127.0.0.1:9"], "");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("MONO_SEC_KEY"));
+}
+
+/// `connectflow sandbox` in one process, `connectflow link --base-url` in
+/// another, as a user would try against the real API.
+#[test]
+fn link_against_a_separate_sandbox_process() {
+    let mut server = Command::new(env!("CARGO_BIN_EXE_connectflow"))
+        .args(["sandbox", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("{first}"))
+        .to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"));
+    let out = Command::new(env!("CARGO_BIN_EXE_connectflow"))
+        .args([
+            "link",
+            "--json",
+            "--base-url",
+            &url,
+            "--institution",
+            "sandbox-bank",
+            "--auth-method",
+            "ussd",
+        ])
+        .env("MONO_SEC_KEY", "test_sk_from_env")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin
+                .take()
+                .unwrap()
+                .write_all(b"1000000002\n2222\n1\n")?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json_lines(&out).pop().unwrap()["result"], "linked");
+}

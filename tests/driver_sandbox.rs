@@ -1,0 +1,262 @@
+//! Every sandbox test user through the real driver, over loopback HTTP.
+#![cfg(all(feature = "driver", feature = "sandbox"))]
+
+use connectflow::dialect::mono::Customer;
+use connectflow::dialect::{Mono, MonoConfig};
+use connectflow::driver::{now, Driver, DriverConfig};
+use connectflow::flow::*;
+use connectflow::form::Values;
+use connectflow::sandbox::{Sandbox, SandboxConfig, SECRET_KEY};
+use std::time::Duration;
+
+struct Run {
+    flow: ConnectFlow,
+    events: Vec<String>,
+    screens: Vec<String>,
+}
+
+fn driver(url: &str, timeout: Duration) -> Driver {
+    let mono = Mono::new(MonoConfig::new(
+        SECRET_KEY,
+        Customer::new_customer("Ada Obi", "ada@example.com"),
+    ));
+    let config = DriverConfig {
+        call_timeout: timeout,
+        max_step_timeout: timeout,
+        ..DriverConfig::default()
+    };
+    Driver::new(url, mono, config).unwrap()
+}
+
+/// Links `username` at sandbox-bank through `method`, answering every
+/// screen as the README says the test user expects.
+async fn link(driver: &Driver, method: &str, login: Values, password_tries: &[&str]) -> Run {
+    let config =
+        FlowConfig::default().with_institution("sandbox-bank", Some(AuthMethodKind::from(method)));
+    let mut run = Run {
+        flow: ConnectFlow::new(config, now()),
+        events: Vec::new(),
+        screens: Vec::new(),
+    };
+    let mut tries = password_tries.iter();
+    // The person submits the login form once per scripted password (at least
+    // once); when it comes back after that, the test looks at it.
+    let mut logins_left = password_tries.len().max(1);
+    for _ in 0..20 {
+        let events = &mut run.events;
+        driver
+            .run(&mut run.flow, &mut |e| {
+                events.push(e.kind.name().to_owned())
+            })
+            .await
+            .unwrap();
+        let action = match run.flow.view() {
+            View::Form(f) if f.purpose == FormPurpose::Credentials => {
+                run.screens.push("login".into());
+                if logins_left == 0 {
+                    return run;
+                }
+                logins_left -= 1;
+                let mut values = login.clone();
+                if let Some(pw) = tries.next() {
+                    values.insert("password", *pw);
+                }
+                UserAction::Submit(values)
+            }
+            View::Form(f) => {
+                let names: Vec<&str> = f.form.fields.iter().map(|x| x.name.as_str()).collect();
+                run.screens.push(format!("mfa {}", names.join(",")));
+                let mut values = Values::new();
+                for name in names {
+                    values.insert(name, if name == "otp" { "123456" } else { "Montreal" });
+                }
+                UserAction::Submit(values)
+            }
+            View::ChooseAccount { accounts, .. } => {
+                run.screens.push(format!("accounts {}", accounts.len()));
+                UserAction::ChooseAccount(accounts.len() - 1)
+            }
+            _ => return run,
+        };
+        run.flow.handle(now(), Input::User(action)).unwrap();
+    }
+    panic!("flow did not end: {:?}", run.flow.state().kind());
+}
+
+fn user(name: &str) -> Values {
+    Values::new()
+        .with("username", name)
+        .with("password", "pass_good")
+}
+
+fn account_id(run: &Run) -> String {
+    match run.flow.view() {
+        View::Done {
+            account_id: Some(id),
+            ..
+        } => id.to_owned(),
+        other => panic!("expected linked, got {other:?} after {:?}", run.screens),
+    }
+}
+
+#[tokio::test]
+async fn every_test_user_through_internet_banking() {
+    let sandbox = Sandbox::start_local().await.unwrap();
+    let d = driver(&sandbox.url(), Duration::from_secs(5));
+
+    let good = link(&d, "internet_banking", user("user_good"), &[]).await;
+    assert_eq!(good.screens, ["login"]);
+    assert_eq!(
+        good.events,
+        [
+            "OPENED",
+            "INSTITUTION_SELECTED",
+            "SUBMIT_CREDENTIALS",
+            "ACCOUNT_LINKED",
+            "SUCCESS"
+        ]
+    );
+    let good_id = account_id(&good);
+
+    let multi = link(&d, "internet_banking", user("user_multi"), &[]).await;
+    assert_eq!(multi.screens, ["login", "accounts 3"]);
+    account_id(&multi);
+
+    let otp = link(&d, "internet_banking", user("user_otp"), &[]).await;
+    assert_eq!(otp.screens, ["login", "mfa otp"]);
+    account_id(&otp);
+
+    let question = link(&d, "internet_banking", user("user_question"), &[]).await;
+    assert_eq!(question.screens, ["login", "mfa answer"]);
+    account_id(&question);
+
+    let chain = link(&d, "internet_banking", user("user_chain"), &[]).await;
+    assert_eq!(
+        chain.screens,
+        ["login", "mfa otp", "mfa answer", "accounts 3"]
+    );
+    assert!(chain.events.contains(&"SUBMIT_MFA".to_owned()));
+    account_id(&chain);
+
+    // A returning user gets the same account id: no duplicate link.
+    let again = link(&d, "internet_banking", user("user_good"), &[]).await;
+    assert_eq!(account_id(&again), good_id);
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn locked_wrong_password_and_down_users() {
+    let sandbox = Sandbox::start_local().await.unwrap();
+    let d = driver(&sandbox.url(), Duration::from_secs(5));
+
+    let locked = link(&d, "internet_banking", user("user_locked"), &[]).await;
+    match locked.flow.view() {
+        View::Failed {
+            failure: Failure::Rejected { message, .. },
+            retryable: false,
+        } => {
+            assert!(message.to_lowercase().contains("locked"), "{message}")
+        }
+        other => panic!("expected a final rejection, got {other:?}"),
+    }
+
+    // Wrong password, then the right one: retryable, then linked.
+    let retry = link(
+        &d,
+        "internet_banking",
+        user("user_good"),
+        &["wrong", "pass_good"],
+    )
+    .await;
+    assert_eq!(retry.screens, ["login", "login"]);
+    account_id(&retry);
+
+    // Three wrong tries: the flow stops at its limit and the sandbox locks the user.
+    let three = link(
+        &d,
+        "internet_banking",
+        user("user_otp"),
+        &["bad1", "bad2", "bad3"],
+    )
+    .await;
+    assert!(matches!(
+        three.flow.view(),
+        View::Failed {
+            failure: Failure::TooManyAttempts { attempts: 3 },
+            ..
+        }
+    ));
+    let after = link(&d, "internet_banking", user("user_otp"), &[]).await;
+    assert!(
+        matches!(
+            after.flow.view(),
+            View::Failed {
+                failure: Failure::Rejected { .. },
+                ..
+            }
+        ),
+        "a locked user must stay locked: {:?}",
+        after.flow.view()
+    );
+
+    let down = link(&d, "internet_banking", user("user_down"), &[]).await;
+    match down.flow.view() {
+        View::Form(f) => assert!(matches!(f.notice, Some(Notice::PartnerUnavailable { .. }))),
+        other => panic!("a 503 must bring the login form back with a notice, got {other:?}"),
+    }
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_slow_login_times_out_in_the_driver() {
+    let config = SandboxConfig {
+        slow_delay: Duration::from_secs(3),
+        ..SandboxConfig::default()
+    };
+    let sandbox = Sandbox::start("127.0.0.1:0".parse().unwrap(), config)
+        .await
+        .unwrap();
+    let d = driver(&sandbox.url(), Duration::from_millis(300));
+    let slow = link(&d, "internet_banking", user("user_slow"), &[]).await;
+    match slow.flow.view() {
+        View::Form(f) => match f.notice {
+            Some(Notice::PartnerUnavailable { detail }) => {
+                assert!(detail.contains("in time"), "{detail}")
+            }
+            other => panic!("expected a timeout notice, got {other:?}"),
+        },
+        other => panic!("expected the login form back, got {other:?}"),
+    }
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_other_auth_methods_behave_like_internet_banking() {
+    let sandbox = Sandbox::start_local().await.unwrap();
+    let d = driver(&sandbox.url(), Duration::from_secs(5));
+    let users = connectflow::sandbox::test_users();
+    let otp_user = users.iter().find(|u| u.username == "user_otp").unwrap();
+
+    let mobile = Values::new()
+        .with("phone", otp_user.phone)
+        .with("pin", otp_user.mobile_pin);
+    let run = link(&d, "mobile_banking", mobile, &[]).await;
+    assert_eq!(run.screens, ["login", "mfa otp"]);
+    account_id(&run);
+
+    let ussd = Values::new()
+        .with("accountNo", otp_user.account_number)
+        .with("pin", otp_user.ussd_pin);
+    let run = link(&d, "ussd", ussd, &[]).await;
+    assert_eq!(run.screens, ["login", "mfa otp"]);
+    account_id(&run);
+
+    let manual = Values::new()
+        .with("accountNo", otp_user.account_number)
+        .with("identifier", "bvn")
+        .with("value", otp_user.bvn);
+    let run = link(&d, "manual", manual, &[]).await;
+    assert_eq!(run.screens, ["login", "mfa otp"]);
+    account_id(&run);
+    sandbox.shutdown().await;
+}
