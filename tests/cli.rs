@@ -147,9 +147,9 @@ fn link_against_a_separate_sandbox_process() {
         .spawn()
         .unwrap();
     let mut first = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
+    // Kept open until the end: the server must be able to keep writing.
+    let mut server_out = BufReader::new(server.stdout.take().unwrap());
+    server_out.read_line(&mut first).unwrap();
     let url = first
         .trim()
         .strip_prefix("listening on ")
@@ -182,6 +182,7 @@ fn link_against_a_separate_sandbox_process() {
         .unwrap();
     let _ = server.kill();
     let _ = server.wait();
+    drop(server_out);
     assert!(
         out.status.success(),
         "stderr: {}",

@@ -17,10 +17,12 @@ pub struct SandboxArgs {
 pub async fn run(args: SandboxArgs) -> Result<ExitCode, BoxError> {
     let sandbox = Sandbox::start(args.addr, SandboxConfig::default()).await?;
     // The first line is a contract: scripts wait for it to learn the port.
+    // Write errors are ignored: a script that reads that line and closes the
+    // pipe must not stop the server.
     let mut out = std::io::stdout().lock();
-    writeln!(out, "listening on {}", sandbox.url())?;
-    writeln!(out, "secret key: {}", connectflow::sandbox::SECRET_KEY)?;
-    out.flush()?;
+    let _ = writeln!(out, "listening on {}", sandbox.url());
+    let _ = writeln!(out, "secret key: {}", connectflow::sandbox::SECRET_KEY);
+    let _ = out.flush();
     drop(out);
     tokio::signal::ctrl_c().await?;
     sandbox.shutdown().await;

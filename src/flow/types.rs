@@ -252,28 +252,43 @@ pub struct InstitutionRef {
 /// The institution list, shared (behind an `Arc`) between every flow of a
 /// process. A flow keeps only its [`fingerprint`](Catalogue::fingerprint) in a
 /// snapshot and is handed the catalogue again on restore.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Catalogue {
     institutions: Vec<Institution>,
-    fingerprint: u64,
+    /// Computed on first use: only snapshots need it, and one catalogue is
+    /// shared by every flow of a process, so it is paid once, not per flow.
+    fingerprint: std::sync::OnceLock<u64>,
+}
+
+impl PartialEq for Catalogue {
+    fn eq(&self, other: &Self) -> bool {
+        self.institutions == other.institutions
+    }
 }
 
 impl Catalogue {
-    /// Builds a catalogue and computes its fingerprint.
+    /// Builds a catalogue.
     pub fn new(institutions: Vec<Institution>) -> Self {
-        // FNV-1a over the canonical JSON: stable across processes and Rust
-        // versions, unlike `DefaultHasher`, so a snapshot written by one
-        // gateway instance can be checked by another.
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        let bytes = serde_json::to_vec(&institutions).unwrap_or_default();
-        for b in bytes {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
         Catalogue {
             institutions,
-            fingerprint: hash,
+            fingerprint: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Identifies this exact catalogue content.
+    pub fn fingerprint(&self) -> u64 {
+        *self.fingerprint.get_or_init(|| {
+            // FNV-1a over the canonical JSON: stable across processes and Rust
+            // versions, unlike `DefaultHasher`, so a snapshot written by one
+            // gateway instance can be checked by another.
+            let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+            let bytes = serde_json::to_vec(&self.institutions).unwrap_or_default();
+            for b in bytes {
+                hash ^= u64::from(b);
+                hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+            hash
+        })
     }
 
     /// The institutions, in the partner's order.
@@ -284,11 +299,6 @@ impl Catalogue {
     /// The institution with this id.
     pub fn get(&self, id: &str) -> Option<&Institution> {
         self.institutions.iter().find(|i| i.id == id)
-    }
-
-    /// Identifies this exact catalogue content.
-    pub fn fingerprint(&self) -> u64 {
-        self.fingerprint
     }
 }
 

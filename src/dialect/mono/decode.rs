@@ -8,6 +8,7 @@ use crate::flow::{
     RejectionKind, Reply, SessionInfo, Step, Timestamp,
 };
 use crate::form::Form;
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
@@ -187,8 +188,10 @@ fn i64_of(v: &Value) -> Option<i64> {
     }
 }
 
+/// Deserializes straight from the borrowed tree: no copy of the subtree first
+/// (an institution list carries dozens of forms).
 fn form_of(v: &Value) -> Option<Form> {
-    serde_json::from_value(v.clone()).ok()
+    Form::deserialize(v).ok()
 }
 
 /// Removes and parses the first of `keys` that parses. Keys that are absent,
@@ -240,11 +243,15 @@ fn institution(v: Value) -> Option<Institution> {
     inst.primary_color = take(&mut o, &["primary_color", "primaryColor"], plain_str);
     inst.timeout_ms = take(&mut o, &["timeout"], u64_of);
     inst.ui = take(&mut o, &["ui"], form_of);
-    inst.auth_methods = take(&mut o, &["auth_methods"], |v| {
-        v.as_array()
-            .map(|ms| ms.iter().filter_map(|m| auth_method(m.clone())).collect())
-    })
-    .unwrap_or_default();
+    // Moved out of the map, not cloned; anything but an array stays in `extra`.
+    inst.auth_methods = match o.remove("auth_methods") {
+        Some(Value::Array(ms)) => ms.into_iter().filter_map(auth_method).collect(),
+        Some(other) => {
+            o.insert("auth_methods".into(), other);
+            Vec::new()
+        }
+        None => Vec::new(),
+    };
     inst.extra = o;
     Some(inst)
 }
