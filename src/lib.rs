@@ -76,6 +76,8 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "ussd")]
+pub mod channel;
 pub mod dialect;
 #[cfg(feature = "driver")]
 pub mod driver;
@@ -83,3 +85,5 @@ pub mod flow;
 pub mod form;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+#[cfg(feature = "store")]
+pub mod store;

@@ -23,6 +23,10 @@ enum Command {
     Sandbox(cli::sandbox::SandboxArgs),
     /// Print the flow's reachable state graph as Mermaid; check a catalogue.
     Graph(cli::graph::GraphArgs),
+    /// Serve the USSD channel (Africa's Talking, Hubtel).
+    Ussd(Box<cli::ussd::UssdArgs>),
+    /// A terminal phone speaking Africa's Talking's USSD wire format.
+    UssdSim(cli::ussd_sim::UssdSimArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +53,8 @@ fn main() -> ExitCode {
             Command::Link(args) => cli::link::run(*args).await,
             Command::Sandbox(args) => cli::sandbox::run(args).await,
             Command::Graph(args) => cli::graph::run(args),
+            Command::Ussd(args) => cli::ussd::run(*args).await,
+            Command::UssdSim(args) => cli::ussd_sim::run(args).await,
         }
     });
     match result {

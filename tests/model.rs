@@ -636,7 +636,7 @@ impl ReferenceStateMachine for FlowModel {
         let weighted: Vec<Transition> = state
             .candidates()
             .into_iter()
-            .flat_map(|(w, t)| std::iter::repeat(t).take(w as usize))
+            .flat_map(|(w, t)| std::iter::repeat_n(t, w as usize))
             .collect();
         prop::sample::select(weighted).boxed()
     }

@@ -424,19 +424,15 @@ async fn list_institutions(
         .0
         .institutions
         .iter()
-        .filter(|i| {
-            scope
-                .as_deref()
-                .map_or(true, |s| catalogue::has_scope(i, s))
-        })
+        .filter(|i| scope.as_deref().is_none_or(|s| catalogue::has_scope(i, s)))
         .filter(|i| {
             method
                 .as_deref()
-                .map_or(true, |m| i.method(&AuthMethodKind::from(m)).is_some())
+                .is_none_or(|m| i.method(&AuthMethodKind::from(m)).is_some())
         })
         .filter(|i| {
             code.as_deref()
-                .map_or(true, |c| i.bank_code.as_deref() == Some(c))
+                .is_none_or(|c| i.bank_code.as_deref() == Some(c))
         })
         .cloned()
         .collect();
@@ -571,7 +567,7 @@ fn login_locked(
     }
     // Every field of the session's form is required, and nothing else.
     for field in &session.form.fields {
-        if value(values, &field.name).map_or(true, |v| v.trim().is_empty()) {
+        if value(values, &field.name).is_none_or(|v| v.trim().is_empty()) {
             return After::Now(reject(
                 StatusCode::BAD_REQUEST,
                 format!("{INVALID_INPUT}: {} is required", field.name),

@@ -1,0 +1,157 @@
+//! Africa's Talking (ussd.md §1) and the Kenyan clones that copy it.
+//!
+//! Request: form fields `sessionId`, `serviceCode`, `phoneNumber`,
+//! `networkCode`, `text` (cumulative input joined with `*`), POSTed as
+//! `application/x-www-form-urlencoded`. Clones send the same fields in the
+//! query string (GET) and/or with snake_case names (`session_id`, `msisdn`,
+//! `ussd_string`, `service_code`, `network_code`), so decoding looks in the
+//! body first, then in the query, under every known name.
+//!
+//! Response: `200 text/plain`, body `CON <text>` (continue) or `END <text>`.
+
+use super::{
+    normalise_msisdn, DecodeError, Gateway, GatewayRequest, GatewayResponse, Payload, RawHop,
+    Screen, SessionEnded,
+};
+use crate::channel::ussd::input::normalise_service_code;
+
+/// The Africa's Talking codec (store-key name `at`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AfricasTalking;
+
+/// Field names, AT's own first, then the clones' spellings.
+const SESSION_ID: &[&str] = &["sessionId", "session_id"];
+const SERVICE_CODE: &[&str] = &["serviceCode", "service_code"];
+const PHONE: &[&str] = &["phoneNumber", "msisdn", "phone_number"];
+const NETWORK: &[&str] = &["networkCode", "network_code"];
+const TEXT: &[&str] = &["text", "ussd_string"];
+const STATUS: &[&str] = &["status"];
+const ERROR_MESSAGE: &[&str] = &["errorMessage", "error_message"];
+const DURATION: &[&str] = &["durationInMillis", "duration_in_millis"];
+const HOPS: &[&str] = &["hopsCount", "hops_count"];
+
+/// The decoded form fields of a request: body pairs, then query pairs.
+struct Fields {
+    body: Vec<(String, String)>,
+    query: Vec<(String, String)>,
+}
+
+impl Fields {
+    /// Parses body and query. Form decoding is lossy rather than failing on
+    /// bad UTF-8 or stray `%`, which is what we want from a lenient codec:
+    /// a request without a readable session id still fails, in `required`.
+    fn parse(request: &GatewayRequest) -> Result<Self, DecodeError> {
+        let body = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&request.body)
+            .map_err(|e| DecodeError(format!("form body: {e}")))?;
+        let query = serde_urlencoded::from_str::<Vec<(String, String)>>(&request.query)
+            .map_err(|e| DecodeError(format!("query string: {e}")))?;
+        Ok(Fields { body, query })
+    }
+
+    /// The first value under any of `names`, body before query: the body is
+    /// what AT itself sends, a query may only carry routing extras.
+    fn get(&self, names: &[&str]) -> Option<&str> {
+        [&self.body, &self.query].into_iter().find_map(|pairs| {
+            pairs
+                .iter()
+                .find(|(k, _)| names.contains(&k.as_str()))
+                .map(|(_, v)| v.as_str())
+        })
+    }
+
+    /// A field that may be absent: absent is empty (§1.1).
+    fn optional(&self, names: &[&str]) -> String {
+        self.get(names).unwrap_or_default().to_owned()
+    }
+
+    /// The session id, which keys all session state: absent or blank is an
+    /// error rather than a session everyone would share.
+    fn session_id(&self) -> Result<String, DecodeError> {
+        match self.get(SESSION_ID).map(str::trim) {
+            Some(id) if !id.is_empty() => Ok(id.to_owned()),
+            _ => Err(DecodeError("missing sessionId".to_owned())),
+        }
+    }
+}
+
+impl Gateway for AfricasTalking {
+    fn name(&self) -> &'static str {
+        "at"
+    }
+
+    fn decode(&self, request: &GatewayRequest) -> Result<RawHop, DecodeError> {
+        let fields = Fields::parse(request)?;
+        Ok(RawHop {
+            session_id: fields.session_id()?,
+            phone: normalise_msisdn(&fields.optional(PHONE)),
+            service_code: normalise_service_code(&fields.optional(SERVICE_CODE)),
+            network: fields.optional(NETWORK).trim().to_owned(),
+            // Raw, untrimmed: the suffix diff compares it byte for byte with
+            // the previous hop's text.
+            payload: Payload::Cumulative(fields.optional(TEXT)),
+        })
+    }
+
+    fn encode(&self, screen: &Screen, _session_id: &str, _client_state: &str) -> GatewayResponse {
+        let prefix = if screen.end { "END" } else { "CON" };
+        // Exactly one space after the prefix (§1.2): leading whitespace in the
+        // text would otherwise add to it.
+        let body = format!("{prefix} {}", screen.text.trim_start());
+        GatewayResponse {
+            status: 200,
+            headers: vec![("content-type", "text/plain; charset=utf-8".to_owned())],
+            body: body.into_bytes(),
+        }
+    }
+}
+
+/// Decodes AT's end-of-session notification (§1.4), form-POSTed once to a
+/// separate URL when a session ends. Reply `200` with any body.
+///
+/// `status` is passed through as sent (`Success`, `Incomplete`, `Failed`),
+/// empty if absent. `errorMessage` is `Some` only when present and non-empty.
+/// `durationInMillis` and `hopsCount` are `None` when absent or not numbers.
+/// The `input` and `lastAppResponse` fields are deliberately not kept: they
+/// hold PINs and OTPs; log `input` only through [`mask_input`].
+pub fn decode_notification(request: &GatewayRequest) -> Result<SessionEnded, DecodeError> {
+    let fields = Fields::parse(request)?;
+    let error_message = fields
+        .get(ERROR_MESSAGE)
+        .filter(|m| !m.trim().is_empty())
+        .map(str::to_owned);
+    Ok(SessionEnded {
+        session_id: fields.session_id()?,
+        phone: normalise_msisdn(&fields.optional(PHONE)),
+        status: fields.optional(STATUS).trim().to_owned(),
+        error_message,
+        duration_ms: fields.get(DURATION).and_then(parse_millis),
+        hops: fields.get(HOPS).and_then(|h| h.trim().parse().ok()),
+    })
+}
+
+/// A millisecond count, tolerating a decimal form (`"1234.0"`) that some
+/// serialisers produce.
+fn parse_millis(raw: &str) -> Option<u64> {
+    let raw = raw.trim();
+    if let Ok(ms) = raw.parse::<u64>() {
+        return Some(ms);
+    }
+    let ms = raw.parse::<f64>().ok()?;
+    if ms.is_finite() && ms >= 0.0 && ms <= u64::MAX as f64 {
+        // Truncation is fine: sub-millisecond precision is meaningless here.
+        Some(ms as u64)
+    } else {
+        None
+    }
+}
+
+/// Masks an AT `input` history for logging: every character of every
+/// `*`-separated segment becomes `#`, separators stay. `"1*1234*0000"` →
+/// `"#*####*####"`: the shape (how many hops, how long each answer) survives
+/// for debugging, the PINs and OTPs do not.
+pub fn mask_input(input: &str) -> String {
+    input
+        .chars()
+        .map(|c| if c == '*' { '*' } else { '#' })
+        .collect()
+}

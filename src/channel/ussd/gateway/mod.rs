@@ -1,0 +1,111 @@
+//! Gateway codecs: pure translation between one gateway's HTTP wire format
+//! and one normalised hop. A new gateway is one new file here.
+
+pub mod africastalking;
+pub mod hubtel;
+pub mod msisdn;
+
+pub use msisdn::normalise_msisdn;
+
+/// An HTTP request as a gateway sent it (what a codec reads).
+#[derive(Debug, Clone, Default)]
+pub struct GatewayRequest {
+    /// `content-type` header, if any.
+    pub content_type: Option<String>,
+    /// The raw query string (without `?`), for gateways that use GET.
+    pub query: String,
+    /// The raw body.
+    pub body: Vec<u8>,
+}
+
+/// What a codec writes back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayResponse {
+    /// HTTP status (always 200 for a screen: a 4xx ends the session badly).
+    pub status: u16,
+    /// Headers, e.g. `content-type`.
+    pub headers: Vec<(&'static str, String)>,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+/// One screen for the handset.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Screen {
+    /// The text shown, without any `CON `/`END ` prefix.
+    pub text: String,
+    /// True to close the session after showing it (`END`, `Release`).
+    pub end: bool,
+}
+
+/// A decoded gateway request: who, which session, and what happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawHop {
+    /// The gateway's session id.
+    pub session_id: String,
+    /// MSISDN normalised to E.164 with a leading `+`, or empty if absent.
+    pub phone: String,
+    /// The code dialled, e.g. `*384*123#` (may be empty).
+    pub service_code: String,
+    /// MCC+MNC or operator name, if sent.
+    pub network: String,
+    /// What the gateway reports.
+    pub payload: Payload,
+}
+
+/// What a hop carries, before input extraction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payload {
+    /// Africa's Talking style: every input so far joined with `*` (C).
+    Cumulative(String),
+    /// Hubtel style first hop: the full dialled string (e.g. `*714*4*1#`);
+    /// segments after the service code are pre-dialled input.
+    Initiation {
+        /// The dialled string.
+        dialled: String,
+    },
+    /// Latest input only (L), with the gateway's sequence number if any
+    /// (a repeated sequence is a duplicate delivery).
+    Latest {
+        /// The text typed.
+        text: String,
+        /// Hop number, when the gateway sends one.
+        sequence: Option<u64>,
+    },
+    /// The user or network ended the session.
+    Release,
+    /// The gateway gave up waiting for us; any reply is ignored.
+    Timeout,
+}
+
+/// An end-of-session notification (Africa's Talking's separate callback).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionEnded {
+    /// The gateway's session id.
+    pub session_id: String,
+    /// MSISDN, E.164.
+    pub phone: String,
+    /// `Success`, `Incomplete`, `Failed` or what the gateway sent.
+    pub status: String,
+    /// The gateway's error message, when `Failed`.
+    pub error_message: Option<String>,
+    /// Session length in ms.
+    pub duration_ms: Option<u64>,
+    /// Number of hops.
+    pub hops: Option<u32>,
+}
+
+/// A request the codec could not read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unreadable gateway request: {0}")]
+pub struct DecodeError(pub String);
+
+/// One gateway's wire format.
+pub trait Gateway: Send + Sync + 'static {
+    /// Short name, used in store keys (`at`, `hubtel`).
+    fn name(&self) -> &'static str;
+    /// Reads a hop. Lenient: a missing optional field is empty, unknown fields are ignored.
+    fn decode(&self, request: &GatewayRequest) -> Result<RawHop, DecodeError>;
+    /// Writes a screen. `client_state` is echoed back by gateways that support it.
+    fn encode(&self, screen: &Screen, session_id: &str, client_state: &str) -> GatewayResponse;
+}

@@ -1,0 +1,142 @@
+//! Input extraction: what the person typed on this hop.
+//!
+//! Cumulative gateways (Africa's Talking and its clones) send every input so
+//! far joined with `*`, escaping nothing, so a typed `*` is indistinguishable
+//! from a separator. Splitting on `*` and taking the last segment is wrong for
+//! any input containing `*` (`12*34`, `****`). Instead we diff the new text
+//! against the raw text of the previous hop (ussd.md §2.2): the new input is
+//! whatever follows `prev + "*"`.
+//!
+//! # Invariant
+//!
+//! For any answer sequence `a1, a2, …, an` the gateway can actually
+//! distinguish, feeding the cumulative texts `t0 = ""`, `t1 = a1`,
+//! `tk = t(k-1) + "*" + ak` hop by hop (`extract(None, t0)`, then
+//! `extract(Some(t(k-1)), tk)`) yields `Begin { prefill: [] }` followed by
+//! exactly `Input(a1), …, Input(an)`, and re-feeding any `tk` as its own
+//! `prev` yields `Duplicate`. "Distinguishable" excludes one case only: an
+//! empty first answer, whose text `""` equals the first hop's and so is
+//! reported as `Duplicate` (§2.2). Every later answer may be empty or contain
+//! `*`, because the text always grows by at least the separator.
+//!
+//! The same holds after a non-empty (pre-dialled) first hop `t0`: every
+//! answer after it is recovered, including an empty first one.
+
+/// What one cumulative hop carries, relative to the previous hop's raw text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Extracted {
+    /// No hop seen yet for this session: start the flow.
+    Begin {
+        /// Pre-dialled segments (`*384*123*1*2#` → `["1", "2"]`), empty on a
+        /// normal first hop. Use at most as a bank pre-selection, never as a
+        /// PIN, OTP or password (§2.4).
+        prefill: Vec<String>,
+    },
+    /// The same text as the previous hop (a retry, or an empty first reply):
+    /// re-send the last screen and do not advance or run side effects.
+    Duplicate,
+    /// The new input, verbatim: may be empty or contain `*`.
+    Input(String),
+    /// The text does not extend the stored one, so the session state is out
+    /// of step with the gateway. `input` is the best guess (the last
+    /// `*`-segment); the caller should log a warning.
+    Lost {
+        /// The last `*`-segment of the text.
+        input: String,
+    },
+}
+
+/// Applies the suffix-diff rule of ussd.md §2.2 to one hop.
+///
+/// `prev` is the raw `text` stored for this `(gateway, sessionId)` on the
+/// previous hop, `None` if no hop has been seen. The caller stores `text` as
+/// the new `prev` after every hop, whatever the result (the rule says so
+/// even for `Lost`, so the next hop diffs against what the gateway holds).
+///
+/// | prev | text | result |
+/// |---|---|---|
+/// | none | `""` | `Begin { prefill: [] }` |
+/// | `""` | `1` | `Input("1")` |
+/// | `1` | `1*2` | `Input("2")` |
+/// | `1*2` | `1*2*12*34` | `Input("12*34")` |
+/// | `7*a*b` | `7*a*b*****` | `Input("****")` |
+/// | `1` | `1*` | `Input("")` |
+/// | `1*2` | `1*2` | `Duplicate` |
+pub fn extract(prev: Option<&str>, text: &str) -> Extracted {
+    let Some(prev) = prev else {
+        return Extracted::Begin {
+            prefill: split_segments(text),
+        };
+    };
+    if text == prev {
+        return Extracted::Duplicate;
+    }
+    if prev.is_empty() {
+        // The first reply has no separator in front of it.
+        return Extracted::Input(text.to_owned());
+    }
+    match text
+        .strip_prefix(prev)
+        .and_then(|rest| rest.strip_prefix('*'))
+    {
+        Some(input) => Extracted::Input(input.to_owned()),
+        None => Extracted::Lost {
+            input: last_segment(text).to_owned(),
+        },
+    }
+}
+
+/// The pre-dialled segments of a Hubtel-style `Initiation`: what follows the
+/// service code in the dialled string.
+///
+/// `dialled_prefill("714*4", "*714*4*1*2#")` is `["1", "2"]`. Both arguments
+/// may come with or without the leading `*` and trailing `#`, and surrounding
+/// whitespace is ignored. When the dialled string does not start with the
+/// service code (or either is empty) the result is empty: a mismatch says
+/// nothing reliable about which segments the person added.
+pub fn dialled_prefill(service_code: &str, dialled: &str) -> Vec<String> {
+    let code = strip_code_marks(service_code);
+    let dialled = strip_code_marks(dialled);
+    if code.is_empty() {
+        return Vec::new();
+    }
+    match dialled.strip_prefix(code) {
+        Some(rest) => match rest.strip_prefix('*') {
+            Some(rest) => split_segments(rest),
+            // Either exactly the code, or a longer code that merely shares
+            // its prefix (`*7145#` vs `714`): no pre-dialled input.
+            None => Vec::new(),
+        },
+        None => Vec::new(),
+    }
+}
+
+/// A service code in the canonical `*…#` form (`714*4` → `*714*4#`), so
+/// codes compare equal across gateways that send them with or without the
+/// marks. Surrounding whitespace is removed; an empty code stays empty.
+pub fn normalise_service_code(code: &str) -> String {
+    let core = strip_code_marks(code);
+    if core.is_empty() {
+        return String::new();
+    }
+    format!("*{core}#")
+}
+
+/// Trims whitespace, leading `*`s and trailing `#`s.
+fn strip_code_marks(code: &str) -> &str {
+    code.trim().trim_start_matches('*').trim_end_matches('#')
+}
+
+/// The `*`-segments of a non-empty text, verbatim (empty segments kept so the
+/// positions stay meaningful); an empty text has none.
+fn split_segments(text: &str) -> Vec<String> {
+    if text.is_empty() {
+        return Vec::new();
+    }
+    text.split('*').map(str::to_owned).collect()
+}
+
+/// The text after the last `*`, or the whole text if it has none.
+fn last_segment(text: &str) -> &str {
+    text.rsplit_once('*').map_or(text, |(_, last)| last)
+}

@@ -1,0 +1,767 @@
+//! The USSD channel: a connect flow behind a USSD short code.
+//!
+//! Every hop from a gateway does the channel's five steps: load the session
+//! (sealed, versioned) from a [`SessionStore`], extract the new input
+//! ([`input::extract`]'s suffix-diff for cumulative gateways), apply it to
+//! the menu or the flow, drive the flow until it needs the person again,
+//! render the view into a screen that fits the budget ([`menu`]), and save
+//! with compare-and-set so two overlapping hops of one session can never
+//! both apply.
+//!
+//! Partner calls never block a hop past the gateway's reply budget: the call
+//! goes on in a background task and the handset gets `Processing... 1.
+//! Continue`. Before any call that changes something at the partner, the
+//! hop *claims* the session in the store (with the request in flight, the
+//! secret values already gone with it); if the process dies mid-call,
+//! another instance sees the stale claim and tells the flow the call timed
+//! out, which puts the person back on the screen they were on — it never
+//! re-sends a login.
+//!
+//! The flow outlives the telecom session: a re-dial from the same number
+//! within the session TTL offers `1. Continue` / `2. Start again`. On success
+//! the account id goes to a webhook, signed with HMAC-SHA256.
+
+pub mod gateway;
+pub mod gsm;
+pub mod input;
+pub mod menu;
+mod server;
+mod webhook;
+
+pub use server::router;
+
+pub use webhook::{sign, WebhookConfig, SIGNATURE_HEADER};
+
+use crate::driver::{now, Driver, DriverError};
+use crate::flow::{
+    Call, CallError, Catalogue, ConnectFlow, Effect, EventKind, FlowConfig, FlowError, Input,
+    InstitutionRef, Reply, RestoreError, Snapshot, Timestamp, View,
+};
+use crate::store::{SessionStore, StoreError, Version};
+use gateway::{Gateway, GatewayRequest, GatewayResponse, Payload, Screen, SessionEnded};
+use input::Extracted;
+use menu::{Cursor, MenuConfig, Outcome};
+use serde::{Deserialize, Serialize};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How the USSD service behaves.
+#[derive(Debug, Clone)]
+pub struct UssdConfig {
+    /// Screens: budget, navigation keys, invalid-input limit.
+    pub menu: MenuConfig,
+    /// The flow's limits (the reference is set per session).
+    pub flow: FlowConfig,
+    /// A hop answers within this, with an interim screen if a call is slower.
+    pub reply_budget: Duration,
+    /// A session (and so a resumable flow) lives this long after its last hop.
+    pub session_ttl: Duration,
+    /// How long the institution list is reused before it is fetched again.
+    pub catalogue_ttl: Duration,
+    /// A claim older than this is taken to be from a dead process.
+    pub claim_lease: Duration,
+    /// Where to deliver linked accounts, if anywhere.
+    pub webhook: Option<WebhookConfig>,
+}
+
+impl Default for UssdConfig {
+    fn default() -> Self {
+        UssdConfig {
+            menu: MenuConfig::default(),
+            flow: FlowConfig::default(),
+            reply_budget: Duration::from_secs(10),
+            session_ttl: Duration::from_secs(600),
+            catalogue_ttl: Duration::from_secs(300),
+            claim_lease: Duration::from_secs(60),
+            webhook: None,
+        }
+    }
+}
+
+/// One USSD session at rest (sealed by the store).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Session {
+    flow: Snapshot,
+    phone: String,
+    reference: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    prev_text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_sequence: Option<u64>,
+    last_screen: Screen,
+    #[serde(default)]
+    cursor: Cursor,
+    #[serde(default)]
+    invalid: u8,
+    /// A partner call is in flight, claimed at this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    claim: Option<Timestamp>,
+    /// The hop that claimed the session answered "Processing... 1. Continue".
+    #[serde(default)]
+    interim_shown: bool,
+    /// The person saw "Processing... 1. Continue": the next input only continues.
+    #[serde(default)]
+    after_interim: bool,
+    /// Showing "1. Continue / 2. Start again".
+    #[serde(default)]
+    resume_offer: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    institution: Option<InstitutionRef>,
+    #[serde(default)]
+    delivered: bool,
+}
+
+/// Why a hop could not be served (the handset gets a polite `END`).
+#[derive(Debug, thiserror::Error)]
+enum HopError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("stored session unreadable: {0}")]
+    Decode(#[from] serde_json::Error),
+    #[error(transparent)]
+    Restore(#[from] RestoreError),
+    #[error(transparent)]
+    Driver(#[from] DriverError),
+}
+
+const INTERIM: &str = "Processing...\n1. Continue";
+const SORRY: &str = "Sorry, something went wrong. Please dial again.";
+
+fn screen(text: &str, end: bool) -> Screen {
+    Screen {
+        text: text.to_owned(),
+        end,
+    }
+}
+
+/// The USSD hop server. Share one per process behind an `Arc`.
+pub struct UssdService {
+    driver: Driver,
+    store: Arc<dyn SessionStore>,
+    config: UssdConfig,
+    catalogue: Mutex<Option<(Instant, Arc<Catalogue>)>>,
+    webhook: Option<webhook::Sender>,
+}
+
+impl std::fmt::Debug for UssdService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UssdService")
+            .field("driver", &self.driver)
+            .finish_non_exhaustive()
+    }
+}
+
+impl UssdService {
+    /// A service that runs flows through `driver` and keeps sessions in `store`
+    /// (wrap it in [`crate::store::Sealed`] unless it is in-process memory).
+    pub fn new(
+        driver: Driver,
+        store: Arc<dyn SessionStore>,
+        config: UssdConfig,
+    ) -> Arc<UssdService> {
+        let webhook = config.webhook.clone().map(webhook::Sender::new);
+        Arc::new(UssdService {
+            driver,
+            store,
+            config,
+            catalogue: Mutex::new(None),
+            webhook,
+        })
+    }
+
+    /// Serves one hop: never panics, never answers 5xx; a problem becomes a
+    /// polite `END` screen (and a log line without the person's input).
+    pub async fn hop(
+        self: &Arc<Self>,
+        gateway: &dyn Gateway,
+        request: &GatewayRequest,
+    ) -> GatewayResponse {
+        let raw = match gateway.decode(request) {
+            Ok(raw) => raw,
+            Err(e) => {
+                tracing::warn!(gateway = gateway.name(), error = %e, "unreadable hop");
+                return gateway.encode(&screen(SORRY, true), "", "");
+            }
+        };
+        let key = format!("ussd:{}:{}", gateway.name(), raw.session_id);
+        let screen = match self.serve(gateway.name(), &key, &raw).await {
+            Ok(s) => s,
+            // Another hop of this session won the write: it applied, this one
+            // did not. Show what the winner left (its screen, or "Processing").
+            Err(HopError::Store(StoreError::Conflict)) => match self.store.get(&key).await {
+                Ok(Some(r)) => serde_json::from_slice::<Session>(&r.data)
+                    .map(|s| s.last_screen)
+                    .unwrap_or_else(|_| screen(SORRY, true)),
+                _ => screen(SORRY, true),
+            },
+            Err(e) => {
+                tracing::warn!(session = %raw.session_id, error = %e, "hop failed");
+                screen(SORRY, true)
+            }
+        };
+        gateway.encode(&screen, &raw.session_id, "")
+    }
+
+    /// An end-of-session notification. The flow is kept so a re-dial can resume it.
+    pub fn session_ended(&self, gateway: &str, ended: &SessionEnded) {
+        tracing::info!(gateway, session = %ended.session_id, status = %ended.status,
+            hops = ?ended.hops, ms = ?ended.duration_ms, "channel session ended");
+    }
+
+    async fn serve(
+        self: &Arc<Self>,
+        gateway: &str,
+        key: &str,
+        raw: &gateway::RawHop,
+    ) -> Result<Screen, HopError> {
+        let now = now();
+        if matches!(raw.payload, Payload::Release | Payload::Timeout) {
+            // The telecom session is over; the flow stays for a re-dial.
+            return Ok(screen("Goodbye.", true));
+        }
+        let record = self.store.get(key).await?;
+        let (version, session) = match record {
+            Some(r) => (
+                Some(r.version),
+                Some(serde_json::from_slice::<Session>(&r.data)?),
+            ),
+            None => (None, None),
+        };
+        let extracted = match (&raw.payload, &session) {
+            (Payload::Cumulative(text), s) => {
+                input::extract(s.as_ref().and_then(|s| s.prev_text.as_deref()), text)
+            }
+            (Payload::Initiation { dialled }, _) => Extracted::Begin {
+                prefill: input::dialled_prefill(&raw.service_code, dialled),
+            },
+            (Payload::Latest { text, sequence }, Some(s))
+                if sequence.is_some() && *sequence == s.last_sequence =>
+            {
+                let _ = text;
+                Extracted::Duplicate
+            }
+            (Payload::Latest { text, .. }, Some(_)) => Extracted::Input(text.clone()),
+            _ => Extracted::Begin {
+                prefill: Vec::new(),
+            },
+        };
+        let (text, sequence) = match &raw.payload {
+            Payload::Cumulative(t) => (Some(t.clone()), None),
+            Payload::Latest { sequence, .. } => (None, *sequence),
+            _ => (None, None),
+        };
+        let Some(mut session) = session else {
+            let prefill = match extracted {
+                Extracted::Begin { prefill } => prefill,
+                _ => Vec::new(),
+            };
+            return self
+                .begin(gateway, key, raw, text, sequence, prefill, now)
+                .await;
+        };
+        let input = match extracted {
+            // Same text again (a gateway retry): same screen, nothing runs twice.
+            Extracted::Duplicate | Extracted::Begin { .. } => return Ok(session.last_screen),
+            Extracted::Input(i) => i,
+            Extracted::Lost { input } => {
+                tracing::warn!(session = %raw.session_id, "hop text does not extend the previous one; using its last segment");
+                input
+            }
+        };
+        if text.is_some() {
+            session.prev_text = text;
+        }
+        if sequence.is_some() {
+            session.last_sequence = sequence;
+        }
+        self.advance(key, version, session, &input, now).await
+    }
+
+    /// A first hop: offer to resume an unfinished flow of this phone, or start one.
+    #[allow(clippy::too_many_arguments)]
+    async fn begin(
+        self: &Arc<Self>,
+        gateway: &str,
+        key: &str,
+        raw: &gateway::RawHop,
+        text: Option<String>,
+        sequence: Option<u64>,
+        prefill: Vec<String>,
+        now: Timestamp,
+    ) -> Result<Screen, HopError> {
+        let phone_key = format!("ussd-phone:{gateway}:{}", raw.phone);
+        let previous = if raw.phone.is_empty() {
+            None
+        } else {
+            self.store.get(&phone_key).await?
+        };
+        if let Some(prev) = &previous {
+            let old_key = String::from_utf8_lossy(&prev.data).into_owned();
+            if old_key != key {
+                if let Some(old) = self.store.get(&old_key).await? {
+                    if let Ok(mut s) = serde_json::from_slice::<Session>(&old.data) {
+                        let unfinished = ConnectFlow::restore(s.flow.clone(), None)
+                            .is_ok_and(|f| !f.is_finished());
+                        if unfinished {
+                            s.resume_offer = true;
+                            s.after_interim = false;
+                            s.prev_text = text.or(Some(String::new()));
+                            s.last_sequence = sequence;
+                            s.invalid = 0;
+                            s.cursor = Cursor::Start;
+                            s.last_screen = self.fit(
+                                &[
+                                    "You have an unfinished bank link.",
+                                    "1. Continue",
+                                    "2. Start again",
+                                ],
+                                false,
+                            );
+                            let out = s.last_screen.clone();
+                            self.save(key, None, &s).await?;
+                            // Moved, not copied: two sessions must never drive one flow.
+                            self.store.delete(&old_key).await?;
+                            self.store
+                                .compare_and_set(
+                                    &phone_key,
+                                    Some(prev.version),
+                                    key.as_bytes().to_vec(),
+                                    self.phone_ttl(),
+                                )
+                                .await?;
+                            return Ok(out);
+                        }
+                    }
+                }
+            }
+        }
+        let reference = uuid::Uuid::new_v4().simple().to_string()[..8].to_ascii_uppercase();
+        let flow = ConnectFlow::new(self.flow_config(&reference), now);
+        let session = Session {
+            flow: flow.snapshot(),
+            phone: raw.phone.clone(),
+            reference,
+            prev_text: text.or(Some(String::new())),
+            last_sequence: sequence,
+            last_screen: screen(INTERIM, false),
+            cursor: Cursor::Start,
+            invalid: 0,
+            claim: None,
+            interim_shown: false,
+            after_interim: false,
+            resume_offer: false,
+            institution: None,
+            delivered: false,
+        };
+        if !raw.phone.is_empty() {
+            let expected = previous.map(|p| p.version);
+            // Best effort: a lost race here only loses the resume offer.
+            let _ = self
+                .store
+                .compare_and_set(
+                    &phone_key,
+                    expected,
+                    key.as_bytes().to_vec(),
+                    self.phone_ttl(),
+                )
+                .await;
+        }
+        let screen = self.run(key, None, session, flow, now).await?;
+        // Pre-dialled digits (`*384*123*2#`) may only pick a bank from the
+        // first menu; they never reach a PIN, password or OTP field.
+        match prefill.first() {
+            Some(first)
+                if screen.text.contains("Choose your bank")
+                    && first.chars().all(|c| c.is_ascii_digit()) =>
+            {
+                match self.store.get(key).await? {
+                    Some(r) => {
+                        let s: Session = serde_json::from_slice(&r.data)?;
+                        self.advance(key, Some(r.version), s, first, now).await
+                    }
+                    None => Ok(screen),
+                }
+            }
+            _ => Ok(screen),
+        }
+    }
+
+    /// Applies one input to a stored session.
+    async fn advance(
+        self: &Arc<Self>,
+        key: &str,
+        version: Option<Version>,
+        mut session: Session,
+        input: &str,
+        now: Timestamp,
+    ) -> Result<Screen, HopError> {
+        let catalogue = self.cached_catalogue();
+        let mut flow = ConnectFlow::restore(session.flow.clone(), catalogue)?;
+
+        if let Some(claimed) = session.claim {
+            if now.until(claimed.plus_ms(self.config.claim_lease.as_millis() as u64)) > 0 {
+                // Still being worked on by this or another instance.
+                session.last_screen = screen(INTERIM, false);
+                let out = session.last_screen.clone();
+                self.save(key, version, &session).await?;
+                return Ok(out);
+            }
+            // The claim outlived its lease: its process died mid-call. Tell the
+            // flow the call timed out; it takes the person back a screen and
+            // never re-sends the call by itself.
+            if let Some(id) = flow.state().waiting_for() {
+                let _ = flow.handle(
+                    now,
+                    Input::Api {
+                        id,
+                        result: Err(CallError::Timeout),
+                    },
+                );
+            }
+            session.claim = None;
+            session.after_interim = true;
+        }
+        if session.resume_offer {
+            match input.trim() {
+                "1" => {
+                    session.resume_offer = false;
+                    session.cursor = Cursor::Start;
+                    flow.handle_timeout(now);
+                    return self.run(key, version, session, flow, now).await;
+                }
+                "2" => {
+                    session.resume_offer = false;
+                    session.cursor = Cursor::Start;
+                    session.institution = None;
+                    let fresh = ConnectFlow::new(self.flow_config(&session.reference), now);
+                    return self.run(key, version, session, fresh, now).await;
+                }
+                _ => {
+                    return self
+                        .invalid(key, version, session, &flow, "Invalid choice.")
+                        .await;
+                }
+            }
+        }
+        if session.after_interim {
+            // The person pressed "Continue": show where the flow is now.
+            session.after_interim = false;
+            flow.handle_timeout(now);
+            return self.run(key, version, session, flow, now).await;
+        }
+        // A deadline may have passed while the person was typing: apply it
+        // first, and if it changed the screen, show the new one.
+        let before = flow.state().kind();
+        flow.handle_timeout(now);
+        if flow.state().kind() != before {
+            session.cursor = Cursor::Start;
+            return self.run(key, version, session, flow, now).await;
+        }
+        let outcome = menu::on_input(&flow.view(), &session.cursor, input, &self.config.menu);
+        match outcome {
+            Outcome::Invalid(message) => self.invalid(key, version, session, &flow, message).await,
+            Outcome::Move(cursor) => {
+                session.cursor = cursor;
+                session.invalid = 0;
+                self.run(key, version, session, flow, now).await
+            }
+            Outcome::Act(action) => {
+                session.invalid = 0;
+                session.cursor = Cursor::Start;
+                match flow.handle(now, Input::User(action)) {
+                    Ok(()) => self.run(key, version, session, flow, now).await,
+                    Err(FlowError::InvalidValues(errors)) => {
+                        let message = errors.first().map(|e| e.message()).unwrap_or_default();
+                        session.last_screen = menu::render(
+                            &flow.view(),
+                            &session.cursor,
+                            Some(&message),
+                            &self.config.menu,
+                        );
+                        session.flow = flow.snapshot();
+                        let out = session.last_screen.clone();
+                        self.save(key, version, &session).await?;
+                        Ok(out)
+                    }
+                    Err(_) => {
+                        self.invalid(key, version, session, &flow, "Invalid choice.")
+                            .await
+                    }
+                }
+            }
+        }
+    }
+
+    async fn invalid(
+        &self,
+        key: &str,
+        version: Option<Version>,
+        mut session: Session,
+        flow: &ConnectFlow,
+        message: &str,
+    ) -> Result<Screen, HopError> {
+        session.invalid = session.invalid.saturating_add(1);
+        session.last_screen = if session.invalid >= self.config.menu.max_invalid {
+            // The flow stays stored: a re-dial can resume it.
+            self.fit(&["Too many invalid entries. Please dial again."], true)
+        } else if session.resume_offer {
+            self.fit(
+                &[
+                    message,
+                    "You have an unfinished bank link.",
+                    "1. Continue",
+                    "2. Start again",
+                ],
+                false,
+            )
+        } else {
+            menu::render(
+                &flow.view(),
+                &session.cursor,
+                Some(message),
+                &self.config.menu,
+            )
+        };
+        if session.invalid >= self.config.menu.max_invalid {
+            session.invalid = 0;
+        }
+        let out = session.last_screen.clone();
+        self.save(key, version, &session).await?;
+        Ok(out)
+    }
+
+    /// Drives `flow` until it needs the person, renders, saves. Reads are
+    /// answered from the catalogue cache or fetched inline; any other call
+    /// is claimed first and made in a background task, so a slow bank gets
+    /// the interim screen instead of a gateway timeout.
+    async fn run(
+        self: &Arc<Self>,
+        key: &str,
+        version: Option<Version>,
+        mut session: Session,
+        mut flow: ConnectFlow,
+        now: Timestamp,
+    ) -> Result<Screen, HopError> {
+        loop {
+            self.collect_events(&mut flow, &mut session);
+            let Some(Effect::Call { id, call }) = flow.poll_effect() else {
+                break;
+            };
+            if let Call::ListInstitutions = call {
+                let result = match self.cached_catalogue() {
+                    Some(c) => Ok(Reply::Institutions(c)),
+                    None => self.driver.call(&flow, &call).await,
+                };
+                if let Ok(Reply::Institutions(c)) = &result {
+                    self.store_catalogue(Arc::clone(c));
+                }
+                flow.handle(now, Input::Api { id, result })
+                    .map_err(DriverError::from)?;
+                continue;
+            }
+            // A call that changes something at the partner: claim first.
+            session.claim = Some(now);
+            session.interim_shown = false;
+            session.flow = flow.snapshot();
+            session.last_screen = screen(INTERIM, false);
+            self.save(key, version, &session).await?;
+            return self.in_background(key, session.claim, flow, id, call).await;
+        }
+        self.collect_events(&mut flow, &mut session);
+        self.finish(&mut session, &flow);
+        let out = session.last_screen.clone();
+        self.save(key, version, &session).await?;
+        self.deliver_if_done(&session, &flow);
+        Ok(out)
+    }
+
+    async fn in_background(
+        self: &Arc<Self>,
+        key: &str,
+        claim: Option<Timestamp>,
+        mut flow: ConnectFlow,
+        id: crate::flow::RequestId,
+        call: Call,
+    ) -> Result<Screen, HopError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let this = Arc::clone(self);
+        let key_owned = key.to_owned();
+        tokio::spawn(async move {
+            let result = this.driver.call(&flow, &call).await;
+            let mut events = Vec::new();
+            let _ = flow.handle(now(), Input::Api { id, result });
+            let driven = this
+                .driver
+                .run(&mut flow, &mut |e| events.push(e.clone()))
+                .await;
+            if let Err(e) = &driven {
+                tracing::warn!(error = %e, "driving the flow failed");
+            }
+            let screen = this.settle(&key_owned, claim, flow, events).await;
+            let _ = tx.send(screen);
+        });
+        match tokio::time::timeout(self.config.reply_budget, rx).await {
+            Ok(Ok(Ok(screen))) => Ok(screen),
+            Ok(Ok(Err(e))) => Err(e),
+            Ok(Err(_)) => Ok(screen(SORRY, true)),
+            Err(_) => Ok(self.interim(key, claim).await?),
+        }
+    }
+
+    /// Saves the result of a background call onto the latest record, as long
+    /// as the claim it made is still the session's claim.
+    async fn settle(
+        self: &Arc<Self>,
+        key: &str,
+        claim: Option<Timestamp>,
+        flow: ConnectFlow,
+        events: Vec<crate::flow::Event>,
+    ) -> Result<Screen, HopError> {
+        for _ in 0..8 {
+            let Some(record) = self.store.get(key).await? else {
+                return Ok(screen(SORRY, true));
+            };
+            let mut session: Session = serde_json::from_slice(&record.data)?;
+            if session.claim != claim {
+                // Recovered elsewhere after our lease ran out: our reply is stale.
+                return Ok(session.last_screen);
+            }
+            for event in &events {
+                if let EventKind::AccountLinked { institution } = &event.kind {
+                    session.institution = Some(institution.clone());
+                }
+            }
+            session.claim = None;
+            session.after_interim = session.interim_shown;
+            session.interim_shown = false;
+            session.cursor = Cursor::Start;
+            self.finish(&mut session, &flow);
+            let out = session.last_screen.clone();
+            match self.save(key, Some(record.version), &session).await {
+                Ok(_) => {
+                    self.deliver_if_done(&session, &flow);
+                    return Ok(out);
+                }
+                Err(HopError::Store(StoreError::Conflict)) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(HopError::Store(StoreError::Conflict))
+    }
+
+    /// The hop ran out of budget: record that the person was shown the
+    /// interim screen (unless the background call just finished, in which
+    /// case its screen is shown).
+    async fn interim(&self, key: &str, claim: Option<Timestamp>) -> Result<Screen, HopError> {
+        for _ in 0..8 {
+            let Some(record) = self.store.get(key).await? else {
+                return Ok(screen(SORRY, true));
+            };
+            let mut session: Session = serde_json::from_slice(&record.data)?;
+            if session.claim != claim {
+                return Ok(session.last_screen);
+            }
+            session.last_screen = screen(INTERIM, false);
+            session.interim_shown = true;
+            match self.save(key, Some(record.version), &session).await {
+                Ok(_) => return Ok(screen(INTERIM, false)),
+                Err(HopError::Store(StoreError::Conflict)) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(screen(INTERIM, false))
+    }
+
+    /// Renders the flow's view into the session.
+    fn finish(&self, session: &mut Session, flow: &ConnectFlow) {
+        session.last_screen = menu::render(&flow.view(), &session.cursor, None, &self.config.menu);
+        if let (View::Done { .. }, Some(inst)) = (flow.view(), &session.institution) {
+            session.last_screen = self.fit(
+                &[
+                    &format!("Your {} account is linked.", inst.name),
+                    &format!("Ref {}", session.reference),
+                ],
+                true,
+            );
+        }
+        session.flow = flow.snapshot();
+    }
+
+    fn deliver_if_done(&self, session: &Session, flow: &ConnectFlow) {
+        let (
+            View::Done {
+                account_id: Some(account_id),
+                ..
+            },
+            Some(sender),
+        ) = (flow.view(), &self.webhook)
+        else {
+            return;
+        };
+        if session.delivered {
+            return;
+        }
+        sender.deliver(webhook::Linked {
+            phone_number: session.phone.clone(),
+            institution: session.institution.clone(),
+            account_id: account_id.to_owned(),
+            reference: session.reference.clone(),
+        });
+    }
+
+    fn collect_events(&self, flow: &mut ConnectFlow, session: &mut Session) {
+        while let Some(event) = flow.poll_event() {
+            tracing::debug!(event = event.kind.name(), reference = %session.reference, "flow event");
+            if let EventKind::AccountLinked { institution } = &event.kind {
+                session.institution = Some(institution.clone());
+            }
+        }
+    }
+
+    async fn save(
+        &self,
+        key: &str,
+        version: Option<Version>,
+        session: &Session,
+    ) -> Result<Version, HopError> {
+        let mut session = session.clone();
+        // Mark as delivered in the very write that makes the flow Done, so
+        // exactly one hop (the one whose write wins) sends the webhook.
+        if matches!(session.flow.state(), crate::flow::State::Done(_)) {
+            session.delivered = true;
+        }
+        let bytes = serde_json::to_vec(&session)?;
+        Ok(self
+            .store
+            .compare_and_set(key, version, bytes, self.config.session_ttl)
+            .await?)
+    }
+
+    fn flow_config(&self, reference: &str) -> FlowConfig {
+        self.config.flow.clone().with_reference(reference)
+    }
+
+    fn fit(&self, lines: &[&str], end: bool) -> Screen {
+        let text = lines.join("\n");
+        Screen {
+            text: gsm::sanitize(&text).into_owned(),
+            end,
+        }
+    }
+
+    fn phone_ttl(&self) -> Duration {
+        self.config.session_ttl
+    }
+
+    fn cached_catalogue(&self) -> Option<Arc<Catalogue>> {
+        let guard = self.catalogue.lock().ok()?;
+        let (at, c) = guard.as_ref()?;
+        (at.elapsed() < self.config.catalogue_ttl).then(|| Arc::clone(c))
+    }
+
+    fn store_catalogue(&self, catalogue: Arc<Catalogue>) {
+        if let Ok(mut guard) = self.catalogue.lock() {
+            *guard = Some((Instant::now(), catalogue));
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! The HTTP face of the USSD service (axum).
+
+use super::gateway::africastalking::{self, AfricasTalking};
+use super::gateway::hubtel::Hubtel;
+use super::gateway::{Gateway, GatewayRequest, GatewayResponse, Screen};
+use super::UssdService;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use std::sync::Arc;
+
+/// Larger bodies are refused with a polite END (real hops are a few hundred bytes).
+const MAX_BODY: usize = 16 * 1024;
+
+/// Routes: Africa's Talking at `POST /ussd` (its end-of-session
+/// notifications at `POST /ussd/events`), Hubtel at `POST /ussd/hubtel`.
+pub fn router(service: Arc<UssdService>) -> Router {
+    Router::new()
+        .route("/ussd", post(at_hop).get(at_hop))
+        .route("/ussd/events", post(at_events))
+        .route("/ussd/hubtel", post(hubtel_hop))
+        .with_state(service)
+}
+
+async fn read(headers: &HeaderMap, uri: &Uri, body: Body) -> Option<GatewayRequest> {
+    let body = axum::body::to_bytes(body, MAX_BODY).await.ok()?;
+    Some(GatewayRequest {
+        content_type: headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        query: uri.query().unwrap_or("").to_owned(),
+        body: body.to_vec(),
+    })
+}
+
+fn respond(r: GatewayResponse) -> Response {
+    let mut response = (
+        StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK),
+        r.body,
+    )
+        .into_response();
+    for (name, value) in r.headers {
+        if let Ok(v) = value.parse() {
+            response.headers_mut().insert(name, v);
+        }
+    }
+    response
+}
+
+async fn serve(
+    service: &Arc<UssdService>,
+    gateway: &dyn Gateway,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Body,
+) -> Response {
+    match read(&headers, &uri, body).await {
+        Some(request) => respond(service.hop(gateway, &request).await),
+        None => {
+            tracing::warn!(gateway = gateway.name(), "hop body too large or unreadable");
+            let sorry = Screen {
+                text: "Sorry, we could not read that. Please dial again.".into(),
+                end: true,
+            };
+            respond(gateway.encode(&sorry, "", ""))
+        }
+    }
+}
+
+async fn at_hop(
+    State(service): State<Arc<UssdService>>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Body,
+) -> Response {
+    serve(&service, &AfricasTalking, headers, uri, body).await
+}
+
+async fn hubtel_hop(
+    State(service): State<Arc<UssdService>>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Body,
+) -> Response {
+    serve(&service, &Hubtel, headers, uri, body).await
+}
+
+/// AT posts one notification per ended session; reply 200 quickly.
+async fn at_events(
+    State(service): State<Arc<UssdService>>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Body,
+) -> Response {
+    if let Some(request) = read(&headers, &uri, body).await {
+        match africastalking::decode_notification(&request) {
+            Ok(ended) => service.session_ended("at", &ended),
+            Err(e) => tracing::warn!(error = %e, "unreadable session notification"),
+        }
+    }
+    StatusCode::OK.into_response()
+}

@@ -1,0 +1,174 @@
+//! The in-process store: for tests, benchmarks and single-instance demos.
+//!
+//! State here dies with the process and is not shared between instances, so a
+//! production USSD deployment wants [`RedisStore`](super::RedisStore) (or
+//! another shared store); the semantics are the same, which is what lets the
+//! one contract suite run against both.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use super::{BoxFuture, Record, SessionStore, StoreError, Version};
+
+/// Writes between two sweeps of expired entries, at the least. The real
+/// threshold grows with the map (see [`MemoryStore::compare_and_set`]) so the
+/// sweep's cost stays constant per write, amortised.
+const PURGE_MIN_WRITES: usize = 64;
+
+#[derive(Debug)]
+struct Entry {
+    version: Version,
+    data: Vec<u8>,
+    expires_at: Instant,
+}
+
+impl Entry {
+    fn is_live(&self, now: Instant) -> bool {
+        now < self.expires_at
+    }
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    map: HashMap<String, Entry>,
+    writes_since_purge: usize,
+}
+
+/// A [`SessionStore`] in a `HashMap` behind a mutex.
+///
+/// TTLs are enforced on every read and write (an expired record is absent),
+/// and expired records are swept from time to time on writes, so abandoned
+/// sessions do not accumulate without bound.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    // A std mutex, not tokio's: every critical section is short and
+    // synchronous, and the lock is never held across an `.await`.
+    inner: Mutex<Inner>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    /// The number of live (unexpired) records.
+    pub fn len(&self) -> usize {
+        let now = Instant::now();
+        self.lock().map.values().filter(|e| e.is_live(now)).count()
+    }
+
+    /// Whether the store holds no live record.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave a half-written entry
+        // (each critical section replaces whole values), so a poisoned map is
+        // still consistent and refusing service forever would be worse.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn get_now(&self, key: &str) -> Option<Record> {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        match inner.map.get(key) {
+            Some(e) if e.is_live(now) => Some(Record {
+                version: e.version,
+                data: e.data.clone(),
+            }),
+            Some(_) => {
+                inner.map.remove(key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn cas_now(
+        &self,
+        key: &str,
+        expected: Option<Version>,
+        data: Vec<u8>,
+        ttl: Duration,
+    ) -> Result<Version, StoreError> {
+        let now = Instant::now();
+        // A TTL too large for `Instant` means "for as long as the process
+        // lives"; a century is that, and still representable.
+        let expires_at = now
+            .checked_add(ttl)
+            .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))
+            .unwrap_or(now);
+        let mut inner = self.lock();
+        let current = inner
+            .map
+            .get(key)
+            .filter(|e| e.is_live(now))
+            .map(|e| e.version);
+        if current != expected {
+            return Err(StoreError::Conflict);
+        }
+        let version = current.map_or(1, |v| v.saturating_add(1));
+        inner.map.insert(
+            key.to_owned(),
+            Entry {
+                version,
+                data,
+                expires_at,
+            },
+        );
+        inner.writes_since_purge += 1;
+        // Sweeping is O(len); doing it once every max(64, len) writes keeps it
+        // O(1) per write amortised while bounding the dead entries to about
+        // as many as there were entries at the previous sweep.
+        if inner.writes_since_purge >= PURGE_MIN_WRITES.max(inner.map.len()) {
+            inner.map.retain(|_, e| e.is_live(now));
+            inner.writes_since_purge = 0;
+        }
+        Ok(version)
+    }
+}
+
+impl SessionStore for MemoryStore {
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Record>, StoreError>> {
+        Box::pin(async move { Ok(self.get_now(key)) })
+    }
+
+    fn compare_and_set<'a>(
+        &'a self,
+        key: &'a str,
+        expected: Option<Version>,
+        data: Vec<u8>,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Version, StoreError>> {
+        Box::pin(async move { self.cas_now(key, expected, data, ttl) })
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.lock().map.remove(key);
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expired_entries_are_swept_on_writes() {
+        let store = MemoryStore::new();
+        for i in 0..1000 {
+            store
+                .cas_now(&format!("k{i}"), None, vec![1], Duration::ZERO)
+                .unwrap();
+        }
+        // Zero TTL: every record is dead at once, and the sweeps keep the map
+        // well below the 1000 records written.
+        assert_eq!(store.len(), 0);
+        assert!(store.lock().map.len() <= 2 * PURGE_MIN_WRITES);
+    }
+}

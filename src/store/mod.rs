@@ -1,0 +1,73 @@
+//! Session stores: where a channel keeps a flow between a person's turns.
+//!
+//! Records are opaque bytes with a version. Every write is a compare-and-set
+//! on that version, so two overlapping hops of one USSD session can never
+//! both win: the loser sees [`StoreError::Conflict`] and applies nothing.
+//! [`Sealed`] wraps any store so that what rests in it is encrypted and
+//! authenticated, bound to its key: a PIN held between two screens is never
+//! stored in the clear, and a record copied to another key or tampered with
+//! is refused.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+mod memory;
+#[cfg(feature = "redis")]
+mod redis;
+mod seal;
+
+#[cfg(feature = "redis")]
+pub use self::redis::RedisStore;
+pub use memory::MemoryStore;
+pub use seal::{SealError, Sealed, Sealer};
+
+/// A boxed future, so stores can be used as `Arc<dyn SessionStore>`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Version of a record; starts at 1 on first write, +1 on every write.
+pub type Version = u64;
+
+/// A stored record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// Current version.
+    pub version: Version,
+    /// The bytes.
+    pub data: Vec<u8>,
+}
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The record's version is not the one expected: another writer won.
+    #[error("the record changed since it was read")]
+    Conflict,
+    /// A sealed record failed authentication (tampered, foreign key, other seal key).
+    #[error("the stored record failed authentication")]
+    Tampered,
+    /// The backend failed (connection lost, ...).
+    #[error("store backend: {0}")]
+    Backend(String),
+}
+
+/// A key-value store with versions and TTLs.
+pub trait SessionStore: Send + Sync + 'static {
+    /// The record at `key`, if any and not expired.
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Record>, StoreError>>;
+
+    /// Writes `data` at `key` if its current version is `expected` (`None`:
+    /// the key must be absent or expired), and (re)sets its TTL. Returns the
+    /// new version, or [`StoreError::Conflict`].
+    fn compare_and_set<'a>(
+        &'a self,
+        key: &'a str,
+        expected: Option<Version>,
+        data: Vec<u8>,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Version, StoreError>>;
+
+    /// Removes `key` (no error if absent).
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+}

@@ -1,0 +1,185 @@
+//! The Redis store: sessions that survive a restart and are shared by every
+//! instance behind a USSD gateway's load balancer.
+//!
+//! A record is a hash at `<prefix><key>` with two fields, `v` (the version,
+//! decimal) and `d` (the bytes), and a `PEXPIRE` for its TTL. The
+//! compare-and-set is one Lua script, which Redis runs atomically, so two
+//! instances racing on one session cannot both win.
+
+use std::fmt;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Client, RedisError, Script};
+
+use super::{BoxFuture, Record, SessionStore, StoreError, Version};
+
+/// The key prefix unless [`RedisStore::with_prefix`] says otherwise.
+pub const DEFAULT_PREFIX: &str = "connectflow:";
+
+const MAX_TTL_MS: u64 = 100 * 365 * 24 * 3600 * 1000;
+
+/// KEYS[1]: the record. ARGV: expected version ("" = must be absent), data,
+/// TTL in milliseconds. Returns the new version, or -1 on a conflict.
+const CAS_SCRIPT: &str = r"
+local cur = redis.call('HGET', KEYS[1], 'v')
+if ARGV[1] == '' then
+  if cur then return -1 end
+elseif cur ~= ARGV[1] then
+  return -1
+end
+local nv = 1
+if cur then nv = tonumber(cur) + 1 end
+redis.call('HSET', KEYS[1], 'v', string.format('%d', nv), 'd', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return nv
+";
+
+/// A [`SessionStore`] in Redis (`redis://` URLs), through a connection that
+/// reconnects by itself after the server restarts or the network drops.
+///
+/// While Redis is unreachable, operations fail fast with
+/// [`StoreError::Backend`] rather than hang (a USSD gateway drops a hop long
+/// before a slow store would answer), and each one tries to reconnect, so the
+/// store recovers on its own when Redis is back. Keep records [`Sealed`](super::Sealed):
+/// this store writes them as given.
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: ConnectionManager,
+    prefix: String,
+    cas: Script,
+}
+
+impl fmt::Debug for RedisStore {
+    // Hand-written so the connection, whose client keeps the URL's password,
+    // is never printed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+fn backend(e: RedisError) -> StoreError {
+    // A RedisError describes the failure (refused, timed out, WRONGTYPE...),
+    // never the URL or its password; the values are sealed bytes anyway.
+    StoreError::Backend(format!("redis: {e}"))
+}
+
+impl RedisStore {
+    /// Connects to the Redis server at `url` (`redis://[user:password@]host[:port][/db]`;
+    /// TLS `rediss://` is not built in).
+    ///
+    /// Fails at once with [`StoreError::Backend`] if the server cannot be
+    /// reached now: a process should not start serving sessions it cannot keep.
+    pub async fn connect(url: &str) -> Result<RedisStore, StoreError> {
+        // The redis crate is built without TLS; say so rather than let the
+        // URL look malformed.
+        if url.starts_with("rediss://") {
+            return Err(StoreError::Backend(
+                "redis: rediss:// (TLS) is not supported by this build".into(),
+            ));
+        }
+        // Not `backend(e)`: a URL that fails to parse could be echoed in part.
+        let client = Client::open(url)
+            .map_err(|_| StoreError::Backend("redis: invalid connection URL".into()))?;
+        // Fail fast, retry on the next call. A USSD hop cannot wait seconds
+        // for a store, and the manager's own backoff starts at one second
+        // whatever its settings; so no retries inside one call. Each call
+        // while Redis is down makes one fresh connection attempt (refused at
+        // once, or bounded by the connection timeout) and fails with
+        // `Backend`; the first call after Redis is back succeeds.
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Duration::from_secs(1))
+            .set_response_timeout(Duration::from_secs(2))
+            .set_number_of_retries(0);
+        let conn = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(backend)?;
+        Ok(RedisStore {
+            conn,
+            prefix: DEFAULT_PREFIX.to_owned(),
+            cas: Script::new(CAS_SCRIPT),
+        })
+    }
+
+    /// The same store with keys under `prefix` instead of `connectflow:`
+    /// (several deployments or tests sharing one Redis).
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> RedisStore {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// The prefix put before every key.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    fn full_key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+}
+
+impl SessionStore for RedisStore {
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Record>, StoreError>> {
+        Box::pin(async move {
+            // The manager is a handle onto one shared multiplexed connection;
+            // cloning it is how concurrent callers use it.
+            let mut conn = self.conn.clone();
+            let (version, data): (Option<Version>, Option<Vec<u8>>) = redis::cmd("HMGET")
+                .arg(self.full_key(key))
+                .arg("v")
+                .arg("d")
+                .query_async(&mut conn)
+                .await
+                .map_err(backend)?;
+            match (version, data) {
+                (Some(version), Some(data)) => Ok(Some(Record { version, data })),
+                (None, None) => Ok(None),
+                // Only something other than this store writes half a record.
+                _ => Err(StoreError::Backend(
+                    "redis: malformed record (not written by this store)".into(),
+                )),
+            }
+        })
+    }
+
+    fn compare_and_set<'a>(
+        &'a self,
+        key: &'a str,
+        expected: Option<Version>,
+        data: Vec<u8>,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Version, StoreError>> {
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            let expected = expected.map(|v| v.to_string()).unwrap_or_default();
+            // Redis refuses an expiry past the year 292 million; a century
+            // is "forever" for a session.
+            let ttl_ms = u64::try_from(ttl.as_millis())
+                .unwrap_or(u64::MAX)
+                .min(MAX_TTL_MS);
+            let new: i64 = self
+                .cas
+                .key(self.full_key(key))
+                .arg(expected)
+                .arg(data)
+                .arg(ttl_ms)
+                .invoke_async(&mut conn)
+                .await
+                .map_err(backend)?;
+            Version::try_from(new).map_err(|_| StoreError::Conflict)
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            redis::cmd("DEL")
+                .arg(self.full_key(key))
+                .exec_async(&mut conn)
+                .await
+                .map_err(backend)
+        })
+    }
+}

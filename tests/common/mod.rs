@@ -1,0 +1,218 @@
+//! Test helpers shared by integration test files: `mod common;`.
+//!
+//! A throwaway `redis-server` per test: its own port, its own directory, no
+//! persistence, killed when the handle drops, so tests never share state and
+//! never touch a Redis someone else runs.
+
+// Each test file compiles its own copy of this module and uses only part of
+// it; the rest would be dead code in that file.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a fresh server gets to answer PING.
+const START_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A `redis-server` child process on a loopback port, killed on drop.
+pub struct RedisServer {
+    /// `redis://127.0.0.1:<port>/`.
+    pub url: String,
+    /// The port it listens on (kept across [`RedisServer::restart`]).
+    pub port: u16,
+    child: Child,
+    dir: PathBuf,
+}
+
+/// Starts a fresh `redis-server`, or returns `None` (after a loud message)
+/// when none is installed and this is not CI. In CI a missing server is a
+/// failure, never a silent skip: the tests it would hide are the point.
+///
+/// A test that gets `None` returns early.
+pub fn start_redis() -> Option<RedisServer> {
+    if find_on_path("redis-server").is_none() {
+        if in_ci() {
+            panic!(
+                "redis-server is required in CI; .ci/run installs it \
+                 (it was not found on PATH)"
+            );
+        }
+        // Written to the real stderr, not with `eprintln!`, which the test
+        // harness captures and shows only for failures: a skip must be seen.
+        // Once per test binary is enough to be seen.
+        static WARNED: std::sync::Once = std::sync::Once::new();
+        WARNED.call_once(|| {
+            let _ = std::io::stderr().write_all(
+                b"\n\
+                  ************************************************************\n\
+                  * SKIPPED: redis-server is not on PATH, so the Redis store *\n\
+                  * tests are skipped locally. Install it (e.g. apt-get      *\n\
+                  * install redis-server) to run them; CI requires it.       *\n\
+                  ************************************************************\n",
+            );
+        });
+        return None;
+    }
+    Some(RedisServer::start())
+}
+
+/// `CI` set to anything but empty, `0` or `false` (the convention of GitHub
+/// Actions, GitLab and most others, which set `CI=true`).
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"))
+}
+
+fn find_on_path(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+impl RedisServer {
+    fn start() -> RedisServer {
+        let dir = std::env::temp_dir().join(format!(
+            "connectflow-redis-{}-{}",
+            std::process::id(),
+            unique()
+        ));
+        std::fs::create_dir_all(&dir).expect("create a temp dir for redis-server");
+        // The free port found by binding :0 can be taken by someone else
+        // before redis binds it; a server that exits at once gets a new port.
+        let mut last_error = String::new();
+        for _ in 0..5 {
+            let port = free_port();
+            match spawn_and_wait(port, &dir) {
+                Ok(child) => {
+                    return RedisServer {
+                        url: format!("redis://127.0.0.1:{port}/"),
+                        port,
+                        child,
+                        dir,
+                    }
+                }
+                Err(e) => last_error = e,
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        panic!("redis-server did not start: {last_error}");
+    }
+
+    /// Kills the server abruptly (SIGKILL), as a crash would; the port is
+    /// kept so [`restart`](Self::restart) can bring a server back on it.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Same as [`stop`](Self::stop).
+    pub fn kill(&mut self) {
+        self.stop();
+    }
+
+    /// Starts a new, empty server on the same port (after [`stop`](Self::stop)).
+    pub fn restart(&mut self) {
+        self.stop();
+        // The port was just released by the dead server; unlike a fresh
+        // port nobody else was told about it, so no retry on another port.
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            match spawn_and_wait(self.port, &self.dir) {
+                Ok(child) => {
+                    self.child = child;
+                    return;
+                }
+                Err(e) if Instant::now() > deadline => {
+                    panic!("redis-server did not restart on port {}: {e}", self.port)
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn unique() -> u128 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    nanos ^ u128::from(COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|l| l.local_addr())
+        .expect("bind 127.0.0.1:0 to find a free port")
+        .port()
+}
+
+/// Spawns redis-server on `port` and waits until it answers PING; on failure
+/// the child is reaped and the reason carries the end of its log.
+fn spawn_and_wait(port: u16, dir: &Path) -> Result<Child, String> {
+    let log = dir.join(format!("redis-{port}.log"));
+    let mut child = Command::new("redis-server")
+        .args(["--port", &port.to_string()])
+        .args(["--bind", "127.0.0.1"])
+        // No RDB snapshots and no AOF: nothing to slow a test down or to
+        // survive a restart, which is what the restart test relies on.
+        .args(["--save", ""])
+        .args(["--appendonly", "no"])
+        .arg("--dir")
+        .arg(dir)
+        .arg("--logfile")
+        .arg(&log)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("spawn redis-server: {e}"))?;
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("exited with {status}; log:\n{}", log_tail(&log)));
+        }
+        if ping(addr) {
+            return Ok(child);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!(
+                "no PONG within {START_TIMEOUT:?}; log:\n{}",
+                log_tail(&log)
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Whether a server at `addr` answers an inline `PING` with `+PONG`.
+fn ping(addr: SocketAddr) -> bool {
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    let _ = stream.set_write_timeout(Some(Duration::from_millis(500)));
+    let mut reply = [0u8; 7];
+    stream.write_all(b"PING\r\n").is_ok()
+        && stream.read_exact(&mut reply).is_ok()
+        && &reply == b"+PONG\r\n"
+}
+
+fn log_tail(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}
