@@ -463,9 +463,12 @@ async fn two_concurrent_hops_of_one_session_apply_exactly_once() {
     }
 }
 
+/// (signature header, raw body) of one webhook delivery.
+type Delivery = (String, Vec<u8>);
+
 #[tokio::test]
 async fn a_linked_account_is_delivered_to_the_webhook_signed_once() {
-    let received: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+    let received: Arc<Mutex<Vec<Delivery>>> = Arc::default();
     let sink = received.clone();
     let app = axum::Router::new().route(
         "/hook",
