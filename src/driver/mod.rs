@@ -157,8 +157,14 @@ impl Driver {
 
     /// Makes one call and decodes the reply. Never panics and never retries.
     pub async fn call(&self, flow: &ConnectFlow, call: &Call) -> Result<Reply, CallError> {
+        self.call_within(call, self.timeout_for(flow, call.kind()))
+            .await
+    }
+
+    /// Makes one call with an explicit timeout, outside any flow (a channel
+    /// warming its institution cache, say).
+    pub async fn call_within(&self, call: &Call, timeout: Duration) -> Result<Reply, CallError> {
         let request = self.dialect.encode(call);
-        let timeout = self.timeout_for(flow, call.kind());
         let started = std::time::Instant::now();
         let outcome = tokio::time::timeout(timeout, self.send(&request)).await;
         let response = match outcome {
@@ -214,6 +220,11 @@ impl Driver {
             headers,
             body,
         })
+    }
+
+    /// The timeout of calls made outside a flow.
+    pub fn call_timeout(&self) -> Duration {
+        self.config.call_timeout
     }
 
     /// Login and commit may wait as long as the institution says it needs

@@ -395,8 +395,7 @@ impl UssdService {
         input: &str,
         now: Timestamp,
     ) -> Result<Screen, HopError> {
-        let catalogue = self.cached_catalogue();
-        let mut flow = ConnectFlow::restore(session.flow.clone(), catalogue)?;
+        let mut flow = self.restore(&session.flow, now).await?;
 
         if let Some(claimed) = session.claim {
             if now.until(claimed.plus_ms(self.config.claim_lease.as_millis() as u64)) > 0 {
@@ -751,6 +750,40 @@ impl UssdService {
 
     fn phone_ttl(&self) -> Duration {
         self.config.session_ttl
+    }
+
+    /// Restores a stored flow with the catalogue it was using, fetching the
+    /// list first if this process has not got it (a hop may land on any
+    /// instance), and answering the list read a restore without it asks for.
+    async fn restore(&self, snapshot: &Snapshot, now: Timestamp) -> Result<ConnectFlow, HopError> {
+        let mut catalogue = self.cached_catalogue();
+        let wanted = snapshot.catalogue_fingerprint();
+        if wanted.is_some() && catalogue.as_ref().map(|c| c.fingerprint()) != wanted {
+            if let Ok(Reply::Institutions(c)) = self
+                .driver
+                .call_within(&Call::ListInstitutions, self.driver.call_timeout())
+                .await
+            {
+                self.store_catalogue(Arc::clone(&c));
+                catalogue = Some(c);
+            }
+        }
+        let mut flow = ConnectFlow::restore(snapshot.clone(), catalogue)?;
+        // Only a list read can be pending after a restore (the catalogue
+        // changed under the flow); answer it before the person's input.
+        while let Some(Effect::Call { id, call }) = flow.poll_effect() {
+            let result = match (&call, self.cached_catalogue()) {
+                (Call::ListInstitutions, Some(c)) => Ok(Reply::Institutions(c)),
+                (Call::ListInstitutions, None) => self.driver.call(&flow, &call).await,
+                _ => Err(CallError::Malformed("unexpected call after restore".into())),
+            };
+            if let Ok(Reply::Institutions(c)) = &result {
+                self.store_catalogue(Arc::clone(c));
+            }
+            flow.handle(now, Input::Api { id, result })
+                .map_err(DriverError::from)?;
+        }
+        Ok(flow)
     }
 
     fn cached_catalogue(&self) -> Option<Arc<Catalogue>> {

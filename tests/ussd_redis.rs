@@ -1,0 +1,245 @@
+//! The USSD channel on a real `redis-server`: two `connectflow ussd`
+//! processes sharing it, a process killed mid-session, sealed records at
+//! rest, and racing hops. The tests start their own `redis-server` on a free
+//! port; in CI a missing binary fails them (`.ci/run` installs it).
+#![cfg(all(
+    feature = "ussd",
+    feature = "redis",
+    feature = "sandbox",
+    feature = "cli"
+))]
+
+mod common;
+#[path = "support/partner.rs"]
+mod partner;
+
+use connectflow::channel::ussd::{router, UssdConfig, UssdService};
+use connectflow::dialect::mono::Customer;
+use connectflow::dialect::{Mono, MonoConfig};
+use connectflow::driver::{Driver, DriverConfig};
+use connectflow::sandbox::{Sandbox, SECRET_KEY};
+use connectflow::store::{RedisStore, Sealed, Sealer, SessionStore};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+const SEAL_KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+/// A `connectflow ussd` process; killed on drop.
+struct Instance {
+    child: Child,
+    url: String,
+    _out: BufReader<std::process::ChildStdout>,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn instance(redis: &str, partner: &str) -> Instance {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_connectflow"))
+        .args([
+            "ussd",
+            "--addr",
+            "127.0.0.1:0",
+            "--store",
+            redis,
+            "--base-url",
+            partner,
+        ])
+        .env("MONO_SEC_KEY", SECRET_KEY)
+        .env("CONNECTFLOW_SEAL_KEY", SEAL_KEY)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("{line:?}"))
+        .to_owned();
+    Instance {
+        child,
+        url,
+        _out: out,
+    }
+}
+
+async fn hop(url: &str, session: &str, phone: &str, text: &str) -> (bool, String) {
+    let form = [
+        ("sessionId", session),
+        ("serviceCode", "*384*123#"),
+        ("phoneNumber", phone),
+        ("text", text),
+    ];
+    let body = reqwest::Client::new()
+        .post(format!("{url}/ussd"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    match (body.strip_prefix("CON "), body.strip_prefix("END ")) {
+        (Some(s), _) => (false, s.to_owned()),
+        (_, Some(s)) => (true, s.to_owned()),
+        _ => panic!("no CON/END: {body:?}"),
+    }
+}
+
+/// Cumulative AT texts for a list of answers: "", "1", "1*1", ...
+fn texts(answers: &[&str]) -> Vec<String> {
+    let mut out = vec![String::new()];
+    for (i, a) in answers.iter().enumerate() {
+        out.push(if i == 0 {
+            (*a).to_owned()
+        } else {
+            format!("{}*{a}", out[i])
+        });
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_processes_share_sessions_and_survive_a_kill() {
+    let Some(redis) = common::start_redis() else {
+        return;
+    };
+    let sandbox = Sandbox::start_local().await.unwrap();
+    let a = instance(&redis.url, &sandbox.url());
+    let mut b = Some(instance(&redis.url, &sandbox.url()));
+
+    // Hops of one session alternate between the two processes.
+    let answers = [
+        "1",
+        "1",
+        "user_chain",
+        "pass_good",
+        "123456",
+        "Montreal",
+        "2",
+    ];
+    let mut last = (false, String::new());
+    for (i, text) in texts(&answers).iter().enumerate() {
+        let url = if i % 2 == 0 {
+            &a.url
+        } else {
+            &b.as_ref().unwrap().url
+        };
+        last = hop(url, "ATUid_alternate", "+254711000801", text).await;
+    }
+    assert!(last.0 && last.1.contains("linked"), "{last:?}");
+
+    // A process dies mid-session (at the OTP screen); the other carries on.
+    let answers = ["1", "1", "user_otp", "pass_good", "123456"];
+    let all = texts(&answers);
+    for text in &all[..5] {
+        last = hop(
+            &b.as_ref().unwrap().url,
+            "ATUid_killed",
+            "+254711000802",
+            text,
+        )
+        .await;
+    }
+    assert!(last.1.contains("OTP"), "{last:?}");
+    drop(b.take()); // SIGKILL
+    let (end, text) = hop(&a.url, "ATUid_killed", "+254711000802", &all[5]).await;
+    assert!(end && text.contains("linked"), "{text}");
+}
+
+async fn in_process(redis: &str, partner_url: &str) -> (String, Arc<RedisStore>) {
+    let redis_store = Arc::new(RedisStore::connect(redis).await.unwrap());
+    let sealer: Sealer = SEAL_KEY.parse().unwrap();
+    let store: Arc<dyn SessionStore> = Arc::new(Sealed::new(
+        RedisStore::connect(redis).await.unwrap(),
+        sealer,
+    ));
+    let mono = Mono::new(MonoConfig::new(SECRET_KEY, Customer::existing("cus_1")));
+    let driver = Driver::new(partner_url, mono, DriverConfig::default()).unwrap();
+    let service = UssdService::new(driver, store, UssdConfig::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router(service)).await.unwrap() });
+    (format!("http://{addr}"), redis_store)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pin_held_between_screens_is_sealed_and_a_flipped_byte_is_refused() {
+    let Some(redis) = common::start_redis() else {
+        return;
+    };
+    let recorder = partner::Recorder::default();
+    let partner_url = partner::start(recorder.clone()).await;
+    let (url, raw) = in_process(&redis.url, &partner_url).await;
+    let session = "ATUid_sealed";
+    let phone = "+254711000803";
+    for text in ["", "1", "1*ACC-555", "1*ACC-555*9876"] {
+        hop(&url, session, phone, text).await;
+    }
+    // The PIN is typed and held for the next screen (the note).
+    let key = format!("ussd:at:{session}");
+    let record = raw.get(&key).await.unwrap().expect("the session is stored");
+    let bytes = &record.data;
+    for secret in [&b"9876"[..], b"ACC-555", b"pin"] {
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret),
+            "{:?} in the clear",
+            String::from_utf8_lossy(secret)
+        );
+    }
+    // Flip one byte of the sealed record behind the service's back.
+    let mut tampered = bytes.clone();
+    let middle = tampered.len() / 2;
+    tampered[middle] ^= 0x01;
+    let client = redis::Client::open(redis.url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("HSET")
+        .arg(format!("connectflow:{key}"))
+        .arg("d")
+        .arg(tampered)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let (end, text) = hop(&url, session, phone, "1*ACC-555*9876*note").await;
+    assert!(
+        end && text.contains("Sorry"),
+        "a tampered record was trusted: {text}"
+    );
+    assert!(
+        recorder.logins().is_empty(),
+        "a login was sent from a tampered record"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_hops_on_redis_apply_exactly_once() {
+    let Some(redis) = common::start_redis() else {
+        return;
+    };
+    let recorder = partner::Recorder::default();
+    let partner_url = partner::start(recorder.clone()).await;
+    let (url, _) = in_process(&redis.url, &partner_url).await;
+    for round in 0..10 {
+        let session = format!("ATUid_race{round}");
+        let phone = format!("+2547110009{round:02}");
+        for text in ["", "1", "1*acc", "1*acc*1234"] {
+            hop(&url, &session, &phone, text).await;
+        }
+        let (x, y) = tokio::join!(
+            hop(&url, &session, &phone, "1*acc*1234*first"),
+            hop(&url, &session, &phone, "1*acc*1234*second")
+        );
+        assert_eq!(
+            recorder.logins().len(),
+            round + 1,
+            "round {round}: {x:?} {y:?}"
+        );
+    }
+}
