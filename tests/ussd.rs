@@ -393,7 +393,8 @@ async fn garbage_oversized_and_unknown_sessions_get_polite_screens() {
     let reply: serde_json::Value = json.json().await.unwrap();
     assert_eq!(reply["Type"], "Release");
 
-    // A Hubtel Response for a session never seen: start at the bank list.
+    // A Hubtel Response for a session never seen (its first screen was
+    // stateless, or its state expired): the input may only pick a bank...
     let mut phone = HubtelPhone {
         client: reqwest::Client::new(),
         url: format!("{}/ussd/hubtel", rig.url),
@@ -401,6 +402,10 @@ async fn garbage_oversized_and_unknown_sessions_get_polite_screens() {
         sequence: 4,
     };
     let (end, text) = phone.hop("Response", "2").await;
+    assert!(!end && text.contains("Access Bank: log in with"), "{text}");
+    // ...and input that is not a bank number (an OTP, a PIN) picks nothing.
+    phone.session = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee".into();
+    let (end, text) = phone.hop("Response", "123456").await;
     assert!(!end && text.contains("Choose your bank"), "{text}");
     // The server is still fine afterwards.
     let mut at = AtPhone::new(&rig.url, "+254711000401");

@@ -488,26 +488,39 @@ fn footer(page: usize, pages: usize, keys: &NavKeys) -> Vec<String> {
 /// Splits `labels` into pages whose whole screen (head, items, the widest
 /// footer) fits the budget. Cut by encoded length, not a fixed count: a page
 /// of short bank names holds more than a page of long ones.
+///
+/// Each line is measured once and the costs summed (a newline is one unit in
+/// either encoding; one non-GSM line makes the whole screen UCS-2), so this
+/// is linear in the list: it runs on every hop that shows a list.
 fn paginate(
     head: &[String],
     labels: &[String],
     config: &MenuConfig,
 ) -> Vec<std::ops::Range<usize>> {
-    let reserve = [
-        format!("{}. More", config.keys.more),
-        format!("{}. Back", config.keys.back),
-    ];
+    let head_cost = head
+        .iter()
+        .map(|l| LineCost::of(l))
+        .fold(LineCost::EMPTY, LineCost::join);
+    let reserve = LineCost::of(&format!("{}. More", config.keys.more))
+        .join(LineCost::of(&format!("{}. Back", config.keys.back)));
+    let items: Vec<LineCost> = labels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| LineCost::of(&format!("{}. {l}", i + 1)))
+        .collect();
     let mut pages = Vec::new();
     let mut start = 0;
     while start < labels.len() {
+        // A page always holds at least one item, even one too long to fit:
+        // `fit` then shortens the head rather than lose the option.
+        let mut total = head_cost.join(items[start]);
         let mut end = start + 1;
         while end < labels.len() {
-            let mut lines: Vec<String> = head.to_vec();
-            lines.extend((start..=end).map(|i| format!("{}. {}", i + 1, labels[i])));
-            lines.extend(reserve.iter().cloned());
-            if !config.budget.fits(&sanitize(&lines.join("\n"))) {
+            let next = total.join(items[end]);
+            if !next.join(reserve).fits(&config.budget) {
                 break;
             }
+            total = next;
             end += 1;
         }
         pages.push(start..end);
@@ -517,6 +530,51 @@ fn paginate(
         pages.push(0..0);
     }
     pages
+}
+
+/// The encoded size of one or more lines joined with newlines.
+#[derive(Debug, Clone, Copy)]
+struct LineCost {
+    /// GSM-7 septets, or `None` once any character needs UCS-2.
+    gsm: Option<usize>,
+    /// UTF-16 code units.
+    ucs2: usize,
+    lines: usize,
+}
+
+impl LineCost {
+    const EMPTY: LineCost = LineCost {
+        gsm: Some(0),
+        ucs2: 0,
+        lines: 0,
+    };
+
+    fn of(line: &str) -> LineCost {
+        let clean = sanitize(line);
+        let m = super::gsm::measure(&clean);
+        let ucs2 = clean.encode_utf16().count();
+        LineCost {
+            gsm: (m.encoding == super::gsm::Encoding::Gsm7).then_some(m.units),
+            ucs2,
+            lines: 1,
+        }
+    }
+
+    fn join(self, other: LineCost) -> LineCost {
+        let newline = usize::from(self.lines > 0 && other.lines > 0);
+        LineCost {
+            gsm: self.gsm.zip(other.gsm).map(|(a, b)| a + b + newline),
+            ucs2: self.ucs2 + other.ucs2 + newline,
+            lines: self.lines + other.lines,
+        }
+    }
+
+    fn fits(self, budget: &Budget) -> bool {
+        match self.gsm {
+            Some(septets) => septets <= budget.gsm7,
+            None => self.ucs2 <= budget.ucs2,
+        }
+    }
 }
 
 /// Joins `head` (may be shortened) and `body` (never cut: every option line

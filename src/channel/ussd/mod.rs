@@ -35,7 +35,7 @@ pub use webhook::{sign, WebhookConfig, SIGNATURE_HEADER};
 use crate::driver::{now, Driver, DriverError};
 use crate::flow::{
     Call, CallError, Catalogue, ConnectFlow, Effect, EventKind, FlowConfig, FlowError, Input,
-    InstitutionRef, Reply, RestoreError, Snapshot, Timestamp, View,
+    InstitutionRef, Reply, RestoreError, Snapshot, Timestamp, UserAction, View,
 };
 use crate::store::{SessionStore, StoreError, Version};
 use gateway::{Gateway, GatewayRequest, GatewayResponse, Payload, Screen, SessionEnded};
@@ -140,6 +140,8 @@ pub struct UssdService {
     store: Arc<dyn SessionStore>,
     config: UssdConfig,
     catalogue: Mutex<Option<(Instant, Arc<Catalogue>)>>,
+    /// The rendered first screen, keyed by the catalogue it was rendered from.
+    first_screen: Mutex<Option<(usize, Screen)>>,
     webhook: Option<webhook::Sender>,
 }
 
@@ -165,6 +167,7 @@ impl UssdService {
             store,
             config,
             catalogue: Mutex::new(None),
+            first_screen: Mutex::new(None),
             webhook,
         })
     }
@@ -234,13 +237,17 @@ impl UssdService {
             (Payload::Initiation { dialled }, _) => Extracted::Begin {
                 prefill: input::dialled_prefill(&raw.service_code, dialled),
             },
-            (Payload::Latest { text, sequence }, Some(s))
+            (Payload::Latest { sequence, .. }, Some(s))
                 if sequence.is_some() && *sequence == s.last_sequence =>
             {
-                let _ = text;
                 Extracted::Duplicate
             }
             (Payload::Latest { text, .. }, Some(_)) => Extracted::Input(text.clone()),
+            // No state for this session: its first screen was stateless (or the
+            // state expired). The text may only pick a bank, like pre-dialled input.
+            (Payload::Latest { text, .. }, None) => Extracted::Begin {
+                prefill: vec![text.clone()],
+            },
             _ => Extracted::Begin {
                 prefill: Vec::new(),
             },
@@ -277,7 +284,15 @@ impl UssdService {
         self.advance(key, version, session, &input, now).await
     }
 
-    /// A first hop: offer to resume an unfinished flow of this phone, or start one.
+    /// A hop of a session with no stored state: offer to resume an unfinished
+    /// flow of this phone, or answer the first screen without storing
+    /// anything, or (when input came with it) create the session.
+    ///
+    /// The first screen is the same for everyone and there is nothing to
+    /// resume on it, so it is rendered from the cached catalogue with no
+    /// store write: a person who dials and hangs up costs the store one read.
+    /// Their first answer arrives with no history and is taken as pre-dialled
+    /// input, which may only pick a bank (never reach a PIN or OTP field).
     #[allow(clippy::too_many_arguments)]
     async fn begin(
         self: &Arc<Self>,
@@ -295,49 +310,20 @@ impl UssdService {
         } else {
             self.store.get(&phone_key).await?
         };
-        if let Some(prev) = &previous {
-            let old_key = String::from_utf8_lossy(&prev.data).into_owned();
-            if old_key != key {
-                if let Some(old) = self.store.get(&old_key).await? {
-                    if let Ok(mut s) = serde_json::from_slice::<Session>(&old.data) {
-                        let unfinished = ConnectFlow::restore(s.flow.clone(), None)
-                            .is_ok_and(|f| !f.is_finished());
-                        if unfinished {
-                            s.resume_offer = true;
-                            s.after_interim = false;
-                            s.prev_text = text.or(Some(String::new()));
-                            s.last_sequence = sequence;
-                            s.invalid = 0;
-                            s.cursor = Cursor::Start;
-                            s.last_screen = self.fit(
-                                &[
-                                    "You have an unfinished bank link.",
-                                    "1. Continue",
-                                    "2. Start again",
-                                ],
-                                false,
-                            );
-                            let out = s.last_screen.clone();
-                            self.save(key, None, &s).await?;
-                            // Moved, not copied: two sessions must never drive one flow.
-                            self.store.delete(&old_key).await?;
-                            self.store
-                                .compare_and_set(
-                                    &phone_key,
-                                    Some(prev.version),
-                                    key.as_bytes().to_vec(),
-                                    self.phone_ttl(),
-                                )
-                                .await?;
-                            return Ok(out);
-                        }
-                    }
+        if prefill.is_empty() {
+            if let Some(prev) = &previous {
+                if let Some(offer) = self
+                    .offer_resume(key, &phone_key, prev, text.clone(), sequence)
+                    .await?
+                {
+                    return Ok(offer);
                 }
             }
+            return self.first_screen().await;
         }
         let reference = uuid::Uuid::new_v4().simple().to_string()[..8].to_ascii_uppercase();
-        let flow = ConnectFlow::new(self.flow_config(&reference), now);
-        let session = Session {
+        let mut flow = ConnectFlow::new(self.flow_config(&reference), now);
+        let mut session = Session {
             flow: flow.snapshot(),
             phone: raw.phone.clone(),
             reference,
@@ -345,45 +331,148 @@ impl UssdService {
             last_sequence: sequence,
             last_screen: screen(INTERIM, false),
             cursor: Cursor::Start,
-            invalid: 0,
-            claim: None,
             interim_shown: false,
+            claim: None,
             after_interim: false,
             resume_offer: false,
             institution: None,
             delivered: false,
+            invalid: 0,
         };
+        self.answer_reads(&mut flow, now).await?;
+        // Pre-dialled digits (`*384*123*2#`, or the first answer after a
+        // stateless first screen) may only pick a bank from the first menu.
+        if let Some(first) = prefill
+            .first()
+            .filter(|f| !f.is_empty() && f.chars().all(|c| c.is_ascii_digit()))
+        {
+            if matches!(flow.view(), View::ChooseInstitution { .. }) {
+                match menu::on_input(&flow.view(), &Cursor::Start, first, &self.config.menu) {
+                    Outcome::Move(cursor) => session.cursor = cursor,
+                    Outcome::Act(action @ UserAction::ChooseInstitution { .. }) => {
+                        flow.handle(now, Input::User(action))
+                            .map_err(DriverError::from)?;
+                    }
+                    _ => {}
+                }
+            }
+        }
         if !raw.phone.is_empty() {
-            let expected = previous.map(|p| p.version);
             // Best effort: a lost race here only loses the resume offer.
             let _ = self
                 .store
                 .compare_and_set(
                     &phone_key,
-                    expected,
+                    previous.map(|p| p.version),
                     key.as_bytes().to_vec(),
-                    self.phone_ttl(),
+                    self.config.session_ttl,
                 )
                 .await;
         }
-        let screen = self.run(key, None, session, flow, now).await?;
-        // Pre-dialled digits (`*384*123*2#`) may only pick a bank from the
-        // first menu; they never reach a PIN, password or OTP field.
-        match prefill.first() {
-            Some(first)
-                if screen.text.contains("Choose your bank")
-                    && first.chars().all(|c| c.is_ascii_digit()) =>
+        self.run(key, None, session, flow, now).await
+    }
+
+    /// "You have an unfinished bank link": moves the phone's unfinished flow
+    /// to this session (moved, not copied: two sessions must never drive one
+    /// flow). `None` when there is nothing to resume.
+    async fn offer_resume(
+        &self,
+        key: &str,
+        phone_key: &str,
+        prev: &crate::store::Record,
+        text: Option<String>,
+        sequence: Option<u64>,
+    ) -> Result<Option<Screen>, HopError> {
+        let old_key = String::from_utf8_lossy(&prev.data).into_owned();
+        if old_key == key {
+            return Ok(None);
+        }
+        let Some(old) = self.store.get(&old_key).await? else {
+            return Ok(None);
+        };
+        let Ok(mut s) = serde_json::from_slice::<Session>(&old.data) else {
+            return Ok(None);
+        };
+        if ConnectFlow::restore(s.flow.clone(), None).map_or(true, |f| f.is_finished())
+            || s.claim.is_some()
+        {
+            return Ok(None);
+        }
+        s.resume_offer = true;
+        s.after_interim = false;
+        s.prev_text = text.or(Some(String::new()));
+        s.last_sequence = sequence;
+        s.invalid = 0;
+        s.cursor = Cursor::Start;
+        s.last_screen = self.fit(
+            &[
+                "You have an unfinished bank link.",
+                "1. Continue",
+                "2. Start again",
+            ],
+            false,
+        );
+        let out = s.last_screen.clone();
+        self.save(key, None, &s).await?;
+        self.store.delete(&old_key).await?;
+        self.store
+            .compare_and_set(
+                phone_key,
+                Some(prev.version),
+                key.as_bytes().to_vec(),
+                self.config.session_ttl,
+            )
+            .await?;
+        Ok(Some(out))
+    }
+
+    /// The bank list every session starts on, rendered once per catalogue.
+    async fn first_screen(&self) -> Result<Screen, HopError> {
+        let catalogue = match self.cached_catalogue() {
+            Some(c) => c,
+            None => match self
+                .driver
+                .call_within(&Call::ListInstitutions, self.driver.call_timeout())
+                .await
             {
-                match self.store.get(key).await? {
-                    Some(r) => {
-                        let s: Session = serde_json::from_slice(&r.data)?;
-                        self.advance(key, Some(r.version), s, first, now).await
-                    }
-                    None => Ok(screen),
+                Ok(Reply::Institutions(c)) => {
+                    self.store_catalogue(Arc::clone(&c));
+                    c
+                }
+                // The partner's list is unavailable: run a flow to get the
+                // flow's own wording for it (retries included).
+                _ => {
+                    return Ok(screen(
+                        "The bank list is not available right now. Please try again later.",
+                        true,
+                    ))
+                }
+            },
+        };
+        let ptr = Arc::as_ptr(&catalogue) as usize;
+        if let Ok(guard) = self.first_screen.lock() {
+            if let Some((p, s)) = guard.as_ref() {
+                if *p == ptr {
+                    return Ok(s.clone());
                 }
             }
-            _ => Ok(screen),
         }
+        let mut flow = ConnectFlow::new(self.config.flow.clone(), Timestamp(0));
+        if let Some(Effect::Call { id, .. }) = flow.poll_effect() {
+            flow.handle(
+                Timestamp(0),
+                Input::Api {
+                    id,
+                    result: Ok(Reply::Institutions(Arc::clone(&catalogue))),
+                },
+            )
+            .map_err(DriverError::from)?;
+        }
+        let first = menu::render(&flow.view(), &Cursor::Start, None, &self.config.menu);
+        if let Ok(mut guard) = self.first_screen.lock() {
+            *guard = Some((ptr, first.clone()));
+        }
+        Ok(first)
     }
 
     /// Applies one input to a stored session.
@@ -541,23 +630,9 @@ impl UssdService {
         mut flow: ConnectFlow,
         now: Timestamp,
     ) -> Result<Screen, HopError> {
-        loop {
+        self.collect_events(&mut flow, &mut session);
+        if let Some((id, call)) = self.answer_reads(&mut flow, now).await? {
             self.collect_events(&mut flow, &mut session);
-            let Some(Effect::Call { id, call }) = flow.poll_effect() else {
-                break;
-            };
-            if let Call::ListInstitutions = call {
-                let result = match self.cached_catalogue() {
-                    Some(c) => Ok(Reply::Institutions(c)),
-                    None => self.driver.call(&flow, &call).await,
-                };
-                if let Ok(Reply::Institutions(c)) = &result {
-                    self.store_catalogue(Arc::clone(c));
-                }
-                flow.handle(now, Input::Api { id, result })
-                    .map_err(DriverError::from)?;
-                continue;
-            }
             // A call that changes something at the partner: claim first.
             session.claim = Some(now);
             session.interim_shown = false;
@@ -748,10 +823,6 @@ impl UssdService {
         }
     }
 
-    fn phone_ttl(&self) -> Duration {
-        self.config.session_ttl
-    }
-
     /// Restores a stored flow with the catalogue it was using, fetching the
     /// list first if this process has not got it (a hop may land on any
     /// instance), and answering the list read a restore without it asks for.
@@ -771,11 +842,28 @@ impl UssdService {
         let mut flow = ConnectFlow::restore(snapshot.clone(), catalogue)?;
         // Only a list read can be pending after a restore (the catalogue
         // changed under the flow); answer it before the person's input.
+        if let Some((id, _)) = self.answer_reads(&mut flow, now).await? {
+            let result = Err(CallError::Malformed("unexpected call after restore".into()));
+            flow.handle(now, Input::Api { id, result })
+                .map_err(DriverError::from)?;
+        }
+        Ok(flow)
+    }
+
+    /// Answers the flow's institution-list reads (from the cache, else from
+    /// the partner) until it asks for something else, which is returned.
+    async fn answer_reads(
+        &self,
+        flow: &mut ConnectFlow,
+        now: Timestamp,
+    ) -> Result<Option<(crate::flow::RequestId, Call)>, HopError> {
         while let Some(Effect::Call { id, call }) = flow.poll_effect() {
-            let result = match (&call, self.cached_catalogue()) {
-                (Call::ListInstitutions, Some(c)) => Ok(Reply::Institutions(c)),
-                (Call::ListInstitutions, None) => self.driver.call(&flow, &call).await,
-                _ => Err(CallError::Malformed("unexpected call after restore".into())),
+            if !matches!(call, Call::ListInstitutions) {
+                return Ok(Some((id, call)));
+            }
+            let result = match self.cached_catalogue() {
+                Some(c) => Ok(Reply::Institutions(c)),
+                None => self.driver.call(flow, &call).await,
             };
             if let Ok(Reply::Institutions(c)) = &result {
                 self.store_catalogue(Arc::clone(c));
@@ -783,7 +871,7 @@ impl UssdService {
             flow.handle(now, Input::Api { id, result })
                 .map_err(DriverError::from)?;
         }
-        Ok(flow)
+        Ok(None)
     }
 
     fn cached_catalogue(&self) -> Option<Arc<Catalogue>> {

@@ -1,0 +1,20 @@
+-- wrk script: every request is the second hop of a new session (the bank
+-- choice "1" after the stateless first screen): a new flow, the cached bank
+-- list, the method menu rendered, the session sealed and written with
+-- compare-and-set, the phone index written: the costliest hop without a partner call.
+local thread_id = 0
+local counter = 0
+
+setup = function(thread)
+  thread_id = thread_id + 1
+  thread:set("tid", thread_id)
+end
+
+request = function()
+  counter = counter + 1
+  local id = string.format("%d_%d_%d", tid or 0, counter, math.random(1, 1000000000))
+  local body = "sessionId=ATUid_" .. id
+    .. "&serviceCode=%2A384%2A123%23&phoneNumber=%2B2547" .. id
+    .. "&networkCode=63902&text=1"
+  return wrk.format("POST", "/ussd", { ["Content-Type"] = "application/x-www-form-urlencoded" }, body)
+end

@@ -1,0 +1,20 @@
+-- wrk script: every request is the first hop of a new Africa's Talking
+-- session (a new sessionId and phone number, empty text): a resume lookup in
+-- the store and the bank list, rendered once per catalogue. Nothing is
+-- written until the person answers (see bank.lua).
+local thread_id = 0
+local counter = 0
+
+setup = function(thread)
+  thread_id = thread_id + 1
+  thread:set("tid", thread_id)
+end
+
+request = function()
+  counter = counter + 1
+  local id = string.format("%d_%d_%d", tid or 0, counter, math.random(1, 1000000000))
+  local body = "sessionId=ATUid_" .. id
+    .. "&serviceCode=%2A384%2A123%23&phoneNumber=%2B2547" .. id
+    .. "&networkCode=63902&text="
+  return wrk.format("POST", "/ussd", { ["Content-Type"] = "application/x-www-form-urlencoded" }, body)
+end

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# USSD gateway hop throughput (DESIGN.md budget: ≥ 70 % of a bare axum handler
+# returning a fixed CON screen, memory store). Same machine, same load tool.
+#
+# Run with: bash benches/ussd_load.sh   (needs wrk and redis-server: apt-get install wrk redis-server)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-32}
+cargo build --release --quiet --bin connectflow --example fixed_con
+BIN=target/release/connectflow
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+wait_line() { # file
+  for _ in $(seq 1 100); do grep -q "listening on" "$1" 2>/dev/null && return 0; sleep 0.1; done
+  echo "server did not start: $(cat "$1")" >&2; return 1
+}
+
+tmp=$(mktemp -d)
+target/release/examples/fixed_con 127.0.0.1:18082 >"$tmp/bare.log" 2>&1 & pids+=($!)
+"$BIN" ussd --addr 127.0.0.1:18081 --store memory >"$tmp/mem.log" 2>&1 & pids+=($!)
+redis-server --port 16399 --save "" --appendonly no --dir "$tmp" >"$tmp/redis.log" 2>&1 & pids+=($!)
+sleep 0.5
+CONNECTFLOW_SEAL_KEY=$(printf '%064d' 7) "$BIN" ussd --addr 127.0.0.1:18083 --store redis://127.0.0.1:16399 >"$tmp/redis-ussd.log" 2>&1 & pids+=($!)
+wait_line "$tmp/bare.log"; wait_line "$tmp/mem.log"; wait_line "$tmp/redis-ussd.log"
+
+rps() { # url script
+  # Warm up (the first hop fetches the bank list from the embedded sandbox).
+  curl -s -o /dev/null -d "sessionId=warm$RANDOM&phoneNumber=%2B1&text=" "$1/ussd"
+  wrk -t1 -c"$CONNECTIONS" -d"$DURATION" -s "benches/ussd/$2.lua" "$1" | awk '/Requests\/sec/ {print $2}'
+}
+bare=$(rps http://127.0.0.1:18082 hop)
+row() { # label rps
+  printf '| %s | %.0f | %.0f %% |\n' "$1" "$2" "$(echo "$2 * 100 / $bare" | bc -l)"
+}
+printf '| endpoint (wrk -t1 -c%s, %s each) | hops/s | vs bare |\n|---|---|---|\n' "$CONNECTIONS" "$DURATION"
+printf '| bare axum handler, fixed CON screen | %.0f | 100 %% |\n' "$bare"
+row "first hop, memory store" "$(rps http://127.0.0.1:18081 hop)"
+row "bank-choice hop (new sealed session written), memory store" "$(rps http://127.0.0.1:18081 bank)"
+row "first hop, Redis store" "$(rps http://127.0.0.1:18083 hop)"
+row "bank-choice hop (new sealed session written), Redis store" "$(rps http://127.0.0.1:18083 bank)"
