@@ -55,13 +55,17 @@ async fn rig() -> Rig {
     rig_with(SandboxConfig::default(), UssdConfig::default()).await
 }
 
-/// Every screen must fit the default budget: 160 GSM-7 septets, or 80 UCS-2.
-fn check_budget(text: &str) {
+/// Every screen must fit the budget: by default 160 GSM-7 septets, or 80 UCS-2.
+fn check_budget_of(budget: &Budget, text: &str) {
     assert!(
-        Budget::default().fits(text),
+        budget.fits(text),
         "screen over budget ({:?}):\n{text}",
         measure(text)
     );
+}
+
+fn check_budget(text: &str) {
+    check_budget_of(&Budget::default(), text);
 }
 
 /// A handset behind Africa's Talking: cumulative `text`, `+` numbers, `ATUid_` ids.
@@ -72,6 +76,7 @@ struct AtPhone {
     session: String,
     text: Option<String>,
     screens: Vec<String>,
+    budget: Budget,
 }
 
 impl AtPhone {
@@ -83,6 +88,7 @@ impl AtPhone {
             session: String::new(),
             text: None,
             screens: Vec::new(),
+            budget: Budget::default(),
         }
     }
 
@@ -108,7 +114,7 @@ impl AtPhone {
             (_, Some(s)) => (true, s.to_owned()),
             _ => panic!("no CON/END prefix: {body:?}"),
         };
-        check_budget(&screen);
+        check_budget_of(&self.budget, &screen);
         (end, screen)
     }
 
@@ -527,4 +533,51 @@ async fn a_linked_account_is_delivered_to_the_webhook_signed_once() {
         text.contains(payload["reference"].as_str().unwrap()),
         "{text}"
     );
+}
+
+/// A handset that shows only 90 characters: lists page sooner, long prompts
+/// are shortened, no option line is cut, and the link still completes.
+#[tokio::test]
+async fn a_tight_budget_pages_sooner_and_still_links() {
+    let mut config = UssdConfig::default();
+    config.menu.budget = Budget::new(90);
+    let rig = rig_with(SandboxConfig::default(), config).await;
+    let mut phone = AtPhone::new(&rig.url, "+254711000901");
+    phone.budget = Budget::new(90);
+    let (_, first) = phone.dial().await;
+    assert!(
+        first.contains("98. More") && !first.contains("9. "),
+        "{first}"
+    );
+    // Every bank is reachable through the pages, numbered as on the first page.
+    let mut seen = first
+        .lines()
+        .filter(|l| l.starts_with(char::is_numeric) && !l.starts_with("98"))
+        .count();
+    let mut last = first;
+    while last.contains("98. More") {
+        last = phone.send("98").await.1;
+        seen += last
+            .lines()
+            .filter(|l| {
+                l.starts_with(char::is_numeric) && !l.starts_with("98") && !l.starts_with("0.")
+            })
+            .count();
+    }
+    assert_eq!(
+        seen,
+        connectflow::channel::ussd::menu::usable(&connectflow::sandbox::institutions()).len()
+    );
+    // The heading gives way before any option line does.
+    let (end, text) = phone.send("1").await;
+    assert!(
+        !end && text.contains("1. Internet banking") && text.contains("4. USSD PIN"),
+        "{text}"
+    );
+    for answer in ["1", "user_chain", "pass_good", "123456", "Montreal"] {
+        let (end, text) = phone.send(answer).await;
+        assert!(!end, "{text}");
+    }
+    let (end, text) = phone.send("2").await;
+    assert!(end && text.contains("linked"), "{text}");
 }

@@ -95,10 +95,18 @@ pub enum Outcome {
 /// Institutions a handset can use: at least one auth method whose login
 /// form needs no picture (a captcha image cannot be shown over USSD).
 pub fn usable(institutions: &[Institution]) -> Vec<&Institution> {
-    institutions
+    institutions.iter().filter(|i| is_usable(i)).collect()
+}
+
+/// [`usable`] for one institution, without allocating: it runs for every
+/// bank on every hop that shows or answers the list.
+fn is_usable(inst: &Institution) -> bool {
+    if inst.auth_methods.is_empty() {
+        return inst.ui.as_ref().is_none_or(|f| !has_captcha(f));
+    }
+    inst.auth_methods
         .iter()
-        .filter(|i| !usable_methods(i).is_empty())
-        .collect()
+        .any(|m| inst.form_for(&m.kind).is_none_or(|f| !has_captcha(f)))
 }
 
 fn usable_methods(inst: &Institution) -> Vec<AuthMethodKind> {
@@ -118,9 +126,11 @@ pub fn on_input(view: &View<'_>, cursor: &Cursor, input: &str, config: &MenuConf
     let input = input.trim();
     match view {
         View::ChooseInstitution { institutions, .. } => {
-            let list = usable(institutions);
             if let Cursor::Method { institution } = cursor {
-                let Some(inst) = list.iter().find(|i| &i.id == institution) else {
+                let Some(inst) = institutions
+                    .iter()
+                    .find(|i| &i.id == institution && is_usable(i))
+                else {
                     return Outcome::Move(Cursor::Page { page: 0 });
                 };
                 let methods = usable_methods(inst);
@@ -135,6 +145,7 @@ pub fn on_input(view: &View<'_>, cursor: &Cursor, input: &str, config: &MenuConf
                     None => Outcome::Invalid("Invalid choice."),
                 };
             }
+            let list = usable(institutions);
             let labels: Vec<String> = list.iter().map(|i| i.name.clone()).collect();
             match list_input(&labels, page_of(cursor), "Choose your bank", input, config) {
                 ListInput::Page(page) => Outcome::Move(Cursor::Page { page }),
@@ -269,9 +280,11 @@ pub fn render(
             if let Some(n) = notice {
                 head.push(n.message());
             }
-            let list = usable(institutions);
             if let Cursor::Method { institution } = cursor {
-                if let Some(inst) = list.iter().find(|i| &i.id == institution) {
+                if let Some(inst) = institutions
+                    .iter()
+                    .find(|i| &i.id == institution && is_usable(i))
+                {
                     let options: Vec<String> = usable_methods(inst)
                         .iter()
                         .map(|m| m.label().to_owned())
@@ -285,7 +298,10 @@ pub fn render(
                     );
                 }
             }
-            let labels: Vec<String> = list.iter().map(|i| i.name.clone()).collect();
+            let labels: Vec<String> = usable(institutions)
+                .iter()
+                .map(|i| i.name.clone())
+                .collect();
             head.push("Choose your bank".into());
             list_screen(head, &labels, page_of(cursor), config)
         }
@@ -434,6 +450,14 @@ fn list_input(
     input: &str,
     config: &MenuConfig,
 ) -> ListInput {
+    let keys = &config.keys;
+    if input != keys.more && input != keys.back && input != keys.home {
+        // A plain number needs no pages: item numbers are the same on every page.
+        return match pick(input, labels.len()) {
+            Some(i) => ListInput::Picked(i),
+            None => ListInput::Invalid,
+        };
+    }
     let pages = paginate(&[title.to_owned()], labels, config);
     let page = page.min(pages.len().saturating_sub(1));
     if input == config.keys.more && page + 1 < pages.len() {
