@@ -15,11 +15,14 @@
 //! | form | [`form`] | the partner's `ui` descriptors, typed values, validation, [`form::Secret`] |
 //! | flow | [`flow`] | **the sans-IO state machine** [`flow::ConnectFlow`]: no clock, no sockets, no threads |
 //! | dialect | [`dialect`] | pure codecs: a [`flow::Call`] ⇄ an HTTP request/response (Mono v1/v2) |
+//! | driver | `driver` | tokio + reqwest: runs a flow against a partner (feature `driver`) |
+//! | store | `store` | versioned, compare-and-set session stores (memory, Redis), sealed at rest (features `store`, `redis`) |
+//! | channel | `channel` | puts a person in front of a flow: the USSD channel (feature `ussd`); the terminal one is in the command |
+//! | sandbox | `sandbox` | an embedded Mono-compatible partner server with scripted test users (feature `sandbox`) |
 //!
-//! The driver (tokio + reqwest), stores, channels (terminal, USSD, JSON link
-//! API) and the sandbox partner server build on these; they sit behind cargo
-//! features so the core above compiles with `--no-default-features` and pulls
-//! in no async runtime.
+//! Everything below the line of the core sits behind cargo features, so the
+//! core compiles with `--no-default-features` and pulls in no async runtime,
+//! HTTP stack or database client.
 //!
 //! ## The run loop
 //!
