@@ -8,7 +8,6 @@ use connectflow::driver::{now, Driver, DriverConfig};
 use connectflow::flow::{
     AuthMethodKind, ConnectFlow, Event, FlowConfig, FlowError, Input, UserAction, View,
 };
-use connectflow::sandbox::Sandbox;
 use serde_json::json;
 use std::io::Write;
 use std::process::ExitCode;
@@ -57,23 +56,11 @@ pub struct LinkArgs {
 }
 
 pub async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
-    let (base_url, key, sandbox) = match &args.base_url {
-        Some(url) => {
-            let key = args
-                .secret_key
-                .clone()
-                .ok_or("--base-url needs a secret key: --secret-key or MONO_SEC_KEY")?;
-            (url.clone(), key, None)
-        }
-        None => {
-            let sandbox = Sandbox::start_local().await?;
-            (
-                sandbox.url(),
-                connectflow::sandbox::SECRET_KEY.to_owned(),
-                Some(sandbox),
-            )
-        }
-    };
+    let super::Partner {
+        url: base_url,
+        key,
+        sandbox,
+    } = super::partner(args.base_url.as_deref(), args.secret_key.as_deref()).await?;
     let customer = match &args.customer_id {
         Some(id) => Customer::existing(id.clone()),
         None => Customer::new_customer(args.customer_name.clone(), args.customer_email.clone()),

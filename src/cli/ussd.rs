@@ -6,7 +6,6 @@ use connectflow::channel::ussd::{router, UssdConfig, UssdService, WebhookConfig}
 use connectflow::dialect::mono::Customer;
 use connectflow::dialect::{Mono, MonoConfig};
 use connectflow::driver::{Driver, DriverConfig};
-use connectflow::sandbox::Sandbox;
 use connectflow::store::{MemoryStore, RedisStore, Sealed, Sealer, SessionStore};
 use std::io::Write;
 use std::net::SocketAddr;
@@ -52,23 +51,11 @@ pub struct UssdArgs {
 }
 
 pub async fn run(args: UssdArgs) -> Result<ExitCode, BoxError> {
-    let (base_url, key, sandbox) = match &args.base_url {
-        Some(url) => {
-            let key = args
-                .secret_key
-                .clone()
-                .ok_or("--base-url needs MONO_SEC_KEY or --secret-key")?;
-            (url.clone(), key, None)
-        }
-        None => {
-            let sandbox = Sandbox::start_local().await?;
-            (
-                sandbox.url(),
-                connectflow::sandbox::SECRET_KEY.to_owned(),
-                Some(sandbox),
-            )
-        }
-    };
+    let super::Partner {
+        url: base_url,
+        key,
+        sandbox,
+    } = super::partner(args.base_url.as_deref(), args.secret_key.as_deref()).await?;
     let mono = Mono::new(MonoConfig::new(
         key,
         Customer::new_customer("USSD Customer", "ussd@example.com"),

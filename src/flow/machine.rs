@@ -197,14 +197,7 @@ impl ConnectFlow {
                     return Err(not_allowed(ActionKind::ChooseInstitution));
                 }
                 let target = self.target(&id, auth_method)?;
-                self.emit(
-                    now,
-                    EventKind::InstitutionSelected {
-                        institution: target.institution.clone(),
-                        auth_method: target.auth_method.clone(),
-                    },
-                );
-                self.start_session(now, target, false)
+                self.select(now, target)
             }
             UserAction::Submit(values) => self.submit(now, values)?,
             UserAction::ChooseAccount(index) => {
@@ -528,16 +521,7 @@ impl ConnectFlow {
         };
         self.counters.preselect_tried = true;
         match self.target(&preselect.id, preselect.auth_method) {
-            Ok(target) => {
-                self.emit(
-                    now,
-                    EventKind::InstitutionSelected {
-                        institution: target.institution.clone(),
-                        auth_method: target.auth_method.clone(),
-                    },
-                );
-                self.start_session(now, target, false)
-            }
+            Ok(target) => self.select(now, target),
             Err(_) => {
                 self.emit_error(
                     now,
@@ -635,6 +619,18 @@ impl ConnectFlow {
         } else {
             self.load_institutions(0)
         }
+    }
+
+    /// The person (or the preselection) chose `target`: report it, open a session.
+    fn select(&mut self, now: Timestamp, target: Target) -> State {
+        self.emit(
+            now,
+            EventKind::InstitutionSelected {
+                institution: target.institution.clone(),
+                auth_method: target.auth_method.clone(),
+            },
+        );
+        self.start_session(now, target, false)
     }
 
     fn start_session(&mut self, now: Timestamp, target: Target, renewal: bool) -> State {

@@ -187,7 +187,8 @@ pub fn on_input(view: &View<'_>, cursor: &Cursor, input: &str, config: &MenuConf
                     Outcome::Invalid("Invalid choice.")
                 };
             }
-            if input == keys.back && !(field.kind == FieldKind::Choice) {
+            // Back: the previous field, or the bank list from the first one.
+            if input == keys.back {
                 return if index == 0 {
                     Outcome::Act(UserAction::Back)
                 } else {
@@ -198,16 +199,6 @@ pub fn on_input(view: &View<'_>, cursor: &Cursor, input: &str, config: &MenuConf
                 };
             }
             let value = if field.kind == FieldKind::Choice {
-                if input == keys.back {
-                    return if index == 0 {
-                        Outcome::Act(UserAction::Back)
-                    } else {
-                        Outcome::Move(Cursor::Field {
-                            index: index - 1,
-                            values,
-                        })
-                    };
-                }
                 match pick(input, field.options.len()) {
                     Some(i) => field.options[i].value.clone(),
                     None => return Outcome::Invalid("Invalid choice."),

@@ -691,59 +691,69 @@ impl UssdService {
         flow: ConnectFlow,
         events: Vec<crate::flow::Event>,
     ) -> Result<Screen, HopError> {
-        for _ in 0..8 {
-            let Some(record) = self.store.get(key).await? else {
-                return Ok(screen(SORRY, true));
-            };
-            let mut session: Session = serde_json::from_slice(&record.data)?;
-            if session.claim != claim {
-                // Recovered elsewhere after our lease ran out: our reply is stale.
-                return Ok(session.last_screen);
-            }
-            for event in &events {
-                if let EventKind::AccountLinked { institution } = &event.kind {
-                    session.institution = Some(institution.clone());
+        let updated = self
+            .update_claimed(key, claim, |session| {
+                for event in &events {
+                    if let EventKind::AccountLinked { institution } = &event.kind {
+                        session.institution = Some(institution.clone());
+                    }
                 }
+                session.claim = None;
+                session.after_interim = session.interim_shown;
+                session.interim_shown = false;
+                session.cursor = Cursor::Start;
+                self.finish(session, &flow);
+            })
+            .await?;
+        Ok(match updated {
+            Ok(session) => {
+                self.deliver_if_done(&session, &flow);
+                session.last_screen
             }
-            session.claim = None;
-            session.after_interim = session.interim_shown;
-            session.interim_shown = false;
-            session.cursor = Cursor::Start;
-            self.finish(&mut session, &flow);
-            let out = session.last_screen.clone();
-            match self.save(key, Some(record.version), &session).await {
-                Ok(_) => {
-                    self.deliver_if_done(&session, &flow);
-                    return Ok(out);
-                }
-                Err(HopError::Store(StoreError::Conflict)) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(HopError::Store(StoreError::Conflict))
+            Err(stale) => stale,
+        })
     }
 
     /// The hop ran out of budget: record that the person was shown the
     /// interim screen (unless the background call just finished, in which
     /// case its screen is shown).
     async fn interim(&self, key: &str, claim: Option<Timestamp>) -> Result<Screen, HopError> {
+        let updated = self
+            .update_claimed(key, claim, |session| {
+                session.last_screen = screen(INTERIM, false);
+                session.interim_shown = true;
+            })
+            .await?;
+        Ok(updated.map(|s| s.last_screen).unwrap_or_else(|last| last))
+    }
+
+    /// Read-modify-write of a claimed session: applies `change` to the latest
+    /// record and saves it with compare-and-set, retrying when another hop
+    /// wrote in between. `Err(screen)` (inside `Ok`) when `claim` is no
+    /// longer the session's claim: the call was recovered elsewhere after its
+    /// lease ran out (or already settled), and the screen is what stands.
+    async fn update_claimed(
+        &self,
+        key: &str,
+        claim: Option<Timestamp>,
+        mut change: impl FnMut(&mut Session),
+    ) -> Result<Result<Session, Screen>, HopError> {
         for _ in 0..8 {
             let Some(record) = self.store.get(key).await? else {
-                return Ok(screen(SORRY, true));
+                return Ok(Err(screen(SORRY, true)));
             };
             let mut session: Session = serde_json::from_slice(&record.data)?;
             if session.claim != claim {
-                return Ok(session.last_screen);
+                return Ok(Err(session.last_screen));
             }
-            session.last_screen = screen(INTERIM, false);
-            session.interim_shown = true;
+            change(&mut session);
             match self.save(key, Some(record.version), &session).await {
-                Ok(_) => return Ok(screen(INTERIM, false)),
+                Ok(_) => return Ok(Ok(session)),
                 Err(HopError::Store(StoreError::Conflict)) => continue,
                 Err(e) => return Err(e),
             }
         }
-        Ok(screen(INTERIM, false))
+        Err(HopError::Store(StoreError::Conflict))
     }
 
     /// Renders the flow's view into the session.
