@@ -442,9 +442,23 @@ async fn a_timeout_mid_mfa_resumes_on_redial() {
     phone.dial().await;
     let (_, text) = phone.send("2").await;
     assert!(text.contains("Choose your bank"), "{text}");
-    // A third dial offers nothing: the flow restarted is at its first screen.
+    // A third dial offers nothing: the restarted flow is only at the bank
+    // list, where there is nothing to resume.
     let (_, text) = phone.dial().await;
-    assert!(text.contains("unfinished"), "{text}");
+    assert!(
+        text.contains("Choose your bank") && !text.contains("unfinished"),
+        "{text}"
+    );
+
+    // An answer to the stateless first screen that picks no bank: the list
+    // again with an error line.
+    let mut phone = AtPhone::new(&rig.url, "+254711000503");
+    phone.dial().await;
+    let (end, text) = phone.send("77").await;
+    assert!(
+        !end && text.starts_with("Invalid choice.") && text.contains("Choose your bank"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -580,4 +594,33 @@ async fn a_tight_budget_pages_sooner_and_still_links() {
     }
     let (end, text) = phone.send("2").await;
     assert!(end && text.contains("linked"), "{text}");
+}
+
+/// The instance working on a login dies (here: its call never returns and
+/// its claim's lease runs out). The person re-dials: the flow is offered for
+/// resume, and continuing puts them back on the login form, told the bank did
+/// not answer; the login is not sent again on its own.
+#[tokio::test]
+async fn a_dead_instances_claim_does_not_block_resume() {
+    let sandbox = SandboxConfig {
+        slow_delay: Duration::from_secs(20),
+        ..SandboxConfig::default()
+    };
+    let config = UssdConfig {
+        reply_budget: Duration::from_millis(200),
+        claim_lease: Duration::from_millis(400),
+        ..UssdConfig::default()
+    };
+    let rig = rig_with(sandbox, config).await;
+    let mut phone = AtPhone::new(&rig.url, "+254711000951");
+    let (_, text) = phone.script(&["1", "1", "user_slow", "pass_good"]).await;
+    assert!(text.starts_with("Processing"), "{text}");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let (end, text) = phone.dial().await;
+    assert!(!end && text.contains("unfinished"), "{text}");
+    let (end, text) = phone.send("1").await;
+    assert!(
+        !end && text.contains("not responding") && text.contains("Username"),
+        "{text}"
+    );
 }

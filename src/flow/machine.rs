@@ -355,13 +355,12 @@ impl ConnectFlow {
         })
     }
 
+    /// The session of a state where the person is on a screen (not waiting
+    /// for a call).
     fn person_session(&self) -> Option<&Session> {
-        match &self.state {
-            State::AwaitingCredentials(s) => Some(&s.session),
-            State::AwaitingInput(s) => Some(&s.session),
-            State::AwaitingAccount(s) => Some(&s.session),
-            _ => None,
-        }
+        self.state
+            .session()
+            .filter(|_| self.state.waiting_for().is_none())
     }
 
     // ---- replies ----------------------------------------------------------

@@ -162,7 +162,7 @@ pub struct ChoiceOption {
 
 /// Name fragments that mark a value as secret even when the partner forgot
 /// `contentType: "password"`: a USSD PIN or an OTP must never be logged either.
-const SECRET_NAME_PARTS: [&str; 6] = ["pass", "pin", "otp", "token", "cvv", "secret"];
+const SECRET_NAME_PARTS: [&str; 7] = ["pass", "pin", "otp", "token", "cvv", "secret", "answer"];
 
 impl Field {
     /// A plain text input; handy in tests and scripted partners.
@@ -587,6 +587,7 @@ mod tests {
         assert!(Field::input("mPin", "M-PIN").is_secret());
         assert!(Field::input("otp", "OTP").is_secret());
         assert!(!Field::input("accountNo", "Account").is_secret());
+        assert!(Field::input("answer", "What city were you born in?").is_secret());
         let v = Values::new()
             .with("username", "ada")
             .with("password", "hunter2");

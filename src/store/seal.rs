@@ -8,10 +8,11 @@
 //! was altered, copied to another session's key, or sealed under another key
 //! is refused as [`StoreError::Tampered`] rather than returned.
 //!
-//! Sealed record layout: `1` (format version, one byte) | 24-byte random nonce |
-//! ciphertext with its 16-byte tag. A 24-byte nonce is large enough to draw at
-//! random for every write without counting, which is what lets any number of
-//! instances share one key.
+//! Sealed record layout: `1` (format version, one byte) | 24-byte nonce |
+//! ciphertext with its 16-byte tag. The nonce is a 16-byte random prefix drawn
+//! once per [`Sealer`] followed by a 64-bit counter: XChaCha's 192-bit nonce
+//! is large enough that independently drawn prefixes never meet, which is
+//! what lets any number of instances share one key without coordinating.
 
 use std::fmt;
 use std::str::FromStr;

@@ -10,6 +10,9 @@ use crate::flow::{AuthMethodKind, FormPurpose, Institution, UserAction, View};
 use crate::form::{FieldKind, Form, Secret, Values};
 use serde::{Deserialize, Serialize};
 
+/// The screen of a call still in flight.
+pub const PROCESSING: &str = "Processing...\n1. Continue";
+
 /// Navigation keys; conventions differ between gateways and countries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NavKeys {
@@ -383,7 +386,7 @@ pub fn render(
         }
         View::Working(_) => fit(
             head,
-            vec!["Processing...".into(), "1. Continue".into()],
+            PROCESSING.lines().map(str::to_owned).collect(),
             config,
             false,
         ),

@@ -124,8 +124,22 @@ enum HopError {
     Driver(#[from] DriverError),
 }
 
-const INTERIM: &str = "Processing...\n1. Continue";
+/// What a handset sees while a call outlives the reply budget.
+const INTERIM: &str = menu::PROCESSING;
+const RESUME_OFFER: [&str; 3] = [
+    "You have an unfinished bank link.",
+    "1. Continue",
+    "2. Start again",
+];
 const SORRY: &str = "Sorry, something went wrong. Please dial again.";
+
+/// What the service keeps from a flow event: which institution got linked
+/// (for the success screen and the webhook).
+fn note_event(session: &mut Session, event: &crate::flow::Event) {
+    if let EventKind::AccountLinked { institution } = &event.kind {
+        session.institution = Some(institution.clone());
+    }
+}
 
 fn screen(text: &str, end: bool) -> Screen {
     Screen {
@@ -140,8 +154,9 @@ pub struct UssdService {
     store: Arc<dyn SessionStore>,
     config: UssdConfig,
     catalogue: Mutex<Option<(Instant, Arc<Catalogue>)>>,
-    /// The rendered first screen, keyed by the catalogue it was rendered from.
-    first_screen: Mutex<Option<(usize, Screen)>>,
+    /// The rendered first screen and the catalogue it was rendered from
+    /// (held, so the comparison by pointer can never meet a reused address).
+    first_screen: Mutex<Option<(Arc<Catalogue>, Screen)>>,
     webhook: Option<webhook::Sender>,
 }
 
@@ -319,9 +334,9 @@ impl UssdService {
                     return Ok(offer);
                 }
             }
-            return self.first_screen().await;
+            return self.first_screen(None).await;
         }
-        let reference = uuid::Uuid::new_v4().simple().to_string()[..8].to_ascii_uppercase();
+        let reference = uuid::Uuid::new_v4().simple().to_string()[..12].to_ascii_uppercase();
         let mut flow = ConnectFlow::new(self.flow_config(&reference), now);
         let mut session = Session {
             flow: flow.snapshot(),
@@ -342,20 +357,24 @@ impl UssdService {
         self.answer_reads(&mut flow, now).await?;
         // Pre-dialled digits (`*384*123*2#`, or the first answer after a
         // stateless first screen) may only pick a bank from the first menu.
-        if let Some(first) = prefill
-            .first()
-            .filter(|f| !f.is_empty() && f.chars().all(|c| c.is_ascii_digit()))
-        {
-            if matches!(flow.view(), View::ChooseInstitution { .. }) {
-                match menu::on_input(&flow.view(), &Cursor::Start, first, &self.config.menu) {
-                    Outcome::Move(cursor) => session.cursor = cursor,
-                    Outcome::Act(action @ UserAction::ChooseInstitution { .. }) => {
-                        flow.handle(now, Input::User(action))
-                            .map_err(DriverError::from)?;
-                    }
-                    _ => {}
-                }
+        // Pre-dialled digits (`*384*123*2#`, or the first answer after the
+        // stateless first screen) may only pick a bank from the first menu.
+        // Anything else gets the first screen again with an error line, and
+        // nothing is stored.
+        let first = prefill.first().map(String::as_str).unwrap_or("");
+        let outcome = if first.chars().all(|c| c.is_ascii_digit()) && !first.is_empty() {
+            menu::on_input(&flow.view(), &Cursor::Start, first, &self.config.menu)
+        } else {
+            Outcome::Invalid("Invalid choice.")
+        };
+        match outcome {
+            Outcome::Move(cursor) => session.cursor = cursor,
+            Outcome::Act(action @ UserAction::ChooseInstitution { .. }) => {
+                flow.handle(now, Input::User(action))
+                    .map_err(DriverError::from)?;
             }
+            Outcome::Invalid(message) => return self.first_screen(Some(message)).await,
+            Outcome::Act(_) => return self.first_screen(Some("Invalid choice.")).await,
         }
         if !raw.phone.is_empty() {
             // Best effort: a lost race here only loses the resume offer.
@@ -393,9 +412,19 @@ impl UssdService {
         let Ok(mut s) = serde_json::from_slice::<Session>(&old.data) else {
             return Ok(None);
         };
-        if ConnectFlow::restore(s.flow.clone(), None).map_or(true, |f| f.is_finished())
-            || s.claim.is_some()
-        {
+        // Worth resuming: past the bank list and not finished. A flow whose
+        // call is still claimed by a live instance is left alone; a claim whose
+        // lease ran out (its process died) is recovered when the person
+        // continues, like any other hop.
+        let worth = ConnectFlow::restore(s.flow.clone(), None).is_ok_and(|f| {
+            !f.is_finished()
+                && !matches!(
+                    f.state().kind(),
+                    crate::flow::StateKind::LoadingInstitutions
+                        | crate::flow::StateKind::ChoosingInstitution
+                )
+        });
+        if !worth || (s.claim.is_some() && !self.claim_expired(&s, now())) {
             return Ok(None);
         }
         s.resume_offer = true;
@@ -404,14 +433,7 @@ impl UssdService {
         s.last_sequence = sequence;
         s.invalid = 0;
         s.cursor = Cursor::Start;
-        s.last_screen = self.fit(
-            &[
-                "You have an unfinished bank link.",
-                "1. Continue",
-                "2. Start again",
-            ],
-            false,
-        );
+        s.last_screen = self.fit(&RESUME_OFFER, false);
         let out = s.last_screen.clone();
         self.save(key, None, &s).await?;
         self.store.delete(&old_key).await?;
@@ -427,50 +449,37 @@ impl UssdService {
     }
 
     /// The bank list every session starts on, rendered once per catalogue.
-    async fn first_screen(&self) -> Result<Screen, HopError> {
-        let catalogue = match self.cached_catalogue() {
-            Some(c) => c,
-            None => match self
-                .driver
-                .call_within(&Call::ListInstitutions, self.driver.call_timeout())
-                .await
-            {
-                Ok(Reply::Institutions(c)) => {
-                    self.store_catalogue(Arc::clone(&c));
-                    c
-                }
-                // The partner's list is unavailable: run a flow to get the
-                // flow's own wording for it (retries included).
-                _ => {
-                    return Ok(screen(
-                        "The bank list is not available right now. Please try again later.",
-                        true,
-                    ))
-                }
-            },
+    async fn first_screen(&self, error: Option<&str>) -> Result<Screen, HopError> {
+        let catalogue = match self.catalogue().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "institution list unavailable");
+                return Ok(screen(
+                    "The bank list is not available right now. Please try again later.",
+                    true,
+                ));
+            }
         };
-        let ptr = Arc::as_ptr(&catalogue) as usize;
-        if let Ok(guard) = self.first_screen.lock() {
-            if let Some((p, s)) = guard.as_ref() {
-                if *p == ptr {
-                    return Ok(s.clone());
+        if error.is_none() {
+            if let Ok(guard) = self.first_screen.lock() {
+                if let Some((c, s)) = guard.as_ref() {
+                    if Arc::ptr_eq(c, &catalogue) {
+                        return Ok(s.clone());
+                    }
                 }
             }
         }
         let mut flow = ConnectFlow::new(self.config.flow.clone(), Timestamp(0));
         if let Some(Effect::Call { id, .. }) = flow.poll_effect() {
-            flow.handle(
-                Timestamp(0),
-                Input::Api {
-                    id,
-                    result: Ok(Reply::Institutions(Arc::clone(&catalogue))),
-                },
-            )
-            .map_err(DriverError::from)?;
+            let result = Ok(Reply::Institutions(Arc::clone(&catalogue)));
+            flow.handle(Timestamp(0), Input::Api { id, result })
+                .map_err(DriverError::from)?;
         }
-        let first = menu::render(&flow.view(), &Cursor::Start, None, &self.config.menu);
-        if let Ok(mut guard) = self.first_screen.lock() {
-            *guard = Some((ptr, first.clone()));
+        let first = menu::render(&flow.view(), &Cursor::Start, error, &self.config.menu);
+        if error.is_none() {
+            if let Ok(mut guard) = self.first_screen.lock() {
+                *guard = Some((catalogue, first.clone()));
+            }
         }
         Ok(first)
     }
@@ -486,8 +495,8 @@ impl UssdService {
     ) -> Result<Screen, HopError> {
         let mut flow = self.restore(&session.flow, now).await?;
 
-        if let Some(claimed) = session.claim {
-            if now.until(claimed.plus_ms(self.config.claim_lease.as_millis() as u64)) > 0 {
+        if session.claim.is_some() {
+            if !self.claim_expired(&session, now) {
                 // Still being worked on by this or another instance.
                 session.last_screen = screen(INTERIM, false);
                 let out = session.last_screen.clone();
@@ -593,15 +602,9 @@ impl UssdService {
             // The flow stays stored: a re-dial can resume it.
             self.fit(&["Too many invalid entries. Please dial again."], true)
         } else if session.resume_offer {
-            self.fit(
-                &[
-                    message,
-                    "You have an unfinished bank link.",
-                    "1. Continue",
-                    "2. Start again",
-                ],
-                false,
-            )
+            let mut lines = vec![message];
+            lines.extend(RESUME_OFFER);
+            self.fit(&lines, false)
         } else {
             menu::render(
                 &flow.view(),
@@ -694,9 +697,7 @@ impl UssdService {
         let updated = self
             .update_claimed(key, claim, |session| {
                 for event in &events {
-                    if let EventKind::AccountLinked { institution } = &event.kind {
-                        session.institution = Some(institution.clone());
-                    }
+                    note_event(session, event);
                 }
                 session.claim = None;
                 session.after_interim = session.interim_shown;
@@ -796,9 +797,7 @@ impl UssdService {
     fn collect_events(&self, flow: &mut ConnectFlow, session: &mut Session) {
         while let Some(event) = flow.poll_event() {
             tracing::debug!(event = event.kind.name(), reference = %session.reference, "flow event");
-            if let EventKind::AccountLinked { institution } = &event.kind {
-                session.institution = Some(institution.clone());
-            }
+            note_event(session, &event);
         }
     }
 
@@ -821,6 +820,13 @@ impl UssdService {
             .await?)
     }
 
+    /// A claim older than the lease belongs to a process that died mid-call.
+    fn claim_expired(&self, session: &Session, now: Timestamp) -> bool {
+        session.claim.is_some_and(|at| {
+            now.until(at.plus_ms(self.config.claim_lease.as_millis() as u64)) == 0
+        })
+    }
+
     fn flow_config(&self, reference: &str) -> FlowConfig {
         self.config.flow.clone().with_reference(reference)
     }
@@ -837,18 +843,12 @@ impl UssdService {
     /// list first if this process has not got it (a hop may land on any
     /// instance), and answering the list read a restore without it asks for.
     async fn restore(&self, snapshot: &Snapshot, now: Timestamp) -> Result<ConnectFlow, HopError> {
-        let mut catalogue = self.cached_catalogue();
-        let wanted = snapshot.catalogue_fingerprint();
-        if wanted.is_some() && catalogue.as_ref().map(|c| c.fingerprint()) != wanted {
-            if let Ok(Reply::Institutions(c)) = self
-                .driver
-                .call_within(&Call::ListInstitutions, self.driver.call_timeout())
-                .await
-            {
-                self.store_catalogue(Arc::clone(&c));
-                catalogue = Some(c);
-            }
-        }
+        // The catalogue the flow was using: this process's (fetched first if
+        // it has none yet: a hop may land on any instance).
+        let catalogue = match snapshot.catalogue_fingerprint() {
+            Some(_) => self.catalogue().await.ok(),
+            None => None,
+        };
         let mut flow = ConnectFlow::restore(snapshot.clone(), catalogue)?;
         // Only a list read can be pending after a restore (the catalogue
         // changed under the flow); answer it before the person's input.
@@ -871,17 +871,37 @@ impl UssdService {
             if !matches!(call, Call::ListInstitutions) {
                 return Ok(Some((id, call)));
             }
-            let result = match self.cached_catalogue() {
-                Some(c) => Ok(Reply::Institutions(c)),
-                None => self.driver.call(flow, &call).await,
-            };
-            if let Ok(Reply::Institutions(c)) = &result {
-                self.store_catalogue(Arc::clone(c));
-            }
+            let result = self.catalogue().await.map(Reply::Institutions);
             flow.handle(now, Input::Api { id, result })
                 .map_err(DriverError::from)?;
         }
         Ok(None)
+    }
+
+    /// The institution list: this process's cached copy while fresh, else
+    /// fetched from the partner within the hop's reply budget (a gateway
+    /// drops a hop after about 15 s, so a read must not take the driver's
+    /// full call timeout). A refreshed list equal to the cached one keeps the
+    /// cached `Arc`, so screens rendered from it and snapshots referring to
+    /// it stay valid.
+    async fn catalogue(&self) -> Result<Arc<Catalogue>, CallError> {
+        if let Some(c) = self.cached_catalogue() {
+            return Ok(c);
+        }
+        let budget = self
+            .config
+            .reply_budget
+            .saturating_sub(Duration::from_secs(1))
+            .max(Duration::from_millis(500));
+        let timeout = budget.min(self.driver.call_timeout());
+        match self
+            .driver
+            .call_within(&Call::ListInstitutions, timeout)
+            .await?
+        {
+            Reply::Institutions(fresh) => Ok(self.store_catalogue(fresh)),
+            _ => Err(CallError::Malformed("expected an institution list".into())),
+        }
     }
 
     fn cached_catalogue(&self) -> Option<Arc<Catalogue>> {
@@ -890,9 +910,15 @@ impl UssdService {
         (at.elapsed() < self.config.catalogue_ttl).then(|| Arc::clone(c))
     }
 
-    fn store_catalogue(&self, catalogue: Arc<Catalogue>) {
-        if let Ok(mut guard) = self.catalogue.lock() {
-            *guard = Some((Instant::now(), catalogue));
-        }
+    fn store_catalogue(&self, fresh: Arc<Catalogue>) -> Arc<Catalogue> {
+        let Ok(mut guard) = self.catalogue.lock() else {
+            return fresh;
+        };
+        let kept = match guard.as_ref() {
+            Some((_, old)) if old.fingerprint() == fresh.fingerprint() => Arc::clone(old),
+            _ => fresh,
+        };
+        *guard = Some((Instant::now(), Arc::clone(&kept)));
+        kept
     }
 }
