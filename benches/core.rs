@@ -39,16 +39,7 @@ fn drain(flow: &mut ConnectFlow, catalogue: &Arc<Catalogue>) {
 }
 
 fn happy_path(catalogue: &Arc<Catalogue>) -> ConnectFlow {
-    let mut flow = ConnectFlow::new(FlowConfig::default(), NOW);
-    drain(&mut flow, catalogue);
-    let _ = flow.handle(
-        NOW,
-        Input::User(UserAction::ChooseInstitution {
-            id: "demo-bank".into(),
-            auth_method: None,
-        }),
-    );
-    drain(&mut flow, catalogue);
+    let mut flow = at_credentials(catalogue);
     let _ = flow.handle(
         NOW,
         Input::User(UserAction::Submit(
