@@ -19,9 +19,7 @@ fn reply(catalogue: &Arc<Catalogue>, call: &Call) -> Result<Reply, CallError> {
             form: None,
             institution: None,
         }),
-        Call::Login { .. } => Reply::Step(Step::Done {
-            code: "code_abc".into(),
-        }),
+        Call::Login { .. } => Reply::Step(Step::code("code_abc")),
         _ => Reply::Exchanged {
             account_id: "acc_1".into(),
         },
@@ -84,7 +82,7 @@ pub fn mid_flow_snapshot_len(catalogue: &Arc<Catalogue>) -> usize {
         NOW,
         Input::Api {
             id,
-            result: Ok(Reply::Step(Step::NeedsInput { form: otp })),
+            result: Ok(Reply::Step(Step::needs_input(otp))),
         },
     );
     while flow.poll_event().is_some() {}
@@ -93,7 +91,7 @@ pub fn mid_flow_snapshot_len(catalogue: &Arc<Catalogue>) -> usize {
 
 fn benches(c: &mut Criterion) {
     let catalogue = Arc::new(explore::demo_catalogue());
-    assert_eq!(happy_path(&catalogue).state().kind(), StateKind::Done);
+    assert_eq!(happy_path(&catalogue).state(), StateKind::Done);
     eprintln!(
         "mid-flow snapshot: {} bytes",
         mid_flow_snapshot_len(&catalogue)

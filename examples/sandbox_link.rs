@@ -65,7 +65,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             View::Done { code, account_id } => {
                 println!(
-                    "linked: code {code}, account id {}",
+                    "linked: code {}, account id {}",
+                    code.unwrap_or("-"),
                     account_id.unwrap_or("-")
                 );
                 break;

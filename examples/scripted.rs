@@ -20,23 +20,17 @@ fn partner(catalogue: &Arc<Catalogue>, call: &Call) -> Result<Reply, CallError> 
             form: None,
             institution: None,
         }),
-        Call::Login { .. } => Reply::Step(Step::NeedsInput {
-            form: Form::new(
-                "Enter the OTP sent to 080...21",
-                vec![Field::input("otp", "OTP").max_length(6)],
-            ),
-        }),
-        Call::Commit { account: None, .. } => Reply::Step(Step::ChooseAccount {
-            accounts: vec![
-                Account::new("0131883461", "ADA OBI (savings)"),
-                Account::new("0131883462", "ADA OBI (current)"),
-            ],
-        }),
+        Call::Login { .. } => Reply::Step(Step::needs_input(Form::new(
+            "Enter the OTP sent to 080...21",
+            vec![Field::input("otp", "OTP").max_length(6)],
+        ))),
+        Call::Commit { account: None, .. } => Reply::Step(Step::choose_account(vec![
+            Account::new("0131883461", "ADA OBI (savings)"),
+            Account::new("0131883462", "ADA OBI (current)"),
+        ])),
         Call::Commit {
             account: Some(_), ..
-        } => Reply::Step(Step::Done {
-            code: "code_x7".into(),
-        }),
+        } => Reply::Step(Step::code("code_x7")),
         Call::ExchangeCode { .. } => Reply::Exchanged {
             account_id: "acc_5f1e".into(),
         },
@@ -106,11 +100,12 @@ fn main() -> Result<(), FlowError> {
                 serde_json::to_string(&event.kind).unwrap_or_default()
             );
         }
-        println!("state  {:?}", flow.state().kind());
+        println!("state  {:?}", flow.state());
         match flow.view() {
             View::Done { code, account_id } => {
                 println!(
-                    "linked: code {code}, account id {}",
+                    "linked: code {}, account id {}",
+                    code.unwrap_or("-"),
                     account_id.unwrap_or("-")
                 );
                 return Ok(());

@@ -40,7 +40,7 @@
 //!         Call::ListInstitutions => Reply::Institutions(catalogue.clone()),
 //!         Call::CreateSession { .. } => Reply::SessionCreated(SessionInfo {
 //!             id: "s1".into(), expires_at: None, form: None, institution: None }),
-//!         Call::Login { .. } => Reply::Step(Step::Done { code: "code_1".into() }),
+//!         Call::Login { .. } => Reply::Step(Step::code("code_1")),
 //!         _ => Reply::Exchanged { account_id: "acc_1".into() },
 //!     })
 //! };
@@ -88,5 +88,7 @@ pub mod flow;
 pub mod form;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+#[cfg(feature = "service")]
+pub mod service;
 #[cfg(feature = "store")]
 pub mod store;

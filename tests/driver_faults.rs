@@ -68,9 +68,7 @@ async fn login(State(p): State<Partner>, _body: Bytes) -> Response {
     p.logins.fetch_add(1, Ordering::SeqCst);
     let fault = *p.fault.lock().unwrap();
     match fault {
-        Fault::None => ok(wire::step(&Step::Done {
-            code: "code_1".into(),
-        })),
+        Fault::None => ok(wire::step(&Step::code("code_1"))),
         Fault::ServerError => (StatusCode::INTERNAL_SERVER_ERROR, "boom").into_response(),
         Fault::Garbage => (StatusCode::OK, "<html>upstream error</html>").into_response(),
         Fault::Silence => {
@@ -170,7 +168,7 @@ async fn to_login_form(driver: &Driver, config: FlowConfig) -> ConnectFlow {
     )
     .unwrap();
     driver.run(&mut flow, &mut |_| {}).await.unwrap();
-    assert_eq!(flow.state().kind(), StateKind::AwaitingCredentials);
+    assert_eq!(flow.state(), StateKind::AwaitingCredentials);
     flow
 }
 
@@ -301,7 +299,7 @@ async fn a_failing_institution_list_is_retried_until_it_loads() {
     };
     let mut flow = ConnectFlow::new(config, now());
     driver.run(&mut flow, &mut |_| {}).await.unwrap();
-    assert_eq!(flow.state().kind(), StateKind::ChoosingInstitution);
+    assert_eq!(flow.state(), StateKind::ChoosingInstitution);
     assert_eq!(p.lists.load(Ordering::SeqCst), 3);
 }
 

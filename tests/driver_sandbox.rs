@@ -80,7 +80,7 @@ async fn link(driver: &Driver, method: &str, login: Values, password_tries: &[&s
         };
         run.flow.handle(now(), Input::User(action)).unwrap();
     }
-    panic!("flow did not end: {:?}", run.flow.state().kind());
+    panic!("flow did not end: {:?}", run.flow.state());
 }
 
 fn user(name: &str) -> Values {

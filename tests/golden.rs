@@ -42,8 +42,7 @@ impl Transcript {
                 .push(format!("  effect {id} {}", describe(&call)));
             self.pending = Some(id);
         }
-        self.lines
-            .push(format!("  state  {:?}", self.flow.state().kind()));
+        self.lines.push(format!("  state  {:?}", self.flow.state()));
     }
 
     fn user(&mut self, label: &str, action: UserAction) -> &mut Self {
@@ -118,13 +117,7 @@ impl Transcript {
     }
 
     fn code_and_exchange(&mut self) -> &mut Self {
-        self.step(
-            "99 code_abc",
-            Step::Done {
-                code: "code_abc".into(),
-            },
-        )
-        .reply(
+        self.step("99 code_abc", Step::code("code_abc")).reply(
             "exchanged",
             Ok(Reply::Exchanged {
                 account_id: "acc_123".into(),
@@ -162,7 +155,9 @@ fn describe(call: &Call) -> String {
             institution,
             auth_method,
         } => format!("CreateSession {institution} {auth_method}"),
-        Call::Login { session, values } => format!("Login {session} [{}]", names(values)),
+        Call::Login {
+            session, values, ..
+        } => format!("Login {} [{}]", session.id, names(values)),
         Call::Commit {
             session,
             values,
@@ -172,7 +167,7 @@ fn describe(call: &Call) -> String {
                 .as_ref()
                 .map(|a| format!(" account#{}={}", a.index, a.number))
                 .unwrap_or_default();
-            format!("Commit {session} [{}]{pick}", names(values))
+            format!("Commit {} [{}]{pick}", session.id, names(values))
         }
         Call::ExchangeCode { code } => format!("ExchangeCode {code}"),
         other => format!("{other:?}"),
@@ -247,14 +242,9 @@ fn happy_path_single_account() {
 fn multi_account() {
     let mut t = Transcript::new(config());
     t.institutions().choose(None).session("s1").login("hunter2");
-    t.step(
-        "101 three accounts",
-        Step::ChooseAccount {
-            accounts: accounts(),
-        },
-    )
-    .user("pick account 1", UserAction::ChooseAccount(1))
-    .code_and_exchange();
+    t.step("101 three accounts", Step::choose_account(accounts()))
+        .user("pick account 1", UserAction::ChooseAccount(1))
+        .code_and_exchange();
     t.check("multi_account");
 }
 
@@ -262,17 +252,12 @@ fn multi_account() {
 fn otp_then_account_selection() {
     let mut t = Transcript::new(config());
     t.institutions().choose(None).session("s1").login("hunter2");
-    t.step("102 otp", Step::NeedsInput { form: otp_form() })
+    t.step("102 otp", Step::needs_input(otp_form()))
         .user(
             "submit otp",
             UserAction::Submit(Values::new().with("otp", "123456")),
         )
-        .step(
-            "101 three accounts",
-            Step::ChooseAccount {
-                accounts: accounts(),
-            },
-        )
+        .step("101 three accounts", Step::choose_account(accounts()))
         .user("pick account 0", UserAction::ChooseAccount(0))
         .code_and_exchange();
     t.check("otp_then_account");
@@ -282,17 +267,12 @@ fn otp_then_account_selection() {
 fn two_mfa_rounds() {
     let mut t = Transcript::new(config());
     t.institutions().choose(None).session("s1").login("hunter2");
-    t.step("102 otp", Step::NeedsInput { form: otp_form() })
+    t.step("102 otp", Step::needs_input(otp_form()))
         .user(
             "submit otp",
             UserAction::Submit(Values::new().with("otp", "123456")),
         )
-        .step(
-            "102 question",
-            Step::NeedsInput {
-                form: question_form(),
-            },
-        )
+        .step("102 question", Step::needs_input(question_form()))
         .user(
             "submit answer",
             UserAction::Submit(Values::new().with("answer", "Montreal")),
@@ -398,12 +378,12 @@ fn switch_auth_method() {
 fn back_and_exit_mid_mfa() {
     let mut t = Transcript::new(config());
     t.institutions().choose(None).session("s1").login("hunter2");
-    t.step("102 otp", Step::NeedsInput { form: otp_form() })
+    t.step("102 otp", Step::needs_input(otp_form()))
         .user("back", UserAction::Back)
         .choose(None)
         .session("s2")
         .login("hunter2")
-        .step("102 otp", Step::NeedsInput { form: otp_form() })
+        .step("102 otp", Step::needs_input(otp_form()))
         .user("exit", UserAction::Exit)
         .user("back after exit", UserAction::Back);
     t.check("back_and_exit_mid_mfa");

@@ -676,7 +676,7 @@ impl Real {
     }
 
     fn reply(&mut self, result: Result<Reply, CallError>) -> Result<(), FlowError> {
-        let id = self.flow.state().waiting_for().expect("a call in flight");
+        let id = self.flow.waiting_for().expect("a call in flight");
         self.flow.handle(self.now, Input::Api { id, result })
     }
 
@@ -731,7 +731,7 @@ impl StateMachineTest for FlowTest {
 
     fn apply(mut real: Real, model: &Model, t: Transition) -> Real {
         use Transition as T;
-        let pending_call = real.flow.state().waiting_for();
+        let pending_call = real.flow.waiting_for();
         let result = match &t {
             T::Institutions => real.reply(Ok(Reply::Institutions(Arc::clone(&real.catalogue)))),
             T::Session { expires, form } => {
@@ -752,18 +752,13 @@ impl StateMachineTest for FlowTest {
                 };
                 real.reply(Ok(Reply::SessionCreated(info)))
             }
-            T::Code => real.step(Step::Done {
-                code: "code_1".into(),
-            }),
-            T::Mfa => real.step(Step::NeedsInput {
-                form: Form::new("Enter OTP", vec![Field::input("otp", "OTP").max_length(6)]),
-            }),
-            T::Accounts(n) => real.step(Step::ChooseAccount {
-                accounts: accounts(*n),
-            }),
-            T::NoAccounts => real.step(Step::ChooseAccount {
-                accounts: Vec::new(),
-            }),
+            T::Code => real.step(Step::code("code_1")),
+            T::Mfa => real.step(Step::needs_input(Form::new(
+                "Enter OTP",
+                vec![Field::input("otp", "OTP").max_length(6)],
+            ))),
+            T::Accounts(n) => real.step(Step::choose_account(accounts(*n))),
+            T::NoAccounts => real.step(Step::choose_account(Vec::new())),
             T::RejectRetry => real.step(rejection(RejectionKind::Retry)),
             T::RejectFinal => real.step(rejection(RejectionKind::Final)),
             T::RejectExpired => real.step(rejection(RejectionKind::SessionExpired)),
@@ -774,9 +769,7 @@ impl StateMachineTest for FlowTest {
             T::WrongShape => {
                 let wrong = match model_pending_before(&real) {
                     Some(CallKind::ListInstitutions) | Some(CallKind::ExchangeCode) => {
-                        Reply::Step(Step::Done {
-                            code: "code_x".into(),
-                        })
+                        Reply::Step(Step::code("code_x"))
                     }
                     _ => Reply::Institutions(Arc::clone(&real.catalogue)),
                 };
@@ -836,8 +829,11 @@ impl StateMachineTest for FlowTest {
     }
 
     fn check_invariants(real: &Real, model: &Model) {
-        let state = real.flow.state();
-        assert_eq!(state.kind(), model.kind, "state kind; model {model:#?}");
+        assert_eq!(
+            real.flow.state(),
+            model.kind,
+            "state kind; model {model:#?}"
+        );
         let emitted: Vec<CallKind> = real
             .effects
             .iter()
@@ -852,12 +848,12 @@ impl StateMachineTest for FlowTest {
             "effects; model {model:#?}"
         );
         assert_eq!(
-            state.waiting_for().is_some(),
+            real.flow.waiting_for().is_some(),
             model.pending.is_some(),
             "waiting for a reply"
         );
         if let (Some(Effect::Call { id, .. }), Some(waiting)) =
-            (real.effects.first(), state.waiting_for())
+            (real.effects.first(), real.flow.waiting_for())
         {
             assert_eq!(*id, waiting, "the effect is the call waited for");
         }
@@ -874,7 +870,7 @@ impl StateMachineTest for FlowTest {
 /// The kind of call in flight, from the real flow's state (for choosing a
 /// reply of the wrong shape).
 fn model_pending_before(real: &Real) -> Option<CallKind> {
-    match real.flow.state().kind() {
+    match real.flow.state() {
         StateKind::LoadingInstitutions => Some(CallKind::ListInstitutions),
         StateKind::CreatingSession => Some(CallKind::CreateSession),
         StateKind::LoggingIn => Some(CallKind::Login),

@@ -165,6 +165,8 @@ fn rejected(kind: RejectionKind) -> Result<Reply, CallError> {
     let message = match kind {
         RejectionKind::Retry => "Invalid credentials",
         RejectionKind::SessionExpired => "Session expired",
+        RejectionKind::RestartLogin => "Wrong answer",
+        RejectionKind::TryLater => "Institution unreachable",
         _ => "Account locked",
     };
     Ok(Reply::Step(Step::Rejected(Rejection {
@@ -477,7 +479,7 @@ impl Harness {
 
     /// The call in flight, from the effects polled so far.
     fn pending(&self) -> Option<(RequestId, Call)> {
-        let id = self.flow.state().waiting_for()?;
+        let id = self.flow.waiting_for()?;
         let call = self
             .issued
             .iter()
@@ -509,25 +511,26 @@ impl Harness {
         }))
     }
 
+    /// A step outcome. 0–10 are Mono's vocabulary; 11–14 the rest of the
+    /// flow's (Flinks'): a durable id at once, "pending" (with a
+    /// continuation), a restarted login, "try later".
     fn step_reply(&self, variant: usize) -> Result<Reply, CallError> {
         let step = match variant {
-            0 | 1 => Step::Done {
-                code: format!("code_{}", self.max_issued()),
-            },
-            2..=4 => Step::NeedsInput {
-                form: mfa_form(variant - 2),
-            },
-            5 => Step::ChooseAccount {
-                accounts: accounts(1),
-            },
-            6 => Step::ChooseAccount {
-                accounts: accounts(3),
-            },
-            7 => Step::ChooseAccount {
-                accounts: accounts(0),
-            },
+            0 | 1 => Step::code(format!("code_{}", self.max_issued())),
+            2..=4 => Step::needs_input(mfa_form(variant - 2)),
+            5 => Step::choose_account(accounts(1)),
+            6 => Step::choose_account(accounts(3)),
+            7 => Step::choose_account(accounts(0)),
             8 => return rejected(RejectionKind::Retry),
             9 => return rejected(RejectionKind::Final),
+            11 => Step::account(format!("login_{}", self.max_issued())),
+            12 => Step::Pending {
+                poll_after_ms: 10_000,
+                give_up_after_ms: 60_000,
+                continuation: Some(Continuation::new(format!("req-{}", self.max_issued()))),
+            },
+            13 => return rejected(RejectionKind::RestartLogin),
+            14 => return rejected(RejectionKind::TryLater),
             _ => return rejected(RejectionKind::SessionExpired),
         };
         Ok(Reply::Step(step))
@@ -547,8 +550,8 @@ impl Harness {
                 Ok(Reply::Institutions(Arc::clone(&self.catalogue)))
             }
             Call::CreateSession { .. } if forward => self.session_reply(sel % 4),
-            Call::Login { .. } | Call::Commit { .. } if forward => {
-                self.step_reply([0, 1, 2, 3, 4, 5, 6, 8][sel % 8])
+            Call::Login { .. } | Call::Commit { .. } | Call::Poll { .. } if forward => {
+                self.step_reply([0, 1, 2, 3, 4, 5, 6, 8, 11, 12][sel % 10])
             }
             Call::ExchangeCode { .. } if forward => Ok(Reply::Exchanged {
                 account_id: format!("acc_{}", self.max_issued()),
@@ -561,9 +564,9 @@ impl Harness {
                 k @ 0..=3 => self.session_reply(k),
                 k => Err(call_error(k - 4)),
             },
-            Call::Login { .. } | Call::Commit { .. } => match sel % 18 {
-                k @ 0..=10 => self.step_reply(k),
-                k => Err(call_error(k - 11)),
+            Call::Login { .. } | Call::Commit { .. } | Call::Poll { .. } => match sel % 22 {
+                k @ 0..=14 => self.step_reply(k),
+                k => Err(call_error(k - 15)),
             },
             Call::ExchangeCode { .. } => match sel % 10 {
                 0..=2 => Ok(Reply::Exchanged {
@@ -584,8 +587,8 @@ impl Harness {
                 Ok(Reply::Institutions(Arc::clone(&self.catalogue)))
             }
             Call::CreateSession { .. } if sel % 2 == 0 => self.session_reply(3),
-            Call::Login { .. } | Call::Commit { .. } if sel % 3 != 0 => {
-                self.step_reply([2, 3, 4, 5, 6, 8, 10][sel % 7])
+            Call::Login { .. } | Call::Commit { .. } | Call::Poll { .. } if sel % 3 != 0 => {
+                self.step_reply([2, 3, 4, 5, 6, 8, 10, 12, 13, 14][sel % 10])
             }
             _ => Err(transient[sel % 4].clone()),
         }
@@ -601,11 +604,12 @@ impl Harness {
         match (call, k) {
             (Call::ListInstitutions, 0) => self.session_reply(0),
             (Call::ListInstitutions, 1) => self.step_reply(0),
-            (Call::CreateSession { .. }, 0) | (Call::Login { .. } | Call::Commit { .. }, 0) => {
-                institutions
-            }
+            (Call::CreateSession { .. }, 0)
+            | (Call::Login { .. } | Call::Commit { .. } | Call::Poll { .. }, 0) => institutions,
             (Call::CreateSession { .. }, 1) => self.step_reply(2),
-            (Call::Login { .. } | Call::Commit { .. }, 1) => self.session_reply(0),
+            (Call::Login { .. } | Call::Commit { .. } | Call::Poll { .. }, 1) => {
+                self.session_reply(0)
+            }
             (Call::ExchangeCode { .. }, 0) => institutions,
             (Call::ExchangeCode { .. }, 1) => self.session_reply(0),
             (Call::ExchangeCode { .. }, _) => self.step_reply(0),
@@ -731,7 +735,7 @@ impl Harness {
         duplicate: bool,
         before: &mut Option<String>,
     ) -> Did {
-        let awaited = self.flow.state().waiting_for() == Some(id);
+        let awaited = self.flow.waiting_for() == Some(id);
         if !awaited && before.is_none() {
             *before = Some(json(&self.flow));
         }
@@ -761,8 +765,8 @@ impl Harness {
     }
 
     fn step(&mut self, spec: &StepSpec) -> Record {
-        let kind_before = self.flow.state().kind();
-        let waiting_before = self.flow.state().waiting_for();
+        let kind_before = self.flow.state();
+        let waiting_before = self.flow.waiting_for();
         // The snapshot before the input, when the input must be a no-op: the
         // flow has ended, or (decided in `send`) a reply nobody awaits.
         let mut before = kind_before.is_terminal().then(|| json(&self.flow));
@@ -895,6 +899,7 @@ fn view_fits(kind: StateKind, view: &View<'_>) -> bool {
         | StateKind::CreatingSession
         | StateKind::LoggingIn
         | StateKind::Committing
+        | StateKind::Pending
         | StateKind::Exchanging => matches!(view, View::Working(_)),
         StateKind::ChoosingInstitution => matches!(view, View::ChooseInstitution { .. }),
         StateKind::AwaitingCredentials => {
@@ -929,7 +934,7 @@ fn progress_op(h: &mut Harness, c: u8) -> Option<Op> {
         return Some(Op::Exit);
     }
     let deadline = h.flow.poll_timeout().is_some();
-    let person_state = is_person_state(h.flow.state().kind());
+    let person_state = is_person_state(h.flow.state());
     // Timers, Back and Switch as alternatives to the screen's main action.
     match c % 8 {
         0 if deadline => return Some(Op::Timeout),
@@ -1049,15 +1054,20 @@ proptest! {
                 did => {
                     let reply = did.accepted_reply();
                     let ok = match kind {
+                        // Reads: the list (on restore, Back, a retry timer)
+                        // and a status poll (on its timer only).
                         CallKind::ListInstitutions => true,
+                        CallKind::Poll => matches!(did, Did::Timer { fired: true })
+                            && rec.kind_before == StateKind::Pending,
                         CallKind::ExchangeCode => {
-                            matches!(reply, Some(Ok(Reply::Step(Step::Done { .. }))))
+                            matches!(reply, Some(Ok(Reply::Step(Step::Done(Linked::Code(_))))))
                         }
                         CallKind::CreateSession => match (did, reply) {
                             (_, Some(Ok(Reply::Institutions(_)))) => preselect,
-                            (_, Some(Ok(Reply::Step(Step::Rejected(r))))) => {
-                                r.kind == RejectionKind::SessionExpired
-                            }
+                            (_, Some(Ok(Reply::Step(Step::Rejected(r))))) => matches!(
+                                r.kind,
+                                RejectionKind::SessionExpired | RejectionKind::RestartLogin
+                            ),
                             (Did::Timer { fired: true }, _) => is_person_state(rec.kind_before),
                             _ => false,
                         },
@@ -1083,10 +1093,10 @@ proptest! {
         for spec in &steps {
             let rec = h.step(spec);
             for event in &rec.events {
-                if let EventKind::Success { code: c } = &event.kind {
+                if let EventKind::Success { code: Some(c) } = &event.kind {
                     prop_assert!(code.is_none(), "a second Success: {} after {:?}", c, code);
                     let replied = match rec.did.accepted_reply() {
-                        Some(Ok(Reply::Step(Step::Done { code }))) => Some(code),
+                        Some(Ok(Reply::Step(Step::Done(Linked::Code(code))))) => Some(code),
                         _ => None,
                     };
                     prop_assert_eq!(replied, Some(c), "Success after {:?}", rec.did);
@@ -1101,10 +1111,10 @@ proptest! {
                     }
                 }
                 prop_assert!(matches!(
-                    h.flow.state().kind(),
+                    h.flow.state(),
                     StateKind::Exchanging | StateKind::Linked | StateKind::Done
                         | StateKind::Failed | StateKind::Exited
-                ), "{:?} after the code", h.flow.state().kind());
+                ), "{:?} after the code", h.flow.state());
             }
         }
     }
@@ -1122,23 +1132,23 @@ proptest! {
         let mut h = Harness::new(config);
         for spec in &steps {
             let rec = h.step(spec);
-            let kind = h.flow.state().kind();
+            let kind = h.flow.state();
             let view = h.flow.view();
             let _ = format!("{view:?}");
             prop_assert_eq!(kind.is_terminal(), view.is_terminal(), "{:?} vs {:?}", kind, view);
             prop_assert_eq!(kind.is_terminal(), h.flow.is_finished());
             prop_assert!(view_fits(kind, &view), "{:?} shown as {:?}", kind, view);
             if view.needs_person() {
-                prop_assert!(h.flow.state().waiting_for().is_none(), "{:?} waits for a call", kind);
+                prop_assert!(h.flow.waiting_for().is_none(), "{:?} waits for a call", kind);
             }
             if matches!(view, View::Working(_)) {
                 prop_assert!(
-                    h.flow.state().waiting_for().is_some() || h.flow.poll_timeout().is_some(),
+                    h.flow.waiting_for().is_some() || h.flow.poll_timeout().is_some(),
                     "{:?} works on nothing", kind
                 );
             }
             if kind.is_terminal() {
-                prop_assert!(h.flow.state().waiting_for().is_none());
+                prop_assert!(h.flow.waiting_for().is_none());
                 prop_assert_eq!(h.flow.poll_timeout(), None);
             }
             if rec.kind_before.is_terminal() {
@@ -1196,7 +1206,7 @@ proptest! {
         let mut steps = 0u64;
         while let Some(op) = progress_op(&mut h, choices[steps as usize % choices.len()]) {
             prop_assert!(steps < bound, "still {:?} after {} inputs (bound {})",
-                h.flow.state().kind(), steps, bound);
+                h.flow.state(), steps, bound);
             let rec = h.step(&StepSpec { op: op.clone(), restore_mid: false });
             steps += 1;
             match &rec.did {
@@ -1208,7 +1218,7 @@ proptest! {
             prop_assert!(h.calls <= max, "{} calls, max_calls() = {}", h.calls, max);
         }
         prop_assert!(h.flow.is_finished(), "stuck in {:?} (view {:?})",
-            h.flow.state().kind(), h.flow.view());
+            h.flow.state(), h.flow.view());
     }
 
     /// Rule 6: no secret the person typed (markers in password, PIN, OTP and
@@ -1285,7 +1295,7 @@ proptest! {
             let observe = |h: &Harness, r: &Record| {
                 format!(
                     "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
-                    h.flow.state().kind(),
+                    h.flow.state(),
                     r.did,
                     r.effects,
                     r.events,
@@ -1320,7 +1330,7 @@ fn generated_runs_cover_every_state_and_situation() {
         let mut h = Harness::new(config);
         for spec in &steps {
             let rec = h.step(spec);
-            seen.insert(h.flow.state().kind());
+            seen.insert(h.flow.state());
             let mut bump = |k| *count.entry(k).or_default() += 1;
             match &rec.did {
                 Did::Reply {
@@ -1392,7 +1402,7 @@ fn generated_runs_cover_every_state_and_situation() {
                 break;
             }
         }
-        *ends.entry(h.flow.state().kind()).or_insert(0u32) += 1;
+        *ends.entry(h.flow.state()).or_insert(0u32) += 1;
     }
     println!("progress driver ends: {ends:?}");
     for kind in [StateKind::Done, StateKind::Failed, StateKind::Exited] {

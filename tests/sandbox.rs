@@ -4,10 +4,12 @@
 //! proven to agree.
 #![cfg(feature = "sandbox")]
 
+const T0: connectflow::flow::Timestamp = connectflow::flow::Timestamp(0);
 use connectflow::dialect::mono::Customer;
+use connectflow::dialect::Encoded;
 use connectflow::dialect::{Dialect, HttpRequest, HttpResponse, Method, Mono, MonoConfig};
 use connectflow::flow::{
-    AccountPick, AuthMethodKind, Call, CallError, RejectionKind, Reply, SessionInfo, Step,
+    AccountChoice, AuthMethodKind, Call, CallError, Linked, RejectionKind, Reply, SessionInfo, Step,
 };
 use connectflow::form::{ContentType, FieldKind, Form, Values};
 use connectflow::sandbox::{
@@ -100,12 +102,15 @@ impl App {
 
     /// Sends `call` exactly as the dialect encodes it and decodes the reply.
     async fn call(&self, call: &Call) -> Answer {
-        let response = self.send(&self.mono.encode(call)).await;
+        let Encoded::Http(request) = self.mono.encode(call, T0) else {
+            panic!("Mono encodes every call the sandbox answers as HTTP")
+        };
+        let response = self.send(&request).await;
         let body = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
         Answer {
             status: response.status,
             body,
-            reply: self.mono.decode(call.kind(), &response),
+            reply: self.mono.decode(call, &response, T0),
         }
     }
 
@@ -171,6 +176,8 @@ impl App {
     async fn login(&self, session: &str, values: Values) -> Answer {
         self.call(&Call::Login {
             session: session.into(),
+            institution: String::new(),
+            auth_method: AuthMethodKind::InternetBanking,
             values,
         })
         .await
@@ -180,7 +187,7 @@ impl App {
         self.call(&Call::Commit {
             session: session.into(),
             values,
-            account: account.map(|n| AccountPick {
+            account: account.map(|n| AccountChoice {
                 index: 0,
                 number: n.into(),
             }),
@@ -219,8 +226,8 @@ impl App {
         loop {
             codes.push(answer.code().unwrap_or(0));
             answer = match answer.step() {
-                Step::Done { code } => return (codes, code),
-                Step::NeedsInput { form } => {
+                Step::Done(Linked::Code(code)) => return (codes, code),
+                Step::NeedsInput { form, .. } => {
                     let values = match form.fields[0].name.as_str() {
                         "otp" => Values::new().with("otp", OTP),
                         "answer" => Values::new().with("answer", SECURITY_ANSWER),
@@ -228,7 +235,7 @@ impl App {
                     };
                     self.commit(session, values, None).await
                 }
-                Step::ChooseAccount { accounts } => {
+                Step::ChooseAccount { accounts, .. } => {
                     let number = pick.unwrap_or(&accounts[0].number).to_owned();
                     self.commit(session, Values::new(), Some(&number)).await
                 }
@@ -575,7 +582,7 @@ async fn each_user_through_internet_banking() {
         .session("sandbox-bank", AuthMethodKind::InternetBanking)
         .await;
     let multi = app.login(&s.id, creds("user_multi", PASSWORD)).await;
-    let Step::ChooseAccount { accounts } = multi.step() else {
+    let Step::ChooseAccount { accounts, .. } = multi.step() else {
         panic!("{}", multi.body)
     };
     let numbers: Vec<&str> = accounts.iter().map(|a| a.number.as_str()).collect();
@@ -588,7 +595,7 @@ async fn each_user_through_internet_banking() {
         .session("sandbox-bank", AuthMethodKind::InternetBanking)
         .await;
     let otp = app.login(&s.id, creds("user_otp", PASSWORD)).await;
-    let Step::NeedsInput { form } = otp.step() else {
+    let Step::NeedsInput { form, .. } = otp.step() else {
         panic!("{}", otp.body)
     };
     let field = form.field("otp").expect("otp field");
@@ -598,7 +605,7 @@ async fn each_user_through_internet_banking() {
         .session("sandbox-bank", AuthMethodKind::InternetBanking)
         .await;
     let question = app.login(&s.id, creds("user_question", PASSWORD)).await;
-    let Step::NeedsInput { form } = question.step() else {
+    let Step::NeedsInput { form, .. } = question.step() else {
         panic!("{}", question.body)
     };
     assert_eq!(
@@ -707,7 +714,7 @@ async fn mixed_commit_picks_the_account_with_the_answer() {
         )
         .await;
     assert_eq!(done.code(), Some(99), "{}", done.body);
-    let Step::Done { code } = done.step() else {
+    let Step::Done(Linked::Code(code)) = done.step() else {
         panic!()
     };
     let id = exchanged_id(&app.exchange(&code).await);
@@ -986,7 +993,7 @@ async fn manual_ussd_and_mobile_behave_like_internet_banking() {
                 .with("pin", otp_user.ussd_pin),
         )
         .await;
-    let Step::NeedsInput { form } = first.step() else {
+    let Step::NeedsInput { form, .. } = first.step() else {
         panic!("{}", first.body)
     };
     assert!(form.field("otp").is_some());

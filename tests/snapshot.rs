@@ -68,7 +68,7 @@ fn parked_on_otp() -> ConnectFlow {
         "Enter OTP",
         vec![Field::input("otp", "OTP sent to 080...21").max_length(6)],
     );
-    answer(&mut flow, Ok(Reply::Step(Step::NeedsInput { form: otp })));
+    answer(&mut flow, Ok(Reply::Step(Step::needs_input(otp))));
     while flow.poll_event().is_some() {}
     flow
 }
@@ -125,18 +125,21 @@ fn round_trip_is_exact_and_the_restored_flow_behaves_the_same() {
 #[test]
 fn a_snapshot_from_another_version_or_garbage_is_refused() {
     let text = String::from_utf8(parked_on_otp().snapshot().to_json()).unwrap();
-    let v2 = text.replacen("\"v\":1", "\"v\":2", 1);
+    assert!(text.starts_with("{\"v\":2,"), "{text}");
+    let future = text.replacen("\"v\":2", "\"v\":3", 1);
     assert!(matches!(
-        Snapshot::from_json(v2.as_bytes()),
+        Snapshot::from_json(future.as_bytes()),
         Err(RestoreError::Version {
-            found: 2,
-            expected: 1
+            found: 3,
+            expected: 2
         })
     ));
-    assert!(matches!(
-        Snapshot::from_json(b"{\"v\":1}"),
-        Err(RestoreError::Malformed(_))
-    ));
+    for bare in [&b"{\"v\":1}"[..], b"{\"v\":2}"] {
+        assert!(matches!(
+            Snapshot::from_json(bare),
+            Err(RestoreError::Malformed(_))
+        ));
+    }
     assert!(matches!(
         Snapshot::from_json(b"\xff\x00"),
         Err(RestoreError::Malformed(_))
@@ -148,7 +151,7 @@ fn restored_on_the_list_without_the_catalogue_it_fetches_the_list_again() {
     let mut flow = ConnectFlow::new(FlowConfig::default(), T0);
     answer(&mut flow, Ok(Reply::Institutions(catalogue())));
     let mut restored = ConnectFlow::restore(flow.snapshot(), None).unwrap();
-    assert_eq!(restored.state().kind(), StateKind::LoadingInstitutions);
+    assert_eq!(restored.state(), StateKind::LoadingInstitutions);
     assert!(matches!(
         restored.poll_effect(),
         Some(Effect::Call {
@@ -159,5 +162,103 @@ fn restored_on_the_list_without_the_catalogue_it_fetches_the_list_again() {
     // With a different catalogue (fingerprint mismatch) it does the same.
     let other = Arc::new(explore::demo_catalogue());
     let restored = ConnectFlow::restore(flow.snapshot(), Some(other)).unwrap();
-    assert_eq!(restored.state().kind(), StateKind::LoadingInstitutions);
+    assert_eq!(restored.state(), StateKind::LoadingInstitutions);
+}
+
+fn v1_fixture(name: &str) -> ConnectFlow {
+    let path = format!(
+        "{}/tests/fixtures/snapshot_v1/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let snapshot = Snapshot::from_json(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+    ConnectFlow::restore(snapshot, Some(catalogue())).unwrap()
+}
+
+/// Snapshots written by the first format (`tests/fixtures/snapshot_v1/`,
+/// made by the build before the timer table) restore, keep their deadlines,
+/// and go on exactly where they were: a deploy strands no one mid-flow.
+#[test]
+fn snapshots_of_the_previous_format_restore_and_carry_on() {
+    // Parked on an OTP form: the session's expiry is still the deadline and
+    // an answer is committed to the same session.
+    let mut flow = v1_fixture("parked_on_otp");
+    assert_eq!(flow.state(), StateKind::AwaitingInput);
+    assert_eq!(flow.poll_timeout(), Some(T0.plus_ms(600_000)));
+    assert_eq!(flow.reference(), Some("order-2291"));
+    flow.handle(
+        T0,
+        Input::User(UserAction::Submit(Values::new().with("otp", "123456"))),
+    )
+    .unwrap();
+    let Some(Effect::Call {
+        call: Call::Commit { session, .. },
+        ..
+    }) = flow.poll_effect()
+    else {
+        panic!("expected a commit")
+    };
+    assert_eq!(session.id, "b1c9e2a4-5f3d-4c2a-9e8b-7d6f5a4b3c2d");
+
+    // A retry of the list was scheduled: the timer is in the table now.
+    let mut flow = v1_fixture("loading_retry");
+    assert_eq!(flow.next_timer(), Some((Timer::ReadRetry, T0.plus_ms(500))));
+    flow.handle_timeout(T0.plus_ms(500));
+    assert!(matches!(
+        flow.poll_effect(),
+        Some(Effect::Call {
+            call: Call::ListInstitutions,
+            ..
+        })
+    ));
+
+    // A failed exchange holding its code: the code still expires on time.
+    let mut flow = v1_fixture("linked_exchange_failed");
+    assert_eq!(flow.state(), StateKind::Linked);
+    assert_eq!(
+        flow.next_timer(),
+        Some((Timer::CodeExpiry, T0.plus_ms(600_000)))
+    );
+    flow.handle_timeout(T0.plus_ms(600_000));
+    assert_eq!(flow.state(), StateKind::Failed);
+
+    // A login stored before it was polled: sent with its values and the
+    // institution it was for (which v1 did not store on the effect).
+    let mut flow = v1_fixture("logging_in_unpolled");
+    let Some(Effect::Call {
+        call: Call::Login {
+            institution,
+            values,
+            ..
+        },
+        ..
+    }) = flow.poll_effect()
+    else {
+        panic!("expected the unsent login")
+    };
+    assert_eq!(institution, "5f2d08be60b92e2888287702");
+    assert_eq!(values.get("password").unwrap().expose(), "PW-hunter2");
+
+    // The rest restore to the state they were in, with a view.
+    for (name, kind) in [
+        ("choosing", StateKind::ChoosingInstitution),
+        (
+            "credentials_after_rejection",
+            StateKind::AwaitingCredentials,
+        ),
+        ("choosing_account", StateKind::AwaitingAccount),
+        ("done", StateKind::Done),
+    ] {
+        let flow = v1_fixture(name);
+        assert_eq!(flow.state(), kind, "{name}");
+        let _ = flow.view();
+    }
+    let done = v1_fixture("done");
+    assert!(matches!(
+        done.view(),
+        View::Done {
+            code: Some("code_abc"),
+            account_id: Some("acc_1")
+        }
+    ));
 }

@@ -7,13 +7,14 @@
 mod partner;
 
 use connectflow::channel::ussd::gsm::{measure, Budget};
-use connectflow::channel::ussd::{
-    router, sign, UssdConfig, UssdService, WebhookConfig, SIGNATURE_HEADER,
-};
+use connectflow::channel::ussd::{router, UssdConfig, UssdService};
 use connectflow::dialect::mono::Customer;
 use connectflow::dialect::{Mono, MonoConfig};
 use connectflow::driver::{Driver, DriverConfig};
 use connectflow::sandbox::{Sandbox, SandboxConfig, SECRET_KEY};
+use connectflow::service::{
+    sign, ServiceConfig, SessionService, Webhook, WebhookConfig, SIGNATURE_HEADER,
+};
 use connectflow::store::{MemoryStore, Sealed, Sealer, SessionStore};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -23,13 +24,25 @@ struct Rig {
     _sandbox: Option<Sandbox>,
 }
 
-async fn serve(partner_url: &str, config: UssdConfig, store: Arc<dyn SessionStore>) -> String {
+/// What a test sets up besides the partner.
+#[derive(Default)]
+struct Setup {
+    ussd: UssdConfig,
+    service: ServiceConfig,
+    webhook: Option<WebhookConfig>,
+}
+
+async fn serve(partner_url: &str, setup: Setup, store: Arc<dyn SessionStore>) -> String {
     let mono = Mono::new(MonoConfig::new(
         SECRET_KEY,
         Customer::new_customer("Ada Obi", "ada@example.com"),
     ));
     let driver = Driver::new(partner_url, mono, DriverConfig::default()).unwrap();
-    let service = UssdService::new(driver, store, config);
+    let mut service = SessionService::new(vec![driver], store, setup.service);
+    if let Some(webhook) = setup.webhook {
+        service = service.with_delivery(Arc::new(Webhook::new(webhook)));
+    }
+    let service = UssdService::new(Arc::new(service), setup.ussd);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router(service)).await.unwrap() });
@@ -41,10 +54,21 @@ fn sealed_memory() -> Arc<dyn SessionStore> {
 }
 
 async fn rig_with(sandbox: SandboxConfig, config: UssdConfig) -> Rig {
+    rig_setup(
+        sandbox,
+        Setup {
+            ussd: config,
+            ..Setup::default()
+        },
+    )
+    .await
+}
+
+async fn rig_setup(sandbox: SandboxConfig, setup: Setup) -> Rig {
     let sandbox = Sandbox::start("127.0.0.1:0".parse().unwrap(), sandbox)
         .await
         .unwrap();
-    let url = serve(&sandbox.url(), config, sealed_memory()).await;
+    let url = serve(&sandbox.url(), setup, sealed_memory()).await;
     Rig {
         url,
         _sandbox: Some(sandbox),
@@ -332,7 +356,7 @@ async fn a_slow_bank_gets_the_interim_screen_then_continues() {
 async fn star_empty_answer_duplicate_hop_and_pre_dialled_input() {
     let recorder = partner::Recorder::default();
     let partner_url = partner::start(recorder.clone()).await;
-    let url = serve(&partner_url, UssdConfig::default(), sealed_memory()).await;
+    let url = serve(&partner_url, Setup::default(), sealed_memory()).await;
     let mut phone = AtPhone::new(&url, "+254711000301");
     let (_, text) = phone.script(&["1"]).await;
     assert!(text.contains("Enter Account"), "{text}");
@@ -465,7 +489,7 @@ async fn a_timeout_mid_mfa_resumes_on_redial() {
 async fn two_concurrent_hops_of_one_session_apply_exactly_once() {
     let recorder = partner::Recorder::default();
     let partner_url = partner::start(recorder.clone()).await;
-    let url = serve(&partner_url, UssdConfig::default(), sealed_memory()).await;
+    let url = serve(&partner_url, Setup::default(), sealed_memory()).await;
     for round in 0..10 {
         let mut phone = AtPhone::new(&url, &format!("+2547110006{round:02}"));
         phone.script(&["1", "acc", "1234"]).await;
@@ -516,11 +540,11 @@ async fn a_linked_account_is_delivered_to_the_webhook_signed_once() {
     let hook = format!("http://{}/hook", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
-    let config = UssdConfig {
+    let setup = Setup {
         webhook: Some(WebhookConfig::new(hook, "whsec_test")),
-        ..UssdConfig::default()
+        ..Setup::default()
     };
-    let rig = rig_with(SandboxConfig::default(), config).await;
+    let rig = rig_setup(SandboxConfig::default(), setup).await;
     let mut phone = AtPhone::new(&rig.url, "+254711000701");
     let (end, text) = phone
         .script(&["1", "1", "user_multi", "pass_good", "1"])
@@ -606,12 +630,18 @@ async fn a_dead_instances_claim_does_not_block_resume() {
         slow_delay: Duration::from_secs(20),
         ..SandboxConfig::default()
     };
-    let config = UssdConfig {
-        reply_budget: Duration::from_millis(200),
-        claim_lease: Duration::from_millis(400),
-        ..UssdConfig::default()
+    let setup = Setup {
+        ussd: UssdConfig {
+            reply_budget: Duration::from_millis(200),
+            ..UssdConfig::default()
+        },
+        service: ServiceConfig {
+            claim_lease: Duration::from_millis(400),
+            ..ServiceConfig::default()
+        },
+        ..Setup::default()
     };
-    let rig = rig_with(sandbox, config).await;
+    let rig = rig_setup(sandbox, setup).await;
     let mut phone = AtPhone::new(&rig.url, "+254711000951");
     let (_, text) = phone.script(&["1", "1", "user_slow", "pass_good"]).await;
     assert!(text.starts_with("Processing"), "{text}");

@@ -18,6 +18,7 @@ use connectflow::dialect::mono::Customer;
 use connectflow::dialect::{Mono, MonoConfig};
 use connectflow::driver::{Driver, DriverConfig};
 use connectflow::sandbox::{Sandbox, SECRET_KEY};
+use connectflow::service::{ServiceConfig, SessionService};
 use connectflow::store::{RedisStore, Sealed, Sealer, SessionStore};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -163,7 +164,8 @@ async fn in_process(redis: &str, partner_url: &str) -> (String, Arc<RedisStore>)
     ));
     let mono = Mono::new(MonoConfig::new(SECRET_KEY, Customer::existing("cus_1")));
     let driver = Driver::new(partner_url, mono, DriverConfig::default()).unwrap();
-    let service = UssdService::new(driver, store, UssdConfig::default());
+    let service = SessionService::new(vec![driver], store, ServiceConfig::default());
+    let service = UssdService::new(Arc::new(service), UssdConfig::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router(service)).await.unwrap() });

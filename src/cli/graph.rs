@@ -1,8 +1,7 @@
 //! `connectflow graph`: the reachable state graph, and catalogue checks.
 
 use super::BoxError;
-use connectflow::dialect::{mono::Customer, Dialect, HttpResponse, Mono, MonoConfig};
-use connectflow::flow::{explore, CallKind, FlowConfig, Reply};
+use connectflow::flow::{explore, Catalogue, FlowConfig};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -21,12 +20,7 @@ pub fn run(args: GraphArgs) -> Result<ExitCode, BoxError> {
         None => Arc::new(explore::demo_catalogue()),
         Some(path) => {
             let body = std::fs::read(path)?;
-            let mono = Mono::new(MonoConfig::new("unused", Customer::existing("unused")));
-            match mono.decode(CallKind::ListInstitutions, &HttpResponse::new(200, body)) {
-                Ok(Reply::Institutions(c)) => c,
-                Ok(_) => return Err("not an institution list".into()),
-                Err(e) => return Err(format!("{}: {e}", path.display()).into()),
-            }
+            Catalogue::from_mono_json(&body).map_err(|e| format!("{}: {e}", path.display()))?
         }
     };
     let report = explore::explore(&FlowConfig::default(), catalogue);

@@ -107,7 +107,9 @@ pub async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
                         "Linked. Account id: {}",
                         account_id.unwrap_or("-")
                     ));
-                    terminal.say(&format!("Code: {code}"));
+                    if let Some(code) = code {
+                        terminal.say(&format!("Code: {code}"));
+                    }
                 }
                 break ExitCode::SUCCESS;
             }
@@ -133,9 +135,9 @@ pub async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
                 let action = terminal.next_action(&view, method.as_ref()).await?;
                 // A deadline may have passed while the person was typing: let it
                 // fire first, and if it changed the screen, show the new one.
-                let before = flow.state().kind();
+                let before = flow.state();
                 flow.handle_timeout(now());
-                if flow.state().kind() != before {
+                if flow.state() != before {
                     continue;
                 }
                 let action = action.unwrap_or(UserAction::Exit);

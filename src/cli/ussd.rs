@@ -2,10 +2,11 @@
 
 use super::BoxError;
 use connectflow::channel::ussd::gsm::Budget;
-use connectflow::channel::ussd::{router, UssdConfig, UssdService, WebhookConfig};
+use connectflow::channel::ussd::{router, UssdConfig, UssdService};
 use connectflow::dialect::mono::Customer;
 use connectflow::dialect::{Mono, MonoConfig};
 use connectflow::driver::{Driver, DriverConfig};
+use connectflow::service::{ServiceConfig, SessionService, Webhook, WebhookConfig};
 use connectflow::store::{MemoryStore, RedisStore, Sealed, Sealer, SessionStore};
 use std::io::Write;
 use std::net::SocketAddr;
@@ -91,13 +92,16 @@ pub async fn run(args: UssdArgs) -> Result<ExitCode, BoxError> {
             Some(WebhookConfig::new(url.clone(), secret))
         }
     };
+    let mut service = SessionService::new(vec![driver], store, ServiceConfig::default());
+    if let Some(webhook) = webhook {
+        service = service.with_delivery(Arc::new(Webhook::new(webhook)));
+    }
     let mut config = UssdConfig {
-        webhook,
         reply_budget: std::time::Duration::from_secs(args.reply_budget),
         ..UssdConfig::default()
     };
     config.menu.budget = Budget::new(args.budget);
-    let service = UssdService::new(driver, store, config);
+    let service = UssdService::new(Arc::new(service), config);
 
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     let addr = listener.local_addr()?;

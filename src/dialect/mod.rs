@@ -1,175 +1,54 @@
 //! Pure codecs between flow calls and partner HTTP.
 //!
-//! A [`Dialect`] turns a partner-neutral [`Call`] into an [`HttpRequest`] and an
-//! [`HttpResponse`] back into a [`Reply`] or a [`CallError`]. It does no I/O and
-//! reads no clock, so the same codec serves the async driver, the sandbox and
-//! the tests, and every wire quirk can be pinned by a plain unit test.
+//! A [`Dialect`] turns a partner-neutral [`Call`] into an [`HttpRequest`] —
+//! or answers it locally, when the partner has no endpoint for it — and an
+//! [`HttpResponse`] back into a [`Reply`] or a [`CallError`]. It does no I/O
+//! and reads no clock (the time is passed in), so the same codec serves the
+//! async driver, the sandbox and the tests, and every wire quirk can be pinned
+//! by a plain unit test.
+//!
+//! What a partner's codes mean is written once, in its folder:
+//! [`mono`] (`99`/`101`/`102`/`400`).
 
-use crate::flow::{Call, CallError, CallKind, Reply};
-use crate::form::Secret;
+use crate::flow::{Call, CallError, Reply, Timestamp};
 use std::fmt;
 
+mod http;
 pub mod mono;
 
+pub use http::{HeaderValue, HttpRequest, HttpResponse, Method};
 pub use mono::{Mono, MonoConfig, MonoVersion};
 
-/// The HTTP methods the partners' connect APIs use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Method {
-    /// `GET`: reads (institution list).
-    Get,
-    /// `POST`: everything that changes partner state.
-    Post,
-    /// `DELETE`: unlinking, re-auth clean-up.
-    Delete,
-}
-
-impl Method {
-    /// The method as it appears on the request line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Get => "GET",
-            Method::Post => "POST",
-            Method::Delete => "DELETE",
-        }
-    }
-}
-
-impl fmt::Display for Method {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A request header value. API keys are [`Secret`]s so that logging a request
-/// cannot leak them; the driver calls [`HeaderValue::expose`] only when it
-/// writes the header to the socket.
-#[derive(Clone, PartialEq, Eq)]
-pub enum HeaderValue {
-    /// An ordinary value (content type, session id).
-    Plain(String),
-    /// A credential (Mono's `mono-sec-key`); redacted in `Debug`.
-    Secret(Secret),
-}
-
-impl HeaderValue {
-    /// The value to put on the wire.
-    pub fn expose(&self) -> &str {
-        match self {
-            HeaderValue::Plain(s) => s,
-            HeaderValue::Secret(s) => s.expose(),
-        }
-    }
-}
-
-impl fmt::Debug for HeaderValue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            HeaderValue::Plain(s) => fmt::Debug::fmt(s, f),
-            HeaderValue::Secret(_) => f.write_str("\"***\""),
-        }
-    }
-}
-
-/// An HTTP request to make, without the host: the driver owns the base URL so
-/// that the same encoding targets live, sandbox or a local test server.
-#[derive(Clone, PartialEq, Eq)]
-pub struct HttpRequest {
-    /// The method.
-    pub method: Method,
-    /// Path plus query string, starting with `/`.
-    pub path: String,
-    /// Headers in the order they should be sent; names are lower case.
-    pub headers: Vec<(&'static str, HeaderValue)>,
-    /// The body, when there is one (JSON for every Mono POST).
-    pub body: Option<Vec<u8>>,
-}
-
-impl HttpRequest {
-    /// The value of the header `name` (ASCII case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&HeaderValue> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    }
-}
-
-/// Never prints secret header values nor the body: login and commit bodies
-/// carry passwords, PINs and OTPs, and requests end up in logs.
-impl fmt::Debug for HttpRequest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        struct Headers<'a>(&'a [(&'static str, HeaderValue)]);
-        impl fmt::Debug for Headers<'_> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.debug_map()
-                    .entries(self.0.iter().map(|(n, v)| (n, v)))
-                    .finish()
-            }
-        }
-        struct Body(Option<usize>);
-        impl fmt::Debug for Body {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                match self.0 {
-                    Some(n) => write!(f, "{n} bytes"),
-                    None => f.write_str("none"),
-                }
-            }
-        }
-        f.debug_struct("HttpRequest")
-            .field("method", &self.method)
-            .field("path", &self.path)
-            .field("headers", &Headers(&self.headers))
-            .field("body", &Body(self.body.as_ref().map(Vec::len)))
-            .finish()
-    }
-}
-
-/// An HTTP response as the driver received it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct HttpResponse {
-    /// The status code.
-    pub status: u16,
-    /// Headers as received (names in any case).
-    pub headers: Vec<(String, String)>,
-    /// The raw body.
-    pub body: Vec<u8>,
-}
-
-impl HttpResponse {
-    /// A response with a status and body and no headers (tests, sandbox).
-    pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Self {
-        HttpResponse {
-            status,
-            headers: Vec::new(),
-            body: body.into(),
-        }
-    }
-
-    /// Adds a header (builder style).
-    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
-        self
-    }
-
-    /// The first header called `name` (ASCII case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
+/// What a dialect makes of a call.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Encoded {
+    /// Send this request and [`decode`](Dialect::decode) the response.
+    Http(HttpRequest),
+    /// No request: this is the reply (the partner has no endpoint for the
+    /// call, and the dialect knows the answer).
+    Local(Result<Reply, CallError>),
 }
 
 /// One partner's wire format.
 ///
 /// Implementations are pure: the same input always gives the same output, so a
 /// flow's behaviour can be replayed from recorded responses.
-pub trait Dialect: Send + Sync {
-    /// The request for `call`. Total: every call has an encoding.
-    fn encode(&self, call: &Call) -> HttpRequest;
+pub trait Dialect: Send + Sync + fmt::Debug {
+    /// The partner's short name (`mono`, `flinks`): what records and stored
+    /// sessions say a link went through.
+    fn partner(&self) -> &'static str;
 
-    /// The reply to a call of kind `call`, read from `response`. Never panics,
-    /// whatever the bytes: anything unreadable is [`CallError::Malformed`].
-    fn decode(&self, call: CallKind, response: &HttpResponse) -> Result<Reply, CallError>;
+    /// The request for `call` at `now`, or its reply when no request is needed.
+    fn encode(&self, call: &Call, now: Timestamp) -> Encoded;
+
+    /// The reply to `call`, read from `response` received at `now`. Never
+    /// panics, whatever the bytes: anything unreadable is
+    /// [`CallError::Malformed`].
+    fn decode(
+        &self,
+        call: &Call,
+        response: &HttpResponse,
+        now: Timestamp,
+    ) -> Result<Reply, CallError>;
 }

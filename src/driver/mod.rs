@@ -26,7 +26,7 @@
 //! # Ok(()) }
 //! ```
 
-use crate::dialect::{Dialect, HttpRequest, HttpResponse, Method};
+use crate::dialect::{Dialect, Encoded, HttpRequest, HttpResponse, Method};
 use crate::flow::{
     Call, CallError, CallKind, ConnectFlow, Effect, Event, FlowError, Input, Reply, Timestamp,
 };
@@ -127,20 +127,15 @@ impl Driver {
     }
 
     /// Drives `flow` until it needs the person or ends: makes every call it
-    /// asks for, sleeps through timers (read retries), forwards every event
-    /// to `on_event`. Returns with `flow.view()` ready to show.
+    /// asks for, sleeps through timers (read retries, status polls), forwards
+    /// every event to `on_event`. Returns with `flow.view()` ready to show.
     pub async fn run(
         &self,
         flow: &mut ConnectFlow,
         on_event: &mut (dyn FnMut(&Event) + Send),
     ) -> Result<(), DriverError> {
         loop {
-            while let Some(Effect::Call { id, call }) = flow.poll_effect() {
-                forward(flow, on_event);
-                let result = self.call(flow, &call).await;
-                flow.handle(now(), Input::Api { id, result })?;
-            }
-            forward(flow, on_event);
+            self.run_calls(flow, on_event).await?;
             if flow.is_finished() || flow.view().needs_person() {
                 return Ok(());
             }
@@ -150,9 +145,27 @@ impl Driver {
                     tokio::time::sleep(Duration::from_millis(wait)).await;
                     flow.handle_timeout(now().max(at));
                 }
-                None => return Err(DriverError::Stalled(flow.state().kind())),
+                None => return Err(DriverError::Stalled(flow.state())),
             }
         }
+    }
+
+    /// Makes every call the flow asks for, feeding each reply back, until it
+    /// asks for none; forwards events. Never sleeps on a timer: a host that
+    /// answers a person within a budget (a USSD hop) uses this and lets the
+    /// next turn fire the timers.
+    pub async fn run_calls(
+        &self,
+        flow: &mut ConnectFlow,
+        on_event: &mut (dyn FnMut(&Event) + Send),
+    ) -> Result<(), DriverError> {
+        while let Some(Effect::Call { id, call }) = flow.poll_effect() {
+            forward(flow, on_event);
+            let result = self.call(flow, &call).await;
+            flow.handle(now(), Input::Api { id, result })?;
+        }
+        forward(flow, on_event);
+        Ok(())
     }
 
     /// Makes one call and decodes the reply. Never panics and never retries.
@@ -161,10 +174,18 @@ impl Driver {
             .await
     }
 
+    /// The partner's short name (`mono`, `flinks`).
+    pub fn partner(&self) -> &'static str {
+        self.dialect.partner()
+    }
+
     /// Makes one call with an explicit timeout, outside any flow (a channel
     /// warming its institution cache, say).
     pub async fn call_within(&self, call: &Call, timeout: Duration) -> Result<Reply, CallError> {
-        let request = self.dialect.encode(call);
+        let request = match self.dialect.encode(call, now()) {
+            Encoded::Http(request) => request,
+            Encoded::Local(reply) => return reply,
+        };
         let started = std::time::Instant::now();
         let outcome = tokio::time::timeout(timeout, self.send(&request)).await;
         let response = match outcome {
@@ -181,7 +202,7 @@ impl Driver {
             Err(e) => tracing::warn!(method = %request.method, path = %request.path, error = %e,
                 ms = started.elapsed().as_millis() as u64, "partner call failed"),
         }
-        self.dialect.decode(call.kind(), &response?)
+        self.dialect.decode(call, &response?, now())
     }
 
     async fn send(&self, request: &HttpRequest) -> Result<HttpResponse, CallError> {
@@ -234,11 +255,7 @@ impl Driver {
         if !matches!(kind, CallKind::Login | CallKind::Commit) {
             return base;
         }
-        let institution_ms = flow
-            .state()
-            .session()
-            .and_then(|s| flow.catalogue()?.get(&s.target.institution.id)?.timeout_ms);
-        match institution_ms {
+        match flow.step_timeout_ms() {
             Some(ms) => {
                 Duration::from_millis(ms).clamp(base, self.config.max_step_timeout.max(base))
             }

@@ -46,6 +46,11 @@ pub struct FlowConfig {
     /// First retry delay for a read, in ms; doubled each time.
     #[serde(skip_serializing_if = "is_default_backoff")]
     pub read_backoff_ms: u64,
+    /// Status polls of a step the partner said was pending, in all. The
+    /// partner's own deadline (Flinks: 30 minutes at one poll per 10 s) is
+    /// the usual limit; this one bounds the calls whatever the partner says.
+    #[serde(skip_serializing_if = "is_default_polls")]
+    pub max_polls: u16,
     /// Lifetime of a partner code, in ms (Mono: 10 minutes).
     #[serde(skip_serializing_if = "is_default_code_lifetime")]
     pub code_lifetime_ms: u64,
@@ -72,6 +77,7 @@ const SESSIONS: u8 = 8;
 const RENEWALS: u8 = 1;
 const TRANSPORT: u8 = 3;
 const READ_RETRIES: u8 = 3;
+const POLLS: u16 = 200;
 const BACKOFF_MS: u64 = 500;
 const CODE_LIFETIME_MS: u64 = 10 * 60 * 1000;
 
@@ -96,6 +102,9 @@ fn is_default_transport(v: &u8) -> bool {
 fn is_default_read_retries(v: &u8) -> bool {
     *v == READ_RETRIES
 }
+fn is_default_polls(v: &u16) -> bool {
+    *v == POLLS
+}
 fn is_default_backoff(v: &u64) -> bool {
     *v == BACKOFF_MS
 }
@@ -119,6 +128,7 @@ impl Default for FlowConfig {
             max_transport_failures: TRANSPORT,
             max_read_retries: READ_RETRIES,
             read_backoff_ms: BACKOFF_MS,
+            max_polls: POLLS,
             code_lifetime_ms: CODE_LIFETIME_MS,
             exchange_code: true,
         }
@@ -154,14 +164,17 @@ impl FlowConfig {
         // without a catalogue (bounded by sessions), each with its retries.
         let lists = (1 + sessions) * (1 + u64::from(self.max_read_retries));
         // These counters are per flow, never reset: every login is a
-        // rejection, a transport failure, or the one success of a session.
+        // rejection, a transport failure (or "try later"), or the one
+        // success of a session (a restarted login opens a new session).
         let transport = u64::from(self.max_transport_failures);
         let logins = u64::from(self.max_login_attempts) + transport + sessions;
         // Every commit is a rejection, a transport failure, or moves to the
-        // next round (or the code).
+        // next round (or the code, or pending).
         let commits = u64::from(self.max_rounds) + 1 + u64::from(self.max_mfa_attempts) + transport;
+        // Polls are counted when made.
+        let polls = u64::from(self.max_polls);
         // Exchange: the first, plus one per Retry after a transient failure.
         let exchanges = 1 + transport;
-        lists + sessions + logins + commits + exchanges
+        lists + sessions + logins + commits + polls + exchanges
     }
 }

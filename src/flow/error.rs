@@ -1,7 +1,7 @@
 //! Errors: [`FlowError`] is the caller's mistake, [`Failure`] is the partner's
 //! (or the person's) final outcome.
 
-use super::api::ActionKind;
+use super::input::ActionKind;
 use super::state::StateKind;
 use super::types::RequestId;
 use crate::form::FieldError;

@@ -69,13 +69,15 @@ pub enum EventKind {
     /// The person left.
     Exit {
         /// Where they were.
-        page_name: Page,
+        page_name: PageName,
     },
     /// The short-lived code arrived (Mono `onSuccess({code})`); emitted at
     /// most once per flow.
     Success {
-        /// The code. Not a typed secret, but short-lived and single-use.
-        code: String,
+        /// The code, when the partner links through one. Not a typed secret,
+        /// but short-lived and single-use.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
     },
 }
 
@@ -162,7 +164,7 @@ pub enum ErrorType {
 /// Where a person was when they left (Mono `pageName`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
-pub enum Page {
+pub enum PageName {
     /// Waiting for a partner call.
     Loading,
     /// The institution list.

@@ -1,7 +1,8 @@
 //! The one retry decision in the crate, as a pure function.
 
-use super::api::{CallError, CallKind};
+use super::call::CallKind;
 use super::config::FlowConfig;
+use super::reply::CallError;
 
 /// How long to wait before making `call` again after it failed with `error`
 /// for the `attempt`-th time (1-based), or `None` to give up.

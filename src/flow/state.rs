@@ -1,79 +1,53 @@
-//! [`State`]: one variant per lifecycle state, each with its own data.
+//! The lifecycle states. [`StateKind`] is public; the per-state data is
+//! private to the flow (it is not API, and its stored form is the
+//! [`Snapshot`](super::Snapshot)'s business), one struct per state so a value
+//! that makes no sense in a state cannot be there.
 
 use super::error::Failure;
-use super::event::Page;
-use super::types::{Account, AuthMethodKind, InstitutionRef, RequestId, Timestamp};
+use super::event::PageName;
+use super::notice::Notice;
+use super::reply::Continuation;
+use super::types::{Account, AuthMethodKind, InstitutionRef, RequestId};
 use crate::form::{FieldError, Form};
 use serde::{Deserialize, Serialize};
 
-/// Where a flow is. Each variant owns exactly the data that state needs, so a
-/// value that makes no sense in a state cannot be there.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub enum State {
-    /// Fetching the institution list (or waiting to retry it).
-    LoadingInstitutions(LoadingInstitutions),
-    /// The person picks an institution from the catalogue.
-    ChoosingInstitution(ChoosingInstitution),
-    /// Opening a partner session.
-    CreatingSession(CreatingSession),
-    /// The person fills in the login form.
-    AwaitingCredentials(AwaitingCredentials),
-    /// Login sent, waiting for the partner.
-    LoggingIn(LoggingIn),
-    /// The person answers an MFA form.
-    AwaitingInput(AwaitingInput),
-    /// The person picks an account.
-    AwaitingAccount(AwaitingAccount),
-    /// Commit sent, waiting for the partner.
-    Committing(Committing),
-    /// A code is held but its exchange failed; the person may retry.
-    Linked(Linked),
-    /// Exchanging the code for an account id.
-    Exchanging(Exchanging),
-    /// Linked (terminal).
-    Done(Done),
-    /// Ended badly (terminal).
-    Failed(Failure),
-    /// The person left (terminal).
-    Exited(Exited),
-}
-
-/// [`State`] without its data.
+/// Where a flow is: the states of DESIGN.md's lifecycle, without their data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum StateKind {
-    /// [`State::LoadingInstitutions`]
+    /// Fetching the institution list (or waiting to retry it).
     LoadingInstitutions,
-    /// [`State::ChoosingInstitution`]
+    /// The person picks an institution.
     ChoosingInstitution,
-    /// [`State::CreatingSession`]
+    /// Opening a partner session.
     CreatingSession,
-    /// [`State::AwaitingCredentials`]
+    /// The person fills in the login form.
     AwaitingCredentials,
-    /// [`State::LoggingIn`]
+    /// Login sent, waiting for the partner.
     LoggingIn,
-    /// [`State::AwaitingInput`]
+    /// The person answers a form the partner asked for (MFA).
     AwaitingInput,
-    /// [`State::AwaitingAccount`]
+    /// The person picks an account.
     AwaitingAccount,
-    /// [`State::Committing`]
+    /// Commit sent, waiting for the partner.
     Committing,
-    /// [`State::Linked`]
+    /// The partner is still working on the last step; the flow polls.
+    Pending,
+    /// A code is held but its exchange failed; the person may retry.
     Linked,
-    /// [`State::Exchanging`]
+    /// Exchanging the code for an account id.
     Exchanging,
-    /// [`State::Done`]
+    /// Linked (terminal).
     Done,
-    /// [`State::Failed`]
+    /// Ended badly (terminal).
     Failed,
-    /// [`State::Exited`]
+    /// The person left (terminal).
     Exited,
 }
 
 impl StateKind {
     /// Every state, in lifecycle order.
-    pub const ALL: [StateKind; 13] = [
+    pub const ALL: [StateKind; 14] = [
         StateKind::LoadingInstitutions,
         StateKind::ChoosingInstitution,
         StateKind::CreatingSession,
@@ -82,6 +56,7 @@ impl StateKind {
         StateKind::AwaitingInput,
         StateKind::AwaitingAccount,
         StateKind::Committing,
+        StateKind::Pending,
         StateKind::Linked,
         StateKind::Exchanging,
         StateKind::Done,
@@ -108,6 +83,7 @@ impl StateKind {
             StateKind::AwaitingInput => "AwaitingInput",
             StateKind::AwaitingAccount => "AwaitingAccount",
             StateKind::Committing => "Committing",
+            StateKind::Pending => "Pending",
             StateKind::Linked => "Linked",
             StateKind::Exchanging => "Exchanging",
             StateKind::Done => "Done",
@@ -117,240 +93,172 @@ impl StateKind {
     }
 }
 
+/// A state with its data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) enum State {
+    LoadingInstitutions(LoadingInstitutions),
+    ChoosingInstitution(ChoosingInstitution),
+    CreatingSession(CreatingSession),
+    AwaitingCredentials(AwaitingCredentials),
+    LoggingIn(LoggingIn),
+    AwaitingInput(AwaitingInput),
+    AwaitingAccount(AwaitingAccount),
+    Committing(Committing),
+    Pending(Pending),
+    Linked(HoldingCode),
+    Exchanging(Exchanging),
+    Done(Done),
+    Failed(Failure),
+    Exited(Exited),
+}
+
 /// The chosen institution and auth method. The other methods it offers are
-/// looked up in the catalogue, not copied, so a parked session stays small.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Target {
-    /// Which institution.
-    pub institution: InstitutionRef,
-    /// How the person logs in.
-    pub auth_method: AuthMethodKind,
-}
-
-/// An open partner session.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Session {
-    /// `x-session-id`.
-    pub id: String,
-    /// When the partner forgets it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires_at: Option<Timestamp>,
-    /// Institution and method.
-    pub target: Target,
-}
-
-/// A message shown above a screen after something did not go to plan.
+/// looked up in the catalogue, not copied, so a parked flow stays small.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "notice", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Notice {
-    /// The partner refused the last answer; the person may try again.
-    Rejected {
-        /// The partner's words.
-        message: String,
-        /// Tries left before the flow fails.
-        attempts_left: u8,
-    },
-    /// The partner did not answer usefully; the person may try again.
-    PartnerUnavailable {
-        /// What went wrong (no secrets: built from a `CallError`).
-        detail: String,
-    },
-    /// The session expired and a new one was opened: log in again.
-    SessionRenewed,
-    /// The institution could not open a session.
-    InstitutionUnavailable {
-        /// The partner's words.
-        message: String,
-    },
-    /// The preselected institution or method is not in the catalogue.
-    PreselectNotFound {
-        /// The id asked for.
-        id: String,
-    },
+pub(crate) struct Target {
+    pub(crate) institution: InstitutionRef,
+    pub(crate) auth_method: AuthMethodKind,
 }
 
-impl Notice {
-    /// A sentence for the person.
-    pub fn message(&self) -> String {
-        match self {
-            Notice::Rejected {
-                message,
-                attempts_left,
-            } => {
-                if *attempts_left == 1 {
-                    format!("{message} (1 try left)")
-                } else {
-                    format!("{message} ({attempts_left} tries left)")
-                }
-            }
-            Notice::PartnerUnavailable { .. } => {
-                "The bank is not responding. Please try again.".into()
-            }
-            Notice::SessionRenewed => "Your session expired. Please log in again.".into(),
-            Notice::InstitutionUnavailable { message } => message.clone(),
-            Notice::PreselectNotFound { .. } => {
-                "That bank is not available. Please choose another.".into()
-            }
-        }
-    }
+/// An open partner session. Its expiry is the `SessionExpiry` timer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Session {
+    pub(crate) id: String,
+    pub(crate) target: Target,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) continuation: Option<Continuation>,
 }
 
-/// Data of [`State::LoadingInstitutions`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LoadingInstitutions {
-    /// The call in flight; `None` while waiting to retry.
-    pub request: Option<RequestId>,
+pub(crate) struct LoadingInstitutions {
+    /// The call in flight; `None` while the `ReadRetry` timer runs.
+    pub(crate) request: Option<RequestId>,
     /// Failed tries so far.
-    pub attempt: u8,
-    /// When to retry.
+    pub(crate) attempt: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct ChoosingInstitution {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retry_at: Option<Timestamp>,
+    pub(crate) notice: Option<Notice>,
 }
 
-/// Data of [`State::ChoosingInstitution`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChoosingInstitution {
-    /// Why the person is back here, if not the first time.
+pub(crate) struct CreatingSession {
+    pub(crate) target: Target,
+    pub(crate) request: RequestId,
+    /// Shown on the login form once the session is open (a renewal, a
+    /// restarted login).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub notice: Option<Notice>,
+    pub(crate) notice: Option<Notice>,
 }
 
-/// Data of [`State::CreatingSession`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CreatingSession {
-    /// Where.
-    pub target: Target,
-    /// The call in flight.
-    pub request: RequestId,
-    /// Replacing an expired session.
-    pub renewal: bool,
-}
-
-/// Data of [`State::AwaitingCredentials`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AwaitingCredentials {
-    /// The session.
-    pub session: Session,
-    /// The login form (the session's, else the catalogue's).
-    pub form: Form,
-    /// Non-secret values from the last try, to fill in again.
+pub(crate) struct AwaitingCredentials {
+    pub(crate) session: Session,
+    /// The session's login form, else the catalogue's.
+    pub(crate) form: Form,
+    /// Non-secret values of the last try, to fill in again.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub prefill: Vec<(String, String)>,
-    /// Problems with the last submitted values.
+    pub(crate) prefill: Vec<(String, String)>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<FieldError>,
-    /// Why the form is shown again.
+    pub(crate) errors: Vec<FieldError>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub notice: Option<Notice>,
+    pub(crate) notice: Option<Notice>,
 }
 
-/// Data of [`State::LoggingIn`]. Holds no typed value but the non-secret
-/// prefill: the password left with the effect.
+/// Holds no typed value but the non-secret prefill: the password left with
+/// the effect.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LoggingIn {
-    /// The session.
-    pub session: Session,
-    /// The form, to show again on a retryable rejection.
-    pub form: Form,
-    /// Non-secret values sent.
+pub(crate) struct LoggingIn {
+    pub(crate) session: Session,
+    pub(crate) form: Form,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub prefill: Vec<(String, String)>,
-    /// The call in flight.
-    pub request: RequestId,
+    pub(crate) prefill: Vec<(String, String)>,
+    pub(crate) request: RequestId,
 }
 
-/// Data of [`State::AwaitingInput`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AwaitingInput {
-    /// The session.
-    pub session: Session,
-    /// The MFA form.
-    pub form: Form,
-    /// Problems with the last submitted values.
+pub(crate) struct AwaitingInput {
+    pub(crate) session: Session,
+    pub(crate) form: Form,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<FieldError>,
-    /// Why the form is shown again.
+    pub(crate) errors: Vec<FieldError>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub notice: Option<Notice>,
+    pub(crate) notice: Option<Notice>,
 }
 
-/// Data of [`State::AwaitingAccount`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AwaitingAccount {
-    /// The session.
-    pub session: Session,
-    /// The accounts to pick from.
-    pub accounts: Vec<Account>,
-    /// Why the list is shown again.
+pub(crate) struct AwaitingAccount {
+    pub(crate) session: Session,
+    pub(crate) accounts: Vec<Account>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub notice: Option<Notice>,
+    pub(crate) notice: Option<Notice>,
 }
 
-/// Data of [`State::Committing`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Committing {
-    /// The session.
-    pub session: Session,
-    /// The call in flight.
-    pub request: RequestId,
-    /// The screen to return to on a retryable rejection.
-    pub origin: Origin,
+pub(crate) struct Committing {
+    pub(crate) session: Session,
+    pub(crate) request: RequestId,
+    pub(crate) origin: Origin,
 }
 
-/// The screen a commit was sent from.
+/// The partner said "still working". While `request` is `None` the
+/// `StatusPoll` timer runs; `PendingDeadline` bounds the whole wait.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub enum Origin {
-    /// An MFA form.
+pub(crate) struct Pending {
+    pub(crate) session: Session,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) request: Option<RequestId>,
+    /// How long to wait between polls.
+    pub(crate) poll_after_ms: u64,
+    pub(crate) origin: Origin,
+}
+
+/// The screen a step was sent from: where a retryable rejection or a failed
+/// call sends the person back to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) enum Origin {
+    /// The login form, with its non-secret prefill.
+    Login(Form, #[serde(default)] Vec<(String, String)>),
+    /// A form the partner asked for.
     Input(Form),
     /// An account list.
     Account(Vec<Account>),
 }
 
-/// Data of [`State::Linked`].
+/// Data of [`StateKind::Linked`]: a code whose exchange failed. Its expiry is
+/// the `CodeExpiry` timer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Linked {
-    /// The partner's code.
-    pub code: String,
-    /// When the code stops working.
-    pub expires_at: Timestamp,
-    /// Why the exchange is not done.
+pub(crate) struct HoldingCode {
+    pub(crate) code: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub notice: Option<Notice>,
+    pub(crate) notice: Option<Notice>,
 }
 
-/// Data of [`State::Exchanging`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Exchanging {
-    /// The partner's code.
-    pub code: String,
-    /// When the code stops working.
-    pub expires_at: Timestamp,
-    /// The call in flight.
-    pub request: RequestId,
+pub(crate) struct Exchanging {
+    pub(crate) code: String,
+    pub(crate) request: RequestId,
 }
 
-/// Data of [`State::Done`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Done {
-    /// The partner's code.
-    pub code: String,
+pub(crate) struct Done {
+    /// The partner's code, when the link went through one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) code: Option<String>,
     /// The durable account id; `None` when the host exchanges the code itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account_id: Option<String>,
+    pub(crate) account_id: Option<String>,
 }
 
-/// Data of [`State::Exited`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Exited {
-    /// Where the person was.
-    pub page: Page,
+pub(crate) struct Exited {
+    pub(crate) page: PageName,
 }
 
 impl State {
-    /// The state's kind.
-    pub fn kind(&self) -> StateKind {
+    pub(crate) fn kind(&self) -> StateKind {
         match self {
             State::LoadingInstitutions(_) => StateKind::LoadingInstitutions,
             State::ChoosingInstitution(_) => StateKind::ChoosingInstitution,
@@ -360,6 +268,7 @@ impl State {
             State::AwaitingInput(_) => StateKind::AwaitingInput,
             State::AwaitingAccount(_) => StateKind::AwaitingAccount,
             State::Committing(_) => StateKind::Committing,
+            State::Pending(_) => StateKind::Pending,
             State::Linked(_) => StateKind::Linked,
             State::Exchanging(_) => StateKind::Exchanging,
             State::Done(_) => StateKind::Done,
@@ -369,39 +278,49 @@ impl State {
     }
 
     /// The request this state waits for, if any.
-    pub fn waiting_for(&self) -> Option<RequestId> {
+    pub(crate) fn waiting_for(&self) -> Option<RequestId> {
         match self {
             State::LoadingInstitutions(s) => s.request,
             State::CreatingSession(s) => Some(s.request),
             State::LoggingIn(s) => Some(s.request),
             State::Committing(s) => Some(s.request),
+            State::Pending(s) => s.request,
             State::Exchanging(s) => Some(s.request),
             _ => None,
         }
     }
 
     /// The page name reported when the person exits here.
-    pub fn page(&self) -> Page {
+    pub(crate) fn page(&self) -> PageName {
         match self {
-            State::ChoosingInstitution(_) => Page::InstitutionList,
-            State::AwaitingCredentials(_) => Page::Login,
-            State::AwaitingInput(_) => Page::Mfa,
-            State::AwaitingAccount(_) => Page::AccountSelection,
-            State::Linked(_) | State::Done(_) => Page::Linked,
+            State::ChoosingInstitution(_) => PageName::InstitutionList,
+            State::AwaitingCredentials(_) => PageName::Login,
+            State::AwaitingInput(_) => PageName::Mfa,
+            State::AwaitingAccount(_) => PageName::AccountSelection,
+            State::Linked(_) | State::Done(_) => PageName::Linked,
             State::Exited(e) => e.page,
-            _ => Page::Loading,
+            _ => PageName::Loading,
         }
     }
 
-    /// The open session, in states that have one.
-    pub fn session(&self) -> Option<&Session> {
+    /// The open partner session, in states that have one.
+    pub(crate) fn session(&self) -> Option<&Session> {
         match self {
             State::AwaitingCredentials(s) => Some(&s.session),
             State::LoggingIn(s) => Some(&s.session),
             State::AwaitingInput(s) => Some(&s.session),
             State::AwaitingAccount(s) => Some(&s.session),
             State::Committing(s) => Some(&s.session),
+            State::Pending(s) => Some(&s.session),
             _ => None,
+        }
+    }
+
+    /// The institution being linked, once one is chosen.
+    pub(crate) fn target(&self) -> Option<&Target> {
+        match self {
+            State::CreatingSession(s) => Some(&s.target),
+            other => other.session().map(|s| &s.target),
         }
     }
 }

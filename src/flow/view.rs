@@ -1,8 +1,11 @@
 //! [`View`]: what a person must see or answer right now, borrowed from the flow.
 
 use super::error::Failure;
-use super::event::Page;
-use super::state::{Notice, State};
+use super::event::PageName;
+use super::machine::ConnectFlow;
+use super::notice::Notice;
+use super::state::State;
+use super::timers::Timer;
 use super::types::{
     Account, AuthMethod, AuthMethodKind, Catalogue, Institution, InstitutionRef, Timestamp,
 };
@@ -41,8 +44,8 @@ pub enum View<'a> {
     },
     /// Linked (terminal).
     Done {
-        /// The partner's code.
-        code: &'a str,
+        /// The partner's code, when the link went through one.
+        code: Option<&'a str>,
         /// The durable account id, when this flow exchanged the code.
         account_id: Option<&'a str>,
     },
@@ -56,7 +59,7 @@ pub enum View<'a> {
     /// The person left (terminal).
     Exited {
         /// Where they were.
-        page: Page,
+        page: PageName,
     },
 }
 
@@ -77,6 +80,11 @@ pub enum Working {
     LoggingIn,
     /// Commit in flight.
     Committing,
+    /// The bank is still working on the last step; the flow polls it.
+    Pending {
+        /// The next poll, when no poll is in flight.
+        poll_at: Option<Timestamp>,
+    },
     /// Exchange in flight.
     Exchanging,
 }
@@ -91,6 +99,7 @@ impl Working {
             Working::CreatingSession => "Connecting to your bank...",
             Working::LoggingIn => "Logging in...",
             Working::Committing => "Verifying...",
+            Working::Pending { .. } => "Your bank is still working on it...",
             Working::Exchanging => "Finishing...",
         }
     }
@@ -153,7 +162,8 @@ impl<'a> FormView<'a> {
 }
 
 impl<'a> View<'a> {
-    pub(super) fn of(state: &'a State, catalogue: Option<&'a Catalogue>) -> View<'a> {
+    pub(super) fn of(flow: &'a ConnectFlow) -> View<'a> {
+        let catalogue: Option<&'a Catalogue> = flow.catalogue.as_deref();
         let institutions = catalogue.map(Catalogue::institutions).unwrap_or(&[]);
         let methods = |id: &str| -> &'a [AuthMethod] {
             catalogue
@@ -161,11 +171,13 @@ impl<'a> View<'a> {
                 .map(|i| i.auth_methods.as_slice())
                 .unwrap_or(&[])
         };
-        match state {
-            State::LoadingInstitutions(s) => View::Working(match s.retry_at {
-                Some(at) => Working::RetryingInstitutions { at },
-                None => Working::LoadingInstitutions,
-            }),
+        match &flow.state {
+            State::LoadingInstitutions(_) => {
+                View::Working(match flow.timers.get(Timer::ReadRetry) {
+                    Some(at) => Working::RetryingInstitutions { at },
+                    None => Working::LoadingInstitutions,
+                })
+            }
             State::ChoosingInstitution(s) => View::ChooseInstitution {
                 institutions,
                 notice: s.notice.as_ref(),
@@ -198,12 +210,18 @@ impl<'a> View<'a> {
                 notice: s.notice.as_ref(),
             },
             State::Committing(_) => View::Working(Working::Committing),
+            State::Pending(s) => View::Working(Working::Pending {
+                poll_at: match s.request {
+                    Some(_) => None,
+                    None => flow.timers.get(Timer::StatusPoll),
+                },
+            }),
             State::Linked(s) => View::Linked {
                 notice: s.notice.as_ref(),
             },
             State::Exchanging(_) => View::Working(Working::Exchanging),
             State::Done(s) => View::Done {
-                code: &s.code,
+                code: s.code.as_deref(),
                 account_id: s.account_id.as_deref(),
             },
             State::Failed(f) => View::Failed {

@@ -730,7 +730,7 @@ fn advance(
         let code = format!("code_{}", random_hex());
         store.codes.insert(code.clone(), entry);
         tracing::info!(session = %sid, user = user.username, "sandbox: code issued");
-        return step_response(&Step::Done { code });
+        return step_response(&Step::code(code));
     };
     let (waiting, step) = match challenge {
         Challenge::Otp => (
@@ -738,37 +738,31 @@ fn advance(
                 challenge,
                 fields: vec!["otp".into()],
             },
-            Step::NeedsInput {
-                form: Form::new(
-                    "Enter OTP",
-                    vec![Field::input(
-                        "otp",
-                        format!("Enter the OTP sent to {}", mask_tail(user.phone)),
-                    )
-                    .max_length(6)],
-                ),
-            },
+            Step::needs_input(Form::new(
+                "Enter OTP",
+                vec![Field::input(
+                    "otp",
+                    format!("Enter the OTP sent to {}", mask_tail(user.phone)),
+                )
+                .max_length(6)],
+            )),
         ),
         Challenge::Question => (
             Waiting::Mfa {
                 challenge,
                 fields: vec!["answer".into()],
             },
-            Step::NeedsInput {
-                form: Form::new(
-                    "Security question",
-                    vec![Field::password(
-                        "answer",
-                        "In which city did you open this account?",
-                    )],
-                ),
-            },
+            Step::needs_input(Form::new(
+                "Security question",
+                vec![Field::password(
+                    "answer",
+                    "In which city did you open this account?",
+                )],
+            )),
         ),
         Challenge::ChooseAccount => (
             Waiting::Account,
-            Step::ChooseAccount {
-                accounts: accounts_of(user, user_index),
-            },
+            Step::choose_account(accounts_of(user, user_index)),
         ),
     };
     session.stage = Stage::Pending {

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::{BoxFuture, Record, SessionStore, StoreError, Version};
+use super::{BoxFuture, Entry, SessionStore, StoreError, Version};
 
 /// Writes between two sweeps of expired entries, at the least. The real
 /// threshold grows with the map (see [`MemoryStore::compare_and_set`]) so the
@@ -17,13 +17,13 @@ use super::{BoxFuture, Record, SessionStore, StoreError, Version};
 const PURGE_MIN_WRITES: usize = 64;
 
 #[derive(Debug)]
-struct Entry {
+struct Slot {
     version: Version,
     data: Vec<u8>,
     expires_at: Instant,
 }
 
-impl Entry {
+impl Slot {
     fn is_live(&self, now: Instant) -> bool {
         now < self.expires_at
     }
@@ -31,7 +31,7 @@ impl Entry {
 
 #[derive(Debug, Default)]
 struct Inner {
-    map: HashMap<String, Entry>,
+    map: HashMap<String, Slot>,
     writes_since_purge: usize,
 }
 
@@ -71,11 +71,11 @@ impl MemoryStore {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn get_now(&self, key: &str) -> Option<Record> {
+    fn get_now(&self, key: &str) -> Option<Entry> {
         let now = Instant::now();
         let mut inner = self.lock();
         match inner.map.get(key) {
-            Some(e) if e.is_live(now) => Some(Record {
+            Some(e) if e.is_live(now) => Some(Entry {
                 version: e.version,
                 data: e.data.clone(),
             }),
@@ -113,7 +113,7 @@ impl MemoryStore {
         let version = current.map_or(1, |v| v.saturating_add(1));
         inner.map.insert(
             key.to_owned(),
-            Entry {
+            Slot {
                 version,
                 data,
                 expires_at,
@@ -132,7 +132,7 @@ impl MemoryStore {
 }
 
 impl SessionStore for MemoryStore {
-    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Record>, StoreError>> {
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Entry>, StoreError>> {
         Box::pin(async move { Ok(self.get_now(key)) })
     }
 

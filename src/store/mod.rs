@@ -30,7 +30,7 @@ pub type Version = u64;
 
 /// A stored record.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Record {
+pub struct Entry {
     /// Current version.
     pub version: Version,
     /// The bytes.
@@ -53,9 +53,9 @@ pub enum StoreError {
 }
 
 /// A key-value store with versions and TTLs.
-pub trait SessionStore: Send + Sync + 'static {
+pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
     /// The record at `key`, if any and not expired.
-    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Record>, StoreError>>;
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Entry>, StoreError>>;
 
     /// Writes `data` at `key` if its current version is `expected` (`None`:
     /// the key must be absent or expired), and (re)sets its TTL. Returns the

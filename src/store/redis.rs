@@ -12,7 +12,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, RedisError, Script};
 
-use super::{BoxFuture, Record, SessionStore, StoreError, Version};
+use super::{BoxFuture, Entry, SessionStore, StoreError, Version};
 
 /// The key prefix unless [`RedisStore::with_prefix`] says otherwise.
 pub const DEFAULT_PREFIX: &str = "connectflow:";
@@ -121,7 +121,7 @@ impl RedisStore {
 }
 
 impl SessionStore for RedisStore {
-    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Record>, StoreError>> {
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Entry>, StoreError>> {
         Box::pin(async move {
             // The manager is a handle onto one shared multiplexed connection;
             // cloning it is how concurrent callers use it.
@@ -134,7 +134,7 @@ impl SessionStore for RedisStore {
                 .await
                 .map_err(backend)?;
             match (version, data) {
-                (Some(version), Some(data)) => Ok(Some(Record { version, data })),
+                (Some(version), Some(data)) => Ok(Some(Entry { version, data })),
                 (None, None) => Ok(None),
                 // Only something other than this store writes half a record.
                 _ => Err(StoreError::Backend(

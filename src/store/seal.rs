@@ -21,7 +21,7 @@ use std::time::Duration;
 use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use chacha20poly1305::XChaCha20Poly1305;
 
-use super::{BoxFuture, Record, SessionStore, StoreError, Version};
+use super::{BoxFuture, Entry, SessionStore, StoreError, Version};
 
 /// The environment variable [`Sealer::from_env`] reads.
 pub const SEAL_KEY_ENV: &str = "CONNECTFLOW_SEAL_KEY";
@@ -292,13 +292,13 @@ impl<S: SessionStore> Sealed<S> {
 }
 
 impl<S: SessionStore> SessionStore for Sealed<S> {
-    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Record>, StoreError>> {
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Entry>, StoreError>> {
         Box::pin(async move {
             let Some(record) = self.inner.get(key).await? else {
                 return Ok(None);
             };
             match self.sealer.open(key.as_bytes(), &record.data) {
-                Ok(data) => Ok(Some(Record {
+                Ok(data) => Ok(Some(Entry {
                     version: record.version,
                     data,
                 })),

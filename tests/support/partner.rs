@@ -73,9 +73,7 @@ pub async fn start(recorder: Recorder) -> String {
             post(|State(r): State<Recorder>, body: Bytes| async move {
                 let value = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
                 r.logins.lock().unwrap().push(value);
-                ok(wire::step(&Step::Done {
-                    code: "code_rec".into(),
-                }))
+                ok(wire::step(&Step::code("code_rec")))
             }),
         )
         .route(

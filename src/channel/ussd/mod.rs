@@ -1,190 +1,111 @@
 //! The USSD channel: a connect flow behind a USSD short code.
 //!
-//! Every hop from a gateway does the channel's five steps: load the session
-//! (sealed, versioned) from a [`SessionStore`], extract the new input
-//! ([`input::extract`]'s suffix-diff for cumulative gateways), apply it to
-//! the menu or the flow, drive the flow until it needs the person again,
-//! render the view into a screen that fits the budget ([`menu`]), and save
-//! with compare-and-set so two overlapping hops of one session can never
-//! both apply.
+//! Only what is USSD lives here; a person's turn itself (load, restore,
+//! drive, claim, save, deliver) is the [session service](crate::service)'s.
 //!
-//! Partner calls never block a hop past the gateway's reply budget: the call
-//! goes on in a background task and the handset gets `Processing... 1.
-//! Continue`. Before any call that changes something at the partner, the
-//! hop *claims* the session in the store (with the request in flight, the
-//! secret values already gone with it); if the process dies mid-call,
-//! another instance sees the stale claim and tells the flow the call timed
-//! out, which puts the person back on the screen they were on — it never
-//! re-sends a login.
+//! | file | decides |
+//! |---|---|
+//! | `gateway/` | each gateway's wire format ⇄ one normalised hop |
+//! | `input.rs` | what the person typed on a hop (suffix diff of cumulative text) |
+//! | `hop.rs` | what a hop's input means: menu, continue after `Processing`, resume offer |
+//! | `menu/` | a view ⇄ a screen within the length budget, paged by encoded length |
+//! | `gsm.rs` | GSM-7 / UCS-2 measurement |
+//! | `session.rs` | what a USSD session keeps, and how an outcome becomes a screen |
+//! | `resume.rs` | a re-dial offered the unfinished flow of that phone |
+//! | `server.rs` | the axum routes |
 //!
-//! The flow outlives the telecom session: a re-dial from the same number
-//! within the session TTL offers `1. Continue` / `2. Start again`. On success
-//! the account id goes to a webhook, signed with HMAC-SHA256.
+//! Partner calls never block a hop past the gateway's reply budget: the
+//! service claims the call and makes it in the background, and the handset
+//! gets `Processing... 1. Continue`. The flow outlives the telecom session:
+//! a re-dial from the same number within the session TTL offers
+//! `1. Continue` / `2. Start again`.
 
 pub mod gateway;
 pub mod gsm;
+mod hop;
 pub mod input;
 pub mod menu;
+mod resume;
 mod server;
-mod webhook;
+mod session;
 
 pub use server::router;
 
-pub use webhook::{sign, WebhookConfig, SIGNATURE_HEADER};
-
-use crate::driver::{now, Driver, DriverError};
-use crate::flow::{
-    Call, CallError, Catalogue, ConnectFlow, Effect, EventKind, FlowConfig, FlowError, Input,
-    InstitutionRef, Reply, RestoreError, Snapshot, Timestamp, UserAction, View,
-};
-use crate::store::{SessionStore, StoreError, Version};
-use gateway::{Gateway, GatewayRequest, GatewayResponse, Payload, Screen, SessionEnded};
+use crate::flow::{ConnectFlow, FlowError, Input, Timestamp, UserAction};
+use crate::service::{Customer, ServiceError, SessionService};
+use gateway::{Gateway, GatewayRequest, GatewayResponse, Payload, RawHop, Screen, SessionEnded};
+use hop::Decision;
 use input::Extracted;
 use menu::{Cursor, MenuConfig, Outcome};
-use serde::{Deserialize, Serialize};
+use session::{screen, Presenter, UssdState};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// How the USSD service behaves.
+/// How the USSD channel behaves (the flow's limits, TTLs and delivery are
+/// the [service](crate::service::ServiceConfig)'s).
 #[derive(Debug, Clone)]
 pub struct UssdConfig {
     /// Screens: budget, navigation keys, invalid-input limit.
     pub menu: MenuConfig,
-    /// The flow's limits (the reference is set per session).
-    pub flow: FlowConfig,
-    /// A hop answers within this, with an interim screen if a call is slower.
+    /// A hop answers within this, with `Processing...` if a call is slower.
     pub reply_budget: Duration,
-    /// A session (and so a resumable flow) lives this long after its last hop.
-    pub session_ttl: Duration,
-    /// How long the institution list is reused before it is fetched again.
-    pub catalogue_ttl: Duration,
-    /// A claim older than this is taken to be from a dead process.
-    pub claim_lease: Duration,
-    /// Where to deliver linked accounts, if anywhere.
-    pub webhook: Option<WebhookConfig>,
+    /// The partner new sessions use; the service's default when `None`.
+    pub partner: Option<&'static str>,
 }
 
 impl Default for UssdConfig {
     fn default() -> Self {
         UssdConfig {
             menu: MenuConfig::default(),
-            flow: FlowConfig::default(),
             reply_budget: Duration::from_secs(10),
-            session_ttl: Duration::from_secs(600),
-            catalogue_ttl: Duration::from_secs(300),
-            claim_lease: Duration::from_secs(60),
-            webhook: None,
+            partner: None,
         }
     }
 }
 
-/// One USSD session at rest (sealed by the store).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Session {
-    flow: Snapshot,
-    phone: String,
-    reference: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    prev_text: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    last_sequence: Option<u64>,
-    last_screen: Screen,
-    #[serde(default)]
-    cursor: Cursor,
-    #[serde(default)]
-    invalid: u8,
-    /// A partner call is in flight, claimed at this time.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    claim: Option<Timestamp>,
-    /// The hop that claimed the session answered "Processing... 1. Continue".
-    #[serde(default)]
-    interim_shown: bool,
-    /// The person saw "Processing... 1. Continue": the next input only continues.
-    #[serde(default)]
-    after_interim: bool,
-    /// Showing "1. Continue / 2. Start again".
-    #[serde(default)]
-    resume_offer: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    institution: Option<InstitutionRef>,
-    #[serde(default)]
-    delivered: bool,
-}
-
-/// Why a hop could not be served (the handset gets a polite `END`).
-#[derive(Debug, thiserror::Error)]
-enum HopError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("stored session unreadable: {0}")]
-    Decode(#[from] serde_json::Error),
-    #[error(transparent)]
-    Restore(#[from] RestoreError),
-    #[error(transparent)]
-    Driver(#[from] DriverError),
-}
-
-/// What a handset sees while a call outlives the reply budget.
-const INTERIM: &str = menu::PROCESSING;
-const RESUME_OFFER: [&str; 3] = [
-    "You have an unfinished bank link.",
-    "1. Continue",
-    "2. Start again",
-];
 const SORRY: &str = "Sorry, something went wrong. Please dial again.";
-
-/// What the service keeps from a flow event: which institution got linked
-/// (for the success screen and the webhook).
-fn note_event(session: &mut Session, event: &crate::flow::Event) {
-    if let EventKind::AccountLinked { institution } = &event.kind {
-        session.institution = Some(institution.clone());
-    }
-}
-
-fn screen(text: &str, end: bool) -> Screen {
-    Screen {
-        text: text.to_owned(),
-        end,
-    }
-}
 
 /// The USSD hop server. Share one per process behind an `Arc`.
 pub struct UssdService {
-    driver: Driver,
-    store: Arc<dyn SessionStore>,
+    service: Arc<SessionService>,
     config: UssdConfig,
-    catalogue: Mutex<Option<(Instant, Arc<Catalogue>)>>,
+    presenter: Arc<Presenter>,
     /// The rendered first screen and the catalogue it was rendered from
     /// (held, so the comparison by pointer can never meet a reused address).
-    first_screen: Mutex<Option<(Arc<Catalogue>, Screen)>>,
-    webhook: Option<webhook::Sender>,
+    first_screen: Mutex<Option<(Arc<crate::flow::Catalogue>, Screen)>>,
 }
 
 impl std::fmt::Debug for UssdService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UssdService")
-            .field("driver", &self.driver)
+            .field("config", &self.config)
             .finish_non_exhaustive()
     }
 }
 
 impl UssdService {
-    /// A service that runs flows through `driver` and keeps sessions in `store`
-    /// (wrap it in [`crate::store::Sealed`] unless it is in-process memory).
-    pub fn new(
-        driver: Driver,
-        store: Arc<dyn SessionStore>,
-        config: UssdConfig,
-    ) -> Arc<UssdService> {
-        let webhook = config.webhook.clone().map(webhook::Sender::new);
+    /// The USSD channel on top of `service`.
+    pub fn new(service: Arc<SessionService>, config: UssdConfig) -> Arc<UssdService> {
         Arc::new(UssdService {
-            driver,
-            store,
+            presenter: Arc::new(Presenter {
+                menu: config.menu.clone(),
+            }),
+            service,
             config,
-            catalogue: Mutex::new(None),
             first_screen: Mutex::new(None),
-            webhook,
         })
+    }
+
+    /// The session service underneath.
+    pub fn service(&self) -> &Arc<SessionService> {
+        &self.service
+    }
+
+    fn partner(&self) -> &'static str {
+        self.config
+            .partner
+            .or_else(|| self.service.default_partner())
+            .unwrap_or("mono")
     }
 
     /// Serves one hop: never panics, never answers 5xx; a problem becomes a
@@ -202,14 +123,12 @@ impl UssdService {
             }
         };
         let key = format!("ussd:{}:{}", gateway.name(), raw.session_id);
-        let screen = match self.serve(gateway.name(), &key, &raw).await {
+        let shown = match self.serve(gateway.name(), &key, &raw).await {
             Ok(s) => s,
             // Another hop of this session won the write: it applied, this one
-            // did not. Show what the winner left (its screen, or "Processing").
-            Err(HopError::Store(StoreError::Conflict)) => match self.store.get(&key).await {
-                Ok(Some(r)) => serde_json::from_slice::<Session>(&r.data)
-                    .map(|s| s.last_screen)
-                    .unwrap_or_else(|_| screen(SORRY, true)),
+            // did not. Show what the winner left.
+            Err(e) if e.is_conflict() => match self.service.load::<UssdState>(&key).await {
+                Ok(Some(l)) => l.session.channel.last_screen,
                 _ => screen(SORRY, true),
             },
             Err(e) => {
@@ -217,7 +136,7 @@ impl UssdService {
                 screen(SORRY, true)
             }
         };
-        gateway.encode(&screen, &raw.session_id, "")
+        gateway.encode(&shown, &raw.session_id, "")
     }
 
     /// An end-of-session notification. The flow is kept so a re-dial can resume it.
@@ -230,24 +149,25 @@ impl UssdService {
         self: &Arc<Self>,
         gateway: &str,
         key: &str,
-        raw: &gateway::RawHop,
-    ) -> Result<Screen, HopError> {
-        let now = now();
+        raw: &RawHop,
+    ) -> Result<Screen, ServiceError> {
         if matches!(raw.payload, Payload::Release | Payload::Timeout) {
             // The telecom session is over; the flow stays for a re-dial.
             return Ok(screen("Goodbye.", true));
         }
-        let record = self.store.get(key).await?;
-        let (version, session) = match record {
-            Some(r) => (
-                Some(r.version),
-                Some(serde_json::from_slice::<Session>(&r.data)?),
-            ),
-            None => (None, None),
+        let loaded = match self.service.load::<UssdState>(key).await {
+            Ok(l) => l,
+            // A record this build cannot read (an older format): start over.
+            Err(ServiceError::Record(e)) => {
+                tracing::warn!(error = %e, "unreadable session record; starting over");
+                None
+            }
+            Err(e) => return Err(e),
         };
-        let extracted = match (&raw.payload, &session) {
+        let state = loaded.as_ref().map(|l| &l.session.channel);
+        let extracted = match (&raw.payload, state) {
             (Payload::Cumulative(text), s) => {
-                input::extract(s.as_ref().and_then(|s| s.prev_text.as_deref()), text)
+                input::extract(s.and_then(|s| s.prev_text.as_deref()), text)
             }
             (Payload::Initiation { dialled }, _) => Extracted::Begin {
                 prefill: input::dialled_prefill(&raw.service_code, dialled),
@@ -272,31 +192,32 @@ impl UssdService {
             Payload::Latest { sequence, .. } => (None, *sequence),
             _ => (None, None),
         };
-        let Some(mut session) = session else {
+        let Some(mut loaded) = loaded else {
             let prefill = match extracted {
                 Extracted::Begin { prefill } => prefill,
                 _ => Vec::new(),
             };
-            return self
-                .begin(gateway, key, raw, text, sequence, prefill, now)
-                .await;
+            return self.begin(gateway, key, raw, text, sequence, prefill).await;
         };
         let input = match extracted {
             // Same text again (a gateway retry): same screen, nothing runs twice.
-            Extracted::Duplicate | Extracted::Begin { .. } => return Ok(session.last_screen),
+            Extracted::Duplicate | Extracted::Begin { .. } => {
+                return Ok(loaded.session.channel.last_screen)
+            }
             Extracted::Input(i) => i,
             Extracted::Lost { input } => {
                 tracing::warn!(session = %raw.session_id, "hop text does not extend the previous one; using its last segment");
                 input
             }
         };
+        let state = &mut loaded.session.channel;
         if text.is_some() {
-            session.prev_text = text;
+            state.prev_text = text;
         }
         if sequence.is_some() {
-            session.last_sequence = sequence;
+            state.last_sequence = sequence;
         }
-        self.advance(key, version, session, &input, now).await
+        self.advance(key, loaded, &input).await
     }
 
     /// A hop of a session with no stored state: offer to resume an unfinished
@@ -308,22 +229,20 @@ impl UssdService {
     /// store write: a person who dials and hangs up costs the store one read.
     /// Their first answer arrives with no history and is taken as pre-dialled
     /// input, which may only pick a bank (never reach a PIN or OTP field).
-    #[allow(clippy::too_many_arguments)]
     async fn begin(
         self: &Arc<Self>,
         gateway: &str,
         key: &str,
-        raw: &gateway::RawHop,
+        raw: &RawHop,
         text: Option<String>,
         sequence: Option<u64>,
         prefill: Vec<String>,
-        now: Timestamp,
-    ) -> Result<Screen, HopError> {
-        let phone_key = format!("ussd-phone:{gateway}:{}", raw.phone);
+    ) -> Result<Screen, ServiceError> {
+        let phone_key = resume::phone_key(gateway, &raw.phone);
         let previous = if raw.phone.is_empty() {
             None
         } else {
-            self.store.get(&phone_key).await?
+            self.service.store().get(&phone_key).await?
         };
         if prefill.is_empty() {
             if let Some(prev) = &previous {
@@ -336,42 +255,33 @@ impl UssdService {
             }
             return self.first_screen(None).await;
         }
-        let reference = uuid::Uuid::new_v4().simple().to_string()[..12].to_ascii_uppercase();
-        let mut flow = ConnectFlow::new(self.flow_config(&reference), now);
-        let mut session = Session {
-            flow: flow.snapshot(),
-            phone: raw.phone.clone(),
-            reference,
-            prev_text: text.or(Some(String::new())),
-            last_sequence: sequence,
-            last_screen: screen(INTERIM, false),
-            cursor: Cursor::Start,
-            interim_shown: false,
-            claim: None,
-            after_interim: false,
-            resume_offer: false,
-            institution: None,
-            delivered: false,
-            invalid: 0,
-        };
-        self.answer_reads(&mut flow, now).await?;
-        // Pre-dialled digits (`*384*123*2#`, or the first answer after a
-        // stateless first screen) may only pick a bank from the first menu.
+        let customer = (!raw.phone.is_empty()).then(|| Customer {
+            id: raw.phone.clone(),
+            phone: Some(raw.phone.clone()),
+            ..Customer::default()
+        });
+        let state = UssdState::new(raw.phone.clone(), text.or(Some(String::new())), sequence);
+        let (mut session, mut flow) = self.service.start(self.partner(), None, customer, state)?;
+        self.service.answer_reads(self.partner(), &mut flow).await?;
         // Pre-dialled digits (`*384*123*2#`, or the first answer after the
         // stateless first screen) may only pick a bank from the first menu.
         // Anything else gets the first screen again with an error line, and
         // nothing is stored.
         let first = prefill.first().map(String::as_str).unwrap_or("");
-        let outcome = if first.chars().all(|c| c.is_ascii_digit()) && !first.is_empty() {
+        let outcome = if !first.is_empty() && first.chars().all(|c| c.is_ascii_digit()) {
             menu::on_input(&flow.view(), &Cursor::Start, first, &self.config.menu)
         } else {
             Outcome::Invalid("Invalid choice.")
         };
         match outcome {
-            Outcome::Move(cursor) => session.cursor = cursor,
+            Outcome::Move(cursor) => session.channel.cursor = cursor,
             Outcome::Act(action @ UserAction::ChooseInstitution { .. }) => {
-                flow.handle(now, Input::User(action))
-                    .map_err(DriverError::from)?;
+                if flow
+                    .handle(self.service.now(), Input::User(action))
+                    .is_err()
+                {
+                    return self.first_screen(Some("Invalid choice.")).await;
+                }
             }
             Outcome::Invalid(message) => return self.first_screen(Some(message)).await,
             Outcome::Act(_) => return self.first_screen(Some("Invalid choice.")).await,
@@ -379,78 +289,171 @@ impl UssdService {
         if !raw.phone.is_empty() {
             // Best effort: a lost race here only loses the resume offer.
             let _ = self
-                .store
+                .service
+                .store()
                 .compare_and_set(
                     &phone_key,
                     previous.map(|p| p.version),
                     key.as_bytes().to_vec(),
-                    self.config.session_ttl,
+                    self.service.config().session_ttl,
                 )
                 .await;
         }
-        self.run(key, None, session, flow, now).await
+        self.drive(key, None, session, flow).await
     }
 
-    /// "You have an unfinished bank link": moves the phone's unfinished flow
-    /// to this session (moved, not copied: two sessions must never drive one
-    /// flow). `None` when there is nothing to resume.
-    async fn offer_resume(
+    /// Applies one input to a stored session.
+    async fn advance(
+        self: &Arc<Self>,
+        key: &str,
+        loaded: crate::service::Loaded<UssdState>,
+        input: &str,
+    ) -> Result<Screen, ServiceError> {
+        let (version, mut session) = (loaded.version, loaded.session);
+        let mut flow = self.service.restore(&session).await?;
+        let claim = self.service.recover(&mut session, &mut flow);
+        let (decision, next_hop) = hop::decide(session.channel.hop, claim, input);
+        session.channel.hop = next_hop;
+        let now = self.service.now();
+        match decision {
+            Decision::StillWorking => {
+                session.channel.last_screen = screen(menu::PROCESSING, false);
+                let out = session.channel.last_screen.clone();
+                self.service.save(key, version, &session).await?;
+                Ok(out)
+            }
+            Decision::ShowFlow => {
+                session.channel.cursor = Cursor::Start;
+                flow.handle_timeout(now);
+                self.drive(key, version, session, flow).await
+            }
+            Decision::StartAgain => {
+                session.channel.cursor = Cursor::Start;
+                session.institution = None;
+                let config = self
+                    .service
+                    .config()
+                    .flow
+                    .clone()
+                    .with_reference(session.reference.clone());
+                let fresh = ConnectFlow::new(config, now);
+                self.drive(key, version, session, fresh).await
+            }
+            Decision::InvalidResume => {
+                self.invalid(key, version, session, &flow, "Invalid choice.")
+                    .await
+            }
+            Decision::Menu(text) => {
+                self.menu_input(key, version, session, flow, text, now)
+                    .await
+            }
+        }
+    }
+
+    async fn menu_input(
+        self: &Arc<Self>,
+        key: &str,
+        version: Option<crate::store::Version>,
+        mut session: crate::service::Session<UssdState>,
+        mut flow: ConnectFlow,
+        text: &str,
+        now: Timestamp,
+    ) -> Result<Screen, ServiceError> {
+        // A deadline may have passed while the person was typing: apply it
+        // first, and if it changed the screen, show the new one.
+        let before = flow.state();
+        flow.handle_timeout(now);
+        if flow.state() != before {
+            session.channel.cursor = Cursor::Start;
+            return self.drive(key, version, session, flow).await;
+        }
+        let outcome = menu::on_input(
+            &flow.view(),
+            &session.channel.cursor,
+            text,
+            &self.config.menu,
+        );
+        match outcome {
+            Outcome::Invalid(message) => self.invalid(key, version, session, &flow, message).await,
+            Outcome::Move(cursor) => {
+                session.channel.cursor = cursor;
+                session.channel.invalid = 0;
+                self.drive(key, version, session, flow).await
+            }
+            Outcome::Act(action) => {
+                session.channel.invalid = 0;
+                session.channel.cursor = Cursor::Start;
+                match flow.handle(now, Input::User(action)) {
+                    Ok(()) => self.drive(key, version, session, flow).await,
+                    Err(FlowError::InvalidValues(errors)) => {
+                        let message = errors.first().map(|e| e.message()).unwrap_or_default();
+                        let shown = self.presenter.screen(&flow, &session, Some(&message));
+                        session.channel.last_screen = shown.clone();
+                        session.flow = flow.snapshot();
+                        self.service.save(key, version, &session).await?;
+                        Ok(shown)
+                    }
+                    Err(_) => {
+                        self.invalid(key, version, session, &flow, "Invalid choice.")
+                            .await
+                    }
+                }
+            }
+        }
+    }
+
+    /// The same screen with an error line; the third invalid answer in a row
+    /// ends the telecom session politely (the flow stays for a re-dial).
+    async fn invalid(
         &self,
         key: &str,
-        phone_key: &str,
-        prev: &crate::store::Record,
-        text: Option<String>,
-        sequence: Option<u64>,
-    ) -> Result<Option<Screen>, HopError> {
-        let old_key = String::from_utf8_lossy(&prev.data).into_owned();
-        if old_key == key {
-            return Ok(None);
-        }
-        let Some(old) = self.store.get(&old_key).await? else {
-            return Ok(None);
+        version: Option<crate::store::Version>,
+        mut session: crate::service::Session<UssdState>,
+        flow: &ConnectFlow,
+        message: &str,
+    ) -> Result<Screen, ServiceError> {
+        let state = &mut session.channel;
+        state.invalid = state.invalid.saturating_add(1);
+        let shown = if state.invalid >= self.config.menu.max_invalid {
+            state.invalid = 0;
+            self.presenter
+                .fit(&["Too many invalid entries. Please dial again."], true)
+        } else if state.hop == hop::Hop::ResumeOffer {
+            let mut lines = vec![message];
+            lines.extend(resume::OFFER);
+            self.presenter.fit(&lines, false)
+        } else {
+            self.presenter.screen(flow, &session, Some(message))
         };
-        let Ok(mut s) = serde_json::from_slice::<Session>(&old.data) else {
-            return Ok(None);
-        };
-        // Worth resuming: past the bank list and not finished. A flow whose
-        // call is still claimed by a live instance is left alone; a claim whose
-        // lease ran out (its process died) is recovered when the person
-        // continues, like any other hop.
-        let worth = ConnectFlow::restore(s.flow.clone(), None).is_ok_and(|f| {
-            !f.is_finished()
-                && !matches!(
-                    f.state().kind(),
-                    crate::flow::StateKind::LoadingInstitutions
-                        | crate::flow::StateKind::ChoosingInstitution
-                )
-        });
-        if !worth || (s.claim.is_some() && !self.claim_expired(&s, now())) {
-            return Ok(None);
-        }
-        s.resume_offer = true;
-        s.after_interim = false;
-        s.prev_text = text.or(Some(String::new()));
-        s.last_sequence = sequence;
-        s.invalid = 0;
-        s.cursor = Cursor::Start;
-        s.last_screen = self.fit(&RESUME_OFFER, false);
-        let out = s.last_screen.clone();
-        self.save(key, None, &s).await?;
-        self.store.delete(&old_key).await?;
-        self.store
-            .compare_and_set(
-                phone_key,
-                Some(prev.version),
-                key.as_bytes().to_vec(),
-                self.config.session_ttl,
+        session.channel.last_screen = shown.clone();
+        self.service.save(key, version, &session).await?;
+        Ok(shown)
+    }
+
+    async fn drive(
+        self: &Arc<Self>,
+        key: &str,
+        version: Option<crate::store::Version>,
+        session: crate::service::Session<UssdState>,
+        flow: ConnectFlow,
+    ) -> Result<Screen, ServiceError> {
+        let turn = self
+            .service
+            .drive(
+                key,
+                version,
+                session,
+                flow,
+                Arc::clone(&self.presenter),
+                self.config.reply_budget,
             )
             .await?;
-        Ok(Some(out))
+        Ok(turn.into_session().channel.last_screen)
     }
 
     /// The bank list every session starts on, rendered once per catalogue.
-    async fn first_screen(&self, error: Option<&str>) -> Result<Screen, HopError> {
-        let catalogue = match self.catalogue().await {
+    async fn first_screen(&self, error: Option<&str>) -> Result<Screen, ServiceError> {
+        let catalogue = match self.service.catalogue(self.partner()).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "institution list unavailable");
@@ -469,12 +472,7 @@ impl UssdService {
                 }
             }
         }
-        let mut flow = ConnectFlow::new(self.config.flow.clone(), Timestamp(0));
-        if let Some(Effect::Call { id, .. }) = flow.poll_effect() {
-            let result = Ok(Reply::Institutions(Arc::clone(&catalogue)));
-            flow.handle(Timestamp(0), Input::Api { id, result })
-                .map_err(DriverError::from)?;
-        }
+        let flow = first_flow(&self.service, Arc::clone(&catalogue))?;
         let first = menu::render(&flow.view(), &Cursor::Start, error, &self.config.menu);
         if error.is_none() {
             if let Ok(mut guard) = self.first_screen.lock() {
@@ -483,442 +481,17 @@ impl UssdService {
         }
         Ok(first)
     }
+}
 
-    /// Applies one input to a stored session.
-    async fn advance(
-        self: &Arc<Self>,
-        key: &str,
-        version: Option<Version>,
-        mut session: Session,
-        input: &str,
-        now: Timestamp,
-    ) -> Result<Screen, HopError> {
-        let mut flow = self.restore(&session.flow, now).await?;
-
-        if session.claim.is_some() {
-            if !self.claim_expired(&session, now) {
-                // Still being worked on by this or another instance.
-                session.last_screen = screen(INTERIM, false);
-                let out = session.last_screen.clone();
-                self.save(key, version, &session).await?;
-                return Ok(out);
-            }
-            // The claim outlived its lease: its process died mid-call. Tell the
-            // flow the call timed out; it takes the person back a screen and
-            // never re-sends the call by itself.
-            if let Some(id) = flow.state().waiting_for() {
-                let _ = flow.handle(
-                    now,
-                    Input::Api {
-                        id,
-                        result: Err(CallError::Timeout),
-                    },
-                );
-            }
-            session.claim = None;
-            session.after_interim = true;
-        }
-        if session.resume_offer {
-            match input.trim() {
-                "1" => {
-                    session.resume_offer = false;
-                    session.cursor = Cursor::Start;
-                    flow.handle_timeout(now);
-                    return self.run(key, version, session, flow, now).await;
-                }
-                "2" => {
-                    session.resume_offer = false;
-                    session.cursor = Cursor::Start;
-                    session.institution = None;
-                    let fresh = ConnectFlow::new(self.flow_config(&session.reference), now);
-                    return self.run(key, version, session, fresh, now).await;
-                }
-                _ => {
-                    return self
-                        .invalid(key, version, session, &flow, "Invalid choice.")
-                        .await;
-                }
-            }
-        }
-        if session.after_interim {
-            // The person pressed "Continue": show where the flow is now.
-            session.after_interim = false;
-            flow.handle_timeout(now);
-            return self.run(key, version, session, flow, now).await;
-        }
-        // A deadline may have passed while the person was typing: apply it
-        // first, and if it changed the screen, show the new one.
-        let before = flow.state().kind();
-        flow.handle_timeout(now);
-        if flow.state().kind() != before {
-            session.cursor = Cursor::Start;
-            return self.run(key, version, session, flow, now).await;
-        }
-        let outcome = menu::on_input(&flow.view(), &session.cursor, input, &self.config.menu);
-        match outcome {
-            Outcome::Invalid(message) => self.invalid(key, version, session, &flow, message).await,
-            Outcome::Move(cursor) => {
-                session.cursor = cursor;
-                session.invalid = 0;
-                self.run(key, version, session, flow, now).await
-            }
-            Outcome::Act(action) => {
-                session.invalid = 0;
-                session.cursor = Cursor::Start;
-                match flow.handle(now, Input::User(action)) {
-                    Ok(()) => self.run(key, version, session, flow, now).await,
-                    Err(FlowError::InvalidValues(errors)) => {
-                        let message = errors.first().map(|e| e.message()).unwrap_or_default();
-                        session.last_screen = menu::render(
-                            &flow.view(),
-                            &session.cursor,
-                            Some(&message),
-                            &self.config.menu,
-                        );
-                        session.flow = flow.snapshot();
-                        let out = session.last_screen.clone();
-                        self.save(key, version, &session).await?;
-                        Ok(out)
-                    }
-                    Err(_) => {
-                        self.invalid(key, version, session, &flow, "Invalid choice.")
-                            .await
-                    }
-                }
-            }
-        }
+/// A flow on the institution list of `catalogue` (for rendering it).
+fn first_flow(
+    service: &SessionService,
+    catalogue: Arc<crate::flow::Catalogue>,
+) -> Result<ConnectFlow, ServiceError> {
+    let mut flow = ConnectFlow::new(service.config().flow.clone(), Timestamp(0));
+    if let Some(crate::flow::Effect::Call { id, .. }) = flow.poll_effect() {
+        let result = Ok(crate::flow::Reply::Institutions(catalogue));
+        flow.handle(Timestamp(0), Input::Api { id, result })?;
     }
-
-    async fn invalid(
-        &self,
-        key: &str,
-        version: Option<Version>,
-        mut session: Session,
-        flow: &ConnectFlow,
-        message: &str,
-    ) -> Result<Screen, HopError> {
-        session.invalid = session.invalid.saturating_add(1);
-        session.last_screen = if session.invalid >= self.config.menu.max_invalid {
-            // The flow stays stored: a re-dial can resume it.
-            self.fit(&["Too many invalid entries. Please dial again."], true)
-        } else if session.resume_offer {
-            let mut lines = vec![message];
-            lines.extend(RESUME_OFFER);
-            self.fit(&lines, false)
-        } else {
-            menu::render(
-                &flow.view(),
-                &session.cursor,
-                Some(message),
-                &self.config.menu,
-            )
-        };
-        if session.invalid >= self.config.menu.max_invalid {
-            session.invalid = 0;
-        }
-        let out = session.last_screen.clone();
-        self.save(key, version, &session).await?;
-        Ok(out)
-    }
-
-    /// Drives `flow` until it needs the person, renders, saves. Reads are
-    /// answered from the catalogue cache or fetched inline; any other call
-    /// is claimed first and made in a background task, so a slow bank gets
-    /// the interim screen instead of a gateway timeout.
-    async fn run(
-        self: &Arc<Self>,
-        key: &str,
-        version: Option<Version>,
-        mut session: Session,
-        mut flow: ConnectFlow,
-        now: Timestamp,
-    ) -> Result<Screen, HopError> {
-        self.collect_events(&mut flow, &mut session);
-        if let Some((id, call)) = self.answer_reads(&mut flow, now).await? {
-            self.collect_events(&mut flow, &mut session);
-            // A call that changes something at the partner: claim first.
-            session.claim = Some(now);
-            session.interim_shown = false;
-            session.flow = flow.snapshot();
-            session.last_screen = screen(INTERIM, false);
-            self.save(key, version, &session).await?;
-            return self.in_background(key, session.claim, flow, id, call).await;
-        }
-        self.collect_events(&mut flow, &mut session);
-        self.finish(&mut session, &flow);
-        let out = session.last_screen.clone();
-        self.save(key, version, &session).await?;
-        self.deliver_if_done(&session, &flow);
-        Ok(out)
-    }
-
-    async fn in_background(
-        self: &Arc<Self>,
-        key: &str,
-        claim: Option<Timestamp>,
-        mut flow: ConnectFlow,
-        id: crate::flow::RequestId,
-        call: Call,
-    ) -> Result<Screen, HopError> {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let this = Arc::clone(self);
-        let key_owned = key.to_owned();
-        tokio::spawn(async move {
-            let result = this.driver.call(&flow, &call).await;
-            let mut events = Vec::new();
-            let _ = flow.handle(now(), Input::Api { id, result });
-            let driven = this
-                .driver
-                .run(&mut flow, &mut |e| events.push(e.clone()))
-                .await;
-            if let Err(e) = &driven {
-                tracing::warn!(error = %e, "driving the flow failed");
-            }
-            let screen = this.settle(&key_owned, claim, flow, events).await;
-            let _ = tx.send(screen);
-        });
-        match tokio::time::timeout(self.config.reply_budget, rx).await {
-            Ok(Ok(Ok(screen))) => Ok(screen),
-            Ok(Ok(Err(e))) => Err(e),
-            Ok(Err(_)) => Ok(screen(SORRY, true)),
-            Err(_) => Ok(self.interim(key, claim).await?),
-        }
-    }
-
-    /// Saves the result of a background call onto the latest record, as long
-    /// as the claim it made is still the session's claim.
-    async fn settle(
-        self: &Arc<Self>,
-        key: &str,
-        claim: Option<Timestamp>,
-        flow: ConnectFlow,
-        events: Vec<crate::flow::Event>,
-    ) -> Result<Screen, HopError> {
-        let updated = self
-            .update_claimed(key, claim, |session| {
-                for event in &events {
-                    note_event(session, event);
-                }
-                session.claim = None;
-                session.after_interim = session.interim_shown;
-                session.interim_shown = false;
-                session.cursor = Cursor::Start;
-                self.finish(session, &flow);
-            })
-            .await?;
-        Ok(match updated {
-            Ok(session) => {
-                self.deliver_if_done(&session, &flow);
-                session.last_screen
-            }
-            Err(stale) => stale,
-        })
-    }
-
-    /// The hop ran out of budget: record that the person was shown the
-    /// interim screen (unless the background call just finished, in which
-    /// case its screen is shown).
-    async fn interim(&self, key: &str, claim: Option<Timestamp>) -> Result<Screen, HopError> {
-        let updated = self
-            .update_claimed(key, claim, |session| {
-                session.last_screen = screen(INTERIM, false);
-                session.interim_shown = true;
-            })
-            .await?;
-        Ok(updated.map(|s| s.last_screen).unwrap_or_else(|last| last))
-    }
-
-    /// Read-modify-write of a claimed session: applies `change` to the latest
-    /// record and saves it with compare-and-set, retrying when another hop
-    /// wrote in between. `Err(screen)` (inside `Ok`) when `claim` is no
-    /// longer the session's claim: the call was recovered elsewhere after its
-    /// lease ran out (or already settled), and the screen is what stands.
-    async fn update_claimed(
-        &self,
-        key: &str,
-        claim: Option<Timestamp>,
-        mut change: impl FnMut(&mut Session),
-    ) -> Result<Result<Session, Screen>, HopError> {
-        for _ in 0..8 {
-            let Some(record) = self.store.get(key).await? else {
-                return Ok(Err(screen(SORRY, true)));
-            };
-            let mut session: Session = serde_json::from_slice(&record.data)?;
-            if session.claim != claim {
-                return Ok(Err(session.last_screen));
-            }
-            change(&mut session);
-            match self.save(key, Some(record.version), &session).await {
-                Ok(_) => return Ok(Ok(session)),
-                Err(HopError::Store(StoreError::Conflict)) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(HopError::Store(StoreError::Conflict))
-    }
-
-    /// Renders the flow's view into the session.
-    fn finish(&self, session: &mut Session, flow: &ConnectFlow) {
-        session.last_screen = menu::render(&flow.view(), &session.cursor, None, &self.config.menu);
-        if let (View::Done { .. }, Some(inst)) = (flow.view(), &session.institution) {
-            session.last_screen = self.fit(
-                &[
-                    &format!("Your {} account is linked.", inst.name),
-                    &format!("Ref {}", session.reference),
-                ],
-                true,
-            );
-        }
-        session.flow = flow.snapshot();
-    }
-
-    fn deliver_if_done(&self, session: &Session, flow: &ConnectFlow) {
-        let (
-            View::Done {
-                account_id: Some(account_id),
-                ..
-            },
-            Some(sender),
-        ) = (flow.view(), &self.webhook)
-        else {
-            return;
-        };
-        if session.delivered {
-            return;
-        }
-        sender.deliver(webhook::Linked {
-            phone_number: session.phone.clone(),
-            institution: session.institution.clone(),
-            account_id: account_id.to_owned(),
-            reference: session.reference.clone(),
-        });
-    }
-
-    fn collect_events(&self, flow: &mut ConnectFlow, session: &mut Session) {
-        while let Some(event) = flow.poll_event() {
-            tracing::debug!(event = event.kind.name(), reference = %session.reference, "flow event");
-            note_event(session, &event);
-        }
-    }
-
-    async fn save(
-        &self,
-        key: &str,
-        version: Option<Version>,
-        session: &Session,
-    ) -> Result<Version, HopError> {
-        let mut session = session.clone();
-        // Mark as delivered in the very write that makes the flow Done, so
-        // exactly one hop (the one whose write wins) sends the webhook.
-        if matches!(session.flow.state(), crate::flow::State::Done(_)) {
-            session.delivered = true;
-        }
-        let bytes = serde_json::to_vec(&session)?;
-        Ok(self
-            .store
-            .compare_and_set(key, version, bytes, self.config.session_ttl)
-            .await?)
-    }
-
-    /// A claim older than the lease belongs to a process that died mid-call.
-    fn claim_expired(&self, session: &Session, now: Timestamp) -> bool {
-        session.claim.is_some_and(|at| {
-            now.until(at.plus_ms(self.config.claim_lease.as_millis() as u64)) == 0
-        })
-    }
-
-    fn flow_config(&self, reference: &str) -> FlowConfig {
-        self.config.flow.clone().with_reference(reference)
-    }
-
-    fn fit(&self, lines: &[&str], end: bool) -> Screen {
-        let text = lines.join("\n");
-        Screen {
-            text: gsm::sanitize(&text).into_owned(),
-            end,
-        }
-    }
-
-    /// Restores a stored flow with the catalogue it was using, fetching the
-    /// list first if this process has not got it (a hop may land on any
-    /// instance), and answering the list read a restore without it asks for.
-    async fn restore(&self, snapshot: &Snapshot, now: Timestamp) -> Result<ConnectFlow, HopError> {
-        // The catalogue the flow was using: this process's (fetched first if
-        // it has none yet: a hop may land on any instance).
-        let catalogue = match snapshot.catalogue_fingerprint() {
-            Some(_) => self.catalogue().await.ok(),
-            None => None,
-        };
-        let mut flow = ConnectFlow::restore(snapshot.clone(), catalogue)?;
-        // Only a list read can be pending after a restore (the catalogue
-        // changed under the flow); answer it before the person's input.
-        if let Some((id, _)) = self.answer_reads(&mut flow, now).await? {
-            let result = Err(CallError::Malformed("unexpected call after restore".into()));
-            flow.handle(now, Input::Api { id, result })
-                .map_err(DriverError::from)?;
-        }
-        Ok(flow)
-    }
-
-    /// Answers the flow's institution-list reads (from the cache, else from
-    /// the partner) until it asks for something else, which is returned.
-    async fn answer_reads(
-        &self,
-        flow: &mut ConnectFlow,
-        now: Timestamp,
-    ) -> Result<Option<(crate::flow::RequestId, Call)>, HopError> {
-        while let Some(Effect::Call { id, call }) = flow.poll_effect() {
-            if !matches!(call, Call::ListInstitutions) {
-                return Ok(Some((id, call)));
-            }
-            let result = self.catalogue().await.map(Reply::Institutions);
-            flow.handle(now, Input::Api { id, result })
-                .map_err(DriverError::from)?;
-        }
-        Ok(None)
-    }
-
-    /// The institution list: this process's cached copy while fresh, else
-    /// fetched from the partner within the hop's reply budget (a gateway
-    /// drops a hop after about 15 s, so a read must not take the driver's
-    /// full call timeout). A refreshed list equal to the cached one keeps the
-    /// cached `Arc`, so screens rendered from it and snapshots referring to
-    /// it stay valid.
-    async fn catalogue(&self) -> Result<Arc<Catalogue>, CallError> {
-        if let Some(c) = self.cached_catalogue() {
-            return Ok(c);
-        }
-        let budget = self
-            .config
-            .reply_budget
-            .saturating_sub(Duration::from_secs(1))
-            .max(Duration::from_millis(500));
-        let timeout = budget.min(self.driver.call_timeout());
-        match self
-            .driver
-            .call_within(&Call::ListInstitutions, timeout)
-            .await?
-        {
-            Reply::Institutions(fresh) => Ok(self.store_catalogue(fresh)),
-            _ => Err(CallError::Malformed("expected an institution list".into())),
-        }
-    }
-
-    fn cached_catalogue(&self) -> Option<Arc<Catalogue>> {
-        let guard = self.catalogue.lock().ok()?;
-        let (at, c) = guard.as_ref()?;
-        (at.elapsed() < self.config.catalogue_ttl).then(|| Arc::clone(c))
-    }
-
-    fn store_catalogue(&self, fresh: Arc<Catalogue>) -> Arc<Catalogue> {
-        let Ok(mut guard) = self.catalogue.lock() else {
-            return fresh;
-        };
-        let kept = match guard.as_ref() {
-            Some((_, old)) if old.fingerprint() == fresh.fingerprint() => Arc::clone(old),
-            _ => fresh,
-        };
-        *guard = Some((Instant::now(), Arc::clone(&kept)));
-        kept
-    }
+    Ok(flow)
 }

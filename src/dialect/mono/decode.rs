@@ -2,27 +2,24 @@
 //! JSON is navigated with `Value::get` (which answers `None` on non-objects)
 //! and nothing indexes, unwraps or assumes `data` is an object (mono.md §11.11).
 
-use super::super::HttpResponse;
-use crate::flow::{
-    Account, AuthMethod, CallError, CallKind, Catalogue, Institution, InstitutionRef, Rejection,
-    RejectionKind, Reply, SessionInfo, Step, Timestamp,
+use super::json::{
+    form_of, get, is_failed, malformed, message, plain_str, string_of, take, u64_of,
 };
-use crate::form::Form;
-use serde::Deserialize;
-use serde_json::{Map, Value};
+use super::step::{rejection, step};
+use super::time::parse_rfc3339_ms;
+use crate::dialect::HttpResponse;
+use crate::flow::{
+    AuthMethod, CallError, CallKind, Catalogue, Institution, InstitutionRef, Reply, SessionInfo,
+    Step, Timestamp,
+};
+use serde_json::Value;
 use std::sync::Arc;
-
-type Obj = Map<String, Value>;
-
-/// Longest partner message passed on; a message is for a person, a longer one
-/// is a body we should not be echoing.
-const MAX_MESSAGE: usize = 300;
 
 pub(super) fn decode(kind: CallKind, response: &HttpResponse) -> Result<Reply, CallError> {
     let status = response.status;
     let parsed: Result<Value, _> = serde_json::from_slice(&response.body);
     let msg = || parsed.as_ref().ok().and_then(message);
-    let is_step = matches!(kind, CallKind::Login | CallKind::Commit);
+    let is_step = matches!(kind, CallKind::Login | CallKind::Commit | CallKind::Poll);
     match status {
         401 | 403 => {
             return Err(CallError::Unauthorized(
@@ -64,29 +61,9 @@ pub(super) fn decode(kind: CallKind, response: &HttpResponse) -> Result<Reply, C
     match kind {
         CallKind::ListInstitutions => institutions(body),
         CallKind::CreateSession => session(&body).map(Reply::SessionCreated),
-        CallKind::Login | CallKind::Commit => step(&body).map(Reply::Step),
+        CallKind::Login | CallKind::Commit | CallKind::Poll => step(&body).map(Reply::Step),
         CallKind::ExchangeCode => exchanged(&body),
     }
-}
-
-fn malformed(what: &str) -> CallError {
-    CallError::Malformed(what.to_owned())
-}
-
-/// The partner's `message` (or `error`) string, trimmed and bounded.
-fn message(body: &Value) -> Option<String> {
-    ["message", "error"]
-        .iter()
-        .filter_map(|k| body.get(*k).and_then(Value::as_str))
-        .map(str::trim)
-        .find(|m| !m.is_empty())
-        .map(|m| m.chars().take(MAX_MESSAGE).collect())
-}
-
-fn is_failed(body: &Value) -> bool {
-    body.get("status")
-        .and_then(Value::as_str)
-        .is_some_and(|s| s.eq_ignore_ascii_case("failed"))
 }
 
 fn reason(status: u16) -> String {
@@ -113,95 +90,6 @@ fn retry_after_ms(response: &HttpResponse) -> Option<u64> {
         .header("retry-after")
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(|s| s.saturating_mul(1000))
-}
-
-/// Sorts a Mono refusal by what a person can do about it.
-///
-/// A heuristic over the human-readable message, because Mono sends no machine
-/// codes for login/commit failures (mono.md §8): a message mentioning
-/// *locked, disabled, blocked, suspended* or *deactivated* is
-/// [`RejectionKind::Final`]; one mentioning *session* together with *expired,
-/// invalid* or *not found* is [`RejectionKind::SessionExpired`]; anything else
-/// (wrong password, wrong OTP) is [`RejectionKind::Retry`], which the flow
-/// bounds by its attempt limit anyway.
-pub fn classify_rejection(message: &str) -> RejectionKind {
-    let m = message.to_lowercase();
-    let has = |words: &[&str]| words.iter().any(|w| m.contains(w));
-    if has(&["locked", "disabled", "blocked", "suspended", "deactivated"]) {
-        RejectionKind::Final
-    } else if m.contains("session") && has(&["expired", "invalid", "not found"]) {
-        RejectionKind::SessionExpired
-    } else {
-        RejectionKind::Retry
-    }
-}
-
-fn rejection(message: String) -> Rejection {
-    Rejection {
-        kind: classify_rejection(&message),
-        message,
-        code: None,
-    }
-}
-
-// ---- small Value helpers -------------------------------------------------
-
-/// `v.get(key)`, with JSON `null` treated as absent.
-fn get<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
-    v.get(key).filter(|x| !x.is_null())
-}
-
-/// A string, or a number written as one (ids and codes arrive as either).
-fn string_of(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-fn plain_str(v: &Value) -> Option<String> {
-    v.as_str().map(str::to_owned)
-}
-
-fn u64_of(v: &Value) -> Option<u64> {
-    match v {
-        Value::Number(n) => n.as_u64().or_else(|| {
-            n.as_f64()
-                .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= u64::MAX as f64)
-                .map(|f| f as u64)
-        }),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-fn i64_of(v: &Value) -> Option<i64> {
-    match v {
-        Value::Number(n) => n.as_i64().or_else(|| {
-            n.as_f64()
-                .filter(|f| f.fract() == 0.0 && f.abs() <= i64::MAX as f64)
-                .map(|f| f as i64)
-        }),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-/// Deserializes straight from the borrowed tree: no copy of the subtree first
-/// (an institution list carries dozens of forms).
-fn form_of(v: &Value) -> Option<Form> {
-    Form::deserialize(v).ok()
-}
-
-/// Removes and parses the first of `keys` that parses. Keys that are absent,
-/// `null` or unreadable stay in `o`, so they end up in `extra` and round-trip.
-fn take<T>(o: &mut Obj, keys: &[&str], parse: impl Fn(&Value) -> Option<T>) -> Option<T> {
-    let (key, value) = keys
-        .iter()
-        .find_map(|k| o.get(*k).and_then(|v| parse(v).map(|t| (*k, t))))?;
-    o.remove(key);
-    Some(value)
 }
 
 // ---- institutions --------------------------------------------------------
@@ -319,152 +207,6 @@ fn timestamp(v: &Value) -> Option<Timestamp> {
         .map(Timestamp)
 }
 
-/// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+00:00)` into epoch ms. Only UTC:
-/// Mono sends `Z`, and supporting offsets would be guessing. `None` on
-/// anything else, including dates before 1970.
-pub fn parse_rfc3339_ms(s: &str) -> Option<u64> {
-    let b = s.trim().as_bytes();
-    let num = |r: std::ops::Range<usize>| -> Option<u64> {
-        let part = b.get(r)?;
-        if part.is_empty() || !part.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        part.iter().try_fold(0u64, |acc, d| {
-            acc.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-        })
-    };
-    let sep = |i: usize, cs: &[u8]| b.get(i).is_some_and(|c| cs.contains(c));
-    if !(sep(4, b"-") && sep(7, b"-") && sep(10, b"Tt") && sep(13, b":") && sep(16, b":")) {
-        return None;
-    }
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, min, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    let mut rest = b.get(19..)?;
-    let mut millis = 0;
-    if let Some((b'.', tail)) = rest.split_first() {
-        let digits = tail.iter().take_while(|c| c.is_ascii_digit()).count();
-        if digits == 0 {
-            return None;
-        }
-        // Milliseconds: the first three digits, right-padded with zeros.
-        millis = tail
-            .get(..digits)?
-            .iter()
-            .chain(b"000".iter())
-            .take(3)
-            .fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0'));
-        rest = tail.get(digits..)?;
-    }
-    if !matches!(rest, b"Z" | b"z" | b"+00:00") {
-        return None;
-    }
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let month_days = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    let max_day = *month_days.get(usize::try_from(month).ok()?.checked_sub(1)?)?;
-    if year < 1970 || day == 0 || day > max_day || hour > 23 || min > 59 || sec > 59 {
-        return None;
-    }
-    // Days since 1970-01-01 (Howard Hinnant's days_from_civil, year >= 1970).
-    let y = if month <= 2 { year - 1 } else { year };
-    let (era, yoe) = (y / 400, y % 400);
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = (era * 146_097 + doe).checked_sub(719_468)?;
-    let secs = days * 86_400 + hour * 3600 + min * 60 + sec;
-    secs.checked_mul(1000)?.checked_add(millis)
-}
-
-// ---- login / commit ------------------------------------------------------
-
-/// The `responseCode` loop (mono.md §4): code at the top level, else inside
-/// `data` (§11.1); payload nested (v2) or bare in `data` (v1, §11.2).
-fn step(body: &Value) -> Result<Step, CallError> {
-    if !body.is_object() {
-        return Err(malformed("login reply is not a JSON object"));
-    }
-    let data = get(body, "data");
-    let code_value =
-        get(body, "responseCode").or_else(|| data.and_then(|d| get(d, "responseCode")));
-    let code = code_value.and_then(u64_of);
-    // `status: "failed"` wins over any code: a body that says it failed must
-    // never yield a link code.
-    if is_failed(body) || code == Some(400) {
-        let message = message(body).unwrap_or_else(|| "The institution refused the request".into());
-        return Ok(Step::Rejected(rejection(message)));
-    }
-    match code {
-        Some(99) => {
-            let code = data
-                .and_then(|d| get(d, "code"))
-                .or_else(|| get(body, "code"))
-                .and_then(string_of)
-                .ok_or_else(|| malformed("responseCode 99 without a code"))?;
-            Ok(Step::Done { code })
-        }
-        Some(101) => {
-            let list = data
-                .and_then(|d| get(d, "accounts"))
-                .or(data)
-                .and_then(Value::as_array)
-                .filter(|l| !l.is_empty())
-                .ok_or_else(|| malformed("responseCode 101 without accounts"))?;
-            let accounts = list
-                .iter()
-                .map(account)
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| malformed("responseCode 101 with an account that has no number"))?;
-            Ok(Step::ChooseAccount { accounts })
-        }
-        Some(102) => {
-            let ui = data
-                .and_then(|d| get(d, "userInput"))
-                .or_else(|| data.filter(|d| get(d, "form").is_some()))
-                .ok_or_else(|| malformed("responseCode 102 without a form"))?;
-            let form =
-                form_of(ui).ok_or_else(|| malformed("responseCode 102 form is not readable"))?;
-            Ok(Step::NeedsInput { form })
-        }
-        Some(other) => Err(CallError::Malformed(format!(
-            "unknown responseCode {other}"
-        ))),
-        None if code_value.is_some() => Err(malformed("responseCode is not a number")),
-        None => Err(malformed("login reply without a responseCode")),
-    }
-}
-
-/// One `101` entry. `balance` is kobo (mono.md §11.15) and is never turned
-/// into naira here; a balance that is not an integer stays in `extra`.
-fn account(v: &Value) -> Option<Account> {
-    let mut o = v.as_object()?.clone();
-    let number = take(
-        &mut o,
-        &["accountNumber", "account_number", "number"],
-        string_of,
-    )?;
-    let name = take(&mut o, &["name"], plain_str).unwrap_or_default();
-    let mut a = Account::new(number, name);
-    a.kind = take(&mut o, &["type"], plain_str);
-    a.currency = take(&mut o, &["currency"], plain_str);
-    a.status = take(&mut o, &["status"], plain_str);
-    a.balance = take(&mut o, &["balance"], i64_of);
-    a.extra = o;
-    Some(a)
-}
-
 // ---- exchange ------------------------------------------------------------
 
 /// `{id}` or `{data: {id}}` (mono.md §11.12).
@@ -474,4 +216,17 @@ fn exchanged(body: &Value) -> Result<Reply, CallError> {
         .and_then(string_of)
         .map(|account_id| Reply::Exchanged { account_id })
         .ok_or_else(|| malformed("exchange reply without an account id"))
+}
+
+impl Catalogue {
+    /// Reads a saved Mono institution list (`GET /v3/institutions`, or a v1
+    /// bare array), as the dialect does: unknown keys kept, entries without
+    /// an id skipped.
+    pub fn from_mono_json(body: &[u8]) -> Result<Arc<Catalogue>, CallError> {
+        let response = HttpResponse::new(200, body.to_vec());
+        match decode(CallKind::ListInstitutions, &response)? {
+            Reply::Institutions(catalogue) => Ok(catalogue),
+            _ => Err(malformed("not an institution list")),
+        }
+    }
 }

@@ -6,27 +6,37 @@
 //! `responseCode` inside `data`, v1 puts payloads straight in `data`), and a
 //! tolerant reader costs nothing while a strict one fails a person mid-login.
 //!
+//! What each `responseCode` means is decided in `step.rs`; requests are
+//! built in `encode.rs`, every other reply is read in `decode.rs`.
+//!
 //! ```
 //! use connectflow::dialect::{Dialect, HttpResponse, Mono, MonoConfig};
 //! use connectflow::dialect::mono::Customer;
-//! use connectflow::flow::{CallKind, Reply, Step};
+//! use connectflow::flow::{Call, Reply, Step, Timestamp};
 //!
 //! let mono = Mono::new(MonoConfig::new("test_sk_x", Customer::existing("cus_1")));
 //! let body = r#"{"status":"successful","message":"ok","responseCode":99,"data":{"code":"code_xyz"}}"#;
-//! let reply = mono.decode(CallKind::Login, &HttpResponse::new(200, body)).unwrap();
-//! assert_eq!(reply, Reply::Step(Step::Done { code: "code_xyz".into() }));
+//! let call = Call::ExchangeCode { code: "unused".into() }; // any call of the login loop reads the same
+//! let reply = mono.decode_step(&HttpResponse::new(200, body)).unwrap();
+//! assert_eq!(reply, Step::code("code_xyz"));
+//! # let _ = (call, Timestamp(0));
 //! ```
 
 mod decode;
+mod encode;
+mod json;
+mod step;
+mod time;
 pub mod wire;
 
-use super::{Dialect, HeaderValue, HttpRequest, HttpResponse, Method};
-use crate::flow::{AccountPick, Call, CallError, CallKind, Reply, Step};
-use crate::form::{Secret, Values};
+use super::{Dialect, Encoded, HttpResponse};
+use crate::flow::{Call, CallError, CallKind, Reply, Step, Timestamp};
+use crate::form::Secret;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-pub use decode::{classify_rejection, parse_rfc3339_ms};
+pub use step::classify_rejection;
+pub use time::parse_rfc3339_ms;
 
 /// Which generation of the Partners API to speak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -74,7 +84,7 @@ impl Customer {
         }
     }
 
-    fn to_json(&self) -> Value {
+    pub(super) fn to_json(&self) -> Value {
         match self {
             Customer::Existing { id } => serde_json::json!({ "id": id }),
             Customer::New { name, email } => serde_json::json!({ "name": name, "email": email }),
@@ -144,153 +154,32 @@ impl Mono {
     }
 
     /// Reads a login/commit-shaped answer (the `99`/`101`/`102`/`400` loop) on
-    /// its own. Re-auth calls (`/v2/connect/reauth/session` and `/login`) answer
-    /// in the same shape, and may be done at once with `99` (mono.md §11.13),
-    /// so a future re-auth call reuses this.
+    /// its own. Re-auth calls (`/v2/connect/reauth/session` and `/login`)
+    /// answer in the same shape, and may be done at once with `99`
+    /// (mono.md §11.13).
     pub fn decode_step(&self, response: &HttpResponse) -> Result<Step, CallError> {
         match decode::decode(CallKind::Login, response)? {
             Reply::Step(step) => Ok(step),
             _ => Err(CallError::Malformed("expected a login step".into())),
         }
     }
-
-    fn path(&self, v1: &str, v2: &str) -> String {
-        match self.config.version {
-            MonoVersion::V1 => v1.to_owned(),
-            MonoVersion::V2 => v2.to_owned(),
-        }
-    }
-
-    fn post(&self, path: String, session: Option<&str>, body: Value) -> HttpRequest {
-        let mut headers = vec![(
-            "mono-sec-key",
-            HeaderValue::Secret(self.config.secret_key.clone()),
-        )];
-        if let Some(id) = session {
-            headers.push(("x-session-id", HeaderValue::Plain(id.to_owned())));
-        }
-        headers.push((
-            "content-type",
-            HeaderValue::Plain("application/json".to_owned()),
-        ));
-        HttpRequest {
-            method: Method::Post,
-            path,
-            headers,
-            // Serializing a `Value` cannot fail (all keys are strings).
-            body: Some(serde_json::to_vec(&body).unwrap_or_default()),
-        }
-    }
-
-    /// The flat `{name: value}` body of a login or MFA answer, names byte for
-    /// byte as the form gave them (mono.md §11.8).
-    fn values_body(values: &Values) -> Map<String, Value> {
-        values
-            .iter()
-            .map(|(name, value)| (name.clone(), Value::String(value.expose().to_owned())))
-            .collect()
-    }
-
-    /// v1 picks by index *as a string*; v2 by number, merged with any MFA
-    /// answers (mono.md §4, §11.6).
-    fn pick(&self, body: &mut Map<String, Value>, pick: &AccountPick) {
-        match self.config.version {
-            MonoVersion::V1 => body.insert("account".into(), Value::String(pick.index.to_string())),
-            MonoVersion::V2 => {
-                body.insert("accountNumber".into(), Value::String(pick.number.clone()))
-            }
-        };
-    }
 }
 
 impl Dialect for Mono {
-    fn encode(&self, call: &Call) -> HttpRequest {
-        let v2 = self.config.version == MonoVersion::V2;
-        match call {
-            Call::ListInstitutions => HttpRequest {
-                method: Method::Get,
-                path: if v2 {
-                    format!(
-                        "/v3/institutions?scope={}",
-                        percent_encode(&self.config.scope)
-                    )
-                } else {
-                    "/v1/institutions".to_owned()
-                },
-                headers: vec![(
-                    "mono-sec-key",
-                    HeaderValue::Secret(self.config.secret_key.clone()),
-                )],
-                body: None,
-            },
-            Call::CreateSession {
-                institution,
-                auth_method,
-            } => {
-                let mut body = Map::new();
-                if !v2 {
-                    if let Some(app) = &self.config.app_id {
-                        body.insert("app".into(), Value::String(app.clone()));
-                    }
-                }
-                body.insert("institution".into(), Value::String(institution.clone()));
-                body.insert(
-                    "auth_method".into(),
-                    Value::String(auth_method.as_str().to_owned()),
-                );
-                if v2 {
-                    body.insert("scope".into(), Value::String(self.config.scope.clone()));
-                    body.insert("customer".into(), self.config.customer.to_json());
-                }
-                self.post(
-                    self.path("/v1/connect/session", "/v2/connect/session"),
-                    None,
-                    Value::Object(body),
-                )
-            }
-            Call::Login { session, values } => self.post(
-                self.path("/v1/connect/login", "/v2/connect/login"),
-                Some(session),
-                Value::Object(Self::values_body(values)),
-            ),
-            Call::Commit {
-                session,
-                values,
-                account,
-            } => {
-                let mut body = Self::values_body(values);
-                if let Some(pick) = account {
-                    self.pick(&mut body, pick);
-                }
-                self.post(
-                    self.path("/v1/connect/commit", "/v2/connect/commit"),
-                    Some(session),
-                    Value::Object(body),
-                )
-            }
-            Call::ExchangeCode { code } => self.post(
-                self.path("/account/auth", "/v2/accounts/auth"),
-                None,
-                serde_json::json!({ "code": code }),
-            ),
-        }
+    fn partner(&self) -> &'static str {
+        "mono"
     }
 
-    fn decode(&self, call: CallKind, response: &HttpResponse) -> Result<Reply, CallError> {
-        decode::decode(call, response)
+    fn encode(&self, call: &Call, _now: Timestamp) -> Encoded {
+        encode::encode(&self.config, call)
     }
-}
 
-/// Percent-encodes a query value (RFC 3986 unreserved characters pass), so a
-/// configured scope can never break the request line.
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
+    fn decode(
+        &self,
+        call: &Call,
+        response: &HttpResponse,
+        _now: Timestamp,
+    ) -> Result<Reply, CallError> {
+        decode::decode(call.kind(), response)
     }
-    out
 }

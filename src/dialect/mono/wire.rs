@@ -3,7 +3,7 @@
 //! `decode(build(x)) == x` (the integration tests check it); a sandbox built on
 //! these cannot drift from what the client reads.
 
-use crate::flow::{Account, AuthMethod, Institution, SessionInfo, Step};
+use crate::flow::{Account, AuthMethod, Institution, Linked, SessionInfo, Step};
 use crate::form::Form;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -181,19 +181,25 @@ pub fn session(s: &SessionInfo) -> Envelope {
 /// envelope, a rejection as `failed` with `data: null`.
 pub fn step(step: &Step) -> Envelope {
     match step {
-        Step::Done { code } => {
+        Step::Done(Linked::Code(code)) => {
             Envelope::successful("Login successful", json!({ "code": code })).with_code(DONE)
         }
-        Step::ChooseAccount { accounts } => {
+        // Mono always links through a code; an id is exchanged, not sent.
+        Step::Done(Linked::Account(id)) => {
+            Envelope::successful("Login successful", json!({ "code": id })).with_code(DONE)
+        }
+        Step::ChooseAccount { accounts, .. } => {
             let list: Vec<Value> = accounts.iter().map(account).collect();
             Envelope::successful("Multiple accounts found", json!({ "accounts": list }))
                 .with_code(CHOOSE_ACCOUNT)
         }
-        Step::NeedsInput { form: f } => {
+        Step::NeedsInput { form: f, .. } => {
             Envelope::successful("More input required", json!({ "userInput": form(f) }))
                 .with_code(NEEDS_INPUT)
         }
         Step::Rejected(r) => Envelope::failed(r.message.clone()),
+        // Mono has no "pending": a bank still working keeps the request open.
+        Step::Pending { .. } => Envelope::failed("The bank is still processing, try again"),
     }
 }
 

@@ -1,9 +1,8 @@
 //! Delivers linked accounts to the host's webhook, signed and retried.
 
-use crate::flow::InstitutionRef;
+use super::delivery::{Delivery, LinkedAccount};
 use crate::form::Secret;
 use hmac::{Hmac, Mac};
-use serde::Serialize;
 use sha2::Sha256;
 use std::time::Duration;
 
@@ -50,32 +49,31 @@ pub fn sign(secret: &[u8], body: &[u8]) -> String {
     format!("sha256={hex}")
 }
 
-/// The payload: who linked what.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct Linked {
-    #[serde(rename = "phoneNumber")]
-    pub phone_number: String,
-    pub institution: Option<InstitutionRef>,
-    pub account_id: String,
-    pub reference: String,
-}
-
-pub(crate) struct Sender {
+/// A [`Delivery`] that POSTs each [`LinkedAccount`] as JSON to a webhook,
+/// signed, in the background, retried with backoff. At most once: a delivery
+/// still failing after its tries, or pending when the process stops, is lost
+/// (and logged with its reference).
+#[derive(Debug)]
+pub struct Webhook {
     client: reqwest::Client,
     config: WebhookConfig,
 }
 
-impl Sender {
-    pub(crate) fn new(config: WebhookConfig) -> Sender {
+impl Webhook {
+    /// A webhook sender for `config`.
+    pub fn new(config: WebhookConfig) -> Webhook {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
-        Sender { client, config }
+        Webhook { client, config }
     }
+}
 
+impl Delivery for Webhook {
     /// Sends in the background until a 2xx or `max_attempts` tries.
-    pub(crate) fn deliver(&self, linked: Linked) {
+    fn deliver(&self, linked: LinkedAccount) {
         let client = self.client.clone();
         let config = self.config.clone();
         tokio::spawn(async move {

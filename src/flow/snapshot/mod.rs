@@ -1,18 +1,27 @@
 //! [`Snapshot`]: a flow at rest, for a store between a person's turns.
+//!
+//! The format is versioned and is not the flow's in-memory shape: a snapshot
+//! written by an older build restores in a newer one (`v1.rs` reads the
+//! first format), so a deploy does not strand the flows people are in the
+//! middle of.
 
-use super::api::{AccountPick, Call, Effect};
+mod v1;
+
+use super::call::{AccountChoice, Call, Effect, PartnerSession};
 use super::config::FlowConfig;
 use super::event::Event;
 use super::machine::{ConnectFlow, Counters};
-use super::state::{ChoosingInstitution, LoadingInstitutions, State};
+use super::state::{ChoosingInstitution, LoadingInstitutions, State, StateKind};
+use super::timers::Timers;
 use super::types::{AuthMethodKind, Catalogue, RequestId};
 use crate::form::Values;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-/// The snapshot format this build writes and reads.
-pub const SNAPSHOT_VERSION: u32 = 1;
+/// The snapshot format this build writes. It reads this one and every
+/// earlier one.
+pub const SNAPSHOT_VERSION: u32 = 2;
 
 /// A flow as data. Serialize it with serde (JSON via [`to_json`](Self::to_json)).
 ///
@@ -35,6 +44,8 @@ pub struct Snapshot {
     next_id: u64,
     #[serde(default, skip_serializing_if = "Counters::is_zero")]
     counters: Counters,
+    #[serde(default, skip_serializing_if = "Timers::is_empty")]
+    timers: Timers,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     effects: Vec<StoredEffect>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -49,8 +60,8 @@ fn is_default_config(c: &FlowConfig) -> bool {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RestoreError {
-    /// Written by a newer or older format.
-    #[error("snapshot format {found} is not supported (expected {expected})")]
+    /// Written by a format this build does not know (a newer one).
+    #[error("snapshot format {found} is not supported (this build reads up to {expected})")]
     Version {
         /// In the snapshot.
         found: u32,
@@ -63,9 +74,14 @@ pub enum RestoreError {
 }
 
 impl Snapshot {
-    /// The state inside.
-    pub fn state(&self) -> &State {
-        &self.state
+    /// Where the flow inside is.
+    pub fn state(&self) -> StateKind {
+        self.state.kind()
+    }
+
+    /// True when the flow inside has ended.
+    pub fn is_finished(&self) -> bool {
+        self.state.kind().is_terminal()
     }
 
     /// The fingerprint of the catalogue the flow had, if any.
@@ -80,7 +96,7 @@ impl Snapshot {
         serde_json::to_vec(self).unwrap_or_default()
     }
 
-    /// From JSON bytes, checking the format version.
+    /// From JSON bytes of this format or an earlier one.
     pub fn from_json(bytes: &[u8]) -> Result<Snapshot, RestoreError> {
         #[derive(Deserialize)]
         struct Version {
@@ -88,13 +104,16 @@ impl Snapshot {
         }
         let version: Version =
             serde_json::from_slice(bytes).map_err(|e| RestoreError::Malformed(e.to_string()))?;
-        if version.v != SNAPSHOT_VERSION {
-            return Err(RestoreError::Version {
-                found: version.v,
+        match version.v {
+            1 => v1::read(bytes),
+            SNAPSHOT_VERSION => {
+                serde_json::from_slice(bytes).map_err(|e| RestoreError::Malformed(e.to_string()))
+            }
+            found => Err(RestoreError::Version {
+                found,
                 expected: SNAPSHOT_VERSION,
-            });
+            }),
         }
-        serde_json::from_slice(bytes).map_err(|e| RestoreError::Malformed(e.to_string()))
     }
 }
 
@@ -108,6 +127,7 @@ impl ConnectFlow {
             catalogue: self.catalogue.as_ref().map(|c| c.fingerprint()),
             next_id: self.next_id,
             counters: self.counters.clone(),
+            timers: self.timers.clone(),
             effects: self.effects.iter().map(StoredEffect::from).collect(),
             events: self.events.iter().cloned().collect(),
         }
@@ -121,12 +141,6 @@ impl ConnectFlow {
         snapshot: Snapshot,
         catalogue: Option<Arc<Catalogue>>,
     ) -> Result<ConnectFlow, RestoreError> {
-        if snapshot.v != SNAPSHOT_VERSION {
-            return Err(RestoreError::Version {
-                found: snapshot.v,
-                expected: SNAPSHOT_VERSION,
-            });
-        }
         let catalogue = match (snapshot.catalogue, catalogue) {
             (Some(fp), Some(c)) if c.fingerprint() == fp => Some(c),
             _ => None,
@@ -137,6 +151,7 @@ impl ConnectFlow {
             catalogue,
             next_id: snapshot.next_id,
             counters: snapshot.counters,
+            timers: snapshot.timers,
             effects: snapshot.effects.into_iter().map(Effect::from).collect(),
             events: snapshot.events.into_iter().collect::<VecDeque<_>>(),
         };
@@ -154,7 +169,6 @@ impl ConnectFlow {
             flow.state = State::LoadingInstitutions(LoadingInstitutions {
                 request: Some(id),
                 attempt: 0,
-                retry_at: None,
             });
         }
         Ok(flow)
@@ -179,16 +193,21 @@ enum StoredCall {
         auth_method: AuthMethodKind,
     },
     Login {
-        session: String,
+        session: PartnerSession,
+        institution: String,
+        auth_method: AuthMethodKind,
         // Not sent yet: see the type docs.
         #[serde(with = "crate::form::reveal_values")]
         values: Values,
     },
     Commit {
-        session: String,
+        session: PartnerSession,
         #[serde(with = "crate::form::reveal_values")]
         values: Values,
-        account: Option<AccountPick>,
+        account: Option<AccountChoice>,
+    },
+    Poll {
+        session: PartnerSession,
     },
     ExchangeCode {
         code: String,
@@ -207,7 +226,17 @@ impl From<&Effect> for StoredEffect {
                 institution,
                 auth_method,
             },
-            Call::Login { session, values } => StoredCall::Login { session, values },
+            Call::Login {
+                session,
+                institution,
+                auth_method,
+                values,
+            } => StoredCall::Login {
+                session,
+                institution,
+                auth_method,
+                values,
+            },
             Call::Commit {
                 session,
                 values,
@@ -217,6 +246,7 @@ impl From<&Effect> for StoredEffect {
                 values,
                 account,
             },
+            Call::Poll { session } => StoredCall::Poll { session },
             Call::ExchangeCode { code } => StoredCall::ExchangeCode { code },
         };
         StoredEffect { id: *id, call }
@@ -234,7 +264,17 @@ impl From<StoredEffect> for Effect {
                 institution,
                 auth_method,
             },
-            StoredCall::Login { session, values } => Call::Login { session, values },
+            StoredCall::Login {
+                session,
+                institution,
+                auth_method,
+                values,
+            } => Call::Login {
+                session,
+                institution,
+                auth_method,
+                values,
+            },
             StoredCall::Commit {
                 session,
                 values,
@@ -244,6 +284,7 @@ impl From<StoredEffect> for Effect {
                 values,
                 account,
             },
+            StoredCall::Poll { session } => Call::Poll { session },
             StoredCall::ExchangeCode { code } => Call::ExchangeCode { code },
         };
         Effect::Call {

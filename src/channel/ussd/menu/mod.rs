@@ -1,0 +1,282 @@
+//! The USSD menu: turns a flow's [`View`] into a screen that fits the
+//! gateway's length budget, and a person's typed input into either a
+//! [`UserAction`] for the flow or a move within the menu (a page, a field).
+//!
+//! Pure: no I/O, no clock. The hop server keeps a [`Cursor`] per session.
+
+mod paging;
+mod render;
+
+pub use render::render;
+
+use super::gsm::Budget;
+use crate::flow::{Account, AuthMethodKind, Institution, UserAction, View};
+use crate::form::{FieldKind, Form, Secret, Values};
+use paging::{list_input, ListInput};
+use serde::{Deserialize, Serialize};
+
+/// The screen of a call still in flight.
+pub const PROCESSING: &str = "Processing...\n1. Continue";
+
+/// Navigation keys; conventions differ between gateways and countries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NavKeys {
+    /// Next page (default `98`).
+    pub more: String,
+    /// Previous page or field (default `0`).
+    pub back: String,
+    /// Back to the bank list (default `00`).
+    pub home: String,
+}
+
+impl Default for NavKeys {
+    fn default() -> Self {
+        NavKeys {
+            more: "98".into(),
+            back: "0".into(),
+            home: "00".into(),
+        }
+    }
+}
+
+/// How screens are built.
+#[derive(Debug, Clone)]
+pub struct MenuConfig {
+    /// Length budget of one screen.
+    pub budget: Budget,
+    /// Navigation keys.
+    pub keys: NavKeys,
+    /// Invalid inputs in a row before the session ends politely.
+    pub max_invalid: u8,
+}
+
+impl Default for MenuConfig {
+    fn default() -> Self {
+        MenuConfig {
+            budget: Budget::default(),
+            keys: NavKeys::default(),
+            max_invalid: 3,
+        }
+    }
+}
+
+/// Where the person is inside the current view: which page of a list, which
+/// field of a form (with the values typed so far). Stored, sealed, between hops.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "at", rename_all = "snake_case")]
+pub enum Cursor {
+    /// At the top of whatever the view is.
+    #[default]
+    Start,
+    /// Page `page` of the bank or account list.
+    Page {
+        /// Zero-based page.
+        page: usize,
+    },
+    /// Choosing how to log in at an institution.
+    Method {
+        /// Institution id.
+        institution: String,
+    },
+    /// Typing field `index` of the form on screen.
+    Field {
+        /// Zero-based field.
+        index: usize,
+        /// What was typed for the earlier fields. Held only inside the sealed
+        /// session record; never logged (`Values` redacts its `Debug`).
+        #[serde(with = "crate::form::reveal_values")]
+        values: Values,
+    },
+}
+
+/// What an input means.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Give this to the flow.
+    Act(UserAction),
+    /// Stay in the view, move the cursor.
+    Move(Cursor),
+    /// Not a valid answer here: show the same screen with this line first.
+    Invalid(&'static str),
+}
+
+/// Institutions a handset can use: at least one auth method whose login
+/// form needs no picture (a captcha image cannot be shown over USSD).
+pub fn usable(institutions: &[Institution]) -> Vec<&Institution> {
+    institutions.iter().filter(|i| is_usable(i)).collect()
+}
+
+/// [`usable`] for one institution, without allocating: it runs for every
+/// bank on every hop that shows or answers the list.
+pub(super) fn is_usable(inst: &Institution) -> bool {
+    if inst.auth_methods.is_empty() {
+        return inst.ui.as_ref().is_none_or(|f| !has_captcha(f));
+    }
+    inst.auth_methods
+        .iter()
+        .any(|m| inst.form_for(&m.kind).is_none_or(|f| !has_captcha(f)))
+}
+
+pub(super) fn usable_methods(inst: &Institution) -> Vec<AuthMethodKind> {
+    inst.method_kinds()
+        .into_iter()
+        .filter(|m| inst.form_for(m).is_none_or(|f| !has_captcha(f)))
+        .collect()
+}
+
+fn has_captcha(form: &Form) -> bool {
+    form.fields.iter().any(|f| f.kind == FieldKind::Captcha)
+}
+
+/// Interprets `input` against the view and cursor.
+pub fn on_input(view: &View<'_>, cursor: &Cursor, input: &str, config: &MenuConfig) -> Outcome {
+    let keys = &config.keys;
+    let input = input.trim();
+    match view {
+        View::ChooseInstitution { institutions, .. } => {
+            if let Cursor::Method { institution } = cursor {
+                let Some(inst) = institutions
+                    .iter()
+                    .find(|i| &i.id == institution && is_usable(i))
+                else {
+                    return Outcome::Move(Cursor::Page { page: 0 });
+                };
+                let methods = usable_methods(inst);
+                if input == keys.back || input == keys.home {
+                    return Outcome::Move(Cursor::Page { page: 0 });
+                }
+                return match pick(input, methods.len()) {
+                    Some(i) => Outcome::Act(UserAction::ChooseInstitution {
+                        id: inst.id.clone(),
+                        auth_method: Some(methods[i].clone()),
+                    }),
+                    None => Outcome::Invalid("Invalid choice."),
+                };
+            }
+            let list = usable(institutions);
+            let labels: Vec<String> = list.iter().map(|i| i.name.clone()).collect();
+            match list_input(&labels, page_of(cursor), "Choose your bank", input, config) {
+                ListInput::Page(page) => Outcome::Move(Cursor::Page { page }),
+                ListInput::Picked(i) => {
+                    let inst = list[i];
+                    let methods = usable_methods(inst);
+                    if methods.len() == 1 {
+                        Outcome::Act(UserAction::ChooseInstitution {
+                            id: inst.id.clone(),
+                            auth_method: Some(methods[0].clone()),
+                        })
+                    } else {
+                        Outcome::Move(Cursor::Method {
+                            institution: inst.id.clone(),
+                        })
+                    }
+                }
+                ListInput::Invalid => Outcome::Invalid("Invalid choice."),
+            }
+        }
+        View::Form(f) => {
+            let (index, values) = match cursor {
+                Cursor::Field { index, values } => (*index, values.clone()),
+                _ => (0, Values::new()),
+            };
+            if input == keys.home {
+                return Outcome::Act(UserAction::Back);
+            }
+            let Some(field) = f.form.fields.get(index) else {
+                return Outcome::Move(Cursor::Field {
+                    index: 0,
+                    values: Values::new(),
+                });
+            };
+            if field.kind == FieldKind::Captcha {
+                return if input == keys.back {
+                    Outcome::Act(UserAction::Back)
+                } else {
+                    Outcome::Invalid("Invalid choice.")
+                };
+            }
+            // Back: the previous field, or the bank list from the first one.
+            if input == keys.back {
+                return if index == 0 {
+                    Outcome::Act(UserAction::Back)
+                } else {
+                    Outcome::Move(Cursor::Field {
+                        index: index - 1,
+                        values,
+                    })
+                };
+            }
+            let value = if field.kind == FieldKind::Choice {
+                match pick(input, field.options.len()) {
+                    Some(i) => field.options[i].value.clone(),
+                    None => return Outcome::Invalid("Invalid choice."),
+                }
+            } else {
+                input.to_owned()
+            };
+            let value = Secret::new(value);
+            if field.check(&value).is_err() {
+                return Outcome::Invalid(match field.max_length {
+                    Some(_) => "Invalid entry: too long or empty.",
+                    None => "Invalid entry.",
+                });
+            }
+            let mut values = values;
+            values.insert(field.name.clone(), value);
+            if index + 1 < f.form.fields.len() {
+                Outcome::Move(Cursor::Field {
+                    index: index + 1,
+                    values,
+                })
+            } else {
+                Outcome::Act(UserAction::Submit(values))
+            }
+        }
+        View::ChooseAccount { accounts, .. } => {
+            if input == keys.home {
+                return Outcome::Act(UserAction::Back);
+            }
+            let labels: Vec<String> = accounts.iter().map(account_label).collect();
+            match list_input(
+                &labels,
+                page_of(cursor),
+                "Choose the account",
+                input,
+                config,
+            ) {
+                ListInput::Page(page) => Outcome::Move(Cursor::Page { page }),
+                ListInput::Picked(i) => Outcome::Act(UserAction::ChooseAccount(i)),
+                ListInput::Invalid => Outcome::Invalid("Invalid choice."),
+            }
+        }
+        View::Linked { .. } => match input {
+            "1" => Outcome::Act(UserAction::Retry),
+            i if i == keys.back => Outcome::Act(UserAction::Exit),
+            _ => Outcome::Invalid("Invalid choice."),
+        },
+        _ => Outcome::Invalid("Please wait."),
+    }
+}
+
+pub(super) fn account_label(a: &Account) -> String {
+    let kind = a
+        .kind
+        .as_deref()
+        .map(|k| k.split('_').next().unwrap_or(k))
+        .unwrap_or("");
+    format!("{} {}", a.number, kind).trim_end().to_owned()
+}
+
+pub(super) fn page_of(cursor: &Cursor) -> usize {
+    match cursor {
+        Cursor::Page { page } => *page,
+        _ => 0,
+    }
+}
+
+pub(super) fn pick(input: &str, len: usize) -> Option<usize> {
+    match input.parse::<usize>() {
+        Ok(n) if (1..=len).contains(&n) => Some(n - 1),
+        _ => None,
+    }
+}

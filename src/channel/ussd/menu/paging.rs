@@ -1,0 +1,228 @@
+//! Lists cut into pages by encoded length, and screens fitted to the budget.
+
+use super::{pick, MenuConfig, NavKeys};
+use crate::channel::ussd::gateway::Screen;
+use crate::channel::ussd::gsm::{self, sanitize, Budget};
+
+pub(super) enum ListInput {
+    Page(usize),
+    Picked(usize),
+    Invalid,
+}
+
+/// Paging keys and global item numbers (item numbers stay the same on every page).
+pub(super) fn list_input(
+    labels: &[String],
+    page: usize,
+    title: &str,
+    input: &str,
+    config: &MenuConfig,
+) -> ListInput {
+    let keys = &config.keys;
+    if input != keys.more && input != keys.back && input != keys.home {
+        // A plain number needs no pages: item numbers are the same on every page.
+        return match pick(input, labels.len()) {
+            Some(i) => ListInput::Picked(i),
+            None => ListInput::Invalid,
+        };
+    }
+    let pages = paginate(&[title.to_owned()], labels, config);
+    let page = page.min(pages.len().saturating_sub(1));
+    if input == config.keys.more && page + 1 < pages.len() {
+        return ListInput::Page(page + 1);
+    }
+    if input == config.keys.back && page > 0 {
+        return ListInput::Page(page - 1);
+    }
+    if input == config.keys.home {
+        return ListInput::Page(0);
+    }
+    match pick(input, labels.len()) {
+        Some(i) => ListInput::Picked(i),
+        None => ListInput::Invalid,
+    }
+}
+
+pub(super) fn list_screen(
+    head: Vec<String>,
+    labels: &[String],
+    page: usize,
+    config: &MenuConfig,
+) -> Screen {
+    let pages = paginate(&head, labels, config);
+    let page = page.min(pages.len().saturating_sub(1));
+    let range = pages.get(page).cloned().unwrap_or(0..0);
+    let mut body: Vec<String> = range
+        .clone()
+        .map(|i| format!("{}. {}", i + 1, labels[i]))
+        .collect();
+    body.extend(footer(page, pages.len(), &config.keys));
+    fit(head, body, config, false)
+}
+
+/// A short numbered menu (all options on one screen) with extra lines after.
+pub(super) fn menu(
+    head: Vec<String>,
+    options: &[String],
+    extra: &[String],
+    config: &MenuConfig,
+) -> Screen {
+    let mut body: Vec<String> = options
+        .iter()
+        .enumerate()
+        .map(|(i, o)| format!("{}. {o}", i + 1))
+        .collect();
+    body.extend(extra.iter().cloned());
+    fit(head, body, config, false)
+}
+
+fn footer(page: usize, pages: usize, keys: &NavKeys) -> Vec<String> {
+    let mut f = Vec::new();
+    if page + 1 < pages {
+        f.push(format!("{}. More", keys.more));
+    }
+    if page > 0 {
+        f.push(format!("{}. Back", keys.back));
+    }
+    f
+}
+
+/// Splits `labels` into pages whose whole screen (head, items, the widest
+/// footer) fits the budget. Cut by encoded length, not a fixed count: a page
+/// of short bank names holds more than a page of long ones.
+///
+/// Each line is measured once and the costs summed (a newline is one unit in
+/// either encoding; one non-GSM line makes the whole screen UCS-2), so this
+/// is linear in the list: it runs on every hop that shows a list.
+fn paginate(
+    head: &[String],
+    labels: &[String],
+    config: &MenuConfig,
+) -> Vec<std::ops::Range<usize>> {
+    let head_cost = head
+        .iter()
+        .map(|l| LineCost::of(l))
+        .fold(LineCost::EMPTY, LineCost::join);
+    let reserve = LineCost::of(&format!("{}. More", config.keys.more))
+        .join(LineCost::of(&format!("{}. Back", config.keys.back)));
+    let items: Vec<LineCost> = labels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| LineCost::of(&format!("{}. {l}", i + 1)))
+        .collect();
+    let mut pages = Vec::new();
+    let mut start = 0;
+    while start < labels.len() {
+        // A page always holds at least one item, even one too long to fit:
+        // `fit` then shortens the head rather than lose the option.
+        let mut total = head_cost.join(items[start]);
+        let mut end = start + 1;
+        while end < labels.len() {
+            let next = total.join(items[end]);
+            if !next.join(reserve).fits(&config.budget) {
+                break;
+            }
+            total = next;
+            end += 1;
+        }
+        pages.push(start..end);
+        start = end;
+    }
+    if pages.is_empty() {
+        pages.push(0..0);
+    }
+    pages
+}
+
+/// The encoded size of one or more lines joined with newlines.
+#[derive(Debug, Clone, Copy)]
+struct LineCost {
+    /// GSM-7 septets, or `None` once any character needs UCS-2.
+    gsm: Option<usize>,
+    /// UTF-16 code units.
+    ucs2: usize,
+    lines: usize,
+}
+
+impl LineCost {
+    const EMPTY: LineCost = LineCost {
+        gsm: Some(0),
+        ucs2: 0,
+        lines: 0,
+    };
+
+    fn of(line: &str) -> LineCost {
+        let clean = sanitize(line);
+        let m = gsm::measure(&clean);
+        let ucs2 = clean.encode_utf16().count();
+        LineCost {
+            gsm: (m.encoding == gsm::Encoding::Gsm7).then_some(m.units),
+            ucs2,
+            lines: 1,
+        }
+    }
+
+    fn join(self, other: LineCost) -> LineCost {
+        let newline = usize::from(self.lines > 0 && other.lines > 0);
+        LineCost {
+            gsm: self.gsm.zip(other.gsm).map(|(a, b)| a + b + newline),
+            ucs2: self.ucs2 + other.ucs2 + newline,
+            lines: self.lines + other.lines,
+        }
+    }
+
+    fn fits(self, budget: &Budget) -> bool {
+        match self.gsm {
+            Some(septets) => septets <= budget.gsm7,
+            None => self.ucs2 <= budget.ucs2,
+        }
+    }
+}
+
+/// Joins `head` (may be shortened) and `body` (never cut: every option line
+/// stays whole) into a screen within the budget. Head lines are dropped from
+/// the top, then the last one is shortened, until it fits.
+pub(super) fn fit(
+    mut head: Vec<String>,
+    body: Vec<String>,
+    config: &MenuConfig,
+    end: bool,
+) -> Screen {
+    let join = |head: &[String], body: &[String]| -> String {
+        let text: Vec<&str> = head.iter().chain(body.iter()).map(String::as_str).collect();
+        sanitize(&text.join("\n")).into_owned()
+    };
+    let mut text = join(&head, &body);
+    while !config.budget.fits(&text) && !head.is_empty() {
+        // Shorten the longest head line by a word; drop it when it is one word.
+        let longest = (0..head.len())
+            .max_by_key(|&i| head[i].chars().count())
+            .unwrap_or(0);
+        let line = &mut head[longest];
+        match line.trim_end_matches("...").rfind(' ') {
+            Some(cut) if cut > 0 => {
+                line.truncate(cut);
+                line.push_str("...");
+            }
+            _ => {
+                head.remove(longest);
+            }
+        }
+        text = join(&head, &body);
+    }
+    if !config.budget.fits(&text) {
+        // A body that alone exceeds the budget (a huge option list from a
+        // partner): keep whole lines while they fit rather than cut one.
+        let mut kept = Vec::new();
+        for line in body {
+            let mut candidate = kept.clone();
+            candidate.push(line);
+            if !config.budget.fits(&join(&[], &candidate)) {
+                break;
+            }
+            kept = candidate;
+        }
+        text = join(&[], &kept);
+    }
+    Screen { text, end }
+}

@@ -1,0 +1,86 @@
+//! Resume on re-dial: the flow outlives the telecom session. A new session
+//! from a phone whose last flow is unfinished (past the bank list, not ended,
+//! no call in flight on a live instance) is offered `1. Continue` /
+//! `2. Start again`, and the flow is *moved* to the new session: two
+//! sessions must never drive one flow.
+
+use super::gateway::Screen;
+use super::hop::Hop;
+use super::menu::Cursor;
+use super::session::UssdState;
+use super::UssdService;
+use crate::flow::StateKind;
+use crate::service::ServiceError;
+use crate::store::Entry;
+
+/// The lines of the offer.
+pub(super) const OFFER: [&str; 3] = [
+    "You have an unfinished bank link.",
+    "1. Continue",
+    "2. Start again",
+];
+
+/// Where a phone's latest session key is kept.
+pub(super) fn phone_key(gateway: &str, phone: &str) -> String {
+    format!("ussd-phone:{gateway}:{phone}")
+}
+
+impl UssdService {
+    /// Moves the phone's unfinished flow to session `key` and offers to
+    /// resume it; `None` when there is nothing to resume.
+    pub(super) async fn offer_resume(
+        &self,
+        key: &str,
+        phone_key: &str,
+        index: &Entry,
+        text: Option<String>,
+        sequence: Option<u64>,
+    ) -> Result<Option<Screen>, ServiceError> {
+        let old_key = String::from_utf8_lossy(&index.data).into_owned();
+        if old_key == key {
+            return Ok(None);
+        }
+        // An unreadable old record (another format, another key) is nothing
+        // to resume: the person just starts again.
+        let Ok(Some(old)) = self.service.load::<UssdState>(&old_key).await else {
+            return Ok(None);
+        };
+        let mut session = old.session;
+        // Worth resuming: past the bank list and not finished. A flow whose
+        // call is still claimed by a live instance is left alone; a claim
+        // whose lease ran out (its process died) is recovered when the person
+        // continues, like on any other hop.
+        let state = session.flow.state();
+        let worth = !state.is_terminal()
+            && !matches!(
+                state,
+                StateKind::LoadingInstitutions | StateKind::ChoosingInstitution
+            );
+        let live_claim = session
+            .claim()
+            .is_some_and(|c| !c.is_expired(self.service.now(), self.service.config().claim_lease));
+        if !worth || live_claim {
+            return Ok(None);
+        }
+        let state = &mut session.channel;
+        state.hop = Hop::ResumeOffer;
+        state.prev_text = text.or(Some(String::new()));
+        state.last_sequence = sequence;
+        state.invalid = 0;
+        state.cursor = Cursor::Start;
+        state.last_screen = self.presenter.fit(&OFFER, false);
+        let shown = state.last_screen.clone();
+        self.service.save(key, None, &session).await?;
+        self.service.store().delete(&old_key).await?;
+        self.service
+            .store()
+            .compare_and_set(
+                phone_key,
+                Some(index.version),
+                key.as_bytes().to_vec(),
+                self.service.config().session_ttl,
+            )
+            .await?;
+        Ok(Some(shown))
+    }
+}

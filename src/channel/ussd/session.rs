@@ -1,0 +1,123 @@
+//! What the USSD channel keeps in a session record, and how a flow's
+//! outcome becomes a screen ([`Presenter`], the service's
+//! [`Channel`](crate::service::Channel) for USSD).
+
+use super::gateway::Screen;
+use super::gsm;
+use super::hop::{self, Hop};
+use super::menu::{self, Cursor, MenuConfig};
+use crate::flow::{ConnectFlow, Event, View};
+use crate::service::{Channel, Session};
+use serde::{Deserialize, Serialize};
+
+/// The USSD channel's part of a session record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct UssdState {
+    /// E.164, or empty when the gateway sent none.
+    pub(crate) phone: String,
+    /// The raw cumulative text of the previous hop (suffix-diff gateways).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) prev_text: Option<String>,
+    /// The previous hop's sequence number (latest-input gateways).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) last_sequence: Option<u64>,
+    /// What the handset was last shown (a duplicate hop gets it again).
+    pub(crate) last_screen: Screen,
+    /// Where the person is within the view.
+    #[serde(default)]
+    pub(crate) cursor: Cursor,
+    /// Invalid answers in a row.
+    #[serde(default)]
+    pub(crate) invalid: u8,
+    /// Where the handset conversation is.
+    #[serde(default)]
+    pub(crate) hop: Hop,
+}
+
+impl UssdState {
+    pub(crate) fn new(
+        phone: String,
+        prev_text: Option<String>,
+        last_sequence: Option<u64>,
+    ) -> Self {
+        UssdState {
+            phone,
+            prev_text,
+            last_sequence,
+            last_screen: screen(menu::PROCESSING, false),
+            cursor: Cursor::Start,
+            invalid: 0,
+            hop: Hop::Menu,
+        }
+    }
+}
+
+pub(crate) fn screen(text: &str, end: bool) -> Screen {
+    Screen {
+        text: text.to_owned(),
+        end,
+    }
+}
+
+/// Renders flow outcomes into USSD screens.
+#[derive(Debug)]
+pub(crate) struct Presenter {
+    pub(crate) menu: MenuConfig,
+}
+
+impl Presenter {
+    /// The screen for the flow's view at the session's cursor, with an
+    /// optional error line.
+    pub(crate) fn screen(
+        &self,
+        flow: &ConnectFlow,
+        session: &Session<UssdState>,
+        error: Option<&str>,
+    ) -> Screen {
+        if let (View::Done { .. }, Some(inst)) = (flow.view(), &session.institution) {
+            return self.fit(
+                &[
+                    &format!("Your {} account is linked.", inst.name),
+                    &format!("Ref {}", session.reference),
+                ],
+                true,
+            );
+        }
+        menu::render(&flow.view(), &session.channel.cursor, error, &self.menu)
+    }
+
+    /// Plain lines as a screen, in the GSM alphabet.
+    pub(crate) fn fit(&self, lines: &[&str], end: bool) -> Screen {
+        Screen {
+            text: gsm::sanitize(&lines.join("\n")).into_owned(),
+            end,
+        }
+    }
+}
+
+impl Channel<UssdState> for Presenter {
+    fn name(&self) -> &'static str {
+        "ussd"
+    }
+
+    fn events(&self, session: &mut Session<UssdState>, events: &[Event]) {
+        for event in events {
+            tracing::debug!(event = event.kind.name(), reference = %session.reference, "flow event");
+        }
+    }
+
+    fn settled(&self, flow: &ConnectFlow, session: &mut Session<UssdState>) {
+        session.channel.hop = hop::settled(session.channel.hop);
+        if session.channel.hop == Hop::Continue {
+            // The person is looking at "Processing": the next screen is
+            // rendered fresh when they continue, from the top.
+            session.channel.cursor = Cursor::Start;
+        }
+        session.channel.last_screen = self.screen(flow, session, None);
+    }
+
+    fn working(&self, session: &mut Session<UssdState>) {
+        session.channel.hop = Hop::Working;
+        session.channel.last_screen = screen(menu::PROCESSING, false);
+    }
+}

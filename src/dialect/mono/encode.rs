@@ -1,0 +1,145 @@
+//! Building Mono requests from flow calls (mono.md §1–§5).
+
+use super::{MonoConfig, MonoVersion};
+use crate::dialect::{Encoded, HeaderValue, HttpRequest, Method};
+use crate::flow::{AccountChoice, Call, CallError};
+use crate::form::Values;
+use serde_json::{Map, Value};
+
+pub(super) fn encode(config: &MonoConfig, call: &Call) -> Encoded {
+    let v2 = config.version == MonoVersion::V2;
+    let path = |v1: &str, v2_path: &str| if v2 { v2_path } else { v1 }.to_owned();
+    Encoded::Http(match call {
+        Call::ListInstitutions => HttpRequest {
+            method: Method::Get,
+            path: if v2 {
+                format!("/v3/institutions?scope={}", percent_encode(&config.scope))
+            } else {
+                "/v1/institutions".to_owned()
+            },
+            headers: vec![(
+                "mono-sec-key",
+                HeaderValue::Secret(config.secret_key.clone()),
+            )],
+            body: None,
+        },
+        Call::CreateSession {
+            institution,
+            auth_method,
+        } => {
+            let mut body = Map::new();
+            if !v2 {
+                if let Some(app) = &config.app_id {
+                    body.insert("app".into(), Value::String(app.clone()));
+                }
+            }
+            body.insert("institution".into(), Value::String(institution.clone()));
+            body.insert(
+                "auth_method".into(),
+                Value::String(auth_method.as_str().to_owned()),
+            );
+            if v2 {
+                body.insert("scope".into(), Value::String(config.scope.clone()));
+                body.insert("customer".into(), config.customer.to_json());
+            }
+            post(
+                config,
+                path("/v1/connect/session", "/v2/connect/session"),
+                None,
+                Value::Object(body),
+            )
+        }
+        // Mono's login names neither institution nor method: the session does.
+        Call::Login {
+            session, values, ..
+        } => post(
+            config,
+            path("/v1/connect/login", "/v2/connect/login"),
+            Some(&session.id),
+            Value::Object(values_body(values)),
+        ),
+        Call::Commit {
+            session,
+            values,
+            account,
+        } => {
+            let mut body = values_body(values);
+            if let Some(choice) = account {
+                pick(config.version, &mut body, choice);
+            }
+            post(
+                config,
+                path("/v1/connect/commit", "/v2/connect/commit"),
+                Some(&session.id),
+                Value::Object(body),
+            )
+        }
+        // Mono never answers "pending", so a flow never polls it.
+        Call::Poll { .. } => {
+            return Encoded::Local(Err(CallError::Malformed(
+                "Mono has no pending steps to poll".into(),
+            )))
+        }
+        Call::ExchangeCode { code } => post(
+            config,
+            path("/account/auth", "/v2/accounts/auth"),
+            None,
+            serde_json::json!({ "code": code }),
+        ),
+    })
+}
+
+fn post(config: &MonoConfig, path: String, session: Option<&str>, body: Value) -> HttpRequest {
+    let mut headers = vec![(
+        "mono-sec-key",
+        HeaderValue::Secret(config.secret_key.clone()),
+    )];
+    if let Some(id) = session {
+        headers.push(("x-session-id", HeaderValue::Plain(id.to_owned())));
+    }
+    headers.push((
+        "content-type",
+        HeaderValue::Plain("application/json".to_owned()),
+    ));
+    HttpRequest {
+        method: Method::Post,
+        path,
+        headers,
+        // Serializing a `Value` cannot fail (all keys are strings).
+        body: Some(serde_json::to_vec(&body).unwrap_or_default()),
+    }
+}
+
+/// The flat `{name: value}` body of a login or MFA answer, names byte for
+/// byte as the form gave them (mono.md §11.8).
+fn values_body(values: &Values) -> Map<String, Value> {
+    values
+        .iter()
+        .map(|(name, value)| (name.clone(), Value::String(value.expose().to_owned())))
+        .collect()
+}
+
+/// v1 picks by index *as a string*; v2 by number, merged with any MFA
+/// answers (mono.md §4, §11.6).
+fn pick(version: MonoVersion, body: &mut Map<String, Value>, choice: &AccountChoice) {
+    match version {
+        MonoVersion::V1 => body.insert("account".into(), Value::String(choice.index.to_string())),
+        MonoVersion::V2 => {
+            body.insert("accountNumber".into(), Value::String(choice.number.clone()))
+        }
+    };
+}
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters pass), so a
+/// configured scope can never break the request line.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -1,0 +1,96 @@
+//! Reading JSON that may be anything: every helper here is total. JSON is
+//! navigated with `Value::get` (which answers `None` on non-objects) and
+//! nothing indexes, unwraps or assumes `data` is an object (mono.md §11.11).
+
+use crate::flow::CallError;
+use crate::form::Form;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+pub(super) type Obj = Map<String, Value>;
+
+/// Longest partner message passed on; a message is for a person, a longer one
+/// is a body we should not be echoing.
+const MAX_MESSAGE: usize = 300;
+
+pub(super) fn malformed(what: &str) -> CallError {
+    CallError::Malformed(what.to_owned())
+}
+
+/// The partner's `message` (or `error`) string, trimmed and bounded.
+pub(super) fn message(body: &Value) -> Option<String> {
+    ["message", "error"]
+        .iter()
+        .filter_map(|k| body.get(*k).and_then(Value::as_str))
+        .map(str::trim)
+        .find(|m| !m.is_empty())
+        .map(|m| m.chars().take(MAX_MESSAGE).collect())
+}
+
+pub(super) fn is_failed(body: &Value) -> bool {
+    body.get("status")
+        .and_then(Value::as_str)
+        .is_some_and(|s| s.eq_ignore_ascii_case("failed"))
+}
+
+/// `v.get(key)`, with JSON `null` treated as absent.
+pub(super) fn get<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
+    v.get(key).filter(|x| !x.is_null())
+}
+
+/// A string, or a number written as one (ids and codes arrive as either).
+pub(super) fn string_of(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+pub(super) fn plain_str(v: &Value) -> Option<String> {
+    v.as_str().map(str::to_owned)
+}
+
+pub(super) fn u64_of(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= u64::MAX as f64)
+                .map(|f| f as u64)
+        }),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+pub(super) fn i64_of(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() <= i64::MAX as f64)
+                .map(|f| f as i64)
+        }),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Deserializes straight from the borrowed tree: no copy of the subtree first
+/// (an institution list carries dozens of forms).
+pub(super) fn form_of(v: &Value) -> Option<Form> {
+    Form::deserialize(v).ok()
+}
+
+/// Removes and parses the first of `keys` that parses. Keys that are absent,
+/// `null` or unreadable stay in `o`, so they end up in `extra` and round-trip.
+pub(super) fn take<T>(
+    o: &mut Obj,
+    keys: &[&str],
+    parse: impl Fn(&Value) -> Option<T>,
+) -> Option<T> {
+    let (key, value) = keys
+        .iter()
+        .find_map(|k| o.get(*k).and_then(|v| parse(v).map(|t| (*k, t))))?;
+    o.remove(key);
+    Some(value)
+}

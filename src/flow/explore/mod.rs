@@ -1,0 +1,178 @@
+//! Exhaustive path enumeration: breadth-first search over (flow state × input
+//! alphabet), the reachable state graph as Mermaid, and checks of an
+//! institution catalogue.
+//!
+//! QA engineers use it to certify a catalogue before it goes live: every
+//! login form must be fillable, every state reachable, every non-terminal
+//! state must have a way out.
+//!
+//! ```
+//! use connectflow::flow::{explore, Catalogue, FlowConfig, StateKind};
+//! use std::sync::Arc;
+//!
+//! let catalogue = Arc::new(explore::demo_catalogue());
+//! let report = explore::explore(&FlowConfig::default(), catalogue);
+//! assert!(report.problems.is_empty(), "{:?}", report.problems);
+//! assert!(report.unreachable().is_empty());
+//! // The shortest way to a linked account:
+//! let path = &report.shortest[&StateKind::Done];
+//! assert_eq!(path.last().map(|l| l.label()), Some("exchanged".to_string()));
+//! println!("{}", report.to_mermaid());
+//! ```
+
+mod catalogue;
+mod letters;
+mod node;
+
+pub use catalogue::{check_catalogue, check_form, demo_catalogue, sample_values};
+pub use letters::{Letter, ReplyLetter, Vocabulary};
+
+use super::config::FlowConfig;
+use super::machine::{ConnectFlow, Counters};
+use super::state::StateKind;
+use super::types::{Catalogue, Timestamp};
+use node::Node;
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+use std::sync::Arc;
+
+/// What the explorer found.
+#[derive(Debug, Clone, Default)]
+pub struct Exploration {
+    /// The shortest input sequence from a new flow to each reached state.
+    pub shortest: BTreeMap<StateKind, Vec<Letter>>,
+    /// Every transition seen, as (from, input, to).
+    pub edges: BTreeSet<(StateKind, String, StateKind)>,
+    /// Distinct abstract nodes (state kind × counters) expanded.
+    pub nodes: usize,
+    /// Everything wrong with the flow or the catalogue.
+    pub problems: Vec<String>,
+    /// The partner replies explored.
+    pub vocabulary: Option<Vocabulary>,
+}
+
+impl Exploration {
+    /// States the partner's vocabulary could reach that no input sequence
+    /// reached.
+    pub fn unreachable(&self) -> Vec<StateKind> {
+        StateKind::ALL
+            .into_iter()
+            .filter(|k| self.vocabulary.as_ref().is_none_or(|v| v.can_reach(*k)))
+            .filter(|k| !self.shortest.contains_key(k))
+            .collect()
+    }
+
+    /// The reachable graph as a Mermaid `stateDiagram-v2`.
+    pub fn to_mermaid(&self) -> String {
+        let mut labels: BTreeMap<(StateKind, StateKind), BTreeSet<&str>> = BTreeMap::new();
+        for (from, label, to) in &self.edges {
+            labels.entry((*from, *to)).or_default().insert(label);
+        }
+        let mut out = String::from("stateDiagram-v2\n    [*] --> LoadingInstitutions\n");
+        for ((from, to), labels) in labels {
+            let labels: Vec<&str> = labels.into_iter().collect();
+            out.push_str(&format!(
+                "    {} --> {}: {}\n",
+                from.name(),
+                to.name(),
+                labels.join(", ")
+            ));
+        }
+        for kind in StateKind::ALL.into_iter().filter(|k| k.is_terminal()) {
+            if self.shortest.contains_key(&kind) {
+                out.push_str(&format!("    {} --> [*]\n", kind.name()));
+            }
+        }
+        out
+    }
+}
+
+/// Upper bound on abstract nodes, so a pathological config cannot hang a CI run.
+const MAX_NODES: usize = 200_000;
+
+/// The start time of every explored flow; deadlines are reached from here.
+pub const T0: Timestamp = Timestamp(1_700_000_000_000);
+
+/// [`explore_with`] Mono's vocabulary.
+pub fn explore(config: &FlowConfig, catalogue: Arc<Catalogue>) -> Exploration {
+    explore_with(config, catalogue, &Vocabulary::mono())
+}
+
+/// Breadth-first search over every input sequence — a person's actions,
+/// every reply in `vocabulary` to the call in flight, the next timer — with a
+/// node per (state kind, counters). Reports the shortest path to each state,
+/// every edge, and problems: catalogue defects ([`check_catalogue`]),
+/// non-terminal nodes with no input that moves them, terminal nodes that
+/// accept input, and calls beyond [`FlowConfig::max_calls`].
+pub fn explore_with(
+    config: &FlowConfig,
+    catalogue: Arc<Catalogue>,
+    vocabulary: &Vocabulary,
+) -> Exploration {
+    let mut report = Exploration {
+        problems: check_catalogue(&catalogue),
+        vocabulary: Some(vocabulary.clone()),
+        ..Exploration::default()
+    };
+    let start = Node::new(config.clone(), Arc::clone(&catalogue));
+    let mut seen: HashSet<(StateKind, Counters, bool)> = HashSet::new();
+    let mut queue = VecDeque::new();
+    seen.insert(start.key());
+    report.shortest.insert(start.flow.state(), Vec::new());
+    queue.push_back((start, Vec::new()));
+    while let Some((node, path)) = queue.pop_front() {
+        report.nodes += 1;
+        if report.nodes > MAX_NODES {
+            report
+                .problems
+                .push(format!("stopped after {MAX_NODES} nodes"));
+            break;
+        }
+        let from = node.flow.state();
+        let mut moved = false;
+        for letter in node.alphabet(&catalogue, vocabulary) {
+            let Some(next) = node.step(&letter) else {
+                continue;
+            };
+            moved = true;
+            let to = next.flow.state();
+            if from.is_terminal() {
+                report
+                    .problems
+                    .push(format!("terminal {from:?} accepted {}", letter.label()));
+            }
+            if next.calls > config.max_calls() {
+                report
+                    .problems
+                    .push(format!("more than max_calls() calls on the way to {to:?}"));
+            }
+            report.edges.insert((from, letter.edge_label(), to));
+            if seen.insert(next.key()) {
+                let mut longer = path.clone();
+                longer.push(letter);
+                report.shortest.entry(to).or_insert_with(|| longer.clone());
+                queue.push_back((next, longer));
+            }
+        }
+        if !moved && !from.is_terminal() {
+            report.problems.push(format!("{from:?} has no way forward"));
+        }
+    }
+    report
+}
+
+/// Replays `path` from a new flow, checking at every step that the input was
+/// accepted. Returns the flow at the end.
+pub fn replay(
+    config: &FlowConfig,
+    catalogue: Arc<Catalogue>,
+    path: &[Letter],
+) -> Result<ConnectFlow, String> {
+    // Any path of any vocabulary replays: the partner answers each letter.
+    let mut node = Node::new(config.clone(), Arc::clone(&catalogue));
+    for (i, letter) in path.iter().enumerate() {
+        node = node
+            .step(letter)
+            .ok_or_else(|| format!("step {i} ({}) was refused", letter.label()))?;
+    }
+    Ok(node.flow)
+}

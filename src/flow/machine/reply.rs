@@ -1,0 +1,362 @@
+//! What a partner's reply does. `Unauthorized` is handled once for every
+//! call; then each reply kind reads on its own: institutions, a session, a
+//! step (login, commit, poll), an exchange.
+
+use super::transitions::protocol;
+use super::ConnectFlow;
+use crate::flow::call::CallKind;
+use crate::flow::error::Failure;
+use crate::flow::event::ErrorType;
+use crate::flow::notice::Notice;
+use crate::flow::reply::{CallError, RejectionKind, Reply, Step};
+use crate::flow::retry::retry_delay;
+use crate::flow::state::*;
+use crate::flow::timers::Timer;
+use crate::flow::types::{Catalogue, Timestamp};
+use std::sync::Arc;
+
+impl ConnectFlow {
+    /// Applies the reply to the call the state waits for (checked by `handle`).
+    pub(super) fn on_reply(&mut self, now: Timestamp, result: Result<Reply, CallError>) {
+        // Our credentials refused: nothing the person can do, whatever the call.
+        if let Err(CallError::Unauthorized(message)) = result {
+            self.state = self.fail(now, Failure::Unauthorized { message });
+            return;
+        }
+        self.state = match self.take_state() {
+            State::LoadingInstitutions(s) => self.on_institutions(now, s, result),
+            State::CreatingSession(s) => self.on_session(now, s, result),
+            State::LoggingIn(s) => {
+                let origin = Origin::Login(s.form, s.prefill);
+                self.on_step_reply(now, s.session, origin, result)
+            }
+            State::Committing(s) => self.on_step_reply(now, s.session, s.origin, result),
+            State::Pending(s) => {
+                let poll_after_ms = s.poll_after_ms;
+                match result {
+                    // A poll is a read: a failed one is simply made again at
+                    // the next interval, until the pending deadline.
+                    Err(e) if e.is_transient() => {
+                        self.emit_error(now, ErrorType::PartnerUnavailable, &e.to_string());
+                        self.timers
+                            .arm(Timer::StatusPoll, now.plus_ms(poll_after_ms));
+                        State::Pending(Pending { request: None, ..s })
+                    }
+                    result => self.on_step_reply(now, s.session, s.origin, result),
+                }
+            }
+            State::Exchanging(s) => self.on_exchanged(now, s, result),
+            // Unreachable: `handle` only calls this when the state waits for
+            // the reply, and only the states above wait.
+            other => other,
+        };
+    }
+
+    fn on_institutions(
+        &mut self,
+        now: Timestamp,
+        s: LoadingInstitutions,
+        result: Result<Reply, CallError>,
+    ) -> State {
+        match result {
+            Ok(Reply::Institutions(catalogue)) => self.catalogue_loaded(now, catalogue),
+            Ok(_) => self.fail(now, protocol("expected an institution list")),
+            Err(e) => {
+                let attempt = s.attempt.saturating_add(1);
+                match retry_delay(&self.config, CallKind::ListInstitutions, attempt, &e) {
+                    Some(delay) => {
+                        self.timers.arm(Timer::ReadRetry, now.plus_ms(delay));
+                        State::LoadingInstitutions(LoadingInstitutions {
+                            request: None,
+                            attempt,
+                        })
+                    }
+                    None => self.fail(
+                        now,
+                        Failure::PartnerUnavailable {
+                            detail: e.to_string(),
+                        },
+                    ),
+                }
+            }
+        }
+    }
+
+    fn catalogue_loaded(&mut self, now: Timestamp, catalogue: Arc<Catalogue>) -> State {
+        self.catalogue = Some(catalogue);
+        let preselect = match &self.config.institution {
+            Some(p) if !self.counters.preselect_tried => p.clone(),
+            _ => return State::ChoosingInstitution(ChoosingInstitution { notice: None }),
+        };
+        self.counters.preselect_tried = true;
+        match self.target(&preselect.id, preselect.auth_method) {
+            Ok(target) => self.select(now, target),
+            Err(_) => {
+                self.emit_error(
+                    now,
+                    ErrorType::UnknownInstitution,
+                    "preselected institution not found",
+                );
+                State::ChoosingInstitution(ChoosingInstitution {
+                    notice: Some(Notice::PreselectNotFound { id: preselect.id }),
+                })
+            }
+        }
+    }
+
+    fn on_session(
+        &mut self,
+        now: Timestamp,
+        s: CreatingSession,
+        result: Result<Reply, CallError>,
+    ) -> State {
+        match result {
+            Ok(Reply::SessionCreated(info)) => {
+                let Some(form) = info.form.or_else(|| self.catalogue_form(&s.target)) else {
+                    return self.fail(now, protocol("the institution sent no login form"));
+                };
+                if let Some(at) = info.expires_at {
+                    self.timers.arm(Timer::SessionExpiry, at);
+                }
+                State::AwaitingCredentials(AwaitingCredentials {
+                    session: Session {
+                        id: info.id,
+                        target: s.target,
+                        continuation: None,
+                    },
+                    form,
+                    prefill: Vec::new(),
+                    errors: Vec::new(),
+                    notice: s.notice,
+                })
+            }
+            Ok(_) => self.fail(now, protocol("expected a session")),
+            Err(e) => {
+                if let Some(failed) = self.count_transport(now, &e.to_string()) {
+                    return failed;
+                }
+                let message = match &e {
+                    CallError::Http { status, message } if *status < 500 && !message.is_empty() => {
+                        message.clone()
+                    }
+                    _ => format!(
+                        "{} is not available right now. Please try again.",
+                        s.target.institution.name
+                    ),
+                };
+                self.emit_error(now, ErrorType::PartnerUnavailable, &message);
+                self.back_to_list(Some(Notice::InstitutionUnavailable { message }))
+            }
+        }
+    }
+
+    /// A login, commit or poll answered.
+    fn on_step_reply(
+        &mut self,
+        now: Timestamp,
+        session: Session,
+        origin: Origin,
+        result: Result<Reply, CallError>,
+    ) -> State {
+        match result {
+            Ok(Reply::Step(step)) => self.on_step(now, session, origin, step),
+            Ok(_) => self.fail(now, protocol("expected a step outcome")),
+            Err(e) => match self.count_transport(now, &e.to_string()) {
+                Some(failed) => failed,
+                None => {
+                    self.stop_polling();
+                    back(
+                        origin,
+                        session,
+                        Notice::PartnerUnavailable {
+                            detail: e.to_string(),
+                        },
+                    )
+                }
+            },
+        }
+    }
+
+    fn on_step(
+        &mut self,
+        now: Timestamp,
+        mut session: Session,
+        origin: Origin,
+        step: Step,
+    ) -> State {
+        if !matches!(step, Step::Pending { .. }) {
+            self.stop_polling();
+        }
+        match step {
+            Step::Done(linked) => self.linked(now, session.target, linked),
+            Step::NeedsInput { form, continuation } => match self.next_round(now) {
+                Some(failed) => failed,
+                None => {
+                    session.continuation = continuation;
+                    State::AwaitingInput(AwaitingInput {
+                        session,
+                        form,
+                        errors: Vec::new(),
+                        notice: None,
+                    })
+                }
+            },
+            Step::ChooseAccount { accounts, .. } if accounts.is_empty() => {
+                self.fail(now, protocol("the bank sent an empty account list"))
+            }
+            Step::ChooseAccount {
+                accounts,
+                continuation,
+            } => match self.next_round(now) {
+                Some(failed) => failed,
+                None => {
+                    session.continuation = continuation;
+                    State::AwaitingAccount(AwaitingAccount {
+                        session,
+                        accounts,
+                        notice: None,
+                    })
+                }
+            },
+            Step::Pending {
+                poll_after_ms,
+                give_up_after_ms,
+                continuation,
+            } => {
+                // The deadline runs from the first "pending" in a row: leaving
+                // Pending any other way disarms it.
+                if self.timers.get(Timer::PendingDeadline).is_none() {
+                    self.timers
+                        .arm(Timer::PendingDeadline, now.plus_ms(give_up_after_ms));
+                }
+                self.timers
+                    .arm(Timer::StatusPoll, now.plus_ms(poll_after_ms));
+                if continuation.is_some() {
+                    session.continuation = continuation;
+                }
+                State::Pending(Pending {
+                    session,
+                    request: None,
+                    poll_after_ms,
+                    origin,
+                })
+            }
+            Step::Rejected(rejection) => match rejection.kind {
+                RejectionKind::Retry | RejectionKind::RestartLogin => {
+                    let (count, max, error_type) = if matches!(origin, Origin::Login(..)) {
+                        self.counters.login_rejections += 1;
+                        let max = self.config.max_login_attempts;
+                        (
+                            self.counters.login_rejections,
+                            max,
+                            ErrorType::LoginRejected,
+                        )
+                    } else {
+                        self.counters.mfa_rejections += 1;
+                        let max = self.config.max_mfa_attempts;
+                        (self.counters.mfa_rejections, max, ErrorType::MfaRejected)
+                    };
+                    if count >= max {
+                        return self.fail(now, Failure::TooManyAttempts { attempts: count });
+                    }
+                    self.emit_error(now, error_type, &rejection.message);
+                    if rejection.kind == RejectionKind::RestartLogin {
+                        let notice = Notice::LoginAgain {
+                            message: rejection.message,
+                        };
+                        return self.start_session(now, session.target, Some(notice));
+                    }
+                    back(
+                        origin,
+                        session,
+                        Notice::Rejected {
+                            message: rejection.message,
+                            attempts_left: max - count,
+                        },
+                    )
+                }
+                RejectionKind::SessionExpired => self.session_expired(now, session.target),
+                RejectionKind::TryLater => match self.count_transport(now, &rejection.message) {
+                    Some(failed) => failed,
+                    None => back(
+                        origin,
+                        session,
+                        Notice::PartnerUnavailable {
+                            detail: rejection.message,
+                        },
+                    ),
+                },
+                RejectionKind::Final => self.fail(
+                    now,
+                    Failure::Rejected {
+                        message: rejection.message,
+                        code: rejection.code,
+                    },
+                ),
+            },
+        }
+    }
+
+    fn on_exchanged(
+        &mut self,
+        now: Timestamp,
+        s: Exchanging,
+        result: Result<Reply, CallError>,
+    ) -> State {
+        match result {
+            Ok(Reply::Exchanged { account_id }) => State::Done(Done {
+                code: Some(s.code),
+                account_id: Some(account_id),
+            }),
+            Ok(_) => self.fail(now, protocol("expected an account id")),
+            Err(e) if e.is_transient() => match self.count_transport(now, &e.to_string()) {
+                Some(failed) => failed,
+                None => State::Linked(HoldingCode {
+                    code: s.code,
+                    notice: Some(Notice::PartnerUnavailable {
+                        detail: e.to_string(),
+                    }),
+                }),
+            },
+            // The partner refused the code (used, expired) or said something
+            // unreadable: the code may be spent, so retrying cannot help.
+            Err(CallError::Http { message, .. }) => self.fail(
+                now,
+                Failure::Rejected {
+                    message,
+                    code: None,
+                },
+            ),
+            Err(e) => self.fail(now, protocol(&e.to_string())),
+        }
+    }
+
+    fn stop_polling(&mut self) {
+        self.timers.disarm(Timer::StatusPoll);
+        self.timers.disarm(Timer::PendingDeadline);
+    }
+}
+
+/// The screen a step was sent from, shown again with `notice`.
+fn back(origin: Origin, session: Session, notice: Notice) -> State {
+    match origin {
+        Origin::Login(form, prefill) => State::AwaitingCredentials(AwaitingCredentials {
+            session,
+            form,
+            prefill,
+            errors: Vec::new(),
+            notice: Some(notice),
+        }),
+        Origin::Input(form) => State::AwaitingInput(AwaitingInput {
+            session,
+            form,
+            errors: Vec::new(),
+            notice: Some(notice),
+        }),
+        Origin::Account(accounts) => State::AwaitingAccount(AwaitingAccount {
+            session,
+            accounts,
+            notice: Some(notice),
+        }),
+    }
+}

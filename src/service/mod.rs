@@ -1,0 +1,286 @@
+//! The session service: one person's turn, for any remote channel.
+//!
+//! A remote channel (USSD, the JSON link API) serves a person in turns: a
+//! hop, an HTTP request. Between turns the flow rests in a
+//! [`SessionStore`]; any instance may serve the next turn. Every turn is the
+//! same, and it lives here, not in a channel:
+//!
+//! ```text
+//!            ┌────────── load (record + version) ◄──────────── store
+//!            │
+//!   channel decodes its wire ──► input for the flow (or a menu move)
+//!            │
+//!            ▼
+//!   recover a dead instance's claim ─► apply the input ─► drive:
+//!       reads (institution list)  answered from the per-partner cache
+//!       a call that changes something at the partner ─► claim (CAS) ─► background call
+//!            │
+//!            ▼
+//!   channel renders the view into its state ─► save (CAS) ─► deliver a link once
+//! ```
+//!
+//! What a channel keeps (a USSD cursor, the link API's sequence number) is
+//! its own `S` inside the [`Session<S>`] record; what every channel shares
+//! (flow, partner, reference, claim, delivery) is the service's. The claim
+//! lifecycle — how a login is sent at most once across instances and
+//! crashes — is drawn in [`claim`]. Time comes from a [`Clock`], so all of
+//! this is testable without sleeping.
+
+mod catalogue;
+pub mod claim;
+mod clock;
+mod delivery;
+mod record;
+mod turn;
+mod webhook;
+
+pub use claim::Claim;
+pub use clock::{Clock, SystemClock};
+pub use delivery::{Delivery, LinkedAccount};
+pub use record::{ChannelState, Customer, Session};
+pub use turn::{Channel, ClaimStatus, Loaded, Turn};
+pub use webhook::{sign, Webhook, WebhookConfig, SIGNATURE_HEADER};
+
+use crate::driver::Driver;
+use crate::flow::{CallError, Catalogue, ConnectFlow, FlowConfig, FlowError, RestoreError};
+use crate::store::{SessionStore, StoreError, Version};
+use catalogue::CatalogueCache;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How the service behaves.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// The flow's limits (the reference is set per session).
+    pub flow: FlowConfig,
+    /// A session lives this long after its last turn.
+    pub session_ttl: Duration,
+    /// A claim older than this is taken to be from a dead process. Must
+    /// exceed the longest chain of calls one turn can make.
+    pub claim_lease: Duration,
+    /// How long the institution list is reused before it is fetched again.
+    pub catalogue_ttl: Duration,
+    /// How long a failure to fetch it is remembered (so a partner that is
+    /// down is not asked by every turn).
+    pub catalogue_failure_ttl: Duration,
+    /// The longest a turn waits for the institution list.
+    pub read_timeout: Duration,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig {
+            flow: FlowConfig::default(),
+            session_ttl: Duration::from_secs(600),
+            claim_lease: Duration::from_secs(60),
+            catalogue_ttl: Duration::from_secs(300),
+            catalogue_failure_ttl: Duration::from_secs(5),
+            read_timeout: Duration::from_secs(9),
+        }
+    }
+}
+
+/// Why a turn could not be served. A channel answers the person politely
+/// whatever this is; none of it is the person's doing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServiceError {
+    /// The store failed, or another turn of the same session won the write
+    /// ([`StoreError::Conflict`]).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The stored record is not one this build can read.
+    #[error("stored session unreadable: {0}")]
+    Record(#[from] serde_json::Error),
+    /// The stored flow could not be restored.
+    #[error(transparent)]
+    Restore(#[from] RestoreError),
+    /// The record names a partner this process does not serve.
+    #[error("no partner {0:?} is configured")]
+    UnknownPartner(String),
+    /// The flow refused an input the service made (a bug).
+    #[error(transparent)]
+    Flow(#[from] FlowError),
+    /// The background task of a call ended without an answer.
+    #[error("the partner call was lost")]
+    Lost,
+}
+
+impl ServiceError {
+    /// True when another turn of the same session won the write.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, ServiceError::Store(StoreError::Conflict))
+    }
+}
+
+/// A partner flows can run against, with its catalogue cache.
+#[derive(Debug)]
+pub(crate) struct Partner {
+    pub(crate) driver: Driver,
+    pub(crate) catalogue: CatalogueCache,
+}
+
+/// Runs people's turns. Share one per process behind an `Arc`; every
+/// channel of a `serve` process uses the same one.
+#[derive(Debug)]
+pub struct SessionService {
+    partners: Vec<(&'static str, Arc<Partner>)>,
+    store: Arc<dyn SessionStore>,
+    clock: Arc<dyn Clock>,
+    config: ServiceConfig,
+    delivery: Option<Arc<dyn Delivery>>,
+}
+
+impl SessionService {
+    /// A service running flows through `drivers` (one per partner; the first
+    /// is the default) and keeping sessions in `store` (wrap it in
+    /// [`Sealed`](crate::store::Sealed)).
+    pub fn new(
+        drivers: Vec<Driver>,
+        store: Arc<dyn SessionStore>,
+        config: ServiceConfig,
+    ) -> SessionService {
+        let partners = drivers
+            .into_iter()
+            .map(|driver| {
+                let cache = CatalogueCache::new(config.catalogue_ttl, config.catalogue_failure_ttl);
+                (
+                    driver.partner(),
+                    Arc::new(Partner {
+                        driver,
+                        catalogue: cache,
+                    }),
+                )
+            })
+            .collect();
+        SessionService {
+            partners,
+            store,
+            clock: Arc::new(SystemClock),
+            config,
+            delivery: None,
+        }
+    }
+
+    /// The same service reading time from `clock` (tests).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> SessionService {
+        self.clock = clock;
+        self
+    }
+
+    /// The same service handing every linked account to `delivery`.
+    pub fn with_delivery(mut self, delivery: Arc<dyn Delivery>) -> SessionService {
+        self.delivery = Some(delivery);
+        self
+    }
+
+    /// The config.
+    pub fn config(&self) -> &ServiceConfig {
+        &self.config
+    }
+
+    /// The store sessions are kept in.
+    pub fn store(&self) -> &Arc<dyn SessionStore> {
+        &self.store
+    }
+
+    /// Now, by the service's clock.
+    pub fn now(&self) -> crate::flow::Timestamp {
+        self.clock.now()
+    }
+
+    /// The default partner's name (the first configured).
+    pub fn default_partner(&self) -> Option<&'static str> {
+        self.partners.first().map(|(name, _)| *name)
+    }
+
+    /// The partners served, by name.
+    pub fn partners(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.partners.iter().map(|(name, _)| *name)
+    }
+
+    pub(crate) fn partner(&self, name: &str) -> Result<&Arc<Partner>, ServiceError> {
+        self.partners
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, p)| p)
+            .ok_or_else(|| ServiceError::UnknownPartner(name.to_owned()))
+    }
+
+    /// The partner's institution list, from the cache or fetched (one fetch
+    /// at a time, a failure remembered briefly).
+    pub async fn catalogue(&self, partner: &str) -> Result<Arc<Catalogue>, CallError> {
+        let Ok(p) = self.partner(partner) else {
+            return Err(CallError::Malformed(format!("no partner {partner:?}")));
+        };
+        let timeout = self.config.read_timeout.min(p.driver.call_timeout());
+        p.catalogue
+            .get(&p.driver, self.clock.as_ref(), timeout)
+            .await
+    }
+
+    /// The session at `key`, if any.
+    pub async fn load<S: ChannelState>(
+        &self,
+        key: &str,
+    ) -> Result<Option<Loaded<S>>, ServiceError> {
+        let Some(entry) = self.store.get(key).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Loaded {
+            version: Some(entry.version),
+            session: Session::from_bytes(&entry.data)?,
+        }))
+    }
+
+    /// Writes `session` at `key` if the stored version is still `version`
+    /// (`None`: the key must be absent); the new version, or a conflict.
+    pub async fn save<S: ChannelState>(
+        &self,
+        key: &str,
+        version: Option<Version>,
+        session: &Session<S>,
+    ) -> Result<Version, ServiceError> {
+        let bytes = session.to_bytes()?;
+        Ok(self
+            .store
+            .compare_and_set(key, version, bytes, self.config.session_ttl)
+            .await?)
+    }
+
+    /// A new flow for `partner`, and its record. `reference` is generated
+    /// when not given (12 characters, unguessable enough to quote to support).
+    pub fn start<S>(
+        &self,
+        partner: &str,
+        reference: Option<String>,
+        customer: Option<Customer>,
+        channel: S,
+    ) -> Result<(Session<S>, ConnectFlow), ServiceError> {
+        let (name, _) = self
+            .partners
+            .iter()
+            .find(|(n, _)| *n == partner)
+            .ok_or_else(|| ServiceError::UnknownPartner(partner.to_owned()))?;
+        let reference = reference.unwrap_or_else(new_reference);
+        let config = self.config.flow.clone().with_reference(reference.clone());
+        let flow = ConnectFlow::new(config, self.clock.now());
+        let session = Session {
+            flow: flow.snapshot(),
+            partner: (*name).to_owned(),
+            reference,
+            customer,
+            institution: None,
+            claim: None,
+            delivered: false,
+            channel,
+        };
+        Ok((session, flow))
+    }
+}
+
+/// A fresh reference: 12 upper-case hex characters (48 random bits).
+pub fn new_reference() -> String {
+    let hex = uuid::Uuid::new_v4().simple().to_string();
+    hex.get(..12).unwrap_or(&hex).to_ascii_uppercase()
+}

@@ -1,0 +1,84 @@
+//! [`Session`]: one person's flow at rest, as the store keeps it between
+//! turns. What every channel shares (the flow, its partner, reference,
+//! claim, delivery) is kept apart from what one channel keeps (`channel`:
+//! for USSD its cursor and last screen; for the link API its action
+//! sequence), so the same record serves any channel and moves between them.
+
+use super::claim::Claim;
+use crate::flow::{InstitutionRef, Snapshot};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// What a channel keeps in a [`Session`] (anything serde can store).
+pub trait ChannelState: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {}
+
+impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> ChannelState for T {}
+
+/// The person behind a session, as far as the host told us.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Customer {
+    /// The host's id for them (a USSD channel uses the phone number).
+    pub id: String,
+    /// Full name, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Email, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Phone number (E.164), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+/// One person's flow between turns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session<S> {
+    /// The flow itself.
+    pub(crate) flow: Snapshot,
+    /// Which partner the flow talks to (`mono`, `flinks`).
+    pub partner: String,
+    /// The flow's reference (on every event, the result and the webhook).
+    pub reference: String,
+    /// Who is linking, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<Customer>,
+    /// The institution chosen, once there is one (kept for the outcome).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub institution: Option<InstitutionRef>,
+    /// A partner call in flight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) claim: Option<Claim>,
+    /// The link was handed to delivery (written in the same write that
+    /// finished the flow, so exactly one turn delivers it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) delivered: bool,
+    /// What the channel keeps.
+    pub channel: S,
+}
+
+impl<S> Session<S> {
+    /// The flow at rest.
+    pub fn snapshot(&self) -> &Snapshot {
+        &self.flow
+    }
+
+    /// The call in flight, if any.
+    pub fn claim(&self) -> Option<&Claim> {
+        self.claim.as_ref()
+    }
+
+    /// True once the flow has ended (linked, failed or exited).
+    pub fn is_finished(&self) -> bool {
+        self.flow.is_finished()
+    }
+}
+
+impl<S: ChannelState> Session<S> {
+    pub(crate) fn to_bytes(&self) -> Result<Vec<u8>, serde_json::Error> {
+        serde_json::to_vec(self)
+    }
+
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Session<S>, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+}

@@ -1,0 +1,384 @@
+//! The turn: restore, recover a dead claim, drive, claim, settle, deliver.
+
+use super::claim::Claim;
+use super::delivery::LinkedAccount;
+use super::record::{ChannelState, Session};
+use super::{Partner, ServiceError, SessionService};
+use crate::flow::{
+    Call, CallError, ConnectFlow, Effect, Event, EventKind, Input, Reply, RequestId, View,
+};
+use crate::store::Version;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A session as loaded, with the version its save must match.
+#[derive(Debug, Clone)]
+pub struct Loaded<S> {
+    /// The stored version (`None`: not stored yet).
+    pub version: Option<Version>,
+    /// The record.
+    pub session: Session<S>,
+}
+
+/// How a turn ended.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Turn<S> {
+    /// The flow needs the person (or ended); the record is saved.
+    Settled(Session<S>),
+    /// A partner call outlasted the turn's budget; it goes on in the
+    /// background and settles into the record by itself.
+    Working(Session<S>),
+}
+
+impl<S> Turn<S> {
+    /// The record, either way.
+    pub fn session(&self) -> &Session<S> {
+        match self {
+            Turn::Settled(s) | Turn::Working(s) => s,
+        }
+    }
+
+    /// The record, either way.
+    pub fn into_session(self) -> Session<S> {
+        match self {
+            Turn::Settled(s) | Turn::Working(s) => s,
+        }
+    }
+}
+
+/// What a claim found on a loaded session means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClaimStatus {
+    /// No call in flight.
+    Free,
+    /// A call is in flight on a live instance: show "working", touch nothing.
+    Live,
+    /// The instance that made the call died (its lease ran out): the flow
+    /// was told the call timed out and the claim is gone.
+    Recovered,
+}
+
+/// What the service needs from a channel: how to keep the flow's outcome in
+/// the channel's own state. Called inside the service's writes, so whatever
+/// it changes is saved with the flow.
+pub trait Channel<S>: Send + Sync + 'static {
+    /// The channel's name (`ussd`, `link`), as delivered with a link.
+    fn name(&self) -> &'static str;
+
+    /// The flow's events of this turn, in order.
+    fn events(&self, session: &mut Session<S>, events: &[Event]) {
+        let _ = (session, events);
+    }
+
+    /// The flow needs the person or has ended: render its view into the
+    /// channel's state (USSD: the screen). Also called when a call that
+    /// outlasted its turn settles in the background.
+    fn settled(&self, flow: &ConnectFlow, session: &mut Session<S>);
+
+    /// A partner call outlasted the turn's budget: the channel answers
+    /// "working" (USSD: `Processing... 1. Continue`).
+    fn working(&self, session: &mut Session<S>);
+}
+
+impl SessionService {
+    /// The stored flow, with the catalogue it was using (fetched first if
+    /// this process has not got it: a turn may land on any instance), and
+    /// any list read a restore asks for already answered.
+    pub async fn restore<S>(&self, session: &Session<S>) -> Result<ConnectFlow, ServiceError> {
+        self.partner(&session.partner)?;
+        let catalogue = match session.flow.catalogue_fingerprint() {
+            Some(_) => self.catalogue(&session.partner).await.ok(),
+            None => None,
+        };
+        let mut flow = ConnectFlow::restore(session.flow.clone(), catalogue)?;
+        // Snapshots are taken with effects drained, so only the list read a
+        // restore itself adds can be pending here.
+        if let Some((id, _)) = self.answer_reads(&session.partner, &mut flow).await? {
+            let result = Err(CallError::Malformed("unexpected call after restore".into()));
+            flow.handle(self.clock.now(), Input::Api { id, result })?;
+        }
+        Ok(flow)
+    }
+
+    /// Looks at the session's claim: a live one is left alone; one past its
+    /// lease is recovered by telling the flow its call timed out (never by
+    /// sending it again).
+    pub fn recover<S>(&self, session: &mut Session<S>, flow: &mut ConnectFlow) -> ClaimStatus {
+        let Some(claim) = &session.claim else {
+            return ClaimStatus::Free;
+        };
+        let now = self.clock.now();
+        if !claim.is_expired(now, self.config.claim_lease) {
+            return ClaimStatus::Live;
+        }
+        tracing::warn!(reference = %session.reference, call = claim.call.name(),
+            "a claimed call outlived its lease; recovering it as timed out");
+        if let Some(id) = flow.waiting_for() {
+            let _ = flow.handle(
+                now,
+                Input::Api {
+                    id,
+                    result: Err(CallError::Timeout),
+                },
+            );
+        }
+        session.claim = None;
+        ClaimStatus::Recovered
+    }
+
+    /// Drives `flow` (the person's input already applied) until it needs the
+    /// person, renders through `channel`, and saves at `version`. Reads are
+    /// answered inline from the catalogue cache; any other call is claimed
+    /// first and made in a background task, and the turn waits for it at
+    /// most `budget`.
+    pub async fn drive<S: ChannelState, C: Channel<S>>(
+        self: &Arc<Self>,
+        key: &str,
+        version: Option<Version>,
+        mut session: Session<S>,
+        mut flow: ConnectFlow,
+        channel: Arc<C>,
+        budget: Duration,
+    ) -> Result<Turn<S>, ServiceError> {
+        let partner = Arc::clone(self.partner(&session.partner)?);
+        let pending = self.answer_reads(&session.partner, &mut flow).await?;
+        self.take_events(&mut flow, &mut session, channel.as_ref());
+        let Some((id, call)) = pending else {
+            channel.settled(&flow, &mut session);
+            session.flow = flow.snapshot();
+            let linked = self.mark_delivered(&flow, &mut session, channel.name());
+            self.save(key, version, &session).await?;
+            self.deliver(linked);
+            return Ok(Turn::Settled(session));
+        };
+        // A call that changes something at the partner: claim it first, with
+        // the flow as it is now (the typed values already gone with the call).
+        let claim = Claim::new(self.clock.now(), call.kind());
+        session.claim = Some(claim.clone());
+        session.flow = flow.snapshot();
+        self.save(key, version, &session).await?;
+
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let this = Arc::clone(self);
+        let key_owned = key.to_owned();
+        let settle_channel = Arc::clone(&channel);
+        tokio::spawn(async move {
+            let result = partner.driver.call(&flow, &call).await;
+            let mut events = Vec::new();
+            if let Err(e) = flow.handle(this.clock.now(), Input::Api { id, result }) {
+                tracing::warn!(error = %e, "a claimed call's reply was refused");
+            }
+            this.finish_calls(&partner, &mut flow, &mut events).await;
+            let settled = this
+                .settle(&key_owned, &claim, flow, events, settle_channel.as_ref())
+                .await;
+            let _ = tx.send(settled);
+        });
+        match tokio::time::timeout(budget, rx).await {
+            Ok(Ok(settled)) => settled.map(Turn::Settled),
+            Ok(Err(_)) => Err(ServiceError::Lost),
+            Err(_) => {
+                let id = session.claim.as_ref().map(|c| c.id);
+                match self.update_claimed(key, id, |s| channel.working(s)).await? {
+                    Ok(session) => Ok(Turn::Working(session)),
+                    // Settled in the meantime: show the outcome.
+                    Err(latest) => Ok(Turn::Settled(latest)),
+                }
+            }
+        }
+    }
+
+    /// After a claimed call: makes the flow's further calls (an exchange
+    /// after a code) within the same claim, until it needs the person.
+    async fn finish_calls(
+        &self,
+        partner: &Partner,
+        flow: &mut ConnectFlow,
+        events: &mut Vec<Event>,
+    ) {
+        while let Some(Effect::Call { id, call }) = flow.poll_effect() {
+            while let Some(e) = flow.poll_event() {
+                events.push(e);
+            }
+            let result = match call {
+                Call::ListInstitutions => self
+                    .catalogue(partner.driver.partner())
+                    .await
+                    .map(Reply::Institutions),
+                call => partner.driver.call(flow, &call).await,
+            };
+            if let Err(e) = flow.handle(self.clock.now(), Input::Api { id, result }) {
+                tracing::warn!(error = %e, "a reply was refused");
+                break;
+            }
+        }
+        while let Some(e) = flow.poll_event() {
+            events.push(e);
+        }
+    }
+
+    /// Writes the outcome of a claimed call onto the latest record, as long
+    /// as the claim is still the session's. Retried on conflicts and store
+    /// errors for the whole lease: the partner already acted, so its outcome
+    /// must not be dropped while it can still be saved.
+    async fn settle<S: ChannelState, C: Channel<S>>(
+        &self,
+        key: &str,
+        claim: &Claim,
+        flow: ConnectFlow,
+        events: Vec<Event>,
+        channel: &C,
+    ) -> Result<Session<S>, ServiceError> {
+        let mut linked = None;
+        let outcome = self
+            .update_claimed(key, Some(claim.id), |session| {
+                note_events(session, &events);
+                channel.events(session, &events);
+                session.claim = None;
+                channel.settled(&flow, session);
+                session.flow = flow.snapshot();
+                linked = self.mark_delivered(&flow, session, channel.name());
+            })
+            .await?;
+        match outcome {
+            Ok(session) => {
+                self.deliver(linked);
+                Ok(session)
+            }
+            Err(latest) => {
+                tracing::warn!(reference = %latest.reference,
+                    "a call settled after its claim was recovered elsewhere; its outcome is dropped");
+                Ok(latest)
+            }
+        }
+    }
+
+    /// Read-modify-write of a claimed session: applies `change` to the
+    /// latest record and saves it with compare-and-set, retrying conflicts
+    /// and store errors until the claim's lease ends. `Ok(Err(latest))` when
+    /// the record no longer carries claim `id` (settled, or recovered
+    /// elsewhere).
+    async fn update_claimed<S: ChannelState>(
+        &self,
+        key: &str,
+        id: Option<u64>,
+        mut change: impl FnMut(&mut Session<S>),
+    ) -> Result<Result<Session<S>, Session<S>>, ServiceError> {
+        let started = tokio::time::Instant::now();
+        let mut delay = Duration::from_millis(5);
+        loop {
+            let attempt = async {
+                let Some(loaded) = self.load::<S>(key).await? else {
+                    return Err(ServiceError::Lost);
+                };
+                let mut session = loaded.session;
+                if session.claim.as_ref().map(|c| c.id) != id {
+                    return Ok(Err(session));
+                }
+                change(&mut session);
+                self.save(key, loaded.version, &session).await?;
+                Ok(Ok(session))
+            };
+            match attempt.await {
+                Ok(done) => return Ok(done),
+                Err(ServiceError::Lost) => return Err(ServiceError::Lost),
+                Err(e) if started.elapsed() < self.config.claim_lease => {
+                    if !e.is_conflict() {
+                        tracing::warn!(error = %e, "saving a call's outcome failed; retrying");
+                        tokio::time::sleep(delay).await;
+                        delay = (delay * 2).min(Duration::from_secs(1));
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Answers the flow's institution-list reads from `partner`'s cached
+    /// list until it asks for something else, which is returned (not made).
+    pub async fn answer_reads(
+        &self,
+        partner: &str,
+        flow: &mut ConnectFlow,
+    ) -> Result<Option<(RequestId, Call)>, ServiceError> {
+        while let Some(Effect::Call { id, call }) = flow.poll_effect() {
+            if !matches!(call, Call::ListInstitutions) {
+                return Ok(Some((id, call)));
+            }
+            let result = self.catalogue(partner).await.map(Reply::Institutions);
+            flow.handle(self.clock.now(), Input::Api { id, result })?;
+        }
+        Ok(None)
+    }
+
+    fn take_events<S, C: Channel<S>>(
+        &self,
+        flow: &mut ConnectFlow,
+        session: &mut Session<S>,
+        channel: &C,
+    ) {
+        let mut events = Vec::new();
+        while let Some(e) = flow.poll_event() {
+            events.push(e);
+        }
+        if !events.is_empty() {
+            note_events(session, &events);
+            channel.events(session, &events);
+        }
+    }
+
+    /// Marks the session delivered in the write that finishes it, so exactly
+    /// one turn (the one whose write wins) delivers the link.
+    fn mark_delivered<S>(
+        &self,
+        flow: &ConnectFlow,
+        session: &mut Session<S>,
+        channel: &str,
+    ) -> Option<LinkedAccount> {
+        let View::Done {
+            account_id: Some(account_id),
+            ..
+        } = flow.view()
+        else {
+            return None;
+        };
+        if session.delivered {
+            return None;
+        }
+        session.delivered = true;
+        Some(LinkedAccount {
+            reference: session.reference.clone(),
+            partner: session.partner.clone(),
+            institution: session.institution.clone(),
+            account_id: account_id.to_owned(),
+            phone_number: session.customer.as_ref().and_then(|c| c.phone.clone()),
+            customer: session.customer.clone(),
+            channel: channel.to_owned(),
+        })
+    }
+
+    fn deliver(&self, linked: Option<LinkedAccount>) {
+        let Some(linked) = linked else { return };
+        tracing::info!(reference = %linked.reference, account = %linked.account_id,
+            institution = linked.institution.as_ref().map(|i| i.id.as_str()).unwrap_or(""),
+            "account linked");
+        if let Some(delivery) = &self.delivery {
+            delivery.deliver(linked);
+        }
+    }
+}
+
+/// What the service keeps from events: the institution being linked.
+fn note_events<S>(session: &mut Session<S>, events: &[Event]) {
+    for event in events {
+        match &event.kind {
+            EventKind::InstitutionSelected { institution, .. }
+            | EventKind::AccountLinked { institution } => {
+                session.institution = Some(institution.clone());
+            }
+            _ => {}
+        }
+    }
+}
