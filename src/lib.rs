@@ -76,8 +76,6 @@
 //! A real host also sleeps until [`flow::ConnectFlow::poll_timeout`] and calls
 //! [`flow::ConnectFlow::handle_timeout`], and stores
 //! [`flow::ConnectFlow::snapshot`] between a person's turns.
-#![warn(missing_docs)]
-#![forbid(unsafe_code)]
 
 #[cfg(feature = "ussd")]
 pub mod channel;

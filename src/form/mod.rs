@@ -393,7 +393,7 @@ pub(crate) mod reveal_values {
     use serde::{Deserializer, Serializer};
     use std::fmt;
 
-    pub fn serialize<S: Serializer>(values: &Values, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(values: &Values, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(values.len()))?;
         for (n, v) in values.iter() {
             map.serialize_entry(n, v.expose())?;
@@ -401,7 +401,7 @@ pub(crate) mod reveal_values {
         map.end()
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Values, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Values, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
             type Value = Values;

@@ -18,9 +18,9 @@ mod redis;
 mod seal;
 
 #[cfg(feature = "redis")]
-pub use self::redis::RedisStore;
+pub use self::redis::{RedisStore, DEFAULT_PREFIX};
 pub use memory::MemoryStore;
-pub use seal::{SealError, Sealed, Sealer};
+pub use seal::{SealError, Sealed, Sealer, SEAL_KEY_ENV};
 
 /// A boxed future, so stores can be used as `Arc<dyn SessionStore>`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
