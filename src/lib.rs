@@ -13,16 +13,32 @@
 //! | layer | module | does |
 //! |---|---|---|
 //! | form | [`form`] | the partner's `ui` descriptors, typed values, validation, [`form::Secret`] |
-//! | flow | [`flow`] | **the sans-IO state machine** [`flow::ConnectFlow`]: no clock, no sockets, no threads |
-//! | dialect | [`dialect`] | pure codecs: a [`flow::Call`] ⇄ an HTTP request/response (Mono v1/v2) |
-//! | driver | `driver` | tokio + reqwest: runs a flow against a partner (feature `driver`) |
+//! | flow | [`flow`] | **the sans-IO state machine** [`ConnectFlow`], in partner-neutral terms: no clock, no sockets, no threads |
+//! | dialect | [`dialect`] | pure codecs: a [`flow::Call`] ⇄ an HTTP request/response, or a local answer (Mono v1/v2) |
+//! | driver | `driver` | tokio + reqwest: makes a flow's calls through a dialect (feature `driver`) |
 //! | store | `store` | versioned, compare-and-set session stores (memory, Redis), sealed at rest (features `store`, `redis`) |
+//! | service | `service` | **one person's turn for any remote channel**: load, restore, drive, claim, save, deliver (feature `service`) |
 //! | channel | `channel` | puts a person in front of a flow: the USSD channel (feature `ussd`); the terminal one is in the command |
-//! | sandbox | `sandbox` | an embedded Mono-compatible partner server with scripted test users (feature `sandbox`) |
+//! | sandbox | `sandbox` | an embedded partner server: a sans-IO bank behind a Mono wire front (feature `sandbox`) |
+//! | testing | `testing` | the kit this crate's own tests use: fake clock, stub partner, fixtures (feature `testing`) |
 //!
 //! Everything below the line of the core sits behind cargo features, so the
 //! core compiles with `--no-default-features` and pulls in no async runtime,
 //! HTTP stack or database client.
+//!
+//! ## Where things are decided
+//!
+//! Each question has one file that answers it:
+//!
+//! | question | file |
+//! |---|---|
+//! | what a Mono `101` (or `99`, `102`, `400`) means | `src/dialect/mono/step.rs` |
+//! | what the flow does with a reply | `src/flow/machine/reply.rs` |
+//! | when a deadline fires | `src/flow/timers.rs` |
+//! | how a USSD hop's input is extracted | `src/channel/ussd/input.rs` |
+//! | what a USSD hop's input means (menu, continue, resume) | `src/channel/ussd/hop.rs` |
+//! | how a partner call is claimed, and recovered after a crash | `src/service/claim.rs` (drawn there), `src/service/turn.rs` |
+//! | what one turn of any remote channel does | `src/service/turn.rs` |
 //!
 //! ## The run loop
 //!
@@ -73,9 +89,9 @@
 //! # Ok::<(), FlowError>(())
 //! ```
 //!
-//! A real host also sleeps until [`flow::ConnectFlow::poll_timeout`] and calls
-//! [`flow::ConnectFlow::handle_timeout`], and stores
-//! [`flow::ConnectFlow::snapshot`] between a person's turns.
+//! A real host also sleeps until [`ConnectFlow::poll_timeout`] and calls
+//! [`ConnectFlow::handle_timeout`], and stores [`ConnectFlow::snapshot`]
+//! between a person's turns — or lets the session service do all of it.
 
 #[cfg(feature = "ussd")]
 pub mod channel;
@@ -90,3 +106,9 @@ pub mod sandbox;
 pub mod service;
 #[cfg(feature = "store")]
 pub mod store;
+
+pub use dialect::Dialect;
+pub use flow::{
+    Call, ConnectFlow, Effect, Event, Failure, FlowConfig, FlowError, Input, Reply, Snapshot,
+    Step, Timestamp, UserAction, View,
+};

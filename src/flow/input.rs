@@ -14,7 +14,7 @@ pub enum Input {
     User(UserAction),
     /// A call finished.
     Api {
-        /// The id of the [`Effect::Call`] this answers.
+        /// The id of the [`Effect::Call`](super::Effect::Call) this answers.
         id: RequestId,
         /// The decoded reply, or why there is none.
         result: Result<Reply, CallError>,

@@ -12,8 +12,8 @@ use super::types::{
 use crate::form::{FieldError, Form};
 
 /// What to put in front of the person. Every state has one; a channel renders
-/// it (a terminal prompt, a USSD screen, JSON for an app) and never needs to
-/// look at [`State`] itself.
+/// it (a terminal prompt, a USSD screen, JSON for an app) and needs nothing
+/// else from the flow.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum View<'a> {

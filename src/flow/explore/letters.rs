@@ -14,7 +14,7 @@ pub enum Letter {
         /// Auth method.
         method: AuthMethodKind,
     },
-    /// Submit values that satisfy the form on screen ([`sample_values`]).
+    /// Submit values that satisfy the form on screen ([`sample_values`](super::sample_values)).
     SubmitValid,
     /// Submit an empty form (always invalid).
     SubmitInvalid,
