@@ -109,6 +109,6 @@ pub mod store;
 
 pub use dialect::Dialect;
 pub use flow::{
-    Call, ConnectFlow, Effect, Event, Failure, FlowConfig, FlowError, Input, Reply, Snapshot,
-    Step, Timestamp, UserAction, View,
+    Call, ConnectFlow, Effect, Event, Failure, FlowConfig, FlowError, Input, Reply, Snapshot, Step,
+    Timestamp, UserAction, View,
 };

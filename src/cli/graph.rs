@@ -8,14 +8,14 @@ use std::sync::Arc;
 
 /// Arguments of `connectflow graph`.
 #[derive(clap::Args)]
-pub struct GraphArgs {
+pub(crate) struct GraphArgs {
     /// A Mono institutions response (`GET /v3/institutions`, or a v1 bare
     /// array) to explore instead of the built-in demo catalogue.
     #[arg(long)]
     institutions: Option<PathBuf>,
 }
 
-pub fn run(args: GraphArgs) -> Result<ExitCode, BoxError> {
+pub(crate) fn run(args: GraphArgs) -> Result<ExitCode, BoxError> {
     let catalogue = match &args.institutions {
         None => Arc::new(explore::demo_catalogue()),
         Some(path) => {

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 /// Arguments of `connectflow link`.
 #[derive(clap::Args)]
-pub struct LinkArgs {
+pub(crate) struct LinkArgs {
     /// Partner API base URL (e.g. https://api.withmono.com). Without it, the
     /// embedded sandbox is started in-process with its test key.
     #[arg(long)]
@@ -55,7 +55,7 @@ pub struct LinkArgs {
     timeout: u64,
 }
 
-pub async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
+pub(crate) async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
     let super::Partner {
         url: base_url,
         key,

@@ -1,25 +1,25 @@
 //! The subcommands of the `connectflow` program.
 
-pub mod graph;
-pub mod link;
-pub mod sandbox;
+pub(crate) mod graph;
+pub(crate) mod link;
+pub(crate) mod sandbox;
 mod terminal;
-pub mod ussd;
-pub mod ussd_sim;
+pub(crate) mod ussd;
+pub(crate) mod ussd_sim;
 
 /// Any error that ends the program before a flow result exists.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The partner a command talks to: `--base-url` with its secret key, or the
 /// embedded sandbox (started in-process on loopback) with its test key.
-pub struct Partner {
-    pub url: String,
-    pub key: String,
+pub(crate) struct Partner {
+    pub(crate) url: String,
+    pub(crate) key: String,
     /// Kept alive for the command's lifetime when embedded.
-    pub sandbox: Option<connectflow::sandbox::Sandbox>,
+    pub(crate) sandbox: Option<connectflow::sandbox::Sandbox>,
 }
 
-pub async fn partner(
+pub(crate) async fn partner(
     base_url: Option<&str>,
     secret_key: Option<&str>,
 ) -> Result<Partner, BoxError> {

@@ -8,13 +8,13 @@ use std::process::ExitCode;
 
 /// Arguments of `connectflow sandbox`.
 #[derive(clap::Args)]
-pub struct SandboxArgs {
+pub(crate) struct SandboxArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
 }
 
-pub async fn run(args: SandboxArgs) -> Result<ExitCode, BoxError> {
+pub(crate) async fn run(args: SandboxArgs) -> Result<ExitCode, BoxError> {
     let sandbox = Sandbox::start(args.addr, SandboxConfig::default()).await?;
     // The first line is a contract: scripts wait for it to learn the port.
     // Write errors are ignored: a script that reads that line and closes the

@@ -7,7 +7,7 @@ use connectflow::form::{FieldKind, Values};
 use std::io::{self, BufRead, IsTerminal, Write};
 
 /// Where screens go and answers come from.
-pub struct Terminal {
+pub(crate) struct Terminal {
     interactive: bool,
     /// In `--json` mode stdout carries only JSON lines; screens go to stderr.
     screens_to_stderr: bool,
@@ -17,14 +17,14 @@ pub struct Terminal {
 const HELP: &str = "(commands: :back, :switch <method>, :retry, :exit)";
 
 impl Terminal {
-    pub fn new(json: bool) -> Terminal {
+    pub(crate) fn new(json: bool) -> Terminal {
         Terminal {
             interactive: io::stdin().is_terminal(),
             screens_to_stderr: json,
         }
     }
 
-    pub fn say(&self, text: &str) {
+    pub(crate) fn say(&self, text: &str) {
         // A closed stdout/stderr must not kill a flow mid-login; drop the text.
         if self.screens_to_stderr {
             let _ = writeln!(io::stderr().lock(), "{text}");
@@ -34,7 +34,7 @@ impl Terminal {
     }
 
     /// Asks one question. `None` at end of input.
-    pub async fn ask(&self, prompt: &str, secret: bool) -> io::Result<Option<String>> {
+    pub(crate) async fn ask(&self, prompt: &str, secret: bool) -> io::Result<Option<String>> {
         let prompt = format!("{prompt}: ");
         if self.interactive && secret {
             // Hidden input straight from the TTY.
@@ -75,7 +75,7 @@ impl Terminal {
     }
 
     /// Shows `view` and returns what the person wants; `None` at end of input.
-    pub async fn next_action(
+    pub(crate) async fn next_action(
         &self,
         view: &View<'_>,
         method: Option<&AuthMethodKind>,

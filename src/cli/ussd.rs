@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 /// Which gateway's wire format the short code is behind.
 #[derive(Clone, Copy, clap::ValueEnum)]
-pub enum GatewayArg {
+pub(crate) enum GatewayArg {
     /// Africa's Talking: `POST /ussd`, notifications at `POST /ussd/events`.
     Africastalking,
     /// Hubtel: `POST /ussd/hubtel`.
@@ -24,7 +24,7 @@ pub enum GatewayArg {
 
 /// Arguments of `connectflow ussd`.
 #[derive(clap::Args)]
-pub struct UssdArgs {
+pub(crate) struct UssdArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
@@ -51,7 +51,7 @@ pub struct UssdArgs {
     reply_budget: u64,
 }
 
-pub async fn run(args: UssdArgs) -> Result<ExitCode, BoxError> {
+pub(crate) async fn run(args: UssdArgs) -> Result<ExitCode, BoxError> {
     let super::Partner {
         url: base_url,
         key,

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 /// Arguments of `connectflow ussd-sim`.
 #[derive(clap::Args)]
-pub struct UssdSimArgs {
+pub(crate) struct UssdSimArgs {
     /// The USSD callback URL.
     #[arg(long, default_value = "http://127.0.0.1:8080/ussd")]
     url: String,
@@ -129,7 +129,7 @@ impl Phone {
     }
 }
 
-pub async fn run(args: UssdSimArgs) -> Result<ExitCode, BoxError> {
+pub(crate) async fn run(args: UssdSimArgs) -> Result<ExitCode, BoxError> {
     let script: Option<Vec<String>> = match &args.script {
         Some(path) => Some(
             std::fs::read_to_string(path)?

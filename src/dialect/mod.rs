@@ -8,14 +8,17 @@
 //! by a plain unit test.
 //!
 //! What a partner's codes mean is written once, in its folder:
-//! [`mono`] (`99`/`101`/`102`/`400`).
+//! [`mono`] (`99`/`101`/`102`/`400`), [`flinks`] (`200`/`203`/`202`/`401` and
+//! the FlinksCodes).
 
 use crate::flow::{Call, CallError, Reply, Timestamp};
 use std::fmt;
 
+pub mod flinks;
 mod http;
 pub mod mono;
 
+pub use flinks::{Flinks, FlinksConfig};
 pub use http::{HeaderValue, HttpRequest, HttpResponse, Method};
 pub use mono::{Mono, MonoConfig, MonoVersion};
 

@@ -1,0 +1,152 @@
+//! Building Flinks requests from flow calls (flinks.md §1–§3, §6).
+
+use super::Flinks;
+use crate::dialect::{Encoded, HeaderValue, HttpRequest, Method};
+use crate::flow::{Call, CallError, Reply, SessionInfo, Timestamp};
+use crate::form::Values;
+use serde_json::{Map, Value};
+
+pub(super) fn encode(flinks: &Flinks, call: &Call, _now: Timestamp) -> Encoded {
+    let config = &flinks.config;
+    match call {
+        // Flinks has no institutions endpoint: the catalogue is configuration.
+        Call::ListInstitutions => Encoded::Local(Ok(Reply::Institutions(flinks.catalogue()))),
+        Call::CreateSession { .. } => match &config.secret_key {
+            Some(secret) => Encoded::Http(HttpRequest {
+                method: Method::Post,
+                path: format!("{}/GenerateAuthorizeToken", flinks.base()),
+                headers: vec![
+                    ("flinks-auth-key", HeaderValue::Secret(secret.clone())),
+                    json_type(),
+                ],
+                body: Some(b"{}".to_vec()),
+            }),
+            // An older instance authorizes without a token: nothing to open.
+            None => Encoded::Local(Ok(Reply::SessionCreated(SessionInfo {
+                id: String::new(),
+                expires_at: None,
+                form: None,
+                institution: None,
+            }))),
+        },
+        Call::Login {
+            session,
+            institution,
+            values,
+            ..
+        } => {
+            let mut body = Map::new();
+            body.insert("Institution".into(), institution.clone().into());
+            body.insert("Username".into(), text(values, "username").into());
+            body.insert("Password".into(), text(values, "password").into());
+            body.insert("MostRecentCached".into(), false.into());
+            body.insert("Save".into(), config.save.into());
+            body.insert("Language".into(), config.language.as_str().into());
+            if let Some(tag) = &config.tag {
+                body.insert("Tag".into(), tag.clone().into());
+            }
+            authorize(flinks, &session.id, Value::Object(body))
+        }
+        Call::Commit {
+            session, values, ..
+        } => {
+            let Some(request_id) = &session.continuation else {
+                return Encoded::Local(Err(CallError::Malformed(
+                    "a Flinks answer needs the RequestId of the challenge".into(),
+                )));
+            };
+            // Keyed by the exact prompt, each value an array (flinks.md §3):
+            // the form's field names are the prompts.
+            let responses: Map<String, Value> = values
+                .iter()
+                .map(|(prompt, answer)| {
+                    (
+                        prompt.clone(),
+                        Value::Array(vec![answer.expose().to_owned().into()]),
+                    )
+                })
+                .collect();
+            let body = serde_json::json!({
+                "RequestId": request_id.as_str(),
+                "SecurityResponses": responses,
+            });
+            authorize(flinks, &session.id, body)
+        }
+        Call::Poll { session } => {
+            let Some(request_id) = &session.continuation else {
+                return Encoded::Local(Err(CallError::Malformed(
+                    "a Flinks poll needs the RequestId of the pending step".into(),
+                )));
+            };
+            let mut headers = Vec::new();
+            if let Some(key) = &config.api_key {
+                headers.push(("x-api-key", HeaderValue::Secret(key.clone())));
+            }
+            if !session.id.is_empty() {
+                headers.push((
+                    "flinks-auth-key",
+                    HeaderValue::Secret(session.id.as_str().into()),
+                ));
+            }
+            Encoded::Http(HttpRequest {
+                method: Method::Get,
+                path: format!(
+                    "{}/GetAccountsDetailAsync/{}",
+                    flinks.base(),
+                    path_segment(request_id.as_str())
+                ),
+                headers,
+                body: None,
+            })
+        }
+        // A Flinks link ends with the LoginId itself; a flow never asks.
+        Call::ExchangeCode { .. } => Encoded::Local(Err(CallError::Malformed(
+            "Flinks links with a LoginId; there is no code to exchange".into(),
+        ))),
+    }
+}
+
+/// `POST /Authorize`, with the session's token as `flinks-auth-key` when
+/// the instance uses tokens (MFA answers reuse the same token).
+fn authorize(flinks: &Flinks, token: &str, body: Value) -> Encoded {
+    let mut headers = Vec::new();
+    if !token.is_empty() {
+        headers.push(("flinks-auth-key", HeaderValue::Secret(token.into())));
+    }
+    headers.push(json_type());
+    Encoded::Http(HttpRequest {
+        method: Method::Post,
+        path: format!("{}/Authorize", flinks.base()),
+        headers,
+        // Serializing a `Value` cannot fail (all keys are strings).
+        body: Some(serde_json::to_vec(&body).unwrap_or_default()),
+    })
+}
+
+fn json_type() -> (&'static str, HeaderValue) {
+    (
+        "content-type",
+        HeaderValue::Plain("application/json".to_owned()),
+    )
+}
+
+fn text(values: &Values, name: &str) -> String {
+    values
+        .get(name)
+        .map(|v| v.expose().to_owned())
+        .unwrap_or_default()
+}
+
+/// A RequestId as one path segment: anything but unreserved characters is
+/// percent-encoded, so a partner's odd id cannot change the path.
+pub(super) fn path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

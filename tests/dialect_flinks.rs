@@ -1,0 +1,379 @@
+//! The Flinks dialect: every response shape and FlinksCode of
+//! `reference/flinks.md`, every encoding, and no panic on any bytes.
+
+use connectflow::dialect::flinks::wire::{self, AuthorizeRequest, SecurityChallenge};
+use connectflow::dialect::flinks::{FlinksCode, Language, TOOLBOX_CUSTOMER_ID};
+use connectflow::dialect::{Dialect, Encoded, Flinks, FlinksConfig, HttpRequest, HttpResponse};
+use connectflow::flow::{
+    AuthMethodKind, Call, CallError, Continuation, Linked, PartnerSession, RejectionKind, Reply,
+    Step, Timestamp,
+};
+use connectflow::form::{ContentType, FieldKind, Values};
+use proptest::prelude::*;
+use serde_json::{json, Value};
+
+const NOW: Timestamp = Timestamp(1_700_000_000_000);
+const SECRET: &str = "flinks_secret_DO_NOT_LOG";
+
+fn flinks() -> Flinks {
+    Flinks::new(FlinksConfig::new(TOOLBOX_CUSTOMER_ID, Some(SECRET.into())))
+}
+
+fn legacy() -> Flinks {
+    Flinks::new(FlinksConfig::new(TOOLBOX_CUSTOMER_ID, None))
+}
+
+fn http(encoded: Encoded) -> HttpRequest {
+    match encoded {
+        Encoded::Http(r) => r,
+        other => panic!("expected HTTP, got {other:?}"),
+    }
+}
+
+fn body(req: &HttpRequest) -> Value {
+    serde_json::from_slice(req.body.as_deref().unwrap_or(b"null")).unwrap()
+}
+
+fn session(token: &str, request_id: Option<&str>) -> PartnerSession {
+    PartnerSession {
+        id: token.into(),
+        continuation: request_id.map(Continuation::new),
+    }
+}
+
+fn login() -> Call {
+    Call::Login {
+        session: session("tok_1", None),
+        institution: "FlinksCapital".into(),
+        auth_method: AuthMethodKind::InternetBanking,
+        values: Values::new()
+            .with("username", "Greatday")
+            .with("password", "Everyday"),
+    }
+}
+
+fn step(status: u16, body: Value) -> Result<Step, CallError> {
+    match flinks().decode(&login(), &HttpResponse::new(status, body.to_string()), NOW)? {
+        Reply::Step(s) => Ok(s),
+        other => panic!("expected a step, got {other:?}"),
+    }
+}
+
+#[test]
+fn institutions_come_from_configuration_with_a_login_form() {
+    let Encoded::Local(Ok(Reply::Institutions(c))) = flinks().encode(&Call::ListInstitutions, NOW)
+    else {
+        panic!("the catalogue is local")
+    };
+    let inst = c.get("FlinksCapital").expect("Flinks Capital is offered");
+    assert_eq!(inst.method_kinds(), [AuthMethodKind::InternetBanking]);
+    let form = inst.form_for(&AuthMethodKind::InternetBanking).unwrap();
+    let names: Vec<&str> = form.fields.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["username", "password"]);
+    assert_eq!(form.fields[1].content_type, ContentType::Password);
+    // French prompts.
+    let fr = Flinks::new(FlinksConfig::new("c", None).language(Language::Fr));
+    assert_eq!(fr.login_form().fields[1].hint, "Mot de passe");
+}
+
+#[test]
+fn a_session_is_an_authorize_token_or_nothing_on_a_legacy_instance() {
+    let req = http(flinks().encode(
+        &Call::CreateSession {
+            institution: "FlinksCapital".into(),
+            auth_method: AuthMethodKind::InternetBanking,
+        },
+        NOW,
+    ));
+    assert_eq!(
+        req.path,
+        format!("/v3/{TOOLBOX_CUSTOMER_ID}/BankingServices/GenerateAuthorizeToken")
+    );
+    assert_eq!(req.header("flinks-auth-key").unwrap().expose(), SECRET);
+    assert!(!format!("{req:?}").contains(SECRET), "{req:?}");
+    let call = Call::CreateSession {
+        institution: "FlinksCapital".into(),
+        auth_method: AuthMethodKind::InternetBanking,
+    };
+    let reply = flinks()
+        .decode(
+            &call,
+            &HttpResponse::new(200, wire::authorize_token("tok_abc").to_string()),
+            NOW,
+        )
+        .unwrap();
+    let Reply::SessionCreated(info) = reply else {
+        panic!("{reply:?}")
+    };
+    assert_eq!(info.id, "tok_abc");
+    assert_eq!(info.expires_at, Some(NOW.plus_ms(30 * 60 * 1000)));
+    for key in ["token", "AuthorizeToken"] {
+        let r = flinks().decode(
+            &call,
+            &HttpResponse::new(200, json!({ key: "t2" }).to_string()),
+            NOW,
+        );
+        assert!(
+            matches!(r, Ok(Reply::SessionCreated(ref s)) if s.id == "t2"),
+            "{key}: {r:?}"
+        );
+    }
+    assert!(matches!(
+        flinks().decode(&call, &HttpResponse::new(401, "{}"), NOW),
+        Err(CallError::Unauthorized(_))
+    ));
+    assert!(matches!(
+        flinks().decode(&call, &HttpResponse::new(200, "{}"), NOW),
+        Err(CallError::Malformed(_))
+    ));
+    assert!(matches!(
+        legacy().encode(&call, NOW),
+        Encoded::Local(Ok(Reply::SessionCreated(ref s))) if s.id.is_empty()
+    ));
+}
+
+#[test]
+fn login_is_an_authorize_with_the_token_and_every_option() {
+    let req = http(flinks().encode(&login(), NOW));
+    assert_eq!(
+        req.path,
+        format!("/v3/{TOOLBOX_CUSTOMER_ID}/BankingServices/Authorize")
+    );
+    assert_eq!(req.header("flinks-auth-key").unwrap().expose(), "tok_1");
+    assert_eq!(
+        body(&req),
+        json!({ "Institution": "FlinksCapital", "Username": "Greatday", "Password": "Everyday",
+                "MostRecentCached": false, "Save": true, "Language": "en" })
+    );
+    // A legacy instance sends no key at all.
+    let mut call = login();
+    if let Call::Login { session, .. } = &mut call {
+        session.id.clear();
+    }
+    assert!(http(legacy().encode(&call, NOW))
+        .header("flinks-auth-key")
+        .is_none());
+}
+
+#[test]
+fn answers_go_back_keyed_by_the_exact_prompt_with_the_request_id() {
+    let call = Call::Commit {
+        session: session("tok_1", Some("req-42")),
+        values: Values::new().with("What city were you born in?", "Montreal"),
+        account: None,
+    };
+    let req = http(flinks().encode(&call, NOW));
+    assert_eq!(req.header("flinks-auth-key").unwrap().expose(), "tok_1");
+    assert_eq!(
+        body(&req),
+        json!({ "RequestId": "req-42",
+                "SecurityResponses": { "What city were you born in?": ["Montreal"] } })
+    );
+    // Without the RequestId there is nothing to answer: refused locally.
+    let lost = Call::Commit {
+        session: session("tok_1", None),
+        values: Values::new(),
+        account: None,
+    };
+    assert!(matches!(
+        flinks().encode(&lost, NOW),
+        Encoded::Local(Err(_))
+    ));
+}
+
+#[test]
+fn a_200_links_with_the_login_id() {
+    let body = wire::authorized("a1b2-login", "req-1", "FlinksCapital", "Greatday");
+    assert_eq!(
+        step(200, body),
+        Ok(Step::Done(Linked::Account("a1b2-login".into())))
+    );
+    assert!(matches!(
+        step(200, json!({ "HttpStatusCode": 200 })),
+        Err(CallError::Malformed(_))
+    ));
+}
+
+#[test]
+fn a_203_is_a_form_of_its_challenges_carrying_the_request_id() {
+    let list = [
+        SecurityChallenge::question("What city were you born in?"),
+        SecurityChallenge {
+            kind: "MultipleChoice".to_owned().into(),
+            prompt: "Pick a colour".into(),
+            iterables: vec!["Red".into(), "Blue".into()],
+        },
+        SecurityChallenge {
+            kind: "ImageSelection".to_owned().into(),
+            prompt: "Pick the image".into(),
+            iterables: vec![],
+        },
+    ];
+    let Ok(Step::NeedsInput { form, continuation }) =
+        step(203, wire::challenges("req-7", "FlinksCapital", &list))
+    else {
+        panic!("expected a form")
+    };
+    assert_eq!(continuation, Some(Continuation::new("req-7")));
+    assert_eq!(form.fields[0].name, "What city were you born in?");
+    assert!(form.fields[0].is_secret());
+    assert_eq!(form.fields[1].kind, FieldKind::Choice);
+    assert_eq!(form.fields[1].options.len(), 2);
+    // An unknown type is kept for a front-end that knows it.
+    assert_eq!(form.fields[2].extra["flinksType"], "ImageSelection");
+    assert!(matches!(
+        step(
+            203,
+            json!({ "HttpStatusCode": 203, "SecurityChallenges": [] , "RequestId": "r" })
+        ),
+        Err(CallError::Malformed(_))
+    ));
+    assert!(matches!(
+        step(
+            203,
+            json!({ "HttpStatusCode": 203,
+            "SecurityChallenges": [{ "Type": "QuestionAndAnswer", "Prompt": "Q?" }] })
+        ),
+        Err(CallError::Malformed(_))
+    ));
+}
+
+#[test]
+fn a_202_is_pending_polled_every_10_s_for_30_min() {
+    for code in [
+        FlinksCode::OperationPending,
+        FlinksCode::OperationDispatched,
+    ] {
+        let (status, body) = wire::failed(&code, Some("req-9"), Some("FlinksCapital"));
+        assert_eq!(status, 202);
+        assert_eq!(
+            step(status, body),
+            Ok(Step::Pending {
+                poll_after_ms: 10_000,
+                give_up_after_ms: 30 * 60 * 1000,
+                continuation: Some(Continuation::new("req-9")),
+            })
+        );
+    }
+    // The poll itself: the RequestId in the path, the API key and token sent.
+    let mut config = FlinksConfig::new(TOOLBOX_CUSTOMER_ID, Some(SECRET.into()));
+    config.api_key = Some("api_KEY".into());
+    let req = http(Flinks::new(config).encode(
+        &Call::Poll {
+            session: session("tok_1", Some("req 9/x")),
+        },
+        NOW,
+    ));
+    assert_eq!(
+        req.path,
+        format!("/v3/{TOOLBOX_CUSTOMER_ID}/BankingServices/GetAccountsDetailAsync/req%209%2Fx")
+    );
+    assert_eq!(req.header("x-api-key").unwrap().expose(), "api_KEY");
+}
+
+/// Every FlinksCode of flinks.md §5, with the status Flinks sends it with,
+/// maps to the flow's reading of its "client action".
+#[test]
+fn every_flinks_code_means_what_the_reference_says() {
+    use RejectionKind::*;
+    let table = [
+        ("INVALID_LOGIN", Retry),
+        ("INVALID_USERNAME", Retry),
+        ("INVALID_PASSWORD", Retry),
+        ("INVALID_SECURITY_RESPONSE", RestartLogin),
+        ("QUESTION_NOT_FOUND", RestartLogin),
+        ("SESSION_NONEXISTENT", SessionExpired),
+        ("RETRY_LATER", TryLater),
+        ("TOO_MANY_REQUESTS", TryLater),
+        ("AGGREGATION_ERROR", TryLater),
+        ("CARD_IN_USE", TryLater),
+        ("DISABLED_LOGIN", Final),
+        ("UNAUTHORIZED", Final),
+        ("NEW_ACCOUNT", Final),
+        ("INVALID_REQUEST", Final),
+        ("UNKNOWN_CHALLENGE_KEY", Final),
+        ("SOMETHING_NEW", Final),
+    ];
+    for (name, kind) in table {
+        let code = FlinksCode::parse(name);
+        let (status, body) = wire::failed(&code, Some("req-1"), Some("FlinksCapital"));
+        match step(status, body) {
+            Ok(Step::Rejected(r)) => {
+                assert_eq!(r.kind, kind, "{name}");
+                assert_eq!(r.code.as_deref(), Some(name));
+                assert!(!r.message.is_empty());
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+    // Our own credentials refused is not the person's problem.
+    let (status, body) = wire::failed(&FlinksCode::AccessDenied, None, None);
+    assert!(matches!(
+        step(status, body),
+        Err(CallError::Unauthorized(_))
+    ));
+}
+
+#[test]
+fn http_errors_without_a_flinks_code_and_garbage_are_call_errors() {
+    assert!(matches!(
+        step(500, json!("<html>")),
+        Err(CallError::Http { status: 500, .. })
+    ));
+    assert!(matches!(
+        step(401, json!({})),
+        Err(CallError::Unauthorized(_))
+    ));
+    assert!(matches!(
+        step(429, json!({})),
+        Err(CallError::RateLimited { .. })
+    ));
+    let garbage = flinks().decode(&login(), &HttpResponse::new(200, "not json"), NOW);
+    assert!(matches!(garbage, Err(CallError::Malformed(_))));
+}
+
+#[test]
+fn french_messages_for_french_sessions() {
+    let fr = Flinks::new(FlinksConfig::new("c", None).language(Language::Fr));
+    let (status, body) = wire::failed(&FlinksCode::InvalidLogin, None, None);
+    let reply = fr
+        .decode(&login(), &HttpResponse::new(status, body.to_string()), NOW)
+        .unwrap();
+    let Reply::Step(Step::Rejected(r)) = reply else {
+        panic!()
+    };
+    assert!(r.message.contains("mot de passe"), "{}", r.message);
+}
+
+#[test]
+fn a_server_reads_answers_as_a_string_or_an_array_and_never_prints_secrets() {
+    let one: AuthorizeRequest = serde_json::from_value(json!({
+        "RequestId": "r", "SecurityResponses": { "Q?": "A" } }))
+    .unwrap();
+    let many: AuthorizeRequest = serde_json::from_value(json!({
+        "RequestId": "r", "SecurityResponses": { "Q?": ["A"] } }))
+    .unwrap();
+    assert_eq!(one.security_responses, many.security_responses);
+    let login: AuthorizeRequest = serde_json::from_value(json!({
+        "Institution": "FlinksCapital", "Username": "Greatday", "Password": "Everyday" }))
+    .unwrap();
+    assert!(!format!("{login:?}").contains("Everyday"));
+}
+
+#[test]
+fn there_is_no_code_to_exchange() {
+    assert!(matches!(
+        flinks().encode(&Call::ExchangeCode { code: "c".into() }, NOW),
+        Encoded::Local(Err(_))
+    ));
+}
+
+proptest! {
+    /// Decoding never panics, whatever the status and bytes, for every call.
+    #[test]
+    fn decoding_any_bytes_never_panics(status in 100u16..600, bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        for call in [login(), Call::Poll { session: session("t", Some("r")) }] {
+            let _ = flinks().decode(&call, &HttpResponse::new(status, bytes.clone()), NOW);
+        }
+    }
+}
