@@ -102,6 +102,8 @@ pub mod flow;
 pub mod form;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+#[cfg(feature = "server")]
+pub mod server;
 #[cfg(feature = "service")]
 pub mod service;
 #[cfg(feature = "store")]

@@ -115,11 +115,18 @@ pub(crate) async fn run(args: UssdArgs) -> Result<ExitCode, BoxError> {
     let _ = writeln!(out, "gateway callback: POST http://{addr}{path}");
     let _ = out.flush();
     drop(out);
-    axum::serve(listener, router(service))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    let app = router(Arc::clone(&service));
+    connectflow::server::serve(
+        listener,
+        app,
+        connectflow::server::Limits::default(),
+        connectflow::server::shutdown_signal(),
+    )
+    .await?;
+    // Calls still in flight settle into their sessions before we go.
+    if !service.service().drain(std::time::Duration::from_secs(30)).await {
+        tracing::warn!("shutdown: partner calls still running after 30 s");
+    }
     if let Some(sandbox) = sandbox {
         sandbox.shutdown().await;
     }

@@ -129,6 +129,8 @@ pub struct SessionService {
     clock: Arc<dyn Clock>,
     config: ServiceConfig,
     delivery: Option<Arc<dyn Delivery>>,
+    /// Background partner calls, so shutdown can wait for them.
+    pub(crate) tasks: tokio_util::task::TaskTracker,
 }
 
 impl SessionService {
@@ -159,7 +161,19 @@ impl SessionService {
             clock: Arc::new(SystemClock),
             config,
             delivery: None,
+            tasks: tokio_util::task::TaskTracker::new(),
         }
+    }
+
+    /// Waits (up to `grace`) for the partner calls still running in the
+    /// background to settle into their sessions: a process asked to stop
+    /// must not drop an outcome the partner already produced. Returns
+    /// whether they all finished.
+    pub async fn drain(&self, grace: Duration) -> bool {
+        self.tasks.close();
+        let done = tokio::time::timeout(grace, self.tasks.wait()).await.is_ok();
+        self.tasks.reopen();
+        done
     }
 
     /// The same service reading time from `clock` (tests).

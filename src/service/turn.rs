@@ -164,7 +164,7 @@ impl SessionService {
         let this = Arc::clone(self);
         let key_owned = key.to_owned();
         let settle_channel = Arc::clone(&channel);
-        tokio::spawn(async move {
+        self.tasks.spawn(async move {
             let result = partner.driver.call(&flow, &call).await;
             let mut events = Vec::new();
             if let Err(e) = flow.handle(this.clock.now(), Input::Api { id, result }) {

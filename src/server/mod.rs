@@ -1,0 +1,188 @@
+//! Serving HTTP the one way every server in this crate does (the USSD and
+//! link channels, `connectflow serve`, the sandbox): with limits.
+//!
+//! `axum::serve` alone waits forever for a client that sends its headers or
+//! body one byte at a time, and accepts connections without bound. Here
+//! every connection has:
+//!
+//! - a **header timeout** (hyper's, with a tokio timer): the whole request
+//!   head must arrive within it;
+//! - an **idle timeout**: a connection with no bytes read or written for
+//!   this long is closed (a kept-alive socket nobody uses, a body that
+//!   trickles);
+//! - a **body timeout** and a **request timeout** (tower-http): reading a
+//!   body and producing a response are each bounded, answered `408`/`503`;
+//! - a **connection limit** (new connections wait for a slot) and an
+//!   **in-flight request limit** (requests beyond it are refused at once with
+//!   `503`, so load sheds instead of queueing without bound).
+//!
+//! [`shutdown_signal`] resolves on SIGINT or SIGTERM; [`serve`] then stops
+//! accepting and lets connections finish their requests (up to
+//! [`Limits::drain`]).
+
+mod idle;
+
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
+
+/// The limits of a server.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// The request head (line and headers) must arrive within this.
+    pub header_timeout: Duration,
+    /// A request body must arrive within this.
+    pub body_timeout: Duration,
+    /// A response must start within this (long-poll and stream routes set
+    /// their own, shorter, budgets).
+    pub request_timeout: Duration,
+    /// A connection with no traffic either way for this long is closed.
+    pub idle_timeout: Duration,
+    /// Connections open at once; more wait to be accepted.
+    pub max_connections: usize,
+    /// Requests in flight at once; more are answered `503` at once.
+    pub max_in_flight: usize,
+    /// On shutdown, how long open connections get to finish.
+    pub drain: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 4096,
+            max_in_flight: 1024,
+            drain: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Resolves when the process is asked to stop: SIGINT (Ctrl-C) or SIGTERM
+/// (what a process manager or container runtime sends).
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}
+
+/// Serves `app` on `listener` within `limits` until `shutdown` resolves,
+/// then stops accepting and waits (up to `limits.drain`) for open
+/// connections to finish.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = with_limits(app, &limits);
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let tracker = tokio_util::task::TaskTracker::new();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            () = &mut shutdown => break,
+            permit = Arc::clone(&slots).acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+        };
+        let (stream, _peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                // Out of file descriptors and the like: back off a little
+                // rather than spin, and keep serving.
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let io = TokioIo::new(idle::IdleTimeout::new(stream, limits.idle_timeout));
+        let service = hyper::service::service_fn({
+            let app = app.clone();
+            move |request: hyper::Request<hyper::body::Incoming>| {
+                app.clone().oneshot(request.map(axum::body::Body::new))
+            }
+        });
+        let header_timeout = limits.header_timeout;
+        let mut stop = stop_rx.clone();
+        tracker.spawn(async move {
+            let _permit = permit;
+            let mut builder = Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout);
+            let connection = builder.serve_connection_with_upgrades(io, service);
+            tokio::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                _ = stop.changed() => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
+        });
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    tracker.close();
+    if tokio::time::timeout(limits.drain, tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("shutdown: connections still open after the drain time; closing them");
+    }
+    Ok(())
+}
+
+/// The per-request limits as tower layers around `app`.
+fn with_limits(app: Router, limits: &Limits) -> Router {
+    use axum::error_handling::HandleErrorLayer;
+    use axum::http::StatusCode;
+    use tower::ServiceBuilder;
+    use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
+    app.layer(
+        ServiceBuilder::new()
+            // Beyond the in-flight limit: refuse at once (load shed) rather
+            // than queue without bound.
+            .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
+                (StatusCode::SERVICE_UNAVAILABLE, "server busy, try again")
+            }))
+            .load_shed()
+            .concurrency_limit(limits.max_in_flight.max(1))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::SERVICE_UNAVAILABLE,
+                limits.request_timeout,
+            ))
+            .layer(RequestBodyTimeoutLayer::new(limits.body_timeout)),
+    )
+}
