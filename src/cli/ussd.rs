@@ -89,7 +89,7 @@ pub(crate) async fn run(args: UssdArgs) -> Result<ExitCode, BoxError> {
         Some(url) => {
             let secret = std::env::var("CONNECTFLOW_WEBHOOK_SECRET")
                 .map_err(|_| "--webhook-url needs CONNECTFLOW_WEBHOOK_SECRET to sign deliveries")?;
-            Some(WebhookConfig::new(url.clone(), secret))
+            Some(WebhookConfig::new(url.clone(), secret)?)
         }
     };
     let mut service = SessionService::new(vec![driver], store, ServiceConfig::default());
@@ -124,7 +124,11 @@ pub(crate) async fn run(args: UssdArgs) -> Result<ExitCode, BoxError> {
     )
     .await?;
     // Calls still in flight settle into their sessions before we go.
-    if !service.service().drain(std::time::Duration::from_secs(30)).await {
+    if !service
+        .service()
+        .drain(std::time::Duration::from_secs(30))
+        .await
+    {
         tracing::warn!("shutdown: partner calls still running after 30 s");
     }
     if let Some(sandbox) = sandbox {

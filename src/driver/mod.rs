@@ -72,8 +72,10 @@ pub enum DriverError {
     /// The flow refused an input (a bug in the host, or a stale reply).
     #[error(transparent)]
     Flow(#[from] FlowError),
-    /// The base URL is not an http(s) URL.
-    #[error("invalid base URL {0:?}")]
+    /// The base URL is not an `https://` URL (or `http://` on loopback).
+    #[error(
+        "invalid base URL {0:?}: use https://, or http:// only to 127.0.0.1, [::1] or localhost"
+    )]
     BaseUrl(String),
     /// The HTTP client could not be built.
     #[error("could not build the HTTP client: {0}")]
@@ -110,10 +112,14 @@ impl Driver {
         config: DriverConfig,
     ) -> Result<Driver, DriverError> {
         let base = base_url.trim_end_matches('/');
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
+        if !base_url_allowed(base) {
             return Err(DriverError::BaseUrl(base_url.to_owned()));
         }
         let client = reqwest::Client::builder()
+            // A 307/308 would re-POST a login body, and keep the secret key
+            // header on a hop to another host: a partner API never redirects
+            // a call, so any redirect is answered as the error it is.
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(config.call_timeout)
             .user_agent(concat!("connectflow/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -264,6 +270,29 @@ impl Driver {
     }
 }
 
+/// `https://` anywhere; `http://` only to this machine (the sandbox, a test
+/// partner): a secret key and passwords never cross a network in the clear.
+pub(crate) fn base_url_allowed(base: &str) -> bool {
+    if let Some(rest) = base.strip_prefix("https://") {
+        return !rest.is_empty();
+    }
+    let Some(rest) = base.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split('/').next().unwrap_or("");
+    // Strip credentials, then the port (IPv6 literals keep their brackets).
+    let host_port = authority.rsplit('@').next().unwrap_or("");
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        host_port.split(':').next().unwrap_or("")
+    };
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
+    }
+}
+
 fn forward(flow: &mut ConnectFlow, on_event: &mut (dyn FnMut(&Event) + Send)) {
     while let Some(event) = flow.poll_event() {
         on_event(&event);
@@ -281,5 +310,35 @@ fn transport(e: reqwest::Error) -> CallError {
         CallError::Connect("the connection dropped while reading the reply".into())
     } else {
         CallError::Connect("the connection failed".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::base_url_allowed;
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        for ok in [
+            "https://api.withmono.com",
+            "http://127.0.0.1:8080",
+            "http://localhost:9",
+            "http://[::1]:80",
+            "http://127.8.9.1",
+        ] {
+            assert!(base_url_allowed(ok), "{ok}");
+        }
+        for bad in [
+            "http://api.withmono.com",
+            "http://10.0.0.1:8080",
+            "http://127.0.0.1.evil.com",
+            "http://localhost.evil.com",
+            "http://user@evil.com",
+            "ftp://127.0.0.1",
+            "https://",
+            "127.0.0.1:8080",
+        ] {
+            assert!(!base_url_allowed(bad), "{bad}");
+        }
     }
 }

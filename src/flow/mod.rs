@@ -43,7 +43,7 @@ pub use input::{ActionKind, Input, UserAction};
 pub use machine::ConnectFlow;
 pub use notice::Notice;
 pub use reply::{CallError, Continuation, Linked, Rejection, RejectionKind, Reply, Step};
-pub use retry::retry_delay;
+pub use retry::{retry_delay, MAX_RETRY_AFTER_MS};
 pub use snapshot::{RestoreError, Snapshot, SNAPSHOT_VERSION};
 pub use state::StateKind;
 pub use timers::Timer;

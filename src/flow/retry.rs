@@ -4,6 +4,11 @@ use super::call::CallKind;
 use super::config::FlowConfig;
 use super::reply::CallError;
 
+/// The longest a partner's `Retry-After` may hold a retry back: a partner
+/// (or anything in between) saying "retry in a day" must not park a person's
+/// flow for a day; past this the read is tried and, if refused, given up.
+pub const MAX_RETRY_AFTER_MS: u64 = 60_000;
+
 /// How long to wait before making `call` again after it failed with `error`
 /// for the `attempt`-th time (1-based), or `None` to give up.
 ///
@@ -11,7 +16,7 @@ use super::reply::CallError;
 /// even when its reply was lost, and sending it again could lock the account
 /// or burn an OTP. Only transient errors are retried (timeouts, dropped
 /// connections, 5xx, 429). Delays double from `read_backoff_ms`; a 429's
-/// `Retry-After` wins when it is longer.
+/// `Retry-After` wins when it is longer, up to [`MAX_RETRY_AFTER_MS`].
 pub fn retry_delay(
     config: &FlowConfig,
     call: CallKind,
@@ -26,7 +31,7 @@ pub fn retry_delay(
     Some(match error {
         CallError::RateLimited {
             retry_after_ms: Some(after),
-        } => backoff.max(*after),
+        } => backoff.max((*after).min(MAX_RETRY_AFTER_MS)),
         _ => backoff,
     })
 }
@@ -93,5 +98,9 @@ mod tests {
             retry_after_ms: Some(7000),
         };
         assert_eq!(retry_delay(&c, l, 1, &rl), Some(7000));
+        let day = CallError::RateLimited {
+            retry_after_ms: Some(86_400_000),
+        };
+        assert_eq!(retry_delay(&c, l, 1, &day), Some(MAX_RETRY_AFTER_MS));
     }
 }

@@ -31,6 +31,7 @@ pub mod claim;
 mod clock;
 mod delivery;
 mod record;
+pub mod signature;
 mod turn;
 mod webhook;
 
@@ -38,8 +39,9 @@ pub use claim::Claim;
 pub use clock::{Clock, SystemClock};
 pub use delivery::{Delivery, LinkedAccount};
 pub use record::{ChannelState, Customer, Session};
+pub use signature::SIGNATURE_HEADER;
 pub use turn::{Channel, ClaimStatus, Loaded, Turn};
-pub use webhook::{sign, Webhook, WebhookConfig, SIGNATURE_HEADER};
+pub use webhook::{Webhook, WebhookConfig, WebhookError};
 
 use crate::driver::Driver;
 use crate::flow::{CallError, Catalogue, ConnectFlow, FlowConfig, FlowError, RestoreError};

@@ -1,13 +1,18 @@
 //! Delivers linked accounts to the host's webhook, signed and retried.
 
 use super::delivery::{Delivery, LinkedAccount};
+use super::signature::{sign, SIGNATURE_HEADER};
 use crate::form::Secret;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// Header carrying `sha256=<hex HMAC-SHA256 of the body>`.
-pub const SIGNATURE_HEADER: &str = "x-connectflow-signature";
+/// A webhook that cannot be configured.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WebhookError {
+    /// The signing secret is empty: anyone could sign deliveries with it.
+    #[error("the webhook signing secret is empty")]
+    EmptySecret,
+}
 
 /// Where and how to deliver.
 #[derive(Debug, Clone)]
@@ -23,30 +28,20 @@ pub struct WebhookConfig {
 }
 
 impl WebhookConfig {
-    /// Delivery to `url`, signed with `secret`: 6 tries over about a minute.
-    pub fn new(url: impl Into<String>, secret: impl Into<Secret>) -> Self {
-        WebhookConfig {
+    /// Delivery to `url`, signed with `secret`: 6 tries over about a
+    /// minute. An empty (or blank) secret is refused.
+    pub fn new(url: impl Into<String>, secret: impl Into<Secret>) -> Result<Self, WebhookError> {
+        let secret = secret.into();
+        if secret.expose().trim().is_empty() {
+            return Err(WebhookError::EmptySecret);
+        }
+        Ok(WebhookConfig {
             url: url.into(),
-            secret: secret.into(),
+            secret,
             max_attempts: 6,
             first_backoff: Duration::from_secs(2),
-        }
+        })
     }
-}
-
-/// `sha256=<hex>`: the HMAC-SHA256 of `body` under `secret`, as sent in
-/// [`SIGNATURE_HEADER`]. A receiver recomputes it over the raw body and
-/// compares in constant time.
-pub fn sign(secret: &[u8], body: &[u8]) -> String {
-    // HMAC accepts keys of any length; this cannot fail.
-    let mut mac = match Hmac::<Sha256>::new_from_slice(secret) {
-        Ok(m) => m,
-        Err(_) => return String::new(),
-    };
-    mac.update(body);
-    let digest = mac.finalize().into_bytes();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256={hex}")
 }
 
 /// A [`Delivery`] that POSTs each [`LinkedAccount`] as JSON to a webhook,
@@ -81,7 +76,11 @@ impl Delivery for Webhook {
                 Ok(b) => b,
                 Err(_) => return,
             };
-            let signature = sign(config.secret.expose().as_bytes(), &body);
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            let signature = sign(config.secret.expose().as_bytes(), now, &body);
             let mut delay = config.first_backoff;
             for attempt in 1..=config.max_attempts.max(1) {
                 let sent = client
@@ -110,19 +109,5 @@ impl Delivery for Webhook {
             }
             tracing::error!(reference = %linked.reference, "webhook not delivered; giving up");
         });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn signature_matches_rfc_4231_test_case_2() {
-        // RFC 4231 §4.3: key "Jefe", data "what do ya want for nothing?".
-        assert_eq!(
-            sign(b"Jefe", b"what do ya want for nothing?"),
-            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
     }
 }
