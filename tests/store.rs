@@ -219,7 +219,10 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 fn is_tampered<T: std::fmt::Debug>(result: Result<T, StoreError>) -> bool {
-    matches!(result, Err(StoreError::Tampered))
+    matches!(
+        result,
+        Err(StoreError::Tampered { .. } | StoreError::UnknownKey { .. })
+    )
 }
 
 /// What sealing promises, over any inner store: nothing readable at rest,
@@ -239,13 +242,13 @@ async fn sealed_at_rest<S: SessionStore>(inner: S) {
     assert!(!contains(&raw.data, b"4321"), "plaintext at rest");
     assert_eq!(
         raw.data.len(),
-        1 + 24 + PIN.len() + 16,
-        "v1 | nonce | ct | tag"
+        1 + 4 + 24 + PIN.len() + 16,
+        "format | key id | nonce | ct | tag"
     );
-    assert_eq!(raw.data[0], 1, "format version byte");
+    assert_eq!(raw.data[0], 2, "format version byte");
 
-    // A flipped bit anywhere: version byte, nonce, ciphertext, tag.
-    for at in [0, 1, 24, 25, raw.data.len() / 2, raw.data.len() - 1] {
+    // A flipped bit anywhere: format byte, key id, nonce, ciphertext, tag.
+    for at in [0, 1, 5, 28, 29, raw.data.len() / 2, raw.data.len() - 1] {
         let mut bad = raw.data.clone();
         bad[at] ^= 0x01;
         let key = format!("flip{at}");
@@ -257,7 +260,7 @@ async fn sealed_at_rest<S: SessionStore>(inner: S) {
         assert!(is_tampered(sealed.get(&key).await), "byte {at} flipped");
     }
     // Truncated, empty, and a bare header.
-    for bad in [&raw.data[..raw.data.len() - 1], &[][..], &raw.data[..25]] {
+    for bad in [&raw.data[..raw.data.len() - 1], &[][..], &raw.data[..29]] {
         sealed.inner().delete("short").await.unwrap();
         sealed
             .inner()
@@ -277,6 +280,28 @@ async fn sealed_at_rest<S: SessionStore>(inner: S) {
         .await
         .unwrap();
     assert!(is_tampered(sealed.get("s2").await));
+    // Replay: an old state written back over a newer one (same key, the
+    // bytes of version 1 now stored as version 3) does not open, so a stale
+    // record can never resurrect a claim or re-send a commit.
+    let v2 = sealed
+        .compare_and_set("s1", Some(version), b"state two".to_vec(), TTL)
+        .await
+        .unwrap();
+    sealed
+        .inner()
+        .compare_and_set("s1", Some(v2), raw.data.clone(), TTL)
+        .await
+        .unwrap();
+    assert!(
+        is_tampered(sealed.get("s1").await),
+        "replayed record opened"
+    );
+    // Put the original back at a version it does open at, for what follows.
+    sealed.inner().delete("s1").await.unwrap();
+    let version = sealed
+        .compare_and_set("s1", None, PIN.to_vec(), TTL)
+        .await
+        .unwrap();
     // A plaintext record written around the sealer is refused too.
     sealed
         .inner()
@@ -316,20 +341,22 @@ fn sealer_round_trip_and_binding() {
     let a = sealer.seal(b"key-a", PIN);
     assert_eq!(sealer.open(b"key-a", &a).unwrap(), PIN);
     assert_eq!(sealer.open(b"key-b", &a), Err(SealError::Tampered));
-    assert_eq!(
+    assert!(matches!(
         Sealer::new([8; 32]).open(b"key-a", &a),
-        Err(SealError::Tampered)
-    );
+        Err(SealError::UnknownKey(_))
+    ));
     // A fresh nonce per seal: the same snapshot twice looks unrelated.
     assert_ne!(sealer.seal(b"key-a", PIN), a);
     // Empty plaintext is still authenticated.
     let empty = sealer.seal(b"k", b"");
-    assert_eq!(empty.len(), 1 + 24 + 16);
+    assert_eq!(empty.len(), 1 + 4 + 24 + 16);
     assert_eq!(sealer.open(b"k", &empty).unwrap(), b"");
-    // A later format version is refused, not guessed at.
-    let mut v2 = a.clone();
-    v2[0] = 2;
-    assert_eq!(sealer.open(b"key-a", &v2), Err(SealError::Tampered));
+    // Another format version is refused, not guessed at.
+    for other in [1, 3] {
+        let mut odd = a.clone();
+        odd[0] = other;
+        assert_eq!(sealer.open(b"key-a", &odd), Err(SealError::Tampered));
+    }
 }
 
 #[test]

@@ -13,7 +13,7 @@ use connectflow::dialect::{Mono, MonoConfig};
 use connectflow::driver::{Driver, DriverConfig};
 use connectflow::sandbox::{Sandbox, SandboxConfig, SECRET_KEY};
 use connectflow::service::{
-    sign, ServiceConfig, SessionService, Webhook, WebhookConfig, SIGNATURE_HEADER,
+    signature, ServiceConfig, SessionService, Webhook, WebhookConfig, SIGNATURE_HEADER,
 };
 use connectflow::store::{MemoryStore, Sealed, Sealer, SessionStore};
 use std::sync::{Arc, Mutex};
@@ -541,7 +541,7 @@ async fn a_linked_account_is_delivered_to_the_webhook_signed_once() {
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
     let setup = Setup {
-        webhook: Some(WebhookConfig::new(hook, "whsec_test")),
+        webhook: Some(WebhookConfig::new(hook, "whsec_test").unwrap()),
         ..Setup::default()
     };
     let rig = rig_setup(SandboxConfig::default(), setup).await;
@@ -562,7 +562,14 @@ async fn a_linked_account_is_delivered_to_the_webhook_signed_once() {
     let got = received.lock().unwrap().clone();
     assert_eq!(got.len(), 1, "{got:?}");
     let (signature, body) = &got[0];
-    assert_eq!(signature, &sign(b"whsec_test", body));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(
+        signature::verify(b"whsec_test", signature, body, now, 300),
+        "{signature}"
+    );
     let payload: serde_json::Value = serde_json::from_slice(body).unwrap();
     assert_eq!(payload["phoneNumber"], "+254711000701");
     assert_eq!(payload["institution"]["id"], "sandbox-bank");

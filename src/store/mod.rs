@@ -20,7 +20,7 @@ mod seal;
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisStore, DEFAULT_PREFIX};
 pub use memory::MemoryStore;
-pub use seal::{SealError, Sealed, Sealer, SEAL_KEY_ENV};
+pub use seal::{SealError, Sealed, Sealer, SEAL_KEYS_ENV, SEAL_KEY_ENV};
 
 /// A boxed future, so stores can be used as `Arc<dyn SessionStore>`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -44,9 +44,19 @@ pub enum StoreError {
     /// The record's version is not the one expected: another writer won.
     #[error("the record changed since it was read")]
     Conflict,
-    /// A sealed record failed authentication (tampered, foreign key, other seal key).
+    /// A sealed record failed authentication (altered, copied from another
+    /// key, written back over a newer version). It is never returned.
     #[error("the stored record failed authentication")]
-    Tampered,
+    Tampered {
+        /// The version it is stored at (to clear it with compare-and-set).
+        version: Version,
+    },
+    /// A sealed record names a seal key this instance does not have.
+    #[error("the stored record is sealed with a key this instance does not have")]
+    UnknownKey {
+        /// The version it is stored at.
+        version: Version,
+    },
     /// The backend failed (connection lost, ...).
     #[error("store backend: {0}")]
     Backend(String),
@@ -70,4 +80,25 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
 
     /// Removes `key` (no error if absent).
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+}
+
+/// Reads `key`, treating a record that does not open as absent: one bad
+/// record (a rotated-out key, a tampered or replayed one) must not lock a
+/// person out until it expires. A record that failed authentication is also
+/// cleared (only if it is still the same version); one sealed with a key
+/// this instance lacks is left for the instances that have it.
+pub async fn get_readable(
+    store: &dyn SessionStore,
+    key: &str,
+) -> Result<Option<Entry>, StoreError> {
+    match store.get(key).await {
+        Err(StoreError::Tampered { version }) => {
+            let _ = store
+                .compare_and_set(key, Some(version), Vec::new(), Duration::ZERO)
+                .await;
+            Ok(None)
+        }
+        Err(StoreError::UnknownKey { .. }) => Ok(None),
+        other => other,
+    }
 }

@@ -242,7 +242,7 @@ impl UssdService {
         let previous = if raw.phone.is_empty() {
             None
         } else {
-            self.service.store().get(&phone_key).await?
+            crate::store::get_readable(self.service.store().as_ref(), &phone_key).await?
         };
         if prefill.is_empty() {
             if let Some(prev) = &previous {

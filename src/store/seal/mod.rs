@@ -1,0 +1,243 @@
+//! Sealed records: what rests in a store is encrypted and authenticated.
+//!
+//! A record held between two USSD screens can carry a PIN the person typed;
+//! a shared store (Redis) is read by operators, backups and anything else on
+//! that network. [`Sealed`] encrypts every record with XChaCha20-Poly1305
+//! and binds it, as associated data, to its **store key** (which names the
+//! record's kind: `ussd:…`, `ussd-phone:…`, `link:…`) and its **version**.
+//! A record altered, copied to another key, or written back over a newer
+//! version (a replay of an old state, which could re-send a commit) does
+//! not open.
+//!
+//! Keys rotate without downtime: a [`Sealer`] holds a key ring, newest
+//! first. It seals with the newest and opens with whichever key a record
+//! names by its key id; `CONNECTFLOW_SEAL_KEYS` lists the ring.
+//!
+//! Sealed record layout (format 2): `2` | key id (4 bytes) | 24-byte nonce |
+//! ciphertext with its 16-byte tag. The nonce is a 16-byte random prefix
+//! drawn once per [`Sealer`] followed by a 64-bit counter: XChaCha's 192-bit
+//! nonce makes independently drawn prefixes never meet, so any number of
+//! instances share a key without coordinating.
+
+mod key;
+mod sealed;
+
+pub use sealed::Sealed;
+
+use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
+use chacha20poly1305::XChaCha20Poly1305;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// The environment variable holding one key.
+pub const SEAL_KEY_ENV: &str = "CONNECTFLOW_SEAL_KEY";
+/// The environment variable holding a key ring, newest first, separated by
+/// commas or whitespace. Wins over [`SEAL_KEY_ENV`].
+pub const SEAL_KEYS_ENV: &str = "CONNECTFLOW_SEAL_KEYS";
+
+const FORMAT: u8 = 2;
+const KEY_ID_LEN: usize = 4;
+const NONCE_LEN: usize = 24;
+const TAG_LEN: usize = 16;
+const HEADER_LEN: usize = 1 + KEY_ID_LEN + NONCE_LEN;
+
+/// Why a key could not be loaded or a sealed record could not be opened.
+///
+/// Messages describe what is wrong with a key's *shape* and never contain
+/// the key or any part of it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SealError {
+    /// The key text is not 64 hex characters nor standard base64 of 32 bytes.
+    #[error("{SEAL_KEY_ENV} / {SEAL_KEYS_ENV}: {0}")]
+    BadKey(&'static str),
+    /// The record was sealed with a key this sealer does not have (another
+    /// deployment's, or one rotated out of the ring).
+    #[error("sealed with a key this instance does not have (key id {0})")]
+    UnknownKey(String),
+    /// The sealed bytes failed authentication: too short, another format,
+    /// altered, bound to another store key or version. Which one is
+    /// deliberately not said.
+    #[error("sealed record failed authentication")]
+    Tampered,
+}
+
+/// A key ring of XChaCha20-Poly1305 keys that seals and opens records.
+///
+/// Cloning is cheap; each copy of a key is wiped from memory when dropped,
+/// and `Debug` never prints one.
+#[derive(Clone)]
+pub struct Sealer {
+    // Only the ciphers are kept, not the raw key bytes: a cipher zeroises
+    // its key on drop, a `[u8; 32]` field would not.
+    keys: Arc<Vec<([u8; KEY_ID_LEN], XChaCha20Poly1305)>>,
+    nonces: Arc<NonceSource>,
+}
+
+/// Nonces without a syscall per record: 16 random bytes drawn once per
+/// sealer, then a 64-bit counter. A loaded USSD server seals on most hops; a
+/// `getrandom` call each time was a measurable share of its CPU.
+struct NonceSource {
+    prefix: [u8; 16],
+    counter: AtomicU64,
+}
+
+impl NonceSource {
+    fn new() -> NonceSource {
+        let random = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let mut prefix = [0u8; 16];
+        prefix.copy_from_slice(&random[..16]);
+        NonceSource {
+            prefix,
+            counter: AtomicU64::new(0),
+        }
+    }
+
+    fn next(&self) -> [u8; NONCE_LEN] {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let mut nonce = [0u8; NONCE_LEN];
+        nonce[..16].copy_from_slice(&self.prefix);
+        nonce[16..].copy_from_slice(&n.to_le_bytes());
+        nonce
+    }
+}
+
+impl fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ids: Vec<String> = self.keys.iter().map(|(id, _)| hex(id)).collect();
+        f.debug_struct("Sealer")
+            .field("key_ids", &ids)
+            .finish_non_exhaustive()
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Sealer {
+    /// A sealer with one key.
+    pub fn new(key: [u8; 32]) -> Sealer {
+        Sealer::ring(vec![key]).unwrap_or_else(|_| Sealer::random())
+    }
+
+    /// A sealer with a key ring, newest first: seals with the first, opens
+    /// with any. Empty rings are refused.
+    pub fn ring(keys: Vec<[u8; 32]>) -> Result<Sealer, SealError> {
+        if keys.is_empty() {
+            return Err(SealError::BadKey("the key ring is empty"));
+        }
+        let keys = keys
+            .iter()
+            .map(|k| (key::key_id(k), XChaCha20Poly1305::new(k.into())))
+            .collect();
+        Ok(Sealer {
+            keys: Arc::new(keys),
+            nonces: Arc::new(NonceSource::new()),
+        })
+    }
+
+    /// A sealer with a fresh random key from the OS.
+    ///
+    /// Records sealed with it cannot be opened by any other process (or
+    /// after a restart), so it only suits a store that dies with the process
+    /// anyway, such as [`MemoryStore`](super::MemoryStore).
+    pub fn random() -> Sealer {
+        let key: [u8; 32] = XChaCha20Poly1305::generate_key(&mut OsRng).into();
+        Sealer::new(key)
+    }
+
+    /// The sealer described by the environment: `CONNECTFLOW_SEAL_KEYS` (a
+    /// ring, newest first) or `CONNECTFLOW_SEAL_KEY` (one key); `Ok(None)`
+    /// if neither is set. Every instance sharing a store needs the same ring.
+    pub fn from_env() -> Result<Option<Sealer>, SealError> {
+        for name in [SEAL_KEYS_ENV, SEAL_KEY_ENV] {
+            match std::env::var(name) {
+                Ok(text) => return text.parse().map(Some),
+                Err(std::env::VarError::NotPresent) => {}
+                Err(std::env::VarError::NotUnicode(_)) => {
+                    return Err(SealError::BadKey("is not valid UTF-8"))
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The id of the key records are sealed with (hex).
+    pub fn key_id(&self) -> String {
+        self.keys.first().map(|(id, _)| hex(id)).unwrap_or_default()
+    }
+
+    /// Encrypts `plaintext` bound to `aad` with the newest key. An empty
+    /// vector (which [`open`](Self::open) refuses) for input beyond the
+    /// cipher's limit: it fails closed rather than panic or store the clear.
+    pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+        self.try_seal(aad, plaintext).unwrap_or_default()
+    }
+
+    fn try_seal(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, SealError> {
+        let (id, cipher) = self.keys.first().ok_or(SealError::Tampered)?;
+        let nonce = self.nonces.next();
+        let ciphertext = cipher
+            .encrypt(
+                (&nonce).into(),
+                Payload {
+                    msg: plaintext,
+                    aad,
+                },
+            )
+            .map_err(|_| SealError::Tampered)?;
+        let mut out = Vec::with_capacity(HEADER_LEN + ciphertext.len());
+        out.push(FORMAT);
+        out.extend_from_slice(id);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ciphertext);
+        Ok(out)
+    }
+
+    /// Decrypts what [`seal`](Self::seal) (of any key in the ring) produced
+    /// with the same `aad`.
+    pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, SealError> {
+        if sealed.len() < HEADER_LEN + TAG_LEN || sealed[0] != FORMAT {
+            return Err(SealError::Tampered);
+        }
+        let (id, rest) = sealed[1..].split_at(KEY_ID_LEN);
+        let Some((_, cipher)) = self.keys.iter().find(|(k, _)| k == id) else {
+            return Err(SealError::UnknownKey(hex(id)));
+        };
+        let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
+        cipher
+            .decrypt(
+                nonce.into(),
+                Payload {
+                    msg: ciphertext,
+                    aad,
+                },
+            )
+            .map_err(|_| SealError::Tampered)
+    }
+}
+
+impl FromStr for Sealer {
+    type Err = SealError;
+
+    /// Parses one key, or a ring of keys separated by commas or whitespace
+    /// (newest first), each 64 hex characters or standard base64 of 32
+    /// bytes.
+    fn from_str(text: &str) -> Result<Sealer, SealError> {
+        let keys = text
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|k| !k.is_empty())
+            .map(key::parse_key)
+            .collect::<Result<Vec<_>, _>>()?;
+        if keys.is_empty() {
+            return Err(SealError::BadKey("is empty"));
+        }
+        Sealer::ring(keys)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,108 @@
+//! [`Sealed`]: any session store, with every record sealed at rest.
+
+use super::{SealError, Sealer};
+use crate::store::{BoxFuture, Entry, SessionStore, StoreError, Version};
+use std::time::Duration;
+
+/// A [`SessionStore`] that seals every record it writes into `inner` and
+/// opens every record it reads. The associated data is the store key and
+/// the version the record is written at, so a record copied to another key
+/// or written back over a newer version is refused.
+///
+/// A record that does not open is never returned: [`StoreError::Tampered`]
+/// when it fails authentication, [`StoreError::UnknownKey`] when it was
+/// sealed with a key this instance lacks. Versions, TTLs and conflicts are
+/// the inner store's, unchanged.
+#[derive(Debug)]
+pub struct Sealed<S> {
+    inner: S,
+    sealer: Sealer,
+}
+
+impl<S: SessionStore> Sealed<S> {
+    /// Wraps `inner` so that what rests in it is sealed with `sealer`.
+    pub fn new(inner: S, sealer: Sealer) -> Sealed<S> {
+        Sealed { inner, sealer }
+    }
+
+    /// The wrapped store, which holds sealed bytes (for inspection and tests).
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    /// Unwraps the inner store.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+/// What a record is bound to: its store key and the version it is stored
+/// at. Versions start at 1 and grow by one per write (the store contract),
+/// so the writer knows the version its write will have.
+fn aad(key: &str, version: Version) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(key.len() + 24);
+    aad.extend_from_slice(b"connectflow/2\0");
+    aad.extend_from_slice(key.as_bytes());
+    aad.push(0);
+    aad.extend_from_slice(&version.to_be_bytes());
+    aad
+}
+
+impl<S: SessionStore> SessionStore for Sealed<S> {
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Entry>, StoreError>> {
+        Box::pin(async move {
+            let Some(entry) = self.inner.get(key).await? else {
+                return Ok(None);
+            };
+            match self.sealer.open(&aad(key, entry.version), &entry.data) {
+                Ok(data) => Ok(Some(Entry { data, ..entry })),
+                // The store key is left out of logs: it may be built from a
+                // phone number.
+                Err(SealError::UnknownKey(id)) => {
+                    tracing::error!(key_id = %id, "a sealed record names a key this instance does not have; check CONNECTFLOW_SEAL_KEYS");
+                    Err(StoreError::UnknownKey {
+                        version: entry.version,
+                    })
+                }
+                Err(_) => {
+                    tracing::warn!("a sealed record failed authentication");
+                    Err(StoreError::Tampered {
+                        version: entry.version,
+                    })
+                }
+            }
+        })
+    }
+
+    fn compare_and_set<'a>(
+        &'a self,
+        key: &'a str,
+        expected: Option<Version>,
+        data: Vec<u8>,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Version, StoreError>> {
+        Box::pin(async move {
+            let next = expected.map_or(1, |v| v.saturating_add(1));
+            let sealed = self
+                .sealer
+                .try_seal(&aad(key, next), &data)
+                .map_err(|_| StoreError::Backend("record too large to seal".into()))?;
+            let version = self
+                .inner
+                .compare_and_set(key, expected, sealed, ttl)
+                .await?;
+            if version != next {
+                // A store that numbers versions otherwise breaks the binding;
+                // say so loudly rather than write records no one can open.
+                return Err(StoreError::Backend(format!(
+                    "the store wrote version {version}, expected {next}"
+                )));
+            }
+            Ok(version)
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.inner.delete(key)
+    }
+}

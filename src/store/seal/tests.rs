@@ -1,0 +1,82 @@
+//! The seal's own guarantees, without a store.
+
+use super::key::parse_key;
+use super::*;
+
+/// Nonces come from a counter after a random prefix: a thousand seals of
+/// the same record must all differ, carry distinct nonces, and all open.
+#[test]
+fn counter_nonces_never_repeat_and_every_record_opens() {
+    let sealer = Sealer::random();
+    let clone = sealer.clone();
+    let mut nonces = std::collections::HashSet::new();
+    for i in 0..1000 {
+        let s = if i % 2 == 0 { &sealer } else { &clone };
+        let sealed = s.seal(b"key", b"PIN-4321");
+        assert!(
+            nonces.insert(sealed[5..29].to_vec()),
+            "nonce repeated at {i}"
+        );
+        assert_eq!(s.open(b"key", &sealed).unwrap(), b"PIN-4321");
+    }
+    // Another sealer with the same key draws another prefix.
+    let key = [7u8; 32];
+    let (a, b) = (Sealer::new(key), Sealer::new(key));
+    assert_ne!(a.seal(b"k", b"x")[5..21], b.seal(b"k", b"x")[5..21]);
+}
+
+#[test]
+fn base64_matches_hex() {
+    // 0x00..0x1f, in both spellings.
+    let hex = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+    let b64 = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    let want: [u8; 32] = std::array::from_fn(|i| i as u8);
+    assert_eq!(parse_key(hex).unwrap(), want);
+    assert_eq!(parse_key(&hex.to_uppercase()).unwrap(), want);
+    assert_eq!(parse_key(b64).unwrap(), want);
+    assert_eq!(parse_key(&b64[..43]).unwrap(), want);
+    // Non-zero leftover bits: a second spelling of a key, refused.
+    assert!(parse_key("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9=").is_err());
+    assert!(parse_key("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh-=").is_err());
+}
+
+/// A record opens only with the associated data it was sealed with: the
+/// same bytes under another key or another version do not.
+#[test]
+fn associated_data_binds_key_and_version() {
+    let s = Sealer::random();
+    let sealed = s.seal(b"k1|v1", b"state");
+    assert_eq!(s.open(b"k1|v1", &sealed).unwrap(), b"state");
+    assert_eq!(s.open(b"k1|v2", &sealed), Err(SealError::Tampered));
+    assert_eq!(s.open(b"k2|v1", &sealed), Err(SealError::Tampered));
+    let mut flipped = sealed.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 1;
+    assert_eq!(s.open(b"k1|v1", &flipped), Err(SealError::Tampered));
+}
+
+/// Keys rotate without downtime: a ring seals with its newest key and
+/// still opens what the older one sealed; a sealer without the key says
+/// which key is missing instead of calling the record tampered.
+#[test]
+fn a_key_ring_rotates_and_names_missing_keys() {
+    let (old, new) = ([1u8; 32], [2u8; 32]);
+    let before = Sealer::new(old);
+    let record = before.seal(b"aad", b"kept");
+    let ring = Sealer::ring(vec![new, old]).unwrap();
+    assert_eq!(ring.open(b"aad", &record).unwrap(), b"kept");
+    assert_ne!(ring.key_id(), before.key_id());
+    let fresh = ring.seal(b"aad", b"new");
+    assert_eq!(
+        before.open(b"aad", &fresh),
+        Err(SealError::UnknownKey(ring.key_id()))
+    );
+    // Parsed from the environment's format, newest first.
+    let text = format!("{},{}", "02".repeat(32), "01".repeat(32));
+    let parsed: Sealer = text.parse().unwrap();
+    assert_eq!(parsed.key_id(), ring.key_id());
+    assert_eq!(parsed.open(b"aad", &record).unwrap(), b"kept");
+    assert!(Sealer::ring(Vec::new()).is_err());
+    assert!(" , ".parse::<Sealer>().is_err());
+    assert!(!format!("{parsed:?}").contains("0202"));
+}
