@@ -132,7 +132,7 @@ impl UssdService {
                 _ => screen(SORRY, true),
             },
             Err(e) => {
-                tracing::warn!(session = %raw.session_id, error = %e, "hop failed");
+                tracing::warn!(session = %log_id(&raw.session_id), error = %e, "hop failed");
                 screen(SORRY, true)
             }
         };
@@ -141,7 +141,7 @@ impl UssdService {
 
     /// An end-of-session notification. The flow is kept so a re-dial can resume it.
     pub fn session_ended(&self, gateway: &str, ended: &SessionEnded) {
-        tracing::info!(gateway, session = %ended.session_id, status = %ended.status,
+        tracing::info!(gateway, session = %log_id(&ended.session_id), status = %log_id(&ended.status),
             hops = ?ended.hops, ms = ?ended.duration_ms, "channel session ended");
     }
 
@@ -166,9 +166,8 @@ impl UssdService {
         };
         let state = loaded.as_ref().map(|l| &l.session.channel);
         let extracted = match (&raw.payload, state) {
-            (Payload::Cumulative(text), s) => {
-                input::extract(s.and_then(|s| s.prev_text.as_deref()), text)
-            }
+            (Payload::Cumulative(text), Some(s)) => s.texts.extract(text),
+            (Payload::Cumulative(text), None) => input::extract(None, text),
             (Payload::Initiation { dialled }, _) => Extracted::Begin {
                 prefill: input::dialled_prefill(&raw.service_code, dialled),
             },
@@ -192,6 +191,15 @@ impl UssdService {
             Payload::Latest { sequence, .. } => (None, *sequence),
             _ => (None, None),
         };
+        if let Some(l) = &loaded {
+            let owner = &l.session.channel.phone;
+            if !owner.is_empty() && owner != &raw.phone {
+                // Another phone presenting this session's id: never show it
+                // this session, never let it act on the flow.
+                tracing::warn!(session = %log_id(&raw.session_id), "hop from another phone number refused");
+                return Ok(screen(SORRY, true));
+            }
+        }
         let Some(mut loaded) = loaded else {
             let prefill = match extracted {
                 Extracted::Begin { prefill } => prefill,
@@ -206,13 +214,13 @@ impl UssdService {
             }
             Extracted::Input(i) => i,
             Extracted::Lost { input } => {
-                tracing::warn!(session = %raw.session_id, "hop text does not extend the previous one; using its last segment");
+                tracing::warn!(session = %log_id(&raw.session_id), "hop text does not extend the previous one; using its last segment");
                 input
             }
         };
         let state = &mut loaded.session.channel;
-        if text.is_some() {
-            state.prev_text = text;
+        if let Some(text) = &text {
+            state.texts.push(text);
         }
         if sequence.is_some() {
             state.last_sequence = sequence;
@@ -260,7 +268,13 @@ impl UssdService {
             phone: Some(raw.phone.clone()),
             ..Customer::default()
         });
-        let state = UssdState::new(raw.phone.clone(), text.or(Some(String::new())), sequence);
+        // The stateless first screen answered the empty text; this hop's
+        // text is the first answer.
+        let texts: Vec<&str> = match &text {
+            Some(t) => vec!["", t.as_str()],
+            None => Vec::new(),
+        };
+        let state = UssdState::new(raw.phone.clone(), &texts, sequence);
         let (mut session, mut flow) = self.service.start(self.partner(), None, customer, state)?;
         self.service.answer_reads(self.partner(), &mut flow).await?;
         // Pre-dialled digits (`*384*123*2#`, or the first answer after the
@@ -481,6 +495,12 @@ impl UssdService {
         }
         Ok(first)
     }
+}
+
+/// A gateway-supplied id as it may appear in a log line: control characters
+/// escaped (a newline must not forge a log entry) and at most 64 characters.
+pub(crate) fn log_id(id: &str) -> String {
+    id.chars().take(64).flat_map(char::escape_debug).collect()
 }
 
 /// A flow on the institution list of `catalogue` (for rendering it).

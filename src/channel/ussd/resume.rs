@@ -6,12 +6,14 @@
 
 use super::gateway::Screen;
 use super::hop::Hop;
+use super::input::TextMarks;
 use super::menu::Cursor;
 use super::session::UssdState;
 use super::UssdService;
 use crate::flow::StateKind;
 use crate::service::ServiceError;
-use crate::store::Entry;
+use crate::store::{Entry, StoreError};
+use std::time::Duration;
 
 /// The lines of the offer.
 pub(super) const OFFER: [&str; 3] = [
@@ -64,14 +66,29 @@ impl UssdService {
         }
         let state = &mut session.channel;
         state.hop = Hop::ResumeOffer;
-        state.prev_text = text.or(Some(String::new()));
+        state.texts = TextMarks::new();
+        if let Some(text) = &text {
+            state.texts.push(text);
+        }
         state.last_sequence = sequence;
         state.invalid = 0;
         state.cursor = Cursor::Start;
         state.last_screen = self.presenter.fit(&OFFER, false);
         let shown = state.last_screen.clone();
+        // Take the old record first, with compare-and-set (an expired
+        // record is a conditional delete): of two dials racing for one flow,
+        // exactly one gets it; the other is not offered anything.
+        let taken = self
+            .service
+            .store()
+            .compare_and_set(&old_key, old.version, Vec::new(), Duration::ZERO)
+            .await;
+        match taken {
+            Ok(_) => {}
+            Err(StoreError::Conflict) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        }
         self.service.save(key, None, &session).await?;
-        self.service.store().delete(&old_key).await?;
         self.service
             .store()
             .compare_and_set(

@@ -5,6 +5,7 @@
 use super::gateway::Screen;
 use super::gsm;
 use super::hop::{self, Hop};
+use super::input::TextMarks;
 use super::menu::{self, Cursor, MenuConfig};
 use crate::flow::{ConnectFlow, Event, View};
 use crate::service::{Channel, Session};
@@ -15,9 +16,10 @@ use serde::{Deserialize, Serialize};
 pub(crate) struct UssdState {
     /// E.164, or empty when the gateway sent none.
     pub(crate) phone: String,
-    /// The raw cumulative text of the previous hop (suffix-diff gateways).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) prev_text: Option<String>,
+    /// The cumulative texts applied so far, as lengths and hashes (never
+    /// the typed text): suffix diff and late-retry detection.
+    #[serde(default, skip_serializing_if = "TextMarks::is_empty")]
+    pub(crate) texts: TextMarks,
     /// The previous hop's sequence number (latest-input gateways).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) last_sequence: Option<u64>,
@@ -35,14 +37,15 @@ pub(crate) struct UssdState {
 }
 
 impl UssdState {
-    pub(crate) fn new(
-        phone: String,
-        prev_text: Option<String>,
-        last_sequence: Option<u64>,
-    ) -> Self {
+    /// A session whose hops so far carried `texts` (cumulative gateways).
+    pub(crate) fn new(phone: String, texts: &[&str], last_sequence: Option<u64>) -> Self {
+        let mut marks = TextMarks::new();
+        for text in texts {
+            marks.push(text);
+        }
         UssdState {
             phone,
-            prev_text,
+            texts: marks,
             last_sequence,
             last_screen: screen(menu::PROCESSING, false),
             cursor: Cursor::Start,
