@@ -254,6 +254,12 @@ impl Driver {
         self.config.call_timeout
     }
 
+    /// The longest any one call can take (a login or commit at a slow
+    /// institution).
+    pub fn longest_call(&self) -> Duration {
+        self.config.call_timeout.max(self.config.max_step_timeout)
+    }
+
     /// Login and commit may wait as long as the institution says it needs
     /// (within `max_step_timeout`); everything else gets `call_timeout`.
     fn timeout_for(&self, flow: &ConnectFlow, kind: CallKind) -> Duration {

@@ -8,9 +8,9 @@
 //! A refreshed list equal to the cached one keeps the cached `Arc`, so
 //! screens rendered from it and snapshots referring to it stay valid.
 
-use super::clock::Clock;
 use crate::driver::Driver;
 use crate::flow::{Call, CallError, Catalogue, Reply, Timestamp};
+use crate::store::Clock;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 

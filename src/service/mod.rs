@@ -28,15 +28,14 @@
 
 mod catalogue;
 pub mod claim;
-mod clock;
 mod delivery;
 mod record;
 pub mod signature;
 mod turn;
 mod webhook;
 
+pub use crate::store::{Clock, SystemClock};
 pub use claim::Claim;
-pub use clock::{Clock, SystemClock};
 pub use delivery::{Delivery, LinkedAccount};
 pub use record::{ChannelState, Customer, Session};
 pub use signature::SIGNATURE_HEADER;
@@ -156,7 +155,19 @@ impl SessionService {
                     }),
                 )
             })
-            .collect();
+            .collect::<Vec<_>>();
+        // A claim covers one call and what follows it without the person (an
+        // exchange after a code, a new session after a restarted login) plus
+        // a list read: the lease must outlast that, or a live call could be
+        // recovered as dead and its outcome dropped.
+        for (name, p) in &partners {
+            let worst = p.driver.longest_call() * 2 + config.read_timeout;
+            if config.claim_lease < worst {
+                tracing::warn!(partner = name, lease_ms = config.claim_lease.as_millis() as u64,
+                    worst_ms = worst.as_millis() as u64,
+                    "the claim lease is shorter than the longest call chain; a slow call may be recovered while still running");
+            }
+        }
         SessionService {
             partners,
             store,
@@ -243,9 +254,11 @@ impl SessionService {
         let Some(entry) = self.store.get(key).await? else {
             return Ok(None);
         };
+        let mut session = Session::from_bytes(&entry.data)?;
+        session.read_at = Some((entry.read_at, std::time::Instant::now()));
         Ok(Some(Loaded {
             version: Some(entry.version),
-            session: Session::from_bytes(&entry.data)?,
+            session,
         }))
     }
 
@@ -290,6 +303,7 @@ impl SessionService {
             claim: None,
             delivered: false,
             channel,
+            read_at: None,
         };
         Ok((session, flow))
     }

@@ -5,7 +5,7 @@
 //! sequence), so the same record serves any channel and moves between them.
 
 use super::claim::Claim;
-use crate::flow::{InstitutionRef, Snapshot};
+use crate::flow::{InstitutionRef, Snapshot, Timestamp};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -54,6 +54,10 @@ pub struct Session<S> {
     pub(crate) delivered: bool,
     /// What the channel keeps.
     pub channel: S,
+    /// The store's clock when this record was read, and when that was here:
+    /// claims are stamped and leases judged on the store's clock. Not stored.
+    #[serde(skip)]
+    pub(crate) read_at: Option<(Timestamp, std::time::Instant)>,
 }
 
 impl<S> Session<S> {
@@ -70,6 +74,16 @@ impl<S> Session<S> {
     /// True once the flow has ended (linked, failed or exited).
     pub fn is_finished(&self) -> bool {
         self.flow.is_finished()
+    }
+
+    /// Now on the store's clock, as far as this record knows it: the time
+    /// it was read plus the time since; `None` for a record not read from
+    /// the store.
+    pub(crate) fn store_now(&self) -> Option<Timestamp> {
+        self.read_at.map(|(at, when)| {
+            let since = u64::try_from(when.elapsed().as_millis()).unwrap_or(u64::MAX);
+            at.plus_ms(since)
+        })
     }
 }
 

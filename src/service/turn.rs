@@ -109,7 +109,9 @@ impl SessionService {
         let Some(claim) = &session.claim else {
             return ClaimStatus::Free;
         };
-        let now = self.clock.now();
+        // The lease runs on the store's clock (the claim was stamped with
+        // it), not this instance's.
+        let now = session.store_now().unwrap_or_else(|| self.clock.now());
         if !claim.is_expired(now, self.config.claim_lease) {
             return ClaimStatus::Live;
         }
@@ -155,7 +157,8 @@ impl SessionService {
         };
         // A call that changes something at the partner: claim it first, with
         // the flow as it is now (the typed values already gone with the call).
-        let claim = Claim::new(self.clock.now(), call.kind());
+        let stamp = session.store_now().unwrap_or_else(|| self.clock.now());
+        let claim = Claim::new(stamp, call.kind());
         session.claim = Some(claim.clone());
         session.flow = flow.snapshot();
         self.save(key, version, &session).await?;
@@ -247,9 +250,16 @@ impl SessionService {
                 self.deliver(linked);
                 Ok(session)
             }
-            Err(latest) => {
-                tracing::warn!(reference = %latest.reference,
-                    "a call settled after its claim was recovered elsewhere; its outcome is dropped");
+            Err(mut latest) => {
+                // The claim was recovered elsewhere (its lease ran out) and the
+                // session moved on. The person's screen stays as it is; but a
+                // link the partner already made is the host's to know.
+                tracing::error!(reference = %latest.reference,
+                    "a call settled after its claim was recovered elsewhere");
+                note_events(&mut latest, &events);
+                let mut detached = latest.clone();
+                detached.delivered = false;
+                self.deliver(self.mark_delivered(&flow, &mut detached, channel.name()));
                 Ok(latest)
             }
         }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::{BoxFuture, Entry, SessionStore, StoreError, Version};
+use super::{BoxFuture, Clock, Entry, SessionStore, StoreError, SystemClock, Version};
 
 /// Writes between two sweeps of expired entries, at the least. The real
 /// threshold grows with the map (see [`MemoryStore::compare_and_set`]) so the
@@ -40,17 +40,35 @@ struct Inner {
 /// TTLs are enforced on every read and write (an expired record is absent),
 /// and expired records are swept from time to time on writes, so abandoned
 /// sessions do not accumulate without bound.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemoryStore {
     // A std mutex, not tokio's: every critical section is short and
     // synchronous, and the lock is never held across an `.await`.
     inner: Mutex<Inner>,
+    /// The store's clock, reported with every read (leases are measured on
+    /// it); TTLs run on the monotonic clock whatever this says.
+    clock: std::sync::Arc<dyn Clock>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore::new()
+    }
 }
 
 impl MemoryStore {
     /// An empty store.
     pub fn new() -> MemoryStore {
-        MemoryStore::default()
+        MemoryStore {
+            inner: Mutex::default(),
+            clock: std::sync::Arc::new(SystemClock),
+        }
+    }
+
+    /// The same store reporting `clock`'s time with every read (tests).
+    pub fn with_clock(mut self, clock: std::sync::Arc<dyn Clock>) -> MemoryStore {
+        self.clock = clock;
+        self
     }
 
     /// The number of live (unexpired) records.
@@ -78,6 +96,7 @@ impl MemoryStore {
             Some(e) if e.is_live(now) => Some(Entry {
                 version: e.version,
                 data: e.data.clone(),
+                read_at: self.clock.now(),
             }),
             Some(_) => {
                 inner.map.remove(key);

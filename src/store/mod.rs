@@ -12,6 +12,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+mod clock;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
@@ -19,6 +20,7 @@ mod seal;
 
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisStore, DEFAULT_PREFIX};
+pub use clock::{Clock, SystemClock};
 pub use memory::MemoryStore;
 pub use seal::{SealError, Sealed, Sealer, SEAL_KEYS_ENV, SEAL_KEY_ENV};
 
@@ -35,6 +37,10 @@ pub struct Entry {
     pub version: Version,
     /// The bytes.
     pub data: Vec<u8>,
+    /// The store's own clock when the record was read (wall-clock ms since
+    /// the epoch). Leases on a record are measured on it, so instances whose
+    /// clocks disagree still agree on when a lease has run out.
+    pub read_at: crate::flow::Timestamp,
 }
 
 /// Why a store operation failed.

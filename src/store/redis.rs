@@ -35,6 +35,15 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return nv
 ";
 
+/// KEYS[1]: the record. Returns its version and data (nil when absent) and
+/// the server's `TIME`, in one round trip: leases are measured on the
+/// store's clock, which every instance shares.
+const GET_SCRIPT: &str = r"
+local r = redis.call('HMGET', KEYS[1], 'v', 'd')
+local t = redis.call('TIME')
+return {r[1], r[2], t[1], t[2]}
+";
+
 /// A [`SessionStore`] in Redis (`redis://` URLs), through a connection that
 /// reconnects by itself after the server restarts or the network drops.
 ///
@@ -48,6 +57,7 @@ pub struct RedisStore {
     conn: ConnectionManager,
     prefix: String,
     cas: Script,
+    get: Script,
 }
 
 impl fmt::Debug for RedisStore {
@@ -100,6 +110,7 @@ impl RedisStore {
             conn,
             prefix: DEFAULT_PREFIX.to_owned(),
             cas: Script::new(CAS_SCRIPT),
+            get: Script::new(GET_SCRIPT),
         })
     }
 
@@ -126,15 +137,20 @@ impl SessionStore for RedisStore {
             // The manager is a handle onto one shared multiplexed connection;
             // cloning it is how concurrent callers use it.
             let mut conn = self.conn.clone();
-            let (version, data): (Option<Version>, Option<Vec<u8>>) = redis::cmd("HMGET")
-                .arg(self.full_key(key))
-                .arg("v")
-                .arg("d")
-                .query_async(&mut conn)
+            let (version, data, secs, micros): (Option<Version>, Option<Vec<u8>>, u64, u64) = self
+                .get
+                .key(self.full_key(key))
+                .invoke_async(&mut conn)
                 .await
                 .map_err(backend)?;
+            let read_at =
+                crate::flow::Timestamp(secs.saturating_mul(1000).saturating_add(micros / 1000));
             match (version, data) {
-                (Some(version), Some(data)) => Ok(Some(Entry { version, data })),
+                (Some(version), Some(data)) => Ok(Some(Entry {
+                    version,
+                    data,
+                    read_at,
+                })),
                 (None, None) => Ok(None),
                 // Only something other than this store writes half a record.
                 _ => Err(StoreError::Backend(

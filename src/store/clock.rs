@@ -1,5 +1,5 @@
-//! [`Clock`]: where the service gets the time, so claims, leases and caches
-//! can be tested without sleeping.
+//! [`Clock`]: where stores and the session service get the wall-clock time,
+//! so claims, leases and caches can be tested without sleeping.
 
 use crate::flow::Timestamp;
 use std::fmt;
