@@ -214,15 +214,72 @@ pub(super) fn fit(
         // A body that alone exceeds the budget (a huge option list from a
         // partner): keep whole lines while they fit rather than cut one.
         let mut kept = Vec::new();
-        for line in body {
+        for line in &body {
             let mut candidate = kept.clone();
-            candidate.push(line);
+            candidate.push(line.clone());
             if !config.budget.fits(&join(&[], &candidate)) {
                 break;
             }
             kept = candidate;
         }
+        // Not even the first line fits (a partner's prompt longer than a
+        // screen): shorten it rather than show an empty screen.
+        if kept.is_empty() {
+            if let Some(first) = body.first() {
+                kept.push(shorten(first, config));
+            }
+        }
         text = join(&[], &kept);
     }
     Screen { text, end }
+}
+
+/// `line` cut at a character boundary, with `...`, to the longest prefix
+/// that fits the budget.
+fn shorten(line: &str, config: &MenuConfig) -> String {
+    let clean = sanitize(line);
+    let chars: Vec<char> = clean.chars().collect();
+    // Binary search over the number of characters kept: the encoded length
+    // grows with it, so the longest fitting prefix is well defined.
+    let (mut lo, mut hi) = (0usize, chars.len());
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        let mut candidate: String = chars[..mid].iter().collect();
+        candidate.push_str("...");
+        if config.budget.fits(&candidate) {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    let mut out: String = chars[..lo].iter().collect();
+    out.push_str("...");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::channel::ussd::gsm::Budget;
+
+    /// Finding: a prompt longer than the whole budget used to be dropped,
+    /// leaving an empty screen; it is shortened at a character boundary.
+    #[test]
+    fn a_line_longer_than_the_screen_is_shortened_not_dropped() {
+        let config = MenuConfig {
+            budget: Budget::new(40),
+            ..MenuConfig::default()
+        };
+        let long = "Enter the one-time code we sent to your registered phone number ending 0005";
+        let screen = fit(Vec::new(), vec![long.to_owned()], &config, false);
+        assert!(!screen.text.is_empty());
+        assert!(screen.text.ends_with("..."), "{}", screen.text);
+        assert!(config.budget.fits(&screen.text), "{}", screen.text);
+        assert!(long.starts_with(screen.text.trim_end_matches("...")));
+        // Multi-byte text is cut between characters, never inside one.
+        let ucs = "Entrez le code à usage unique envoyé à votre téléphone €€€€€€€€€€";
+        let screen = fit(Vec::new(), vec![ucs.to_owned()], &config, false);
+        assert!(config.budget.fits(&screen.text), "{}", screen.text);
+        assert!(screen.text.ends_with("..."));
+    }
 }
