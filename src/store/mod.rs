@@ -86,6 +86,14 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
 
     /// Removes `key` (no error if absent).
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// The form of `part` (a phone number, an e-mail) to put in a store key.
+    /// Key names are not sealed — anyone listing a shared store sees them —
+    /// so a store that seals its records also blinds personal data in its
+    /// key names with a keyed hash. As given, by default.
+    fn blind(&self, part: &str) -> String {
+        part.to_owned()
+    }
 }
 
 /// Reads `key`, treating a record that does not open as absent: one bad

@@ -246,7 +246,7 @@ impl UssdService {
         sequence: Option<u64>,
         prefill: Vec<String>,
     ) -> Result<Screen, ServiceError> {
-        let phone_key = resume::phone_key(gateway, &raw.phone);
+        let phone_key = resume::phone_key(self.service.store().as_ref(), gateway, &raw.phone);
         let previous = if raw.phone.is_empty() {
             None
         } else {

@@ -22,9 +22,15 @@ pub(super) const OFFER: [&str; 3] = [
     "2. Start again",
 ];
 
-/// Where a phone's latest session key is kept.
-pub(super) fn phone_key(gateway: &str, phone: &str) -> String {
-    format!("ussd-phone:{gateway}:{phone}")
+/// Where a phone's latest session key is kept. The number is blinded by the
+/// store (a keyed hash when records are sealed): key names are visible to
+/// anyone who can list a shared store.
+pub(super) fn phone_key(
+    store: &dyn crate::store::SessionStore,
+    gateway: &str,
+    phone: &str,
+) -> String {
+    format!("ussd-phone:{gateway}:{}", store.blind(phone))
 }
 
 impl UssdService {

@@ -14,6 +14,16 @@ pub(super) fn key_id(key: &[u8; 32]) -> [u8; 4] {
     [digest[0], digest[1], digest[2], digest[3]]
 }
 
+/// The key blinded store-key names are hashed under: one-way from the seal
+/// key, so knowing it reveals nothing about the seal key.
+pub(super) fn blind_key(key: &[u8; 32]) -> [u8; 32] {
+    Sha256::new()
+        .chain_update(b"connectflow blind index\0")
+        .chain_update(key)
+        .finalize()
+        .into()
+}
+
 pub(super) fn parse_key(text: &str) -> Result<[u8; 32], SealError> {
     let bytes = text.as_bytes();
     match bytes.len() {

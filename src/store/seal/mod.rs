@@ -74,6 +74,8 @@ pub struct Sealer {
     // its key on drop, a `[u8; 32]` field would not.
     keys: Arc<Vec<([u8; KEY_ID_LEN], XChaCha20Poly1305)>>,
     nonces: Arc<NonceSource>,
+    /// HMAC key for blinding key names, derived one-way from the newest key.
+    blind_key: Arc<[u8; 32]>,
 }
 
 /// Nonces without a syscall per record: 16 random bytes drawn once per
@@ -129,6 +131,7 @@ impl Sealer {
         if keys.is_empty() {
             return Err(SealError::BadKey("the key ring is empty"));
         }
+        let blind_key = key::blind_key(&keys[0]);
         let keys = keys
             .iter()
             .map(|k| (key::key_id(k), XChaCha20Poly1305::new(k.into())))
@@ -136,6 +139,7 @@ impl Sealer {
         Ok(Sealer {
             keys: Arc::new(keys),
             nonces: Arc::new(NonceSource::new()),
+            blind_key: Arc::new(blind_key),
         })
     }
 
@@ -163,6 +167,18 @@ impl Sealer {
             }
         }
         Ok(None)
+    }
+
+    /// `part` as a keyed hash (HMAC-SHA256 under a key derived from the
+    /// newest seal key, 128 bits, hex): the same on every instance sharing
+    /// the ring, unreadable without it.
+    pub fn blind(&self, part: &str) -> String {
+        use hmac::{Hmac, Mac};
+        let Ok(mut mac) = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.blind_key[..]) else {
+            return String::new();
+        };
+        mac.update(part.as_bytes());
+        format!("h{}", hex(&mac.finalize().into_bytes()[..16]))
     }
 
     /// The id of the key records are sealed with (hex).

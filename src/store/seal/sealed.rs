@@ -105,4 +105,8 @@ impl<S: SessionStore> SessionStore for Sealed<S> {
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
         self.inner.delete(key)
     }
+
+    fn blind(&self, part: &str) -> String {
+        self.sealer.blind(part)
+    }
 }

@@ -80,3 +80,19 @@ fn a_key_ring_rotates_and_names_missing_keys() {
     assert!(" , ".parse::<Sealer>().is_err());
     assert!(!format!("{parsed:?}").contains("0202"));
 }
+
+/// Personal data in key names is blinded: stable per key ring, not the
+/// number, different under another ring.
+#[test]
+fn blinding_hides_the_value_and_is_stable_per_ring() {
+    let a = Sealer::new([1; 32]);
+    let b = Sealer::new([1; 32]);
+    let c = Sealer::new([2; 32]);
+    let phone = "+254711000001";
+    let blinded = a.blind(phone);
+    assert_eq!(blinded, b.blind(phone));
+    assert_ne!(blinded, c.blind(phone));
+    assert_ne!(blinded, a.blind("+254711000002"));
+    assert!(!blinded.contains("254711"), "{blinded}");
+    assert_eq!(blinded.len(), 33);
+}
