@@ -90,3 +90,6 @@ pub mod sandbox;
 pub mod service;
 #[cfg(feature = "store")]
 pub mod store;
+/// A kit for integration tests: fake clock, fixtures, stub partner, Redis (feature `testing`).
+#[cfg(feature = "testing")]
+pub mod testing;
