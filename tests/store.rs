@@ -1,10 +1,8 @@
 //! The session-store contract, run against every store: memory, Redis (a real
-//! `redis-server`, see `common`), and each of those sealed. Then what only
+//! `redis-server`, see `testing::RedisServer`), and each of those sealed. Then what only
 //! sealing promises (nothing readable at rest, tampering refused) and what
 //! only Redis can do (lose its server and come back).
-#![cfg(feature = "redis")]
-
-mod common;
+#![cfg(all(feature = "redis", feature = "testing"))]
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +10,7 @@ use std::time::Duration;
 use connectflow::store::{
     MemoryStore, RedisStore, SealError, Sealed, Sealer, SessionStore, StoreError,
 };
+use connectflow::testing::RedisServer;
 use tokio::sync::Barrier;
 
 const TTL: Duration = Duration::from_secs(60);
@@ -180,16 +179,16 @@ macro_rules! contract {
         mod redis {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $check() {
-                let Some(server) = crate::common::start_redis() else { return };
-                let store = super::RedisStore::connect(&server.url).await.unwrap();
+                let Some(server) = super::RedisServer::start_or_skip() else { return };
+                let store = super::RedisStore::connect(server.url()).await.unwrap();
                 super::$check(std::sync::Arc::new(store)).await;
             })*
         }
         mod sealed_redis {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $check() {
-                let Some(server) = crate::common::start_redis() else { return };
-                let store = super::RedisStore::connect(&server.url).await.unwrap();
+                let Some(server) = super::RedisServer::start_or_skip() else { return };
+                let store = super::RedisStore::connect(server.url()).await.unwrap();
                 let store = super::Sealed::new(store, super::Sealer::random());
                 super::$check(std::sync::Arc::new(store)).await;
             })*
@@ -304,10 +303,10 @@ async fn sealed_memory_at_rest() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sealed_redis_at_rest() {
-    let Some(server) = common::start_redis() else {
+    let Some(server) = RedisServer::start_or_skip() else {
         return;
     };
-    sealed_at_rest(RedisStore::connect(&server.url).await.unwrap()).await;
+    sealed_at_rest(RedisStore::connect(server.url()).await.unwrap()).await;
 }
 
 #[test]
@@ -424,10 +423,10 @@ fn from_env_reads_connectflow_seal_key() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_keys_are_namespaced() {
-    let Some(server) = common::start_redis() else {
+    let Some(server) = RedisServer::start_or_skip() else {
         return;
     };
-    let default = RedisStore::connect(&server.url).await.unwrap();
+    let default = RedisStore::connect(server.url()).await.unwrap();
     assert_eq!(default.prefix(), "connectflow:");
     let other = default.clone().with_prefix("tenant-b:");
     default
@@ -442,7 +441,7 @@ async fn redis_keys_are_namespaced() {
     assert_eq!(default.get("k").await.unwrap().unwrap().data, b"A");
 
     // On the wire: one hash per record, under the prefix, with a TTL.
-    let client = ::redis::Client::open(server.url.as_str()).unwrap();
+    let client = ::redis::Client::open(server.url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let mut keys: Vec<String> = ::redis::cmd("KEYS")
         .arg("*")
@@ -510,11 +509,11 @@ async fn redis_connect_errors_are_backend_and_hide_the_url() {
 /// hang), and the store recovers by itself once a server is back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_down_is_backend_error_then_reconnects() {
-    let Some(mut server) = common::start_redis() else {
+    let Some(mut server) = RedisServer::start_or_skip() else {
         return;
     };
     let store = Sealed::new(
-        RedisStore::connect(&server.url).await.unwrap(),
+        RedisStore::connect(server.url()).await.unwrap(),
         Sealer::random(),
     );
     store

@@ -1,0 +1,418 @@
+//! The USSD channel over real HTTP: every sandbox user through Africa's
+//! Talking and Hubtel with the screen budget asserted on every screen, input
+//! edge cases, garbage, resume on re-dial, concurrent hops, the webhook.
+#![cfg(all(feature = "ussd", feature = "testing"))]
+
+mod phone;
+mod rig;
+
+use connectflow::channel::ussd::gsm::Budget;
+use connectflow::channel::ussd::UssdConfig;
+use connectflow::service::{sign, ServiceConfig, WebhookConfig, SIGNATURE_HEADER};
+use connectflow::testing::{catalogues, Answer, SandboxConfig, StubPartner};
+use phone::{AtPhone, HubtelPhone};
+use rig::{rig, rig_setup, rig_with, serve, Setup};
+use std::time::Duration;
+
+/// (username, answers after choosing Sandbox Bank / internet banking, expected end text)
+fn users() -> Vec<(&'static str, Vec<&'static str>, &'static str)> {
+    vec![
+        ("user_good", vec!["user_good", "pass_good"], "linked"),
+        ("user_multi", vec!["user_multi", "pass_good", "3"], "linked"),
+        (
+            "user_otp",
+            vec!["user_otp", "pass_good", "123456"],
+            "linked",
+        ),
+        (
+            "user_question",
+            vec!["user_question", "pass_good", "Montreal"],
+            "linked",
+        ),
+        (
+            "user_chain",
+            vec!["user_chain", "pass_good", "123456", "Montreal", "2"],
+            "linked",
+        ),
+        ("user_locked", vec!["user_locked", "pass_good"], "locked"),
+    ]
+}
+
+#[tokio::test]
+async fn every_sandbox_user_links_through_africas_talking() {
+    let rig = rig().await;
+    for (i, (user, answers, expected)) in users().into_iter().enumerate() {
+        let mut phone = AtPhone::new(&rig.url, &format!("+2547110000{i:02}"));
+        let mut inputs = vec!["1", "1"];
+        inputs.extend(answers);
+        let (end, text) = phone.script(&inputs).await;
+        assert!(
+            end && text.contains(expected),
+            "{user}: {text}\n{:#?}",
+            phone.screens
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_sandbox_user_links_through_hubtel() {
+    let rig = rig().await;
+    for (i, (user, answers, expected)) in users().into_iter().enumerate() {
+        let mut inputs = vec!["1", "1"];
+        inputs.extend(answers);
+        let (end, text) = HubtelPhone::script(
+            &rig.url,
+            &format!("3c8dfb7a1d2e4f60a9b8c7d6e5f403{i:02}"),
+            &inputs,
+        )
+        .await;
+        assert!(end && text.contains(expected), "{user}: {text}");
+    }
+}
+
+#[tokio::test]
+async fn other_auth_methods_wrong_password_and_a_bank_that_is_down() {
+    let rig = rig().await;
+    // Mobile banking (phone + 6-digit PIN), USSD PIN, and manual with a choice field.
+    let mut phone = AtPhone::new(&rig.url, "+254711000101");
+    let (end, text) = phone
+        .script(&["1", "2", "08010000003", "333333", "123456"])
+        .await;
+    assert!(end && text.contains("linked"), "{text}");
+    let mut phone = AtPhone::new(&rig.url, "+254711000102");
+    let (end, text) = phone.script(&["1", "4", "1000000002", "2222", "1"]).await;
+    assert!(end && text.contains("linked"), "{text}");
+    let mut phone = AtPhone::new(&rig.url, "+254711000103");
+    let (end, text) = phone
+        .script(&["1", "3", "1000000001", "1", "22200000001"])
+        .await;
+    assert!(
+        end && text.contains("linked"),
+        "{text} {:#?}",
+        phone.screens
+    );
+
+    // Wrong password: the notice, then the form again from its first field.
+    let mut phone = AtPhone::new(&rig.url, "+254711000104");
+    let (end, text) = phone.script(&["1", "1", "user_good", "wrong"]).await;
+    assert!(
+        !end && text.contains("Invalid credentials") && text.contains("Username"),
+        "{text}"
+    );
+    // Same session: the username again, then the right password.
+    phone.send("user_good").await;
+    let (end, text) = phone.send("pass_good").await;
+    assert!(end && text.contains("linked"), "{text}");
+
+    // A bank answering 503: the person is told, and may try again.
+    let mut phone = AtPhone::new(&rig.url, "+254711000105");
+    let (end, text) = phone.script(&["1", "1", "user_down", "pass_good"]).await;
+    assert!(!end && text.contains("not responding"), "{text}");
+}
+
+#[tokio::test]
+async fn a_slow_bank_gets_the_interim_screen_then_continues() {
+    let sandbox = SandboxConfig {
+        slow_delay: Duration::from_millis(1500),
+        ..SandboxConfig::default()
+    };
+    let config = UssdConfig {
+        reply_budget: Duration::from_millis(300),
+        ..UssdConfig::default()
+    };
+    let rig = rig_with(sandbox, config).await;
+    let mut phone = AtPhone::new(&rig.url, "+254711000201");
+    let (end, text) = phone.script(&["1", "1", "user_slow", "pass_good"]).await;
+    assert!(!end && text.starts_with("Processing..."), "{text}");
+    // Pressing Continue too early shows the interim screen again.
+    let (_, text) = phone.send("1").await;
+    assert!(text.starts_with("Processing..."), "{text}");
+    tokio::time::sleep(Duration::from_millis(1800)).await;
+    let (end, text) = phone.send("1").await;
+    assert!(end && text.contains("linked"), "{text}");
+}
+
+#[tokio::test]
+async fn star_empty_answer_duplicate_hop_and_pre_dialled_input() {
+    let partner = StubPartner::start_with(catalogues::secret_between_fields())
+        .await
+        .unwrap();
+    let url = serve(&partner.url(), Setup::default()).await;
+    let mut phone = AtPhone::new(&url, "+254711000301");
+    let (_, text) = phone.script(&["1"]).await;
+    assert!(text.contains("Enter Account"), "{text}");
+    // An empty answer re-shows the field with an error line.
+    let (end, text) = phone.send("").await;
+    assert!(
+        !end && text.starts_with("Invalid entry") && text.contains("Enter Account"),
+        "{text}"
+    );
+    // A `*` typed inside an answer survives as part of that one answer.
+    let (_, text) = phone.send("12*34").await;
+    assert!(text.contains("Enter PIN (secret)"), "{text}");
+    phone.send("4321").await;
+    let (end, text) = phone.send("hello").await;
+    assert!(end && text.contains("linked"), "{text}");
+    // The same hop delivered again: the same screen, and no second login.
+    let last = phone.text.clone().unwrap();
+    let again = phone.post(&last).await;
+    assert_eq!(again, (true, text));
+    let logins = partner.requests_to(StubPartner::LOGIN);
+    assert_eq!(logins.len(), 1, "{logins:?}");
+    let login = logins[0].json().unwrap();
+    assert_eq!(login["account"], "12*34");
+    assert_eq!(login["pin"], "4321");
+
+    // Pre-dialled digits pick the bank and nothing else.
+    let rig = rig().await;
+    let mut phone = AtPhone::new(&rig.url, "+254711000302");
+    let (_, text) = phone.dial_with("1*1*user_good*pass_good").await;
+    assert!(text.contains("Sandbox Bank: log in with"), "{text}");
+}
+
+#[tokio::test]
+async fn garbage_oversized_and_unknown_sessions_get_polite_screens() {
+    let rig = rig().await;
+    let client = reqwest::Client::new();
+    let garbage = client
+        .post(format!("{}/ussd", rig.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(vec![0xff, 0x00, 0x26, 0x3d, 0x3d])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(garbage.status(), 200);
+    assert!(garbage.text().await.unwrap().starts_with("END "));
+    let big = client
+        .post(format!("{}/ussd", rig.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "sessionId=ATUid_big&phoneNumber=%2B254711&text={}",
+            "1".repeat(100_000)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(big.status(), 200);
+    assert!(big.text().await.unwrap().starts_with("END "));
+    let json = client
+        .post(format!("{}/ussd/hubtel", rig.url))
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json.status(), 200);
+    let reply: serde_json::Value = json.json().await.unwrap();
+    assert_eq!(reply["Type"], "Release");
+
+    // A Hubtel Response for a session never seen (its first screen was
+    // stateless, or its state expired): the input may only pick a bank...
+    let mut phone = HubtelPhone {
+        client: reqwest::Client::new(),
+        url: format!("{}/ussd/hubtel", rig.url),
+        session: "ffffffffffffffffffffffffffffffff".into(),
+        sequence: 4,
+    };
+    let (end, text) = phone.hop("Response", "2").await;
+    assert!(!end && text.contains("Access Bank: log in with"), "{text}");
+    // ...and input that is not a bank number (an OTP, a PIN) picks nothing.
+    phone.session = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee".into();
+    let (end, text) = phone.hop("Response", "123456").await;
+    assert!(!end && text.contains("Choose your bank"), "{text}");
+    // The server is still fine afterwards.
+    let mut at = AtPhone::new(&rig.url, "+254711000401");
+    let (end, text) = at.script(&["1", "1", "user_good", "pass_good"]).await;
+    assert!(end && text.contains("linked"), "{text}");
+}
+
+#[tokio::test]
+async fn a_timeout_mid_mfa_resumes_on_redial() {
+    let rig = rig().await;
+    let mut phone = AtPhone::new(&rig.url, "+254711000501");
+    let (_, text) = phone.script(&["1", "1", "user_otp", "pass_good"]).await;
+    assert!(text.contains("OTP"), "{text}");
+    // The telecom session times out; the person dials again.
+    let (end, text) = phone.dial().await;
+    assert!(
+        !end && text.contains("1. Continue") && text.contains("2. Start again"),
+        "{text}"
+    );
+    let (_, text) = phone.send("1").await;
+    assert!(text.contains("OTP"), "{text}");
+    let (end, text) = phone.send("123456").await;
+    assert!(end && text.contains("linked"), "{text}");
+
+    // Start again: back at the bank list, the old flow gone.
+    let mut phone = AtPhone::new(&rig.url, "+254711000502");
+    phone.script(&["1", "1", "user_otp", "pass_good"]).await;
+    phone.dial().await;
+    let (_, text) = phone.send("2").await;
+    assert!(text.contains("Choose your bank"), "{text}");
+    // A third dial offers nothing: the restarted flow is only at the bank
+    // list, where there is nothing to resume.
+    let (_, text) = phone.dial().await;
+    assert!(
+        text.contains("Choose your bank") && !text.contains("unfinished"),
+        "{text}"
+    );
+
+    // An answer to the stateless first screen that picks no bank: the list
+    // again with an error line.
+    let mut phone = AtPhone::new(&rig.url, "+254711000503");
+    phone.dial().await;
+    let (end, text) = phone.send("77").await;
+    assert!(
+        !end && text.starts_with("Invalid choice.") && text.contains("Choose your bank"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn two_concurrent_hops_of_one_session_apply_exactly_once() {
+    let partner = StubPartner::start_with(catalogues::secret_between_fields())
+        .await
+        .unwrap();
+    let url = serve(&partner.url(), Setup::default()).await;
+    for round in 0..10 {
+        let mut phone = AtPhone::new(&url, &format!("+2547110006{round:02}"));
+        phone.script(&["1", "acc", "1234"]).await;
+        let prev = phone.text.clone().unwrap();
+        let (first, second) = (format!("{prev}*first"), format!("{prev}*second"));
+        let (a, b) = tokio::join!(phone.post(&first), phone.post(&second));
+        // Both get a proper screen (the loser sees what the winner left);
+        // exactly one login reached the partner.
+        for (_, text) in [&a, &b] {
+            assert!(
+                text.contains("linked") || text.starts_with("Processing"),
+                "{a:?} {b:?}"
+            );
+        }
+        assert_eq!(
+            partner.count(StubPartner::LOGIN),
+            round + 1,
+            "round {round}: {a:?} {b:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_linked_account_is_delivered_to_the_webhook_signed_once() {
+    // The host's webhook receiver: a stub that records what it is sent.
+    let receiver = StubPartner::start().await.unwrap();
+    receiver.answer("/hook", Answer::status(200, "ok"));
+    let hook = format!("{}/hook", receiver.url());
+
+    let setup = Setup {
+        webhook: Some(WebhookConfig::new(hook, "whsec_test")),
+        ..Setup::default()
+    };
+    let rig = rig_setup(SandboxConfig::default(), setup).await;
+    let mut phone = AtPhone::new(&rig.url, "+254711000701");
+    let (end, text) = phone
+        .script(&["1", "1", "user_multi", "pass_good", "1"])
+        .await;
+    assert!(end, "{text}");
+    let last = phone.text.clone().unwrap();
+    phone.post(&last).await; // a duplicate of the final hop must not deliver twice
+    for _ in 0..50 {
+        if receiver.count("/hook") > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let got = receiver.requests_to("/hook");
+    assert_eq!(got.len(), 1, "{got:?}");
+    let (signature, body) = (got[0].header(SIGNATURE_HEADER).unwrap_or(""), &got[0].body);
+    assert_eq!(signature, sign(b"whsec_test", body));
+    let payload: serde_json::Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(payload["phoneNumber"], "+254711000701");
+    assert_eq!(payload["institution"]["id"], "sandbox-bank");
+    assert_eq!(payload["account_id"].as_str().unwrap().len(), 24);
+    assert!(
+        text.contains(payload["reference"].as_str().unwrap()),
+        "{text}"
+    );
+}
+
+/// A handset that shows only 90 characters: lists page sooner, long prompts
+/// are shortened, no option line is cut, and the link still completes.
+#[tokio::test]
+async fn a_tight_budget_pages_sooner_and_still_links() {
+    let mut config = UssdConfig::default();
+    config.menu.budget = Budget::new(90);
+    let rig = rig_with(SandboxConfig::default(), config).await;
+    let mut phone = AtPhone::new(&rig.url, "+254711000901");
+    phone.budget = Budget::new(90);
+    let (_, first) = phone.dial().await;
+    assert!(
+        first.contains("98. More") && !first.contains("9. "),
+        "{first}"
+    );
+    // Every bank is reachable through the pages, numbered as on the first page.
+    let mut seen = first
+        .lines()
+        .filter(|l| l.starts_with(char::is_numeric) && !l.starts_with("98"))
+        .count();
+    let mut last = first;
+    while last.contains("98. More") {
+        last = phone.send("98").await.1;
+        seen += last
+            .lines()
+            .filter(|l| {
+                l.starts_with(char::is_numeric) && !l.starts_with("98") && !l.starts_with("0.")
+            })
+            .count();
+    }
+    assert_eq!(
+        seen,
+        connectflow::channel::ussd::menu::usable(catalogues::sandbox().institutions()).len()
+    );
+    // The heading gives way before any option line does.
+    let (end, text) = phone.send("1").await;
+    assert!(
+        !end && text.contains("1. Internet banking") && text.contains("4. USSD PIN"),
+        "{text}"
+    );
+    for answer in ["1", "user_chain", "pass_good", "123456", "Montreal"] {
+        let (end, text) = phone.send(answer).await;
+        assert!(!end, "{text}");
+    }
+    let (end, text) = phone.send("2").await;
+    assert!(end && text.contains("linked"), "{text}");
+}
+
+/// The instance working on a login dies (here: its call never returns and
+/// its claim's lease runs out). The person re-dials: the flow is offered for
+/// resume, and continuing puts them back on the login form, told the bank did
+/// not answer; the login is not sent again on its own.
+#[tokio::test]
+async fn a_dead_instances_claim_does_not_block_resume() {
+    let sandbox = SandboxConfig {
+        slow_delay: Duration::from_secs(20),
+        ..SandboxConfig::default()
+    };
+    let setup = Setup {
+        ussd: UssdConfig {
+            reply_budget: Duration::from_millis(200),
+            ..UssdConfig::default()
+        },
+        service: ServiceConfig {
+            claim_lease: Duration::from_millis(400),
+            ..ServiceConfig::default()
+        },
+        ..Setup::default()
+    };
+    let rig = rig_setup(sandbox, setup).await;
+    let mut phone = AtPhone::new(&rig.url, "+254711000951");
+    let (_, text) = phone.script(&["1", "1", "user_slow", "pass_good"]).await;
+    assert!(text.starts_with("Processing"), "{text}");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let (end, text) = phone.dial().await;
+    assert!(!end && text.contains("unfinished"), "{text}");
+    let (end, text) = phone.send("1").await;
+    assert!(
+        !end && text.contains("not responding") && text.contains("Username"),
+        "{text}"
+    );
+}
