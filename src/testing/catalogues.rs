@@ -67,7 +67,7 @@ pub fn demo_with_ussd_bank() -> Catalogue {
 /// with internet banking ("Log in to GTBank": `username`, secret
 /// `password`) and mobile banking ("GTBank mobile": `accountNo` up to 10,
 /// secret `pin` up to 4), and `access` (Access Bank) listed with no auth
-/// method at all.
+/// method and so no login form: a session there must bring its own.
 pub fn gtbank() -> Catalogue {
     let login = Form::new(
         "Log in to GTBank",
