@@ -1,14 +1,18 @@
-//! A kit for integration tests of code built on connectflow — the crate's
-//! own tests, benches and examples use it too (feature `testing`).
+// The links below are written in full: rustdoc joins this page to the
+// module's one-line summary in the crate root and resolves them there, where
+// the kit's names are not in scope.
+
+//! Everything a test of code built on connectflow needs besides the code
+//! itself; the crate's own tests and benches use it too.
 //!
 //! | need | use |
 //! |---|---|
-//! | time that moves only when the test says so | [`FakeClock`] (a [`Clock`](crate::service::Clock) for [`SessionService::with_clock`](crate::service::SessionService::with_clock)) |
-//! | a known institution list | [`catalogues`] |
-//! | a partner that behaves: scripted users, lockouts, MFA | [`Sandbox`] with [`test_users`] |
-//! | a partner that misbehaves exactly as told, and records what it was sent | [`StubPartner`] with [`Answer`]s |
-//! | a driver pointed at either | [`mono_driver`] |
-//! | a real Redis, thrown away afterwards | [`RedisServer`] |
+//! | time that moves only when the test says so | [`FakeClock`](crate::testing::FakeClock), a [`Clock`](crate::service::Clock) for [`SessionService::with_clock`](crate::service::SessionService::with_clock) |
+//! | a known institution list | [`catalogues`](crate::testing::catalogues) |
+//! | a partner that behaves: scripted users, lockouts, MFA | [`Sandbox`](crate::testing::Sandbox) with [`test_users`](crate::testing::test_users) |
+//! | a partner that misbehaves exactly as told, and records what it was sent | [`StubPartner`](crate::testing::StubPartner) with [`Answer`](crate::testing::Answer)s |
+//! | a driver pointed at either | [`mono_driver`](crate::testing::mono_driver) |
+//! | a real Redis, thrown away afterwards | [`RedisServer`](crate::testing::RedisServer) |
 //!
 //! ```
 //! use connectflow::driver::{now, DriverConfig};
