@@ -22,17 +22,17 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> std::io::Result<()> {
-//! // A partner whose first institution list is an HTML error page.
+//! // A partner whose first institution list fails with a 503.
 //! let partner = StubPartner::start_with(catalogues::demo()).await?;
-//! partner.answer_once(StubPartner::INSTITUTIONS, Answer::garbage());
+//! partner.answer_once(StubPartner::INSTITUTIONS, Answer::status(503, "down"));
 //!
 //! let driver = mono_driver(&partner.url(), DriverConfig::default());
 //! let config = FlowConfig { read_backoff_ms: 10, ..FlowConfig::default() };
 //! let mut flow = ConnectFlow::new(config, now());
 //! driver.run(&mut flow, &mut |_| {}).await.unwrap();
 //!
-//! // The list is a read, so the flow asked again and the person never saw
-//! // the failure.
+//! // The list is a read and a 503 is transient, so the flow asked again
+//! // and the person never saw the failure.
 //! assert!(matches!(flow.view(), View::ChooseInstitution { .. }));
 //! assert_eq!(partner.count(StubPartner::INSTITUTIONS), 2);
 //! # Ok(()) }
