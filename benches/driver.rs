@@ -3,13 +3,18 @@
 //! the driver against the in-process sandbox, vs. the same HTTP calls made
 //! with bare reqwest and serde_json on the same connection pool settings.
 //!
+//! The same comparison against a `StubPartner` that links at login (list,
+//! session, login, exchange: 4 calls): a partner doing next to no work, so
+//! what remains is the driver's own cost.
+//!
 //! Run with: `cargo bench --bench driver --features testing`
 
 use connectflow::driver::{now, Driver, DriverConfig};
 use connectflow::flow::*;
 use connectflow::form::Values;
 use connectflow::testing::{
-    mono_driver, Sandbox, OTP, PASSWORD, SANDBOX_BANK, SECRET_KEY, SECURITY_ANSWER,
+    catalogues, mono_driver, Sandbox, StubPartner, OTP, PASSWORD, SANDBOX_BANK, SECRET_KEY,
+    SECURITY_ANSWER,
 };
 use criterion::{criterion_main, Criterion};
 use serde_json::{json, Value};
@@ -120,6 +125,67 @@ async fn bare(client: &reqwest::Client, base: &str) -> String {
         .to_owned()
 }
 
+/// A link at the stub's demo bank through the driver: one login form, then
+/// the code the stub links every login with.
+async fn stub_with_driver(driver: &Driver) -> String {
+    let config = FlowConfig::default()
+        .with_institution(catalogues::DEMO_BANK, Some(AuthMethodKind::InternetBanking));
+    let mut flow = ConnectFlow::new(config, now());
+    loop {
+        driver.run(&mut flow, &mut |_| {}).await.unwrap();
+        let action = match flow.view() {
+            View::Form(_) => {
+                UserAction::Submit(Values::new().with("username", "ada").with("password", "pw"))
+            }
+            View::Done { account_id, .. } => return account_id.unwrap_or_default().to_owned(),
+            other => panic!("unexpected {other:?}"),
+        };
+        flow.handle(now(), Input::User(action)).unwrap();
+    }
+}
+
+/// The same four calls with bare reqwest.
+async fn stub_bare(client: &reqwest::Client, base: &str) -> String {
+    let list: Value = client
+        .get(format!("{base}/v3/institutions?scope=financial_data"))
+        .header("mono-sec-key", SECRET_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(list["data"].is_array());
+    let session = post(
+        client,
+        &format!("{base}/v2/connect/session"),
+        None,
+        json!({"institution": catalogues::DEMO_BANK, "auth_method": "internet_banking", "scope": "financial_data",
+               "customer": {"name": "Ada Obi", "email": "ada@example.com"}}),
+    )
+    .await;
+    let id = session["data"]["session"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let done = post(
+        client,
+        &format!("{base}/v2/connect/login"),
+        Some(&id),
+        json!({"username": "ada", "password": "pw"}),
+    )
+    .await;
+    let code = done["data"]["code"].as_str().unwrap().to_owned();
+    let exchanged = post(
+        client,
+        &format!("{base}/v2/accounts/auth"),
+        None,
+        json!({"code": code}),
+    )
+    .await;
+    exchanged["id"].as_str().unwrap().to_owned()
+}
+
 fn benches(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -138,6 +204,26 @@ fn benches(c: &mut Criterion) {
     group.bench_function("driver", |b| b.to_async(&rt).iter(|| with_driver(&driver)));
     group.bench_function("bare_reqwest", |b| {
         b.to_async(&rt).iter(|| bare(&client, &base))
+    });
+    group.finish();
+
+    let stub = rt.block_on(StubPartner::start()).unwrap();
+    let stub_base = stub.url();
+    let stub_driver = mono_driver(&stub_base, DriverConfig::default());
+    let (a, b) = rt.block_on(async {
+        let a = stub_with_driver(&stub_driver).await;
+        (a, stub_bare(&client, &stub_base).await)
+    });
+    assert_eq!(
+        (a.as_str(), b.as_str()),
+        (StubPartner::ACCOUNT_ID, StubPartner::ACCOUNT_ID)
+    );
+    let mut group = c.benchmark_group("stub_link");
+    group.bench_function("driver", |b| {
+        b.to_async(&rt).iter(|| stub_with_driver(&stub_driver))
+    });
+    group.bench_function("bare_reqwest", |b| {
+        b.to_async(&rt).iter(|| stub_bare(&client, &stub_base))
     });
     group.finish();
 }
