@@ -241,7 +241,10 @@ fn unscripted() -> Answer {
 /// answers: [`answer`](StubPartner::answer) replaces the standing one,
 /// [`answer_once`](StubPartner::answer_once) queues a one-off. Any path can
 /// be scripted, not only Mono's, so the same stub serves as a webhook
-/// receiver.
+/// receiver; a path with no standing answer gets Mono's `404` envelope.
+/// Every request is recorded whatever it is answered, so
+/// [`count`](StubPartner::count) is what the partner saw, including calls
+/// whose connection was dropped.
 ///
 /// ```
 /// use connectflow::testing::{Answer, StubPartner};
