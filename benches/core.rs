@@ -5,7 +5,7 @@
 
 use connectflow::flow::*;
 use connectflow::form::{Field, Form, Values};
-use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion};
+use criterion::{black_box, criterion_main, BatchSize, Criterion};
 use std::sync::Arc;
 
 const NOW: Timestamp = Timestamp(1_700_000_000_000);
@@ -137,5 +137,12 @@ fn benches(c: &mut Criterion) {
     });
 }
 
-criterion_group!(core, benches);
+// What `criterion_group!(core, benches)` expands to, written out: the macro
+// defines an undocumented `pub fn`, which the crate's `missing_docs` lint
+// refuses.
+fn core() {
+    let mut criterion = Criterion::default().configure_from_args();
+    benches(&mut criterion);
+}
+
 criterion_main!(core);

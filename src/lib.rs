@@ -108,6 +108,9 @@ pub mod server;
 pub mod service;
 #[cfg(feature = "store")]
 pub mod store;
+/// A kit for integration tests: fake clock, fixtures, stub partner, Redis (feature `testing`).
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use dialect::Dialect;
 pub use flow::{

@@ -1,14 +1,25 @@
 //! The `connectflow` command itself: scripted through stdin, checked on its
-//! output lines and exit code.
-#![cfg(feature = "cli")]
+//! output lines and exit code; against its embedded sandbox, a separate
+//! sandbox process, and a stub partner that records what the command sent.
+#![cfg(all(feature = "cli", feature = "testing"))]
 
+use connectflow::testing::{catalogues, Answer, StubPartner, OTP, PASSWORD, SECURITY_ANSWER};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Output, Stdio};
 
 fn connectflow(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_connectflow"))
+    connectflow_with_key(args, stdin, None)
+}
+
+/// Runs the command with `MONO_SEC_KEY` set to `key` (removed when `None`).
+fn connectflow_with_key(args: &[&str], stdin: &str, key: Option<&str>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_connectflow"));
+    match key {
+        Some(key) => command.env("MONO_SEC_KEY", key),
+        None => command.env_remove("MONO_SEC_KEY"),
+    };
+    let mut child = command
         .args(args)
-        .env_remove("MONO_SEC_KEY")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -43,7 +54,7 @@ const PRESELECT: [&str; 6] = [
 fn link_json_user_chain_from_the_bank_list() {
     let out = connectflow(
         &["link", "--json", "--reference", "r-42"],
-        "sandbox-bank\n1\nuser_chain\npass_good\n123456\nMontreal\n2\n",
+        &format!("sandbox-bank\n1\nuser_chain\n{PASSWORD}\n{OTP}\n{SECURITY_ANSWER}\n2\n"),
     );
     assert!(
         out.status.success(),
@@ -80,7 +91,7 @@ fn link_json_user_chain_from_the_bank_list() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        !all.contains("pass_good") && !all.contains("123456") && !all.contains("Montreal"),
+        !all.contains(PASSWORD) && !all.contains(OTP) && !all.contains(SECURITY_ANSWER),
         "{all}"
     );
 }
@@ -189,4 +200,103 @@ fn link_against_a_separate_sandbox_process() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(json_lines(&out).pop().unwrap()["result"], "linked");
+}
+
+/// `link --base-url` against a partner that records what it is sent: the key
+/// from `MONO_SEC_KEY` reaches the partner on every call and is printed
+/// nowhere, and the typed password reaches the login and nothing else.
+#[tokio::test(flavor = "multi_thread")]
+async fn link_sends_the_key_from_the_environment_and_never_prints_it() {
+    const KEY: &str = "test_sk_cli_3f9a1c7e";
+    let partner = StubPartner::start_with(catalogues::demo()).await.unwrap();
+    let url = partner.url();
+    let out = tokio::task::spawn_blocking(move || {
+        let args = [
+            "link",
+            "--json",
+            "--base-url",
+            &url,
+            "--institution",
+            catalogues::DEMO_BANK,
+            "--auth-method",
+            "internet_banking",
+        ];
+        connectflow_with_key(&args, "ada\npw-7731\n", Some(KEY))
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last = json_lines(&out).pop().unwrap();
+    assert_eq!(last["result"], "linked");
+    assert_eq!(last["account_id"], StubPartner::ACCOUNT_ID);
+
+    let requests = partner.requests();
+    let paths: Vec<&str> = requests.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            StubPartner::INSTITUTIONS,
+            StubPartner::SESSION,
+            StubPartner::LOGIN,
+            StubPartner::EXCHANGE
+        ]
+    );
+    for request in &requests {
+        assert_eq!(
+            request.header("mono-sec-key"),
+            Some(KEY),
+            "{}",
+            request.path
+        );
+    }
+    let login = requests[2].json().unwrap();
+    assert_eq!(
+        (login["username"].as_str(), login["password"].as_str()),
+        (Some("ada"), Some("pw-7731"))
+    );
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !printed.contains(KEY) && !printed.contains("pw-7731"),
+        "{printed}"
+    );
+}
+
+/// A partner whose institution list fails once: the command asks again
+/// after its backoff and the link goes through, the person none the wiser.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_list_that_fails_once_is_retried_and_the_link_goes_through() {
+    let partner = StubPartner::start_with(catalogues::demo()).await.unwrap();
+    partner.answer_once(StubPartner::INSTITUTIONS, Answer::status(503, "down"));
+    let url = partner.url();
+    let out = tokio::task::spawn_blocking(move || {
+        let args = [
+            "link",
+            "--json",
+            "--base-url",
+            &url,
+            "--institution",
+            catalogues::DEMO_BANK,
+            "--auth-method",
+            "internet_banking",
+        ];
+        connectflow_with_key(&args, "ada\npw\n", Some("test_sk_cli"))
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json_lines(&out).pop().unwrap()["result"], "linked");
+    assert_eq!(partner.count(StubPartner::INSTITUTIONS), 2);
+    assert!(!json_lines(&out).iter().any(|l| l["type"] == "ERROR"));
 }

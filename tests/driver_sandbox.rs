@@ -1,12 +1,10 @@
 //! Every sandbox test user through the real driver, over loopback HTTP.
-#![cfg(all(feature = "driver", feature = "sandbox"))]
+#![cfg(feature = "testing")]
 
-use connectflow::dialect::mono::Customer;
-use connectflow::dialect::{Mono, MonoConfig};
 use connectflow::driver::{now, Driver, DriverConfig};
 use connectflow::flow::*;
 use connectflow::form::Values;
-use connectflow::sandbox::{Sandbox, SandboxConfig, SECRET_KEY};
+use connectflow::testing::{mono_driver, test_users, Sandbox, SandboxConfig, SANDBOX_BANK};
 use std::time::Duration;
 
 struct Run {
@@ -16,23 +14,19 @@ struct Run {
 }
 
 fn driver(url: &str, timeout: Duration) -> Driver {
-    let mono = Mono::new(MonoConfig::new(
-        SECRET_KEY,
-        Customer::new_customer("Ada Obi", "ada@example.com"),
-    ));
     let config = DriverConfig {
         call_timeout: timeout,
         max_step_timeout: timeout,
         ..DriverConfig::default()
     };
-    Driver::new(url, mono, config).unwrap()
+    mono_driver(url, config)
 }
 
 /// Links `username` at sandbox-bank through `method`, answering every
 /// screen as the README says the test user expects.
 async fn link(driver: &Driver, method: &str, login: Values, password_tries: &[&str]) -> Run {
     let config =
-        FlowConfig::default().with_institution("sandbox-bank", Some(AuthMethodKind::from(method)));
+        FlowConfig::default().with_institution(SANDBOX_BANK, Some(AuthMethodKind::from(method)));
     let mut run = Run {
         flow: ConnectFlow::new(config, now()),
         events: Vec::new(),
@@ -234,7 +228,7 @@ async fn a_slow_login_times_out_in_the_driver() {
 async fn the_other_auth_methods_behave_like_internet_banking() {
     let sandbox = Sandbox::start_local().await.unwrap();
     let d = driver(&sandbox.url(), Duration::from_secs(5));
-    let users = connectflow::sandbox::test_users();
+    let users = test_users();
     let otp_user = users.iter().find(|u| u.username == "user_otp").unwrap();
 
     let mobile = Values::new()

@@ -1,12 +1,14 @@
 //! Exhaustive path enumeration over the demo catalogue: every state is
 //! reachable, and each state's shortest path replays to that state.
+#![cfg(feature = "testing")]
 
 use connectflow::flow::{explore, FlowConfig, StateKind};
+use connectflow::testing::catalogues;
 use std::sync::Arc;
 
 #[test]
 fn every_state_is_reachable_and_nothing_is_stuck() {
-    let catalogue = Arc::new(explore::demo_catalogue());
+    let catalogue = Arc::new(catalogues::demo());
     let report = explore::explore(&FlowConfig::default(), catalogue);
     assert!(report.problems.is_empty(), "{:#?}", report.problems);
     assert_eq!(report.unreachable(), Vec::<StateKind>::new());
@@ -17,7 +19,7 @@ fn every_state_is_reachable_and_nothing_is_stuck() {
 /// is accepted at every step and ends in that state, whose view agrees.
 #[test]
 fn each_shortest_path_replays_to_its_state() {
-    let catalogue = Arc::new(explore::demo_catalogue());
+    let catalogue = Arc::new(catalogues::demo());
     let config = FlowConfig::default();
     let report = explore::explore(&config, Arc::clone(&catalogue));
     for (kind, path) in &report.shortest {
@@ -50,7 +52,7 @@ fn each_shortest_path_replays_to_its_state() {
 
 #[test]
 fn mermaid_lists_every_reached_state_and_terminal_exits() {
-    let report = explore::explore(&FlowConfig::default(), Arc::new(explore::demo_catalogue()));
+    let report = explore::explore(&FlowConfig::default(), Arc::new(catalogues::demo()));
     let mermaid = report.to_mermaid();
     assert!(mermaid.starts_with("stateDiagram-v2\n    [*] --> LoadingInstitutions\n"));
     for kind in StateKind::ALL
@@ -116,7 +118,7 @@ fn a_broken_catalogue_is_reported() {
 /// is reached, Pending among them, and nothing is stuck.
 #[test]
 fn a_flinks_shaped_partner_reaches_pending_and_nothing_is_stuck() {
-    let catalogue = Arc::new(explore::demo_catalogue());
+    let catalogue = Arc::new(catalogues::demo());
     let report = explore::explore_with(
         &FlowConfig::default(),
         catalogue,

@@ -5,8 +5,11 @@
 //! intended change, run `UPDATE_GOLDEN=1 cargo test --test golden` and review
 //! the diff before committing it.
 
+#![cfg(feature = "testing")]
+
 use connectflow::flow::*;
 use connectflow::form::{Field, Form, Values};
+use connectflow::testing::catalogues;
 use std::sync::Arc;
 
 const T0: Timestamp = Timestamp(1_700_000_000_000);
@@ -77,7 +80,7 @@ impl Transcript {
     fn institutions(&mut self) -> &mut Self {
         self.reply(
             "institutions",
-            Ok(Reply::Institutions(Arc::new(catalogue()))),
+            Ok(Reply::Institutions(Arc::new(catalogues::gtbank()))),
         )
     }
 
@@ -99,7 +102,7 @@ impl Transcript {
         self.user(
             &format!("choose gtbank {}", method.unwrap_or("(default)")),
             UserAction::ChooseInstitution {
-                id: "gtbank".into(),
+                id: catalogues::GTBANK.into(),
                 auth_method: method.map(AuthMethodKind::from),
             },
         )
@@ -172,34 +175,6 @@ fn describe(call: &Call) -> String {
         Call::ExchangeCode { code } => format!("ExchangeCode {code}"),
         other => format!("{other:?}"),
     }
-}
-
-fn catalogue() -> Catalogue {
-    let login = Form::new(
-        "Log in to GTBank",
-        vec![
-            Field::input("username", "Username"),
-            Field::password("password", "Password"),
-        ],
-    );
-    let mobile = Form::new(
-        "GTBank mobile",
-        vec![
-            Field::input("accountNo", "Account number").max_length(10),
-            Field::password("pin", "PIN").max_length(4),
-        ],
-    );
-    Catalogue::new(vec![
-        Institution::new(
-            "gtbank",
-            "GTBank",
-            vec![
-                AuthMethod::new(AuthMethodKind::InternetBanking, Some(login)),
-                AuthMethod::new(AuthMethodKind::MobileBanking, Some(mobile)),
-            ],
-        ),
-        Institution::new("access", "Access Bank", vec![]),
-    ])
 }
 
 fn otp_form() -> Form {

@@ -1,35 +1,18 @@
 //! Snapshots: small, exact, and free of sent secrets.
+#![cfg(feature = "testing")]
 
 use connectflow::flow::*;
 use connectflow::form::{Field, Form, Values};
+use connectflow::testing::catalogues;
 use std::sync::Arc;
 
 const T0: Timestamp = Timestamp(1_700_000_000_000);
 
-/// A catalogue with Mono-shaped ids (24 hex characters).
+/// GTBank with Mono-shaped ids (24 hex characters): the sizes measured are
+/// the sizes production will see. The stored `snapshot_v1` fixtures refer to
+/// this catalogue by fingerprint.
 fn catalogue() -> Arc<Catalogue> {
-    let login = Form::new(
-        "Log in to GTBank",
-        vec![
-            Field::input("username", "Username"),
-            Field::password("password", "Password"),
-        ],
-    );
-    let mobile = Form::new(
-        "Mobile",
-        vec![
-            Field::input("accountNo", "Account number"),
-            Field::password("pin", "PIN").max_length(4),
-        ],
-    );
-    Arc::new(Catalogue::new(vec![Institution::new(
-        "5f2d08be60b92e2888287702",
-        "GTBank",
-        vec![
-            AuthMethod::new(AuthMethodKind::InternetBanking, Some(login)),
-            AuthMethod::new(AuthMethodKind::MobileBanking, Some(mobile)),
-        ],
-    )]))
+    Arc::new(catalogues::gtbank_mono_ids())
 }
 
 fn answer(flow: &mut ConnectFlow, result: Result<Reply, CallError>) -> Call {
@@ -47,7 +30,7 @@ fn parked_on_otp() -> ConnectFlow {
     flow.handle(
         T0,
         Input::User(UserAction::ChooseInstitution {
-            id: "5f2d08be60b92e2888287702".into(),
+            id: catalogues::GTBANK_MONO_ID.into(),
             auth_method: None,
         }),
     )
@@ -160,7 +143,7 @@ fn restored_on_the_list_without_the_catalogue_it_fetches_the_list_again() {
         })
     ));
     // With a different catalogue (fingerprint mismatch) it does the same.
-    let other = Arc::new(explore::demo_catalogue());
+    let other = Arc::new(catalogues::demo());
     let restored = ConnectFlow::restore(flow.snapshot(), Some(other)).unwrap();
     assert_eq!(restored.state(), StateKind::LoadingInstitutions);
 }
@@ -236,7 +219,7 @@ fn snapshots_of_the_previous_format_restore_and_carry_on() {
     else {
         panic!("expected the unsent login")
     };
-    assert_eq!(institution, "5f2d08be60b92e2888287702");
+    assert_eq!(institution, catalogues::GTBANK_MONO_ID);
     assert_eq!(values.get("password").unwrap().expose(), "PW-hunter2");
 
     // The rest restore to the state they were in, with a view.

@@ -5,21 +5,17 @@
 #![cfg(all(
     feature = "ussd",
     feature = "redis",
-    feature = "sandbox",
+    feature = "testing",
     feature = "cli"
 ))]
 
-mod common;
-#[path = "support/partner.rs"]
-mod partner;
-
 use connectflow::channel::ussd::{router, UssdConfig, UssdService};
-use connectflow::dialect::mono::Customer;
-use connectflow::dialect::{Mono, MonoConfig};
-use connectflow::driver::{Driver, DriverConfig};
-use connectflow::sandbox::{Sandbox, SECRET_KEY};
+use connectflow::driver::DriverConfig;
 use connectflow::service::{ServiceConfig, SessionService};
 use connectflow::store::{RedisStore, Sealed, Sealer, SessionStore};
+use connectflow::testing::{
+    catalogues, mono_driver, RedisServer, Sandbox, StubPartner, SECRET_KEY,
+};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -109,12 +105,12 @@ fn texts(answers: &[&str]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_processes_share_sessions_and_survive_a_kill() {
-    let Some(redis) = common::start_redis() else {
+    let Some(redis) = RedisServer::start_or_skip() else {
         return;
     };
     let sandbox = Sandbox::start_local().await.unwrap();
-    let a = instance(&redis.url, &sandbox.url());
-    let mut b = Some(instance(&redis.url, &sandbox.url()));
+    let a = instance(redis.url(), &sandbox.url());
+    let mut b = Some(instance(redis.url(), &sandbox.url()));
 
     // Hops of one session alternate between the two processes.
     let answers = [
@@ -162,8 +158,7 @@ async fn in_process(redis: &str, partner_url: &str) -> (String, Arc<RedisStore>)
         RedisStore::connect(redis).await.unwrap(),
         sealer,
     ));
-    let mono = Mono::new(MonoConfig::new(SECRET_KEY, Customer::existing("cus_1")));
-    let driver = Driver::new(partner_url, mono, DriverConfig::default()).unwrap();
+    let driver = mono_driver(partner_url, DriverConfig::default());
     let service = SessionService::new(vec![driver], store, ServiceConfig::default());
     let service = UssdService::new(Arc::new(service), UssdConfig::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -174,12 +169,13 @@ async fn in_process(redis: &str, partner_url: &str) -> (String, Arc<RedisStore>)
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_pin_held_between_screens_is_sealed_and_a_flipped_byte_is_refused() {
-    let Some(redis) = common::start_redis() else {
+    let Some(redis) = RedisServer::start_or_skip() else {
         return;
     };
-    let recorder = partner::Recorder::default();
-    let partner_url = partner::start(recorder.clone()).await;
-    let (url, raw) = in_process(&redis.url, &partner_url).await;
+    let partner = StubPartner::start_with(catalogues::secret_between_fields())
+        .await
+        .unwrap();
+    let (url, raw) = in_process(redis.url(), &partner.url()).await;
     let session = "ATUid_sealed";
     let phone = "+254711000803";
     for text in ["", "1", "1*ACC-555", "1*ACC-555*9876"] {
@@ -200,7 +196,7 @@ async fn a_pin_held_between_screens_is_sealed_and_a_flipped_byte_is_refused() {
     let mut tampered = bytes.clone();
     let middle = tampered.len() / 2;
     tampered[middle] ^= 0x01;
-    let client = redis::Client::open(redis.url.as_str()).unwrap();
+    let client = redis::Client::open(redis.url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let _: () = redis::cmd("HSET")
         .arg(format!("connectflow:{key}"))
@@ -214,20 +210,22 @@ async fn a_pin_held_between_screens_is_sealed_and_a_flipped_byte_is_refused() {
         end && text.contains("Sorry"),
         "a tampered record was trusted: {text}"
     );
-    assert!(
-        recorder.logins().is_empty(),
+    assert_eq!(
+        partner.count(StubPartner::LOGIN),
+        0,
         "a login was sent from a tampered record"
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_hops_on_redis_apply_exactly_once() {
-    let Some(redis) = common::start_redis() else {
+    let Some(redis) = RedisServer::start_or_skip() else {
         return;
     };
-    let recorder = partner::Recorder::default();
-    let partner_url = partner::start(recorder.clone()).await;
-    let (url, _) = in_process(&redis.url, &partner_url).await;
+    let partner = StubPartner::start_with(catalogues::secret_between_fields())
+        .await
+        .unwrap();
+    let (url, _) = in_process(redis.url(), &partner.url()).await;
     for round in 0..10 {
         let session = format!("ATUid_race{round}");
         let phone = format!("+2547110009{round:02}");
@@ -239,7 +237,7 @@ async fn concurrent_hops_on_redis_apply_exactly_once() {
             hop(&url, &session, &phone, "1*acc*1234*second")
         );
         assert_eq!(
-            recorder.logins().len(),
+            partner.count(StubPartner::LOGIN),
             round + 1,
             "round {round}: {x:?} {y:?}"
         );

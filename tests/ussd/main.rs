@@ -1,238 +1,18 @@
 //! The USSD channel over real HTTP: every sandbox user through Africa's
 //! Talking and Hubtel with the screen budget asserted on every screen, input
 //! edge cases, garbage, resume on re-dial, concurrent hops, the webhook.
-#![cfg(all(feature = "ussd", feature = "sandbox"))]
+#![cfg(all(feature = "ussd", feature = "testing"))]
 
-#[path = "support/partner.rs"]
-mod partner;
+mod phone;
+mod rig;
 
-use connectflow::channel::ussd::gsm::{measure, Budget};
-use connectflow::channel::ussd::{router, UssdConfig, UssdService};
-use connectflow::dialect::mono::Customer;
-use connectflow::dialect::{Mono, MonoConfig};
-use connectflow::driver::{Driver, DriverConfig};
-use connectflow::sandbox::{Sandbox, SandboxConfig, SECRET_KEY};
-use connectflow::service::{
-    signature, ServiceConfig, SessionService, Webhook, WebhookConfig, SIGNATURE_HEADER,
-};
-use connectflow::store::{MemoryStore, Sealed, Sealer, SessionStore};
-use std::sync::{Arc, Mutex};
+use connectflow::channel::ussd::gsm::Budget;
+use connectflow::channel::ussd::UssdConfig;
+use connectflow::service::{signature, ServiceConfig, WebhookConfig, SIGNATURE_HEADER};
+use connectflow::testing::{catalogues, Answer, SandboxConfig, StubPartner};
+use phone::{AtPhone, HubtelPhone};
+use rig::{rig, rig_setup, rig_with, serve, Setup};
 use std::time::Duration;
-
-struct Rig {
-    url: String,
-    _sandbox: Option<Sandbox>,
-}
-
-/// What a test sets up besides the partner.
-#[derive(Default)]
-struct Setup {
-    ussd: UssdConfig,
-    service: ServiceConfig,
-    webhook: Option<WebhookConfig>,
-}
-
-async fn serve(partner_url: &str, setup: Setup, store: Arc<dyn SessionStore>) -> String {
-    let mono = Mono::new(MonoConfig::new(
-        SECRET_KEY,
-        Customer::new_customer("Ada Obi", "ada@example.com"),
-    ));
-    let driver = Driver::new(partner_url, mono, DriverConfig::default()).unwrap();
-    let mut service = SessionService::new(vec![driver], store, setup.service);
-    if let Some(webhook) = setup.webhook {
-        service = service.with_delivery(Arc::new(Webhook::new(webhook)));
-    }
-    let service = UssdService::new(Arc::new(service), setup.ussd);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router(service)).await.unwrap() });
-    format!("http://{addr}")
-}
-
-fn sealed_memory() -> Arc<dyn SessionStore> {
-    Arc::new(Sealed::new(MemoryStore::new(), Sealer::random()))
-}
-
-async fn rig_with(sandbox: SandboxConfig, config: UssdConfig) -> Rig {
-    rig_setup(
-        sandbox,
-        Setup {
-            ussd: config,
-            ..Setup::default()
-        },
-    )
-    .await
-}
-
-async fn rig_setup(sandbox: SandboxConfig, setup: Setup) -> Rig {
-    let sandbox = Sandbox::start("127.0.0.1:0".parse().unwrap(), sandbox)
-        .await
-        .unwrap();
-    let url = serve(&sandbox.url(), setup, sealed_memory()).await;
-    Rig {
-        url,
-        _sandbox: Some(sandbox),
-    }
-}
-
-async fn rig() -> Rig {
-    rig_with(SandboxConfig::default(), UssdConfig::default()).await
-}
-
-/// Every screen must fit the budget: by default 160 GSM-7 septets, or 80 UCS-2.
-fn check_budget_of(budget: &Budget, text: &str) {
-    assert!(
-        budget.fits(text),
-        "screen over budget ({:?}):\n{text}",
-        measure(text)
-    );
-}
-
-fn check_budget(text: &str) {
-    check_budget_of(&Budget::default(), text);
-}
-
-/// A handset behind Africa's Talking: cumulative `text`, `+` numbers, `ATUid_` ids.
-struct AtPhone {
-    client: reqwest::Client,
-    url: String,
-    phone: String,
-    session: String,
-    text: Option<String>,
-    screens: Vec<String>,
-    budget: Budget,
-}
-
-impl AtPhone {
-    fn new(url: &str, phone: &str) -> AtPhone {
-        AtPhone {
-            client: reqwest::Client::new(),
-            url: format!("{url}/ussd"),
-            phone: phone.into(),
-            session: String::new(),
-            text: None,
-            screens: Vec::new(),
-            budget: Budget::default(),
-        }
-    }
-
-    async fn post(&self, text: &str) -> (bool, String) {
-        let form = [
-            ("sessionId", self.session.as_str()),
-            ("serviceCode", "*384*123#"),
-            ("phoneNumber", self.phone.as_str()),
-            ("networkCode", "63902"),
-            ("text", text),
-        ];
-        let reply = self
-            .client
-            .post(&self.url)
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(reply.status(), 200);
-        let body = reply.text().await.unwrap();
-        let (end, screen) = match (body.strip_prefix("CON "), body.strip_prefix("END ")) {
-            (Some(s), _) => (false, s.to_owned()),
-            (_, Some(s)) => (true, s.to_owned()),
-            _ => panic!("no CON/END prefix: {body:?}"),
-        };
-        check_budget_of(&self.budget, &screen);
-        (end, screen)
-    }
-
-    async fn dial(&mut self) -> (bool, String) {
-        self.session = format!("ATUid_{}", uuid_like());
-        self.text = Some(String::new());
-        self.dial_with("").await
-    }
-
-    async fn dial_with(&mut self, text: &str) -> (bool, String) {
-        if self.session.is_empty() {
-            self.session = format!("ATUid_{}", uuid_like());
-        }
-        self.text = Some(text.to_owned());
-        let r = self.post(text).await;
-        self.screens.push(r.1.clone());
-        r
-    }
-
-    async fn send(&mut self, input: &str) -> (bool, String) {
-        let text = match self.text.as_deref() {
-            None | Some("") => input.to_owned(),
-            Some(prev) => format!("{prev}*{input}"),
-        };
-        self.text = Some(text.clone());
-        let r = self.post(&text).await;
-        self.screens.push(r.1.clone());
-        r
-    }
-
-    async fn script(&mut self, inputs: &[&str]) -> (bool, String) {
-        let mut last = self.dial().await;
-        for input in inputs {
-            assert!(!last.0, "session ended early at {input:?}: {}", last.1);
-            last = self.send(input).await;
-        }
-        last
-    }
-}
-
-fn uuid_like() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(1);
-    format!(
-        "{:032x}",
-        N.fetch_add(1, Ordering::SeqCst) ^ (std::process::id() as u64) << 40
-    )
-}
-
-/// A handset behind Hubtel: JSON, latest input only, sequence numbers.
-struct HubtelPhone {
-    client: reqwest::Client,
-    url: String,
-    session: String,
-    sequence: u64,
-}
-
-impl HubtelPhone {
-    async fn hop(&mut self, kind: &str, message: &str) -> (bool, String) {
-        self.sequence += 1;
-        let body = serde_json::json!({
-            "Mobile": "233244567890", "SessionId": self.session, "ServiceCode": "714*4",
-            "Type": kind, "Message": message, "Operator": "mtn", "Sequence": self.sequence, "ClientState": ""
-        });
-        let reply: serde_json::Value = self
-            .client
-            .post(&self.url)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let text = reply["Message"].as_str().unwrap().to_owned();
-        check_budget(&text);
-        (reply["Type"] == "Release", text)
-    }
-
-    async fn script(url: &str, session: &str, inputs: &[&str]) -> (bool, String) {
-        let mut phone = HubtelPhone {
-            client: reqwest::Client::new(),
-            url: format!("{url}/ussd/hubtel"),
-            session: session.into(),
-            sequence: 0,
-        };
-        let mut last = phone.hop("Initiation", "*714*4#").await;
-        for input in inputs {
-            assert!(!last.0, "session ended early at {input:?}: {}", last.1);
-            last = phone.hop("Response", input).await;
-        }
-        last
-    }
-}
 
 /// (username, answers after choosing Sandbox Bank / internet banking, expected end text)
 fn users() -> Vec<(&'static str, Vec<&'static str>, &'static str)> {
@@ -354,9 +134,10 @@ async fn a_slow_bank_gets_the_interim_screen_then_continues() {
 
 #[tokio::test]
 async fn star_empty_answer_duplicate_hop_and_pre_dialled_input() {
-    let recorder = partner::Recorder::default();
-    let partner_url = partner::start(recorder.clone()).await;
-    let url = serve(&partner_url, Setup::default(), sealed_memory()).await;
+    let partner = StubPartner::start_with(catalogues::secret_between_fields())
+        .await
+        .unwrap();
+    let url = serve(&partner.url(), Setup::default()).await;
     let mut phone = AtPhone::new(&url, "+254711000301");
     let (_, text) = phone.script(&["1"]).await;
     assert!(text.contains("Enter Account"), "{text}");
@@ -376,10 +157,11 @@ async fn star_empty_answer_duplicate_hop_and_pre_dialled_input() {
     let last = phone.text.clone().unwrap();
     let again = phone.post(&last).await;
     assert_eq!(again, (true, text));
-    let logins = recorder.logins();
+    let logins = partner.requests_to(StubPartner::LOGIN);
     assert_eq!(logins.len(), 1, "{logins:?}");
-    assert_eq!(logins[0]["account"], "12*34");
-    assert_eq!(logins[0]["pin"], "4321");
+    let login = logins[0].json().unwrap();
+    assert_eq!(login["account"], "12*34");
+    assert_eq!(login["pin"], "4321");
 
     // Pre-dialled digits pick the bank and nothing else.
     let rig = rig().await;
@@ -487,9 +269,10 @@ async fn a_timeout_mid_mfa_resumes_on_redial() {
 
 #[tokio::test]
 async fn two_concurrent_hops_of_one_session_apply_exactly_once() {
-    let recorder = partner::Recorder::default();
-    let partner_url = partner::start(recorder.clone()).await;
-    let url = serve(&partner_url, Setup::default(), sealed_memory()).await;
+    let partner = StubPartner::start_with(catalogues::secret_between_fields())
+        .await
+        .unwrap();
+    let url = serve(&partner.url(), Setup::default()).await;
     for round in 0..10 {
         let mut phone = AtPhone::new(&url, &format!("+2547110006{round:02}"));
         phone.script(&["1", "acc", "1234"]).await;
@@ -505,40 +288,19 @@ async fn two_concurrent_hops_of_one_session_apply_exactly_once() {
             );
         }
         assert_eq!(
-            recorder.logins().len(),
+            partner.count(StubPartner::LOGIN),
             round + 1,
             "round {round}: {a:?} {b:?}"
         );
     }
 }
 
-/// (signature header, raw body) of one webhook delivery.
-type Delivery = (String, Vec<u8>);
-
 #[tokio::test]
 async fn a_linked_account_is_delivered_to_the_webhook_signed_once() {
-    let received: Arc<Mutex<Vec<Delivery>>> = Arc::default();
-    let sink = received.clone();
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(
-            move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-                let sink = sink.clone();
-                async move {
-                    let sig = headers
-                        .get(SIGNATURE_HEADER)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("")
-                        .to_owned();
-                    sink.lock().unwrap().push((sig, body.to_vec()));
-                    "ok"
-                }
-            },
-        ),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let hook = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    // The host's webhook receiver: a stub that records what it is sent.
+    let receiver = StubPartner::start().await.unwrap();
+    receiver.answer("/hook", Answer::status(200, "ok"));
+    let hook = format!("{}/hook", receiver.url());
 
     let setup = Setup {
         webhook: Some(WebhookConfig::new(hook, "whsec_test").unwrap()),
@@ -553,22 +315,22 @@ async fn a_linked_account_is_delivered_to_the_webhook_signed_once() {
     let last = phone.text.clone().unwrap();
     phone.post(&last).await; // a duplicate of the final hop must not deliver twice
     for _ in 0..50 {
-        if !received.lock().unwrap().is_empty() {
+        if receiver.count("/hook") > 0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let got = received.lock().unwrap().clone();
+    let got = receiver.requests_to("/hook");
     assert_eq!(got.len(), 1, "{got:?}");
-    let (signature, body) = &got[0];
+    let (header, body) = (got[0].header(SIGNATURE_HEADER).unwrap_or(""), &got[0].body);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
     assert!(
-        signature::verify(b"whsec_test", signature, body, now, 300),
-        "{signature}"
+        signature::verify(b"whsec_test", header, body, now, 300),
+        "{header}"
     );
     let payload: serde_json::Value = serde_json::from_slice(body).unwrap();
     assert_eq!(payload["phoneNumber"], "+254711000701");
@@ -611,7 +373,7 @@ async fn a_tight_budget_pages_sooner_and_still_links() {
     }
     assert_eq!(
         seen,
-        connectflow::channel::ussd::menu::usable(&connectflow::sandbox::institutions()).len()
+        connectflow::channel::ussd::menu::usable(catalogues::sandbox().institutions()).len()
     );
     // The heading gives way before any option line does.
     let (end, text) = phone.send("1").await;

@@ -1,12 +1,4 @@
-//! Test helpers shared by integration test files: `mod common;`.
-//!
-//! A throwaway `redis-server` per test: its own port, its own directory, no
-//! persistence, killed when the handle drops, so tests never share state and
-//! never touch a Redis someone else runs.
-
-// Each test file compiles its own copy of this module and uses only part of
-// it; the rest would be dead code in that file.
-#![allow(dead_code)]
+//! [`RedisServer`]: a throwaway `redis-server` per test.
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -17,62 +9,75 @@ use std::time::{Duration, Instant};
 /// How long a fresh server gets to answer PING.
 const START_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A `redis-server` child process on a loopback port, killed on drop.
+/// A `redis-server` child process on its own loopback port, with its own
+/// directory and no persistence, killed (and its directory removed) on drop.
+/// Tests never share state and never touch a Redis someone else runs.
+///
+/// ```
+/// use connectflow::testing::RedisServer;
+///
+/// // In CI (`CI` set) a missing redis-server panics here; locally the
+/// // test is skipped with a notice on stderr.
+/// let Some(redis) = RedisServer::start_or_skip() else { return };
+/// assert!(redis.url().starts_with("redis://127.0.0.1:"));
+/// // ... `connectflow::store::RedisStore::connect(redis.url())` ...
+/// ```
+#[derive(Debug)]
 pub struct RedisServer {
-    /// `redis://127.0.0.1:<port>/`.
-    pub url: String,
-    /// The port it listens on (kept across [`RedisServer::restart`]).
-    pub port: u16,
+    url: String,
+    port: u16,
     child: Child,
     dir: PathBuf,
 }
 
-/// Starts a fresh `redis-server`, or returns `None` (after a loud message)
-/// when none is installed and this is not CI. In CI a missing server is a
-/// failure, never a silent skip: the tests it would hide are the point.
-///
-/// A test that gets `None` returns early.
-pub fn start_redis() -> Option<RedisServer> {
-    if find_on_path("redis-server").is_none() {
-        if in_ci() {
-            panic!(
-                "redis-server is required in CI; .ci/run installs it \
-                 (it was not found on PATH)"
-            );
-        }
-        // Written to the real stderr, not with `eprintln!`, which the test
-        // harness captures and shows only for failures: a skip must be seen.
-        // Once per test binary is enough to be seen.
-        static WARNED: std::sync::Once = std::sync::Once::new();
-        WARNED.call_once(|| {
-            let _ = std::io::stderr().write_all(
-                b"\n\
-                  ************************************************************\n\
-                  * SKIPPED: redis-server is not on PATH, so the Redis store *\n\
-                  * tests are skipped locally. Install it (e.g. apt-get      *\n\
-                  * install redis-server) to run them; CI requires it.       *\n\
-                  ************************************************************\n",
-            );
-        });
-        return None;
-    }
-    Some(RedisServer::start())
-}
-
-/// `CI` set to anything but empty, `0` or `false` (the convention of GitHub
-/// Actions, GitLab and most others, which set `CI=true`).
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"))
-}
-
-fn find_on_path(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file())
-}
-
 impl RedisServer {
+    /// Starts a fresh `redis-server`, or returns `None` (after a loud notice
+    /// on stderr) when none is installed and this is not CI. A test that
+    /// gets `None` returns at once.
+    ///
+    /// # Panics
+    ///
+    /// When `redis-server` is not on `PATH` and the environment variable
+    /// `CI` is set (to anything but empty, `0` or `false`): in CI a missing
+    /// server is a failure, never a silent skip, because the tests it would
+    /// hide are the point. Also when the server does not start.
+    pub fn start_or_skip() -> Option<RedisServer> {
+        if find_on_path("redis-server").is_none() {
+            if in_ci() {
+                panic!(
+                    "redis-server is required in CI (it was not found on PATH); \
+                     install it, e.g. apt-get install redis-server"
+                );
+            }
+            // Written to the real stderr, not with `eprintln!`, which the
+            // test harness captures and shows only for failures: a skip must
+            // be seen. Once per test binary is enough to be seen.
+            static WARNED: std::sync::Once = std::sync::Once::new();
+            WARNED.call_once(|| {
+                let _ = std::io::stderr().write_all(
+                    b"\n\
+                      ************************************************************\n\
+                      * SKIPPED: redis-server is not on PATH, so the tests that  *\n\
+                      * need Redis are skipped locally. Install it (e.g. apt-get *\n\
+                      * install redis-server) to run them; CI requires it.       *\n\
+                      ************************************************************\n",
+                );
+            });
+            return None;
+        }
+        Some(RedisServer::start())
+    }
+
+    /// `redis://127.0.0.1:<port>/`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The port it listens on (kept across [`restart`](Self::restart)).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     fn start() -> RedisServer {
         let dir = std::env::temp_dir().join(format!(
             "connectflow-redis-{}-{}",
@@ -108,12 +113,12 @@ impl RedisServer {
         let _ = self.child.wait();
     }
 
-    /// Same as [`stop`](Self::stop).
-    pub fn kill(&mut self) {
-        self.stop();
-    }
-
-    /// Starts a new, empty server on the same port (after [`stop`](Self::stop)).
+    /// Starts a new, empty server on the same port (stopping the old one
+    /// first if it still runs). Blocks until it answers PING.
+    ///
+    /// # Panics
+    ///
+    /// When no server answers on the port within five seconds.
     pub fn restart(&mut self) {
         self.stop();
         // The port was just released by the dead server; unlike a fresh
@@ -141,6 +146,19 @@ impl Drop for RedisServer {
     }
 }
 
+/// `CI` set to anything but empty, `0` or `false` (the convention of GitHub
+/// Actions, GitLab and most others, which set `CI=true`).
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"))
+}
+
+fn find_on_path(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
 fn unique() -> u128 {
     use std::sync::atomic::{AtomicU32, Ordering};
     static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -165,7 +183,7 @@ fn spawn_and_wait(port: u16, dir: &Path) -> Result<Child, String> {
         .args(["--port", &port.to_string()])
         .args(["--bind", "127.0.0.1"])
         // No RDB snapshots and no AOF: nothing to slow a test down or to
-        // survive a restart, which is what the restart test relies on.
+        // survive a restart, which is what a restart test relies on.
         .args(["--save", ""])
         .args(["--appendonly", "no"])
         .arg("--dir")

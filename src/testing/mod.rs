@@ -1,0 +1,75 @@
+// The links below are written in full: rustdoc joins this page to the
+// module's one-line summary in the crate root and resolves them there, where
+// the kit's names are not in scope.
+
+//! Everything a test of code built on connectflow needs besides the code
+//! itself; the crate's own tests and benches use it too.
+//!
+//! | need | use |
+//! |---|---|
+//! | time that moves only when the test says so | [`FakeClock`](crate::testing::FakeClock), a [`Clock`](crate::service::Clock) for [`SessionService::with_clock`](crate::service::SessionService::with_clock) |
+//! | a known institution list | [`catalogues`](crate::testing::catalogues) |
+//! | a partner that behaves: scripted users, lockouts, MFA | [`Sandbox`](crate::testing::Sandbox) with [`test_users`](crate::testing::test_users) |
+//! | a partner that misbehaves exactly as told, and records what it was sent | [`StubPartner`](crate::testing::StubPartner) with [`Answer`](crate::testing::Answer)s |
+//! | a driver pointed at either | [`mono_driver`](crate::testing::mono_driver) |
+//! | a real Redis, thrown away afterwards | [`RedisServer`](crate::testing::RedisServer) |
+//!
+//! ```
+//! use connectflow::driver::{now, DriverConfig};
+//! use connectflow::flow::{ConnectFlow, FlowConfig, Notice, View};
+//! use connectflow::testing::{catalogues, mono_driver, Answer, StubPartner};
+//! use std::time::Duration;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! // A partner whose first institution list fails with a 503.
+//! let partner = StubPartner::start_with(catalogues::demo()).await?;
+//! partner.answer_once(StubPartner::INSTITUTIONS, Answer::status(503, "down"));
+//!
+//! let driver = mono_driver(&partner.url(), DriverConfig::default());
+//! let config = FlowConfig { read_backoff_ms: 10, ..FlowConfig::default() };
+//! let mut flow = ConnectFlow::new(config, now());
+//! driver.run(&mut flow, &mut |_| {}).await.unwrap();
+//!
+//! // The list is a read and a 503 is transient, so the flow asked again
+//! // and the person never saw the failure.
+//! assert!(matches!(flow.view(), View::ChooseInstitution { .. }));
+//! assert_eq!(partner.count(StubPartner::INSTITUTIONS), 2);
+//! # Ok(()) }
+//! ```
+
+pub mod catalogues;
+mod clock;
+mod redis;
+mod stub;
+
+pub use clock::FakeClock;
+pub use redis::RedisServer;
+pub use stub::{Answer, RecordedRequest, StubPartner};
+
+pub use crate::sandbox::{
+    captcha_answer, test_users, Sandbox, SandboxConfig, TestUser, OTP, PASSWORD, SANDBOX_BANK,
+    SANDBOX_CAPTCHA_BANK, SECRET_KEY, SECURITY_ANSWER,
+};
+
+use crate::dialect::mono::Customer;
+use crate::dialect::{Mono, MonoConfig};
+use crate::driver::{Driver, DriverConfig};
+
+/// A Mono v2 driver for a partner on loopback — a [`Sandbox`] or a
+/// [`StubPartner`] — with the sandbox's [`SECRET_KEY`] and a new customer
+/// (Ada Obi, `ada@example.com`), the same for every test.
+///
+/// # Panics
+///
+/// When `base_url` is not an `http(s)://` URL (a bug in the test).
+pub fn mono_driver(base_url: &str, config: DriverConfig) -> Driver {
+    let mono = Mono::new(MonoConfig::new(
+        SECRET_KEY,
+        Customer::new_customer("Ada Obi", "ada@example.com"),
+    ));
+    match Driver::new(base_url, mono, config) {
+        Ok(driver) => driver,
+        Err(e) => panic!("no driver for {base_url:?}: {e}"),
+    }
+}

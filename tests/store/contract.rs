@@ -1,0 +1,179 @@
+//! The contract every session store keeps, one test per check per store
+//! (memory, sealed memory, Redis, sealed Redis).
+
+use super::*;
+
+async fn absent_get_is_none(store: Store) {
+    assert_eq!(data_at(&store, "nobody").await, None);
+}
+
+async fn versions_start_at_1_and_count_writes(store: Store) {
+    // Every byte value, to catch a backend that is not binary-safe.
+    let all_bytes: Vec<u8> = (0..=255).collect();
+    assert_eq!(cas(&store, "k", None, &all_bytes).await.unwrap(), 1);
+    assert_eq!(data_at(&store, "k").await, Some((1, all_bytes)));
+    assert_eq!(cas(&store, "k", Some(1), b"two").await.unwrap(), 2);
+    assert_eq!(cas(&store, "k", Some(2), b"").await.unwrap(), 3);
+    assert_eq!(data_at(&store, "k").await, Some((3, Vec::new())));
+}
+
+async fn stale_version_conflicts_and_changes_nothing(store: Store) {
+    cas(&store, "k", None, b"one").await.unwrap();
+    cas(&store, "k", Some(1), b"two").await.unwrap();
+    for stale in [Some(1), Some(3), Some(0)] {
+        let err = cas(&store, "k", stale, b"stale").await.unwrap_err();
+        assert!(matches!(err, StoreError::Conflict), "{stale:?}: {err:?}");
+    }
+    assert_eq!(data_at(&store, "k").await, Some((2, b"two".to_vec())));
+}
+
+async fn expected_none_when_present_conflicts(store: Store) {
+    cas(&store, "k", None, b"first").await.unwrap();
+    let err = cas(&store, "k", None, b"second").await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict), "{err:?}");
+    assert_eq!(data_at(&store, "k").await, Some((1, b"first".to_vec())));
+}
+
+async fn expected_version_when_absent_conflicts(store: Store) {
+    let err = cas(&store, "k", Some(1), b"x").await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict), "{err:?}");
+    assert_eq!(data_at(&store, "k").await, None);
+}
+
+async fn keys_are_independent(store: Store) {
+    cas(&store, "a", None, b"A").await.unwrap();
+    cas(&store, "b", None, b"B").await.unwrap();
+    cas(&store, "a", Some(1), b"A2").await.unwrap();
+    assert_eq!(data_at(&store, "a").await, Some((2, b"A2".to_vec())));
+    assert_eq!(data_at(&store, "b").await, Some((1, b"B".to_vec())));
+}
+
+async fn expired_record_is_absent(store: Store) {
+    let short = Duration::from_millis(150);
+    store
+        .compare_and_set("k", None, b"soon gone".to_vec(), short)
+        .await
+        .unwrap();
+    assert_eq!(data_at(&store, "k").await.map(|r| r.0), Some(1));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(data_at(&store, "k").await, None);
+    // Expired is absent for writes too: the old version no longer matches,
+    // and a write expecting nothing starts again at 1.
+    let err = cas(&store, "k", Some(1), b"late").await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict), "{err:?}");
+    assert_eq!(cas(&store, "k", None, b"again").await.unwrap(), 1);
+    assert_eq!(data_at(&store, "k").await, Some((1, b"again".to_vec())));
+}
+
+async fn every_write_resets_the_ttl(store: Store) {
+    // Margins of 400 ms either way, so a loaded CI machine does not flake.
+    let ttl = Duration::from_millis(1000);
+    let pause = Duration::from_millis(600);
+    store
+        .compare_and_set("k", None, b"1".to_vec(), ttl)
+        .await
+        .unwrap();
+    tokio::time::sleep(pause).await;
+    store
+        .compare_and_set("k", Some(1), b"2".to_vec(), ttl)
+        .await
+        .unwrap();
+    tokio::time::sleep(pause).await;
+    assert_eq!(data_at(&store, "k").await, Some((2, b"2".to_vec())));
+}
+
+async fn delete_removes(store: Store) {
+    store.delete("never-written").await.unwrap();
+    cas(&store, "k", None, b"x").await.unwrap();
+    cas(&store, "k", Some(1), b"y").await.unwrap();
+    store.delete("k").await.unwrap();
+    assert_eq!(data_at(&store, "k").await, None);
+    store.delete("k").await.unwrap();
+    assert_eq!(cas(&store, "k", None, b"z").await.unwrap(), 1);
+}
+
+/// Two overlapping hops of one session, both holding the same version: one
+/// write lands, the other sees `Conflict`, and the stored record is the
+/// winner's. Round 0 races on an absent key (expected `None`).
+async fn concurrent_writers_exactly_one_wins(store: Store) {
+    const ROUNDS: u64 = 50;
+    for round in 0..ROUNDS {
+        let expected = (round > 0).then_some(round);
+        let barrier = Arc::new(Barrier::new(2));
+        let tasks: Vec<_> = (0..2u8)
+            .map(|writer| {
+                let (store, barrier) = (store.clone(), barrier.clone());
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    let data = vec![writer, round as u8];
+                    (writer, cas(&store, "race", expected, &data).await)
+                })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        for task in tasks {
+            match task.await.unwrap() {
+                (writer, Ok(version)) => winners.push((writer, version)),
+                (_, Err(StoreError::Conflict)) => {}
+                (_, Err(e)) => panic!("round {round}: {e:?}"),
+            }
+        }
+        assert_eq!(winners.len(), 1, "round {round}: winners {winners:?}");
+        let (writer, version) = winners[0];
+        assert_eq!(version, round + 1, "round {round}");
+        assert_eq!(
+            data_at(&store, "race").await,
+            Some((round + 1, vec![writer, round as u8])),
+            "round {round}"
+        );
+    }
+}
+
+/// One `#[tokio::test]` per contract check per store, so a failure names both.
+macro_rules! contract {
+    ($($check:ident),* $(,)?) => {
+        mod memory {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() {
+                super::$check(std::sync::Arc::new(super::MemoryStore::new())).await;
+            })*
+        }
+        mod sealed_memory {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() {
+                let store = super::Sealed::new(super::MemoryStore::new(), super::Sealer::random());
+                super::$check(std::sync::Arc::new(store)).await;
+            })*
+        }
+        mod redis {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() {
+                let Some(server) = super::RedisServer::start_or_skip() else { return };
+                let store = super::RedisStore::connect(server.url()).await.unwrap();
+                super::$check(std::sync::Arc::new(store)).await;
+            })*
+        }
+        mod sealed_redis {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() {
+                let Some(server) = super::RedisServer::start_or_skip() else { return };
+                let store = super::RedisStore::connect(server.url()).await.unwrap();
+                let store = super::Sealed::new(store, super::Sealer::random());
+                super::$check(std::sync::Arc::new(store)).await;
+            })*
+        }
+    };
+}
+
+contract!(
+    absent_get_is_none,
+    versions_start_at_1_and_count_writes,
+    stale_version_conflicts_and_changes_nothing,
+    expected_none_when_present_conflicts,
+    expected_version_when_absent_conflicts,
+    keys_are_independent,
+    expired_record_is_absent,
+    every_write_resets_the_ttl,
+    delete_removes,
+    concurrent_writers_exactly_one_wins,
+);

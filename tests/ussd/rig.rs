@@ -1,0 +1,64 @@
+//! The USSD server under test, on loopback, in front of a partner.
+
+use connectflow::channel::ussd::{router, UssdConfig, UssdService};
+use connectflow::driver::DriverConfig;
+use connectflow::service::{ServiceConfig, SessionService, Webhook, WebhookConfig};
+use connectflow::store::{MemoryStore, Sealed, Sealer, SessionStore};
+use connectflow::testing::{mono_driver, Sandbox, SandboxConfig};
+use std::sync::Arc;
+
+/// A USSD server in front of its own sandbox; both stop when it drops.
+pub(crate) struct Rig {
+    pub(crate) url: String,
+    _sandbox: Sandbox,
+}
+
+/// What a test sets up besides the partner.
+#[derive(Default)]
+pub(crate) struct Setup {
+    pub(crate) ussd: UssdConfig,
+    pub(crate) service: ServiceConfig,
+    pub(crate) webhook: Option<WebhookConfig>,
+}
+
+/// Serves the USSD channel for the partner at `partner_url`, sessions in a
+/// sealed memory store; returns its base URL.
+pub(crate) async fn serve(partner_url: &str, setup: Setup) -> String {
+    let driver = mono_driver(partner_url, DriverConfig::default());
+    let store: Arc<dyn SessionStore> = Arc::new(Sealed::new(MemoryStore::new(), Sealer::random()));
+    let mut service = SessionService::new(vec![driver], store, setup.service);
+    if let Some(webhook) = setup.webhook {
+        service = service.with_delivery(Arc::new(Webhook::new(webhook)));
+    }
+    let service = UssdService::new(Arc::new(service), setup.ussd);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router(service)).await.unwrap() });
+    format!("http://{addr}")
+}
+
+pub(crate) async fn rig_with(sandbox: SandboxConfig, config: UssdConfig) -> Rig {
+    rig_setup(
+        sandbox,
+        Setup {
+            ussd: config,
+            ..Setup::default()
+        },
+    )
+    .await
+}
+
+pub(crate) async fn rig_setup(sandbox: SandboxConfig, setup: Setup) -> Rig {
+    let sandbox = Sandbox::start("127.0.0.1:0".parse().unwrap(), sandbox)
+        .await
+        .unwrap();
+    let url = serve(&sandbox.url(), setup).await;
+    Rig {
+        url,
+        _sandbox: sandbox,
+    }
+}
+
+pub(crate) async fn rig() -> Rig {
+    rig_with(SandboxConfig::default(), UssdConfig::default()).await
+}

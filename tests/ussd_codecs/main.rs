@@ -1,0 +1,55 @@
+//! The pure USSD pieces: gateway codecs, MSISDN normalisation, input
+//! extraction (ussd.md §2.2) and GSM-7 length accounting (§5).
+#![cfg(feature = "ussd")]
+
+mod africastalking;
+mod gsm;
+mod hubtel;
+mod input;
+mod msisdn;
+
+use std::borrow::Cow;
+
+use connectflow::channel::ussd::gateway::africastalking::{
+    decode_notification, mask_input, AfricasTalking,
+};
+use connectflow::channel::ussd::gateway::hubtel::Hubtel;
+use connectflow::channel::ussd::gateway::{
+    normalise_msisdn, Gateway, GatewayRequest, Payload, RawHop, Screen, SessionEnded,
+};
+use connectflow::channel::ussd::gsm::{measure, sanitize, Budget, Encoding, Measure};
+use connectflow::channel::ussd::input::{
+    dialled_prefill, extract, normalise_service_code, Extracted,
+};
+use proptest::prelude::*;
+
+fn form(body: &str) -> GatewayRequest {
+    GatewayRequest {
+        content_type: Some("application/x-www-form-urlencoded".into()),
+        query: String::new(),
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+fn query(q: &str) -> GatewayRequest {
+    GatewayRequest {
+        content_type: None,
+        query: q.into(),
+        body: Vec::new(),
+    }
+}
+
+fn json(body: &str) -> GatewayRequest {
+    GatewayRequest {
+        content_type: Some("application/json".into()),
+        query: String::new(),
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+fn header<'a>(headers: &'a [(&'static str, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
