@@ -122,8 +122,8 @@ fn sandbox_methods() -> Vec<AuthMethod> {
     ]
 }
 
-/// The captcha bank's catalogue form; each session replaces the captcha
-/// field with a fresh image (see [`captcha_form`]).
+/// The captcha bank's catalogue form; the bank replaces the captcha field
+/// with a fresh image in each session.
 fn captcha_catalogue_form() -> Form {
     let mut form = internet_banking("Sandbox Captcha Bank");
     form.fields.push(Field {
@@ -131,13 +131,6 @@ fn captcha_catalogue_form() -> Form {
         length: Some(super::captcha::LENGTH as u32),
         ..Field::input("captcha", "Type the characters in the image")
     });
-    form
-}
-
-/// The captcha bank's login form for one session, with `text` drawn in.
-pub(crate) fn captcha_form(text: &str) -> Form {
-    let mut form = internet_banking("Sandbox Captcha Bank");
-    form.fields.push(super::captcha::field(text));
     form
 }
 
