@@ -96,8 +96,17 @@ impl App {
         }
         let response = builder.send().await.expect("the sandbox answers");
         let status = response.status().as_u16();
+        // Headers are kept for the dialect (it reads `Retry-After`).
+        let headers: Vec<(String, String)> = response
+            .headers()
+            .iter()
+            .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .collect();
         let body = response.bytes().await.expect("a body").to_vec();
-        HttpResponse::new(status, body)
+        HttpResponse {
+            headers,
+            ..HttpResponse::new(status, body)
+        }
     }
 
     /// Sends `call` exactly as the dialect encodes it and decodes the reply.
@@ -789,6 +798,117 @@ async fn third_wrong_password_locks_the_user_across_sessions() {
     app.login(&s.id, creds("user_question", "nope"))
         .await
         .assert_failed(400, "Invalid credentials");
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_lockout_belongs_to_the_key_that_caused_it() {
+    let (sandbox, app) = start().await;
+    for _ in 0..3 {
+        let s = app
+            .session("sandbox-bank", AuthMethodKind::InternetBanking)
+            .await;
+        app.login(&s.id, creds("user_otp", "nope"))
+            .await
+            .assert_failed(400, "Invalid credentials");
+    }
+    let s = app
+        .session("sandbox-bank", AuthMethodKind::InternetBanking)
+        .await;
+    app.login(&s.id, creds("user_otp", PASSWORD))
+        .await
+        .assert_failed(400, "Your account has been locked");
+
+    // Another app's customer with the same login is not locked out by it.
+    let other = App::new(&sandbox, OTHER_KEY);
+    assert_eq!(
+        other.link_code("sandbox-bank", "user_otp", None).await.0,
+        [102, 99]
+    );
+    // ... nor does that app's success unlock the user for the first one.
+    let s = app
+        .session("sandbox-bank", AuthMethodKind::InternetBanking)
+        .await;
+    app.login(&s.id, creds("user_otp", PASSWORD))
+        .await
+        .assert_failed(400, "locked");
+    sandbox.shutdown().await;
+}
+
+// ---- the per-key session cap ---------------------------------------------------------
+
+fn create_session() -> Call {
+    Call::CreateSession {
+        institution: "sandbox-bank".into(),
+        auth_method: AuthMethodKind::InternetBanking,
+    }
+}
+
+/// Asserts the cap's refusal: 429 in Mono's error envelope (no
+/// responseCode: it is not a login refusal), read by the dialect as rate
+/// limiting with the wait from `Retry-After`.
+fn assert_capped(answer: &Answer) {
+    answer.assert_failed(429, "Too many open sessions");
+    assert!(answer.body.get("responseCode").is_none(), "{}", answer.body);
+    match &answer.reply {
+        Err(CallError::RateLimited {
+            retry_after_ms: Some(ms),
+        }) => assert!(*ms > 0, "{ms}"),
+        other => panic!("expected rate limiting with a wait, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn live_sessions_are_capped_per_key_until_one_finishes() {
+    let (sandbox, app) = start_with(SandboxConfig {
+        max_sessions_per_key: 3,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        open.push(
+            app.session("sandbox-bank", AuthMethodKind::InternetBanking)
+                .await,
+        );
+    }
+    assert_capped(&app.call(&create_session()).await);
+
+    // Another app has its own allowance.
+    let other = App::new(&sandbox, OTHER_KEY);
+    other
+        .session("sandbox-bank", AuthMethodKind::InternetBanking)
+        .await;
+
+    // The open sessions still work, and linking one frees its slot.
+    let (codes, _) = app
+        .finish(
+            &open[0].id,
+            app.login(&open[0].id, creds("user_good", PASSWORD)).await,
+            None,
+        )
+        .await;
+    assert_eq!(codes, [99]);
+    app.session("sandbox-bank", AuthMethodKind::InternetBanking)
+        .await;
+    assert_capped(&app.call(&create_session()).await);
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_expired_session_frees_its_slot() {
+    let (sandbox, app) = start_with(SandboxConfig {
+        max_sessions_per_key: 1,
+        session_ttl: Duration::from_millis(150),
+        ..SandboxConfig::default()
+    })
+    .await;
+    app.session("sandbox-bank", AuthMethodKind::InternetBanking)
+        .await;
+    assert_capped(&app.call(&create_session()).await);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.session("sandbox-bank", AuthMethodKind::InternetBanking)
+        .await;
     sandbox.shutdown().await;
 }
 

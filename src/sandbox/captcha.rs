@@ -14,23 +14,22 @@ pub(crate) const LENGTH: usize = 5;
 /// What comes before the answer in the hint (see [`captcha_answer`]).
 const HINT_PREFIX: &str = "Type the characters in the image (sandbox: ";
 
-/// Five random characters from [`ALPHABET`], using the OS-seeded randomness
-/// of a v4 UUID (the sandbox already depends on `uuid`; no `rand` needed).
-pub(crate) fn random_text() -> String {
-    uuid::Uuid::new_v4()
-        .as_bytes()
+/// Five characters from [`ALPHABET`], one per byte of `bits`: the caller
+/// brings the randomness (the bank's injected entropy), so a test can fix it.
+pub(crate) fn text(bits: u128) -> String {
+    bits.to_be_bytes()
         .iter()
         .take(LENGTH)
         .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
         .collect()
 }
 
-/// The captcha field for `text`: kind captcha, `length: 5`, the PNG as a
-/// `data:` URL in `value`, and the answer at the end of the hint.
-pub(crate) fn field(text: &str) -> Field {
+/// The captcha field `name` for `text`: kind captcha, `length: 5`, the PNG
+/// as a `data:` URL in `value`, and the answer at the end of the hint.
+pub(crate) fn field(name: &str, text: &str) -> Field {
     Field {
         kind: FieldKind::Captcha,
-        name: "captcha".into(),
+        name: name.into(),
         hint: format!("{HINT_PREFIX}{text})"),
         content_type: ContentType::Text,
         max_length: None,
@@ -224,11 +223,15 @@ mod tests {
 
     #[test]
     fn answer_round_trips_through_the_hint() {
-        let text = random_text();
+        let text = text(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef);
         assert_eq!(text.len(), LENGTH);
+        assert!(text.bytes().all(|b| ALPHABET.contains(&b)));
         let form = Form::new(
             "Login",
-            vec![Field::input("username", "Username"), field(&text)],
+            vec![
+                Field::input("username", "Username"),
+                field("captcha", &text),
+            ],
         );
         assert_eq!(captcha_answer(&form), Some(text));
         assert_eq!(captcha_answer(&Form::new("x", vec![])), None);

@@ -3,7 +3,10 @@
 //!
 //! [`Sandbox`] is a real axum HTTP server answering the Mono v2 Partners API
 //! (`reference/mono.md`) with scripted institutions and [test users](test_users).
-//! Its replies are built with [`crate::dialect::mono::wire`], the inverse of
+//! Inside is a sans-IO *bank* (institutions, users and their scripts,
+//! sessions, codes, links, lockouts and a session cap, all per API key; time
+//! passed in, ids from an injected source); outside, a thin Mono wire front
+//! whose replies are built with [`crate::dialect::mono::wire`], the inverse of
 //! the dialect's decoder, so the sandbox and the client cannot drift apart.
 //!
 //! ```no_run
@@ -26,19 +29,28 @@
 //! | route | answers |
 //! |---|---|
 //! | `GET /v3/institutions` | the catalogue; filters `scope`, `auth_method`, `bank_code` |
-//! | `POST /v2/connect/session` | `data.session.{id, expiresAt, institution}` and `data.ui` |
-//! | `POST /v2/connect/login` | `99` / `101` / `102`, or a `400` refusal |
+//! | `POST /v2/connect/session` | `data.session.{id, expiresAt, institution}` and `data.ui`; `429` (with `Retry-After`) when the key already has `max_sessions_per_key` live sessions |
+//! | `POST /v2/connect/login` | `99` / `101` / `102`, or a `400` refusal; `503` while the institution is down (`user_down`) |
 //! | `POST /v2/connect/commit` | the same; the keys must match the last `102` form |
 //! | `POST /v2/accounts/auth` | `data.id`; codes are single use and expire after `code_ttl` |
-//! | `GET /v2/connect/sandbox` | the test credentials for the session's form |
+//! | `GET /v2/connect/sandbox` | `data.credentials`: every test user's values for the session's form (its captcha included); `data.inputs`: the MFA answers |
 //! | `GET /v2/accounts/{id}` | the linked account, or `404` |
 //! | `POST /v2/accounts/{id}/unlink` | unlinks (then `GET` is `404`) |
+//!
+//! Any other path is `404` and another method `405`; a body over 64 KiB is
+//! `413` and malformed JSON `400`, all in the same envelope.
 //!
 //! Session errors on login, commit and `/v2/connect/sandbox`: no
 //! `x-session-id` is `400`; an unknown session, or one created with another
 //! secret key, is `404` "Session not found" (existence never leaks across
 //! keys); an expired one is `400` "Session expired". Both messages are read
 //! by the dialect as a session to renew.
+//!
+//! Each secret key is a separate app: its sessions, codes, linked accounts,
+//! wrong-password counts and lockouts are its own. A key may hold at most
+//! [`max_sessions_per_key`](SandboxConfig::max_sessions_per_key) live
+//! (unexpired, unfinished) sessions; one frees up when its code is issued or
+//! it expires.
 //!
 //! # Institutions
 //!
@@ -59,9 +71,10 @@
 //! Every institution accepts the same [test users](test_users) with the same
 //! behaviour, through every auth method.
 
+mod bank;
 mod captcha;
 mod catalogue;
-mod server;
+mod mono;
 mod users;
 
 pub use captcha::captcha_answer;
@@ -78,7 +91,7 @@ use tokio::task::JoinHandle;
 /// key sees only its own sessions, codes and linked accounts.
 pub const SECRET_KEY: &str = "test_sk_connectflow_sandbox";
 
-/// Timings of a [`Sandbox`].
+/// Timings and limits of a [`Sandbox`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SandboxConfig {
     /// How long a session lives after creation (`expiresAt`). Default 30 min.
@@ -88,6 +101,9 @@ pub struct SandboxConfig {
     pub code_ttl: Duration,
     /// How long `user_slow`'s login takes. Default 30 s; tests shorten it.
     pub slow_delay: Duration,
+    /// Most live (unexpired, unfinished) sessions one secret key may hold;
+    /// creating one more is refused with HTTP 429. Default 100.
+    pub max_sessions_per_key: usize,
 }
 
 impl Default for SandboxConfig {
@@ -96,6 +112,7 @@ impl Default for SandboxConfig {
             session_ttl: Duration::from_secs(30 * 60),
             code_ttl: Duration::from_secs(10 * 60),
             slow_delay: Duration::from_secs(30),
+            max_sessions_per_key: 100,
         }
     }
 }
@@ -178,6 +195,6 @@ impl Sandbox {
     /// in-memory state, for a host that serves it itself (or mounts it under
     /// another router).
     pub fn router(config: SandboxConfig) -> axum::Router {
-        server::router(config)
+        mono::router(config)
     }
 }

@@ -1,5 +1,7 @@
 //! The scripted test users: one table, shared by every auth method and every
-//! institution of the sandbox.
+//! institution of the sandbox, and the scripts the bank runs for them.
+
+use super::bank::{reason, Challenge, Persona, Script, Special, LOCKED_MESSAGE};
 
 /// One scripted person the sandbox knows.
 ///
@@ -207,59 +209,73 @@ static USERS: [TestUser; 8] = [
 ///
 /// Any user with a wrong password (PIN, identifier) gets the retryable
 /// rejection "Invalid credentials"; the third wrong try in a row for the same
-/// institution and user, across sessions (and auth methods), locks that user
-/// for the life of the server: that third try still answers "Invalid
-/// credentials", every later login "Your account has been locked", even with
-/// the right password. A correct login resets the count. OTP challenges accept [`OTP`],
-/// security questions accept [`SECURITY_ANSWER`].
+/// API key, institution and user, across sessions (and auth methods), locks
+/// that user for that key for the life of the server: that third try still
+/// answers "Invalid credentials", every later login "Your account has been
+/// locked", even with the right password. Other keys are not affected. A
+/// correct login resets the count. OTP challenges accept [`OTP`], security
+/// questions accept [`SECURITY_ANSWER`].
 pub fn test_users() -> &'static [TestUser] {
     &USERS
 }
 
-/// What happens after a correct login, one step at a time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Challenge {
-    /// `102` with an `otp` field.
-    Otp,
-    /// `102` with a password-type `answer` field.
-    Question,
-    /// `101` with every account of the user.
-    ChooseAccount,
-}
+/// The one security question the Mono users are asked.
+const QUESTION: Challenge = Challenge::Question {
+    prompt: "In which city did you open this account?",
+    answer: SECURITY_ANSWER,
+};
 
-/// How a user's login ends, besides the challenges.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Special {
-    None,
-    Locked,
-    Down,
-    Slow,
-}
+const ONE_TIME_CODE: Challenge = Challenge::Otp { code: OTP };
 
-/// The script behind [`TestUser::behaviour`]. Keyed by username so the public
-/// table stays plain data.
-pub(crate) fn script(user: &TestUser) -> (&'static [Challenge], Special) {
-    use Challenge::*;
-    match user.username {
-        "user_multi" => (&[ChooseAccount], Special::None),
-        "user_otp" => (&[Otp], Special::None),
-        "user_question" => (&[Question], Special::None),
-        "user_chain" => (&[Otp, Question, ChooseAccount], Special::None),
-        "user_locked" => (&[], Special::Locked),
-        "user_down" => (&[], Special::Down),
-        "user_slow" => (&[], Special::Slow),
-        _ => (&[], Special::None),
+const fn script(challenges: &'static [Challenge]) -> Script {
+    Script {
+        challenges,
+        special: Special::None,
     }
 }
 
-/// Index of the user in [`test_users`], for compact session state.
-pub(crate) fn index_of(pred: impl Fn(&TestUser) -> bool) -> Option<usize> {
-    USERS.iter().position(pred)
+const fn special(special: Special) -> Script {
+    Script {
+        challenges: &[],
+        special,
+    }
 }
 
-/// The user at `index` (always valid for indices from [`index_of`]).
-pub(crate) fn by_index(index: usize) -> Option<&'static TestUser> {
-    USERS.get(index)
+/// The script behind each user's [`TestUser::behaviour`], by username; a user
+/// not listed is linked at once. Kept apart from the public table so that
+/// stays plain data.
+static SCRIPTS: [(&str, Script); 7] = [
+    ("user_multi", script(&[Challenge::ChooseAccount])),
+    ("user_otp", script(&[ONE_TIME_CODE])),
+    ("user_question", script(&[QUESTION])),
+    (
+        "user_chain",
+        script(&[ONE_TIME_CODE, QUESTION, Challenge::ChooseAccount]),
+    ),
+    (
+        "user_locked",
+        special(Special::Refused {
+            message: LOCKED_MESSAGE,
+            reason: reason::LOCKED,
+        }),
+    ),
+    ("user_down", special(Special::Down)),
+    ("user_slow", special(Special::Slow)),
+];
+
+/// Every test user with their script, in table order: the people the Mono
+/// front's bank knows.
+pub(crate) fn personas() -> Vec<Persona> {
+    USERS
+        .iter()
+        .map(|user| Persona {
+            user: *user,
+            script: SCRIPTS
+                .iter()
+                .find(|(name, _)| *name == user.username)
+                .map_or(Script::PLAIN, |(_, s)| *s),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -279,5 +295,15 @@ mod tests {
             assert_eq!(u.ussd_pin, n.to_string().repeat(4));
             assert_eq!(u.password, PASSWORD);
         }
+    }
+
+    #[test]
+    fn every_script_names_a_user() {
+        for (name, _) in &SCRIPTS {
+            assert!(test_users().iter().any(|u| u.username == *name), "{name}");
+        }
+        let personas = personas();
+        assert_eq!(personas.len(), test_users().len());
+        assert_eq!(personas[0].script, Script::PLAIN);
     }
 }

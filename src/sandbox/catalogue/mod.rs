@@ -1,7 +1,10 @@
 //! The sandbox's institutions and their login forms.
 
+mod banks;
+
 use crate::flow::{AuthMethod, AuthMethodKind, Institution};
 use crate::form::{Extra, Field, FieldKind, Form};
+use banks::{Offers, BANKS};
 use serde_json::{json, Value};
 
 /// `_id` of the institution with all four auth methods.
@@ -119,8 +122,8 @@ fn sandbox_methods() -> Vec<AuthMethod> {
     ]
 }
 
-/// The captcha bank's catalogue form; each session replaces the captcha
-/// field with a fresh image (see [`captcha_form`]).
+/// The captcha bank's catalogue form; the bank replaces the captcha field
+/// with a fresh image in each session.
 fn captcha_catalogue_form() -> Form {
     let mut form = internet_banking("Sandbox Captcha Bank");
     form.fields.push(Field {
@@ -129,213 +132,6 @@ fn captcha_catalogue_form() -> Form {
         ..Field::input("captcha", "Type the characters in the image")
     });
     form
-}
-
-/// The captcha bank's login form for one session, with `text` drawn in.
-pub(crate) fn captcha_form(text: &str) -> Form {
-    let mut form = internet_banking("Sandbox Captcha Bank");
-    form.fields.push(super::captcha::field(text));
-    form
-}
-
-/// Which auth methods a real bank offers in the sandbox.
-#[derive(Clone, Copy)]
-enum Offers {
-    /// Internet banking only.
-    Internet,
-    /// Mobile banking only; the account field's name.
-    Mobile(&'static str),
-    /// Both; the account field's name for mobile banking.
-    Both(&'static str),
-}
-
-struct Bank {
-    id: &'static str,
-    name: &'static str,
-    slug: &'static str,
-    code: &'static str,
-    color: &'static str,
-    timeout_ms: u64,
-    offers: Offers,
-}
-
-/// Real Nigerian banks (CBN codes and brand colours as publicly listed);
-/// their logins take the same test users as `sandbox-bank`. Field names vary
-/// on purpose (`accountNo`, `accountno`, `accountNumber`), as they do at Mono.
-const BANKS: [Bank; 17] = [
-    bank(
-        "access-bank",
-        "Access Bank",
-        "access",
-        "044",
-        "#ef7d00",
-        35_000,
-        Offers::Both("accountNo"),
-    ),
-    bank(
-        "gtbank",
-        "GTBank",
-        "gtbank",
-        "058",
-        "#dd4f05",
-        35_000,
-        Offers::Both("accountNumber"),
-    ),
-    bank(
-        "firstbank",
-        "First Bank",
-        "firstbank",
-        "011",
-        "#003b65",
-        50_000,
-        Offers::Internet,
-    ),
-    bank(
-        "zenith-bank",
-        "Zenith Bank",
-        "zenith",
-        "057",
-        "#e30613",
-        35_000,
-        Offers::Both("accountno"),
-    ),
-    bank(
-        "uba",
-        "UBA",
-        "uba",
-        "033",
-        "#d42e12",
-        50_000,
-        Offers::Both("accountNo"),
-    ),
-    bank(
-        "fidelity-bank",
-        "Fidelity Bank",
-        "fidelity",
-        "070",
-        "#002082",
-        35_000,
-        Offers::Internet,
-    ),
-    bank(
-        "fcmb",
-        "FCMB",
-        "fcmb",
-        "214",
-        "#5c2684",
-        35_000,
-        Offers::Both("accountNumber"),
-    ),
-    bank(
-        "sterling-bank",
-        "Sterling Bank",
-        "sterling",
-        "232",
-        "#db353a",
-        35_000,
-        Offers::Internet,
-    ),
-    bank(
-        "union-bank",
-        "Union Bank",
-        "union",
-        "032",
-        "#00aeef",
-        35_000,
-        Offers::Internet,
-    ),
-    bank(
-        "wema-bank",
-        "Wema Bank",
-        "wema",
-        "035",
-        "#990d81",
-        35_000,
-        Offers::Both("accountNo"),
-    ),
-    bank(
-        "stanbic-ibtc",
-        "Stanbic IBTC",
-        "stanbic",
-        "221",
-        "#0033a1",
-        50_000,
-        Offers::Internet,
-    ),
-    bank(
-        "ecobank",
-        "Ecobank",
-        "ecobank",
-        "050",
-        "#007b8a",
-        35_000,
-        Offers::Internet,
-    ),
-    bank(
-        "polaris-bank",
-        "Polaris Bank",
-        "polaris",
-        "076",
-        "#7c2b83",
-        35_000,
-        Offers::Internet,
-    ),
-    bank(
-        "keystone-bank",
-        "Keystone Bank",
-        "keystone",
-        "082",
-        "#004b8d",
-        35_000,
-        Offers::Internet,
-    ),
-    bank(
-        "kuda",
-        "Kuda",
-        "kuda",
-        "50211",
-        "#40196d",
-        35_000,
-        Offers::Mobile("accountNumber"),
-    ),
-    bank(
-        "opay",
-        "OPay",
-        "opay",
-        "999992",
-        "#1dcf9f",
-        35_000,
-        Offers::Mobile("accountNo"),
-    ),
-    bank(
-        "moniepoint",
-        "Moniepoint",
-        "moniepoint",
-        "50515",
-        "#0357ee",
-        35_000,
-        Offers::Mobile("accountNumber"),
-    ),
-];
-
-const fn bank(
-    id: &'static str,
-    name: &'static str,
-    slug: &'static str,
-    code: &'static str,
-    color: &'static str,
-    timeout_ms: u64,
-    offers: Offers,
-) -> Bank {
-    Bank {
-        id,
-        name,
-        slug,
-        code,
-        color,
-        timeout_ms,
-        offers,
-    }
 }
 
 fn entry(

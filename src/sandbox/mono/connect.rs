@@ -1,0 +1,144 @@
+//! The connect routes: institutions, session, login, commit and the sandbox
+//! credentials. Each parses, asks the bank, and writes the answer with
+//! [`wire`]; none decides anything about users, lockouts or expiry.
+
+use super::reply::{self, now_ms, ok, send, Fail};
+use super::request::{self, Filter};
+use super::{ApiKey, Front};
+use crate::dialect::mono::wire;
+use crate::flow::{AuthMethodKind, Institution};
+use crate::form::Values;
+use crate::sandbox::catalogue;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::Extension;
+use serde_json::{json, Map, Value};
+
+/// The key a v2 commit picks an account with (mono.md §4).
+const ACCOUNT_NUMBER: &str = "accountNumber";
+
+pub(super) async fn list_institutions(
+    State(front): State<Front>,
+    query: Result<Query<Filter>, QueryRejection>,
+) -> Result<Response, Fail> {
+    let Query(filter) =
+        query.map_err(|_| Fail::error(StatusCode::BAD_REQUEST, "Invalid query string"))?;
+    // An empty filter value (`?scope=`) filters nothing.
+    let given = |v: Option<String>| v.filter(|s| !s.is_empty());
+    let (scope, method, code) = (
+        given(filter.scope),
+        given(filter.auth_method),
+        given(filter.bank_code),
+    );
+    let method = method.map(AuthMethodKind::from);
+    let list: Vec<Institution> = front
+        .bank()
+        .institutions()
+        .iter()
+        .filter(|i| scope.as_deref().is_none_or(|s| catalogue::has_scope(i, s)))
+        .filter(|i| method.as_ref().is_none_or(|m| i.method(m).is_some()))
+        .filter(|i| {
+            code.as_deref()
+                .is_none_or(|c| i.bank_code.as_deref() == Some(c))
+        })
+        .cloned()
+        .collect();
+    Ok(send(StatusCode::OK, wire::institutions(&list)))
+}
+
+pub(super) async fn create_session(
+    State(front): State<Front>,
+    Extension(ApiKey(key)): Extension<ApiKey>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Fail> {
+    let request: wire::SessionRequest =
+        serde_json::from_value(request::json(body)?).map_err(|_| {
+            Fail::error(
+                StatusCode::BAD_REQUEST,
+                "Invalid input: institution and auth_method are required strings",
+            )
+        })?;
+    let method = AuthMethodKind::from(request.auth_method);
+    let info = front
+        .bank()
+        .open_session(&key, &request.institution, &method, now_ms())?;
+    Ok(send(StatusCode::OK, wire::session(&info)))
+}
+
+pub(super) async fn login(
+    State(front): State<Front>,
+    Extension(ApiKey(key)): Extension<ApiKey>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Fail> {
+    let sid = request::session_id(&headers)?;
+    let values = request::flat_values(request::json(body)?)?;
+    let answer = {
+        let mut bank = front.bank();
+        bank.login(&key, &sid, &values, now_ms())?
+    };
+    // A slow bank is slow here, outside the lock, so other requests go on.
+    if let Some(delay) = answer.delay {
+        tokio::time::sleep(delay).await;
+    }
+    Ok(reply::step(&answer.step))
+}
+
+pub(super) async fn commit(
+    State(front): State<Front>,
+    Extension(ApiKey(key)): Extension<ApiKey>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Fail> {
+    let sid = request::session_id(&headers)?;
+    let values = request::flat_values(request::json(body)?)?;
+    let account = values.get(ACCOUNT_NUMBER).map(|v| v.expose().to_owned());
+    let answers: Values = values
+        .iter()
+        .filter(|(name, _)| *name != ACCOUNT_NUMBER)
+        .map(|(name, v)| (name.clone(), v.clone()))
+        .collect();
+    let answer = {
+        let mut bank = front.bank();
+        bank.commit(&key, &sid, &answers, account.as_deref(), now_ms())?
+    };
+    Ok(reply::step(&answer.step))
+}
+
+pub(super) async fn sandbox_credentials(
+    State(front): State<Front>,
+    Extension(ApiKey(key)): Extension<ApiKey>,
+    headers: HeaderMap,
+) -> Result<Response, Fail> {
+    let sid = request::session_id(&headers)?;
+    let (sets, hints) = {
+        let bank = front.bank();
+        (bank.credentials(&key, &sid, now_ms())?, bank.hints())
+    };
+    let credentials: Vec<Value> = sets
+        .into_iter()
+        .map(|set| {
+            let values: Map<String, Value> = set
+                .values
+                .into_iter()
+                .map(|(name, v)| (name, Value::String(v)))
+                .collect();
+            json!({
+                "hasMultipleAccounts": set.has_multiple_accounts,
+                "values": values,
+                "description": set.behaviour,
+            })
+        })
+        .collect();
+    let inputs: Vec<Value> = hints
+        .into_iter()
+        .map(|h| json!({ "name": h.name, "value": h.value, "description": h.description }))
+        .collect();
+    Ok(ok(
+        "Sandbox credentials",
+        json!({ "credentials": credentials, "inputs": inputs }),
+    ))
+}
