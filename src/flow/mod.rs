@@ -7,7 +7,7 @@
 //! What a partner's wire codes mean is decided in its
 //! [dialect](crate::dialect), never here.
 //!
-//! Rules the flow keeps (each is a property test in `tests/properties.rs`):
+//! Rules the flow keeps (each is a property test in `tests/properties/`):
 //!
 //! 1. A reply is applied only if its [`RequestId`] is the one the flow waits
 //!    for; any other is refused with [`FlowError::UnexpectedReply`].

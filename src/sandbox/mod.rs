@@ -138,15 +138,22 @@ impl Sandbox {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
+        // The same limits as every server here, but a request may take as
+        // long as the slow test user is told to, and a stopping sandbox does
+        // not wait long for requests it is holding open.
+        let limits = crate::server::Limits {
+            request_timeout: config.slow_delay + std::time::Duration::from_secs(10),
+            drain: std::time::Duration::from_secs(1),
+            ..crate::server::Limits::default()
+        };
         let router = Self::router(config);
         let task = tokio::spawn(async move {
             // `stopped` also resolves when the sender is dropped, which is
             // how dropping the handle stops the server.
-            let served = axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await;
+            let served = crate::server::serve(listener, router, limits, async move {
+                let _ = stopped.await;
+            })
+            .await;
             if let Err(e) = served {
                 tracing::warn!(error = %e, "sandbox: server stopped with an error");
             }

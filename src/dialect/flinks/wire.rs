@@ -1,6 +1,6 @@
 //! Flinks' `/Authorize` wire shapes (flinks.md §2–§3), for both sides: the
-//! dialect reads replies with [`Reply`](self::Reply)'s fields, and the
-//! sandbox writes them with the builders here, so the two cannot drift.
+//! dialect reads what the builders here write, and the sandbox writes its
+//! replies with them, so the two cannot drift.
 
 use super::codes::FlinksCode;
 use serde::{Deserialize, Deserializer, Serialize};
