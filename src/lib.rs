@@ -100,6 +100,8 @@ pub mod dialect;
 pub mod driver;
 pub mod flow;
 pub mod form;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 #[cfg(feature = "server")]

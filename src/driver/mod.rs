@@ -85,6 +85,101 @@ pub enum DriverError {
     Stalled(crate::flow::StateKind),
 }
 
+/// How a partner call went, in a few words a dashboard can group by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CallOutcome {
+    /// A usable answer (including a form, an account list, pending).
+    Ok,
+    /// The partner said no (wrong password, locked, ...).
+    Rejected,
+    /// The partner said the institution cannot answer now.
+    TryLater,
+    /// No answer in time.
+    Timeout,
+    /// No connection, or it dropped.
+    Unreachable,
+    /// HTTP 5xx.
+    ServerError,
+    /// Another HTTP error.
+    ClientError,
+    /// Our credentials refused.
+    Unauthorized,
+    /// HTTP 429.
+    RateLimited,
+    /// An unreadable answer.
+    Malformed,
+}
+
+impl CallOutcome {
+    /// The outcome of a call's result.
+    pub fn of(result: &Result<Reply, CallError>) -> CallOutcome {
+        use crate::flow::{RejectionKind, Step};
+        match result {
+            Ok(Reply::Step(Step::Rejected(r))) if r.kind == RejectionKind::TryLater => {
+                CallOutcome::TryLater
+            }
+            Ok(Reply::Step(Step::Rejected(_))) => CallOutcome::Rejected,
+            Ok(_) => CallOutcome::Ok,
+            Err(CallError::Timeout) => CallOutcome::Timeout,
+            Err(CallError::Connect(_)) => CallOutcome::Unreachable,
+            Err(CallError::Http { status, .. }) if *status >= 500 => CallOutcome::ServerError,
+            Err(CallError::Http { .. }) => CallOutcome::ClientError,
+            Err(CallError::Unauthorized(_)) => CallOutcome::Unauthorized,
+            Err(CallError::RateLimited { .. }) => CallOutcome::RateLimited,
+            Err(_) => CallOutcome::Malformed,
+        }
+    }
+
+    /// A stable lower-case name (a metric label).
+    pub fn name(self) -> &'static str {
+        match self {
+            CallOutcome::Ok => "ok",
+            CallOutcome::Rejected => "rejected",
+            CallOutcome::TryLater => "try_later",
+            CallOutcome::Timeout => "timeout",
+            CallOutcome::Unreachable => "unreachable",
+            CallOutcome::ServerError => "server_error",
+            CallOutcome::ClientError => "client_error",
+            CallOutcome::Unauthorized => "unauthorized",
+            CallOutcome::RateLimited => "rate_limited",
+            CallOutcome::Malformed => "malformed",
+        }
+    }
+
+    /// True when the institution (or partner) failed rather than answered:
+    /// what counts against its health.
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            CallOutcome::TryLater
+                | CallOutcome::Timeout
+                | CallOutcome::Unreachable
+                | CallOutcome::ServerError
+                | CallOutcome::RateLimited
+                | CallOutcome::Malformed
+        )
+    }
+}
+
+/// Told about every partner call a [`Driver`] makes (metrics, institution
+/// health). Must not block.
+pub trait CallObserver: Send + Sync + std::fmt::Debug + 'static {
+    /// A call is about to be sent.
+    fn started(&self) {}
+
+    /// A call finished with `outcome` after `elapsed`; `institution` when
+    /// the call was made for a flow that had chosen one.
+    fn finished(
+        &self,
+        partner: &str,
+        call: CallKind,
+        outcome: CallOutcome,
+        elapsed: Duration,
+        institution: Option<&str>,
+    );
+}
+
 /// Runs flows against one partner. Cheap to clone; share one per process
 /// (it holds the connection pool).
 #[derive(Clone)]
@@ -93,6 +188,7 @@ pub struct Driver {
     base_url: Arc<str>,
     dialect: Arc<dyn Dialect>,
     config: DriverConfig,
+    observers: Vec<Arc<dyn CallObserver>>,
 }
 
 impl std::fmt::Debug for Driver {
@@ -129,7 +225,14 @@ impl Driver {
             base_url: base.into(),
             dialect: Arc::new(dialect),
             config,
+            observers: Vec::new(),
         })
+    }
+
+    /// The same driver also telling `observer` about every call.
+    pub fn with_observer(mut self, observer: Arc<dyn CallObserver>) -> Driver {
+        self.observers.push(observer);
+        self
     }
 
     /// Drives `flow` until it needs the person or ends: makes every call it
@@ -176,7 +279,8 @@ impl Driver {
 
     /// Makes one call and decodes the reply. Never panics and never retries.
     pub async fn call(&self, flow: &ConnectFlow, call: &Call) -> Result<Reply, CallError> {
-        self.call_within(call, self.timeout_for(flow, call.kind()))
+        let institution = flow.institution().map(|i| i.id.as_str());
+        self.observed_call(call, self.timeout_for(flow, call.kind()), institution)
             .await
     }
 
@@ -188,12 +292,46 @@ impl Driver {
     /// Makes one call with an explicit timeout, outside any flow (a channel
     /// warming its institution cache, say).
     pub async fn call_within(&self, call: &Call, timeout: Duration) -> Result<Reply, CallError> {
+        self.observed_call(call, timeout, None).await
+    }
+
+    async fn observed_call(
+        &self,
+        call: &Call,
+        timeout: Duration,
+        institution: Option<&str>,
+    ) -> Result<Reply, CallError> {
         let request = match self.dialect.encode(call, now()) {
             Encoded::Http(request) => request,
+            // Answered by the dialect: no partner call to observe.
             Encoded::Local(reply) => return reply,
         };
+        for o in &self.observers {
+            o.started();
+        }
         let started = std::time::Instant::now();
-        let outcome = tokio::time::timeout(timeout, self.send(&request)).await;
+        let result = self.http_call(call, &request, timeout).await;
+        let outcome = CallOutcome::of(&result);
+        for o in &self.observers {
+            o.finished(
+                self.dialect.partner(),
+                call.kind(),
+                outcome,
+                started.elapsed(),
+                institution,
+            );
+        }
+        result
+    }
+
+    async fn http_call(
+        &self,
+        call: &Call,
+        request: &HttpRequest,
+        timeout: Duration,
+    ) -> Result<Reply, CallError> {
+        let started = std::time::Instant::now();
+        let outcome = tokio::time::timeout(timeout, self.send(request)).await;
         let response = match outcome {
             Err(_) => Err(CallError::Timeout),
             Ok(r) => r,
