@@ -169,16 +169,17 @@ impl Sealer {
         Ok(None)
     }
 
-    /// `part` as a keyed hash (HMAC-SHA256 under a key derived from the
-    /// newest seal key, 128 bits, hex): the same on every instance sharing
-    /// the ring, unreadable without it.
+    /// `part` as a keyed hash (SipHash-2-4, 128 bits, keyed from the newest
+    /// seal key, hex): the same on every instance sharing the ring,
+    /// unreadable without it. SipHash is a PRF: without the key, a phone
+    /// number cannot be tried against it.
     pub fn blind(&self, part: &str) -> String {
-        use hmac::{Hmac, Mac};
-        let Ok(mut mac) = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.blind_key[..]) else {
-            return String::new();
-        };
-        mac.update(part.as_bytes());
-        format!("h{}", hex(&mac.finalize().into_bytes()[..16]))
+        use siphasher::sip128::{Hasher128, SipHasher24};
+        let mut k0 = [0u8; 16];
+        k0.copy_from_slice(&self.blind_key[..16]);
+        let mut hasher = SipHasher24::new_with_key(&k0);
+        std::hash::Hasher::write(&mut hasher, part.as_bytes());
+        format!("h{:032x}", hasher.finish128().as_u128())
     }
 
     /// The id of the key records are sealed with (hex).
