@@ -26,8 +26,10 @@ enum Command {
     Sandbox(cli::sandbox::SandboxArgs),
     /// Print the flow's reachable state graph as Mermaid; check a catalogue.
     Graph(cli::graph::GraphArgs),
-    /// Serve the USSD channel (Africa's Talking, Hubtel).
-    Ussd(Box<cli::ussd::UssdArgs>),
+    /// Serve every channel on one port: USSD gateways, /healthz, /metrics.
+    Serve(Box<cli::serve::ServeArgs>),
+    /// The same as `serve` (its former name, kept working).
+    Ussd(Box<cli::serve::ServeArgs>),
     /// A terminal phone speaking Africa's Talking's USSD wire format.
     UssdSim(cli::ussd_sim::UssdSimArgs),
 }
@@ -56,7 +58,7 @@ fn main() -> ExitCode {
             Command::Link(args) => cli::link::run(*args).await,
             Command::Sandbox(args) => cli::sandbox::run(args).await,
             Command::Graph(args) => cli::graph::run(args),
-            Command::Ussd(args) => cli::ussd::run(*args).await,
+            Command::Serve(args) | Command::Ussd(args) => cli::serve::run(*args).await,
             Command::UssdSim(args) => cli::ussd_sim::run(args).await,
         }
     });

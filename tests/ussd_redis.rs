@@ -9,7 +9,10 @@
     feature = "cli"
 ))]
 
-use connectflow::channel::ussd::{router, UssdConfig, UssdService};
+use connectflow::channel::ussd::{router, GatewayAuth, UssdConfig, UssdService};
+
+/// The gateway token both instances and the in-process server expect.
+const TOKEN: &str = "redis-test-token";
 use connectflow::driver::DriverConfig;
 use connectflow::service::{ServiceConfig, SessionService};
 use connectflow::store::{RedisStore, Sealed, Sealer, SessionStore};
@@ -49,6 +52,7 @@ fn instance(redis: &str, partner: &str) -> Instance {
         ])
         .env("MONO_SEC_KEY", SECRET_KEY)
         .env("CONNECTFLOW_SEAL_KEY", SEAL_KEY)
+        .env("CONNECTFLOW_GATEWAY_TOKEN", TOKEN)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -75,7 +79,7 @@ async fn hop(url: &str, session: &str, phone: &str, text: &str) -> (bool, String
         ("text", text),
     ];
     let body = reqwest::Client::new()
-        .post(format!("{url}/ussd"))
+        .post(format!("{url}/ussd?token={TOKEN}"))
         .form(&form)
         .send()
         .await
@@ -163,7 +167,8 @@ async fn in_process(redis: &str, partner_url: &str) -> (String, Arc<RedisStore>)
     let service = UssdService::new(Arc::new(service), UssdConfig::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router(service)).await.unwrap() });
+    let app = router(service, GatewayAuth::token(TOKEN).unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (format!("http://{addr}"), redis_store)
 }
 

@@ -3,8 +3,8 @@
 pub(crate) mod graph;
 pub(crate) mod link;
 pub(crate) mod sandbox;
+pub(crate) mod serve;
 mod terminal;
-pub(crate) mod ussd;
 pub(crate) mod ussd_sim;
 
 /// Any error that ends the program before a flow result exists.

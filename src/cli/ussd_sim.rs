@@ -11,8 +11,13 @@ use std::time::Instant;
 
 /// Arguments of `connectflow ussd-sim`.
 #[derive(clap::Args)]
+#[command(after_help = "Environment:
+  CONNECTFLOW_GATEWAY_TOKEN    sent as ?token= when the URL carries none
+
+Interactive and script inputs: one answer per line; !redial hangs up and dials again.")]
 pub(crate) struct UssdSimArgs {
-    /// The USSD callback URL.
+    /// The USSD callback URL, as `connectflow serve` prints it (with its
+    /// `?token=`).
     #[arg(long, default_value = "http://127.0.0.1:8080/ussd")]
     url: String,
     /// Where end-of-session notifications go (default: URL + `/events`).
@@ -101,7 +106,7 @@ impl Phone {
             .args
             .events_url
             .clone()
-            .unwrap_or_else(|| format!("{}/events", self.args.url));
+            .unwrap_or_else(|| events_url(&self.args.url));
         let duration = self.started.elapsed().as_millis().to_string();
         let hops = self.hops.to_string();
         let text = self.text.clone().unwrap_or_default();
@@ -129,7 +134,31 @@ impl Phone {
     }
 }
 
-pub(crate) async fn run(args: UssdSimArgs) -> Result<ExitCode, BoxError> {
+/// The notification URL beside a callback URL: `/events` after its path,
+/// its query (the token) kept.
+fn events_url(url: &str) -> String {
+    match url.split_once('?') {
+        Some((path, query)) => format!("{}/events?{query}", path.trim_end_matches('/')),
+        None => format!("{}/events", url.trim_end_matches('/')),
+    }
+}
+
+/// `url` with `token` added when it carries none.
+fn with_token(url: &str, token: Option<&str>) -> String {
+    let Some(token) = token.filter(|t| !t.is_empty()) else {
+        return url.to_owned();
+    };
+    if url.contains("token=") {
+        return url.to_owned();
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let encoded: String = serde_urlencoded::to_string([("token", token)]).unwrap_or_default();
+    format!("{url}{sep}{encoded}")
+}
+
+pub(crate) async fn run(mut args: UssdSimArgs) -> Result<ExitCode, BoxError> {
+    let token = std::env::var("CONNECTFLOW_GATEWAY_TOKEN").ok();
+    args.url = with_token(&args.url, token.as_deref());
     let script: Option<Vec<String>> = match &args.script {
         Some(path) => Some(
             std::fs::read_to_string(path)?
@@ -198,4 +227,21 @@ pub(crate) async fn run(args: UssdSimArgs) -> Result<ExitCode, BoxError> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_rides_along_to_the_events_url() {
+        let url = with_token("http://h/ussd", Some("t0k"));
+        assert_eq!(url, "http://h/ussd?token=t0k");
+        assert_eq!(events_url(&url), "http://h/ussd/events?token=t0k");
+        assert_eq!(
+            with_token("http://h/ussd?token=a", Some("b")),
+            "http://h/ussd?token=a"
+        );
+        assert_eq!(with_token("http://h/ussd", None), "http://h/ussd");
+    }
 }

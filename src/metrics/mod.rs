@@ -76,13 +76,15 @@ impl Metrics {
     pub fn new() -> Arc<Metrics> {
         let mut registry = Registry::with_prefix("connectflow");
         let turns = Family::<TurnLabels, Counter>::default();
-        let turn_seconds = Family::<ChannelLabels, Histogram, fn() -> Histogram>::new_with_constructor(
-            seconds_histogram,
-        );
+        let turn_seconds =
+            Family::<ChannelLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                seconds_histogram,
+            );
         let calls = Family::<CallLabels, Counter>::default();
-        let call_seconds = Family::<CallTimeLabels, Histogram, fn() -> Histogram>::new_with_constructor(
-            seconds_histogram,
-        );
+        let call_seconds =
+            Family::<CallTimeLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                seconds_histogram,
+            );
         let links = Family::<LinkLabels, Counter>::default();
         let in_flight = Gauge::default();
         registry.register(
@@ -105,7 +107,11 @@ impl Metrics {
             "Partner call latency by partner and kind",
             call_seconds.clone(),
         );
-        registry.register("links", "Accounts linked, by partner and channel", links.clone());
+        registry.register(
+            "links",
+            "Accounts linked, by partner and channel",
+            links.clone(),
+        );
         registry.register(
             "partner_calls_in_flight",
             "Partner calls running now",

@@ -111,7 +111,7 @@ pub async fn serve(
                 Err(_) => break,
             },
         };
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
@@ -129,7 +129,13 @@ pub async fn serve(
         let service = hyper::service::service_fn({
             let app = app.clone();
             move |request: hyper::Request<hyper::body::Incoming>| {
-                app.clone().oneshot(request.map(axum::body::Body::new))
+                let mut request = request.map(axum::body::Body::new);
+                // Handlers that limit by source (the USSD gateway's
+                // allow-list and rate limits) read it from here.
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                app.clone().oneshot(request)
             }
         });
         let header_timeout = limits.header_timeout;

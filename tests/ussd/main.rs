@@ -175,7 +175,7 @@ async fn garbage_oversized_and_unknown_sessions_get_polite_screens() {
     let rig = rig().await;
     let client = reqwest::Client::new();
     let garbage = client
-        .post(format!("{}/ussd", rig.url))
+        .post(rig::gateway(&rig.url, "/ussd"))
         .header("content-type", "application/x-www-form-urlencoded")
         .body(vec![0xff, 0x00, 0x26, 0x3d, 0x3d])
         .send()
@@ -184,7 +184,7 @@ async fn garbage_oversized_and_unknown_sessions_get_polite_screens() {
     assert_eq!(garbage.status(), 200);
     assert!(garbage.text().await.unwrap().starts_with("END "));
     let big = client
-        .post(format!("{}/ussd", rig.url))
+        .post(rig::gateway(&rig.url, "/ussd"))
         .header("content-type", "application/x-www-form-urlencoded")
         .body(format!(
             "sessionId=ATUid_big&phoneNumber=%2B254711&text={}",
@@ -196,7 +196,7 @@ async fn garbage_oversized_and_unknown_sessions_get_polite_screens() {
     assert_eq!(big.status(), 200);
     assert!(big.text().await.unwrap().starts_with("END "));
     let json = client
-        .post(format!("{}/ussd/hubtel", rig.url))
+        .post(rig::gateway(&rig.url, "/ussd/hubtel"))
         .body("{not json")
         .send()
         .await
@@ -209,7 +209,7 @@ async fn garbage_oversized_and_unknown_sessions_get_polite_screens() {
     // stateless, or its state expired): the input may only pick a bank...
     let mut phone = HubtelPhone {
         client: reqwest::Client::new(),
-        url: format!("{}/ussd/hubtel", rig.url),
+        url: rig::gateway(&rig.url, "/ussd/hubtel"),
         session: "ffffffffffffffffffffffffffffffff".into(),
         sequence: 4,
     };

@@ -1,5 +1,6 @@
 //! Handsets behind the two gateways, checking every screen's length budget.
 
+use super::rig::gateway;
 use connectflow::channel::ussd::gsm::{measure, Budget};
 
 /// Every screen must fit the budget: by default 160 GSM-7 septets, or 80 UCS-2.
@@ -30,7 +31,7 @@ impl AtPhone {
     pub(crate) fn new(url: &str, phone: &str) -> AtPhone {
         AtPhone {
             client: reqwest::Client::new(),
-            url: format!("{url}/ussd"),
+            url: gateway(url, "/ussd"),
             phone: phone.into(),
             session: String::new(),
             text: None,
@@ -144,7 +145,7 @@ impl HubtelPhone {
     pub(crate) async fn script(url: &str, session: &str, inputs: &[&str]) -> (bool, String) {
         let mut phone = HubtelPhone {
             client: reqwest::Client::new(),
-            url: format!("{url}/ussd/hubtel"),
+            url: gateway(url, "/ussd/hubtel"),
             session: session.into(),
             sequence: 0,
         };

@@ -1,11 +1,19 @@
 //! The USSD server under test, on loopback, in front of a partner.
 
-use connectflow::channel::ussd::{router, UssdConfig, UssdService};
+use connectflow::channel::ussd::{router, GatewayAuth, UssdConfig, UssdService};
 use connectflow::driver::DriverConfig;
 use connectflow::service::{ServiceConfig, SessionService, Webhook, WebhookConfig};
 use connectflow::store::{MemoryStore, Sealed, Sealer, SessionStore};
 use connectflow::testing::{mono_driver, Sandbox, SandboxConfig};
 use std::sync::Arc;
+
+/// The gateway token every test request carries.
+pub(crate) const TOKEN: &str = "test-gateway-token";
+
+/// `path` on the server at `url`, with the gateway token.
+pub(crate) fn gateway(url: &str, path: &str) -> String {
+    format!("{url}{path}?token={TOKEN}")
+}
 
 /// A USSD server in front of its own sandbox; both stop when it drops.
 pub(crate) struct Rig {
@@ -33,7 +41,18 @@ pub(crate) async fn serve(partner_url: &str, setup: Setup) -> String {
     let service = UssdService::new(Arc::new(service), setup.ussd);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router(service)).await.unwrap() });
+    let auth = GatewayAuth::token(TOKEN).unwrap();
+    let app = router(service, auth);
+    tokio::spawn(async move {
+        connectflow::server::serve(
+            listener,
+            app,
+            connectflow::server::Limits::default(),
+            std::future::pending(),
+        )
+        .await
+        .unwrap()
+    });
     format!("http://{addr}")
 }
 

@@ -123,6 +123,7 @@ fn at_survives_garbage_bytes() {
         content_type: None,
         query: "%%%&&==%zz".into(),
         body: garbage,
+        ..GatewayRequest::default()
     };
     // No panic; without a session id it is an error.
     assert!(AfricasTalking.decode(&req).is_err());
@@ -266,7 +267,7 @@ proptest! {
     #[test]
     fn at_decode_never_panics(body in proptest::collection::vec(any::<u8>(), 0..200),
                               q in ".{0,80}") {
-        let req = GatewayRequest { content_type: None, query: q, body };
+        let req = GatewayRequest { content_type: None, query: q, body, peer: None };
         let _ = AfricasTalking.decode(&req);
         let _ = decode_notification(&req);
     }

@@ -211,6 +211,7 @@ fn hubtel_rejects_unreadable_requests() {
         content_type: None,
         query: String::new(),
         body: vec![b'{', 0xFF, b'}'],
+        ..GatewayRequest::default()
     };
     assert!(Hubtel.decode(&bad_utf8).is_err());
 }
@@ -255,6 +256,6 @@ fn hubtel_encodes_response_and_release() {
 proptest! {
     #[test]
     fn hubtel_decode_never_panics(body in proptest::collection::vec(any::<u8>(), 0..200)) {
-        let _ = Hubtel.decode(&GatewayRequest { content_type: None, query: String::new(), body });
+        let _ = Hubtel.decode(&GatewayRequest { content_type: None, query: String::new(), body, peer: None });
     }
 }

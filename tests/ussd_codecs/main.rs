@@ -28,6 +28,7 @@ fn form(body: &str) -> GatewayRequest {
         content_type: Some("application/x-www-form-urlencoded".into()),
         query: String::new(),
         body: body.as_bytes().to_vec(),
+        ..GatewayRequest::default()
     }
 }
 
@@ -36,6 +37,7 @@ fn query(q: &str) -> GatewayRequest {
         content_type: None,
         query: q.into(),
         body: Vec::new(),
+        ..GatewayRequest::default()
     }
 }
 
@@ -44,6 +46,7 @@ fn json(body: &str) -> GatewayRequest {
         content_type: Some("application/json".into()),
         query: String::new(),
         body: body.as_bytes().to_vec(),
+        ..GatewayRequest::default()
     }
 }
 

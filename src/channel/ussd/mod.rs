@@ -20,15 +20,19 @@
 //! a re-dial from the same number within the session TTL offers
 //! `1. Continue` / `2. Start again`.
 
+mod auth;
 pub mod gateway;
 pub mod gsm;
 mod hop;
 pub mod input;
+mod limits;
 pub mod menu;
 mod resume;
 mod server;
 mod session;
 
+pub use auth::{GatewayAuth, GATEWAY_TOKEN_ENV};
+pub use limits::RateLimits;
 pub use server::router;
 
 use crate::flow::{ConnectFlow, FlowError, Input, Timestamp, UserAction};
@@ -51,6 +55,8 @@ pub struct UssdConfig {
     pub reply_budget: Duration,
     /// The partner new sessions use; the service's default when `None`.
     pub partner: Option<&'static str>,
+    /// How many sessions a phone and a source may start.
+    pub limits: RateLimits,
 }
 
 impl Default for UssdConfig {
@@ -59,6 +65,7 @@ impl Default for UssdConfig {
             menu: MenuConfig::default(),
             reply_budget: Duration::from_secs(10),
             partner: None,
+            limits: RateLimits::default(),
         }
     }
 }
@@ -70,6 +77,7 @@ pub struct UssdService {
     service: Arc<SessionService>,
     config: UssdConfig,
     presenter: Arc<Presenter>,
+    limiter: limits::Limiter,
     /// The rendered first screen and the catalogue it was rendered from
     /// (held, so the comparison by pointer can never meet a reused address).
     first_screen: Mutex<Option<(Arc<crate::flow::Catalogue>, Screen)>>,
@@ -90,6 +98,7 @@ impl UssdService {
             presenter: Arc::new(Presenter {
                 menu: config.menu.clone(),
             }),
+            limiter: limits::Limiter::new(config.limits),
             service,
             config,
             first_screen: Mutex::new(None),
@@ -123,7 +132,7 @@ impl UssdService {
             }
         };
         let key = format!("ussd:{}:{}", gateway.name(), raw.session_id);
-        let shown = match self.serve(gateway.name(), &key, &raw).await {
+        let shown = match self.serve(gateway.name(), &key, &raw, request.peer).await {
             Ok(s) => s,
             // Another hop of this session won the write: it applied, this one
             // did not. Show what the winner left.
@@ -150,6 +159,7 @@ impl UssdService {
         gateway: &str,
         key: &str,
         raw: &RawHop,
+        peer: Option<std::net::IpAddr>,
     ) -> Result<Screen, ServiceError> {
         if matches!(raw.payload, Payload::Release | Payload::Timeout) {
             // The telecom session is over; the flow stays for a re-dial.
@@ -205,7 +215,9 @@ impl UssdService {
                 Extracted::Begin { prefill } => prefill,
                 _ => Vec::new(),
             };
-            return self.begin(gateway, key, raw, text, sequence, prefill).await;
+            return self
+                .begin(gateway, key, raw, text, sequence, prefill, peer)
+                .await;
         };
         let input = match extracted {
             // Same text again (a gateway retry): same screen, nothing runs twice.
@@ -237,6 +249,7 @@ impl UssdService {
     /// store write: a person who dials and hangs up costs the store one read.
     /// Their first answer arrives with no history and is taken as pre-dialled
     /// input, which may only pick a bank (never reach a PIN or OTP field).
+    #[allow(clippy::too_many_arguments)]
     async fn begin(
         self: &Arc<Self>,
         gateway: &str,
@@ -245,6 +258,7 @@ impl UssdService {
         text: Option<String>,
         sequence: Option<u64>,
         prefill: Vec<String>,
+        peer: Option<std::net::IpAddr>,
     ) -> Result<Screen, ServiceError> {
         let phone_key = resume::phone_key(self.service.store().as_ref(), gateway, &raw.phone);
         let previous = if raw.phone.is_empty() {
@@ -262,6 +276,15 @@ impl UssdService {
                 }
             }
             return self.first_screen(None).await;
+        }
+        // About to start a session (and soon a partner session on the
+        // host's key): within this phone's and this source's limits only.
+        if !self.limiter.allow(&raw.phone, peer) {
+            tracing::warn!(gateway, "session start refused: over the rate limit");
+            return Ok(screen(
+                "Too many attempts. Please try again in a few minutes.",
+                true,
+            ));
         }
         let customer = (!raw.phone.is_empty()).then(|| Customer {
             id: raw.phone.clone(),

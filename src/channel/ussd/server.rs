@@ -1,12 +1,12 @@
 //! The HTTP face of the USSD service (axum).
 
+use super::auth::GatewayAuth;
 use super::gateway::africastalking::{self, AfricasTalking};
 use super::gateway::hubtel::Hubtel;
 use super::gateway::{Gateway, GatewayRequest, GatewayResponse, Screen};
 use super::UssdService;
-use axum::body::Body;
-use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
@@ -16,24 +16,37 @@ use std::sync::Arc;
 const MAX_BODY: usize = 16 * 1024;
 
 /// Routes: Africa's Talking at `POST /ussd` (its end-of-session
-/// notifications at `POST /ussd/events`), Hubtel at `POST /ussd/hubtel`.
-pub fn router(service: Arc<UssdService>) -> Router {
+/// notifications at `POST /ussd/events`), Hubtel at `POST /ussd/hubtel`;
+/// every one behind `auth`.
+pub fn router(service: Arc<UssdService>, auth: GatewayAuth) -> Router {
     Router::new()
         .route("/ussd", post(at_hop).get(at_hop))
         .route("/ussd/events", post(at_events))
         .route("/ussd/hubtel", post(hubtel_hop))
+        .route_layer(axum::middleware::from_fn(move |req, next| {
+            super::auth::require(auth.clone(), req, next)
+        }))
         .with_state(service)
 }
 
-async fn read(headers: &HeaderMap, uri: &Uri, body: Body) -> Option<GatewayRequest> {
+/// The request as a codec reads it, with the peer address (when the server
+/// recorded one) for per-source limits.
+async fn read(request: Request) -> Option<GatewayRequest> {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
+    let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, MAX_BODY).await.ok()?;
     Some(GatewayRequest {
-        content_type: headers
+        content_type: parts
+            .headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
-        query: uri.query().unwrap_or("").to_owned(),
+        query: parts.uri.query().unwrap_or("").to_owned(),
         body: body.to_vec(),
+        peer,
     })
 }
 
@@ -51,14 +64,8 @@ fn respond(r: GatewayResponse) -> Response {
     response
 }
 
-async fn serve(
-    service: &Arc<UssdService>,
-    gateway: &dyn Gateway,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Body,
-) -> Response {
-    match read(&headers, &uri, body).await {
+async fn serve(service: &Arc<UssdService>, gateway: &dyn Gateway, request: Request) -> Response {
+    match read(request).await {
         Some(request) => respond(service.hop(gateway, &request).await),
         None => {
             tracing::warn!(gateway = gateway.name(), "hop body too large or unreadable");
@@ -71,32 +78,17 @@ async fn serve(
     }
 }
 
-async fn at_hop(
-    State(service): State<Arc<UssdService>>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Body,
-) -> Response {
-    serve(&service, &AfricasTalking, headers, uri, body).await
+async fn at_hop(State(service): State<Arc<UssdService>>, request: Request) -> Response {
+    serve(&service, &AfricasTalking, request).await
 }
 
-async fn hubtel_hop(
-    State(service): State<Arc<UssdService>>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Body,
-) -> Response {
-    serve(&service, &Hubtel, headers, uri, body).await
+async fn hubtel_hop(State(service): State<Arc<UssdService>>, request: Request) -> Response {
+    serve(&service, &Hubtel, request).await
 }
 
 /// AT posts one notification per ended session; reply 200 quickly.
-async fn at_events(
-    State(service): State<Arc<UssdService>>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Body,
-) -> Response {
-    if let Some(request) = read(&headers, &uri, body).await {
+async fn at_events(State(service): State<Arc<UssdService>>, request: Request) -> Response {
+    if let Some(request) = read(request).await {
         match africastalking::decode_notification(&request) {
             Ok(ended) => service.session_ended("at", &ended),
             Err(e) => tracing::warn!(error = %e, "unreadable session notification"),

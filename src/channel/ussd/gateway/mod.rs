@@ -16,6 +16,8 @@ pub struct GatewayRequest {
     pub query: String,
     /// The raw body.
     pub body: Vec<u8>,
+    /// The address the request came from, when the server knows it.
+    pub peer: Option<std::net::IpAddr>,
 }
 
 /// What a codec writes back.
