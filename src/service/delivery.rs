@@ -28,9 +28,36 @@ pub struct LinkedAccount {
     pub channel: String,
 }
 
-/// Where linked accounts go. Called once per flow, after the write that
-/// finished it won; must not block (send in the background).
+/// What delivery made of a link.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Delivered {
+    /// The same account was linked before for the same customer: this is a
+    /// returning link, not a new one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub returning: bool,
+    /// The id the link is known by where it was delivered (an auth record's
+    /// id), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+/// Why a link could not be delivered (it is then tried again on the
+/// session's next turn).
+#[derive(Debug, thiserror::Error)]
+#[error("delivery failed: {0}")]
+pub struct DeliveryError(pub String);
+
+/// Where linked accounts go: a webhook, the auth records and their outbox.
+///
+/// Called before the write that marks the session delivered, and again if
+/// that write loses to another turn of the same session: an implementation
+/// must be idempotent by [`LinkedAccount::reference`] (at least once, never
+/// twice recorded). It should return quickly: anything slow (a webhook
+/// call) goes to the background or an outbox.
 pub trait Delivery: Send + Sync + fmt::Debug + 'static {
-    /// Hands over one linked account.
-    fn deliver(&self, linked: LinkedAccount);
+    /// Records one linked account.
+    fn deliver<'a>(
+        &'a self,
+        linked: &'a LinkedAccount,
+    ) -> crate::store::BoxFuture<'a, Result<Delivered, DeliveryError>>;
 }

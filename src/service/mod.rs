@@ -36,7 +36,7 @@ mod webhook;
 
 pub use crate::store::{Clock, SystemClock};
 pub use claim::Claim;
-pub use delivery::{Delivery, LinkedAccount};
+pub use delivery::{Delivered, Delivery, DeliveryError, LinkedAccount};
 pub use record::{ChannelState, Customer, Session};
 pub use signature::SIGNATURE_HEADER;
 pub use turn::{Channel, ClaimStatus, Loaded, Turn};
@@ -301,7 +301,7 @@ impl SessionService {
             customer,
             institution: None,
             claim: None,
-            delivered: false,
+            delivered: None,
             channel,
             read_at: None,
         };

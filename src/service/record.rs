@@ -48,10 +48,10 @@ pub struct Session<S> {
     /// A partner call in flight.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) claim: Option<Claim>,
-    /// The link was handed to delivery (written in the same write that
-    /// finished the flow, so exactly one turn delivers it).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub(crate) delivered: bool,
+    /// What delivery made of the link, once delivered (recorded before the
+    /// write that says so, so a link is delivered at least once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) delivered: Option<super::Delivered>,
     /// What the channel keeps.
     pub channel: S,
     /// The store's clock when this record was read, and when that was here:
@@ -69,6 +69,12 @@ impl<S> Session<S> {
     /// The call in flight, if any.
     pub fn claim(&self) -> Option<&Claim> {
         self.claim.as_ref()
+    }
+
+    /// What delivery made of the link, once the flow linked and delivery
+    /// took it (for example, whether it was a returning link).
+    pub fn delivered(&self) -> Option<&super::Delivered> {
+        self.delivered.as_ref()
     }
 
     /// True once the flow has ended (linked, failed or exited).

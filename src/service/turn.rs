@@ -1,7 +1,7 @@
 //! The turn: restore, recover a dead claim, drive, claim, settle, deliver.
 
 use super::claim::Claim;
-use super::delivery::LinkedAccount;
+use super::delivery::{Delivered, LinkedAccount};
 use super::record::{ChannelState, Session};
 use super::{Partner, ServiceError, SessionService};
 use crate::flow::{
@@ -148,11 +148,12 @@ impl SessionService {
         let pending = self.answer_reads(&session.partner, &mut flow).await?;
         self.take_events(&mut flow, &mut session, channel.as_ref());
         let Some((id, call)) = pending else {
+            if let Some(linked) = self.linked(&flow, &session, channel.name()) {
+                session.delivered = self.deliver(&linked).await;
+            }
             channel.settled(&flow, &mut session);
             session.flow = flow.snapshot();
-            let linked = self.mark_delivered(&flow, &mut session, channel.name());
             self.save(key, version, &session).await?;
-            self.deliver(linked);
             return Ok(Turn::Settled(session));
         };
         // A call that changes something at the partner: claim it first, with
@@ -234,32 +235,35 @@ impl SessionService {
         events: Vec<Event>,
         channel: &C,
     ) -> Result<Session<S>, ServiceError> {
-        let mut linked = None;
+        // A link the partner made is delivered before the write that says
+        // so, from what the claim's own session knew: even if that write
+        // finds the claim recovered elsewhere, the host learns of the link.
+        let mut delivered = None;
+        if let Some(mut known) = self.load::<S>(key).await.ok().flatten().map(|l| l.session) {
+            note_events(&mut known, &events);
+            if let Some(linked) = self.linked(&flow, &known, channel.name()) {
+                delivered = self.deliver(&linked).await;
+            }
+        }
         let outcome = self
             .update_claimed(key, Some(claim.id), |session| {
                 note_events(session, &events);
                 channel.events(session, &events);
                 session.claim = None;
+                if session.delivered.is_none() {
+                    session.delivered = delivered.clone();
+                }
                 channel.settled(&flow, session);
                 session.flow = flow.snapshot();
-                linked = self.mark_delivered(&flow, session, channel.name());
             })
             .await?;
         match outcome {
-            Ok(session) => {
-                self.deliver(linked);
-                Ok(session)
-            }
-            Err(mut latest) => {
+            Ok(session) => Ok(session),
+            Err(latest) => {
                 // The claim was recovered elsewhere (its lease ran out) and the
-                // session moved on. The person's screen stays as it is; but a
-                // link the partner already made is the host's to know.
+                // session moved on; the person's screen stays as it is.
                 tracing::error!(reference = %latest.reference,
                     "a call settled after its claim was recovered elsewhere");
-                note_events(&mut latest, &events);
-                let mut detached = latest.clone();
-                detached.delivered = false;
-                self.deliver(self.mark_delivered(&flow, &mut detached, channel.name()));
                 Ok(latest)
             }
         }
@@ -339,12 +343,12 @@ impl SessionService {
         }
     }
 
-    /// Marks the session delivered in the write that finishes it, so exactly
-    /// one turn (the one whose write wins) delivers the link.
-    fn mark_delivered<S>(
+    /// The link to deliver, when the flow has linked an account that the
+    /// session has not delivered yet.
+    fn linked<S>(
         &self,
         flow: &ConnectFlow,
-        session: &mut Session<S>,
+        session: &Session<S>,
         channel: &str,
     ) -> Option<LinkedAccount> {
         let View::Done {
@@ -354,10 +358,9 @@ impl SessionService {
         else {
             return None;
         };
-        if session.delivered {
+        if session.delivered.is_some() {
             return None;
         }
-        session.delivered = true;
         Some(LinkedAccount {
             reference: session.reference.clone(),
             partner: session.partner.clone(),
@@ -369,13 +372,22 @@ impl SessionService {
         })
     }
 
-    fn deliver(&self, linked: Option<LinkedAccount>) {
-        let Some(linked) = linked else { return };
+    /// Hands a link to delivery; `Some` once delivery has it. A failure is
+    /// logged and left `None`, so the session's next turn tries again.
+    async fn deliver(&self, linked: &LinkedAccount) -> Option<Delivered> {
         tracing::info!(reference = %linked.reference, account = %linked.account_id,
             institution = linked.institution.as_ref().map(|i| i.id.as_str()).unwrap_or(""),
-            "account linked");
-        if let Some(delivery) = &self.delivery {
-            delivery.deliver(linked);
+            channel = %linked.channel, "account linked");
+        let Some(delivery) = &self.delivery else {
+            return Some(Delivered::default());
+        };
+        match delivery.deliver(linked).await {
+            Ok(d) => Some(d),
+            Err(e) => {
+                tracing::error!(reference = %linked.reference, error = %e,
+                    "the link could not be delivered; the next turn tries again");
+                None
+            }
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Delivers linked accounts to the host's webhook, signed and retried.
 
-use super::delivery::{Delivery, LinkedAccount};
+use super::delivery::{Delivered, Delivery, DeliveryError, LinkedAccount};
 use super::signature::{sign, SIGNATURE_HEADER};
 use crate::form::Secret;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -67,10 +67,15 @@ impl Webhook {
 }
 
 impl Delivery for Webhook {
-    /// Sends in the background until a 2xx or `max_attempts` tries.
-    fn deliver(&self, linked: LinkedAccount) {
+    /// Sends in the background until a 2xx or `max_attempts` tries. Not
+    /// durable and not deduplicated: the auth records' outbox is.
+    fn deliver<'a>(
+        &'a self,
+        linked: &'a LinkedAccount,
+    ) -> crate::store::BoxFuture<'a, Result<Delivered, DeliveryError>> {
         let client = self.client.clone();
         let config = self.config.clone();
+        let linked = linked.clone();
         tokio::spawn(async move {
             let body = match serde_json::to_vec(&linked) {
                 Ok(b) => b,
@@ -109,5 +114,6 @@ impl Delivery for Webhook {
             }
             tracing::error!(reference = %linked.reference, "webhook not delivered; giving up");
         });
+        Box::pin(async { Ok(Delivered::default()) })
     }
 }
