@@ -40,6 +40,11 @@ impl AtPhone {
         }
     }
 
+    /// The gateway's id of the current session.
+    pub(crate) fn session_id(&self) -> String {
+        self.session.clone()
+    }
+
     pub(crate) async fn post(&self, text: &str) -> (bool, String) {
         let form = [
             ("sessionId", self.session.as_str()),

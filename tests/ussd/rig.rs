@@ -27,13 +27,19 @@ pub(crate) struct Setup {
     pub(crate) ussd: UssdConfig,
     pub(crate) service: ServiceConfig,
     pub(crate) webhook: Option<WebhookConfig>,
+    /// Gateway source networks allowed (none: any source).
+    pub(crate) allow: Vec<ipnet::IpNet>,
+    /// The session store (a sealed memory store when `None`).
+    pub(crate) store: Option<Arc<dyn SessionStore>>,
 }
 
 /// Serves the USSD channel for the partner at `partner_url`, sessions in a
 /// sealed memory store; returns its base URL.
 pub(crate) async fn serve(partner_url: &str, setup: Setup) -> String {
     let driver = mono_driver(partner_url, DriverConfig::default());
-    let store: Arc<dyn SessionStore> = Arc::new(Sealed::new(MemoryStore::new(), Sealer::random()));
+    let store: Arc<dyn SessionStore> = setup
+        .store
+        .unwrap_or_else(|| Arc::new(Sealed::new(MemoryStore::new(), Sealer::random())));
     let mut service = SessionService::new(vec![driver], store, setup.service);
     if let Some(webhook) = setup.webhook {
         service = service.with_delivery(Arc::new(Webhook::new(webhook)));
@@ -41,7 +47,7 @@ pub(crate) async fn serve(partner_url: &str, setup: Setup) -> String {
     let service = UssdService::new(Arc::new(service), setup.ussd);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let auth = GatewayAuth::token(TOKEN).unwrap();
+    let auth = GatewayAuth::token(TOKEN).unwrap().allow(setup.allow);
     let app = router(service, auth);
     tokio::spawn(async move {
         connectflow::server::serve(

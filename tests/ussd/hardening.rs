@@ -1,0 +1,218 @@
+//! The security review's findings on the USSD server, each reproduced over
+//! loopback HTTP: every test here failed before its fix.
+
+use super::phone::AtPhone;
+use super::rig::{serve, Setup, TOKEN};
+use connectflow::channel::ussd::{RateLimits, UssdConfig};
+use connectflow::flow::Step;
+use connectflow::form::{Field, Form};
+use connectflow::store::{Entry, MemoryStore, Sealed, Sealer, SessionStore};
+use connectflow::testing::{catalogues, Answer, StubPartner};
+use std::sync::Arc;
+
+async fn raw_hop(
+    url: &str,
+    token: Option<&str>,
+    session: &str,
+    phone: &str,
+    text: &str,
+) -> (u16, String) {
+    let path = match token {
+        Some(t) => format!("{url}/ussd?token={t}"),
+        None => format!("{url}/ussd"),
+    };
+    let form = [
+        ("sessionId", session),
+        ("serviceCode", "*384*123#"),
+        ("phoneNumber", phone),
+        ("text", text),
+    ];
+    let reply = reqwest::Client::new()
+        .post(path)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    (reply.status().as_u16(), reply.text().await.unwrap())
+}
+
+/// Finding 1 (session hijack): a hop without the gateway token, or with a
+/// wrong one, is refused with 401 and touches no session; a hop from
+/// another number on a session is refused too. The person's own next hop
+/// carries on where it was.
+#[tokio::test]
+async fn unauthenticated_or_foreign_hops_are_refused_and_touch_nothing() {
+    let partner = StubPartner::start_with(catalogues::secret_between_fields())
+        .await
+        .unwrap();
+    let url = serve(&partner.url(), Setup::default()).await;
+    let mut victim = AtPhone::new(&url, "+254711000801");
+    let (_, text) = victim.script(&["1"]).await;
+    assert!(text.contains("Enter Account"), "{text}");
+    let session = victim.session_id();
+    for token in [None, Some("wrong-token"), Some("")] {
+        let (status, body) = raw_hop(&url, token, &session, "+254711000801", "1*12").await;
+        assert_eq!(status, 401, "{token:?}: {body}");
+        assert!(!body.contains("Account"), "{body}");
+    }
+    // Authenticated (a real gateway) but another phone on this session id.
+    let (status, body) = raw_hop(&url, Some(TOKEN), &session, "+254799999999", "1*12").await;
+    assert_eq!(status, 200);
+    assert!(
+        body.starts_with("END ") && !body.contains("Account"),
+        "{body}"
+    );
+    // The victim's session is untouched: the account field is still next.
+    let (_, text) = victim.send("12").await;
+    assert!(text.contains("Enter PIN"), "{text}");
+    assert_eq!(partner.count(StubPartner::LOGIN), 0);
+}
+
+/// Finding 1 (allow-list): with `--gateway-allow`, the right token from the
+/// wrong network is refused.
+#[tokio::test]
+async fn the_right_token_from_outside_the_allow_list_is_refused() {
+    let partner = StubPartner::start().await.unwrap();
+    let setup = Setup {
+        allow: vec!["10.0.0.0/8".parse().unwrap()],
+        ..Setup::default()
+    };
+    let url = serve(&partner.url(), setup).await;
+    let (status, _) = raw_hop(&url, Some(TOKEN), "ATUid_allow", "+254711000802", "").await;
+    assert_eq!(status, 401, "127.0.0.1 is not in 10.0.0.0/8");
+    let allowed = Setup {
+        allow: vec!["127.0.0.0/8".parse().unwrap()],
+        ..Setup::default()
+    };
+    let url = serve(&partner.url(), allowed).await;
+    let (status, body) = raw_hop(&url, Some(TOKEN), "ATUid_allow2", "+254711000802", "").await;
+    assert_eq!((status, body.starts_with("CON ")), (200, true), "{body}");
+}
+
+/// Finding 2 (a late gateway retry becomes input): on the PIN screen, a
+/// retry of an earlier hop's text gets the current screen, and nothing
+/// reaches the bank; the real answer afterwards is sent once.
+#[tokio::test]
+async fn a_late_retry_of_an_earlier_hop_is_never_sent_to_the_bank() {
+    let partner = StubPartner::start_with(catalogues::secret_between_fields())
+        .await
+        .unwrap();
+    let url = serve(&partner.url(), Setup::default()).await;
+    let mut phone = AtPhone::new(&url, "+254711000803");
+    phone.script(&["1", "acc"]).await;
+    let (_, pin_screen) = phone.send("4321").await;
+    assert!(pin_screen.contains("Note"), "{pin_screen}");
+    // The gateway re-delivers the hop before the PIN, then the first one.
+    for late in ["1*acc", "1", ""] {
+        let (end, text) = phone.post(late).await;
+        assert_eq!(
+            (end, text.as_str()),
+            (false, pin_screen.as_str()),
+            "{late:?}"
+        );
+    }
+    assert_eq!(
+        partner.count(StubPartner::LOGIN),
+        0,
+        "a retry reached the bank"
+    );
+    let (end, text) = phone.send("hello").await;
+    assert!(end && text.contains("linked"), "{text}");
+    let logins = partner.requests_to(StubPartner::LOGIN);
+    assert_eq!(logins.len(), 1);
+    assert_eq!(logins[0].json().unwrap()["pin"], "4321");
+}
+
+/// Finding 3 (typed input kept at rest): the stored session keeps no typed
+/// text once it has been used: not the cumulative gateway text, not a PIN
+/// already sent. (Opened with the seal key, as an operator with the key
+/// would see it.)
+#[tokio::test]
+async fn no_typed_text_is_kept_at_rest_after_it_is_used() {
+    let partner = StubPartner::start_with(catalogues::secret_between_fields())
+        .await
+        .unwrap();
+    let store = Arc::new(Sealed::new(MemoryStore::new(), Sealer::random()));
+    let setup = Setup {
+        store: Some(store.clone()),
+        ..Setup::default()
+    };
+    let url = serve(&partner.url(), setup).await;
+    let mut phone = AtPhone::new(&url, "+254711000804");
+    phone.script(&["1", "ACCT-77", "9876", "NOTE-55"]).await;
+    let key = format!("ussd:at:{}", phone.session_id());
+    let Entry { data, .. } = store.get(&key).await.unwrap().expect("the session");
+    let opened = String::from_utf8_lossy(&data);
+    for typed in ["9876", "NOTE-55", "1*ACCT-77"] {
+        assert!(!opened.contains(typed), "{typed:?} at rest: {opened}");
+    }
+}
+
+/// Finding 4 (resume copies instead of moving): two dials from one phone
+/// at once used to both get a copy of the unfinished flow (and could both
+/// commit); now the flow moves, so exactly one of them continues it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn of_two_simultaneous_redials_exactly_one_gets_the_flow() {
+    let partner = StubPartner::start_with(catalogues::secret_between_fields())
+        .await
+        .unwrap();
+    // Past the login, on an OTP form: a resumed flow shows it; a fresh one
+    // would show the bank's login form.
+    let otp = Form::new(
+        "OTP",
+        vec![Field::input("otp", "One-time code").max_length(6)],
+    );
+    partner.answer(StubPartner::LOGIN, Answer::step(&Step::needs_input(otp)));
+    let url = serve(&partner.url(), Setup::default()).await;
+    for round in 0..40 {
+        let number = format!("+254711008{round:03}");
+        let mut first = AtPhone::new(&url, &number);
+        let (_, text) = first.script(&["1", "acc", "1234", "note"]).await;
+        assert!(text.contains("One-time code"), "{text}");
+        let (mut a, mut b) = (AtPhone::new(&url, &number), AtPhone::new(&url, &number));
+        let ((_, ta), (_, tb)) = tokio::join!(a.dial(), b.dial());
+        assert!(
+            ta.contains("unfinished") || tb.contains("unfinished"),
+            "{ta:?} {tb:?}"
+        );
+        // Both press 1 (continue): only the one holding the flow is back on
+        // the OTP form; the other starts afresh.
+        let ((_, ca), (_, cb)) = tokio::join!(a.send("1"), b.send("1"));
+        let resumed = [&ca, &cb]
+            .iter()
+            .filter(|t| t.contains("One-time code"))
+            .count();
+        assert_eq!(resumed, 1, "round {round}: {ca:?} / {cb:?}");
+    }
+}
+
+/// Finding 8 (amplification): one phone may start only so many sessions a
+/// minute; beyond that it gets a polite END and the bank is not asked.
+#[tokio::test]
+async fn session_starts_per_phone_are_limited() {
+    let partner = StubPartner::start().await.unwrap();
+    let setup = Setup {
+        ussd: UssdConfig {
+            limits: RateLimits {
+                per_phone_per_minute: 2,
+                per_source_per_second: 0,
+            },
+            ..UssdConfig::default()
+        },
+        ..Setup::default()
+    };
+    let url = serve(&partner.url(), setup).await;
+    let mut texts = Vec::new();
+    for _ in 0..3 {
+        let mut phone = AtPhone::new(&url, "+254711000850");
+        phone.dial().await;
+        texts.push(phone.send("1").await);
+    }
+    assert!(!texts[0].0 && !texts[1].0, "{texts:?}");
+    let (end, text) = &texts[2];
+    assert!(*end && text.contains("Too many attempts"), "{text}");
+    // Another number is not affected.
+    let mut other = AtPhone::new(&url, "+254711000851");
+    other.dial().await;
+    assert!(!other.send("1").await.0);
+}
