@@ -208,3 +208,43 @@ async fn nobody_listening_ends_in_partner_unavailable() {
         other => panic!("expected a retryable PartnerUnavailable, got {other:?}"),
     }
 }
+
+/// Finding 10 (the driver followed redirects): a 307 on login, which reqwest
+/// used to follow — re-POSTing the password and keeping the secret key on
+/// the way — is answered as the failed call it is: the redirect target sees
+/// nothing, the login was sent once, the person is back on the form.
+#[tokio::test]
+async fn a_redirect_on_login_is_not_followed() {
+    let partner = StubPartner::start().await.unwrap();
+    partner.answer_once(
+        StubPartner::LOGIN,
+        Answer::redirect(307, format!("{}/elsewhere", partner.url())),
+    );
+    partner.answer("/elsewhere", Answer::step(&Step::code("stolen")));
+    let driver = driver(&partner.url());
+    let mut flow = to_login_form(&driver, FlowConfig::default()).await;
+    flow.handle(now(), credentials()).unwrap();
+    driver.run(&mut flow, &mut |_| {}).await.unwrap();
+    assert_eq!(partner.count(StubPartner::LOGIN), 1);
+    assert_eq!(partner.count("/elsewhere"), 0, "the redirect was followed");
+    assert!(
+        matches!(flow.view(), View::Form(f) if matches!(f.notice, Some(Notice::PartnerUnavailable { .. }))),
+        "{:?}",
+        flow.view()
+    );
+}
+
+/// Finding 10: a partner base URL in the clear is refused unless it is this
+/// machine (the sandbox, a test partner).
+#[test]
+fn plain_http_to_another_host_is_refused() {
+    let remote = Driver::new(
+        "http://api.withmono.com",
+        connectflow::dialect::Mono::new(connectflow::dialect::MonoConfig::new(
+            "live_sk_x",
+            connectflow::dialect::mono::Customer::existing("c"),
+        )),
+        DriverConfig::default(),
+    );
+    assert!(remote.is_err());
+}

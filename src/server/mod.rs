@@ -43,6 +43,9 @@ pub struct Limits {
     /// their own, shorter, budgets).
     pub request_timeout: Duration,
     /// A connection with no traffic either way for this long is closed.
+    /// Never shorter than the request timeout (a request quietly being
+    /// worked on must not lose its connection first): raised to it if set
+    /// lower.
     pub idle_timeout: Duration,
     /// Connections open at once; more wait to be accepted.
     pub max_connections: usize,
@@ -125,7 +128,10 @@ pub async fn serve(
             },
         };
         let _ = stream.set_nodelay(true);
-        let io = TokioIo::new(idle::IdleTimeout::new(stream, limits.idle_timeout));
+        let idle = limits
+            .idle_timeout
+            .max(limits.request_timeout + Duration::from_secs(1));
+        let io = TokioIo::new(idle::IdleTimeout::new(stream, idle));
         let service = hyper::service::service_fn({
             let app = app.clone();
             move |request: hyper::Request<hyper::body::Incoming>| {
@@ -184,7 +190,11 @@ fn with_limits(app: Router, limits: &Limits) -> Router {
                 (StatusCode::SERVICE_UNAVAILABLE, "server busy, try again")
             }))
             .load_shed()
-            .concurrency_limit(limits.max_in_flight.max(1))
+            // Global: `Router::layer` wraps every route on its own, and a
+            // per-route limit would let each route have its own quota.
+            .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+                limits.max_in_flight.max(1),
+            ))
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::SERVICE_UNAVAILABLE,
                 limits.request_timeout,

@@ -246,12 +246,13 @@ impl SessionService {
             .await
     }
 
-    /// The session at `key`, if any.
+    /// The session at `key`, if any. A record that does not open (another
+    /// seal key, tampered, replayed) reads as absent.
     pub async fn load<S: ChannelState>(
         &self,
         key: &str,
     ) -> Result<Option<Loaded<S>>, ServiceError> {
-        let Some(entry) = self.store.get(key).await? else {
+        let Some(entry) = crate::store::get_readable(self.store.as_ref(), key).await? else {
             return Ok(None);
         };
         let mut session = Session::from_bytes(&entry.data)?;

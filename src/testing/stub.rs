@@ -66,6 +66,7 @@ enum Kind {
         status: u16,
         content_type: &'static str,
         body: Vec<u8>,
+        location: Option<String>,
     },
     Drop,
     Hang,
@@ -154,8 +155,19 @@ impl Answer {
                 status,
                 content_type,
                 body,
+                location: None,
             },
         }
+    }
+
+    /// `status` (a 3xx) sending the client to `location`: what a partner
+    /// behind a misconfigured proxy, or an attacker on the path, answers.
+    pub fn redirect(status: u16, location: impl Into<String>) -> Answer {
+        let mut answer = Answer::reply(status, "text/plain; charset=utf-8", Vec::new());
+        if let Kind::Reply { location: l, .. } = &mut answer.kind {
+            *l = Some(location.into());
+        }
+        answer
     }
 }
 
@@ -474,9 +486,15 @@ async fn handle(
             status,
             content_type,
             body,
+            location,
         } => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
+            let mut response =
+                (status, [(header::CONTENT_TYPE, content_type)], body).into_response();
+            if let Some(value) = location.and_then(|l| l.parse().ok()) {
+                response.headers_mut().insert(header::LOCATION, value);
+            }
+            response
         }
         Kind::Drop => connection.cut(),
         Kind::Hang => {

@@ -216,3 +216,46 @@ async fn session_starts_per_phone_are_limited() {
     other.dial().await;
     assert!(!other.send("1").await.0);
 }
+
+/// Finding 6 (one bad record locks a phone out): a phone index or session
+/// record that does not open (tampered, or sealed with a key this instance
+/// lacks) used to fail every dial from that phone; it now reads as absent.
+#[tokio::test]
+async fn an_unreadable_record_does_not_lock_a_phone_out() {
+    let partner = StubPartner::start_with(catalogues::secret_between_fields())
+        .await
+        .unwrap();
+    let sealed = Arc::new(Sealed::new(MemoryStore::new(), Sealer::random()));
+    let store: Arc<dyn SessionStore> = sealed.clone();
+    let setup = Setup {
+        store: Some(store),
+        ..Setup::default()
+    };
+    let url = serve(&partner.url(), setup).await;
+    let number = "+254711000870";
+    // Garbage where this phone's index lives, and under a session id.
+    let index = format!("ussd-phone:at:{}", sealed.blind(number));
+    let ttl = std::time::Duration::from_secs(60);
+    sealed
+        .inner()
+        .compare_and_set(&index, None, b"not sealed".to_vec(), ttl)
+        .await
+        .unwrap();
+    let foreign = Sealer::random().seal(b"aad", b"another key's record");
+    sealed
+        .inner()
+        .compare_and_set("ussd:at:ATUid_taken", None, foreign, ttl)
+        .await
+        .unwrap();
+    let mut phone = AtPhone::new(&url, number);
+    let (end, text) = phone.dial().await;
+    assert!(!end && text.contains("Choose your bank"), "{text}");
+    let (end, text) = phone.send("1").await;
+    assert!(!end && text.contains("Enter Account"), "{text}");
+    let (status, body) = raw_hop(&url, Some(TOKEN), "ATUid_taken", number, "").await;
+    assert_eq!(status, 200);
+    assert!(
+        body.starts_with("CON ") && body.contains("Choose your bank"),
+        "{body}"
+    );
+}

@@ -538,3 +538,17 @@ fn first_flow(
     }
     Ok(flow)
 }
+
+#[cfg(test)]
+mod tests {
+    /// A gateway-supplied id cannot forge a log line: control characters are
+    /// escaped and the length is capped.
+    #[test]
+    fn ids_are_escaped_and_capped_for_logs() {
+        let forged = "ATUid_1\nINFO account linked reference=FAKE";
+        let logged = super::log_id(forged);
+        assert!(!logged.contains('\n'), "{logged}");
+        assert!(logged.contains("\\n"));
+        assert!(super::log_id(&"x".repeat(500)).len() <= 64);
+    }
+}

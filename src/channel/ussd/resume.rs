@@ -81,9 +81,16 @@ impl UssdService {
         state.cursor = Cursor::Start;
         state.last_screen = self.presenter.fit(&OFFER, false);
         let shown = state.last_screen.clone();
-        // Take the old record first, with compare-and-set (an expired
-        // record is a conditional delete): of two dials racing for one flow,
-        // exactly one gets it; the other is not offered anything.
+        // Moved, not copied: write the new session, then take the old record
+        // with compare-and-set (an expired record is a conditional delete).
+        // Of two dials racing for one flow exactly one takes it; the other
+        // removes the copy it wrote and is offered nothing. If the new key
+        // cannot be written (another record holds it), nothing is taken.
+        match self.service.save(key, None, &session).await {
+            Ok(_) => {}
+            Err(e) if e.is_conflict() => return Ok(None),
+            Err(e) => return Err(e),
+        }
         let taken = self
             .service
             .store()
@@ -91,10 +98,15 @@ impl UssdService {
             .await;
         match taken {
             Ok(_) => {}
-            Err(StoreError::Conflict) => return Ok(None),
-            Err(e) => return Err(e.into()),
+            Err(StoreError::Conflict) => {
+                let _ = self.service.store().delete(key).await;
+                return Ok(None);
+            }
+            Err(e) => {
+                let _ = self.service.store().delete(key).await;
+                return Err(e.into());
+            }
         }
-        self.service.save(key, None, &session).await?;
         self.service
             .store()
             .compare_and_set(

@@ -1,0 +1,152 @@
+//! Every server's limits (finding 7 of the security review): a client that
+//! sends its headers or body one byte at a time, or holds an idle
+//! connection, is cut off; requests beyond the in-flight limit are shed.
+#![cfg(feature = "server")]
+
+use axum::routing::{get, post};
+use axum::Router;
+use connectflow::server::{serve, Limits};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+async fn start(limits: Limits, app: Router) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(serve(listener, app, limits, std::future::pending()));
+    addr
+}
+
+fn app() -> Router {
+    Router::new()
+        .route("/", get(|| async { "ok" }))
+        .route(
+            "/echo",
+            post(|body: axum::body::Bytes| async move { body.len().to_string() }),
+        )
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                "late"
+            }),
+        )
+}
+
+fn tight() -> Limits {
+    Limits {
+        header_timeout: Duration::from_millis(600),
+        body_timeout: Duration::from_millis(600),
+        request_timeout: Duration::from_secs(2),
+        idle_timeout: Duration::from_millis(1500),
+        max_connections: 64,
+        max_in_flight: 1,
+        drain: Duration::from_millis(200),
+    }
+}
+
+/// Reads until the server closes (or 10 s pass); returns what it said and
+/// how long it took.
+fn read_to_close(stream: &mut TcpStream, started: Instant) -> (String, Duration) {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut out = Vec::new();
+    let _ = stream.read_to_end(&mut out);
+    (
+        String::from_utf8_lossy(&out).into_owned(),
+        started.elapsed(),
+    )
+}
+
+/// Headers sent a byte at a time (slowloris): the connection is closed once
+/// the header timeout passes, though bytes keep arriving.
+#[tokio::test(flavor = "multi_thread")]
+async fn headers_trickled_byte_by_byte_are_cut_off() {
+    let addr = start(tight(), app()).await;
+    let closed = tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        let started = Instant::now();
+        for byte in b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaa\r\n" {
+            if stream.write_all(&[*byte]).is_err() {
+                return started.elapsed();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        read_to_close(&mut stream, started).1
+    })
+    .await
+    .unwrap();
+    assert!(closed < Duration::from_secs(4), "held for {closed:?}");
+}
+
+/// A body trickled after the headers: answered (408) or closed within the
+/// body timeout, not held.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trickled_body_is_cut_off() {
+    let addr = start(tight(), app()).await;
+    let (said, took) = tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        let started = Instant::now();
+        stream
+            .write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+            .unwrap();
+        for _ in 0..30 {
+            if stream.write_all(b"a").is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        read_to_close(&mut stream, started)
+    })
+    .await
+    .unwrap();
+    assert!(took < Duration::from_secs(5), "held for {took:?}");
+    assert!(
+        !said.contains("1000"),
+        "the whole trickled body was read: {said}"
+    );
+}
+
+/// A kept-alive connection nobody uses is closed: waiting for the next
+/// request's head is bounded by the header timeout, and any silence by the
+/// idle timeout, whichever is shorter.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idle_connection_is_closed() {
+    let addr = start(tight(), app()).await;
+    let (said, took) = tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        let started = Instant::now();
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        read_to_close(&mut stream, started)
+    })
+    .await
+    .unwrap();
+    assert!(said.starts_with("HTTP/1.1 200"), "{said}");
+    assert!(took < Duration::from_millis(1800), "held for {took:?}");
+}
+
+/// Beyond the in-flight limit, a request is refused at once (503), not
+/// queued behind a slow one.
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_beyond_the_in_flight_limit_are_shed() {
+    let addr = start(tight(), app()).await;
+    let client = reqwest::Client::new();
+    let slow = tokio::spawn({
+        let client = client.clone();
+        async move { client.get(format!("http://{addr}/slow")).send().await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    let shed = client.get(format!("http://{addr}/")).send().await.unwrap();
+    assert_eq!(shed.status(), 503);
+    assert!(started.elapsed() < Duration::from_secs(1));
+    // The slow one outlives the request timeout (2 s < 3 s): 503 too.
+    let slow = slow.await.unwrap().unwrap();
+    assert_eq!(slow.status(), 503);
+    // Afterwards the server answers normally.
+    let ok = client.get(format!("http://{addr}/")).send().await.unwrap();
+    assert_eq!(ok.status(), 200);
+}
