@@ -172,6 +172,35 @@ async fn in_process(redis: &str, partner_url: &str) -> (String, Arc<RedisStore>)
     (format!("http://{addr}"), redis_store)
 }
 
+/// Finding 11: phone numbers stood in clear in Redis key names (the phone
+/// index). Key names are not sealed — anyone who can list the store sees
+/// them — so a sealing store blinds them with a keyed hash.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_phone_number_appears_in_redis_key_names() {
+    let Some(redis) = RedisServer::start_or_skip() else {
+        return;
+    };
+    let sandbox = Sandbox::start_local().await.unwrap();
+    let a = instance(redis.url(), &sandbox.url());
+    for text in texts(&["1", "1", "user_good"]) {
+        hop(&a.url, "ATUid_keys", "+254711009911", &text).await;
+    }
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        keys.iter().any(|k| k.contains("ussd-phone")),
+        "the index exists: {keys:?}"
+    );
+    for key in &keys {
+        assert!(!key.contains("711009911"), "a phone number in a key: {key}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_pin_held_between_screens_is_sealed_and_a_flipped_byte_is_refused() {
     let Some(redis) = RedisServer::start_or_skip() else {
@@ -210,9 +239,11 @@ async fn a_pin_held_between_screens_is_sealed_and_a_flipped_byte_is_refused() {
         .query_async(&mut conn)
         .await
         .unwrap();
+    // The tampered record is not trusted (its PIN never reaches the bank):
+    // it reads as absent, and the person starts the form over.
     let (end, text) = hop(&url, session, phone, "1*ACC-555*9876*note").await;
     assert!(
-        end && text.contains("Sorry"),
+        !end && text.contains("Enter Account") && !text.contains("linked"),
         "a tampered record was trusted: {text}"
     );
     assert_eq!(
