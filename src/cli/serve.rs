@@ -77,6 +77,11 @@ pub(crate) struct ServeArgs {
     /// USSD sessions one source address may start per second (0: no limit).
     #[arg(long, default_value_t = RateLimits::default().per_source_per_second)]
     source_limit: u32,
+    /// Seconds after which a partner call claimed by an instance that
+    /// stopped answering is given up as timed out (never re-sent). Must
+    /// exceed the longest call chain (about a minute by default).
+    #[arg(long, default_value_t = 60)]
+    claim_lease: u64,
 }
 
 pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
@@ -94,7 +99,11 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
         Driver::new(&base_url, mono, DriverConfig::default())?.with_observer(metrics.clone());
     let store = store(&args.store).await?;
 
-    let mut service = SessionService::new(vec![driver], store, ServiceConfig::default());
+    let service_config = ServiceConfig {
+        claim_lease: Duration::from_secs(args.claim_lease),
+        ..ServiceConfig::default()
+    };
+    let mut service = SessionService::new(vec![driver], store, service_config);
     match &args.webhook_url {
         None => tracing::warn!(
             "no --webhook-url: linked accounts are logged (info) but delivered nowhere"

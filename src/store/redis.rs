@@ -70,6 +70,23 @@ impl fmt::Debug for RedisStore {
     }
 }
 
+/// Runs `op`, and once more if it failed because the connection was
+/// broken: after a Redis restart the connection manager only learns the old
+/// connection is dead by using it, and a person's hop must not be the one
+/// that pays for it.
+async fn retry_once<T, F, Fut>(mut op: F) -> Result<T, RedisError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, RedisError>>,
+{
+    match op().await {
+        Err(e) if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() => {
+            op().await
+        }
+        other => other,
+    }
+}
+
 fn backend(e: RedisError) -> StoreError {
     // A RedisError describes the failure (refused, timed out, WRONGTYPE...),
     // never the URL or its password; the values are sealed bytes anyway.
@@ -136,11 +153,13 @@ impl SessionStore for RedisStore {
         Box::pin(async move {
             // The manager is a handle onto one shared multiplexed connection;
             // cloning it is how concurrent callers use it.
-            let mut conn = self.conn.clone();
-            let (version, data, secs, micros): (Option<Version>, Option<Vec<u8>>, u64, u64) = self
-                .get
-                .key(self.full_key(key))
-                .invoke_async(&mut conn)
+            let full = self.full_key(key);
+            let (version, data, secs, micros): (Option<Version>, Option<Vec<u8>>, u64, u64) =
+                retry_once(|| {
+                    let mut conn = self.conn.clone();
+                    let invocation = self.get.key(&full);
+                    async move { invocation.invoke_async(&mut conn).await }
+                })
                 .await
                 .map_err(backend)?;
             let read_at =
@@ -168,22 +187,25 @@ impl SessionStore for RedisStore {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<Version, StoreError>> {
         Box::pin(async move {
-            let mut conn = self.conn.clone();
+            let conn = self.conn.clone();
             let expected = expected.map(|v| v.to_string()).unwrap_or_default();
             // Redis refuses an expiry past the year 292 million; a century
             // is "forever" for a session.
             let ttl_ms = u64::try_from(ttl.as_millis())
                 .unwrap_or(u64::MAX)
                 .min(MAX_TTL_MS);
-            let new: i64 = self
-                .cas
-                .key(self.full_key(key))
-                .arg(expected)
-                .arg(data)
-                .arg(ttl_ms)
-                .invoke_async(&mut conn)
-                .await
-                .map_err(backend)?;
+            let full = self.full_key(key);
+            // Retried once if the connection was found broken: had the first
+            // try been applied, the retry is refused as a conflict, which the
+            // caller reads as "another turn won" and shows what is stored.
+            let new: i64 = retry_once(|| {
+                let mut conn = conn.clone();
+                let mut invocation = self.cas.key(&full);
+                invocation.arg(&expected).arg(&data).arg(ttl_ms);
+                async move { invocation.invoke_async(&mut conn).await }
+            })
+            .await
+            .map_err(backend)?;
             Version::try_from(new).map_err(|_| StoreError::Conflict)
         })
     }

@@ -28,6 +28,7 @@ pub struct RedisServer {
     port: u16,
     child: Child,
     dir: PathBuf,
+    persistent: bool,
 }
 
 impl RedisServer {
@@ -42,6 +43,19 @@ impl RedisServer {
     /// server is a failure, never a silent skip, because the tests it would
     /// hide are the point. Also when the server does not start.
     pub fn start_or_skip() -> Option<RedisServer> {
+        RedisServer::available().then(|| RedisServer::start(false))
+    }
+
+    /// As [`start_or_skip`](Self::start_or_skip), but every write is kept in
+    /// an append-only file (fsynced), so the data survives
+    /// [`stop`](Self::stop) and [`restart`](Self::restart), as a production
+    /// Redis with persistence does.
+    pub fn start_persistent_or_skip() -> Option<RedisServer> {
+        RedisServer::available().then(|| RedisServer::start(true))
+    }
+
+    /// `redis-server` is on PATH; in CI its absence is a failure.
+    fn available() -> bool {
         if find_on_path("redis-server").is_none() {
             if in_ci() {
                 panic!(
@@ -63,9 +77,9 @@ impl RedisServer {
                       ************************************************************\n",
                 );
             });
-            return None;
+            return false;
         }
-        Some(RedisServer::start())
+        true
     }
 
     /// `redis://127.0.0.1:<port>/`.
@@ -78,7 +92,7 @@ impl RedisServer {
         self.port
     }
 
-    fn start() -> RedisServer {
+    fn start(persistent: bool) -> RedisServer {
         let dir = std::env::temp_dir().join(format!(
             "connectflow-redis-{}-{}",
             std::process::id(),
@@ -90,13 +104,14 @@ impl RedisServer {
         let mut last_error = String::new();
         for _ in 0..5 {
             let port = free_port();
-            match spawn_and_wait(port, &dir) {
+            match spawn_and_wait(port, &dir, persistent) {
                 Ok(child) => {
                     return RedisServer {
                         url: format!("redis://127.0.0.1:{port}/"),
                         port,
                         child,
                         dir,
+                        persistent,
                     }
                 }
                 Err(e) => last_error = e,
@@ -113,7 +128,8 @@ impl RedisServer {
         let _ = self.child.wait();
     }
 
-    /// Starts a new, empty server on the same port (stopping the old one
+    /// Starts a new server on the same port (empty, unless it was started
+    /// [persistent](Self::start_persistent_or_skip)) (stopping the old one
     /// first if it still runs). Blocks until it answers PING.
     ///
     /// # Panics
@@ -125,7 +141,7 @@ impl RedisServer {
         // port nobody else was told about it, so no retry on another port.
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
-            match spawn_and_wait(self.port, &self.dir) {
+            match spawn_and_wait(self.port, &self.dir, self.persistent) {
                 Ok(child) => {
                     self.child = child;
                     return;
@@ -177,15 +193,18 @@ fn free_port() -> u16 {
 
 /// Spawns redis-server on `port` and waits until it answers PING; on failure
 /// the child is reaped and the reason carries the end of its log.
-fn spawn_and_wait(port: u16, dir: &Path) -> Result<Child, String> {
+fn spawn_and_wait(port: u16, dir: &Path, persistent: bool) -> Result<Child, String> {
     let log = dir.join(format!("redis-{port}.log"));
     let mut child = Command::new("redis-server")
         .args(["--port", &port.to_string()])
         .args(["--bind", "127.0.0.1"])
-        // No RDB snapshots and no AOF: nothing to slow a test down or to
-        // survive a restart, which is what a restart test relies on.
+        // No RDB snapshots, and no AOF unless asked: an empty server after a
+        // restart is what most restart tests rely on; a persistent one
+        // (every write fsynced to the append-only file) is what production
+        // runs, and survives the restart.
         .args(["--save", ""])
-        .args(["--appendonly", "no"])
+        .args(["--appendonly", if persistent { "yes" } else { "no" }])
+        .args(["--appendfsync", "always"])
         .arg("--dir")
         .arg(dir)
         .arg("--logfile")
