@@ -300,3 +300,52 @@ async fn a_redis_restart_mid_session_loses_nothing() {
     assert!(end && screen.contains("linked"), "{screen}");
     assert_eq!(partner.count(StubPartner::LOGIN), 1);
 }
+
+/// SIGTERM (what a process manager sends) drains like SIGINT: the server
+/// stops taking requests but waits for the partner call in flight, whose
+/// outcome is saved; the next instance shows it. Before, SIGTERM killed the
+/// process on the spot and the outcome was lost.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_waits_for_the_call_in_flight_and_saves_its_outcome() {
+    let Some(redis) = RedisServer::start_or_skip() else {
+        return;
+    };
+    let partner = StubPartner::start_with(catalogues::secret_between_fields())
+        .await
+        .unwrap();
+    partner.answer(
+        StubPartner::LOGIN,
+        Answer::step(&Step::code("code_term")).after(Duration::from_millis(1500)),
+    );
+    let mut a = instance(redis.url(), &partner.url());
+    let mut handset = Handset::new(&a.url, "ATUid_sigterm", "+254711000904");
+    to_last_field(&mut handset).await;
+    let send = tokio::spawn(async move { handset.send(Some("note")).await });
+    for _ in 0..100 {
+        if partner.count(StubPartner::LOGIN) == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pid = a.child.id().to_string();
+    let signalled = std::time::Instant::now();
+    let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(status.success());
+    let exited = tokio::task::spawn_blocking(move || {
+        let status = a.child.wait().unwrap();
+        (status, a)
+    })
+    .await
+    .unwrap();
+    let waited = signalled.elapsed();
+    assert!(exited.0.success(), "{:?}", exited.0);
+    assert!(waited >= Duration::from_millis(1000), "exited after {waited:?}: it did not wait");
+    let _ = send.await;
+    // Another instance: the person's Continue shows the link.
+    let b = instance(redis.url(), &partner.url());
+    let mut on_b = Handset::new(&b.url, "ATUid_sigterm", "+254711000904");
+    on_b.text = Some("1*acc*1234*note".into());
+    let (_, end, screen) = on_b.send(Some("1")).await;
+    assert!(end && screen.contains("linked"), "{screen}");
+    assert_eq!(partner.count(StubPartner::LOGIN), 1);
+}

@@ -104,3 +104,27 @@ async fn a_changed_list_replaces_the_cached_one_after_the_ttl() {
     assert_eq!(after.institutions()[0].id, catalogues::GTBANK);
     assert_ne!(before.fingerprint(), after.fingerprint());
 }
+
+/// Finding 8: an expired list used to be fetched again by every concurrent
+/// turn; now one refresh runs and the others wait for it.
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_turns_share_one_refresh() {
+    let partner = StubPartner::start().await.unwrap();
+    let clock = FakeClock::default();
+    let (service, name) = service(&partner, &clock);
+    partner.answer(
+        StubPartner::INSTITUTIONS,
+        Answer::institutions(catalogues::demo().institutions()).after(Duration::from_millis(200)),
+    );
+    let service = Arc::new(service);
+    let turns: Vec<_> = (0..20)
+        .map(|_| {
+            let service = Arc::clone(&service);
+            tokio::spawn(async move { service.catalogue(name).await.is_ok() })
+        })
+        .collect();
+    for turn in turns {
+        assert!(turn.await.unwrap());
+    }
+    assert_eq!(partner.count(StubPartner::INSTITUTIONS), 1);
+}
