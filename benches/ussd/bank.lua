@@ -16,5 +16,7 @@ request = function()
   local body = "sessionId=ATUid_" .. id
     .. "&serviceCode=%2A384%2A123%23&phoneNumber=%2B2547" .. id
     .. "&networkCode=63902&text=1"
-  return wrk.format("POST", "/ussd", { ["Content-Type"] = "application/x-www-form-urlencoded" }, body)
+  return wrk.format("POST", "/ussd", { ["Content-Type"] = "application/x-www-form-urlencoded",
+    -- The gateway token the server is started with (benches/ussd_load.sh).
+    ["Authorization"] = "Bearer bench" }, body)
 end
