@@ -14,6 +14,7 @@ fn reply(catalogue: &Arc<Catalogue>, call: &Call) -> Result<Reply, CallError> {
     Ok(match call {
         Call::ListInstitutions => Reply::Institutions(Arc::clone(catalogue)),
         Call::CreateSession { .. } => Reply::SessionCreated(SessionInfo {
+            continuation: None,
             id: "sess_0f9a7c1e2b".into(),
             expires_at: Some(NOW.plus_ms(600_000)),
             form: None,

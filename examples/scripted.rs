@@ -15,6 +15,7 @@ fn partner(catalogue: &Arc<Catalogue>, call: &Call) -> Result<Reply, CallError> 
     Ok(match call {
         Call::ListInstitutions => Reply::Institutions(Arc::clone(catalogue)),
         Call::CreateSession { .. } => Reply::SessionCreated(SessionInfo {
+            continuation: None,
             id: "sess_8f2c".into(),
             expires_at: None,
             form: None,
