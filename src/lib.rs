@@ -54,8 +54,7 @@
 //! let partner = |call: &Call| -> Result<Reply, CallError> {
 //!     Ok(match call {
 //!         Call::ListInstitutions => Reply::Institutions(catalogue.clone()),
-//!         Call::CreateSession { .. } => Reply::SessionCreated(SessionInfo {
-//!             id: "s1".into(), expires_at: None, form: None, institution: None }),
+//!         Call::CreateSession { .. } => Reply::SessionCreated(SessionInfo::new("s1")),
 //!         Call::Login { .. } => Reply::Step(Step::code("code_1")),
 //!         _ => Reply::Exchanged { account_id: "acc_1".into() },
 //!     })

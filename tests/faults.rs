@@ -339,7 +339,10 @@ async fn sigterm_waits_for_the_call_in_flight_and_saves_its_outcome() {
     .unwrap();
     let waited = signalled.elapsed();
     assert!(exited.0.success(), "{:?}", exited.0);
-    assert!(waited >= Duration::from_millis(1000), "exited after {waited:?}: it did not wait");
+    assert!(
+        waited >= Duration::from_millis(1000),
+        "exited after {waited:?}: it did not wait"
+    );
     let _ = send.await;
     // Another instance: the person's Continue shows the link.
     let b = instance(redis.url(), &partner.url());

@@ -86,6 +86,7 @@ impl Transcript {
 
     fn session(&mut self, id: &str) -> &mut Self {
         let info = SessionInfo {
+            continuation: None,
             id: id.into(),
             expires_at: Some(self.now.plus_ms(FIVE_MIN)),
             form: None,

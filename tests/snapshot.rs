@@ -36,6 +36,7 @@ fn parked_on_otp() -> ConnectFlow {
     )
     .unwrap();
     let session = SessionInfo {
+        continuation: None,
         id: "b1c9e2a4-5f3d-4c2a-9e8b-7d6f5a4b3c2d".into(),
         expires_at: Some(T0.plus_ms(600_000)),
         form: None,

@@ -295,6 +295,26 @@ impl Driver {
         self.observed_call(call, timeout, None).await
     }
 
+    /// Sends a request a dialect built outside any flow (Flinks'
+    /// `DeleteCard`, say) within the call timeout, and returns the raw
+    /// response for that dialect to read. The same client, limits and
+    /// logging as every flow call.
+    pub async fn request(&self, request: &HttpRequest) -> Result<HttpResponse, CallError> {
+        let started = std::time::Instant::now();
+        let response =
+            match tokio::time::timeout(self.config.call_timeout, self.send(request)).await {
+                Err(_) => Err(CallError::Timeout),
+                Ok(r) => r,
+            };
+        match &response {
+            Ok(r) => tracing::debug!(method = %request.method, path = %request.path,
+                status = r.status, ms = started.elapsed().as_millis() as u64, "partner request"),
+            Err(e) => tracing::warn!(method = %request.method, path = %request.path, error = %e,
+                ms = started.elapsed().as_millis() as u64, "partner request failed"),
+        }
+        response
+    }
+
     async fn observed_call(
         &self,
         call: &Call,

@@ -21,6 +21,22 @@ pub enum Call {
         /// How the person will log in.
         auth_method: AuthMethodKind,
     },
+    /// Open a partner session to re-authorise an account linked before (its
+    /// bank needs the person again, or a returning user comes back). Made
+    /// instead of [`Call::CreateSession`] when
+    /// [`FlowConfig::reauthorise`](super::FlowConfig::reauthorise) is set.
+    /// The reply is a session (a login follows, as usual; a login form with
+    /// no fields is sent at once) or, when the partner needs nothing from the
+    /// person, a step straight away. Not idempotent.
+    Reauthorise {
+        /// The account to re-authorise: the partner's durable id for it
+        /// (Mono's account id, Flinks' LoginId).
+        account: String,
+        /// Institution id.
+        institution: String,
+        /// How the person logs in, if they must.
+        auth_method: AuthMethodKind,
+    },
     /// Send the login form. Not idempotent: never re-sent on its own.
     Login {
         /// The partner session it belongs to.
@@ -106,6 +122,8 @@ pub enum CallKind {
     ListInstitutions,
     /// [`Call::CreateSession`]
     CreateSession,
+    /// [`Call::Reauthorise`]
+    Reauthorise,
     /// [`Call::Login`]
     Login,
     /// [`Call::Commit`]
@@ -128,6 +146,7 @@ impl CallKind {
         match self {
             CallKind::ListInstitutions => "list_institutions",
             CallKind::CreateSession => "create_session",
+            CallKind::Reauthorise => "reauthorise",
             CallKind::Login => "login",
             CallKind::Commit => "commit",
             CallKind::Poll => "poll",
@@ -142,6 +161,7 @@ impl Call {
         match self {
             Call::ListInstitutions => CallKind::ListInstitutions,
             Call::CreateSession { .. } => CallKind::CreateSession,
+            Call::Reauthorise { .. } => CallKind::Reauthorise,
             Call::Login { .. } => CallKind::Login,
             Call::Commit { .. } => CallKind::Commit,
             Call::Poll { .. } => CallKind::Poll,

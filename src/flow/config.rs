@@ -58,6 +58,15 @@ pub struct FlowConfig {
     /// backend exchanges it; the flow then ends in `Done` with the code only.
     #[serde(skip_serializing_if = "is_true")]
     pub exchange_code: bool,
+    /// Re-authorise this account (the partner's durable id for it: Mono's
+    /// account id, Flinks' LoginId) instead of linking a new one: every
+    /// partner session the flow opens is a [`Call::Reauthorise`] for it.
+    /// Set [`institution`](Self::institution) too, to the account's bank,
+    /// so the person is not asked to pick it.
+    ///
+    /// [`Call::Reauthorise`]: super::Call::Reauthorise
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reauthorise: Option<String>,
 }
 
 /// An institution (and optionally auth method) chosen before the flow starts.
@@ -131,6 +140,7 @@ impl Default for FlowConfig {
             max_polls: POLLS,
             code_lifetime_ms: CODE_LIFETIME_MS,
             exchange_code: true,
+            reauthorise: None,
         }
     }
 }
@@ -153,6 +163,18 @@ impl FlowConfig {
             auth_method,
         });
         self
+    }
+
+    /// Re-authorises `account` at institution `id` (see
+    /// [`reauthorise`](Self::reauthorise)).
+    pub fn with_reauthorise(
+        mut self,
+        account: impl Into<String>,
+        id: impl Into<String>,
+        auth_method: Option<AuthMethodKind>,
+    ) -> Self {
+        self.reauthorise = Some(account.into());
+        self.with_institution(id, auth_method)
     }
 
     /// An upper bound on the partner calls any flow with this config can ask

@@ -363,4 +363,22 @@ pub struct SessionInfo {
     /// The institution as the partner names it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub institution: Option<InstitutionRef>,
+    /// What to carry into the session's first call (its login), as a step's
+    /// continuation is carried into the next: opaque to the flow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continuation: Option<super::reply::Continuation>,
+}
+
+impl SessionInfo {
+    /// A session with this id and nothing else known: no expiry, the
+    /// catalogue's login form.
+    pub fn new(id: impl Into<String>) -> SessionInfo {
+        SessionInfo {
+            id: id.into(),
+            expires_at: None,
+            form: None,
+            institution: None,
+            continuation: None,
+        }
+    }
 }

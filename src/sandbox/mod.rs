@@ -32,6 +32,8 @@
 //! | `POST /v2/connect/session` | `data.session.{id, expiresAt, institution}` and `data.ui`; `429` (with `Retry-After`) when the key already has `max_sessions_per_key` live sessions |
 //! | `POST /v2/connect/login` | `99` / `101` / `102`, or a `400` refusal; `503` while the institution is down (`user_down`) |
 //! | `POST /v2/connect/commit` | the same; the keys must match the last `102` form |
+//! | `POST /v2/connect/reauth/session` | `{account}` linked by this key: `data: {responseCode: 99, code}` when the bank needs nothing (every user but `user_reauth`), else a session like create-session's; `404` for another key's or an unlinked account |
+//! | `POST /v2/connect/reauth/login` | the login of a re-authorisation session: only the account's own user; then the same `99` / `102` loop |
 //! | `POST /v2/accounts/auth` | `data.id`; codes are single use and expire after `code_ttl` |
 //! | `GET /v2/connect/sandbox` | `data.credentials`: every test user's values for the session's form (its captcha included); `data.inputs`: the MFA answers |
 //! | `GET /v2/accounts/{id}` | the linked account, or `404` |
@@ -74,6 +76,8 @@
 mod bank;
 mod captcha;
 mod catalogue;
+mod flinks;
+mod front;
 mod mono;
 mod users;
 
@@ -90,6 +94,13 @@ use tokio::task::JoinHandle;
 /// A valid secret key for demos: any key starting `test_sk_` works, and each
 /// key sees only its own sessions, codes and linked accounts.
 pub const SECRET_KEY: &str = "test_sk_connectflow_sandbox";
+
+/// The secret key of the sandbox's Flinks instance: send it as
+/// `flinks-auth-key` to `GenerateAuthorizeToken` (flinks.md §1).
+pub const FLINKS_SECRET: &str = "flinks_sandbox_secret";
+
+/// The sandbox's Flinks customer id: Flinks' documented toolbox instance.
+pub const FLINKS_CUSTOMER_ID: &str = crate::dialect::flinks::TOOLBOX_CUSTOMER_ID;
 
 /// Timings and limits of a [`Sandbox`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,6 +213,7 @@ impl Sandbox {
     /// in-memory state, for a host that serves it itself (or mounts it under
     /// another router).
     pub fn router(config: SandboxConfig) -> axum::Router {
-        mono::router(config)
+        let both = mono::router(config.clone()).merge(flinks::router(config));
+        mono::not_found(both)
     }
 }

@@ -1,7 +1,7 @@
 //! The scripted test users: one table, shared by every auth method and every
 //! institution of the sandbox, and the scripts the bank runs for them.
 
-use super::bank::{reason, Challenge, Persona, Script, Special, LOCKED_MESSAGE};
+use super::bank::{reason, Challenge, Persona, Reauth, Script, Special, LOCKED_MESSAGE};
 
 /// One scripted person the sandbox knows.
 ///
@@ -82,7 +82,7 @@ const fn user(
 /// User *n* has account `100000000n`, BVN `2220000000n`, phone `0801000000n`,
 /// born 1990-01-0n, email `username@example.com`, mobile PIN `nnnnnn` and
 /// USSD PIN `nnnn`; extra accounts replace the leading `1` by `2` and `3`.
-static USERS: [TestUser; 8] = [
+static USERS: [TestUser; 9] = [
     user(
         "user_good",
         "ADA OBI",
@@ -203,6 +203,22 @@ static USERS: [TestUser; 8] = [
         ],
         "Slow bank: login answers 99 after `slow_delay` (30 s by default).",
     ),
+    user(
+        "user_reauth",
+        "KEMI ADEBAYO",
+        &[],
+        [
+            "1000000009",
+            "22200000009",
+            "08010000009",
+            "1990-01-09",
+            "user_reauth@example.com",
+            "999999",
+            "9999",
+        ],
+        "Links at once; re-authorising the account asks for the login again, then OTP 123456. \
+         (Every other user's account re-authorises at once.)",
+    ),
 ];
 
 /// Every test user, in table order.
@@ -231,6 +247,7 @@ const fn script(challenges: &'static [Challenge]) -> Script {
     Script {
         challenges,
         special: Special::None,
+        reauth: Reauth::AtOnce,
     }
 }
 
@@ -238,13 +255,14 @@ const fn special(special: Special) -> Script {
     Script {
         challenges: &[],
         special,
+        reauth: Reauth::AtOnce,
     }
 }
 
 /// The script behind each user's [`TestUser::behaviour`], by username; a user
 /// not listed is linked at once. Kept apart from the public table so that
 /// stays plain data.
-static SCRIPTS: [(&str, Script); 7] = [
+static SCRIPTS: [(&str, Script); 8] = [
     ("user_multi", script(&[Challenge::ChooseAccount])),
     ("user_otp", script(&[ONE_TIME_CODE])),
     ("user_question", script(&[QUESTION])),
@@ -261,6 +279,14 @@ static SCRIPTS: [(&str, Script); 7] = [
     ),
     ("user_down", special(Special::Down)),
     ("user_slow", special(Special::Slow)),
+    (
+        "user_reauth",
+        Script {
+            challenges: &[],
+            special: Special::None,
+            reauth: Reauth::Login(&[ONE_TIME_CODE]),
+        },
+    ),
 ];
 
 /// Every test user with their script, in table order: the people the Mono

@@ -11,7 +11,7 @@
 //! | a known institution list | [`catalogues`](crate::testing::catalogues) |
 //! | a partner that behaves: scripted users, lockouts, MFA | [`Sandbox`](crate::testing::Sandbox) with [`test_users`](crate::testing::test_users) |
 //! | a partner that misbehaves exactly as told, and records what it was sent | [`StubPartner`](crate::testing::StubPartner) with [`Answer`](crate::testing::Answer)s |
-//! | a driver pointed at either | [`mono_driver`](crate::testing::mono_driver) |
+//! | a driver pointed at either | [`mono_driver`](crate::testing::mono_driver), [`flinks_driver`](crate::testing::flinks_driver) for the sandbox's Flinks Capital |
 //! | a real Redis, thrown away afterwards | [`RedisServer`](crate::testing::RedisServer) |
 //!
 //! ```
@@ -48,8 +48,8 @@ pub use redis::RedisServer;
 pub use stub::{Answer, RecordedRequest, StubPartner};
 
 pub use crate::sandbox::{
-    captcha_answer, test_users, Sandbox, SandboxConfig, TestUser, OTP, PASSWORD, SANDBOX_BANK,
-    SANDBOX_CAPTCHA_BANK, SECRET_KEY, SECURITY_ANSWER,
+    captcha_answer, test_users, Sandbox, SandboxConfig, TestUser, FLINKS_CUSTOMER_ID,
+    FLINKS_SECRET, OTP, PASSWORD, SANDBOX_BANK, SANDBOX_CAPTCHA_BANK, SECRET_KEY, SECURITY_ANSWER,
 };
 
 use crate::dialect::mono::Customer;
@@ -71,5 +71,34 @@ pub fn mono_driver(base_url: &str, config: DriverConfig) -> Driver {
     match Driver::new(base_url, mono, config) {
         Ok(driver) => driver,
         Err(e) => panic!("no driver for {base_url:?}: {e}"),
+    }
+}
+
+/// A Flinks driver for the sandbox's toolbox instance (or a stub) on
+/// loopback, with `config`'s dialect settings; [`flinks_config`] is the
+/// sandbox's.
+///
+/// # Panics
+///
+/// When `base_url` is not an `http(s)://` URL (a bug in the test).
+pub fn flinks_driver(
+    base_url: &str,
+    flinks: crate::dialect::FlinksConfig,
+    config: DriverConfig,
+) -> Driver {
+    match Driver::new(base_url, crate::dialect::Flinks::new(flinks), config) {
+        Ok(driver) => driver,
+        Err(e) => panic!("no driver for {base_url:?}: {e}"),
+    }
+}
+
+/// The sandbox's Flinks instance: the toolbox customer id and the
+/// sandbox's [`FLINKS_SECRET`] (so tokens are used), offering Flinks
+/// Capital, with status polls every 50 ms instead of Flinks' 10 s so a
+/// test of a background link takes milliseconds.
+pub fn flinks_config() -> crate::dialect::FlinksConfig {
+    crate::dialect::FlinksConfig {
+        poll_interval_ms: 50,
+        ..crate::dialect::FlinksConfig::new(FLINKS_CUSTOMER_ID, Some(FLINKS_SECRET.into()))
     }
 }

@@ -329,6 +329,7 @@ impl StubPartner {
             closing,
         });
         let session = SessionInfo {
+            continuation: None,
             id: Self::SESSION_ID.into(),
             expires_at: None,
             form: None,

@@ -99,6 +99,7 @@ impl StateMachineTest for FlowTest {
             T::Session { expires, form } => {
                 real.sessions += 1;
                 let info = SessionInfo {
+                    continuation: None,
                     id: format!("sess-{}", real.sessions),
                     expires_at: expires.then(|| real.now.plus_ms(FIVE_MIN)),
                     form: form.then(|| {

@@ -180,6 +180,7 @@ impl Harness {
             _ => (Some(self.now.plus_ms(FIVE_MIN)), None),
         };
         Ok(Reply::SessionCreated(SessionInfo {
+            continuation: None,
             id: format!("sess-{}", self.sessions),
             expires_at,
             form,

@@ -9,8 +9,9 @@
 //! | a `FlinksCode` | [`Step::Rejected`] sorted by [`FlinksCode::rejection_kind`] |
 
 use super::codes::FlinksCode;
+use super::encode::LOGIN_ID_MARK;
 use super::wire::{ChallengeType, SecurityChallenge};
-use super::{Flinks, Language, POLL_DEADLINE_MS, POLL_INTERVAL_MS, TOKEN_LIFETIME_MS};
+use super::{Flinks, FlinksConfig, Language, TOKEN_LIFETIME_MS};
 use crate::dialect::HttpResponse;
 use crate::flow::{
     Call, CallError, CallKind, Continuation, Rejection, Reply, SessionInfo, Step, Timestamp,
@@ -27,8 +28,22 @@ pub(super) fn decode(
     let body: Option<Value> = serde_json::from_slice(&response.body).ok();
     match call.kind() {
         CallKind::CreateSession => token(response, body.as_ref(), now),
+        // With tokens this is the token; the card's LoginId rides on to a
+        // login with no fields. Without, it was the card's `/Authorize`.
+        CallKind::Reauthorise => match (&flinks.config.secret_key, call) {
+            (Some(_), Call::Reauthorise { account, .. }) => {
+                let mut reply = token(response, body.as_ref(), now)?;
+                if let Reply::SessionCreated(info) = &mut reply {
+                    info.form = Some(Form::new(String::new(), Vec::new()));
+                    info.continuation =
+                        Some(Continuation::new(format!("{LOGIN_ID_MARK}{account}")));
+                }
+                Ok(reply)
+            }
+            _ => step(&flinks.config, response, body.as_ref()).map(Reply::Step),
+        },
         CallKind::Login | CallKind::Commit | CallKind::Poll => {
-            step(flinks.config.language, response, body.as_ref()).map(Reply::Step)
+            step(&flinks.config, response, body.as_ref()).map(Reply::Step)
         }
         // Both are answered locally; a response to them is not Flinks'.
         CallKind::ListInstitutions | CallKind::ExchangeCode => Err(CallError::Malformed(
@@ -63,12 +78,9 @@ fn token(
         .iter()
         .find_map(|k| str_of(body, k))
         .ok_or_else(|| CallError::Malformed("authorize token reply without a token".into()))?;
-    Ok(Reply::SessionCreated(SessionInfo {
-        id: token.to_owned(),
-        expires_at: Some(now.plus_ms(TOKEN_LIFETIME_MS)),
-        form: None,
-        institution: None,
-    }))
+    let mut info = SessionInfo::new(token);
+    info.expires_at = Some(now.plus_ms(TOKEN_LIFETIME_MS));
+    Ok(Reply::SessionCreated(info))
 }
 
 fn http_error(status: u16) -> CallError {
@@ -85,10 +97,11 @@ fn http_error(status: u16) -> CallError {
 
 /// A login, commit or poll reply.
 fn step(
-    language: Language,
+    config: &FlinksConfig,
     response: &HttpResponse,
     body: Option<&Value>,
 ) -> Result<Step, CallError> {
+    let language = config.language;
     // The body's own `HttpStatusCode` wins: Flinks mirrors it there, and a
     // proxy in front may have answered 200 for everything.
     let status = body
@@ -130,8 +143,8 @@ fn step(
         }
         (202, _) | (_, Some(FlinksCode::OperationPending | FlinksCode::OperationDispatched)) => {
             Ok(Step::Pending {
-                poll_after_ms: POLL_INTERVAL_MS,
-                give_up_after_ms: POLL_DEADLINE_MS,
+                poll_after_ms: config.poll_interval_ms,
+                give_up_after_ms: config.poll_deadline_ms,
                 continuation: request_id,
             })
         }

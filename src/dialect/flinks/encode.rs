@@ -2,8 +2,8 @@
 
 use super::Flinks;
 use crate::dialect::{Encoded, HeaderValue, HttpRequest, Method};
-use crate::flow::{Call, CallError, Reply, SessionInfo, Timestamp};
-use crate::form::Values;
+use crate::flow::{Call, CallError, PartnerSession, Reply, SessionInfo, Timestamp};
+use crate::form::{Secret, Values};
 use serde_json::{Map, Value};
 
 pub(super) fn encode(flinks: &Flinks, call: &Call, _now: Timestamp) -> Encoded {
@@ -12,23 +12,22 @@ pub(super) fn encode(flinks: &Flinks, call: &Call, _now: Timestamp) -> Encoded {
         // Flinks has no institutions endpoint: the catalogue is configuration.
         Call::ListInstitutions => Encoded::Local(Ok(Reply::Institutions(flinks.catalogue()))),
         Call::CreateSession { .. } => match &config.secret_key {
-            Some(secret) => Encoded::Http(HttpRequest {
-                method: Method::Post,
-                path: format!("{}/GenerateAuthorizeToken", flinks.base()),
-                headers: vec![
-                    ("flinks-auth-key", HeaderValue::Secret(secret.clone())),
-                    json_type(),
-                ],
-                body: Some(b"{}".to_vec()),
-            }),
+            Some(secret) => generate_token(flinks, secret),
             // An older instance authorizes without a token: nothing to open.
-            None => Encoded::Local(Ok(Reply::SessionCreated(SessionInfo {
-                id: String::new(),
-                expires_at: None,
-                form: None,
-                institution: None,
-            }))),
+            None => Encoded::Local(Ok(Reply::SessionCreated(SessionInfo::new("")))),
         },
+        // A returning user's card: with tokens, a token first (the decoder
+        // hands the LoginId on to a login with no fields); without, the
+        // LoginId's `/Authorize` at once.
+        Call::Reauthorise { account, .. } => match &config.secret_key {
+            Some(secret) => generate_token(flinks, secret),
+            None => authorize(flinks, "", by_login_id(flinks, account)),
+        },
+        // The login of a re-authorisation: the card's LoginId, no credentials.
+        Call::Login { session, .. } if login_id_of(session).is_some() => {
+            let login_id = login_id_of(session).unwrap_or_default();
+            authorize(flinks, &session.id, by_login_id(flinks, login_id))
+        }
         Call::Login {
             session,
             institution,
@@ -104,6 +103,46 @@ pub(super) fn encode(flinks: &Flinks, call: &Call, _now: Timestamp) -> Encoded {
             "Flinks links with a LoginId; there is no code to exchange".into(),
         ))),
     }
+}
+
+/// `POST /GenerateAuthorizeToken` with the secret key (flinks.md §1).
+fn generate_token(flinks: &Flinks, secret: &Secret) -> Encoded {
+    Encoded::Http(HttpRequest {
+        method: Method::Post,
+        path: format!("{}/GenerateAuthorizeToken", flinks.base()),
+        headers: vec![
+            ("flinks-auth-key", HeaderValue::Secret(secret.clone())),
+            json_type(),
+        ],
+        body: Some(b"{}".to_vec()),
+    })
+}
+
+/// What a re-authorisation's session carries into its login: the LoginId,
+/// marked so it cannot be mistaken for a step's RequestId.
+pub(super) const LOGIN_ID_MARK: &str = "LoginId:";
+
+fn login_id_of(session: &PartnerSession) -> Option<&str> {
+    session
+        .continuation
+        .as_ref()?
+        .as_str()
+        .strip_prefix(LOGIN_ID_MARK)
+}
+
+/// `/Authorize` for a card (flinks.md §3, cached mode): the LoginId instead
+/// of credentials; `MostRecentCached` as configured.
+fn by_login_id(flinks: &Flinks, login_id: &str) -> Value {
+    let config = &flinks.config;
+    let mut body = Map::new();
+    body.insert("LoginId".into(), login_id.into());
+    body.insert("MostRecentCached".into(), config.most_recent_cached.into());
+    body.insert("Save".into(), config.save.into());
+    body.insert("Language".into(), config.language.as_str().into());
+    if let Some(tag) = &config.tag {
+        body.insert("Tag".into(), tag.clone().into());
+    }
+    Value::Object(body)
 }
 
 /// `POST /Authorize`, with the session's token as `flinks-auth-key` when

@@ -5,6 +5,7 @@
 //! |---|---|
 //! | list institutions | answered locally: the institutions configured, each with a username/password form built here (Flinks has no `ui` catalogue) |
 //! | create session | `POST /GenerateAuthorizeToken` with the secret key (a token valid 30 minutes), or answered locally for instances without tokens |
+//! | re-authorise a card | the same token, then a login with no fields: `POST /Authorize` with `LoginId` and `MostRecentCached` (cached mode); without tokens, that `/Authorize` at once |
 //! | login | `POST /Authorize` with `Institution`, `Username`, `Password`, `MostRecentCached`, `Save`, `Language`, `Tag` |
 //! | commit | `POST /Authorize` with the step's `RequestId` and `SecurityResponses` keyed by the exact prompt |
 //! | poll | `GET /GetAccountsDetailAsync/{RequestId}` |
@@ -14,6 +15,7 @@
 //! The `RequestId` rides from a reply into the next call as the flow's
 //! [`Continuation`](crate::flow::Continuation).
 
+mod card;
 mod codes;
 mod decode;
 mod encode;
@@ -78,6 +80,16 @@ pub struct FlinksConfig {
     pub save: bool,
     /// `Tag`: the host's correlation id, echoed back by Flinks.
     pub tag: Option<String>,
+    /// `MostRecentCached` when re-authorising a card by its LoginId: `true`
+    /// (the default) answers from Flinks' cache without contacting the bank,
+    /// as after Flinks Connect; `false` is a live refresh, which may ask the
+    /// security questions again.
+    pub most_recent_cached: bool,
+    /// Wait between status polls of a `202`, in ms; [`POLL_INTERVAL_MS`]
+    /// unless a test wants it shorter.
+    pub poll_interval_ms: u64,
+    /// Give up polling a `202` after this, in ms; [`POLL_DEADLINE_MS`].
+    pub poll_deadline_ms: u64,
 }
 
 impl FlinksConfig {
@@ -92,6 +104,9 @@ impl FlinksConfig {
             language: Language::En,
             save: true,
             tag: None,
+            most_recent_cached: true,
+            poll_interval_ms: POLL_INTERVAL_MS,
+            poll_deadline_ms: POLL_DEADLINE_MS,
         }
     }
 

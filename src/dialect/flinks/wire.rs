@@ -203,3 +203,60 @@ pub fn failed(
 pub fn authorize_token(token: &str) -> Value {
     json!({ "HttpStatusCode": 200, "Token": token })
 }
+
+/// One account of `GetAccountsSummary` (flinks.md §6): `balance` in cents
+/// becomes `Balance.Current` in dollars, as Flinks writes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SummaryAccount<'a> {
+    /// Flinks' account id.
+    pub id: &'a str,
+    /// `Title`, e.g. "Chequing".
+    pub title: &'a str,
+    /// `AccountNumber`.
+    pub number: &'a str,
+    /// `Category`, e.g. `Operations`.
+    pub category: &'a str,
+    /// `Currency`, e.g. `CAD`.
+    pub currency: &'a str,
+    /// Current balance in cents.
+    pub balance_cents: i64,
+}
+
+/// `GetAccountsSummary` (and `GetAccountsDetailAsync` once ready): the
+/// card's accounts, its LoginId and the session's RequestId.
+pub fn accounts_summary(
+    request_id: &str,
+    login_id: &str,
+    institution: &str,
+    accounts: &[SummaryAccount<'_>],
+) -> Value {
+    let accounts: Vec<Value> = accounts
+        .iter()
+        .map(|a| {
+            json!({
+                "Id": a.id,
+                "Title": a.title,
+                "AccountNumber": a.number,
+                "Category": a.category,
+                "Currency": a.currency,
+                // Dollars with cents, as a JSON number.
+                "Balance": { "Current": a.balance_cents as f64 / 100.0 },
+            })
+        })
+        .collect();
+    json!({
+        "HttpStatusCode": 200,
+        "Accounts": accounts,
+        "Login": { "Id": login_id, "Type": "Personal", "IsScheduledRefresh": false },
+        "Institution": institution,
+        "RequestId": request_id,
+    })
+}
+
+/// `DeleteCard` done.
+pub fn card_deleted(login_id: &str) -> Value {
+    json!({
+        "StatusCode": 200,
+        "Message": format!("All of the information about LoginId {login_id} has been removed"),
+    })
+}

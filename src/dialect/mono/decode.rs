@@ -9,8 +9,8 @@ use super::step::{rejection, step};
 use super::time::parse_rfc3339_ms;
 use crate::dialect::HttpResponse;
 use crate::flow::{
-    AuthMethod, CallError, CallKind, Catalogue, Institution, InstitutionRef, Reply, SessionInfo,
-    Step, Timestamp,
+    AuthMethod, CallError, CallKind, Catalogue, Continuation, Institution, InstitutionRef, Reply,
+    SessionInfo, Step, Timestamp,
 };
 use serde_json::Value;
 use std::sync::Arc;
@@ -61,6 +61,7 @@ pub(super) fn decode(kind: CallKind, response: &HttpResponse) -> Result<Reply, C
     match kind {
         CallKind::ListInstitutions => institutions(body),
         CallKind::CreateSession => session(&body).map(Reply::SessionCreated),
+        CallKind::Reauthorise => reauth_session(&body),
         CallKind::Login | CallKind::Commit | CallKind::Poll => step(&body).map(Reply::Step),
         CallKind::ExchangeCode => exchanged(&body),
     }
@@ -191,11 +192,30 @@ fn session(body: &Value) -> Result<SessionInfo, CallError> {
         None => None,
     };
     Ok(SessionInfo {
+        continuation: None,
         id,
         expires_at,
         form,
         institution,
     })
+}
+
+/// `reauth/session` (mono.md §7): linked again at once (`99` + `code`,
+/// quirk 13), or a session to log in to, shaped as create-session's.
+/// Where the session id comes from is unconfirmed; it is read where
+/// create-session puts it, and the session is marked so that its login goes
+/// to `reauth/login`.
+fn reauth_session(body: &Value) -> Result<Reply, CallError> {
+    let data = get(body, "data");
+    let has_code = get(body, "responseCode")
+        .or_else(|| data.and_then(|d| get(d, "responseCode")))
+        .is_some();
+    if has_code {
+        return step(body).map(Reply::Step);
+    }
+    let mut info = session(body)?;
+    info.continuation = Some(Continuation::new(super::encode::REAUTH));
+    Ok(Reply::SessionCreated(info))
 }
 
 /// Epoch ms as a number or numeric string, or an RFC 3339 UTC string; anything

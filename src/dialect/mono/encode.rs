@@ -49,15 +49,39 @@ pub(super) fn encode(config: &MonoConfig, call: &Call) -> Encoded {
                 Value::Object(body),
             )
         }
-        // Mono's login names neither institution nor method: the session does.
+        // v2 only: v1's re-authorisation hands a token to the widget
+        // (mono.md §7), which a headless flow cannot use.
+        Call::Reauthorise { account, .. } => {
+            if !v2 {
+                return Encoded::Local(Err(CallError::Malformed(
+                    "re-authorisation needs Mono's v2 Partners API".into(),
+                )));
+            }
+            post(
+                config,
+                "/v2/connect/reauth/session".to_owned(),
+                None,
+                serde_json::json!({ "account": account }),
+            )
+        }
+        // Mono's login names neither institution nor method: the session
+        // does. A re-authorisation session logs in at its own path.
         Call::Login {
             session, values, ..
-        } => post(
-            config,
-            path("/v1/connect/login", "/v2/connect/login"),
-            Some(&session.id),
-            Value::Object(values_body(values)),
-        ),
+        } => {
+            let reauth = session.continuation.as_ref().map(|c| c.as_str()) == Some(REAUTH);
+            let path = if reauth {
+                "/v2/connect/reauth/login".to_owned()
+            } else {
+                path("/v1/connect/login", "/v2/connect/login")
+            };
+            post(
+                config,
+                path,
+                Some(&session.id),
+                Value::Object(values_body(values)),
+            )
+        }
         Call::Commit {
             session,
             values,
@@ -88,6 +112,10 @@ pub(super) fn encode(config: &MonoConfig, call: &Call) -> Encoded {
         ),
     })
 }
+
+/// The continuation a re-authorisation session carries into its login, so
+/// the login goes to `reauth/login` (set by the decoder of `reauth/session`).
+pub(super) const REAUTH: &str = "reauth";
 
 fn post(config: &MonoConfig, path: String, session: Option<&str>, body: Value) -> HttpRequest {
     let mut headers = vec![(

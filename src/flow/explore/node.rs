@@ -156,6 +156,7 @@ impl Node {
             ReplyLetter::Session if matches!(call, Call::CreateSession { .. }) => {
                 self.sessions += 1;
                 Ok(Reply::SessionCreated(SessionInfo {
+                    continuation: None,
                     id: format!("session-{}", self.sessions),
                     expires_at: Some(self.now.plus_ms(5 * 60 * 1000)),
                     form: None,

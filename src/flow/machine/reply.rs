@@ -13,6 +13,7 @@ use crate::flow::retry::retry_delay;
 use crate::flow::state::*;
 use crate::flow::timers::Timer;
 use crate::flow::types::{Catalogue, Timestamp};
+use crate::form::{Form, Values};
 use std::sync::Arc;
 
 impl ConnectFlow {
@@ -118,19 +119,59 @@ impl ConnectFlow {
                 if let Some(at) = info.expires_at {
                     self.timers.arm(Timer::SessionExpiry, at);
                 }
+                let session = Session {
+                    id: info.id,
+                    target: s.target,
+                    continuation: info.continuation,
+                };
+                // Nothing for the person to type (a returning user whose
+                // login the partner keeps): the login goes at once.
+                if form.fields.is_empty() {
+                    return self.send_login(now, session, form, Values::new());
+                }
                 State::AwaitingCredentials(AwaitingCredentials {
-                    session: Session {
-                        id: info.id,
-                        target: s.target,
-                        continuation: None,
-                    },
+                    session,
                     form,
                     prefill: Vec::new(),
                     errors: Vec::new(),
                     notice: s.notice,
                 })
             }
+            // A re-authorisation the partner settled without a login: linked
+            // again at once, a form, or a refusal (Mono quirk 13; Flinks'
+            // cached mode). Read as a login's reply.
+            Ok(Reply::Step(step)) if self.config.reauthorise.is_some() => {
+                let form = self
+                    .catalogue_form(&s.target)
+                    .unwrap_or_else(|| Form::new("", Vec::new()));
+                let session = Session {
+                    id: String::new(),
+                    target: s.target,
+                    continuation: None,
+                };
+                self.on_step(now, session, Origin::Login(form, Vec::new()), step)
+            }
             Ok(_) => self.fail(now, protocol("expected a session")),
+            // The account cannot be re-authorised (not this app's, unlinked):
+            // no list to go back to helps.
+            Err(CallError::Http { status, message })
+                if self.config.reauthorise.is_some()
+                    && (400..500).contains(&status)
+                    && status != 429 =>
+            {
+                let message = if message.is_empty() {
+                    format!("This account cannot be re-authorised (HTTP {status})")
+                } else {
+                    message
+                };
+                self.fail(
+                    now,
+                    Failure::Rejected {
+                        message,
+                        code: None,
+                    },
+                )
+            }
             Err(e) => {
                 if let Some(failed) = self.count_transport(now, &e.to_string()) {
                     return failed;
@@ -240,6 +281,20 @@ impl ConnectFlow {
                     poll_after_ms,
                     origin,
                 })
+            }
+            // A login the person typed nothing into (a stored login,
+            // re-authorised): they cannot fix it by typing again.
+            Step::Rejected(rejection)
+                if matches!(rejection.kind, RejectionKind::Retry)
+                    && matches!(&origin, Origin::Login(form, _) if form.fields.is_empty()) =>
+            {
+                self.fail(
+                    now,
+                    Failure::Rejected {
+                        message: rejection.message,
+                        code: rejection.code,
+                    },
+                )
             }
             Step::Rejected(rejection) => match rejection.kind {
                 RejectionKind::Retry | RejectionKind::RestartLogin => {

@@ -105,10 +105,20 @@ impl ConnectFlow {
             );
         }
         self.counters.sessions += 1;
-        let request = self.call(Call::CreateSession {
-            institution: target.institution.id.clone(),
-            auth_method: target.auth_method.clone(),
-        });
+        let institution = target.institution.id.clone();
+        let auth_method = target.auth_method.clone();
+        let call = match &self.config.reauthorise {
+            Some(account) => Call::Reauthorise {
+                account: account.clone(),
+                institution,
+                auth_method,
+            },
+            None => Call::CreateSession {
+                institution,
+                auth_method,
+            },
+        };
+        let request = self.call(call);
         State::CreatingSession(CreatingSession {
             target,
             request,

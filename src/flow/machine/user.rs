@@ -8,7 +8,7 @@ use crate::flow::input::{ActionKind, UserAction};
 use crate::flow::mfa_type;
 use crate::flow::state::*;
 use crate::flow::types::{AuthMethodKind, Timestamp};
-use crate::form::Values;
+use crate::form::{Form, Values};
 
 impl ConnectFlow {
     pub(super) fn on_user(&mut self, now: Timestamp, action: UserAction) -> Result<(), FlowError> {
@@ -96,22 +96,7 @@ impl ConnectFlow {
             return Err(FlowError::InvalidValues(found));
         }
         Ok(match self.take_state() {
-            State::AwaitingCredentials(s) => {
-                self.emit(now, EventKind::SubmitCredentials);
-                let prefill = values.public_part(&s.form);
-                let request = self.call(Call::Login {
-                    session: partner_session(&s.session),
-                    institution: s.session.target.institution.id.clone(),
-                    auth_method: s.session.target.auth_method.clone(),
-                    values,
-                });
-                State::LoggingIn(LoggingIn {
-                    session: s.session,
-                    form: s.form,
-                    prefill,
-                    request,
-                })
-            }
+            State::AwaitingCredentials(s) => self.send_login(now, s.session, s.form, values),
             State::AwaitingInput(s) => {
                 self.emit(
                     now,
@@ -131,6 +116,31 @@ impl ConnectFlow {
                 })
             }
             other => other,
+        })
+    }
+
+    /// Sends the login form's values (the person's, or none for a form
+    /// with no fields).
+    pub(super) fn send_login(
+        &mut self,
+        now: Timestamp,
+        session: Session,
+        form: Form,
+        values: Values,
+    ) -> State {
+        self.emit(now, EventKind::SubmitCredentials);
+        let prefill = values.public_part(&form);
+        let request = self.call(Call::Login {
+            session: partner_session(&session),
+            institution: session.target.institution.id.clone(),
+            auth_method: session.target.auth_method.clone(),
+            values,
+        });
+        State::LoggingIn(LoggingIn {
+            session,
+            form,
+            prefill,
+            request,
         })
     }
 

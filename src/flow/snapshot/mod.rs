@@ -192,6 +192,11 @@ enum StoredCall {
         institution: String,
         auth_method: AuthMethodKind,
     },
+    Reauthorise {
+        account: String,
+        institution: String,
+        auth_method: AuthMethodKind,
+    },
     Login {
         session: PartnerSession,
         institution: String,
@@ -223,6 +228,15 @@ impl From<&Effect> for StoredEffect {
                 institution,
                 auth_method,
             } => StoredCall::CreateSession {
+                institution,
+                auth_method,
+            },
+            Call::Reauthorise {
+                account,
+                institution,
+                auth_method,
+            } => StoredCall::Reauthorise {
+                account,
                 institution,
                 auth_method,
             },
@@ -261,6 +275,15 @@ impl From<StoredEffect> for Effect {
                 institution,
                 auth_method,
             } => Call::CreateSession {
+                institution,
+                auth_method,
+            },
+            StoredCall::Reauthorise {
+                account,
+                institution,
+                auth_method,
+            } => Call::Reauthorise {
+                account,
                 institution,
                 auth_method,
             },

@@ -41,9 +41,7 @@ impl Bank {
             .personas
             .get(progress.user)
             .ok_or(BankError::SessionNotFound)?;
-        let challenge = persona
-            .script
-            .challenges
+        let challenge = run::script_of(session, persona)
             .get(progress.at)
             .ok_or(BankError::SessionNotFound)?;
         if let Some(a) = account {

@@ -54,6 +54,9 @@ pub(crate) enum BankError {
         /// The institution's name.
         bank: String,
     },
+    /// An account id that is unknown, unlinked or another key's.
+    #[error("Account not found")]
+    AccountNotFound,
     /// A link code that is unknown, spent, expired or another key's.
     #[error("Invalid or expired code")]
     CodeInvalid,

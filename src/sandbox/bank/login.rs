@@ -53,7 +53,13 @@ impl Bank {
             ));
         };
         let user = persona.user.username;
-        let secret_ok = secrets_match(persona, &session.form, method, values);
+        // A re-authorisation is for one account: another user's right
+        // password is still the wrong login for it.
+        let for_account = match &session.reauth_of {
+            Some(account) => tenant.links.get(account).is_some_and(|l| l.user == index),
+            None => true,
+        };
+        let secret_ok = for_account && secrets_match(persona, &session.form, method, values);
         let institution = session.institution.clone();
 
         let refused = match persona.script.special {

@@ -16,6 +16,7 @@
 //! exchange(key, code, now)                    -> account id        (single use, stable per login)
 //! credentials(key, session, now) / hints()    -> what each test user types
 //! account(key, id) / unlink(key, id)          -> the linked account
+//! reauthorise(key, account, now)              -> a code at once, or a session to log in to again
 //! ```
 //!
 //! Everything is per API key: sessions, codes, links, wrong-password counts
@@ -25,8 +26,9 @@
 mod commit;
 mod credentials;
 mod error;
-mod ids;
+pub(crate) mod ids;
 mod login;
+mod reauth;
 mod run;
 mod script;
 mod tenant;
@@ -35,7 +37,8 @@ mod tests;
 
 pub(crate) use error::BankError;
 pub(crate) use ids::Entropy;
-pub(crate) use script::{Challenge, Persona, Script, Special, World};
+pub(crate) use reauth::Reauthorised;
+pub(crate) use script::{Challenge, Persona, Reauth, Script, Special, World};
 
 use super::{captcha, SandboxConfig};
 use crate::flow::{Account, AuthMethodKind, Institution, Rejection, SessionInfo, Step, Timestamp};
@@ -197,10 +200,12 @@ impl Bank {
                 form: form.clone(),
                 captcha: answer,
                 stage: Stage::Login,
+                reauth_of: None,
             },
         );
         tracing::info!(session = %id, institution = %inst.id, %method, "sandbox: session created");
         Ok(SessionInfo {
+            continuation: None,
             id,
             expires_at: Some(Timestamp(expires_at)),
             form: Some(form),

@@ -3,7 +3,7 @@
 //! starts the script) and commit (which moves it on).
 
 use super::ids::{self, Entropy};
-use super::script::{Challenge, Persona};
+use super::script::{Challenge, Persona, Reauth};
 use super::tenant::{BankSession, CodeEntry, LinkEntry, Progress, Stage};
 use crate::flow::{Account, Step};
 use crate::form::{Field, Form};
@@ -16,6 +16,15 @@ pub(super) fn fields(challenge: &Challenge) -> &'static [&'static str] {
         Challenge::Otp { .. } => &["otp"],
         Challenge::Question { .. } => &["answer"],
         Challenge::ChooseAccount | Challenge::Pending { .. } => &[],
+    }
+}
+
+/// The script a session runs: the user's re-authorisation challenges on a
+/// re-authorisation session, else the linking ones.
+pub(super) fn script_of(session: &BankSession, persona: &Persona) -> &'static [Challenge] {
+    match (&session.reauth_of, persona.script.reauth) {
+        (Some(_), Reauth::Login(challenges)) => challenges,
+        _ => persona.script.challenges,
     }
 }
 
@@ -38,7 +47,7 @@ pub(super) fn proceed(
     chosen: Option<String>,
     issuer: Issuer<'_>,
 ) -> Step {
-    let script = persona.script.challenges;
+    let script = script_of(session, persona);
     loop {
         match script.get(at) {
             Some(Challenge::ChooseAccount) if chosen.is_some() => at += 1,

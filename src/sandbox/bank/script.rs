@@ -31,9 +31,6 @@ pub(crate) enum Challenge {
     /// "pending" (the one that reaches the wait counts), each poll (a commit
     /// with no values) getting the next, then the script goes on. Flinks'
     /// `202 OPERATION_DISPATCHED` (flinks.md §5); no Mono user has it.
-    // Only the unit tests build it until the Flinks front brings its users;
-    // the logic is here now so that adding them is data only.
-    #[cfg_attr(not(test), expect(dead_code, reason = "the Flinks users will use it"))]
     Pending {
         /// How many polls answer "pending".
         polls: u32,
@@ -63,6 +60,17 @@ pub(crate) enum Special {
     Slow,
 }
 
+/// What re-authorising an account the user linked does (Mono's
+/// `reauth/session`, mono.md §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reauth {
+    /// Nothing is asked: a new link code at once (`99` + `code`, quirk 13).
+    AtOnce,
+    /// The bank needs the person again: a login (the same user's), then
+    /// these challenges, then a code.
+    Login(&'static [Challenge]),
+}
+
 /// A user's whole script.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Script {
@@ -70,13 +78,16 @@ pub(crate) struct Script {
     pub(crate) challenges: &'static [Challenge],
     /// How the login ends besides.
     pub(crate) special: Special,
+    /// What re-authorising a linked account does.
+    pub(crate) reauth: Reauth,
 }
 
 impl Script {
-    /// Linked at once.
+    /// Linked at once; re-authorised at once.
     pub(crate) const PLAIN: Script = Script {
         challenges: &[],
         special: Special::None,
+        reauth: Reauth::AtOnce,
     };
 }
 

@@ -39,6 +39,10 @@ pub(super) struct BankSession {
     /// The captcha's answer, when the form has one.
     pub(super) captcha: Option<String>,
     pub(super) stage: Stage,
+    /// The account this session re-authorises: only its own user may log
+    /// in, and the user's re-authorisation script runs instead of the
+    /// linking one.
+    pub(super) reauth_of: Option<String>,
 }
 
 /// Where a session is in its life.

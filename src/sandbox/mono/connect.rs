@@ -8,6 +8,7 @@ use super::{ApiKey, Front};
 use crate::dialect::mono::wire;
 use crate::flow::{AuthMethodKind, Institution};
 use crate::form::Values;
+use crate::sandbox::bank::Reauthorised;
 use crate::sandbox::catalogue;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
@@ -66,6 +67,35 @@ pub(super) async fn create_session(
         .bank()
         .open_session(&key, &request.institution, &method, now_ms())?;
     Ok(send(StatusCode::OK, wire::session(&info)))
+}
+
+/// `POST /v2/connect/reauth/session` with `{account}` (mono.md §7): `99`
+/// and a code inside `data` when the bank needs nothing, else a session
+/// shaped as create-session's, logged in to at `reauth/login`.
+pub(super) async fn reauth_session(
+    State(front): State<Front>,
+    Extension(ApiKey(key)): Extension<ApiKey>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Fail> {
+    let account = request::json(body)?
+        .get("account")
+        .and_then(Value::as_str)
+        .filter(|a| !a.trim().is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            Fail::error(
+                StatusCode::BAD_REQUEST,
+                "Invalid input: account is a required string",
+            )
+        })?;
+    let answer = front.bank().reauthorise(&key, &account, now_ms())?;
+    Ok(match answer {
+        Reauthorised::Code(code) => ok(
+            "Account re-authorised",
+            json!({ "responseCode": 99, "code": code }),
+        ),
+        Reauthorised::Session(info) => send(StatusCode::OK, wire::session(&info)),
+    })
 }
 
 pub(super) async fn login(

@@ -11,7 +11,8 @@ mod connect;
 mod reply;
 mod request;
 
-use super::bank::{Bank, Entropy, World};
+use super::bank::{Bank, World};
+use super::front::OsEntropy;
 use super::{catalogue, users, SandboxConfig};
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::StatusCode;
@@ -43,22 +44,22 @@ impl Front {
     }
 }
 
-/// The operating system's randomness for the bank's ids and captchas,
-/// through the v4 UUIDs the sandbox already depends on (no `rand` needed).
-struct OsEntropy;
-
-impl Entropy for OsEntropy {
-    fn next_bits(&mut self) -> u128 {
-        uuid::Uuid::new_v4().as_u128()
-    }
-}
-
 /// What Mono's sandbox knows: the Nigerian catalogue and the test users.
 fn world() -> World {
     World {
         institutions: catalogue::institutions(),
         personas: users::personas(),
     }
+}
+
+/// Any other path: `404` in Mono's envelope (and `405` for another
+/// method), for every front.
+pub(crate) fn not_found(router: Router) -> Router {
+    router
+        .fallback(|| async { Fail::error(StatusCode::NOT_FOUND, "Route not found") })
+        .method_not_allowed_fallback(|| async {
+            Fail::error(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")
+        })
 }
 
 /// The Mono routes over a fresh bank.
@@ -73,15 +74,17 @@ pub(crate) fn router(config: SandboxConfig) -> Router {
         .route("/v2/connect/session", post(connect::create_session))
         .route("/v2/connect/login", post(connect::login))
         .route("/v2/connect/commit", post(connect::commit))
+        .route("/v2/connect/reauth/session", post(connect::reauth_session))
+        // A re-authorisation session logs in like any other; the bank knows
+        // which it is.
+        .route("/v2/connect/reauth/login", post(connect::login))
         .route("/v2/connect/sandbox", get(connect::sandbox_credentials))
         .route("/v2/accounts/auth", post(accounts::exchange))
         .route("/v2/accounts/{id}", get(accounts::account_details))
         .route("/v2/accounts/{id}/unlink", post(accounts::unlink))
-        .fallback(|| async { Fail::error(StatusCode::NOT_FOUND, "Route not found") })
-        .method_not_allowed_fallback(|| async {
-            Fail::error(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")
-        })
-        .layer(middleware::from_fn(require_key))
+        // Only Mono's routes need Mono's key; the Flinks routes beside them
+        // have their own credentials.
+        .route_layer(middleware::from_fn(require_key))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(front)
 }

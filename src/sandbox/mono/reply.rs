@@ -9,15 +9,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::Value;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-/// The wall clock, read here and nowhere in the bank.
-pub(super) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
-}
+pub(super) use crate::sandbox::front::now_ms;
 
 /// Epoch ms as RFC 3339 UTC with milliseconds, the way Mono stamps envelopes.
 pub(super) fn rfc3339(ms: u64) -> String {
@@ -116,6 +109,7 @@ impl From<BankError> for Fail {
                 retry_after: Some(retry_after_ms.div_ceil(1000)),
                 ..Fail::error(StatusCode::TOO_MANY_REQUESTS, message)
             },
+            BankError::AccountNotFound => Fail::error(StatusCode::NOT_FOUND, message),
             BankError::InstitutionDown { .. } => {
                 Fail::error(StatusCode::SERVICE_UNAVAILABLE, message)
             }

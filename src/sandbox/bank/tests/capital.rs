@@ -3,108 +3,15 @@
 //! login, an outage and a background wait.
 
 use super::{bank_with, code, creds, rejection, step, A, IB};
-use crate::flow::{AuthMethod, Institution, RejectionKind, Step};
-use crate::form::{Field, Form, Values};
-use crate::sandbox::bank::{
-    ids, reason, Bank, BankError, Challenge, Persona, Script, Special, World,
-};
-use crate::sandbox::users::TestUser;
+use crate::flow::{RejectionKind, Step};
+use crate::form::Values;
+use crate::sandbox::bank::{ids, reason, Bank, BankError};
+use crate::sandbox::flinks::capital::{world, CITY, COUNTRY, SHAPE};
 use crate::sandbox::SandboxConfig;
-
-const CITY: &str = "What city were you born in?";
-const COUNTRY: &str = "What is the best country on earth?";
-const SHAPE: &str = "What shape do people like most?";
-
-const fn capital_user(username: &'static str, account_number: &'static str) -> TestUser {
-    TestUser {
-        username,
-        password: "Everyday",
-        name: "GREAT DAY",
-        account_number,
-        other_accounts: &[],
-        bvn: "",
-        phone: "",
-        date_of_birth: "",
-        email: "",
-        mobile_pin: "",
-        ussd_pin: "",
-        behaviour: "",
-    }
-}
-
-/// Flinks Capital's scripted users (flinks.md §9) in the bank's own terms.
-fn flinks_capital() -> World {
-    let questions: &'static [Challenge] = &[
-        Challenge::Question {
-            prompt: CITY,
-            answer: "Montreal",
-        },
-        Challenge::Question {
-            prompt: COUNTRY,
-            answer: "Canada",
-        },
-        Challenge::Question {
-            prompt: SHAPE,
-            answer: "Triangle",
-        },
-    ];
-    let dispatched: &'static [Challenge] = &[Challenge::Pending {
-        polls: 2,
-        poll_after_ms: 10_000,
-        give_up_after_ms: 300_000,
-    }];
-    let persona = |user, challenges, special| Persona {
-        user,
-        script: Script {
-            challenges,
-            special,
-        },
-    };
-    let mut method = AuthMethod::new(
-        IB,
-        Some(Form::new(
-            "FlinksCapital",
-            vec![
-                Field::input("username", "Username"),
-                Field::password("password", "Password"),
-            ],
-        )),
-    );
-    method.name = Some("Online banking".into());
-    World {
-        institutions: vec![Institution::new(
-            "FlinksCapital",
-            "FlinksCapital",
-            vec![method],
-        )],
-        personas: vec![
-            persona(capital_user("Greatday", "1"), questions, Special::None),
-            persona(capital_user("greatday_nomfa", "2"), &[], Special::None),
-            persona(
-                capital_user("test_disabled_account", "3"),
-                &[],
-                Special::Refused {
-                    message: "Login disabled at the bank",
-                    reason: "disabled",
-                },
-            ),
-            persona(
-                capital_user("test_service_unavailable", "4"),
-                &[],
-                Special::Down,
-            ),
-            persona(
-                capital_user("test_dispatched", "5"),
-                dispatched,
-                Special::None,
-            ),
-        ],
-    }
-}
 
 #[test]
 fn a_flinks_capital_user_set_runs_as_data() {
-    let mut bank = bank_with(SandboxConfig::default(), flinks_capital());
+    let mut bank = bank_with(SandboxConfig::default(), world());
     let mut login = |user: &str| {
         let sid = match bank.open_session(A, "FlinksCapital", &IB, 0) {
             Ok(info) => info.id,
@@ -126,7 +33,7 @@ fn a_flinks_capital_user_set_runs_as_data() {
     assert_eq!(
         down,
         Err(BankError::InstitutionDown {
-            bank: "FlinksCapital".into()
+            bank: "Flinks Capital".into()
         })
     );
 
