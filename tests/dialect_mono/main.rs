@@ -7,6 +7,7 @@ mod decode;
 mod encode;
 mod fuzz;
 mod quirks;
+mod reauth;
 
 use connectflow::dialect::mono::{classify_rejection, parse_rfc3339_ms, wire, Customer};
 use connectflow::dialect::{
