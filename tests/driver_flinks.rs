@@ -409,3 +409,79 @@ async fn answers_as_a_string_or_an_array_and_a_spent_or_unknown_token() {
         (400, Some("SESSION_NONEXISTENT"))
     );
 }
+
+/// Flinks Connect's events for a run: every flow event, then the view,
+/// after each turn, through [`ConnectEvents`].
+async fn connect_events(driver: &Driver, passwords: &[&str]) -> Vec<serde_json::Value> {
+    use connectflow::dialect::flinks::ConnectEvents;
+    let config = capital().with_reference("order-42");
+    let mut flow = ConnectFlow::new(config, now());
+    let mut translator = ConnectEvents::new("https://app.example/done");
+    let mut out = Vec::new();
+    let mut passwords = passwords.iter();
+    let mut answers = ANSWERS.iter();
+    for _ in 0..20 {
+        let mut events = Vec::new();
+        driver
+            .run(&mut flow, &mut |e| events.push(e.clone()))
+            .await
+            .unwrap();
+        out.extend(events.iter().filter_map(|e| translator.event(e)));
+        out.extend(translator.view(&flow.view(), flow.reference()));
+        let action = match flow.view() {
+            View::Form(f) if f.purpose == FormPurpose::Credentials => UserAction::Submit(
+                Values::new()
+                    .with("username", "Greatday")
+                    .with("password", *passwords.next().unwrap()),
+            ),
+            View::Form(f) => UserAction::Submit(
+                Values::new().with(f.form.fields[0].name.clone(), answers.next().unwrap().1),
+            ),
+            _ => return out,
+        };
+        flow.handle(now(), Input::User(action)).unwrap();
+    }
+    panic!("flow did not end");
+}
+
+#[tokio::test]
+async fn flinks_connect_events_name_each_screen_and_end_in_a_redirect_with_the_login_id() {
+    let sandbox = Sandbox::start_local().await.unwrap();
+    let events = connect_events(&driver(&sandbox), &["Nope", "Everyday"]).await;
+    let names: Vec<&str> = events
+        .iter()
+        .map(|e| e["step"].as_str().or(e["flinksCode"].as_str()).unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "APP_MOUNTED",
+            "INSTITUTION_SELECTED",
+            "COMPONENT_LOAD_CREDENTIAL",
+            "SUBMIT_CREDENTIAL",
+            "INVALID_LOGIN",
+            "COMPONENT_LOAD_CREDENTIAL_RETRY",
+            "SUBMIT_CREDENTIAL",
+            "COMPONENT_LOAD_MFA",
+            "SUBMIT_MFA",
+            "COMPONENT_LOAD_MFA",
+            "SUBMIT_MFA",
+            "COMPONENT_LOAD_MFA",
+            "SUBMIT_MFA",
+            "REDIRECT"
+        ]
+    );
+    assert!(events.iter().all(|e| e["tag"] == "order-42"), "{events:?}");
+    assert_eq!(
+        events[7]["mfaTypes"],
+        serde_json::json!(["QuestionAndAnswer"])
+    );
+    let redirect = events.last().unwrap();
+    assert_eq!(redirect["institution"], "FlinksCapital");
+    let url = redirect["url"].as_str().unwrap();
+    assert!(
+        url.starts_with("https://app.example/done?loginId=")
+            && url.ends_with("&institution=FlinksCapital&tag=order-42"),
+        "{url}"
+    );
+}

@@ -65,6 +65,10 @@ pub enum EventKind {
         error_type: ErrorType,
         /// For a person.
         error_message: String,
+        /// The partner's machine code for it, when it sent one (a
+        /// `FlinksCode`; Mono sends none).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error_code: Option<String>,
     },
     /// The person left.
     Exit {
@@ -113,22 +117,6 @@ impl EventKind {
             EventKind::Exit { .. } => "mono.connect.on_exit",
             EventKind::Success { .. } => "mono.connect.widget.account_linked",
         }
-    }
-
-    /// The Flinks Connect `step` that corresponds, where there is one.
-    pub fn flinks_step(&self) -> Option<&'static str> {
-        Some(match self {
-            EventKind::Opened => "APP_MOUNTED",
-            EventKind::InstitutionSelected { .. } => "INSTITUTION_SELECTED",
-            EventKind::SubmitCredentials => "SUBMIT_CREDENTIAL",
-            EventKind::SubmitMfa { .. } => "SUBMIT_MFA",
-            EventKind::AccountSelected { .. } => "ACCOUNT_SELECTED",
-            EventKind::Success { .. } => "REDIRECT",
-            EventKind::Exit { .. } => "COMPONENT_CLOSE_SESSION",
-            EventKind::AuthMethodSwitched { .. }
-            | EventKind::AccountLinked { .. }
-            | EventKind::Error { .. } => return None,
-        })
     }
 }
 

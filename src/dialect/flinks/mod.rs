@@ -19,9 +19,11 @@ mod card;
 mod codes;
 mod decode;
 mod encode;
+pub mod events;
 pub mod wire;
 
 pub use codes::FlinksCode;
+pub use events::ConnectEvents;
 
 use super::{Dialect, Encoded, HttpResponse};
 use crate::flow::{

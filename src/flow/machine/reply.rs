@@ -314,7 +314,12 @@ impl ConnectFlow {
                     if count >= max {
                         return self.fail(now, Failure::TooManyAttempts { attempts: count });
                     }
-                    self.emit_error(now, error_type, &rejection.message);
+                    self.emit_coded_error(
+                        now,
+                        error_type,
+                        &rejection.message,
+                        rejection.code.as_deref(),
+                    );
                     if rejection.kind == RejectionKind::RestartLogin {
                         let notice = Notice::LoginAgain {
                             message: rejection.message,
@@ -331,16 +336,18 @@ impl ConnectFlow {
                     )
                 }
                 RejectionKind::SessionExpired => self.session_expired(now, session.target),
-                RejectionKind::TryLater => match self.count_transport(now, &rejection.message) {
-                    Some(failed) => failed,
-                    None => back(
-                        origin,
-                        session,
-                        Notice::PartnerUnavailable {
-                            detail: rejection.message,
-                        },
-                    ),
-                },
+                RejectionKind::TryLater => {
+                    match self.count_try_later(now, &rejection.message, rejection.code.as_deref()) {
+                        Some(failed) => failed,
+                        None => back(
+                            origin,
+                            session,
+                            Notice::PartnerUnavailable {
+                                detail: rejection.message,
+                            },
+                        ),
+                    }
+                }
                 RejectionKind::Final => self.fail(
                     now,
                     Failure::Rejected {

@@ -209,6 +209,17 @@ impl ConnectFlow {
     /// Counts a call that produced no usable answer (or a partner that said
     /// "try later"); `Some(Failed)` once the configured number is reached.
     pub(super) fn count_transport(&mut self, now: Timestamp, detail: &str) -> Option<State> {
+        self.count_try_later(now, detail, None)
+    }
+
+    /// [`count_transport`](Self::count_transport) for a partner that said
+    /// "try later", with its code for it.
+    pub(super) fn count_try_later(
+        &mut self,
+        now: Timestamp,
+        detail: &str,
+        code: Option<&str>,
+    ) -> Option<State> {
         self.counters.transport_failures = self.counters.transport_failures.saturating_add(1);
         if self.counters.transport_failures >= self.config.max_transport_failures {
             return Some(self.fail(
@@ -218,7 +229,7 @@ impl ConnectFlow {
                 },
             ));
         }
-        self.emit_error(now, ErrorType::PartnerUnavailable, detail);
+        self.emit_coded_error(now, ErrorType::PartnerUnavailable, detail, code);
         None
     }
 
@@ -244,7 +255,11 @@ impl ConnectFlow {
             Failure::Unauthorized { .. } => ErrorType::Unauthorized,
             Failure::Protocol { .. } => ErrorType::Protocol,
         };
-        self.emit_error(now, error_type, &failure.message());
+        let code = match &failure {
+            Failure::Rejected { code, .. } => code.clone(),
+            _ => None,
+        };
+        self.emit_coded_error(now, error_type, &failure.message(), code.as_deref());
         State::Failed(failure)
     }
 
@@ -266,11 +281,23 @@ impl ConnectFlow {
     }
 
     pub(super) fn emit_error(&mut self, now: Timestamp, error_type: ErrorType, message: &str) {
+        self.emit_coded_error(now, error_type, message, None);
+    }
+
+    /// An error event carrying the partner's code for it.
+    pub(super) fn emit_coded_error(
+        &mut self,
+        now: Timestamp,
+        error_type: ErrorType,
+        message: &str,
+        code: Option<&str>,
+    ) {
         self.emit(
             now,
             EventKind::Error {
                 error_type,
                 error_message: message.to_owned(),
+                error_code: code.map(str::to_owned),
             },
         );
     }
