@@ -254,3 +254,35 @@ async fn the_other_auth_methods_behave_like_internet_banking() {
     account_id(&run);
     sandbox.shutdown().await;
 }
+
+/// A bank answering an outcome Mono does not document (`responseCode` 104
+/// at sandbox-next-bank): the flow ends with the bank's words, retryable,
+/// and the ERROR event carries the code.
+#[tokio::test]
+async fn an_unknown_response_code_ends_retryable_with_the_banks_words_and_code() {
+    let sandbox = Sandbox::start_local().await.unwrap();
+    let d = driver(&sandbox.url(), Duration::from_secs(5));
+    let config = FlowConfig::default().with_institution("sandbox-next-bank", None);
+    let mut flow = ConnectFlow::new(config, now());
+    let mut events = Vec::new();
+    d.run(&mut flow, &mut |e| events.push(e.clone()))
+        .await
+        .unwrap();
+    flow.handle(now(), Input::User(UserAction::Submit(user("user_good"))))
+        .unwrap();
+    d.run(&mut flow, &mut |e| events.push(e.clone()))
+        .await
+        .unwrap();
+    match flow.view() {
+        View::Failed { failure, retryable } => {
+            assert!(retryable);
+            assert!(failure.message().contains("Sandbox Next app"), "{failure}");
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    let coded = events.iter().find_map(|e| match &e.kind {
+        EventKind::Error { error_code, .. } => error_code.clone(),
+        _ => None,
+    });
+    assert_eq!(coded.as_deref(), Some("104"));
+}

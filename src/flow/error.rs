@@ -66,6 +66,16 @@ pub enum Failure {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         code: Option<String>,
     },
+    /// The partner answered with something this crate does not know (an
+    /// unknown code); its words are shown.
+    #[error("the partner answered with an unknown outcome{}: {message}", code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    Unrecognised {
+        /// The partner's words.
+        message: String,
+        /// The partner's code.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
+    },
     /// Too many wrong answers.
     #[error("too many unsuccessful attempts ({attempts})")]
     TooManyAttempts {
@@ -117,6 +127,7 @@ impl Failure {
         matches!(
             self,
             Failure::PartnerUnavailable { .. }
+                | Failure::Unrecognised { .. }
                 | Failure::SessionExpired
                 | Failure::CodeExpired
                 | Failure::TooManyAttempts { .. }
@@ -128,7 +139,9 @@ impl Failure {
     /// A sentence for the person, without internals.
     pub fn message(&self) -> String {
         match self {
-            Failure::Rejected { message, .. } => message.clone(),
+            Failure::Rejected { message, .. } | Failure::Unrecognised { message, .. } => {
+                message.clone()
+            }
             Failure::TooManyAttempts { .. } => {
                 "Too many unsuccessful attempts. Please try again later.".into()
             }

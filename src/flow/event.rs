@@ -131,6 +131,8 @@ pub enum ErrorType {
     MfaRejected,
     /// The partner refused for good (locked, disabled).
     Rejected,
+    /// The partner answered with an outcome this crate does not know.
+    Unrecognised,
     /// Too many refused attempts.
     TooManyAttempts,
     /// The partner could not be reached or failed.

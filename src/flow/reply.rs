@@ -192,6 +192,11 @@ pub enum RejectionKind {
     TryLater,
     /// Locked, disabled, blocked: the flow fails.
     Final,
+    /// A reply the dialect could not place (a code the partner added after
+    /// this crate was written): the flow ends with the partner's words,
+    /// marked retryable (starting again may meet a partner that knows
+    /// better), and the event carries the code.
+    Unrecognised,
 }
 
 /// A call that produced no usable reply. Distinct from [`Rejection`]: here the

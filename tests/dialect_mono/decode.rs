@@ -240,6 +240,25 @@ fn garbage_bodies_are_malformed_for_every_call() {
 }
 
 #[test]
+fn an_unknown_response_code_is_kept_with_mono_s_words() {
+    let body = json!({"status": "successful", "message": "Approve in your app", "responseCode": 777, "data": {}});
+    let r = v2().decode(CallKind::Login, &HttpResponse::new(200, body.to_string()));
+    let Ok(Reply::Step(Step::Rejected(rejection))) = r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(rejection.kind, RejectionKind::Unrecognised);
+    assert_eq!(rejection.code.as_deref(), Some("777"));
+    assert_eq!(rejection.message, "Approve in your app");
+    // Without a message: the code is said.
+    let bare = json!({"status": "successful", "responseCode": 105});
+    let r = v2().decode(CallKind::Commit, &HttpResponse::new(200, bare.to_string()));
+    assert!(
+        matches!(&r, Ok(Reply::Step(Step::Rejected(x))) if x.message.contains("105")),
+        "{r:?}"
+    );
+}
+
+#[test]
 fn incomplete_steps_are_malformed() {
     for body in [
         json!({"status": "successful", "responseCode": 99, "data": {}}),
@@ -247,7 +266,6 @@ fn incomplete_steps_are_malformed() {
         json!({"status": "successful", "responseCode": 101, "data": {"accounts": [{"name": "no number"}]}}),
         json!({"status": "successful", "responseCode": 102, "data": {"userInput": {"title": "x", "form": [{"name": 1}]}}}),
         json!({"status": "successful", "responseCode": 102, "data": {}}),
-        json!({"status": "successful", "responseCode": 777, "data": {}}),
         json!({"status": "successful", "responseCode": "soon", "data": {}}),
         json!({"status": "successful", "data": {"code": "c"}}),
         json!([1, 2]),

@@ -7,7 +7,8 @@
 //! | `INVALID_SECURITY_RESPONSE`, `QUESTION_NOT_FOUND` | [`RejectionKind::RestartLogin`]: not retryable in the same session |
 //! | `SESSION_NONEXISTENT` | [`RejectionKind::SessionExpired`] |
 //! | `RETRY_LATER`, `TOO_MANY_REQUESTS`, `AGGREGATION_ERROR`, `CARD_IN_USE` | [`RejectionKind::TryLater`] |
-//! | `DISABLED_LOGIN`, `UNAUTHORIZED`, `NEW_ACCOUNT`, `INVALID_REQUEST`, `UNKNOWN_CHALLENGE_KEY`, unknown codes | [`RejectionKind::Final`] |
+//! | `DISABLED_LOGIN`, `UNAUTHORIZED`, `NEW_ACCOUNT`, `INVALID_REQUEST`, `UNKNOWN_CHALLENGE_KEY` | [`RejectionKind::Final`] |
+//! | a code this crate does not know | [`RejectionKind::Unrecognised`]: the flow ends, retryable, with the code on its event |
 //! | `ACCESS_DENIED` | our API credentials: [`CallError::Unauthorized`](crate::flow::CallError::Unauthorized) |
 //! | `OPERATION_PENDING`, `OPERATION_DISPATCHED` | [`Step::Pending`](crate::flow::Step::Pending), polled |
 
@@ -135,8 +136,8 @@ impl FlinksCode {
             | FlinksCode::UnknownChallengeKey
             | FlinksCode::Unauthorized
             | FlinksCode::NewAccount
-            | FlinksCode::DisabledLogin
-            | FlinksCode::Unknown(_) => RejectionKind::Final,
+            | FlinksCode::DisabledLogin => RejectionKind::Final,
+            FlinksCode::Unknown(_) => RejectionKind::Unrecognised,
         }
     }
 
@@ -231,7 +232,7 @@ mod tests {
         let odd = FlinksCode::parse("NEW_THING");
         assert_eq!(odd, FlinksCode::Unknown("NEW_THING".into()));
         assert_eq!(odd.as_str(), "NEW_THING");
-        assert_eq!(odd.rejection_kind(), RejectionKind::Final);
+        assert_eq!(odd.rejection_kind(), RejectionKind::Unrecognised);
         assert!(odd.message(Language::En).contains("NEW_THING"));
     }
 }

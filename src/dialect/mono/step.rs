@@ -7,7 +7,7 @@
 //! | `101` + accounts | [`Step::ChooseAccount`] |
 //! | `102` + `userInput` | [`Step::NeedsInput`] |
 //! | `400` / `status: "failed"` | [`Step::Rejected`], sorted by [`classify_rejection`] |
-//! | any other code | [`CallError::Malformed`] |
+//! | any other code | [`Step::Rejected`] as [`RejectionKind::Unrecognised`], with the code and Mono's message |
 
 use super::json::{
     form_of, get, i64_of, is_failed, malformed, message, plain_str, string_of, take, u64_of,
@@ -92,9 +92,14 @@ pub(super) fn step(body: &Value) -> Result<Step, CallError> {
                 form_of(ui).ok_or_else(|| malformed("responseCode 102 form is not readable"))?;
             Ok(Step::needs_input(form))
         }
-        Some(other) => Err(CallError::Malformed(format!(
-            "unknown responseCode {other}"
-        ))),
+        // A code Mono added after this was written: kept, with Mono's words,
+        // rather than read as a broken reply (mono.md §4 lists 99/101/102/400).
+        Some(other) => Ok(Step::Rejected(Rejection {
+            kind: RejectionKind::Unrecognised,
+            message: message(body)
+                .unwrap_or_else(|| format!("Your bank answered with an unknown outcome ({other})")),
+            code: Some(other.to_string()),
+        })),
         None if code_value.is_some() => Err(malformed("responseCode is not a number")),
         None => Err(malformed("login reply without a responseCode")),
     }

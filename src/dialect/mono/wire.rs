@@ -3,7 +3,7 @@
 //! `decode(build(x)) == x` (the integration tests check it); a sandbox built on
 //! these cannot drift from what the client reads.
 
-use crate::flow::{Account, AuthMethod, Institution, Linked, SessionInfo, Step};
+use crate::flow::{Account, AuthMethod, Institution, Linked, RejectionKind, SessionInfo, Step};
 use crate::form::Form;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -196,6 +196,14 @@ pub fn step(step: &Step) -> Envelope {
         Step::NeedsInput { form: f, .. } => {
             Envelope::successful("More input required", json!({ "userInput": form(f) }))
                 .with_code(NEEDS_INPUT)
+        }
+        // An outcome with a numeric code of its own (one Mono added later):
+        // a successful envelope with that code, as Mono would send it.
+        Step::Rejected(r) if r.kind == RejectionKind::Unrecognised => {
+            match r.code.as_deref().and_then(|c| c.parse::<u16>().ok()) {
+                Some(code) => Envelope::successful(r.message.clone(), Value::Null).with_code(code),
+                None => Envelope::failed(r.message.clone()),
+            }
         }
         Step::Rejected(r) => Envelope::failed(r.message.clone()),
         // Mono has no "pending": a bank still working keeps the request open.

@@ -348,6 +348,13 @@ impl ConnectFlow {
                         ),
                     }
                 }
+                RejectionKind::Unrecognised => self.fail(
+                    now,
+                    Failure::Unrecognised {
+                        message: rejection.message,
+                        code: rejection.code,
+                    },
+                ),
                 RejectionKind::Final => self.fail(
                     now,
                     Failure::Rejected {

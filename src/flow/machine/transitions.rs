@@ -245,6 +245,7 @@ impl ConnectFlow {
     pub(super) fn fail(&mut self, now: Timestamp, failure: Failure) -> State {
         let error_type = match &failure {
             Failure::Rejected { .. } => ErrorType::Rejected,
+            Failure::Unrecognised { .. } => ErrorType::Unrecognised,
             Failure::TooManyAttempts { .. } | Failure::TooManySessions { .. } => {
                 ErrorType::TooManyAttempts
             }
@@ -256,7 +257,7 @@ impl ConnectFlow {
             Failure::Protocol { .. } => ErrorType::Protocol,
         };
         let code = match &failure {
-            Failure::Rejected { code, .. } => code.clone(),
+            Failure::Rejected { code, .. } | Failure::Unrecognised { code, .. } => code.clone(),
             _ => None,
         };
         self.emit_coded_error(now, error_type, &failure.message(), code.as_deref());

@@ -97,6 +97,9 @@ impl Bank {
         }
         tenant.clear_failures(&institution, index);
         tracing::info!(session = %sid, user, "sandbox: login accepted");
+        if let Some((_, outcome)) = self.world.outcomes.iter().find(|(i, _)| *i == institution) {
+            return Ok(Answer::now(Step::Rejected(outcome.clone())));
+        }
         // The session is looked up again: the failure counts above needed the
         // whole tenant.
         let session = tenant::find(&mut tenant.sessions, sid, now_ms)?;

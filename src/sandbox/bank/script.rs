@@ -2,7 +2,7 @@
 //! has no per-user code, so a new user set (Flinks Capital's `Greatday`,
 //! `test_dispatched`, ...) is a new table, not a new branch.
 
-use crate::flow::Institution;
+use crate::flow::{Institution, Rejection};
 use crate::sandbox::users::TestUser;
 
 /// One step a logged-in user must get through before the bank links an
@@ -110,4 +110,8 @@ pub(crate) struct World {
     pub(crate) institutions: Vec<Institution>,
     /// In table order; a user's position also picks their made-up balances.
     pub(crate) personas: Vec<Persona>,
+    /// Institutions where every right login, whoever logs in, ends in this
+    /// refusal instead of the user's script: a bank answering an outcome
+    /// the partner's docs do not list.
+    pub(crate) outcomes: Vec<(String, Rejection)>,
 }

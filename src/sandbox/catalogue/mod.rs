@@ -2,7 +2,7 @@
 
 mod banks;
 
-use crate::flow::{AuthMethod, AuthMethodKind, Institution};
+use crate::flow::{AuthMethod, AuthMethodKind, Institution, Rejection, RejectionKind};
 use crate::form::{Extra, Field, FieldKind, Form};
 use banks::{Offers, BANKS};
 use serde_json::{json, Value};
@@ -11,6 +11,10 @@ use serde_json::{json, Value};
 pub const SANDBOX_BANK: &str = "sandbox-bank";
 /// `_id` of the institution whose internet-banking form has a captcha.
 pub const SANDBOX_CAPTCHA_BANK: &str = "sandbox-captcha-bank";
+
+/// `_id` of the institution that answers every right login with an
+/// outcome Mono does not document (`responseCode` 104).
+pub(crate) const SANDBOX_NEXT_BANK: &str = "sandbox-next-bank";
 
 /// What a login field means to the sandbox, whatever the bank calls it
 /// (`accountNo`, `accountno`, `accountNumber` are the same thing here, as
@@ -163,7 +167,7 @@ fn entry(
 }
 
 /// Every institution the sandbox serves, in list order: `sandbox-bank`,
-/// `sandbox-captcha-bank`, then 17 Nigerian banks.
+/// `sandbox-captcha-bank`, 17 Nigerian banks, then `sandbox-next-bank`.
 pub fn institutions() -> Vec<Institution> {
     let mut list = vec![
         entry(
@@ -216,7 +220,33 @@ pub fn institutions() -> Vec<Institution> {
             methods,
         ));
     }
+    // Last, so the lists people page through start as they always did.
+    list.push(entry(
+        SANDBOX_NEXT_BANK,
+        "Sandbox Next Bank",
+        "sandbox_next_bank",
+        "002",
+        "#b5532a",
+        35_000,
+        vec![method(
+            AuthMethodKind::InternetBanking,
+            internet_banking("Sandbox Next Bank"),
+        )],
+    ));
     list
+}
+
+/// What [`SANDBOX_NEXT_BANK`] answers every right login with: responseCode
+/// 104, which Mono does not document, and its message.
+pub(crate) fn outcomes() -> Vec<(String, Rejection)> {
+    vec![(
+        SANDBOX_NEXT_BANK.to_owned(),
+        Rejection {
+            kind: RejectionKind::Unrecognised,
+            message: "Approve this login in the Sandbox Next app, then try again".to_owned(),
+            code: Some("104".to_owned()),
+        },
+    )]
 }
 
 /// True when `inst` lists the scope `scope` (`financial_data`, ...).

@@ -87,6 +87,7 @@ pub(crate) fn world() -> World {
             "Flinks Capital",
             vec![method],
         )],
+        outcomes: Vec::new(),
         personas: vec![
             persona(capital_user("Greatday", "1"), questions, Special::None),
             persona(capital_user("greatday_nomfa", "2"), &[], Special::None),

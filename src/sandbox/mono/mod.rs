@@ -49,6 +49,7 @@ fn world() -> World {
     World {
         institutions: catalogue::institutions(),
         personas: users::personas(),
+        outcomes: catalogue::outcomes(),
     }
 }
 

@@ -3,7 +3,7 @@
 //! [`wire`] envelope, so the client's decoder reads exactly what is sent.
 
 use crate::dialect::mono::wire::{self, Envelope};
-use crate::flow::Step;
+use crate::flow::{RejectionKind, Step};
 use crate::sandbox::bank::BankError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -50,6 +50,7 @@ pub(super) fn step(step: &Step) -> Response {
     let status = match step {
         // Mono has no "pending" (wire::step writes it as a failure), and no
         // Mono user waits; were one added, it would read as a refusal.
+        Step::Rejected(r) if r.kind == RejectionKind::Unrecognised => StatusCode::OK,
         Step::Rejected(_) | Step::Pending { .. } => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,
     };

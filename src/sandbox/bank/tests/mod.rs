@@ -32,6 +32,7 @@ fn mono(config: SandboxConfig) -> Bank {
     let world = World {
         institutions: catalogue::institutions(),
         personas: users::personas(),
+        outcomes: catalogue::outcomes(),
     };
     bank_with(config, world)
 }
