@@ -13,6 +13,7 @@
 //! | a partner that misbehaves exactly as told, and records what it was sent | [`StubPartner`](crate::testing::StubPartner) with [`Answer`](crate::testing::Answer)s |
 //! | a driver pointed at either | [`mono_driver`](crate::testing::mono_driver) |
 //! | a real Redis, thrown away afterwards | [`RedisServer`](crate::testing::RedisServer) |
+//! | a directory (an SQLite records file), removed afterwards | [`TempDir`](crate::testing::TempDir) |
 //!
 //! ```
 //! use connectflow::driver::{now, DriverConfig};
@@ -42,10 +43,12 @@ pub mod catalogues;
 mod clock;
 mod redis;
 mod stub;
+mod tempdir;
 
 pub use clock::FakeClock;
 pub use redis::RedisServer;
 pub use stub::{Answer, RecordedRequest, StubPartner};
+pub use tempdir::TempDir;
 
 pub use crate::sandbox::{
     captcha_answer, test_users, Sandbox, SandboxConfig, TestUser, OTP, PASSWORD, SANDBOX_BANK,
