@@ -20,10 +20,10 @@ wait_line() { # file
 
 tmp=$(mktemp -d)
 target/release/examples/fixed_con 127.0.0.1:18082 >"$tmp/bare.log" 2>&1 & pids+=($!)
-"$BIN" ussd --addr 127.0.0.1:18081 --store memory >"$tmp/mem.log" 2>&1 & pids+=($!)
+"$BIN" ussd --addr 127.0.0.1:18081 --store memory --records "sqlite:$tmp/mem-records.db" >"$tmp/mem.log" 2>&1 & pids+=($!)
 redis-server --port 16399 --save "" --appendonly no --dir "$tmp" >"$tmp/redis.log" 2>&1 & pids+=($!)
 sleep 0.5
-CONNECTFLOW_SEAL_KEY=$(printf '%064d' 7) "$BIN" ussd --addr 127.0.0.1:18083 --store redis://127.0.0.1:16399 >"$tmp/redis-ussd.log" 2>&1 & pids+=($!)
+CONNECTFLOW_SEAL_KEY=$(printf '%064d' 7) "$BIN" ussd --addr 127.0.0.1:18083 --store redis://127.0.0.1:16399 --records "sqlite:$tmp/redis-records.db" >"$tmp/redis-ussd.log" 2>&1 & pids+=($!)
 wait_line "$tmp/bare.log"; wait_line "$tmp/mem.log"; wait_line "$tmp/redis-ussd.log"
 
 rps() { # url script

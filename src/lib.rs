@@ -113,7 +113,7 @@ pub mod server;
 pub mod service;
 #[cfg(feature = "store")]
 pub mod store;
-/// A kit for integration tests: fake clock, fixtures, stub partner, Redis (feature `testing`).
+/// A kit for integration tests: fake clock, fixtures, stub partner, Redis, PostgreSQL (feature `testing`).
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -13,6 +13,7 @@
 //! | a partner that misbehaves exactly as told, and records what it was sent | [`StubPartner`](crate::testing::StubPartner) with [`Answer`](crate::testing::Answer)s |
 //! | a driver pointed at either | [`mono_driver`](crate::testing::mono_driver) |
 //! | a real Redis, thrown away afterwards | [`RedisServer`](crate::testing::RedisServer) |
+//! | a real PostgreSQL (one cluster per test binary), thrown away afterwards | [`PostgresServer`](crate::testing::PostgresServer) |
 //! | a directory (an SQLite records file), removed afterwards | [`TempDir`](crate::testing::TempDir) |
 //!
 //! ```
@@ -41,11 +42,13 @@
 
 pub mod catalogues;
 mod clock;
+mod postgres;
 mod redis;
 mod stub;
 mod tempdir;
 
 pub use clock::FakeClock;
+pub use postgres::PostgresServer;
 pub use redis::RedisServer;
 pub use stub::{Answer, RecordedRequest, StubPartner};
 pub use tempdir::TempDir;
