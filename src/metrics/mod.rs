@@ -3,7 +3,7 @@
 //! the Prometheus text format.
 //!
 //! One [`Metrics`] per process, shared by the session service, the driver
-//! (as its [`CallObserver`](crate::driver::CallObserver)) and the channels.
+//! (as its [`CallObserver`]) and the channels.
 //! Families are created on first use of a label set, so a dashboard sees
 //! only what happened.
 

@@ -33,7 +33,7 @@ impl SqlStore {
         };
         let at = db_ms(link.at);
         let mut tx = self.write().await?;
-        if let Some(done) = self.repeated(&mut *tx, &linked.reference).await? {
+        if let Some(done) = self.repeated(&mut tx, &linked.reference).await? {
             tx.rollback().await?;
             return Ok(done);
         }
@@ -109,7 +109,7 @@ impl SqlStore {
                 .await?
                 .ok_or_else(|| RecordsError::Corrupt("a link vanished".into()));
         }
-        let auth = fetch_auth(&mut *tx, &id)
+        let auth = fetch_auth(&mut tx, &id)
             .await?
             .ok_or_else(|| RecordsError::Corrupt("an upserted auth is missing".into()))?;
         let delivery = if link.outbox {
