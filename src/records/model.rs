@@ -184,7 +184,7 @@ mod tests {
     #[test]
     fn ids_look_like_object_ids_and_json_keeps_okras_shape() {
         let id = object_id(1_629_873_945_000);
-        assert!(is_object_id(&id) && id.starts_with("6125e6d9"), "{id}");
+        assert!(is_object_id(&id) && id.starts_with("6125e719"), "{id}");
         assert_ne!(id, object_id(1_629_873_945_000));
         let auth = Auth {
             id: id.clone(),
