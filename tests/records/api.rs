@@ -150,7 +150,7 @@ async fn pages_first_middle_last_past_the_end_exact_multiple_and_empty() {
 
 #[tokio::test]
 async fn the_wire_keeps_okras_key_order() {
-    let backend = backends().await.remove(0);
+    let backend = crate::kit::sqlite().await;
     seed(&backend).await;
     let url = serve_api(backend.store.clone()).await;
     let text = reqwest::Client::new()
@@ -259,7 +259,7 @@ async fn get_by_id_finds_one_auth_and_an_unknown_id_is_a_404() {
 
 #[tokio::test]
 async fn bad_input_is_a_4xx_with_a_clear_message_never_a_500() {
-    let backend = backends().await.remove(0);
+    let backend = crate::kit::sqlite().await;
     seed(&backend).await;
     let url = serve_api(backend.store.clone()).await;
     let cases: [(&str, &str, u16, &str); 13] = [

@@ -22,14 +22,7 @@ pub(crate) struct Backend {
 /// the test binary's cluster) when PostgreSQL is installed — in CI it must
 /// be.
 pub(crate) async fn backends() -> Vec<Backend> {
-    let dir = TempDir::new("records");
-    let sqlite = dir.sqlite("records.db");
-    let mut all = vec![Backend {
-        name: "sqlite",
-        store: Arc::new(open(&sqlite).await),
-        location: sqlite,
-        _dir: Some(dir),
-    }];
+    let mut all = vec![sqlite().await];
     if let Some(pg) = PostgresServer::shared_or_skip() {
         let url = pg.create_database();
         all.push(Backend {
@@ -40,6 +33,18 @@ pub(crate) async fn backends() -> Vec<Backend> {
         });
     }
     all
+}
+
+/// A fresh store on SQLite only (for what does not depend on the database).
+pub(crate) async fn sqlite() -> Backend {
+    let dir = TempDir::new("records");
+    let location = dir.sqlite("records.db");
+    Backend {
+        name: "sqlite",
+        store: Arc::new(open(&location).await),
+        location,
+        _dir: Some(dir),
+    }
 }
 
 pub(crate) async fn open(location: &str) -> SqlStore {

@@ -118,11 +118,11 @@ async fn a_receiver_down_then_up_gets_each_delivery_once() {
                 .contains(r#"connectflow_outbox_tries_total{outcome="failed"}"#)
         })
         .await;
-        assert!(
-            metrics.render().contains("connectflow_outbox_pending 3"),
-            "{name}: {}",
-            metrics.render()
-        );
+        // The gauges are refreshed after each pass.
+        until("the pending gauge", Duration::from_secs(10), || {
+            metrics.render().contains("connectflow_outbox_pending 3")
+        })
+        .await;
 
         // The receiver comes up on that port.
         let receiver = StubPartner::start_on(addr, catalogues::demo())
