@@ -372,3 +372,24 @@ async fn equal_creation_times_are_ordered_by_id_so_pages_never_repeat() {
         assert_eq!(seen, made, "{}", backend.name);
     }
 }
+
+#[tokio::test]
+async fn without_an_api_key_configured_every_request_is_refused() {
+    let backend = crate::kit::sqlite().await;
+    seed(&backend).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = connectflow::records::router(backend.store.clone(), None);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    for key in [None, Some(""), Some(crate::kit::KEY)] {
+        let (status, answer) = post_as(&url, "/v2/products/auths", "{}", key).await;
+        assert_eq!(status, 401, "{key:?}");
+        assert!(
+            answer["message"]
+                .as_str()
+                .unwrap()
+                .contains("CONNECTFLOW_API_KEY"),
+            "{answer}"
+        );
+    }
+}
