@@ -269,7 +269,7 @@ impl UssdService {
         // A returning customer (the phone is the customer id) sees the
         // banks they linked before first: on the first screen and in how
         // their first answer is read.
-        let first = if raw.phone.is_empty() {
+        let linked_first = if raw.phone.is_empty() {
             Vec::new()
         } else {
             self.service.linked_before(self.partner(), &raw.phone).await
@@ -283,7 +283,7 @@ impl UssdService {
                     return Ok(offer);
                 }
             }
-            return self.first_screen(None, &first).await;
+            return self.first_screen(None, &linked_first).await;
         }
         // About to start a session (and soon a partner session on the
         // host's key): within this phone's and this source's limits only.
@@ -306,7 +306,7 @@ impl UssdService {
             None => Vec::new(),
         };
         let mut state = UssdState::new(raw.phone.clone(), &texts, sequence);
-        state.first = first;
+        state.first = linked_first;
         let (mut session, mut flow) = self.service.start(self.partner(), None, customer, state)?;
         self.service.answer_reads(self.partner(), &mut flow).await?;
         // Pre-dialled digits (`*384*123*2#`, or the first answer after the
