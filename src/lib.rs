@@ -17,6 +17,7 @@
 //! | dialect | [`dialect`] | pure codecs: a [`flow::Call`] ⇄ an HTTP request/response, or a local answer (Mono v1/v2) |
 //! | driver | `driver` | tokio + reqwest: makes a flow's calls through a dialect (feature `driver`) |
 //! | store | `store` | versioned, compare-and-set session stores (memory, Redis), sealed at rest (features `store`, `redis`) |
+//! | records | `records` | the ledger of linked accounts (Okra's Auth model) in SQLite or PostgreSQL, its webhook outbox and Okra's `/v2/` endpoints (feature `records`) |
 //! | service | `service` | **one person's turn for any remote channel**: load, restore, drive, claim, save, deliver (feature `service`) |
 //! | channel | `channel` | puts a person in front of a flow: the USSD channel (feature `ussd`); the terminal one is in the command |
 //! | sandbox | `sandbox` | an embedded partner server: a sans-IO bank behind a Mono wire front (feature `sandbox`) |
@@ -101,6 +102,8 @@ pub mod flow;
 pub mod form;
 #[cfg(feature = "metrics")]
 pub mod metrics;
+#[cfg(feature = "records")]
+pub mod records;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 #[cfg(feature = "server")]
@@ -109,7 +112,7 @@ pub mod server;
 pub mod service;
 #[cfg(feature = "store")]
 pub mod store;
-/// A kit for integration tests: fake clock, fixtures, stub partner, Redis (feature `testing`).
+/// A kit for integration tests: fake clock, fixtures, stub partner, Redis, PostgreSQL (feature `testing`).
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -26,12 +26,14 @@ enum Command {
     Sandbox(cli::sandbox::SandboxArgs),
     /// Print the flow's reachable state graph as Mermaid; check a catalogue.
     Graph(cli::graph::GraphArgs),
-    /// Serve every channel on one port: USSD gateways, /healthz, /metrics.
+    /// Serve every channel on one port: USSD gateways, /healthz, /metrics, /v2/ records.
     Serve(Box<cli::serve::ServeArgs>),
     /// The same as `serve` (its former name, kept working).
     Ussd(Box<cli::serve::ServeArgs>),
     /// A terminal phone speaking Africa's Talking's USSD wire format.
     UssdSim(cli::ussd_sim::UssdSimArgs),
+    /// The auth records: list, get, export, unlink, redeliver dead webhooks.
+    Records(Box<cli::records::RecordsArgs>),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
             Command::Graph(args) => cli::graph::run(args),
             Command::Serve(args) | Command::Ussd(args) => cli::serve::run(*args).await,
             Command::UssdSim(args) => cli::ussd_sim::run(args).await,
+            Command::Records(args) => cli::records::run(*args).await,
         }
     });
     match result {

@@ -3,7 +3,9 @@
 //! sandbox process, and a stub partner that records what the command sent.
 #![cfg(all(feature = "cli", feature = "testing"))]
 
-use connectflow::testing::{catalogues, Answer, StubPartner, OTP, PASSWORD, SECURITY_ANSWER};
+use connectflow::testing::{
+    catalogues, Answer, StubPartner, TempDir, OTP, PASSWORD, SECURITY_ANSWER,
+};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Output, Stdio};
 
@@ -13,7 +15,10 @@ fn connectflow(args: &[&str], stdin: &str) -> Output {
 
 /// Runs the command with `MONO_SEC_KEY` set to `key` (removed when `None`).
 fn connectflow_with_key(args: &[&str], stdin: &str, key: Option<&str>) -> Output {
+    // Every run records into a file of its own, never the user's.
+    let records = TempDir::new("cli");
     let mut command = Command::new(env!("CARGO_BIN_EXE_connectflow"));
+    command.env("CONNECTFLOW_RECORDS", records.sqlite("records.db"));
     match key {
         Some(key) => command.env("MONO_SEC_KEY", key),
         None => command.env_remove("MONO_SEC_KEY"),
@@ -167,7 +172,9 @@ fn link_against_a_separate_sandbox_process() {
         .unwrap_or_else(|| panic!("{first}"))
         .to_owned();
     assert!(url.starts_with("http://127.0.0.1:"));
+    let records = TempDir::new("cli");
     let out = Command::new(env!("CARGO_BIN_EXE_connectflow"))
+        .env("CONNECTFLOW_RECORDS", records.sqlite("records.db"))
         .args([
             "link",
             "--json",

@@ -39,10 +39,12 @@ impl Drop for Instance {
     }
 }
 
-fn instance(redis: &str, partner: &str) -> Instance {
+fn instance(redis: &str, partner: &str, records: &str) -> Instance {
     let mut child = Command::new(env!("CARGO_BIN_EXE_connectflow"))
         .args([
             "ussd",
+            "--records",
+            records,
             "--addr",
             "127.0.0.1:0",
             "--store",
@@ -113,8 +115,12 @@ async fn two_processes_share_sessions_and_survive_a_kill() {
         return;
     };
     let sandbox = Sandbox::start_local().await.unwrap();
-    let a = instance(redis.url(), &sandbox.url());
-    let mut b = Some(instance(redis.url(), &sandbox.url()));
+    // Both instances record links in one file, as they would in one
+    // PostgreSQL.
+    let records_dir = connectflow::testing::TempDir::new("ussd-redis");
+    let records = records_dir.sqlite("records.db");
+    let a = instance(redis.url(), &sandbox.url(), &records);
+    let mut b = Some(instance(redis.url(), &sandbox.url(), &records));
 
     // Hops of one session alternate between the two processes.
     let answers = [
@@ -181,7 +187,12 @@ async fn no_phone_number_appears_in_redis_key_names() {
         return;
     };
     let sandbox = Sandbox::start_local().await.unwrap();
-    let a = instance(redis.url(), &sandbox.url());
+    let records_dir = connectflow::testing::TempDir::new("ussd-redis-keys");
+    let a = instance(
+        redis.url(),
+        &sandbox.url(),
+        &records_dir.sqlite("records.db"),
+    );
     for text in texts(&["1", "1", "user_good"]) {
         hop(&a.url, "ATUid_keys", "+254711009911", &text).await;
     }

@@ -6,11 +6,15 @@ use connectflow::dialect::mono::{Customer, MonoVersion};
 use connectflow::dialect::{Mono, MonoConfig};
 use connectflow::driver::{now, Driver, DriverConfig};
 use connectflow::flow::{
-    AuthMethodKind, ConnectFlow, Event, FlowConfig, FlowError, Input, UserAction, View,
+    AuthMethodKind, ConnectFlow, Event, EventKind, FlowConfig, FlowError, Input, InstitutionRef,
+    UserAction, View,
 };
+use connectflow::records::{Env, RecordsDelivery};
+use connectflow::service::{Customer as Person, LinkedAccount};
 use serde_json::json;
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 /// Arguments of `connectflow link`.
@@ -53,6 +57,8 @@ pub(crate) struct LinkArgs {
     /// Timeout of each partner call, in seconds.
     #[arg(long, default_value_t = 20)]
     timeout: u64,
+    #[command(flatten)]
+    records: super::records::RecordsArg,
 }
 
 pub(crate) async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
@@ -61,6 +67,29 @@ pub(crate) async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
         key,
         sandbox,
     } = super::partner(args.base_url.as_deref(), args.secret_key.as_deref()).await?;
+    // The records are opened first: a link must not be made that cannot
+    // be recorded.
+    let records = RecordsDelivery::new(args.records.open().await?, Env::of_key(&key));
+    // The customer, as the records know them: the Mono customer id when
+    // given, else the email (the same person linking again is a returning
+    // customer either way).
+    let person = Person {
+        id: args
+            .customer_id
+            .clone()
+            .unwrap_or_else(|| args.customer_email.clone()),
+        name: Some(args.customer_name.clone()),
+        email: Some(args.customer_email.clone()),
+        phone: None,
+    };
+    let linked_before: Vec<String> = match records.store().customer_banks("mono", &person.id).await
+    {
+        Ok(banks) => banks.into_iter().map(|b| b.id).collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the customer's earlier links");
+            Vec::new()
+        }
+    };
     let customer = match &args.customer_id {
         Some(id) => Customer::existing(id.clone()),
         None => Customer::new_customer(args.customer_name.clone(), args.customer_email.clone()),
@@ -79,17 +108,41 @@ pub(crate) async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
     let driver = Driver::new(&base_url, Mono::new(mono), config)?;
 
     let method = args.auth_method.as_deref().map(AuthMethodKind::from);
-    let mut flow_config = FlowConfig::default();
-    if let Some(reference) = &args.reference {
-        flow_config = flow_config.with_reference(reference.clone());
-    }
+    // Every link gets a reference (its record is keyed by it): the given
+    // one, or a fresh one.
+    let reference = args
+        .reference
+        .clone()
+        .unwrap_or_else(connectflow::service::new_reference);
+    let mut flow_config = FlowConfig::default().with_reference(reference.clone());
     if let Some(id) = &args.institution {
         flow_config = flow_config.with_institution(id.clone(), method.clone());
     }
-    let terminal = Terminal::new(args.json);
+    let terminal = Terminal::new(args.json).linked_before(linked_before);
     let mut flow = ConnectFlow::new(flow_config, now());
     let json = args.json;
-    let mut on_event = move |event: &Event| {
+    // What the events say about the link, for its record.
+    let chosen: Mutex<Option<(InstitutionRef, AuthMethodKind)>> = Mutex::new(None);
+    let mut on_event = |event: &Event| {
+        match &event.kind {
+            EventKind::InstitutionSelected {
+                institution,
+                auth_method,
+            } => {
+                *chosen.lock().unwrap_or_else(PoisonError::into_inner) =
+                    Some((institution.clone(), auth_method.clone()));
+            }
+            EventKind::AuthMethodSwitched { auth_method, .. } => {
+                if let Some((_, m)) = chosen
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .as_mut()
+                {
+                    *m = auth_method.clone();
+                }
+            }
+            _ => {}
+        }
         if json {
             print_json(event_json(event));
         }
@@ -98,13 +151,52 @@ pub(crate) async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
         driver.run(&mut flow, &mut on_event).await?;
         match flow.view() {
             View::Done { code, account_id } => {
+                // Recorded before it is reported: a link the ledger missed
+                // would make the next one look new.
+                let chosen = chosen
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone();
+                let recorded = match account_id {
+                    Some(account_id) => {
+                        let institution = chosen
+                            .as_ref()
+                            .map(|(i, _)| i.clone())
+                            .or_else(|| flow.institution().cloned());
+                        let icon = institution.as_ref().and_then(|i| {
+                            let c = flow.catalogue()?;
+                            c.institutions().iter().find(|x| x.id == i.id)?.icon.clone()
+                        });
+                        let linked = LinkedAccount {
+                            reference: reference.clone(),
+                            partner: "mono".into(),
+                            institution,
+                            institution_icon: icon,
+                            auth_method: chosen.as_ref().map(|(_, m)| m.clone()),
+                            account_id: account_id.to_owned(),
+                            customer: Some(person.clone()),
+                            phone_number: None,
+                            channel: "terminal".into(),
+                        };
+                        Some(records.record(&linked).await?)
+                    }
+                    None => None,
+                };
+                let returning = recorded.as_ref().is_some_and(|r| r.returning);
+                let auth_id = recorded.as_ref().map(|r| r.auth.id.clone());
                 if json {
                     print_json(
-                        json!({ "result": "linked", "code": code, "account_id": account_id }),
+                        json!({ "result": "linked", "code": code, "account_id": account_id,
+                                "returning": returning, "auth_id": auth_id }),
                     );
                 } else {
                     terminal.say(&format!(
-                        "Linked. Account id: {}",
+                        "{} Account id: {}",
+                        if returning {
+                            "Linked again (you linked this account before)."
+                        } else {
+                            "Linked."
+                        },
                         account_id.unwrap_or("-")
                     ));
                     if let Some(code) = code {

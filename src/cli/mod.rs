@@ -2,6 +2,7 @@
 
 pub(crate) mod graph;
 pub(crate) mod link;
+pub(crate) mod records;
 pub(crate) mod sandbox;
 pub(crate) mod serve;
 mod terminal;

@@ -3,7 +3,7 @@
 //!
 //! Routes: the USSD gateways (`/ussd`, `/ussd/events`, `/ussd/hubtel`,
 //! behind the gateway token), `GET /healthz`, `GET /metrics` (Prometheus
-//! text). The first stdout line is `listening on http://ADDR` (a contract
+//! text), the auth records' `/v2/` endpoints (behind `CONNECTFLOW_API_KEY`). The first stdout line is `listening on http://ADDR` (a contract
 //! for scripts); then the generated secrets, if any, and the callback URL.
 
 use super::BoxError;
@@ -16,7 +16,7 @@ use connectflow::dialect::{Mono, MonoConfig};
 use connectflow::driver::{Driver, DriverConfig};
 use connectflow::metrics::Metrics;
 use connectflow::server::{serve, shutdown_signal, Limits};
-use connectflow::service::{ServiceConfig, SessionService, Webhook, WebhookConfig};
+use connectflow::service::{ServiceConfig, SessionService};
 use connectflow::store::{MemoryStore, RedisStore, Sealed, Sealer, SessionStore};
 use std::io::Write;
 use std::net::SocketAddr;
@@ -42,7 +42,9 @@ pub(crate) enum GatewayArg {
                                (required with Redis, the same on every instance)
   CONNECTFLOW_GATEWAY_TOKEN    the token gateways must send (?token= or Bearer);
                                made up and printed when unset
-  CONNECTFLOW_WEBHOOK_SECRET   signs webhook deliveries, with --webhook-url")]
+  CONNECTFLOW_WEBHOOK_SECRET   signs webhook deliveries, with --webhook-url
+  CONNECTFLOW_API_KEY          the Bearer key of the /v2/ records endpoints
+  CONNECTFLOW_RECORDS          the same as --records")]
 pub(crate) struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
@@ -59,9 +61,16 @@ pub(crate) struct ServeArgs {
     /// Mono secret key, for --base-url.
     #[arg(long, env = "MONO_SEC_KEY", hide_env_values = true)]
     secret_key: Option<String>,
-    /// Where to POST linked accounts (signed with CONNECTFLOW_WEBHOOK_SECRET).
+    /// Where to POST linked accounts (signed with CONNECTFLOW_WEBHOOK_SECRET),
+    /// from the records' outbox: at least once, retried across restarts.
     #[arg(long)]
     webhook_url: Option<String>,
+    /// Seconds one webhook POST may take (a delivery in flight is taken up
+    /// again after twice this, if this process dies).
+    #[arg(long, default_value_t = 10)]
+    webhook_timeout: u64,
+    #[command(flatten)]
+    records: super::records::RecordsArg,
     /// Screen budget in GSM-7 characters (at most 182).
     #[arg(long, default_value_t = 160)]
     budget: usize,
@@ -91,6 +100,9 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
         sandbox,
     } = super::partner(args.base_url.as_deref(), args.secret_key.as_deref()).await?;
     let metrics = Metrics::new();
+    // The auth records: every channel's links, the outbox, /v2/.
+    let webhook = args.webhook_url.clone().map(|u| (u, args.webhook_timeout));
+    let records = super::records::Serving::start(&args.records, &key, webhook, &metrics).await?;
     let mono = Mono::new(MonoConfig::new(
         key,
         Customer::new_customer("USSD Customer", "ussd@example.com"),
@@ -103,18 +115,8 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
         claim_lease: Duration::from_secs(args.claim_lease),
         ..ServiceConfig::default()
     };
-    let mut service = SessionService::new(vec![driver], store, service_config);
-    match &args.webhook_url {
-        None => tracing::warn!(
-            "no --webhook-url: linked accounts are logged (info) but delivered nowhere"
-        ),
-        Some(url) => {
-            let secret = std::env::var("CONNECTFLOW_WEBHOOK_SECRET")
-                .map_err(|_| "--webhook-url needs CONNECTFLOW_WEBHOOK_SECRET to sign deliveries")?;
-            let webhook = WebhookConfig::new(url.clone(), secret)?;
-            service = service.with_delivery(Arc::new(Webhook::new(webhook)));
-        }
-    }
+    let service = SessionService::new(vec![driver], store, service_config)
+        .with_delivery(records.delivery.clone());
     let service = Arc::new(service);
 
     let mut config = UssdConfig {
@@ -157,7 +159,8 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
                 }
             }),
         )
-        .merge(ussd_router(ussd, auth.clone()));
+        .merge(ussd_router(ussd, auth.clone()))
+        .merge(records.routes.clone());
 
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     let addr = listener.local_addr()?;
@@ -185,6 +188,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
     if !service.drain(Duration::from_secs(30)).await {
         tracing::warn!("shutdown: partner calls still running after 30 s");
     }
+    records.stop().await;
     if let Some(sandbox) = sandbox {
         sandbox.shutdown().await;
     }

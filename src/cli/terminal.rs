@@ -11,6 +11,8 @@ pub(crate) struct Terminal {
     interactive: bool,
     /// In `--json` mode stdout carries only JSON lines; screens go to stderr.
     screens_to_stderr: bool,
+    /// Banks the customer linked before, most recent first: listed first.
+    linked_before: Vec<String>,
 }
 
 /// Lines starting with `:` are commands, valid at any prompt.
@@ -21,7 +23,15 @@ impl Terminal {
         Terminal {
             interactive: io::stdin().is_terminal(),
             screens_to_stderr: json,
+            linked_before: Vec::new(),
         }
+    }
+
+    /// The same terminal listing the banks in `ids` (institution ids, most
+    /// recently linked first) at the top of the bank list, marked.
+    pub(crate) fn linked_before(mut self, ids: Vec<String>) -> Terminal {
+        self.linked_before = ids;
+        self
     }
 
     pub(crate) fn say(&self, text: &str) {
@@ -89,9 +99,21 @@ impl Terminal {
                     self.say(&format!("! {}", n.message()));
                 }
                 self.say("Choose your bank:");
-                for (i, inst) in institutions.iter().enumerate() {
-                    self.say(&format!("  {}. {}", i + 1, inst.name));
+                // A returning customer's banks first, most recent first; the
+                // numbers typed refer to this order.
+                let rank = |id: &str| self.linked_before.iter().position(|l| l == id);
+                let mut listed: Vec<&connectflow::flow::Institution> =
+                    institutions.iter().collect();
+                listed.sort_by_key(|i| rank(&i.id).unwrap_or(usize::MAX));
+                for (i, inst) in listed.iter().enumerate() {
+                    let mark = if rank(&inst.id).is_some() {
+                        "  (linked before)"
+                    } else {
+                        ""
+                    };
+                    self.say(&format!("  {}. {}{mark}", i + 1, inst.name));
                 }
+                let institutions = listed;
                 loop {
                     let Some(answer) = self.ask("Bank (number or id)", false).await? else {
                         return Ok(None);

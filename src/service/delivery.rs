@@ -1,8 +1,9 @@
 //! What happens when a link succeeds: the [`LinkedAccount`] handed to a
-//! [`Delivery`] (a webhook today), exactly once per flow.
+//! [`Delivery`] (the auth records and their webhook outbox), at least once
+//! per flow and recorded once.
 
 use super::record::Customer;
-use crate::flow::InstitutionRef;
+use crate::flow::{AuthMethodKind, InstitutionRef};
 use serde::Serialize;
 use std::fmt;
 
@@ -15,6 +16,12 @@ pub struct LinkedAccount {
     pub partner: String,
     /// Where.
     pub institution: Option<InstitutionRef>,
+    /// The institution's icon, when the partner's catalogue has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub institution_icon: Option<String>,
+    /// How the person logged in, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_method: Option<AuthMethodKind>,
     /// The durable account id (Mono account id, Flinks LoginId).
     pub account_id: String,
     /// Who, when known.
@@ -47,7 +54,7 @@ pub struct Delivered {
 #[error("delivery failed: {0}")]
 pub struct DeliveryError(pub String);
 
-/// Where linked accounts go: a webhook, the auth records and their outbox.
+/// Where linked accounts go: the auth records and their outbox.
 ///
 /// Called before the write that marks the session delivered, and again if
 /// that write loses to another turn of the same session: an implementation
@@ -60,4 +67,16 @@ pub trait Delivery: Send + Sync + fmt::Debug + 'static {
         &'a self,
         linked: &'a LinkedAccount,
     ) -> crate::store::BoxFuture<'a, Result<Delivered, DeliveryError>>;
+
+    /// The institutions `customer` (the host's id) linked through
+    /// `partner` before, most recent first, so a channel can show a
+    /// returning customer those banks first. None by default.
+    fn linked_before<'a>(
+        &'a self,
+        partner: &'a str,
+        customer: &'a str,
+    ) -> crate::store::BoxFuture<'a, Result<Vec<String>, DeliveryError>> {
+        let _ = (partner, customer);
+        Box::pin(async { Ok(Vec::new()) })
+    }
 }

@@ -32,7 +32,6 @@ mod delivery;
 mod record;
 pub mod signature;
 mod turn;
-mod webhook;
 
 pub use crate::store::{Clock, SystemClock};
 pub use claim::Claim;
@@ -40,7 +39,6 @@ pub use delivery::{Delivered, Delivery, DeliveryError, LinkedAccount};
 pub use record::{ChannelState, Customer, Session};
 pub use signature::SIGNATURE_HEADER;
 pub use turn::{Channel, ClaimStatus, Loaded, Turn};
-pub use webhook::{Webhook, WebhookConfig, WebhookError};
 
 use crate::driver::Driver;
 use crate::flow::{CallError, Catalogue, ConnectFlow, FlowConfig, FlowError, RestoreError};
@@ -246,6 +244,23 @@ impl SessionService {
             .await
     }
 
+    /// The institutions `customer` linked through `partner` before, most
+    /// recent first (see [`Delivery::linked_before`]); empty without a
+    /// delivery, and when the records cannot be read (the order of a bank
+    /// list is not worth failing a turn for: that is logged).
+    pub async fn linked_before(&self, partner: &str, customer: &str) -> Vec<String> {
+        let Some(delivery) = &self.delivery else {
+            return Vec::new();
+        };
+        match delivery.linked_before(partner, customer).await {
+            Ok(ids) => ids,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the customer's earlier links");
+                Vec::new()
+            }
+        }
+    }
+
     /// The session at `key`, if any. A record that does not open (another
     /// seal key, tampered, replayed) reads as absent.
     pub async fn load<S: ChannelState>(
@@ -301,6 +316,7 @@ impl SessionService {
             reference,
             customer,
             institution: None,
+            auth_method: None,
             claim: None,
             delivered: None,
             channel,

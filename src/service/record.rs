@@ -5,7 +5,7 @@
 //! sequence), so the same record serves any channel and moves between them.
 
 use super::claim::Claim;
-use crate::flow::{InstitutionRef, Snapshot, Timestamp};
+use crate::flow::{AuthMethodKind, InstitutionRef, Snapshot, Timestamp};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +45,9 @@ pub struct Session<S> {
     /// The institution chosen, once there is one (kept for the outcome).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub institution: Option<InstitutionRef>,
+    /// How the person is logging in there, once chosen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_method: Option<AuthMethodKind>,
     /// A partner call in flight.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) claim: Option<Claim>,

@@ -361,10 +361,17 @@ impl SessionService {
         if session.delivered.is_some() {
             return None;
         }
+        let institution_icon = session.institution.as_ref().and_then(|i| {
+            let catalogue = flow.catalogue()?;
+            let found = catalogue.institutions().iter().find(|c| c.id == i.id)?;
+            found.icon.clone()
+        });
         Some(LinkedAccount {
             reference: session.reference.clone(),
             partner: session.partner.clone(),
             institution: session.institution.clone(),
+            institution_icon,
+            auth_method: session.auth_method.clone(),
             account_id: account_id.to_owned(),
             phone_number: session.customer.as_ref().and_then(|c| c.phone.clone()),
             customer: session.customer.clone(),
@@ -392,12 +399,22 @@ impl SessionService {
     }
 }
 
-/// What the service keeps from events: the institution being linked.
+/// What the service keeps from events: the institution being linked and
+/// how the person logs in there.
 fn note_events<S>(session: &mut Session<S>, events: &[Event]) {
     for event in events {
         match &event.kind {
-            EventKind::InstitutionSelected { institution, .. }
-            | EventKind::AccountLinked { institution } => {
+            EventKind::InstitutionSelected {
+                institution,
+                auth_method,
+            } => {
+                session.institution = Some(institution.clone());
+                session.auth_method = Some(auth_method.clone());
+            }
+            EventKind::AuthMethodSwitched { auth_method, .. } => {
+                session.auth_method = Some(auth_method.clone());
+            }
+            EventKind::AccountLinked { institution } => {
                 session.institution = Some(institution.clone());
             }
             _ => {}

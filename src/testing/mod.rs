@@ -13,6 +13,8 @@
 //! | a partner that misbehaves exactly as told, and records what it was sent | [`StubPartner`](crate::testing::StubPartner) with [`Answer`](crate::testing::Answer)s |
 //! | a driver pointed at either | [`mono_driver`](crate::testing::mono_driver), [`flinks_driver`](crate::testing::flinks_driver) for the sandbox's Flinks Capital |
 //! | a real Redis, thrown away afterwards | [`RedisServer`](crate::testing::RedisServer) |
+//! | a real PostgreSQL (one cluster per test binary), thrown away afterwards | [`PostgresServer`](crate::testing::PostgresServer) |
+//! | a directory (an SQLite records file), removed afterwards | [`TempDir`](crate::testing::TempDir) |
 //!
 //! ```
 //! use connectflow::driver::{now, DriverConfig};
@@ -40,12 +42,16 @@
 
 pub mod catalogues;
 mod clock;
+mod postgres;
 mod redis;
 mod stub;
+mod tempdir;
 
 pub use clock::FakeClock;
+pub use postgres::PostgresServer;
 pub use redis::RedisServer;
 pub use stub::{Answer, RecordedRequest, StubPartner};
+pub use tempdir::TempDir;
 
 pub use crate::sandbox::{
     captcha_answer, test_users, Sandbox, SandboxConfig, TestUser, FLINKS_CUSTOMER_ID,

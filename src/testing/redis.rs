@@ -164,18 +164,18 @@ impl Drop for RedisServer {
 
 /// `CI` set to anything but empty, `0` or `false` (the convention of GitHub
 /// Actions, GitLab and most others, which set `CI=true`).
-fn in_ci() -> bool {
+pub(super) fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"))
 }
 
-fn find_on_path(program: &str) -> Option<PathBuf> {
+pub(super) fn find_on_path(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(program))
         .find(|candidate| candidate.is_file())
 }
 
-fn unique() -> u128 {
+pub(super) fn unique() -> u128 {
     use std::sync::atomic::{AtomicU32, Ordering};
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let nanos = std::time::SystemTime::now()
@@ -184,7 +184,7 @@ fn unique() -> u128 {
     nanos ^ u128::from(COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
-fn free_port() -> u16 {
+pub(super) fn free_port() -> u16 {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .and_then(|l| l.local_addr())
         .expect("bind 127.0.0.1:0 to find a free port")

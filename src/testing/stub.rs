@@ -320,7 +320,14 @@ impl StubPartner {
 
     /// A stub listing `catalogue`, on the current tokio runtime.
     pub async fn start_with(catalogue: Catalogue) -> io::Result<StubPartner> {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        StubPartner::start_on(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), catalogue).await
+    }
+
+    /// A stub listing `catalogue` on `addr` (a port that was down until
+    /// now, say: a webhook receiver coming back), on the current tokio
+    /// runtime.
+    pub async fn start_on(addr: SocketAddr, catalogue: Catalogue) -> io::Result<StubPartner> {
+        let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let (closing, _) = watch::channel(false);
         let shared = Arc::new(Shared {

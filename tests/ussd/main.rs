@@ -9,10 +9,13 @@ mod rig;
 
 use connectflow::channel::ussd::gsm::Budget;
 use connectflow::channel::ussd::UssdConfig;
-use connectflow::service::{signature, ServiceConfig, WebhookConfig, SIGNATURE_HEADER};
+use connectflow::records::{Location, OutboxConfig, SqlStore, IDEMPOTENCY_HEADER};
+use connectflow::service::{signature, ServiceConfig, SIGNATURE_HEADER};
+use connectflow::testing::TempDir;
 use connectflow::testing::{catalogues, Answer, SandboxConfig, StubPartner};
 use phone::{AtPhone, HubtelPhone};
 use rig::{rig, rig_setup, rig_with, serve, Setup};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// (username, answers after choosing Sandbox Bank / internet banking, expected end text)
@@ -303,8 +306,13 @@ async fn a_linked_account_is_delivered_to_the_webhook_signed_once() {
     receiver.answer("/hook", Answer::status(200, "ok"));
     let hook = format!("{}/hook", receiver.url());
 
+    let dir = TempDir::new("ussd-hook");
+    let records = SqlStore::open(&Location::parse(&dir.sqlite("r.db")).unwrap(), None)
+        .await
+        .unwrap();
     let setup = Setup {
-        webhook: Some(WebhookConfig::new(hook, "whsec_test").unwrap()),
+        records: Some(Arc::new(records)),
+        webhook: Some(OutboxConfig::new(hook, "whsec_test").unwrap()),
         ..Setup::default()
     };
     let rig = rig_setup(SandboxConfig::default(), setup).await;
@@ -334,6 +342,9 @@ async fn a_linked_account_is_delivered_to_the_webhook_signed_once() {
         "{header}"
     );
     let payload: serde_json::Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(got[0].header(IDEMPOTENCY_HEADER), payload["id"].as_str());
+    assert_eq!(payload["returning"], false);
+    assert_eq!(payload["auth"]["customer"]["_id"], "+254711000701");
     assert_eq!(payload["phoneNumber"], "+254711000701");
     assert_eq!(payload["institution"]["id"], "sandbox-bank");
     assert_eq!(payload["account_id"].as_str().unwrap().len(), 24);

@@ -2,7 +2,8 @@
 
 use connectflow::channel::ussd::{router, GatewayAuth, UssdConfig, UssdService};
 use connectflow::driver::DriverConfig;
-use connectflow::service::{ServiceConfig, SessionService, Webhook, WebhookConfig};
+use connectflow::records::{Env, Outbox, OutboxConfig, RecordsDelivery, SqlStore};
+use connectflow::service::{ServiceConfig, SessionService};
 use connectflow::store::{MemoryStore, Sealed, Sealer, SessionStore};
 use connectflow::testing::{mono_driver, Sandbox, SandboxConfig};
 use std::sync::Arc;
@@ -26,11 +27,14 @@ pub(crate) struct Rig {
 pub(crate) struct Setup {
     pub(crate) ussd: UssdConfig,
     pub(crate) service: ServiceConfig,
-    pub(crate) webhook: Option<WebhookConfig>,
     /// Gateway source networks allowed (none: any source).
     pub(crate) allow: Vec<ipnet::IpNet>,
     /// The session store (a sealed memory store when `None`).
     pub(crate) store: Option<Arc<dyn SessionStore>>,
+    /// Links are recorded here (a returning phone sees its banks first).
+    pub(crate) records: Option<Arc<SqlStore>>,
+    /// With records: links are also sent here, from the outbox.
+    pub(crate) webhook: Option<OutboxConfig>,
 }
 
 /// Serves the USSD channel for the partner at `partner_url`, sessions in a
@@ -41,8 +45,15 @@ pub(crate) async fn serve(partner_url: &str, setup: Setup) -> String {
         .store
         .unwrap_or_else(|| Arc::new(Sealed::new(MemoryStore::new(), Sealer::random())));
     let mut service = SessionService::new(vec![driver], store, setup.service);
-    if let Some(webhook) = setup.webhook {
-        service = service.with_delivery(Arc::new(Webhook::new(webhook)));
+    if let Some(records) = setup.records {
+        let mut delivery = RecordsDelivery::new(records.clone(), Env::Sandbox);
+        if let Some(webhook) = setup.webhook {
+            let outbox = Outbox::new(records, webhook, None);
+            delivery = delivery.with_outbox(outbox.waker());
+            // Runs until the test's runtime ends.
+            outbox.spawn(tokio_util::sync::CancellationToken::new());
+        }
+        service = service.with_delivery(Arc::new(delivery));
     }
     let service = UssdService::new(Arc::new(service), setup.ussd);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

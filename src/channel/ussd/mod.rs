@@ -266,6 +266,14 @@ impl UssdService {
         } else {
             crate::store::get_readable(self.service.store().as_ref(), &phone_key).await?
         };
+        // A returning customer (the phone is the customer id) sees the
+        // banks they linked before first: on the first screen and in how
+        // their first answer is read.
+        let linked_first = if raw.phone.is_empty() {
+            Vec::new()
+        } else {
+            self.service.linked_before(self.partner(), &raw.phone).await
+        };
         if prefill.is_empty() {
             if let Some(prev) = &previous {
                 if let Some(offer) = self
@@ -275,7 +283,7 @@ impl UssdService {
                     return Ok(offer);
                 }
             }
-            return self.first_screen(None).await;
+            return self.first_screen(None, &linked_first).await;
         }
         // About to start a session (and soon a partner session on the
         // host's key): within this phone's and this source's limits only.
@@ -297,7 +305,8 @@ impl UssdService {
             Some(t) => vec!["", t.as_str()],
             None => Vec::new(),
         };
-        let state = UssdState::new(raw.phone.clone(), &texts, sequence);
+        let mut state = UssdState::new(raw.phone.clone(), &texts, sequence);
+        state.first = linked_first;
         let (mut session, mut flow) = self.service.start(self.partner(), None, customer, state)?;
         self.service.answer_reads(self.partner(), &mut flow).await?;
         // Pre-dialled digits (`*384*123*2#`, or the first answer after the
@@ -306,7 +315,13 @@ impl UssdService {
         // nothing is stored.
         let first = prefill.first().map(String::as_str).unwrap_or("");
         let outcome = if !first.is_empty() && first.chars().all(|c| c.is_ascii_digit()) {
-            menu::on_input(&flow.view(), &Cursor::Start, first, &self.config.menu)
+            menu::on_input(
+                &flow.view(),
+                &Cursor::Start,
+                first,
+                &session.channel.first,
+                &self.config.menu,
+            )
         } else {
             Outcome::Invalid("Invalid choice.")
         };
@@ -317,11 +332,21 @@ impl UssdService {
                     .handle(self.service.now(), Input::User(action))
                     .is_err()
                 {
-                    return self.first_screen(Some("Invalid choice.")).await;
+                    return self
+                        .first_screen(Some("Invalid choice."), &session.channel.first)
+                        .await;
                 }
             }
-            Outcome::Invalid(message) => return self.first_screen(Some(message)).await,
-            Outcome::Act(_) => return self.first_screen(Some("Invalid choice.")).await,
+            Outcome::Invalid(message) => {
+                return self
+                    .first_screen(Some(message), &session.channel.first)
+                    .await
+            }
+            Outcome::Act(_) => {
+                return self
+                    .first_screen(Some("Invalid choice."), &session.channel.first)
+                    .await
+            }
         }
         if !raw.phone.is_empty() {
             // Best effort: a lost race here only loses the resume offer.
@@ -408,6 +433,7 @@ impl UssdService {
             &flow.view(),
             &session.channel.cursor,
             text,
+            &session.channel.first,
             &self.config.menu,
         );
         match outcome {
@@ -488,8 +514,13 @@ impl UssdService {
         Ok(turn.into_session().channel.last_screen)
     }
 
-    /// The bank list every session starts on, rendered once per catalogue.
-    async fn first_screen(&self, error: Option<&str>) -> Result<Screen, ServiceError> {
+    /// The bank list every session starts on, rendered once per catalogue
+    /// (and for a returning customer, with their banks first, each time).
+    async fn first_screen(
+        &self,
+        error: Option<&str>,
+        first: &[String],
+    ) -> Result<Screen, ServiceError> {
         let catalogue = match self.service.catalogue(self.partner()).await {
             Ok(c) => c,
             Err(e) => {
@@ -500,7 +531,8 @@ impl UssdService {
                 ));
             }
         };
-        if error.is_none() {
+        let shared = error.is_none() && first.is_empty();
+        if shared {
             if let Ok(guard) = self.first_screen.lock() {
                 if let Some((c, s)) = guard.as_ref() {
                     if Arc::ptr_eq(c, &catalogue) {
@@ -510,13 +542,19 @@ impl UssdService {
             }
         }
         let flow = first_flow(&self.service, Arc::clone(&catalogue))?;
-        let first = menu::render(&flow.view(), &Cursor::Start, error, &self.config.menu);
-        if error.is_none() {
+        let screen = menu::render(
+            &flow.view(),
+            &Cursor::Start,
+            error,
+            first,
+            &self.config.menu,
+        );
+        if shared {
             if let Ok(mut guard) = self.first_screen.lock() {
-                *guard = Some((catalogue, first.clone()));
+                *guard = Some((catalogue, screen.clone()));
             }
         }
-        Ok(first)
+        Ok(screen)
     }
 }
 

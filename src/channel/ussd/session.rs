@@ -31,6 +31,10 @@ pub(crate) struct UssdState {
     /// Invalid answers in a row.
     #[serde(default)]
     pub(crate) invalid: u8,
+    /// Banks this phone linked before, most recent first: listed first
+    /// (kept, so every hop numbers the list the same way).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) first: Vec<String>,
     /// Where the handset conversation is.
     #[serde(default)]
     pub(crate) hop: Hop,
@@ -50,6 +54,7 @@ impl UssdState {
             last_screen: screen(menu::PROCESSING, false),
             cursor: Cursor::Start,
             invalid: 0,
+            first: Vec::new(),
             hop: Hop::Menu,
         }
     }
@@ -78,15 +83,21 @@ impl Presenter {
         error: Option<&str>,
     ) -> Screen {
         if let (View::Done { .. }, Some(inst)) = (flow.view(), &session.institution) {
-            return self.fit(
-                &[
-                    &format!("Your {} account is linked.", inst.name),
-                    &format!("Ref {}", session.reference),
-                ],
-                true,
-            );
+            let returning = session.delivered().is_some_and(|d| d.returning);
+            let linked = if returning {
+                format!("Welcome back. Your {} account is linked again.", inst.name)
+            } else {
+                format!("Your {} account is linked.", inst.name)
+            };
+            return self.fit(&[&linked, &format!("Ref {}", session.reference)], true);
         }
-        menu::render(&flow.view(), &session.channel.cursor, error, &self.menu)
+        menu::render(
+            &flow.view(),
+            &session.channel.cursor,
+            error,
+            &session.channel.first,
+            &self.menu,
+        )
     }
 
     /// Plain lines as a screen, in the GSM alphabet.

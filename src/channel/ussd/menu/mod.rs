@@ -106,6 +106,17 @@ pub fn usable(institutions: &[Institution]) -> Vec<&Institution> {
     institutions.iter().filter(|i| is_usable(i)).collect()
 }
 
+/// [`usable`], with the institutions in `first` (ids, e.g. the banks a
+/// returning customer linked before, most recent first) moved to the top in
+/// that order; the others keep the catalogue's order.
+pub fn usable_first<'a>(institutions: &'a [Institution], first: &[String]) -> Vec<&'a Institution> {
+    let mut list = usable(institutions);
+    if !first.is_empty() {
+        list.sort_by_key(|i| first.iter().position(|f| f == &i.id).unwrap_or(usize::MAX));
+    }
+    list
+}
+
 /// [`usable`] for one institution, without allocating: it runs for every
 /// bank on every hop that shows or answers the list.
 pub(super) fn is_usable(inst: &Institution) -> bool {
@@ -128,8 +139,15 @@ fn has_captcha(form: &Form) -> bool {
     form.fields.iter().any(|f| f.kind == FieldKind::Captcha)
 }
 
-/// Interprets `input` against the view and cursor.
-pub fn on_input(view: &View<'_>, cursor: &Cursor, input: &str, config: &MenuConfig) -> Outcome {
+/// Interprets `input` against the view and cursor; the bank list is in
+/// [`usable_first`] order for `first`.
+pub fn on_input(
+    view: &View<'_>,
+    cursor: &Cursor,
+    input: &str,
+    first: &[String],
+    config: &MenuConfig,
+) -> Outcome {
     let keys = &config.keys;
     let input = input.trim();
     match view {
@@ -153,7 +171,7 @@ pub fn on_input(view: &View<'_>, cursor: &Cursor, input: &str, config: &MenuConf
                     None => Outcome::Invalid("Invalid choice."),
                 };
             }
-            let list = usable(institutions);
+            let list = usable_first(institutions, first);
             let labels: Vec<String> = list.iter().map(|i| i.name.clone()).collect();
             match list_input(&labels, page_of(cursor), "Choose your bank", input, config) {
                 ListInput::Page(page) => Outcome::Move(Cursor::Page { page }),

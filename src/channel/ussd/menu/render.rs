@@ -2,7 +2,7 @@
 
 use super::paging::{fit, list_screen, menu};
 use super::{
-    account_label, is_usable, page_of, usable, usable_methods, Cursor, MenuConfig, PROCESSING,
+    account_label, is_usable, page_of, usable_first, usable_methods, Cursor, MenuConfig, PROCESSING,
 };
 use crate::channel::ussd::gateway::Screen;
 use crate::flow::{FormPurpose, View};
@@ -10,11 +10,13 @@ use crate::form::FieldKind;
 
 /// The screen for the view at the cursor, with an optional error line first.
 /// Never longer than the budget: list pages are cut by encoded length, and a
-/// form's title is shortened before a field's label.
+/// form's title is shortened before a field's label. The bank list is in
+/// [`usable_first`](super::usable_first) order for `first`.
 pub fn render(
     view: &View<'_>,
     cursor: &Cursor,
     error: Option<&str>,
+    first: &[String],
     config: &MenuConfig,
 ) -> Screen {
     let mut head: Vec<String> = Vec::new();
@@ -47,7 +49,7 @@ pub fn render(
                     );
                 }
             }
-            let labels: Vec<String> = usable(institutions)
+            let labels: Vec<String> = usable_first(institutions, first)
                 .iter()
                 .map(|i| i.name.clone())
                 .collect();

@@ -1,0 +1,141 @@
+//! Reading an endpoint's JSON body: numbers or numeric strings for `page`
+//! and `limit`, `YYYY-MM-DD` days, required ids. Every problem is a 400
+//! with a message that names the field.
+
+use super::ApiError;
+use crate::records::pagination::{PageRequest, DEFAULT_LIMIT};
+use crate::records::time::{parse_day, DAY_MS};
+use serde_json::{Map, Value};
+
+/// The body as a JSON object; an empty body is `{}` when `optional`.
+pub(super) fn object(bytes: &[u8], optional: bool) -> Result<Map<String, Value>, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return if optional {
+            Ok(Map::new())
+        } else {
+            Err(ApiError::bad("the body must be a JSON object"))
+        };
+    }
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::bad("the body must be a JSON object")),
+        Err(_) => Err(ApiError::bad("the body is not valid JSON")),
+    }
+}
+
+/// `page` (default 1) and `limit` (default 10, capped).
+pub(super) fn page(body: &Map<String, Value>) -> Result<PageRequest, ApiError> {
+    let page = whole(body, "page", 1)?;
+    let limit = whole(body, "limit", DEFAULT_LIMIT)?;
+    PageRequest::new(page, limit).ok_or_else(|| {
+        let field = if page == 0 { "page" } else { "limit" };
+        ApiError::bad(format!("{field} must be 1 or more"))
+    })
+}
+
+/// A whole number ≥ 0 given as a JSON number or a numeric string; the
+/// default when absent or `null`.
+fn whole(body: &Map<String, Value>, key: &str, default: u64) -> Result<u64, ApiError> {
+    let invalid = || ApiError::bad(format!("{key} must be a whole number (like 1 or \"1\")"));
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(default),
+        Some(Value::Number(n)) => n.as_u64().ok_or_else(invalid),
+        Some(Value::String(s)) => {
+            let s = s.trim();
+            if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(invalid());
+            }
+            s.parse::<u64>().map_err(|_| invalid())
+        }
+        Some(_) => Err(invalid()),
+    }
+}
+
+/// A required id: a non-empty string (a number is taken as its digits).
+pub(super) fn id(body: &Map<String, Value>, key: &str) -> Result<String, ApiError> {
+    let missing = || ApiError::bad(format!("{key} is required (a string)"));
+    match body.get(key) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_owned()),
+        Some(Value::Number(n)) => Ok(n.to_string()),
+        _ => Err(missing()),
+    }
+}
+
+/// `from` and `to` (both required, `YYYY-MM-DD`, inclusive, UTC) as the
+/// first millisecond of `from` and the first after `to`.
+pub(super) fn days(body: &Map<String, Value>) -> Result<(u64, u64), ApiError> {
+    let day = |key: &str| -> Result<(u64, String), ApiError> {
+        let text = match body.get(key) {
+            Some(Value::String(s)) => s.trim().to_owned(),
+            _ => {
+                return Err(ApiError::bad(format!(
+                    "{key} is required, as a date like 2024-01-31"
+                )))
+            }
+        };
+        parse_day(&text)
+            .map(|ms| (ms, text.clone()))
+            .ok_or_else(|| {
+                ApiError::bad(format!(
+                    "{key} must be a date like 2024-01-31 (YYYY-MM-DD), not {text:?}"
+                ))
+            })
+    };
+    let (from, from_text) = day("from")?;
+    let (to, to_text) = day("to")?;
+    if to < from {
+        return Err(ApiError::bad(format!(
+            "to ({to_text}) is before from ({from_text})"
+        )));
+    }
+    Ok((from, to + DAY_MS))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    #[test]
+    fn numbers_and_numeric_strings_are_one_and_the_same() {
+        let p = page(&map(json!({"page": "2", "limit": 5}))).unwrap();
+        assert_eq!((p.page(), p.limit()), (2, 5));
+        let p = page(&map(json!({}))).unwrap();
+        assert_eq!((p.page(), p.limit()), (1, 10));
+        for bad in [
+            json!({"page": 0}),
+            json!({"limit": "ten"}),
+            json!({"page": 1.5}),
+            json!({"page": -1}),
+            json!({"limit": "-3"}),
+            json!({"page": true}),
+        ] {
+            assert_eq!(
+                page(&map(bad.clone())).unwrap_err().status.as_u16(),
+                400,
+                "{bad}"
+            );
+        }
+        assert!(page(&map(json!({"limit": "0"})))
+            .unwrap_err()
+            .message
+            .contains("limit"));
+    }
+
+    #[test]
+    fn dates_are_inclusive_days_in_order() {
+        let (from, until) = days(&map(json!({"from": "2024-01-01", "to": "2024-01-01"}))).unwrap();
+        assert_eq!(until - from, DAY_MS);
+        let err = days(&map(json!({"from": "2024-02-01", "to": "2024-01-01"}))).unwrap_err();
+        assert!(err.message.contains("before"), "{}", err.message);
+        assert!(days(&map(json!({"from": "2024-1-1", "to": "2024-01-01"}))).is_err());
+        assert!(days(&map(json!({"to": "2024-01-01"}))).is_err());
+    }
+}

@@ -1,0 +1,216 @@
+//! [`SqlStore`]: the records in SQLite or PostgreSQL, through sqlx's `Any`
+//! driver.
+//!
+//! One implementation serves both databases because its SQL is portable
+//! (`INSERT ... ON CONFLICT ... DO UPDATE ... RETURNING`, `$n` placeholders,
+//! integer times and 0/1 booleans); what differs is only how a write
+//! transaction starts (SQLite: `BEGIN IMMEDIATE`, so two writers queue on
+//! the busy timeout instead of one failing on a stale snapshot) and SQLite's
+//! journal mode. Queries are built at run time with binds: nothing needs a
+//! database at build time.
+
+mod auths;
+mod outbox;
+
+use super::store::RecordsError;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The migrations, embedded at build time and applied at open: one set,
+/// portable to both databases (see `migrations/0001_records.sql`).
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/records/migrations");
+
+/// Which database a store is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An SQLite file, embedded in this process.
+    Sqlite,
+    /// A PostgreSQL server, shareable by many instances.
+    Postgres,
+}
+
+/// Where the records are: what `--records` takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// `sqlite:PATH`: a file, created (with its directory) when missing.
+    Sqlite(PathBuf),
+    /// `postgres://...` or `postgresql://...`: a server.
+    Postgres(String),
+}
+
+impl Location {
+    /// Reads `sqlite:PATH` (absolute or relative; `sqlite://` also
+    /// accepted) or a `postgres://` / `postgresql://` URL.
+    pub fn parse(spec: &str) -> Result<Location, RecordsError> {
+        if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
+            return Ok(Location::Postgres(spec.to_owned()));
+        }
+        if let Some(rest) = spec.strip_prefix("sqlite:") {
+            let path = rest.strip_prefix("//").unwrap_or(rest);
+            if path.is_empty() || path.contains('?') {
+                return Err(RecordsError::Config(format!(
+                    "--records {spec:?}: give a file path after sqlite: (no query string)"
+                )));
+            }
+            return Ok(Location::Sqlite(PathBuf::from(path)));
+        }
+        Err(RecordsError::Config(format!(
+            "--records must be sqlite:PATH or a postgres:// URL, not {:?}",
+            redact(spec)
+        )))
+    }
+
+    /// How to show it in a log line: a PostgreSQL password is replaced
+    /// by `***`.
+    pub fn display(&self) -> String {
+        match self {
+            Location::Sqlite(path) => format!("sqlite:{}", path.display()),
+            Location::Postgres(url) => redact(url),
+        }
+    }
+}
+
+/// `postgres://user:***@host/db` for `postgres://user:secret@host/db`.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) => {
+            let user = user_info.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{host}{tail}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+/// The records in a SQL database. Cheap to clone (a pool).
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+    owner: String,
+}
+
+impl SqlStore {
+    /// Opens (creating an SQLite file when missing), brings the schema up to
+    /// date, and reads this database's owner id (made on first open; `owner`
+    /// replaces it for this process when given).
+    pub async fn open(location: &Location, owner: Option<&str>) -> Result<SqlStore, RecordsError> {
+        sqlx::any::install_default_drivers();
+        let (url, backend, connections) = match location {
+            Location::Sqlite(path) => (sqlite_url(path)?, Backend::Sqlite, 4),
+            Location::Postgres(url) => (url.clone(), Backend::Postgres, 8),
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(&url)
+            .await?;
+        if backend == Backend::Sqlite {
+            // Readers never wait for the writer; persistent in the file.
+            sqlx::query("PRAGMA journal_mode=WAL")
+                .execute(&pool)
+                .await?;
+        }
+        MIGRATOR.run(&pool).await?;
+        let made = super::model::object_id(super::time::now_ms());
+        sqlx::query(
+            "INSERT INTO meta (key, value) VALUES ('owner', $1) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(made)
+        .execute(&pool)
+        .await?;
+        let stored: String = sqlx::query("SELECT value FROM meta WHERE key = 'owner'")
+            .fetch_one(&pool)
+            .await?
+            .try_get("value")?;
+        let owner = owner.map_or(stored, str::to_owned);
+        Ok(SqlStore {
+            pool,
+            backend,
+            owner,
+        })
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes the pool, waiting for connections in use.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// A write transaction.
+    async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, RecordsError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+}
+
+/// The sqlx URL of an SQLite file, creating its directory: `mode=rwc`
+/// creates the file. The path is made absolute and percent-encoded, so a
+/// `?`, `#` or `%` in it stays part of the name.
+fn sqlite_url(path: &Path) -> Result<String, RecordsError> {
+    let absolute = std::path::absolute(path)
+        .map_err(|e| RecordsError::Config(format!("records file {}: {e}", path.display())))?;
+    if let Some(dir) = absolute.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            RecordsError::Config(format!("records directory {}: {e}", dir.display()))
+        })?;
+    }
+    let text = absolute.to_str().ok_or_else(|| {
+        RecordsError::Config(format!("records path {} is not UTF-8", path.display()))
+    })?;
+    let mut encoded = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '%' | '?' | '#' | ' ' => encoded.push_str(&format!("%{:02X}", c as u32)),
+            c => encoded.push(c),
+        }
+    }
+    Ok(format!("sqlite://{encoded}?mode=rwc"))
+}
+
+/// An `i64` column as milliseconds (a negative one reads as 0).
+fn ms(row: &AnyRow, column: &str) -> Result<u64, RecordsError> {
+    let value: i64 = row.try_get(column)?;
+    Ok(u64::try_from(value).unwrap_or(0))
+}
+
+/// Milliseconds as the `BIGINT` they are kept in.
+fn db_ms(ms: u64) -> i64 {
+    i64::try_from(ms).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_parse_and_never_show_a_password() {
+        assert_eq!(
+            Location::parse("sqlite:data/r.db").unwrap(),
+            Location::Sqlite("data/r.db".into())
+        );
+        assert_eq!(
+            Location::parse("sqlite:///tmp/r.db").unwrap(),
+            Location::Sqlite("/tmp/r.db".into())
+        );
+        let pg = Location::parse("postgres://app:s3cret@db:5432/records").unwrap();
+        assert_eq!(pg.display(), "postgres://app:***@db:5432/records");
+        assert!(Location::parse("mysql://x").is_err());
+        assert!(Location::parse("sqlite:").is_err());
+        let err = Location::parse("redis://u:s3cret@h/")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("s3cret"), "{err}");
+    }
+}

@@ -1,0 +1,12 @@
+//! The auth records on real databases — SQLite, and a throwaway PostgreSQL
+//! cluster (required in CI) — through their store, Okra's `/v2/`
+//! endpoints, the webhook outbox and the `connectflow serve` binary.
+#![cfg(all(feature = "records", feature = "testing"))]
+
+mod api;
+mod kit;
+mod outbox;
+mod pagination;
+mod returning;
+#[cfg(feature = "cli")]
+mod serve_kill;

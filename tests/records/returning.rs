@@ -1,0 +1,206 @@
+//! Returning customers: the same account for the same customer is one auth,
+//! however often and however concurrently it is linked, on both backends;
+//! their banks come back most recent first.
+
+use crate::kit::{backends, jan, linked, record_at};
+use connectflow::records::{AuthStore, Env, Filter, NewLink, PageRequest};
+use std::sync::Arc;
+
+#[tokio::test]
+async fn linking_the_same_account_again_updates_one_auth_and_says_returning() {
+    for backend in backends().await {
+        let (name, store) = (backend.name, backend.store.as_ref());
+        let link = |reference: &str, at| {
+            let linked = linked(reference, "acc-1", "ada", "gtbank");
+            async move {
+                store
+                    .link(NewLink {
+                        linked: &linked,
+                        env: Env::Sandbox,
+                        at,
+                        outbox: false,
+                    })
+                    .await
+                    .unwrap()
+            }
+        };
+        let first = link("flow-1", jan(1, 9)).await;
+        assert!(!first.returning, "{name}");
+        let again = link("flow-2", jan(2, 9)).await;
+        assert!(
+            again.returning,
+            "{name}: a later flow linking it again is returning"
+        );
+        assert_eq!(again.auth.id, first.auth.id);
+        assert_eq!(
+            again.auth.created_at, first.auth.created_at,
+            "{name}: created_at stays"
+        );
+        assert_eq!(
+            again.auth.last_updated,
+            jan(2, 9),
+            "{name}: last_updated moves"
+        );
+        assert_eq!(again.auth.reference, "flow-2");
+        // The same flow delivered twice (at least once): the first answer again.
+        let repeat = link("flow-1", jan(3, 9)).await;
+        assert!(
+            !repeat.returning,
+            "{name}: a repeated delivery is not a new link"
+        );
+        assert_eq!(repeat.auth.id, first.auth.id);
+        // Another customer with the same account has an auth of their own.
+        let other = record_at(
+            store,
+            &linked("flow-3", "acc-1", "bola", "gtbank"),
+            jan(4, 9),
+        )
+        .await;
+        assert_ne!(other.id, first.auth.id, "{name}");
+        let all = store
+            .find(&Filter::default(), PageRequest::default())
+            .await
+            .unwrap();
+        assert_eq!(all.total, 2, "{name}");
+        // Both of ada's accounts at one bank share one record (one login).
+        let second = record_at(
+            store,
+            &linked("flow-4", "acc-2", "ada", "gtbank"),
+            jan(5, 9),
+        )
+        .await;
+        assert_eq!(second.record, first.auth.record, "{name}");
+        assert_ne!(second.record, other.record, "{name}");
+    }
+}
+
+/// Sixteen flows linking one account for one customer at the same moment,
+/// each in its own task and connection: one auth, exactly one of them new.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_links_of_one_account_make_one_auth() {
+    for backend in backends().await {
+        let name = backend.name;
+        let mut tasks = Vec::new();
+        for i in 0..16 {
+            let store = Arc::clone(&backend.store);
+            tasks.push(tokio::spawn(async move {
+                let linked = linked(&format!("race-{i}"), "acc-race", "ada", "gtbank");
+                store
+                    .link(NewLink {
+                        linked: &linked,
+                        env: Env::Sandbox,
+                        at: jan(1, 9) + i,
+                        outbox: true,
+                    })
+                    .await
+                    .unwrap()
+            }));
+        }
+        let mut results = Vec::new();
+        for t in tasks {
+            results.push(t.await.unwrap());
+        }
+        let new = results.iter().filter(|r| !r.returning).count();
+        assert_eq!(new, 1, "{name}: exactly one link made the auth");
+        assert!(
+            results.iter().all(|r| r.auth.id == results[0].auth.id),
+            "{name}"
+        );
+        let all = backend
+            .store
+            .find(&Filter::default(), PageRequest::default())
+            .await
+            .unwrap();
+        assert_eq!(all.total, 1, "{name}");
+        // Every flow's link is delivered (sixteen flows, sixteen webhooks).
+        let mut deliveries: Vec<_> = results.iter().filter_map(|r| r.delivery.clone()).collect();
+        deliveries.sort();
+        deliveries.dedup();
+        assert_eq!(deliveries.len(), 16, "{name}");
+    }
+}
+
+/// One flow's link delivered eight times at once (a turn and a background
+/// settle racing): one link, one webhook, one answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_flow_delivered_concurrently_is_recorded_once() {
+    for backend in backends().await {
+        let name = backend.name;
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let store = Arc::clone(&backend.store);
+            tasks.push(tokio::spawn(async move {
+                let linked = linked("same-flow", "acc-dup", "ada", "gtbank");
+                store
+                    .link(NewLink {
+                        linked: &linked,
+                        env: Env::Sandbox,
+                        at: jan(1, 9),
+                        outbox: true,
+                    })
+                    .await
+                    .unwrap()
+            }));
+        }
+        let mut results = Vec::new();
+        for t in tasks {
+            results.push(t.await.unwrap());
+        }
+        assert!(results.iter().all(|r| !r.returning), "{name}");
+        assert!(
+            results
+                .iter()
+                .all(|r| r.delivery == results[0].delivery && r.delivery.is_some()),
+            "{name}"
+        );
+        let counts = connectflow::records::OutboxStore::counts(backend.store.as_ref())
+            .await
+            .unwrap();
+        assert_eq!(counts.pending, 1, "{name}: one webhook for one flow");
+    }
+}
+
+#[tokio::test]
+async fn a_customers_banks_come_most_recent_first_and_unlinked_ones_drop_out() {
+    for backend in backends().await {
+        let (name, store) = (backend.name, backend.store.as_ref());
+        record_at(store, &linked("a", "acc-a", "ada", "access"), jan(1, 9)).await;
+        let gt = record_at(store, &linked("b", "acc-b", "ada", "gtbank"), jan(2, 9)).await;
+        record_at(store, &linked("c", "acc-c", "bola", "zenith"), jan(3, 9)).await;
+        let order = |banks: Vec<connectflow::records::LinkedBank>| {
+            banks.into_iter().map(|b| b.id).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            order(store.customer_banks("mono", "ada").await.unwrap()),
+            ["gtbank", "access"],
+            "{name}"
+        );
+        // Access linked again: it is the most recent now.
+        record_at(store, &linked("d", "acc-a", "ada", "access"), jan(4, 9)).await;
+        assert_eq!(
+            order(store.customer_banks("mono", "ada").await.unwrap()),
+            ["access", "gtbank"],
+            "{name}"
+        );
+        // Unlinked: no longer offered first.
+        let unlinked = store
+            .set_validated(&gt.id, false, jan(5, 9))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!unlinked.validated);
+        assert_eq!(
+            order(store.customer_banks("mono", "ada").await.unwrap()),
+            ["access"],
+            "{name}"
+        );
+        assert!(
+            store
+                .customer_banks("flinks", "ada")
+                .await
+                .unwrap()
+                .is_empty(),
+            "{name}: per partner"
+        );
+    }
+}

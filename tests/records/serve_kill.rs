@@ -1,0 +1,206 @@
+//! The real `connectflow serve`: a link over USSD is recorded with its
+//! webhook delivery; the process is SIGKILLed while that delivery is in
+//! flight; a new process on the same records delivers it, with the same
+//! idempotency id. The same phone then sees its bank first and links again
+//! as a returning customer.
+#![cfg(feature = "cli")]
+
+use crate::kit::{backends, KEY};
+use connectflow::records::IDEMPOTENCY_HEADER;
+use connectflow::testing::{Answer, StubPartner};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "kill-test-gateway-token";
+const PHONE: &str = "+254711000555";
+
+/// A `connectflow serve` process on the given records; killed on drop.
+struct Serve {
+    child: Child,
+    url: String,
+    _out: BufReader<std::process::ChildStdout>,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(records: &str, hook: &str) -> Serve {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_connectflow"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--records", records])
+        .args(["--webhook-url", hook, "--webhook-timeout", "1"])
+        .env_remove("MONO_SEC_KEY")
+        .env("CONNECTFLOW_WEBHOOK_SECRET", "whsec_kill")
+        .env("CONNECTFLOW_API_KEY", KEY)
+        .env("CONNECTFLOW_GATEWAY_TOKEN", TOKEN)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("{line:?}"))
+        .to_owned();
+    Serve {
+        child,
+        url,
+        _out: out,
+    }
+}
+
+/// One Africa's Talking hop; whether it ended and the screen.
+async fn hop(url: &str, session: &str, phone: &str, text: &str) -> (bool, String) {
+    let form = [
+        ("sessionId", session),
+        ("serviceCode", "*384*123#"),
+        ("phoneNumber", phone),
+        ("networkCode", "63902"),
+        ("text", text),
+    ];
+    let body = reqwest::Client::new()
+        .post(format!("{url}/ussd?token={TOKEN}"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    match (body.strip_prefix("END "), body.strip_prefix("CON ")) {
+        (Some(end), _) => (true, end.to_owned()),
+        (_, Some(more)) => (false, more.to_owned()),
+        _ => panic!("not a USSD answer: {body}"),
+    }
+}
+
+/// Dials and answers `answers` (cumulative text); the screens.
+async fn dial(url: &str, session: &str, answers: &[&str]) -> Vec<(bool, String)> {
+    let mut screens = vec![hop(url, session, PHONE, "").await];
+    for i in 1..=answers.len() {
+        screens.push(hop(url, session, PHONE, &answers[..i].join("*")).await);
+    }
+    screens
+}
+
+async fn until(what: &str, deadline: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_in_flight_when_serve_is_killed_is_sent_after_restart() {
+    for backend in backends().await {
+        let name = backend.name;
+        let receiver = StubPartner::start().await.unwrap();
+        // The first try never gets an answer: it is in flight when the
+        // process dies. Every later try is accepted.
+        receiver.answer_once("/hook", Answer::hang());
+        receiver.answer("/hook", Answer::status(200, "ok"));
+        let hook = format!("{}/hook", receiver.url());
+
+        let first = serve(&backend.location, &hook);
+        // Bank 2 on the USSD list is Access Bank (the captcha bank is not
+        // offered on a handset).
+        let screens = dial(
+            &first.url,
+            "ATUid_k1",
+            &["2", "1", "user_good", "pass_good"],
+        )
+        .await;
+        let (end, last) = screens.last().unwrap();
+        assert!(
+            *end && last.contains("Your Access Bank account is linked."),
+            "{name}: {screens:?}"
+        );
+        until("the first try", Duration::from_secs(10), || {
+            receiver.count("/hook") == 1
+        })
+        .await;
+        drop(first); // SIGKILL, mid-send
+
+        let second = serve(&backend.location, &hook);
+        until(
+            "the delivery after restart",
+            Duration::from_secs(15),
+            || receiver.count("/hook") == 2,
+        )
+        .await;
+        let got = receiver.requests_to("/hook");
+        assert_eq!(
+            got[0].header(IDEMPOTENCY_HEADER),
+            got[1].header(IDEMPOTENCY_HEADER),
+            "{name}"
+        );
+        assert_eq!(got[0].body, got[1].body, "{name}: the same delivery");
+        let body: serde_json::Value = serde_json::from_slice(&got[1].body).unwrap();
+        assert_eq!(
+            (body["returning"].as_bool(), body["phoneNumber"].as_str()),
+            (Some(false), Some(PHONE))
+        );
+
+        // The auth is there through Okra's endpoint on the new process.
+        let auths: serde_json::Value = reqwest::Client::new()
+            .post(format!("{}/v2/auth/getByCustomer", second.url))
+            .bearer_auth(KEY)
+            .json(&serde_json::json!({ "customer": PHONE, "page": "1", "limit": "10" }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            auths["data"]["pagination"]["totalDocs"], 1,
+            "{name}: {auths}"
+        );
+        assert_eq!(auths["data"]["auths"][0]["id"], body["auth"]["id"]);
+        assert_eq!(auths["data"]["auths"][0]["env"], "production-sandbox");
+        assert_eq!(auths["data"]["auths"][0]["channel"], "ussd");
+        assert_eq!(auths["data"]["auths"][0]["auth_method"], "internet_banking");
+
+        // The same phone again: its bank first, and a returning link.
+        let screens = dial(
+            &second.url,
+            "ATUid_k2",
+            &["1", "1", "user_good", "pass_good"],
+        )
+        .await;
+        assert!(
+            screens[0].1.contains("1. Access Bank"),
+            "{name}: {:?}",
+            screens[0]
+        );
+        let (end, last) = screens.last().unwrap();
+        assert!(
+            *end && last.contains("Welcome back. Your Access Bank account is linked again."),
+            "{name}: {screens:?}"
+        );
+        until(
+            "the returning link's delivery",
+            Duration::from_secs(10),
+            || receiver.count("/hook") == 3,
+        )
+        .await;
+        let third: serde_json::Value =
+            serde_json::from_slice(&receiver.requests_to("/hook")[2].body).unwrap();
+        assert_eq!(third["returning"], true, "{name}");
+        assert_eq!(
+            third["auth"]["id"], body["auth"]["id"],
+            "{name}: the same auth"
+        );
+        // Another phone still sees the catalogue's order.
+        let (_, other) = hop(&second.url, "ATUid_k3", "+254711000556", "").await;
+        assert!(other.contains("1. Sandbox Bank"), "{name}: {other}");
+    }
+}
