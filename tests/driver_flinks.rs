@@ -246,7 +246,11 @@ async fn cached_mode_relinks_a_card_until_delete_card() {
 
     let gone = run(&driver, returning, "greatday_nomfa", &[], &[]).await;
     assert!(gone.screens.is_empty());
-    assert!(gone.failure().contains("incorrect"), "{}", gone.failure());
+    assert!(
+        gone.failure().contains("no longer valid"),
+        "{}",
+        gone.failure()
+    );
 
     // Linked again after the delete: a new card, a new LoginId.
     let relinked = run(&driver, capital(), "greatday_nomfa", &["Everyday"], &[]).await;

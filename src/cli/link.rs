@@ -1,15 +1,16 @@
 //! `connectflow link`: one whole connect flow at a terminal.
 
+use super::partner::PartnerArgs;
 use super::terminal::Terminal;
 use super::BoxError;
-use connectflow::dialect::mono::{Customer, MonoVersion};
-use connectflow::dialect::{Mono, MonoConfig};
-use connectflow::driver::{now, Driver, DriverConfig};
+use connectflow::dialect::flinks::ConnectEvents;
+use connectflow::dialect::mono::Customer;
+use connectflow::driver::{now, DriverConfig};
 use connectflow::flow::{
     AuthMethodKind, ConnectFlow, Event, EventKind, FlowConfig, FlowError, Input, InstitutionRef,
     UserAction, View,
 };
-use connectflow::records::{Env, RecordsDelivery};
+use connectflow::records::RecordsDelivery;
 use connectflow::service::{Customer as Person, LinkedAccount};
 use serde_json::json;
 use std::io::Write;
@@ -20,28 +21,32 @@ use std::time::Duration;
 /// Arguments of `connectflow link`.
 #[derive(clap::Args)]
 pub(crate) struct LinkArgs {
-    /// Partner API base URL (e.g. https://api.withmono.com). Without it, the
-    /// embedded sandbox is started in-process with its test key.
-    #[arg(long)]
-    base_url: Option<String>,
-    /// Mono secret key, for --base-url.
-    #[arg(long, env = "MONO_SEC_KEY", hide_env_values = true)]
-    secret_key: Option<String>,
+    #[command(flatten)]
+    partner: PartnerArgs,
     /// Preselect this institution id (skip the bank list).
     #[arg(long)]
     institution: Option<String>,
     /// Preselect the auth method (internet_banking, mobile_banking, manual, ussd).
     #[arg(long)]
     auth_method: Option<String>,
+    /// Re-authorise this linked account (Mono's account id, Flinks'
+    /// LoginId) instead of linking a new one; name its bank with
+    /// --institution.
+    #[arg(long, value_name = "ACCOUNT_ID")]
+    reauth: Option<String>,
     /// Print every event, then the result, as one JSON object per line.
     #[arg(long)]
     json: bool,
+    /// Whose event names --json prints: Mono Connect's (`type`) or Flinks
+    /// Connect's (`step` / `flinksCode`).
+    #[arg(long, value_enum, default_value_t = EventNames::Mono)]
+    events: EventNames,
+    /// Flinks Connect's redirect URL, in the REDIRECT event of --events flinks.
+    #[arg(long, default_value = connectflow::dialect::flinks::events::DEFAULT_REDIRECT_URL)]
+    redirect_url: String,
     /// Reference echoed on every event.
     #[arg(long)]
     reference: Option<String>,
-    /// Mono API version.
-    #[arg(long, value_parser = ["v1", "v2"], default_value = "v2")]
-    mono_version: String,
     /// Existing Mono customer id (v2).
     #[arg(long)]
     customer_id: Option<String>,
@@ -51,9 +56,6 @@ pub(crate) struct LinkArgs {
     /// New customer's email (v2).
     #[arg(long, default_value = "customer@example.com")]
     customer_email: String,
-    /// Mono app id (v1 only).
-    #[arg(long)]
-    app_id: Option<String>,
     /// Timeout of each partner call, in seconds.
     #[arg(long, default_value_t = 20)]
     timeout: u64,
@@ -61,15 +63,20 @@ pub(crate) struct LinkArgs {
     records: super::records::RecordsArg,
 }
 
+/// The event vocabularies `--events` offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum EventNames {
+    /// Mono Connect's public event names.
+    Mono,
+    /// Flinks Connect's steps and codes.
+    Flinks,
+}
+
 pub(crate) async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
-    let super::Partner {
-        url: base_url,
-        key,
-        sandbox,
-    } = super::partner(args.base_url.as_deref(), args.secret_key.as_deref()).await?;
+    let partner = args.partner.connect().await?;
     // The records are opened first: a link must not be made that cannot
     // be recorded.
-    let records = RecordsDelivery::new(args.records.open().await?, Env::of_key(&key));
+    let records = RecordsDelivery::new(args.records.open().await?, partner.env);
     // The customer, as the records know them: the Mono customer id when
     // given, else the email (the same person linking again is a returning
     // customer either way).
@@ -82,7 +89,10 @@ pub(crate) async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
         email: Some(args.customer_email.clone()),
         phone: None,
     };
-    let linked_before: Vec<String> = match records.store().customer_banks("mono", &person.id).await
+    let linked_before: Vec<String> = match records
+        .store()
+        .customer_banks(partner.partner, &person.id)
+        .await
     {
         Ok(banks) => banks.into_iter().map(|b| b.id).collect(),
         Err(e) => {
@@ -94,18 +104,11 @@ pub(crate) async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
         Some(id) => Customer::existing(id.clone()),
         None => Customer::new_customer(args.customer_name.clone(), args.customer_email.clone()),
     };
-    let mut mono = MonoConfig::new(key, customer);
-    if args.mono_version == "v1" {
-        mono = mono.version(MonoVersion::V1);
-    }
-    if let Some(app) = &args.app_id {
-        mono = mono.app_id(app.clone());
-    }
     let config = DriverConfig {
         call_timeout: Duration::from_secs(args.timeout),
         ..DriverConfig::default()
     };
-    let driver = Driver::new(&base_url, Mono::new(mono), config)?;
+    let driver = partner.driver(customer, config)?;
 
     let method = args.auth_method.as_deref().map(AuthMethodKind::from);
     // Every link gets a reference (its record is keyed by it): the given
@@ -118,9 +121,12 @@ pub(crate) async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
     if let Some(id) = &args.institution {
         flow_config = flow_config.with_institution(id.clone(), method.clone());
     }
+    flow_config.reauthorise = args.reauth.clone();
     let terminal = Terminal::new(args.json).linked_before(linked_before);
     let mut flow = ConnectFlow::new(flow_config, now());
     let json = args.json;
+    // Flinks Connect's names, when asked for: it reads events and views.
+    let flinks_events = Mutex::new(ConnectEvents::new(args.redirect_url.clone()));
     // What the events say about the link, for its record.
     let chosen: Mutex<Option<(InstitutionRef, AuthMethodKind)>> = Mutex::new(None);
     let mut on_event = |event: &Event| {
@@ -144,11 +150,29 @@ pub(crate) async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
             _ => {}
         }
         if json {
-            print_json(event_json(event));
+            let value = match args.events {
+                EventNames::Mono => Some(event_json(event)),
+                EventNames::Flinks => flinks_events
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .event(event),
+            };
+            if let Some(value) = value {
+                print_json(value);
+            }
         }
     };
     let code = loop {
         driver.run(&mut flow, &mut on_event).await?;
+        if json && args.events == EventNames::Flinks {
+            let shown = flinks_events
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .view(&flow.view(), flow.reference());
+            if let Some(value) = shown {
+                print_json(value);
+            }
+        }
         match flow.view() {
             View::Done { code, account_id } => {
                 // Recorded before it is reported: a link the ledger missed
@@ -169,7 +193,7 @@ pub(crate) async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
                         });
                         let linked = LinkedAccount {
                             reference: reference.clone(),
-                            partner: "mono".into(),
+                            partner: partner.partner.into(),
                             institution,
                             institution_icon: icon,
                             auth_method: chosen.as_ref().map(|(_, m)| m.clone()),
@@ -185,10 +209,13 @@ pub(crate) async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
                 let returning = recorded.as_ref().is_some_and(|r| r.returning);
                 let auth_id = recorded.as_ref().map(|r| r.auth.id.clone());
                 if json {
-                    print_json(
-                        json!({ "result": "linked", "code": code, "account_id": account_id,
-                                "returning": returning, "auth_id": auth_id }),
-                    );
+                    let institution = chosen
+                        .as_ref()
+                        .map(|(i, _)| i.id.clone())
+                        .or_else(|| flow.institution().map(|i| i.id.clone()));
+                    print_json(json!({ "result": "linked", "partner": partner.partner,
+                                "account_id": account_id, "institution": institution,
+                                "code": code, "returning": returning, "auth_id": auth_id }));
                 } else {
                     terminal.say(&format!(
                         "{} Account id: {}",
@@ -240,9 +267,7 @@ pub(crate) async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
             }
         }
     };
-    if let Some(sandbox) = sandbox {
-        sandbox.shutdown().await;
-    }
+    partner.shutdown().await;
     Ok(code)
 }
 

@@ -5,7 +5,7 @@
 use super::BoxError;
 use connectflow::metrics::Metrics;
 use connectflow::records::export::{export, Format};
-use connectflow::records::unlink::{unlink_at_partner, Unlinked};
+use connectflow::records::unlink::{unlink_at_partner, PartnerAccess, Unlinked};
 use connectflow::records::{
     router, time, ApiKey, AuthStore, Env, Filter, Location, Outbox, OutboxConfig, OutboxStore,
     PageRequest, Pagination, RecordsDelivery, SqlStore,
@@ -66,12 +66,12 @@ impl Serving {
     /// previous run left. The API key comes from `CONNECTFLOW_API_KEY`.
     pub(crate) async fn start(
         records: &RecordsArg,
-        partner_key: &str,
+        env: Env,
         webhook: Option<(String, u64)>,
         metrics: &Metrics,
     ) -> Result<Serving, BoxError> {
         let store = records.open().await?;
-        let mut delivery = RecordsDelivery::new(store.clone(), Env::of_key(partner_key));
+        let mut delivery = RecordsDelivery::new(store.clone(), env);
         let mut sender = None;
         if let Some((url, timeout)) = webhook {
             let secret = std::env::var("CONNECTFLOW_WEBHOOK_SECRET")
@@ -204,9 +204,13 @@ enum RecordsCommand {
         /// The partner's API base URL (to unlink there).
         #[arg(long)]
         base_url: Option<String>,
-        /// The partner's secret key, with --base-url.
-        #[arg(long, env = "MONO_SEC_KEY", hide_env_values = true)]
+        /// The partner's secret, with --base-url: Mono's secret key (else
+        /// MONO_SEC_KEY), Flinks' secret (else FLINKS_AUTH_KEY).
+        #[arg(long, hide_env_values = true)]
         secret_key: Option<String>,
+        /// Flinks' customer id, for a Flinks auth.
+        #[arg(long, env = "FLINKS_CUSTOMER_ID")]
+        flinks_customer_id: Option<String>,
         /// Only mark the auth here (the partner is not told).
         #[arg(long, conflicts_with = "base_url")]
         local: bool,
@@ -277,6 +281,7 @@ pub(crate) async fn run(args: RecordsArgs) -> Result<ExitCode, BoxError> {
             id,
             base_url,
             secret_key,
+            flinks_customer_id,
             local,
         } => {
             let Some(auth) = store.get(&id).await? else {
@@ -285,8 +290,23 @@ pub(crate) async fn run(args: RecordsArgs) -> Result<ExitCode, BoxError> {
             };
             match (&base_url, local) {
                 (Some(url), _) => {
-                    let key = secret_key.ok_or("--base-url needs --secret-key or MONO_SEC_KEY")?;
-                    match unlink_at_partner(url, &key.into(), &auth).await? {
+                    let env_name = if auth.partner == "flinks" {
+                        "FLINKS_AUTH_KEY"
+                    } else {
+                        "MONO_SEC_KEY"
+                    };
+                    let key = secret_key
+                        .or_else(|| std::env::var(env_name).ok())
+                        .filter(|k| !k.is_empty());
+                    if key.is_none() && auth.partner == "mono" {
+                        return Err("--base-url needs --secret-key or MONO_SEC_KEY".into());
+                    }
+                    let access = PartnerAccess {
+                        base_url: url.clone(),
+                        secret_key: key.map(Into::into),
+                        flinks_customer_id,
+                    };
+                    match unlink_at_partner(&access, &auth).await? {
                         Unlinked::Now => eprintln!("unlinked at {}", auth.partner),
                         Unlinked::AlreadyGone => eprintln!(
                             "{} did not know the account (already unlinked)",

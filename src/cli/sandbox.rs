@@ -22,6 +22,12 @@ pub(crate) async fn run(args: SandboxArgs) -> Result<ExitCode, BoxError> {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "listening on {}", sandbox.url());
     let _ = writeln!(out, "secret key: {}", connectflow::sandbox::SECRET_KEY);
+    let _ = writeln!(
+        out,
+        "flinks: customer id {} secret {} (--partner flinks --flinks-customer-id ... --secret-key ...)",
+        connectflow::sandbox::FLINKS_CUSTOMER_ID,
+        connectflow::sandbox::FLINKS_SECRET
+    );
     let _ = out.flush();
     drop(out);
     tokio::signal::ctrl_c().await?;

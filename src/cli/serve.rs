@@ -6,14 +6,14 @@
 //! text), the auth records' `/v2/` endpoints (behind `CONNECTFLOW_API_KEY`). The first stdout line is `listening on http://ADDR` (a contract
 //! for scripts); then the generated secrets, if any, and the callback URL.
 
+use super::partner::PartnerArgs;
 use super::BoxError;
 use connectflow::channel::ussd::gsm::Budget;
 use connectflow::channel::ussd::{
     router as ussd_router, GatewayAuth, RateLimits, UssdConfig, UssdService, GATEWAY_TOKEN_ENV,
 };
 use connectflow::dialect::mono::Customer;
-use connectflow::dialect::{Mono, MonoConfig};
-use connectflow::driver::{Driver, DriverConfig};
+use connectflow::driver::DriverConfig;
 use connectflow::metrics::Metrics;
 use connectflow::server::{serve, shutdown_signal, Limits};
 use connectflow::service::{ServiceConfig, SessionService};
@@ -36,7 +36,10 @@ pub(crate) enum GatewayArg {
 /// Arguments of `connectflow serve` (and `connectflow ussd`).
 #[derive(clap::Args)]
 #[command(after_help = "Environment:
-  MONO_SEC_KEY                 the partner secret key, with --base-url
+  MONO_SEC_KEY                 Mono's secret key, with --base-url
+  FLINKS_AUTH_KEY              Flinks' secret (GenerateAuthorizeToken), with
+                               --partner flinks --base-url
+  FLINKS_CUSTOMER_ID           Flinks' customer id, with --partner flinks --base-url
   CONNECTFLOW_SEAL_KEY(S)      seal key (ring, newest first): 64 hex chars each,
                                make one with: openssl rand -hex 32
                                (required with Redis, the same on every instance)
@@ -55,12 +58,8 @@ pub(crate) struct ServeArgs {
     /// `memory`, or a `redis://` URL shared by every instance.
     #[arg(long, default_value = "memory")]
     store: String,
-    /// Partner API base URL; the embedded sandbox when absent.
-    #[arg(long)]
-    base_url: Option<String>,
-    /// Mono secret key, for --base-url.
-    #[arg(long, env = "MONO_SEC_KEY", hide_env_values = true)]
-    secret_key: Option<String>,
+    #[command(flatten)]
+    partner: PartnerArgs,
     /// Where to POST linked accounts (signed with CONNECTFLOW_WEBHOOK_SECRET),
     /// from the records' outbox: at least once, retried across restarts.
     #[arg(long)]
@@ -94,21 +93,26 @@ pub(crate) struct ServeArgs {
 }
 
 pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
-    let super::Partner {
-        url: base_url,
-        key,
-        sandbox,
-    } = super::partner(args.base_url.as_deref(), args.secret_key.as_deref()).await?;
+    // Instances sharing a store must share a partner too: an embedded
+    // sandbox is one per process, and a session resumed on another
+    // instance would meet a partner that never saw it.
+    if args.store != "memory" && args.partner.embedded() {
+        return Err(
+            "--store redis needs a partner every instance shares: start one with `connectflow sandbox` and pass its URL as --base-url (or a real partner's)".into(),
+        );
+    }
+    let partner = args.partner.connect().await?;
     let metrics = Metrics::new();
     // The auth records: every channel's links, the outbox, /v2/.
     let webhook = args.webhook_url.clone().map(|u| (u, args.webhook_timeout));
-    let records = super::records::Serving::start(&args.records, &key, webhook, &metrics).await?;
-    let mono = Mono::new(MonoConfig::new(
-        key,
-        Customer::new_customer("USSD Customer", "ussd@example.com"),
-    ));
-    let driver =
-        Driver::new(&base_url, mono, DriverConfig::default())?.with_observer(metrics.clone());
+    let records =
+        super::records::Serving::start(&args.records, partner.env, webhook, &metrics).await?;
+    let driver = partner
+        .driver(
+            Customer::new_customer("USSD Customer", "ussd@example.com"),
+            DriverConfig::default(),
+        )?
+        .with_observer(metrics.clone());
     let store = store(&args.store).await?;
 
     let service_config = ServiceConfig {
@@ -189,9 +193,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
         tracing::warn!("shutdown: partner calls still running after 30 s");
     }
     records.stop().await;
-    if let Some(sandbox) = sandbox {
-        sandbox.shutdown().await;
-    }
+    partner.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,8 +1,10 @@
 //! Unlinking at the partner, before an auth is marked not validated: an
 //! account the partner still holds must not look unlinked here.
 //!
-//! Mono: `POST /v2/accounts/{id}/unlink` with the secret key. Flinks'
-//! `DeleteCard` is not written yet (the Flinks dialect is not built).
+//! Mono: `POST /v2/accounts/{id}/unlink` with the secret key. Flinks:
+//! `DELETE .../DeleteCard/{loginId}` (the dialect's
+//! [`delete_card`](crate::dialect::Flinks::delete_card)); its
+//! `INVALID_LOGIN` means the card was already gone.
 
 use super::Auth;
 use crate::form::Secret;
@@ -37,15 +39,68 @@ pub enum Unlinked {
     AlreadyGone,
 }
 
-/// Asks the partner at `base_url` to unlink `auth`'s account.
+/// Where and how to reach the partner that linked an auth.
+#[derive(Debug, Clone)]
+pub struct PartnerAccess {
+    /// The partner's API base URL.
+    pub base_url: String,
+    /// Mono's secret key; Flinks' secret (none for an instance without
+    /// tokens).
+    pub secret_key: Option<Secret>,
+    /// Flinks' customer id (the GUID in its paths).
+    pub flinks_customer_id: Option<String>,
+}
+
+/// Asks the partner to unlink `auth`'s account.
 pub async fn unlink_at_partner(
+    access: &PartnerAccess,
+    auth: &Auth,
+) -> Result<Unlinked, UnlinkError> {
+    match auth.partner.as_str() {
+        "mono" => {
+            let key = access
+                .secret_key
+                .as_ref()
+                .ok_or_else(|| UnlinkError::Unsupported("mono without a secret key".into()))?;
+            unlink_at_mono(&access.base_url, key, auth).await
+        }
+        "flinks" => delete_card(access, auth).await,
+        other => Err(UnlinkError::Unsupported(other.to_owned())),
+    }
+}
+
+async fn delete_card(access: &PartnerAccess, auth: &Auth) -> Result<Unlinked, UnlinkError> {
+    use crate::dialect::{Flinks, FlinksConfig};
+    use crate::driver::{Driver, DriverConfig};
+    use crate::flow::CallError;
+    let customer = access
+        .flinks_customer_id
+        .clone()
+        .ok_or_else(|| UnlinkError::Unsupported("flinks without its customer id".into()))?;
+    let flinks = Flinks::new(FlinksConfig::new(customer, access.secret_key.clone()));
+    let driver = Driver::new(&access.base_url, flinks.clone(), DriverConfig::default())
+        .map_err(|e| UnlinkError::Transport(e.to_string()))?;
+    let response = driver
+        .request(&flinks.delete_card(&auth.partner_account_id))
+        .await
+        .map_err(|e| UnlinkError::Transport(e.to_string()))?;
+    match flinks.decode_delete_card(&response) {
+        Ok(()) => Ok(Unlinked::Now),
+        Err(CallError::Http { message, .. }) if message.starts_with("INVALID_LOGIN") => {
+            Ok(Unlinked::AlreadyGone)
+        }
+        Err(e) => Err(UnlinkError::Refused {
+            status: response.status,
+            body: e.to_string(),
+        }),
+    }
+}
+
+async fn unlink_at_mono(
     base_url: &str,
     secret_key: &Secret,
     auth: &Auth,
 ) -> Result<Unlinked, UnlinkError> {
-    if auth.partner != "mono" {
-        return Err(UnlinkError::Unsupported(auth.partner.clone()));
-    }
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
         .redirect(reqwest::redirect::Policy::none())

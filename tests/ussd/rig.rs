@@ -5,7 +5,7 @@ use connectflow::driver::DriverConfig;
 use connectflow::records::{Env, Outbox, OutboxConfig, RecordsDelivery, SqlStore};
 use connectflow::service::{ServiceConfig, SessionService};
 use connectflow::store::{MemoryStore, Sealed, Sealer, SessionStore};
-use connectflow::testing::{mono_driver, Sandbox, SandboxConfig};
+use connectflow::testing::{flinks_config, flinks_driver, mono_driver, Sandbox, SandboxConfig};
 use std::sync::Arc;
 
 /// The gateway token every test request carries.
@@ -35,12 +35,18 @@ pub(crate) struct Setup {
     pub(crate) records: Option<Arc<SqlStore>>,
     /// With records: links are also sent here, from the outbox.
     pub(crate) webhook: Option<OutboxConfig>,
+    /// Speak Flinks (to the sandbox's Flinks Capital) instead of Mono.
+    pub(crate) flinks: bool,
 }
 
 /// Serves the USSD channel for the partner at `partner_url`, sessions in a
 /// sealed memory store; returns its base URL.
 pub(crate) async fn serve(partner_url: &str, setup: Setup) -> String {
-    let driver = mono_driver(partner_url, DriverConfig::default());
+    let driver = if setup.flinks {
+        flinks_driver(partner_url, flinks_config(), DriverConfig::default())
+    } else {
+        mono_driver(partner_url, DriverConfig::default())
+    };
     let store: Arc<dyn SessionStore> = setup
         .store
         .unwrap_or_else(|| Arc::new(Sealed::new(MemoryStore::new(), Sealer::random())));

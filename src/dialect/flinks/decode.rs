@@ -40,15 +40,35 @@ pub(super) fn decode(
                 }
                 Ok(reply)
             }
-            _ => step(&flinks.config, response, body.as_ref()).map(Reply::Step),
+            _ => {
+                step(&flinks.config, response, body.as_ref()).map(|s| Reply::Step(card_refused(s)))
+            }
         },
         CallKind::Login | CallKind::Commit | CallKind::Poll => {
-            step(&flinks.config, response, body.as_ref()).map(Reply::Step)
+            let card = call.session().is_some_and(|s| {
+                s.continuation
+                    .as_ref()
+                    .is_some_and(|c| c.as_str().starts_with(LOGIN_ID_MARK))
+            });
+            let step = step(&flinks.config, response, body.as_ref())?;
+            Ok(Reply::Step(if card { card_refused(step) } else { step }))
         }
         // Both are answered locally; a response to them is not Flinks'.
         CallKind::ListInstitutions | CallKind::ExchangeCode => Err(CallError::Malformed(
             "Flinks has no endpoint for this call".into(),
         )),
+    }
+}
+
+/// A card's LoginId refused (`INVALID_LOGIN` in cached mode: the card was
+/// deleted) is not "your password is incorrect": nobody typed one.
+fn card_refused(step: Step) -> Step {
+    match step {
+        Step::Rejected(mut r) if r.code.as_deref() == Some(FlinksCode::InvalidLogin.as_str()) => {
+            r.message = "This saved login is no longer valid: link the account again".into();
+            Step::Rejected(r)
+        }
+        other => other,
     }
 }
 

@@ -1,0 +1,188 @@
+//! Which partner API a command talks to, shared by `link` and `serve`:
+//! Mono (default) or Flinks, at `--base-url` with its credentials, or the
+//! embedded sandbox (started in-process on loopback) with its test ones.
+
+use super::BoxError;
+use connectflow::dialect::flinks::Language;
+use connectflow::dialect::mono::{Customer, MonoVersion};
+use connectflow::dialect::{Flinks, FlinksConfig, Mono, MonoConfig};
+use connectflow::driver::{Driver, DriverConfig};
+use connectflow::records::Env;
+use connectflow::sandbox::{Sandbox, FLINKS_CUSTOMER_ID, FLINKS_SECRET, SECRET_KEY};
+
+/// The partner APIs connectflow speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum PartnerKind {
+    /// Mono's Partners API (Nigeria).
+    Mono,
+    /// Flinks' Authorize API (Canada).
+    Flinks,
+}
+
+/// The partner options every command that links shares.
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct PartnerArgs {
+    /// Which partner API.
+    #[arg(long, value_enum, default_value_t = PartnerKind::Mono)]
+    partner: PartnerKind,
+    /// Partner API base URL (e.g. https://api.withmono.com, or
+    /// https://toolbox-api.private.fin.ag). Without it, the embedded sandbox
+    /// is started in-process with its test credentials.
+    #[arg(long)]
+    base_url: Option<String>,
+    /// The partner secret, for --base-url: Mono's secret key (else
+    /// MONO_SEC_KEY), Flinks' secret for GenerateAuthorizeToken (else
+    /// FLINKS_AUTH_KEY; none for an instance without tokens).
+    #[arg(long, hide_env_values = true)]
+    secret_key: Option<String>,
+    /// Flinks customer id (the GUID in every path), for --base-url.
+    #[arg(long, env = "FLINKS_CUSTOMER_ID")]
+    flinks_customer_id: Option<String>,
+    /// Flinks: the language of prompts and messages.
+    #[arg(long, value_parser = ["en", "fr"], default_value = "en")]
+    language: String,
+    /// Mono API version.
+    #[arg(long, value_parser = ["v1", "v2"], default_value = "v2")]
+    mono_version: String,
+    /// Mono app id (v1 only).
+    #[arg(long)]
+    app_id: Option<String>,
+}
+
+/// A partner ready to call.
+pub(crate) struct Connected {
+    /// `mono` or `flinks`, as records and results name it.
+    pub(crate) partner: &'static str,
+    /// The partner's base URL.
+    pub(crate) url: String,
+    /// Sandbox or production, for the records.
+    pub(crate) env: Env,
+    /// The embedded sandbox, kept alive for the command's lifetime.
+    pub(crate) sandbox: Option<Sandbox>,
+    /// Builds the driver; Mono's needs the customer.
+    kind: PartnerKind,
+    secret: Option<String>,
+    args: PartnerArgs,
+}
+
+impl PartnerArgs {
+    /// True when the command runs against the embedded sandbox.
+    pub(crate) fn embedded(&self) -> bool {
+        self.base_url.is_none()
+    }
+
+    /// The partner's name.
+    pub(crate) fn name(&self) -> &'static str {
+        match self.partner {
+            PartnerKind::Mono => "mono",
+            PartnerKind::Flinks => "flinks",
+        }
+    }
+
+    /// Resolves credentials (flags, then the environment) and starts the
+    /// embedded sandbox when there is no base URL.
+    pub(crate) async fn connect(&self) -> Result<Connected, BoxError> {
+        let env_secret = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let (url, secret, sandbox) = match (&self.base_url, self.partner) {
+            (Some(url), PartnerKind::Mono) => {
+                let key = self
+                    .secret_key
+                    .clone()
+                    .or_else(|| env_secret("MONO_SEC_KEY"))
+                    .ok_or("--base-url needs a secret key: --secret-key or MONO_SEC_KEY")?;
+                (url.clone(), Some(key), None)
+            }
+            (Some(url), PartnerKind::Flinks) => {
+                if self.flinks_customer_id.is_none() {
+                    return Err(
+                        "--partner flinks with --base-url needs --flinks-customer-id or FLINKS_CUSTOMER_ID".into(),
+                    );
+                }
+                let secret = self
+                    .secret_key
+                    .clone()
+                    .or_else(|| env_secret("FLINKS_AUTH_KEY"));
+                (url.clone(), secret, None)
+            }
+            (None, kind) => {
+                let sandbox = Sandbox::start_local().await?;
+                let secret = match kind {
+                    PartnerKind::Mono => SECRET_KEY,
+                    PartnerKind::Flinks => FLINKS_SECRET,
+                };
+                (sandbox.url(), Some(secret.to_owned()), Some(sandbox))
+            }
+        };
+        let env = match (&sandbox, self.partner, &secret) {
+            (Some(_), _, _) => Env::Sandbox,
+            (None, PartnerKind::Mono, Some(key)) => Env::of_key(key),
+            // Flinks' toolbox instance is its sandbox.
+            (None, PartnerKind::Flinks, _)
+                if self
+                    .flinks_customer_id
+                    .as_deref()
+                    .is_some_and(|c| c.eq_ignore_ascii_case(FLINKS_CUSTOMER_ID)) =>
+            {
+                Env::Sandbox
+            }
+            _ => Env::Production,
+        };
+        Ok(Connected {
+            partner: self.name(),
+            url,
+            env,
+            sandbox,
+            kind: self.partner,
+            secret,
+            args: self.clone(),
+        })
+    }
+}
+
+impl Connected {
+    /// A driver for the partner; `customer` is who Mono links for (Flinks
+    /// does not ask).
+    pub(crate) fn driver(
+        &self,
+        customer: Customer,
+        config: DriverConfig,
+    ) -> Result<Driver, BoxError> {
+        Ok(match self.kind {
+            PartnerKind::Mono => {
+                let key = self.secret.clone().unwrap_or_default();
+                let mut mono = MonoConfig::new(key, customer);
+                if self.args.mono_version == "v1" {
+                    mono = mono.version(MonoVersion::V1);
+                }
+                if let Some(app) = &self.args.app_id {
+                    mono = mono.app_id(app.clone());
+                }
+                Driver::new(&self.url, Mono::new(mono), config)?
+            }
+            PartnerKind::Flinks => {
+                Driver::new(&self.url, Flinks::new(self.flinks_config()), config)?
+            }
+        })
+    }
+
+    /// The Flinks dialect's settings (for calls outside a flow).
+    pub(crate) fn flinks_config(&self) -> FlinksConfig {
+        let customer = match &self.sandbox {
+            Some(_) => FLINKS_CUSTOMER_ID.to_owned(),
+            None => self.args.flinks_customer_id.clone().unwrap_or_default(),
+        };
+        let language = if self.args.language == "fr" {
+            Language::Fr
+        } else {
+            Language::En
+        };
+        FlinksConfig::new(customer, self.secret.clone().map(Into::into)).language(language)
+    }
+
+    /// Stops the embedded sandbox, if any.
+    pub(crate) async fn shutdown(self) {
+        if let Some(sandbox) = self.sandbox {
+            sandbox.shutdown().await;
+        }
+    }
+}
