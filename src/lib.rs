@@ -18,7 +18,7 @@
 //! | driver | `driver` | tokio + reqwest: makes a flow's calls through a dialect (feature `driver`) |
 //! | store | `store` | versioned, compare-and-set session stores (memory, Redis), sealed at rest (features `store`, `redis`) |
 //! | service | `service` | **one person's turn for any remote channel**: load, restore, drive, claim, save, deliver (feature `service`) |
-//! | channel | `channel` | puts a person in front of a flow: the USSD channel (feature `ussd`); the terminal one is in the command |
+//! | channel | `channel` | puts a person in front of a flow: the USSD channel (feature `ussd`), the JSON link API and its web page (feature `link`); the terminal one is in the command |
 //! | sandbox | `sandbox` | an embedded partner server: a sans-IO bank behind a Mono wire front (feature `sandbox`) |
 //! | testing | `testing` | the kit this crate's own tests use: fake clock, stub partner, fixtures (feature `testing`) |
 //!
@@ -93,7 +93,7 @@
 //! [`ConnectFlow::handle_timeout`], and stores [`ConnectFlow::snapshot`]
 //! between a person's turns — or lets the session service do all of it.
 
-#[cfg(feature = "ussd")]
+#[cfg(any(feature = "ussd", feature = "link"))]
 pub mod channel;
 pub mod dialect;
 #[cfg(feature = "driver")]

@@ -91,7 +91,7 @@ pub(crate) async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
     let json = args.json;
     let mut on_event = move |event: &Event| {
         if json {
-            print_json(event_json(event));
+            print_json(event.to_json());
         }
     };
     let code = loop {
@@ -152,19 +152,6 @@ pub(crate) async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
         sandbox.shutdown().await;
     }
     Ok(code)
-}
-
-/// An event as one JSON object: Mono's public name in `type`, its data
-/// fields, `timestamp` and `reference`.
-fn event_json(event: &Event) -> serde_json::Value {
-    let mut value = serde_json::to_value(&event.kind).unwrap_or_else(|_| json!({}));
-    if let Some(map) = value.as_object_mut() {
-        map.insert("timestamp".into(), json!(event.timestamp.0));
-        if let Some(r) = &event.reference {
-            map.insert("reference".into(), json!(r));
-        }
-    }
-    value
 }
 
 fn print_json(value: serde_json::Value) {

@@ -3,8 +3,10 @@
 //!
 //! Routes: the USSD gateways (`/ussd`, `/ussd/events`, `/ussd/hubtel`,
 //! behind the gateway token), `GET /healthz`, `GET /metrics` (Prometheus
-//! text). The first stdout line is `listening on http://ADDR` (a contract
-//! for scripts); then the generated secrets, if any, and the callback URL.
+//! text), the link API and its page (`/link`, `/link/v1/...`, see
+//! `link_api.rs`). The first stdout line is `listening on http://ADDR` (a
+//! contract for scripts), the second the link API's key; then the callback
+//! URL and, in sandbox mode, a link page ready to open.
 
 use super::BoxError;
 use connectflow::channel::ussd::gsm::Budget;
@@ -42,7 +44,9 @@ pub(crate) enum GatewayArg {
                                (required with Redis, the same on every instance)
   CONNECTFLOW_GATEWAY_TOKEN    the token gateways must send (?token= or Bearer);
                                made up and printed when unset
-  CONNECTFLOW_WEBHOOK_SECRET   signs webhook deliveries, with --webhook-url")]
+  CONNECTFLOW_WEBHOOK_SECRET   signs webhook deliveries, with --webhook-url
+  CONNECTFLOW_API_KEY          the host's key for the link API (Bearer);
+                               made up and printed when unset")]
 pub(crate) struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
@@ -77,6 +81,9 @@ pub(crate) struct ServeArgs {
     /// USSD sessions one source address may start per second (0: no limit).
     #[arg(long, default_value_t = RateLimits::default().per_source_per_second)]
     source_limit: u32,
+    // The link API (issue 8): its own arguments and module.
+    #[command(flatten)]
+    link: super::link_api::LinkApiArgs,
 }
 
 pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
@@ -128,6 +135,11 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
     };
     let auth = auth.allow(args.gateway_allow.clone());
 
+    let listener = tokio::net::TcpListener::bind(args.addr).await?;
+    let addr = listener.local_addr()?;
+    // The link API (issue 8): mounted below with one merge.
+    let link = super::link_api::mount(&args.link, Arc::clone(&service), metrics.clone(), addr)?;
+
     let app = axum::Router::new()
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .route(
@@ -148,17 +160,21 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
                 }
             }),
         )
-        .merge(ussd_router(ussd, auth.clone()));
-
-    let listener = tokio::net::TcpListener::bind(args.addr).await?;
-    let addr = listener.local_addr()?;
+        .merge(ussd_router(ussd, auth.clone()))
+        .merge(link.router);
     let path = match args.gateway {
         GatewayArg::Africastalking => "/ussd",
         GatewayArg::Hubtel => "/ussd/hubtel",
     };
+    // In sandbox mode, a page ready to open (issue 8).
+    let demo = match &sandbox {
+        Some(_) => super::link_api::demo_url(&link.link).await,
+        None => None,
+    };
     // The first line is a contract for scripts; write errors are not fatal.
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "listening on http://{addr}");
+    let _ = writeln!(out, "{}", link.key_line);
     let token = if token_generated {
         auth.expose_token().to_owned()
     } else {
@@ -168,6 +184,9 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
         out,
         "gateway callback: POST http://{addr}{path}?token={token}"
     );
+    if let Some(url) = &demo {
+        let _ = writeln!(out, "open: {url}");
+    }
     let _ = out.flush();
     drop(out);
 

@@ -1,0 +1,300 @@
+//! One front-end request: find the session its link token names, apply the
+//! seq rule, hand the action to the flow, and let the session service drive
+//! and save it.
+//!
+//! ```text
+//!  seq == current ──► apply: seq+1 and the action's digest are saved in the
+//!                     same compare-and-set write that claims any bank call
+//!  seq == last and same digest ──► a repeat: the current view, nothing applied
+//!  anything else ──► 409 stale_seq with the current view
+//!  field errors ──► 422 with per-field messages; nothing saved, nothing sent
+//! ```
+
+use super::error::ApiError;
+use super::state::{LinkChannel, LinkState};
+use super::token::LinkToken;
+use super::view::{self, DoneContext, InstitutionList, SessionResponse};
+use super::{ActionRequest, LinkService};
+use crate::flow::{ConnectFlow, FlowError, Input};
+use crate::service::{ClaimStatus, Loaded, ServiceError, Session};
+use crate::store::StoreError;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// How a request that succeeded ended, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Served {
+    /// Answered from the record (a view, or a repeated action).
+    Shown,
+    /// An action was applied.
+    Applied,
+    /// A repeated action was answered without applying it again.
+    Repeat,
+}
+
+impl Served {
+    pub(crate) fn outcome(self) -> &'static str {
+        match self {
+            Served::Shown => "ok",
+            Served::Applied => "applied",
+            Served::Repeat => "repeat",
+        }
+    }
+}
+
+/// A service failure as the front-end sees it: a record that will not open
+/// is as good as absent; anything else is worth a retry.
+pub(crate) fn failed(e: ServiceError) -> ApiError {
+    match e {
+        ServiceError::Store(StoreError::Tampered { .. } | StoreError::UnknownKey { .. })
+        | ServiceError::Record(_) => ApiError::Unauthorized,
+        e => {
+            tracing::warn!(error = %e, "link request failed");
+            ApiError::Unavailable
+        }
+    }
+}
+
+impl LinkService {
+    /// The session `token` names, if the token is its own and not expired.
+    pub(crate) async fn authorize(&self, token: &LinkToken) -> Result<Loaded<LinkState>, ApiError> {
+        let key = super::token::session_key(&token.id);
+        let loaded = self
+            .service
+            .load::<LinkState>(&key)
+            .await
+            .map_err(failed)?
+            .ok_or(ApiError::Unauthorized)?;
+        let state = &loaded.session.channel;
+        if !token.matches(&state.token_hash) || self.service.now() >= state.expires_at {
+            return Err(ApiError::Unauthorized);
+        }
+        Ok(loaded)
+    }
+
+    /// `GET /link/v1/session`.
+    pub(crate) async fn show(
+        self: &Arc<Self>,
+        token: &LinkToken,
+    ) -> Result<(SessionResponse, Served), ApiError> {
+        let Loaded {
+            version,
+            mut session,
+        } = self.authorize(token).await?;
+        if !session.channel.opened {
+            return self.open(token, version, session).await;
+        }
+        let mut flow = self.service.restore(&session).await.map_err(failed)?;
+        let claim = self.service.recover(&mut session, &mut flow);
+        let now = self.service.now();
+        let due = flow.poll_timeout().is_some_and(|at| at <= now);
+        if claim == ClaimStatus::Recovered || (due && claim == ClaimStatus::Free) {
+            // A dead instance's call, or a deadline passed while nobody
+            // asked: the record changes, so it goes through a turn.
+            flow.handle_timeout(now);
+            return self
+                .drive(token, version, session, flow, Served::Shown)
+                .await;
+        }
+        Ok((self.respond(token, &flow, &session), Served::Shown))
+    }
+
+    /// `POST /link/v1/session/actions`.
+    pub(crate) async fn act(
+        self: &Arc<Self>,
+        token: &LinkToken,
+        request: ActionRequest,
+    ) -> Result<(SessionResponse, Served), ApiError> {
+        let Loaded {
+            version,
+            mut session,
+        } = self.authorize(token).await?;
+        let digest = request.action.digest(&session.channel.salt);
+        if !session.channel.opened {
+            // Nobody has seen a view of this flow yet: there is no step to act on.
+            let (current, _) = self.open(token, version, session).await?;
+            return Err(ApiError::Stale(current));
+        }
+        let mut flow = self.service.restore(&session).await.map_err(failed)?;
+        if request.seq != session.channel.seq {
+            let current = self.respond(token, &flow, &session);
+            return if session.channel.is_repeat(request.seq, &digest) {
+                Ok((current, Served::Repeat))
+            } else {
+                Err(ApiError::Stale(current))
+            };
+        }
+        match self.service.recover(&mut session, &mut flow) {
+            ClaimStatus::Live => return Err(ApiError::Busy(self.respond(token, &flow, &session))),
+            ClaimStatus::Recovered => {
+                // The step the person acted on ended without them (its call
+                // was lost with its instance): show where the flow is now.
+                let (current, _) = self
+                    .drive(token, version, session, flow, Served::Shown)
+                    .await?;
+                return Err(ApiError::Stale(current));
+            }
+            ClaimStatus::Free => {}
+        }
+        let now = self.service.now();
+        let before = flow.state();
+        flow.handle_timeout(now);
+        if flow.state() != before {
+            // A deadline moved the flow while the person was typing.
+            let (current, _) = self
+                .drive(token, version, session, flow, Served::Shown)
+                .await?;
+            return Err(ApiError::Stale(current));
+        }
+        match flow.handle(now, Input::User(request.action.into_user_action())) {
+            Ok(()) => {
+                session.channel.applied(digest);
+                self.drive(token, version, session, flow, Served::Applied)
+                    .await
+            }
+            Err(FlowError::InvalidValues(errors)) => {
+                let mut fields = BTreeMap::new();
+                for e in &errors {
+                    fields.entry(e.field.clone()).or_insert_with(|| e.message());
+                }
+                Err(ApiError::InvalidValues(
+                    fields,
+                    self.respond(token, &flow, &session),
+                ))
+            }
+            Err(e) => Err(ApiError::InvalidAction(
+                e.to_string(),
+                self.respond(token, &flow, &session),
+            )),
+        }
+    }
+
+    /// The first request of a session: the flow starts (with the host's
+    /// institution, if it chose one) and runs until it needs the person.
+    async fn open(
+        self: &Arc<Self>,
+        token: &LinkToken,
+        version: Option<crate::store::Version>,
+        mut session: Session<LinkState>,
+    ) -> Result<(SessionResponse, Served), ApiError> {
+        let mut config = self
+            .service
+            .config()
+            .flow
+            .clone()
+            .with_reference(session.reference.clone());
+        config.institution = session.channel.preselect.clone();
+        let flow = ConnectFlow::new(config, self.service.now());
+        session.channel.opened = true;
+        self.drive(token, version, session, flow, Served::Shown)
+            .await
+    }
+
+    /// Drives the flow through the session service and answers with where
+    /// it ended. Losing the write to another request of the same session
+    /// is not an error: that request applied, this one answers with what
+    /// it left (the current view, for a repeat of its action; else stale).
+    async fn drive(
+        self: &Arc<Self>,
+        token: &LinkToken,
+        version: Option<crate::store::Version>,
+        session: Session<LinkState>,
+        flow: ConnectFlow,
+        served: Served,
+    ) -> Result<(SessionResponse, Served), ApiError> {
+        let last = session.channel.last.clone();
+        let turn = self
+            .service
+            .drive(
+                &super::token::session_key(&token.id),
+                version,
+                session,
+                flow,
+                Arc::new(LinkChannel),
+                self.config.reply_budget,
+            )
+            .await;
+        match turn {
+            Ok(turn) => {
+                let session = turn.into_session();
+                let flow = self.service.restore(&session).await.map_err(failed)?;
+                Ok((self.respond(token, &flow, &session), served))
+            }
+            Err(e) if e.is_conflict() => {
+                let Loaded { mut session, .. } = self.authorize(token).await?;
+                let mut flow = self.service.restore(&session).await.map_err(failed)?;
+                let _ = self.service.recover(&mut session, &mut flow);
+                let current = self.respond(token, &flow, &session);
+                match (served, last) {
+                    (Served::Applied, Some(mine))
+                        if session.channel.last.as_ref() == Some(&mine) =>
+                    {
+                        Ok((current, Served::Repeat))
+                    }
+                    (Served::Applied, _) => Err(ApiError::Stale(current)),
+                    (other, _) => Ok((current, other)),
+                }
+            }
+            Err(e) => Err(failed(e)),
+        }
+    }
+
+    /// The answer for a session as it stands.
+    pub(crate) fn respond(
+        &self,
+        token: &LinkToken,
+        flow: &ConnectFlow,
+        session: &Session<LinkState>,
+    ) -> SessionResponse {
+        let public = token.public_token().expose();
+        let done = DoneContext {
+            public_token: &public,
+            reference: &session.reference,
+            institution: session.institution.as_ref(),
+            redirect_url: session.channel.redirect_url.as_deref(),
+        };
+        let working = session.claim().is_some();
+        let view = if working {
+            // A call is in flight (on this instance or another): whatever the
+            // snapshot says, the person waits.
+            let w = match flow.view() {
+                crate::flow::View::Working(w) => w,
+                _ => crate::flow::Working::LoggingIn,
+            };
+            view::render(
+                &crate::flow::View::Working(w),
+                |_| InstitutionList(Arc::default()),
+                done,
+            )
+        } else {
+            view::render(&flow.view(), |list| self.institution_list(flow, list), done)
+        };
+        SessionResponse {
+            seq: session.channel.seq,
+            view,
+        }
+    }
+
+    /// The institution list as JSON, rendered once per catalogue.
+    fn institution_list(
+        &self,
+        flow: &ConnectFlow,
+        list: &[crate::flow::Institution],
+    ) -> InstitutionList {
+        let Some(catalogue) = flow.catalogue() else {
+            return InstitutionList(Arc::new(view::institutions(list)));
+        };
+        if let Ok(guard) = self.institutions.lock() {
+            if let Some((c, json)) = guard.as_ref() {
+                if Arc::ptr_eq(c, catalogue) {
+                    return json.clone();
+                }
+            }
+        }
+        let json = InstitutionList(Arc::new(view::institutions(list)));
+        if let Ok(mut guard) = self.institutions.lock() {
+            *guard = Some((Arc::clone(catalogue), json.clone()));
+        }
+        json
+    }
+}

@@ -1,0 +1,88 @@
+//! The link API's part of `connectflow serve`: its arguments, the host's
+//! API key, and its routes, mounted by `serve` with one `merge`.
+
+use super::BoxError;
+use connectflow::channel::link::{
+    self, ApiKey, CustomerJson, LinkConfig, LinkService, TokenRequest,
+};
+use connectflow::metrics::Metrics;
+use connectflow::service::SessionService;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Arguments of the link API.
+#[derive(clap::Args)]
+pub(crate) struct LinkApiArgs {
+    /// The base URL people reach this server at, for link URLs
+    /// (default: http://ADDR).
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
+    /// An origin allowed to call the front-end routes from a browser
+    /// (repeatable; `*` for any).
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    cors_origins: Vec<String>,
+}
+
+/// The mounted link API and what `serve` prints about it.
+pub(crate) struct Mounted {
+    pub(crate) router: axum::Router,
+    pub(crate) link: Arc<LinkService>,
+    /// The API key line (the second stdout line).
+    pub(crate) key_line: String,
+}
+
+/// Builds the link API on `service` for a server at `addr`. The API key is
+/// `CONNECTFLOW_API_KEY`, or made up (and shown once) when unset.
+pub(crate) fn mount(
+    args: &LinkApiArgs,
+    service: Arc<SessionService>,
+    metrics: Arc<Metrics>,
+    addr: SocketAddr,
+) -> Result<Mounted, BoxError> {
+    let (key, key_line) = match std::env::var(ApiKey::ENV) {
+        Ok(value) => (
+            ApiKey::new(value).ok_or(format!(
+                "{} is empty or shaped like a link token",
+                ApiKey::ENV
+            ))?,
+            format!("api key: ${}", ApiKey::ENV),
+        ),
+        Err(_) => {
+            let key = ApiKey::generate();
+            let line = format!("api key: {}", key.expose());
+            (key, line)
+        }
+    };
+    let config = LinkConfig {
+        public_url: args
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}")),
+        cors_origins: args.cors_origins.clone(),
+        ..LinkConfig::default()
+    };
+    let link = LinkService::with_metrics(service, config, key, metrics);
+    Ok(Mounted {
+        router: link::router(Arc::clone(&link)),
+        link,
+        key_line,
+    })
+}
+
+/// In sandbox mode: a link token for a demo customer, as a page URL ready
+/// to open.
+pub(crate) async fn demo_url(link: &LinkService) -> Option<String> {
+    let request = TokenRequest {
+        customer: CustomerJson {
+            id: None,
+            name: Some("Sandbox Customer".into()),
+            email: Some("customer@example.com".into()),
+        },
+        reference: None,
+        institution: None,
+        auth_method: None,
+        redirect_url: None,
+        expires_in: None,
+    };
+    link.issue(request).await.ok().map(|t| t.link_url)
+}
