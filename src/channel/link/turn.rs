@@ -117,11 +117,10 @@ impl LinkService {
         }
         let mut flow = self.service.restore(&session).await.map_err(failed)?;
         if request.seq != session.channel.seq {
-            let current = self.respond(token, &flow, &session);
             return if session.channel.is_repeat(request.seq, &digest) {
-                Ok((current, Served::Repeat))
+                Ok((self.repeat(token, session, flow).await?, Served::Repeat))
             } else {
-                Err(ApiError::Stale(current))
+                Err(ApiError::Stale(self.respond(token, &flow, &session)))
             };
         }
         match self.service.recover(&mut session, &mut flow) {
@@ -167,6 +166,27 @@ impl LinkService {
                 self.respond(token, &flow, &session),
             )),
         }
+    }
+
+    /// The answer to a repeated action: the view its first copy led to.
+    /// While that copy's bank call is still in flight, the repeat waits for
+    /// it (within the reply budget, as the first copy does), so a double
+    /// tap is answered with the outcome, not with `working`.
+    async fn repeat(
+        &self,
+        token: &LinkToken,
+        mut session: Session<LinkState>,
+        mut flow: ConnectFlow,
+    ) -> Result<SessionResponse, ApiError> {
+        let deadline = tokio::time::Instant::now() + self.config.reply_budget;
+        while session.claim().is_some() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            session = self.authorize(token).await?.session;
+        }
+        if session.claim().is_none() {
+            flow = self.service.restore(&session).await.map_err(failed)?;
+        }
+        Ok(self.respond(token, &flow, &session))
     }
 
     /// The first request of a session: the flow starts (with the host's
@@ -221,18 +241,19 @@ impl LinkService {
                 Ok((self.respond(token, &flow, &session), served))
             }
             Err(e) if e.is_conflict() => {
-                let Loaded { mut session, .. } = self.authorize(token).await?;
-                let mut flow = self.service.restore(&session).await.map_err(failed)?;
-                let _ = self.service.recover(&mut session, &mut flow);
-                let current = self.respond(token, &flow, &session);
+                let session = self.authorize(token).await?.session;
+                let flow = self.service.restore(&session).await.map_err(failed)?;
                 match (served, last) {
                     (Served::Applied, Some(mine))
                         if session.channel.last.as_ref() == Some(&mine) =>
                     {
+                        let current = self.repeat(token, session, flow).await?;
                         Ok((current, Served::Repeat))
                     }
-                    (Served::Applied, _) => Err(ApiError::Stale(current)),
-                    (other, _) => Ok((current, other)),
+                    (Served::Applied, _) => {
+                        Err(ApiError::Stale(self.respond(token, &flow, &session)))
+                    }
+                    (other, _) => Ok((self.respond(token, &flow, &session), other)),
                 }
             }
             Err(e) => Err(failed(e)),
