@@ -53,13 +53,13 @@ pub(crate) enum ApiError {
     /// A route that does not take this method.
     MethodNotAllowed,
     /// `seq` is not the current step's (and not a repeat of the last one).
-    Stale(SessionResponse),
+    Stale(Box<SessionResponse>),
     /// A call to the bank is in flight; wait for it.
-    Busy(SessionResponse),
+    Busy(Box<SessionResponse>),
     /// Field errors; nothing was sent and the session is as it was.
-    InvalidValues(BTreeMap<String, String>, SessionResponse),
+    InvalidValues(BTreeMap<String, String>, Box<SessionResponse>),
     /// The action makes no sense on this view.
-    InvalidAction(String, SessionResponse),
+    InvalidAction(String, Box<SessionResponse>),
     /// Exchange: no such public token.
     InvalidPublicToken,
     /// Exchange: the flow has not linked an account.
@@ -69,6 +69,16 @@ pub(crate) enum ApiError {
 }
 
 impl ApiError {
+    /// `stale_seq`, showing `current`.
+    pub(crate) fn stale(current: SessionResponse) -> ApiError {
+        ApiError::Stale(Box::new(current))
+    }
+
+    /// `busy`, showing `current`.
+    pub(crate) fn busy(current: SessionResponse) -> ApiError {
+        ApiError::Busy(Box::new(current))
+    }
+
     /// The outcome label for metrics.
     pub(crate) fn outcome(&self) -> &'static str {
         match self {
@@ -94,7 +104,7 @@ impl ApiError {
             seq: None,
             view: None,
         };
-        let mut current = |r: SessionResponse| {
+        let mut current = |r: Box<SessionResponse>| {
             body.seq = Some(r.seq);
             body.view = Some(r.view);
         };

@@ -113,25 +113,25 @@ impl LinkService {
         if !session.channel.opened {
             // Nobody has seen a view of this flow yet: there is no step to act on.
             let (current, _) = self.open(token, version, session).await?;
-            return Err(ApiError::Stale(current));
+            return Err(ApiError::stale(current));
         }
         let mut flow = self.service.restore(&session).await.map_err(failed)?;
         if request.seq != session.channel.seq {
             return if session.channel.is_repeat(request.seq, &digest) {
                 Ok((self.repeat(token, session, flow).await?, Served::Repeat))
             } else {
-                Err(ApiError::Stale(self.respond(token, &flow, &session)))
+                Err(ApiError::stale(self.respond(token, &flow, &session)))
             };
         }
         match self.service.recover(&mut session, &mut flow) {
-            ClaimStatus::Live => return Err(ApiError::Busy(self.respond(token, &flow, &session))),
+            ClaimStatus::Live => return Err(ApiError::busy(self.respond(token, &flow, &session))),
             ClaimStatus::Recovered => {
                 // The step the person acted on ended without them (its call
                 // was lost with its instance): show where the flow is now.
                 let (current, _) = self
                     .drive(token, version, session, flow, Served::Shown)
                     .await?;
-                return Err(ApiError::Stale(current));
+                return Err(ApiError::stale(current));
             }
             ClaimStatus::Free => {}
         }
@@ -143,7 +143,7 @@ impl LinkService {
             let (current, _) = self
                 .drive(token, version, session, flow, Served::Shown)
                 .await?;
-            return Err(ApiError::Stale(current));
+            return Err(ApiError::stale(current));
         }
         match flow.handle(now, Input::User(request.action.into_user_action())) {
             Ok(()) => {
@@ -158,12 +158,12 @@ impl LinkService {
                 }
                 Err(ApiError::InvalidValues(
                     fields,
-                    self.respond(token, &flow, &session),
+                    Box::new(self.respond(token, &flow, &session)),
                 ))
             }
             Err(e) => Err(ApiError::InvalidAction(
                 e.to_string(),
-                self.respond(token, &flow, &session),
+                Box::new(self.respond(token, &flow, &session)),
             )),
         }
     }
@@ -251,7 +251,7 @@ impl LinkService {
                         Ok((current, Served::Repeat))
                     }
                     (Served::Applied, _) => {
-                        Err(ApiError::Stale(self.respond(token, &flow, &session)))
+                        Err(ApiError::stale(self.respond(token, &flow, &session)))
                     }
                     (other, _) => Ok((self.respond(token, &flow, &session), other)),
                 }
