@@ -102,6 +102,9 @@ pub mod flow;
 pub mod form;
 #[cfg(feature = "metrics")]
 pub mod metrics;
+/// Text messages: the `Notifier` trait, a log-only default, Africa's Talking SMS (feature `link`).
+#[cfg(feature = "link")]
+pub mod notify;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 #[cfg(feature = "server")]

@@ -5,7 +5,10 @@ use super::BoxError;
 use connectflow::channel::link::{
     self, ApiKey, CustomerJson, LinkConfig, LinkService, TokenRequest,
 };
+use connectflow::channel::ussd::{Handoff, WebHandoff};
 use connectflow::metrics::Metrics;
+use connectflow::notify::africastalking::{AtSmsConfig, AtSmsNotifier};
+use connectflow::notify::{LogNotifier, Notifier};
 use connectflow::service::SessionService;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,6 +24,19 @@ pub(crate) struct LinkApiArgs {
     /// (repeatable; `*` for any).
     #[arg(long = "cors-origin", value_name = "ORIGIN")]
     cors_origins: Vec<String>,
+    /// Send USSD → web hand-off links by Africa's Talking SMS as this
+    /// application username (with AT_API_KEY); logged instead when absent.
+    #[arg(long, value_name = "USERNAME")]
+    at_sms_username: Option<String>,
+    /// The Africa's Talking API key, with --at-sms-username.
+    #[arg(long, env = "AT_API_KEY", hide_env_values = true)]
+    at_api_key: Option<String>,
+    /// The registered sender id to send from, if any.
+    #[arg(long, value_name = "SENDER_ID")]
+    at_sms_from: Option<String>,
+    /// Africa's Talking's API base URL (the sandbox's, or a stand-in).
+    #[arg(long, default_value = connectflow::notify::africastalking::LIVE_URL)]
+    at_sms_url: String,
 }
 
 /// The mounted link API and what `serve` prints about it.
@@ -67,6 +83,23 @@ pub(crate) fn mount(
         link,
         key_line,
     })
+}
+
+/// The USSD → web hand-off through `link`, with links sent by Africa's
+/// Talking SMS when configured, else logged (in full only in sandbox mode,
+/// where the log is the only way to see them).
+pub(crate) fn handoff(args: &LinkApiArgs, link: &Mounted, sandbox: bool) -> Handoff {
+    let notifier: Arc<dyn Notifier> = match (&args.at_sms_username, &args.at_api_key) {
+        (Some(username), Some(key)) => Arc::new(AtSmsNotifier::new(AtSmsConfig {
+            username: username.clone(),
+            api_key: key.as_str().into(),
+            from: args.at_sms_from.clone(),
+            base_url: args.at_sms_url.clone(),
+        })),
+        _ if sandbox => Arc::new(LogNotifier::revealing()),
+        _ => Arc::new(LogNotifier::new()),
+    };
+    Handoff::new(Arc::clone(&link.link) as Arc<dyn WebHandoff>, notifier)
 }
 
 /// In sandbox mode: a link token for a demo customer, as a page URL ready

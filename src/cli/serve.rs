@@ -115,12 +115,22 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
     }
     let service = Arc::new(service);
 
+    let listener = tokio::net::TcpListener::bind(args.addr).await?;
+    let addr = listener.local_addr()?;
+    // The link API (issue 8): mounted below with one merge.
+    let link = super::link_api::mount(&args.link, Arc::clone(&service), metrics.clone(), addr)?;
+
     let mut config = UssdConfig {
         reply_budget: Duration::from_secs(args.reply_budget),
         limits: RateLimits {
             per_phone_per_minute: args.phone_limit,
             per_source_per_second: args.source_limit,
         },
+        handoff: Some(super::link_api::handoff(
+            &args.link,
+            &link,
+            sandbox.is_some(),
+        )),
         ..UssdConfig::default()
     };
     config.menu.budget = Budget::new(args.budget);
@@ -134,11 +144,6 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
         Err(_) => (GatewayAuth::generate(), true),
     };
     let auth = auth.allow(args.gateway_allow.clone());
-
-    let listener = tokio::net::TcpListener::bind(args.addr).await?;
-    let addr = listener.local_addr()?;
-    // The link API (issue 8): mounted below with one merge.
-    let link = super::link_api::mount(&args.link, Arc::clone(&service), metrics.clone(), addr)?;
 
     let app = axum::Router::new()
         .route("/healthz", axum::routing::get(|| async { "ok" }))

@@ -13,6 +13,7 @@ mod auth;
 mod errors;
 mod events;
 mod flows;
+mod handoff;
 mod once;
 mod openapi;
 mod person;

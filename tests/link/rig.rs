@@ -3,14 +3,31 @@
 //! received so a test can scan them all for secrets.
 
 use connectflow::channel::link::{self, ApiKey, LinkConfig, LinkService};
+use connectflow::channel::ussd::{self, GatewayAuth, Handoff, UssdConfig, UssdService, WebHandoff};
 use connectflow::driver::DriverConfig;
 use connectflow::metrics::Metrics;
+use connectflow::notify::{Notifier, NotifyError, Sms};
 use connectflow::service::{Clock, ServiceConfig, SessionService};
+use connectflow::store::BoxFuture;
 use connectflow::store::{MemoryStore, RedisStore, Sealed, Sealer, SessionStore};
 use connectflow::testing::mono_driver;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// The USSD gateway token of every rig.
+pub(crate) const GATEWAY_TOKEN: &str = "link-test-gateway-token";
+
+/// A notifier that keeps what it was asked to send.
+#[derive(Debug, Default)]
+pub(crate) struct Outbox(pub(crate) Mutex<Vec<Sms>>);
+
+impl Notifier for Outbox {
+    fn send<'a>(&'a self, sms: &'a Sms) -> BoxFuture<'a, Result<(), NotifyError>> {
+        self.0.lock().unwrap().push(sms.clone());
+        Box::pin(async { Ok(()) })
+    }
+}
 
 /// The API key every rig's host uses.
 pub(crate) const API_KEY: &str = "ck_test_host_key";
@@ -49,6 +66,8 @@ impl Default for Setup {
 /// A link API server for the partner at `partner_url`.
 pub(crate) struct Rig {
     pub(crate) url: String,
+    /// The SMS the USSD channel sent (hand-off links).
+    pub(crate) outbox: Arc<Outbox>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) client: Client,
 }
@@ -73,13 +92,29 @@ pub(crate) async fn serve(partner_url: &str, setup: Setup) -> Rig {
         public_url: format!("http://{addr}"),
         ..setup.link
     };
-    let service = LinkService::with_metrics(
-        Arc::new(service),
+    let service = Arc::new(service);
+    let link = LinkService::with_metrics(
+        Arc::clone(&service),
         config,
         ApiKey::new(API_KEY).unwrap(),
         Arc::clone(&metrics),
     );
-    let app = link::router(service);
+    // The USSD channel on the same service, handing flows to the link API.
+    let outbox = Arc::new(Outbox::default());
+    let ussd = UssdService::new(
+        service,
+        UssdConfig {
+            handoff: Some(Handoff::new(
+                Arc::clone(&link) as Arc<dyn WebHandoff>,
+                Arc::clone(&outbox) as Arc<dyn Notifier>,
+            )),
+            ..UssdConfig::default()
+        },
+    );
+    let app = link::router(link).merge(ussd::router(
+        ussd,
+        GatewayAuth::token(GATEWAY_TOKEN).unwrap(),
+    ));
     tokio::spawn(async move {
         connectflow::server::serve(
             listener,
@@ -94,6 +129,7 @@ pub(crate) async fn serve(partner_url: &str, setup: Setup) -> Rig {
     Rig {
         client: Client::new(vec![url.clone()], API_KEY),
         url,
+        outbox,
         metrics,
     }
 }

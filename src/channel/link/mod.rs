@@ -17,6 +17,7 @@
 //! | `routes.rs` | the axum routes, authentication, body limits, metrics |
 //! | `openapi.rs` | the OpenAPI 3.1 document, generated from the types |
 //! | `page.rs` | the reference web page (`/link`) |
+//! | `handoff.rs` | a flow moved here from USSD (the web side of the hand-off) |
 //!
 //! ```text
 //!  host backend ── POST /link/v1/tokens (API key) ──► link_token ──► front-end
@@ -33,6 +34,8 @@
 
 mod action;
 mod error;
+#[cfg(feature = "ussd")]
+mod handoff;
 mod openapi;
 mod page;
 mod routes;
