@@ -63,13 +63,13 @@ async function load() {
   }
 }
 
-async function act(action, form) {
+async function act(action) {
   if (busy) return;
   busy = true;
   for (const b of app.querySelectorAll("button, input")) b.disabled = true;
   try {
     const { status, json } = await call("POST", "/session/actions", { seq, action });
-    handle(status, json, form);
+    handle(status, json, action);
   } catch (_) {
     say("We could not reach the server. Please try again.");
     for (const b of app.querySelectorAll("button, input")) b.disabled = false;
@@ -78,11 +78,12 @@ async function act(action, form) {
   }
 }
 
-function handle(status, json, form) {
+function handle(status, json, action) {
   if (status === 200 && json) { say(""); show(json.view, json.seq); return; }
   if (status === 401) { show({ type: "failed", reason: "This link has expired or is not valid. Please start again from the app.", retryable: false }); return; }
   if (json && json.view) {
     show(json.view, json.seq, json.fields);
+    if (json.error.code === "invalid_values" && action && action.values) restore(action.values);
     say(json.error.code === "invalid_values" ? "Please fix the highlighted fields." : json.error.message);
     if (json.fields) {
       const first = app.querySelector("[aria-invalid=true]");
@@ -92,6 +93,17 @@ function handle(status, json, form) {
   }
   say((json && json.error && json.error.message) || "Something went wrong. Please try again.");
   schedule(3000);
+}
+
+// After field errors the form is drawn again from the server's view; what
+// the person typed stays where it was, so they fix only what is wrong.
+function restore(values) {
+  for (const [name, value] of Object.entries(values)) {
+    for (const input of app.querySelectorAll(`[name="${CSS.escape(name)}"]`)) {
+      if (input.type === "radio") input.checked = input.value === value;
+      else input.value = value;
+    }
+  }
 }
 
 function schedule(ms) {
@@ -193,7 +205,7 @@ const VIEWS = {
           : form.querySelector(`[name="${CSS.escape(field.name)}"]`);
         values[field.name] = input ? input.value : "";
       }
-      act({ type: "submit", values }, form);
+      act({ type: "submit", values });
     });
     return [form];
   },
