@@ -17,5 +17,6 @@ mod handoff;
 mod once;
 mod openapi;
 mod person;
+mod processes;
 mod rig;
 mod secrets;
