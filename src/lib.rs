@@ -39,6 +39,7 @@
 //! | what a USSD hop's input means (menu, continue, resume) | `src/channel/ussd/hop.rs` |
 //! | how a partner call is claimed, and recovered after a crash | `src/service/claim.rs` (drawn there), `src/service/turn.rs` |
 //! | what one turn of any remote channel does | `src/service/turn.rs` |
+//! | whether a link API action applies, repeats or is stale (the seq rule) | `src/channel/link/turn.rs` |
 //!
 //! ## The run loop
 //!
