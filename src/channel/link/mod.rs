@@ -12,6 +12,7 @@
 //! | `view.rs` | a flow's view as JSON |
 //! | `action.rs` | an action as JSON, and its digest |
 //! | `turn.rs` | one request: the seq rule, an action applied exactly once |
+//! | `cache.rs` | a view answered again from memory while its record is unchanged |
 //! | `tokens.rs` | the host's calls: create a link token, exchange a public token |
 //! | `sse.rs` | the event stream |
 //! | `routes.rs` | the axum routes, authentication, body limits, metrics |
@@ -33,6 +34,7 @@
 //! never applied twice; of two copies racing, the write lets one through.
 
 mod action;
+mod cache;
 mod error;
 #[cfg(feature = "ussd")]
 mod handoff;
@@ -113,6 +115,8 @@ pub struct LinkService {
     /// (held, so the pointer comparison can never meet a reused address):
     /// the same for everyone, rendered once per catalogue.
     institutions: Mutex<Option<(Arc<Catalogue>, InstitutionList)>>,
+    /// Rendered views by record version.
+    views: cache::ViewCache,
 }
 
 impl std::fmt::Debug for LinkService {
@@ -132,6 +136,7 @@ impl LinkService {
             api_key,
             metrics: None,
             institutions: Mutex::new(None),
+            views: cache::ViewCache::default(),
         })
     }
 
@@ -149,6 +154,7 @@ impl LinkService {
             api_key,
             metrics: Some(metrics),
             institutions: Mutex::new(None),
+            views: cache::ViewCache::default(),
         })
     }
 

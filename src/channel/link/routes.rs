@@ -107,13 +107,13 @@ async fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> Resu
 
 impl LinkService {
     /// Counts the request and turns its result into a response.
-    fn answer<T: serde::Serialize>(
+    fn answer<T: IntoResponse>(
         &self,
         started: Instant,
         result: Result<(T, Served), ApiError>,
     ) -> Response {
         let (outcome, response) = match result {
-            Ok((body, served)) => (served.outcome(), Json(body).into_response()),
+            Ok((body, served)) => (served.outcome(), body.into_response()),
             Err(e) => (e.outcome(), e.into_response()),
         };
         if let Some(metrics) = &self.metrics {
@@ -142,7 +142,7 @@ pub(super) async fn post_tokens(
     let result = async {
         api_key(&link, &headers)?;
         let request: TokenRequest = json_body(&headers, body).await?;
-        Ok((link.create_token(request).await?, Served::Applied))
+        Ok((Json(link.create_token(request).await?), Served::Applied))
     }
     .await;
     link.answer(started, result)
@@ -168,7 +168,10 @@ pub(super) async fn post_exchange(
     let result = async {
         api_key(&link, &headers)?;
         let request: ExchangeRequest = json_body(&headers, body).await?;
-        Ok((link.exchange(&request.public_token).await?, Served::Shown))
+        Ok((
+            Json(link.exchange(&request.public_token).await?),
+            Served::Shown,
+        ))
     }
     .await;
     link.answer(started, result)
@@ -190,7 +193,10 @@ pub(super) async fn get_session(
     let started = Instant::now();
     let result = async {
         let token = link_token(&headers)?;
-        link.show(&token).await
+        let (body, served) = link.show(&token).await?;
+        // Already JSON (possibly the cached rendering).
+        let response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
+        Ok((response, served))
     }
     .await;
     link.answer(started, result)
@@ -218,7 +224,8 @@ pub(super) async fn post_action(
     let result = async {
         let token = link_token(&headers)?;
         let request: ActionRequest = json_body(&headers, body).await?;
-        link.act(&token, request).await
+        let (response, served) = link.act(&token, request).await?;
+        Ok((Json(response), served))
     }
     .await;
     link.answer(started, result)

@@ -10,14 +10,16 @@
 //!  field errors ──► 422 with per-field messages; nothing saved, nothing sent
 //! ```
 
+use super::cache::Cached;
 use super::error::ApiError;
 use super::state::{LinkChannel, LinkState};
 use super::token::LinkToken;
 use super::view::{self, DoneContext, InstitutionList, SessionResponse};
 use super::{ActionRequest, LinkService};
-use crate::flow::{ConnectFlow, FlowError, Input};
+use crate::flow::{ConnectFlow, FlowError, Input, Timestamp};
 use crate::service::{ClaimStatus, Loaded, ServiceError, Session};
 use crate::store::StoreError;
+use axum::body::Bytes;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -56,33 +58,98 @@ pub(crate) fn failed(e: ServiceError) -> ApiError {
 }
 
 impl LinkService {
-    /// The session `token` names, if the token is its own and not expired.
-    pub(crate) async fn authorize(&self, token: &LinkToken) -> Result<Loaded<LinkState>, ApiError> {
+    /// The record `token` names, as stored.
+    async fn entry(&self, token: &LinkToken) -> Result<crate::store::Entry, ApiError> {
         let key = super::token::session_key(&token.id);
-        let loaded = self
-            .service
-            .load::<LinkState>(&key)
-            .await
-            .map_err(failed)?
-            .ok_or(ApiError::Unauthorized)?;
-        let state = &loaded.session.channel;
+        match self.service.store().get(&key).await {
+            Ok(Some(entry)) => Ok(entry),
+            Ok(None) => Err(ApiError::Unauthorized),
+            Err(e) => Err(failed(e.into())),
+        }
+    }
+
+    /// The session in `entry`, if `token` is its own and not expired.
+    fn open_entry(
+        &self,
+        token: &LinkToken,
+        entry: crate::store::Entry,
+    ) -> Result<Loaded<LinkState>, ApiError> {
+        let mut session =
+            Session::<LinkState>::from_bytes(&entry.data).map_err(|e| failed(e.into()))?;
+        session.read_at = Some((entry.read_at, std::time::Instant::now()));
+        let state = &session.channel;
         if !token.matches(&state.token_hash) || self.service.now() >= state.expires_at {
             return Err(ApiError::Unauthorized);
         }
-        Ok(loaded)
+        Ok(Loaded {
+            version: Some(entry.version),
+            session,
+        })
     }
 
-    /// `GET /link/v1/session`.
+    /// The session `token` names, if the token is its own and not expired.
+    pub(crate) async fn authorize(&self, token: &LinkToken) -> Result<Loaded<LinkState>, ApiError> {
+        let entry = self.entry(token).await?;
+        self.open_entry(token, entry)
+    }
+
+    /// `GET /link/v1/session`, as JSON.
     pub(crate) async fn show(
         self: &Arc<Self>,
         token: &LinkToken,
-    ) -> Result<(SessionResponse, Served), ApiError> {
+    ) -> Result<(Bytes, Served), ApiError> {
+        let entry = self.entry(token).await?;
+        let key = super::token::session_key(&token.id);
+        if let Some(hit) = self.views.get(&key, entry.version) {
+            let now = self.service.now();
+            if !token.matches(&hit.token_hash) || now >= hit.expires_at {
+                return Err(ApiError::Unauthorized);
+            }
+            if hit.stale_at.is_none_or(|at| now < at) {
+                return Ok((hit.body, Served::Shown));
+            }
+        }
+        let version = entry.version;
+        let loaded = self.open_entry(token, entry)?;
+        let (response, served, cacheable) = self.show_loaded(token, loaded).await?;
+        let body = Bytes::from(serde_json::to_vec(&response).map_err(|e| failed(e.into()))?);
+        if let Some((state, stale_at)) = cacheable {
+            self.views.put(
+                &key,
+                Cached {
+                    version,
+                    token_hash: state.token_hash,
+                    expires_at: state.expires_at,
+                    stale_at,
+                    body: body.clone(),
+                },
+            );
+        }
+        Ok((body, served))
+    }
+
+    /// The view of a loaded session, and whether the answer may be cached
+    /// (the record's link state and the flow's next deadline) — only when
+    /// nothing was written and no call is in flight.
+    async fn show_loaded(
+        self: &Arc<Self>,
+        token: &LinkToken,
+        loaded: Loaded<LinkState>,
+    ) -> Result<
+        (
+            SessionResponse,
+            Served,
+            Option<(LinkState, Option<Timestamp>)>,
+        ),
+        ApiError,
+    > {
         let Loaded {
             version,
             mut session,
-        } = self.authorize(token).await?;
+        } = loaded;
         if !session.channel.opened {
-            return self.open(token, version, session).await;
+            let (r, s) = self.open(token, version, session).await?;
+            return Ok((r, s, None));
         }
         let mut flow = self.service.restore(&session).await.map_err(failed)?;
         let claim = self.service.recover(&mut session, &mut flow);
@@ -92,11 +159,15 @@ impl LinkService {
             // A dead instance's call, or a deadline passed while nobody
             // asked: the record changes, so it goes through a turn.
             flow.handle_timeout(now);
-            return self
+            let (r, s) = self
                 .drive(token, version, session, flow, Served::Shown)
-                .await;
+                .await?;
+            return Ok((r, s, None));
         }
-        Ok((self.respond(token, &flow, &session), Served::Shown))
+        let response = self.respond(token, &flow, &session);
+        let cacheable =
+            (claim == ClaimStatus::Free).then(|| (session.channel.clone(), flow.poll_timeout()));
+        Ok((response, Served::Shown, cacheable))
     }
 
     /// `POST /link/v1/session/actions`.
@@ -267,9 +338,8 @@ impl LinkService {
         flow: &ConnectFlow,
         session: &Session<LinkState>,
     ) -> SessionResponse {
-        let public = token.public_token().expose();
         let done = DoneContext {
-            public_token: &public,
+            token,
             reference: &session.reference,
             institution: session.institution.as_ref(),
             redirect_url: session.channel.redirect_url.as_deref(),

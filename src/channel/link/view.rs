@@ -223,7 +223,9 @@ pub struct AccountJson {
 /// What a `done` view needs beyond the flow.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct DoneContext<'a> {
-    pub(crate) public_token: &'a str,
+    /// The link token, from which the public token is derived (only for a
+    /// `done` view: it costs an HMAC).
+    pub(crate) token: &'a super::token::LinkToken,
     pub(crate) reference: &'a str,
     pub(crate) institution: Option<&'a InstitutionRef>,
     pub(crate) redirect_url: Option<&'a str>,
@@ -298,7 +300,7 @@ pub(crate) fn render(
             notice: notice.map(Notice::message),
         },
         View::Done { .. } => ViewJson::Done {
-            public_token: done.public_token.to_owned(),
+            public_token: done.token.public_token().expose(),
             reference: done.reference.to_owned(),
             institution: done.institution.map(inst_ref),
             redirect_url: done.redirect_url.map(str::to_owned),
@@ -378,5 +380,34 @@ fn account((index, a): (usize, &Account)) -> AccountJson {
         number: a.masked_number(),
         kind: a.kind.clone(),
         currency: a.currency.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::form::Form;
+
+    #[test]
+    fn unknown_field_types_pass_through_and_captcha_images_are_shown() {
+        let form: Form = serde_json::from_str(
+            r#"{"title":"Verify","form":[
+              {"type":"elements.slider","name":"amount","hint":"Amount"},
+              {"type":"elements.captcha_input","name":"captcha","hint":"Type the code","value":"data:image/png;base64,AAA","length":5},
+              {"type":"elements.input","name":"pin","contentType":"password","maxLength":4}]}"#,
+        )
+        .unwrap();
+        let fields: Vec<FieldJson> = form.fields.iter().map(field_json).collect();
+        assert_eq!(fields[0].kind, "elements.slider");
+        assert_eq!(fields[0].label, "Amount");
+        assert_eq!(fields[1].kind, "captcha");
+        assert_eq!(
+            fields[1].image.as_deref(),
+            Some("data:image/png;base64,AAA")
+        );
+        assert_eq!(fields[1].length, Some(5));
+        assert!(fields[2].secret && fields[2].max_length == Some(4));
+        // A field with no hint is labelled by its name.
+        assert_eq!(fields[2].label, "pin");
     }
 }
