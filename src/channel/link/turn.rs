@@ -98,9 +98,15 @@ impl LinkService {
         self: &Arc<Self>,
         token: &LinkToken,
     ) -> Result<(Bytes, Served), ApiError> {
-        let entry = self.entry(token).await?;
         let key = super::token::session_key(&token.id);
-        if let Some(hit) = self.views.get(&key, entry.version) {
+        let current = self
+            .service
+            .store()
+            .version(&key)
+            .await
+            .map_err(|e| failed(e.into()))?
+            .ok_or(ApiError::Unauthorized)?;
+        if let Some(hit) = self.views.get(&key, current) {
             let now = self.service.now();
             if !token.matches(&hit.token_hash) || now >= hit.expires_at {
                 return Err(ApiError::Unauthorized);
@@ -109,6 +115,7 @@ impl LinkService {
                 return Ok((hit.body, Served::Shown));
             }
         }
+        let entry = self.entry(token).await?;
         let version = entry.version;
         let loaded = self.open_entry(token, entry)?;
         let (response, served, cacheable) = self.show_loaded(token, loaded).await?;
