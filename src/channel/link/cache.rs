@@ -12,7 +12,7 @@ use crate::flow::Timestamp;
 use crate::store::Version;
 use axum::body::Bytes;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Entries kept at most; past that the cache starts over (a few hundred
 /// bytes each: a bound, not a tuning knob).
@@ -36,14 +36,17 @@ pub(crate) struct Cached {
 /// Rendered answers by session key.
 #[derive(Debug, Default)]
 pub(crate) struct ViewCache {
-    entries: Mutex<HashMap<String, Cached>>,
+    entries: Mutex<HashMap<String, Arc<Cached>>>,
 }
 
 impl ViewCache {
     /// The answer rendered from `key` at `version`, if kept.
-    pub(crate) fn get(&self, key: &str, version: Version) -> Option<Cached> {
+    pub(crate) fn get(&self, key: &str, version: Version) -> Option<Arc<Cached>> {
         let entries = self.entries.lock().ok()?;
-        entries.get(key).filter(|c| c.version == version).cloned()
+        entries
+            .get(key)
+            .filter(|c| c.version == version)
+            .map(Arc::clone)
     }
 
     /// Keeps `cached` for `key`, replacing an older version's.
@@ -52,7 +55,7 @@ impl ViewCache {
             if entries.len() >= MAX_ENTRIES && !entries.contains_key(key) {
                 entries.clear();
             }
-            entries.insert(key.to_owned(), cached);
+            entries.insert(key.to_owned(), Arc::new(cached));
         }
     }
 }

@@ -188,11 +188,14 @@ pub(super) async fn post_exchange(
     ))]
 pub(super) async fn get_session(
     State(link): State<Arc<LinkService>>,
-    headers: HeaderMap,
+    request: axum::extract::Request,
 ) -> Response {
     let started = Instant::now();
+    // The headers borrowed, not extracted (a copy): this route is polled.
+    let token = link_token(request.headers());
+    drop(request);
     let result = async {
-        let token = link_token(&headers)?;
+        let token = token?;
         let (body, served) = link.show(&token).await?;
         // Already JSON (possibly the cached rendering).
         let response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();

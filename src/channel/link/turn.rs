@@ -112,7 +112,7 @@ impl LinkService {
                 return Err(ApiError::Unauthorized);
             }
             if hit.stale_at.is_none_or(|at| now < at) {
-                return Ok((hit.body, Served::Shown));
+                return Ok((hit.body.clone(), Served::Shown));
             }
         }
         let entry = self.entry(token).await?;
