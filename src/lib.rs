@@ -19,7 +19,7 @@
 //! | store | `store` | versioned, compare-and-set session stores (memory, Redis), sealed at rest (features `store`, `redis`) |
 //! | records | `records` | the ledger of linked accounts (Okra's Auth model) in SQLite or PostgreSQL, its webhook outbox and Okra's `/v2/` endpoints (feature `records`) |
 //! | service | `service` | **one person's turn for any remote channel**: load, restore, drive, claim, save, deliver (feature `service`) |
-//! | channel | `channel` | puts a person in front of a flow: the USSD channel (feature `ussd`); the terminal one is in the command |
+//! | channel | `channel` | puts a person in front of a flow: the USSD channel (feature `ussd`), the JSON link API and its web page (feature `link`); the terminal one is in the command |
 //! | sandbox | `sandbox` | an embedded partner server: a sans-IO bank behind a Mono wire front (feature `sandbox`) |
 //! | testing | `testing` | the kit this crate's own tests use: fake clock, stub partner, fixtures (feature `testing`) |
 //!
@@ -40,6 +40,7 @@
 //! | what a USSD hop's input means (menu, continue, resume) | `src/channel/ussd/hop.rs` |
 //! | how a partner call is claimed, and recovered after a crash | `src/service/claim.rs` (drawn there), `src/service/turn.rs` |
 //! | what one turn of any remote channel does | `src/service/turn.rs` |
+//! | whether a link API action applies, repeats or is stale (the seq rule) | `src/channel/link/turn.rs` |
 //!
 //! ## The run loop
 //!
@@ -93,7 +94,7 @@
 //! [`ConnectFlow::handle_timeout`], and stores [`ConnectFlow::snapshot`]
 //! between a person's turns — or lets the session service do all of it.
 
-#[cfg(feature = "ussd")]
+#[cfg(any(feature = "ussd", feature = "link"))]
 pub mod channel;
 pub mod dialect;
 #[cfg(feature = "driver")]
@@ -102,6 +103,9 @@ pub mod flow;
 pub mod form;
 #[cfg(feature = "metrics")]
 pub mod metrics;
+/// Text messages: the `Notifier` trait, a log-only default, Africa's Talking SMS (feature `link`).
+#[cfg(feature = "link")]
+pub mod notify;
 #[cfg(feature = "records")]
 pub mod records;
 #[cfg(feature = "sandbox")]

@@ -3,6 +3,11 @@
 //! until it needs the person again, render the view, save the snapshot.
 //!
 //! - [`ussd`]: USSD menus behind Africa's Talking, Hubtel, ...
+//! - [`link`]: the JSON link API for custom in-app screens, and its
+//!   reference web page.
 //! - the terminal channel lives in the `connectflow link` command.
 
+#[cfg(feature = "link")]
+pub mod link;
+#[cfg(feature = "ussd")]
 pub mod ussd;

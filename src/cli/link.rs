@@ -151,7 +151,7 @@ pub(crate) async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
         }
         if json {
             let value = match args.events {
-                EventNames::Mono => Some(event_json(event)),
+                EventNames::Mono => Some(event.to_json()),
                 EventNames::Flinks => flinks_events
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
@@ -269,19 +269,6 @@ pub(crate) async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
     };
     partner.shutdown().await;
     Ok(code)
-}
-
-/// An event as one JSON object: Mono's public name in `type`, its data
-/// fields, `timestamp` and `reference`.
-fn event_json(event: &Event) -> serde_json::Value {
-    let mut value = serde_json::to_value(&event.kind).unwrap_or_else(|_| json!({}));
-    if let Some(map) = value.as_object_mut() {
-        map.insert("timestamp".into(), json!(event.timestamp.0));
-        if let Some(r) = &event.reference {
-            map.insert("reference".into(), json!(r));
-        }
-    }
-    value
 }
 
 fn print_json(value: serde_json::Value) {

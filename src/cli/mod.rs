@@ -2,6 +2,7 @@
 
 pub(crate) mod graph;
 pub(crate) mod link;
+pub(crate) mod link_api;
 pub(crate) mod partner;
 pub(crate) mod records;
 pub(crate) mod sandbox;

@@ -63,10 +63,11 @@ pub(crate) struct Serving {
 
 impl Serving {
     /// Opens the records and starts the sender, which first drains what a
-    /// previous run left. The API key comes from `CONNECTFLOW_API_KEY`.
+    /// previous run left. `key` opens the `/v2/` endpoints.
     pub(crate) async fn start(
         records: &RecordsArg,
         env: Env,
+        key: ApiKey,
         webhook: Option<(String, u64)>,
         metrics: &Metrics,
     ) -> Result<Serving, BoxError> {
@@ -86,18 +87,9 @@ impl Serving {
         } else {
             tracing::warn!("no --webhook-url: links are recorded but no webhook is sent");
         }
-        let key = match std::env::var("CONNECTFLOW_API_KEY") {
-            Ok(k) => ApiKey::new(k),
-            Err(_) => None,
-        };
-        if key.is_none() {
-            tracing::warn!(
-                "no CONNECTFLOW_API_KEY: the /v2/ records endpoints refuse every request"
-            );
-        }
         Ok(Serving {
             delivery: Arc::new(delivery),
-            routes: router(store, key),
+            routes: router(store, Some(key)),
             sender,
         })
     }

@@ -3,8 +3,12 @@
 //!
 //! Routes: the USSD gateways (`/ussd`, `/ussd/events`, `/ussd/hubtel`,
 //! behind the gateway token), `GET /healthz`, `GET /metrics` (Prometheus
-//! text), the auth records' `/v2/` endpoints (behind `CONNECTFLOW_API_KEY`). The first stdout line is `listening on http://ADDR` (a contract
-//! for scripts); then the generated secrets, if any, and the callback URL.
+//! text), the link API and its page (`/link`, `/link/v1/...`, see
+//! `link_api.rs`), the auth records' `/v2/` endpoints. The first stdout line
+//! is `listening on http://ADDR` (a contract for scripts), the second the
+//! host's API key (for the link API and `/v2/` alike); then the generated
+//! gateway token, if any, the callback URL and, in sandbox mode, a link page
+//! ready to open.
 
 use super::partner::PartnerArgs;
 use super::BoxError;
@@ -46,7 +50,9 @@ pub(crate) enum GatewayArg {
   CONNECTFLOW_GATEWAY_TOKEN    the token gateways must send (?token= or Bearer);
                                made up and printed when unset
   CONNECTFLOW_WEBHOOK_SECRET   signs webhook deliveries, with --webhook-url
-  CONNECTFLOW_API_KEY          the Bearer key of the /v2/ records endpoints
+  CONNECTFLOW_API_KEY          the host's key for the link API and the /v2/
+                               records endpoints (Bearer); made up and printed
+                               when unset
   CONNECTFLOW_RECORDS          the same as --records")]
 pub(crate) struct ServeArgs {
     /// Address to listen on.
@@ -90,6 +96,9 @@ pub(crate) struct ServeArgs {
     /// exceed the longest call chain (about a minute by default).
     #[arg(long, default_value_t = 60)]
     claim_lease: u64,
+    // The link API (issue 8): its own arguments and module.
+    #[command(flatten)]
+    link: super::link_api::LinkApiArgs,
 }
 
 pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
@@ -102,11 +111,14 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
         );
     }
     let partner = args.partner.connect().await?;
+    // One key for every server-to-server route, read once.
+    let (key, key_line) = super::link_api::host_key()?;
     let metrics = Metrics::new();
     // The auth records: every channel's links, the outbox, /v2/.
     let webhook = args.webhook_url.clone().map(|u| (u, args.webhook_timeout));
     let records =
-        super::records::Serving::start(&args.records, partner.env, webhook, &metrics).await?;
+        super::records::Serving::start(&args.records, partner.env, key.clone(), webhook, &metrics)
+            .await?;
     let driver = partner
         .driver(
             Customer::new_customer("USSD Customer", "ussd@example.com"),
@@ -123,12 +135,22 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
         .with_delivery(records.delivery.clone());
     let service = Arc::new(service);
 
+    let listener = tokio::net::TcpListener::bind(args.addr).await?;
+    let addr = listener.local_addr()?;
+    // The link API (issue 8): mounted below with one merge.
+    let link = super::link_api::mount(&args.link, Arc::clone(&service), metrics.clone(), addr, key);
+
     let mut config = UssdConfig {
         reply_budget: Duration::from_secs(args.reply_budget),
         limits: RateLimits {
             per_phone_per_minute: args.phone_limit,
             per_source_per_second: args.source_limit,
         },
+        handoff: Some(super::link_api::handoff(
+            &args.link,
+            &link,
+            partner.sandbox.is_some(),
+        )),
         ..UssdConfig::default()
     };
     config.menu.budget = Budget::new(args.budget);
@@ -164,17 +186,21 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
             }),
         )
         .merge(ussd_router(ussd, auth.clone()))
-        .merge(records.routes.clone());
-
-    let listener = tokio::net::TcpListener::bind(args.addr).await?;
-    let addr = listener.local_addr()?;
+        .merge(records.routes.clone())
+        .merge(link.router);
     let path = match args.gateway {
         GatewayArg::Africastalking => "/ussd",
         GatewayArg::Hubtel => "/ussd/hubtel",
     };
+    // In sandbox mode, a page ready to open (issue 8).
+    let demo = match &partner.sandbox {
+        Some(_) => super::link_api::demo_url(&link.link).await,
+        None => None,
+    };
     // The first line is a contract for scripts; write errors are not fatal.
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "listening on http://{addr}");
+    let _ = writeln!(out, "{key_line}");
     let token = if token_generated {
         auth.expose_token().to_owned()
     } else {
@@ -184,6 +210,9 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
         out,
         "gateway callback: POST http://{addr}{path}?token={token}"
     );
+    if let Some(url) = &demo {
+        let _ = writeln!(out, "open: {url}");
+    }
     let _ = out.flush();
     drop(out);
 

@@ -16,6 +16,23 @@ pub struct Event {
     pub timestamp: Timestamp,
 }
 
+impl Event {
+    /// The event as one JSON object: Mono's public name in `type`, its data
+    /// fields, `timestamp` and `reference`. What `connectflow link --json`
+    /// prints and the link API streams.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(&self.kind)
+            .unwrap_or_else(|_| serde_json::Value::Object(serde_json::Map::new()));
+        if let Some(map) = value.as_object_mut() {
+            map.insert("timestamp".into(), self.timestamp.0.into());
+            if let Some(r) = &self.reference {
+                map.insert("reference".into(), r.clone().into());
+            }
+        }
+        value
+    }
+}
+
 /// The events of Mono's Connect widget (public names), so dashboards built for
 /// the widget keep working.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

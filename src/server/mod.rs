@@ -20,7 +20,10 @@
 //! accepting and lets connections finish their requests (up to
 //! [`Limits::drain`]).
 
+pub(crate) mod api_key;
 mod idle;
+
+pub use api_key::{bearer, ApiKey};
 
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};

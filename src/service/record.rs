@@ -85,6 +85,25 @@ impl<S> Session<S> {
         self.flow.is_finished()
     }
 
+    /// The same record with another channel's state in place of this
+    /// one's: a flow handed from one channel to another (USSD to the web
+    /// page) keeps its flow, reference, customer and delivery, and nothing
+    /// of the channel it leaves.
+    pub fn map_channel<T>(self, channel: impl FnOnce(S) -> T) -> Session<T> {
+        Session {
+            flow: self.flow,
+            partner: self.partner,
+            reference: self.reference,
+            customer: self.customer,
+            institution: self.institution,
+            auth_method: self.auth_method,
+            claim: self.claim,
+            delivered: self.delivered,
+            channel: channel(self.channel),
+            read_at: self.read_at,
+        }
+    }
+
     /// Now on the store's clock, as far as this record knows it: the time
     /// it was read plus the time since; `None` for a record not read from
     /// the store.

@@ -155,6 +155,19 @@ impl SessionStore for MemoryStore {
         Box::pin(async move { Ok(self.get_now(key)) })
     }
 
+    fn version<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Version>, StoreError>> {
+        // No copy of the record: the version alone.
+        Box::pin(async move {
+            let now = Instant::now();
+            let inner = self.lock();
+            Ok(inner
+                .map
+                .get(key)
+                .filter(|e| e.is_live(now))
+                .map(|e| e.version))
+        })
+    }
+
     fn compare_and_set<'a>(
         &'a self,
         key: &'a str,

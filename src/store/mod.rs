@@ -84,6 +84,15 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<Version, StoreError>>;
 
+    /// The version of the record at `key`, if any, without reading (or, for
+    /// a sealed store, opening) the record: enough for a cache keyed by
+    /// version to tell whether what it holds is current. Not authenticated
+    /// by a sealing store, so a cache must only ever answer with what it
+    /// rendered itself from a record that was. By default, a `get`.
+    fn version<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Version>, StoreError>> {
+        Box::pin(async move { Ok(self.get(key).await?.map(|e| e.version)) })
+    }
+
     /// Removes `key` (no error if absent).
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
 

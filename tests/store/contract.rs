@@ -40,6 +40,16 @@ async fn expected_version_when_absent_conflicts(store: Store) {
     assert_eq!(data_at(&store, "k").await, None);
 }
 
+async fn version_reads_the_current_version_alone(store: Store) {
+    assert_eq!(store.version("k").await.unwrap(), None);
+    cas(&store, "k", None, b"one").await.unwrap();
+    assert_eq!(store.version("k").await.unwrap(), Some(1));
+    cas(&store, "k", Some(1), b"two").await.unwrap();
+    assert_eq!(store.version("k").await.unwrap(), Some(2));
+    store.delete("k").await.unwrap();
+    assert_eq!(store.version("k").await.unwrap(), None);
+}
+
 async fn keys_are_independent(store: Store) {
     cas(&store, "a", None, b"A").await.unwrap();
     cas(&store, "b", None, b"B").await.unwrap();
@@ -171,6 +181,7 @@ contract!(
     stale_version_conflicts_and_changes_nothing,
     expected_none_when_present_conflicts,
     expected_version_when_absent_conflicts,
+    version_reads_the_current_version_alone,
     keys_are_independent,
     expired_record_is_absent,
     every_write_resets_the_ttl,

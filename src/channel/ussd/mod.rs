@@ -23,6 +23,8 @@
 mod auth;
 pub mod gateway;
 pub mod gsm;
+#[cfg(feature = "link")]
+mod handoff;
 mod hop;
 pub mod input;
 mod limits;
@@ -32,6 +34,8 @@ mod server;
 mod session;
 
 pub use auth::{GatewayAuth, GATEWAY_TOKEN_ENV};
+#[cfg(feature = "link")]
+pub use handoff::{Handoff, WebHandoff};
 pub use limits::RateLimits;
 pub use server::router;
 
@@ -57,6 +61,9 @@ pub struct UssdConfig {
     pub partner: Option<&'static str>,
     /// How many sessions a phone and a source may start.
     pub limits: RateLimits,
+    /// Handing a flow to the web page by SMS; off when `None`.
+    #[cfg(feature = "link")]
+    pub handoff: Option<Handoff>,
 }
 
 impl Default for UssdConfig {
@@ -66,6 +73,8 @@ impl Default for UssdConfig {
             reply_budget: Duration::from_secs(10),
             partner: None,
             limits: RateLimits::default(),
+            #[cfg(feature = "link")]
+            handoff: None,
         }
     }
 }
@@ -93,7 +102,11 @@ impl std::fmt::Debug for UssdService {
 
 impl UssdService {
     /// The USSD channel on top of `service`.
-    pub fn new(service: Arc<SessionService>, config: UssdConfig) -> Arc<UssdService> {
+    pub fn new(service: Arc<SessionService>, mut config: UssdConfig) -> Arc<UssdService> {
+        #[cfg(feature = "link")]
+        if let Some(handoff) = &config.handoff {
+            config.menu.web_link = Some(handoff.key.clone());
+        }
         Arc::new(UssdService {
             presenter: Arc::new(Presenter {
                 menu: config.menu.clone(),
@@ -276,6 +289,10 @@ impl UssdService {
         };
         if prefill.is_empty() {
             if let Some(prev) = &previous {
+                #[cfg(feature = "link")]
+                if let Some(outcome) = self.handed_off(prev).await? {
+                    return Ok(outcome);
+                }
                 if let Some(offer) = self
                     .offer_resume(key, &phone_key, prev, text.clone(), sequence)
                     .await?
@@ -428,6 +445,10 @@ impl UssdService {
         if flow.state() != before {
             session.channel.cursor = Cursor::Start;
             return self.drive(key, version, session, flow).await;
+        }
+        #[cfg(feature = "link")]
+        if self.wants_handoff(&flow, text) {
+            return self.hand_off(key, version, session, &flow).await;
         }
         let outcome = menu::on_input(
             &flow.view(),

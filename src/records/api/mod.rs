@@ -21,11 +21,10 @@ mod request;
 use super::pagination::{PageRequest, Pagination};
 use super::store::{AuthStore, Filter, RecordsError};
 use super::Auth;
-use crate::form::Secret;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
@@ -35,34 +34,7 @@ use std::sync::Arc;
 /// Okra's success message, spelled as in Okra's own samples.
 const FOUND: &str = "Auth retrieved succesfully";
 
-/// The key hosts send as `Authorization: Bearer <key>`.
-#[derive(Debug, Clone)]
-pub struct ApiKey(Secret);
-
-impl ApiKey {
-    /// `key`, unless it is empty or blank.
-    pub fn new(key: impl Into<Secret>) -> Option<ApiKey> {
-        let key = key.into();
-        (!key.expose().trim().is_empty()).then_some(ApiKey(key))
-    }
-
-    /// Whether `headers` carry this key as a bearer token (compared in
-    /// constant time).
-    fn admits(&self, headers: &HeaderMap) -> bool {
-        use subtle::ConstantTimeEq;
-        let Some(given) = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-        else {
-            return false;
-        };
-        bool::from(given.trim().as_bytes().ct_eq(self.0.expose().as_bytes()))
-    }
-}
+pub use crate::server::ApiKey;
 
 /// A problem, answered in Okra's error envelope.
 #[derive(Debug)]

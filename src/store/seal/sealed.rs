@@ -74,6 +74,11 @@ impl<S: SessionStore> SessionStore for Sealed<S> {
         })
     }
 
+    fn version<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Version>, StoreError>> {
+        // The version is stored beside the sealed bytes: nothing to open.
+        self.inner.version(key)
+    }
+
     fn compare_and_set<'a>(
         &'a self,
         key: &'a str,

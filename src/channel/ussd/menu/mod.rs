@@ -48,6 +48,9 @@ pub struct MenuConfig {
     pub keys: NavKeys,
     /// Invalid inputs in a row before the session ends politely.
     pub max_invalid: u8,
+    /// The key that asks for a web link by SMS, offered on screens USSD
+    /// cannot show; set by the channel when a hand-off is configured.
+    pub web_link: Option<String>,
 }
 
 impl Default for MenuConfig {
@@ -56,6 +59,7 @@ impl Default for MenuConfig {
             budget: Budget::default(),
             keys: NavKeys::default(),
             max_invalid: 3,
+            web_link: None,
         }
     }
 }

@@ -72,12 +72,13 @@ pub fn render(
                     "{} needs a picture code that USSD cannot show.",
                     f.institution.name
                 ));
-                return fit(
-                    head,
-                    vec![format!("{}. Back", config.keys.back)],
-                    config,
-                    false,
-                );
+                let mut options: Vec<String> = config
+                    .web_link
+                    .iter()
+                    .map(|k| format!("{k}. Get a web link by SMS"))
+                    .collect();
+                options.push(format!("{}. Back", config.keys.back));
+                return fit(head, options, config, false);
             }
             if index == 0 && f.purpose == FormPurpose::Credentials {
                 head.push(format!(

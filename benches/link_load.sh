@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Link API throughput (DESIGN.md budget: GET /link/v1/session ≥ 70 % of a
+# bare axum handler returning the same JSON, memory store; ≥ 50 % with
+# Redis). Also a submit that stops at a field error (422: nothing sent to
+# the partner, nothing written). Same machine, same load tool.
+#
+# Run with: bash benches/link_load.sh   (needs wrk and redis-server: apt-get install wrk redis-server)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-8s}
+CONNECTIONS=${CONNECTIONS:-32}
+cargo build --release --quiet --bin connectflow --example fixed_json
+BIN=target/release/connectflow
+KEY=ck_bench_host_key
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+wait_line() { # file
+  for _ in $(seq 1 100); do grep -q "listening on" "$1" 2>/dev/null && return 0; sleep 0.1; done
+  echo "server did not start: $(cat "$1")" >&2; return 1
+}
+
+tmp=$(mktemp -d)
+CONNECTFLOW_API_KEY=$KEY "$BIN" serve --addr 127.0.0.1:18091 --store memory >"$tmp/mem.log" 2>&1 & pids+=($!)
+redis-server --port 16398 --save "" --appendonly no --dir "$tmp" >"$tmp/redis.log" 2>&1 & pids+=($!)
+sleep 0.5
+CONNECTFLOW_API_KEY=$KEY CONNECTFLOW_SEAL_KEY=$(printf '%064d' 7) "$BIN" serve --addr 127.0.0.1:18093 \
+  --store redis://127.0.0.1:16398 >"$tmp/redis-serve.log" 2>&1 & pids+=($!)
+wait_line "$tmp/mem.log"; wait_line "$tmp/redis-serve.log"
+
+# A session parked on Sandbox Bank's login form; prints its link token.
+park() { # url
+  local token
+  token=$(curl -sf -H "Authorization: Bearer $KEY" -d '{"customer":{"id":"bench"}}' "$1/link/v1/tokens" |
+    sed 's/.*"link_token":"\([^"]*\)".*/\1/')
+  curl -sf -o /dev/null -H "Authorization: Bearer $token" "$1/link/v1/session"
+  curl -sf -o /dev/null -H "Authorization: Bearer $token" \
+    -d '{"seq":0,"action":{"type":"choose_institution","institution":"sandbox-bank"}}' "$1/link/v1/session/actions"
+  echo "$token"
+}
+MEM_TOKEN=$(park http://127.0.0.1:18091)
+REDIS_TOKEN=$(park http://127.0.0.1:18093)
+
+# The bare handler answers with exactly what the real endpoints answered.
+curl -sf -H "Authorization: Bearer $MEM_TOKEN" http://127.0.0.1:18091/link/v1/session >"$tmp/session.json"
+curl -s -H "Authorization: Bearer $MEM_TOKEN" \
+  -d '{"seq":1,"action":{"type":"submit","values":{"username":"user_good"}}}' \
+  http://127.0.0.1:18091/link/v1/session/actions >"$tmp/invalid.json"
+grep -q '"invalid_values"' "$tmp/invalid.json"
+target/release/examples/fixed_json 127.0.0.1:18092 "$tmp/session.json" "$tmp/invalid.json" >"$tmp/bare.log" 2>&1 & pids+=($!)
+wait_line "$tmp/bare.log"
+
+rps() { # url script token
+  LINK_TOKEN=$3 LINK_SEQ=1 wrk -t1 -c"$CONNECTIONS" -d"$DURATION" -s "benches/link/$2.lua" "$1" |
+    awk '/Requests\/sec/ {print $2}'
+}
+# The machine is a VM on a shared host: throughput drifts between runs. Each
+# scenario is therefore compared with a bare run made just before it.
+printf '| request (wrk -t1 -c%s, %s each) | req/s | bare, just before | vs bare |\n|---|---|---|---|\n' "$CONNECTIONS" "$DURATION"
+row() { # label url script token
+  local bare ours
+  bare=$(rps http://127.0.0.1:18092 "$3" "$4")
+  ours=$(rps "$2" "$3" "$4")
+  printf '| %s | %.0f | %.0f | %.0f %% |\n' "$1" "$ours" "$bare" "$(echo "$ours * 100 / $bare" | bc -l)"
+}
+row "GET /link/v1/session (login form), memory store" http://127.0.0.1:18091 session "$MEM_TOKEN"
+row "submit with a field error (422), memory store" http://127.0.0.1:18091 submit "$MEM_TOKEN"
+row "GET /link/v1/session (login form), Redis store" http://127.0.0.1:18093 session "$REDIS_TOKEN"
+row "submit with a field error (422), Redis store" http://127.0.0.1:18093 submit "$REDIS_TOKEN"

@@ -1,0 +1,239 @@
+//! The HTTP face of the link API (axum): authentication, body limits,
+//! typed errors and metrics around [`LinkService`]'s calls.
+
+use super::error::{json_error, ApiError, ErrorBody};
+use super::token::LinkToken;
+use super::turn::Served;
+use super::{ActionRequest, ExchangeRequest, LinkService, TokenRequest};
+use super::{ExchangeResponse, SessionResponse, TokenResponse};
+use crate::server::bearer;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Larger request bodies are refused with `413` (a form's values are a few
+/// hundred bytes).
+pub(crate) const MAX_BODY: usize = 16 * 1024;
+
+/// Every route of the link API and its reference page:
+///
+/// - `POST /link/v1/tokens`, `POST /link/v1/exchange` (the host's API key);
+/// - `GET /link/v1/session`, `POST /link/v1/session/actions`,
+///   `GET /link/v1/session/events` (a link token; CORS as configured);
+/// - `GET /link/v1/openapi.json`, `GET /link` (the web page).
+pub fn router(link: Arc<LinkService>) -> Router {
+    let mut front = Router::new()
+        .route("/session", get(get_session))
+        .route("/session/actions", post(post_action))
+        .route("/session/events", get(super::sse::events));
+    if let Some(cors) = cors(&link.config().cors_origins) {
+        front = front.layer(cors);
+    }
+    let api = Router::new()
+        .route("/tokens", post(post_tokens))
+        .route("/exchange", post(post_exchange))
+        .route("/openapi.json", get(openapi_json))
+        .merge(front)
+        .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .with_state(link);
+    Router::new()
+        .route("/link", get(super::page::page))
+        .route("/link/link.js", get(super::page::script))
+        .nest("/link/v1", api)
+}
+
+fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+    if origins.is_empty() {
+        return None;
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::from(Any)
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| o.parse().ok()))
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]),
+    )
+}
+
+/// The request's link token, or `401`.
+pub(crate) fn link_token(headers: &HeaderMap) -> Result<LinkToken, ApiError> {
+    bearer(headers)
+        .and_then(LinkToken::parse)
+        .ok_or(ApiError::Unauthorized)
+}
+
+fn api_key(link: &LinkService, headers: &HeaderMap) -> Result<(), ApiError> {
+    if link.api_key.admits(headers) {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthorized)
+    }
+}
+
+/// The body as `T`: at most [`MAX_BODY`] bytes of JSON.
+async fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> Result<T, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY) {
+        return Err(ApiError::TooLarge);
+    }
+    let bytes = axum::body::to_bytes(body, MAX_BODY)
+        .await
+        .map_err(|_| ApiError::TooLarge)?;
+    serde_json::from_slice(&bytes).map_err(|e| json_error(&e))
+}
+
+impl LinkService {
+    /// Counts the request and turns its result into a response.
+    fn answer<T: IntoResponse>(
+        &self,
+        started: Instant,
+        result: Result<(T, Served), ApiError>,
+    ) -> Response {
+        let (outcome, response) = match result {
+            Ok((body, served)) => (served.outcome(), body.into_response()),
+            Err(e) => (e.outcome(), e.into_response()),
+        };
+        if let Some(metrics) = &self.metrics {
+            metrics.turn("link", outcome, started.elapsed());
+        }
+        response
+    }
+}
+
+/// Make a link token for one person's flow.
+#[utoipa::path(post, path = "/link/v1/tokens", tag = "host",
+    security(("api_key" = [])),
+    request_body = TokenRequest,
+    responses(
+        (status = 200, description = "A link token", body = TokenResponse),
+        (status = 400, description = "A value out of range, or bad JSON", body = ErrorBody),
+        (status = 401, description = "Not the API key", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+    ))]
+pub(super) async fn post_tokens(
+    State(link): State<Arc<LinkService>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let started = Instant::now();
+    let result = async {
+        api_key(&link, &headers)?;
+        let request: TokenRequest = json_body(&headers, body).await?;
+        Ok((Json(link.create_token(request).await?), Served::Applied))
+    }
+    .await;
+    link.answer(started, result)
+}
+
+/// Exchange a public token for the linked account (the partner's code was
+/// exchanged server-side when the flow linked).
+#[utoipa::path(post, path = "/link/v1/exchange", tag = "host",
+    security(("api_key" = [])),
+    request_body = ExchangeRequest,
+    responses(
+        (status = 200, description = "The linked account", body = ExchangeResponse),
+        (status = 400, description = "No such public token, or bad JSON", body = ErrorBody),
+        (status = 401, description = "Not the API key", body = ErrorBody),
+        (status = 409, description = "The flow has not linked an account", body = ErrorBody),
+    ))]
+pub(super) async fn post_exchange(
+    State(link): State<Arc<LinkService>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let started = Instant::now();
+    let result = async {
+        api_key(&link, &headers)?;
+        let request: ExchangeRequest = json_body(&headers, body).await?;
+        Ok((
+            Json(link.exchange(&request.public_token).await?),
+            Served::Shown,
+        ))
+    }
+    .await;
+    link.answer(started, result)
+}
+
+/// The current view and the `seq` the next action must carry. The first
+/// call starts the flow.
+#[utoipa::path(get, path = "/link/v1/session", tag = "front-end",
+    security(("link_token" = [])),
+    responses(
+        (status = 200, description = "The current view", body = SessionResponse),
+        (status = 401, description = "No valid link token", body = ErrorBody),
+        (status = 503, description = "Temporarily unavailable", body = ErrorBody),
+    ))]
+pub(super) async fn get_session(
+    State(link): State<Arc<LinkService>>,
+    request: axum::extract::Request,
+) -> Response {
+    let started = Instant::now();
+    // The headers borrowed, not extracted (a copy): this route is polled.
+    let token = link_token(request.headers());
+    drop(request);
+    let result = async {
+        let token = token?;
+        let (body, served) = link.show(&token).await?;
+        // Already JSON (possibly the cached rendering).
+        let response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
+        Ok((response, served))
+    }
+    .await;
+    link.answer(started, result)
+}
+
+/// Act on the current view. Exactly once per step: the same `{seq, action}`
+/// again gets the current view and is not applied twice.
+#[utoipa::path(post, path = "/link/v1/session/actions", tag = "front-end",
+    security(("link_token" = [])),
+    request_body = ActionRequest,
+    responses(
+        (status = 200, description = "Applied (or a repeat of the last action): the view now", body = SessionResponse),
+        (status = 400, description = "Bad JSON", body = ErrorBody),
+        (status = 401, description = "No valid link token", body = ErrorBody),
+        (status = 409, description = "`stale_seq` or `busy`, with the current view", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 422, description = "`invalid_values` (per-field messages) or `invalid_action`; nothing was sent", body = ErrorBody),
+    ))]
+pub(super) async fn post_action(
+    State(link): State<Arc<LinkService>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let started = Instant::now();
+    let result = async {
+        let token = link_token(&headers)?;
+        let request: ActionRequest = json_body(&headers, body).await?;
+        let (response, served) = link.act(&token, request).await?;
+        Ok((Json(response), served))
+    }
+    .await;
+    link.answer(started, result)
+}
+
+/// This document.
+#[utoipa::path(get, path = "/link/v1/openapi.json", tag = "meta",
+    responses((status = 200, description = "The OpenAPI 3.1 document")))]
+pub(super) async fn openapi_json() -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        super::openapi::openapi_json(),
+    )
+        .into_response()
+}

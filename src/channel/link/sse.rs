@@ -1,0 +1,121 @@
+//! `GET /link/v1/session/events`: the flow's events as Server-Sent Events,
+//! Mono's public names with `reference` and `timestamp` (the objects
+//! `connectflow link --json` prints).
+//!
+//! Events live in the session record, so the stream reads the store, not
+//! this process's memory: it shows what any instance's turn recorded. It
+//! polls (every [`LinkConfig::poll_interval`](super::LinkConfig)), resumes
+//! after `Last-Event-ID`, and ends once the flow has ended and every event
+//! is sent, when the token stops working, or after
+//! [`LinkConfig::stream_lifetime`](super::LinkConfig).
+
+use super::error::ApiError;
+use super::routes::link_token;
+use super::token::LinkToken;
+use super::LinkService;
+use crate::server::bearer;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The query of the events route: a browser's `EventSource` cannot set
+/// headers, so the link token may come as `?token=` here (and only here).
+#[derive(Debug, serde::Deserialize)]
+pub(super) struct EventsQuery {
+    #[serde(default)]
+    token: Option<String>,
+}
+
+/// The flow's events as they happen.
+#[utoipa::path(get, path = "/link/v1/session/events", tag = "front-end",
+    security(("link_token" = [])),
+    params(("token" = Option<String>, Query, description = "The link token, for clients that cannot set headers (EventSource)")),
+    responses(
+        (status = 200, description = "`text/event-stream`: `event:` is Mono's event name, `data:` the event as JSON, `id:` its position", content_type = "text/event-stream", body = String),
+        (status = 401, description = "No valid link token", body = super::ErrorBody),
+    ))]
+pub(super) async fn events(
+    State(link): State<Arc<LinkService>>,
+    Query(query): Query<EventsQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let token = match (bearer(&headers), query.token.as_deref()) {
+        (Some(_), _) => link_token(&headers),
+        (None, Some(t)) => LinkToken::parse(t).ok_or(ApiError::Unauthorized),
+        (None, None) => Err(ApiError::Unauthorized),
+    };
+    let token = match token {
+        Ok(t) => t,
+        Err(e) => return e.into_response(),
+    };
+    // Refuse a bad token with a status, not an empty stream.
+    if let Err(e) = link.authorize(&token).await {
+        return e.into_response();
+    }
+    let from = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(0, |id| id + 1);
+    let deadline = tokio::time::Instant::now() + link.config().stream_lifetime;
+    let state = Poll {
+        link,
+        token,
+        next: from,
+        queue: VecDeque::new(),
+        done: false,
+        deadline,
+    };
+    let stream = futures_util::stream::unfold(state, |mut s| async move {
+        let event = s.next_event().await?;
+        Some((Ok::<_, Infallible>(event), s))
+    });
+    Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
+}
+
+struct Poll {
+    link: Arc<LinkService>,
+    token: LinkToken,
+    next: u64,
+    queue: VecDeque<SseEvent>,
+    done: bool,
+    deadline: tokio::time::Instant,
+}
+
+impl Poll {
+    /// The next event to send, waiting for one; `None` ends the stream.
+    async fn next_event(&mut self) -> Option<SseEvent> {
+        loop {
+            if let Some(e) = self.queue.pop_front() {
+                return Some(e);
+            }
+            if self.done || tokio::time::Instant::now() >= self.deadline {
+                return None;
+            }
+            // A token that stops working (expired, record gone) ends it.
+            let loaded = self.link.authorize(&self.token).await.ok()?;
+            let state = &loaded.session.channel;
+            for (id, event) in state.events_from(self.next) {
+                let data = event.to_json().to_string();
+                self.queue.push_back(
+                    SseEvent::default()
+                        .id(id.to_string())
+                        .event(event.kind.name())
+                        .data(data),
+                );
+            }
+            self.next = self.next.max(state.next_event_id());
+            self.done = loaded.session.is_finished() && loaded.session.claim().is_none();
+            if self.queue.is_empty() && !self.done {
+                tokio::time::sleep(self.link.config().poll_interval).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! What the link channel keeps in a session record ([`LinkState`], the `S`
+//! of [`Session<S>`]) and how the service's turn reaches it
+//! ([`LinkChannel`], the link API's [`Channel`]).
+//!
+//! The view itself is not kept: it is rendered from the flow on every
+//! request, so an outcome that settles in the background is shown as soon
+//! as it is saved, whichever instance saved it.
+
+use crate::flow::{Event, EventKind, Preselect, Timestamp};
+use crate::service::{Channel, Session};
+use serde::{Deserialize, Serialize};
+
+/// Events kept for the event stream; a flow has a few dozen at most, so
+/// this only bounds a pathological one.
+const MAX_EVENTS: usize = 128;
+
+/// The link channel's part of a session record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct LinkState {
+    /// SHA-256 of the link token's secret (never the token).
+    pub(crate) token_hash: String,
+    /// SHA-256 of the public token's secret.
+    pub(crate) public_hash: String,
+    /// The link token stops working at this time.
+    pub(crate) expires_at: Timestamp,
+    /// The sequence number the next action must carry.
+    pub(crate) seq: u64,
+    /// The last applied action, to answer it again when it is repeated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) last: Option<LastAction>,
+    /// Keys the action digests of this session.
+    pub(crate) salt: String,
+    /// The flow's events so far (the last [`MAX_EVENTS`]), for the stream.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) events: Vec<Event>,
+    /// The stream id of `events[0]`.
+    #[serde(default)]
+    pub(crate) first_event: u64,
+    /// Where the reference page sends the person on success.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) redirect_url: Option<String>,
+    /// False until the first front-end request starts the flow (a token
+    /// that is never opened costs the partner nothing).
+    #[serde(default)]
+    pub(crate) opened: bool,
+    /// The institution (and method) the host chose for the person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) preselect: Option<Preselect>,
+}
+
+/// The last applied action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct LastAction {
+    /// The `seq` it carried.
+    pub(crate) seq: u64,
+    /// Its digest ([`super::action::Action::digest`]).
+    pub(crate) digest: String,
+}
+
+impl LinkState {
+    /// Whether `digest` at `seq` is the last applied action again.
+    pub(crate) fn is_repeat(&self, seq: u64, digest: &str) -> bool {
+        self.last.as_ref().is_some_and(|last| {
+            last.seq == seq
+                && bool::from(subtle::ConstantTimeEq::ct_eq(
+                    last.digest.as_bytes(),
+                    digest.as_bytes(),
+                ))
+        })
+    }
+
+    /// Records that the action `digest` at the current `seq` is applied.
+    pub(crate) fn applied(&mut self, digest: String) {
+        self.last = Some(LastAction {
+            seq: self.seq,
+            digest,
+        });
+        self.seq += 1;
+    }
+
+    /// The stream id the next event will get.
+    pub(crate) fn next_event_id(&self) -> u64 {
+        self.first_event + self.events.len() as u64
+    }
+
+    /// The events with stream ids from `from` on, with their ids.
+    pub(crate) fn events_from(&self, from: u64) -> impl Iterator<Item = (u64, &Event)> {
+        let skip = from.saturating_sub(self.first_event);
+        self.events
+            .iter()
+            .enumerate()
+            .skip(usize::try_from(skip).unwrap_or(usize::MAX))
+            .map(|(i, e)| (self.first_event + i as u64, e))
+    }
+}
+
+/// The link channel as the session service sees it.
+#[derive(Debug, Default)]
+pub(crate) struct LinkChannel;
+
+impl Channel<LinkState> for LinkChannel {
+    fn name(&self) -> &'static str {
+        "link"
+    }
+
+    fn events(&self, session: &mut Session<LinkState>, events: &[Event]) {
+        let state = &mut session.channel;
+        state.events.extend(events.iter().map(for_front_end));
+        let over = state.events.len().saturating_sub(MAX_EVENTS);
+        if over > 0 {
+            state.events.drain(..over);
+            state.first_event += over as u64;
+        }
+    }
+
+    fn settled(&self, _flow: &crate::flow::ConnectFlow, _session: &mut Session<LinkState>) {}
+
+    fn working(&self, _session: &mut Session<LinkState>) {}
+}
+
+/// An event as a front-end may see it: Mono's `SUCCESS` carries the
+/// partner's code, which stays on the server (it is exchanged here).
+fn for_front_end(event: &Event) -> Event {
+    match &event.kind {
+        EventKind::Success { code: Some(_) } => Event {
+            kind: EventKind::Success { code: None },
+            ..event.clone()
+        },
+        _ => event.clone(),
+    }
+}

@@ -1,0 +1,398 @@
+//! One front-end request: find the session its link token names, apply the
+//! seq rule, hand the action to the flow, and let the session service drive
+//! and save it.
+//!
+//! ```text
+//!  seq == current ──► apply: seq+1 and the action's digest are saved in the
+//!                     same compare-and-set write that claims any bank call
+//!  seq == last and same digest ──► a repeat: the current view, nothing applied
+//!  anything else ──► 409 stale_seq with the current view
+//!  field errors ──► 422 with per-field messages; nothing saved, nothing sent
+//! ```
+
+use super::cache::Cached;
+use super::error::ApiError;
+use super::state::{LinkChannel, LinkState};
+use super::token::LinkToken;
+use super::view::{self, DoneContext, InstitutionList, SessionResponse};
+use super::{ActionRequest, LinkService};
+use crate::flow::{ConnectFlow, FlowError, Input, Timestamp};
+use crate::service::{ClaimStatus, Loaded, ServiceError, Session};
+use crate::store::StoreError;
+use axum::body::Bytes;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// How a request that succeeded ended, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Served {
+    /// Answered from the record (a view, or a repeated action).
+    Shown,
+    /// An action was applied.
+    Applied,
+    /// A repeated action was answered without applying it again.
+    Repeat,
+}
+
+impl Served {
+    pub(crate) fn outcome(self) -> &'static str {
+        match self {
+            Served::Shown => "ok",
+            Served::Applied => "applied",
+            Served::Repeat => "repeat",
+        }
+    }
+}
+
+/// A service failure as the front-end sees it: a record that will not open
+/// is as good as absent; anything else is worth a retry.
+pub(crate) fn failed(e: ServiceError) -> ApiError {
+    match e {
+        ServiceError::Store(StoreError::Tampered { .. } | StoreError::UnknownKey { .. })
+        | ServiceError::Record(_) => ApiError::Unauthorized,
+        e => {
+            tracing::warn!(error = %e, "link request failed");
+            ApiError::Unavailable
+        }
+    }
+}
+
+impl LinkService {
+    /// The record `token` names, as stored.
+    async fn entry(&self, token: &LinkToken) -> Result<crate::store::Entry, ApiError> {
+        let key = super::token::session_key(&token.id);
+        match self.service.store().get(&key).await {
+            Ok(Some(entry)) => Ok(entry),
+            Ok(None) => Err(ApiError::Unauthorized),
+            Err(e) => Err(failed(e.into())),
+        }
+    }
+
+    /// The session in `entry`, if `token` is its own and not expired.
+    fn open_entry(
+        &self,
+        token: &LinkToken,
+        entry: crate::store::Entry,
+    ) -> Result<Loaded<LinkState>, ApiError> {
+        let mut session =
+            Session::<LinkState>::from_bytes(&entry.data).map_err(|e| failed(e.into()))?;
+        session.read_at = Some((entry.read_at, std::time::Instant::now()));
+        let state = &session.channel;
+        if !token.matches(&state.token_hash) || self.service.now() >= state.expires_at {
+            return Err(ApiError::Unauthorized);
+        }
+        Ok(Loaded {
+            version: Some(entry.version),
+            session,
+        })
+    }
+
+    /// The session `token` names, if the token is its own and not expired.
+    pub(crate) async fn authorize(&self, token: &LinkToken) -> Result<Loaded<LinkState>, ApiError> {
+        let entry = self.entry(token).await?;
+        self.open_entry(token, entry)
+    }
+
+    /// `GET /link/v1/session`, as JSON.
+    pub(crate) async fn show(
+        self: &Arc<Self>,
+        token: &LinkToken,
+    ) -> Result<(Bytes, Served), ApiError> {
+        let key = super::token::session_key(&token.id);
+        let current = self
+            .service
+            .store()
+            .version(&key)
+            .await
+            .map_err(|e| failed(e.into()))?
+            .ok_or(ApiError::Unauthorized)?;
+        if let Some(hit) = self.views.get(&key, current) {
+            let now = self.service.now();
+            if !token.matches(&hit.token_hash) || now >= hit.expires_at {
+                return Err(ApiError::Unauthorized);
+            }
+            if hit.stale_at.is_none_or(|at| now < at) {
+                return Ok((hit.body.clone(), Served::Shown));
+            }
+        }
+        let entry = self.entry(token).await?;
+        let version = entry.version;
+        let loaded = self.open_entry(token, entry)?;
+        let (response, served, cacheable) = self.show_loaded(token, loaded).await?;
+        let body = Bytes::from(serde_json::to_vec(&response).map_err(|e| failed(e.into()))?);
+        if let Some((state, stale_at)) = cacheable {
+            self.views.put(
+                &key,
+                Cached {
+                    version,
+                    token_hash: state.token_hash,
+                    expires_at: state.expires_at,
+                    stale_at,
+                    body: body.clone(),
+                },
+            );
+        }
+        Ok((body, served))
+    }
+
+    /// The view of a loaded session, and whether the answer may be cached
+    /// (the record's link state and the flow's next deadline) — only when
+    /// nothing was written and no call is in flight.
+    async fn show_loaded(
+        self: &Arc<Self>,
+        token: &LinkToken,
+        loaded: Loaded<LinkState>,
+    ) -> Result<
+        (
+            SessionResponse,
+            Served,
+            Option<(LinkState, Option<Timestamp>)>,
+        ),
+        ApiError,
+    > {
+        let Loaded {
+            version,
+            mut session,
+        } = loaded;
+        if !session.channel.opened {
+            let (r, s) = self.open(token, version, session).await?;
+            return Ok((r, s, None));
+        }
+        let mut flow = self.service.restore(&session).await.map_err(failed)?;
+        let claim = self.service.recover(&mut session, &mut flow);
+        let now = self.service.now();
+        let due = flow.poll_timeout().is_some_and(|at| at <= now);
+        if claim == ClaimStatus::Recovered || (due && claim == ClaimStatus::Free) {
+            // A dead instance's call, or a deadline passed while nobody
+            // asked: the record changes, so it goes through a turn.
+            flow.handle_timeout(now);
+            let (r, s) = self
+                .drive(token, version, session, flow, Served::Shown)
+                .await?;
+            return Ok((r, s, None));
+        }
+        let response = self.respond(token, &flow, &session);
+        let cacheable =
+            (claim == ClaimStatus::Free).then(|| (session.channel.clone(), flow.poll_timeout()));
+        Ok((response, Served::Shown, cacheable))
+    }
+
+    /// `POST /link/v1/session/actions`.
+    pub(crate) async fn act(
+        self: &Arc<Self>,
+        token: &LinkToken,
+        request: ActionRequest,
+    ) -> Result<(SessionResponse, Served), ApiError> {
+        let Loaded {
+            version,
+            mut session,
+        } = self.authorize(token).await?;
+        let digest = request.action.digest(&session.channel.salt);
+        if !session.channel.opened {
+            // Nobody has seen a view of this flow yet: there is no step to act on.
+            let (current, _) = self.open(token, version, session).await?;
+            return Err(ApiError::stale(current));
+        }
+        let mut flow = self.service.restore(&session).await.map_err(failed)?;
+        if request.seq != session.channel.seq {
+            return if session.channel.is_repeat(request.seq, &digest) {
+                Ok((self.repeat(token, session, flow).await?, Served::Repeat))
+            } else {
+                Err(ApiError::stale(self.respond(token, &flow, &session)))
+            };
+        }
+        match self.service.recover(&mut session, &mut flow) {
+            ClaimStatus::Live => return Err(ApiError::busy(self.respond(token, &flow, &session))),
+            ClaimStatus::Recovered => {
+                // The step the person acted on ended without them (its call
+                // was lost with its instance): show where the flow is now.
+                let (current, _) = self
+                    .drive(token, version, session, flow, Served::Shown)
+                    .await?;
+                return Err(ApiError::stale(current));
+            }
+            ClaimStatus::Free => {}
+        }
+        let now = self.service.now();
+        let before = flow.state();
+        flow.handle_timeout(now);
+        if flow.state() != before {
+            // A deadline moved the flow while the person was typing.
+            let (current, _) = self
+                .drive(token, version, session, flow, Served::Shown)
+                .await?;
+            return Err(ApiError::stale(current));
+        }
+        match flow.handle(now, Input::User(request.action.into_user_action())) {
+            Ok(()) => {
+                session.channel.applied(digest);
+                self.drive(token, version, session, flow, Served::Applied)
+                    .await
+            }
+            Err(FlowError::InvalidValues(errors)) => {
+                let mut fields = BTreeMap::new();
+                for e in &errors {
+                    fields.entry(e.field.clone()).or_insert_with(|| e.message());
+                }
+                Err(ApiError::InvalidValues(
+                    fields,
+                    Box::new(self.respond(token, &flow, &session)),
+                ))
+            }
+            Err(e) => Err(ApiError::InvalidAction(
+                e.to_string(),
+                Box::new(self.respond(token, &flow, &session)),
+            )),
+        }
+    }
+
+    /// The answer to a repeated action: the view its first copy led to.
+    /// While that copy's bank call is still in flight, the repeat waits for
+    /// it (within the reply budget, as the first copy does), so a double
+    /// tap is answered with the outcome, not with `working`.
+    async fn repeat(
+        &self,
+        token: &LinkToken,
+        mut session: Session<LinkState>,
+        mut flow: ConnectFlow,
+    ) -> Result<SessionResponse, ApiError> {
+        let deadline = tokio::time::Instant::now() + self.config.reply_budget;
+        while session.claim().is_some() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            session = self.authorize(token).await?.session;
+        }
+        if session.claim().is_none() {
+            flow = self.service.restore(&session).await.map_err(failed)?;
+        }
+        Ok(self.respond(token, &flow, &session))
+    }
+
+    /// The first request of a session: the flow starts (with the host's
+    /// institution, if it chose one) and runs until it needs the person.
+    async fn open(
+        self: &Arc<Self>,
+        token: &LinkToken,
+        version: Option<crate::store::Version>,
+        mut session: Session<LinkState>,
+    ) -> Result<(SessionResponse, Served), ApiError> {
+        let mut config = self
+            .service
+            .config()
+            .flow
+            .clone()
+            .with_reference(session.reference.clone());
+        config.institution = session.channel.preselect.clone();
+        let flow = ConnectFlow::new(config, self.service.now());
+        session.channel.opened = true;
+        self.drive(token, version, session, flow, Served::Shown)
+            .await
+    }
+
+    /// Drives the flow through the session service and answers with where
+    /// it ended. Losing the write to another request of the same session
+    /// is not an error: that request applied, this one answers with what
+    /// it left (the current view, for a repeat of its action; else stale).
+    async fn drive(
+        self: &Arc<Self>,
+        token: &LinkToken,
+        version: Option<crate::store::Version>,
+        session: Session<LinkState>,
+        flow: ConnectFlow,
+        served: Served,
+    ) -> Result<(SessionResponse, Served), ApiError> {
+        let last = session.channel.last.clone();
+        let turn = self
+            .service
+            .drive(
+                &super::token::session_key(&token.id),
+                version,
+                session,
+                flow,
+                Arc::new(LinkChannel),
+                self.config.reply_budget,
+            )
+            .await;
+        match turn {
+            Ok(turn) => {
+                let session = turn.into_session();
+                let flow = self.service.restore(&session).await.map_err(failed)?;
+                Ok((self.respond(token, &flow, &session), served))
+            }
+            Err(e) if e.is_conflict() => {
+                let session = self.authorize(token).await?.session;
+                let flow = self.service.restore(&session).await.map_err(failed)?;
+                match (served, last) {
+                    (Served::Applied, Some(mine))
+                        if session.channel.last.as_ref() == Some(&mine) =>
+                    {
+                        let current = self.repeat(token, session, flow).await?;
+                        Ok((current, Served::Repeat))
+                    }
+                    (Served::Applied, _) => {
+                        Err(ApiError::stale(self.respond(token, &flow, &session)))
+                    }
+                    (other, _) => Ok((self.respond(token, &flow, &session), other)),
+                }
+            }
+            Err(e) => Err(failed(e)),
+        }
+    }
+
+    /// The answer for a session as it stands.
+    pub(crate) fn respond(
+        &self,
+        token: &LinkToken,
+        flow: &ConnectFlow,
+        session: &Session<LinkState>,
+    ) -> SessionResponse {
+        let done = DoneContext {
+            token,
+            reference: &session.reference,
+            institution: session.institution.as_ref(),
+            redirect_url: session.channel.redirect_url.as_deref(),
+        };
+        let working = session.claim().is_some();
+        let view = if working {
+            // A call is in flight (on this instance or another): whatever the
+            // snapshot says, the person waits.
+            let w = match flow.view() {
+                crate::flow::View::Working(w) => w,
+                _ => crate::flow::Working::LoggingIn,
+            };
+            view::render(
+                &crate::flow::View::Working(w),
+                |_| InstitutionList(Arc::default()),
+                done,
+            )
+        } else {
+            view::render(&flow.view(), |list| self.institution_list(flow, list), done)
+        };
+        SessionResponse {
+            seq: session.channel.seq,
+            view,
+        }
+    }
+
+    /// The institution list as JSON, rendered once per catalogue.
+    fn institution_list(
+        &self,
+        flow: &ConnectFlow,
+        list: &[crate::flow::Institution],
+    ) -> InstitutionList {
+        let Some(catalogue) = flow.catalogue() else {
+            return InstitutionList(Arc::new(view::institutions(list)));
+        };
+        if let Ok(guard) = self.institutions.lock() {
+            if let Some((c, json)) = guard.as_ref() {
+                if Arc::ptr_eq(c, catalogue) {
+                    return json.clone();
+                }
+            }
+        }
+        let json = InstitutionList(Arc::new(view::institutions(list)));
+        if let Ok(mut guard) = self.institutions.lock() {
+            *guard = Some((Arc::clone(catalogue), json.clone()));
+        }
+        json
+    }
+}

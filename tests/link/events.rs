@@ -1,0 +1,133 @@
+//! `GET /link/v1/session/events`: Mono's public event names, as they
+//! happen, the objects `connectflow link --json` prints; resumable with
+//! `Last-Event-ID`; the token may come as `?token=` for `EventSource`.
+
+use super::person::link;
+use super::rig::{serve, Client, Setup};
+use connectflow::testing::{test_users, Sandbox};
+use futures_util::StreamExt;
+use std::time::Duration;
+
+/// Reads the whole event stream of `token` (it ends when the flow has
+/// ended), starting after `last` when given.
+pub(crate) async fn read_stream(url: String, token: String, last: Option<u64>) -> String {
+    let mut request = reqwest::Client::new()
+        .get(format!("{url}/link/v1/session/events"))
+        .bearer_auth(token);
+    if let Some(id) = last {
+        request = request.header("last-event-id", id.to_string());
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "text/event-stream"
+    );
+    let mut text = String::new();
+    let mut stream = response.bytes_stream();
+    let read = async {
+        while let Some(chunk) = stream.next().await {
+            text.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), read)
+        .await
+        .expect("the stream ends once the flow has");
+    text
+}
+
+/// `(id, event name, data)` of each event in an SSE text.
+fn parse(text: &str) -> Vec<(u64, String, serde_json::Value)> {
+    text.split("\n\n")
+        .filter_map(|block| {
+            let field = |name: &str| {
+                block
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_owned()))
+            };
+            Some((
+                field("id:")?.parse().ok()?,
+                field("event:")?,
+                serde_json::from_str(&field("data:")?).ok()?,
+            ))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_stream_carries_monos_event_names_as_they_happen_and_resumes() {
+    let sandbox = Sandbox::start_local().await.unwrap();
+    let rig = serve(&sandbox.url(), Setup::default()).await;
+    let chain = test_users()
+        .iter()
+        .find(|u| u.username == "user_chain")
+        .unwrap();
+    // The person's client makes its token through the rig's client; the
+    // stream is opened as soon as the token exists.
+    let client = Client::new(vec![rig.url.clone()], super::rig::API_KEY);
+    let probe = client.new_token().await;
+    let live = tokio::spawn(read_stream(rig.url.clone(), probe.clone(), None));
+    client.session(&probe).await;
+    client
+        .act(&probe, 0, serde_json::json!({"type": "exit"}))
+        .await;
+    let events = parse(&live.await.unwrap());
+    let names: Vec<&str> = events.iter().map(|e| e.1.as_str()).collect();
+    assert_eq!(names, ["OPENED", "EXIT"]);
+    assert_eq!(events[1].2["pageName"], "InstitutionList");
+
+    // A whole link, then its stream read after the fact.
+    let super::person::Outcome::Linked(account) = link(&rig.client, chain).await else {
+        panic!("user_chain links")
+    };
+    let token = rig
+        .client
+        .bodies
+        .lock()
+        .unwrap()
+        .iter()
+        .rev()
+        .find_map(|b| {
+            let v: serde_json::Value = serde_json::from_str(b).ok()?;
+            v["link_token"].as_str().map(str::to_owned)
+        });
+    let token = token.unwrap();
+    let events = parse(&read_stream(rig.url.clone(), token.clone(), None).await);
+    let names: Vec<&str> = events.iter().map(|e| e.1.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "OPENED",
+            "INSTITUTION_SELECTED",
+            "SUBMIT_CREDENTIALS",
+            "SUBMIT_MFA",
+            "SUBMIT_MFA",
+            "ACCOUNT_SELECTED",
+            "ACCOUNT_LINKED",
+            "SUCCESS"
+        ]
+    );
+    for (i, (id, name, data)) in events.iter().enumerate() {
+        assert_eq!(*id, i as u64);
+        assert_eq!(data["type"], name.as_str());
+        assert_eq!(data["reference"], account["reference"]);
+        assert!(data["timestamp"].as_u64().unwrap() > 1_600_000_000_000);
+    }
+    assert!(
+        events[7].2.get("code").is_none(),
+        "the code stays on the server"
+    );
+
+    // Resumed after event 5; and with the token in the query string.
+    let rest = parse(&read_stream(rig.url.clone(), token.clone(), Some(5)).await);
+    assert_eq!(rest.iter().map(|e| e.0).collect::<Vec<_>>(), [6, 7]);
+    let by_query = reqwest::get(format!("{}/link/v1/session/events?token={token}", rig.url))
+        .await
+        .unwrap();
+    assert_eq!(by_query.status(), 200);
+    assert_eq!(parse(&by_query.text().await.unwrap()).len(), 8);
+    let refused = reqwest::get(format!("{}/link/v1/session/events?token=lt_1_2", rig.url))
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+}

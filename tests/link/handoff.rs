@@ -1,0 +1,134 @@
+//! USSD → web: a person at the OTP screen on a phone asks for a web link
+//! (`99`), gets it by SMS, finishes *the same flow* in the link API, and a
+//! re-dial shows the outcome. The login is not sent again.
+
+use super::flows::sandbox;
+use super::rig::{serve, Client, Setup, GATEWAY_TOKEN};
+use connectflow::testing::{OTP, PASSWORD, SECURITY_ANSWER};
+use serde_json::json;
+
+/// One Africa's Talking hop; `(ended, screen)`.
+pub(crate) async fn hop(url: &str, session: &str, phone: &str, text: &str) -> (bool, String) {
+    let form = [
+        ("sessionId", session),
+        ("serviceCode", "*384*123#"),
+        ("phoneNumber", phone),
+        ("text", text),
+    ];
+    let body = reqwest::Client::new()
+        .post(format!("{url}/ussd?token={GATEWAY_TOKEN}"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    match (body.strip_prefix("CON "), body.strip_prefix("END ")) {
+        (Some(s), _) => (false, s.to_owned()),
+        (_, Some(s)) => (true, s.to_owned()),
+        _ => panic!("no CON/END: {body:?}"),
+    }
+}
+
+/// Dials and answers `answers` (cumulative AT texts); the last screen.
+pub(crate) async fn dial(
+    url: &str,
+    session: &str,
+    phone: &str,
+    answers: &[&str],
+) -> (bool, String) {
+    let mut last = hop(url, session, phone, "").await;
+    for i in 1..=answers.len() {
+        last = hop(url, session, phone, &answers[..i].join("*")).await;
+    }
+    last
+}
+
+/// The link token in a hand-off SMS.
+pub(crate) fn token_in(text: &str) -> String {
+    let start = text.find("token=").expect("a link in the SMS") + "token=".len();
+    text[start..].split_whitespace().next().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ussd_flow_continues_on_the_web_and_the_redial_shows_the_outcome() {
+    let sandbox = sandbox().await;
+    let rig = serve(&sandbox.url(), Setup::default()).await;
+    let phone = "+254711000777";
+    let answers = ["1", "1", "user_chain", PASSWORD];
+    let (end, otp) = dial(&rig.url, "ATUid_handoff", phone, &answers).await;
+    assert!(!end && otp.contains("OTP"), "{otp}");
+
+    let mut asked = answers.to_vec();
+    asked.push("99");
+    let (end, sent) = hop(&rig.url, "ATUid_handoff", phone, &asked.join("*")).await;
+    assert!(end && sent.contains("We sent a link"), "{sent}");
+    assert!(
+        !sent.contains("711000"),
+        "the number is masked on screen: {sent}"
+    );
+    let sms = rig.outbox.0.lock().unwrap().pop().expect("an SMS was sent");
+    assert_eq!(sms.to, phone);
+    let token = token_in(&sms.text);
+    assert!(
+        sms.text.contains(&format!("{}/link?token=", rig.url)),
+        "{}",
+        sms.text
+    );
+
+    // The web page's view: the same OTP step of the same flow.
+    let c = Client::new(vec![rig.url.clone()], super::rig::API_KEY);
+    let (status, body) = c.session(&token).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["view"]["type"], "form", "{body}");
+    assert_eq!(body["view"]["fields"][0]["name"], "otp");
+    let reference = sent
+        .lines()
+        .last()
+        .unwrap()
+        .trim_start_matches("Ref ")
+        .to_owned();
+    let seq = body["seq"].as_u64().unwrap();
+    let (_, body) = c
+        .act(
+            &token,
+            seq,
+            json!({"type": "submit", "values": {"otp": OTP}}),
+        )
+        .await;
+    let seq = body["seq"].as_u64().unwrap();
+    let (_, body) = c
+        .act(
+            &token,
+            seq,
+            json!({"type": "submit", "values": {"answer": SECURITY_ANSWER}}),
+        )
+        .await;
+    assert_eq!(body["view"]["type"], "choose_account", "{body}");
+    let seq = body["seq"].as_u64().unwrap();
+    let (_, body) = c
+        .act(&token, seq, json!({"type": "choose_account", "index": 1}))
+        .await;
+    assert_eq!(body["view"]["type"], "done", "{body}");
+    assert_eq!(body["view"]["reference"], reference.as_str());
+    let (status, account) = c
+        .exchange(body["view"]["public_token"].as_str().unwrap())
+        .await;
+    assert_eq!(
+        (status, account["reference"].as_str()),
+        (200, Some(reference.as_str()))
+    );
+
+    // A re-dial from the phone shows how it ended.
+    let (end, outcome) = hop(&rig.url, "ATUid_redial", phone, "").await;
+    assert!(
+        end && outcome.contains("Sandbox Bank account is linked"),
+        "{outcome}"
+    );
+    assert!(outcome.contains(&reference), "{outcome}");
+    // The USSD session that handed the flow off no longer drives it.
+    asked.push(OTP);
+    let (_, old) = hop(&rig.url, "ATUid_handoff", phone, &asked.join("*")).await;
+    assert!(!old.contains("question"), "{old}");
+}

@@ -1,0 +1,22 @@
+//! The JSON link API over real loopback HTTP: every sandbox user linked with
+//! the memory store and with Redis, actions exactly once per step, the seq
+//! rule, tokens that grant nothing else, typed errors, secrets that never
+//! come back, the event stream and the OpenAPI document.
+#![cfg(all(
+    feature = "link",
+    feature = "testing",
+    feature = "redis",
+    feature = "cli"
+))]
+
+mod auth;
+mod errors;
+mod events;
+mod flows;
+mod handoff;
+mod once;
+mod openapi;
+mod person;
+mod processes;
+mod rig;
+mod secrets;
