@@ -12,6 +12,7 @@
 mod auth;
 mod errors;
 mod events;
+mod flinks;
 mod flows;
 mod handoff;
 mod once;

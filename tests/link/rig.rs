@@ -10,7 +10,7 @@ use connectflow::notify::{Notifier, NotifyError, Sms};
 use connectflow::service::{Clock, ServiceConfig, SessionService};
 use connectflow::store::BoxFuture;
 use connectflow::store::{MemoryStore, RedisStore, Sealed, Sealer, SessionStore};
-use connectflow::testing::mono_driver;
+use connectflow::testing::{flinks_config, flinks_driver, mono_driver};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -46,6 +46,9 @@ pub(crate) struct Setup {
     pub(crate) link: LinkConfig,
     pub(crate) service: ServiceConfig,
     pub(crate) clock: Option<Arc<dyn Clock>>,
+    /// Drive the sandbox's Flinks Capital (Flinks' /Authorize) instead of
+    /// its Mono front.
+    pub(crate) flinks: bool,
 }
 
 impl Default for Setup {
@@ -59,6 +62,7 @@ impl Default for Setup {
             },
             service: ServiceConfig::default(),
             clock: None,
+            flinks: false,
         }
     }
 }
@@ -73,7 +77,11 @@ pub(crate) struct Rig {
 }
 
 pub(crate) async fn serve(partner_url: &str, setup: Setup) -> Rig {
-    let driver = mono_driver(partner_url, DriverConfig::default());
+    let driver = if setup.flinks {
+        flinks_driver(partner_url, flinks_config(), DriverConfig::default())
+    } else {
+        mono_driver(partner_url, DriverConfig::default())
+    };
     let store: Arc<dyn SessionStore> = match &setup.store {
         Store::Memory => Arc::new(Sealed::new(MemoryStore::new(), Sealer::random())),
         Store::Redis(url) => Arc::new(Sealed::new(

@@ -13,6 +13,7 @@ use super::error::ApiError;
 use super::routes::link_token;
 use super::token::LinkToken;
 use super::LinkService;
+use crate::dialect::flinks::ConnectEvents;
 use crate::server::bearer;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
@@ -29,14 +30,33 @@ use std::time::Duration;
 pub(super) struct EventsQuery {
     #[serde(default)]
     token: Option<String>,
+    /// Whose event names: Mono's (the default) or Flinks Connect's.
+    #[serde(default)]
+    events: Names,
+}
+
+/// The vocabularies the stream speaks.
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Names {
+    /// Mono's public event names, the same objects `connectflow link --json`
+    /// prints.
+    #[default]
+    Mono,
+    /// Flinks Connect's steps ([`ConnectEvents`]), for dashboards built for
+    /// the Flinks Connect iframe.
+    Flinks,
 }
 
 /// The flow's events as they happen.
 #[utoipa::path(get, path = "/link/v1/session/events", tag = "front-end",
     security(("link_token" = [])),
-    params(("token" = Option<String>, Query, description = "The link token, for clients that cannot set headers (EventSource)")),
+    params(
+        ("token" = Option<String>, Query, description = "The link token, for clients that cannot set headers (EventSource)"),
+        ("events" = Option<String>, Query, description = "`mono` (default): Mono's event names; `flinks`: Flinks Connect's steps (`COMPONENT_LOAD_MFA`, ..., `REDIRECT` with the LoginId in its `url`)"),
+    ),
     responses(
-        (status = 200, description = "`text/event-stream`: `event:` is Mono's event name, `data:` the event as JSON, `id:` its position", content_type = "text/event-stream", body = String),
+        (status = 200, description = "`text/event-stream`: `event:` is Mono's event name (or Flinks Connect's step), `data:` the event as JSON, `id:` its position in the flow's events (none on Flinks' screen events)", content_type = "text/event-stream", body = String),
         (status = 401, description = "No valid link token", body = super::ErrorBody),
     ))]
 pub(super) async fn events(
@@ -63,6 +83,10 @@ pub(super) async fn events(
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map_or(0, |id| id + 1);
     let deadline = tokio::time::Instant::now() + link.config().stream_lifetime;
+    let flinks = match query.events {
+        Names::Mono => None,
+        Names::Flinks => Some(ConnectEvents::default()),
+    };
     let state = Poll {
         link,
         token,
@@ -70,6 +94,9 @@ pub(super) async fn events(
         queue: VecDeque::new(),
         done: false,
         deadline,
+        flinks,
+        primed: false,
+        screens_sent: None,
     };
     let stream = futures_util::stream::unfold(state, |mut s| async move {
         let event = s.next_event().await?;
@@ -87,6 +114,15 @@ struct Poll {
     queue: VecDeque<SseEvent>,
     done: bool,
     deadline: tokio::time::Instant,
+    /// Flinks Connect's translator, when asked for its names.
+    flinks: Option<ConnectEvents>,
+    /// Whether the translator has read the events before `next` (a resumed
+    /// stream must still know the institution chosen earlier).
+    primed: bool,
+    /// How many of the session's Flinks screens were sent (`None` before
+    /// the first read). Screens are kept up to the flow's event bound, far
+    /// above a real flow's few screens, so the list only grows.
+    screens_sent: Option<usize>,
 }
 
 impl Poll {
@@ -102,14 +138,59 @@ impl Poll {
             // A token that stops working (expired, record gone) ends it.
             let loaded = self.link.authorize(&self.token).await.ok()?;
             let state = &loaded.session.channel;
-            for (id, event) in state.events_from(self.next) {
-                let data = event.to_json().to_string();
-                self.queue.push_back(
-                    SseEvent::default()
-                        .id(id.to_string())
-                        .event(event.kind.name())
-                        .data(data),
-                );
+            match &mut self.flinks {
+                None => {
+                    for (id, event) in state.events_from(self.next) {
+                        let data = event.to_json().to_string();
+                        self.queue.push_back(
+                            SseEvent::default()
+                                .id(id.to_string())
+                                .event(event.kind.name())
+                                .data(data),
+                        );
+                    }
+                }
+                Some(flinks) => {
+                    if !self.primed {
+                        // Its REDIRECT goes where the host's would.
+                        if let Some(url) = &state.redirect_url {
+                            *flinks = ConnectEvents::new(url.clone());
+                        }
+                    }
+                    let from = if self.primed { self.next } else { 0 };
+                    // Screens not yet sent: on a fresh or resumed stream,
+                    // those settled after the last event the client has
+                    // (one may come again on a resume: at least once).
+                    let first = match self.screens_sent {
+                        Some(n) => n,
+                        None => state
+                            .screens
+                            .iter()
+                            .take_while(|s| s.at < self.next)
+                            .count(),
+                    };
+                    let mut screens = state.screens.iter().skip(first).peekable();
+                    let mut sent = first;
+                    for (id, event) in state.events_from(from) {
+                        // The screens settled among the events, in place.
+                        while let Some(screen) = screens.next_if(|s| s.at <= id) {
+                            self.queue.push_back(flinks_event(screen.value.clone()));
+                            sent += 1;
+                        }
+                        let Some(value) = flinks.event(event) else {
+                            continue;
+                        };
+                        if id >= self.next {
+                            self.queue.push_back(flinks_event(value).id(id.to_string()));
+                        }
+                    }
+                    for screen in screens {
+                        self.queue.push_back(flinks_event(screen.value.clone()));
+                        sent += 1;
+                    }
+                    self.primed = true;
+                    self.screens_sent = Some(sent);
+                }
             }
             self.next = self.next.max(state.next_event_id());
             self.done = loaded.session.is_finished() && loaded.session.claim().is_none();
@@ -118,4 +199,16 @@ impl Poll {
             }
         }
     }
+}
+
+/// A Flinks Connect event: named by its `step` (or, for a partner code, by
+/// the code), with the whole object as data.
+fn flinks_event(value: serde_json::Value) -> SseEvent {
+    let name = value
+        .get("step")
+        .or_else(|| value.get("flinksCode"))
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("message")
+        .to_owned();
+    SseEvent::default().event(name).data(value.to_string())
 }

@@ -6,6 +6,7 @@
 //! request, so an outcome that settles in the background is shown as soon
 //! as it is saved, whichever instance saved it.
 
+use crate::dialect::flinks::ConnectEvents;
 use crate::flow::{Event, EventKind, Preselect, Timestamp};
 use crate::service::{Channel, Session};
 use serde::{Deserialize, Serialize};
@@ -46,6 +47,21 @@ pub(crate) struct LinkState {
     /// The institution (and method) the host chose for the person.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) preselect: Option<Preselect>,
+    /// A Flinks flow's screens as Flinks Connect names them, each as it was
+    /// settled (the last [`MAX_EVENTS`]): the event stream's `?events=flinks`
+    /// interleaves them with the events, so a screen passed through faster
+    /// than the stream polls is still announced.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) screens: Vec<Screen>,
+}
+
+/// A screen shown, in Flinks Connect's words.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Screen {
+    /// How many events came before it (its place among them).
+    pub(crate) at: u64,
+    /// `{step: COMPONENT_LOAD_..., ...}` or the final `REDIRECT`.
+    pub(crate) value: serde_json::Value,
 }
 
 /// The last applied action.
@@ -113,7 +129,32 @@ impl Channel<LinkState> for LinkChannel {
         }
     }
 
-    fn settled(&self, _flow: &crate::flow::ConnectFlow, _session: &mut Session<LinkState>) {}
+    fn settled(&self, flow: &crate::flow::ConnectFlow, session: &mut Session<LinkState>) {
+        // Only a Flinks flow is named in Flinks' words; a Mono one costs
+        // nothing here.
+        if session.partner != "flinks" {
+            return;
+        }
+        let state = &mut session.channel;
+        let mut names = match &state.redirect_url {
+            Some(url) => ConnectEvents::new(url.clone()),
+            None => ConnectEvents::default(),
+        };
+        // The events first: the REDIRECT names the institution chosen.
+        for (_, event) in state.events_from(0) {
+            names.event(event);
+        }
+        let Some(value) = names.view(&flow.view(), Some(&session.reference)) else {
+            return;
+        };
+        if state.screens.last().map(|s| &s.value) == Some(&value) {
+            return;
+        }
+        let at = state.next_event_id();
+        state.screens.push(Screen { at, value });
+        let over = state.screens.len().saturating_sub(MAX_EVENTS);
+        state.screens.drain(..over);
+    }
 
     fn working(&self, _session: &mut Session<LinkState>) {}
 }

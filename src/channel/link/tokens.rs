@@ -191,6 +191,7 @@ impl LinkService {
             redirect_url,
             opened: false,
             preselect,
+            screens: Vec::new(),
         };
         let (session, _) = self
             .service

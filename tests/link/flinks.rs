@@ -1,0 +1,156 @@
+//! The link API in front of Flinks: Flinks Capital's login and its three
+//! security questions through the same JSON views and actions as Mono's,
+//! the LoginId as the exchanged account id, and Flinks Connect's step names
+//! on the event stream (`?events=flinks`).
+
+use super::events::read_stream;
+use super::rig::{serve, Setup};
+use connectflow::testing::Sandbox;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// What Greatday types into a Flinks Capital form: the login, then each
+/// question's documented answer (fields are named by the question).
+fn greatday(form: &Value) -> Value {
+    let mut values = serde_json::Map::new();
+    for field in form["fields"].as_array().unwrap() {
+        let name = field["name"].as_str().unwrap();
+        let value = match name {
+            "username" => "Greatday",
+            "password" => "Everyday",
+            q if q.contains("city") => "Montreal",
+            q if q.contains("country") => "Canada",
+            q if q.contains("shape") => "Triangle",
+            other => panic!("a question Greatday cannot answer: {other} in {form}"),
+        };
+        values.insert(name.to_owned(), json!(value));
+    }
+    Value::Object(values)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn greatday_links_flinks_capital_through_the_api_and_the_stream_speaks_flinks() {
+    let sandbox = Sandbox::start_local().await.unwrap();
+    let rig = serve(
+        &sandbox.url(),
+        Setup {
+            flinks: true,
+            ..Setup::default()
+        },
+    )
+    .await;
+    let client = &rig.client;
+    let token = client
+        .token(json!({
+            "customer": {"id": "cust-1"},
+            "reference": "ref-flinks-1",
+            "redirect_url": "https://host.example/done",
+        }))
+        .await;
+    let stream = tokio::spawn(read_stream(rig.url.clone(), format!("{token}"), None));
+    // The same token's stream, in Flinks Connect's names.
+    let flinks_stream = tokio::spawn({
+        let url = format!(
+            "{}/link/v1/session/events?events=flinks&token={token}",
+            rig.url
+        );
+        async move {
+            let response = reqwest::get(url).await.unwrap();
+            assert_eq!(response.status(), 200);
+            tokio::time::timeout(Duration::from_secs(20), response.text())
+                .await
+                .expect("the stream ends once the flow has")
+                .unwrap()
+        }
+    });
+
+    let (mut status, mut body) = client.session(&token).await;
+    let mut questions = Vec::new();
+    let mut public = None;
+    for _ in 0..40 {
+        assert_eq!(status, 200, "{body}");
+        let seq = body["seq"].as_u64().unwrap();
+        let view = body["view"].clone();
+        let action = match view["type"].as_str().unwrap() {
+            "choose_institution" => {
+                let ids: Vec<&str> = view["institutions"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter_map(|i| i["id"].as_str())
+                    .collect();
+                assert!(ids.contains(&"FlinksCapital"), "{view}");
+                json!({"type": "choose_institution", "institution": "FlinksCapital"})
+            }
+            "form" => {
+                if view["fields"][0]["name"] != "username" {
+                    questions.push(view["fields"][0]["label"].as_str().unwrap().to_owned());
+                }
+                json!({"type": "submit", "values": greatday(&view)})
+            }
+            "working" => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                (status, body) = client.session(&token).await;
+                continue;
+            }
+            "done" => {
+                public = view["public_token"].as_str().map(str::to_owned);
+                break;
+            }
+            other => panic!("unexpected view {other}: {view}"),
+        };
+        (status, body) = client.act(&token, seq, action).await;
+    }
+    assert_eq!(
+        questions,
+        [
+            "What city were you born in?",
+            "What is the best country on earth?",
+            "What shape do people like most?",
+        ]
+    );
+    let (status, account) = client.exchange(&public.expect("linked")).await;
+    assert_eq!(status, 200, "{account}");
+    let login_id = account["account_id"].as_str().unwrap().to_owned();
+    assert_eq!(login_id.len(), 36, "a LoginId is a GUID: {login_id}");
+    assert_eq!(account["reference"], "ref-flinks-1");
+
+    // Mono's names by default ...
+    let mono = stream.await.unwrap();
+    assert!(mono.contains("event: SUBMIT_MFA"), "{mono}");
+    // ... Flinks Connect's when asked, ending on the redirect with the
+    // LoginId, the institution and the tag in its URL, as the iframe's.
+    let flinks = flinks_stream.await.unwrap();
+    let steps: Vec<&str> = flinks
+        .lines()
+        .filter_map(|l| l.strip_prefix("event:").map(str::trim))
+        .collect();
+    for step in [
+        "APP_MOUNTED",
+        "COMPONENT_LOAD_INSTITUTION_SELECTOR",
+        "INSTITUTION_SELECTED",
+        "COMPONENT_LOAD_CREDENTIAL",
+        "SUBMIT_CREDENTIAL",
+        "COMPONENT_LOAD_MFA",
+        "SUBMIT_MFA",
+        "REDIRECT",
+    ] {
+        assert!(steps.contains(&step), "{step} missing from {steps:?}");
+    }
+    assert_eq!(steps.last(), Some(&"REDIRECT"), "{steps:?}");
+    let redirect = flinks
+        .lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+        .find(|v| v["step"] == "REDIRECT")
+        .unwrap();
+    let url = redirect["url"].as_str().unwrap();
+    assert!(url.starts_with("https://host.example/done?"), "{url}");
+    assert!(url.contains(&format!("loginId={login_id}")), "{url}");
+    assert!(url.contains("institution=FlinksCapital"), "{url}");
+    assert!(url.contains("tag=ref-flinks-1"), "{url}");
+    // Nothing Greatday typed is on either stream.
+    for typed in ["Everyday", "Montreal", "Triangle"] {
+        assert!(!flinks.contains(typed) && !mono.contains(typed), "{typed}");
+    }
+}
