@@ -47,7 +47,7 @@ async fn greatday_links_flinks_capital_through_the_api_and_the_stream_speaks_fli
             "redirect_url": "https://host.example/done",
         }))
         .await;
-    let stream = tokio::spawn(read_stream(rig.url.clone(), format!("{token}"), None));
+    let stream = tokio::spawn(read_stream(rig.url.clone(), token.clone(), None));
     // The same token's stream, in Flinks Connect's names.
     let flinks_stream = tokio::spawn({
         let url = format!(
