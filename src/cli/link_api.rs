@@ -119,6 +119,7 @@ pub(crate) async fn demo_url(link: &LinkService) -> Option<String> {
         reference: None,
         institution: None,
         auth_method: None,
+        account: None,
         redirect_url: None,
         expires_in: None,
     };

@@ -19,5 +19,6 @@ mod once;
 mod openapi;
 mod person;
 mod processes;
+mod reauth;
 mod rig;
 mod secrets;

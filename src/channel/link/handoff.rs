@@ -28,6 +28,7 @@ impl WebHandoff for LinkService {
                 // The flow is under way: the page continues it where it is.
                 opened: true,
                 preselect: None,
+                reauthorise: None,
                 screens: Vec::new(),
             };
             let session = session.map_channel(|()| state);

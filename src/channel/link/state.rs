@@ -47,6 +47,9 @@ pub(crate) struct LinkState {
     /// The institution (and method) the host chose for the person.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) preselect: Option<Preselect>,
+    /// The linked account this flow re-authorises, when the host asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) reauthorise: Option<String>,
     /// A Flinks flow's screens as Flinks Connect names them, each as it was
     /// settled (the last [`MAX_EVENTS`]): the event stream's `?events=flinks`
     /// interleaves them with the events, so a screen passed through faster

@@ -35,6 +35,12 @@ pub struct TokenRequest {
     /// With `institution`: log in this way.
     #[serde(default)]
     pub auth_method: Option<String>,
+    /// Re-authorise this linked account (its bank needs the person again,
+    /// `REAUTHORISATION_REQUIRED`) instead of linking a new one; needs
+    /// `institution`, the bank the account is at. The flow starts at that
+    /// bank's re-authorisation and ends with the same account id.
+    #[serde(default)]
+    pub account: Option<String>,
     /// Where the reference page sends the person on success (`http(s)`).
     #[serde(default)]
     pub redirect_url: Option<String>,
@@ -177,6 +183,15 @@ impl LinkService {
             }
             (None, None) => None,
         };
+        let reauthorise = match (text(request.account, "account")?, &preselect) {
+            (Some(account), Some(_)) => Some(account),
+            (Some(_), None) => {
+                return Err(ApiError::BadRequest(
+                    "account needs institution: the bank the account is at".into(),
+                ))
+            }
+            (None, _) => None,
+        };
         let token = LinkToken::generate();
         let expires_at = self.service.now().plus_ms(ttl.as_millis() as u64);
         let state = LinkState {
@@ -191,6 +206,7 @@ impl LinkService {
             redirect_url,
             opened: false,
             preselect,
+            reauthorise,
             screens: Vec::new(),
         };
         let (session, _) = self

@@ -282,6 +282,7 @@ impl LinkService {
             .clone()
             .with_reference(session.reference.clone());
         config.institution = session.channel.preselect.clone();
+        config.reauthorise = session.channel.reauthorise.clone();
         let flow = ConnectFlow::new(config, self.service.now());
         session.channel.opened = true;
         self.drive(token, version, session, flow, Served::Shown)
