@@ -3,7 +3,8 @@
 //!
 //! Routes: the USSD gateways (`/ussd`, `/ussd/events`, `/ussd/hubtel`,
 //! behind the gateway token), `GET /healthz`, `GET /metrics` (Prometheus
-//! text), the link API and its page (`/link`, `/link/v1/...`, see
+//! text), the host's `POST /ussd/v1/reauth` (behind the API key), the link
+//! API and its page (`/link`, `/link/v1/...`, see
 //! `link_api.rs`), the auth records' `/v2/` endpoints. The first stdout line
 //! is `listening on http://ADDR` (a contract for scripts), the second the
 //! host's API key (for the link API and `/v2/` alike); then the generated
@@ -14,7 +15,8 @@ use super::partner::PartnerArgs;
 use super::BoxError;
 use connectflow::channel::ussd::gsm::Budget;
 use connectflow::channel::ussd::{
-    router as ussd_router, GatewayAuth, RateLimits, UssdConfig, UssdService, GATEWAY_TOKEN_ENV,
+    host_router, router as ussd_router, GatewayAuth, RateLimits, UssdConfig, UssdService,
+    GATEWAY_TOKEN_ENV,
 };
 use connectflow::dialect::mono::Customer;
 use connectflow::driver::DriverConfig;
@@ -138,7 +140,13 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     let addr = listener.local_addr()?;
     // The link API (issue 8): mounted below with one merge.
-    let link = super::link_api::mount(&args.link, Arc::clone(&service), metrics.clone(), addr, key);
+    let link = super::link_api::mount(
+        &args.link,
+        Arc::clone(&service),
+        metrics.clone(),
+        addr,
+        key.clone(),
+    );
 
     let mut config = UssdConfig {
         reply_budget: Duration::from_secs(args.reply_budget),
@@ -185,6 +193,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
                 }
             }),
         )
+        .merge(host_router(Arc::clone(&ussd), key))
         .merge(ussd_router(ussd, auth.clone()))
         .merge(records.routes.clone())
         .merge(link.router);

@@ -6,6 +6,7 @@
 mod flinks;
 mod hardening;
 mod phone;
+mod reauth;
 mod rig;
 
 use connectflow::channel::ussd::gsm::Budget;

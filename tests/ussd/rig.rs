@@ -1,8 +1,9 @@
 //! The USSD server under test, on loopback, in front of a partner.
 
-use connectflow::channel::ussd::{router, GatewayAuth, UssdConfig, UssdService};
+use connectflow::channel::ussd::{host_router, router, GatewayAuth, UssdConfig, UssdService};
 use connectflow::driver::DriverConfig;
 use connectflow::records::{Env, Outbox, OutboxConfig, RecordsDelivery, SqlStore};
+use connectflow::server::ApiKey;
 use connectflow::service::{ServiceConfig, SessionService};
 use connectflow::store::{MemoryStore, Sealed, Sealer, SessionStore};
 use connectflow::testing::{flinks_config, flinks_driver, mono_driver, Sandbox, SandboxConfig};
@@ -10,6 +11,8 @@ use std::sync::Arc;
 
 /// The gateway token every test request carries.
 pub(crate) const TOKEN: &str = "test-gateway-token";
+/// The host's API key on every rig.
+pub(crate) const HOST_KEY: &str = "ck_ussd_test_host";
 
 /// `path` on the server at `url`, with the gateway token.
 pub(crate) fn gateway(url: &str, path: &str) -> String {
@@ -19,7 +22,7 @@ pub(crate) fn gateway(url: &str, path: &str) -> String {
 /// A USSD server in front of its own sandbox; both stop when it drops.
 pub(crate) struct Rig {
     pub(crate) url: String,
-    _sandbox: Sandbox,
+    pub(crate) sandbox: Sandbox,
 }
 
 /// What a test sets up besides the partner.
@@ -65,7 +68,9 @@ pub(crate) async fn serve(partner_url: &str, setup: Setup) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let auth = GatewayAuth::token(TOKEN).unwrap().allow(setup.allow);
-    let app = router(service, auth);
+    // The host's routes too (re-authorisation requests), with HOST_KEY.
+    let host = host_router(Arc::clone(&service), ApiKey::new(HOST_KEY).unwrap());
+    let app = router(service, auth).merge(host);
     tokio::spawn(async move {
         connectflow::server::serve(
             listener,
@@ -95,10 +100,7 @@ pub(crate) async fn rig_setup(sandbox: SandboxConfig, setup: Setup) -> Rig {
         .await
         .unwrap();
     let url = serve(&sandbox.url(), setup).await;
-    Rig {
-        url,
-        _sandbox: sandbox,
-    }
+    Rig { url, sandbox }
 }
 
 pub(crate) async fn rig() -> Rig {

@@ -29,6 +29,7 @@ mod hop;
 pub mod input;
 mod limits;
 pub mod menu;
+mod reauth;
 mod resume;
 mod server;
 mod session;
@@ -37,6 +38,7 @@ pub use auth::{GatewayAuth, GATEWAY_TOKEN_ENV};
 #[cfg(feature = "link")]
 pub use handoff::{Handoff, WebHandoff};
 pub use limits::RateLimits;
+pub use reauth::{host_router, ReauthRequest, DEFAULT_REAUTH_WAIT};
 pub use server::router;
 
 use crate::flow::{ConnectFlow, FlowError, Input, Timestamp, UserAction};
@@ -389,7 +391,13 @@ impl UssdService {
         input: &str,
     ) -> Result<Screen, ServiceError> {
         let (version, mut session) = (loaded.version, loaded.session);
-        let mut flow = self.service.restore(&session).await?;
+        let mut flow = if session.channel.unstarted {
+            // A re-authorisation waiting for the person: nothing to restore
+            // yet, its configuration is all there is (reauth.rs).
+            ConnectFlow::new(session.flow.config().clone(), self.service.now())
+        } else {
+            self.service.restore(&session).await?
+        };
         let claim = self.service.recover(&mut session, &mut flow);
         let (decision, next_hop) = hop::decide(session.channel.hop, claim, input);
         session.channel.hop = next_hop;
@@ -403,11 +411,13 @@ impl UssdService {
             }
             Decision::ShowFlow => {
                 session.channel.cursor = Cursor::Start;
+                session.channel.unstarted = false;
                 flow.handle_timeout(now);
                 self.drive(key, version, session, flow).await
             }
             Decision::StartAgain => {
                 session.channel.cursor = Cursor::Start;
+                session.channel.unstarted = false;
                 session.institution = None;
                 let config = self
                     .service

@@ -59,11 +59,14 @@ impl UssdService {
         // whose lease ran out (its process died) is recovered when the person
         // continues, like on any other hop.
         let state = session.flow.state();
+        // A re-authorisation the host asked for waits from its very start.
+        let reauth = session.flow.reauthorises().is_some();
         let worth = !state.is_terminal()
-            && !matches!(
-                state,
-                StateKind::LoadingInstitutions | StateKind::ChoosingInstitution
-            );
+            && (reauth
+                || !matches!(
+                    state,
+                    StateKind::LoadingInstitutions | StateKind::ChoosingInstitution
+                ));
         let live_claim = session
             .claim()
             .is_some_and(|c| !c.is_expired(self.service.now(), self.service.config().claim_lease));
@@ -79,7 +82,12 @@ impl UssdService {
         state.last_sequence = sequence;
         state.invalid = 0;
         state.cursor = Cursor::Start;
-        state.last_screen = self.presenter.fit(&OFFER, false);
+        let offer = if reauth {
+            &super::reauth::REAUTH_OFFER
+        } else {
+            &OFFER
+        };
+        state.last_screen = self.presenter.fit(offer, false);
         let shown = state.last_screen.clone();
         // Moved, not copied: write the new session, then take the old record
         // with compare-and-set (an expired record is a conditional delete).

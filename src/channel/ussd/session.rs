@@ -38,6 +38,11 @@ pub(crate) struct UssdState {
     /// Where the handset conversation is.
     #[serde(default)]
     pub(crate) hop: Hop,
+    /// The flow is a re-authorisation the host asked for that has not
+    /// started: its snapshot holds only its configuration, and it is built
+    /// afresh from it when the person continues (see `reauth.rs`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) unstarted: bool,
 }
 
 impl UssdState {
@@ -56,6 +61,7 @@ impl UssdState {
             invalid: 0,
             first: Vec::new(),
             hop: Hop::Menu,
+            unstarted: false,
         }
     }
 }

@@ -79,7 +79,17 @@ impl Snapshot {
         self.state.kind()
     }
 
-    /// True when the flow inside has ended.
+    /// The configuration the flow runs with.
+    pub fn config(&self) -> &FlowConfig {
+        &self.config
+    }
+
+    /// The linked account the flow re-authorises, if it does.
+    pub fn reauthorises(&self) -> Option<&str> {
+        self.config.reauthorise.as_deref()
+    }
+
+    /// True once the flow has ended (linked, failed or exited).
     pub fn is_finished(&self) -> bool {
         self.state.kind().is_terminal()
     }

@@ -111,3 +111,8 @@ pub trait Gateway: Send + Sync + 'static {
     /// Writes a screen. `client_state` is echoed back by gateways that support it.
     fn encode(&self, screen: &Screen, session_id: &str, client_state: &str) -> GatewayResponse;
 }
+
+/// The name of every gateway codec (their [`Gateway::name`]): a phone's
+/// resume index is kept per gateway, and a host's request that waits for a
+/// phone's next dial must be found whichever gateway it comes through.
+pub(crate) const NAMES: [&str; 2] = ["at", "hubtel"];

@@ -1,0 +1,154 @@
+//! Re-authorisation on USSD, when the host asks: a linked account whose
+//! bank needs the person again (Mono's `REAUTHORISATION_REQUIRED`) is put
+//! in front of them the next time they dial.
+//!
+//! The host calls [`UssdService::request_reauth`] (or `POST
+//! /ussd/v1/reauth` with its API key, [`host_router`]). That stores a flow
+//! that starts at the bank's re-authorisation — not yet started, only its
+//! configuration kept, so no partner session is opened (and none expires)
+//! before the person dials —
+//! and points the phone's resume index at it. The next dial then meets it
+//! through the resume offer every unfinished flow already gets, worded for
+//! a re-authorisation: no extra store read on anyone's first hop, and the
+//! race rules of resuming (exactly one dial takes the flow) hold as they
+//! are. "Start again" leaves it for an ordinary link.
+
+use super::resume::phone_key;
+use super::session::UssdState;
+use super::UssdService;
+use crate::flow::{AuthMethodKind, ConnectFlow};
+use crate::server::ApiKey;
+use crate::service::{Customer, ServiceError};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The offer shown for a re-authorisation waiting for the person.
+pub(super) const REAUTH_OFFER: [&str; 3] = [
+    "Your bank needs you to log in again to keep your account linked.",
+    "1. Continue",
+    "2. Start again",
+];
+
+/// How long a request waits for the person to dial, unless the host says.
+pub const DEFAULT_REAUTH_WAIT: Duration = Duration::from_secs(24 * 3600);
+
+/// What the host asks for.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReauthRequest {
+    /// The person's phone number, as the gateways send it (E.164).
+    pub phone: String,
+    /// The linked account (the partner's id) to re-authorise.
+    pub account: String,
+    /// The bank it is at (the partner's institution id).
+    pub institution: String,
+    /// How the person logs in there; the bank's first method when absent.
+    #[serde(default)]
+    pub auth_method: Option<String>,
+    /// Seconds the request waits for a dial (default a day).
+    #[serde(default)]
+    pub wait_seconds: Option<u64>,
+}
+
+impl UssdService {
+    /// Puts a re-authorisation of `request.account` in front of the person
+    /// at `request.phone` the next time they dial, on any gateway this
+    /// service answers.
+    pub async fn request_reauth(&self, request: ReauthRequest) -> Result<(), ServiceError> {
+        let phone = request.phone.trim().to_owned();
+        let wait = request
+            .wait_seconds
+            .map_or(DEFAULT_REAUTH_WAIT, Duration::from_secs);
+        let customer = Customer {
+            id: phone.clone(),
+            phone: Some(phone.clone()),
+            ..Customer::default()
+        };
+        let mut state = UssdState::new(phone.clone(), &[], None);
+        state.unstarted = true;
+        let (mut session, _) = self
+            .service
+            .start(self.partner(), None, Some(customer), state)?;
+        let config = self
+            .service
+            .config()
+            .flow
+            .clone()
+            .with_reference(session.reference.clone())
+            .with_reauthorise(
+                request.account,
+                request.institution,
+                request.auth_method.map(AuthMethodKind::from),
+            );
+        // Not driven, only its configuration kept: the partner hears of it
+        // when the person continues, and the flow is built afresh then.
+        session.flow = ConnectFlow::new(config, self.service.now()).snapshot();
+        let key = format!("ussd:reauth:{}", uuid::Uuid::new_v4().simple());
+        let store = self.service.store();
+        store
+            .compare_and_set(&key, None, serde_json::to_vec(&session)?, wait)
+            .await?;
+        for gateway in super::gateway::NAMES {
+            let index = phone_key(store.as_ref(), gateway, &phone);
+            // Whatever the phone had unfinished is replaced: the host's
+            // request is newer than it.
+            let current = store.get(&index).await?.map(|e| e.version);
+            store
+                .compare_and_set(&index, current, key.as_bytes().to_vec(), wait)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// `POST /ussd/v1/reauth`: the host's call, with its API key. `202` when
+/// the request waits for the person; `400` with a reason for a bad body;
+/// `401` without the key.
+pub fn host_router(service: Arc<UssdService>, key: ApiKey) -> Router {
+    Router::new()
+        .route("/ussd/v1/reauth", post(reauth))
+        .with_state((service, Arc::new(key)))
+}
+
+async fn reauth(
+    State((service, key)): State<(Arc<UssdService>, Arc<ApiKey>)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let answer = |status: StatusCode, message: &str| {
+        (status, Json(serde_json::json!({ "message": message }))).into_response()
+    };
+    if !key.admits(&headers) {
+        return answer(StatusCode::UNAUTHORIZED, "a valid API key is required");
+    }
+    let request: ReauthRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return answer(StatusCode::BAD_REQUEST, &format!("bad request: {e}")),
+    };
+    let blank = |s: &str| s.trim().is_empty();
+    if blank(&request.phone) || blank(&request.account) || blank(&request.institution) {
+        return answer(
+            StatusCode::BAD_REQUEST,
+            "phone, account and institution are required",
+        );
+    }
+    match service.request_reauth(request).await {
+        Ok(()) => answer(
+            StatusCode::ACCEPTED,
+            "waiting: the person is asked when they next dial",
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "re-authorisation request not stored");
+            answer(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not stored: try again shortly",
+            )
+        }
+    }
+}
