@@ -42,6 +42,7 @@
 
 pub mod catalogues;
 mod clock;
+pub mod fuzz;
 mod postgres;
 mod redis;
 mod stub;

@@ -1,0 +1,200 @@
+//! The bodies of the fuzz targets (`fuzz/fuzz_targets/`), here so that the
+//! same code runs under libFuzzer (`cargo fuzz run <target>`, nightly) and
+//! in the ordinary test suite, which replays the committed seeds in
+//! `fuzz/seeds/<target>/` on stable (`tests/fuzz_seeds.rs`). Each function
+//! takes any bytes; it panics only when the invariant it states is broken.
+
+use crate::dialect::flinks::wire::AuthorizeRequest;
+use crate::dialect::mono::Customer;
+use crate::dialect::{Dialect, Flinks, FlinksConfig, HttpResponse, Mono, MonoConfig};
+use crate::flow::{
+    AuthMethodKind, Call, Catalogue, Continuation, PartnerSession, Snapshot, Timestamp,
+};
+use crate::form::{Form, Values};
+use crate::store::Sealer;
+
+/// A target: its `fuzz/fuzz_targets/` name and its body.
+pub type Target = (&'static str, fn(&[u8]));
+
+/// Every target.
+pub fn targets() -> Vec<Target> {
+    #[cfg_attr(not(feature = "ussd"), allow(unused_mut))]
+    let mut targets: Vec<Target> = vec![
+        ("mono_decode", mono_decode),
+        ("flinks_decode", flinks_decode),
+        ("form_parse", form_parse),
+        ("sealed_open", sealed_open),
+    ];
+    #[cfg(feature = "ussd")]
+    targets.extend([
+        ("gateway_codecs", gateway_codecs as fn(&[u8])),
+        ("input_extract", input_extract),
+    ]);
+    targets
+}
+
+/// A status (the first two bytes, mod 600) and a body (the rest).
+fn status_and_body(data: &[u8]) -> (u16, &[u8]) {
+    match data {
+        [a, b, rest @ ..] => (u16::from_be_bytes([*a, *b]) % 600, rest),
+        _ => (200, data),
+    }
+}
+
+/// The Mono dialect reads any status and bytes, for every call, without
+/// panicking; so do the catalogue reader and the step reader.
+pub fn mono_decode(data: &[u8]) {
+    let (status, body) = status_and_body(data);
+    let mono = Mono::new(MonoConfig::new("test_sk_fuzz", Customer::existing("c")));
+    let calls = [
+        Call::ListInstitutions,
+        Call::CreateSession {
+            institution: "i".into(),
+            auth_method: AuthMethodKind::InternetBanking,
+        },
+        Call::Login {
+            session: "s".into(),
+            institution: "i".into(),
+            auth_method: AuthMethodKind::InternetBanking,
+            values: Values::new(),
+        },
+        Call::Commit {
+            session: "s".into(),
+            values: Values::new(),
+            account: None,
+        },
+        Call::ExchangeCode { code: "c".into() },
+    ];
+    let response = HttpResponse::new(status, body.to_vec()).with_header("retry-after", "7");
+    for call in &calls {
+        let _ = mono.decode(call, &response, Timestamp(0));
+    }
+    let _ = mono.decode_step(&response);
+    let _ = Catalogue::from_mono_json(body);
+}
+
+/// The Flinks dialect reads any status and bytes, for every call, without
+/// panicking.
+pub fn flinks_decode(data: &[u8]) {
+    let (status, body) = status_and_body(data);
+    let flinks = Flinks::new(FlinksConfig::new("c", Some("secret".into())));
+    let session = PartnerSession {
+        id: "t".into(),
+        continuation: Some(Continuation::new("r")),
+    };
+    let calls = [
+        Call::CreateSession {
+            institution: "i".into(),
+            auth_method: AuthMethodKind::InternetBanking,
+        },
+        Call::Login {
+            session: session.clone(),
+            institution: "i".into(),
+            auth_method: AuthMethodKind::InternetBanking,
+            values: Values::new(),
+        },
+        Call::Commit {
+            session: session.clone(),
+            values: Values::new(),
+            account: None,
+        },
+        Call::Poll { session },
+    ];
+    let response = HttpResponse::new(status, body.to_vec());
+    for call in &calls {
+        let _ = flinks.decode(call, &response, Timestamp(0));
+    }
+    let _ = serde_json::from_slice::<AuthorizeRequest>(body);
+}
+
+/// Form descriptors and snapshots parse (or refuse) any bytes without
+/// panicking, and a parsed form validates any values without panicking.
+pub fn form_parse(data: &[u8]) {
+    if let Ok(form) = serde_json::from_slice::<Form>(data) {
+        let text = String::from_utf8_lossy(data);
+        let values: Values = form
+            .fields
+            .iter()
+            .map(|f| (f.name.clone(), text.to_string()))
+            .collect();
+        let _ = form.validate(&values);
+        let _ = form.validate(&Values::new());
+        let _ = serde_json::to_vec(&form);
+    }
+    let _ = Snapshot::from_json(data);
+}
+
+/// Opening a sealed record never panics on any bytes, and nothing but what
+/// was sealed under the same key and associated data opens.
+pub fn sealed_open(data: &[u8]) {
+    let sealer = Sealer::new([7; 32]);
+    let _ = sealer.open(b"aad", data);
+    let sealed = sealer.seal(b"aad", data);
+    assert_eq!(sealer.open(b"aad", &sealed).ok().as_deref(), Some(data));
+    assert!(sealer.open(b"other", &sealed).is_err());
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = text.parse::<Sealer>();
+    }
+}
+
+/// Gateway codecs never panic, whatever a gateway (or anyone) posts: every
+/// request decodes to a hop or a typed error, and every screen encodes.
+#[cfg(feature = "ussd")]
+pub fn gateway_codecs(data: &[u8]) {
+    use crate::channel::ussd::gateway::africastalking::{decode_notification, AfricasTalking};
+    use crate::channel::ussd::gateway::hubtel::Hubtel;
+    use crate::channel::ussd::gateway::{Gateway, GatewayRequest, Screen};
+    let split = data.first().map_or(0, |b| usize::from(*b)).min(data.len());
+    let (query, body) = data.split_at(split);
+    for content_type in [
+        None,
+        Some("application/x-www-form-urlencoded"),
+        Some("application/json"),
+        Some("text/plain"),
+    ] {
+        let request = GatewayRequest {
+            content_type: content_type.map(str::to_owned),
+            query: String::from_utf8_lossy(query).into_owned(),
+            body: body.to_vec(),
+            ..GatewayRequest::default()
+        };
+        let _ = AfricasTalking.decode(&request);
+        let _ = Hubtel.decode(&request);
+        let _ = decode_notification(&request);
+    }
+    let text = String::from_utf8_lossy(data);
+    for end in [false, true] {
+        let screen = Screen {
+            text: text.to_string(),
+            end,
+        };
+        let _ = AfricasTalking.encode(&screen, "s", "");
+        let _ = Hubtel.encode(&screen, &text, &text);
+    }
+}
+
+/// Input extraction never panics, and its invariant holds for any texts:
+/// the same text twice is a duplicate, and text extending the last applied
+/// one by `*` yields exactly the rest.
+#[cfg(feature = "ussd")]
+pub fn input_extract(data: &[u8]) {
+    use crate::channel::ussd::input::{dialled_prefill, extract, Extracted, TextMarks};
+    let text = String::from_utf8_lossy(data);
+    let parts: Vec<&str> = text.split('\u{1}').collect();
+    let mut marks = TextMarks::new();
+    let mut prev: Option<&str> = None;
+    for part in &parts {
+        let _ = extract(prev, part);
+        let _ = marks.extract(part);
+        marks.push(part);
+        assert_eq!(marks.extract(part), Extracted::Duplicate);
+        if !part.is_empty() {
+            let longer = format!("{part}*tail");
+            assert_eq!(marks.extract(&longer), Extracted::Input("tail".into()));
+        }
+        prev = Some(part);
+    }
+    if let [code, dialled, ..] = parts.as_slice() {
+        let _ = dialled_prefill(code, dialled);
+    }
+}
