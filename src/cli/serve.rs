@@ -22,6 +22,7 @@ use connectflow::dialect::mono::Customer;
 use connectflow::driver::DriverConfig;
 use connectflow::metrics::Metrics;
 use connectflow::server::{serve, shutdown_signal, Limits};
+use connectflow::service::{Health, HealthConfig};
 use connectflow::service::{ServiceConfig, SessionService};
 use connectflow::store::{MemoryStore, RedisStore, Sealed, Sealer, SessionStore};
 use std::io::Write;
@@ -134,7 +135,8 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
         ..ServiceConfig::default()
     };
     let service = SessionService::new(vec![driver], store, service_config)
-        .with_delivery(records.delivery.clone());
+        .with_delivery(records.delivery.clone())
+        .with_health(Health::new(HealthConfig::default()).with_metrics(&metrics));
     let service = Arc::new(service);
 
     let listener = tokio::net::TcpListener::bind(args.addr).await?;

@@ -29,6 +29,7 @@
 mod catalogue;
 pub mod claim;
 mod delivery;
+mod health;
 mod record;
 pub mod signature;
 mod turn;
@@ -36,6 +37,7 @@ mod turn;
 pub use crate::store::{Clock, SystemClock};
 pub use claim::Claim;
 pub use delivery::{Delivered, Delivery, DeliveryError, LinkedAccount};
+pub use health::{is_degraded, Health, HealthConfig, Status as HealthStatus, HEALTH_KEY};
 pub use record::{ChannelState, Customer, Session};
 pub use signature::SIGNATURE_HEADER;
 pub use turn::{Channel, ClaimStatus, Loaded, Turn};
@@ -128,6 +130,8 @@ pub struct SessionService {
     clock: Arc<dyn Clock>,
     config: ServiceConfig,
     delivery: Option<Arc<dyn Delivery>>,
+    /// What recent calls say about each institution (see `health.rs`).
+    health: Arc<Health>,
     /// Background partner calls, so shutdown can wait for them.
     pub(crate) tasks: tokio_util::task::TaskTracker,
 }
@@ -172,6 +176,7 @@ impl SessionService {
             clock: Arc::new(SystemClock),
             config,
             delivery: None,
+            health: Arc::new(Health::new(HealthConfig::default())),
             tasks: tokio_util::task::TaskTracker::new(),
         }
     }
@@ -191,6 +196,18 @@ impl SessionService {
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> SessionService {
         self.clock = clock;
         self
+    }
+
+    /// The same service judging institutions' health with `health` (for
+    /// example [`Health::with_metrics`], to show it in `/metrics`).
+    pub fn with_health(mut self, health: Health) -> SessionService {
+        self.health = Arc::new(health);
+        self
+    }
+
+    /// What recent partner calls say about each institution.
+    pub fn health(&self) -> &Health {
+        &self.health
     }
 
     /// The same service handing every linked account to `delivery`.
@@ -233,15 +250,19 @@ impl SessionService {
     }
 
     /// The partner's institution list, from the cache or fetched (one fetch
-    /// at a time, a failure remembered briefly).
+    /// at a time, a failure remembered briefly), as people are shown it:
+    /// with institutions' health applied ([`Health::apply`]).
     pub async fn catalogue(&self, partner: &str) -> Result<Arc<Catalogue>, CallError> {
         let Ok(p) = self.partner(partner) else {
             return Err(CallError::Malformed(format!("no partner {partner:?}")));
         };
         let timeout = self.config.read_timeout.min(p.driver.call_timeout());
-        p.catalogue
+        let list = p
+            .catalogue
             .get(&p.driver, self.clock.as_ref(), timeout)
-            .await
+            .await?;
+        // The down left out, the degraded marked (health.rs).
+        Ok(self.health.apply(partner, list, self.clock.now()))
     }
 
     /// The institutions `customer` linked through `partner` before, most

@@ -170,6 +170,8 @@ impl SessionService {
         let settle_channel = Arc::clone(&channel);
         self.tasks.spawn(async move {
             let result = partner.driver.call(&flow, &call).await;
+            this.health
+                .record(partner.driver.partner(), &call, &result, this.clock.now());
             let mut events = Vec::new();
             if let Err(e) = flow.handle(this.clock.now(), Input::Api { id, result }) {
                 tracing::warn!(error = %e, "a claimed call's reply was refused");
@@ -211,7 +213,12 @@ impl SessionService {
                     .catalogue(partner.driver.partner())
                     .await
                     .map(Reply::Institutions),
-                call => partner.driver.call(flow, &call).await,
+                call => {
+                    let result = partner.driver.call(flow, &call).await;
+                    self.health
+                        .record(partner.driver.partner(), &call, &result, self.clock.now());
+                    result
+                }
             };
             if let Err(e) = flow.handle(self.clock.now(), Input::Api { id, result }) {
                 tracing::warn!(error = %e, "a reply was refused");

@@ -15,6 +15,7 @@ mod events;
 mod flinks;
 mod flows;
 mod handoff;
+mod health;
 mod once;
 mod openapi;
 mod person;

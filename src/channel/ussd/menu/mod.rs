@@ -176,7 +176,7 @@ pub fn on_input(
                 };
             }
             let list = usable_first(institutions, first);
-            let labels: Vec<String> = list.iter().map(|i| i.name.clone()).collect();
+            let labels: Vec<String> = list.iter().map(|i| bank_label(i)).collect();
             match list_input(&labels, page_of(cursor), "Choose your bank", input, config) {
                 ListInput::Page(page) => Outcome::Move(Cursor::Page { page }),
                 ListInput::Picked(i) => {
@@ -300,5 +300,16 @@ pub(super) fn pick(input: &str, len: usize) -> Option<usize> {
     match input.parse::<usize>() {
         Ok(n) if (1..=len).contains(&n) => Some(n - 1),
         _ => None,
+    }
+}
+
+/// A bank's line in the list: its name, and a note when the session service
+/// marked it degraded (most recent attempts there failed). The same label
+/// renders the list and reads the answer, so pages agree.
+pub(crate) fn bank_label(institution: &crate::flow::Institution) -> String {
+    if crate::service::is_degraded(institution) {
+        format!("{} (slow)", institution.name)
+    } else {
+        institution.name.clone()
     }
 }

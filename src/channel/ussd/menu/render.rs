@@ -51,7 +51,7 @@ pub fn render(
             }
             let labels: Vec<String> = usable_first(institutions, first)
                 .iter()
-                .map(|i| i.name.clone())
+                .map(|i| super::bank_label(i))
                 .collect();
             head.push("Choose your bank".into());
             list_screen(head, &labels, page_of(cursor), config)

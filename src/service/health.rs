@@ -1,0 +1,404 @@
+//! Institution health from what this process sees: per partner,
+//! institution and auth method, the outcomes of the last few calls that
+//! reach the bank: a login or re-authorisation, and a session that could
+//! not be opened (one that opened is not an attempt of its own: the login
+//! that follows is).
+//!
+//! A bank that timed out, answered 5xx or garbage, or said "try later"
+//! ([`CallOutcome`]'s `Timeout`, `Unreachable`, `ServerError`,
+//! `RateLimited`, `TryLater`, `Malformed`) failed that attempt; a usable
+//! answer or a refusal of the person's credentials is a bank that works.
+//! Our own misconfiguration (`Unauthorized`, other 4xx) says nothing about
+//! the bank and is not counted.
+//!
+//! From the last [`HealthConfig::window`] attempts (none older than
+//! [`HealthConfig::max_age`]): at least [`HealthConfig::degraded_at`]
+//! failures and the institution is **degraded** — still offered, with a
+//! note on every channel; a whole window of failures and it is **down** —
+//! not offered for [`HealthConfig::down_for`], then offered again so a
+//! recovered bank is found (its next attempts decide). Successes push
+//! failures out of the window, so a bank recovers as people link again.
+//!
+//! The institution list every session is shown is the partner's catalogue
+//! with this applied ([`Health::apply`]): the down left out, the degraded
+//! marked (see [`is_degraded`]). The adjusted list is cached per health
+//! state, so its fingerprint changes only when a status does, as when the
+//! partner's own list changes.
+
+use crate::driver::CallOutcome;
+use crate::flow::{AuthMethodKind, Call, CallError, Catalogue, Institution, Reply, Timestamp};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+/// The key in an institution's `extra` that marks it degraded.
+pub const HEALTH_KEY: &str = "connectflow_health";
+
+/// True when the service marked `institution` degraded: channels add a
+/// note ("may be slow") next to its name.
+pub fn is_degraded(institution: &Institution) -> bool {
+    institution
+        .extra
+        .get(HEALTH_KEY)
+        .and_then(serde_json::Value::as_str)
+        == Some("degraded")
+}
+
+/// How health is judged.
+#[derive(Debug, Clone)]
+pub struct HealthConfig {
+    /// The most recent attempts looked at, per institution and method.
+    pub window: usize,
+    /// Failures among them that make an institution degraded.
+    pub degraded_at: usize,
+    /// How long a down institution is left out of the list.
+    pub down_for: Duration,
+    /// Attempts older than this are forgotten.
+    pub max_age: Duration,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        HealthConfig {
+            window: 10,
+            degraded_at: 5,
+            down_for: Duration::from_secs(120),
+            max_age: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// An institution's health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    /// Most recent attempts worked (or there were too few to judge).
+    Healthy,
+    /// Many recent attempts failed: offered, with a note.
+    Degraded,
+    /// Every recent attempt failed: not offered for a while.
+    Down,
+}
+
+impl Status {
+    /// `healthy`, `degraded`, `down`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Healthy => "healthy",
+            Status::Degraded => "degraded",
+            Status::Down => "down",
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Window {
+    /// (when, failed), oldest first.
+    attempts: VecDeque<(Timestamp, bool)>,
+    /// Left out of the list until then.
+    down_until: Option<Timestamp>,
+}
+
+type Key = (String, String, String);
+
+/// An adjusted list: its source list's fingerprint, the statuses applied.
+type Applied = (u64, BTreeMap<String, Status>, Arc<Catalogue>);
+
+type Gauges = prometheus_client::metrics::family::Family<
+    HealthLabels,
+    prometheus_client::metrics::gauge::Gauge,
+>;
+
+/// The health of every institution this process has called. Cheap to
+/// share; one per [`SessionService`](super::SessionService).
+#[derive(Debug)]
+pub struct Health {
+    config: HealthConfig,
+    windows: Mutex<HashMap<Key, Window>>,
+    /// The adjusted list last built, by its source list and statuses.
+    applied: Mutex<Option<Applied>>,
+    /// `connectflow_institution_health`, when shown in `/metrics`.
+    gauge: Option<Gauges>,
+}
+
+/// The labels of `connectflow_institution_health`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+pub(crate) struct HealthLabels {
+    partner: String,
+    institution: String,
+    auth_method: String,
+}
+
+impl Health {
+    /// No attempts seen yet.
+    pub fn new(config: HealthConfig) -> Health {
+        Health {
+            config,
+            windows: Mutex::new(HashMap::new()),
+            applied: Mutex::new(None),
+            gauge: None,
+        }
+    }
+
+    /// Also shown in `/metrics` as `connectflow_institution_health` (0
+    /// healthy, 1 degraded, 2 down) per partner, institution and method.
+    pub fn with_metrics(mut self, metrics: &crate::metrics::Metrics) -> Health {
+        let family = prometheus_client::metrics::family::Family::default();
+        metrics.register(
+            "institution_health",
+            "Institution health from recent partner outcomes: 0 healthy, 1 degraded, 2 down",
+            family.clone(),
+        );
+        self.gauge = Some(family);
+        self
+    }
+
+    /// Counts a call's outcome, when it is one that reached a bank.
+    pub fn record(
+        &self,
+        partner: &str,
+        call: &Call,
+        result: &Result<Reply, CallError>,
+        now: Timestamp,
+    ) {
+        let (institution, method) = match call {
+            Call::CreateSession {
+                institution,
+                auth_method,
+            }
+            | Call::Reauthorise {
+                institution,
+                auth_method,
+                ..
+            }
+            | Call::Login {
+                institution,
+                auth_method,
+                ..
+            } => (institution, auth_method),
+            _ => return,
+        };
+        let outcome = CallOutcome::of(result);
+        let failed = match outcome {
+            // A session opened says little (the login is the attempt); one
+            // that cannot be opened is a failed attempt.
+            CallOutcome::Ok if matches!(call, Call::CreateSession { .. }) => return,
+            CallOutcome::Ok | CallOutcome::Rejected => false,
+            o if o.is_failure() => true,
+            _ => return,
+        };
+        self.record_outcome(partner, institution, method, failed, now);
+    }
+
+    /// Counts one attempt at `institution` through `method`.
+    pub fn record_outcome(
+        &self,
+        partner: &str,
+        institution: &str,
+        method: &AuthMethodKind,
+        failed: bool,
+        now: Timestamp,
+    ) {
+        let key = (
+            partner.to_owned(),
+            institution.to_owned(),
+            method.as_str().to_owned(),
+        );
+        let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
+        let window = windows.entry(key.clone()).or_default();
+        window.attempts.push_back((now, failed));
+        while window.attempts.len() > self.config.window {
+            window.attempts.pop_front();
+        }
+        let status = self.judge(window, now);
+        if status == Status::Down && window.down_until.is_none_or(|t| t <= now) {
+            window.down_until = Some(now.plus_ms(ms(self.config.down_for)));
+        }
+        if status != Status::Down {
+            window.down_until = None;
+        }
+        if let Some(gauge) = &self.gauge {
+            let labels = HealthLabels {
+                partner: key.0,
+                institution: key.1,
+                auth_method: key.2,
+            };
+            let value = match status {
+                Status::Healthy => 0,
+                Status::Degraded => 1,
+                Status::Down => 2,
+            };
+            gauge.get_or_create(&labels).set(value);
+        }
+    }
+
+    fn judge(&self, window: &Window, now: Timestamp) -> Status {
+        let horizon = now.0.saturating_sub(ms(self.config.max_age));
+        let recent: Vec<bool> = window
+            .attempts
+            .iter()
+            .filter(|(at, _)| at.0 >= horizon)
+            .map(|(_, failed)| *failed)
+            .collect();
+        let failures = recent.iter().filter(|f| **f).count();
+        if recent.len() >= self.config.window && failures == recent.len() {
+            Status::Down
+        } else if failures >= self.config.degraded_at {
+            Status::Degraded
+        } else {
+            Status::Healthy
+        }
+    }
+
+    /// `institution`'s status at `partner`: the best of its methods (one
+    /// way in that works keeps it offered); down only while its time out
+    /// lasts.
+    pub fn status(&self, partner: &str, institution: &str, now: Timestamp) -> Status {
+        let windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut best: Option<Status> = None;
+        for ((p, i, _), window) in windows.iter() {
+            if p != partner || i != institution {
+                continue;
+            }
+            let status = match self.judge(window, now) {
+                Status::Down if window.down_until.is_some_and(|t| t > now) => Status::Down,
+                // Its time out is over: offered again, and its next
+                // attempts decide.
+                Status::Down => Status::Degraded,
+                other => other,
+            };
+            best = Some(best.map_or(status, |b| b.min(status)));
+        }
+        best.unwrap_or(Status::Healthy)
+    }
+
+    /// `catalogue` as `partner`'s sessions are shown it at `now`: the down
+    /// left out (unless every institution is down: then all are offered,
+    /// marked), the degraded marked with [`HEALTH_KEY`].
+    pub fn apply(
+        &self,
+        partner: &str,
+        catalogue: Arc<Catalogue>,
+        now: Timestamp,
+    ) -> Arc<Catalogue> {
+        let statuses: BTreeMap<String, Status> = catalogue
+            .institutions()
+            .iter()
+            .map(|i| (i.id.clone(), self.status(partner, &i.id, now)))
+            .filter(|(_, s)| *s != Status::Healthy)
+            .collect();
+        if statuses.is_empty() {
+            return catalogue;
+        }
+        let source = catalogue.fingerprint();
+        let mut applied = self.applied.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((fp, known, list)) = applied.as_ref() {
+            if *fp == source && *known == statuses {
+                return Arc::clone(list);
+            }
+        }
+        let all_down = catalogue
+            .institutions()
+            .iter()
+            .all(|i| statuses.get(&i.id) == Some(&Status::Down));
+        let institutions = catalogue
+            .institutions()
+            .iter()
+            .filter(|i| all_down || statuses.get(&i.id) != Some(&Status::Down))
+            .map(|i| {
+                let mut i = i.clone();
+                if statuses.contains_key(&i.id) {
+                    i.extra
+                        .insert(HEALTH_KEY.into(), serde_json::Value::from("degraded"));
+                }
+                i
+            })
+            .collect();
+        let list = Arc::new(Catalogue::new(institutions));
+        *applied = Some((source, statuses, Arc::clone(&list)));
+        list
+    }
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn login(health: &Health, failed: bool, at: u64) {
+        health.record_outcome(
+            "mono",
+            "gtbank",
+            &AuthMethodKind::InternetBanking,
+            failed,
+            Timestamp(at),
+        );
+    }
+
+    #[test]
+    fn eight_failures_of_ten_degrade_ten_take_it_down_and_successes_recover() {
+        let health = Health::new(HealthConfig::default());
+        for i in 0..10 {
+            login(&health, i < 8, 1_000 + i);
+        }
+        assert_eq!(
+            health.status("mono", "gtbank", Timestamp(2_000)),
+            Status::Degraded
+        );
+        assert_eq!(
+            health.status("mono", "access", Timestamp(2_000)),
+            Status::Healthy
+        );
+        for i in 0..10 {
+            login(&health, true, 3_000 + i);
+        }
+        assert_eq!(
+            health.status("mono", "gtbank", Timestamp(4_000)),
+            Status::Down
+        );
+        // After its time out it is offered again, marked.
+        let later = 4_000 + 121_000;
+        assert_eq!(
+            health.status("mono", "gtbank", Timestamp(later)),
+            Status::Degraded
+        );
+        for i in 0..6 {
+            login(&health, false, later + i);
+        }
+        assert_eq!(
+            health.status("mono", "gtbank", Timestamp(later + 10)),
+            Status::Healthy
+        );
+    }
+
+    #[test]
+    fn the_status_is_in_metrics() {
+        let metrics = crate::metrics::Metrics::new();
+        let health = Health::new(HealthConfig::default()).with_metrics(&metrics);
+        for i in 0..10 {
+            login(&health, i < 8, i);
+        }
+        let text = metrics.render();
+        assert!(
+            text.contains(
+                r#"connectflow_institution_health{partner="mono",institution="gtbank",auth_method="internet_banking"} 1"#
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn old_attempts_are_forgotten() {
+        let health = Health::new(HealthConfig::default());
+        for i in 0..10 {
+            login(&health, true, i);
+        }
+        let much_later = 16 * 60 * 1000;
+        assert_eq!(
+            health.status("mono", "gtbank", Timestamp(much_later)),
+            Status::Healthy
+        );
+    }
+}
