@@ -21,6 +21,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Link a bank account at this terminal (embedded sandbox unless --base-url).
+    #[command(after_help = cli::link::AFTER_HELP)]
     Link(Box<cli::link::LinkArgs>),
     /// Serve the sandbox partner API until interrupted.
     Sandbox(cli::sandbox::SandboxArgs),
@@ -52,7 +53,7 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("connectflow: could not start the runtime: {e}");
-            return ExitCode::from(4);
+            return ExitCode::from(5);
         }
     };
     let result = runtime.block_on(async {
@@ -67,9 +68,16 @@ fn main() -> ExitCode {
     });
     match result {
         Ok(code) => code,
+        // Usage errors exit 2 (as clap's do); anything else that ends the
+        // program before a result (a partner unreachable at start, a store
+        // that cannot open) exits 5: 0-4 are `link`'s results.
+        Err(e) if e.is::<cli::UsageError>() => {
+            eprintln!("connectflow: {e}");
+            ExitCode::from(cli::link::exit::USAGE)
+        }
         Err(e) => {
             eprintln!("connectflow: {e}");
-            ExitCode::from(4)
+            ExitCode::from(5)
         }
     }
 }

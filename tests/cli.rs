@@ -128,13 +128,121 @@ fn link_json_locked_user_fails_with_non_zero_exit() {
     assert!(last["reason"].as_str().unwrap().contains("locked"));
 }
 
+/// A script that runs out is not the person leaving: `input_exhausted`,
+/// its own exit status, the page, and the reference.
 #[test]
-fn end_of_input_mid_flow_exits_with_the_page() {
+fn end_of_input_mid_flow_is_input_exhausted_with_the_page() {
     let out = connectflow(&PRESELECT, "user_otp\npass_good\n");
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(4));
     let last = json_lines(&out).pop().unwrap();
-    assert_eq!(last["result"], "exited");
+    assert_eq!(last["result"], "input_exhausted");
     assert_eq!(last["page"], "MFA");
+    assert!(last["reference"].as_str().is_some_and(|r| !r.is_empty()));
+    assert!(last["last_error"].is_null(), "{last}");
+}
+
+/// `user_down`'s 503 is on the final line, not only in an earlier event.
+#[test]
+fn the_last_error_is_on_the_final_line() {
+    let out = connectflow(&PRESELECT, "user_down\npass_good\n");
+    assert_eq!(out.status.code(), Some(4));
+    let last = json_lines(&out).pop().unwrap();
+    assert_eq!(last["result"], "input_exhausted", "{last}");
+    assert_eq!(last["last_error"]["type"], "PARTNER_UNAVAILABLE", "{last}");
+}
+
+/// Three wrong passwords stop the flow as `locked`, not retryable.
+#[test]
+fn too_many_wrong_passwords_is_locked_not_retryable() {
+    let wrong = "user_good\nnope\n".repeat(3);
+    let out = connectflow(&PRESELECT, &wrong);
+    assert_eq!(out.status.code(), Some(1));
+    let last = json_lines(&out).pop().unwrap();
+    assert_eq!(last["result"], "failed", "{last}");
+    assert_eq!(last["locked"], true);
+    assert_eq!(last["retryable"], false);
+    assert!(
+        last["reason"].as_str().unwrap().contains("locked"),
+        "{last}"
+    );
+}
+
+/// Every event and the final line carry the reference, given or made.
+#[test]
+fn the_reference_is_on_every_line() {
+    let mut args = PRESELECT.to_vec();
+    args.extend(["--reference", "ref-cli-7"]);
+    let out = connectflow(&args, "user_good\npass_good\n");
+    assert!(out.status.success());
+    for line in json_lines(&out) {
+        assert_eq!(line["reference"], "ref-cli-7", "{line}");
+    }
+}
+
+/// An institution or method the partner does not offer is a usage error
+/// (status 2) naming what is offered; the script is not eaten as choices.
+#[test]
+fn an_unknown_institution_or_method_is_a_usage_error() {
+    for (institution, method) in [
+        ("no-such-bank", "internet_banking"),
+        ("sandbox-bank", "pin"),
+    ] {
+        let out = connectflow(
+            &[
+                "link",
+                "--json",
+                "--institution",
+                institution,
+                "--auth-method",
+                method,
+            ],
+            "user_good\npass_good\n",
+        );
+        assert_eq!(out.status.code(), Some(2), "{institution} {method}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("not offered") && err.contains("sandbox-bank (internet_banking"),
+            "{err}"
+        );
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("linked"));
+    }
+}
+
+/// A real partner is never sent the sandbox's demo customer.
+#[test]
+fn base_url_needs_a_customer() {
+    let out = connectflow_with_key(
+        &["link", "--base-url", "http://127.0.0.1:9"],
+        "",
+        Some("test_sk_x"),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--customer-id"));
+}
+
+/// `:help` is never taken as an answer, and commands work at the
+/// "Log in with" prompt too.
+#[test]
+fn help_and_commands_work_at_every_prompt() {
+    let out = connectflow(
+        &[
+            "link",
+            "--json",
+            "--institution",
+            "sandbox-bank",
+            "--auth-method",
+            "internet_banking",
+        ],
+        ":help\nuser_good\npass_good\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = connectflow(&["link", "--json"], "1\n:exit\n");
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(json_lines(&out).pop().unwrap()["result"], "exited");
 }
 
 #[test]
@@ -180,6 +288,8 @@ fn link_against_a_separate_sandbox_process() {
             "--json",
             "--base-url",
             &url,
+            "--customer-id",
+            "cus_cli",
             "--institution",
             "sandbox-bank",
             "--auth-method",
@@ -223,6 +333,8 @@ async fn link_sends_the_key_from_the_environment_and_never_prints_it() {
             "--json",
             "--base-url",
             &url,
+            "--customer-id",
+            "cus_cli",
             "--institution",
             catalogues::DEMO_BANK,
             "--auth-method",
@@ -289,6 +401,8 @@ async fn a_list_that_fails_once_is_retried_and_the_link_goes_through() {
             "--json",
             "--base-url",
             &url,
+            "--customer-id",
+            "cus_cli",
             "--institution",
             catalogues::DEMO_BANK,
             "--auth-method",

@@ -2,13 +2,13 @@
 
 use super::partner::PartnerArgs;
 use super::terminal::Terminal;
-use super::BoxError;
+use super::{usage, BoxError};
 use connectflow::dialect::flinks::ConnectEvents;
 use connectflow::dialect::mono::Customer;
 use connectflow::driver::{now, DriverConfig};
 use connectflow::flow::{
-    AuthMethodKind, ConnectFlow, Event, EventKind, FlowConfig, FlowError, Input, InstitutionRef,
-    UserAction, View,
+    AuthMethodKind, ConnectFlow, Event, EventKind, Failure, FlowConfig, FlowError, Input,
+    InstitutionRef, Notice, View,
 };
 use connectflow::records::RecordsDelivery;
 use connectflow::service::{Customer as Person, LinkedAccount};
@@ -50,17 +50,56 @@ pub(crate) struct LinkArgs {
     /// Existing Mono customer id (v2).
     #[arg(long)]
     customer_id: Option<String>,
-    /// New customer's name (v2).
-    #[arg(long, default_value = "Sandbox Customer")]
-    customer_name: String,
-    /// New customer's email (v2).
-    #[arg(long, default_value = "customer@example.com")]
-    customer_email: String,
+    /// New customer's name (v2). Required with --base-url unless
+    /// --customer-id is given; the sandbox's demo customer otherwise.
+    #[arg(long)]
+    customer_name: Option<String>,
+    /// New customer's email (v2), with --customer-name.
+    #[arg(long)]
+    customer_email: Option<String>,
     /// Timeout of each partner call, in seconds.
     #[arg(long, default_value_t = 20)]
     timeout: u64,
     #[command(flatten)]
     records: super::records::RecordsArg,
+}
+
+/// What `connectflow link --help` says after the options.
+pub(crate) const AFTER_HELP: &str = "\
+Exit status (the --json result line says the same):
+  0  linked                 {\"result\":\"linked\",...}
+  1  failed                 the partner refused or was down; `retryable` says whether a
+                            new run as it is might work (never after too many wrong
+                            answers: `locked` is true then, check with the bank first)
+  2  usage                  bad arguments, an --institution or --auth-method the partner
+                            does not offer, no --customer-* with --base-url
+  3  exited                 the person typed :exit
+  4  input_exhausted        standard input ended before the flow did; `last_error` holds
+                            the last error the flow reported, if any
+  5  error                  the partner or the records could not be reached at start
+
+Commands at any prompt: :back, :switch METHOD, :retry, :exit, :help.
+
+Environment:
+  MONO_SEC_KEY         Mono secret key, with --base-url (or --secret-key)
+  FLINKS_AUTH_KEY      Flinks secret (optional, older instances), with --partner flinks
+  FLINKS_CUSTOMER_ID   Flinks customer id (or --flinks-customer-id)
+  CONNECTFLOW_RECORDS  where the auth records are (or --records)
+  RUST_LOG             log filter (default warn), to stderr";
+
+/// The exit status of each result (also in `--help` and the README).
+pub(crate) mod exit {
+    /// Linked.
+    pub(crate) const LINKED: u8 = 0;
+    /// The flow failed (the partner refused, was down, or the link expired).
+    pub(crate) const FAILED: u8 = 1;
+    /// A usage error: bad arguments, an unknown --institution or
+    /// --auth-method (clap's own usage errors use 2 too).
+    pub(crate) const USAGE: u8 = 2;
+    /// The person left (`:exit`).
+    pub(crate) const EXITED: u8 = 3;
+    /// Standard input ended before the flow did (a script too short).
+    pub(crate) const INPUT_EXHAUSTED: u8 = 4;
 }
 
 /// The event vocabularies `--events` offers.
@@ -74,6 +113,31 @@ pub(crate) enum EventNames {
 
 pub(crate) async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
     let partner = args.partner.connect().await?;
+    // A real partner must not be sent the sandbox's demo customer.
+    let (customer_name, customer_email) = match (
+        args.customer_name.clone(),
+        args.customer_email.clone(),
+        args.customer_id.is_some(),
+        // Only Mono's sessions name a customer.
+        args.partner.embedded() || args.partner.name() != "mono",
+    ) {
+        (Some(n), Some(e), _, _) => (n, e),
+        (None, None, true, _) | (None, None, _, true) => (
+            "Sandbox Customer".to_owned(),
+            "customer@example.com".to_owned(),
+        ),
+        _ => {
+            return Err(usage(
+                "with --base-url, say who is linking: --customer-id ID, or --customer-name NAME and --customer-email EMAIL",
+            ))
+        }
+    };
+    if args.reauth.is_some() && args.institution.is_none() {
+        return Err(usage(
+            "--reauth needs --institution: the bank the account is at",
+        ));
+    }
+
     // The records are opened first: a link must not be made that cannot
     // be recorded.
     let records = RecordsDelivery::new(args.records.open().await?, partner.env);
@@ -84,9 +148,9 @@ pub(crate) async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
         id: args
             .customer_id
             .clone()
-            .unwrap_or_else(|| args.customer_email.clone()),
-        name: Some(args.customer_name.clone()),
-        email: Some(args.customer_email.clone()),
+            .unwrap_or_else(|| customer_email.clone()),
+        name: Some(customer_name.clone()),
+        email: Some(customer_email.clone()),
         phone: None,
     };
     let linked_before: Vec<String> = match records
@@ -102,7 +166,7 @@ pub(crate) async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
     };
     let customer = match &args.customer_id {
         Some(id) => Customer::existing(id.clone()),
-        None => Customer::new_customer(args.customer_name.clone(), args.customer_email.clone()),
+        None => Customer::new_customer(customer_name.clone(), customer_email.clone()),
     };
     let config = DriverConfig {
         call_timeout: Duration::from_secs(args.timeout),
@@ -129,7 +193,22 @@ pub(crate) async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
     let flinks_events = Mutex::new(ConnectEvents::new(args.redirect_url.clone()));
     // What the events say about the link, for its record.
     let chosen: Mutex<Option<(InstitutionRef, AuthMethodKind)>> = Mutex::new(None);
+    // The last error the flow reported, for the final line.
+    let last_error: Mutex<Option<serde_json::Value>> = Mutex::new(None);
     let mut on_event = |event: &Event| {
+        if let EventKind::Error {
+            error_type,
+            error_message,
+            error_code,
+            ..
+        } = &event.kind
+        {
+            *last_error.lock().unwrap_or_else(PoisonError::into_inner) = Some(json!({
+                "type": error_type,
+                "message": error_message,
+                "code": error_code,
+            }));
+        }
         match &event.kind {
             EventKind::InstitutionSelected {
                 institution,
@@ -215,7 +294,8 @@ pub(crate) async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
                         .or_else(|| flow.institution().map(|i| i.id.clone()));
                     print_json(json!({ "result": "linked", "partner": partner.partner,
                                 "account_id": account_id, "institution": institution,
-                                "code": code, "returning": returning, "auth_id": auth_id }));
+                                "code": code, "returning": returning, "auth_id": auth_id,
+                                "reference": reference }));
                 } else {
                     terminal.say(&format!(
                         "{} Account id: {}",
@@ -230,28 +310,67 @@ pub(crate) async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
                         terminal.say(&format!("Code: {code}"));
                     }
                 }
-                break ExitCode::SUCCESS;
+                break ExitCode::from(exit::LINKED);
             }
             View::Failed { failure, retryable } => {
+                // Stopped after too many wrong answers: the bank may have
+                // locked the login, and another run could make sure of it.
+                let locked = matches!(failure, Failure::TooManyAttempts { .. });
                 if json {
-                    print_json(
-                        json!({ "result": "failed", "reason": failure.message(), "detail": failure.to_string(), "retryable": retryable }),
-                    );
+                    print_json(json!({ "result": "failed", "reason": failure.message(),
+                        "detail": failure.to_string(), "retryable": retryable,
+                        "locked": locked, "reference": reference,
+                        "last_error": last_error.lock().unwrap_or_else(PoisonError::into_inner).clone() }));
                 } else {
                     terminal.say(&format!("Failed: {}", failure.message()));
                 }
-                break ExitCode::FAILURE;
+                break ExitCode::from(exit::FAILED);
             }
             View::Exited { page } => {
                 if json {
-                    print_json(json!({ "result": "exited", "page": page }));
+                    print_json(json!({ "result": "exited", "page": page, "reference": reference }));
                 } else {
                     terminal.say("Exited.");
                 }
-                break ExitCode::FAILURE;
+                break ExitCode::from(exit::EXITED);
+            }
+            View::ChooseInstitution {
+                notice: Some(Notice::PreselectNotFound { id }),
+                institutions,
+            } if args.institution.is_some() => {
+                // The flow would offer the list, and a script's answers would
+                // be read as bank choices: stop instead.
+                let known: Vec<String> = institutions
+                    .iter()
+                    .map(|i| {
+                        let methods: Vec<String> = i
+                            .method_kinds()
+                            .iter()
+                            .map(|m| m.as_str().to_owned())
+                            .collect();
+                        format!("{} ({})", i.id, methods.join(", "))
+                    })
+                    .collect();
+                partner.shutdown().await;
+                return Err(usage(format!(
+                    "--institution {id}{}: not offered by this partner. Institutions and their auth methods: {}",
+                    args.auth_method.as_deref().map(|m| format!(" with --auth-method {m}")).unwrap_or_default(),
+                    known.join("; ")
+                )));
             }
             view => {
-                let action = terminal.next_action(&view, method.as_ref()).await?;
+                let Some(action) = terminal.next_action(&view, method.as_ref()).await? else {
+                    // Standard input ended before the flow did: not the
+                    // person leaving, and not the bank failing.
+                    if json {
+                        print_json(json!({ "result": "input_exhausted",
+                            "page": flow.page(), "reference": reference,
+                            "last_error": last_error.lock().unwrap_or_else(PoisonError::into_inner).clone() }));
+                    } else {
+                        terminal.say("No more input: stopped.");
+                    }
+                    break ExitCode::from(exit::INPUT_EXHAUSTED);
+                };
                 // A deadline may have passed while the person was typing: let it
                 // fire first, and if it changed the screen, show the new one.
                 let before = flow.state();
@@ -259,10 +378,10 @@ pub(crate) async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
                 if flow.state() != before {
                     continue;
                 }
-                let action = action.unwrap_or(UserAction::Exit);
                 match flow.handle(now(), Input::User(action)) {
                     Ok(()) | Err(FlowError::InvalidValues(_)) => {}
-                    Err(e) => terminal.say(&format!("! {e}")),
+                    // Not a state name: what the person can do instead.
+                    Err(_) => terminal.say("! That is not possible here. Type :help for what is."),
                 }
             }
         }

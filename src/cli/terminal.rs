@@ -16,7 +16,7 @@ pub(crate) struct Terminal {
 }
 
 /// Lines starting with `:` are commands, valid at any prompt.
-const HELP: &str = "(commands: :back, :switch <method>, :retry, :exit)";
+const HELP: &str = "(commands: :back, :switch <method>, :retry, :exit, :help)";
 
 impl Terminal {
     pub(crate) fn new(json: bool) -> Terminal {
@@ -81,6 +81,11 @@ impl Terminal {
             // Keep scripted transcripts readable; never echo a secret.
             self.say(if secret { "***" } else { &line });
         }
+        if line.trim() == ":help" {
+            // Never a username: the list, then the same question again.
+            self.say(HELP_LONG);
+            return Box::pin(self.ask(prompt.trim_end_matches(": "), secret)).await;
+        }
         Ok(Some(line))
     }
 
@@ -135,13 +140,19 @@ impl Terminal {
                     let chosen = match method {
                         Some(m) if methods.contains(m) => Some(m.clone()),
                         _ if methods.len() == 1 => Some(methods[0].clone()),
-                        _ => self
+                        _ => match self
                             .pick(
                                 "Log in with",
                                 methods.iter().map(|m| m.label().to_owned()).collect(),
                             )
                             .await?
-                            .map(|i| methods[i].clone()),
+                        {
+                            None => None,
+                            Some(Picked::Index(i)) => Some(methods[i].clone()),
+                            // `:back` here is the bank list again.
+                            Some(Picked::Command(UserAction::Back)) => continue,
+                            Some(Picked::Command(action)) => return Ok(Some(action)),
+                        },
                     };
                     return Ok(chosen.map(|m| UserAction::ChooseInstitution {
                         id: inst.id.clone(),
@@ -179,9 +190,10 @@ impl Terminal {
                     if field.kind == FieldKind::Choice {
                         let labels = field.options.iter().map(|o| o.label.clone()).collect();
                         match self.pick(&prompt, labels).await? {
-                            Some(i) => {
+                            Some(Picked::Index(i)) => {
                                 values.insert(field.name.clone(), field.options[i].value.clone())
                             }
+                            Some(Picked::Command(action)) => return Ok(Some(action)),
                             None => return Ok(None),
                         }
                         continue;
@@ -234,7 +246,10 @@ impl Terminal {
                 Ok(self
                     .pick("Account to link", labels)
                     .await?
-                    .map(UserAction::ChooseAccount))
+                    .map(|p| match p {
+                        Picked::Index(i) => UserAction::ChooseAccount(i),
+                        Picked::Command(action) => action,
+                    }))
             }
             View::Linked { notice } => {
                 if let Some(n) = notice {
@@ -254,7 +269,8 @@ impl Terminal {
     }
 
     /// A numbered list; returns the zero-based choice. Re-asks on nonsense.
-    async fn pick(&self, prompt: &str, labels: Vec<String>) -> io::Result<Option<usize>> {
+    /// A numbered choice; a command (`:back`, ...) is taken here too.
+    async fn pick(&self, prompt: &str, labels: Vec<String>) -> io::Result<Option<Picked>> {
         for (i, label) in labels.iter().enumerate() {
             self.say(&format!("  {}. {label}", i + 1));
         }
@@ -262,13 +278,32 @@ impl Terminal {
             let Some(answer) = self.ask(prompt, false).await? else {
                 return Ok(None);
             };
+            if let Some(action) = command(&answer) {
+                return Ok(Some(Picked::Command(action)));
+            }
             match answer.trim().parse::<usize>() {
-                Ok(n) if (1..=labels.len()).contains(&n) => return Ok(Some(n - 1)),
+                Ok(n) if (1..=labels.len()).contains(&n) => return Ok(Some(Picked::Index(n - 1))),
                 _ => self.say(&format!("Type a number from 1 to {}.", labels.len())),
             }
         }
     }
 }
+
+/// A numbered choice's answer.
+enum Picked {
+    /// The option at this index.
+    Index(usize),
+    /// A command typed instead.
+    Command(UserAction),
+}
+
+/// What `:help` prints.
+const HELP_LONG: &str = "Commands, at any prompt:
+  :back            one step back (the bank list from a login form)
+  :switch METHOD   log in another way at this bank (internet_banking, mobile_banking, ussd, manual)
+  :retry           try finishing again, after a failed last step
+  :exit            leave
+  :help            this list";
 
 /// `:back`, `:exit`, `:retry`, `:switch <method>`.
 fn command(answer: &str) -> Option<UserAction> {

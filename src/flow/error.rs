@@ -121,8 +121,12 @@ pub enum Failure {
 }
 
 impl Failure {
-    /// True when a new attempt (a new flow) might succeed: the partner was
-    /// down, a session or code expired, or the person ran out of tries.
+    /// True when a new attempt (a new flow) might succeed as it is: the
+    /// partner was down or answered something unknown, a session or code
+    /// expired, Back/switch loops ran out of sessions. Not after too many
+    /// wrong answers ([`Failure::TooManyAttempts`]): another try risks the
+    /// bank locking the login, so the person must check their details
+    /// first.
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
@@ -130,7 +134,6 @@ impl Failure {
                 | Failure::Unrecognised { .. }
                 | Failure::SessionExpired
                 | Failure::CodeExpired
-                | Failure::TooManyAttempts { .. }
                 | Failure::TooManySessions { .. }
                 | Failure::Protocol { .. }
         )
@@ -143,7 +146,7 @@ impl Failure {
                 message.clone()
             }
             Failure::TooManyAttempts { .. } => {
-                "Too many unsuccessful attempts. Please try again later.".into()
+                "Too many wrong answers: your bank may have locked this login. Check with your bank before trying again.".into()
             }
             Failure::TooManyRounds { .. } | Failure::Protocol { .. } => {
                 "Something went wrong with your bank. Please try again.".into()

@@ -183,6 +183,11 @@ impl ConnectFlow {
         View::of(self)
     }
 
+    /// The page the person is on, in Mono's names (what `EXIT` reports).
+    pub fn page(&self) -> crate::flow::PageName {
+        self.state.page()
+    }
+
     /// Where the flow is.
     pub fn state(&self) -> StateKind {
         self.state.kind()
