@@ -69,7 +69,7 @@ fn a_second_link_of_the_same_account_is_returning_and_its_bank_is_listed_first()
     );
     let screens = String::from_utf8_lossy(&again.stderr).into_owned();
     assert!(
-        screens.contains("1. Access Bank  (linked before)"),
+        screens.contains("1. Access Bank [access-bank]  (linked before)"),
         "{screens}"
     );
     let result = last_json(&again);

@@ -113,25 +113,23 @@ pub(crate) enum EventNames {
 
 pub(crate) async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
     let partner = args.partner.connect().await?;
-    // A real partner must not be sent the sandbox's demo customer.
-    let (customer_name, customer_email) = match (
-        args.customer_name.clone(),
-        args.customer_email.clone(),
-        args.customer_id.is_some(),
-        // Only Mono's sessions name a customer.
-        args.partner.embedded() || args.partner.name() != "mono",
-    ) {
-        (Some(n), Some(e), _, _) => (n, e),
-        (None, None, true, _) | (None, None, _, true) => (
-            "Sandbox Customer".to_owned(),
-            "customer@example.com".to_owned(),
-        ),
-        _ => {
-            return Err(usage(
-                "with --base-url, say who is linking: --customer-id ID, or --customer-name NAME and --customer-email EMAIL",
-            ))
-        }
-    };
+    // A real partner must not be sent the sandbox's demo customer: with
+    // --base-url (and Mono, whose sessions name a customer) say who links.
+    let demo_allowed = args.partner.embedded() || args.partner.name() != "mono";
+    let named = args.customer_name.is_some() && args.customer_email.is_some();
+    if !demo_allowed && !named && args.customer_id.is_none() {
+        return Err(usage(
+            "with --base-url, say who is linking: --customer-id ID, or --customer-name NAME and --customer-email EMAIL",
+        ));
+    }
+    let customer_name = args
+        .customer_name
+        .clone()
+        .unwrap_or_else(|| "Sandbox Customer".to_owned());
+    let customer_email = args
+        .customer_email
+        .clone()
+        .unwrap_or_else(|| "customer@example.com".to_owned());
     if args.reauth.is_some() && args.institution.is_none() {
         return Err(usage(
             "--reauth needs --institution: the bank the account is at",

@@ -116,7 +116,7 @@ impl Terminal {
                     } else {
                         ""
                     };
-                    self.say(&format!("  {}. {}{mark}", i + 1, inst.name));
+                    self.say(&format!("  {}. {} [{}]{mark}", i + 1, inst.name, inst.id));
                 }
                 let institutions = listed;
                 loop {
@@ -181,11 +181,15 @@ impl Terminal {
                 for field in &f.form.fields {
                     let mut prompt = field.label().to_owned();
                     if field.kind == FieldKind::Captcha {
+                        // A terminal cannot show it: a page that can, by path.
                         let image = field.value.as_deref().unwrap_or("");
-                        self.say(&format!(
-                            "  captcha image: {}...",
-                            image.chars().take(48).collect::<String>()
-                        ));
+                        match write_captcha(image) {
+                            Ok(path) => self.say(&format!(
+                                "  captcha: open {} to see the code",
+                                path.display()
+                            )),
+                            Err(e) => self.say(&format!("  captcha: could not be saved ({e})")),
+                        }
                     }
                     if field.kind == FieldKind::Choice {
                         let labels = field.options.iter().map(|o| o.label.clone()).collect();
@@ -201,7 +205,10 @@ impl Terminal {
                     if let Some(max) = field.max_length {
                         prompt.push_str(&format!(" (max {max})"));
                     }
-                    let prefill = f.prefill_for(&field.name);
+                    // A captcha's value is its image, never an answer.
+                    let prefill = f
+                        .prefill_for(&field.name)
+                        .filter(|_| field.kind != FieldKind::Captcha);
                     if let Some(p) = prefill {
                         prompt.push_str(&format!(" [{p}]"));
                     }
@@ -287,6 +294,30 @@ impl Terminal {
             }
         }
     }
+}
+
+/// Writes a captcha image (a `data:` URL) into a small HTML page in the
+/// temporary directory, readable by this user only, and returns its path.
+fn write_captcha(image: &str) -> io::Result<std::path::PathBuf> {
+    use std::io::Write as _;
+    let path =
+        std::env::temp_dir().join(format!("connectflow-captcha-{}.html", std::process::id()));
+    // Only a data: image URL is embedded: nothing the partner sent runs.
+    let src = if image.starts_with("data:image/") && !image.contains('"') {
+        image
+    } else {
+        ""
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&path)?;
+    write!(
+        file,
+        "<!doctype html><title>captcha</title><img alt=\"captcha\" src=\"{src}\">"
+    )?;
+    Ok(path)
 }
 
 /// A numbered choice's answer.

@@ -19,7 +19,7 @@
 //! let form: Form = serde_json::from_str(r#"{"title":"Login","form":[
 //!   {"type":"elements.input","name":"pin","hint":"PIN","contentType":"password","maxLength":4}]}"#).unwrap();
 //! let errors = form.validate(&Values::new().with("pin", "12345")).unwrap_err();
-//! assert_eq!(errors[0].to_string(), "PIN must be at most 4 characters");
+//! assert_eq!(errors[0].to_string(), "PIN: at most 4 digits");
 //! assert!(form.validate(&Values::new().with("pin", "1234")).is_ok());
 //! ```
 
@@ -467,14 +467,23 @@ impl FieldError {
         }
     }
 
-    /// A short sentence for a person: "PIN must be at most 4 characters".
+    /// A short sentence for a person: "PIN must be at most 4 digits".
+    /// A label that is a whole instruction ("Enter the OTP sent to
+    /// ***005") is not repeated: the field is named by its short name.
     pub fn message(&self) -> String {
-        let l = &self.label;
+        let l = &self.subject();
+        // PINs and one-time codes are typed as digits.
+        let name = self.field.to_ascii_lowercase();
+        let unit = if name.contains("otp") || name.contains("pin") {
+            "digits"
+        } else {
+            "characters"
+        };
         match &self.problem {
             Problem::Required => format!("{l} is required"),
-            Problem::TooLong { max } => format!("{l} must be at most {max} characters"),
+            Problem::TooLong { max } => format!("{l}: at most {max} {unit}"),
             Problem::WrongLength { expected } => {
-                format!("{l} must be exactly {expected} characters")
+                format!("{l}: exactly {expected} {unit}")
             }
             Problem::NotAnOption => format!("{l}: choose one of the options"),
             Problem::Unexpected => format!("{l} is not a field of this form"),
@@ -483,9 +492,42 @@ impl FieldError {
     }
 }
 
+impl FieldError {
+    /// The label when it is a name (three words at most), else the field's
+    /// name made readable (`otp` → `OTP`, `account_number` → `Account
+    /// number`).
+    fn subject(&self) -> String {
+        if self.label.split_whitespace().count() <= 3 {
+            return self.label.clone();
+        }
+        let lower = self.field.to_ascii_lowercase();
+        if ["otp", "pin", "bvn", "nin", "mpin"].contains(&lower.as_str()) {
+            return lower.to_ascii_uppercase();
+        }
+        let spaced = self.field.replace(['_', '-'], " ");
+        let mut chars = spaced.chars();
+        match chars.next() {
+            Some(first) => first.to_uppercase().chain(chars).collect(),
+            None => self.label.clone(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_label_is_not_repeated_in_the_message() {
+        let e = FieldError::new(
+            "otp".into(),
+            "Enter the OTP sent to ********005",
+            Problem::TooLong { max: 6 },
+        );
+        assert_eq!(e.message(), "OTP: at most 6 digits");
+        let e = FieldError::new("username".into(), "Username", Problem::TooLong { max: 9 });
+        assert_eq!(e.message(), "Username: at most 9 characters");
+    }
 
     fn login() -> Form {
         serde_json::from_str(
