@@ -110,6 +110,13 @@ impl Serving {
 
 /// Arguments of `connectflow records`.
 #[derive(clap::Args)]
+#[command(after_help = "Environment:
+  CONNECTFLOW_RECORDS   where the records are (or --records)
+  MONO_SEC_KEY          Mono's secret key, for unlink --base-url
+  FLINKS_AUTH_KEY       Flinks' secret, for unlink of a Flinks auth (optional)
+  FLINKS_CUSTOMER_ID    Flinks' customer id, for unlink of a Flinks auth
+
+Exit status: 0 done, 2 not found or a usage error, 5 the records or the partner unreachable.")]
 pub(crate) struct RecordsArgs {
     #[command(subcommand)]
     command: RecordsCommand,

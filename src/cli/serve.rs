@@ -56,7 +56,9 @@ pub(crate) enum GatewayArg {
   CONNECTFLOW_API_KEY          the host's key for the link API and the /v2/
                                records endpoints (Bearer); made up and printed
                                when unset
-  CONNECTFLOW_RECORDS          the same as --records")]
+  CONNECTFLOW_RECORDS          the same as --records
+  AT_API_KEY                   Africa's Talking API key, with --at-sms-username
+  RUST_LOG                     log filter (default warn; info logs each link)")]
 pub(crate) struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
