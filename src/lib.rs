@@ -21,6 +21,7 @@
 //! | service | `service` | **one person's turn for any remote channel**: load, restore, drive, claim, save, deliver (feature `service`) |
 //! | channel | `channel` | puts a person in front of a flow: the USSD channel (feature `ussd`), the JSON link API and its web page (feature `link`); the terminal one is in the command |
 //! | sandbox | `sandbox` | an embedded partner server: a sans-IO bank behind a Mono wire front (feature `sandbox`) |
+//! | admin | `admin` | the partner admin client: partner login, apps (create, list, update, delete, live) on unconfirmed paths; never part of a flow (feature `admin`) |
 //! | testing | `testing` | the kit this crate's own tests use: fake clock, stub partner, fixtures (feature `testing`) |
 //!
 //! Everything below the line of the core sits behind cargo features, so the
@@ -94,6 +95,8 @@
 //! [`ConnectFlow::handle_timeout`], and stores [`ConnectFlow::snapshot`]
 //! between a person's turns — or lets the session service do all of it.
 
+#[cfg(feature = "admin")]
+pub mod admin;
 #[cfg(any(feature = "ussd", feature = "link"))]
 pub mod channel;
 pub mod dialect;

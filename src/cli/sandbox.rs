@@ -28,6 +28,12 @@ pub(crate) async fn run(args: SandboxArgs) -> Result<ExitCode, BoxError> {
         connectflow::sandbox::FLINKS_CUSTOMER_ID,
         connectflow::sandbox::FLINKS_SECRET
     );
+    let _ = writeln!(
+        out,
+        "partner admin: email {} password {} (connectflow apps login --base-url ...)",
+        connectflow::sandbox::PARTNER_EMAIL,
+        connectflow::sandbox::PARTNER_PASSWORD
+    );
     let _ = out.flush();
     drop(out);
     tokio::signal::ctrl_c().await?;
