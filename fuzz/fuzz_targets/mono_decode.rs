@@ -1,8 +1,9 @@
 //! The Mono dialect reads any status and bytes, for every call, without
-//! panicking; so do the catalogue reader and the step reader.
+//! panicking; so do the catalogue reader, the step reader and the partner
+//! admin decoders.
 #![no_main]
 use connectflow::dialect::{Dialect, HttpResponse, Mono, MonoConfig};
-use connectflow::dialect::mono::Customer;
+use connectflow::dialect::mono::{admin, Customer};
 use connectflow::flow::{AuthMethodKind, Call, Catalogue, Timestamp};
 use connectflow::form::Values;
 use libfuzzer_sys::fuzz_target;
@@ -31,4 +32,9 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = mono.decode_step(&response);
     let _ = Catalogue::from_mono_json(body);
+    // The partner admin replies (apps, tokens) as well.
+    let _ = admin::decode_login(&response, Timestamp(0));
+    let _ = admin::decode_app(&response);
+    let _ = admin::decode_apps(&response);
+    let _ = admin::decode_deleted(&response);
 });

@@ -240,6 +240,39 @@ mod tests {
         ));
     }
 
+    proptest::proptest! {
+        /// Whatever the status and bytes, every decoder answers (a value or
+        /// a typed error) without panicking; and an app the sandbox writes
+        /// with `wire` reads back as itself, so the two cannot drift.
+        #[test]
+        fn decoders_never_panic_and_read_what_wire_writes(
+            status in 0u16..600,
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..256),
+            name in "\\PC{1,20}",
+            display in proptest::option::of("\\PC{0,20}"),
+            live in proptest::bool::ANY,
+            at in 0u64..4_102_444_800_000,
+        ) {
+            let response = HttpResponse::new(status, body);
+            let _ = decode_login(&response, Timestamp(0));
+            let _ = decode_app(&response);
+            let _ = decode_apps(&response);
+            let _ = decode_deleted(&response);
+            let app = App {
+                id: "app_1".into(),
+                name,
+                display_name: display,
+                icon_url: Some("https://example.com/i.png".into()),
+                live,
+                created_at: Timestamp(at),
+            };
+            let written = HttpResponse::new(200, wire::app_reply("ok", &app).to_bytes());
+            proptest::prop_assert_eq!(decode_app(&written), Ok(app.clone()));
+            let list = HttpResponse::new(200, wire::apps(std::slice::from_ref(&app)).to_bytes());
+            proptest::prop_assert_eq!(decode_apps(&list), Ok(vec![app]));
+        }
+    }
+
     #[test]
     fn apps_and_tokens_are_read_leniently() {
         let app = decode_app(&reply(
