@@ -298,3 +298,74 @@ async fn other_paths_reach_other_routes_and_odd_replies_are_typed() {
     );
     server.abort();
 }
+
+/// The sandbox's admin routes answer bad requests in Mono's envelope, as
+/// a partner would, never axum's plain text: no token, a body that is not
+/// JSON, one too big, an update without `?id=`, another method, a login
+/// that is not an object.
+#[tokio::test]
+async fn the_sandbox_answers_bad_admin_requests_in_its_envelope() {
+    let (sandbox, client) = sandbox(SandboxConfig::default()).await;
+    let token = client
+        .login(PARTNER_EMAIL, &Secret::new(PARTNER_PASSWORD))
+        .await
+        .unwrap();
+    let bearer = format!("Bearer {}", token.token.expose());
+    let http = reqwest::Client::new();
+    let apps = format!("{}/v1/partners/apps", sandbox.url());
+    let check = |r: reqwest::Response, status: u16| async move {
+        assert_eq!(r.status().as_u16(), status);
+        let body: serde_json::Value = r.json().await.expect("an envelope");
+        assert_eq!(body["status"], "failed", "{body}");
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+        body
+    };
+
+    let anonymous = check(http.get(&apps).send().await.unwrap(), 401).await;
+    assert_eq!(anonymous["data"]["code"], "unauthenticated");
+
+    let not_json = http
+        .post(&apps)
+        .header("authorization", &bearer)
+        .body("{name: shop")
+        .send()
+        .await
+        .unwrap();
+    check(not_json, 400).await;
+
+    let huge = http
+        .post(&apps)
+        .header("authorization", &bearer)
+        .body(vec![b' '; 100 * 1024])
+        .send()
+        .await
+        .unwrap();
+    check(huge, 413).await;
+
+    let no_id = http
+        .patch(&apps)
+        .header("authorization", &bearer)
+        .body(r#"{"live":true}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(check(no_id, 400).await["data"]["field"], "id");
+
+    let put = http
+        .put(&apps)
+        .header("authorization", &bearer)
+        .send()
+        .await
+        .unwrap();
+    check(put, 405).await;
+
+    let login_as_text = http
+        .post(format!("{}/v1/partners/login", sandbox.url()))
+        .body(r#""partner@sandbox.connectflow.dev""#)
+        .send()
+        .await
+        .unwrap();
+    check(login_as_text, 400).await;
+    assert_eq!(client.list_apps(&token).await.unwrap(), vec![]);
+    sandbox.shutdown().await;
+}

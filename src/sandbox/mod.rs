@@ -22,7 +22,7 @@
 //!
 //! # Routes
 //!
-//! Every route needs the header `mono-sec-key` with a key starting `test_sk_`
+//! Every Mono connect route needs the header `mono-sec-key` with a key starting `test_sk_`
 //! (else `401`). Errors use Mono's envelope `{status: "failed", message,
 //! data: null}`; login and commit refusals add `responseCode: 400`.
 //!
