@@ -35,6 +35,7 @@
 //! | question | file |
 //! |---|---|
 //! | what a Mono `101` (or `99`, `102`, `400`) means | `src/dialect/mono/step.rs` |
+//! | what a partner admin refusal means, and where its calls go (unconfirmed) | `src/dialect/mono/admin/` |
 //! | what the flow does with a reply | `src/flow/machine/reply.rs` |
 //! | when a deadline fires | `src/flow/timers.rs` |
 //! | how a USSD hop's input is extracted | `src/channel/ussd/input.rs` |
