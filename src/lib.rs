@@ -21,6 +21,7 @@
 //! | service | `service` | **one person's turn for any remote channel**: load, restore, drive, claim, save, deliver (feature `service`) |
 //! | channel | `channel` | puts a person in front of a flow: the USSD channel (feature `ussd`), the JSON link API and its web page (feature `link`); the terminal one is in the command |
 //! | sandbox | `sandbox` | an embedded partner server: a sans-IO bank behind a Mono wire front (feature `sandbox`) |
+//! | admin | `admin` | the partner admin client: partner login, apps (create, list, update, delete, live) on unconfirmed paths; never part of a flow (feature `admin`) |
 //! | testing | `testing` | the kit this crate's own tests use: fake clock, stub partner, fixtures (feature `testing`) |
 //!
 //! Everything below the line of the core sits behind cargo features, so the
@@ -34,6 +35,7 @@
 //! | question | file |
 //! |---|---|
 //! | what a Mono `101` (or `99`, `102`, `400`) means | `src/dialect/mono/step.rs` |
+//! | what a partner admin refusal means, and where its calls go (unconfirmed) | `src/dialect/mono/admin/` |
 //! | what the flow does with a reply | `src/flow/machine/reply.rs` |
 //! | when a deadline fires | `src/flow/timers.rs` |
 //! | how a USSD hop's input is extracted | `src/channel/ussd/input.rs` |
@@ -94,6 +96,8 @@
 //! [`ConnectFlow::handle_timeout`], and stores [`ConnectFlow::snapshot`]
 //! between a person's turns — or lets the session service do all of it.
 
+#[cfg(feature = "admin")]
+pub mod admin;
 #[cfg(any(feature = "ussd", feature = "link"))]
 pub mod channel;
 pub mod dialect;
@@ -103,7 +107,6 @@ pub mod flow;
 pub mod form;
 #[cfg(feature = "metrics")]
 pub mod metrics;
-/// Text messages: the `Notifier` trait, a log-only default, Africa's Talking SMS (feature `link`).
 #[cfg(feature = "link")]
 pub mod notify;
 #[cfg(feature = "records")]

@@ -35,6 +35,8 @@ enum Command {
     UssdSim(cli::ussd_sim::UssdSimArgs),
     /// The auth records: list, get, export, unlink, redeliver dead webhooks.
     Records(Box<cli::records::RecordsArgs>),
+    /// Partner admin: log in, create, list, update, delete apps, switch one to live.
+    Apps(Box<cli::apps::AppsArgs>),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
             Command::Serve(args) | Command::Ussd(args) => cli::serve::run(*args).await,
             Command::UssdSim(args) => cli::ussd_sim::run(args).await,
             Command::Records(args) => cli::records::run(*args).await,
+            Command::Apps(args) => cli::apps::run(*args).await,
         }
     });
     match result {

@@ -87,6 +87,7 @@ impl App {
             Method::Get => self.http.get(url),
             Method::Post => self.http.post(url),
             Method::Delete => self.http.delete(url),
+            Method::Patch => self.http.patch(url),
         };
         for (name, value) in &req.headers {
             builder = builder.header(*name, value.expose());

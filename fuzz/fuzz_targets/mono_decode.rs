@@ -1,5 +1,6 @@
 //! The Mono dialect reads any status and bytes, for every call, without
-//! panicking; so do the catalogue reader and the step reader.
+//! panicking; so do the catalogue reader, the step reader and the partner
+//! admin decoders.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 

@@ -1,5 +1,6 @@
 //! The subcommands of the `connectflow` program.
 
+pub(crate) mod apps;
 pub(crate) mod graph;
 pub(crate) mod link;
 pub(crate) mod link_api;

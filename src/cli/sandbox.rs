@@ -12,10 +12,18 @@ pub(crate) struct SandboxArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
+    /// How long a partner admin access token works, in milliseconds
+    /// (scripts shorten it to see `apps` refuse an expired token).
+    #[arg(long, default_value_t = 3_600_000)]
+    partner_token_ttl_ms: u64,
 }
 
 pub(crate) async fn run(args: SandboxArgs) -> Result<ExitCode, BoxError> {
-    let sandbox = Sandbox::start(args.addr, SandboxConfig::default()).await?;
+    let config = SandboxConfig {
+        partner_token_ttl: std::time::Duration::from_millis(args.partner_token_ttl_ms),
+        ..SandboxConfig::default()
+    };
+    let sandbox = Sandbox::start(args.addr, config).await?;
     // The first line is a contract: scripts wait for it to learn the port.
     // Write errors are ignored: a script that reads that line and closes the
     // pipe must not stop the server.
@@ -27,6 +35,12 @@ pub(crate) async fn run(args: SandboxArgs) -> Result<ExitCode, BoxError> {
         "flinks: customer id {} secret {} (--partner flinks --flinks-customer-id ... --secret-key ...)",
         connectflow::sandbox::FLINKS_CUSTOMER_ID,
         connectflow::sandbox::FLINKS_SECRET
+    );
+    let _ = writeln!(
+        out,
+        "partner admin: email {} password {} (connectflow apps login --base-url ...)",
+        connectflow::sandbox::PARTNER_EMAIL,
+        connectflow::sandbox::PARTNER_PASSWORD
     );
     let _ = out.flush();
     drop(out);

@@ -12,6 +12,8 @@ pub enum Method {
     Post,
     /// `DELETE`: unlinking, re-auth clean-up.
     Delete,
+    /// `PATCH`: changing part of a resource (a partner's app).
+    Patch,
 }
 
 impl Method {
@@ -21,6 +23,7 @@ impl Method {
             Method::Get => "GET",
             Method::Post => "POST",
             Method::Delete => "DELETE",
+            Method::Patch => "PATCH",
         }
     }
 }

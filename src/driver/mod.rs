@@ -375,6 +375,7 @@ impl Driver {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,
             Method::Delete => reqwest::Method::DELETE,
+            Method::Patch => reqwest::Method::PATCH,
         };
         let mut builder = self.client.request(method, url);
         for (name, value) in &request.headers {

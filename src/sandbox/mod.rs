@@ -22,7 +22,7 @@
 //!
 //! # Routes
 //!
-//! Every route needs the header `mono-sec-key` with a key starting `test_sk_`
+//! Every Mono connect route needs the header `mono-sec-key` with a key starting `test_sk_`
 //! (else `401`). Errors use Mono's envelope `{status: "failed", message,
 //! data: null}`; login and commit refusals add `responseCode: 400`.
 //!
@@ -38,6 +38,22 @@
 //! | `GET /v2/connect/sandbox` | `data.credentials`: every test user's values for the session's form (its captcha included); `data.inputs`: the MFA answers |
 //! | `GET /v2/accounts/{id}` | the linked account, or `404` |
 //! | `POST /v2/accounts/{id}/unlink` | unlinks (then `GET` is `404`) |
+//!
+//! Partner admin (connectflow's **unconfirmed** paths, see
+//! [`crate::dialect::mono::admin`]; no `mono-sec-key`, a bearer token
+//! instead):
+//!
+//! | route | answers |
+//! |---|---|
+//! | `POST /v1/partners/login` | `{email, password}` of [`PARTNER_EMAIL`] or [`OTHER_PARTNER_EMAIL`] → `data.access_token` lasting [`partner_token_ttl`](SandboxConfig::partner_token_ttl); `401` for a wrong password |
+//! | `GET /v1/partners/apps` | the token's partner's apps only |
+//! | `POST /v1/partners/apps` | `{name, display_name?, icon_url?}` → `201` and the app, in sandbox mode; `400` naming the field for a blank name or a non-`http(s)` icon URL |
+//! | `PATCH /v1/partners/apps?id=ID` | changes the fields sent; `{live: true}` switches to live (and there is no way back) |
+//! | `DELETE /v1/partners/apps?id=ID` | deletes it |
+//!
+//! A missing or unknown token is `401` with `data.code: "unauthenticated"`,
+//! an expired one `401` with `data.code: "token_expired"`; another
+//! partner's app is `403`, an unknown id `404`.
 //!
 //! Any other path is `404` and another method `405`; a body over 64 KiB is
 //! `413` and malformed JSON `400`, all in the same envelope.
@@ -79,6 +95,7 @@ mod catalogue;
 mod flinks;
 mod front;
 mod mono;
+mod partners;
 mod users;
 
 pub use captcha::captcha_answer;
@@ -102,6 +119,20 @@ pub const FLINKS_SECRET: &str = "flinks_sandbox_secret";
 /// The sandbox's Flinks customer id: Flinks' documented toolbox instance.
 pub const FLINKS_CUSTOMER_ID: &str = crate::dialect::flinks::TOOLBOX_CUSTOMER_ID;
 
+/// The sandbox partner account's email, for the partner admin calls
+/// (`connectflow apps login`; see [`crate::dialect::mono::admin`]).
+pub const PARTNER_EMAIL: &str = "partner@sandbox.connectflow.dev";
+
+/// The sandbox partner account's password.
+pub const PARTNER_PASSWORD: &str = "sandbox-partner-pass";
+
+/// A second partner account, so that a test can show one partner never
+/// sees, changes or deletes another's apps.
+pub const OTHER_PARTNER_EMAIL: &str = "other-partner@sandbox.connectflow.dev";
+
+/// The second partner account's password.
+pub const OTHER_PARTNER_PASSWORD: &str = "sandbox-other-pass";
+
 /// Timings and limits of a [`Sandbox`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SandboxConfig {
@@ -115,6 +146,9 @@ pub struct SandboxConfig {
     /// Most live (unexpired, unfinished) sessions one secret key may hold;
     /// creating one more is refused with HTTP 429. Default 100.
     pub max_sessions_per_key: usize,
+    /// How long a partner admin access token works after its login.
+    /// Default 1 hour; tests shorten it to see it expire.
+    pub partner_token_ttl: Duration,
 }
 
 impl Default for SandboxConfig {
@@ -124,6 +158,7 @@ impl Default for SandboxConfig {
             code_ttl: Duration::from_secs(10 * 60),
             slow_delay: Duration::from_secs(30),
             max_sessions_per_key: 100,
+            partner_token_ttl: Duration::from_secs(60 * 60),
         }
     }
 }
@@ -213,7 +248,9 @@ impl Sandbox {
     /// in-memory state, for a host that serves it itself (or mounts it under
     /// another router).
     pub fn router(config: SandboxConfig) -> axum::Router {
-        let both = mono::router(config.clone()).merge(flinks::router(config));
+        let both = mono::router(config.clone())
+            .merge(partners::router(&config))
+            .merge(flinks::router(config));
         mono::not_found(both)
     }
 }

@@ -5,7 +5,7 @@
 //! takes any bytes; it panics only when the invariant it states is broken.
 
 use crate::dialect::flinks::wire::AuthorizeRequest;
-use crate::dialect::mono::Customer;
+use crate::dialect::mono::{admin, Customer};
 use crate::dialect::{Dialect, Flinks, FlinksConfig, HttpResponse, Mono, MonoConfig};
 use crate::flow::{
     AuthMethodKind, Call, Catalogue, Continuation, PartnerSession, Snapshot, Timestamp,
@@ -42,7 +42,8 @@ fn status_and_body(data: &[u8]) -> (u16, &[u8]) {
 }
 
 /// The Mono dialect reads any status and bytes, for every call, without
-/// panicking; so do the catalogue reader and the step reader.
+/// panicking; so do the catalogue reader, the step reader and the partner
+/// admin decoders.
 pub fn mono_decode(data: &[u8]) {
     let (status, body) = status_and_body(data);
     let mono = Mono::new(MonoConfig::new("test_sk_fuzz", Customer::existing("c")));
@@ -71,6 +72,11 @@ pub fn mono_decode(data: &[u8]) {
     }
     let _ = mono.decode_step(&response);
     let _ = Catalogue::from_mono_json(body);
+    // The partner admin replies (apps, tokens) as well.
+    let _ = admin::decode_login(&response, Timestamp(0));
+    let _ = admin::decode_app(&response);
+    let _ = admin::decode_apps(&response);
+    let _ = admin::decode_deleted(&response);
 }
 
 /// The Flinks dialect reads any status and bytes, for every call, without

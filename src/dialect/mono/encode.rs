@@ -160,7 +160,7 @@ fn pick(version: MonoVersion, body: &mut Map<String, Value>, choice: &AccountCho
 
 /// Percent-encodes a query value (RFC 3986 unreserved characters pass), so a
 /// configured scope can never break the request line.
-fn percent_encode(s: &str) -> String {
+pub(super) fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {

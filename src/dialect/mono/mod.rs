@@ -22,6 +22,7 @@
 //! # let _ = (call, Timestamp(0));
 //! ```
 
+pub mod admin;
 mod decode;
 mod encode;
 mod json;
