@@ -3,6 +3,7 @@
 //! edge cases, garbage, resume on re-dial, concurrent hops, the webhook.
 #![cfg(all(feature = "ussd", feature = "testing"))]
 
+mod choice;
 mod flinks;
 mod hardening;
 mod phone;

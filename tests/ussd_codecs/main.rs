@@ -6,6 +6,7 @@ mod africastalking;
 mod gsm;
 mod hubtel;
 mod input;
+mod menu;
 mod msisdn;
 
 use std::borrow::Cow;
