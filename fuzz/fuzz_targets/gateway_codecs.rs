@@ -3,6 +3,7 @@
 #![no_main]
 use connectflow::channel::ussd::gateway::africastalking::{decode_notification, AfricasTalking};
 use connectflow::channel::ussd::gateway::hubtel::Hubtel;
+use connectflow::channel::ussd::gateway::hubtel_ps::HubtelPs;
 use connectflow::channel::ussd::gateway::{Gateway, GatewayRequest, Screen};
 use libfuzzer_sys::fuzz_target;
 
@@ -23,12 +24,14 @@ fuzz_target!(|data: &[u8]| {
         };
         let _ = AfricasTalking.decode(&request);
         let _ = Hubtel.decode(&request);
+        let _ = HubtelPs.decode(&request);
         let _ = decode_notification(&request);
     }
     let text = String::from_utf8_lossy(data);
     for end in [false, true] {
-        let screen = Screen { text: text.to_string(), end };
+        let screen = Screen { text: text.to_string(), end, masked: end };
         let _ = AfricasTalking.encode(&screen, "s", "");
         let _ = Hubtel.encode(&screen, &text, &text);
+        let _ = HubtelPs.encode(&screen, &text, &text);
     }
 });

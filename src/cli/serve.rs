@@ -2,6 +2,7 @@
 //! same command under its old name).
 //!
 //! Routes: the USSD gateways (`/ussd`, `/ussd/events`, `/ussd/hubtel`,
+//! `/ussd/hubtel-ps`,
 //! behind the gateway token), `GET /healthz`, `GET /metrics` (Prometheus
 //! text), the link API and its page (`/link`, `/link/v1/...`, see
 //! `link_api.rs`), the auth records' `/v2/` endpoints. The first stdout line
@@ -35,6 +36,8 @@ pub(crate) enum GatewayArg {
     Africastalking,
     /// Hubtel: `POST /ussd/hubtel`.
     Hubtel,
+    /// Hubtel Programmable Services: `POST /ussd/hubtel-ps`.
+    HubtelPs,
 }
 
 /// Arguments of `connectflow serve` (and `connectflow ussd`).
@@ -191,6 +194,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
     let path = match args.gateway {
         GatewayArg::Africastalking => "/ussd",
         GatewayArg::Hubtel => "/ussd/hubtel",
+        GatewayArg::HubtelPs => "/ussd/hubtel-ps",
     };
     // In sandbox mode, a page ready to open (issue 8).
     let demo = match &partner.sandbox {

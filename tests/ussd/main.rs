@@ -6,6 +6,7 @@
 mod choice;
 mod flinks;
 mod hardening;
+mod hubtel_ps;
 mod phone;
 mod rig;
 

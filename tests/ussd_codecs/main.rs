@@ -5,6 +5,7 @@
 mod africastalking;
 mod gsm;
 mod hubtel;
+mod hubtel_ps;
 mod input;
 mod menu;
 mod msisdn;

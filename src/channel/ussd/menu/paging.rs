@@ -250,7 +250,11 @@ pub(super) fn fit(
         }
         text = join(&[], &kept);
     }
-    Screen { text, end }
+    Screen {
+        text,
+        end,
+        masked: false,
+    }
 }
 
 /// `line` cut at a character boundary, with `...`, to the longest prefix

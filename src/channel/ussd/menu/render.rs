@@ -107,7 +107,10 @@ pub fn render(
                 prompt.push_str(" (secret)");
             }
             let body = vec![prompt];
-            fit(head, body, config, false)
+            Screen {
+                masked: field.is_secret(),
+                ..fit(head, body, config, false)
+            }
         }
         View::ChooseAccount {
             accounts, notice, ..
