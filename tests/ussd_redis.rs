@@ -40,37 +40,7 @@ impl Drop for Instance {
 }
 
 fn instance(redis: &str, partner: &str, records: &str) -> Instance {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_connectflow"))
-        .args([
-            "ussd",
-            "--records",
-            records,
-            "--addr",
-            "127.0.0.1:0",
-            "--store",
-            redis,
-            "--base-url",
-            partner,
-        ])
-        .env("MONO_SEC_KEY", SECRET_KEY)
-        .env("CONNECTFLOW_SEAL_KEY", SEAL_KEY)
-        .env("CONNECTFLOW_GATEWAY_TOKEN", TOKEN)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("{line:?}"))
-        .to_owned();
-    Instance {
-        child,
-        url,
-        _out: out,
-    }
+    instance_with("ussd", &["--store", redis], partner, records)
 }
 
 async fn hop(url: &str, session: &str, phone: &str, text: &str) -> (bool, String) {
@@ -288,5 +258,76 @@ async fn concurrent_hops_on_redis_apply_exactly_once() {
             round + 1,
             "round {round}: {x:?} {y:?}"
         );
+    }
+}
+
+#[path = "support/tls_redis.rs"]
+mod tls_redis;
+
+/// `serve --store rediss://… --store-ca FILE`: a person links through a
+/// process whose sessions live in Redis over TLS. Without the CA the same
+/// command refuses to start, naming the certificate problem.
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_keeps_sessions_in_redis_over_tls() {
+    let (ca, cert, key) = tls_redis::throwaway_pki();
+    let Some(redis) = tls_redis::TlsRedis::start(&ca, &cert, &key) else {
+        return;
+    };
+    let sandbox = Sandbox::start_local().await.unwrap();
+    let records_dir = connectflow::testing::TempDir::new("ussd-rediss");
+    let records = records_dir.sqlite("records.db");
+    let ca_path = redis.ca_path().to_str().unwrap().to_owned();
+
+    let refused = Command::new(env!("CARGO_BIN_EXE_connectflow"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--records", &records])
+        .args(["--store", &redis.url(), "--base-url", &sandbox.url()])
+        .env("MONO_SEC_KEY", SECRET_KEY)
+        .env("CONNECTFLOW_SEAL_KEY", SEAL_KEY)
+        .env("CONNECTFLOW_GATEWAY_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("certificate"), "{stderr}");
+
+    let serve = instance_with(
+        "serve",
+        &["--store", &redis.url(), "--store-ca", &ca_path],
+        &sandbox.url(),
+        &records,
+    );
+    let answers = ["1", "1", "user_good", "pass_good"];
+    let mut last = (false, String::new());
+    for text in texts(&answers) {
+        last = hop(&serve.url, "ATUid_rediss", "+254711000990", &text).await;
+    }
+    assert!(last.0 && last.1.contains("linked"), "{last:?}");
+}
+
+/// A `connectflow <command>` (`serve`, or `ussd`, its old name) process
+/// with `store_args`, in front of `partner`.
+fn instance_with(command: &str, store_args: &[&str], partner: &str, records: &str) -> Instance {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_connectflow"))
+        .args([command, "--addr", "127.0.0.1:0", "--records", records])
+        .args(store_args)
+        .args(["--base-url", partner])
+        .env("MONO_SEC_KEY", SECRET_KEY)
+        .env("CONNECTFLOW_SEAL_KEY", SEAL_KEY)
+        .env("CONNECTFLOW_GATEWAY_TOKEN", TOKEN)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("{line:?}"))
+        .to_owned();
+    Instance {
+        child,
+        url,
+        _out: out,
     }
 }

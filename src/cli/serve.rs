@@ -2,6 +2,7 @@
 //! same command under its old name).
 //!
 //! Routes: the USSD gateways (`/ussd`, `/ussd/events`, `/ussd/hubtel`,
+//! `/ussd/hubtel-ps`,
 //! behind the gateway token), `GET /healthz`, `GET /metrics` (Prometheus
 //! text), the host's `POST /ussd/v1/reauth` (behind the API key), the link
 //! API and its page (`/link`, `/link/v1/...`, see
@@ -38,6 +39,8 @@ pub(crate) enum GatewayArg {
     Africastalking,
     /// Hubtel: `POST /ussd/hubtel`.
     Hubtel,
+    /// Hubtel Programmable Services: `POST /ussd/hubtel-ps`.
+    HubtelPs,
 }
 
 /// Arguments of `connectflow serve` (and `connectflow ussd`).
@@ -66,9 +69,13 @@ pub(crate) struct ServeArgs {
     /// The gateway in front (all routes are served; this picks the callback printed).
     #[arg(long, value_enum, default_value = "africastalking")]
     gateway: GatewayArg,
-    /// `memory`, or a `redis://` URL shared by every instance.
+    /// `memory`, or a `redis://` (`rediss://` for TLS) URL shared by every instance.
     #[arg(long, default_value = "memory")]
     store: String,
+    /// PEM file of the CA certificates to trust for a `rediss://` store,
+    /// instead of the built-in Mozilla roots (a Redis behind a private CA).
+    #[arg(long, value_name = "FILE")]
+    store_ca: Option<std::path::PathBuf>,
     #[command(flatten)]
     partner: PartnerArgs,
     /// Where to POST linked accounts (signed with CONNECTFLOW_WEBHOOK_SECRET),
@@ -130,7 +137,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
             DriverConfig::default(),
         )?
         .with_observer(metrics.clone());
-    let store = store(&args.store).await?;
+    let store = store(&args.store, args.store_ca.as_deref()).await?;
 
     let service_config = ServiceConfig {
         claim_lease: Duration::from_secs(args.claim_lease),
@@ -204,6 +211,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
     let path = match args.gateway {
         GatewayArg::Africastalking => "/ussd",
         GatewayArg::Hubtel => "/ussd/hubtel",
+        GatewayArg::HubtelPs => "/ussd/hubtel-ps",
     };
     // In sandbox mode, a page ready to open (issue 8).
     let demo = match &partner.sandbox {
@@ -242,8 +250,14 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
 /// The session store: in-process memory (sealed with the configured key, or
 /// a random one), or Redis (sealed with the configured key, required: every
 /// instance must read what the others wrote).
-async fn store(spec: &str) -> Result<Arc<dyn SessionStore>, BoxError> {
+async fn store(
+    spec: &str,
+    ca: Option<&std::path::Path>,
+) -> Result<Arc<dyn SessionStore>, BoxError> {
     let sealer = Sealer::from_env()?;
+    if ca.is_some() && !spec.starts_with("rediss://") {
+        return Err("--store-ca is for a rediss:// (TLS) store".into());
+    }
     if spec == "memory" {
         // In-process memory never leaves this process, but a PIN typed on
         // one screen and kept for the next is still sealed at rest.
@@ -252,14 +266,21 @@ async fn store(spec: &str) -> Result<Arc<dyn SessionStore>, BoxError> {
             sealer.unwrap_or_else(Sealer::random),
         )));
     }
-    if spec.starts_with("redis://") {
+    if spec.starts_with("redis://") || spec.starts_with("rediss://") {
         let sealer = sealer.ok_or(
             "a shared store needs CONNECTFLOW_SEAL_KEY (64 hex characters, e.g. from `openssl rand -hex 32`), the same on every instance",
         )?;
         return Ok(Arc::new(Sealed::new(
-            RedisStore::connect(spec).await?,
+            match ca {
+                Some(path) => {
+                    let pem = std::fs::read(path)
+                        .map_err(|e| format!("--store-ca {}: {e}", path.display()))?;
+                    RedisStore::connect_with_ca(spec, Some(&pem)).await?
+                }
+                None => RedisStore::connect(spec).await?,
+            },
             sealer,
         )));
     }
-    Err(format!("--store must be memory or a redis:// URL, not {spec:?}").into())
+    Err(format!("--store must be memory or a redis:// or rediss:// URL, not {spec:?}").into())
 }

@@ -10,7 +10,7 @@ use std::fmt;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, RedisError, Script};
+use redis::{Client, IntoConnectionInfo, RedisError, Script, TlsCertificates};
 
 use super::{BoxFuture, Entry, SessionStore, StoreError, Version};
 
@@ -94,22 +94,64 @@ fn backend(e: RedisError) -> StoreError {
 }
 
 impl RedisStore {
-    /// Connects to the Redis server at `url` (`redis://[user:password@]host[:port][/db]`;
-    /// TLS `rediss://` is not built in).
+    /// Connects to the Redis server at `url`:
+    /// `redis://[user:password@]host[:port][/db]`, or `rediss://…` for Redis
+    /// over TLS (rustls), the server's certificate checked against the
+    /// Mozilla roots built in (webpki-roots: the same in every container,
+    /// whatever its system store holds).
     ///
     /// Fails at once with [`StoreError::Backend`] if the server cannot be
     /// reached now: a process should not start serving sessions it cannot keep.
     pub async fn connect(url: &str) -> Result<RedisStore, StoreError> {
-        // The redis crate is built without TLS; say so rather than let the
-        // URL look malformed.
-        if url.starts_with("rediss://") {
+        RedisStore::connect_with_ca(url, None).await
+    }
+
+    /// [`connect`](Self::connect), trusting only the CA certificates in
+    /// `ca_pem` (PEM) for a `rediss://` server instead of the built-in
+    /// roots: a Redis behind a private CA. A CA with a plain `redis://` URL
+    /// is refused, since it would silently protect nothing.
+    pub async fn connect_with_ca(
+        url: &str,
+        ca_pem: Option<&[u8]>,
+    ) -> Result<RedisStore, StoreError> {
+        let tls = url.starts_with("rediss://");
+        if ca_pem.is_some() && !tls {
             return Err(StoreError::Backend(
-                "redis: rediss:// (TLS) is not supported by this build".into(),
+                "redis: a CA certificate is only used with a rediss:// (TLS) URL".into(),
             ));
         }
+        // The redis crate skips what is not a certificate, and an empty
+        // trust store would then refuse every server with a puzzling
+        // "unknown issuer": say what is wrong instead.
+        if let Some(pem) = ca_pem {
+            let marker: &[u8] = b"-----BEGIN CERTIFICATE-----";
+            if !pem.windows(marker.len()).any(|w| w == marker) {
+                return Err(StoreError::Backend(
+                    "redis: no PEM certificate in the CA file".into(),
+                ));
+            }
+        }
         // Not `backend(e)`: a URL that fails to parse could be echoed in part.
-        let client = Client::open(url)
+        let info = url
+            .into_connection_info()
             .map_err(|_| StoreError::Backend("redis: invalid connection URL".into()))?;
+        let client = match ca_pem {
+            None => Client::open(info),
+            Some(pem) => Client::build_with_tls(
+                info,
+                TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem.to_vec()),
+                },
+            ),
+        }
+        .map_err(|e| {
+            StoreError::Backend(match ca_pem {
+                // The PEM is public material; the error names no URL.
+                Some(_) => format!("redis: unusable CA certificate: {e}"),
+                None => "redis: invalid connection URL".into(),
+            })
+        })?;
         // Fail fast, retry on the next call. A USSD hop cannot wait seconds
         // for a store, and the manager's own backoff starts at one second
         // whatever its settings; so no retries inside one call. Each call

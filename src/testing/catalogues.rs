@@ -29,6 +29,8 @@ pub const GTBANK: &str = "gtbank";
 pub const GTBANK_MONO_ID: &str = "5f2d08be60b92e2888287702";
 /// The id of the institution in [`secret_between_fields`].
 pub const REC_BANK: &str = "rec-bank";
+/// The id of the institution in [`twelve_ways_to_verify`].
+pub const VERIFY_BANK: &str = "verify-bank";
 
 /// The crate's demo catalogue ([`explore::demo_catalogue`]): `demo-bank`
 /// with internet banking (`username`, `password`), mobile banking (`phone`
@@ -145,6 +147,46 @@ pub fn secret_between_fields() -> Catalogue {
         REC_BANK,
         "Rec Bank",
         vec![AuthMethod::new(AuthMethodKind::MobileBanking, Some(form))],
+    )])
+}
+
+/// One bank, `verify-bank` (Verify Bank), whose only method (manual) asks
+/// for `accountNo`, then a choice `identifier` of twelve long-ish ways to
+/// verify (values `way1` to `way12`), then `value`: more options than one
+/// USSD screen holds, so a channel has to page them.
+pub fn twelve_ways_to_verify() -> Catalogue {
+    let ways = [
+        "Bank Verification Number (BVN)",
+        "Date of birth (YYYY-MM-DD)",
+        "Phone number on the account",
+        "Email address on the account",
+        "National Identification Number",
+        "International passport number",
+        "Driver's licence number",
+        "Voter's card number",
+        "Last four digits of your card",
+        "Amount of your last deposit",
+        "Branch where you opened it",
+        "Mother's maiden name",
+    ];
+    let form = Form::new(
+        "Link with your account number",
+        vec![
+            Field::input("accountNo", "Account number").max_length(10),
+            Field::choice(
+                "identifier",
+                "Verify with",
+                ways.iter()
+                    .enumerate()
+                    .map(|(i, label)| (format!("way{}", i + 1), *label)),
+            ),
+            Field::input("value", "Your answer"),
+        ],
+    );
+    Catalogue::new(vec![Institution::new(
+        VERIFY_BANK,
+        "Verify Bank",
+        vec![AuthMethod::new(AuthMethodKind::Manual, Some(form))],
     )])
 }
 

@@ -149,6 +149,7 @@ pub fn sealed_open(data: &[u8]) {
 pub fn gateway_codecs(data: &[u8]) {
     use crate::channel::ussd::gateway::africastalking::{decode_notification, AfricasTalking};
     use crate::channel::ussd::gateway::hubtel::Hubtel;
+    use crate::channel::ussd::gateway::hubtel_ps::HubtelPs;
     use crate::channel::ussd::gateway::{Gateway, GatewayRequest, Screen};
     let split = data.first().map_or(0, |b| usize::from(*b)).min(data.len());
     let (query, body) = data.split_at(split);
@@ -166,6 +167,7 @@ pub fn gateway_codecs(data: &[u8]) {
         };
         let _ = AfricasTalking.decode(&request);
         let _ = Hubtel.decode(&request);
+        let _ = HubtelPs.decode(&request);
         let _ = decode_notification(&request);
     }
     let text = String::from_utf8_lossy(data);
@@ -173,9 +175,11 @@ pub fn gateway_codecs(data: &[u8]) {
         let screen = Screen {
             text: text.to_string(),
             end,
+            masked: end,
         };
         let _ = AfricasTalking.encode(&screen, "s", "");
         let _ = Hubtel.encode(&screen, &text, &text);
+        let _ = HubtelPs.encode(&screen, &text, &text);
     }
 }
 

@@ -6,7 +6,10 @@
 
 mod contract;
 mod redis_only;
+mod redis_tls;
 mod sealing;
+#[path = "../support/tls_redis.rs"]
+mod tls_redis;
 
 use std::sync::Arc;
 use std::time::Duration;

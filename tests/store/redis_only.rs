@@ -77,10 +77,11 @@ async fn redis_connect_errors_are_backend_and_hide_the_url() {
         started.elapsed()
     );
 
+    // TLS is built in: rediss:// is tried (and refused here) like redis://.
     let err = RedisStore::connect("rediss://:hunter2@127.0.0.1:1/")
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("TLS"), "{err}");
+    assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
     assert!(!err.to_string().contains("hunter2"), "{err}");
 
     let err = RedisStore::connect("not a url, hunter2").await.unwrap_err();

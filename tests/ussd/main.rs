@@ -3,8 +3,10 @@
 //! edge cases, garbage, resume on re-dial, concurrent hops, the webhook.
 #![cfg(all(feature = "ussd", feature = "testing"))]
 
+mod choice;
 mod flinks;
 mod hardening;
+mod hubtel_ps;
 mod phone;
 mod reauth;
 mod rig;

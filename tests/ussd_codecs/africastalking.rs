@@ -135,6 +135,7 @@ fn at_encodes_con_and_end() {
         &Screen {
             text: "Choose your bank\n1. Access\n2. GTBank\n98. More".into(),
             end: false,
+            masked: false,
         },
         "s1",
         "ignored",
@@ -153,6 +154,7 @@ fn at_encodes_con_and_end() {
         &Screen {
             text: "Account linked. Ref 7QX2".into(),
             end: true,
+            masked: false,
         },
         "s1",
         "",
@@ -167,6 +169,7 @@ fn at_encode_emits_exactly_one_space() {
         &Screen {
             text: "  \n Hello".into(),
             end: false,
+            masked: false,
         },
         "s",
         "",
@@ -176,6 +179,7 @@ fn at_encode_emits_exactly_one_space() {
         &Screen {
             text: String::new(),
             end: true,
+            masked: false,
         },
         "s",
         "",

@@ -222,6 +222,7 @@ fn hubtel_encodes_response_and_release() {
         &Screen {
             text: "Choose your bank\n1. Access\n2. GTBank".into(),
             end: false,
+            masked: false,
         },
         "s",
         "bank-menu",
@@ -242,6 +243,7 @@ fn hubtel_encodes_response_and_release() {
         &Screen {
             text: "Done \"quoted\"".into(),
             end: true,
+            masked: false,
         },
         "s",
         "",

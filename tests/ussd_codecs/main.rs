@@ -5,7 +5,9 @@
 mod africastalking;
 mod gsm;
 mod hubtel;
+mod hubtel_ps;
 mod input;
+mod menu;
 mod msisdn;
 
 use std::borrow::Cow;

@@ -82,6 +82,8 @@ impl Default for UssdConfig {
 }
 
 const SORRY: &str = "Sorry, something went wrong. Please dial again.";
+/// The answer to a request kind this channel does not serve.
+const UNSUPPORTED: &str = "This service links bank accounts by USSD only. Please dial the code.";
 
 /// The USSD hop server. Share one per process behind an `Arc`.
 pub struct UssdService {
@@ -176,6 +178,13 @@ impl UssdService {
         raw: &RawHop,
         peer: Option<std::net::IpAddr>,
     ) -> Result<Screen, ServiceError> {
+        if let Payload::Unsupported(kind) = &raw.payload {
+            // Well-formed but not a USSD step (a cart, a favourite, a query
+            // from Hubtel's app): end politely, touch no session.
+            tracing::info!(gateway, session = %log_id(&raw.session_id), kind = %log_id(kind),
+                "request kind not served over this channel");
+            return Ok(screen(UNSUPPORTED, true));
+        }
         if matches!(raw.payload, Payload::Release | Payload::Timeout) {
             // The telecom session is over; the flow stays for a re-dial.
             return Ok(screen("Goodbye.", true));

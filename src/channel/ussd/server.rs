@@ -3,6 +3,7 @@
 use super::auth::GatewayAuth;
 use super::gateway::africastalking::{self, AfricasTalking};
 use super::gateway::hubtel::Hubtel;
+use super::gateway::hubtel_ps::HubtelPs;
 use super::gateway::{Gateway, GatewayRequest, GatewayResponse, Screen};
 use super::UssdService;
 use axum::extract::{ConnectInfo, Request, State};
@@ -16,13 +17,15 @@ use std::sync::Arc;
 const MAX_BODY: usize = 16 * 1024;
 
 /// Routes: Africa's Talking at `POST /ussd` (its end-of-session
-/// notifications at `POST /ussd/events`), Hubtel at `POST /ussd/hubtel`;
-/// every one behind `auth`.
+/// notifications at `POST /ussd/events`), Hubtel at `POST /ussd/hubtel`,
+/// Hubtel Programmable Services at `POST /ussd/hubtel-ps`; every one behind
+/// `auth`.
 pub fn router(service: Arc<UssdService>, auth: GatewayAuth) -> Router {
     Router::new()
         .route("/ussd", post(at_hop).get(at_hop))
         .route("/ussd/events", post(at_events))
         .route("/ussd/hubtel", post(hubtel_hop))
+        .route("/ussd/hubtel-ps", post(hubtel_ps_hop))
         .route_layer(axum::middleware::from_fn(move |req, next| {
             super::auth::require(auth.clone(), req, next)
         }))
@@ -72,6 +75,7 @@ async fn serve(service: &Arc<UssdService>, gateway: &dyn Gateway, request: Reque
             let sorry = Screen {
                 text: "Sorry, we could not read that. Please dial again.".into(),
                 end: true,
+                masked: false,
             };
             respond(gateway.encode(&sorry, "", ""))
         }
@@ -84,6 +88,10 @@ async fn at_hop(State(service): State<Arc<UssdService>>, request: Request) -> Re
 
 async fn hubtel_hop(State(service): State<Arc<UssdService>>, request: Request) -> Response {
     serve(&service, &Hubtel, request).await
+}
+
+async fn hubtel_ps_hop(State(service): State<Arc<UssdService>>, request: Request) -> Response {
+    serve(&service, &HubtelPs, request).await
 }
 
 /// AT posts one notification per ended session; reply 200 quickly.

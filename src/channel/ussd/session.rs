@@ -70,6 +70,7 @@ pub(crate) fn screen(text: &str, end: bool) -> Screen {
     Screen {
         text: text.to_owned(),
         end,
+        masked: false,
     }
 }
 
@@ -111,6 +112,7 @@ impl Presenter {
         Screen {
             text: gsm::sanitize(&lines.join("\n")).into_owned(),
             end,
+            masked: false,
         }
     }
 }

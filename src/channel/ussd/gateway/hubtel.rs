@@ -8,6 +8,7 @@
 //! also matched case-insensitively, so a camelCase client decodes too.
 //!
 //! Response: `{"Type": "Response" | "Release", "Message", "ClientState"}`.
+//! Programmable Services' own reply shape is [`super::hubtel_ps`].
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -34,7 +35,7 @@ struct Reply<'a> {
 }
 
 /// The value under `key`, compared ASCII-case-insensitively.
-fn field<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+pub(super) fn field<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     object.get(key).or_else(|| {
         object
             .iter()
@@ -45,7 +46,7 @@ fn field<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
 
 /// A field as text: strings as they are, numbers in decimal (some clients
 /// send `Mobile` or `Message` as a number), anything else or absent as empty.
-fn text(object: &Map<String, Value>, key: &str) -> String {
+pub(super) fn text(object: &Map<String, Value>, key: &str) -> String {
     match field(object, key) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
@@ -54,7 +55,7 @@ fn text(object: &Map<String, Value>, key: &str) -> String {
 }
 
 /// `Sequence`: a number or a numeric string; anything else is unknown.
-fn sequence(object: &Map<String, Value>) -> Option<u64> {
+pub(super) fn sequence(object: &Map<String, Value>) -> Option<u64> {
     match field(object, "Sequence")? {
         Value::Number(n) => n.as_u64().or_else(|| {
             // `1.0` from a float-happy serialiser; reject fractions and
@@ -68,31 +69,48 @@ fn sequence(object: &Map<String, Value>) -> Option<u64> {
     }
 }
 
+/// The parts both Hubtel shapes share: the JSON object, its `SessionId`
+/// and its `Type` (trimmed, as sent), each required.
+pub(super) fn envelope(
+    request: &GatewayRequest,
+) -> Result<(Map<String, Value>, String, String), DecodeError> {
+    let value: Value = serde_json::from_slice(&request.body)
+        .map_err(|e| DecodeError(format!("JSON body: {e}")))?;
+    let Value::Object(object) = value else {
+        return Err(DecodeError("JSON body is not an object".to_owned()));
+    };
+    // The session id keys all state: blank would merge strangers.
+    let session_id = text(&object, "SessionId").trim().to_owned();
+    if session_id.is_empty() {
+        return Err(DecodeError("missing SessionId".to_owned()));
+    }
+    // Without a Type we cannot tell a first dial from an answer or an
+    // end; guessing would start or advance the wrong flow.
+    let kind = text(&object, "Type").trim().to_owned();
+    if kind.is_empty() {
+        return Err(DecodeError("missing Type".to_owned()));
+    }
+    Ok((object, session_id, kind))
+}
+
+/// The hop from a decoded request's common fields and its payload.
+pub(super) fn hop(object: &Map<String, Value>, session_id: String, payload: Payload) -> RawHop {
+    RawHop {
+        session_id,
+        phone: normalise_msisdn(&text(object, "Mobile")),
+        service_code: normalise_service_code(&text(object, "ServiceCode")),
+        network: text(object, "Operator").trim().to_owned(),
+        payload,
+    }
+}
+
 impl Gateway for Hubtel {
     fn name(&self) -> &'static str {
         "hubtel"
     }
 
     fn decode(&self, request: &GatewayRequest) -> Result<RawHop, DecodeError> {
-        let value: Value = serde_json::from_slice(&request.body)
-            .map_err(|e| DecodeError(format!("JSON body: {e}")))?;
-        let Value::Object(object) = value else {
-            return Err(DecodeError("JSON body is not an object".to_owned()));
-        };
-
-        // The session id keys all state: blank would merge strangers.
-        let session_id = text(&object, "SessionId").trim().to_owned();
-        if session_id.is_empty() {
-            return Err(DecodeError("missing SessionId".to_owned()));
-        }
-        // Without a Type we cannot tell a first dial from an answer or an
-        // end; guessing would start or advance the wrong flow.
-        let kind = text(&object, "Type");
-        let kind = kind.trim();
-        if kind.is_empty() {
-            return Err(DecodeError("missing Type".to_owned()));
-        }
-
+        let (object, session_id, kind) = envelope(request)?;
         let message = text(&object, "Message");
         let payload = match kind.to_ascii_lowercase().as_str() {
             "initiation" => Payload::Initiation { dialled: message },
@@ -106,13 +124,7 @@ impl Gateway for Hubtel {
             },
         };
 
-        Ok(RawHop {
-            session_id,
-            phone: normalise_msisdn(&text(&object, "Mobile")),
-            service_code: normalise_service_code(&text(&object, "ServiceCode")),
-            network: text(&object, "Operator").trim().to_owned(),
-            payload,
-        })
+        Ok(hop(&object, session_id, payload))
     }
 
     fn encode(&self, screen: &Screen, _session_id: &str, client_state: &str) -> GatewayResponse {

@@ -3,6 +3,7 @@
 
 pub mod africastalking;
 pub mod hubtel;
+pub mod hubtel_ps;
 pub mod msisdn;
 
 pub use msisdn::normalise_msisdn;
@@ -38,6 +39,11 @@ pub struct Screen {
     pub text: String,
     /// True to close the session after showing it (`END`, `Release`).
     pub end: bool,
+    /// The screen asks for a secret (PIN, password, OTP): gateways with
+    /// app clients mask what is typed (Hubtel Programmable Services'
+    /// `FieldType: password`). Absent in records stored before it existed.
+    #[serde(default)]
+    pub masked: bool,
 }
 
 /// A decoded gateway request: who, which session, and what happened.
@@ -78,6 +84,11 @@ pub enum Payload {
     Release,
     /// The gateway gave up waiting for us; any reply is ignored.
     Timeout,
+    /// A request kind this channel does not serve (Hubtel Programmable
+    /// Services' `AddToCart`, `Query`, `Favorite`, or a kind added later):
+    /// answered with a polite end, never read as input. Holds the kind as
+    /// sent, for the log.
+    Unsupported(String),
 }
 
 /// An end-of-session notification (Africa's Talking's separate callback).
@@ -115,4 +126,4 @@ pub trait Gateway: Send + Sync + 'static {
 /// The name of every gateway codec (their [`Gateway::name`]): a phone's
 /// resume index is kept per gateway, and a host's request that waits for a
 /// phone's next dial must be found whichever gateway it comes through.
-pub(crate) const NAMES: [&str; 2] = ["at", "hubtel"];
+pub(crate) const NAMES: [&str; 3] = ["at", "hubtel", "hubtel-ps"];

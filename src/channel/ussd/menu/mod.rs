@@ -86,6 +86,10 @@ pub enum Cursor {
     Field {
         /// Zero-based field.
         index: usize,
+        /// Zero-based page of a choice field's options (0 for other kinds).
+        /// Absent in records stored before choices paged, hence the default.
+        #[serde(default)]
+        page: usize,
         /// What was typed for the earlier fields. Held only inside the sealed
         /// session record; never logged (`Values` redacts its `Debug`).
         #[serde(with = "crate::form::reveal_values")]
@@ -177,7 +181,13 @@ pub fn on_input(
             }
             let list = usable_first(institutions, first);
             let labels: Vec<String> = list.iter().map(|i| bank_label(i)).collect();
-            match list_input(&labels, page_of(cursor), "Choose your bank", input, config) {
+            match list_input(
+                &labels,
+                page_of(cursor),
+                &["Choose your bank".to_owned()],
+                input,
+                config,
+            ) {
                 ListInput::Page(page) => Outcome::Move(Cursor::Page { page }),
                 ListInput::Picked(i) => {
                     let inst = list[i];
@@ -197,9 +207,13 @@ pub fn on_input(
             }
         }
         View::Form(f) => {
-            let (index, values) = match cursor {
-                Cursor::Field { index, values } => (*index, values.clone()),
-                _ => (0, Values::new()),
+            let (index, page, values) = match cursor {
+                Cursor::Field {
+                    index,
+                    page,
+                    values,
+                } => (*index, *page, values.clone()),
+                _ => (0, 0, Values::new()),
             };
             if input == keys.home {
                 return Outcome::Act(UserAction::Back);
@@ -207,6 +221,7 @@ pub fn on_input(
             let Some(field) = f.form.fields.get(index) else {
                 return Outcome::Move(Cursor::Field {
                     index: 0,
+                    page: 0,
                     values: Values::new(),
                 });
             };
@@ -217,21 +232,34 @@ pub fn on_input(
                     Outcome::Invalid("Invalid choice.")
                 };
             }
-            // Back: the previous field, or the bank list from the first one.
-            if input == keys.back {
+            // Back: the previous page of a choice's options, else the
+            // previous field, or the bank list from the first one.
+            if input == keys.back && !(field.kind == FieldKind::Choice && page > 0) {
                 return if index == 0 {
                     Outcome::Act(UserAction::Back)
                 } else {
                     Outcome::Move(Cursor::Field {
                         index: index - 1,
+                        page: 0,
                         values,
                     })
                 };
             }
             let value = if field.kind == FieldKind::Choice {
-                match pick(input, field.options.len()) {
-                    Some(i) => field.options[i].value.clone(),
-                    None => return Outcome::Invalid("Invalid choice."),
+                // Paged exactly as the bank list is, against the head the
+                // screen shows (so "More" is offered where it is accepted).
+                let labels: Vec<String> = field.options.iter().map(|o| o.label.clone()).collect();
+                let head = render::choice_head(f, index);
+                match list_input(&labels, page, &head, input, config) {
+                    ListInput::Page(page) => {
+                        return Outcome::Move(Cursor::Field {
+                            index,
+                            page,
+                            values,
+                        })
+                    }
+                    ListInput::Picked(i) => field.options[i].value.clone(),
+                    ListInput::Invalid => return Outcome::Invalid("Invalid choice."),
                 }
             } else {
                 input.to_owned()
@@ -248,6 +276,7 @@ pub fn on_input(
             if index + 1 < f.form.fields.len() {
                 Outcome::Move(Cursor::Field {
                     index: index + 1,
+                    page: 0,
                     values,
                 })
             } else {
@@ -262,7 +291,7 @@ pub fn on_input(
             match list_input(
                 &labels,
                 page_of(cursor),
-                "Choose the account",
+                &["Choose the account".to_owned()],
                 input,
                 config,
             ) {

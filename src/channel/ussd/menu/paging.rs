@@ -10,11 +10,13 @@ pub(super) enum ListInput {
     Invalid,
 }
 
-/// Paging keys and global item numbers (item numbers stay the same on every page).
+/// Paging keys and global item numbers (item numbers stay the same on every
+/// page). `head` is what the screen shows above the items, without any error
+/// line: the pages are cut as [`list_screen`] cuts them.
 pub(super) fn list_input(
     labels: &[String],
     page: usize,
-    title: &str,
+    head: &[String],
     input: &str,
     config: &MenuConfig,
 ) -> ListInput {
@@ -26,7 +28,7 @@ pub(super) fn list_input(
             None => ListInput::Invalid,
         };
     }
-    let pages = paginate(&[title.to_owned()], labels, config);
+    let pages = paginate(head, labels, config);
     let page = page.min(pages.len().saturating_sub(1));
     if input == config.keys.more && page + 1 < pages.len() {
         return ListInput::Page(page + 1);
@@ -49,7 +51,24 @@ pub(super) fn list_screen(
     page: usize,
     config: &MenuConfig,
 ) -> Screen {
+    list_screen_with(Vec::new(), head, labels, page, config)
+}
+
+/// [`list_screen`] with `lead` lines (an error) shown above `head` but not
+/// counted when cutting pages: the same page holds the same items with or
+/// without the error, and `fit` shortens the head to make room for it.
+pub(super) fn list_screen_with(
+    lead: Vec<String>,
+    head: Vec<String>,
+    labels: &[String],
+    page: usize,
+    config: &MenuConfig,
+) -> Screen {
     let pages = paginate(&head, labels, config);
+    let mut head = head;
+    if !lead.is_empty() {
+        head.splice(0..0, lead);
+    }
     let page = page.min(pages.len().saturating_sub(1));
     let range = pages.get(page).cloned().unwrap_or(0..0);
     let mut body: Vec<String> = range
@@ -231,7 +250,11 @@ pub(super) fn fit(
         }
         text = join(&[], &kept);
     }
-    Screen { text, end }
+    Screen {
+        text,
+        end,
+        masked: false,
+    }
 }
 
 /// `line` cut at a character boundary, with `...`, to the longest prefix

@@ -1,11 +1,11 @@
 //! Rendering a view into one screen within the budget.
 
-use super::paging::{fit, list_screen, menu};
+use super::paging::{fit, list_screen, list_screen_with, menu};
 use super::{
     account_label, is_usable, page_of, usable_first, usable_methods, Cursor, MenuConfig, PROCESSING,
 };
 use crate::channel::ussd::gateway::Screen;
-use crate::flow::{FormPurpose, View};
+use crate::flow::{FormPurpose, FormView, View};
 use crate::form::FieldKind;
 
 /// The screen for the view at the cursor, with an optional error line first.
@@ -57,16 +57,26 @@ pub fn render(
             list_screen(head, &labels, page_of(cursor), config)
         }
         View::Form(f) => {
-            if let Some(n) = f.notice {
-                head.push(n.message());
-            }
             let index = match cursor {
                 Cursor::Field { index, .. } => *index,
                 _ => 0,
             };
             let Some(field) = f.form.fields.get(index) else {
+                head.extend(f.notice.map(|n| n.message()));
                 return fit(head, vec![], config, false);
             };
+            if field.kind == FieldKind::Choice {
+                // Paged like the bank list, numbers the same on every page.
+                // The error line is not counted when cutting pages, so a
+                // page keeps its options whether or not an error is shown.
+                let page = match cursor {
+                    Cursor::Field { page, .. } => *page,
+                    _ => 0,
+                };
+                let labels: Vec<String> = field.options.iter().map(|o| o.label.clone()).collect();
+                return list_screen_with(head, choice_head(f, index), &labels, page, config);
+            }
+            head.extend(f.notice.map(|n| n.message()));
             if field.kind == FieldKind::Captcha {
                 head.push(format!(
                     "{} needs a picture code that USSD cannot show.",
@@ -80,44 +90,27 @@ pub fn render(
                 options.push(format!("{}. Back", config.keys.back));
                 return fit(head, options, config, false);
             }
-            if index == 0 && f.purpose == FormPurpose::Credentials {
-                head.push(format!(
-                    "{} - {}",
-                    f.institution.name,
-                    f.auth_method.label()
-                ));
-            } else if index == 0 && !f.form.title.is_empty() {
-                head.push(f.form.title.clone());
-            }
-            let mut body = Vec::new();
-            if field.kind == FieldKind::Choice {
-                body.push(format!("{}:", field.label()));
-                body.extend(
-                    field
-                        .options
-                        .iter()
-                        .enumerate()
-                        .map(|(i, o)| format!("{}. {}", i + 1, o.label)),
-                );
+            head.extend(form_title(f, index));
+            let label = field.label();
+            // Partner hints are often full prompts already ("Enter the
+            // OTP sent to...", "What city were you born in?").
+            let lower = label.to_ascii_lowercase();
+            let mut prompt = if label.ends_with('?')
+                || lower.starts_with("enter")
+                || lower.starts_with("type")
+            {
+                label.to_owned()
             } else {
-                let label = field.label();
-                // Partner hints are often full prompts already ("Enter the
-                // OTP sent to...", "What city were you born in?").
-                let lower = label.to_ascii_lowercase();
-                let mut prompt = if label.ends_with('?')
-                    || lower.starts_with("enter")
-                    || lower.starts_with("type")
-                {
-                    label.to_owned()
-                } else {
-                    format!("Enter {label}")
-                };
-                if field.is_secret() {
-                    prompt.push_str(" (secret)");
-                }
-                body.push(prompt);
+                format!("Enter {label}")
+            };
+            if field.is_secret() {
+                prompt.push_str(" (secret)");
             }
-            fit(head, body, config, false)
+            let body = vec![prompt];
+            Screen {
+                masked: field.is_secret(),
+                ..fit(head, body, config, false)
+            }
         }
         View::ChooseAccount {
             accounts, notice, ..
@@ -163,4 +156,36 @@ pub fn render(
         }
         View::Exited { .. } => fit(head, vec!["Goodbye.".into()], config, true),
     }
+}
+
+/// The title line a form's field shows: the institution and method (or the
+/// form's own title) on the first field only, to leave the budget to later
+/// fields' prompts.
+fn form_title(f: &FormView<'_>, index: usize) -> Option<String> {
+    if index != 0 {
+        None
+    } else if f.purpose == FormPurpose::Credentials {
+        Some(format!(
+            "{} - {}",
+            f.institution.name,
+            f.auth_method.label()
+        ))
+    } else if !f.form.title.is_empty() {
+        Some(f.form.title.clone())
+    } else {
+        None
+    }
+}
+
+/// What a choice field's screen shows above its options, without any error
+/// line: the form's notice, its title (on the first field) and the field's
+/// label. Input handling cuts the options into pages against this same head,
+/// so the pages a person sees are the pages their keys move through.
+pub(super) fn choice_head(f: &FormView<'_>, index: usize) -> Vec<String> {
+    let mut head: Vec<String> = f.notice.iter().map(|n| n.message()).collect();
+    head.extend(form_title(f, index));
+    if let Some(field) = f.form.fields.get(index) {
+        head.push(format!("{}:", field.label()));
+    }
+    head
 }
