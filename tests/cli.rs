@@ -421,3 +421,67 @@ async fn a_list_that_fails_once_is_retried_and_the_link_goes_through() {
     assert_eq!(partner.count(StubPartner::INSTITUTIONS), 2);
     assert!(!json_lines(&out).iter().any(|l| l["type"] == "ERROR"));
 }
+
+/// `link --reauth` at the terminal against a separate sandbox process:
+/// `user_reauth` links, then re-authorising its account asks for the login
+/// and an OTP and ends with the same account id; an account the key never
+/// linked is refused.
+#[test]
+fn reauth_at_the_terminal_asks_login_and_otp_and_keeps_the_account() {
+    let mut server = Command::new(env!("CARGO_BIN_EXE_connectflow"))
+        .args(["sandbox", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    let mut server_out = BufReader::new(server.stdout.take().unwrap());
+    server_out.read_line(&mut first).unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    let base = [
+        "link",
+        "--json",
+        "--base-url",
+        &url,
+        "--customer-id",
+        "cus_reauth",
+        "--institution",
+        "sandbox-bank",
+        "--auth-method",
+        "internet_banking",
+    ];
+    let key = Some("test_sk_reauth_cli");
+    let linked = connectflow_with_key(&base, "user_reauth\npass_good\n", key);
+    let linked = json_lines(&linked).pop().unwrap();
+    assert_eq!(linked["result"], "linked", "{linked}");
+    let account = linked["account_id"].as_str().unwrap().to_owned();
+
+    let mut again = base.to_vec();
+    again.extend(["--reauth", &account]);
+    let out = connectflow_with_key(&again, "user_reauth\npass_good\n123456\n", key);
+    let lines = json_lines(&out);
+    let last = lines.last().unwrap();
+    assert_eq!(last["result"], "linked", "{last}");
+    assert_eq!(last["account_id"], account.as_str(), "the same account");
+    let screens = String::from_utf8_lossy(&out.stderr);
+    assert!(!screens.contains("Choose your bank"), "{screens}");
+
+    let mut stranger = base.to_vec();
+    stranger.extend(["--reauth", "no_such_account"]);
+    let out = connectflow_with_key(&stranger, "", key);
+    assert_eq!(out.status.code(), Some(1));
+    let last = json_lines(&out).pop().unwrap();
+    assert!(
+        last["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Account not found"),
+        "{last}"
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    drop(server_out);
+}
