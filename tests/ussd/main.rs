@@ -7,6 +7,7 @@ mod choice;
 mod flinks;
 mod hardening;
 mod hubtel_ps;
+mod last_page;
 mod phone;
 mod reauth;
 mod rig;

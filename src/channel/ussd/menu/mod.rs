@@ -159,7 +159,10 @@ pub fn on_input(
     let keys = &config.keys;
     let input = input.trim();
     match view {
-        View::ChooseInstitution { institutions, .. } => {
+        View::ChooseInstitution {
+            institutions,
+            notice,
+        } => {
             if let Cursor::Method { institution } = cursor {
                 let Some(inst) = institutions
                     .iter()
@@ -184,7 +187,7 @@ pub fn on_input(
             match list_input(
                 &labels,
                 page_of(cursor),
-                &["Choose your bank".to_owned()],
+                &render::list_head(*notice, "Choose your bank"),
                 input,
                 config,
             ) {
@@ -283,7 +286,9 @@ pub fn on_input(
                 Outcome::Act(UserAction::Submit(values))
             }
         }
-        View::ChooseAccount { accounts, .. } => {
+        View::ChooseAccount {
+            accounts, notice, ..
+        } => {
             if input == keys.home {
                 return Outcome::Act(UserAction::Back);
             }
@@ -291,7 +296,7 @@ pub fn on_input(
             match list_input(
                 &labels,
                 page_of(cursor),
-                &["Choose the account".to_owned()],
+                &render::list_head(*notice, "Choose the account"),
                 input,
                 config,
             ) {

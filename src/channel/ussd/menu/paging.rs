@@ -12,7 +12,7 @@ pub(super) enum ListInput {
 
 /// Paging keys and global item numbers (item numbers stay the same on every
 /// page). `head` is what the screen shows above the items, without any error
-/// line: the pages are cut as [`list_screen`] cuts them.
+/// line: the pages are cut as [`list_screen_with`] cuts them.
 pub(super) fn list_input(
     labels: &[String],
     page: usize,
@@ -45,17 +45,8 @@ pub(super) fn list_input(
     }
 }
 
-pub(super) fn list_screen(
-    head: Vec<String>,
-    labels: &[String],
-    page: usize,
-    config: &MenuConfig,
-) -> Screen {
-    list_screen_with(Vec::new(), head, labels, page, config)
-}
-
-/// [`list_screen`] with `lead` lines (an error) shown above `head` but not
-/// counted when cutting pages: the same page holds the same items with or
+/// Page `page` of a list under `head`, with `lead` lines (an error) shown
+/// above `head` but not counted when cutting pages: the same page holds the same items with or
 /// without the error, and `fit` shortens the head to make room for it.
 pub(super) fn list_screen_with(
     lead: Vec<String>,

@@ -1,6 +1,6 @@
 //! Rendering a view into one screen within the budget.
 
-use super::paging::{fit, list_screen, list_screen_with, menu};
+use super::paging::{fit, list_screen_with, menu};
 use super::{
     account_label, is_usable, page_of, usable_first, usable_methods, Cursor, MenuConfig, PROCESSING,
 };
@@ -53,8 +53,16 @@ pub fn render(
                 .iter()
                 .map(|i| super::bank_label(i))
                 .collect();
-            head.push("Choose your bank".into());
-            list_screen(head, &labels, page_of(cursor), config)
+            // The error line leads, uncounted: the same page keeps the same
+            // banks with or without it (and input reads pages the same way).
+            let lead: Vec<String> = error.map(str::to_owned).into_iter().collect();
+            list_screen_with(
+                lead,
+                list_head(*notice, "Choose your bank"),
+                &labels,
+                page_of(cursor),
+                config,
+            )
         }
         View::Form(f) => {
             let index = match cursor {
@@ -115,12 +123,15 @@ pub fn render(
         View::ChooseAccount {
             accounts, notice, ..
         } => {
-            if let Some(n) = notice {
-                head.push(n.message());
-            }
-            head.push("Choose the account".into());
             let labels: Vec<String> = accounts.iter().map(account_label).collect();
-            list_screen(head, &labels, page_of(cursor), config)
+            let lead: Vec<String> = error.map(str::to_owned).into_iter().collect();
+            list_screen_with(
+                lead,
+                list_head(*notice, "Choose the account"),
+                &labels,
+                page_of(cursor),
+                config,
+            )
         }
         View::Linked { notice } => {
             head.push(
@@ -188,4 +199,15 @@ pub(super) fn choice_head(f: &FormView<'_>, index: usize) -> Vec<String> {
         head.push(format!("{}:", field.label()));
     }
     head
+}
+
+/// The head a list is paged under: the notice, if any, then `title`. The
+/// same for rendering and for reading an answer, so page N is the same
+/// page both ways.
+pub(super) fn list_head(notice: Option<&crate::flow::Notice>, title: &str) -> Vec<String> {
+    notice
+        .map(|n| n.message())
+        .into_iter()
+        .chain(std::iter::once(title.to_owned()))
+        .collect()
 }
