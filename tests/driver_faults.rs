@@ -154,7 +154,7 @@ async fn repeated_faults_end_in_a_retryable_failure_and_a_new_flow_succeeds() {
             assert!(retryable);
             assert_eq!(
                 failure.message(),
-                "The bank is not responding. Please try again."
+                "The bank is not responding. Please try again later."
             );
         }
         other => panic!("expected Failed, got {other:?}"),

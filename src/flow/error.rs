@@ -157,7 +157,7 @@ impl Failure {
                 "The link expired before it was completed. Please start again.".into()
             }
             Failure::PartnerUnavailable { .. } => {
-                "The bank is not responding. Please try again.".into()
+                "The bank is not responding. Please try again later.".into()
             }
             Failure::Unauthorized { .. } => {
                 "This service is not set up correctly. Please contact support.".into()
