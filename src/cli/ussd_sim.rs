@@ -208,6 +208,7 @@ pub(crate) async fn run(mut args: UssdSimArgs) -> Result<ExitCode, BoxError> {
         let Some(input) = tokio::task::block_in_place(&mut next_input) else {
             // The person walked away: the gateway times the session out.
             phone.notify("Incomplete").await;
+            eprintln!("ussd-sim: the input ended mid-session (the last screen asked for more); the session was reported incomplete");
             break;
         };
         if input.trim() == "!redial" {
