@@ -485,3 +485,30 @@ fn reauth_at_the_terminal_asks_login_and_otp_and_keeps_the_account() {
     let _ = server.wait();
     drop(server_out);
 }
+
+/// `:back` goes back one step: at the password, to the username (the
+/// answers before it kept); at an MFA question, it asks before leaving.
+#[test]
+fn back_goes_back_one_step_and_asks_before_leaving_mfa() {
+    // Username, :back at the password, a new username, password: linked as
+    // the second username typed.
+    let out = connectflow(&PRESELECT, "user_bad\n:back\nuser_good\npass_good\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // At the OTP, :back asks; "n" stays, and the OTP then links.
+    let out = connectflow(&PRESELECT, "user_otp\npass_good\n:back\nn\n123456\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let screens = String::from_utf8_lossy(&out.stderr);
+    assert!(screens.contains("Leave this verification"), "{screens}");
+    // "y" leaves for the bank list (then the script ends there).
+    let out = connectflow(&PRESELECT, "user_otp\npass_good\n:back\ny\n");
+    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(json_lines(&out).pop().unwrap()["page"], "InstitutionList");
+}

@@ -178,7 +178,10 @@ impl Terminal {
                     }
                 }
                 let mut values = Values::new();
-                for field in &f.form.fields {
+                let fields = &f.form.fields;
+                let mut i = 0;
+                while i < fields.len() {
+                    let field = &fields[i];
                     let mut prompt = field.label().to_owned();
                     if field.kind == FieldKind::Captcha {
                         // A terminal cannot show it: a page that can, by path.
@@ -191,38 +194,62 @@ impl Terminal {
                             Err(e) => self.say(&format!("  captcha: could not be saved ({e})")),
                         }
                     }
-                    if field.kind == FieldKind::Choice {
+                    let answer = if field.kind == FieldKind::Choice {
                         let labels = field.options.iter().map(|o| o.label.clone()).collect();
                         match self.pick(&prompt, labels).await? {
-                            Some(Picked::Index(i)) => {
-                                values.insert(field.name.clone(), field.options[i].value.clone())
-                            }
-                            Some(Picked::Command(action)) => return Ok(Some(action)),
+                            Some(Picked::Index(n)) => Ok(field.options[n].value.clone()),
+                            Some(Picked::Command(action)) => Err(action),
                             None => return Ok(None),
                         }
-                        continue;
-                    }
-                    if let Some(max) = field.max_length {
-                        prompt.push_str(&format!(" (max {max})"));
-                    }
-                    // A captcha's value is its image, never an answer.
-                    let prefill = f
-                        .prefill_for(&field.name)
-                        .filter(|_| field.kind != FieldKind::Captcha);
-                    if let Some(p) = prefill {
-                        prompt.push_str(&format!(" [{p}]"));
-                    }
-                    let Some(answer) = self.ask(&prompt, field.is_secret()).await? else {
-                        return Ok(None);
+                    } else {
+                        if let Some(max) = field.max_length {
+                            prompt.push_str(&format!(" (max {max})"));
+                        }
+                        // A captcha's value is its image, never an answer.
+                        let prefill = f
+                            .prefill_for(&field.name)
+                            .filter(|_| field.kind != FieldKind::Captcha);
+                        if let Some(p) = prefill {
+                            prompt.push_str(&format!(" [{p}]"));
+                        }
+                        let Some(answer) = self.ask(&prompt, field.is_secret()).await? else {
+                            return Ok(None);
+                        };
+                        match command(&answer) {
+                            Some(action) => Err(action),
+                            None => Ok(match (answer.is_empty(), prefill) {
+                                (true, Some(p)) => p.to_owned(),
+                                _ => answer,
+                            }),
+                        }
                     };
-                    if let Some(action) = command(&answer) {
-                        return Ok(Some(action));
+                    match answer {
+                        Ok(value) => {
+                            values.insert(field.name.clone(), value);
+                            i += 1;
+                        }
+                        // Back one step: the field before, within the form.
+                        Err(UserAction::Back) if i > 0 => {
+                            // Its answer is replaced when it is given again.
+                            i -= 1;
+                        }
+                        // Back from a verification step loses the bank's
+                        // progress: ask first.
+                        Err(UserAction::Back) if f.purpose != FormPurpose::Credentials => {
+                            let leave = self
+                                .ask(
+                                    "Leave this verification and choose a bank again? (y/n)",
+                                    false,
+                                )
+                                .await?;
+                            match leave.as_deref().map(str::trim) {
+                                Some("y" | "yes") => return Ok(Some(UserAction::Back)),
+                                Some(_) => continue,
+                                None => return Ok(None),
+                            }
+                        }
+                        Err(action) => return Ok(Some(action)),
                     }
-                    let answer = match (answer.is_empty(), prefill) {
-                        (true, Some(p)) => p.to_owned(),
-                        _ => answer,
-                    };
-                    values.insert(field.name.clone(), answer);
                 }
                 Ok(Some(UserAction::Submit(values)))
             }
@@ -330,7 +357,7 @@ enum Picked {
 
 /// What `:help` prints.
 const HELP_LONG: &str = "Commands, at any prompt:
-  :back            one step back (the bank list from a login form)
+  :back            one step back: the field before, or the bank list (asking first from a verification step)
   :switch METHOD   log in another way at this bank (internet_banking, mobile_banking, ussd, manual)
   :retry           try finishing again, after a failed last step
   :exit            leave
