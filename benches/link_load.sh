@@ -22,11 +22,17 @@ wait_line() { # file
 }
 
 tmp=$(mktemp -d)
-CONNECTFLOW_API_KEY=$KEY "$BIN" serve --addr 127.0.0.1:18091 --store memory >"$tmp/mem.log" 2>&1 & pids+=($!)
+# One partner both servers share (a Redis-backed serve refuses an embedded
+# sandbox: instances sharing a store must share a partner).
+"$BIN" sandbox --addr 127.0.0.1:18095 >"$tmp/sandbox.log" 2>&1 & pids+=($!)
+wait_line "$tmp/sandbox.log"
+export MONO_SEC_KEY=test_sk_connectflow_sandbox
+PARTNER=(--base-url http://127.0.0.1:18095)
+CONNECTFLOW_API_KEY=$KEY "$BIN" serve --addr 127.0.0.1:18091 --store memory "${PARTNER[@]}" >"$tmp/mem.log" 2>&1 & pids+=($!)
 redis-server --port 16398 --save "" --appendonly no --dir "$tmp" >"$tmp/redis.log" 2>&1 & pids+=($!)
 sleep 0.5
 CONNECTFLOW_API_KEY=$KEY CONNECTFLOW_SEAL_KEY=$(printf '%064d' 7) "$BIN" serve --addr 127.0.0.1:18093 \
-  --store redis://127.0.0.1:16398 >"$tmp/redis-serve.log" 2>&1 & pids+=($!)
+  --store redis://127.0.0.1:16398 "${PARTNER[@]}" >"$tmp/redis-serve.log" 2>&1 & pids+=($!)
 wait_line "$tmp/mem.log"; wait_line "$tmp/redis-serve.log"
 
 # A session parked on Sandbox Bank's login form; prints its link token.

@@ -24,6 +24,12 @@ tmp=$(mktemp -d)
 # hop, not the limiter refusing it. The token is the one the wrk scripts send.
 export CONNECTFLOW_GATEWAY_TOKEN=bench
 LIMITS="--phone-limit 0 --source-limit 0"
+# One partner both servers share (a Redis-backed serve refuses an embedded
+# sandbox: instances sharing a store must share a partner).
+"$BIN" sandbox --addr 127.0.0.1:18085 >"$tmp/sandbox.log" 2>&1 & pids+=($!)
+wait_line "$tmp/sandbox.log"
+export MONO_SEC_KEY=test_sk_connectflow_sandbox
+LIMITS="$LIMITS --base-url http://127.0.0.1:18085"
 target/release/examples/fixed_con 127.0.0.1:18082 >"$tmp/bare.log" 2>&1 & pids+=($!)
 "$BIN" serve --addr 127.0.0.1:18081 --store memory $LIMITS --records "sqlite:$tmp/mem-records.db" >"$tmp/mem.log" 2>&1 & pids+=($!)
 redis-server --port 16399 --save "" --appendonly no --dir "$tmp" >"$tmp/redis.log" 2>&1 & pids+=($!)
