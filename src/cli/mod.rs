@@ -5,6 +5,7 @@ pub(crate) mod link;
 pub(crate) mod link_api;
 pub(crate) mod partner;
 pub(crate) mod records;
+pub(crate) mod replay;
 pub(crate) mod sandbox;
 pub(crate) mod serve;
 mod terminal;
