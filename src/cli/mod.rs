@@ -1,5 +1,6 @@
 //! The subcommands of the `connectflow` program.
 
+pub(crate) mod check;
 pub(crate) mod graph;
 pub(crate) mod link;
 pub(crate) mod link_api;
