@@ -243,3 +243,29 @@ fn html_report_is_one_self_contained_page() {
         .skip(1)
         .all(|rest| rest.starts_with('#')));
 }
+
+/// `--cases` runs the flow's invariants over the catalogue and reports the
+/// run in the JSON; a clean flow still exits 0.
+#[test]
+fn check_cases_runs_the_invariants_over_the_catalogue() {
+    let dir = TempDir::new("check-cases");
+    let file = catalogue_file(&dir, "clean.json", &clean(20));
+    let out = connectflow(&[
+        "check",
+        "--json",
+        "--institutions",
+        &file,
+        "--cases",
+        "500",
+        "--seed",
+        "3",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["cases"]["cases"], 500, "{report}");
+    assert!(report["cases"]["failure"].is_null(), "{report}");
+    assert!(
+        report["cases"]["steps"].as_u64().unwrap() > 2_000,
+        "{report}"
+    );
+}

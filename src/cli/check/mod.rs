@@ -35,6 +35,14 @@ pub(crate) struct CheckArgs {
     /// Print the flow's picture instead of the text report.
     #[arg(long, value_enum)]
     format: Option<Format>,
+    /// Also run N random runs of the flow over the catalogue (the partner
+    /// answering with any reply of its vocabulary), checking the flow's
+    /// invariants after every step; the first failure is shrunk.
+    #[arg(long, value_name = "N")]
+    cases: Option<usize>,
+    /// The seed of --cases (the same seed, the same runs).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
     /// Write the output to FILE instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -61,9 +69,30 @@ pub(crate) struct Report {
     /// Per method: (linked, offered).
     pub(crate) methods: BTreeMap<String, (usize, usize)>,
     pub(crate) nodes: usize,
+    /// The --cases run, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) cases: Option<Cases>,
     /// Transitions (from, input, to), for the picture.
     #[serde(skip)]
     pub(crate) edges: Vec<(String, String, String)>,
+}
+
+/// What `--cases` found.
+#[derive(Debug, Serialize)]
+pub(crate) struct Cases {
+    pub(crate) cases: usize,
+    pub(crate) steps: usize,
+    /// The broken rule and the shortest failing sequence, if one broke.
+    pub(crate) failure: Option<CaseFailure>,
+}
+
+/// A broken invariant, shrunk.
+#[derive(Debug, Serialize)]
+pub(crate) struct CaseFailure {
+    pub(crate) case: usize,
+    pub(crate) rule: String,
+    pub(crate) shortest: Vec<String>,
+    pub(crate) original_len: usize,
 }
 
 /// One institution × method.
@@ -83,6 +112,10 @@ impl Report {
             + self.unreachable.len()
             + self.dead_ends.len()
             + self.coverage.iter().filter(|c| !c.linked).count()
+            + self
+                .cases
+                .as_ref()
+                .map_or(0, |c| usize::from(c.failure.is_some()))
     }
 }
 
@@ -132,6 +165,7 @@ pub(crate) fn check(
         coverage,
         methods,
         nodes: exploration.nodes,
+        cases: None,
         edges: exploration
             .edges
             .iter()
@@ -171,6 +205,26 @@ fn coverage(config: &FlowConfig, catalogue: &Arc<Catalogue>, e: &Exploration) ->
     out
 }
 
+/// `n` random runs with the flow's invariants checked.
+pub(crate) fn run_cases(
+    catalogue: Arc<Catalogue>,
+    vocabulary: &Vocabulary,
+    n: usize,
+    seed: u64,
+) -> Cases {
+    let r = explore::run_cases(&FlowConfig::default(), catalogue, vocabulary, n, seed);
+    Cases {
+        cases: r.cases,
+        steps: r.steps,
+        failure: r.failure.map(|f| CaseFailure {
+            case: f.case,
+            rule: f.rule,
+            shortest: f.shrunk.iter().map(Letter::label).collect(),
+            original_len: f.original_len,
+        }),
+    }
+}
+
 /// Reads `--institutions` (the demo catalogue without it).
 pub(crate) fn load_catalogue(path: Option<&PathBuf>) -> Result<Arc<Catalogue>, String> {
     match path {
@@ -194,7 +248,10 @@ pub(crate) fn run(args: CheckArgs) -> Result<ExitCode, BoxError> {
         PartnerKind::Mono => (Vocabulary::mono(), "mono"),
         PartnerKind::Flinks => (Vocabulary::flinks(), "flinks"),
     };
-    let report = check(catalogue, &vocabulary, partner);
+    let mut report = check(Arc::clone(&catalogue), &vocabulary, partner);
+    if let Some(n) = args.cases {
+        report.cases = Some(run_cases(catalogue, &vocabulary, n, args.seed));
+    }
     let out = if args.json {
         let mut s = serde_json::to_string_pretty(&report)?;
         s.push('\n');

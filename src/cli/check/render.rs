@@ -183,6 +183,29 @@ pub(crate) fn text(report: &Report) -> String {
     for c in failing {
         let _ = writeln!(out, "  ✗ {} {}", c.institution, c.method);
     }
+    if let Some(cases) = &report.cases {
+        let _ = writeln!(
+            out,
+            "\nProperty runs: {} cases, {} steps",
+            cases.cases, cases.steps
+        );
+        match &cases.failure {
+            None => {
+                let _ = writeln!(out, "  every invariant held");
+            }
+            Some(f) => {
+                let _ = writeln!(
+                    out,
+                    "  ✗ case {} broke: {}\n    shortest failing sequence ({} steps, from {}): {}",
+                    f.case,
+                    f.rule,
+                    f.shortest.len(),
+                    f.original_len,
+                    f.shortest.join(" → ")
+                );
+            }
+        }
+    }
     let n = report.problem_count();
     let _ = writeln!(
         out,
