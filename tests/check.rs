@@ -206,10 +206,14 @@ fn svg_is_xml_and_names_every_state() {
             "{state} not drawn: {texts:?}"
         );
     }
-    // graph draws the same picture.
+    // graph draws the same states (layout-rs orders them differently from
+    // run to run, so the bytes may differ).
     let out = connectflow(&["graph", "--format", "svg"]);
     assert!(out.status.success());
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), svg);
+    let texts = svg_texts(&String::from_utf8(out.stdout).unwrap());
+    for state in STATES {
+        assert!(texts.iter().any(|t| t == state), "graph: {state} not drawn");
+    }
 }
 
 #[test]
