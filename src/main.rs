@@ -27,6 +27,10 @@ enum Command {
     Sandbox(cli::sandbox::SandboxArgs),
     /// Print the flow's reachable state graph as Mermaid; check a catalogue.
     Graph(cli::graph::GraphArgs),
+    /// Check a catalogue and the flow: defects, paths, dead ends, coverage (exit 0 clean, 1 problems, 2 usage).
+    Check(cli::check::CheckArgs),
+    /// Serve a transcript recorded with `link --record` as the partner, checking every request.
+    Replay(cli::replay::ReplayArgs),
     /// Serve every channel on one port: USSD gateways, /healthz, /metrics, /v2/ records.
     Serve(Box<cli::serve::ServeArgs>),
     /// The same as `serve` (its former name, kept working).
@@ -63,6 +67,8 @@ fn main() -> ExitCode {
             Command::Link(args) => cli::link::run(*args).await,
             Command::Sandbox(args) => cli::sandbox::run(args).await,
             Command::Graph(args) => cli::graph::run(args),
+            Command::Check(args) => cli::check::run(args),
+            Command::Replay(args) => cli::replay::run(args).await,
             Command::Serve(args) | Command::Ussd(args) => cli::serve::run(*args).await,
             Command::UssdSim(args) => cli::ussd_sim::run(args).await,
             Command::Records(args) => cli::records::run(*args).await,

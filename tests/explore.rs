@@ -2,6 +2,7 @@
 //! reachable, and each state's shortest path replays to that state.
 #![cfg(feature = "testing")]
 
+use connectflow::flow::explore::Vocabulary;
 use connectflow::flow::{explore, FlowConfig, StateKind};
 use connectflow::testing::catalogues;
 use std::sync::Arc;
@@ -129,4 +130,62 @@ fn a_flinks_shaped_partner_reaches_pending_and_nothing_is_stuck() {
     assert!(report.shortest.contains_key(&StateKind::Pending));
     assert!(!report.shortest.contains_key(&StateKind::Exchanging));
     println!("{} nodes, {} edges", report.nodes, report.edges.len());
+}
+
+/// Invariant: over random runs of the demo catalogue, with Mono's and
+/// Flinks' whole reply vocabularies, a terminal state accepts no input, no
+/// run makes more than `max_calls()` calls, and every state that is not
+/// terminal has a way forward.
+#[test]
+fn random_runs_keep_the_flow_invariants() {
+    let catalogue = Arc::new(explore::demo_catalogue());
+    for vocabulary in [Vocabulary::mono(), Vocabulary::flinks()] {
+        let report = explore::run_cases(
+            &FlowConfig::default(),
+            Arc::clone(&catalogue),
+            &vocabulary,
+            2_000,
+            7,
+        );
+        assert_eq!(report.failure, None);
+        assert_eq!(report.cases, 2_000);
+        assert!(report.steps > 10_000, "runs are too short: {report:?}");
+    }
+}
+
+/// An injected bug — a host test double that breaks as soon as a partner
+/// offers an account list — is caught by a property run and shrunk to the
+/// shortest way there: list, choose, session, submit, accounts.
+#[test]
+fn an_injected_bug_is_caught_and_shrunk() {
+    let catalogue = Arc::new(explore::demo_catalogue());
+    let buggy_double = |flow: &connectflow::flow::ConnectFlow, _: &explore::Letter| {
+        if flow.state() == StateKind::AwaitingAccount {
+            Err("the host double lost the account list".to_owned())
+        } else {
+            Ok(())
+        }
+    };
+    let mut shrank = false;
+    for seed in 1..200 {
+        let report = explore::run_cases_with(
+            &FlowConfig::default(),
+            Arc::clone(&catalogue),
+            &Vocabulary::mono(),
+            1_000,
+            seed,
+            &buggy_double,
+        );
+        let failure = report.failure.expect("the bug is caught");
+        assert_eq!(failure.rule, "the host double lost the account list");
+        let labels: Vec<String> = failure.shrunk.iter().map(|l| l.label()).collect();
+        assert_eq!(labels.len(), 5, "{labels:?}");
+        assert_eq!(labels[0], "institutions");
+        assert_eq!(labels[4], "accounts");
+        if failure.original_len > labels.len() {
+            shrank = true;
+            break;
+        }
+    }
+    assert!(shrank, "no seed found a longer run to shrink");
 }

@@ -1,10 +1,12 @@
-//! `connectflow graph`: the reachable state graph, and catalogue checks.
+//! `connectflow graph`: the reachable state graph (Mermaid by default, or
+//! DOT, SVG, an HTML report), and catalogue checks. `connectflow check` is
+//! the full report.
 
+use super::check::{self, Format};
 use super::BoxError;
-use connectflow::flow::{explore, Catalogue, FlowConfig};
+use connectflow::flow::explore::Vocabulary;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 /// Arguments of `connectflow graph`.
 #[derive(clap::Args)]
@@ -13,34 +15,26 @@ pub(crate) struct GraphArgs {
     /// array) to explore instead of the built-in demo catalogue.
     #[arg(long)]
     institutions: Option<PathBuf>,
+    /// The picture's format.
+    #[arg(long, value_enum, default_value_t = Format::Mermaid)]
+    format: Format,
 }
 
 pub(crate) fn run(args: GraphArgs) -> Result<ExitCode, BoxError> {
-    let catalogue = match &args.institutions {
-        None => Arc::new(explore::demo_catalogue()),
-        Some(path) => {
-            let body = std::fs::read(path)?;
-            Catalogue::from_mono_json(&body).map_err(|e| format!("{}: {e}", path.display()))?
-        }
-    };
-    let report = explore::explore(&FlowConfig::default(), catalogue);
-    print!("{}", report.to_mermaid());
-    for problem in &report.problems {
+    let catalogue = check::load_catalogue(args.institutions.as_ref())?;
+    let report = check::check(catalogue, &Vocabulary::mono(), "mono");
+    print!("{}", check::render_picture(&report, args.format));
+    for problem in check::problem_lines(&report) {
         eprintln!("problem: {problem}");
-    }
-    for state in report.unreachable() {
-        eprintln!("problem: {state:?} is unreachable");
     }
     eprintln!(
         "{} abstract states explored, {} transitions",
         report.nodes,
         report.edges.len()
     );
-    Ok(
-        if report.problems.is_empty() && report.unreachable().is_empty() {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        },
-    )
+    Ok(if report.problem_count() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

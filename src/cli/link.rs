@@ -5,7 +5,7 @@ use super::terminal::Terminal;
 use super::{usage, BoxError};
 use connectflow::dialect::flinks::ConnectEvents;
 use connectflow::dialect::mono::Customer;
-use connectflow::driver::{now, DriverConfig};
+use connectflow::driver::{now, DriverConfig, Recorder};
 use connectflow::flow::{
     AuthMethodKind, ConnectFlow, Event, EventKind, Failure, FlowConfig, FlowError, Input,
     InstitutionRef, Notice, View,
@@ -60,6 +60,10 @@ pub(crate) struct LinkArgs {
     /// Timeout of each partner call, in seconds.
     #[arg(long, default_value_t = 20)]
     timeout: u64,
+    /// Write the partner conversation to FILE as a transcript (JSON Lines,
+    /// every secret replaced by a placeholder) for `connectflow replay`.
+    #[arg(long, value_name = "FILE")]
+    record: Option<std::path::PathBuf>,
     #[command(flatten)]
     records: super::records::RecordsArg,
 }
@@ -170,7 +174,18 @@ pub(crate) async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
         call_timeout: Duration::from_secs(args.timeout),
         ..DriverConfig::default()
     };
-    let driver = partner.driver(customer, config)?;
+    let mut driver = partner.driver(customer, config)?;
+    let recorder = match &args.record {
+        Some(path) => {
+            let recorder = std::sync::Arc::new(
+                Recorder::create(path, partner.partner)
+                    .map_err(|e| format!("--record {}: {e}", path.display()))?,
+            );
+            driver = driver.with_recorder(std::sync::Arc::clone(&recorder));
+            Some(recorder)
+        }
+        None => None,
+    };
 
     let method = args.auth_method.as_deref().map(AuthMethodKind::from);
     // Every link gets a reference (its record is keyed by it): the given
@@ -385,6 +400,11 @@ pub(crate) async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
         }
     };
     partner.shutdown().await;
+    if let (Some(recorder), Some(path)) = (&recorder, &args.record) {
+        recorder
+            .finish()
+            .map_err(|e| format!("--record {}: {e}", path.display()))?;
+    }
     Ok(code)
 }
 

@@ -1,11 +1,13 @@
 //! The subcommands of the `connectflow` program.
 
 pub(crate) mod apps;
+pub(crate) mod check;
 pub(crate) mod graph;
 pub(crate) mod link;
 pub(crate) mod link_api;
 pub(crate) mod partner;
 pub(crate) mod records;
+pub(crate) mod replay;
 pub(crate) mod sandbox;
 pub(crate) mod serve;
 mod terminal;

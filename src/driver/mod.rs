@@ -33,6 +33,11 @@ use crate::flow::{
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+pub mod record;
+pub mod scrub;
+
+pub use record::{Entry, Exchange, Recorder, Transcript, TranscriptError};
+
 /// The wall clock as a flow [`Timestamp`].
 pub fn now() -> Timestamp {
     let ms = SystemTime::now()
@@ -189,6 +194,7 @@ pub struct Driver {
     dialect: Arc<dyn Dialect>,
     config: DriverConfig,
     observers: Vec<Arc<dyn CallObserver>>,
+    recorder: Option<Arc<Recorder>>,
 }
 
 impl std::fmt::Debug for Driver {
@@ -226,12 +232,21 @@ impl Driver {
             dialect: Arc::new(dialect),
             config,
             observers: Vec::new(),
+            recorder: None,
         })
     }
 
     /// The same driver also telling `observer` about every call.
     pub fn with_observer(mut self, observer: Arc<dyn CallObserver>) -> Driver {
         self.observers.push(observer);
+        self
+    }
+
+    /// The same driver also writing every exchange, state and event to
+    /// `recorder` (a transcript, secrets scrubbed). One recorder holds one
+    /// flow's conversation: give each flow a driver of its own.
+    pub fn with_recorder(mut self, recorder: Arc<Recorder>) -> Driver {
+        self.recorder = Some(recorder);
         self
     }
 
@@ -253,6 +268,7 @@ impl Driver {
                     let wait = now().until(at);
                     tokio::time::sleep(Duration::from_millis(wait)).await;
                     flow.handle_timeout(now().max(at));
+                    self.record_state(flow);
                 }
                 None => return Err(DriverError::Stalled(flow.state())),
             }
@@ -268,13 +284,31 @@ impl Driver {
         flow: &mut ConnectFlow,
         on_event: &mut (dyn FnMut(&Event) + Send),
     ) -> Result<(), DriverError> {
+        // The person may have moved the flow since the last run.
+        self.record_state(flow);
         while let Some(Effect::Call { id, call }) = flow.poll_effect() {
-            forward(flow, on_event);
+            self.forward(flow, on_event);
             let result = self.call(flow, &call).await;
             flow.handle(now(), Input::Api { id, result })?;
+            self.record_state(flow);
         }
-        forward(flow, on_event);
+        self.forward(flow, on_event);
         Ok(())
+    }
+
+    fn record_state(&self, flow: &ConnectFlow) {
+        if let Some(r) = &self.recorder {
+            r.state(flow.state());
+        }
+    }
+
+    fn forward(&self, flow: &mut ConnectFlow, on_event: &mut (dyn FnMut(&Event) + Send)) {
+        while let Some(event) = flow.poll_event() {
+            if let Some(r) = &self.recorder {
+                r.event(&event);
+            }
+            on_event(&event);
+        }
     }
 
     /// Makes one call and decodes the reply. Never panics and never retries.
@@ -301,11 +335,15 @@ impl Driver {
     /// logging as every flow call.
     pub async fn request(&self, request: &HttpRequest) -> Result<HttpResponse, CallError> {
         let started = std::time::Instant::now();
+        let at = now();
         let response =
             match tokio::time::timeout(self.config.call_timeout, self.send(request)).await {
                 Err(_) => Err(CallError::Timeout),
                 Ok(r) => r,
             };
+        if let Some(r) = &self.recorder {
+            r.exchange(None, request, &response, at, started.elapsed());
+        }
         match &response {
             Ok(r) => tracing::debug!(method = %request.method, path = %request.path,
                 status = r.status, ms = started.elapsed().as_millis() as u64, "partner request"),
@@ -330,7 +368,12 @@ impl Driver {
             o.started();
         }
         let started = std::time::Instant::now();
-        let result = self.http_call(call, &request, timeout).await;
+        let at = now();
+        let response = self.http_call(&request, timeout).await;
+        if let Some(r) = &self.recorder {
+            r.exchange(Some(call), &request, &response, at, started.elapsed());
+        }
+        let result = response.and_then(|r| self.dialect.decode(call, &r, now()));
         let outcome = CallOutcome::of(&result);
         for o in &self.observers {
             o.finished(
@@ -346,10 +389,9 @@ impl Driver {
 
     async fn http_call(
         &self,
-        call: &Call,
         request: &HttpRequest,
         timeout: Duration,
-    ) -> Result<Reply, CallError> {
+    ) -> Result<HttpResponse, CallError> {
         let started = std::time::Instant::now();
         let outcome = tokio::time::timeout(timeout, self.send(request)).await;
         let response = match outcome {
@@ -366,7 +408,7 @@ impl Driver {
             Err(e) => tracing::warn!(method = %request.method, path = %request.path, error = %e,
                 ms = started.elapsed().as_millis() as u64, "partner call failed"),
         }
-        self.dialect.decode(call, &response?, now())
+        response
     }
 
     async fn send(&self, request: &HttpRequest) -> Result<HttpResponse, CallError> {
@@ -455,12 +497,6 @@ pub(crate) fn base_url_allowed(base: &str) -> bool {
     match host.parse::<std::net::IpAddr>() {
         Ok(ip) => ip.is_loopback(),
         Err(_) => host.eq_ignore_ascii_case("localhost"),
-    }
-}
-
-fn forward(flow: &mut ConnectFlow, on_event: &mut (dyn FnMut(&Event) + Send)) {
-    while let Some(event) = flow.poll_event() {
-        on_event(&event);
     }
 }
 

@@ -14,6 +14,7 @@
 //! | a driver pointed at either | [`mono_driver`](crate::testing::mono_driver), [`flinks_driver`](crate::testing::flinks_driver) for the sandbox's Flinks Capital |
 //! | a real Redis, thrown away afterwards | [`RedisServer`](crate::testing::RedisServer) |
 //! | a real PostgreSQL (one cluster per test binary), thrown away afterwards | [`PostgresServer`](crate::testing::PostgresServer) |
+//! | a recorded conversation with a real bank served back, request by request, no network | [`ReplayPartner`](crate::testing::ReplayPartner) with a [`Transcript`](crate::driver::Transcript) (`connectflow link --record FILE`) |
 //! | a directory (an SQLite records file), removed afterwards | [`TempDir`](crate::testing::TempDir) |
 //!
 //! ```
@@ -45,12 +46,14 @@ mod clock;
 pub mod fuzz;
 mod postgres;
 mod redis;
+mod replay;
 mod stub;
 mod tempdir;
 
 pub use clock::FakeClock;
 pub use postgres::PostgresServer;
 pub use redis::RedisServer;
+pub use replay::{Divergence, ReplayPartner, ReplayStatus};
 pub use stub::{Answer, RecordedRequest, StubPartner};
 pub use tempdir::TempDir;
 

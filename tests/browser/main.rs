@@ -11,6 +11,7 @@
     feature = "cli"
 ))]
 
+mod check_report;
 mod harness;
 #[path = "../link/rig.rs"]
 #[allow(dead_code)]

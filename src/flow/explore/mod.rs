@@ -20,10 +20,12 @@
 //! println!("{}", report.to_mermaid());
 //! ```
 
+mod cases;
 mod catalogue;
 mod letters;
 mod node;
 
+pub use cases::{run_cases, run_cases_with, CaseFailure, CaseReport, Rule, MAX_STEPS};
 pub use catalogue::{check_catalogue, check_form, demo_catalogue, sample_values};
 pub use letters::{Letter, ReplyLetter, Vocabulary};
 

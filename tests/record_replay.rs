@@ -1,0 +1,317 @@
+//! Recording a real conversation and replaying it offline: `connectflow
+//! link --record` through the sandbox, `ReplayPartner` (and `connectflow
+//! replay`) serving it back, and no secret of the run in the file.
+#![cfg(all(feature = "cli", feature = "testing"))]
+
+use connectflow::driver::{now, DriverConfig, Recorder, Transcript};
+use connectflow::flow::{
+    ConnectFlow, Effect, FlowConfig, Input, Linked, Reply, Step, UserAction, View,
+};
+use connectflow::form::Values;
+use connectflow::testing::{
+    mono_driver, test_users, ReplayPartner, Sandbox, TempDir, OTP, PASSWORD, SECRET_KEY,
+    SECURITY_ANSWER,
+};
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+
+const CHAIN: &str = "sandbox-bank\n1\nuser_chain\npass_good\n123456\nMontreal\n2\n";
+
+fn connectflow(dir: &TempDir, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_connectflow"))
+        .env("CONNECTFLOW_RECORDS", dir.sqlite("records.db"))
+        .env_remove("MONO_SEC_KEY")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn event_types(out: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["type"].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn last_result(out: &Output) -> serde_json::Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.lines().last().unwrap_or("{}");
+    serde_json::from_str(last).unwrap_or_default()
+}
+
+/// Records `user_chain` (OTP, security question, account list) through the
+/// embedded sandbox into `file`.
+fn record_chain(dir: &TempDir, file: &Path) -> Output {
+    let out = connectflow(
+        dir,
+        &["link", "--json", "--record", file.to_str().unwrap()],
+        CHAIN,
+    );
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recorded_user_chain_replays_offline_with_the_same_states_and_events() {
+    let dir = TempDir::new("replay");
+    let first = dir.path().join("chain.jsonl");
+    let recorded = record_chain(&dir, &first);
+    let transcript = Transcript::load(&first).unwrap();
+    assert_eq!(transcript.partner, "mono");
+    assert_eq!(transcript.exchanges().count(), 7, "{transcript:?}");
+    assert!(transcript.states().contains(&"AwaitingAccount"));
+
+    // Offline: the transcript is the partner. Someone else's credentials
+    // are fine (they were placeholders); the conversation is the same.
+    let partner = ReplayPartner::start(transcript.clone()).await.unwrap();
+    let second = dir.path().join("replayed.jsonl");
+    let url = partner.url();
+    let dir2 = TempDir::new("replay-run");
+    let second_path = second.to_str().unwrap().to_owned();
+    let stdin = "sandbox-bank\n1\nsomeone_else\nother-pass\n654321\nParis\n2\n";
+    let replayed = tokio::task::spawn_blocking(move || {
+        let args = [
+            "link",
+            "--json",
+            "--base-url",
+            &url,
+            "--secret-key",
+            "another-key",
+            "--record",
+            &second_path,
+        ];
+        connectflow(&dir2, &args, stdin)
+    })
+    .await
+    .unwrap();
+    assert!(
+        replayed.status.success(),
+        "stderr: {}\ndivergence: {:?}",
+        String::from_utf8_lossy(&replayed.stderr),
+        partner.divergence()
+    );
+    assert_eq!(partner.divergence(), None);
+    assert_eq!(partner.answered(), 7);
+    assert_eq!(event_types(&recorded), event_types(&replayed));
+    assert_eq!(last_result(&replayed)["result"], "linked");
+    let again = Transcript::load(&second).unwrap();
+    assert_eq!(again.states(), transcript.states());
+    assert_eq!(again.events(), transcript.events());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_that_differs_from_the_recording_is_reported_not_answered() {
+    let dir = TempDir::new("diverge");
+    let file = dir.path().join("chain.jsonl");
+    record_chain(&dir, &file);
+    let partner = ReplayPartner::start(Transcript::load(&file).unwrap())
+        .await
+        .unwrap();
+    // The recording chose internet banking; this run chooses mobile banking.
+    let url = partner.url();
+    let dir2 = TempDir::new("diverge-run");
+    let out = tokio::task::spawn_blocking(move || {
+        let args = [
+            "link",
+            "--json",
+            "--base-url",
+            &url,
+            "--secret-key",
+            "k",
+            "--institution",
+            "sandbox-bank",
+            "--auth-method",
+            "mobile_banking",
+        ];
+        connectflow(&dir2, &args, "x\ny\n")
+    })
+    .await
+    .unwrap();
+    assert_ne!(last_result(&out)["result"], "linked");
+    let divergence = partner.divergence().expect("the difference is reported");
+    assert_eq!(divergence.seq, 2, "{divergence}");
+    assert!(
+        divergence.diff.contains("body.auth_method")
+            && divergence.diff.contains("internet_banking")
+            && divergence.diff.contains("mobile_banking"),
+        "{divergence}"
+    );
+    // Only the institution list was answered from the recording.
+    assert_eq!(partner.answered(), 1);
+}
+
+#[test]
+fn connectflow_replay_serves_a_transcript_and_exits_0_when_every_exchange_matched() {
+    let dir = TempDir::new("replay-cli");
+    let file = dir.path().join("chain.jsonl");
+    record_chain(&dir, &file);
+    let mut server = Command::new(env!("CARGO_BIN_EXE_connectflow"))
+        .args(["replay", file.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut url = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut url)
+        .unwrap();
+    let out = connectflow(
+        &dir,
+        &[
+            "link",
+            "--json",
+            "--base-url",
+            url.trim(),
+            "--secret-key",
+            "k",
+        ],
+        CHAIN,
+    );
+    assert_eq!(last_result(&out)["result"], "linked");
+    let done = server.wait_with_output().unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(String::from_utf8_lossy(&done.stderr).contains("all 7 exchanges matched"));
+}
+
+/// A `Write` the test can read back after the recorder is done.
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn base64(bytes: &[u8]) -> String {
+    connectflow::driver::scrub::base64(bytes)
+}
+
+#[tokio::test]
+async fn a_recording_holds_no_secret_the_run_typed_or_received() {
+    let sandbox = Sandbox::start_local().await.unwrap();
+    let buffer = Buffer::default();
+    let recorder = Arc::new(Recorder::to_writer(buffer.clone(), "mono"));
+    let driver = mono_driver(&sandbox.url(), DriverConfig::default()).with_recorder(recorder);
+    let user = test_users()
+        .iter()
+        .find(|u| u.username == "user_chain")
+        .unwrap();
+    // What the run typed: the driver's key and customer, the credentials
+    // and both MFA answers.
+    let mut secrets: Vec<String> = [
+        SECRET_KEY,
+        "Ada Obi",
+        "ada@example.com",
+        user.username,
+        PASSWORD,
+        OTP,
+        SECURITY_ANSWER,
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    // What the person is, as the bank knows them.
+    secrets.extend(
+        [user.name, user.bvn, user.phone, user.email]
+            .into_iter()
+            .chain(user.accounts())
+            .map(str::to_owned),
+    );
+    let answer = |name: &str| match name {
+        "username" => user.username,
+        "password" => PASSWORD,
+        "otp" => OTP,
+        _ => SECURITY_ANSWER,
+    };
+    let mut flow = ConnectFlow::new(FlowConfig::default(), now());
+    let mut steps = 0;
+    loop {
+        steps += 1;
+        assert!(steps < 50, "the flow did not finish: {:?}", flow.view());
+        // Every call, with what the partner gave out kept as a secret.
+        while let Some(Effect::Call { id, call }) = flow.poll_effect() {
+            let result = driver.call(&flow, &call).await;
+            match &result {
+                Ok(Reply::SessionCreated(info)) => secrets.push(info.id.clone()),
+                Ok(Reply::Step(Step::Done(Linked::Code(c) | Linked::Account(c)))) => {
+                    secrets.push(c.clone())
+                }
+                Ok(Reply::Step(Step::ChooseAccount { accounts, .. })) => {
+                    secrets.extend(accounts.iter().map(|a| a.number.clone()));
+                    secrets.extend(accounts.iter().map(|a| a.name.clone()));
+                }
+                Ok(Reply::Exchanged { account_id }) => secrets.push(account_id.clone()),
+                _ => {}
+            }
+            flow.handle(now(), Input::Api { id, result }).unwrap();
+        }
+        while flow.poll_event().is_some() {}
+        let action = match flow.view() {
+            View::ChooseInstitution { .. } => UserAction::ChooseInstitution {
+                id: "sandbox-bank".into(),
+                auth_method: None,
+            },
+            View::Form(form) => {
+                let mut values = Values::new();
+                for field in &form.form.fields {
+                    values.insert(field.name.clone(), answer(&field.name));
+                }
+                UserAction::Submit(values)
+            }
+            View::ChooseAccount { .. } => UserAction::ChooseAccount(1),
+            View::Done { .. } => break,
+            other => panic!("unexpected view {other:?}"),
+        };
+        flow.handle(now(), Input::User(action)).unwrap();
+    }
+    let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    assert!(text.lines().count() > 5, "{text}");
+    assert!(secrets.len() >= 15, "{secrets:?}");
+    for secret in &secrets {
+        for form in [
+            secret.clone(),
+            connectflow::driver::scrub::hex(secret.as_bytes()),
+            base64(secret.as_bytes()),
+        ] {
+            assert!(
+                !text.contains(&form),
+                "the transcript holds a secret ({secret:?} as {form:?}):\n{text}"
+            );
+        }
+    }
+    // The conversation still reads: the session id the partner gave out is
+    // the one each login sent back, under one placeholder.
+    let transcript = Transcript::read(text.as_bytes()).unwrap();
+    let sessions: Vec<&String> = transcript
+        .exchanges()
+        .filter_map(|x| x.request_headers.get("x-session-id"))
+        .collect();
+    assert!(sessions.len() >= 3);
+    assert!(sessions.iter().all(|s| *s == sessions[0]));
+    sandbox.shutdown().await;
+}
