@@ -467,14 +467,15 @@ impl FieldError {
         }
     }
 
-    /// A short sentence for a person: "PIN must be at most 4 digits".
+    /// A short sentence for a person: "PIN: at most 4 digits".
     /// A label that is a whole instruction ("Enter the OTP sent to
     /// ***005") is not repeated: the field is named by its short name.
     pub fn message(&self) -> String {
         let l = &self.subject();
-        // PINs and one-time codes are typed as digits.
+        // PINs and one-time codes are typed as digits (whole names only:
+        // not `shipping`, not `opinion`).
         let name = self.field.to_ascii_lowercase();
-        let unit = if name.contains("otp") || name.contains("pin") {
+        let unit = if ["otp", "pin", "mpin", "token"].contains(&name.as_str()) {
             "digits"
         } else {
             "characters"

@@ -28,8 +28,8 @@ impl ApiKey {
     /// The environment variable `connectflow serve` reads it from.
     pub const ENV: &'static str = "CONNECTFLOW_API_KEY";
 
-    /// `key` as the API key; `None` when it is blank or starts like a link
-    /// API token.
+    /// `key` (trimmed) as the API key; `None` when it is blank or starts
+    /// like a link API token.
     pub fn new(key: impl Into<Secret>) -> Option<ApiKey> {
         let key = key.into();
         let text = key.expose();
@@ -63,7 +63,7 @@ impl ApiKey {
 }
 
 /// The bearer credential of a request (`Bearer` or `bearer`), trimmed.
-pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     value
         .strip_prefix("Bearer ")

@@ -23,7 +23,8 @@
 pub(crate) mod api_key;
 mod idle;
 
-pub use api_key::{bearer, ApiKey};
+pub(crate) use api_key::bearer;
+pub use api_key::ApiKey;
 
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};

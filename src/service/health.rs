@@ -13,17 +13,20 @@
 //!
 //! From the last [`HealthConfig::window`] attempts (none older than
 //! [`HealthConfig::max_age`]): at least [`HealthConfig::degraded_at`]
-//! failures and the institution is **degraded** — still offered, with a
-//! note on every channel; a whole window of failures and it is **down** —
-//! not offered for [`HealthConfig::down_for`], then offered again so a
-//! recovered bank is found (its next attempts decide). Successes push
+//! failures and the institution is **degraded** — a note on every channel;
+//! a whole window of failures and it is **down** for
+//! [`HealthConfig::down_for`] — marked unavailable, then degraded again so
+//! a recovered bank is found (its next attempts decide). Successes push
 //! failures out of the window, so a bank recovers as people link again.
 //!
 //! The institution list every session is shown is the partner's catalogue
-//! with this applied ([`Health::apply`]): the down left out, the degraded
-//! marked (see [`is_degraded`]). The adjusted list is cached per health
-//! state, so its fingerprint changes only when a status does, as when the
-//! partner's own list changes.
+//! with this applied ([`Health::apply`]): every bank stays in its place,
+//! the degraded and the down marked (see [`marked`]). Nothing is left out
+//! or moved: a USSD answer is a number read against the list on another
+//! hop (perhaps on another instance, with its own view of health), and a
+//! host's preselected bank must stay known. The adjusted list is cached
+//! per health state, so its fingerprint changes only when a status does,
+//! as when the partner's own list changes.
 
 use crate::driver::CallOutcome;
 use crate::flow::{AuthMethodKind, Call, CallError, Catalogue, Institution, Reply, Timestamp};
@@ -34,14 +37,14 @@ use std::time::Duration;
 /// The key in an institution's `extra` that marks it degraded.
 pub const HEALTH_KEY: &str = "connectflow_health";
 
-/// True when the service marked `institution` degraded: channels add a
-/// note ("may be slow") next to its name.
-pub fn is_degraded(institution: &Institution) -> bool {
-    institution
-        .extra
-        .get(HEALTH_KEY)
-        .and_then(serde_json::Value::as_str)
-        == Some("degraded")
+/// The status the service marked `institution` with, if not healthy:
+/// channels add a note next to its name.
+pub fn marked(institution: &Institution) -> Option<Status> {
+    match institution.extra.get(HEALTH_KEY)?.as_str()? {
+        "degraded" => Some(Status::Degraded),
+        "down" => Some(Status::Down),
+        _ => None,
+    }
 }
 
 /// How health is judged.
@@ -271,9 +274,9 @@ impl Health {
         best.unwrap_or(Status::Healthy)
     }
 
-    /// `catalogue` as `partner`'s sessions are shown it at `now`: the down
-    /// left out (unless every institution is down: then all are offered,
-    /// marked), the degraded marked with [`HEALTH_KEY`].
+    /// `catalogue` as `partner`'s sessions are shown it at `now`: the same
+    /// institutions in the same order, the degraded and the down marked with
+    /// [`HEALTH_KEY`].
     pub fn apply(
         &self,
         partner: &str,
@@ -296,19 +299,14 @@ impl Health {
                 return Arc::clone(list);
             }
         }
-        let all_down = catalogue
-            .institutions()
-            .iter()
-            .all(|i| statuses.get(&i.id) == Some(&Status::Down));
         let institutions = catalogue
             .institutions()
             .iter()
-            .filter(|i| all_down || statuses.get(&i.id) != Some(&Status::Down))
             .map(|i| {
                 let mut i = i.clone();
-                if statuses.contains_key(&i.id) {
+                if let Some(status) = statuses.get(&i.id) {
                     i.extra
-                        .insert(HEALTH_KEY.into(), serde_json::Value::from("degraded"));
+                        .insert(HEALTH_KEY.into(), serde_json::Value::from(status.name()));
                 }
                 i
             })
@@ -387,6 +385,41 @@ mod tests {
             ),
             "{text}"
         );
+    }
+
+    /// Every bank stays in its place: a USSD answer is a number read
+    /// against the list on another hop.
+    #[test]
+    fn apply_marks_in_place_and_never_drops_or_reorders() {
+        let health = Health::new(HealthConfig::default());
+        let catalogue = Arc::new(crate::flow::explore::demo_catalogue());
+        let ids: Vec<String> = catalogue
+            .institutions()
+            .iter()
+            .map(|i| i.id.clone())
+            .collect();
+        let down = ids[0].clone();
+        for i in 0..10 {
+            health.record_outcome(
+                "mono",
+                &down,
+                &AuthMethodKind::InternetBanking,
+                true,
+                Timestamp(i),
+            );
+        }
+        let shown = health.apply("mono", Arc::clone(&catalogue), Timestamp(100));
+        let shown_ids: Vec<String> = shown.institutions().iter().map(|i| i.id.clone()).collect();
+        assert_eq!(shown_ids, ids);
+        assert_eq!(marked(&shown.institutions()[0]), Some(Status::Down));
+        assert!(shown.institutions()[1..]
+            .iter()
+            .all(|i| marked(i).is_none()));
+        // Unchanged health: the same list (the same fingerprint for restores).
+        assert!(Arc::ptr_eq(
+            &shown,
+            &health.apply("mono", catalogue, Timestamp(101))
+        ));
     }
 
     #[test]

@@ -37,7 +37,7 @@ mod turn;
 pub use crate::store::{Clock, SystemClock};
 pub use claim::Claim;
 pub use delivery::{Delivered, Delivery, DeliveryError, LinkedAccount};
-pub use health::{is_degraded, Health, HealthConfig, Status as HealthStatus, HEALTH_KEY};
+pub use health::{marked, Health, HealthConfig, Status as HealthStatus, HEALTH_KEY};
 pub use record::{ChannelState, Customer, Session};
 pub use signature::SIGNATURE_HEADER;
 pub use turn::{Channel, ClaimStatus, Loaded, Turn};

@@ -171,11 +171,11 @@ pub fn gateway_codecs(data: &[u8]) {
         let _ = decode_notification(&request);
     }
     let text = String::from_utf8_lossy(data);
-    for end in [false, true] {
+    for (end, masked) in [(false, false), (false, true), (true, false), (true, true)] {
         let screen = Screen {
             text: text.to_string(),
             end,
-            masked: end,
+            masked,
         };
         let _ = AfricasTalking.encode(&screen, "s", "");
         let _ = Hubtel.encode(&screen, &text, &text);

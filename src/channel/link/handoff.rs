@@ -30,6 +30,7 @@ impl WebHandoff for LinkService {
                 preselect: None,
                 reauthorise: None,
                 screens: Vec::new(),
+                first_screen: 0,
             };
             let session = session.map_channel(|()| state);
             let key = session_key(&token.id);

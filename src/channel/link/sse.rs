@@ -119,10 +119,10 @@ struct Poll {
     /// Whether the translator has read the events before `next` (a resumed
     /// stream must still know the institution chosen earlier).
     primed: bool,
-    /// How many of the session's Flinks screens were sent (`None` before
-    /// the first read). Screens are kept up to the flow's event bound, far
-    /// above a real flow's few screens, so the list only grows.
-    screens_sent: Option<usize>,
+    /// The absolute number of the next Flinks screen to send (`None`
+    /// before the first read); screens trimmed from the record's front are
+    /// counted by its `first_screen`.
+    screens_sent: Option<u64>,
 }
 
 impl Poll {
@@ -158,19 +158,26 @@ impl Poll {
                         }
                     }
                     let from = if self.primed { self.next } else { 0 };
-                    // Screens not yet sent: on a fresh or resumed stream,
-                    // those settled after the last event the client has
-                    // (one may come again on a resume: at least once).
-                    let first = match self.screens_sent {
+                    // Screens not yet sent, by absolute number: on a fresh
+                    // or resumed stream, those settled after the last event
+                    // the client has (one may come again on a resume: at
+                    // least once).
+                    let first_kept = state.first_screen;
+                    let next_screen = match self.screens_sent {
                         Some(n) => n,
-                        None => state
-                            .screens
-                            .iter()
-                            .take_while(|s| s.at < self.next)
-                            .count(),
+                        None => {
+                            first_kept
+                                + state
+                                    .screens
+                                    .iter()
+                                    .take_while(|s| s.at < self.next)
+                                    .count() as u64
+                        }
                     };
-                    let mut screens = state.screens.iter().skip(first).peekable();
-                    let mut sent = first;
+                    let skip = usize::try_from(next_screen.saturating_sub(first_kept))
+                        .unwrap_or(usize::MAX);
+                    let mut screens = state.screens.iter().skip(skip).peekable();
+                    let mut sent = next_screen.max(first_kept);
                     for (id, event) in state.events_from(from) {
                         // The screens settled among the events, in place.
                         while let Some(screen) = screens.next_if(|s| s.at <= id) {

@@ -56,6 +56,14 @@ pub(crate) struct LinkState {
     /// than the stream polls is still announced.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) screens: Vec<Screen>,
+    /// How many screens were trimmed from the front of `screens` (the
+    /// absolute number of `screens[0]`), as `first_event` is for events.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub(crate) first_screen: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A screen shown, in Flinks Connect's words.
@@ -157,6 +165,7 @@ impl Channel<LinkState> for LinkChannel {
         state.screens.push(Screen { at, value });
         let over = state.screens.len().saturating_sub(MAX_EVENTS);
         state.screens.drain(..over);
+        state.first_screen += over as u64;
     }
 
     fn working(&self, _session: &mut Session<LinkState>) {}

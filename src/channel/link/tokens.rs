@@ -208,6 +208,7 @@ impl LinkService {
             preselect,
             reauthorise,
             screens: Vec::new(),
+            first_screen: 0,
         };
         let (session, _) = self
             .service

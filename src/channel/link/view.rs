@@ -120,8 +120,9 @@ pub struct InstitutionJson {
     /// Ways to log in, the first being the default.
     pub auth_methods: Vec<AuthMethodJson>,
     /// `degraded` when most recent attempts there failed (timeouts, 5xx,
-    /// "try later"): still offered, worth a note ("may be slow"). An
-    /// institution that is down is left out of the list for a while.
+    /// "try later"): worth a note ("may be slow"); `down` when every recent
+    /// attempt failed (for a couple of minutes): worth saying it is
+    /// unavailable. Absent when healthy.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
 }
@@ -245,7 +246,7 @@ pub(crate) fn institutions(list: &[Institution]) -> Vec<InstitutionJson> {
             icon: i.icon.clone(),
             primary_color: i.primary_color.clone(),
             auth_methods: i.auth_methods.iter().map(|m| method(&m.kind)).collect(),
-            status: crate::service::is_degraded(i).then(|| "degraded".to_owned()),
+            status: crate::service::marked(i).map(|s| s.name().to_owned()),
         })
         .collect()
 }

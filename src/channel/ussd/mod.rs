@@ -38,7 +38,7 @@ pub use auth::{GatewayAuth, GATEWAY_TOKEN_ENV};
 #[cfg(feature = "link")]
 pub use handoff::{Handoff, WebHandoff};
 pub use limits::RateLimits;
-pub use reauth::{host_router, ReauthRequest, DEFAULT_REAUTH_WAIT};
+pub use reauth::{host_router, ReauthRequest, DEFAULT_REAUTH_WAIT, MAX_REAUTH_WAIT};
 pub use server::router;
 
 use crate::flow::{ConnectFlow, FlowError, Input, Timestamp, UserAction};

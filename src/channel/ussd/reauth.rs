@@ -38,11 +38,16 @@ pub(super) const REAUTH_OFFER: [&str; 3] = [
 /// How long a request waits for the person to dial, unless the host says.
 pub const DEFAULT_REAUTH_WAIT: Duration = Duration::from_secs(24 * 3600);
 
+/// The longest a request may wait (`wait_seconds` is clamped to 60 s ..
+/// 30 days).
+pub const MAX_REAUTH_WAIT: Duration = Duration::from_secs(30 * 24 * 3600);
+
 /// What the host asks for.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReauthRequest {
-    /// The person's phone number, as the gateways send it (E.164).
+    /// The person's phone number (E.164; a missing `+` is added, as the
+    /// gateways' numbers are).
     pub phone: String,
     /// The linked account (the partner's id) to re-authorise.
     pub account: String,
@@ -51,7 +56,8 @@ pub struct ReauthRequest {
     /// How the person logs in there; the bank's first method when absent.
     #[serde(default)]
     pub auth_method: Option<String>,
-    /// Seconds the request waits for a dial (default a day).
+    /// Seconds the request waits for a dial (default a day; 60 s to 30
+    /// days).
     #[serde(default)]
     pub wait_seconds: Option<u64>,
 }
@@ -61,10 +67,13 @@ impl UssdService {
     /// at `request.phone` the next time they dial, on any gateway this
     /// service answers.
     pub async fn request_reauth(&self, request: ReauthRequest) -> Result<(), ServiceError> {
-        let phone = request.phone.trim().to_owned();
+        // Keyed as the gateways key a phone (E.164, `+` added), so the
+        // person's next dial finds it whichever gateway sends the number.
+        let phone = super::gateway::msisdn::normalise_msisdn(&request.phone);
         let wait = request
             .wait_seconds
-            .map_or(DEFAULT_REAUTH_WAIT, Duration::from_secs);
+            .map_or(DEFAULT_REAUTH_WAIT, Duration::from_secs)
+            .clamp(Duration::from_secs(60), MAX_REAUTH_WAIT);
         let customer = Customer {
             id: phone.clone(),
             phone: Some(phone.clone()),
@@ -97,11 +106,22 @@ impl UssdService {
         for gateway in super::gateway::NAMES {
             let index = phone_key(store.as_ref(), gateway, &phone);
             // Whatever the phone had unfinished is replaced: the host's
-            // request is newer than it.
-            let current = store.get(&index).await?.map(|e| e.version);
-            store
-                .compare_and_set(&index, current, key.as_bytes().to_vec(), wait)
-                .await?;
+            // request is newer than it. A dial racing this write wins that
+            // gateway's index (its own flow stays resumable); the request
+            // still waits behind the others.
+            for _ in 0..3 {
+                let current = store.get(&index).await?.map(|e| e.version);
+                match store
+                    .compare_and_set(&index, current, key.as_bytes().to_vec(), wait)
+                    .await
+                {
+                    Err(crate::store::StoreError::Conflict) => continue,
+                    other => {
+                        other?;
+                        break;
+                    }
+                }
+            }
         }
         Ok(())
     }
@@ -132,7 +152,8 @@ async fn reauth(
         Err(e) => return answer(StatusCode::BAD_REQUEST, &format!("bad request: {e}")),
     };
     let blank = |s: &str| s.trim().is_empty();
-    if blank(&request.phone) || blank(&request.account) || blank(&request.institution) {
+    let no_phone = super::gateway::msisdn::normalise_msisdn(&request.phone).is_empty();
+    if no_phone || blank(&request.account) || blank(&request.institution) {
         return answer(
             StatusCode::BAD_REQUEST,
             "phone, account and institution are required",

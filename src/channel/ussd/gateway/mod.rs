@@ -127,3 +127,21 @@ pub trait Gateway: Send + Sync + 'static {
 /// resume index is kept per gateway, and a host's request that waits for a
 /// phone's next dial must be found whichever gateway it comes through.
 pub(crate) const NAMES: [&str; 3] = ["at", "hubtel", "hubtel-ps"];
+
+#[cfg(test)]
+mod names_tests {
+    use super::*;
+
+    /// `NAMES` is written out by hand: it must list every codec's name.
+    #[test]
+    fn names_are_every_codecs_name() {
+        assert_eq!(
+            NAMES,
+            [
+                africastalking::AfricasTalking.name(),
+                hubtel::Hubtel.name(),
+                hubtel_ps::HubtelPs.name()
+            ]
+        );
+    }
+}

@@ -338,12 +338,13 @@ pub(super) fn pick(input: &str, len: usize) -> Option<usize> {
 }
 
 /// A bank's line in the list: its name, and a note when the session service
-/// marked it degraded (most recent attempts there failed). The same label
+/// marked it degraded (most recent attempts there failed) or down. The same label
 /// renders the list and reads the answer, so pages agree.
 pub(crate) fn bank_label(institution: &crate::flow::Institution) -> String {
-    if crate::service::is_degraded(institution) {
-        format!("{} (slow)", institution.name)
-    } else {
-        institution.name.clone()
+    use crate::service::HealthStatus;
+    match crate::service::marked(institution) {
+        Some(HealthStatus::Down) => format!("{} (unavailable)", institution.name),
+        Some(_) => format!("{} (slow)", institution.name),
+        None => institution.name.clone(),
     }
 }
