@@ -274,6 +274,14 @@ impl Health {
         best.unwrap_or(Status::Healthy)
     }
 
+    /// Whether any window of `partner` holds a failure at all.
+    fn any_failure(&self, partner: &str) -> bool {
+        let windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
+        windows
+            .iter()
+            .any(|((p, _, _), w)| p == partner && w.attempts.iter().any(|(_, failed)| *failed))
+    }
+
     /// `catalogue` as `partner`'s sessions are shown it at `now`: the same
     /// institutions in the same order, the degraded and the down marked with
     /// [`HEALTH_KEY`].
@@ -283,6 +291,11 @@ impl Health {
         catalogue: Arc<Catalogue>,
         now: Timestamp,
     ) -> Arc<Catalogue> {
+        // The common case, on every first hop and restore: nothing failed
+        // lately at this partner, so the list is the partner's, untouched.
+        if !self.any_failure(partner) {
+            return catalogue;
+        }
         let statuses: BTreeMap<String, Status> = catalogue
             .institutions()
             .iter()
