@@ -89,3 +89,25 @@ async fn the_next_dial_after_the_hosts_request_reauthorises_with_login_and_otp()
     let (_, first) = again.dial().await;
     assert!(!first.contains("log in again"), "{first}");
 }
+
+/// Pre-dialled digits (`*384*123*1#`) do not lose a waiting
+/// re-authorisation: it is offered first.
+#[tokio::test]
+async fn a_pre_dialled_dial_still_gets_the_waiting_reauthorisation() {
+    let rig = rig().await;
+    let phone = "+2348010000019";
+    let account = link_user_reauth(&rig.sandbox.url()).await;
+    let accepted = reqwest::Client::new()
+        .post(format!("{}/ussd/v1/reauth", rig.url))
+        .bearer_auth(HOST_KEY)
+        // Without the `+`, as some gateways send numbers.
+        .json(&json!({"phone": "2348010000019", "account": account, "institution": "sandbox-bank"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 202);
+    let mut at = AtPhone::new(&rig.url, phone);
+    let (end, offer) = at.dial_with("1").await;
+    assert!(!end);
+    assert!(offer.contains("log in again"), "{offer}");
+}

@@ -313,6 +313,20 @@ impl UssdService {
             }
             return self.first_screen(None, &linked_first).await;
         }
+        // Pre-dialled digits start a new flow and take the phone's index;
+        // a re-authorisation the host is waiting for must not be lost that
+        // way: it is offered first (one more read, only for a phone with
+        // something behind its index).
+        if let Some(prev) = &previous {
+            if self.waits_for_reauth(prev).await {
+                if let Some(offer) = self
+                    .offer_resume(key, &phone_key, prev, text.clone(), sequence)
+                    .await?
+                {
+                    return Ok(offer);
+                }
+            }
+        }
         // About to start a session (and soon a partner session on the
         // host's key): within this phone's and this source's limits only.
         if !self.limiter.allow(&raw.phone, peer) {

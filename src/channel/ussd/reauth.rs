@@ -63,6 +63,16 @@ pub struct ReauthRequest {
 }
 
 impl UssdService {
+    /// Whether the phone's index entry `index` leads to a re-authorisation
+    /// the host asked for that has not started.
+    pub(super) async fn waits_for_reauth(&self, index: &crate::store::Entry) -> bool {
+        let key = String::from_utf8_lossy(&index.data);
+        matches!(
+            self.service.load::<UssdState>(&key).await,
+            Ok(Some(loaded)) if loaded.session.channel.unstarted
+        )
+    }
+
     /// Puts a re-authorisation of `request.account` in front of the person
     /// at `request.phone` the next time they dial, on any gateway this
     /// service answers.
