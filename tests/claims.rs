@@ -221,3 +221,21 @@ async fn an_outcome_is_saved_through_a_store_that_fails_for_a_while() {
     );
     assert_eq!(partner.count(StubPartner::EXCHANGE), 1);
 }
+
+/// The defaults keep their promise: a claim's lease outlasts the longest
+/// chain of calls one turn can make (the slowest login or commit, what
+/// follows it without the person, and a list read), so a live call is
+/// never recovered as dead.
+#[test]
+fn the_default_lease_outlasts_the_default_call_chain() {
+    let driver = connectflow::driver::DriverConfig::default();
+    let service = connectflow::service::ServiceConfig::default();
+    let longest = driver.call_timeout.max(driver.max_step_timeout);
+    let worst = longest * 2 + service.read_timeout;
+    assert!(
+        service.claim_lease >= worst,
+        "lease {:?} < worst chain {:?}",
+        service.claim_lease,
+        worst
+    );
+}

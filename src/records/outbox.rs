@@ -344,3 +344,21 @@ pub(crate) fn webhook_body(
     // Serializing plain strings and numbers into a String cannot fail.
     serde_json::to_string(&body).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A webhook signed with an empty (or blank) secret proves nothing:
+    /// refused when configured, not discovered by a receiver later.
+    #[test]
+    fn an_empty_or_blank_secret_is_refused() {
+        for blank in ["", "   "] {
+            assert!(matches!(
+                OutboxConfig::new("http://127.0.0.1:9/hook", blank),
+                Err(OutboxError::EmptySecret)
+            ));
+        }
+        assert!(OutboxConfig::new("http://127.0.0.1:9/hook", "s3cret").is_ok());
+    }
+}
