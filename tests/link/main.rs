@@ -21,5 +21,6 @@ mod openapi;
 mod person;
 mod processes;
 mod reauth;
+mod returning;
 mod rig;
 mod secrets;

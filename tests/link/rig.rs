@@ -49,6 +49,9 @@ pub(crate) struct Setup {
     /// Drive the sandbox's Flinks Capital (Flinks' /Authorize) instead of
     /// its Mono front.
     pub(crate) flinks: bool,
+    /// Record links in these auth records (a returning customer's banks
+    /// come first).
+    pub(crate) records: Option<Arc<connectflow::records::SqlStore>>,
 }
 
 impl Default for Setup {
@@ -63,6 +66,7 @@ impl Default for Setup {
             service: ServiceConfig::default(),
             clock: None,
             flinks: false,
+            records: None,
         }
     }
 }
@@ -90,6 +94,12 @@ pub(crate) async fn serve(partner_url: &str, setup: Setup) -> Rig {
         )),
     };
     let mut service = SessionService::new(vec![driver], store, setup.service);
+    if let Some(records) = setup.records {
+        service = service.with_delivery(Arc::new(connectflow::records::RecordsDelivery::new(
+            records,
+            connectflow::records::Env::Sandbox,
+        )));
+    }
     if let Some(clock) = setup.clock {
         service = service.with_clock(clock);
     }

@@ -29,6 +29,7 @@ impl WebHandoff for LinkService {
                 opened: true,
                 preselect: None,
                 reauthorise: None,
+                first: Vec::new(),
                 screens: Vec::new(),
                 first_screen: 0,
             };

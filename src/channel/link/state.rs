@@ -47,6 +47,10 @@ pub(crate) struct LinkState {
     /// The institution (and method) the host chose for the person.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) preselect: Option<Preselect>,
+    /// Banks this customer linked before, most recent first (read from the
+    /// records when the token was made): listed first and marked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) first: Vec<String>,
     /// The linked account this flow re-authorises, when the host asked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) reauthorise: Option<String>,

@@ -192,6 +192,11 @@ impl LinkService {
             }
             (None, _) => None,
         };
+        // A returning customer's banks first (one records read per token).
+        let first = self
+            .service
+            .linked_before(self.partner(), &customer.id)
+            .await;
         let token = LinkToken::generate();
         let expires_at = self.service.now().plus_ms(ttl.as_millis() as u64);
         let state = LinkState {
@@ -207,6 +212,7 @@ impl LinkService {
             opened: false,
             preselect,
             reauthorise,
+            first,
             screens: Vec::new(),
             first_screen: 0,
         };

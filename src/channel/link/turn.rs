@@ -366,7 +366,14 @@ impl LinkService {
                 done,
             )
         } else {
-            view::render(&flow.view(), |list| self.institution_list(flow, list), done)
+            view::render(
+                &flow.view(),
+                |list| {
+                    let shared = self.institution_list(flow, list);
+                    view::linked_first(shared, &session.channel.first)
+                },
+                done,
+            )
         };
         SessionResponse {
             seq: session.channel.seq,

@@ -125,6 +125,10 @@ pub struct InstitutionJson {
     /// unavailable. Absent when healthy.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// This customer linked an account here before (such banks come first,
+    /// most recent first).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub linked_before: bool,
 }
 
 /// A way to log in.
@@ -247,8 +251,26 @@ pub(crate) fn institutions(list: &[Institution]) -> Vec<InstitutionJson> {
             primary_color: i.primary_color.clone(),
             auth_methods: i.auth_methods.iter().map(|m| method(&m.kind)).collect(),
             status: crate::service::marked(i).map(|s| s.name().to_owned()),
+            linked_before: false,
         })
         .collect()
+}
+
+/// `shared` (the list everyone is shown) with the banks in `first` (this
+/// customer's earlier links, most recent first) moved to the top and
+/// marked; `shared` itself when there are none, so the cached rendering
+/// serves everyone else.
+pub(crate) fn linked_first(shared: InstitutionList, first: &[String]) -> InstitutionList {
+    if first.is_empty() {
+        return shared;
+    }
+    let rank = |id: &str| first.iter().position(|f| f == id);
+    let mut list: Vec<InstitutionJson> = shared.0.iter().cloned().collect();
+    list.sort_by_key(|i| rank(&i.id).unwrap_or(usize::MAX));
+    for i in &mut list {
+        i.linked_before = rank(&i.id).is_some();
+    }
+    InstitutionList(std::sync::Arc::new(list))
 }
 
 /// Renders `view`; the institution list comes from `institutions` (the
