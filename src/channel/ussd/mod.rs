@@ -21,6 +21,7 @@
 //! `1. Continue` / `2. Start again`.
 
 mod auth;
+mod begin;
 pub mod gateway;
 pub mod gsm;
 #[cfg(feature = "link")]
@@ -41,8 +42,8 @@ pub use limits::RateLimits;
 pub use reauth::{host_router, ReauthRequest, DEFAULT_REAUTH_WAIT, MAX_REAUTH_WAIT};
 pub use server::router;
 
-use crate::flow::{ConnectFlow, FlowError, Input, Timestamp, UserAction};
-use crate::service::{Customer, ServiceError, SessionService};
+use crate::flow::{ConnectFlow, FlowError, Input, Timestamp};
+use crate::service::{ServiceError, SessionService};
 use gateway::{Gateway, GatewayRequest, GatewayResponse, Payload, RawHop, Screen, SessionEnded};
 use hop::Decision;
 use input::Extracted;
@@ -262,148 +263,6 @@ impl UssdService {
             state.last_sequence = sequence;
         }
         self.advance(key, loaded, &input).await
-    }
-
-    /// A hop of a session with no stored state: offer to resume an unfinished
-    /// flow of this phone, or answer the first screen without storing
-    /// anything, or (when input came with it) create the session.
-    ///
-    /// The first screen is the same for everyone and there is nothing to
-    /// resume on it, so it is rendered from the cached catalogue with no
-    /// store write: a person who dials and hangs up costs the store one read.
-    /// Their first answer arrives with no history and is taken as pre-dialled
-    /// input, which may only pick a bank (never reach a PIN or OTP field).
-    #[allow(clippy::too_many_arguments)]
-    async fn begin(
-        self: &Arc<Self>,
-        gateway: &str,
-        key: &str,
-        raw: &RawHop,
-        text: Option<String>,
-        sequence: Option<u64>,
-        prefill: Vec<String>,
-        peer: Option<std::net::IpAddr>,
-    ) -> Result<Screen, ServiceError> {
-        let phone_key = resume::phone_key(self.service.store().as_ref(), gateway, &raw.phone);
-        let previous = if raw.phone.is_empty() {
-            None
-        } else {
-            crate::store::get_readable(self.service.store().as_ref(), &phone_key).await?
-        };
-        // A returning customer (the phone is the customer id) sees the
-        // banks they linked before first: on the first screen and in how
-        // their first answer is read.
-        let linked_first = if raw.phone.is_empty() {
-            Vec::new()
-        } else {
-            self.service.linked_before(self.partner(), &raw.phone).await
-        };
-        if prefill.is_empty() {
-            if let Some(prev) = &previous {
-                #[cfg(feature = "link")]
-                if let Some(outcome) = self.handed_off(prev).await? {
-                    return Ok(outcome);
-                }
-                if let Some(offer) = self
-                    .offer_resume(key, &phone_key, prev, text.clone(), sequence)
-                    .await?
-                {
-                    return Ok(offer);
-                }
-            }
-            return self.first_screen(None, &linked_first).await;
-        }
-        // Pre-dialled digits start a new flow and take the phone's index;
-        // a re-authorisation the host is waiting for must not be lost that
-        // way: it is offered first (one more read, only for a phone with
-        // something behind its index).
-        if let Some(prev) = &previous {
-            if self.waits_for_reauth(prev).await {
-                if let Some(offer) = self
-                    .offer_resume(key, &phone_key, prev, text.clone(), sequence)
-                    .await?
-                {
-                    return Ok(offer);
-                }
-            }
-        }
-        // About to start a session (and soon a partner session on the
-        // host's key): within this phone's and this source's limits only.
-        if !self.limiter.allow(&raw.phone, peer) {
-            tracing::warn!(gateway, "session start refused: over the rate limit");
-            return Ok(screen(
-                "Too many attempts. Please try again in a few minutes.",
-                true,
-            ));
-        }
-        let customer = (!raw.phone.is_empty()).then(|| Customer {
-            id: raw.phone.clone(),
-            phone: Some(raw.phone.clone()),
-            ..Customer::default()
-        });
-        // The stateless first screen answered the empty text; this hop's
-        // text is the first answer.
-        let texts: Vec<&str> = match &text {
-            Some(t) => vec!["", t.as_str()],
-            None => Vec::new(),
-        };
-        let mut state = UssdState::new(raw.phone.clone(), &texts, sequence);
-        state.first = linked_first;
-        let (mut session, mut flow) = self.service.start(self.partner(), None, customer, state)?;
-        self.service.answer_reads(self.partner(), &mut flow).await?;
-        // Pre-dialled digits (`*384*123*2#`, or the first answer after the
-        // stateless first screen) may only pick a bank from the first menu.
-        // Anything else gets the first screen again with an error line, and
-        // nothing is stored.
-        let first = prefill.first().map(String::as_str).unwrap_or("");
-        let outcome = if !first.is_empty() && first.chars().all(|c| c.is_ascii_digit()) {
-            menu::on_input(
-                &flow.view(),
-                &Cursor::Start,
-                first,
-                &session.channel.first,
-                &self.config.menu,
-            )
-        } else {
-            Outcome::Invalid("Invalid choice.")
-        };
-        match outcome {
-            Outcome::Move(cursor) => session.channel.cursor = cursor,
-            Outcome::Act(action @ UserAction::ChooseInstitution { .. }) => {
-                if flow
-                    .handle(self.service.now(), Input::User(action))
-                    .is_err()
-                {
-                    return self
-                        .first_screen(Some("Invalid choice."), &session.channel.first)
-                        .await;
-                }
-            }
-            Outcome::Invalid(message) => {
-                return self
-                    .first_screen(Some(message), &session.channel.first)
-                    .await
-            }
-            Outcome::Act(_) => {
-                return self
-                    .first_screen(Some("Invalid choice."), &session.channel.first)
-                    .await
-            }
-        }
-        if !raw.phone.is_empty() {
-            // Best effort: a lost race here only loses the resume offer.
-            let _ = self
-                .service
-                .store()
-                .compare_and_set(
-                    &phone_key,
-                    previous.map(|p| p.version),
-                    key.as_bytes().to_vec(),
-                    self.service.config().session_ttl,
-                )
-                .await;
-        }
-        self.drive(key, None, session, flow).await
     }
 
     /// Applies one input to a stored session.
