@@ -41,6 +41,7 @@
 //! # Ok(()) }
 //! ```
 
+mod answer;
 pub mod catalogues;
 mod clock;
 pub mod fuzz;
@@ -50,11 +51,12 @@ mod replay;
 mod stub;
 mod tempdir;
 
+pub use answer::Answer;
 pub use clock::FakeClock;
 pub use postgres::PostgresServer;
 pub use redis::RedisServer;
 pub use replay::{Divergence, ReplayPartner, ReplayStatus};
-pub use stub::{Answer, RecordedRequest, StubPartner};
+pub use stub::{RecordedRequest, StubPartner};
 pub use tempdir::TempDir;
 
 pub use crate::sandbox::{
