@@ -2,6 +2,7 @@
 //! records — every channel's successful link becomes an auth (and, with a
 //! webhook, an outbox row) in the step that marks the flow delivered.
 
+use super::known::Known;
 use super::model::Env;
 use super::store::{AuthStore, Linked, NewLink, RecordsError};
 use super::time::now_ms;
@@ -17,6 +18,9 @@ pub struct RecordsDelivery {
     store: Arc<dyn AuthStore>,
     env: Env,
     outbox: Option<Arc<Notify>>,
+    /// Who has linked before: most dials are from customers who have not,
+    /// and this answers for them without a query.
+    known: Arc<Known>,
 }
 
 impl RecordsDelivery {
@@ -26,6 +30,7 @@ impl RecordsDelivery {
             store,
             env,
             outbox: None,
+            known: Arc::default(),
         }
     }
 
@@ -52,6 +57,9 @@ impl RecordsDelivery {
                 outbox: self.outbox.is_some(),
             })
             .await?;
+        if let Some(customer) = &linked.customer {
+            self.known.insert(&linked.partner, &customer.id);
+        }
         if let (Some(waker), Some(_)) = (&self.outbox, &done.delivery) {
             waker.notify_one();
         }
@@ -82,6 +90,14 @@ impl Delivery for RecordsDelivery {
         customer: &'a str,
     ) -> BoxFuture<'a, Result<Vec<String>, DeliveryError>> {
         Box::pin(async move {
+            let may_have = self
+                .known
+                .may_have_linked(self.store.as_ref(), partner, customer)
+                .await
+                .map_err(|e| DeliveryError(e.to_string()))?;
+            if !may_have {
+                return Ok(Vec::new());
+            }
             let banks = self
                 .store
                 .customer_banks(partner, customer)

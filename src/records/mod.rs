@@ -29,6 +29,7 @@
 pub mod api;
 mod delivery;
 pub mod export;
+mod known;
 mod model;
 mod outbox;
 mod pagination;

@@ -117,6 +117,14 @@ pub trait AuthStore: Send + Sync + fmt::Debug + 'static {
         customer: &'a str,
     ) -> BoxFuture<'a, Result<Vec<LinkedBank>, RecordsError>>;
 
+    /// Every customer with a record (a login at a bank) created at or
+    /// after `since` (ms), as `(partner, customer id, created at)`: how an
+    /// instance learns, without a query per dial, who has linked before.
+    fn customers_since<'a>(
+        &'a self,
+        since: u64,
+    ) -> BoxFuture<'a, Result<Vec<(String, String, u64)>, RecordsError>>;
+
     /// Sets `validated` on the auth with this id (false: unlinked), bumping
     /// `last_updated` to `at`; the auth as it is now, if it exists.
     fn set_validated<'a>(

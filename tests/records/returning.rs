@@ -204,3 +204,63 @@ async fn a_customers_banks_come_most_recent_first_and_unlinked_ones_drop_out() {
         );
     }
 }
+
+/// What the first USSD hop asks (`Delivery::linked_before`), through two
+/// instances sharing one database (each opens its own connection pool): a
+/// customer who never linked gets no banks; one who linked on this instance
+/// gets them at once; one who linked on the other instance gets them once
+/// this instance has looked again (at most a second later); and the
+/// answer is the records', not a guess (an unlinked account's bank is not
+/// listed though the customer is known).
+#[tokio::test]
+async fn each_instance_learns_who_linked_before_on_either() {
+    use connectflow::records::RecordsDelivery;
+    use connectflow::service::Delivery;
+    for backend in backends().await {
+        let name = backend.name;
+        let a = RecordsDelivery::new(backend.store.clone(), Env::Sandbox);
+        let b = RecordsDelivery::new(
+            Arc::new(crate::kit::open(&backend.location).await),
+            Env::Sandbox,
+        );
+        assert!(a.linked_before("mono", "ada").await.unwrap().is_empty());
+        assert!(b.linked_before("mono", "ada").await.unwrap().is_empty());
+        a.deliver(&linked("flow-1", "acc-1", "ada", "gtbank"))
+            .await
+            .unwrap();
+        assert_eq!(
+            a.linked_before("mono", "ada").await.unwrap(),
+            ["gtbank"],
+            "{name}: the instance that linked knows at once"
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let banks = b.linked_before("mono", "ada").await.unwrap();
+            if banks == ["gtbank"] {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{name}: the other instance never learnt of ada's link"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(
+            b.linked_before("mono", "bola").await.unwrap().is_empty(),
+            "{name}: nobody else is listed"
+        );
+        let auth = a
+            .store()
+            .find(&Filter::default(), PageRequest::default())
+            .await
+            .unwrap();
+        a.store()
+            .set_validated(&auth.auths[0].id, false, jan(9, 9))
+            .await
+            .unwrap();
+        assert!(
+            b.linked_before("mono", "ada").await.unwrap().is_empty(),
+            "{name}: an unlinked account's bank is not listed"
+        );
+    }
+}

@@ -142,7 +142,8 @@ async fn no_typed_text_is_kept_at_rest_after_it_is_used() {
     phone.script(&["1", "ACCT-77", "9876", "NOTE-55"]).await;
     let key = format!("ussd:at:{}", phone.session_id());
     let Entry { data, .. } = store.get(&key).await.unwrap().expect("the session");
-    let opened = String::from_utf8_lossy(&data);
+    let json = connectflow::service::record_json(&data).expect("a session record");
+    let opened = String::from_utf8_lossy(&json);
     for typed in ["9876", "NOTE-55", "1*ACCT-77"] {
         assert!(!opened.contains(typed), "{typed:?} at rest: {opened}");
     }

@@ -11,6 +11,7 @@ mod last_page;
 mod phone;
 mod reauth;
 mod rig;
+mod size;
 
 use connectflow::channel::ussd::gsm::Budget;
 use connectflow::channel::ussd::UssdConfig;

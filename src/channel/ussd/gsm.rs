@@ -47,10 +47,14 @@ const EXTENSION: [char; 10] = ['\u{0C}', '^', '{', '}', '\\', '[', '~', ']', '|'
 
 /// GSM-7 septets for one character, `None` if it is outside GSM-7.
 fn septets(c: char) -> Option<usize> {
-    // The basic set's printable ASCII range is dense; checking it first keeps
-    // the common case a range test rather than a table scan.
-    if is_ascii_basic(c) {
-        return Some(1);
+    // Nearly every character on a screen is ASCII: one table lookup for it
+    // (this runs for every character of every screen, several times a hop),
+    // a scan of the tables only for the rest.
+    if c.is_ascii() {
+        return match ASCII_SEPTETS[c as usize] {
+            0 => None,
+            n => Some(usize::from(n)),
+        };
     }
     if BASIC.contains(&c) {
         Some(1)
@@ -65,11 +69,41 @@ fn septets(c: char) -> Option<usize> {
 /// characters missing here are the extension-table ones (`[ \ ] ^ { | } ~`,
 /// 2 septets), the backtick (not in GSM-7 at all) and control characters
 /// other than LF and CR.
-fn is_ascii_basic(c: char) -> bool {
+const fn is_ascii_basic(c: char) -> bool {
     matches!(c,
         'A'..='Z' | 'a'..='z' | '0'..='9' | ' ' | '\n' | '\r'
         | '!' | '"' | '#' | '$' | '%' | '&' | '\'' | '(' | ')' | '*' | '+' | ','
         | '-' | '.' | '/' | ':' | ';' | '<' | '=' | '>' | '?' | '@' | '_')
+}
+
+/// Septets of each ASCII character in GSM-7 (0: not in it), built at
+/// compile time from the same definitions as the slow path.
+static ASCII_SEPTETS: [u8; 128] = {
+    let mut table = [0u8; 128];
+    let mut i = 0;
+    while i < 128 {
+        let c = i as u8 as char;
+        table[i] = if is_ascii_basic(c) || const_contains(&BASIC, c) {
+            1
+        } else if const_contains(&EXTENSION, c) {
+            2
+        } else {
+            0
+        };
+        i += 1;
+    }
+    table
+};
+
+const fn const_contains(set: &[char], c: char) -> bool {
+    let mut i = 0;
+    while i < set.len() {
+        if set[i] == c {
+            return true;
+        }
+        i += 1;
+    }
+    false
 }
 
 /// Whether a character is in GSM-7 (basic set or extension table).

@@ -322,6 +322,31 @@ impl AuthStore for SqlStore {
         })
     }
 
+    fn customers_since<'a>(
+        &'a self,
+        since: u64,
+    ) -> BoxFuture<'a, Result<Vec<(String, String, u64)>, RecordsError>> {
+        Box::pin(async move {
+            let rows = sqlx::query(
+                "SELECT partner, customer_id, created_at FROM records \
+                 WHERE owner = $1 AND created_at >= $2",
+            )
+            .bind(&self.owner)
+            .bind(db_ms(since))
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok((
+                        row.try_get("partner")?,
+                        row.try_get("customer_id")?,
+                        ms(row, "created_at")?,
+                    ))
+                })
+                .collect()
+        })
+    }
+
     fn set_validated<'a>(
         &'a self,
         id: &'a str,

@@ -14,6 +14,7 @@ use super::{
     Screen, SessionEnded,
 };
 use crate::channel::ussd::input::normalise_service_code;
+use std::borrow::Cow;
 
 /// The Africa's Talking codec (store-key name `at`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -30,22 +31,23 @@ const ERROR_MESSAGE: &[&str] = &["errorMessage", "error_message"];
 const DURATION: &[&str] = &["durationInMillis", "duration_in_millis"];
 const HOPS: &[&str] = &["hopsCount", "hops_count"];
 
-/// The decoded form fields of a request: body pairs, then query pairs.
-struct Fields {
-    body: Vec<(String, String)>,
-    query: Vec<(String, String)>,
+/// The decoded form fields of a request: body pairs, then query pairs,
+/// borrowed from the request where nothing needed decoding (every hop goes
+/// through here: no copy of a value that is not used).
+struct Fields<'a> {
+    body: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    query: Vec<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
-impl Fields {
+impl<'a> Fields<'a> {
     /// Parses body and query. Form decoding is lossy rather than failing on
     /// bad UTF-8 or stray `%`, which is what we want from a lenient codec:
-    /// a request without a readable session id still fails, in `required`.
-    fn parse(request: &GatewayRequest) -> Result<Self, DecodeError> {
-        let body = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&request.body)
-            .map_err(|e| DecodeError(format!("form body: {e}")))?;
-        let query = serde_urlencoded::from_str::<Vec<(String, String)>>(&request.query)
-            .map_err(|e| DecodeError(format!("query string: {e}")))?;
-        Ok(Fields { body, query })
+    /// a request without a readable session id still fails, in `session_id`.
+    fn parse(request: &'a GatewayRequest) -> Result<Self, DecodeError> {
+        Ok(Fields {
+            body: form_urlencoded::parse(&request.body).collect(),
+            query: form_urlencoded::parse(request.query.as_bytes()).collect(),
+        })
     }
 
     /// The first value under any of `names`, body before query: the body is
@@ -54,8 +56,8 @@ impl Fields {
         [&self.body, &self.query].into_iter().find_map(|pairs| {
             pairs
                 .iter()
-                .find(|(k, _)| names.contains(&k.as_str()))
-                .map(|(_, v)| v.as_str())
+                .find(|(k, _)| names.contains(&k.as_ref()))
+                .map(|(_, v)| v.as_ref())
         })
     }
 

@@ -183,11 +183,11 @@ pub fn on_input(
                 };
             }
             let list = usable_first(institutions, first);
-            let labels: Vec<String> = list.iter().map(|i| bank_label(i)).collect();
             match list_input(
-                &labels,
+                list.len(),
+                || list.iter().map(|i| bank_label(i)).collect(),
                 page_of(cursor),
-                &render::list_head(*notice, "Choose your bank"),
+                || render::list_head(*notice, "Choose your bank"),
                 input,
                 config,
             ) {
@@ -251,9 +251,14 @@ pub fn on_input(
             let value = if field.kind == FieldKind::Choice {
                 // Paged exactly as the bank list is, against the head the
                 // screen shows (so "More" is offered where it is accepted).
-                let labels: Vec<String> = field.options.iter().map(|o| o.label.clone()).collect();
-                let head = render::choice_head(f, index);
-                match list_input(&labels, page, &head, input, config) {
+                match list_input(
+                    field.options.len(),
+                    || field.options.iter().map(|o| o.label.clone()).collect(),
+                    page,
+                    || render::choice_head(f, index),
+                    input,
+                    config,
+                ) {
                     ListInput::Page(page) => {
                         return Outcome::Move(Cursor::Field {
                             index,
@@ -292,11 +297,11 @@ pub fn on_input(
             if input == keys.home {
                 return Outcome::Act(UserAction::Back);
             }
-            let labels: Vec<String> = accounts.iter().map(account_label).collect();
             match list_input(
-                &labels,
+                accounts.len(),
+                || accounts.iter().map(account_label).collect(),
                 page_of(cursor),
-                &render::list_head(*notice, "Choose the account"),
+                || render::list_head(*notice, "Choose the account"),
                 input,
                 config,
             ) {

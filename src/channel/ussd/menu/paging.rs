@@ -12,23 +12,26 @@ pub(super) enum ListInput {
 
 /// Paging keys and global item numbers (item numbers stay the same on every
 /// page). `head` is what the screen shows above the items, without any error
-/// line: the pages are cut as [`list_screen_with`] cuts them.
+/// line: the pages are cut as [`list_screen_with`] cuts them. Labels and
+/// head are only built when a paging key needs the pages: a plain number
+/// (most answers, and every bank choice) is read from `count` alone.
 pub(super) fn list_input(
-    labels: &[String],
+    count: usize,
+    labels: impl FnOnce() -> Vec<String>,
     page: usize,
-    head: &[String],
+    head: impl FnOnce() -> Vec<String>,
     input: &str,
     config: &MenuConfig,
 ) -> ListInput {
     let keys = &config.keys;
     if input != keys.more && input != keys.back && input != keys.home {
         // A plain number needs no pages: item numbers are the same on every page.
-        return match pick(input, labels.len()) {
+        return match pick(input, count) {
             Some(i) => ListInput::Picked(i),
             None => ListInput::Invalid,
         };
     }
-    let pages = paginate(head, labels, config);
+    let pages = paginate(&head(), &labels(), config);
     let page = page.min(pages.len().saturating_sub(1));
     if input == config.keys.more && page + 1 < pages.len() {
         return ListInput::Page(page + 1);
@@ -39,7 +42,7 @@ pub(super) fn list_input(
     if input == config.keys.home {
         return ListInput::Page(0);
     }
-    match pick(input, labels.len()) {
+    match pick(input, count) {
         Some(i) => ListInput::Picked(i),
         None => ListInput::Invalid,
     }

@@ -4,6 +4,8 @@
 //! for USSD its cursor and last screen; for the link API its action
 //! sequence), so the same record serves any channel and moves between them.
 
+mod codec;
+
 use super::claim::Claim;
 use crate::flow::{AuthMethodKind, InstitutionRef, Snapshot, Timestamp};
 use serde::de::DeserializeOwned;
@@ -117,10 +119,19 @@ impl<S> Session<S> {
 
 impl<S: ChannelState> Session<S> {
     pub(crate) fn to_bytes(&self) -> Result<Vec<u8>, serde_json::Error> {
-        serde_json::to_vec(self)
+        codec::encode(&serde_json::to_vec(self)?)
     }
 
     pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Session<S>, serde_json::Error> {
-        serde_json::from_slice(bytes)
+        serde_json::from_slice(&codec::decode(bytes)?)
     }
+}
+
+/// The JSON inside a stored session record (as a [`SessionStore`] returns
+/// it, opened when sealed): for tools and tests that look inside records;
+/// the service itself reads them with [`Session`]'s own decoding.
+///
+/// [`SessionStore`]: crate::store::SessionStore
+pub fn record_json(bytes: &[u8]) -> Result<Vec<u8>, serde_json::Error> {
+    Ok(codec::decode(bytes)?.into_owned())
 }

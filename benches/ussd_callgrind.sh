@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Instructions per USSD hop, counted by valgrind's callgrind: stable on a
+# noisy machine (the same binary and input give the same count whatever else
+# runs), so a change's effect on a hop's cost can be read off directly.
+#
+# Run with: bash benches/ussd_callgrind.sh   (needs valgrind: apt-get install valgrind)
+#
+# `examples/ussd_hops.rs` makes N hops of one kind, each of a new session,
+# in-process (no HTTP) with serve's parts: a sealed memory store and SQLite
+# auth records. Each kind runs with N and 2N hops; the difference of the two
+# totals (every thread counted), divided by N, is one hop's cost with the
+# start-up and warm-up taken out.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${N:-1000}
+cargo build --release --quiet --example ussd_hops --features testing,records,ussd
+out=$(mktemp -d)
+count() { # phase n
+  valgrind --tool=callgrind --callgrind-out-file="$out/$1-$2.out" \
+    target/release/examples/ussd_hops "$1" "$2" >/dev/null 2>"$out/$1-$2.log"
+  # One file per thread is not asked for, so the totals line covers them all.
+  grep -E '^(summary|totals):' "$out/$1-$2.out" | head -1 | awk '{print $2}'
+}
+for phase in first bank; do
+  one=$(count "$phase" "$N"); two=$(count "$phase" $((2 * N)))
+  printf '%-6s hop: %8d instructions (callgrind, (count(%d) - count(%d)) / %d)\n' \
+    "$phase" "$(((two - one) / N))" $((2 * N)) "$N" "$N"
+done
+echo "(profiles in $out: callgrind_annotate $out/bank-$((2 * N)).out | head -60)"

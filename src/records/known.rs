@@ -1,0 +1,119 @@
+//! [`Known`]: which customers have linked before, held in memory so that
+//! asking about one who has not costs a hash lookup, not a query.
+//!
+//! The first hop of every USSD dial asks the records for the banks that
+//! phone linked before (to list them first). Nearly every dial is from a
+//! customer who never linked, and a query per dial was the first hop's main
+//! cost. This set answers "certainly not" for them; for anyone in it the
+//! records are still asked, so a false positive (a 64-bit hash collision,
+//! an account since unlinked) only costs the query it saves elsewhere.
+//!
+//! Invariant: every customer with a record created more than [`OVERLAP`]
+//! before the last refresh, and every customer this instance linked itself,
+//! is in the set. Other instances' links arrive with the next refresh (at
+//! most one a [`REFRESH`], made by whichever caller notices first); until
+//! then such a customer sees the banks in the usual order — a nicety lost
+//! for a second, never a wrong answer about an account.
+//!
+//! Memory: about 16 bytes per customer who ever linked.
+
+use super::store::{AuthStore, RecordsError};
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+use std::sync::{Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+/// How stale the set may get before a caller refreshes it.
+pub(crate) const REFRESH: Duration = Duration::from_secs(1);
+/// How far back each refresh looks behind the newest record it saw (ms):
+/// records are stamped with their writer's clock, and instances' clocks may
+/// disagree by this much without a link being missed.
+pub(crate) const OVERLAP: u64 = 60_000;
+
+/// Customers known to have a record, by hash of (partner, customer id).
+#[derive(Debug, Default)]
+pub(crate) struct Known {
+    set: RwLock<HashSet<u64>>,
+    /// The newest `created_at` seen, and when the set was last refreshed
+    /// (`None`: never loaded). Held while refreshing, so one caller does it.
+    refreshed: Mutex<Option<(u64, Instant)>>,
+}
+
+fn key(partner: &str, customer: &str) -> u64 {
+    // SipHash with fixed keys: the same within a process, which is all a
+    // set rebuilt at every start needs.
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (partner, customer).hash(&mut hasher);
+    hasher.finish()
+}
+
+impl Known {
+    /// Adds a customer this instance just linked.
+    pub(crate) fn insert(&self, partner: &str, customer: &str) {
+        self.set
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key(partner, customer));
+    }
+
+    /// False only when `customer` has certainly never linked through
+    /// `partner` (as of at most [`REFRESH`] ago).
+    pub(crate) async fn may_have_linked(
+        &self,
+        store: &dyn AuthStore,
+        partner: &str,
+        customer: &str,
+    ) -> Result<bool, RecordsError> {
+        let k = key(partner, customer);
+        if self.contains(k) {
+            return Ok(true);
+        }
+        self.refresh(store).await?;
+        Ok(self.contains(k))
+    }
+
+    fn contains(&self, k: u64) -> bool {
+        self.set
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(&k)
+    }
+
+    /// Reads the records created since the last refresh, when that was
+    /// more than [`REFRESH`] ago and no other caller is at it.
+    async fn refresh(&self, store: &dyn AuthStore) -> Result<(), RecordsError> {
+        let since = {
+            let Ok(mut guard) = self.refreshed.try_lock() else {
+                // Another caller is deciding: answer from the set as it is.
+                return Ok(());
+            };
+            let since = match *guard {
+                Some((_, at)) if at.elapsed() < REFRESH => return Ok(()),
+                Some((newest, _)) => newest.saturating_sub(OVERLAP),
+                None => 0,
+            };
+            // Claimed now, before the query: callers arriving while it runs
+            // answer from the set instead of all querying at once. (A std
+            // mutex is never held across an await.)
+            *guard = Some((guard.map_or(0, |(n, _)| n), Instant::now()));
+            since
+        };
+        let rows = store.customers_since(since).await?;
+        let mut newest = since;
+        {
+            let mut set = self.set.write().unwrap_or_else(PoisonError::into_inner);
+            for (partner, customer, created_at) in &rows {
+                set.insert(key(partner, customer));
+                newest = newest.max(*created_at);
+            }
+        }
+        let mut guard = self
+            .refreshed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some((seen, _)) = guard.as_mut() {
+            *seen = (*seen).max(newest);
+        }
+        Ok(())
+    }
+}
