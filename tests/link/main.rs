@@ -19,6 +19,8 @@ mod health;
 mod once;
 mod openapi;
 mod person;
+#[path = "../support/process.rs"]
+mod process;
 mod processes;
 mod reauth;
 mod returning;

@@ -9,4 +9,7 @@ mod outbox;
 mod pagination;
 mod returning;
 #[cfg(feature = "cli")]
+#[path = "../support/process.rs"]
+mod process;
+#[cfg(feature = "cli")]
 mod serve_kill;
