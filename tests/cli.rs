@@ -14,7 +14,11 @@ mod process;
 
 /// A `connectflow sandbox` process; killed on drop.
 fn sandbox_process() -> Process {
-    Process::start(&mut process::connectflow(&["sandbox", "--addr", "127.0.0.1:0"]))
+    Process::start(&mut process::connectflow(&[
+        "sandbox",
+        "--addr",
+        "127.0.0.1:0",
+    ]))
 }
 
 fn connectflow(args: &[&str], stdin: &str) -> Output {

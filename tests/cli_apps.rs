@@ -8,8 +8,8 @@ use connectflow::sandbox::{
     OTHER_PARTNER_EMAIL, OTHER_PARTNER_PASSWORD, PARTNER_EMAIL, PARTNER_PASSWORD,
 };
 use connectflow::testing::TempDir;
-use serde_json::Value;
 use process::{connectflow, output, Process};
+use serde_json::Value;
 use std::path::Path;
 use std::process::Output;
 

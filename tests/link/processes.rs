@@ -6,8 +6,8 @@
 
 use super::person::{link, Outcome};
 use super::rig::{Client, API_KEY, SEAL_KEY};
-use connectflow::testing::{test_users, RedisServer, OTP, PASSWORD, SECRET_KEY, SECURITY_ANSWER};
 use crate::process::{connectflow, Process};
+use connectflow::testing::{test_users, RedisServer, OTP, PASSWORD, SECRET_KEY, SECURITY_ANSWER};
 
 /// `connectflow ARGS` with `envs`, debug logs on (scanned afterwards).
 fn spawn(args: &[&str], envs: &[(&str, &str)]) -> Process {

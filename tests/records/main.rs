@@ -7,9 +7,9 @@ mod api;
 mod kit;
 mod outbox;
 mod pagination;
-mod returning;
 #[cfg(feature = "cli")]
 #[path = "../support/process.rs"]
 mod process;
+mod returning;
 #[cfg(feature = "cli")]
 mod serve_kill;

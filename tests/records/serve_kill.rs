@@ -6,8 +6,8 @@
 #![cfg(feature = "cli")]
 
 use crate::kit::{backends, KEY};
-use connectflow::records::IDEMPOTENCY_HEADER;
 use crate::process::{connectflow, Process};
+use connectflow::records::IDEMPOTENCY_HEADER;
 use connectflow::testing::{Answer, StubPartner};
 use std::time::{Duration, Instant};
 

@@ -39,7 +39,9 @@ pub(crate) fn output(command: &mut Command, stdin: &str) -> Output {
     // it did with the input is what the test checks, not this write.
     let _ = input.write_all(stdin.as_bytes());
     drop(input);
-    child.wait_with_output().expect("the child can be waited on")
+    child
+        .wait_with_output()
+        .expect("the child can be waited on")
 }
 
 /// A running `connectflow` server; killed (SIGKILL) when dropped.

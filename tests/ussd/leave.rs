@@ -51,8 +51,7 @@ async fn home_at_the_otp_then_yes_leaves_for_the_bank_list() {
 #[tokio::test]
 async fn back_on_the_otps_first_field_asks_and_the_answer_may_reach_another_instance() {
     let rig = rig().await;
-    let store: Arc<dyn SessionStore> =
-        Arc::new(Sealed::new(MemoryStore::new(), Sealer::random()));
+    let store: Arc<dyn SessionStore> = Arc::new(Sealed::new(MemoryStore::new(), Sealer::random()));
     let shared = || Setup {
         store: Some(store.clone()),
         ..Setup::default()

@@ -182,7 +182,10 @@ fn twelve_options_page_at_the_default_budget_and_twelve_picks_the_twelfth() {
     // From the first page of a verification's first field, leaving loses
     // the step: it asks, and only "1" leaves.
     let asked = on_input(&view, &start(), "0", &[], &config);
-    assert!(matches!(asked, Outcome::Move(Cursor::Leaving { .. })), "{asked:?}");
+    assert!(
+        matches!(asked, Outcome::Move(Cursor::Leaving { .. })),
+        "{asked:?}"
+    );
     let Outcome::Move(leaving) = asked else {
         unreachable!()
     };
@@ -193,7 +196,10 @@ fn twelve_options_page_at_the_default_budget_and_twelve_picks_the_twelfth() {
         on_input(&view, &leaving, "1", &[], &config),
         Outcome::Act(UserAction::Back)
     );
-    assert_eq!(on_input(&view, &leaving, "2", &[], &config), Outcome::Move(start()));
+    assert_eq!(
+        on_input(&view, &leaving, "2", &[], &config),
+        Outcome::Move(start())
+    );
     assert_eq!(
         on_input(&view, last, "13", &[], &config),
         Outcome::Invalid("Invalid choice.")
