@@ -22,6 +22,8 @@ use connectflow::testing::{
 use process::{connectflow, Process};
 use std::sync::Arc;
 
+#[path = "support/at_hop.rs"]
+mod at_hop;
 #[path = "support/process.rs"]
 mod process;
 
@@ -32,27 +34,9 @@ fn instance(redis: &str, partner: &str, records: &str) -> Process {
     instance_with("ussd", &["--store", redis], partner, records)
 }
 
+/// One Africa's Talking hop with this file's gateway token.
 async fn hop(url: &str, session: &str, phone: &str, text: &str) -> (bool, String) {
-    let form = [
-        ("sessionId", session),
-        ("serviceCode", "*384*123#"),
-        ("phoneNumber", phone),
-        ("text", text),
-    ];
-    let body = reqwest::Client::new()
-        .post(format!("{url}/ussd?token={TOKEN}"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    match (body.strip_prefix("CON "), body.strip_prefix("END ")) {
-        (Some(s), _) => (false, s.to_owned()),
-        (_, Some(s)) => (true, s.to_owned()),
-        _ => panic!("no CON/END: {body:?}"),
-    }
+    at_hop::at_hop(url, TOKEN, session, phone, text).await
 }
 
 /// Cumulative AT texts for a list of answers: "", "1", "1*1", ...

@@ -9,6 +9,8 @@
     feature = "cli"
 ))]
 
+#[path = "../support/at_hop.rs"]
+mod at_hop;
 mod auth;
 mod errors;
 mod events;

@@ -4,6 +4,9 @@
 #![cfg(all(feature = "records", feature = "testing"))]
 
 mod api;
+#[cfg(feature = "cli")]
+#[path = "../support/at_hop.rs"]
+mod at_hop;
 mod kit;
 mod outbox;
 mod pagination;

@@ -26,29 +26,9 @@ fn serve(records: &str, hook: &str) -> Process {
     )
 }
 
-/// One Africa's Talking hop; whether it ended and the screen.
+/// One Africa's Talking hop with this file's gateway token.
 async fn hop(url: &str, session: &str, phone: &str, text: &str) -> (bool, String) {
-    let form = [
-        ("sessionId", session),
-        ("serviceCode", "*384*123#"),
-        ("phoneNumber", phone),
-        ("networkCode", "63902"),
-        ("text", text),
-    ];
-    let body = reqwest::Client::new()
-        .post(format!("{url}/ussd?token={TOKEN}"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    match (body.strip_prefix("END "), body.strip_prefix("CON ")) {
-        (Some(end), _) => (true, end.to_owned()),
-        (_, Some(more)) => (false, more.to_owned()),
-        _ => panic!("not a USSD answer: {body}"),
-    }
+    crate::at_hop::at_hop(url, TOKEN, session, phone, text).await
 }
 
 /// Dials and answers `answers` (cumulative text); the screens.
