@@ -128,3 +128,11 @@ pub use flow::{
     Call, ConnectFlow, Effect, Event, Failure, FlowConfig, FlowError, Input, Reply, Snapshot, Step,
     Timestamp, UserAction, View,
 };
+
+/// Every Rust block of `README.md`, run as a doc test so the README cannot
+/// drift from the API (`cargo test --doc`). Its `sh`, `json`, `js` and
+/// `text` blocks are not Rust; the commands the README shows are run by the
+/// tests that name them. Only when the test kit is built: some blocks use it.
+#[cfg(all(doctest, feature = "testing"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

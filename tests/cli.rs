@@ -6,8 +6,20 @@
 use connectflow::testing::{
     catalogues, Answer, StubPartner, TempDir, OTP, PASSWORD, SECURITY_ANSWER,
 };
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Output, Stdio};
+use process::Process;
+use std::process::Output;
+
+#[path = "support/process.rs"]
+mod process;
+
+/// A `connectflow sandbox` process; killed on drop.
+fn sandbox_process() -> Process {
+    Process::start(&mut process::connectflow(&[
+        "sandbox",
+        "--addr",
+        "127.0.0.1:0",
+    ]))
+}
 
 fn connectflow(args: &[&str], stdin: &str) -> Output {
     connectflow_with_key(args, stdin, None)
@@ -17,26 +29,13 @@ fn connectflow(args: &[&str], stdin: &str) -> Output {
 fn connectflow_with_key(args: &[&str], stdin: &str, key: Option<&str>) -> Output {
     // Every run records into a file of its own, never the user's.
     let records = TempDir::new("cli");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_connectflow"));
+    let mut command = process::connectflow(&[]);
     command.env("CONNECTFLOW_RECORDS", records.sqlite("records.db"));
     match key {
         Some(key) => command.env("MONO_SEC_KEY", key),
         None => command.env_remove("MONO_SEC_KEY"),
     };
-    let mut child = command
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    process::output(command.args(args), stdin)
 }
 
 fn json_lines(out: &Output) -> Vec<serde_json::Value> {
@@ -44,6 +43,23 @@ fn json_lines(out: &Output) -> Vec<serde_json::Value> {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
         .collect()
+}
+
+/// `link --json` at the partner at `url`, as customer `cus_cli`, with the
+/// bank and method chosen.
+fn link_at<'a>(url: &'a str, institution: &'a str, method: &'a str) -> [&'a str; 10] {
+    [
+        "link",
+        "--json",
+        "--base-url",
+        url,
+        "--customer-id",
+        "cus_cli",
+        "--institution",
+        institution,
+        "--auth-method",
+        method,
+    ]
 }
 
 const PRESELECT: [&str; 6] = [
@@ -265,52 +281,12 @@ fn base_url_needs_a_key() {
 /// another, as a user would try against the real API.
 #[test]
 fn link_against_a_separate_sandbox_process() {
-    let mut server = Command::new(env!("CARGO_BIN_EXE_connectflow"))
-        .args(["sandbox", "--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    // Kept open until the end: the server must be able to keep writing.
-    let mut server_out = BufReader::new(server.stdout.take().unwrap());
-    server_out.read_line(&mut first).unwrap();
-    let url = first
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("{first}"))
-        .to_owned();
+    let server = sandbox_process();
+    let url = server.url.clone();
     assert!(url.starts_with("http://127.0.0.1:"));
-    let records = TempDir::new("cli");
-    let out = Command::new(env!("CARGO_BIN_EXE_connectflow"))
-        .env("CONNECTFLOW_RECORDS", records.sqlite("records.db"))
-        .args([
-            "link",
-            "--json",
-            "--base-url",
-            &url,
-            "--customer-id",
-            "cus_cli",
-            "--institution",
-            "sandbox-bank",
-            "--auth-method",
-            "ussd",
-        ])
-        .env("MONO_SEC_KEY", "test_sk_from_env")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            c.stdin
-                .take()
-                .unwrap()
-                .write_all(b"1000000002\n2222\n1\n")?;
-            c.wait_with_output()
-        })
-        .unwrap();
-    let _ = server.kill();
-    let _ = server.wait();
-    drop(server_out);
+    let args = link_at(&url, "sandbox-bank", "ussd");
+    let out = connectflow_with_key(&args, "1000000002\n2222\n1\n", Some("test_sk_from_env"));
+    drop(server);
     assert!(
         out.status.success(),
         "stderr: {}",
@@ -328,18 +304,7 @@ async fn link_sends_the_key_from_the_environment_and_never_prints_it() {
     let partner = StubPartner::start_with(catalogues::demo()).await.unwrap();
     let url = partner.url();
     let out = tokio::task::spawn_blocking(move || {
-        let args = [
-            "link",
-            "--json",
-            "--base-url",
-            &url,
-            "--customer-id",
-            "cus_cli",
-            "--institution",
-            catalogues::DEMO_BANK,
-            "--auth-method",
-            "internet_banking",
-        ];
+        let args = link_at(&url, catalogues::DEMO_BANK, "internet_banking");
         connectflow_with_key(&args, "ada\npw-7731\n", Some(KEY))
     })
     .await
@@ -396,18 +361,7 @@ async fn a_list_that_fails_once_is_retried_and_the_link_goes_through() {
     partner.answer_once(StubPartner::INSTITUTIONS, Answer::status(503, "down"));
     let url = partner.url();
     let out = tokio::task::spawn_blocking(move || {
-        let args = [
-            "link",
-            "--json",
-            "--base-url",
-            &url,
-            "--customer-id",
-            "cus_cli",
-            "--institution",
-            catalogues::DEMO_BANK,
-            "--auth-method",
-            "internet_banking",
-        ];
+        let args = link_at(&url, catalogues::DEMO_BANK, "internet_banking");
         connectflow_with_key(&args, "ada\npw\n", Some("test_sk_cli"))
     })
     .await
@@ -428,19 +382,8 @@ async fn a_list_that_fails_once_is_retried_and_the_link_goes_through() {
 /// linked is refused.
 #[test]
 fn reauth_at_the_terminal_asks_login_and_otp_and_keeps_the_account() {
-    let mut server = Command::new(env!("CARGO_BIN_EXE_connectflow"))
-        .args(["sandbox", "--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    let mut server_out = BufReader::new(server.stdout.take().unwrap());
-    server_out.read_line(&mut first).unwrap();
-    let url = first
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
+    let server = sandbox_process();
+    let url = server.url.clone();
     let base = [
         "link",
         "--json",
@@ -481,9 +424,7 @@ fn reauth_at_the_terminal_asks_login_and_otp_and_keeps_the_account() {
             .contains("Account not found"),
         "{last}"
     );
-    let _ = server.kill();
-    let _ = server.wait();
-    drop(server_out);
+    drop(server);
 }
 
 /// `:back` goes back one step: at the password, to the username (the

@@ -8,75 +8,34 @@ use connectflow::sandbox::{
     OTHER_PARTNER_EMAIL, OTHER_PARTNER_PASSWORD, PARTNER_EMAIL, PARTNER_PASSWORD,
 };
 use connectflow::testing::TempDir;
+use process::{connectflow, output, Process};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::process::Output;
 
-/// A `connectflow sandbox` process, killed on drop.
-struct SandboxProcess {
-    child: Child,
-    _out: BufReader<ChildStdout>,
-    url: String,
-}
+#[path = "support/process.rs"]
+mod process;
 
-impl SandboxProcess {
-    fn start(extra: &[&str]) -> SandboxProcess {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_connectflow"))
-            .args(["sandbox", "--addr", "127.0.0.1:0"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        out.read_line(&mut first).unwrap();
-        let url = first
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("{first}"))
-            .to_owned();
-        SandboxProcess {
-            child,
-            _out: out,
-            url,
-        }
-    }
-}
-
-impl Drop for SandboxProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A `connectflow sandbox` process with `extra` arguments, killed on drop.
+fn sandbox(extra: &[&str]) -> Process {
+    Process::start(connectflow(&["sandbox", "--addr", "127.0.0.1:0"]).args(extra))
 }
 
 /// `connectflow apps ARGS` with its token file in `config`, debug logging
 /// on (so a leak into the logs would show), the given environment and
 /// stdin.
 fn apps(config: &Path, args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_connectflow"));
+    let mut command = connectflow(&["apps"]);
     command
-        .arg("apps")
         .args(args)
         .env("CONNECTFLOW_CONFIG_DIR", config)
         .env("RUST_LOG", "debug")
         .env_remove("MONO_PARTNER_TOKEN")
-        .env_remove("MONO_PARTNER_PASSWORD")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .env_remove("MONO_PARTNER_PASSWORD");
     for (k, v) in env {
         command.env(k, v);
     }
-    let mut child = command.spawn().unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    output(&mut command, stdin)
 }
 
 fn stdout(out: &Output) -> String {
@@ -104,7 +63,7 @@ fn json(out: &Output) -> Value {
 
 #[test]
 fn a_partner_scripts_the_whole_life_of_an_app() {
-    let sandbox = SandboxProcess::start(&[]);
+    let sandbox = sandbox(&[]);
     let config = TempDir::new("apps");
     let url = sandbox.url.as_str();
     let mut seen = String::new();
@@ -193,7 +152,7 @@ fn a_partner_scripts_the_whole_life_of_an_app() {
 
 #[test]
 fn refusals_exit_1_and_usage_errors_exit_2() {
-    let sandbox = SandboxProcess::start(&[]);
+    let sandbox = sandbox(&[]);
     let config = TempDir::new("apps");
     let url = sandbox.url.as_str();
 
@@ -292,7 +251,7 @@ fn refusals_exit_1_and_usage_errors_exit_2() {
 
 #[test]
 fn an_expired_token_asks_the_partner_to_log_in_again() {
-    let sandbox = SandboxProcess::start(&["--partner-token-ttl-ms", "300"]);
+    let sandbox = sandbox(&["--partner-token-ttl-ms", "300"]);
     let config = TempDir::new("apps");
     let url = sandbox.url.as_str();
     ok(apps(

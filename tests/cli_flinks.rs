@@ -5,67 +5,26 @@
 #![cfg(all(feature = "cli", feature = "testing"))]
 
 use connectflow::testing::{TempDir, FLINKS_CUSTOMER_ID, FLINKS_SECRET};
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use process::{connectflow, output, Process};
+use std::process::Output;
 
-/// A `connectflow sandbox` process and its URL.
-struct SandboxProcess {
-    child: Child,
-    url: String,
-    /// Kept open: the server must be able to keep writing.
-    _out: BufReader<ChildStdout>,
-    lines: Vec<String>,
-}
+#[path = "support/process.rs"]
+mod process;
 
-impl SandboxProcess {
-    fn start() -> SandboxProcess {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_connectflow"))
-            .args(["sandbox", "--addr", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut lines = Vec::new();
-        for _ in 0..3 {
-            let mut line = String::new();
-            out.read_line(&mut line).unwrap();
-            lines.push(line.trim().to_owned());
-        }
-        let url = lines[0].strip_prefix("listening on ").unwrap().to_owned();
-        SandboxProcess {
-            child,
-            url,
-            _out: out,
-            lines,
-        }
-    }
-}
-
-impl Drop for SandboxProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A `connectflow sandbox` process with the first three lines it printed
+/// (its address, then its Mono and Flinks keys); killed on drop.
+fn sandbox() -> Process {
+    Process::start_reading(&mut connectflow(&["sandbox", "--addr", "127.0.0.1:0"]), 3)
 }
 
 fn run(args: &[&str], stdin: &str, records: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_connectflow"))
-        .env("CONNECTFLOW_RECORDS", records)
-        .env_remove("FLINKS_AUTH_KEY")
-        .env_remove("FLINKS_CUSTOMER_ID")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    output(
+        connectflow(args)
+            .env("CONNECTFLOW_RECORDS", records)
+            .env_remove("FLINKS_AUTH_KEY")
+            .env_remove("FLINKS_CUSTOMER_ID"),
+        stdin,
+    )
 }
 
 fn last_json(out: &Output) -> serde_json::Value {
@@ -83,7 +42,7 @@ const GREATDAY: &str = "Greatday\nEveryday\nMontreal\nCanada\nTriangle\n";
 
 #[test]
 fn greatday_links_at_the_terminal_again_with_the_same_login_id_until_delete_card() {
-    let sandbox = SandboxProcess::start();
+    let sandbox = sandbox();
     assert!(
         sandbox.lines[2].contains(FLINKS_CUSTOMER_ID) && sandbox.lines[2].contains(FLINKS_SECRET),
         "the sandbox prints its Flinks credentials: {:?}",

@@ -4,26 +4,19 @@
 #![cfg(all(feature = "cli", feature = "testing"))]
 
 use connectflow::testing::{TempDir, SECRET_KEY};
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Output, Stdio};
+use process::{connectflow, output, Process};
+use std::process::Output;
+
+#[path = "support/process.rs"]
+mod process;
 
 fn run(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_connectflow"))
-        .args(args)
-        .env("MONO_SEC_KEY", SECRET_KEY)
-        .env_remove("CONNECTFLOW_RECORDS")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    output(
+        connectflow(args)
+            .env("MONO_SEC_KEY", SECRET_KEY)
+            .env_remove("CONNECTFLOW_RECORDS"),
+        stdin,
+    )
 }
 
 fn stdout(out: &Output) -> String {
@@ -109,19 +102,8 @@ fn a_second_link_of_the_same_account_is_returning_and_its_bank_is_listed_first()
 fn records_list_get_export_and_unlink_at_a_sandbox_process() {
     let dir = TempDir::new("cli-records");
     let records = dir.sqlite("records.db");
-    let mut sandbox = Command::new(env!("CARGO_BIN_EXE_connectflow"))
-        .args(["sandbox", "--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut sandbox_out = BufReader::new(sandbox.stdout.take().unwrap());
-    let mut line = String::new();
-    sandbox_out.read_line(&mut line).unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
+    let sandbox = Process::start(&mut connectflow(&["sandbox", "--addr", "127.0.0.1:0"]));
+    let url = sandbox.url.clone();
 
     let linked = run(
         &[
@@ -261,6 +243,4 @@ fn records_list_get_export_and_unlink_at_a_sandbox_process() {
         "",
     );
     assert_eq!(missing.status.code(), Some(2));
-    let _ = sandbox.kill();
-    let _ = sandbox.wait();
 }

@@ -16,10 +16,13 @@ use connectflow::flow::Step;
 use connectflow::service::{ServiceConfig, SessionService};
 use connectflow::store::{MemoryStore, Sealed, Sealer};
 use connectflow::testing::{catalogues, mono_driver, Answer, RedisServer, StubPartner};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use process::{connectflow, Process};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
+
+#[path = "support/process.rs"]
+mod process;
 
 const TOKEN: &str = "fault-matrix-token";
 const SEAL_KEY: &str = "0101010101010101010101010101010101010101010101010101010101010101";
@@ -182,43 +185,15 @@ async fn a_slow_partner_gets_processing_then_the_outcome() {
     assert_eq!(partner.count(StubPartner::LOGIN), 1);
 }
 
-struct Instance {
-    child: Child,
-    url: String,
-    _out: BufReader<std::process::ChildStdout>,
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn instance(redis: &str, partner: &str) -> Instance {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_connectflow"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--store", redis])
-        .args(["--base-url", partner, "--claim-lease", "2"])
-        .env("MONO_SEC_KEY", "test_sk_faults")
-        .env("CONNECTFLOW_SEAL_KEY", SEAL_KEY)
-        .env("CONNECTFLOW_GATEWAY_TOKEN", TOKEN)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("{line:?}"))
-        .to_owned();
-    Instance {
-        child,
-        url,
-        _out: out,
-    }
+/// A `connectflow serve` instance on the shared Redis; killed on drop.
+fn instance(redis: &str, partner: &str) -> Process {
+    Process::start(
+        connectflow(&["serve", "--addr", "127.0.0.1:0", "--store", redis])
+            .args(["--base-url", partner, "--claim-lease", "2"])
+            .env("MONO_SEC_KEY", "test_sk_faults")
+            .env("CONNECTFLOW_SEAL_KEY", SEAL_KEY)
+            .env("CONNECTFLOW_GATEWAY_TOKEN", TOKEN),
+    )
 }
 
 /// One of two `connectflow serve` instances is killed (SIGKILL) while its
@@ -332,7 +307,7 @@ async fn sigterm_waits_for_the_call_in_flight_and_saves_its_outcome() {
     let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(status.success());
     let exited = tokio::task::spawn_blocking(move || {
-        let status = a.child.wait().unwrap();
+        let status = a.wait();
         (status, a)
     })
     .await

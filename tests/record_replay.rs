@@ -17,25 +17,18 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 
+#[path = "support/process.rs"]
+mod process;
+
 const CHAIN: &str = "sandbox-bank\n1\nuser_chain\npass_good\n123456\nMontreal\n2\n";
 
 fn connectflow(dir: &TempDir, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_connectflow"))
-        .env("CONNECTFLOW_RECORDS", dir.sqlite("records.db"))
-        .env_remove("MONO_SEC_KEY")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    process::output(
+        process::connectflow(args)
+            .env("CONNECTFLOW_RECORDS", dir.sqlite("records.db"))
+            .env_remove("MONO_SEC_KEY"),
+        stdin,
+    )
 }
 
 fn event_types(out: &Output) -> Vec<String> {

@@ -19,51 +19,24 @@ use connectflow::store::{RedisStore, Sealed, Sealer, SessionStore};
 use connectflow::testing::{
     catalogues, mono_driver, RedisServer, Sandbox, StubPartner, SECRET_KEY,
 };
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use process::{connectflow, Process};
 use std::sync::Arc;
+
+#[path = "support/at_hop.rs"]
+mod at_hop;
+#[path = "support/process.rs"]
+mod process;
 
 const SEAL_KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
 /// A `connectflow ussd` process; killed on drop.
-struct Instance {
-    child: Child,
-    url: String,
-    _out: BufReader<std::process::ChildStdout>,
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn instance(redis: &str, partner: &str, records: &str) -> Instance {
+fn instance(redis: &str, partner: &str, records: &str) -> Process {
     instance_with("ussd", &["--store", redis], partner, records)
 }
 
+/// One Africa's Talking hop with this file's gateway token.
 async fn hop(url: &str, session: &str, phone: &str, text: &str) -> (bool, String) {
-    let form = [
-        ("sessionId", session),
-        ("serviceCode", "*384*123#"),
-        ("phoneNumber", phone),
-        ("text", text),
-    ];
-    let body = reqwest::Client::new()
-        .post(format!("{url}/ussd?token={TOKEN}"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    match (body.strip_prefix("CON "), body.strip_prefix("END ")) {
-        (Some(s), _) => (false, s.to_owned()),
-        (_, Some(s)) => (true, s.to_owned()),
-        _ => panic!("no CON/END: {body:?}"),
-    }
+    at_hop::at_hop(url, TOKEN, session, phone, text).await
 }
 
 /// Cumulative AT texts for a list of answers: "", "1", "1*1", ...
@@ -278,8 +251,7 @@ async fn serve_keeps_sessions_in_redis_over_tls() {
     let records = records_dir.sqlite("records.db");
     let ca_path = redis.ca_path().to_str().unwrap().to_owned();
 
-    let refused = Command::new(env!("CARGO_BIN_EXE_connectflow"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--records", &records])
+    let refused = connectflow(&["serve", "--addr", "127.0.0.1:0", "--records", &records])
         .args(["--store", &redis.url(), "--base-url", &sandbox.url()])
         .env("MONO_SEC_KEY", SECRET_KEY)
         .env("CONNECTFLOW_SEAL_KEY", SEAL_KEY)
@@ -305,29 +277,14 @@ async fn serve_keeps_sessions_in_redis_over_tls() {
 }
 
 /// A `connectflow <command>` (`serve`, or `ussd`, its old name) process
-/// with `store_args`, in front of `partner`.
-fn instance_with(command: &str, store_args: &[&str], partner: &str, records: &str) -> Instance {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_connectflow"))
-        .args([command, "--addr", "127.0.0.1:0", "--records", records])
-        .args(store_args)
-        .args(["--base-url", partner])
-        .env("MONO_SEC_KEY", SECRET_KEY)
-        .env("CONNECTFLOW_SEAL_KEY", SEAL_KEY)
-        .env("CONNECTFLOW_GATEWAY_TOKEN", TOKEN)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("{line:?}"))
-        .to_owned();
-    Instance {
-        child,
-        url,
-        _out: out,
-    }
+/// with `store_args`, in front of `partner`; killed on drop.
+fn instance_with(command: &str, store_args: &[&str], partner: &str, records: &str) -> Process {
+    Process::start(
+        connectflow(&[command, "--addr", "127.0.0.1:0", "--records", records])
+            .args(store_args)
+            .args(["--base-url", partner])
+            .env("MONO_SEC_KEY", SECRET_KEY)
+            .env("CONNECTFLOW_SEAL_KEY", SEAL_KEY)
+            .env("CONNECTFLOW_GATEWAY_TOKEN", TOKEN),
+    )
 }

@@ -7,28 +7,9 @@ use super::rig::{serve, Client, Setup, GATEWAY_TOKEN};
 use connectflow::testing::{OTP, PASSWORD, SECURITY_ANSWER};
 use serde_json::json;
 
-/// One Africa's Talking hop; `(ended, screen)`.
+/// One Africa's Talking hop with the rig's gateway token; `(ended, screen)`.
 pub(crate) async fn hop(url: &str, session: &str, phone: &str, text: &str) -> (bool, String) {
-    let form = [
-        ("sessionId", session),
-        ("serviceCode", "*384*123#"),
-        ("phoneNumber", phone),
-        ("text", text),
-    ];
-    let body = reqwest::Client::new()
-        .post(format!("{url}/ussd?token={GATEWAY_TOKEN}"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    match (body.strip_prefix("CON "), body.strip_prefix("END ")) {
-        (Some(s), _) => (false, s.to_owned()),
-        (_, Some(s)) => (true, s.to_owned()),
-        _ => panic!("no CON/END: {body:?}"),
-    }
+    crate::at_hop::at_hop(url, GATEWAY_TOKEN, session, phone, text).await
 }
 
 /// Dials and answers `answers` (cumulative AT texts); the last screen.

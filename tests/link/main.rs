@@ -9,6 +9,8 @@
     feature = "cli"
 ))]
 
+#[path = "../support/at_hop.rs"]
+mod at_hop;
 mod auth;
 mod errors;
 mod events;
@@ -19,6 +21,8 @@ mod health;
 mod once;
 mod openapi;
 mod person;
+#[path = "../support/process.rs"]
+mod process;
 mod processes;
 mod reauth;
 mod returning;

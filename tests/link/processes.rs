@@ -6,56 +6,16 @@
 
 use super::person::{link, Outcome};
 use super::rig::{Client, API_KEY, SEAL_KEY};
+use crate::process::{connectflow, Process};
 use connectflow::testing::{test_users, RedisServer, OTP, PASSWORD, SECRET_KEY, SECURITY_ANSWER};
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
 
-/// A child process, killed on drop, with its first stdout line's URL.
-struct Process {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// `connectflow ARGS` with `envs`, debug logs on (scanned afterwards).
 fn spawn(args: &[&str], envs: &[(&str, &str)]) -> Process {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_connectflow"))
-        .args(args)
-        .envs(envs.iter().copied())
-        .env("RUST_LOG", "connectflow=debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("{line:?}"))
-        .to_owned();
-    // Keep reading stdout so the process never blocks on a full pipe.
-    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-    Process { child, url }
-}
-
-impl Process {
-    /// Stops the process and returns what it wrote to stderr.
-    fn stop(mut self) -> String {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let mut logs = String::new();
-        if let Some(mut err) = self.child.stderr.take() {
-            let _ = err.read_to_string(&mut logs);
-        }
-        logs
-    }
+    Process::start(
+        connectflow(args)
+            .envs(envs.iter().copied())
+            .env("RUST_LOG", "connectflow=debug"),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -78,8 +38,8 @@ async fn two_serve_processes_share_redis_with_actions_alternating() {
         "--base-url",
         &sandbox.url,
     ];
-    let a = spawn(&serve_args, &envs);
-    let b = spawn(&serve_args, &envs);
+    let mut a = spawn(&serve_args, &envs);
+    let mut b = spawn(&serve_args, &envs);
     // Every request goes to the other instance than the one before.
     let client = Client::new(vec![a.url.clone(), b.url.clone()], API_KEY);
     for name in [

@@ -4,9 +4,15 @@
 #![cfg(all(feature = "records", feature = "testing"))]
 
 mod api;
+#[cfg(feature = "cli")]
+#[path = "../support/at_hop.rs"]
+mod at_hop;
 mod kit;
 mod outbox;
 mod pagination;
+#[cfg(feature = "cli")]
+#[path = "../support/process.rs"]
+mod process;
 mod returning;
 #[cfg(feature = "cli")]
 mod serve_kill;

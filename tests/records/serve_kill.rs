@@ -6,79 +6,29 @@
 #![cfg(feature = "cli")]
 
 use crate::kit::{backends, KEY};
+use crate::process::{connectflow, Process};
 use connectflow::records::IDEMPOTENCY_HEADER;
 use connectflow::testing::{Answer, StubPartner};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "kill-test-gateway-token";
 const PHONE: &str = "+254711000555";
 
 /// A `connectflow serve` process on the given records; killed on drop.
-struct Serve {
-    child: Child,
-    url: String,
-    _out: BufReader<std::process::ChildStdout>,
+fn serve(records: &str, hook: &str) -> Process {
+    Process::start(
+        connectflow(&["serve", "--addr", "127.0.0.1:0", "--records", records])
+            .args(["--webhook-url", hook, "--webhook-timeout", "1"])
+            .env_remove("MONO_SEC_KEY")
+            .env("CONNECTFLOW_WEBHOOK_SECRET", "whsec_kill")
+            .env("CONNECTFLOW_API_KEY", KEY)
+            .env("CONNECTFLOW_GATEWAY_TOKEN", TOKEN),
+    )
 }
 
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(records: &str, hook: &str) -> Serve {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_connectflow"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--records", records])
-        .args(["--webhook-url", hook, "--webhook-timeout", "1"])
-        .env_remove("MONO_SEC_KEY")
-        .env("CONNECTFLOW_WEBHOOK_SECRET", "whsec_kill")
-        .env("CONNECTFLOW_API_KEY", KEY)
-        .env("CONNECTFLOW_GATEWAY_TOKEN", TOKEN)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("{line:?}"))
-        .to_owned();
-    Serve {
-        child,
-        url,
-        _out: out,
-    }
-}
-
-/// One Africa's Talking hop; whether it ended and the screen.
+/// One Africa's Talking hop with this file's gateway token.
 async fn hop(url: &str, session: &str, phone: &str, text: &str) -> (bool, String) {
-    let form = [
-        ("sessionId", session),
-        ("serviceCode", "*384*123#"),
-        ("phoneNumber", phone),
-        ("networkCode", "63902"),
-        ("text", text),
-    ];
-    let body = reqwest::Client::new()
-        .post(format!("{url}/ussd?token={TOKEN}"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    match (body.strip_prefix("END "), body.strip_prefix("CON ")) {
-        (Some(end), _) => (true, end.to_owned()),
-        (_, Some(more)) => (false, more.to_owned()),
-        _ => panic!("not a USSD answer: {body}"),
-    }
+    crate::at_hop::at_hop(url, TOKEN, session, phone, text).await
 }
 
 /// Dials and answers `answers` (cumulative text); the screens.

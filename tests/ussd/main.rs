@@ -8,6 +8,7 @@ mod flinks;
 mod hardening;
 mod hubtel_ps;
 mod last_page;
+mod leave;
 mod phone;
 mod reauth;
 mod rig;

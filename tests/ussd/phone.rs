@@ -45,6 +45,12 @@ impl AtPhone {
         self.session.clone()
     }
 
+    /// The gateway sends this session's next hops to another instance (at
+    /// `url`) sharing the session store.
+    pub(crate) fn switch_instance(&mut self, url: &str) {
+        self.url = gateway(url, "/ussd");
+    }
+
     pub(crate) async fn post(&self, text: &str) -> (bool, String) {
         let form = [
             ("sessionId", self.session.as_str()),

@@ -179,9 +179,26 @@ fn twelve_options_page_at_the_default_budget_and_twelve_picks_the_twelfth() {
         Outcome::Move(Cursor::Field { page: p, .. }) => assert_eq!(p, page - 1),
         other => panic!("{other:?}"),
     }
+    // From the first page of a verification's first field, leaving loses
+    // the step: it asks, and only "1" leaves.
+    let asked = on_input(&view, &start(), "0", &[], &config);
+    assert!(
+        matches!(asked, Outcome::Move(Cursor::Leaving { .. })),
+        "{asked:?}"
+    );
+    let Outcome::Move(leaving) = asked else {
+        unreachable!()
+    };
+    assert!(render(&view, &leaving, None, &[], &config)
+        .text
+        .starts_with("Leave this verification"));
     assert_eq!(
-        on_input(&view, &start(), "0", &[], &config),
+        on_input(&view, &leaving, "1", &[], &config),
         Outcome::Act(UserAction::Back)
+    );
+    assert_eq!(
+        on_input(&view, &leaving, "2", &[], &config),
+        Outcome::Move(start())
     );
     assert_eq!(
         on_input(&view, last, "13", &[], &config),

@@ -4,13 +4,14 @@
 //!
 //! Pure: no I/O, no clock. The hop server keeps a [`Cursor`] per session.
 
+mod leave;
 mod paging;
 mod render;
 
 pub use render::render;
 
 use super::gsm::Budget;
-use crate::flow::{Account, AuthMethodKind, Institution, UserAction, View};
+use crate::flow::{Account, AuthMethodKind, FormPurpose, Institution, UserAction, View};
 use crate::form::{FieldKind, Form, Secret, Values};
 use paging::{list_input, ListInput};
 use serde::{Deserialize, Serialize};
@@ -92,6 +93,19 @@ pub enum Cursor {
         page: usize,
         /// What was typed for the earlier fields. Held only inside the sealed
         /// session record; never logged (`Values` redacts its `Debug`).
+        #[serde(with = "crate::form::reveal_values")]
+        values: Values,
+    },
+    /// Asked whether to leave the form on screen, which would lose its
+    /// progress; the field to return to if not. Records stored before this
+    /// question existed never hold it, so they load unchanged.
+    Leaving {
+        /// Zero-based field the person was on.
+        index: usize,
+        /// Zero-based page of that field's options.
+        #[serde(default)]
+        page: usize,
+        /// What was typed for the earlier fields (sealed, as in `Field`).
         #[serde(with = "crate::form::reveal_values")]
         values: Values,
     },
@@ -211,6 +225,11 @@ pub fn on_input(
         }
         View::Form(f) => {
             let (index, page, values) = match cursor {
+                Cursor::Leaving {
+                    index,
+                    page,
+                    values,
+                } => return leave::answer(input, *index, *page, values),
                 Cursor::Field {
                     index,
                     page,
@@ -218,8 +237,17 @@ pub fn on_input(
                 } => (*index, *page, values.clone()),
                 _ => (0, 0, Values::new()),
             };
+            // Home leaves the form, asking first when that loses progress.
             if input == keys.home {
-                return Outcome::Act(UserAction::Back);
+                return if leave::loses_progress(f, index, &values) {
+                    Outcome::Move(Cursor::Leaving {
+                        index,
+                        page,
+                        values,
+                    })
+                } else {
+                    Outcome::Act(UserAction::Back)
+                };
             }
             let Some(field) = f.form.fields.get(index) else {
                 return Outcome::Move(Cursor::Field {
@@ -236,9 +264,16 @@ pub fn on_input(
                 };
             }
             // Back: the previous page of a choice's options, else the
-            // previous field, or the bank list from the first one.
+            // previous field, or the bank list from the first one (asking
+            // first on a verification step, whose progress it loses).
             if input == keys.back && !(field.kind == FieldKind::Choice && page > 0) {
-                return if index == 0 {
+                return if index == 0 && f.purpose == FormPurpose::Mfa {
+                    Outcome::Move(Cursor::Leaving {
+                        index,
+                        page,
+                        values,
+                    })
+                } else if index == 0 {
                     Outcome::Act(UserAction::Back)
                 } else {
                     Outcome::Move(Cursor::Field {

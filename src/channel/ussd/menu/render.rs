@@ -65,6 +65,9 @@ pub fn render(
             )
         }
         View::Form(f) => {
+            if let Cursor::Leaving { .. } = cursor {
+                return super::leave::screen(f, config);
+            }
             let index = match cursor {
                 Cursor::Field { index, .. } => *index,
                 _ => 0,
