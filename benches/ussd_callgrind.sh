@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-1000}
-cargo build --release --quiet --example ussd_hops --features testing,records,ussd
+cargo build --release --quiet --example ussd_hops
 out=$(mktemp -d)
 count() { # phase n
   valgrind --tool=callgrind --callgrind-out-file="$out/$1-$2.out" \

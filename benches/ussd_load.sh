@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-8s}
 CONNECTIONS=${CONNECTIONS:-32}
-cargo build --release --quiet --bin connectflow --example fixed_con
+cargo build --release --quiet --bin connectflow --example fixed_con --example ussd_hops
 BIN=target/release/connectflow
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
@@ -44,14 +44,27 @@ rps() { # url script
 }
 # The machine is a VM on a shared host: throughput drifts between runs. Each
 # scenario is therefore compared with a bare run made just before it.
-printf '| endpoint (wrk -t1 -c%s, %s each) | hops/s | bare, just before | vs bare |\n|---|---|---|---|\n' "$CONNECTIONS" "$DURATION"
-row() { # label url script
+printf '| endpoint (wrk -t1 -c%s, %s each) | hops/s | bare, just before | vs bare | budget |\n|---|---|---|---|---|\n' "$CONNECTIONS" "$DURATION"
+row() { # label url script budget
   local bare ours
   bare=$(rps http://127.0.0.1:18082 hop)
   ours=$(rps "$2" "$3")
-  printf '| %s | %.0f | %.0f | %.0f %% |\n' "$1" "$ours" "$bare" "$(echo "$ours * 100 / $bare" | bc -l)"
+  printf '| %s | %.0f | %.0f | %.0f %% | %s |\n' "$1" "$ours" "$bare" "$(echo "$ours * 100 / $bare" | bc -l)" "$4"
 }
-row "first hop, memory store" http://127.0.0.1:18081 hop
-row "bank-choice hop (new sealed session written), memory store" http://127.0.0.1:18081 bank
-row "first hop, Redis store" http://127.0.0.1:18083 hop
-row "bank-choice hop (new sealed session written), Redis store" http://127.0.0.1:18083 bank
+row "first hop, memory store" http://127.0.0.1:18081 hop "≥ 85 %"
+row "bank-choice hop (new sealed session written), memory store" http://127.0.0.1:18081 bank "≥ 70 %"
+row "first hop, Redis store" http://127.0.0.1:18083 hop "≥ 50 %"
+row "bank-choice hop (new sealed session written), Redis store" http://127.0.0.1:18083 bank "≥ 50 %"
+cleanup; pids=()
+
+# At rest: one session parked on an OTP form (budget ≤ 512 bytes sealed),
+# and what 100,000 parked sessions add to a process's resident set
+# (budget ≤ 1 KiB each). In-process, no HTTP: examples/ussd_hops.rs.
+echo
+target/release/examples/ussd_hops size | tail -1
+target/release/examples/ussd_hops memory "${PARKED:-100000}"
+
+# Whole sessions, first dial to linked, at saturation and at half of it
+# (budget: p99 hop latency under 50 ms at half of saturation).
+echo
+bash benches/ussd_sessions.sh

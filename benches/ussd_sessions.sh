@@ -27,13 +27,13 @@ tmp=$(mktemp -d)
 export CONNECTFLOW_GATEWAY_TOKEN=bench MONO_SEC_KEY=test_sk_connectflow_sandbox
 # The sandbox caps live sessions per key (100 by default); the closed loop
 # never has more than CONCURRENCY live, the open loop at most rate x session time.
-"$BIN" sandbox --addr 127.0.0.1:18095 >"$tmp/sandbox.log" 2>&1 & pids+=($!)
+"$BIN" sandbox --addr 127.0.0.1:18105 >"$tmp/sandbox.log" 2>&1 & pids+=($!)
 wait_line "$tmp/sandbox.log"
-"$BIN" serve --addr 127.0.0.1:18091 --store memory --phone-limit 0 --source-limit 0 \
-  --base-url http://127.0.0.1:18095 --records "sqlite:$tmp/records.db" >"$tmp/serve.log" 2>&1 & pids+=($!)
+"$BIN" serve --addr 127.0.0.1:18101 --store memory --phone-limit 0 --source-limit 0 \
+  --base-url http://127.0.0.1:18105 --records "sqlite:$tmp/records.db" >"$tmp/serve.log" 2>&1 & pids+=($!)
 wait_line "$tmp/serve.log"
 LOAD=target/release/examples/ussd_sessions
-URL=http://127.0.0.1:18091
+URL=http://127.0.0.1:18101
 "$LOAD" "$URL" --concurrency 4 --duration 2 >/dev/null # warm up
 echo "saturation (closed loop, $CONCURRENCY phones, ${DURATION} s):"
 sat=$("$LOAD" "$URL" --concurrency "$CONCURRENCY" --duration "$DURATION")

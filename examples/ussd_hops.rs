@@ -1,6 +1,6 @@
 //! Run with: `bash benches/ussd_callgrind.sh` (counts instructions per hop
 //! under valgrind), or
-//! `cargo run --release --example ussd_hops --features testing,records,ussd -- first 1000`.
+//! `cargo run --release --example ussd_hops -- first 1000`.
 //!
 //! N first hops (`first`) or N bank-choice hops (`bank`), each of a new session, through
 //! the USSD channel and the session service in-process (no HTTP), with the
@@ -10,6 +10,15 @@
 //! of two runs (N and 2N hops), divided by N, is what one hop costs beyond
 //! the web server, on every thread (the SQLite worker's included) — a
 //! number that does not move with whatever else the machine is doing.
+//!
+//! Two more measurements: `memory N` parks N sessions (after their bank
+//! choice) and reports what they added to the process's resident set, per
+//! session; `size` parks one on `user_otp`'s OTP form and prints its record.
+
+// The same allocator as the `connectflow` command: memory per session and
+// instructions per hop are the command's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use connectflow::channel::ussd::gateway::africastalking::AfricasTalking;
 use connectflow::channel::ussd::gateway::GatewayRequest;
@@ -30,6 +39,13 @@ fn hop(session: u64, text: &str) -> GatewayRequest {
         .into_bytes(),
         ..GatewayRequest::default()
     }
+}
+
+/// This process's resident set, from /proc (Linux).
+fn resident_bytes() -> Result<u64, Box<dyn std::error::Error>> {
+    let statm = std::fs::read_to_string("/proc/self/statm")?;
+    let pages: u64 = statm.split_whitespace().nth(1).ok_or("statm")?.parse()?;
+    Ok(pages * 4096)
 }
 
 async fn first_hops(ussd: &Arc<UssdService>, from: u64, n: u64) -> usize {
@@ -68,6 +84,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bytes = match phase.as_str() {
         "first" => first_hops(&ussd, 0, n).await,
         "bank" => bank_choice_hops(&ussd, 0, n).await,
+        "memory" => {
+            // n sessions parked after their bank choice (a sealed record
+            // and a phone index each), and what they added to the RSS.
+            let before = resident_bytes()?;
+            bank_choice_hops(&ussd, 0, n).await;
+            let after = resident_bytes()?;
+            let per = after.saturating_sub(before) as f64 / n as f64;
+            println!(
+                "{n} parked sessions: RSS +{} KiB, {per:.0} bytes per session",
+                (after - before) / 1024
+            );
+            return Ok(());
+        }
         "size" => {
             // One session parked on user_otp's OTP form: its record's size
             // as stored (sealed), and opened.

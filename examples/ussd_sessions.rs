@@ -47,13 +47,15 @@ fn parse() -> Result<Args, String> {
     };
     while let Some(flag) = args.next() {
         let value = args.next().ok_or(format!("{flag} needs a value"))?;
-        let bad = |_| format!("bad value for {flag}: {value}");
+        let bad = || format!("bad value for {flag}: {value}");
         match flag.as_str() {
             "--token" => parsed.token = value.clone(),
-            "--concurrency" => parsed.concurrency = Some(value.parse().map_err(bad)?),
-            "--rate" => parsed.rate = Some(value.parse().map_err(bad)?),
-            "--duration" => parsed.duration = Duration::from_secs_f64(value.parse().map_err(bad)?),
-            "--sessions" => parsed.sessions = value.parse().map_err(bad)?,
+            "--concurrency" => parsed.concurrency = Some(value.parse().map_err(|_| bad())?),
+            "--rate" => parsed.rate = Some(value.parse().map_err(|_| bad())?),
+            "--duration" => {
+                parsed.duration = Duration::from_secs_f64(value.parse().map_err(|_| bad())?)
+            }
+            "--sessions" => parsed.sessions = value.parse().map_err(|_| bad())?,
             other => return Err(format!("unknown option {other}")),
         }
     }

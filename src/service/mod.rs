@@ -38,6 +38,7 @@ pub use crate::store::{Clock, SystemClock};
 pub use claim::Claim;
 pub use delivery::{Delivered, Delivery, DeliveryError, LinkedAccount};
 pub use health::{marked, Health, HealthConfig, Status as HealthStatus, HEALTH_KEY};
+pub(crate) use record::IndexWrite;
 pub use record::{record_json, ChannelState, Customer, Session};
 pub use signature::SIGNATURE_HEADER;
 pub use turn::{Channel, ClaimStatus, Loaded, Turn};
@@ -291,12 +292,46 @@ impl SessionService {
         let Some(entry) = crate::store::get_readable(self.store.as_ref(), key).await? else {
             return Ok(None);
         };
+        self.loaded(entry).map(Some)
+    }
+
+    /// The session at `key`; when there is none, the record at `fallback`
+    /// (a USSD phone's index), read in the same round trip where the store
+    /// allows. A record that does not open reads as absent, as in
+    /// [`load`](Self::load).
+    pub async fn load_or<S: ChannelState>(
+        &self,
+        key: &str,
+        fallback: &str,
+    ) -> Result<(Option<Loaded<S>>, Option<crate::store::Entry>), ServiceError> {
+        match self.store.get_or(key, fallback).await {
+            Ok((Some(entry), _)) => Ok((Some(self.loaded(entry)?), None)),
+            Ok((None, other)) => Ok((None, other)),
+            // One of them does not open: the one-record reads clear or skip
+            // it (rare, so two round trips here are fine).
+            Err(StoreError::Tampered { .. } | StoreError::UnknownKey { .. }) => {
+                match self.load(key).await? {
+                    Some(loaded) => Ok((Some(loaded), None)),
+                    None => Ok((
+                        None,
+                        crate::store::get_readable(self.store.as_ref(), fallback).await?,
+                    )),
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn loaded<S: ChannelState>(
+        &self,
+        entry: crate::store::Entry,
+    ) -> Result<Loaded<S>, ServiceError> {
         let mut session = Session::from_bytes(&entry.data)?;
         session.read_at = Some((entry.read_at, std::time::Instant::now()));
-        Ok(Some(Loaded {
+        Ok(Loaded {
             version: Some(entry.version),
             session,
-        }))
+        })
     }
 
     /// Writes `session` at `key` if the stored version is still `version`
@@ -308,10 +343,21 @@ impl SessionService {
         session: &Session<S>,
     ) -> Result<Version, ServiceError> {
         let bytes = session.to_bytes()?;
-        Ok(self
-            .store
-            .compare_and_set(key, version, bytes, self.config.session_ttl)
-            .await?)
+        let ttl = self.config.session_ttl;
+        Ok(match &session.index {
+            None => self.store.compare_and_set(key, version, bytes, ttl).await?,
+            Some(index) => {
+                let also = crate::store::AlsoSet {
+                    key: &index.key,
+                    expected: index.expected,
+                    data: index.data.clone(),
+                    ttl,
+                };
+                self.store
+                    .compare_and_set_with(key, version, bytes, ttl, also)
+                    .await?
+            }
+        })
     }
 
     /// A new flow for `partner`, and its record. `reference` is generated
@@ -342,6 +388,7 @@ impl SessionService {
             delivered: None,
             channel,
             read_at: None,
+            index: None,
         };
         Ok((session, flow))
     }

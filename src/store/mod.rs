@@ -68,6 +68,20 @@ pub enum StoreError {
     Backend(String),
 }
 
+/// A second, best-effort write riding on a
+/// [`compare_and_set_with`](SessionStore::compare_and_set_with).
+#[derive(Debug, Clone)]
+pub struct AlsoSet<'a> {
+    /// Its key.
+    pub key: &'a str,
+    /// The version it must be at (`None`: absent).
+    pub expected: Option<Version>,
+    /// The bytes.
+    pub data: Vec<u8>,
+    /// Its TTL.
+    pub ttl: Duration,
+}
+
 /// A key-value store with versions and TTLs.
 pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
     /// The record at `key`, if any and not expired.
@@ -91,6 +105,47 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
     /// rendered itself from a record that was. By default, a `get`.
     fn version<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Version>, StoreError>> {
         Box::pin(async move { Ok(self.get(key).await?.map(|e| e.version)) })
+    }
+
+    /// The record at `key`, and when there is none, the record at
+    /// `fallback`: in one round trip where the backend allows (a USSD hop
+    /// reads its session, and for a session not started yet, its phone's
+    /// index). The second is `None` whenever the first is `Some`. By
+    /// default, two reads.
+    fn get_or<'a>(
+        &'a self,
+        key: &'a str,
+        fallback: &'a str,
+    ) -> BoxFuture<'a, Result<(Option<Entry>, Option<Entry>), StoreError>> {
+        Box::pin(async move {
+            match self.get(key).await? {
+                Some(entry) => Ok((Some(entry), None)),
+                None => Ok((None, self.get(fallback).await?)),
+            }
+        })
+    }
+
+    /// [`compare_and_set`](Self::compare_and_set) at `key`, and when it
+    /// succeeds, `also` if its own expected version still holds: in one
+    /// round trip where the backend allows (a new session and its phone's
+    /// index). `also` is best effort — a conflict or failure there is not
+    /// this write's — and is never written when this write is refused.
+    /// By default, two writes.
+    fn compare_and_set_with<'a>(
+        &'a self,
+        key: &'a str,
+        expected: Option<Version>,
+        data: Vec<u8>,
+        ttl: Duration,
+        also: AlsoSet<'a>,
+    ) -> BoxFuture<'a, Result<Version, StoreError>> {
+        Box::pin(async move {
+            let version = self.compare_and_set(key, expected, data, ttl).await?;
+            let _ = self
+                .compare_and_set(also.key, also.expected, also.data, also.ttl)
+                .await;
+            Ok(version)
+        })
     }
 
     /// Removes `key` (no error if absent).

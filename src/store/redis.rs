@@ -12,7 +12,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, IntoConnectionInfo, RedisError, Script, TlsCertificates};
 
-use super::{BoxFuture, Entry, SessionStore, StoreError, Version};
+use super::{AlsoSet, BoxFuture, Entry, SessionStore, StoreError, Version};
 
 /// The key prefix unless [`RedisStore::with_prefix`] says otherwise.
 pub const DEFAULT_PREFIX: &str = "connectflow:";
@@ -38,6 +38,38 @@ return nv
 /// KEYS[1]: the record. Returns its version and data (nil when absent) and
 /// the server's `TIME`, in one round trip: leases are measured on the
 /// store's clock, which every instance shares.
+/// [`CAS_SCRIPT`] at KEYS[1], then, only when it was written, the same at
+/// KEYS[2] with ARGV[4..6] if that record is still at its expected version
+/// (a best-effort index beside a record: one round trip for both).
+const CAS_WITH_SCRIPT: &str = r"
+local function cas(key, expected, data, ttl)
+  local cur = redis.call('HGET', key, 'v')
+  if expected == '' then
+    if cur then return -1 end
+  elseif cur ~= expected then
+    return -1
+  end
+  local nv = 1
+  if cur then nv = tonumber(cur) + 1 end
+  redis.call('HSET', key, 'v', string.format('%d', nv), 'd', data)
+  redis.call('PEXPIRE', key, ttl)
+  return nv
+end
+local nv = cas(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
+if nv > 0 then cas(KEYS[2], ARGV[4], ARGV[5], ARGV[6]) end
+return nv
+";
+
+/// [`GET_SCRIPT`] at KEYS[1]; when it holds nothing, also at KEYS[2] (a
+/// session, or for one not started yet, its phone's index: one round trip).
+const GET_OR_SCRIPT: &str = r"
+local r = redis.call('HMGET', KEYS[1], 'v', 'd')
+local t = redis.call('TIME')
+local f = {false, false}
+if not r[1] then f = redis.call('HMGET', KEYS[2], 'v', 'd') end
+return {r[1], r[2], t[1], t[2], f[1], f[2]}
+";
+
 const GET_SCRIPT: &str = r"
 local r = redis.call('HMGET', KEYS[1], 'v', 'd')
 local t = redis.call('TIME')
@@ -57,7 +89,9 @@ pub struct RedisStore {
     conn: ConnectionManager,
     prefix: String,
     cas: Script,
+    cas_with: Script,
     get: Script,
+    get_or: Script,
 }
 
 impl fmt::Debug for RedisStore {
@@ -85,6 +119,40 @@ where
         }
         other => other,
     }
+}
+
+/// A record as the scripts return it (version and data, both or neither).
+fn entry(
+    version: Option<Version>,
+    data: Option<Vec<u8>>,
+    read_at: crate::flow::Timestamp,
+) -> Result<Option<Entry>, StoreError> {
+    match (version, data) {
+        (Some(version), Some(data)) => Ok(Some(Entry {
+            version,
+            data,
+            read_at,
+        })),
+        (None, None) => Ok(None),
+        // Only something other than this store writes half a record.
+        _ => Err(StoreError::Backend(
+            "redis: malformed record (not written by this store)".into(),
+        )),
+    }
+}
+
+/// Redis' TIME (seconds, microseconds) as a timestamp.
+fn redis_time(secs: u64, micros: u64) -> crate::flow::Timestamp {
+    crate::flow::Timestamp(secs.saturating_mul(1000).saturating_add(micros / 1000))
+}
+
+/// A TTL as the milliseconds PEXPIRE takes.
+fn ttl_ms(ttl: Duration) -> u64 {
+    // Redis refuses an expiry past the year 292 million; a century is
+    // "forever" for a session.
+    u64::try_from(ttl.as_millis())
+        .unwrap_or(u64::MAX)
+        .min(MAX_TTL_MS)
 }
 
 fn backend(e: RedisError) -> StoreError {
@@ -169,7 +237,9 @@ impl RedisStore {
             conn,
             prefix: DEFAULT_PREFIX.to_owned(),
             cas: Script::new(CAS_SCRIPT),
+            cas_with: Script::new(CAS_WITH_SCRIPT),
             get: Script::new(GET_SCRIPT),
+            get_or: Script::new(GET_OR_SCRIPT),
         })
     }
 
@@ -204,20 +274,66 @@ impl SessionStore for RedisStore {
                 })
                 .await
                 .map_err(backend)?;
-            let read_at =
-                crate::flow::Timestamp(secs.saturating_mul(1000).saturating_add(micros / 1000));
-            match (version, data) {
-                (Some(version), Some(data)) => Ok(Some(Entry {
-                    version,
-                    data,
-                    read_at,
-                })),
-                (None, None) => Ok(None),
-                // Only something other than this store writes half a record.
-                _ => Err(StoreError::Backend(
-                    "redis: malformed record (not written by this store)".into(),
-                )),
-            }
+            entry(version, data, redis_time(secs, micros))
+        })
+    }
+
+    fn get_or<'a>(
+        &'a self,
+        key: &'a str,
+        fallback: &'a str,
+    ) -> BoxFuture<'a, Result<(Option<Entry>, Option<Entry>), StoreError>> {
+        Box::pin(async move {
+            let (full, other) = (self.full_key(key), self.full_key(fallback));
+            type Reply = (
+                Option<Version>,
+                Option<Vec<u8>>,
+                u64,
+                u64,
+                Option<Version>,
+                Option<Vec<u8>>,
+            );
+            let (v1, d1, secs, micros, v2, d2): Reply = retry_once(|| {
+                let mut conn = self.conn.clone();
+                let mut invocation = self.get_or.key(&full);
+                invocation.key(&other);
+                async move { invocation.invoke_async(&mut conn).await }
+            })
+            .await
+            .map_err(backend)?;
+            let read_at = redis_time(secs, micros);
+            Ok((entry(v1, d1, read_at)?, entry(v2, d2, read_at)?))
+        })
+    }
+
+    fn compare_and_set_with<'a>(
+        &'a self,
+        key: &'a str,
+        expected: Option<Version>,
+        data: Vec<u8>,
+        ttl: Duration,
+        also: AlsoSet<'a>,
+    ) -> BoxFuture<'a, Result<Version, StoreError>> {
+        Box::pin(async move {
+            let version = |v: Option<Version>| v.map(|v| v.to_string()).unwrap_or_default();
+            let (full, other) = (self.full_key(key), self.full_key(also.key));
+            // Retried once on a broken connection, as compare_and_set is.
+            let new: i64 = retry_once(|| {
+                let mut conn = self.conn.clone();
+                let mut invocation = self.cas_with.key(&full);
+                invocation
+                    .key(&other)
+                    .arg(version(expected))
+                    .arg(&data)
+                    .arg(ttl_ms(ttl))
+                    .arg(version(also.expected))
+                    .arg(&also.data)
+                    .arg(ttl_ms(also.ttl));
+                async move { invocation.invoke_async(&mut conn).await }
+            })
+            .await
+            .map_err(backend)?;
+            Version::try_from(new).map_err(|_| StoreError::Conflict)
         })
     }
 
@@ -231,11 +347,7 @@ impl SessionStore for RedisStore {
         Box::pin(async move {
             let conn = self.conn.clone();
             let expected = expected.map(|v| v.to_string()).unwrap_or_default();
-            // Redis refuses an expiry past the year 292 million; a century
-            // is "forever" for a session.
-            let ttl_ms = u64::try_from(ttl.as_millis())
-                .unwrap_or(u64::MAX)
-                .min(MAX_TTL_MS);
+            let ttl_ms = ttl_ms(ttl);
             let full = self.full_key(key);
             // Retried once if the connection was found broken: had the first
             // try been applied, the retry is refused as a conflict, which the

@@ -3,12 +3,30 @@
 //! person's first (or pre-dialled) answer.
 
 use super::menu::{self, Cursor, Outcome};
-use super::resume;
 use super::session::{screen, UssdState};
 use super::{gateway::RawHop, gateway::Screen, UssdService};
 use crate::flow::{Input, UserAction};
+use crate::service::IndexWrite;
 use crate::service::{Customer, ServiceError};
+use crate::store::Entry;
 use std::sync::Arc;
+
+/// A hop of a session with no stored state, as [`UssdService::serve`] read
+/// it: the phone's index came in the same store round trip as the (absent)
+/// session.
+pub(super) struct FirstHop<'a> {
+    pub(super) gateway: &'a str,
+    pub(super) key: &'a str,
+    pub(super) raw: &'a RawHop,
+    pub(super) text: Option<String>,
+    pub(super) sequence: Option<u64>,
+    pub(super) prefill: Vec<String>,
+    pub(super) peer: Option<std::net::IpAddr>,
+    /// `None` when the gateway sent no phone number.
+    pub(super) phone_key: Option<String>,
+    /// What the phone's index held.
+    pub(super) previous: Option<Entry>,
+}
 
 impl UssdService {
     /// A hop of a session with no stored state: offer to resume an unfinished
@@ -20,23 +38,18 @@ impl UssdService {
     /// store write: a person who dials and hangs up costs the store one read.
     /// Their first answer arrives with no history and is taken as pre-dialled
     /// input, which may only pick a bank (never reach a PIN or OTP field).
-    #[allow(clippy::too_many_arguments)]
-    pub(super) async fn begin(
-        self: &Arc<Self>,
-        gateway: &str,
-        key: &str,
-        raw: &RawHop,
-        text: Option<String>,
-        sequence: Option<u64>,
-        prefill: Vec<String>,
-        peer: Option<std::net::IpAddr>,
-    ) -> Result<Screen, ServiceError> {
-        let phone_key = resume::phone_key(self.service.store().as_ref(), gateway, &raw.phone);
-        let previous = if raw.phone.is_empty() {
-            None
-        } else {
-            crate::store::get_readable(self.service.store().as_ref(), &phone_key).await?
-        };
+    pub(super) async fn begin(self: &Arc<Self>, hop: FirstHop<'_>) -> Result<Screen, ServiceError> {
+        let FirstHop {
+            gateway,
+            key,
+            raw,
+            text,
+            sequence,
+            prefill,
+            peer,
+            phone_key,
+            previous,
+        } = hop;
         // A returning customer (the phone is the customer id) sees the
         // banks they linked before first: on the first screen and in how
         // their first answer is read.
@@ -52,7 +65,13 @@ impl UssdService {
                     return Ok(outcome);
                 }
                 if let Some(offer) = self
-                    .offer_resume(key, &phone_key, prev, text.clone(), sequence)
+                    .offer_resume(
+                        key,
+                        phone_key.as_deref().unwrap_or(""),
+                        prev,
+                        text.clone(),
+                        sequence,
+                    )
                     .await?
                 {
                     return Ok(offer);
@@ -67,7 +86,13 @@ impl UssdService {
         if let Some(prev) = &previous {
             if self.waits_for_reauth(prev).await {
                 if let Some(offer) = self
-                    .offer_resume(key, &phone_key, prev, text.clone(), sequence)
+                    .offer_resume(
+                        key,
+                        phone_key.as_deref().unwrap_or(""),
+                        prev,
+                        text.clone(),
+                        sequence,
+                    )
                     .await?
                 {
                     return Ok(offer);
@@ -137,18 +162,14 @@ impl UssdService {
                     .await
             }
         }
-        if !raw.phone.is_empty() {
+        if let Some(phone_key) = phone_key {
+            // The phone's index, written with the session in one round trip.
             // Best effort: a lost race here only loses the resume offer.
-            let _ = self
-                .service
-                .store()
-                .compare_and_set(
-                    &phone_key,
-                    previous.map(|p| p.version),
-                    key.as_bytes().to_vec(),
-                    self.service.config().session_ttl,
-                )
-                .await;
+            session.index = Some(IndexWrite {
+                key: phone_key,
+                expected: previous.map(|p| p.version),
+                data: key.as_bytes().to_vec(),
+            });
         }
         self.drive(key, None, session, flow).await
     }

@@ -190,12 +190,20 @@ impl UssdService {
             // The telecom session is over; the flow stays for a re-dial.
             return Ok(screen("Goodbye.", true));
         }
-        let loaded = match self.service.load::<UssdState>(key).await {
-            Ok(l) => l,
+        // The session, and for one not started yet, the phone's index (to
+        // offer what it left unfinished): one store round trip.
+        let phone_key = (!raw.phone.is_empty())
+            .then(|| resume::phone_key(self.service.store().as_ref(), gateway, &raw.phone));
+        let read = match &phone_key {
+            Some(phone_key) => self.service.load_or::<UssdState>(key, phone_key).await,
+            None => self.service.load::<UssdState>(key).await.map(|l| (l, None)),
+        };
+        let (loaded, previous) = match read {
+            Ok(read) => read,
             // A record this build cannot read (an older format): start over.
             Err(ServiceError::Record(e)) => {
                 tracing::warn!(error = %e, "unreadable session record; starting over");
-                None
+                (None, None)
             }
             Err(e) => return Err(e),
         };
@@ -240,9 +248,18 @@ impl UssdService {
                 Extracted::Begin { prefill } => prefill,
                 _ => Vec::new(),
             };
-            return self
-                .begin(gateway, key, raw, text, sequence, prefill, peer)
-                .await;
+            let first = begin::FirstHop {
+                gateway,
+                key,
+                raw,
+                text,
+                sequence,
+                prefill,
+                peer,
+                phone_key,
+                previous,
+            };
+            return self.begin(first).await;
         };
         let input = match extracted {
             // Same text again (a gateway retry): same screen, nothing runs twice.

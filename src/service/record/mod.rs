@@ -63,6 +63,22 @@ pub struct Session<S> {
     /// claims are stamped and leases judged on the store's clock. Not stored.
     #[serde(skip)]
     pub(crate) read_at: Option<(Timestamp, std::time::Instant)>,
+    /// A record to write beside this one when it is next saved, in the
+    /// same round trip (a new USSD session's phone index). Not stored.
+    #[serde(skip)]
+    pub(crate) index: Option<IndexWrite>,
+}
+
+/// A best-effort write that rides on a session's next save (see
+/// [`SessionStore::compare_and_set_with`](crate::store::SessionStore::compare_and_set_with)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct IndexWrite {
+    /// Its key.
+    pub(crate) key: String,
+    /// The version it must still be at (`None`: absent).
+    pub(crate) expected: Option<crate::store::Version>,
+    /// The bytes.
+    pub(crate) data: Vec<u8>,
 }
 
 impl<S> Session<S> {
@@ -103,6 +119,7 @@ impl<S> Session<S> {
             delivered: self.delivered,
             channel: channel(self.channel),
             read_at: self.read_at,
+            index: self.index,
         }
     }
 

@@ -1,7 +1,7 @@
 //! [`Sealed`]: any session store, with every record sealed at rest.
 
 use super::{SealError, Sealer};
-use crate::store::{BoxFuture, Entry, SessionStore, StoreError, Version};
+use crate::store::{AlsoSet, BoxFuture, Entry, SessionStore, StoreError, Version};
 use std::time::Duration;
 
 /// A [`SessionStore`] that seals every record it writes into `inner` and
@@ -48,29 +48,98 @@ fn aad(key: &str, version: Version) -> Vec<u8> {
     aad
 }
 
+impl<S: SessionStore> Sealed<S> {
+    /// `entry`, read at `key`, opened; or why it does not open.
+    fn open(&self, key: &str, entry: Entry) -> Result<Entry, StoreError> {
+        match self.sealer.open(&aad(key, entry.version), &entry.data) {
+            Ok(data) => Ok(Entry { data, ..entry }),
+            // The store key is left out of logs: it may be built from a
+            // phone number.
+            Err(SealError::UnknownKey(id)) => {
+                tracing::error!(key_id = %id, "a sealed record names a key this instance does not have; check CONNECTFLOW_SEAL_KEYS");
+                Err(StoreError::UnknownKey {
+                    version: entry.version,
+                })
+            }
+            Err(_) => {
+                tracing::warn!("a sealed record failed authentication");
+                Err(StoreError::Tampered {
+                    version: entry.version,
+                })
+            }
+        }
+    }
+
+    /// `data`, sealed for `key` at the version a write expecting
+    /// `expected` gives it.
+    fn seal(
+        &self,
+        key: &str,
+        expected: Option<Version>,
+        data: &[u8],
+    ) -> Result<Vec<u8>, StoreError> {
+        let next = expected.map_or(1, |v| v.saturating_add(1));
+        self.sealer
+            .try_seal(&aad(key, next), data)
+            .map_err(|_| StoreError::Backend("record too large to seal".into()))
+    }
+}
+
+/// A store that numbers versions otherwise breaks the binding: say so
+/// loudly rather than write records no one can open.
+fn check_version(written: Version, expected: Option<Version>) -> Result<Version, StoreError> {
+    let next = expected.map_or(1, |v| v.saturating_add(1));
+    if written != next {
+        return Err(StoreError::Backend(format!(
+            "the store wrote version {written}, expected {next}"
+        )));
+    }
+    Ok(written)
+}
+
 impl<S: SessionStore> SessionStore for Sealed<S> {
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Entry>, StoreError>> {
         Box::pin(async move {
             let Some(entry) = self.inner.get(key).await? else {
                 return Ok(None);
             };
-            match self.sealer.open(&aad(key, entry.version), &entry.data) {
-                Ok(data) => Ok(Some(Entry { data, ..entry })),
-                // The store key is left out of logs: it may be built from a
-                // phone number.
-                Err(SealError::UnknownKey(id)) => {
-                    tracing::error!(key_id = %id, "a sealed record names a key this instance does not have; check CONNECTFLOW_SEAL_KEYS");
-                    Err(StoreError::UnknownKey {
-                        version: entry.version,
-                    })
-                }
-                Err(_) => {
-                    tracing::warn!("a sealed record failed authentication");
-                    Err(StoreError::Tampered {
-                        version: entry.version,
-                    })
-                }
-            }
+            self.open(key, entry).map(Some)
+        })
+    }
+
+    fn get_or<'a>(
+        &'a self,
+        key: &'a str,
+        fallback: &'a str,
+    ) -> BoxFuture<'a, Result<(Option<Entry>, Option<Entry>), StoreError>> {
+        Box::pin(async move {
+            let (first, second) = self.inner.get_or(key, fallback).await?;
+            Ok((
+                first.map(|e| self.open(key, e)).transpose()?,
+                second.map(|e| self.open(fallback, e)).transpose()?,
+            ))
+        })
+    }
+
+    fn compare_and_set_with<'a>(
+        &'a self,
+        key: &'a str,
+        expected: Option<Version>,
+        data: Vec<u8>,
+        ttl: Duration,
+        also: AlsoSet<'a>,
+    ) -> BoxFuture<'a, Result<Version, StoreError>> {
+        Box::pin(async move {
+            let sealed = self.seal(key, expected, &data)?;
+            let also = AlsoSet {
+                data: self.seal(also.key, also.expected, &also.data)?,
+                ..also
+            };
+            let version = self
+                .inner
+                .compare_and_set_with(key, expected, sealed, ttl, also)
+                .await?;
+            check_version(version, expected)
         })
     }
 
@@ -87,23 +156,12 @@ impl<S: SessionStore> SessionStore for Sealed<S> {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<Version, StoreError>> {
         Box::pin(async move {
-            let next = expected.map_or(1, |v| v.saturating_add(1));
-            let sealed = self
-                .sealer
-                .try_seal(&aad(key, next), &data)
-                .map_err(|_| StoreError::Backend("record too large to seal".into()))?;
+            let sealed = self.seal(key, expected, &data)?;
             let version = self
                 .inner
                 .compare_and_set(key, expected, sealed, ttl)
                 .await?;
-            if version != next {
-                // A store that numbers versions otherwise breaks the binding;
-                // say so loudly rather than write records no one can open.
-                return Err(StoreError::Backend(format!(
-                    "the store wrote version {version}, expected {next}"
-                )));
-            }
-            Ok(version)
+            check_version(version, expected)
         })
     }
 
