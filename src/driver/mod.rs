@@ -34,9 +34,11 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub mod record;
+mod record_dir;
 pub mod scrub;
 
 pub use record::{Entry, Exchange, Recorder, Transcript, TranscriptError};
+pub use record_dir::{safe_name, RecordDir};
 
 /// The wall clock as a flow [`Timestamp`].
 pub fn now() -> Timestamp {
@@ -45,6 +47,33 @@ pub fn now() -> Timestamp {
         .map(|d| d.as_millis())
         .unwrap_or(0);
     Timestamp(u64::try_from(ms).unwrap_or(u64::MAX))
+}
+
+/// Where a [`Driver`] reads the time, and how it waits for a deadline. The
+/// wall clock ([`WallClock`]) by default; a replay's is the recording's
+/// (`testing::ReplayPartner::clock`), so a flow replayed waits for nothing
+/// and sees the times it saw when it was recorded.
+pub trait Timeline: Send + Sync + std::fmt::Debug {
+    /// Now.
+    fn now(&self) -> Timestamp;
+    /// Called when the flow's next deadline is `at`: how long to really
+    /// sleep before it is due. A timeline that is not the wall clock moves
+    /// to `at` itself and answers zero.
+    fn until(&self, at: Timestamp) -> Duration;
+}
+
+/// The system's wall clock: [`now`], and a real sleep until a deadline.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WallClock;
+
+impl Timeline for WallClock {
+    fn now(&self) -> Timestamp {
+        now()
+    }
+
+    fn until(&self, at: Timestamp) -> Duration {
+        Duration::from_millis(now().until(at))
+    }
 }
 
 /// How the driver talks to the partner.
@@ -185,6 +214,14 @@ pub trait CallObserver: Send + Sync + std::fmt::Debug + 'static {
     );
 }
 
+/// Where an exchange is recorded.
+enum Sink {
+    /// A flow's call: its recorder, if any.
+    Flow(Option<Arc<Recorder>>),
+    /// A call outside any flow (a catalogue cache filling itself).
+    Outside,
+}
+
 /// Runs flows against one partner. Cheap to clone; share one per process
 /// (it holds the connection pool).
 #[derive(Clone)]
@@ -195,6 +232,8 @@ pub struct Driver {
     config: DriverConfig,
     observers: Vec<Arc<dyn CallObserver>>,
     recorder: Option<Arc<Recorder>>,
+    record_dir: Option<Arc<RecordDir>>,
+    timeline: Arc<dyn Timeline>,
 }
 
 impl std::fmt::Debug for Driver {
@@ -233,6 +272,8 @@ impl Driver {
             config,
             observers: Vec::new(),
             recorder: None,
+            record_dir: None,
+            timeline: Arc::new(WallClock),
         })
     }
 
@@ -250,6 +291,26 @@ impl Driver {
         self
     }
 
+    /// The same driver writing each flow's exchanges to a transcript of its
+    /// own in `dir` (a server's `--record-dir`; see [`RecordDir`]).
+    pub fn with_record_dir(mut self, dir: Arc<RecordDir>) -> Driver {
+        self.record_dir = Some(dir);
+        self
+    }
+
+    /// The same driver reading the time from `timeline` (a replay's
+    /// recorded clock, say) instead of the wall clock.
+    pub fn with_timeline(mut self, timeline: Arc<dyn Timeline>) -> Driver {
+        self.timeline = timeline;
+        self
+    }
+
+    /// Now, by this driver's timeline: what a host hands the flow with the
+    /// person's input, so the flow and its calls agree on the time.
+    pub fn now(&self) -> Timestamp {
+        self.timeline.now()
+    }
+
     /// Drives `flow` until it needs the person or ends: makes every call it
     /// asks for, sleeps through timers (read retries, status polls), forwards
     /// every event to `on_event`. Returns with `flow.view()` ready to show.
@@ -265,9 +326,11 @@ impl Driver {
             }
             match flow.poll_timeout() {
                 Some(at) => {
-                    let wait = now().until(at);
-                    tokio::time::sleep(Duration::from_millis(wait)).await;
-                    flow.handle_timeout(now().max(at));
+                    let wait = self.timeline.until(at);
+                    if !wait.is_zero() {
+                        tokio::time::sleep(wait).await;
+                    }
+                    flow.handle_timeout(self.now().max(at));
                     self.record_state(flow);
                 }
                 None => return Err(DriverError::Stalled(flow.state())),
@@ -289,7 +352,7 @@ impl Driver {
         while let Some(Effect::Call { id, call }) = flow.poll_effect() {
             self.forward(flow, on_event);
             let result = self.call(flow, &call).await;
-            flow.handle(now(), Input::Api { id, result })?;
+            flow.handle(self.now(), Input::Api { id, result })?;
             self.record_state(flow);
         }
         self.forward(flow, on_event);
@@ -314,8 +377,22 @@ impl Driver {
     /// Makes one call and decodes the reply. Never panics and never retries.
     pub async fn call(&self, flow: &ConnectFlow, call: &Call) -> Result<Reply, CallError> {
         let institution = flow.institution().map(|i| i.id.as_str());
-        self.observed_call(call, self.timeout_for(flow, call.kind()), institution)
-            .await
+        let recorder = match &self.record_dir {
+            Some(dir) => dir.recorder(flow),
+            None => self.recorder.clone(),
+        };
+        if self.record_dir.is_some() {
+            if let Some(r) = &recorder {
+                r.state(flow.state());
+            }
+        }
+        self.observed_call(
+            call,
+            self.timeout_for(flow, call.kind()),
+            institution,
+            Sink::Flow(recorder),
+        )
+        .await
     }
 
     /// The partner's short name (`mono`, `flinks`).
@@ -326,7 +403,7 @@ impl Driver {
     /// Makes one call with an explicit timeout, outside any flow (a channel
     /// warming its institution cache, say).
     pub async fn call_within(&self, call: &Call, timeout: Duration) -> Result<Reply, CallError> {
-        self.observed_call(call, timeout, None).await
+        self.observed_call(call, timeout, None, Sink::Outside).await
     }
 
     /// Sends a request a dialect built outside any flow (Flinks'
@@ -335,7 +412,7 @@ impl Driver {
     /// logging as every flow call.
     pub async fn request(&self, request: &HttpRequest) -> Result<HttpResponse, CallError> {
         let started = std::time::Instant::now();
-        let at = now();
+        let at = self.now();
         let response =
             match tokio::time::timeout(self.config.call_timeout, self.send(request)).await {
                 Err(_) => Err(CallError::Timeout),
@@ -358,8 +435,9 @@ impl Driver {
         call: &Call,
         timeout: Duration,
         institution: Option<&str>,
+        sink: Sink,
     ) -> Result<Reply, CallError> {
-        let request = match self.dialect.encode(call, now()) {
+        let request = match self.dialect.encode(call, self.now()) {
             Encoded::Http(request) => request,
             // Answered by the dialect: no partner call to observe.
             Encoded::Local(reply) => return reply,
@@ -368,12 +446,23 @@ impl Driver {
             o.started();
         }
         let started = std::time::Instant::now();
-        let at = now();
+        let at = self.now();
         let response = self.http_call(&request, timeout).await;
-        if let Some(r) = &self.recorder {
-            r.exchange(Some(call), &request, &response, at, started.elapsed());
+        match sink {
+            Sink::Flow(Some(r)) => {
+                r.exchange(Some(call), &request, &response, at, started.elapsed())
+            }
+            Sink::Flow(None) => {}
+            Sink::Outside => {
+                if let Some(r) = &self.recorder {
+                    r.exchange(Some(call), &request, &response, at, started.elapsed());
+                }
+                if let (Some(dir), Call::ListInstitutions) = (&self.record_dir, call) {
+                    dir.list(&request, &response, at, started.elapsed());
+                }
+            }
         }
-        let result = response.and_then(|r| self.dialect.decode(call, &r, now()));
+        let result = response.and_then(|r| self.dialect.decode(call, &r, self.now()));
         let outcome = CallOutcome::of(&result);
         for o in &self.observers {
             o.finished(
