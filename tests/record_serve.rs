@@ -12,9 +12,9 @@ use connectflow::testing::{
     find_secret, flinks_config, flinks_driver, mono_driver, test_users, FakeClock, ReplayPartner,
     Sandbox, TempDir, OTP, PASSWORD, SECRET_KEY,
 };
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 const TOKEN: &str = "record-dir-token";
@@ -227,26 +227,6 @@ async fn serve_records_each_flow_and_its_transcript_replays() {
     sandbox.shutdown().await;
 }
 
-/// A `Write` the test reads back.
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Buffer {
-    fn transcript(&self) -> Transcript {
-        Transcript::read(&self.0.lock().unwrap()[..]).unwrap()
-    }
-}
-
 /// Time comes from the recording: a Flinks login the bank kept "pending"
 /// for two status polls ten minutes apart (recorded on a fake clock, so the
 /// recording itself waits for nothing) replays with no waiting — a replay
@@ -261,11 +241,16 @@ async fn a_replay_takes_its_time_from_the_recording() {
         poll_deadline_ms: 3_600_000,
         ..flinks_config()
     };
+    let dir = TempDir::new("replay-clock");
+    let (first, second) = (
+        dir.path().join("first.jsonl"),
+        dir.path().join("second.jsonl"),
+    );
     let clock = FakeClock::default();
-    let recorded = Buffer::default();
+    let recorder = Arc::new(Recorder::create(&first, "flinks").unwrap());
     let driver = flinks_driver(&sandbox.url(), flinks.clone(), DriverConfig::default())
         .with_timeline(Arc::new(clock.clone()))
-        .with_recorder(Arc::new(Recorder::to_writer(recorded.clone(), "flinks")));
+        .with_recorder(Arc::clone(&recorder));
     let pick = (
         connectflow::dialect::flinks::FLINKS_CAPITAL.to_owned(),
         None,
@@ -273,7 +258,8 @@ async fn a_replay_takes_its_time_from_the_recording() {
     let mut flow = ConnectFlow::new(FlowConfig::default(), driver.now());
     let end = drive(&driver, &mut flow, &pick, ("test_dispatched", "Everyday")).await;
     assert_eq!(end, StateKind::Done);
-    let transcript = recorded.transcript();
+    recorder.finish().unwrap();
+    let transcript = Transcript::load(&first).unwrap();
     assert!(transcript.states().contains(&"Pending"), "{transcript:?}");
     let ats: Vec<u64> = transcript.exchanges().map(|x| x.at).collect();
     let span = ats.last().unwrap() - ats.first().unwrap();
@@ -282,10 +268,10 @@ async fn a_replay_takes_its_time_from_the_recording() {
 
     // The sandbox is gone: only the recording answers.
     let partner = ReplayPartner::start(transcript.clone()).await.unwrap();
-    let replayed = Buffer::default();
+    let recorder = Arc::new(Recorder::create(&second, "flinks").unwrap());
     let driver = flinks_driver(&partner.url(), flinks, DriverConfig::default())
         .with_timeline(partner.clock())
-        .with_recorder(Arc::new(Recorder::to_writer(replayed.clone(), "flinks")));
+        .with_recorder(Arc::clone(&recorder));
     let mut flow = ConnectFlow::new(FlowConfig::default(), driver.now());
     let end = tokio::time::timeout(
         Duration::from_secs(60),
@@ -295,7 +281,8 @@ async fn a_replay_takes_its_time_from_the_recording() {
     .expect("the replay waited out the recorded polls");
     assert_eq!(end, StateKind::Done);
     assert_eq!(partner.divergence(), None);
-    let again = replayed.transcript();
+    recorder.finish().unwrap();
+    let again = Transcript::load(&second).unwrap();
     assert_eq!(again.states(), transcript.states());
     assert_eq!(again.events(), transcript.events());
     for (a, r) in again.exchanges().zip(transcript.exchanges()) {

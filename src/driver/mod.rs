@@ -31,50 +31,18 @@ use crate::flow::{
     Call, CallError, CallKind, ConnectFlow, Effect, Event, FlowError, Input, Reply, Timestamp,
 };
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
+mod observer;
 pub mod record;
 mod record_dir;
 pub mod scrub;
+mod time;
 
+pub use observer::{CallObserver, CallOutcome};
 pub use record::{Entry, Exchange, Recorder, Transcript, TranscriptError};
 pub use record_dir::{safe_name, RecordDir};
-
-/// The wall clock as a flow [`Timestamp`].
-pub fn now() -> Timestamp {
-    let ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
-    Timestamp(u64::try_from(ms).unwrap_or(u64::MAX))
-}
-
-/// Where a [`Driver`] reads the time, and how it waits for a deadline. The
-/// wall clock ([`WallClock`]) by default; a replay's is the recording's
-/// (`testing::ReplayPartner::clock`), so a flow replayed waits for nothing
-/// and sees the times it saw when it was recorded.
-pub trait Timeline: Send + Sync + std::fmt::Debug {
-    /// Now.
-    fn now(&self) -> Timestamp;
-    /// Called when the flow's next deadline is `at`: how long to really
-    /// sleep before it is due. A timeline that is not the wall clock moves
-    /// to `at` itself and answers zero.
-    fn until(&self, at: Timestamp) -> Duration;
-}
-
-/// The system's wall clock: [`now`], and a real sleep until a deadline.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct WallClock;
-
-impl Timeline for WallClock {
-    fn now(&self) -> Timestamp {
-        now()
-    }
-
-    fn until(&self, at: Timestamp) -> Duration {
-        Duration::from_millis(now().until(at))
-    }
-}
+pub use time::{now, Timeline, WallClock};
 
 /// How the driver talks to the partner.
 #[derive(Debug, Clone)]
@@ -117,101 +85,6 @@ pub enum DriverError {
     /// The flow waits for nothing: no call, no timer, no person. A bug.
     #[error("the flow is stalled in {0:?}")]
     Stalled(crate::flow::StateKind),
-}
-
-/// How a partner call went, in a few words a dashboard can group by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum CallOutcome {
-    /// A usable answer (including a form, an account list, pending).
-    Ok,
-    /// The partner said no (wrong password, locked, ...).
-    Rejected,
-    /// The partner said the institution cannot answer now.
-    TryLater,
-    /// No answer in time.
-    Timeout,
-    /// No connection, or it dropped.
-    Unreachable,
-    /// HTTP 5xx.
-    ServerError,
-    /// Another HTTP error.
-    ClientError,
-    /// Our credentials refused.
-    Unauthorized,
-    /// HTTP 429.
-    RateLimited,
-    /// An unreadable answer.
-    Malformed,
-}
-
-impl CallOutcome {
-    /// The outcome of a call's result.
-    pub fn of(result: &Result<Reply, CallError>) -> CallOutcome {
-        use crate::flow::{RejectionKind, Step};
-        match result {
-            Ok(Reply::Step(Step::Rejected(r))) if r.kind == RejectionKind::TryLater => {
-                CallOutcome::TryLater
-            }
-            Ok(Reply::Step(Step::Rejected(_))) => CallOutcome::Rejected,
-            Ok(_) => CallOutcome::Ok,
-            Err(CallError::Timeout) => CallOutcome::Timeout,
-            Err(CallError::Connect(_)) => CallOutcome::Unreachable,
-            Err(CallError::Http { status, .. }) if *status >= 500 => CallOutcome::ServerError,
-            Err(CallError::Http { .. }) => CallOutcome::ClientError,
-            Err(CallError::Unauthorized(_)) => CallOutcome::Unauthorized,
-            Err(CallError::RateLimited { .. }) => CallOutcome::RateLimited,
-            Err(_) => CallOutcome::Malformed,
-        }
-    }
-
-    /// A stable lower-case name (a metric label).
-    pub fn name(self) -> &'static str {
-        match self {
-            CallOutcome::Ok => "ok",
-            CallOutcome::Rejected => "rejected",
-            CallOutcome::TryLater => "try_later",
-            CallOutcome::Timeout => "timeout",
-            CallOutcome::Unreachable => "unreachable",
-            CallOutcome::ServerError => "server_error",
-            CallOutcome::ClientError => "client_error",
-            CallOutcome::Unauthorized => "unauthorized",
-            CallOutcome::RateLimited => "rate_limited",
-            CallOutcome::Malformed => "malformed",
-        }
-    }
-
-    /// True when the institution (or partner) failed rather than answered:
-    /// what counts against its health.
-    pub fn is_failure(self) -> bool {
-        matches!(
-            self,
-            CallOutcome::TryLater
-                | CallOutcome::Timeout
-                | CallOutcome::Unreachable
-                | CallOutcome::ServerError
-                | CallOutcome::RateLimited
-                | CallOutcome::Malformed
-        )
-    }
-}
-
-/// Told about every partner call a [`Driver`] makes (metrics, institution
-/// health). Must not block.
-pub trait CallObserver: Send + Sync + std::fmt::Debug + 'static {
-    /// A call is about to be sent.
-    fn started(&self) {}
-
-    /// A call finished with `outcome` after `elapsed`; `institution` when
-    /// the call was made for a flow that had chosen one.
-    fn finished(
-        &self,
-        partner: &str,
-        call: CallKind,
-        outcome: CallOutcome,
-        elapsed: Duration,
-        institution: Option<&str>,
-    );
 }
 
 /// Where an exchange is recorded.

@@ -2,8 +2,10 @@
 //! where one [`Driver`](super::Driver) makes every flow's calls.
 //!
 //! Each flow's exchanges go to `DIR/<reference>.jsonl` (the flow's
-//! reference, made safe for a file name; `flow-<n>` for a flow without
-//! one), in the format [`Recorder`] writes and with the same scrubbing.
+//! reference, made safe for a file name), in the format [`Recorder`]
+//! writes and with the same scrubbing. A server gives every flow a
+//! reference; a call of a flow without one (another host's) has nothing to
+//! be grouped by and goes to a file of its own, `flow-<n>.jsonl`.
 //! The shape, for a server:
 //!
 //! - The file starts with the institution list the flow was shown. A server

@@ -42,8 +42,14 @@ pub(crate) struct CheckArgs {
     #[arg(long, value_enum)]
     format: Option<Format>,
     /// Also run N random runs of the flow over the catalogue (the partner
-    /// answering with any reply of its vocabulary), checking the flow's
-    /// invariants after every step; the first failure is shrunk.
+    /// answering with any reply of its vocabulary, stale replies, deadlines,
+    /// restores from snapshots), checking the seven rules of DESIGN.md after
+    /// every step: stale replies change nothing, login and commit never
+    /// re-sent on their own, one code then only its exchange, every state
+    /// its view and terminal ones final, bounded calls and an end within
+    /// reach, no sent secret in a snapshot, a restored flow behaving the
+    /// same. The first failure is shrunk and printed as the shortest
+    /// failing sequence.
     #[arg(long, value_name = "N")]
     cases: Option<usize>,
     /// The seed of --cases (the same seed, the same runs).

@@ -79,13 +79,17 @@ impl Clone for Node {
     }
 }
 
+/// What the explorer types into an unlimited secret field.
+pub(super) const SECRET_TYPED: &str = "s3cret-typed";
+
 /// What the person types into a secret field: a value no other part of a
-/// flow holds, so a snapshot carrying it is found (rule 6). Digits when
-/// the field is limited, like a PIN or an OTP.
-pub(super) fn secret_marker(field: &Field) -> String {
-    match field.length.or(field.max_length) {
-        Some(n) => "9".repeat((n as usize).min(6)),
-        None => "s3cret-typed".to_owned(),
+/// flow holds, so a snapshot carrying it is found (rule 6). Nines when the
+/// field is limited, like a PIN or an OTP (the rest get ones or sevens).
+fn secret_marker(field: &Field) -> String {
+    match (field.length, field.max_length) {
+        (Some(n), _) => "9".repeat(n as usize),
+        (None, Some(max)) => "9".repeat((max as usize).min(6)),
+        (None, None) => SECRET_TYPED.to_owned(),
     }
 }
 

@@ -6,7 +6,7 @@
 //! ([`view_fits`], [`calls_after_action`]) so the two cannot drift apart.
 
 use super::letters::Letter;
-use super::node::{secret_marker, Node, Observed};
+use super::node::{Node, Observed, SECRET_TYPED};
 use crate::flow::{ActionKind, Call, CallKind, EventKind, FormPurpose, StateKind, View};
 
 /// Whether `view` is the one a flow in `kind` must show (rule 4): a working
@@ -172,7 +172,7 @@ pub(super) fn judge(
         .calls
         .iter()
         .any(|(_, c)| matches!(c, Call::Login { .. } | Call::Commit { .. }));
-    if sending || !h.sent.is_empty() && !seen.calls.is_empty() {
+    if sending || (!h.sent.is_empty() && !seen.calls.is_empty()) {
         let snapshot = json(after);
         for secret in sent_now(seen).iter().chain(h.sent.iter()) {
             if snapshot.contains(&format!("\"{secret}\"")) {
@@ -199,9 +199,9 @@ fn sent_now(seen: &Observed) -> Vec<String> {
     out
 }
 
+/// Whether `v` is what the explorer types into a secret field.
 fn is_marker(v: &str) -> bool {
-    let long = secret_marker(&crate::form::Field::password("p", "p"));
-    v == long || (!v.is_empty() && v.len() <= 6 && v.bytes().all(|b| b == b'9'))
+    v == SECRET_TYPED || (!v.is_empty() && v.bytes().all(|b| b == b'9'))
 }
 
 /// Carries what the rules remember past `seen` into `after`.
