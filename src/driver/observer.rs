@@ -81,7 +81,7 @@ impl CallOutcome {
     }
 }
 
-/// Told about every partner call a [`Driver`] makes (metrics, institution
+/// Told about every partner call a [`Driver`](super::Driver) makes (metrics, institution
 /// health). Must not block.
 pub trait CallObserver: Send + Sync + std::fmt::Debug + 'static {
     /// A call is about to be sent.

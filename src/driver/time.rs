@@ -12,7 +12,7 @@ pub fn now() -> Timestamp {
     Timestamp(u64::try_from(ms).unwrap_or(u64::MAX))
 }
 
-/// Where a [`Driver`] reads the time, and how it waits for a deadline. The
+/// Where a [`Driver`](super::Driver) reads the time, and how it waits for a deadline. The
 /// wall clock ([`WallClock`]) by default; a replay's is the recording's
 /// (`testing::ReplayPartner::clock`), so a flow replayed waits for nothing
 /// and sees the times it saw when it was recorded.
