@@ -12,7 +12,7 @@
 # start-up and warm-up taken out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-N=${N:-1000}
+N=${N:-2000}
 cargo build --release --quiet --example ussd_hops
 out=$(mktemp -d)
 count() { # phase n

@@ -273,3 +273,134 @@ fn check_cases_runs_the_invariants_over_the_catalogue() {
         "{report}"
     );
 }
+
+/// A Mono catalogue of `good` clean banks plus one whose password field
+/// has no `name` and one entry without an id, as a file.
+fn catalogue_with_a_broken_field(dir: &TempDir, good: usize) -> String {
+    let mut list = clean(good);
+    list.push(bank("odd-bank", Some(login())));
+    let mut body: serde_json::Value =
+        serde_json::from_slice(&wire::institutions(&list).to_bytes()).unwrap();
+    let data = body["data"].as_array_mut().unwrap();
+    let odd = data.last_mut().unwrap();
+    odd["name"] = "Odd Bank".into();
+    let field = &mut odd["auth_methods"][0]["ui"]["form"][1];
+    field.as_object_mut().unwrap().remove("name");
+    field["hint"] = "Password".into();
+    data.push(serde_json::json!({"name": "Nameless Bank", "auth_methods": []}));
+    let path = dir.path().join("broken-field.json");
+    std::fs::write(&path, serde_json::to_vec(&body).unwrap()).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+/// One form field without a `name` is reported once, naming the
+/// institution (id and name) and the field (number and label); it does not
+/// turn into "no login form", and nothing cascades: every state stays
+/// reachable, the other banks link. The same through `graph`.
+#[test]
+fn an_unreadable_field_is_reported_per_institution_and_field_without_a_cascade() {
+    let dir = TempDir::new("check-field");
+    let file = catalogue_with_a_broken_field(&dir, 18);
+    let out = connectflow(&["check", "--json", "--institutions", &file]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let defects: Vec<&str> = report["defects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap())
+        .collect();
+    assert_eq!(defects.len(), 2, "{defects:#?}");
+    assert!(
+        defects[0].starts_with("odd-bank (Odd Bank) internet_banking: field 2 (\"Password\")")
+            && defects[0].contains("missing field `name`"),
+        "{defects:#?}"
+    );
+    assert!(
+        defects[1].contains("entry 20 (Nameless Bank): no `_id`"),
+        "{defects:#?}"
+    );
+    assert_eq!(report["unreachable"], serde_json::json!([]), "{report}");
+    assert_eq!(report["dead_ends"], serde_json::json!([]), "{report}");
+    assert_eq!(report["institutions"], 18);
+    let coverage = report["coverage"].as_array().unwrap();
+    assert!(coverage.iter().all(|c| c["linked"] == true), "{report}");
+    assert!(report["states"].get("Done").is_some());
+
+    let out = connectflow(&["graph", "--institutions", &file]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("odd-bank (Odd Bank) internet_banking: field 2"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("unreachable") && !stderr.contains("no login form"),
+        "{stderr}"
+    );
+}
+
+/// A catalogue file that cannot be read at all is a usage error naming it.
+#[test]
+fn file_errors_name_the_file() {
+    let dir = TempDir::new("check-files");
+    let garbage = dir.path().join("garbage.json");
+    std::fs::write(&garbage, "not json").unwrap();
+    for command in ["check", "graph"] {
+        let out = connectflow(&[command, "--institutions", garbage.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("garbage.json: not JSON"),
+            "{command}: {stderr}"
+        );
+        assert_ne!(out.status.code(), Some(0));
+    }
+}
+
+/// `check --partner flinks` reads the institutions a Flinks host offers
+/// (`[{"Institution", "InstitutionName"}]`): a clean list exits 0 with
+/// every bank linking; a duplicate and an entry naming no institution are
+/// each found (exit 1), and the rest is still checked.
+#[test]
+fn check_reads_a_flinks_catalogue() {
+    let dir = TempDir::new("check-flinks");
+    let clean = dir.path().join("flinks.json");
+    std::fs::write(
+        &clean,
+        r#"[{"Institution": "FlinksCapital", "InstitutionName": "Flinks Capital"},
+            {"Institution": "RBC", "InstitutionName": "RBC Royal Bank"}]"#,
+    )
+    .unwrap();
+    let out = connectflow(&[
+        "check",
+        "--json",
+        "--partner",
+        "flinks",
+        "--institutions",
+        clean.to_str().unwrap(),
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    assert_eq!(report["institutions"], 2);
+    assert_eq!(report["partner"], "flinks");
+    assert!(report["states"].get("Pending").is_some(), "{report}");
+
+    let seeded = dir.path().join("flinks-defects.json");
+    std::fs::write(
+        &seeded,
+        r#"{"Institutions": [{"Institution": "FlinksCapital"}, {"Institution": "RBC"},
+            {"Institution": "RBC"}, {"InstitutionName": "Nobody"}]}"#,
+    )
+    .unwrap();
+    let out = connectflow(&[
+        "check",
+        "--partner",
+        "flinks",
+        "--institutions",
+        seeded.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("RBC: duplicate institution id"), "{text}");
+    assert!(text.contains("entry 4: names no institution"), "{text}");
+    assert!(!text.contains("✗ FlinksCapital"), "{text}");
+}

@@ -3,7 +3,7 @@
 #![cfg(feature = "testing")]
 
 use connectflow::flow::explore::Vocabulary;
-use connectflow::flow::{explore, FlowConfig, StateKind};
+use connectflow::flow::{explore, FlowConfig, RequestId, StateKind};
 use connectflow::testing::catalogues;
 use std::sync::Arc;
 
@@ -133,9 +133,9 @@ fn a_flinks_shaped_partner_reaches_pending_and_nothing_is_stuck() {
 }
 
 /// Invariant: over random runs of the demo catalogue, with Mono's and
-/// Flinks' whole reply vocabularies, a terminal state accepts no input, no
-/// run makes more than `max_calls()` calls, and every state that is not
-/// terminal has a way forward.
+/// Flinks' whole reply vocabularies, a terminal state accepts no input,
+/// every state that is not terminal has a way forward, and the seven rules
+/// of DESIGN.md hold after every step (`explore::run_cases_with`).
 #[test]
 fn random_runs_keep_the_flow_invariants() {
     let catalogue = Arc::new(explore::demo_catalogue());
@@ -188,4 +188,95 @@ fn an_injected_bug_is_caught_and_shrunk() {
         }
     }
     assert!(shrank, "no seed found a longer run to shrink");
+}
+
+/// Labels of a shrunk failure.
+fn labels(failure: &explore::CaseFailure) -> Vec<String> {
+    failure.shrunk.iter().map(|l| l.label()).collect()
+}
+
+/// Runs `double` over seeds until a failure shrinks (a random run longer
+/// than its shortest failing sequence); returns that failure.
+fn caught_and_shrunk(double: explore::Double<'_>) -> explore::CaseFailure {
+    let catalogue = Arc::new(explore::demo_catalogue());
+    for seed in 1..200 {
+        let report = explore::run_cases_with_double(
+            &FlowConfig::default(),
+            Arc::clone(&catalogue),
+            &Vocabulary::mono(),
+            1_000,
+            seed,
+            double,
+        );
+        let failure = report.failure.expect("the bug is caught");
+        if failure.original_len > failure.shrunk.len() {
+            return failure;
+        }
+    }
+    panic!("no seed found a longer run to shrink");
+}
+
+/// Rule 2, an injected bug: a host double that sends every login twice
+/// (a retry on its own) is caught by the property run, which names the
+/// rule and shrinks the run to the shortest way to a login: list, choose,
+/// session, submit.
+#[test]
+fn a_host_that_resends_a_login_is_caught_by_rule_2_and_shrunk() {
+    let resend = |letter: &explore::Letter, seen: &mut explore::Observed| {
+        if *letter == explore::Letter::SubmitValid {
+            if let Some((id, call)) = seen.calls.first().cloned() {
+                if call.kind() == connectflow::flow::CallKind::Login {
+                    seen.calls.push((RequestId(id.0 + 1), call));
+                }
+            }
+        }
+    };
+    let failure = caught_and_shrunk(&resend);
+    assert!(
+        failure
+            .rule
+            .starts_with("rule 2: one input, 2 calls (login, login)"),
+        "{failure:?}"
+    );
+    assert_eq!(labels(&failure).len(), 4, "{failure:?}");
+    assert_eq!(labels(&failure)[3], "submit");
+}
+
+/// Rule 3, an injected bug: a host double that passes the code on twice
+/// (two `SUCCESS` events) is caught and shrunk to the shortest way to a
+/// code: list, choose, session, submit, code.
+#[test]
+fn a_host_that_passes_a_code_on_twice_is_caught_by_rule_3_and_shrunk() {
+    let twice = |_: &explore::Letter, seen: &mut explore::Observed| {
+        let success = seen
+            .events
+            .iter()
+            .find(|e| matches!(e.kind, connectflow::flow::EventKind::Success { .. }))
+            .cloned();
+        seen.events.extend(success);
+    };
+    let failure = caught_and_shrunk(&twice);
+    assert_eq!(
+        failure.rule, "rule 3: a second code was emitted",
+        "{failure:?}"
+    );
+    let labels = labels(&failure);
+    assert_eq!(labels.len(), 5, "{labels:?}");
+    assert_eq!(labels[4], "code");
+}
+
+/// Invariant: over every reply the flow understands (Mono's and Flinks'
+/// vocabularies together), random runs — stale replies, restores from
+/// snapshots at random steps, deadlines — keep all seven rules.
+#[test]
+fn random_runs_over_every_reply_keep_all_seven_rules() {
+    let catalogue = Arc::new(explore::demo_catalogue());
+    let report = explore::run_cases(
+        &FlowConfig::default(),
+        catalogue,
+        &Vocabulary::every(),
+        3_000,
+        11,
+    );
+    assert_eq!(report.failure, None);
 }

@@ -3,6 +3,7 @@
 //! the full report.
 
 use super::check::{self, Format};
+use super::partner::PartnerKind;
 use super::BoxError;
 use connectflow::flow::explore::Vocabulary;
 use std::path::PathBuf;
@@ -12,7 +13,9 @@ use std::process::ExitCode;
 #[derive(clap::Args)]
 pub(crate) struct GraphArgs {
     /// A Mono institutions response (`GET /v3/institutions`, or a v1 bare
-    /// array) to explore instead of the built-in demo catalogue.
+    /// array) to explore instead of the built-in demo catalogue. An entry or
+    /// a form field that cannot be read is reported (institution id and name,
+    /// field number and label) and the rest is still explored.
     #[arg(long)]
     institutions: Option<PathBuf>,
     /// The picture's format.
@@ -21,8 +24,9 @@ pub(crate) struct GraphArgs {
 }
 
 pub(crate) fn run(args: GraphArgs) -> Result<ExitCode, BoxError> {
-    let catalogue = check::load_catalogue(args.institutions.as_ref())?;
-    let report = check::check(catalogue, &Vocabulary::mono(), "mono");
+    let loaded = check::load_catalogue(args.institutions.as_ref(), PartnerKind::Mono)?;
+    let mut report = check::check(loaded.catalogue, &Vocabulary::mono(), "mono");
+    report.defects.splice(0..0, loaded.problems);
     print!("{}", check::render_picture(&report, args.format));
     for problem in check::problem_lines(&report) {
         eprintln!("problem: {problem}");

@@ -20,7 +20,7 @@ use connectflow::channel::ussd::{
     GATEWAY_TOKEN_ENV,
 };
 use connectflow::dialect::mono::Customer;
-use connectflow::driver::DriverConfig;
+use connectflow::driver::{DriverConfig, RecordDir};
 use connectflow::metrics::Metrics;
 use connectflow::server::{serve, shutdown_signal, Limits};
 use connectflow::service::{Health, HealthConfig};
@@ -108,6 +108,13 @@ pub(crate) struct ServeArgs {
     /// exceed the longest call chain (about a minute by default).
     #[arg(long, default_value_t = 60)]
     claim_lease: u64,
+    /// Record every flow served (USSD and link API alike) as a transcript
+    /// of its own: DIR/<reference>.jsonl, the JSON Lines of `link --record`
+    /// with every secret replaced by a placeholder, replayable with
+    /// `connectflow replay`. Each call is appended as it is made, whichever
+    /// turn or instance makes it. Off by default.
+    #[arg(long, value_name = "DIR")]
+    record_dir: Option<std::path::PathBuf>,
     // The link API (issue 8): its own arguments and module.
     #[command(flatten)]
     link: super::link_api::LinkApiArgs,
@@ -137,6 +144,14 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
             DriverConfig::default(),
         )?
         .with_observer(metrics.clone());
+    let driver = match &args.record_dir {
+        Some(dir) => {
+            let dir = RecordDir::new(dir, partner.partner)
+                .map_err(|e| format!("--record-dir {}: {e}", dir.display()))?;
+            driver.with_record_dir(Arc::new(dir))
+        }
+        None => driver,
+    };
     let store = store(&args.store, args.store_ca.as_deref()).await?;
 
     let service_config = ServiceConfig {

@@ -14,10 +14,12 @@
 use crate::flow::{Call, CallError, Reply, Timestamp};
 use std::fmt;
 
+mod catalogue_file;
 pub mod flinks;
 mod http;
 pub mod mono;
 
+pub use catalogue_file::CatalogueFile;
 pub use flinks::{Flinks, FlinksConfig};
 pub use http::{HeaderValue, HttpRequest, HttpResponse, Method};
 pub use mono::{Mono, MonoConfig, MonoVersion};

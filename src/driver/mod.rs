@@ -31,21 +31,18 @@ use crate::flow::{
     Call, CallError, CallKind, ConnectFlow, Effect, Event, FlowError, Input, Reply, Timestamp,
 };
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
+mod observer;
 pub mod record;
+mod record_dir;
 pub mod scrub;
+mod time;
 
+pub use observer::{CallObserver, CallOutcome};
 pub use record::{Entry, Exchange, Recorder, Transcript, TranscriptError};
-
-/// The wall clock as a flow [`Timestamp`].
-pub fn now() -> Timestamp {
-    let ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
-    Timestamp(u64::try_from(ms).unwrap_or(u64::MAX))
-}
+pub use record_dir::{safe_name, RecordDir};
+pub use time::{now, Timeline, WallClock};
 
 /// How the driver talks to the partner.
 #[derive(Debug, Clone)]
@@ -90,99 +87,12 @@ pub enum DriverError {
     Stalled(crate::flow::StateKind),
 }
 
-/// How a partner call went, in a few words a dashboard can group by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum CallOutcome {
-    /// A usable answer (including a form, an account list, pending).
-    Ok,
-    /// The partner said no (wrong password, locked, ...).
-    Rejected,
-    /// The partner said the institution cannot answer now.
-    TryLater,
-    /// No answer in time.
-    Timeout,
-    /// No connection, or it dropped.
-    Unreachable,
-    /// HTTP 5xx.
-    ServerError,
-    /// Another HTTP error.
-    ClientError,
-    /// Our credentials refused.
-    Unauthorized,
-    /// HTTP 429.
-    RateLimited,
-    /// An unreadable answer.
-    Malformed,
-}
-
-impl CallOutcome {
-    /// The outcome of a call's result.
-    pub fn of(result: &Result<Reply, CallError>) -> CallOutcome {
-        use crate::flow::{RejectionKind, Step};
-        match result {
-            Ok(Reply::Step(Step::Rejected(r))) if r.kind == RejectionKind::TryLater => {
-                CallOutcome::TryLater
-            }
-            Ok(Reply::Step(Step::Rejected(_))) => CallOutcome::Rejected,
-            Ok(_) => CallOutcome::Ok,
-            Err(CallError::Timeout) => CallOutcome::Timeout,
-            Err(CallError::Connect(_)) => CallOutcome::Unreachable,
-            Err(CallError::Http { status, .. }) if *status >= 500 => CallOutcome::ServerError,
-            Err(CallError::Http { .. }) => CallOutcome::ClientError,
-            Err(CallError::Unauthorized(_)) => CallOutcome::Unauthorized,
-            Err(CallError::RateLimited { .. }) => CallOutcome::RateLimited,
-            Err(_) => CallOutcome::Malformed,
-        }
-    }
-
-    /// A stable lower-case name (a metric label).
-    pub fn name(self) -> &'static str {
-        match self {
-            CallOutcome::Ok => "ok",
-            CallOutcome::Rejected => "rejected",
-            CallOutcome::TryLater => "try_later",
-            CallOutcome::Timeout => "timeout",
-            CallOutcome::Unreachable => "unreachable",
-            CallOutcome::ServerError => "server_error",
-            CallOutcome::ClientError => "client_error",
-            CallOutcome::Unauthorized => "unauthorized",
-            CallOutcome::RateLimited => "rate_limited",
-            CallOutcome::Malformed => "malformed",
-        }
-    }
-
-    /// True when the institution (or partner) failed rather than answered:
-    /// what counts against its health.
-    pub fn is_failure(self) -> bool {
-        matches!(
-            self,
-            CallOutcome::TryLater
-                | CallOutcome::Timeout
-                | CallOutcome::Unreachable
-                | CallOutcome::ServerError
-                | CallOutcome::RateLimited
-                | CallOutcome::Malformed
-        )
-    }
-}
-
-/// Told about every partner call a [`Driver`] makes (metrics, institution
-/// health). Must not block.
-pub trait CallObserver: Send + Sync + std::fmt::Debug + 'static {
-    /// A call is about to be sent.
-    fn started(&self) {}
-
-    /// A call finished with `outcome` after `elapsed`; `institution` when
-    /// the call was made for a flow that had chosen one.
-    fn finished(
-        &self,
-        partner: &str,
-        call: CallKind,
-        outcome: CallOutcome,
-        elapsed: Duration,
-        institution: Option<&str>,
-    );
+/// Where an exchange is recorded.
+enum Sink {
+    /// A flow's call: its recorder, if any.
+    Flow(Option<Arc<Recorder>>),
+    /// A call outside any flow (a catalogue cache filling itself).
+    Outside,
 }
 
 /// Runs flows against one partner. Cheap to clone; share one per process
@@ -195,6 +105,8 @@ pub struct Driver {
     config: DriverConfig,
     observers: Vec<Arc<dyn CallObserver>>,
     recorder: Option<Arc<Recorder>>,
+    record_dir: Option<Arc<RecordDir>>,
+    timeline: Arc<dyn Timeline>,
 }
 
 impl std::fmt::Debug for Driver {
@@ -233,6 +145,8 @@ impl Driver {
             config,
             observers: Vec::new(),
             recorder: None,
+            record_dir: None,
+            timeline: Arc::new(WallClock),
         })
     }
 
@@ -250,6 +164,26 @@ impl Driver {
         self
     }
 
+    /// The same driver writing each flow's exchanges to a transcript of its
+    /// own in `dir` (a server's `--record-dir`; see [`RecordDir`]).
+    pub fn with_record_dir(mut self, dir: Arc<RecordDir>) -> Driver {
+        self.record_dir = Some(dir);
+        self
+    }
+
+    /// The same driver reading the time from `timeline` (a replay's
+    /// recorded clock, say) instead of the wall clock.
+    pub fn with_timeline(mut self, timeline: Arc<dyn Timeline>) -> Driver {
+        self.timeline = timeline;
+        self
+    }
+
+    /// Now, by this driver's timeline: what a host hands the flow with the
+    /// person's input, so the flow and its calls agree on the time.
+    pub fn now(&self) -> Timestamp {
+        self.timeline.now()
+    }
+
     /// Drives `flow` until it needs the person or ends: makes every call it
     /// asks for, sleeps through timers (read retries, status polls), forwards
     /// every event to `on_event`. Returns with `flow.view()` ready to show.
@@ -265,9 +199,11 @@ impl Driver {
             }
             match flow.poll_timeout() {
                 Some(at) => {
-                    let wait = now().until(at);
-                    tokio::time::sleep(Duration::from_millis(wait)).await;
-                    flow.handle_timeout(now().max(at));
+                    let wait = self.timeline.until(at);
+                    if !wait.is_zero() {
+                        tokio::time::sleep(wait).await;
+                    }
+                    flow.handle_timeout(self.now().max(at));
                     self.record_state(flow);
                 }
                 None => return Err(DriverError::Stalled(flow.state())),
@@ -289,7 +225,7 @@ impl Driver {
         while let Some(Effect::Call { id, call }) = flow.poll_effect() {
             self.forward(flow, on_event);
             let result = self.call(flow, &call).await;
-            flow.handle(now(), Input::Api { id, result })?;
+            flow.handle(self.now(), Input::Api { id, result })?;
             self.record_state(flow);
         }
         self.forward(flow, on_event);
@@ -314,8 +250,22 @@ impl Driver {
     /// Makes one call and decodes the reply. Never panics and never retries.
     pub async fn call(&self, flow: &ConnectFlow, call: &Call) -> Result<Reply, CallError> {
         let institution = flow.institution().map(|i| i.id.as_str());
-        self.observed_call(call, self.timeout_for(flow, call.kind()), institution)
-            .await
+        let recorder = match &self.record_dir {
+            Some(dir) => dir.recorder(flow),
+            None => self.recorder.clone(),
+        };
+        if self.record_dir.is_some() {
+            if let Some(r) = &recorder {
+                r.state(flow.state());
+            }
+        }
+        self.observed_call(
+            call,
+            self.timeout_for(flow, call.kind()),
+            institution,
+            Sink::Flow(recorder),
+        )
+        .await
     }
 
     /// The partner's short name (`mono`, `flinks`).
@@ -326,7 +276,7 @@ impl Driver {
     /// Makes one call with an explicit timeout, outside any flow (a channel
     /// warming its institution cache, say).
     pub async fn call_within(&self, call: &Call, timeout: Duration) -> Result<Reply, CallError> {
-        self.observed_call(call, timeout, None).await
+        self.observed_call(call, timeout, None, Sink::Outside).await
     }
 
     /// Sends a request a dialect built outside any flow (Flinks'
@@ -335,7 +285,7 @@ impl Driver {
     /// logging as every flow call.
     pub async fn request(&self, request: &HttpRequest) -> Result<HttpResponse, CallError> {
         let started = std::time::Instant::now();
-        let at = now();
+        let at = self.now();
         let response =
             match tokio::time::timeout(self.config.call_timeout, self.send(request)).await {
                 Err(_) => Err(CallError::Timeout),
@@ -358,8 +308,9 @@ impl Driver {
         call: &Call,
         timeout: Duration,
         institution: Option<&str>,
+        sink: Sink,
     ) -> Result<Reply, CallError> {
-        let request = match self.dialect.encode(call, now()) {
+        let request = match self.dialect.encode(call, self.now()) {
             Encoded::Http(request) => request,
             // Answered by the dialect: no partner call to observe.
             Encoded::Local(reply) => return reply,
@@ -368,12 +319,23 @@ impl Driver {
             o.started();
         }
         let started = std::time::Instant::now();
-        let at = now();
+        let at = self.now();
         let response = self.http_call(&request, timeout).await;
-        if let Some(r) = &self.recorder {
-            r.exchange(Some(call), &request, &response, at, started.elapsed());
+        match sink {
+            Sink::Flow(Some(r)) => {
+                r.exchange(Some(call), &request, &response, at, started.elapsed())
+            }
+            Sink::Flow(None) => {}
+            Sink::Outside => {
+                if let Some(r) = &self.recorder {
+                    r.exchange(Some(call), &request, &response, at, started.elapsed());
+                }
+                if let (Some(dir), Call::ListInstitutions) = (&self.record_dir, call) {
+                    dir.list(&request, &response, at, started.elapsed());
+                }
+            }
         }
-        let result = response.and_then(|r| self.dialect.decode(call, &r, now()));
+        let result = response.and_then(|r| self.dialect.decode(call, &r, self.now()));
         let outcome = CallOutcome::of(&result);
         for o in &self.observers {
             o.finished(

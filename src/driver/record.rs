@@ -233,20 +233,55 @@ impl Recorder {
 
     /// Records into any writer (a test's buffer).
     pub fn to_writer(out: impl Write + Send + 'static, partner: &str) -> Recorder {
-        let recorder = Recorder {
-            inner: Mutex::new(Inner {
-                out: Box::new(out),
-                scrubber: Scrubber::default(),
-                seq: 0,
-                last_state: None,
-                error: None,
-            }),
-        };
+        let recorder = Recorder::bare(Box::new(out), Scrubber::default(), 0);
         recorder.write(&Entry::Header {
             version: TRANSCRIPT_VERSION,
             partner: partner.to_owned(),
         });
         recorder
+    }
+
+    /// Appends to `path`: a new file gets the header; an existing one is
+    /// continued — exchange numbers and placeholder numbers carry on from
+    /// the file's last, so a turn of the flow recorded by another process
+    /// (or after a restart) never gives a new secret an old placeholder.
+    /// The same value may get a new placeholder in the new part; a replay
+    /// binds each placeholder on first use, so the file still replays.
+    pub fn append(path: &Path, partner: &str) -> io::Result<Recorder> {
+        let existing = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(e),
+        };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        if existing.trim().is_empty() {
+            return Ok(Recorder::to_writer(file, partner));
+        }
+        let seq = existing
+            .lines()
+            .filter(|l| l.contains("\"type\":\"exchange\""))
+            .count();
+        let scrubber = Scrubber::continuing(super::scrub::highest_placeholder(&existing));
+        Ok(Recorder::bare(
+            Box::new(file),
+            scrubber,
+            u64::try_from(seq).unwrap_or(u64::MAX),
+        ))
+    }
+
+    fn bare(out: Box<dyn Write + Send>, scrubber: Scrubber, seq: u64) -> Recorder {
+        Recorder {
+            inner: Mutex::new(Inner {
+                out,
+                scrubber,
+                seq,
+                last_state: None,
+                error: None,
+            }),
+        }
     }
 
     /// Flushes; the first write error since creation, if any.
@@ -371,7 +406,13 @@ fn write_entry(inner: &mut Inner, entry: &Entry) {
     };
     // Flushed per line: a transcript of a run that crashed is the one most
     // worth having.
-    let result = writeln!(inner.out, "{line}").and_then(|()| inner.out.flush());
+    // One write per line: lines appended to one file by two processes (a
+    // flow's turns on two instances) stay whole.
+    let line = format!("{line}\n");
+    let result = inner
+        .out
+        .write_all(line.as_bytes())
+        .and_then(|()| inner.out.flush());
     if let Err(e) = result {
         inner.error = Some(e);
     }

@@ -93,6 +93,29 @@ pub fn is_placeholder(s: &str) -> bool {
     placeholder_len(s) == Some(s.len())
 }
 
+/// The highest placeholder number in `text` (0 when there is none).
+pub(crate) fn highest_placeholder(text: &str) -> u32 {
+    let mut max = 0;
+    let mut rest = text;
+    while let Some(i) = rest.find("__") {
+        let here = &rest[i..];
+        match placeholder_len(here) {
+            Some(len) => {
+                let inner = &here[2..len - 2];
+                if let Some(n) = inner
+                    .rsplit_once('_')
+                    .and_then(|(_, n)| n.parse::<u32>().ok())
+                {
+                    max = max.max(n);
+                }
+                rest = &here[len..];
+            }
+            None => rest = &here[1..],
+        }
+    }
+    max
+}
+
 /// The length of the placeholder at the start of `s`, if one is there.
 pub(crate) fn placeholder_len(s: &str) -> Option<usize> {
     let rest = s.strip_prefix("__")?;
@@ -126,6 +149,16 @@ impl std::fmt::Debug for Scrubber {
 }
 
 impl Scrubber {
+    /// A scrubber numbering its placeholders after `used`: appending to a
+    /// transcript that already holds placeholders up to `used` must not
+    /// give a new secret an old one's name.
+    pub(crate) fn continuing(used: u32) -> Scrubber {
+        Scrubber {
+            next: used,
+            ..Scrubber::default()
+        }
+    }
+
     /// Registers `value` as a secret of `kind`; returns its placeholder.
     pub(crate) fn secret(&mut self, kind: &str, value: &str) -> String {
         if value.is_empty() || is_placeholder(value) {

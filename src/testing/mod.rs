@@ -48,6 +48,7 @@ pub mod fuzz;
 mod postgres;
 mod redis;
 mod replay;
+mod secrets;
 mod stub;
 mod tempdir;
 
@@ -55,7 +56,8 @@ pub use answer::Answer;
 pub use clock::FakeClock;
 pub use postgres::PostgresServer;
 pub use redis::RedisServer;
-pub use replay::{Divergence, ReplayPartner, ReplayStatus};
+pub use replay::{Divergence, ReplayClock, ReplayPartner, ReplayStatus};
+pub use secrets::find_secret;
 pub use stub::{RecordedRequest, StubPartner};
 pub use tempdir::TempDir;
 

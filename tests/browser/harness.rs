@@ -55,9 +55,11 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Starts chromedriver and a headless Chromium session; `None` (skip) when
-/// the browser is not installed and this is not CI.
-async fn start() -> Option<(Driver, Client)> {
+/// Starts chromedriver and a headless Chromium session (with the browser's
+/// console log kept, for [`Page::console_errors`]); `None` (skip) when the
+/// browser is not installed and this is not CI. Also returns chromedriver's
+/// URL.
+async fn start() -> Option<(Driver, Client, String)> {
     if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
         assert!(
             !in_ci(),
@@ -104,6 +106,11 @@ async fn start() -> Option<(Driver, Client)> {
             ]
         }),
     );
+    // Keep every console message, so a test can read them back.
+    caps.insert(
+        "goog:loggingPrefs".into(),
+        serde_json::json!({"browser": "ALL"}),
+    );
     // chromedriver is on loopback over plain HTTP: no TLS connector.
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
     let client = ClientBuilder::new(connector)
@@ -111,7 +118,7 @@ async fn start() -> Option<(Driver, Client)> {
         .connect(&url)
         .await
         .expect("a Chromium session");
-    Some((driver, client))
+    Some((driver, client, url))
 }
 
 /// Runs `scenario` in a fresh browser; on failure saves a screenshot and
@@ -122,10 +129,10 @@ where
     Fut: Future<Output = ()>,
 {
     let _turn = ONE_AT_A_TIME.lock().await;
-    let Some((driver, client)) = start().await else {
+    let Some((driver, client, url)) = start().await else {
         return;
     };
-    let result = AssertUnwindSafe(scenario(Page(client.clone())))
+    let result = AssertUnwindSafe(scenario(Page(client.clone(), url)))
         .catch_unwind()
         .await;
     if let Err(panic) = result {
@@ -149,9 +156,10 @@ where
     drop(driver);
 }
 
-/// The page, as a person meets it.
+/// The page, as a person meets it (and chromedriver's URL, to read the
+/// browser's console log).
 #[derive(Clone)]
-pub(crate) struct Page(pub(crate) Client);
+pub(crate) struct Page(pub(crate) Client, String);
 
 fn quoted(text: &str) -> String {
     format!("\"{text}\"")
@@ -160,6 +168,31 @@ fn quoted(text: &str) -> String {
 impl Page {
     pub(crate) async fn open(&self, url: &str) {
         self.0.goto(url).await.unwrap();
+    }
+
+    /// The console errors (level `SEVERE`: uncaught exceptions, failed
+    /// loads, `console.error`) since the last call, read from the
+    /// browser's own log through chromedriver — so an error thrown while
+    /// the page was still loading is there too.
+    pub(crate) async fn console_errors(&self) -> Vec<String> {
+        let session = self.0.session_id().await.unwrap().expect("a session");
+        let log: serde_json::Value = reqwest::Client::new()
+            .post(format!("{}/session/{session}/se/log", self.1))
+            .json(&serde_json::json!({"type": "browser"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let entries = log["value"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no browser log from chromedriver: {log}"));
+        entries
+            .iter()
+            .filter(|e| e["level"] == "SEVERE")
+            .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+            .collect()
     }
 
     async fn wait_for(&self, xpath: &str) -> fantoccini::elements::Element {

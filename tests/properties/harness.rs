@@ -569,28 +569,9 @@ pub(crate) fn is_person_state(kind: StateKind) -> bool {
     )
 }
 
-/// Every state's view is the one its kind calls for.
-pub(crate) fn view_fits(kind: StateKind, view: &View<'_>) -> bool {
-    match kind {
-        StateKind::LoadingInstitutions
-        | StateKind::CreatingSession
-        | StateKind::LoggingIn
-        | StateKind::Committing
-        | StateKind::Pending
-        | StateKind::Exchanging => matches!(view, View::Working(_)),
-        StateKind::ChoosingInstitution => matches!(view, View::ChooseInstitution { .. }),
-        StateKind::AwaitingCredentials => {
-            matches!(view, View::Form(f) if f.purpose == FormPurpose::Credentials)
-        }
-        StateKind::AwaitingInput => matches!(view, View::Form(f) if f.purpose == FormPurpose::Mfa),
-        StateKind::AwaitingAccount => matches!(view, View::ChooseAccount { .. }),
-        StateKind::Linked => matches!(view, View::Linked { .. }),
-        StateKind::Done => matches!(view, View::Done { .. }),
-        StateKind::Failed => matches!(view, View::Failed { .. }),
-        StateKind::Exited => matches!(view, View::Exited { .. }),
-        _ => false,
-    }
-}
+/// Every state's view is the one its kind calls for: the library's table,
+/// the one `connectflow check --cases` judges by too.
+pub(crate) use connectflow::flow::explore::view_fits;
 
 /// The progress driver of rule 5: answer the call in flight with a random
 /// fitting outcome (rarely a wrong shape); otherwise do something the person

@@ -104,16 +104,8 @@ proptest! {
             match &rec.did {
                 Did::User { action, result } => {
                     prop_assert!(result.is_ok(), "a refused {:?} emitted {:?}", action, kind);
-                    let allowed: &[CallKind] = match action {
-                        ActionKind::ChooseInstitution | ActionKind::SwitchAuthMethod => {
-                            &[CallKind::CreateSession]
-                        }
-                        ActionKind::Submit => &[CallKind::Login, CallKind::Commit],
-                        ActionKind::ChooseAccount => &[CallKind::Commit],
-                        ActionKind::Back => &[CallKind::ListInstitutions],
-                        ActionKind::Retry => &[CallKind::ExchangeCode],
-                        _ => &[],
-                    };
+                    // The library's table, shared with `check --cases`.
+                    let allowed = explore::calls_after_action(*action);
                     prop_assert!(allowed.contains(&kind), "{:?} emitted {:?}", action, kind);
                 }
                 did => {

@@ -8,7 +8,7 @@ mod render;
 use super::partner::PartnerKind;
 use super::BoxError;
 use connectflow::flow::explore::{self, Exploration, Letter, Vocabulary};
-use connectflow::flow::{Catalogue, FlowConfig, StateKind};
+use connectflow::flow::{CallError, Catalogue, FlowConfig, StateKind};
 pub(crate) use render::{picture as render_picture, problem_lines, Format};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -22,11 +22,17 @@ const USAGE: u8 = 2;
 /// Arguments of `connectflow check`.
 #[derive(clap::Args)]
 pub(crate) struct CheckArgs {
-    /// A Mono institutions response (`GET /v3/institutions`, or a v1 bare
-    /// array); the built-in demo catalogue without it.
-    #[arg(long)]
+    /// The catalogue to check; the built-in demo catalogue without it. With
+    /// --partner mono, a Mono institutions response (`GET
+    /// /v3/institutions`, or a v1 bare array); with --partner flinks, the
+    /// institutions a Flinks host offers: `[{"Institution": "FlinksCapital",
+    /// "InstitutionName": "Flinks Capital"}]` (or `["FlinksCapital"]`, bare or
+    /// under "Institutions"). An entry or a form field that cannot be read is
+    /// reported (institution id and name, field number and label) and the
+    /// rest is still checked.
+    #[arg(long, value_name = "FILE")]
     institutions: Option<PathBuf>,
-    /// Whose replies to explore: Mono's vocabulary or Flinks'.
+    /// Whose catalogue shape and replies: Mono's or Flinks'.
     #[arg(long, value_enum, default_value_t = PartnerKind::Mono)]
     partner: PartnerKind,
     /// The report as one JSON object (for CI).
@@ -36,8 +42,14 @@ pub(crate) struct CheckArgs {
     #[arg(long, value_enum)]
     format: Option<Format>,
     /// Also run N random runs of the flow over the catalogue (the partner
-    /// answering with any reply of its vocabulary), checking the flow's
-    /// invariants after every step; the first failure is shrunk.
+    /// answering with any reply of its vocabulary, stale replies, deadlines,
+    /// restores from snapshots), checking the seven rules of DESIGN.md after
+    /// every step: stale replies change nothing, login and commit never
+    /// re-sent on their own, one code then only its exchange, every state
+    /// its view and terminal ones final, bounded calls and an end within
+    /// reach, no sent secret in a snapshot, a restored flow behaving the
+    /// same. The first failure is shrunk and printed as the shortest
+    /// failing sequence.
     #[arg(long, value_name = "N")]
     cases: Option<usize>,
     /// The seed of --cases (the same seed, the same runs).
@@ -225,19 +237,47 @@ pub(crate) fn run_cases(
     }
 }
 
-/// Reads `--institutions` (the demo catalogue without it).
-pub(crate) fn load_catalogue(path: Option<&PathBuf>) -> Result<Arc<Catalogue>, String> {
-    match path {
-        None => Ok(Arc::new(explore::demo_catalogue())),
-        Some(path) => {
-            let body = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            Catalogue::from_mono_json(&body).map_err(|e| format!("{}: {e}", path.display()))
-        }
-    }
+/// A catalogue to check and what could not be read in its file.
+pub(crate) struct Loaded {
+    pub(crate) catalogue: Arc<Catalogue>,
+    /// Entries, methods and fields left out, each named.
+    pub(crate) problems: Vec<String>,
+}
+
+/// Reads `--institutions` as `partner` shapes it (the demo catalogue
+/// without it). A file that cannot be read at all is an error naming it;
+/// an entry or field that cannot be read is a problem of its own, and the
+/// rest of the catalogue is still checked.
+pub(crate) fn load_catalogue(
+    path: Option<&PathBuf>,
+    partner: PartnerKind,
+) -> Result<Loaded, String> {
+    let Some(path) = path else {
+        return Ok(Loaded {
+            catalogue: Arc::new(explore::demo_catalogue()),
+            problems: Vec::new(),
+        });
+    };
+    let body = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let read = match partner {
+        PartnerKind::Mono => Catalogue::from_mono_json_checked(&body),
+        PartnerKind::Flinks => Catalogue::from_flinks_json_checked(&body),
+    };
+    let file = read.map_err(|e| {
+        let why = match e {
+            CallError::Malformed(m) => m,
+            other => other.to_string(),
+        };
+        format!("{}: {why}", path.display())
+    })?;
+    Ok(Loaded {
+        catalogue: file.catalogue,
+        problems: file.problems,
+    })
 }
 
 pub(crate) fn run(args: CheckArgs) -> Result<ExitCode, BoxError> {
-    let catalogue = match load_catalogue(args.institutions.as_ref()) {
+    let loaded = match load_catalogue(args.institutions.as_ref(), args.partner) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("connectflow: {e}");
@@ -248,7 +288,9 @@ pub(crate) fn run(args: CheckArgs) -> Result<ExitCode, BoxError> {
         PartnerKind::Mono => (Vocabulary::mono(), "mono"),
         PartnerKind::Flinks => (Vocabulary::flinks(), "flinks"),
     };
+    let catalogue = loaded.catalogue;
     let mut report = check(Arc::clone(&catalogue), &vocabulary, partner);
+    report.defects.splice(0..0, loaded.problems);
     if let Some(n) = args.cases {
         report.cases = Some(run_cases(catalogue, &vocabulary, n, args.seed));
     }

@@ -32,6 +32,11 @@ pub enum Letter {
     Timeout,
     /// The partner answers the call in flight.
     Reply(ReplyLetter),
+    /// A reply nobody waits for: a code, under the id of a call already
+    /// answered (late, duplicated, or after Back). Only random runs
+    /// ([`run_cases`](super::run_cases)) use it: it must change nothing, so
+    /// it adds no edge to the graph.
+    Stale,
 }
 
 /// The partner replies the explorer tries for a call in flight.
@@ -133,6 +138,7 @@ impl Letter {
             Letter::Exit => "exit".into(),
             Letter::Timeout => "deadline".into(),
             Letter::Reply(r) => r.name().into(),
+            Letter::Stale => "stale reply".into(),
         }
     }
 

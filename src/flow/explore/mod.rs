@@ -19,15 +19,44 @@
 //! assert_eq!(path.last().map(|l| l.label()), Some("exchanged".to_string()));
 //! println!("{}", report.to_mermaid());
 //! ```
+//!
+//! A catalogue of your own, from a saved Mono institution list (the
+//! README's snippet, as written there):
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use connectflow::flow::{explore, Catalogue, FlowConfig};
+//! # let dir = std::env::temp_dir().join(format!("connectflow-readme-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir)?;
+//! # std::env::set_current_dir(&dir)?;
+//! # std::fs::write("institutions.json", r#"{"data": [{"_id": "demo", "name": "Demo",
+//! #   "auth_methods": [{"type": "internet_banking", "ui": {"title": "Log in", "form": [
+//! #     {"type": "input", "name": "username"}, {"type": "password", "name": "password"}]}}]}]}"#)?;
+//!
+//! // `Catalogue::from_flinks_json` reads a Flinks host's list the same way.
+//! let file = Catalogue::from_mono_json_checked(&std::fs::read("institutions.json")?)?;
+//! assert!(file.problems.is_empty(), "{:#?}", file.problems);
+//! let report = explore::explore(&FlowConfig::default(), file.catalogue);
+//! assert!(report.problems.is_empty(), "{:#?}", report.problems);
+//! println!("{}", report.to_mermaid());
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok(()) }
+//! ```
 
 mod cases;
 mod catalogue;
 mod letters;
 mod node;
+mod rules;
 
-pub use cases::{run_cases, run_cases_with, CaseFailure, CaseReport, Rule, MAX_STEPS};
+pub use cases::{
+    run_cases, run_cases_with, run_cases_with_double, CaseFailure, CaseReport, Double, Rule,
+    MAX_STEPS,
+};
 pub use catalogue::{check_catalogue, check_form, demo_catalogue, sample_values};
 pub use letters::{Letter, ReplyLetter, Vocabulary};
+pub use node::Observed;
+pub use rules::{calls_after_action, view_fits};
 
 use super::config::FlowConfig;
 use super::machine::{ConnectFlow, Counters};

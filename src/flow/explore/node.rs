@@ -2,7 +2,6 @@
 
 use super::letters::{Letter, ReplyLetter, Vocabulary};
 use super::{sample_values, T0};
-use crate::flow::call::{Call, Effect};
 use crate::flow::config::FlowConfig;
 use crate::flow::input::{Input, UserAction};
 use crate::flow::machine::{ConnectFlow, Counters};
@@ -12,20 +11,97 @@ use crate::flow::state::StateKind;
 use crate::flow::types::{Account, Catalogue, SessionInfo, Timestamp};
 use crate::flow::view::View;
 use crate::flow::FlowError;
+use crate::flow::{Call, Effect, Event, RequestId, Snapshot};
 use crate::form::{Field, Form, Values};
 use std::sync::Arc;
 
 /// A flow plus what the explorer needs to drive it.
-#[derive(Clone)]
 pub(super) struct Node {
     pub(super) flow: ConnectFlow,
-    now: Timestamp,
+    pub(super) now: Timestamp,
     /// The call in flight, drained from the flow.
     pending: Option<Call>,
     pub(super) calls: u64,
     sessions: u64,
     /// What the scripted partner answers a list call with.
-    catalogue: Arc<Catalogue>,
+    pub(super) catalogue: Arc<Catalogue>,
+    /// What the last step made the flow do (not carried by a clone).
+    pub(super) last: Observed,
+    /// The last step's input was refused by the flow.
+    pub(super) refused: bool,
+    /// The newest request id issued, and the one before it: a stale reply
+    /// comes under whichever the flow no longer waits for.
+    newest_id: Option<RequestId>,
+    older_id: Option<RequestId>,
+    /// What the rules remember of the run so far.
+    pub(super) history: History,
+}
+
+/// What one step made the flow do: the calls it asked for and the events it
+/// emitted, in order. A [`Double`](super::Double) may change it before the
+/// rules judge it.
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    /// Calls, with their request ids.
+    pub calls: Vec<(RequestId, Call)>,
+    /// Events.
+    pub events: Vec<Event>,
+}
+
+/// What the rules remember of a run.
+#[derive(Debug, Clone, Default)]
+pub(super) struct History {
+    /// The highest request id seen.
+    pub(super) max_id: u64,
+    /// `Success` events seen.
+    pub(super) successes: u32,
+    /// The code, once one came.
+    pub(super) code: Option<String>,
+    /// Secret values already sent in a login or commit.
+    pub(super) sent: Arc<Vec<String>>,
+}
+
+impl Clone for Node {
+    fn clone(&self) -> Node {
+        Node {
+            flow: self.flow.clone(),
+            now: self.now,
+            pending: self.pending.clone(),
+            calls: self.calls,
+            sessions: self.sessions,
+            catalogue: Arc::clone(&self.catalogue),
+            last: Observed::default(),
+            refused: false,
+            newest_id: self.newest_id,
+            older_id: self.older_id,
+            history: self.history.clone(),
+        }
+    }
+}
+
+/// What the explorer types into an unlimited secret field.
+pub(super) const SECRET_TYPED: &str = "s3cret-typed";
+
+/// What the person types into a secret field: a value no other part of a
+/// flow holds, so a snapshot carrying it is found (rule 6). Nines when the
+/// field is limited, like a PIN or an OTP (the rest get ones or sevens).
+fn secret_marker(field: &Field) -> String {
+    match (field.length, field.max_length) {
+        (Some(n), _) => "9".repeat(n as usize),
+        (None, Some(max)) => "9".repeat((max as usize).min(6)),
+        (None, None) => SECRET_TYPED.to_owned(),
+    }
+}
+
+/// [`sample_values`] with a [`secret_marker`] in every secret field.
+fn typed_values(form: &Form) -> Values {
+    let mut values = sample_values(form);
+    for field in form.fields.iter().filter(|f| f.is_secret()) {
+        if field.kind != crate::form::FieldKind::Choice {
+            values.insert(field.name.clone(), secret_marker(field));
+        }
+    }
+    values
 }
 
 impl Node {
@@ -37,9 +113,34 @@ impl Node {
             calls: 0,
             sessions: 0,
             catalogue,
+            last: Observed::default(),
+            refused: false,
+            newest_id: None,
+            older_id: None,
+            history: History::default(),
         };
         node.drain();
         node
+    }
+
+    /// A request id the flow no longer waits for, if it issued one.
+    pub(super) fn stale_id(&self) -> Option<RequestId> {
+        let waiting = self.flow.waiting_for();
+        [self.newest_id, self.older_id]
+            .into_iter()
+            .flatten()
+            .find(|id| Some(*id) != waiting)
+    }
+
+    /// The same node, its flow through snapshot → JSON → restore.
+    pub(super) fn restored(&self) -> Result<Node, String> {
+        let json = self.flow.snapshot().to_json();
+        let snapshot = Snapshot::from_json(&json).map_err(|e| e.to_string())?;
+        let flow = ConnectFlow::restore(snapshot, Some(Arc::clone(&self.catalogue)))
+            .map_err(|e| e.to_string())?;
+        let mut node = self.clone();
+        node.flow = flow;
+        Ok(node)
     }
 
     /// What makes two explored flows the same node. Status polls are
@@ -59,11 +160,16 @@ impl Node {
     }
 
     fn drain(&mut self) {
-        while let Some(Effect::Call { call, .. }) = self.flow.poll_effect() {
+        while let Some(Effect::Call { id, call }) = self.flow.poll_effect() {
             self.calls += 1;
+            self.older_id = self.newest_id;
+            self.newest_id = Some(id);
+            self.last.calls.push((id, call.clone()));
             self.pending = Some(call);
         }
-        while self.flow.poll_event().is_some() {}
+        while let Some(event) = self.flow.poll_event() {
+            self.last.events.push(event);
+        }
     }
 
     pub(super) fn alphabet(&self, catalogue: &Catalogue, vocabulary: &Vocabulary) -> Vec<Letter> {
@@ -104,7 +210,7 @@ impl Node {
                 auth_method: Some(method.clone()),
             },
             Letter::SubmitValid => match self.flow.view() {
-                View::Form(f) => UserAction::Submit(sample_values(f.form)),
+                View::Form(f) => UserAction::Submit(typed_values(f.form)),
                 _ => UserAction::Submit(Values::new()),
             },
             Letter::SubmitInvalid => UserAction::Submit(Values::new()),
@@ -117,6 +223,16 @@ impl Node {
                 let deadline = self.flow.poll_timeout()?;
                 next.now = deadline.max(next.now);
                 next.flow.handle_timeout(next.now);
+                next.drain();
+                return Some(next);
+            }
+            Letter::Stale => {
+                let id = self.stale_id()?;
+                let late = Ok(Reply::Step(Step::code("code_stale")));
+                next.refused = next
+                    .flow
+                    .handle(next.now, Input::Api { id, result: late })
+                    .is_err();
                 next.drain();
                 return Some(next);
             }
@@ -136,6 +252,8 @@ impl Node {
                 Some(next)
             }
             Err(FlowError::InvalidValues(_)) if self.flow.state() != StateKind::Failed => {
+                next.refused = true;
+                next.drain();
                 Some(next)
             }
             Err(_) => None,

@@ -1,8 +1,12 @@
 //! [`ReplayPartner`]: a recorded transcript served as a partner on loopback.
 //!
 //! It answers the recorded requests in order, with no network and no
-//! waiting (the recorded timings are not slept: an expiry path replays at
-//! once). Each incoming request is checked against the recording modulo
+//! waiting. Time comes from the recording: drive the flow with the
+//! partner's [`clock`](ReplayPartner::clock)
+//! ([`Driver::with_timeline`](crate::driver::Driver::with_timeline)) and it
+//! sees each reply at the time it came when recorded, and a deadline (a
+//! status poll, a session expiry) is reached at once rather than slept
+//! through — so an expiry path replays instantly and the same. Each incoming request is checked against the recording modulo
 //! placeholders; the first one that differs is not answered with the
 //! recorded reply but with `409` and a readable diff, kept as the
 //! [`Divergence`], and every request after it gets the same.
@@ -10,13 +14,14 @@
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use connectflow::testing::{ReplayPartner, mono_driver};
-//! use connectflow::driver::{Transcript, DriverConfig, now};
+//! use connectflow::driver::{Transcript, DriverConfig};
 //! use connectflow::flow::{ConnectFlow, FlowConfig};
 //!
 //! let transcript = Transcript::load("tests/recordings/gtbank.jsonl".as_ref())?;
 //! let partner = ReplayPartner::start(transcript).await?;
-//! let driver = mono_driver(&partner.url(), DriverConfig::default());
-//! let mut flow = ConnectFlow::new(FlowConfig::default(), now());
+//! let driver = mono_driver(&partner.url(), DriverConfig::default())
+//!     .with_timeline(partner.clock());
+//! let mut flow = ConnectFlow::new(FlowConfig::default(), driver.now());
 //! driver.run(&mut flow, &mut |_| {}).await?;
 //! assert!(partner.divergence().is_none());
 //! # Ok(()) }
@@ -24,7 +29,8 @@
 
 mod matcher;
 
-use crate::driver::{Exchange, Transcript};
+use crate::driver::{Exchange, Timeline, Transcript};
+use crate::flow::Timestamp;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -35,7 +41,9 @@ use serde_json::Value;
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
@@ -52,6 +60,44 @@ pub struct Divergence {
 impl fmt::Display for Divergence {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "exchange {}: {}", self.seq, self.diff)
+    }
+}
+
+/// The time of a replay, taken from the recording (see
+/// [`ReplayPartner::clock`]).
+pub struct ReplayClock {
+    shared: Arc<Shared>,
+    /// The furthest deadline waited for.
+    floor: AtomicU64,
+}
+
+impl fmt::Debug for ReplayClock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReplayClock")
+            .field("now", &Timeline::now(self))
+            .finish()
+    }
+}
+
+impl Timeline for ReplayClock {
+    fn now(&self) -> Timestamp {
+        let answered = self
+            .shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .next;
+        let x = &self.shared.exchanges;
+        let recorded = match answered.checked_sub(1) {
+            None => x.first().map_or(0, |e| e.at),
+            Some(last) => x.get(last).map_or(0, |e| e.at.saturating_add(e.ms)),
+        };
+        Timestamp(recorded.max(self.floor.load(Ordering::SeqCst)))
+    }
+
+    fn until(&self, at: Timestamp) -> Duration {
+        self.floor.fetch_max(at.0, Ordering::SeqCst);
+        Duration::ZERO
     }
 }
 
@@ -139,6 +185,19 @@ impl ReplayPartner {
     /// The base URL, e.g. `http://127.0.0.1:49152`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The recording's clock, for the driver and the host of the replayed
+    /// flow ([`Driver::with_timeline`](crate::driver::Driver::with_timeline);
+    /// the host passes `driver.now()` with the person's input). Before the
+    /// first exchange it stands at that exchange's time; once exchange *k*
+    /// is answered, at the time its reply came when recorded (`at + ms`);
+    /// a deadline the flow waits for moves it there at once.
+    pub fn clock(&self) -> Arc<ReplayClock> {
+        Arc::new(ReplayClock {
+            shared: Arc::clone(&self.shared),
+            floor: AtomicU64::new(0),
+        })
     }
 
     /// The number of recorded exchanges.
