@@ -12,14 +12,7 @@ CONNECTIONS=${CONNECTIONS:-32}
 cargo build --release --quiet --bin connectflow --example fixed_json
 BIN=target/release/connectflow
 KEY=ck_bench_host_key
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
-
-wait_line() { # file
-  for _ in $(seq 1 100); do grep -q "listening on" "$1" 2>/dev/null && return 0; sleep 0.1; done
-  echo "server did not start: $(cat "$1")" >&2; return 1
-}
+source benches/servers.sh
 
 tmp=$(mktemp -d)
 # One partner both servers share (a Redis-backed serve refuses an embedded

@@ -9,14 +9,7 @@ DURATION=${DURATION:-8s}
 CONNECTIONS=${CONNECTIONS:-32}
 cargo build --release --quiet --bin connectflow --example fixed_con --example ussd_hops
 BIN=target/release/connectflow
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
-
-wait_line() { # file
-  for _ in $(seq 1 100); do grep -q "listening on" "$1" 2>/dev/null && return 0; sleep 0.1; done
-  echo "server did not start: $(cat "$1")" >&2; return 1
-}
+source benches/servers.sh
 
 tmp=$(mktemp -d)
 # Every request comes from one address with ever-new phone numbers: the

@@ -16,13 +16,7 @@ DURATION=${DURATION:-10}
 CONCURRENCY=${CONCURRENCY:-32}
 cargo build --release --quiet --bin connectflow --example ussd_sessions
 BIN=target/release/connectflow
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
-wait_line() { # file
-  for _ in $(seq 1 100); do grep -q "listening on" "$1" 2>/dev/null && return 0; sleep 0.1; done
-  echo "server did not start: $(cat "$1")" >&2; return 1
-}
+source benches/servers.sh
 tmp=$(mktemp -d)
 export CONNECTFLOW_GATEWAY_TOKEN=bench MONO_SEC_KEY=test_sk_connectflow_sandbox
 # The sandbox caps live sessions per key (100 by default); the closed loop

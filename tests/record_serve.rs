@@ -12,70 +12,29 @@ use connectflow::testing::{
     find_secret, flinks_config, flinks_driver, mono_driver, test_users, FakeClock, ReplayPartner,
     Sandbox, TempDir, OTP, PASSWORD, SECRET_KEY,
 };
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
 const TOKEN: &str = "record-dir-token";
 
-/// A `connectflow serve` process; killed on drop.
-struct Serve {
-    child: Child,
-    url: String,
-}
+#[path = "support/at_hop.rs"]
+mod at_hop;
+#[path = "support/process.rs"]
+mod process;
+use process::{connectflow, Process};
 
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(partner: &str, records: &str, record_dir: &str) -> Serve {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_connectflow"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--records", records])
-        .args(["--base-url", partner, "--record-dir", record_dir])
-        .env("MONO_SEC_KEY", SECRET_KEY)
-        .env("CONNECTFLOW_GATEWAY_TOKEN", TOKEN)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("{line:?}"))
-        .to_owned();
-    Serve { child, url }
+fn serve(partner: &str, records: &str, record_dir: &str) -> Process {
+    Process::start(
+        connectflow(&["serve", "--addr", "127.0.0.1:0", "--records", records])
+            .args(["--base-url", partner, "--record-dir", record_dir])
+            .env("MONO_SEC_KEY", SECRET_KEY)
+            .env("CONNECTFLOW_GATEWAY_TOKEN", TOKEN),
+    )
 }
 
 /// One Africa's Talking hop: `(end, screen)`.
 async fn hop(url: &str, session: &str, phone: &str, text: &str) -> (bool, String) {
-    let form = [
-        ("sessionId", session),
-        ("serviceCode", "*384*123#"),
-        ("phoneNumber", phone),
-        ("text", text),
-    ];
-    let body = reqwest::Client::new()
-        .post(format!("{url}/ussd?token={TOKEN}"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    match (body.strip_prefix("CON "), body.strip_prefix("END ")) {
-        (Some(s), _) => (false, s.to_owned()),
-        (_, Some(s)) => (true, s.to_owned()),
-        _ => panic!("no CON/END: {body:?}"),
-    }
+    at_hop::at_hop(url, TOKEN, session, phone, text).await
 }
 
 /// Drives `flow` through `driver` as a person would: the institution and
