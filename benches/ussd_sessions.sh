@@ -19,9 +19,9 @@ BIN=target/release/connectflow
 source benches/servers.sh
 tmp=$(mktemp -d)
 export CONNECTFLOW_GATEWAY_TOKEN=bench MONO_SEC_KEY=test_sk_connectflow_sandbox
-# The sandbox caps live sessions per key (100 by default); the closed loop
-# never has more than CONCURRENCY live, the open loop at most rate x session time.
-"$BIN" sandbox --addr 127.0.0.1:18105 >"$tmp/sandbox.log" 2>&1 & pids+=($!)
+# The sandbox caps live sessions per key (100 by default, as a partner
+# would): raised here, so a burst measures connectflow, not the cap.
+"$BIN" sandbox --addr 127.0.0.1:18105 --max-sessions-per-key 100000 >"$tmp/sandbox.log" 2>&1 & pids+=($!)
 wait_line "$tmp/sandbox.log"
 "$BIN" serve --addr 127.0.0.1:18101 --store memory --phone-limit 0 --source-limit 0 \
   --base-url http://127.0.0.1:18105 --records "sqlite:$tmp/records.db" >"$tmp/serve.log" 2>&1 & pids+=($!)

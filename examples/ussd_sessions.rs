@@ -78,7 +78,9 @@ async fn session(
     totals: &Totals,
 ) -> Result<(), String> {
     let id = format!("load{}_{n}", std::process::id());
-    let phone = format!("+2547{:08}", n % 100_000_000);
+    // Unique per run as well: a phone reused from an earlier run would be
+    // offered that run's unfinished flow.
+    let phone = format!("+2547{:03}{:06}", std::process::id() % 1000, n % 1_000_000);
     let mut text = String::new();
     let mut latencies = Vec::with_capacity(ANSWERS.len() + 1);
     for hop in 0..=ANSWERS.len() {

@@ -16,11 +16,17 @@ pub(crate) struct SandboxArgs {
     /// (scripts shorten it to see `apps` refuse an expired token).
     #[arg(long, default_value_t = 3_600_000)]
     partner_token_ttl_ms: u64,
+    /// How many unfinished sessions one API key may hold (a real partner
+    /// caps them; load tests raise it so they measure connectflow, not the
+    /// cap).
+    #[arg(long, default_value_t = SandboxConfig::default().max_sessions_per_key)]
+    max_sessions_per_key: usize,
 }
 
 pub(crate) async fn run(args: SandboxArgs) -> Result<ExitCode, BoxError> {
     let config = SandboxConfig {
         partner_token_ttl: std::time::Duration::from_millis(args.partner_token_ttl_ms),
+        max_sessions_per_key: args.max_sessions_per_key,
         ..SandboxConfig::default()
     };
     let sandbox = Sandbox::start(args.addr, config).await?;

@@ -90,12 +90,7 @@ impl Delivery for RecordsDelivery {
         customer: &'a str,
     ) -> BoxFuture<'a, Result<Vec<String>, DeliveryError>> {
         Box::pin(async move {
-            let may_have = self
-                .known
-                .may_have_linked(self.store.as_ref(), partner, customer)
-                .await
-                .map_err(|e| DeliveryError(e.to_string()))?;
-            if !may_have {
+            if !self.known.may_have_linked(&self.store, partner, customer) {
                 return Ok(Vec::new());
             }
             let banks = self

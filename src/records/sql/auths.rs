@@ -32,6 +32,7 @@ impl SqlStore {
             None => (String::new(), String::new()),
         };
         let at = db_ms(link.at);
+        let _writer = self.writer().await;
         let mut tx = self.write().await?;
         if let Some(done) = self.repeated(&mut tx, &linked.reference).await? {
             tx.rollback().await?;

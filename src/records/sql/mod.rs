@@ -93,6 +93,12 @@ pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
     owner: String,
+    /// SQLite has one writer at a time, and a connection that finds the
+    /// file locked sleeps in SQLite's busy handler (up to 100 ms a try)
+    /// even after the lock is free: under load the links queued behind one
+    /// another for seconds. This process's writers queue here instead, in
+    /// order and without sleeping.
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl SqlStore {
@@ -105,9 +111,28 @@ impl SqlStore {
             Location::Sqlite(path) => (sqlite_url(path)?, Backend::Sqlite, 4),
             Location::Postgres(url) => (url.clone(), Backend::Postgres, 8),
         };
+        let sqlite = backend == Backend::Sqlite;
         let pool = AnyPoolOptions::new()
             .max_connections(connections)
             .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if sqlite {
+                        // With WAL, NORMAL syncs at checkpoints rather than
+                        // at every commit: a link survives a crash of this
+                        // process, and only a power loss can take back the
+                        // last commits (as it takes a memory store's
+                        // sessions, or Redis' last second). At every commit
+                        // the fsyncs capped whole-session load at the disk's
+                        // rate and stalled every hop behind them.
+                        // PostgreSQL is the store for power-loss durability.
+                        sqlx::query("PRAGMA synchronous=NORMAL")
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
             .connect(&url)
             .await?;
         if backend == Backend::Sqlite {
@@ -133,6 +158,7 @@ impl SqlStore {
             pool,
             backend,
             owner,
+            writer: std::sync::Arc::default(),
         })
     }
 
@@ -144,6 +170,15 @@ impl SqlStore {
     /// Closes the pool, waiting for connections in use.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// This process's turn to write (SQLite), held until the transaction
+    /// ends; `None` on PostgreSQL, whose writers do not exclude each other.
+    async fn writer(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.backend {
+            Backend::Sqlite => Some(self.writer.lock().await),
+            Backend::Postgres => None,
+        }
     }
 
     /// A write transaction.
