@@ -109,9 +109,9 @@ impl Known {
         let mut newest = since;
         {
             let mut set = self.set.write().unwrap_or_else(PoisonError::into_inner);
-            for (partner, customer, created_at) in &rows {
-                set.insert(key(partner, customer));
-                newest = newest.max(*created_at);
+            for row in &rows {
+                set.insert(key(&row.partner, &row.customer));
+                newest = newest.max(row.created_at);
             }
         }
         let mut guard = self

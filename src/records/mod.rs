@@ -45,6 +45,6 @@ pub use outbox::{Outbox, OutboxConfig, OutboxError, ATTEMPT_HEADER, IDEMPOTENCY_
 pub use pagination::{PageRequest, Pagination, DEFAULT_LIMIT, MAX_LIMIT};
 pub use sql::{Backend, Location, SqlStore};
 pub use store::{
-    AuthStore, Filter, Found, Linked, LinkedBank, NewLink, OutboxCounts, OutboxMessage,
-    OutboxStore, RecordsError,
+    AuthStore, CustomerSince, Filter, Found, Linked, LinkedBank, NewLink, OutboxCounts,
+    OutboxMessage, OutboxStore, RecordsError,
 };

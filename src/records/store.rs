@@ -118,12 +118,12 @@ pub trait AuthStore: Send + Sync + fmt::Debug + 'static {
     ) -> BoxFuture<'a, Result<Vec<LinkedBank>, RecordsError>>;
 
     /// Every customer with a record (a login at a bank) created at or
-    /// after `since` (ms), as `(partner, customer id, created at)`: how an
-    /// instance learns, without a query per dial, who has linked before.
+    /// after `since` (ms): how an instance learns, without a query per
+    /// dial, who has linked before.
     fn customers_since<'a>(
         &'a self,
         since: u64,
-    ) -> BoxFuture<'a, Result<Vec<(String, String, u64)>, RecordsError>>;
+    ) -> BoxFuture<'a, Result<Vec<CustomerSince>, RecordsError>>;
 
     /// Sets `validated` on the auth with this id (false: unlinked), bumping
     /// `last_updated` to `at`; the auth as it is now, if it exists.
@@ -133,6 +133,17 @@ pub trait AuthStore: Send + Sync + fmt::Debug + 'static {
         validated: bool,
         at: u64,
     ) -> BoxFuture<'a, Result<Option<Auth>, RecordsError>>;
+}
+
+/// A customer with a record, as [`AuthStore::customers_since`] lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerSince {
+    /// The partner the record is at.
+    pub partner: String,
+    /// The host's id for the customer.
+    pub customer: String,
+    /// When the record was created (ms since the epoch).
+    pub created_at: u64,
 }
 
 /// A webhook delivery to make.

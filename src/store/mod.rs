@@ -68,6 +68,10 @@ pub enum StoreError {
     Backend(String),
 }
 
+/// What [`SessionStore::get_or`] read: the record, or (only when it is
+/// absent) the fallback.
+pub type EntryOr = (Option<Entry>, Option<Entry>);
+
 /// A second, best-effort write riding on a
 /// [`compare_and_set_with`](SessionStore::compare_and_set_with).
 #[derive(Debug, Clone)]
@@ -116,7 +120,7 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
         &'a self,
         key: &'a str,
         fallback: &'a str,
-    ) -> BoxFuture<'a, Result<(Option<Entry>, Option<Entry>), StoreError>> {
+    ) -> BoxFuture<'a, Result<EntryOr, StoreError>> {
         Box::pin(async move {
             match self.get(key).await? {
                 Some(entry) => Ok((Some(entry), None)),

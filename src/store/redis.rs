@@ -12,7 +12,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, IntoConnectionInfo, RedisError, Script, TlsCertificates};
 
-use super::{AlsoSet, BoxFuture, Entry, SessionStore, StoreError, Version};
+use super::{AlsoSet, BoxFuture, Entry, EntryOr, SessionStore, StoreError, Version};
 
 /// The key prefix unless [`RedisStore::with_prefix`] says otherwise.
 pub const DEFAULT_PREFIX: &str = "connectflow:";
@@ -282,7 +282,7 @@ impl SessionStore for RedisStore {
         &'a self,
         key: &'a str,
         fallback: &'a str,
-    ) -> BoxFuture<'a, Result<(Option<Entry>, Option<Entry>), StoreError>> {
+    ) -> BoxFuture<'a, Result<EntryOr, StoreError>> {
         Box::pin(async move {
             let (full, other) = (self.full_key(key), self.full_key(fallback));
             type Reply = (

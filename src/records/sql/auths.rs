@@ -5,7 +5,9 @@ use super::{db_ms, ms, SqlStore};
 use crate::records::model::{object_id, Auth, AuthCustomer, Bank, Env};
 use crate::records::outbox::webhook_body;
 use crate::records::pagination::PageRequest;
-use crate::records::store::{AuthStore, Filter, Found, Linked, LinkedBank, NewLink, RecordsError};
+use crate::records::store::{
+    AuthStore, CustomerSince, Filter, Found, Linked, LinkedBank, NewLink, RecordsError,
+};
 use crate::store::BoxFuture;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row};
@@ -326,7 +328,7 @@ impl AuthStore for SqlStore {
     fn customers_since<'a>(
         &'a self,
         since: u64,
-    ) -> BoxFuture<'a, Result<Vec<(String, String, u64)>, RecordsError>> {
+    ) -> BoxFuture<'a, Result<Vec<CustomerSince>, RecordsError>> {
         Box::pin(async move {
             let rows = sqlx::query(
                 "SELECT partner, customer_id, created_at FROM records \
@@ -338,11 +340,11 @@ impl AuthStore for SqlStore {
             .await?;
             rows.iter()
                 .map(|row| {
-                    Ok((
-                        row.try_get("partner")?,
-                        row.try_get("customer_id")?,
-                        ms(row, "created_at")?,
-                    ))
+                    Ok(CustomerSince {
+                        partner: row.try_get("partner")?,
+                        customer: row.try_get("customer_id")?,
+                        created_at: ms(row, "created_at")?,
+                    })
                 })
                 .collect()
         })

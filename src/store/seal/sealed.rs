@@ -1,7 +1,7 @@
 //! [`Sealed`]: any session store, with every record sealed at rest.
 
 use super::{SealError, Sealer};
-use crate::store::{AlsoSet, BoxFuture, Entry, SessionStore, StoreError, Version};
+use crate::store::{AlsoSet, BoxFuture, Entry, EntryOr, SessionStore, StoreError, Version};
 use std::time::Duration;
 
 /// A [`SessionStore`] that seals every record it writes into `inner` and
@@ -111,7 +111,7 @@ impl<S: SessionStore> SessionStore for Sealed<S> {
         &'a self,
         key: &'a str,
         fallback: &'a str,
-    ) -> BoxFuture<'a, Result<(Option<Entry>, Option<Entry>), StoreError>> {
+    ) -> BoxFuture<'a, Result<EntryOr, StoreError>> {
         Box::pin(async move {
             let (first, second) = self.inner.get_or(key, fallback).await?;
             Ok((
