@@ -5,8 +5,10 @@
 use super::menu::{self, Cursor, Outcome};
 use super::session::{screen, UssdState};
 use super::{gateway::RawHop, gateway::Screen, UssdService};
+use crate::flow::{ConnectFlow, Timestamp};
 use crate::flow::{Input, UserAction};
 use crate::service::IndexWrite;
+use crate::service::SessionService;
 use crate::service::{Customer, ServiceError};
 use crate::store::Entry;
 use std::sync::Arc;
@@ -173,4 +175,60 @@ impl UssdService {
         }
         self.drive(key, None, session, flow).await
     }
+
+    /// The bank list every session starts on, rendered once per catalogue
+    /// (and for a returning customer, with their banks first, each time).
+    async fn first_screen(
+        &self,
+        error: Option<&str>,
+        first: &[String],
+    ) -> Result<Screen, ServiceError> {
+        let catalogue = match self.service.catalogue(self.partner()).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "institution list unavailable");
+                return Ok(screen(
+                    "The bank list is not available right now. Please try again later.",
+                    true,
+                ));
+            }
+        };
+        let shared = error.is_none() && first.is_empty();
+        if shared {
+            if let Ok(guard) = self.first_screen.lock() {
+                if let Some((c, s)) = guard.as_ref() {
+                    if Arc::ptr_eq(c, &catalogue) {
+                        return Ok(s.clone());
+                    }
+                }
+            }
+        }
+        let flow = first_flow(&self.service, Arc::clone(&catalogue))?;
+        let screen = menu::render(
+            &flow.view(),
+            &Cursor::Start,
+            error,
+            first,
+            &self.config.menu,
+        );
+        if shared {
+            if let Ok(mut guard) = self.first_screen.lock() {
+                *guard = Some((catalogue, screen.clone()));
+            }
+        }
+        Ok(screen)
+    }
+}
+
+/// A flow on the institution list of `catalogue` (for rendering it).
+fn first_flow(
+    service: &SessionService,
+    catalogue: Arc<crate::flow::Catalogue>,
+) -> Result<ConnectFlow, ServiceError> {
+    let mut flow = ConnectFlow::new(service.config().flow.clone(), Timestamp(0));
+    if let Some(crate::flow::Effect::Call { id, .. }) = flow.poll_effect() {
+        let result = Ok(crate::flow::Reply::Institutions(catalogue));
+        flow.handle(Timestamp(0), Input::Api { id, result })?;
+    }
+    Ok(flow)
 }

@@ -7,6 +7,7 @@
 //! |---|---|
 //! | `gateway/` | each gateway's wire format ⇄ one normalised hop |
 //! | `input.rs` | what the person typed on a hop (suffix diff of cumulative text) |
+//! | `begin.rs` | a hop with no stored session: the resume offer, the first screen (rendered once per catalogue), a new session and its phone index |
 //! | `hop.rs` | what a hop's input means: menu, continue after `Processing`, resume offer |
 //! | `menu/` | a view ⇄ a screen within the length budget, paged by encoded length |
 //! | `gsm.rs` | GSM-7 / UCS-2 measurement |
@@ -443,68 +444,12 @@ impl UssdService {
             .await?;
         Ok(turn.into_session().channel.last_screen)
     }
-
-    /// The bank list every session starts on, rendered once per catalogue
-    /// (and for a returning customer, with their banks first, each time).
-    async fn first_screen(
-        &self,
-        error: Option<&str>,
-        first: &[String],
-    ) -> Result<Screen, ServiceError> {
-        let catalogue = match self.service.catalogue(self.partner()).await {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::warn!(error = %e, "institution list unavailable");
-                return Ok(screen(
-                    "The bank list is not available right now. Please try again later.",
-                    true,
-                ));
-            }
-        };
-        let shared = error.is_none() && first.is_empty();
-        if shared {
-            if let Ok(guard) = self.first_screen.lock() {
-                if let Some((c, s)) = guard.as_ref() {
-                    if Arc::ptr_eq(c, &catalogue) {
-                        return Ok(s.clone());
-                    }
-                }
-            }
-        }
-        let flow = first_flow(&self.service, Arc::clone(&catalogue))?;
-        let screen = menu::render(
-            &flow.view(),
-            &Cursor::Start,
-            error,
-            first,
-            &self.config.menu,
-        );
-        if shared {
-            if let Ok(mut guard) = self.first_screen.lock() {
-                *guard = Some((catalogue, screen.clone()));
-            }
-        }
-        Ok(screen)
-    }
 }
 
 /// A gateway-supplied id as it may appear in a log line: control characters
 /// escaped (a newline must not forge a log entry) and at most 64 characters.
 pub(crate) fn log_id(id: &str) -> String {
     id.chars().take(64).flat_map(char::escape_debug).collect()
-}
-
-/// A flow on the institution list of `catalogue` (for rendering it).
-fn first_flow(
-    service: &SessionService,
-    catalogue: Arc<crate::flow::Catalogue>,
-) -> Result<ConnectFlow, ServiceError> {
-    let mut flow = ConnectFlow::new(service.config().flow.clone(), Timestamp(0));
-    if let Some(crate::flow::Effect::Call { id, .. }) = flow.poll_effect() {
-        let result = Ok(crate::flow::Reply::Institutions(catalogue));
-        flow.handle(Timestamp(0), Input::Api { id, result })?;
-    }
-    Ok(flow)
 }
 
 #[cfg(test)]
