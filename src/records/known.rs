@@ -12,15 +12,21 @@
 //! before the last refresh, and every customer this instance linked itself,
 //! is in the set. Other instances' links arrive with the next refresh (at
 //! most one a [`REFRESH`], started in the background by whichever caller
-//! notices first: no hop waits for it); until then such a customer sees the
-//! banks in the usual order — a nicety lost for a second, never a wrong
-//! answer about an account.
+//! notices first, never two at once: no hop waits for it); until then such
+//! a customer sees the banks in the usual order — a nicety lost for a
+//! second, never a wrong answer about an account. Until the first refresh
+//! has read the records (after a start), every question goes to the
+//! records, so two hops of one session never order the banks differently.
+//! Records are stamped with their writers' clocks: a link from an instance
+//! whose clock runs more than [`OVERLAP`] behind can be missed until a
+//! restart (the banks in the usual order for that customer).
 //!
 //! Memory: about 16 bytes per customer who ever linked.
 
 use super::store::{AuthStore, RecordsError};
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -39,6 +45,13 @@ pub(crate) struct Known {
     /// The newest `created_at` seen, and when the set was last refreshed
     /// (`None`: never loaded). Held while refreshing, so one caller does it.
     refreshed: Mutex<Option<(u64, Instant)>>,
+    /// Set once a refresh has read the records. Until then the set knows
+    /// nobody, and every question goes to the records as before: the
+    /// first screen and the next hop must order the banks the same way
+    /// (the person's "1" is read against the list they saw).
+    loaded: AtomicBool,
+    /// A refresh is running: no second one starts beside it.
+    running: AtomicBool,
 }
 
 fn key(partner: &str, customer: &str) -> u64 {
@@ -70,15 +83,21 @@ impl Known {
         if self.contains(key(partner, customer)) {
             return true;
         }
-        if let Some(since) = self.claim_refresh() {
-            let (known, store) = (Arc::clone(self), Arc::clone(store));
-            tokio::spawn(async move {
-                if let Err(e) = known.refresh(store.as_ref(), since).await {
-                    tracing::warn!(error = %e, "could not read who linked before");
-                }
-            });
+        if !self.running.load(Ordering::Acquire) {
+            if let Some(since) = self.claim_refresh() {
+                self.running.store(true, Ordering::Release);
+                let (known, store) = (Arc::clone(self), Arc::clone(store));
+                tokio::spawn(async move {
+                    match known.refresh(store.as_ref(), since).await {
+                        Ok(()) => known.loaded.store(true, Ordering::Release),
+                        Err(e) => tracing::warn!(error = %e, "could not read who linked before"),
+                    }
+                    known.running.store(false, Ordering::Release);
+                });
+            }
         }
-        false
+        // Not loaded yet: "maybe", so the records are asked.
+        !self.loaded.load(Ordering::Acquire)
     }
 
     fn contains(&self, k: u64) -> bool {

@@ -35,9 +35,6 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return nv
 ";
 
-/// KEYS[1]: the record. Returns its version and data (nil when absent) and
-/// the server's `TIME`, in one round trip: leases are measured on the
-/// store's clock, which every instance shares.
 /// [`CAS_SCRIPT`] at KEYS[1], then, only when it was written, the same at
 /// KEYS[2] with ARGV[4..6] if that record is still at its expected version
 /// (a best-effort index beside a record: one round trip for both).
@@ -56,7 +53,9 @@ local function cas(key, expected, data, ttl)
   return nv
 end
 local nv = cas(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
-if nv > 0 then cas(KEYS[2], ARGV[4], ARGV[5], ARGV[6]) end
+-- Protected: an error at the index (a key of another type) must not turn
+-- the session's applied write into a reported failure.
+if nv > 0 then pcall(cas, KEYS[2], ARGV[4], ARGV[5], ARGV[6]) end
 return nv
 ";
 
@@ -70,6 +69,9 @@ if not r[1] then f = redis.call('HMGET', KEYS[2], 'v', 'd') end
 return {r[1], r[2], t[1], t[2], f[1], f[2]}
 ";
 
+/// KEYS[1]: the record. Returns its version and data (nil when absent) and
+/// the server's `TIME`, in one round trip: leases are measured on the
+/// store's clock, which every instance shares.
 const GET_SCRIPT: &str = r"
 local r = redis.call('HMGET', KEYS[1], 'v', 'd')
 local t = redis.call('TIME')

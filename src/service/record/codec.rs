@@ -82,6 +82,17 @@ mod tests {
         assert_eq!(decode(json).unwrap().as_ref(), json);
     }
 
+    /// The dictionary is part of the stored format: one changed byte (a
+    /// checkout that rewrites line ends, an editor's final newline) makes
+    /// every stored record unreadable. A new dictionary needs a new format byte.
+    #[test]
+    fn the_dictionary_is_frozen() {
+        let fnv = DICTIONARY.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        assert_eq!((DICTIONARY.len(), fnv), (1814, 0xe828a92d065cb5ee));
+    }
+
     #[test]
     fn a_corrupt_or_oversized_record_is_an_error_not_a_panic() {
         assert!(decode(&[LZ4_V1]).is_err());
