@@ -259,12 +259,17 @@ impl Driver {
                 r.state(flow.state());
             }
         }
-        self.observed_call(
+        // Boxed (here and in `call_within`): a partner call is a future of
+        // kilobytes (the HTTP client's), and an unboxed one makes every
+        // future that might call a partner that large, on every request,
+        // even the many that never do. One allocation beside a network
+        // round trip is nothing.
+        Box::pin(self.observed_call(
             call,
             self.timeout_for(flow, call.kind()),
             institution,
             Sink::Flow(recorder),
-        )
+        ))
         .await
     }
 
@@ -276,7 +281,7 @@ impl Driver {
     /// Makes one call with an explicit timeout, outside any flow (a channel
     /// warming its institution cache, say).
     pub async fn call_within(&self, call: &Call, timeout: Duration) -> Result<Reply, CallError> {
-        self.observed_call(call, timeout, None, Sink::Outside).await
+        Box::pin(self.observed_call(call, timeout, None, Sink::Outside)).await
     }
 
     /// Sends a request a dialect built outside any flow (Flinks'

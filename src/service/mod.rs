@@ -308,17 +308,27 @@ impl SessionService {
             Ok((Some(entry), _)) => Ok((Some(self.loaded(entry)?), None)),
             Ok((None, other)) => Ok((None, other)),
             // One of them does not open: the one-record reads clear or skip
-            // it (rare, so two round trips here are fine).
+            // it (rare, so two round trips here are fine). Boxed so that
+            // every hop's future does not carry this rare path's size.
             Err(StoreError::Tampered { .. } | StoreError::UnknownKey { .. }) => {
-                match self.load(key).await? {
-                    Some(loaded) => Ok((Some(loaded), None)),
-                    None => Ok((
-                        None,
-                        crate::store::get_readable(self.store.as_ref(), fallback).await?,
-                    )),
-                }
+                Box::pin(self.load_each(key, fallback)).await
             }
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// [`load_or`](Self::load_or) one record at a time.
+    async fn load_each<S: ChannelState>(
+        &self,
+        key: &str,
+        fallback: &str,
+    ) -> Result<(Option<Loaded<S>>, Option<crate::store::Entry>), ServiceError> {
+        match self.load(key).await? {
+            Some(loaded) => Ok((Some(loaded), None)),
+            None => Ok((
+                None,
+                crate::store::get_readable(self.store.as_ref(), fallback).await?,
+            )),
         }
     }
 

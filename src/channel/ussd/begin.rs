@@ -42,6 +42,65 @@ impl UssdService {
     /// input, which may only pick a bank (never reach a PIN or OTP field).
     pub(super) async fn begin(self: &Arc<Self>, hop: FirstHop<'_>) -> Result<Screen, ServiceError> {
         let FirstHop {
+            raw,
+            prefill,
+            previous,
+            ..
+        } = &hop;
+        // A returning customer (the phone is the customer id) sees the
+        // banks they linked before first: on the first screen and in how
+        // their first answer is read.
+        let linked_first = if raw.phone.is_empty() {
+            Vec::new()
+        } else {
+            self.service.linked_before(self.partner(), &raw.phone).await
+        };
+        if prefill.is_empty() {
+            if let Some(prev) = previous {
+                #[cfg(feature = "link")]
+                if let Some(outcome) = Box::pin(self.handed_off(prev)).await? {
+                    return Ok(outcome);
+                }
+                if let Some(offer) = self.offer(&hop, prev).await? {
+                    return Ok(offer);
+                }
+            }
+            return self.first_screen(None, &linked_first).await;
+        }
+        // Pre-dialled digits start a new flow and take the phone's index;
+        // a re-authorisation the host is waiting for must not be lost that
+        // way: it is offered first (one more read, only for a phone with
+        // something behind its index).
+        if let Some(prev) = previous {
+            if self.waits_for_reauth(prev).await {
+                if let Some(offer) = self.offer(&hop, prev).await? {
+                    return Ok(offer);
+                }
+            }
+        }
+        // Boxed: starting a session is the larger future (a flow, a turn),
+        // and the first screen, the commonest hop, should not carry it.
+        Box::pin(self.start(hop, linked_first)).await
+    }
+
+    /// The offer to resume what the phone's index points at, if it still
+    /// can be. Boxed: a rare path, not to be carried by every first hop.
+    async fn offer(
+        self: &Arc<Self>,
+        hop: &FirstHop<'_>,
+        prev: &Entry,
+    ) -> Result<Option<Screen>, ServiceError> {
+        let phone_key = hop.phone_key.as_deref().unwrap_or("");
+        Box::pin(self.offer_resume(hop.key, phone_key, prev, hop.text.clone(), hop.sequence)).await
+    }
+
+    /// A new session from the first (or pre-dialled) answer.
+    async fn start(
+        self: &Arc<Self>,
+        hop: FirstHop<'_>,
+        linked_first: Vec<String>,
+    ) -> Result<Screen, ServiceError> {
+        let FirstHop {
             gateway,
             key,
             raw,
@@ -52,55 +111,6 @@ impl UssdService {
             phone_key,
             previous,
         } = hop;
-        // A returning customer (the phone is the customer id) sees the
-        // banks they linked before first: on the first screen and in how
-        // their first answer is read.
-        let linked_first = if raw.phone.is_empty() {
-            Vec::new()
-        } else {
-            self.service.linked_before(self.partner(), &raw.phone).await
-        };
-        if prefill.is_empty() {
-            if let Some(prev) = &previous {
-                #[cfg(feature = "link")]
-                if let Some(outcome) = self.handed_off(prev).await? {
-                    return Ok(outcome);
-                }
-                if let Some(offer) = self
-                    .offer_resume(
-                        key,
-                        phone_key.as_deref().unwrap_or(""),
-                        prev,
-                        text.clone(),
-                        sequence,
-                    )
-                    .await?
-                {
-                    return Ok(offer);
-                }
-            }
-            return self.first_screen(None, &linked_first).await;
-        }
-        // Pre-dialled digits start a new flow and take the phone's index;
-        // a re-authorisation the host is waiting for must not be lost that
-        // way: it is offered first (one more read, only for a phone with
-        // something behind its index).
-        if let Some(prev) = &previous {
-            if self.waits_for_reauth(prev).await {
-                if let Some(offer) = self
-                    .offer_resume(
-                        key,
-                        phone_key.as_deref().unwrap_or(""),
-                        prev,
-                        text.clone(),
-                        sequence,
-                    )
-                    .await?
-                {
-                    return Ok(offer);
-                }
-            }
-        }
         // About to start a session (and soon a partner session on the
         // host's key): within this phone's and this source's limits only.
         if !self.limiter.allow(&raw.phone, peer) {

@@ -195,10 +195,14 @@ impl UssdService {
         // offer what it left unfinished): one store round trip.
         let phone_key = (!raw.phone.is_empty())
             .then(|| resume::phone_key(self.service.store().as_ref(), gateway, &raw.phone));
+        // The session on the heap: a record is a kilobyte, and held here
+        // across the first hop's await it would make every hop's future that
+        // much larger (moved on each request) though most first hops have none.
         let read = match &phone_key {
             Some(phone_key) => self.service.load_or::<UssdState>(key, phone_key).await,
             None => self.service.load::<UssdState>(key).await.map(|l| (l, None)),
-        };
+        }
+        .map(|(loaded, previous)| (loaded.map(Box::new), previous));
         let (loaded, previous) = match read {
             Ok(read) => read,
             // A record this build cannot read (an older format): start over.
@@ -280,7 +284,9 @@ impl UssdService {
         if sequence.is_some() {
             state.last_sequence = sequence;
         }
-        self.advance(key, loaded, &input).await
+        // Boxed, like the rarer paths in `begin`: the first hop of every
+        // session never advances, and should not carry this future's size.
+        Box::pin(self.advance(key, *loaded, &input)).await
     }
 
     /// Applies one input to a stored session.
@@ -431,17 +437,19 @@ impl UssdService {
         session: crate::service::Session<UssdState>,
         flow: ConnectFlow,
     ) -> Result<Screen, ServiceError> {
-        let turn = self
-            .service
-            .drive(
-                key,
-                version,
-                session,
-                flow,
-                Arc::clone(&self.presenter),
-                self.config.reply_budget,
-            )
-            .await?;
+        // Boxed: a turn (partner calls, the claim, the write) is a future of
+        // many kilobytes, and every hop's future would otherwise be that
+        // large, moved and zeroed on each request even when (the first
+        // screen, a menu move) it never runs a turn.
+        let turn = Box::pin(self.service.drive(
+            key,
+            version,
+            session,
+            flow,
+            Arc::clone(&self.presenter),
+            self.config.reply_budget,
+        ))
+        .await?;
         Ok(turn.into_session().channel.last_screen)
     }
 }
