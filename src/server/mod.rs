@@ -10,8 +10,11 @@
 //! - an **idle timeout**: a connection with no bytes read or written for
 //!   this long is closed (a kept-alive socket nobody uses, a body that
 //!   trickles);
-//! - a **body timeout** and a **request timeout** (tower-http): reading a
-//!   body and producing a response are each bounded, answered `408`/`503`;
+//! - a **body timeout** and a **request timeout**: a whole request body
+//!   must arrive within the one (else reading it fails, which its handler
+//!   reports), a response must start within the other (else `503`). Both
+//!   are armed only when the request is found waiting, so a request answered
+//!   at once costs no timer;
 //! - a **connection limit** (new connections wait for a slot) and an
 //!   **in-flight request limit** (requests beyond it are refused at once with
 //!   `503`, so load sheds instead of queueing without bound).
@@ -21,6 +24,7 @@
 //! [`Limits::drain`]).
 
 pub(crate) mod api_key;
+mod deadline;
 mod idle;
 
 pub(crate) use api_key::bearer;
@@ -46,10 +50,11 @@ pub struct Limits {
     /// A response must start within this (long-poll and stream routes set
     /// their own, shorter, budgets).
     pub request_timeout: Duration,
-    /// A connection with no traffic either way for this long is closed.
-    /// Never shorter than the request timeout (a request quietly being
-    /// worked on must not lose its connection first): raised to it if set
-    /// lower.
+    /// A connection with no traffic either way for this long (up to twice
+    /// this: the timer is checked once a period, not moved on every read
+    /// and write) is closed. Never shorter than the request timeout (a
+    /// request quietly being worked on must not lose its connection first):
+    /// raised to it if set lower.
     pub idle_timeout: Duration,
     /// Connections open at once; more wait to be accepted.
     pub max_connections: usize,
@@ -185,7 +190,6 @@ fn with_limits(app: Router, limits: &Limits) -> Router {
     use axum::error_handling::HandleErrorLayer;
     use axum::http::StatusCode;
     use tower::ServiceBuilder;
-    use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
     app.layer(
         ServiceBuilder::new()
             // Beyond the in-flight limit: refuse at once (load shed) rather
@@ -199,10 +203,9 @@ fn with_limits(app: Router, limits: &Limits) -> Router {
             .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
                 limits.max_in_flight.max(1),
             ))
-            .layer(TimeoutLayer::with_status_code(
-                StatusCode::SERVICE_UNAVAILABLE,
-                limits.request_timeout,
-            ))
-            .layer(RequestBodyTimeoutLayer::new(limits.body_timeout)),
+            .layer(deadline::DeadlineLayer {
+                request: limits.request_timeout,
+                body: limits.body_timeout,
+            }),
     )
 }

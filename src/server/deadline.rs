@@ -1,0 +1,175 @@
+//! The request and body timeouts, armed only when something waits.
+//!
+//! Invariant: a request that completes on its first poll (most of them: a
+//! USSD hop, a link API read) costs no timer at all. The timer is created
+//! the first time the request (or its body) is found pending, and from then
+//! on the deadline is fixed: the request or the whole body must be done
+//! within its budget of that moment.
+//!
+//! Why not tower-http's `TimeoutLayer` and `RequestBodyTimeoutLayer`: they
+//! poll their timer before the work, so every request registered a timer
+//! in tokio's wheel and removed it again (and the body layer did so once
+//! per frame), which was a measurable share of a cheap request's time
+//! (issue 13). The body layer also restarted its timer after every frame,
+//! so a body trickled a byte at a time never timed out at all.
+
+use axum::body::Body;
+use axum::http::{Request, Response, StatusCode};
+use http_body::Frame;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::time::Sleep;
+
+/// A timer armed on first need.
+#[derive(Debug)]
+struct Lazy {
+    budget: Duration,
+    sleep: Option<Pin<Box<Sleep>>>,
+}
+
+impl Lazy {
+    fn new(budget: Duration) -> Lazy {
+        Lazy {
+            budget,
+            sleep: None,
+        }
+    }
+
+    /// Called when the guarded work is pending: arms the timer (once) and
+    /// says whether its deadline has passed.
+    fn expired(&mut self, cx: &mut Context<'_>) -> bool {
+        let budget = self.budget;
+        self.sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(budget)))
+            .as_mut()
+            .poll(cx)
+            .is_ready()
+    }
+}
+
+/// A [`tower::Layer`]: a response must start within `request`, a request
+/// body must arrive within `body` (an error from the body, which the
+/// handler reading it reports).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DeadlineLayer {
+    pub(crate) request: Duration,
+    pub(crate) body: Duration,
+}
+
+impl<S> tower::Layer<S> for DeadlineLayer {
+    type Service = Deadline<S>;
+
+    fn layer(&self, inner: S) -> Deadline<S> {
+        Deadline {
+            inner,
+            limits: *self,
+        }
+    }
+}
+
+/// The service [`DeadlineLayer`] makes.
+#[derive(Debug, Clone)]
+pub(crate) struct Deadline<S> {
+    inner: S,
+    limits: DeadlineLayer,
+}
+
+impl<S> tower::Service<Request<Body>> for Deadline<S>
+where
+    S: tower::Service<Request<Body>, Response = Response<Body>>,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        let budget = self.limits.body;
+        let request = request.map(|body| {
+            Body::new(BodyDeadline {
+                inner: body,
+                timer: Lazy::new(budget),
+            })
+        });
+        ResponseFuture {
+            inner: self.inner.call(request),
+            timer: Lazy::new(self.limits.request),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response, or `503` once the request's budget is spent.
+    pub(crate) struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        timer: Lazy,
+    }
+}
+
+impl<F, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<Body>, E>>,
+{
+    type Output = Result<Response<Body>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        // The work first: a request answered on its first poll never arms
+        // the timer.
+        if let Poll::Ready(r) = this.inner.poll(cx) {
+            return Poll::Ready(r);
+        }
+        if this.timer.expired(cx) {
+            let mut response = Response::new(Body::from("request timed out, try again"));
+            *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            return Poll::Ready(Ok(response));
+        }
+        Poll::Pending
+    }
+}
+
+/// A body that must arrive, whole, within its budget from the first time it
+/// is waited for.
+struct BodyDeadline {
+    inner: Body,
+    timer: Lazy,
+}
+
+/// What reading a body past its deadline returns.
+#[derive(Debug, thiserror::Error)]
+#[error("the request body did not arrive in time")]
+pub(crate) struct BodyTimedOut;
+
+impl http_body::Body for BodyDeadline {
+    type Data = axum::body::Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        // `Body` and `Lazy` are both `Unpin`.
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(frame) => Poll::Ready(frame.map(|f| f.map_err(Into::into))),
+            Poll::Pending if this.timer.expired(cx) => {
+                Poll::Ready(Some(Err(Box::new(BodyTimedOut))))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
