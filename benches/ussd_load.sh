@@ -24,11 +24,14 @@ wait_line "$tmp/sandbox.log"
 export MONO_SEC_KEY=test_sk_connectflow_sandbox
 LIMITS="$LIMITS --base-url http://127.0.0.1:18085"
 target/release/examples/fixed_con 127.0.0.1:18082 >"$tmp/bare.log" 2>&1 & pids+=($!)
+# The same handler behind every server's limits (timeouts, connection and
+# in-flight limits): what the hardening alone costs.
+target/release/examples/fixed_con --limits 127.0.0.1:18084 >"$tmp/limits.log" 2>&1 & pids+=($!)
 "$BIN" serve --addr 127.0.0.1:18081 --store memory $LIMITS --records "sqlite:$tmp/mem-records.db" >"$tmp/mem.log" 2>&1 & pids+=($!)
 redis-server --port 16399 --save "" --appendonly no --dir "$tmp" >"$tmp/redis.log" 2>&1 & pids+=($!)
 sleep 0.5
 CONNECTFLOW_SEAL_KEY=$(printf '%064d' 7) "$BIN" serve --addr 127.0.0.1:18083 --store redis://127.0.0.1:16399 $LIMITS --records "sqlite:$tmp/redis-records.db" >"$tmp/redis-ussd.log" 2>&1 & pids+=($!)
-wait_line "$tmp/bare.log"; wait_line "$tmp/mem.log"; wait_line "$tmp/redis-ussd.log"
+wait_line "$tmp/bare.log"; wait_line "$tmp/limits.log"; wait_line "$tmp/mem.log"; wait_line "$tmp/redis-ussd.log"
 
 rps() { # url script
   # Warm up (the first hop fetches the bank list from the embedded sandbox).
@@ -36,14 +39,15 @@ rps() { # url script
   wrk -t1 -c"$CONNECTIONS" -d"$DURATION" -s "benches/ussd/$2.lua" "$1" | awk '/Requests\/sec/ {print $2}'
 }
 # The machine is a VM on a shared host: throughput drifts between runs. Each
-# scenario is therefore compared with a bare run made just before it.
-printf '| endpoint (wrk -t1 -c%s, %s each) | hops/s | bare, just before | vs bare | budget |\n|---|---|---|---|---|\n' "$CONNECTIONS" "$DURATION"
+# scenario is therefore compared with a bare run made just before it, ROUNDS
+# times, and the median ratio reported (servers.sh: rounds).
+printf '| endpoint (wrk -t1 -c%s, %s each, %s rounds) | hops/s (median) | bare (median) | vs bare: median (each round) | budget |\n|---|---|---|---|---|\n' "$CONNECTIONS" "$DURATION" "$ROUNDS"
+bare() { rps http://127.0.0.1:18082 hop; }
+ours() { rps "$1" "$2"; }
 row() { # label url script budget
-  local bare ours
-  bare=$(rps http://127.0.0.1:18082 hop)
-  ours=$(rps "$2" "$3")
-  printf '| %s | %.0f | %.0f | %.0f %% | %s |\n' "$1" "$ours" "$bare" "$(echo "$ours * 100 / $bare" | bc -l)" "$4"
+  rounds "$1" "$4" bare ours "$2" "$3"
 }
+row "the bare handler behind connectflow's server limits (no USSD work)" http://127.0.0.1:18084 hop "—"
 row "first hop, memory store" http://127.0.0.1:18081 hop "≥ 85 %"
 row "bank-choice hop (new sealed session written), memory store" http://127.0.0.1:18081 bank "≥ 70 %"
 row "first hop, Redis store" http://127.0.0.1:18083 hop "≥ 50 %"

@@ -118,7 +118,9 @@ impl LinkService {
         let entry = self.entry(token).await?;
         let version = entry.version;
         let loaded = self.open_entry(token, entry)?;
-        let (response, served, cacheable) = self.show_loaded(token, loaded).await?;
+        // Boxed: the uncached view (which may run a turn) is the larger
+        // future, and the cached one the commonest request.
+        let (response, served, cacheable) = Box::pin(self.show_loaded(token, loaded)).await?;
         let body = Bytes::from(serde_json::to_vec(&response).map_err(|e| failed(e.into()))?);
         if let Some((state, stale_at)) = cacheable {
             self.views.put(
@@ -302,17 +304,18 @@ impl LinkService {
         served: Served,
     ) -> Result<(SessionResponse, Served), ApiError> {
         let last = session.channel.last.clone();
-        let turn = self
-            .service
-            .drive(
-                &super::token::session_key(&token.id),
-                version,
-                session,
-                flow,
-                Arc::new(LinkChannel),
-                self.config.reply_budget,
-            )
-            .await;
+        let key = super::token::session_key(&token.id);
+        // Boxed: a turn's future is kilobytes, and the requests that never
+        // run one (a view, a refused action) should not carry it.
+        let turn = Box::pin(self.service.drive(
+            &key,
+            version,
+            session,
+            flow,
+            Arc::new(LinkChannel),
+            self.config.reply_budget,
+        ))
+        .await;
         match turn {
             Ok(turn) => {
                 let session = turn.into_session();

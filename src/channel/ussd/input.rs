@@ -119,7 +119,11 @@ pub fn normalise_service_code(code: &str) -> String {
     if core.is_empty() {
         return String::new();
     }
-    format!("*{core}#")
+    let mut out = String::with_capacity(core.len() + 2);
+    out.push('*');
+    out.push_str(core);
+    out.push('#');
+    out
 }
 
 /// Trims whitespace, leading `*`s and trailing `#`s.

@@ -150,7 +150,7 @@ impl UssdService {
                 return gateway.encode(&screen(SORRY, true), "", "");
             }
         };
-        let key = format!("ussd:{}:{}", gateway.name(), raw.session_id);
+        let key = ["ussd:", gateway.name(), ":", &raw.session_id].concat();
         let shown = match self.serve(gateway.name(), &key, &raw, request.peer).await {
             Ok(s) => s,
             // Another hop of this session won the write: it applied, this one
@@ -437,19 +437,20 @@ impl UssdService {
         session: crate::service::Session<UssdState>,
         flow: ConnectFlow,
     ) -> Result<Screen, ServiceError> {
-        // Boxed: a turn (partner calls, the claim, the write) is a future of
-        // many kilobytes, and every hop's future would otherwise be that
-        // large, moved and zeroed on each request even when (the first
-        // screen, a menu move) it never runs a turn.
-        let turn = Box::pin(self.service.drive(
-            key,
-            version,
-            session,
-            flow,
-            Arc::clone(&self.presenter),
-            self.config.reply_budget,
-        ))
-        .await?;
+        // Not boxed here: every caller is itself behind a box (a turn's
+        // future is kilobytes, which the first hop must not carry), and a
+        // second box would copy it once more.
+        let turn = self
+            .service
+            .drive(
+                key,
+                version,
+                session,
+                flow,
+                Arc::clone(&self.presenter),
+                self.config.reply_budget,
+            )
+            .await?;
         Ok(turn.into_session().channel.last_screen)
     }
 }

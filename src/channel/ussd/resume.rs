@@ -30,7 +30,14 @@ pub(super) fn phone_key(
     gateway: &str,
     phone: &str,
 ) -> String {
-    format!("ussd-phone:{gateway}:{}", store.blind(phone))
+    // Concatenated, not `format!`: this runs on every hop.
+    let blinded = store.blind(phone);
+    let mut key = String::with_capacity(12 + gateway.len() + blinded.len());
+    key.push_str("ussd-phone:");
+    key.push_str(gateway);
+    key.push(':');
+    key.push_str(&blinded);
+    key
 }
 
 impl UssdService {

@@ -26,8 +26,13 @@ pub fn router(service: Arc<UssdService>, auth: GatewayAuth) -> Router {
         .route("/ussd/events", post(at_events))
         .route("/ussd/hubtel", post(hubtel_hop))
         .route("/ussd/hubtel-ps", post(hubtel_ps_hop))
-        .route_layer(axum::middleware::from_fn(move |req, next| {
-            super::auth::require(auth.clone(), req, next)
+        .route_layer(axum::middleware::from_fn({
+            // Shared, not cloned per request (the token is a string).
+            let auth = Arc::new(auth);
+            move |req, next| {
+                let auth = Arc::clone(&auth);
+                async move { super::auth::require(&auth, req, next).await }
+            }
         }))
         .with_state(service)
 }

@@ -179,7 +179,15 @@ impl Sealer {
         k0.copy_from_slice(&self.blind_key[..16]);
         let mut hasher = SipHasher24::new_with_key(&k0);
         std::hash::Hasher::write(&mut hasher, part.as_bytes());
-        format!("h{:032x}", hasher.finish128().as_u128())
+        // `format!("h{:032x}")`, written out: this runs on every USSD hop.
+        let hash = hasher.finish128().as_u128();
+        let mut out = String::with_capacity(33);
+        out.push('h');
+        for shift in (0..32).rev() {
+            let nibble = ((hash >> (shift * 4)) & 0xf) as u32;
+            out.push(char::from_digit(nibble, 16).unwrap_or('0'));
+        }
+        out
     }
 
     /// The id of the key records are sealed with (hex).

@@ -20,56 +20,78 @@ use std::borrow::Cow;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AfricasTalking;
 
-/// Field names, AT's own first, then the clones' spellings.
-const SESSION_ID: &[&str] = &["sessionId", "session_id"];
-const SERVICE_CODE: &[&str] = &["serviceCode", "service_code"];
-const PHONE: &[&str] = &["phoneNumber", "msisdn", "phone_number"];
-const NETWORK: &[&str] = &["networkCode", "network_code"];
-const TEXT: &[&str] = &["text", "ussd_string"];
-const STATUS: &[&str] = &["status"];
-const ERROR_MESSAGE: &[&str] = &["errorMessage", "error_message"];
-const DURATION: &[&str] = &["durationInMillis", "duration_in_millis"];
-const HOPS: &[&str] = &["hopsCount", "hops_count"];
+/// The fields this codec reads, each under AT's own name first, then the
+/// clones' spellings.
+#[derive(Debug, Clone, Copy)]
+enum Field {
+    SessionId,
+    ServiceCode,
+    Phone,
+    Network,
+    Text,
+    Status,
+    ErrorMessage,
+    Duration,
+    Hops,
+}
 
-/// The decoded form fields of a request: body pairs, then query pairs,
-/// borrowed from the request where nothing needed decoding (every hop goes
-/// through here: no copy of a value that is not used).
+const FIELDS: usize = 9;
+
+impl Field {
+    fn named(name: &str) -> Option<Field> {
+        Some(match name {
+            "sessionId" | "session_id" => Field::SessionId,
+            "serviceCode" | "service_code" => Field::ServiceCode,
+            "phoneNumber" | "msisdn" | "phone_number" => Field::Phone,
+            "networkCode" | "network_code" => Field::Network,
+            "text" | "ussd_string" => Field::Text,
+            "status" => Field::Status,
+            "errorMessage" | "error_message" => Field::ErrorMessage,
+            "durationInMillis" | "duration_in_millis" => Field::Duration,
+            "hopsCount" | "hops_count" => Field::Hops,
+            _ => return None,
+        })
+    }
+}
+
+/// The decoded form fields of a request, read in one pass over the body
+/// then the query: the first value under any of a field's names wins, body
+/// before query (the body is what AT itself sends, a query may only carry
+/// routing extras). Values are borrowed from the request where nothing
+/// needed decoding (every hop goes through here).
 struct Fields<'a> {
-    body: Vec<(Cow<'a, str>, Cow<'a, str>)>,
-    query: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    values: [Option<Cow<'a, str>>; FIELDS],
 }
 
 impl<'a> Fields<'a> {
     /// Parses body and query. Form decoding is lossy rather than failing on
     /// bad UTF-8 or stray `%`, which is what we want from a lenient codec:
     /// a request without a readable session id still fails, in `session_id`.
-    fn parse(request: &'a GatewayRequest) -> Result<Self, DecodeError> {
-        Ok(Fields {
-            body: form_urlencoded::parse(&request.body).collect(),
-            query: form_urlencoded::parse(request.query.as_bytes()).collect(),
-        })
+    fn parse(request: &'a GatewayRequest) -> Fields<'a> {
+        let mut values: [Option<Cow<'a, str>>; FIELDS] = Default::default();
+        for source in [&request.body[..], request.query.as_bytes()] {
+            for (name, value) in form_urlencoded::parse(source) {
+                if let Some(field) = Field::named(&name) {
+                    values[field as usize].get_or_insert(value);
+                }
+            }
+        }
+        Fields { values }
     }
 
-    /// The first value under any of `names`, body before query: the body is
-    /// what AT itself sends, a query may only carry routing extras.
-    fn get(&self, names: &[&str]) -> Option<&str> {
-        [&self.body, &self.query].into_iter().find_map(|pairs| {
-            pairs
-                .iter()
-                .find(|(k, _)| names.contains(&k.as_ref()))
-                .map(|(_, v)| v.as_ref())
-        })
+    fn get(&self, field: Field) -> Option<&str> {
+        self.values[field as usize].as_deref()
     }
 
     /// A field that may be absent: absent is empty (§1.1).
-    fn optional(&self, names: &[&str]) -> String {
-        self.get(names).unwrap_or_default().to_owned()
+    fn optional(&self, field: Field) -> &str {
+        self.get(field).unwrap_or_default()
     }
 
     /// The session id, which keys all session state: absent or blank is an
     /// error rather than a session everyone would share.
     fn session_id(&self) -> Result<String, DecodeError> {
-        match self.get(SESSION_ID).map(str::trim) {
+        match self.get(Field::SessionId).map(str::trim) {
             Some(id) if !id.is_empty() => Ok(id.to_owned()),
             _ => Err(DecodeError("missing sessionId".to_owned())),
         }
@@ -82,15 +104,15 @@ impl Gateway for AfricasTalking {
     }
 
     fn decode(&self, request: &GatewayRequest) -> Result<RawHop, DecodeError> {
-        let fields = Fields::parse(request)?;
+        let fields = Fields::parse(request);
         Ok(RawHop {
             session_id: fields.session_id()?,
-            phone: normalise_msisdn(&fields.optional(PHONE)),
-            service_code: normalise_service_code(&fields.optional(SERVICE_CODE)),
-            network: fields.optional(NETWORK).trim().to_owned(),
+            phone: normalise_msisdn(fields.optional(Field::Phone)),
+            service_code: normalise_service_code(fields.optional(Field::ServiceCode)),
+            network: fields.optional(Field::Network).trim().to_owned(),
             // Raw, untrimmed: the suffix diff compares it byte for byte with
             // the previous hop's text.
-            payload: Payload::Cumulative(fields.optional(TEXT)),
+            payload: Payload::Cumulative(fields.optional(Field::Text).to_owned()),
         })
     }
 
@@ -98,7 +120,7 @@ impl Gateway for AfricasTalking {
         let prefix = if screen.end { "END" } else { "CON" };
         // Exactly one space after the prefix (§1.2): leading whitespace in the
         // text would otherwise add to it.
-        let body = format!("{prefix} {}", screen.text.trim_start());
+        let body = [prefix, " ", screen.text.trim_start()].concat();
         GatewayResponse {
             status: 200,
             headers: vec![("content-type", "text/plain; charset=utf-8".to_owned())],
@@ -116,18 +138,18 @@ impl Gateway for AfricasTalking {
 /// The `input` and `lastAppResponse` fields are deliberately not kept: they
 /// hold PINs and OTPs; log `input` only through [`mask_input`].
 pub fn decode_notification(request: &GatewayRequest) -> Result<SessionEnded, DecodeError> {
-    let fields = Fields::parse(request)?;
+    let fields = Fields::parse(request);
     let error_message = fields
-        .get(ERROR_MESSAGE)
+        .get(Field::ErrorMessage)
         .filter(|m| !m.trim().is_empty())
         .map(str::to_owned);
     Ok(SessionEnded {
         session_id: fields.session_id()?,
-        phone: normalise_msisdn(&fields.optional(PHONE)),
-        status: fields.optional(STATUS).trim().to_owned(),
+        phone: normalise_msisdn(fields.optional(Field::Phone)),
+        status: fields.optional(Field::Status).trim().to_owned(),
         error_message,
-        duration_ms: fields.get(DURATION).and_then(parse_millis),
-        hops: fields.get(HOPS).and_then(|h| h.trim().parse().ok()),
+        duration_ms: fields.get(Field::Duration).and_then(parse_millis),
+        hops: fields.get(Field::Hops).and_then(|h| h.trim().parse().ok()),
     })
 }
 

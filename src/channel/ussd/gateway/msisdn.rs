@@ -38,10 +38,12 @@ const MAX_E164_DIGITS: usize = 15;
 /// assert_eq!(normalise_msisdn("0803 123 4567"), "08031234567");
 /// ```
 pub fn normalise_msisdn(raw: &str) -> String {
-    let cleaned: String = raw
-        .chars()
-        .filter(|c| !(c.is_whitespace() || matches!(c, '-' | '(' | ')')))
-        .collect();
+    // One string, grown in place (this runs on every hop).
+    let mut cleaned = String::with_capacity(raw.len() + 1);
+    cleaned.extend(
+        raw.chars()
+            .filter(|c| !(c.is_whitespace() || matches!(c, '-' | '(' | ')'))),
+    );
     if cleaned.starts_with('+') {
         return cleaned;
     }
@@ -49,7 +51,7 @@ pub fn normalise_msisdn(raw: &str) -> String {
         // Only a real number after the international prefix; "00" alone or
         // "00abc" is junk we pass through untouched.
         if !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()) {
-            return format!("+{rest}");
+            cleaned.replace_range(..2, "+");
         }
         return cleaned;
     }
@@ -58,7 +60,7 @@ pub fn normalise_msisdn(raw: &str) -> String {
         && (MIN_INTERNATIONAL_DIGITS..=MAX_E164_DIGITS).contains(&cleaned.len())
         && KNOWN_COUNTRY_CODES.iter().any(|cc| cleaned.starts_with(cc))
     {
-        return format!("+{cleaned}");
+        cleaned.insert(0, '+');
     }
     cleaned
 }
