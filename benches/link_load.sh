@@ -23,7 +23,7 @@ export MONO_SEC_KEY=test_sk_connectflow_sandbox
 PARTNER=(--base-url http://127.0.0.1:18095)
 CONNECTFLOW_API_KEY=$KEY "$BIN" serve --addr 127.0.0.1:18091 --store memory "${PARTNER[@]}" >"$tmp/mem.log" 2>&1 & pids+=($!)
 redis-server --port 16398 --save "" --appendonly no --dir "$tmp" >"$tmp/redis.log" 2>&1 & pids+=($!)
-sleep 0.5
+wait_redis 16398
 CONNECTFLOW_API_KEY=$KEY CONNECTFLOW_SEAL_KEY=$(printf '%064d' 7) "$BIN" serve --addr 127.0.0.1:18093 \
   --store redis://127.0.0.1:16398 "${PARTNER[@]}" >"$tmp/redis-serve.log" 2>&1 & pids+=($!)
 wait_line "$tmp/mem.log"; wait_line "$tmp/redis-serve.log"

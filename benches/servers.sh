@@ -4,6 +4,10 @@
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
+wait_redis() { # port
+  for _ in $(seq 1 100); do redis-cli -p "$1" ping 2>/dev/null | grep -q PONG && return 0; sleep 0.1; done
+  echo "redis-server on port $1 did not start" >&2; return 1
+}
 wait_line() { # file
   for _ in $(seq 1 100); do grep -q "listening on" "$1" 2>/dev/null && return 0; sleep 0.1; done
   echo "server did not start: $(cat "$1")" >&2; return 1

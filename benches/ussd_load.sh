@@ -29,7 +29,7 @@ target/release/examples/fixed_con 127.0.0.1:18082 >"$tmp/bare.log" 2>&1 & pids+=
 target/release/examples/fixed_con --limits 127.0.0.1:18084 >"$tmp/limits.log" 2>&1 & pids+=($!)
 "$BIN" serve --addr 127.0.0.1:18081 --store memory $LIMITS --records "sqlite:$tmp/mem-records.db" >"$tmp/mem.log" 2>&1 & pids+=($!)
 redis-server --port 16399 --save "" --appendonly no --dir "$tmp" >"$tmp/redis.log" 2>&1 & pids+=($!)
-sleep 0.5
+wait_redis 16399
 CONNECTFLOW_SEAL_KEY=$(printf '%064d' 7) "$BIN" serve --addr 127.0.0.1:18083 --store redis://127.0.0.1:16399 $LIMITS --records "sqlite:$tmp/redis-records.db" >"$tmp/redis-ussd.log" 2>&1 & pids+=($!)
 wait_line "$tmp/bare.log"; wait_line "$tmp/limits.log"; wait_line "$tmp/mem.log"; wait_line "$tmp/redis-ussd.log"
 

@@ -280,6 +280,23 @@ impl SessionStore for RedisStore {
         })
     }
 
+    fn version<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Version>, StoreError>> {
+        // One `HGET` of the version field: no script, and not the record's
+        // bytes (the link API asks this on every poll of a view it has
+        // cached). An expired record is gone with its key, so absent.
+        Box::pin(async move {
+            let full = self.full_key(key);
+            retry_once(|| {
+                let mut conn = self.conn.clone();
+                let mut cmd = redis::cmd("HGET");
+                cmd.arg(&full).arg("v");
+                async move { cmd.query_async::<Option<Version>>(&mut conn).await }
+            })
+            .await
+            .map_err(backend)
+        })
+    }
+
     fn get_or<'a>(
         &'a self,
         key: &'a str,

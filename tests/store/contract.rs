@@ -66,6 +66,7 @@ async fn expired_record_is_absent(store: Store) {
         .unwrap();
     assert_eq!(data_at(&store, "k").await.map(|r| r.0), Some(1));
     tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(store.version("k").await.unwrap(), None);
     assert_eq!(data_at(&store, "k").await, None);
     // Expired is absent for writes too: the old version no longer matches,
     // and a write expecting nothing starts again at 1.
