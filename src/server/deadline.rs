@@ -128,6 +128,10 @@ where
         if this.timer.expired(cx) {
             let mut response = Response::new(Body::from("request timed out, try again"));
             *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            response.headers_mut().insert(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
             return Poll::Ready(Ok(response));
         }
         Poll::Pending

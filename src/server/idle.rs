@@ -52,7 +52,8 @@ impl<S> IdleTimeout<S> {
                 self.active = false;
                 self.silent = 0;
             } else {
-                self.silent += 1;
+                // Saturating: polled again after expiry, it stays expired.
+                self.silent = self.silent.saturating_add(1);
                 if self.silent >= 2 {
                     return true;
                 }

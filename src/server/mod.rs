@@ -50,9 +50,9 @@ pub struct Limits {
     /// A response must start within this (long-poll and stream routes set
     /// their own, shorter, budgets).
     pub request_timeout: Duration,
-    /// A connection with no traffic either way for this long (up to twice
-    /// this: the timer is checked once a period, not moved on every read
-    /// and write) is closed. Never shorter than the request timeout (a
+    /// A connection with no traffic either way for this long (up to one and
+    /// a half times this: the timer ticks every half of it rather than
+    /// moving on every read and write) is closed. Never shorter than the request timeout (a
     /// request quietly being worked on must not lose its connection first):
     /// raised to it if set lower.
     pub idle_timeout: Duration,

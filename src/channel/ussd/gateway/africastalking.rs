@@ -35,7 +35,8 @@ enum Field {
     Hops,
 }
 
-const FIELDS: usize = 9;
+/// How many [`Field`]s there are (`Hops` is the last).
+const FIELDS: usize = Field::Hops as usize + 1;
 
 impl Field {
     fn named(name: &str) -> Option<Field> {
@@ -70,7 +71,7 @@ impl<'a> Fields<'a> {
     fn parse(request: &'a GatewayRequest) -> Fields<'a> {
         let mut values: [Option<Cow<'a, str>>; FIELDS] = Default::default();
         for source in [&request.body[..], request.query.as_bytes()] {
-            for (name, value) in form_urlencoded::parse(source) {
+            for (name, value) in super::form::pairs(source) {
                 if let Some(field) = Field::named(&name) {
                     values[field as usize].get_or_insert(value);
                 }

@@ -2,6 +2,7 @@
 //! and one normalised hop. A new gateway is one new file here.
 
 pub mod africastalking;
+mod form;
 pub mod hubtel;
 pub mod hubtel_ps;
 pub mod msisdn;
