@@ -27,6 +27,7 @@ pub(crate) mod api_key;
 mod deadline;
 mod idle;
 
+#[cfg(feature = "link")]
 pub(crate) use api_key::bearer;
 pub use api_key::ApiKey;
 

@@ -38,6 +38,7 @@ pub use crate::store::{Clock, SystemClock};
 pub use claim::Claim;
 pub use delivery::{Delivered, Delivery, DeliveryError, LinkedAccount};
 pub use health::{marked, Health, HealthConfig, Status as HealthStatus, HEALTH_KEY};
+#[cfg(feature = "ussd")]
 pub(crate) use record::IndexWrite;
 pub use record::{record_json, ChannelState, Customer, Session};
 pub use signature::SIGNATURE_HEADER;

@@ -108,7 +108,9 @@ impl std::fmt::Debug for UssdService {
 
 impl UssdService {
     /// The USSD channel on top of `service`.
-    pub fn new(service: Arc<SessionService>, mut config: UssdConfig) -> Arc<UssdService> {
+    pub fn new(service: Arc<SessionService>, config: UssdConfig) -> Arc<UssdService> {
+        #[cfg(feature = "link")]
+        let mut config = config;
         #[cfg(feature = "link")]
         if let Some(handoff) = &config.handoff {
             config.menu.web_link = Some(handoff.key.clone());
