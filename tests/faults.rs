@@ -185,11 +185,21 @@ async fn a_slow_partner_gets_processing_then_the_outcome() {
     assert_eq!(partner.count(StubPartner::LOGIN), 1);
 }
 
+/// The instances' claim lease. Long enough that a loaded CI machine still
+/// reaches the surviving instance while the killed one's claim is live (at 2 s
+/// a run beside a full build once did not), short enough to wait out.
+const LEASE: Duration = Duration::from_secs(4);
+
 /// A `connectflow serve` instance on the shared Redis; killed on drop.
 fn instance(redis: &str, partner: &str) -> Process {
     Process::start(
         connectflow(&["serve", "--addr", "127.0.0.1:0", "--store", redis])
-            .args(["--base-url", partner, "--claim-lease", "2"])
+            .args([
+                "--base-url",
+                partner,
+                "--claim-lease",
+                &LEASE.as_secs().to_string(),
+            ])
             .env("MONO_SEC_KEY", "test_sk_faults")
             .env("CONNECTFLOW_SEAL_KEY", SEAL_KEY)
             .env("CONNECTFLOW_GATEWAY_TOKEN", TOKEN),
@@ -236,7 +246,7 @@ async fn an_instance_killed_mid_call_costs_a_retry_never_a_second_login() {
         status == 200 && !end && screen.starts_with("Processing"),
         "{screen}"
     );
-    tokio::time::sleep(Duration::from_millis(2200)).await;
+    tokio::time::sleep(LEASE + Duration::from_millis(200)).await;
     let (_, end, screen) = on_b.send(Some("1")).await;
     assert!(
         !end && screen.contains("not responding") && screen.contains("Account"),
