@@ -4,6 +4,11 @@
 -- written until the person answers (see bank.lua).
 local thread_id = 0
 local counter = 0
+-- LuaJIT's math.random starts from the same seed in every run: without the
+-- run's start time in the id, a second run against the same server would
+-- replay the first run's session ids (for the bank choice, hops of sessions
+-- that already exist, answered as gateway retries).
+local run = os.time()
 
 setup = function(thread)
   thread_id = thread_id + 1
@@ -12,7 +17,7 @@ end
 
 request = function()
   counter = counter + 1
-  local id = string.format("%d_%d_%d", tid or 0, counter, math.random(1, 1000000000))
+  local id = string.format("%d_%d_%d_%d", run, tid or 0, counter, math.random(1, 1000000000))
   local body = "sessionId=ATUid_" .. id
     .. "&serviceCode=%2A384%2A123%23&phoneNumber=%2B2547" .. id
     .. "&networkCode=63902&text="
