@@ -3,6 +3,7 @@
 //! person's first (or pre-dialled) answer.
 
 use super::menu::{self, Cursor, Outcome};
+use super::screens::Which;
 use super::session::{screen, UssdState};
 use super::{gateway::RawHop, gateway::Screen, UssdService};
 use crate::flow::{ConnectFlow, Timestamp};
@@ -203,30 +204,22 @@ impl UssdService {
                 ));
             }
         };
-        let shared = error.is_none() && first.is_empty();
-        if shared {
-            if let Ok(guard) = self.first_screen.lock() {
-                if let Some((c, s)) = guard.as_ref() {
-                    if Arc::ptr_eq(c, &catalogue) {
-                        return Ok(s.clone());
-                    }
-                }
-            }
+        let render = || -> Result<Screen, ServiceError> {
+            let flow = first_flow(&self.service, Arc::clone(&catalogue))?;
+            Ok(menu::render(
+                &flow.view(),
+                &Cursor::Start,
+                error,
+                first,
+                &self.config.menu,
+            ))
+        };
+        if error.is_some() || !first.is_empty() {
+            return render();
         }
-        let flow = first_flow(&self.service, Arc::clone(&catalogue))?;
-        let screen = menu::render(
-            &flow.view(),
-            &Cursor::Start,
-            error,
-            first,
-            &self.config.menu,
-        );
-        if shared {
-            if let Ok(mut guard) = self.first_screen.lock() {
-                *guard = Some((catalogue, screen.clone()));
-            }
-        }
-        Ok(screen)
+        self.presenter
+            .screens
+            .get_or_render(&catalogue, Which::Banks, render)
     }
 }
 

@@ -33,6 +33,7 @@ mod limits;
 pub mod menu;
 mod reauth;
 mod resume;
+mod screens;
 mod server;
 mod session;
 
@@ -50,7 +51,7 @@ use hop::Decision;
 use input::Extracted;
 use menu::{Cursor, MenuConfig, Outcome};
 use session::{screen, Presenter, UssdState};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How the USSD channel behaves (the flow's limits, TTLs and delivery are
@@ -93,9 +94,6 @@ pub struct UssdService {
     config: UssdConfig,
     presenter: Arc<Presenter>,
     limiter: limits::Limiter,
-    /// The rendered first screen and the catalogue it was rendered from
-    /// (held, so the comparison by pointer can never meet a reused address).
-    first_screen: Mutex<Option<(Arc<crate::flow::Catalogue>, Screen)>>,
 }
 
 impl std::fmt::Debug for UssdService {
@@ -118,11 +116,11 @@ impl UssdService {
         Arc::new(UssdService {
             presenter: Arc::new(Presenter {
                 menu: config.menu.clone(),
+                screens: screens::Screens::default(),
             }),
             limiter: limits::Limiter::new(config.limits),
             service,
             config,
-            first_screen: Mutex::new(None),
         })
     }
 

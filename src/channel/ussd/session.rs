@@ -7,9 +7,11 @@ use super::gsm;
 use super::hop::{self, Hop};
 use super::input::TextMarks;
 use super::menu::{self, Cursor, MenuConfig};
+use super::screens::{Screens, Which};
 use crate::flow::{ConnectFlow, Event, View};
 use crate::service::{Channel, Session};
 use serde::{Deserialize, Serialize};
+use std::convert::Infallible;
 
 /// The USSD channel's part of a session record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,6 +80,8 @@ pub(crate) fn screen(text: &str, end: bool) -> Screen {
 #[derive(Debug)]
 pub(crate) struct Presenter {
     pub(crate) menu: MenuConfig,
+    /// The catalogue-only screens, rendered once per catalogue.
+    pub(super) screens: Screens,
 }
 
 impl Presenter {
@@ -98,13 +102,35 @@ impl Presenter {
             };
             return self.fit(&[&linked, &format!("Ref {}", session.reference)], true);
         }
-        menu::render(
-            &flow.view(),
-            &session.channel.cursor,
-            error,
-            &session.channel.first,
-            &self.menu,
-        )
+        let view = flow.view();
+        let render = || {
+            menu::render(
+                &view,
+                &session.channel.cursor,
+                error,
+                &session.channel.first,
+                &self.menu,
+            )
+        };
+        // A bank's "log in with" menu (the screen after every bank choice)
+        // depends on the catalogue alone when there is no line above it.
+        if let (
+            View::ChooseInstitution { notice: None, .. },
+            Cursor::Method { institution },
+            None,
+            Some(catalogue),
+        ) = (&view, &session.channel.cursor, error, flow.catalogue())
+        {
+            let which = Which::Methods(institution.clone());
+            return match self
+                .screens
+                .get_or_render(catalogue, which, || Ok::<_, Infallible>(render()))
+            {
+                Ok(screen) => screen,
+                Err(never) => match never {},
+            };
+        }
+        render()
     }
 
     /// Plain lines as a screen, in the GSM alphabet.
