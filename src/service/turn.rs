@@ -8,6 +8,7 @@ use crate::flow::{
     Call, CallError, ConnectFlow, Effect, Event, EventKind, Input, Reply, RequestId, View,
 };
 use crate::store::Version;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -45,6 +46,13 @@ impl<S> Turn<S> {
             Turn::Settled(s) | Turn::Working(s) => s,
         }
     }
+}
+
+/// A call the flow asked for, to be claimed and made.
+struct PendingCall {
+    partner: Arc<Partner>,
+    id: RequestId,
+    call: Call,
 }
 
 /// What a claim found on a loaded session means.
@@ -135,12 +143,36 @@ impl SessionService {
     /// answered inline from the catalogue cache; any other call is claimed
     /// first and made in a background task, and the turn waits for it at
     /// most `budget`.
-    pub async fn drive<S: ChannelState, C: Channel<S>>(
+    pub fn drive<'a, S: ChannelState, C: Channel<S>>(
+        self: &'a Arc<Self>,
+        key: &'a str,
+        version: Option<Version>,
+        session: Session<S>,
+        flow: ConnectFlow,
+        channel: Arc<C>,
+        budget: Duration,
+    ) -> impl Future<Output = Result<Turn<S>, ServiceError>> + 'a {
+        // Not an `async fn`: the record and the flow (1.7 KB) are boxed
+        // before the turn's future exists. An async fn keeps its arguments
+        // in its future for its whole life, and every caller's future holds
+        // this one: by value, they made a bank choice's chain of futures
+        // 36 KB, copied at each level (issue 13's profile).
+        self.turn(
+            key,
+            version,
+            Box::new(session),
+            Box::new(flow),
+            channel,
+            budget,
+        )
+    }
+
+    async fn turn<S: ChannelState, C: Channel<S>>(
         self: &Arc<Self>,
         key: &str,
         version: Option<Version>,
-        mut session: Session<S>,
-        mut flow: ConnectFlow,
+        mut session: Box<Session<S>>,
+        mut flow: Box<ConnectFlow>,
         channel: Arc<C>,
         budget: Duration,
     ) -> Result<Turn<S>, ServiceError> {
@@ -149,15 +181,34 @@ impl SessionService {
         self.take_events(&mut flow, &mut session, channel.as_ref());
         let Some((id, call)) = pending else {
             if let Some(linked) = self.linked(&flow, &session, channel.name()) {
-                session.delivered = self.deliver(&linked).await;
+                // Boxed, like the call below: most turns deliver nothing.
+                session.delivered = Box::pin(self.deliver(&linked)).await;
             }
             channel.settled(&flow, &mut session);
             session.flow = flow.snapshot();
             self.save(key, version, &session).await?;
-            return Ok(Turn::Settled(session));
+            return Ok(Turn::Settled(*session));
         };
-        // A call that changes something at the partner: claim it first, with
-        // the flow as it is now (the typed values already gone with the call).
+        let call = PendingCall { partner, id, call };
+        Box::pin(self.claimed(key, version, session, flow, call, channel, budget)).await
+    }
+
+    /// The rest of a turn whose flow asked for a call that changes
+    /// something at the partner.
+    #[allow(clippy::too_many_arguments)] // the turn's own state, passed on
+    async fn claimed<S: ChannelState, C: Channel<S>>(
+        self: &Arc<Self>,
+        key: &str,
+        version: Option<Version>,
+        mut session: Box<Session<S>>,
+        mut flow: Box<ConnectFlow>,
+        pending: PendingCall,
+        channel: Arc<C>,
+        budget: Duration,
+    ) -> Result<Turn<S>, ServiceError> {
+        let PendingCall { partner, id, call } = pending;
+        // Claim it first, with the flow as it is now (the typed values
+        // already gone with the call).
         let stamp = session.store_now().unwrap_or_else(|| self.clock.now());
         let claim = Claim::new(stamp, call.kind());
         session.claim = Some(claim.clone());
@@ -178,7 +229,7 @@ impl SessionService {
             }
             this.finish_calls(&partner, &mut flow, &mut events).await;
             let settled = this
-                .settle(&key_owned, &claim, flow, events, settle_channel.as_ref())
+                .settle(&key_owned, &claim, &flow, events, settle_channel.as_ref())
                 .await;
             let _ = tx.send(settled);
         });
@@ -187,7 +238,8 @@ impl SessionService {
             Ok(Err(_)) => Err(ServiceError::Lost),
             Err(_) => {
                 let id = session.claim.as_ref().map(|c| c.id);
-                match self.update_claimed(key, id, |s| channel.working(s)).await? {
+                let working = self.update_claimed(key, id, |s| channel.working(s));
+                match Box::pin(working).await? {
                     Ok(session) => Ok(Turn::Working(session)),
                     // Settled in the meantime: show the outcome.
                     Err(latest) => Ok(Turn::Settled(latest)),
@@ -238,7 +290,7 @@ impl SessionService {
         &self,
         key: &str,
         claim: &Claim,
-        flow: ConnectFlow,
+        flow: &ConnectFlow,
         events: Vec<Event>,
         channel: &C,
     ) -> Result<Session<S>, ServiceError> {
@@ -248,7 +300,7 @@ impl SessionService {
         let mut delivered = None;
         if let Some(mut known) = self.load::<S>(key).await.ok().flatten().map(|l| l.session) {
             note_events(&mut known, &events);
-            if let Some(linked) = self.linked(&flow, &known, channel.name()) {
+            if let Some(linked) = self.linked(flow, &known, channel.name()) {
                 delivered = self.deliver(&linked).await;
             }
         }
@@ -260,7 +312,7 @@ impl SessionService {
                 if session.delivered.is_none() {
                     session.delivered = delivered.clone();
                 }
-                channel.settled(&flow, session);
+                channel.settled(flow, session);
                 session.flow = flow.snapshot();
             })
             .await?;

@@ -430,28 +430,25 @@ impl UssdService {
         Ok(shown)
     }
 
-    async fn drive(
-        self: &Arc<Self>,
-        key: &str,
+    fn drive<'a>(
+        self: &'a Arc<Self>,
+        key: &'a str,
         version: Option<crate::store::Version>,
         session: crate::service::Session<UssdState>,
         flow: ConnectFlow,
-    ) -> Result<Screen, ServiceError> {
-        // Not boxed here: every caller is itself behind a box (a turn's
-        // future is kilobytes, which the first hop must not carry), and a
-        // second box would copy it once more.
-        let turn = self
-            .service
-            .drive(
-                key,
-                version,
-                session,
-                flow,
-                Arc::clone(&self.presenter),
-                self.config.reply_budget,
-            )
-            .await?;
-        Ok(turn.into_session().channel.last_screen)
+    ) -> impl std::future::Future<Output = Result<Screen, ServiceError>> + 'a {
+        // Not an `async fn`, so that the record and the flow are not kept
+        // in this future too: the service boxes them before its turn starts
+        // (service/turn.rs).
+        let turn = self.service.drive(
+            key,
+            version,
+            session,
+            flow,
+            Arc::clone(&self.presenter),
+            self.config.reply_budget,
+        );
+        async move { Ok(turn.await?.into_session().channel.last_screen) }
     }
 }
 
