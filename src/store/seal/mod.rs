@@ -21,15 +21,15 @@
 
 mod key;
 mod sealed;
+mod xchacha;
 
 pub use sealed::Sealed;
 
-use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
-use chacha20poly1305::XChaCha20Poly1305;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use xchacha::{XKey, NONCE_LEN, PREFIX_LEN, TAG_LEN};
 
 /// The environment variable holding one key.
 pub const SEAL_KEY_ENV: &str = "CONNECTFLOW_SEAL_KEY";
@@ -39,8 +39,6 @@ pub const SEAL_KEYS_ENV: &str = "CONNECTFLOW_SEAL_KEYS";
 
 const FORMAT: u8 = 2;
 const KEY_ID_LEN: usize = 4;
-const NONCE_LEN: usize = 24;
-const TAG_LEN: usize = 16;
 const HEADER_LEN: usize = 1 + KEY_ID_LEN + NONCE_LEN;
 
 /// Why a key could not be loaded or a sealed record could not be opened.
@@ -70,9 +68,9 @@ pub enum SealError {
 /// and `Debug` never prints one.
 #[derive(Clone)]
 pub struct Sealer {
-    // Only the ciphers are kept, not the raw key bytes: a cipher zeroises
-    // its key on drop, a `[u8; 32]` field would not.
-    keys: Arc<Vec<([u8; KEY_ID_LEN], XChaCha20Poly1305)>>,
+    // Each key is wiped from memory on drop (xchacha.rs says what of its
+    // derived subkey is not).
+    keys: Arc<Vec<([u8; KEY_ID_LEN], XKey)>>,
     nonces: Arc<NonceSource>,
     /// HMAC key for blinding key names, derived one-way from the newest key.
     blind_key: Arc<[u8; 32]>,
@@ -82,26 +80,23 @@ pub struct Sealer {
 /// sealer, then a 64-bit counter. A loaded USSD server seals on most hops; a
 /// `getrandom` call each time was a measurable share of its CPU.
 struct NonceSource {
-    prefix: [u8; 16],
+    prefix: [u8; PREFIX_LEN],
     counter: AtomicU64,
 }
 
 impl NonceSource {
-    fn new() -> NonceSource {
-        let random = XChaCha20Poly1305::generate_nonce(&mut OsRng);
-        let mut prefix = [0u8; 16];
-        prefix.copy_from_slice(&random[..16]);
-        NonceSource {
-            prefix,
+    fn new() -> Result<NonceSource, SealError> {
+        Ok(NonceSource {
+            prefix: random()?,
             counter: AtomicU64::new(0),
-        }
+        })
     }
 
     fn next(&self) -> [u8; NONCE_LEN] {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         let mut nonce = [0u8; NONCE_LEN];
-        nonce[..16].copy_from_slice(&self.prefix);
-        nonce[16..].copy_from_slice(&n.to_le_bytes());
+        nonce[..PREFIX_LEN].copy_from_slice(&self.prefix);
+        nonce[PREFIX_LEN..].copy_from_slice(&n.to_le_bytes());
         nonce
     }
 }
@@ -113,6 +108,16 @@ impl fmt::Debug for Sealer {
             .field("key_ids", &ids)
             .finish_non_exhaustive()
     }
+}
+
+/// `N` bytes from the operating system's generator.
+fn random<const N: usize>() -> Result<[u8; N], SealError> {
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; N];
+    ring::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| SealError::BadKey("the system's random generator failed"))?;
+    Ok(bytes)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -132,13 +137,18 @@ impl Sealer {
             return Err(SealError::BadKey("the key ring is empty"));
         }
         let blind_key = key::blind_key(&keys[0]);
+        let nonces = NonceSource::new()?;
         let keys = keys
             .iter()
-            .map(|k| (key::key_id(k), XChaCha20Poly1305::new(k.into())))
-            .collect();
+            .map(|k| {
+                XKey::new(k, nonces.prefix)
+                    .map(|x| (key::key_id(k), x))
+                    .map_err(|_| SealError::BadKey("refused by the cipher"))
+            })
+            .collect::<Result<_, _>>()?;
         Ok(Sealer {
             keys: Arc::new(keys),
-            nonces: Arc::new(NonceSource::new()),
+            nonces: Arc::new(nonces),
             blind_key: Arc::new(blind_key),
         })
     }
@@ -149,8 +159,16 @@ impl Sealer {
     /// after a restart), so it only suits a store that dies with the process
     /// anyway, such as [`MemoryStore`](super::MemoryStore).
     pub fn random() -> Sealer {
-        let key: [u8; 32] = XChaCha20Poly1305::generate_key(&mut OsRng).into();
-        Sealer::new(key)
+        match random::<32>().and_then(|key| Sealer::ring(vec![key])) {
+            Ok(sealer) => sealer,
+            // The operating system could not give 48 random bytes (Linux's
+            // getrandom blocks until seeded, so this is a broken machine):
+            // nothing can be sealed safely, and no input leads here.
+            Err(e) => {
+                eprintln!("connectflow: cannot make a seal key: {e}");
+                std::process::abort()
+            }
+        }
     }
 
     /// The sealer described by the environment: `CONNECTFLOW_SEAL_KEYS` (a
@@ -203,22 +221,18 @@ impl Sealer {
     }
 
     fn try_seal(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, SealError> {
-        let (id, cipher) = self.keys.first().ok_or(SealError::Tampered)?;
+        let (id, key) = self.keys.first().ok_or(SealError::Tampered)?;
         let nonce = self.nonces.next();
-        let ciphertext = cipher
-            .encrypt(
-                (&nonce).into(),
-                Payload {
-                    msg: plaintext,
-                    aad,
-                },
-            )
-            .map_err(|_| SealError::Tampered)?;
-        let mut out = Vec::with_capacity(HEADER_LEN + ciphertext.len());
+        // Header, plaintext and tag in one buffer, encrypted in place.
+        let mut out = Vec::with_capacity(HEADER_LEN + plaintext.len() + TAG_LEN);
         out.push(FORMAT);
         out.extend_from_slice(id);
         out.extend_from_slice(&nonce);
-        out.extend_from_slice(&ciphertext);
+        out.extend_from_slice(plaintext);
+        let tag = key
+            .seal_in_place(&nonce, aad, &mut out[HEADER_LEN..])
+            .map_err(|_| SealError::Tampered)?;
+        out.extend_from_slice(&tag);
         Ok(out)
     }
 
@@ -229,18 +243,13 @@ impl Sealer {
             return Err(SealError::Tampered);
         }
         let (id, rest) = sealed[1..].split_at(KEY_ID_LEN);
-        let Some((_, cipher)) = self.keys.iter().find(|(k, _)| k == id) else {
+        let Some((_, key)) = self.keys.iter().find(|(k, _)| k == id) else {
             return Err(SealError::UnknownKey(hex(id)));
         };
-        let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
-        cipher
-            .decrypt(
-                nonce.into(),
-                Payload {
-                    msg: ciphertext,
-                    aad,
-                },
-            )
+        let (nonce, ciphertext) = rest
+            .split_first_chunk::<NONCE_LEN>()
+            .ok_or(SealError::Tampered)?;
+        key.open(nonce, aad, ciphertext)
             .map_err(|_| SealError::Tampered)
     }
 }

@@ -96,3 +96,58 @@ fn blinding_hides_the_value_and_is_stable_per_ring() {
     assert!(!blinded.contains("254711"), "{blinded}");
     assert_eq!(blinded.len(), 33);
 }
+
+mod equivalence {
+    //! The seal's cipher (xchacha.rs: HChaCha20, then ring's
+    //! ChaCha20-Poly1305) against RustCrypto's `XChaCha20Poly1305`, which
+    //! sealed every record before it.
+
+    use super::super::xchacha::XKey;
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    use chacha20poly1305::XChaCha20Poly1305;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// For any key, nonce (this process's prefix or another's),
+        /// associated data and message: the bytes sealed are exactly
+        /// RustCrypto's XChaCha20-Poly1305, each opens what the other
+        /// sealed, and one flipped bit makes either refuse.
+        #[test]
+        fn seals_exactly_as_rustcrypto_and_opens_its_records(
+            key in any::<[u8; 32]>(),
+            prefix in any::<[u8; 16]>(),
+            nonce in any::<[u8; 24]>(),
+            own_prefix in any::<bool>(),
+            aad in proptest::collection::vec(any::<u8>(), 0..64),
+            msg in proptest::collection::vec(any::<u8>(), 0..700),
+            flip in any::<prop::sample::Index>(),
+        ) {
+            let mut nonce = nonce;
+            if own_prefix {
+                nonce[..16].copy_from_slice(&prefix);
+            }
+            let ours = XKey::new(&key, prefix).unwrap();
+            let theirs = XChaCha20Poly1305::new(&key.into());
+            let sealed_by_them = theirs
+                .encrypt((&nonce).into(), Payload { msg: &msg, aad: &aad })
+                .unwrap();
+            let mut sealed_by_us = msg.clone();
+            let tag = ours.seal_in_place(&nonce, &aad, &mut sealed_by_us).unwrap();
+            sealed_by_us.extend_from_slice(&tag);
+            prop_assert_eq!(&sealed_by_us, &sealed_by_them);
+            prop_assert_eq!(ours.open(&nonce, &aad, &sealed_by_them).unwrap(), msg.clone());
+            let opened = theirs
+                .decrypt((&nonce).into(), Payload { msg: &sealed_by_us, aad: &aad })
+                .unwrap();
+            prop_assert_eq!(opened, msg);
+            let mut altered = sealed_by_us;
+            let at = flip.index(altered.len());
+            altered[at] ^= 1;
+            prop_assert!(ours.open(&nonce, &aad, &altered).is_err());
+            let refused = theirs
+                .decrypt((&nonce).into(), Payload { msg: &altered, aad: &aad })
+                .is_err();
+            prop_assert!(refused);
+        }
+    }
+}
