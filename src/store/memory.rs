@@ -5,7 +5,8 @@
 //! another shared store); the semantics are the same, which is what lets the
 //! one contract suite run against both.
 
-use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -18,6 +19,7 @@ const PURGE_MIN_WRITES: usize = 64;
 
 #[derive(Debug)]
 struct Slot {
+    key: Box<str>,
     version: Version,
     data: Vec<u8>,
     expires_at: Instant,
@@ -29,9 +31,81 @@ impl Slot {
     }
 }
 
+/// The map: each record on the heap, the table holding only its key's hash
+/// and a pointer (16 bytes). A store that only grows (every USSD session is
+/// new) rehashes often; with the hash kept and entries this small, growing
+/// the table moves 16 bytes an entry and reads no key. A `HashMap<String,
+/// Slot>` (80 bytes an entry, every key re-hashed through its pointer) spent
+/// a twentieth of a bank-choice hop's CPU growing (issue 13's profile).
+#[derive(Debug, Default)]
+struct Map {
+    table: hashbrown::HashTable<(u64, Box<Slot>)>,
+    /// Keyed per process, like `HashMap`'s: keys come from gateways.
+    hasher: RandomState,
+}
+
+impl Map {
+    fn hash(&self, key: &str) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    fn get(&self, key: &str) -> Option<&Slot> {
+        let hash = self.hash(key);
+        self.table
+            .find(hash, |(h, s)| *h == hash && &*s.key == key)
+            .map(|(_, s)| &**s)
+    }
+
+    fn remove(&mut self, key: &str) {
+        let hash = self.hash(key);
+        if let Ok(entry) = self
+            .table
+            .find_entry(hash, |(h, s)| *h == hash && &*s.key == key)
+        {
+            entry.remove();
+        }
+    }
+
+    /// Replaces the record at `key`'s data, version and expiry, or adds it.
+    fn set(&mut self, key: &str, version: Version, data: Vec<u8>, expires_at: Instant) {
+        let hash = self.hash(key);
+        match self
+            .table
+            .find_mut(hash, |(h, s)| *h == hash && &*s.key == key)
+        {
+            Some((_, slot)) => {
+                slot.version = version;
+                slot.data = data;
+                slot.expires_at = expires_at;
+            }
+            None => {
+                let slot = Box::new(Slot {
+                    key: key.into(),
+                    version,
+                    data,
+                    expires_at,
+                });
+                self.table.insert_unique(hash, (hash, slot), |(h, _)| *h);
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    fn live(&self, now: Instant) -> usize {
+        self.table.iter().filter(|(_, s)| s.is_live(now)).count()
+    }
+
+    fn retain_live(&mut self, now: Instant) {
+        self.table.retain(|(_, s)| s.is_live(now));
+    }
+}
+
 #[derive(Debug, Default)]
 struct Inner {
-    map: HashMap<String, Slot>,
+    map: Map,
     writes_since_purge: usize,
 }
 
@@ -74,7 +148,7 @@ impl MemoryStore {
     /// The number of live (unexpired) records.
     pub fn len(&self) -> usize {
         let now = Instant::now();
-        self.lock().map.values().filter(|e| e.is_live(now)).count()
+        self.lock().map.live(now)
     }
 
     /// Whether the store holds no live record.
@@ -130,20 +204,13 @@ impl MemoryStore {
             return Err(StoreError::Conflict);
         }
         let version = current.map_or(1, |v| v.saturating_add(1));
-        inner.map.insert(
-            key.to_owned(),
-            Slot {
-                version,
-                data,
-                expires_at,
-            },
-        );
+        inner.map.set(key, version, data, expires_at);
         inner.writes_since_purge += 1;
         // Sweeping is O(len); doing it once every max(64, len) writes keeps it
         // O(1) per write amortised while bounding the dead entries to about
         // as many as there were entries at the previous sweep.
         if inner.writes_since_purge >= PURGE_MIN_WRITES.max(inner.map.len()) {
-            inner.map.retain(|_, e| e.is_live(now));
+            inner.map.retain_live(now);
             inner.writes_since_purge = 0;
         }
         Ok(version)
