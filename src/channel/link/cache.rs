@@ -7,8 +7,17 @@
 //! rendered from, whichever instance wrote it; the token, its expiry and
 //! the flow's next deadline are still checked on every hit. Nothing is
 //! cached while a bank call is in flight (its lease is judged per request).
+//!
+//! [`SessionCache`] does the same for the record itself, opened, for
+//! actions: a submit the form refuses (a 422, nothing written) otherwise
+//! opened and parsed the whole record each time, a fifth of its CPU. A
+//! link session's record holds no secret (typed values leave with their
+//! call; the flow's snapshot redacts them), so keeping it opened here adds
+//! nothing a memory dump of a request in flight would not show.
 
+use super::state::LinkState;
 use crate::flow::Timestamp;
+use crate::service::Session;
 use crate::store::Version;
 use axum::body::Bytes;
 use std::collections::HashMap;
@@ -21,8 +30,6 @@ const MAX_ENTRIES: usize = 20_000;
 /// One rendered answer.
 #[derive(Debug, Clone)]
 pub(crate) struct Cached {
-    /// The record version it was rendered from.
-    pub(crate) version: Version,
     /// The record's token hash.
     pub(crate) token_hash: String,
     /// The token's expiry.
@@ -34,28 +41,47 @@ pub(crate) struct Cached {
 }
 
 /// Rendered answers by session key.
-#[derive(Debug, Default)]
-pub(crate) struct ViewCache {
-    entries: Mutex<HashMap<String, Arc<Cached>>>,
+pub(crate) type ViewCache = ByVersion<Cached>;
+
+/// Opened session records by session key.
+pub(crate) type SessionCache = ByVersion<Session<LinkState>>;
+
+/// What was made from a record, by session key and the record's version.
+#[derive(Debug)]
+pub(crate) struct ByVersion<T> {
+    entries: Mutex<HashMap<String, (Version, Arc<T>)>>,
 }
 
-impl ViewCache {
-    /// The answer rendered from `key` at `version`, if kept.
-    pub(crate) fn get(&self, key: &str, version: Version) -> Option<Arc<Cached>> {
+impl<T> Default for ByVersion<T> {
+    fn default() -> Self {
+        ByVersion {
+            entries: Mutex::default(),
+        }
+    }
+}
+
+impl<T> ByVersion<T> {
+    /// What was kept for `key`, and the version it was made from.
+    pub(crate) fn latest(&self, key: &str) -> Option<(Version, Arc<T>)> {
         let entries = self.entries.lock().ok()?;
-        entries
-            .get(key)
-            .filter(|c| c.version == version)
-            .map(Arc::clone)
+        entries.get(key).map(|(v, t)| (*v, Arc::clone(t)))
     }
 
-    /// Keeps `cached` for `key`, replacing an older version's.
-    pub(crate) fn put(&self, key: &str, cached: Cached) {
+    /// What was made from `key` at `version`, if kept.
+    pub(crate) fn get(&self, key: &str, version: Version) -> Option<Arc<T>> {
+        self.latest(key)
+            .filter(|(v, _)| *v == version)
+            .map(|(_, t)| t)
+    }
+
+    /// Keeps `value`, made from `key` at `version`, replacing an older
+    /// version's.
+    pub(crate) fn put(&self, key: &str, version: Version, value: T) {
         if let Ok(mut entries) = self.entries.lock() {
             if entries.len() >= MAX_ENTRIES && !entries.contains_key(key) {
                 entries.clear();
             }
-            entries.insert(key.to_owned(), Arc::new(cached));
+            entries.insert(key.to_owned(), (version, Arc::new(value)));
         }
     }
 }

@@ -117,6 +117,8 @@ pub struct LinkService {
     institutions: Mutex<Option<(Arc<Catalogue>, InstitutionList)>>,
     /// Rendered views by record version.
     views: cache::ViewCache,
+    /// Opened records by version, for actions.
+    sessions: cache::SessionCache,
 }
 
 impl std::fmt::Debug for LinkService {
@@ -137,6 +139,7 @@ impl LinkService {
             metrics: None,
             institutions: Mutex::new(None),
             views: cache::ViewCache::default(),
+            sessions: cache::SessionCache::default(),
         })
     }
 
@@ -155,6 +158,7 @@ impl LinkService {
             metrics: Some(metrics),
             institutions: Mutex::new(None),
             views: cache::ViewCache::default(),
+            sessions: cache::SessionCache::default(),
         })
     }
 

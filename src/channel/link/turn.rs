@@ -76,21 +76,57 @@ impl LinkService {
     ) -> Result<Loaded<LinkState>, ApiError> {
         let mut session =
             Session::<LinkState>::from_bytes(&entry.data).map_err(|e| failed(e.into()))?;
+        // The store's time at the read, projected forward by this clock:
+        // still right when the record is used again from the cache.
         session.read_at = Some((entry.read_at, std::time::Instant::now()));
+        self.check(token, entry.version, session)
+    }
+
+    /// `session` (at `version`), if `token` is its own and not expired.
+    fn check(
+        &self,
+        token: &LinkToken,
+        version: crate::store::Version,
+        session: Session<LinkState>,
+    ) -> Result<Loaded<LinkState>, ApiError> {
         let state = &session.channel;
         if !token.matches(&state.token_hash) || self.service.now() >= state.expires_at {
             return Err(ApiError::Unauthorized);
         }
         Ok(Loaded {
-            version: Some(entry.version),
+            version: Some(version),
             session,
         })
     }
 
     /// The session `token` names, if the token is its own and not expired.
+    ///
+    /// A record opened before is taken from [`SessionCache`] when the store
+    /// still holds that version (a version read is one `HGET` on Redis,
+    /// where reading the record is a script); the token and its expiry are
+    /// checked either way.
+    ///
+    /// [`SessionCache`]: super::cache::SessionCache
     pub(crate) async fn authorize(&self, token: &LinkToken) -> Result<Loaded<LinkState>, ApiError> {
+        let key = super::token::session_key(&token.id);
+        if let Some((version, cached)) = self.sessions.latest(&key) {
+            let current = self
+                .service
+                .store()
+                .version(&key)
+                .await
+                .map_err(|e| failed(e.into()))?
+                .ok_or(ApiError::Unauthorized)?;
+            if current == version {
+                return self.check(token, version, Session::clone(&cached));
+            }
+        }
         let entry = self.entry(token).await?;
-        self.open_entry(token, entry)
+        let loaded = self.open_entry(token, entry)?;
+        if let Some(version) = loaded.version {
+            self.sessions.put(&key, version, loaded.session.clone());
+        }
+        Ok(loaded)
     }
 
     /// `GET /link/v1/session`, as JSON.
@@ -125,8 +161,8 @@ impl LinkService {
         if let Some((state, stale_at)) = cacheable {
             self.views.put(
                 &key,
+                version,
                 Cached {
-                    version,
                     token_hash: state.token_hash,
                     expires_at: state.expires_at,
                     stale_at,
