@@ -99,6 +99,17 @@ impl LinkService {
         })
     }
 
+    /// The version of the record at `key` (no record: the token names no
+    /// session).
+    async fn current_version(&self, key: &str) -> Result<crate::store::Version, ApiError> {
+        self.service
+            .store()
+            .version(key)
+            .await
+            .map_err(|e| failed(e.into()))?
+            .ok_or(ApiError::Unauthorized)
+    }
+
     /// The session `token` names, if the token is its own and not expired.
     ///
     /// A record opened before is taken from [`SessionCache`] when the store
@@ -110,14 +121,7 @@ impl LinkService {
     pub(crate) async fn authorize(&self, token: &LinkToken) -> Result<Loaded<LinkState>, ApiError> {
         let key = super::token::session_key(&token.id);
         if let Some((version, cached)) = self.sessions.latest(&key) {
-            let current = self
-                .service
-                .store()
-                .version(&key)
-                .await
-                .map_err(|e| failed(e.into()))?
-                .ok_or(ApiError::Unauthorized)?;
-            if current == version {
+            if self.current_version(&key).await? == version {
                 return self.check(token, version, Session::clone(&cached));
             }
         }
@@ -135,13 +139,7 @@ impl LinkService {
         token: &LinkToken,
     ) -> Result<(Bytes, Served), ApiError> {
         let key = super::token::session_key(&token.id);
-        let current = self
-            .service
-            .store()
-            .version(&key)
-            .await
-            .map_err(|e| failed(e.into()))?
-            .ok_or(ApiError::Unauthorized)?;
+        let current = self.current_version(&key).await?;
         if let Some(hit) = self.views.get(&key, current) {
             let now = self.service.now();
             if !token.matches(&hit.token_hash) || now >= hit.expires_at {
