@@ -167,6 +167,7 @@ impl SessionService {
         )
     }
 
+    /// [`drive`](Self::drive)'s turn, on the boxed record and flow.
     async fn turn<S: ChannelState, C: Channel<S>>(
         self: &Arc<Self>,
         key: &str,

@@ -122,13 +122,10 @@ impl Presenter {
         ) = (&view, &session.channel.cursor, error, flow.catalogue())
         {
             let which = Which::Methods(institution.clone());
-            return match self
+            return self
                 .screens
                 .get_or_render(catalogue, which, || Ok::<_, Infallible>(render()))
-            {
-                Ok(screen) => screen,
-                Err(never) => match never {},
-            };
+                .unwrap_or_else(|never| match never {});
         }
         render()
     }
