@@ -186,10 +186,12 @@ async fn a_pin_held_between_screens_is_sealed_and_a_flipped_byte_is_refused() {
     tampered[middle] ^= 0x01;
     let client = redis::Client::open(redis.url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let _: () = redis::cmd("HSET")
+    // Stored as a string: the version's 8 bytes, then the record.
+    let stored = [&record.version.to_be_bytes()[..], &tampered].concat();
+    let _: () = redis::cmd("SET")
         .arg(format!("connectflow:{key}"))
-        .arg("d")
-        .arg(tampered)
+        .arg(stored)
+        .arg("KEEPTTL")
         .query_async(&mut conn)
         .await
         .unwrap();

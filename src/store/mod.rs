@@ -133,8 +133,12 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
     /// succeeds, `also` if its own expected version still holds: in one
     /// round trip where the backend allows (a new session and its phone's
     /// index). `also` is best effort — a conflict or failure there is not
-    /// this write's — and is never written when this write is refused.
-    /// By default, two writes.
+    /// this write's. When this write is refused, `also` is not written,
+    /// with one exception: when both are new records (both expected
+    /// absent), a store may send both at once (Redis: two `SET … NX` in one
+    /// pipeline), so `also` can be created beside a record that already
+    /// existed. Ride along only a write that stays true then (an index
+    /// naming this key). By default, two writes.
     fn compare_and_set_with<'a>(
         &'a self,
         key: &'a str,

@@ -103,6 +103,76 @@ async fn delete_removes(store: Store) {
     assert_eq!(cas(&store, "k", None, b"z").await.unwrap(), 1);
 }
 
+async fn get_or_reads_the_record_or_else_the_fallback(store: Store) {
+    let pair = |(a, b): (
+        Option<connectflow::store::Entry>,
+        Option<connectflow::store::Entry>,
+    )| {
+        (
+            a.map(|e| (e.version, e.data)),
+            b.map(|e| (e.version, e.data)),
+        )
+    };
+    assert_eq!(pair(store.get_or("k", "f").await.unwrap()), (None, None));
+    cas(&store, "f", None, b"fallback").await.unwrap();
+    assert_eq!(
+        pair(store.get_or("k", "f").await.unwrap()),
+        (None, Some((1, b"fallback".to_vec())))
+    );
+    cas(&store, "k", None, b"record").await.unwrap();
+    cas(&store, "k", Some(1), b"record 2").await.unwrap();
+    // The fallback is only for when the record is absent.
+    assert_eq!(
+        pair(store.get_or("k", "f").await.unwrap()),
+        (Some((2, b"record 2".to_vec())), None)
+    );
+}
+
+/// A write and the index riding on it: both land; a stale expectation at
+/// the index loses only the index; a refused write changes neither.
+async fn compare_and_set_with_writes_the_index_best_effort(store: Store) {
+    let also = |expected, data: &[u8]| AlsoSet {
+        key: "index",
+        expected,
+        data: data.to_vec(),
+        ttl: TTL,
+    };
+    let with = |key, expected, data: &[u8], also| {
+        store.compare_and_set_with(key, expected, data.to_vec(), TTL, also)
+    };
+    assert_eq!(with("a", None, b"A", also(None, b"to a")).await.unwrap(), 1);
+    assert_eq!(data_at(&store, "index").await, Some((1, b"to a".to_vec())));
+    assert_eq!(
+        with("b", None, b"B", also(Some(1), b"to b")).await.unwrap(),
+        1
+    );
+    assert_eq!(data_at(&store, "index").await, Some((2, b"to b".to_vec())));
+    // The index moved on meanwhile: the write lands, the index stays.
+    assert_eq!(
+        with("c", None, b"C", also(Some(1), b"to c")).await.unwrap(),
+        1
+    );
+    assert_eq!(data_at(&store, "c").await, Some((1, b"C".to_vec())));
+    assert_eq!(data_at(&store, "index").await, Some((2, b"to b".to_vec())));
+    // A refused write: neither changes.
+    for (expected, index) in [(Some(7), Some(2)), (None, Some(2))] {
+        let err = with("a", expected, b"late", also(index, b"late"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Conflict), "{err:?}");
+    }
+    assert_eq!(data_at(&store, "a").await, Some((1, b"A".to_vec())));
+    assert_eq!(data_at(&store, "index").await, Some((2, b"to b".to_vec())));
+    // An existing version is written over through the same call.
+    assert_eq!(
+        with("a", Some(1), b"A2", also(Some(2), b"to a"))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(data_at(&store, "index").await, Some((3, b"to a".to_vec())));
+}
+
 /// Two overlapping hops of one session, both holding the same version: one
 /// write lands, the other sees `Conflict`, and the stored record is the
 /// winner's. Round 0 races on an absent key (expected `None`).
@@ -188,4 +258,6 @@ contract!(
     every_write_resets_the_ttl,
     delete_removes,
     concurrent_writers_exactly_one_wins,
+    get_or_reads_the_record_or_else_the_fallback,
+    compare_and_set_with_writes_the_index_best_effort,
 );

@@ -5,6 +5,7 @@
 #![cfg(all(feature = "redis", feature = "testing"))]
 
 mod contract;
+mod redis_format;
 mod redis_only;
 mod redis_tls;
 mod sealing;
@@ -15,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use connectflow::store::{
-    MemoryStore, RedisStore, SealError, Sealed, Sealer, SessionStore, StoreError,
+    AlsoSet, MemoryStore, RedisStore, SealError, Sealed, Sealer, SessionStore, StoreError,
 };
 use connectflow::testing::RedisServer;
 use tokio::sync::Barrier;

@@ -23,7 +23,8 @@ async fn redis_keys_are_namespaced() {
         .unwrap();
     assert_eq!(default.get("k").await.unwrap().unwrap().data, b"A");
 
-    // On the wire: one hash per record, under the prefix, with a TTL.
+    // On the wire: one string per record under the prefix, its version (8
+    // bytes big-endian) in front of its bytes, with a TTL.
     let client = ::redis::Client::open(server.url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let mut keys: Vec<String> = ::redis::cmd("KEYS")
@@ -33,14 +34,12 @@ async fn redis_keys_are_namespaced() {
         .unwrap();
     keys.sort();
     assert_eq!(keys, ["connectflow:k", "tenant-b:k"]);
-    let (v, d): (String, Vec<u8>) = ::redis::cmd("HMGET")
+    let raw: Vec<u8> = ::redis::cmd("GET")
         .arg("connectflow:k")
-        .arg("v")
-        .arg("d")
         .query_async(&mut conn)
         .await
         .unwrap();
-    assert_eq!((v.as_str(), d.as_slice()), ("1", &b"A"[..]));
+    assert_eq!(raw, [&1u64.to_be_bytes()[..], b"A"].concat());
     let pttl: i64 = ::redis::cmd("PTTL")
         .arg("connectflow:k")
         .query_async(&mut conn)
@@ -48,7 +47,14 @@ async fn redis_keys_are_namespaced() {
         .unwrap();
     assert!(pttl > 50_000 && pttl <= 60_000, "{pttl}");
 
-    // Something else's half-record is an error, not a guess.
+    // Something else's value is an error, not a guess: a string too short
+    // to hold a version, a hash with half a record.
+    ::redis::cmd("SET")
+        .arg("connectflow:short")
+        .arg("abc")
+        .exec_async(&mut conn)
+        .await
+        .unwrap();
     ::redis::cmd("HSET")
         .arg("connectflow:odd")
         .arg("v")
@@ -56,10 +62,10 @@ async fn redis_keys_are_namespaced() {
         .exec_async(&mut conn)
         .await
         .unwrap();
-    assert!(matches!(
-        default.get("odd").await,
-        Err(StoreError::Backend(_))
-    ));
+    for odd in ["short", "odd"] {
+        let got = default.get(odd).await;
+        assert!(matches!(got, Err(StoreError::Backend(_))), "{odd}: {got:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,185 @@
+//! The Redis store: sessions that survive a restart and are shared by every
+//! instance behind a USSD gateway's load balancer.
+//!
+//! A record is a string at `<prefix><key>`, its version in front of its
+//! bytes, with a TTL (`record.rs`: the format, why plain commands where
+//! they suffice, and records of the earlier hash format). A write over an
+//! existing version is one Lua script, which Redis runs atomically, and a
+//! new record `SET … NX`, so two instances racing on one session cannot
+//! both win. `ops.rs`: the store's operations.
+
+use std::fmt;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Client, IntoConnectionInfo, RedisError, Script, TlsCertificates};
+
+use super::StoreError;
+
+mod ops;
+mod record;
+
+/// The key prefix unless [`RedisStore::with_prefix`] says otherwise.
+pub const DEFAULT_PREFIX: &str = "connectflow:";
+
+const MAX_TTL_MS: u64 = 100 * 365 * 24 * 3600 * 1000;
+
+/// A [`SessionStore`] in Redis (`redis://` URLs), through a connection that
+/// reconnects by itself after the server restarts or the network drops.
+///
+/// While Redis is unreachable, operations fail fast with
+/// [`StoreError::Backend`] rather than hang (a USSD gateway drops a hop long
+/// before a slow store would answer), and each one tries to reconnect, so the
+/// store recovers on its own when Redis is back. Keep records [`Sealed`](super::Sealed):
+/// this store writes them as given.
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: ConnectionManager,
+    prefix: String,
+    cas: Script,
+    cas_with: Script,
+}
+
+impl fmt::Debug for RedisStore {
+    // Hand-written so the connection, whose client keeps the URL's password,
+    // is never printed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs `op`, and once more if it failed because the connection was
+/// broken: after a Redis restart the connection manager only learns the old
+/// connection is dead by using it, and a person's hop must not be the one
+/// that pays for it.
+async fn retry_once<T, F, Fut>(mut op: F) -> Result<T, RedisError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, RedisError>>,
+{
+    match op().await {
+        Err(e) if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() => {
+            op().await
+        }
+        other => other,
+    }
+}
+
+/// Redis' TIME (seconds, microseconds) as a timestamp.
+fn redis_time(secs: u64, micros: u64) -> crate::flow::Timestamp {
+    crate::flow::Timestamp(secs.saturating_mul(1000).saturating_add(micros / 1000))
+}
+
+/// A TTL as the milliseconds PEXPIRE takes.
+fn ttl_ms(ttl: Duration) -> u64 {
+    // Redis refuses an expiry past the year 292 million; a century is
+    // "forever" for a session.
+    u64::try_from(ttl.as_millis())
+        .unwrap_or(u64::MAX)
+        .min(MAX_TTL_MS)
+}
+
+fn backend(e: RedisError) -> StoreError {
+    // A RedisError describes the failure (refused, timed out, WRONGTYPE...),
+    // never the URL or its password; the values are sealed bytes anyway.
+    StoreError::Backend(format!("redis: {e}"))
+}
+
+impl RedisStore {
+    /// Connects to the Redis server at `url`:
+    /// `redis://[user:password@]host[:port][/db]`, or `rediss://…` for Redis
+    /// over TLS (rustls), the server's certificate checked against the
+    /// Mozilla roots built in (webpki-roots: the same in every container,
+    /// whatever its system store holds).
+    ///
+    /// Fails at once with [`StoreError::Backend`] if the server cannot be
+    /// reached now: a process should not start serving sessions it cannot keep.
+    pub async fn connect(url: &str) -> Result<RedisStore, StoreError> {
+        RedisStore::connect_with_ca(url, None).await
+    }
+
+    /// [`connect`](Self::connect), trusting only the CA certificates in
+    /// `ca_pem` (PEM) for a `rediss://` server instead of the built-in
+    /// roots: a Redis behind a private CA. A CA with a plain `redis://` URL
+    /// is refused, since it would silently protect nothing.
+    pub async fn connect_with_ca(
+        url: &str,
+        ca_pem: Option<&[u8]>,
+    ) -> Result<RedisStore, StoreError> {
+        let tls = url.starts_with("rediss://");
+        if ca_pem.is_some() && !tls {
+            return Err(StoreError::Backend(
+                "redis: a CA certificate is only used with a rediss:// (TLS) URL".into(),
+            ));
+        }
+        // The redis crate skips what is not a certificate, and an empty
+        // trust store would then refuse every server with a puzzling
+        // "unknown issuer": say what is wrong instead.
+        if let Some(pem) = ca_pem {
+            let marker: &[u8] = b"-----BEGIN CERTIFICATE-----";
+            if !pem.windows(marker.len()).any(|w| w == marker) {
+                return Err(StoreError::Backend(
+                    "redis: no PEM certificate in the CA file".into(),
+                ));
+            }
+        }
+        // Not `backend(e)`: a URL that fails to parse could be echoed in part.
+        let info = url
+            .into_connection_info()
+            .map_err(|_| StoreError::Backend("redis: invalid connection URL".into()))?;
+        let client = match ca_pem {
+            None => Client::open(info),
+            Some(pem) => Client::build_with_tls(
+                info,
+                TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem.to_vec()),
+                },
+            ),
+        }
+        .map_err(|e| {
+            StoreError::Backend(match ca_pem {
+                // The PEM is public material; the error names no URL.
+                Some(_) => format!("redis: unusable CA certificate: {e}"),
+                None => "redis: invalid connection URL".into(),
+            })
+        })?;
+        // Fail fast, retry on the next call. A USSD hop cannot wait seconds
+        // for a store, and the manager's own backoff starts at one second
+        // whatever its settings; so no retries inside one call. Each call
+        // while Redis is down makes one fresh connection attempt (refused at
+        // once, or bounded by the connection timeout) and fails with
+        // `Backend`; the first call after Redis is back succeeds.
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Duration::from_secs(1))
+            .set_response_timeout(Duration::from_secs(2))
+            .set_number_of_retries(0);
+        let conn = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(backend)?;
+        Ok(RedisStore {
+            conn,
+            prefix: DEFAULT_PREFIX.to_owned(),
+            cas: Script::new(record::CAS),
+            cas_with: Script::new(record::CAS_WITH),
+        })
+    }
+
+    /// The same store with keys under `prefix` instead of `connectflow:`
+    /// (several deployments or tests sharing one Redis).
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> RedisStore {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// The prefix put before every key.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    fn full_key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+}

@@ -1,0 +1,292 @@
+//! The store's operations, on the record format of `record.rs`: plain
+//! commands in one pipeline where they suffice, a script where a write must
+//! compare first, and the hash format's reads when a key still holds one.
+
+use redis::{Cmd, FromRedisValue, Pipeline, RedisError, Value};
+
+use super::record::{self, decode, encode, expected_bytes, expected_decimal, next};
+use super::{backend, redis_time, retry_once, ttl_ms, RedisStore};
+use crate::flow::Timestamp;
+use crate::store::{AlsoSet, BoxFuture, Entry, EntryOr, SessionStore, StoreError, Version};
+
+/// A record's version and bytes, as read.
+type Raw = Option<(Version, Vec<u8>)>;
+
+/// A plain read met a key of the hash format (`GET` on a hash).
+fn wrong_type(e: &RedisError) -> bool {
+    e.code() == Some("WRONGTYPE")
+}
+
+fn entry(raw: Raw, read_at: Timestamp) -> Option<Entry> {
+    raw.map(|(version, data)| Entry {
+        version,
+        data,
+        read_at,
+    })
+}
+
+/// A stored string as a record (`None`: the key is absent).
+fn decoded(raw: Option<Vec<u8>>) -> Result<Raw, StoreError> {
+    raw.map(decode).transpose()
+}
+
+/// A `SET … NX` or `SET` reply: written, or refused (nil).
+fn written(reply: &Value) -> bool {
+    matches!(reply, Value::Okay)
+}
+
+impl RedisStore {
+    // The manager is a handle onto one shared multiplexed connection;
+    // cloning it is how concurrent callers use it.
+    async fn pipe<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T, RedisError> {
+        retry_once(|| {
+            let mut conn = self.conn.clone();
+            async move { pipe.query_async(&mut conn).await }
+        })
+        .await
+    }
+
+    async fn cmd<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, RedisError> {
+        retry_once(|| {
+            let mut conn = self.conn.clone();
+            async move { cmd.query_async(&mut conn).await }
+        })
+        .await
+    }
+
+    /// The record at `full` in either format: the path after a pipeline
+    /// met a record of the hash format (rare: only across an upgrade).
+    async fn read_any(&self, full: &str) -> Result<Raw, StoreError> {
+        match self.cmd(redis::cmd("GET").arg(full)).await {
+            Ok(raw) => decoded(raw),
+            Err(e) if wrong_type(&e) => {
+                let fields: (Option<Version>, Option<Vec<u8>>) = self
+                    .cmd(redis::cmd("HMGET").arg(full).arg("v").arg("d"))
+                    .await
+                    .map_err(backend)?;
+                match fields {
+                    (Some(version), Some(data)) => Ok(Some((version, data))),
+                    (None, None) => Ok(None),
+                    // Only something other than this store writes half a record.
+                    _ => Err(record::malformed()),
+                }
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    /// The server's clock: leases are measured on the store's clock, which
+    /// every instance shares.
+    async fn time(&self) -> Result<Timestamp, StoreError> {
+        let (secs, micros): (u64, u64) = self.cmd(&redis::cmd("TIME")).await.map_err(backend)?;
+        Ok(redis_time(secs, micros))
+    }
+
+    /// Writes through the compare-and-set script (`also`: its index too).
+    async fn cas_script(
+        &self,
+        full: &str,
+        expected: Option<Version>,
+        record: &[u8],
+        ttl: u64,
+        also: Option<(&str, Option<Version>, &[u8], u64)>,
+    ) -> Result<bool, StoreError> {
+        let n: i64 = retry_once(|| {
+            let mut conn = self.conn.clone();
+            let script = if also.is_some() {
+                &self.cas_with
+            } else {
+                &self.cas
+            };
+            let mut invocation = script.key(full);
+            invocation
+                .arg(expected_bytes(expected))
+                .arg(expected_decimal(expected))
+                .arg(record)
+                .arg(ttl);
+            if let Some((key, expected, record, ttl)) = also {
+                invocation
+                    .key(key)
+                    .arg(expected_bytes(expected))
+                    .arg(expected_decimal(expected))
+                    .arg(record)
+                    .arg(ttl);
+            }
+            async move { invocation.invoke_async(&mut conn).await }
+        })
+        .await
+        .map_err(backend)?;
+        Ok(n == 1)
+    }
+}
+
+impl SessionStore for RedisStore {
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Entry>, StoreError>> {
+        Box::pin(async move {
+            let full = self.full_key(key);
+            let mut pipe = redis::pipe();
+            pipe.cmd("GET").arg(&full).cmd("TIME");
+            match self.pipe(&pipe).await {
+                Ok((raw, (secs, micros))) => Ok(entry(decoded(raw)?, redis_time(secs, micros))),
+                Err(e) if wrong_type(&e) => {
+                    let raw = self.read_any(&full).await?;
+                    Ok(entry(raw, self.time().await?))
+                }
+                Err(e) => Err(backend(e)),
+            }
+        })
+    }
+
+    fn version<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Version>, StoreError>> {
+        // The version's 8 bytes alone, not the record (the link API asks
+        // this on every poll of a view it has cached). An expired record
+        // is gone with its key, so absent.
+        Box::pin(async move {
+            let full = self.full_key(key);
+            match self
+                .cmd::<Vec<u8>>(redis::cmd("GETRANGE").arg(&full).arg(0).arg(7))
+                .await
+            {
+                Ok(front) => record::version_of(&front),
+                Err(e) if wrong_type(&e) => self
+                    .cmd(redis::cmd("HGET").arg(&full).arg("v"))
+                    .await
+                    .map_err(backend),
+                Err(e) => Err(backend(e)),
+            }
+        })
+    }
+
+    fn get_or<'a>(
+        &'a self,
+        key: &'a str,
+        fallback: &'a str,
+    ) -> BoxFuture<'a, Result<EntryOr, StoreError>> {
+        Box::pin(async move {
+            let (full, other) = (self.full_key(key), self.full_key(fallback));
+            // Both read at once: the fallback is a phone's index, a few
+            // dozen bytes, cheaper to read unasked than to ask for later.
+            let mut pipe = redis::pipe();
+            pipe.cmd("GET")
+                .arg(&full)
+                .cmd("GET")
+                .arg(&other)
+                .cmd("TIME");
+            let (first, second, read_at) = match self.pipe(&pipe).await {
+                Ok((first, second, (secs, micros))) => {
+                    let first = decoded(first)?;
+                    // The second only counts when the first is absent.
+                    let second = if first.is_none() {
+                        decoded(second)?
+                    } else {
+                        None
+                    };
+                    (first, second, redis_time(secs, micros))
+                }
+                Err(e) if wrong_type(&e) => {
+                    let first = self.read_any(&full).await?;
+                    let second = match first {
+                        Some(_) => None,
+                        None => self.read_any(&other).await?,
+                    };
+                    (first, second, self.time().await?)
+                }
+                Err(e) => return Err(backend(e)),
+            };
+            Ok((entry(first, read_at), entry(second, read_at)))
+        })
+    }
+
+    fn compare_and_set_with<'a>(
+        &'a self,
+        key: &'a str,
+        expected: Option<Version>,
+        data: Vec<u8>,
+        ttl: std::time::Duration,
+        also: AlsoSet<'a>,
+    ) -> BoxFuture<'a, Result<Version, StoreError>> {
+        Box::pin(async move {
+            let (full, other) = (self.full_key(key), self.full_key(also.key));
+            let (ttl, also_ttl) = (ttl_ms(ttl), ttl_ms(also.ttl));
+            let record = encode(next(expected), &data);
+            let also_record = encode(next(also.expected), &also.data);
+            let applied =
+                if expected.is_none() && also.expected.is_none() && ttl > 0 && also_ttl > 0 {
+                    // A new session beside a new index (every first bank choice
+                    // from a phone): two `SET … NX` in one pipeline, no script.
+                    // The index is then created even when the session's write is
+                    // refused, which the trait allows: that session exists.
+                    let mut pipe = redis::pipe();
+                    pipe.cmd("SET")
+                        .arg(&full)
+                        .arg(&record)
+                        .arg("NX")
+                        .arg("PX")
+                        .arg(ttl);
+                    pipe.cmd("SET")
+                        .arg(&other)
+                        .arg(&also_record)
+                        .arg("NX")
+                        .arg("PX")
+                        .arg(also_ttl);
+                    let (session, _index): (Value, Value) =
+                        self.pipe(&pipe).await.map_err(backend)?;
+                    written(&session)
+                } else {
+                    let also = (other.as_str(), also.expected, &also_record[..], also_ttl);
+                    self.cas_script(&full, expected, &record, ttl, Some(also))
+                        .await?
+                };
+            if applied {
+                Ok(next(expected))
+            } else {
+                Err(StoreError::Conflict)
+            }
+        })
+    }
+
+    fn compare_and_set<'a>(
+        &'a self,
+        key: &'a str,
+        expected: Option<Version>,
+        data: Vec<u8>,
+        ttl: std::time::Duration,
+    ) -> BoxFuture<'a, Result<Version, StoreError>> {
+        Box::pin(async move {
+            let (full, ttl) = (self.full_key(key), ttl_ms(ttl));
+            let record = encode(next(expected), &data);
+            // Retried once if the connection was found broken: had the first
+            // try been applied, the retry is refused as a conflict, which the
+            // caller reads as "another turn won" and shows what is stored.
+            let applied = if expected.is_none() && ttl > 0 {
+                let reply: Value = self
+                    .cmd(
+                        redis::cmd("SET")
+                            .arg(&full)
+                            .arg(&record)
+                            .arg("NX")
+                            .arg("PX")
+                            .arg(ttl),
+                    )
+                    .await
+                    .map_err(backend)?;
+                written(&reply)
+            } else {
+                self.cas_script(&full, expected, &record, ttl, None).await?
+            };
+            if applied {
+                Ok(next(expected))
+            } else {
+                Err(StoreError::Conflict)
+            }
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.cmd(redis::cmd("DEL").arg(self.full_key(key)))
+                .await
+                .map_err(backend)
+        })
+    }
+}
