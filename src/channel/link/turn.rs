@@ -113,9 +113,9 @@ impl LinkService {
     /// The session `token` names, if the token is its own and not expired.
     ///
     /// A record opened before is taken from [`SessionCache`] when the store
-    /// still holds that version (a version read is one `HGET` on Redis,
-    /// where reading the record is a script); the token and its expiry are
-    /// checked either way.
+    /// still holds that version (a version read is the record's first 8
+    /// bytes on Redis, not the record, its opening and its parse); the token
+    /// and its expiry are checked either way.
     ///
     /// [`SessionCache`]: super::cache::SessionCache
     pub(crate) async fn authorize(&self, token: &LinkToken) -> Result<Loaded<LinkState>, ApiError> {

@@ -37,11 +37,14 @@ pub(crate) fn encode(json: &[u8]) -> Result<Vec<u8>, serde_json::Error> {
         .ok()
         .filter(|&n| n as usize <= MAX_RECORD)
         .ok_or_else(|| failed("too large"))?;
-    let block = lz4_flex::block::compress_with_dict(json, DICTIONARY);
-    let mut out = Vec::with_capacity(5 + block.len());
-    out.push(LZ4_V1);
-    out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(&block);
+    // Compressed straight behind the header: `compress_with_dict` would
+    // allocate (and zero) a block of its own to be copied here.
+    let mut out = vec![0; 5 + lz4_flex::block::get_maximum_output_size(json.len())];
+    out[0] = LZ4_V1;
+    out[1..5].copy_from_slice(&len.to_le_bytes());
+    let written = lz4_flex::block::compress_into_with_dict(json, &mut out[5..], DICTIONARY)
+        .map_err(|_| failed("does not compress"))?;
+    out.truncate(5 + written);
     Ok(out)
 }
 

@@ -136,7 +136,10 @@ impl<S> Session<S> {
 
 impl<S: ChannelState> Session<S> {
     pub(crate) fn to_bytes(&self) -> Result<Vec<u8>, serde_json::Error> {
-        codec::encode(&serde_json::to_vec(self)?)
+        // A record's JSON is about a kilobyte: sized once, not grown from 128.
+        let mut json = Vec::with_capacity(1536);
+        serde_json::to_writer(&mut json, self)?;
+        codec::encode(&json)
     }
 
     pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Session<S>, serde_json::Error> {
