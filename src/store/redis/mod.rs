@@ -24,7 +24,7 @@ pub const DEFAULT_PREFIX: &str = "connectflow:";
 
 const MAX_TTL_MS: u64 = 100 * 365 * 24 * 3600 * 1000;
 
-/// A [`SessionStore`] in Redis (`redis://` URLs), through a connection that
+/// A [`SessionStore`](super::SessionStore) in Redis (`redis://` URLs), through a connection that
 /// reconnects by itself after the server restarts or the network drops.
 ///
 /// While Redis is unreachable, operations fail fast with
