@@ -77,11 +77,16 @@ impl<T> ByVersion<T> {
     /// Keeps `value`, made from `key` at `version`, replacing an older
     /// version's.
     pub(crate) fn put(&self, key: &str, version: Version, value: T) {
+        self.put_shared(key, version, Arc::new(value));
+    }
+
+    /// [`put`](Self::put) for a value the caller keeps using too.
+    pub(crate) fn put_shared(&self, key: &str, version: Version, value: Arc<T>) {
         if let Ok(mut entries) = self.entries.lock() {
             if entries.len() >= MAX_ENTRIES && !entries.contains_key(key) {
                 entries.clear();
             }
-            entries.insert(key.to_owned(), (version, Arc::new(value)));
+            entries.insert(key.to_owned(), (version, value));
         }
     }
 }

@@ -74,7 +74,7 @@ pub(super) async fn events(
         Err(e) => return e.into_response(),
     };
     // Refuse a bad token with a status, not an empty stream.
-    if let Err(e) = link.authorize(&token).await {
+    if let Err(e) = link.authorize_shared(&token).await {
         return e.into_response();
     }
     let from = headers
@@ -136,8 +136,8 @@ impl Poll {
                 return None;
             }
             // A token that stops working (expired, record gone) ends it.
-            let loaded = self.link.authorize(&self.token).await.ok()?;
-            let state = &loaded.session.channel;
+            let (_, session) = self.link.authorize_shared(&self.token).await.ok()?;
+            let state = &session.channel;
             match &mut self.flinks {
                 None => {
                     for (id, event) in state.events_from(self.next) {
@@ -200,7 +200,7 @@ impl Poll {
                 }
             }
             self.next = self.next.max(state.next_event_id());
-            self.done = loaded.session.is_finished() && loaded.session.claim().is_none();
+            self.done = session.is_finished() && session.claim().is_none();
             if self.queue.is_empty() && !self.done {
                 tokio::time::sleep(self.link.config().poll_interval).await;
             }

@@ -73,30 +73,22 @@ impl LinkService {
         &self,
         token: &LinkToken,
         entry: crate::store::Entry,
-    ) -> Result<Loaded<LinkState>, ApiError> {
+    ) -> Result<Session<LinkState>, ApiError> {
         let mut session =
             Session::<LinkState>::from_bytes(&entry.data).map_err(|e| failed(e.into()))?;
         // The store's time at the read, projected forward by this clock:
         // still right when the record is used again from the cache.
         session.read_at = Some((entry.read_at, std::time::Instant::now()));
-        self.check(token, entry.version, session)
+        self.check(token, &session.channel)?;
+        Ok(session)
     }
 
-    /// `session` (at `version`), if `token` is its own and not expired.
-    fn check(
-        &self,
-        token: &LinkToken,
-        version: crate::store::Version,
-        session: Session<LinkState>,
-    ) -> Result<Loaded<LinkState>, ApiError> {
-        let state = &session.channel;
+    /// Whether `token` is the record's own and not expired.
+    fn check(&self, token: &LinkToken, state: &LinkState) -> Result<(), ApiError> {
         if !token.matches(&state.token_hash) || self.service.now() >= state.expires_at {
             return Err(ApiError::Unauthorized);
         }
-        Ok(Loaded {
-            version: Some(version),
-            session,
-        })
+        Ok(())
     }
 
     /// The version of the record at `key` (no record: the token names no
@@ -111,6 +103,17 @@ impl LinkService {
     }
 
     /// The session `token` names, if the token is its own and not expired.
+    pub(crate) async fn authorize(&self, token: &LinkToken) -> Result<Loaded<LinkState>, ApiError> {
+        let (version, session) = self.authorize_shared(token).await?;
+        Ok(Loaded {
+            version: Some(version),
+            session: Arc::unwrap_or_clone(session),
+        })
+    }
+
+    /// [`authorize`](Self::authorize), the session shared with the cache:
+    /// an action the form refuses (a 422) only reads it, and is spared a
+    /// copy.
     ///
     /// A record opened before is taken from [`SessionCache`] when the store
     /// still holds that version (a version read is the record's first 8
@@ -118,19 +121,23 @@ impl LinkService {
     /// and its expiry are checked either way.
     ///
     /// [`SessionCache`]: super::cache::SessionCache
-    pub(crate) async fn authorize(&self, token: &LinkToken) -> Result<Loaded<LinkState>, ApiError> {
+    pub(crate) async fn authorize_shared(
+        &self,
+        token: &LinkToken,
+    ) -> Result<(crate::store::Version, Arc<Session<LinkState>>), ApiError> {
         let key = super::token::session_key(&token.id);
         if let Some((version, cached)) = self.sessions.latest(&key) {
             if self.current_version(&key).await? == version {
-                return self.check(token, version, Session::clone(&cached));
+                self.check(token, &cached.channel)?;
+                return Ok((version, cached));
             }
         }
         let entry = self.entry(token).await?;
-        let loaded = self.open_entry(token, entry)?;
-        if let Some(version) = loaded.version {
-            self.sessions.put(&key, version, loaded.session.clone());
-        }
-        Ok(loaded)
+        let version = entry.version;
+        let session = Arc::new(self.open_entry(token, entry)?);
+        self.sessions
+            .put_shared(&key, version, Arc::clone(&session));
+        Ok((version, session))
     }
 
     /// `GET /link/v1/session`, as JSON.
@@ -151,7 +158,10 @@ impl LinkService {
         }
         let entry = self.entry(token).await?;
         let version = entry.version;
-        let loaded = self.open_entry(token, entry)?;
+        let loaded = Loaded {
+            version: Some(version),
+            session: self.open_entry(token, entry)?,
+        };
         // Boxed: the uncached view (which may run a turn) is the larger
         // future, and the cached one the commonest request.
         let (response, served, cacheable) = Box::pin(self.show_loaded(token, loaded)).await?;
@@ -219,29 +229,36 @@ impl LinkService {
         token: &LinkToken,
         request: ActionRequest,
     ) -> Result<(SessionResponse, Served), ApiError> {
-        let Loaded {
-            version,
-            mut session,
-        } = self.authorize(token).await?;
+        // Shared with the cache until something must change it (the
+        // commonest refusal, a 422, changes nothing).
+        let (version, mut session) = self.authorize_shared(token).await?;
+        let version = Some(version);
         let digest = request.action.digest(&session.channel.salt);
         if !session.channel.opened {
             // Nobody has seen a view of this flow yet: there is no step to act on.
+            let session = Arc::unwrap_or_clone(session);
             let (current, _) = self.open(token, version, session).await?;
             return Err(ApiError::stale(current));
         }
         let mut flow = self.service.restore(&session).await.map_err(failed)?;
         if request.seq != session.channel.seq {
             return if session.channel.is_repeat(request.seq, &digest) {
+                let session = Arc::unwrap_or_clone(session);
                 Ok((self.repeat(token, session, flow).await?, Served::Repeat))
             } else {
                 Err(ApiError::stale(self.respond(token, &flow, &session)))
             };
         }
-        match self.service.recover(&mut session, &mut flow) {
+        let claim = match session.claim() {
+            None => ClaimStatus::Free,
+            Some(_) => self.service.recover(Arc::make_mut(&mut session), &mut flow),
+        };
+        match claim {
             ClaimStatus::Live => return Err(ApiError::busy(self.respond(token, &flow, &session))),
             ClaimStatus::Recovered => {
                 // The step the person acted on ended without them (its call
                 // was lost with its instance): show where the flow is now.
+                let session = Arc::unwrap_or_clone(session);
                 let (current, _) = self
                     .drive(token, version, session, flow, Served::Shown)
                     .await?;
@@ -254,6 +271,7 @@ impl LinkService {
         flow.handle_timeout(now);
         if flow.state() != before {
             // A deadline moved the flow while the person was typing.
+            let session = Arc::unwrap_or_clone(session);
             let (current, _) = self
                 .drive(token, version, session, flow, Served::Shown)
                 .await?;
@@ -261,6 +279,7 @@ impl LinkService {
         }
         match flow.handle(now, Input::User(request.action.into_user_action())) {
             Ok(()) => {
+                let mut session = Arc::unwrap_or_clone(session);
                 session.channel.applied(digest);
                 self.drive(token, version, session, flow, Served::Applied)
                     .await

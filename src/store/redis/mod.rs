@@ -24,8 +24,9 @@ pub const DEFAULT_PREFIX: &str = "connectflow:";
 
 const MAX_TTL_MS: u64 = 100 * 365 * 24 * 3600 * 1000;
 
-/// A [`SessionStore`](super::SessionStore) in Redis (`redis://` URLs), through a connection that
-/// reconnects by itself after the server restarts or the network drops.
+/// A [`SessionStore`](super::SessionStore) in Redis (`redis://` URLs),
+/// through a connection that reconnects by itself after the server restarts
+/// or the network drops.
 ///
 /// While Redis is unreachable, operations fail fast with
 /// [`StoreError::Backend`] rather than hang (a USSD gateway drops a hop long
@@ -72,7 +73,7 @@ fn redis_time(secs: u64, micros: u64) -> crate::flow::Timestamp {
     crate::flow::Timestamp(secs.saturating_mul(1000).saturating_add(micros / 1000))
 }
 
-/// A TTL as the milliseconds PEXPIRE takes.
+/// A TTL as the milliseconds `SET … PX` takes (0: the record is removed).
 fn ttl_ms(ttl: Duration) -> u64 {
     // Redis refuses an expiry past the year 292 million; a century is
     // "forever" for a session.

@@ -30,9 +30,24 @@ fn decoded(raw: Option<Vec<u8>>) -> Result<Raw, StoreError> {
     raw.map(decode).transpose()
 }
 
-/// A `SET … NX` or `SET` reply: written, or refused (nil).
-fn written(reply: &Value) -> bool {
-    matches!(reply, Value::Okay)
+/// Adds `SET key record NX PX ttl` (a new record) to `pipe`; its reply is
+/// `OK` when written, nil when the key exists.
+fn set_new(pipe: &mut Pipeline, key: &str, record: &[u8], ttl: u64) {
+    pipe.cmd("SET")
+        .arg(key)
+        .arg(record)
+        .arg("NX")
+        .arg("PX")
+        .arg(ttl);
+}
+
+/// A write's outcome: the version it left, or the conflict that refused it.
+fn outcome(expected: Option<Version>, applied: bool) -> Result<Version, StoreError> {
+    if applied {
+        Ok(next(expected))
+    } else {
+        Err(StoreError::Conflict)
+    }
 }
 
 impl RedisStore {
@@ -217,31 +232,17 @@ impl SessionStore for RedisStore {
                     // The index is then created even when the session's write is
                     // refused, which the trait allows: that session exists.
                     let mut pipe = redis::pipe();
-                    pipe.cmd("SET")
-                        .arg(&full)
-                        .arg(&record)
-                        .arg("NX")
-                        .arg("PX")
-                        .arg(ttl);
-                    pipe.cmd("SET")
-                        .arg(&other)
-                        .arg(&also_record)
-                        .arg("NX")
-                        .arg("PX")
-                        .arg(also_ttl);
+                    set_new(&mut pipe, &full, &record, ttl);
+                    set_new(&mut pipe, &other, &also_record, also_ttl);
                     let (session, _index): (Value, Value) =
                         self.pipe(&pipe).await.map_err(backend)?;
-                    written(&session)
+                    session == Value::Okay
                 } else {
                     let also = (other.as_str(), also.expected, &also_record[..], also_ttl);
                     self.cas_script(&full, expected, &record, ttl, Some(also))
                         .await?
                 };
-            if applied {
-                Ok(next(expected))
-            } else {
-                Err(StoreError::Conflict)
-            }
+            outcome(expected, applied)
         })
     }
 
@@ -259,26 +260,14 @@ impl SessionStore for RedisStore {
             // try been applied, the retry is refused as a conflict, which the
             // caller reads as "another turn won" and shows what is stored.
             let applied = if expected.is_none() && ttl > 0 {
-                let reply: Value = self
-                    .cmd(
-                        redis::cmd("SET")
-                            .arg(&full)
-                            .arg(&record)
-                            .arg("NX")
-                            .arg("PX")
-                            .arg(ttl),
-                    )
-                    .await
-                    .map_err(backend)?;
-                written(&reply)
+                let mut pipe = redis::pipe();
+                set_new(&mut pipe, &full, &record, ttl);
+                let (reply,): (Value,) = self.pipe(&pipe).await.map_err(backend)?;
+                reply == Value::Okay
             } else {
                 self.cas_script(&full, expected, &record, ttl, None).await?
             };
-            if applied {
-                Ok(next(expected))
-            } else {
-                Err(StoreError::Conflict)
-            }
+            outcome(expected, applied)
         })
     }
 
