@@ -28,6 +28,7 @@
 
 mod catalogue;
 pub mod claim;
+mod create;
 mod delivery;
 mod health;
 mod record;

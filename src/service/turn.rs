@@ -88,6 +88,15 @@ pub trait Channel<S>: Send + Sync + 'static {
     /// A partner call outlasted the turn's budget: the channel answers
     /// "working" (USSD: `Processing... 1. Continue`).
     fn working(&self, session: &mut Session<S>);
+
+    /// A session this channel started without reading first found its
+    /// index naming `other`: whether the new one gives way to it (USSD: a
+    /// re-authorisation the host is waiting for), and the hop is served
+    /// again with a read. By default, never.
+    fn yields_to(&self, other: &Session<S>) -> bool {
+        let _ = other;
+        false
+    }
 }
 
 impl SessionService {
@@ -187,7 +196,8 @@ impl SessionService {
             }
             channel.settled(&flow, &mut session);
             session.flow = flow.snapshot();
-            self.save(key, version, &session).await?;
+            self.save_turn(key, version, &session, channel.as_ref())
+                .await?;
             return Ok(Turn::Settled(*session));
         };
         let call = PendingCall { partner, id, call };
@@ -214,7 +224,8 @@ impl SessionService {
         let claim = Claim::new(stamp, call.kind());
         session.claim = Some(claim.clone());
         session.flow = flow.snapshot();
-        self.save(key, version, &session).await?;
+        self.save_turn(key, version, &session, channel.as_ref())
+            .await?;
 
         let (tx, rx) = tokio::sync::oneshot::channel();
         let this = Arc::clone(self);

@@ -9,7 +9,7 @@ use std::hash::BuildHasher;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::{BoxFuture, Clock, Entry, SessionStore, StoreError, SystemClock, Version};
+use super::{BoxFuture, Clock, Created, Entry, SessionStore, StoreError, SystemClock, Version};
 
 /// Writes between two sweeps of expired entries, at the least. The real
 /// threshold grows with the map (see [`MemoryStore::compare_and_set`]) so the
@@ -189,32 +189,77 @@ impl MemoryStore {
         ttl: Duration,
     ) -> Result<Version, StoreError> {
         let now = Instant::now();
-        // A TTL too large for `Instant` means "for as long as the process
-        // lives"; a century is that, and still representable.
-        let expires_at = now
-            .checked_add(ttl)
-            .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))
-            .unwrap_or(now);
+        let expires_at = expiry(now, ttl);
         let mut inner = self.lock();
-        let current = inner
-            .map
-            .get(key)
-            .filter(|e| e.is_live(now))
-            .map(|e| e.version);
+        let current = inner.live(key, now).map(|e| e.version);
         if current != expected {
             return Err(StoreError::Conflict);
         }
         let version = current.map_or(1, |v| v.saturating_add(1));
-        inner.map.set(key, version, data, expires_at);
-        inner.writes_since_purge += 1;
+        inner.write(key, version, data, expires_at, now);
+        Ok(version)
+    }
+
+    /// [`SessionStore::create_pair`] under one lock.
+    fn create_now(
+        &self,
+        key: &str,
+        data: Vec<u8>,
+        also_key: &str,
+        also_data: Vec<u8>,
+        ttl: Duration,
+    ) -> Created {
+        let now = Instant::now();
+        let expires_at = expiry(now, ttl);
+        let mut inner = self.lock();
+        let taken = |slot: &Slot| Entry {
+            version: slot.version,
+            data: slot.data.clone(),
+            read_at: self.clock.now(),
+        };
+        if let Some(slot) = inner.live(key, now) {
+            return Created::Taken(taken(slot));
+        }
+        inner.write(key, 1, data, expires_at, now);
+        if let Some(slot) = inner.live(also_key, now) {
+            return Created::AlsoTaken(taken(slot));
+        }
+        inner.write(also_key, 1, also_data, expires_at, now);
+        Created::Both
+    }
+}
+
+/// When a record written `now` with `ttl` expires.
+fn expiry(now: Instant, ttl: Duration) -> Instant {
+    // A TTL too large for `Instant` means "for as long as the process
+    // lives"; a century is that, and still representable.
+    now.checked_add(ttl)
+        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))
+        .unwrap_or(now)
+}
+
+impl Inner {
+    fn live(&self, key: &str, now: Instant) -> Option<&Slot> {
+        self.map.get(key).filter(|e| e.is_live(now))
+    }
+
+    fn write(
+        &mut self,
+        key: &str,
+        version: Version,
+        data: Vec<u8>,
+        expires_at: Instant,
+        now: Instant,
+    ) {
+        self.map.set(key, version, data, expires_at);
+        self.writes_since_purge += 1;
         // Sweeping is O(len); doing it once every max(64, len) writes keeps it
         // O(1) per write amortised while bounding the dead entries to about
         // as many as there were entries at the previous sweep.
-        if inner.writes_since_purge >= PURGE_MIN_WRITES.max(inner.map.len()) {
-            inner.map.retain_live(now);
-            inner.writes_since_purge = 0;
+        if self.writes_since_purge >= PURGE_MIN_WRITES.max(self.map.len()) {
+            self.map.retain_live(now);
+            self.writes_since_purge = 0;
         }
-        Ok(version)
     }
 }
 
@@ -244,6 +289,17 @@ impl SessionStore for MemoryStore {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<Version, StoreError>> {
         Box::pin(async move { self.cas_now(key, expected, data, ttl) })
+    }
+
+    fn create_pair<'a>(
+        &'a self,
+        key: &'a str,
+        data: Vec<u8>,
+        also_key: &'a str,
+        also_data: Vec<u8>,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Created, StoreError>> {
+        Box::pin(async move { Ok(self.create_now(key, data, also_key, also_data, ttl)) })
     }
 
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {

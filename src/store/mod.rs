@@ -86,6 +86,22 @@ pub struct AlsoSet<'a> {
     pub ttl: Duration,
 }
 
+/// What [`SessionStore::create_pair`] found, and so what it wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Created {
+    /// Both keys were free: both records are written, each at version 1.
+    Both,
+    /// The first key held this record: nothing is written there, and the
+    /// second may have been created beside it (as
+    /// [`compare_and_set_with`](SessionStore::compare_and_set_with) allows
+    /// for two new records).
+    Taken(Entry),
+    /// The first record is written at version 1; the second key held this
+    /// record, which is left as it was.
+    AlsoTaken(Entry),
+}
+
 /// A key-value store with versions and TTLs.
 pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
     /// The record at `key`, if any and not expired.
@@ -156,6 +172,26 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
         })
     }
 
+    /// Creates the record at `key` and, beside it, the one at `also_key`,
+    /// each only where no live record is, without reading either first; and
+    /// says what was there instead ([`Created`]). In one round trip where
+    /// the backend allows (Redis 7: two `SET … NX GET`): a USSD session
+    /// started by a person's first answer, and their phone's index, when
+    /// nothing is expected at either, so the write is the read. Like
+    /// [`compare_and_set_with`](Self::compare_and_set_with), the second is
+    /// best effort. By default, a [`get_or`](Self::get_or) and then the
+    /// writes: two round trips.
+    fn create_pair<'a>(
+        &'a self,
+        key: &'a str,
+        data: Vec<u8>,
+        also_key: &'a str,
+        also_data: Vec<u8>,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Created, StoreError>> {
+        Box::pin(create_by_reading(self, key, data, also_key, also_data, ttl))
+    }
+
     /// Removes `key` (no error if absent).
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
 
@@ -165,6 +201,44 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
     /// key names with a keyed hash. As given, by default.
     fn blind(&self, part: &str) -> String {
         part.to_owned()
+    }
+}
+
+/// [`SessionStore::create_pair`] in two round trips: read both, then write
+/// what was free (the default, and a store's fallback where its own way
+/// does not apply).
+pub(crate) async fn create_by_reading<S: SessionStore + ?Sized>(
+    store: &S,
+    key: &str,
+    data: Vec<u8>,
+    also_key: &str,
+    also_data: Vec<u8>,
+    ttl: Duration,
+) -> Result<Created, StoreError> {
+    let (found, also_found) = store.get_or(key, also_key).await?;
+    if let Some(entry) = found {
+        return Ok(Created::Taken(entry));
+    }
+    let written = match &also_found {
+        None => {
+            let also = AlsoSet {
+                key: also_key,
+                expected: None,
+                data: also_data,
+                ttl,
+            };
+            store.compare_and_set_with(key, None, data, ttl, also).await
+        }
+        Some(_) => store.compare_and_set(key, None, data, ttl).await,
+    };
+    match written {
+        Ok(_) => Ok(also_found.map_or(Created::Both, Created::AlsoTaken)),
+        // Written since the read: report what won.
+        Err(StoreError::Conflict) => match store.get(key).await? {
+            Some(entry) => Ok(Created::Taken(entry)),
+            None => Err(StoreError::Conflict),
+        },
+        Err(e) => Err(e),
     }
 }
 

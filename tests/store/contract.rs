@@ -173,6 +173,44 @@ async fn compare_and_set_with_writes_the_index_best_effort(store: Store) {
     assert_eq!(data_at(&store, "index").await, Some((3, b"to a".to_vec())));
 }
 
+/// A session started by a first answer and its phone's index, created
+/// without a read: both land where both keys are free; a taken session key
+/// is reported and not written over; a taken index is reported and left as
+/// it was while the session lands; an expired record counts as free.
+async fn create_pair_writes_where_free_and_reports_what_was_there(store: Store) {
+    let create = |key, also, ttl| store.create_pair(key, b"S".to_vec(), also, b"I".to_vec(), ttl);
+    let held = |created: Created| match created {
+        Created::Taken(e) => ("taken", e.version, e.data),
+        Created::AlsoTaken(e) => ("also taken", e.version, e.data),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(create("s1", "i1", TTL).await.unwrap(), Created::Both);
+    assert_eq!(data_at(&store, "s1").await, Some((1, b"S".to_vec())));
+    assert_eq!(data_at(&store, "i1").await, Some((1, b"I".to_vec())));
+    // The session went on (a gateway retrying its hop finds it).
+    cas(&store, "s1", Some(1), b"S2").await.unwrap();
+    assert_eq!(
+        held(create("s1", "i2", TTL).await.unwrap()),
+        ("taken", 2, b"S2".to_vec())
+    );
+    assert_eq!(data_at(&store, "s1").await, Some((2, b"S2".to_vec())));
+    // A returning phone: its index names an earlier session.
+    cas(&store, "i3", None, b"earlier").await.unwrap();
+    cas(&store, "i3", Some(1), b"later").await.unwrap();
+    assert_eq!(
+        held(create("s3", "i3", TTL).await.unwrap()),
+        ("also taken", 2, b"later".to_vec())
+    );
+    assert_eq!(data_at(&store, "s3").await, Some((1, b"S".to_vec())));
+    assert_eq!(data_at(&store, "i3").await, Some((2, b"later".to_vec())));
+    // Expired records are free, and both are written at version 1 again.
+    let short = Duration::from_millis(150);
+    assert_eq!(create("s5", "i5", short).await.unwrap(), Created::Both);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(create("s5", "i5", TTL).await.unwrap(), Created::Both);
+    assert_eq!(data_at(&store, "s5").await, Some((1, b"S".to_vec())));
+}
+
 /// Two overlapping hops of one session, both holding the same version: one
 /// write lands, the other sees `Conflict`, and the stored record is the
 /// winner's. Round 0 races on an absent key (expected `None`).
@@ -260,4 +298,41 @@ contract!(
     concurrent_writers_exactly_one_wins,
     get_or_reads_the_record_or_else_the_fallback,
     compare_and_set_with_writes_the_index_best_effort,
+    create_pair_writes_where_free_and_reports_what_was_there,
 );
+
+/// A store that implements only what the trait requires: the provided
+/// `create_pair` (read, then write) keeps the same contract.
+#[derive(Debug)]
+struct Plain(MemoryStore);
+
+impl SessionStore for Plain {
+    fn get<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> connectflow::store::BoxFuture<'a, Result<Option<connectflow::store::Entry>, StoreError>>
+    {
+        self.0.get(key)
+    }
+    fn compare_and_set<'a>(
+        &'a self,
+        key: &'a str,
+        expected: Option<u64>,
+        data: Vec<u8>,
+        ttl: Duration,
+    ) -> connectflow::store::BoxFuture<'a, Result<u64, StoreError>> {
+        self.0.compare_and_set(key, expected, data, ttl)
+    }
+    fn delete<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> connectflow::store::BoxFuture<'a, Result<(), StoreError>> {
+        self.0.delete(key)
+    }
+}
+
+#[tokio::test]
+async fn the_provided_create_pair_keeps_the_contract() {
+    create_pair_writes_where_free_and_reports_what_was_there(Arc::new(Plain(MemoryStore::new())))
+        .await;
+}

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use connectflow::store::{
-    AlsoSet, MemoryStore, RedisStore, SealError, Sealed, Sealer, SessionStore, StoreError,
+    AlsoSet, Created, MemoryStore, RedisStore, SealError, Sealed, Sealer, SessionStore, StoreError,
 };
 use connectflow::testing::RedisServer;
 use tokio::sync::Barrier;

@@ -162,3 +162,45 @@ async fn redis_down_is_backend_error_then_reconnects() {
     );
     assert_eq!(store.get("k").await.unwrap().unwrap().data, PIN);
 }
+
+/// On Redis 7 a new session and its phone's index are created in one
+/// round trip, the read being the write: `SET … NX GET` twice and `TIME`,
+/// no `GET`, no script.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_creates_a_pair_without_reading_first() {
+    let Some(server) = RedisServer::start_or_skip() else {
+        return;
+    };
+    let store = RedisStore::connect(server.url()).await.unwrap();
+    let client = ::redis::Client::open(server.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let calls = |stats: &str, command: &str| -> u64 {
+        let prefix = format!("cmdstat_{command}:calls=");
+        stats
+            .lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .and_then(|rest| rest.split(',').next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    ::redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .exec_async(&mut conn)
+        .await
+        .unwrap();
+    let created = store
+        .create_pair("s", b"S".to_vec(), "i", b"I".to_vec(), TTL)
+        .await
+        .unwrap();
+    assert_eq!(created, Created::Both);
+    let stats: String = ::redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(calls(&stats, "set"), 2, "{stats}");
+    for command in ["get", "evalsha", "eval", "hmget"] {
+        assert_eq!(calls(&stats, command), 0, "{command}: {stats}");
+    }
+    assert_eq!(store.get("s").await.unwrap().unwrap().data, b"S");
+    assert_eq!(store.get("i").await.unwrap().unwrap().data, b"I");
+}

@@ -4,6 +4,7 @@
 #![cfg(all(feature = "ussd", feature = "testing"))]
 
 mod choice;
+mod first_answer;
 mod flinks;
 mod hardening;
 mod hubtel_ps;

@@ -29,6 +29,10 @@ pub(super) struct FirstHop<'a> {
     pub(super) phone_key: Option<String>,
     /// What the phone's index held.
     pub(super) previous: Option<Entry>,
+    /// Nothing was read: the session and the phone's index are created
+    /// where free (`service/create.rs`); any other outcome of this hop is a
+    /// conflict, and the hop is served again with a read.
+    pub(super) unread: bool,
 }
 
 impl UssdService {
@@ -111,10 +115,18 @@ impl UssdService {
             peer,
             phone_key,
             previous,
+            unread,
         } = hop;
+        // What a hop served without a read cannot decide (a refusal, an
+        // invalid answer, on which a waiting re-authorisation is offered
+        // instead) is decided by the same hop with one.
+        let unsure = || Err(ServiceError::Store(crate::store::StoreError::Conflict));
         // About to start a session (and soon a partner session on the
         // host's key): within this phone's and this source's limits only.
         if !self.limiter.allow(&raw.phone, peer) {
+            if unread {
+                return unsure();
+            }
             tracing::warn!(gateway, "session start refused: over the rate limit");
             return Ok(screen(
                 "Too many attempts. Please try again in a few minutes.",
@@ -152,6 +164,13 @@ impl UssdService {
         } else {
             Outcome::Invalid("Invalid choice.")
         };
+        let invalid = !matches!(
+            outcome,
+            Outcome::Move(_) | Outcome::Act(UserAction::ChooseInstitution { .. })
+        );
+        if unread && invalid {
+            return unsure();
+        }
         match outcome {
             Outcome::Move(cursor) => session.channel.cursor = cursor,
             Outcome::Act(action @ UserAction::ChooseInstitution { .. }) => {
@@ -159,6 +178,9 @@ impl UssdService {
                     .handle(self.service.now(), Input::User(action))
                     .is_err()
                 {
+                    if unread {
+                        return unsure();
+                    }
                     return self
                         .first_screen(Some("Invalid choice."), &session.channel.first)
                         .await;
@@ -182,6 +204,7 @@ impl UssdService {
                 key: phone_key,
                 expected: previous.map(|p| p.version),
                 data: key.as_bytes().to_vec(),
+                unread,
             });
         }
         self.drive(key, None, session, flow).await

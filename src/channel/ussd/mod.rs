@@ -195,6 +195,31 @@ impl UssdService {
         // offer what it left unfinished): one store round trip.
         let phone_key = (!raw.phone.is_empty())
             .then(|| resume::phone_key(self.service.store().as_ref(), gateway, &raw.phone));
+        // A person's first answer (cumulative text of one bank number): the
+        // session is almost never there yet, so it is started without a
+        // read, and created with the phone's index where both are free. If
+        // anything was there, nothing of this was kept: serve the hop again,
+        // reading first.
+        if let (Some(phone_key), Payload::Cumulative(text)) = (&phone_key, &raw.payload) {
+            if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+                let first = begin::FirstHop {
+                    gateway,
+                    key,
+                    raw,
+                    text: Some(text.clone()),
+                    sequence: None,
+                    prefill: vec![text.clone()],
+                    peer,
+                    phone_key: Some(phone_key.clone()),
+                    previous: None,
+                    unread: true,
+                };
+                match Box::pin(self.begin(first)).await {
+                    Err(e) if e.is_conflict() => {}
+                    other => return other,
+                }
+            }
+        }
         // The session on the heap: a record is a kilobyte, and held here
         // across the first hop's await it would make every hop's future that
         // much larger (moved on each request) though most first hops have none.
@@ -263,6 +288,7 @@ impl UssdService {
                 peer,
                 phone_key,
                 previous,
+                unread: false,
             };
             return self.begin(first).await;
         };

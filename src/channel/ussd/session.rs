@@ -165,6 +165,13 @@ impl Channel<UssdState> for Presenter {
         session.channel.hop = Hop::Working;
         session.channel.last_screen = screen(menu::PROCESSING, false);
     }
+
+    fn yields_to(&self, other: &Session<UssdState>) -> bool {
+        // A re-authorisation the host asked for, not yet begun: what the
+        // phone's next dial must be offered (as `begin.rs` does when it
+        // read the index first).
+        other.channel.unstarted
+    }
 }
 
 #[cfg(test)]

@@ -79,6 +79,10 @@ pub(crate) struct IndexWrite {
     pub(crate) expected: Option<crate::store::Version>,
     /// The bytes.
     pub(crate) data: Vec<u8>,
+    /// Neither this session nor the index was read before this write (a
+    /// session started by its first answer): they are created where free,
+    /// in one round trip (`service/create.rs`). Needs `expected` to be `None`.
+    pub(crate) unread: bool,
 }
 
 impl<S> Session<S> {

@@ -39,6 +39,9 @@ pub struct RedisStore {
     prefix: String,
     cas: Script,
     cas_with: Script,
+    /// The server takes `SET … NX GET` (Redis 7.0 and later, Valkey): a new
+    /// session and its index are created, or found, in one round trip.
+    nx_get: bool,
 }
 
 impl fmt::Debug for RedisStore {
@@ -80,6 +83,15 @@ fn ttl_ms(ttl: Duration) -> u64 {
     u64::try_from(ttl.as_millis())
         .unwrap_or(u64::MAX)
         .min(MAX_TTL_MS)
+}
+
+/// Whether the server `INFO server` describes takes `SET … NX GET`: Redis
+/// 7.0 and later (Valkey reports the Redis version it is compatible with).
+fn takes_nx_get(info: &str) -> bool {
+    info.lines()
+        .find_map(|line| line.trim().strip_prefix("redis_version:"))
+        .and_then(|v| v.split('.').next()?.parse::<u32>().ok())
+        .is_some_and(|major| major >= 7)
 }
 
 fn backend(e: RedisError) -> StoreError {
@@ -160,7 +172,14 @@ impl RedisStore {
         let conn = ConnectionManager::new_with_config(client, config)
             .await
             .map_err(backend)?;
+        let mut conn = conn;
+        let info: String = redis::cmd("INFO")
+            .arg("server")
+            .query_async(&mut conn)
+            .await
+            .map_err(backend)?;
         Ok(RedisStore {
+            nx_get: takes_nx_get(&info),
             conn,
             prefix: DEFAULT_PREFIX.to_owned(),
             cas: Script::new(record::CAS),
@@ -182,5 +201,20 @@ impl RedisStore {
 
     fn full_key(&self, key: &str) -> String {
         format!("{}{key}", self.prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// `SET … NX GET` is only sent to a server that takes it; an older
+    /// one, or an `INFO` this does not understand, gets two round trips.
+    #[test]
+    fn nx_get_is_used_from_redis_7() {
+        let info = |v: &str| format!("# Server\r\nredis_version:{v}\r\nredis_mode:standalone\r\n");
+        assert!(super::takes_nx_get(&info("7.0.15")));
+        assert!(super::takes_nx_get(&info("8.2.1")));
+        assert!(!super::takes_nx_get(&info("6.2.14")));
+        assert!(!super::takes_nx_get(&info("")));
+        assert!(!super::takes_nx_get("# Server\r\n"));
     }
 }

@@ -7,7 +7,10 @@ use redis::{Cmd, FromRedisValue, Pipeline, RedisError, Value};
 use super::record::{self, decode, encode, expected_bytes, expected_decimal, next};
 use super::{backend, redis_time, retry_once, ttl_ms, RedisStore};
 use crate::flow::Timestamp;
-use crate::store::{AlsoSet, BoxFuture, Entry, EntryOr, SessionStore, StoreError, Version};
+use crate::store::{
+    create_by_reading, AlsoSet, BoxFuture, Created, Entry, EntryOr, SessionStore, StoreError,
+    Version,
+};
 
 /// A record's version and bytes, as read.
 type Raw = Option<(Version, Vec<u8>)>;
@@ -243,6 +246,59 @@ impl SessionStore for RedisStore {
                         .await?
                 };
             outcome(expected, applied)
+        })
+    }
+
+    fn create_pair<'a>(
+        &'a self,
+        key: &'a str,
+        data: Vec<u8>,
+        also_key: &'a str,
+        also_data: Vec<u8>,
+        ttl: std::time::Duration,
+    ) -> BoxFuture<'a, Result<Created, StoreError>> {
+        Box::pin(async move {
+            let ms = ttl_ms(ttl);
+            if !self.nx_get || ms == 0 {
+                return create_by_reading(self, key, data, also_key, also_data, ttl).await;
+            }
+            let (full, other) = (self.full_key(key), self.full_key(also_key));
+            // Each `SET … NX GET` writes only where the key is free and
+            // answers what it held: the read is the write. Not atomic across
+            // the two keys, which `create_pair` allows: the index may be
+            // created beside a session that existed (it names that session).
+            let mut pipe = redis::pipe();
+            for (key, data) in [(&full, &data), (&other, &also_data)] {
+                pipe.cmd("SET")
+                    .arg(key)
+                    .arg(encode(1, data))
+                    .arg("NX")
+                    .arg("GET")
+                    .arg("PX")
+                    .arg(ms);
+            }
+            pipe.cmd("TIME");
+            type Reply = (Option<Vec<u8>>, Option<Vec<u8>>, (u64, u64));
+            match self.pipe::<Reply>(&pipe).await {
+                Ok((held, also_held, (secs, micros))) => {
+                    let read_at = redis_time(secs, micros);
+                    let found = |(version, data)| Entry {
+                        version,
+                        data,
+                        read_at,
+                    };
+                    Ok(match (decoded(held)?, decoded(also_held)?) {
+                        (Some(raw), _) => Created::Taken(found(raw)),
+                        (None, Some(raw)) => Created::AlsoTaken(found(raw)),
+                        (None, None) => Created::Both,
+                    })
+                }
+                // A key of the hash format (only across an upgrade): read, then write.
+                Err(e) if wrong_type(&e) => {
+                    create_by_reading(self, key, data, also_key, also_data, ttl).await
+                }
+                Err(e) => Err(backend(e)),
+            }
         })
     }
 

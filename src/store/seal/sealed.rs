@@ -1,7 +1,9 @@
 //! [`Sealed`]: any session store, with every record sealed at rest.
 
 use super::{SealError, Sealer};
-use crate::store::{AlsoSet, BoxFuture, Entry, EntryOr, SessionStore, StoreError, Version};
+use crate::store::{
+    AlsoSet, BoxFuture, Created, Entry, EntryOr, SessionStore, StoreError, Version,
+};
 use std::time::Duration;
 
 /// A [`SessionStore`] that seals every record it writes into `inner` and
@@ -140,6 +142,31 @@ impl<S: SessionStore> SessionStore for Sealed<S> {
                 .compare_and_set_with(key, expected, sealed, ttl, also)
                 .await?;
             check_version(version, expected)
+        })
+    }
+
+    fn create_pair<'a>(
+        &'a self,
+        key: &'a str,
+        data: Vec<u8>,
+        also_key: &'a str,
+        also_data: Vec<u8>,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Created, StoreError>> {
+        Box::pin(async move {
+            let sealed = self.seal(key, None, &data)?;
+            let also_sealed = self.seal(also_key, None, &also_data)?;
+            Ok(
+                match self
+                    .inner
+                    .create_pair(key, sealed, also_key, also_sealed, ttl)
+                    .await?
+                {
+                    Created::Both => Created::Both,
+                    Created::Taken(entry) => Created::Taken(self.open(key, entry)?),
+                    Created::AlsoTaken(entry) => Created::AlsoTaken(self.open(also_key, entry)?),
+                },
+            )
         })
     }
 

@@ -1,0 +1,61 @@
+//! A person's first answer is served without reading the store first: the
+//! session and the phone's index are created where free, in one round trip
+//! on Redis (`service/create.rs`). What was there instead is still
+//! honoured: a gateway's retry, a returning phone's index, on the memory
+//! store and on a real `redis-server`.
+
+use super::*;
+
+/// A phone that linked before dials again, starts a new flow and drops
+/// mid-way: the next dial offers that newest flow (the index moved to it
+/// from the finished one), and the bank choice sent twice by the gateway
+/// shows the same screen and starts one flow.
+async fn a_returning_phone_is_offered_its_newest_flow(url: &str, number: &str) {
+    let mut phone = AtPhone::new(url, number);
+    let (end, text) = phone
+        .script(&["1", "1", "user_otp", "pass_good", "123456"])
+        .await;
+    assert!(end && text.contains("linked"), "{text}");
+
+    // A new dial: nothing unfinished to offer, the bank list.
+    let (_, text) = phone.dial().await;
+    assert!(
+        text.contains("Choose your bank") && !text.contains("unfinished"),
+        "{text}"
+    );
+    let (_, chosen) = phone.send("1").await;
+    assert!(!chosen.contains("Choose your bank"), "{chosen}");
+    // The gateway retries the same hop: the same screen, nothing new.
+    let again = phone.post("1").await;
+    assert_eq!(again, (false, chosen.clone()));
+    let (_, text) = phone.send("1").await;
+    assert!(text.to_lowercase().contains("username"), "{text}");
+
+    // Dropped; the next dial offers this flow, not the linked one.
+    let (end, text) = phone.dial().await;
+    assert!(!end && text.contains("1. Continue"), "{text}");
+    let (_, text) = phone.send("1").await;
+    assert!(text.to_lowercase().contains("username"), "{text}");
+}
+
+#[tokio::test]
+async fn memory_a_returning_phone_is_offered_its_newest_flow() {
+    let rig = rig().await;
+    a_returning_phone_is_offered_its_newest_flow(&rig.url, "+254711000901").await;
+}
+
+#[cfg(feature = "redis")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_a_returning_phone_is_offered_its_newest_flow() {
+    use connectflow::store::{RedisStore, Sealed, Sealer};
+    let Some(redis) = connectflow::testing::RedisServer::start_or_skip() else {
+        return;
+    };
+    let store = RedisStore::connect(redis.url()).await.unwrap();
+    let setup = Setup {
+        store: Some(Arc::new(Sealed::new(store, Sealer::random()))),
+        ..Setup::default()
+    };
+    let rig = rig_setup(SandboxConfig::default(), setup).await;
+    a_returning_phone_is_offered_its_newest_flow(&rig.url, "+254711000902").await;
+}
