@@ -5,6 +5,7 @@
 //! sequence), so the same record serves any channel and moves between them.
 
 mod codec;
+mod lz4;
 
 use super::claim::Claim;
 use crate::flow::{AuthMethodKind, InstitutionRef, Snapshot, Timestamp};
