@@ -109,13 +109,17 @@ pub(super) fn compress(input: &[u8], dictionary: &'static [u8], out: &mut Vec<u8
             i += 1;
             continue;
         }
-        let mut len = MIN_MATCH;
-        while i + len < match_end
-            && candidate + len < region_end
-            && at(candidate + len) == input.get(i + len).copied()
-        {
-            len += 1;
-        }
+        // Forward, eight bytes at a time: a record is mostly long matches.
+        let there = if candidate < dict_len {
+            dictionary.get(candidate + MIN_MATCH..region_end)
+        } else {
+            input.get(candidate - dict_len + MIN_MATCH..)
+        };
+        let len = MIN_MATCH
+            + common_prefix(
+                there.unwrap_or_default(),
+                input.get(i + MIN_MATCH..match_end).unwrap_or_default(),
+            );
         // Back over equal literals, within the candidate's region.
         let (mut start, mut from) = (i, candidate);
         while start > anchor && from > region_start && at(from - 1) == input.get(start - 1).copied()
@@ -134,6 +138,26 @@ pub(super) fn compress(input: &[u8], dictionary: &'static [u8], out: &mut Vec<u8
     }
     sequence(out, &input[anchor..], None);
     true
+}
+
+/// How many bytes `a` and `b` share from their start.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let mut n = 0;
+    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        let (x, y) = (
+            u64::from_le_bytes(x.try_into().unwrap_or_default()),
+            u64::from_le_bytes(y.try_into().unwrap_or_default()),
+        );
+        if x != y {
+            return n + ((x ^ y).trailing_zeros() / 8) as usize;
+        }
+        n += 8;
+    }
+    n + a[n.min(a.len())..]
+        .iter()
+        .zip(&b[n.min(b.len())..])
+        .take_while(|(x, y)| x == y)
+        .count()
 }
 
 /// One sequence: `literals`, then a match of `(offset, length)`, or none
