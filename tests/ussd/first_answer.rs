@@ -59,3 +59,37 @@ async fn redis_a_returning_phone_is_offered_its_newest_flow() {
     let rig = rig_setup(SandboxConfig::default(), setup).await;
     a_returning_phone_is_offered_its_newest_flow(&rig.url, "+254711000902").await;
 }
+
+/// A record at the session's key that does not open (tampered, or sealed
+/// with a key this instance lacks) when the first answer arrives: the hop
+/// is served again with a read, which clears it, and the person carries on
+/// rather than being told something went wrong.
+#[tokio::test]
+async fn a_first_answer_over_a_record_that_does_not_open_carries_on() {
+    use connectflow::store::{MemoryStore, Sealed, Sealer, SessionStore};
+    let store = Arc::new(Sealed::new(MemoryStore::new(), Sealer::random()));
+    let setup = Setup {
+        store: Some(store.clone()),
+        ..Setup::default()
+    };
+    let rig = rig_setup(SandboxConfig::default(), setup).await;
+    let mut phone = AtPhone::new(&rig.url, "+254711000903");
+    let (_, text) = phone.dial().await;
+    assert!(text.contains("Choose your bank"), "{text}");
+    let key = format!("ussd:at:{}", phone.session_id());
+    store
+        .inner()
+        .compare_and_set(
+            &key,
+            None,
+            b"not a sealed record".to_vec(),
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    let (end, text) = phone.send("1").await;
+    assert!(!end && !text.contains("went wrong"), "{text}");
+    assert!(!text.contains("Choose your bank"), "{text}");
+    // What is stored now opens: the hop's own session.
+    assert!(store.get(&key).await.unwrap().is_some());
+}

@@ -121,18 +121,6 @@ impl UssdService {
         // invalid answer, on which a waiting re-authorisation is offered
         // instead) is decided by the same hop with one.
         let unsure = || Err(ServiceError::Store(crate::store::StoreError::Conflict));
-        // About to start a session (and soon a partner session on the
-        // host's key): within this phone's and this source's limits only.
-        if !self.limiter.allow(&raw.phone, peer) {
-            if unread {
-                return unsure();
-            }
-            tracing::warn!(gateway, "session start refused: over the rate limit");
-            return Ok(screen(
-                "Too many attempts. Please try again in a few minutes.",
-                true,
-            ));
-        }
         let customer = (!raw.phone.is_empty()).then(|| Customer {
             id: raw.phone.clone(),
             phone: Some(raw.phone.clone()),
@@ -196,6 +184,20 @@ impl UssdService {
                     .first_screen(Some("Invalid choice."), &session.channel.first)
                     .await
             }
+        }
+        // About to start a session (and soon a partner session on the
+        // host's key): within this phone's and this source's limits only.
+        // Counted here, once the answer is known to start one: an invalid
+        // answer starts nothing.
+        if !self.limiter.allow(&raw.phone, peer) {
+            if unread {
+                return unsure();
+            }
+            tracing::warn!(gateway, "session start refused: over the rate limit");
+            return Ok(screen(
+                "Too many attempts. Please try again in a few minutes.",
+                true,
+            ));
         }
         if let Some(phone_key) = phone_key {
             // The phone's index, written with the session in one round trip.

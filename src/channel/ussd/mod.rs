@@ -198,8 +198,9 @@ impl UssdService {
         // A person's first answer (cumulative text of one bank number): the
         // session is almost never there yet, so it is started without a
         // read, and created with the phone's index where both are free. If
-        // anything was there, nothing of this was kept: serve the hop again,
-        // reading first.
+        // anything was there, or the store said anything but yes (a record
+        // that does not open, a lost connection), serve the hop again,
+        // reading first: that path knows what to make of it.
         if let (Some(phone_key), Payload::Cumulative(text)) = (&phone_key, &raw.payload) {
             if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
                 let first = begin::FirstHop {
@@ -215,7 +216,7 @@ impl UssdService {
                     unread: true,
                 };
                 match Box::pin(self.begin(first)).await {
-                    Err(e) if e.is_conflict() => {}
+                    Err(ServiceError::Store(_)) => {}
                     other => return other,
                 }
             }
