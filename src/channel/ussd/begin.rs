@@ -5,7 +5,7 @@
 use super::menu::{self, Cursor, Outcome};
 use super::screens::Which;
 use super::session::{screen, UssdState};
-use super::{gateway::RawHop, gateway::Screen, UssdService};
+use super::{gateway::Payload, gateway::RawHop, gateway::Screen, UssdService};
 use crate::flow::{ConnectFlow, Timestamp};
 use crate::flow::{Input, UserAction};
 use crate::service::IndexWrite;
@@ -86,6 +86,45 @@ impl UssdService {
         // Boxed: starting a session is the larger future (a flow, a turn),
         // and the first screen, the commonest hop, should not carry it.
         Box::pin(self.start(hop, linked_first)).await
+    }
+
+    /// A person's first answer (cumulative text of one bank number), served
+    /// without a read: the session is almost never there yet, so it is
+    /// started at once and created with the phone's index where both are
+    /// free. `None` when the hop is not such an answer, or anything was
+    /// there, or the store said anything but yes (a record that does not
+    /// open, a lost connection): the hop is then served with a read, which
+    /// knows what to make of it.
+    pub(super) async fn unread_answer(
+        self: &Arc<Self>,
+        gateway: &str,
+        key: &str,
+        raw: &RawHop,
+        peer: Option<std::net::IpAddr>,
+        phone_key: &Option<String>,
+    ) -> Option<Result<Screen, ServiceError>> {
+        let (Some(phone_key), Payload::Cumulative(text)) = (phone_key, &raw.payload) else {
+            return None;
+        };
+        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let first = FirstHop {
+            gateway,
+            key,
+            raw,
+            text: Some(text.clone()),
+            sequence: None,
+            prefill: vec![text.clone()],
+            peer,
+            phone_key: Some(phone_key.clone()),
+            previous: None,
+            unread: true,
+        };
+        match self.begin(first).await {
+            Err(ServiceError::Store(_)) => None,
+            other => Some(other),
+        }
     }
 
     /// The offer to resume what the phone's index points at, if it still

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `gateway/` | each gateway's wire format ⇄ one normalised hop |
 //! | `input.rs` | what the person typed on a hop (suffix diff of cumulative text) |
-//! | `begin.rs` | a hop with no stored session: the resume offer, the first screen (rendered once per catalogue), a new session and its phone index |
+//! | `begin.rs` | a hop with no stored session: the resume offer, the first screen (rendered once per catalogue), a new session and its phone index (from a first answer, without a read first) |
 //! | `hop.rs` | what a hop's input means: menu, continue after `Processing`, resume offer |
 //! | `menu/` | a view ⇄ a screen within the length budget, paged by encoded length |
 //! | `gsm.rs` | GSM-7 / UCS-2 measurement |
@@ -195,31 +195,10 @@ impl UssdService {
         // offer what it left unfinished): one store round trip.
         let phone_key = (!raw.phone.is_empty())
             .then(|| resume::phone_key(self.service.store().as_ref(), gateway, &raw.phone));
-        // A person's first answer (cumulative text of one bank number): the
-        // session is almost never there yet, so it is started without a
-        // read, and created with the phone's index where both are free. If
-        // anything was there, or the store said anything but yes (a record
-        // that does not open, a lost connection), serve the hop again,
-        // reading first: that path knows what to make of it.
-        if let (Some(phone_key), Payload::Cumulative(text)) = (&phone_key, &raw.payload) {
-            if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-                let first = begin::FirstHop {
-                    gateway,
-                    key,
-                    raw,
-                    text: Some(text.clone()),
-                    sequence: None,
-                    prefill: vec![text.clone()],
-                    peer,
-                    phone_key: Some(phone_key.clone()),
-                    previous: None,
-                    unread: true,
-                };
-                match Box::pin(self.begin(first)).await {
-                    Err(ServiceError::Store(_)) => {}
-                    other => return other,
-                }
-            }
+        // A person's first answer is served without a read where it can be.
+        if let Some(shown) = Box::pin(self.unread_answer(gateway, key, raw, peer, &phone_key)).await
+        {
+            return shown;
         }
         // The session on the heap: a record is a kilobyte, and held here
         // across the first hop's await it would make every hop's future that
