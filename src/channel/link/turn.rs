@@ -230,21 +230,27 @@ impl LinkService {
         request: ActionRequest,
     ) -> Result<(SessionResponse, Served), ApiError> {
         // Shared with the cache until something must change it (the
-        // commonest refusal, a 422, changes nothing).
+        // commonest refusal, a 422, changes nothing). Every path that runs
+        // a turn (open, drive, repeat) is boxed where it starts: inline they
+        // made this future 14 KB, allocated and copied by every request,
+        // the 422s and stale actions that never run one included.
         let (version, mut session) = self.authorize_shared(token).await?;
         let version = Some(version);
         let digest = request.action.digest(&session.channel.salt);
         if !session.channel.opened {
             // Nobody has seen a view of this flow yet: there is no step to act on.
             let session = Arc::unwrap_or_clone(session);
-            let (current, _) = self.open(token, version, session).await?;
+            let (current, _) = Box::pin(self.open(token, version, session)).await?;
             return Err(ApiError::stale(current));
         }
         let mut flow = self.service.restore(&session).await.map_err(failed)?;
         if request.seq != session.channel.seq {
             return if session.channel.is_repeat(request.seq, &digest) {
                 let session = Arc::unwrap_or_clone(session);
-                Ok((self.repeat(token, session, flow).await?, Served::Repeat))
+                Ok((
+                    Box::pin(self.repeat(token, session, flow)).await?,
+                    Served::Repeat,
+                ))
             } else {
                 Err(ApiError::stale(self.respond(token, &flow, &session)))
             };
@@ -259,9 +265,8 @@ impl LinkService {
                 // The step the person acted on ended without them (its call
                 // was lost with its instance): show where the flow is now.
                 let session = Arc::unwrap_or_clone(session);
-                let (current, _) = self
-                    .drive(token, version, session, flow, Served::Shown)
-                    .await?;
+                let (current, _) =
+                    Box::pin(self.drive(token, version, session, flow, Served::Shown)).await?;
                 return Err(ApiError::stale(current));
             }
             ClaimStatus::Free => {}
@@ -272,17 +277,15 @@ impl LinkService {
         if flow.state() != before {
             // A deadline moved the flow while the person was typing.
             let session = Arc::unwrap_or_clone(session);
-            let (current, _) = self
-                .drive(token, version, session, flow, Served::Shown)
-                .await?;
+            let (current, _) =
+                Box::pin(self.drive(token, version, session, flow, Served::Shown)).await?;
             return Err(ApiError::stale(current));
         }
         match flow.handle(now, Input::User(request.action.into_user_action())) {
             Ok(()) => {
                 let mut session = Arc::unwrap_or_clone(session);
                 session.channel.applied(digest);
-                self.drive(token, version, session, flow, Served::Applied)
-                    .await
+                Box::pin(self.drive(token, version, session, flow, Served::Applied)).await
             }
             Err(FlowError::InvalidValues(errors)) => {
                 let mut fields = BTreeMap::new();
