@@ -9,7 +9,7 @@
 //! | found | then |
 //! |---|---|
 //! | nothing | done: one round trip |
-//! | a session at the key | nothing was written; [`StoreError::Conflict`], and the channel serves the hop again with a read (a gateway's retry, an answer to a resume offer) |
+//! | a session at the key | the session was not written (the store removes an index it created beside it); [`StoreError::Conflict`], and the channel serves the hop again with a read (a gateway's retry, an answer to a resume offer) |
 //! | an index naming another session | the index is moved to this one (compare-and-set on what was read, best effort, as before) unless the channel [gives way](Channel::yields_to) to that session: then this one is removed and the hop served again with a read |
 //!
 //! Nothing outside the store has happened when this write runs (a partner
@@ -46,7 +46,8 @@ impl SessionService {
         match created {
             Created::Both => Ok(1),
             Created::AlsoTaken(previous) => {
-                self.take_index(key, index, previous, channel).await?;
+                self.take_index(key, session, index, previous, channel)
+                    .await?;
                 Ok(1)
             }
             // Also any outcome a later store may report: nothing is assumed
@@ -59,6 +60,7 @@ impl SessionService {
     async fn take_index<S: ChannelState, C: Channel<S>>(
         &self,
         key: &str,
+        session: &Session<S>,
         index: &IndexWrite,
         previous: crate::store::Entry,
         channel: &C,
@@ -66,7 +68,7 @@ impl SessionService {
         let named = String::from_utf8_lossy(&previous.data);
         let gives_way = matches!(
             self.load::<S>(&named).await,
-            Ok(Some(other)) if channel.yields_to(&other.session)
+            Ok(Some(other)) if channel.yields_to(session, &other.session)
         );
         if gives_way {
             // Only this write's own record: a conditional delete at version 1.

@@ -89,12 +89,12 @@ pub trait Channel<S>: Send + Sync + 'static {
     /// "working" (USSD: `Processing... 1. Continue`).
     fn working(&self, session: &mut Session<S>);
 
-    /// A session this channel started without reading first found its
-    /// index naming `other`: whether the new one gives way to it (USSD: a
-    /// re-authorisation the host is waiting for), and the hop is served
-    /// again with a read. By default, never.
-    fn yields_to(&self, other: &Session<S>) -> bool {
-        let _ = other;
+    /// A session this channel started without reading first (`own`) found
+    /// its index naming `other`: whether the new one gives way to it (USSD:
+    /// a re-authorisation the host is waiting for, for the same phone), and
+    /// the hop is served again with a read. By default, never.
+    fn yields_to(&self, own: &Session<S>, other: &Session<S>) -> bool {
+        let _ = (own, other);
         false
     }
 }

@@ -92,10 +92,12 @@ pub struct AlsoSet<'a> {
 pub enum Created {
     /// Both keys were free: both records are written, each at version 1.
     Both,
-    /// The first key held this record: nothing is written there, and the
-    /// second may have been created beside it (as
-    /// [`compare_and_set_with`](SessionStore::compare_and_set_with) allows
-    /// for two new records).
+    /// The first key held this record: nothing is written there, and a
+    /// second record created beside it (a backend that writes both at once)
+    /// is removed again, so that it never names a session not its own.
+    /// A record that is byte for byte this write's own at version 1 (a try
+    /// that was applied before a retry; sealed records carry a random nonce)
+    /// is not "taken": it is this write.
     Taken(Entry),
     /// The first record is written at version 1; the second key held this
     /// record, which is left as it was.
@@ -216,8 +218,22 @@ pub(crate) async fn create_by_reading<S: SessionStore + ?Sized>(
     ttl: Duration,
 ) -> Result<Created, StoreError> {
     let (found, also_found) = store.get_or(key, also_key).await?;
+    let own = |entry: &Entry, data: &[u8]| entry.version == 1 && entry.data == data;
     if let Some(entry) = found {
-        return Ok(Created::Taken(entry));
+        if !own(&entry, &data) {
+            return Ok(Created::Taken(entry));
+        }
+        // This write's own record, applied by an earlier try of it (a
+        // pipeline that met a hash-format key, a retried connection): it
+        // stands, and the index is written if it is still free.
+        return Ok(match also_found {
+            Some(also) if !own(&also, &also_data) => Created::AlsoTaken(also),
+            Some(_) => Created::Both,
+            None => {
+                let _ = store.compare_and_set(also_key, None, also_data, ttl).await;
+                Created::Both
+            }
+        });
     }
     let written = match &also_found {
         None => {

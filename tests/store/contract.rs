@@ -194,6 +194,10 @@ async fn create_pair_writes_where_free_and_reports_what_was_there(store: Store) 
         ("taken", 2, b"S2".to_vec())
     );
     assert_eq!(data_at(&store, "s1").await, Some((2, b"S2".to_vec())));
+    // No index is left beside a session that was not written: it would name
+    // another's session (Redis writes both keys in one round trip, and
+    // removes it again).
+    assert_eq!(data_at(&store, "i2").await, None);
     // A returning phone: its index names an earlier session.
     cas(&store, "i3", None, b"earlier").await.unwrap();
     cas(&store, "i3", Some(1), b"later").await.unwrap();
@@ -335,4 +339,59 @@ impl SessionStore for Plain {
 async fn the_provided_create_pair_keeps_the_contract() {
     create_pair_writes_where_free_and_reports_what_was_there(Arc::new(Plain(MemoryStore::new())))
         .await;
+}
+
+/// A `create_pair` applied whose answer was lost (a connection broken after
+/// the write; Redis's pipeline is retried once) is asked again with the same
+/// bytes: version 1 of exactly those bytes is that write, reported as
+/// written, not as a session someone else holds. Below the seal: a sealed
+/// store's repeat is another write (its nonce differs), rightly `Taken`.
+async fn a_repeated_create_pair_is_the_same_write(store: Store) {
+    let create = || store.create_pair("s", b"S".to_vec(), "i", b"I".to_vec(), TTL);
+    assert_eq!(create().await.unwrap(), Created::Both);
+    assert_eq!(create().await.unwrap(), Created::Both);
+    // Someone else's bytes at either key are still reported.
+    let other = store.create_pair("s", b"T".to_vec(), "j", b"J".to_vec(), TTL);
+    assert!(matches!(other.await.unwrap(), Created::Taken(e) if e.data == b"S"));
+    let other = store.create_pair("t", b"S".to_vec(), "i", b"J".to_vec(), TTL);
+    assert!(matches!(other.await.unwrap(), Created::AlsoTaken(e) if e.data == b"I"));
+}
+
+#[tokio::test]
+async fn memory_a_repeated_create_pair_is_the_same_write() {
+    a_repeated_create_pair_is_the_same_write(Arc::new(MemoryStore::new())).await;
+}
+
+#[tokio::test]
+async fn the_provided_create_pair_takes_its_own_repeat_as_written() {
+    a_repeated_create_pair_is_the_same_write(Arc::new(Plain(MemoryStore::new()))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_a_repeated_create_pair_is_the_same_write() {
+    let Some(server) = RedisServer::start_or_skip() else {
+        return;
+    };
+    let store = RedisStore::connect(server.url()).await.unwrap();
+    a_repeated_create_pair_is_the_same_write(Arc::new(store)).await;
+}
+
+/// The session lands and the phone's index beside it does not open (sealed
+/// with a key rotated out, or tampered): it is no index, as a read treats
+/// it, and is replaced — the write is not failed after the session landed.
+#[tokio::test]
+async fn an_index_that_does_not_open_is_replaced() {
+    let store = Sealed::new(MemoryStore::new(), Sealer::random());
+    store
+        .inner()
+        .compare_and_set("i", None, b"not sealed".to_vec(), TTL)
+        .await
+        .unwrap();
+    let created = store
+        .create_pair("s", b"S".to_vec(), "i", b"I".to_vec(), TTL)
+        .await
+        .unwrap();
+    assert_eq!(created, Created::Both);
+    let index = store.get("i").await.unwrap().expect("replaced");
+    assert_eq!(index.data, b"I");
 }

@@ -93,3 +93,50 @@ async fn a_first_answer_over_a_record_that_does_not_open_carries_on() {
     // What is stored now opens: the hop's own session.
     assert!(store.get(&key).await.unwrap().is_some());
 }
+
+/// Another phone's first answer carrying a live session's id (a gateway
+/// that mixed sessions up, or a forged request) takes nothing: it is
+/// refused, the session's own phone carries on, and the other phone's next
+/// dial is not offered that session (on Redis the other phone's index is
+/// created in the same round trip as the refused write, and must not be
+/// left naming it).
+async fn another_phones_answer_takes_nothing(url: &str, owner: &str, other: &str) {
+    let mut a = AtPhone::new(url, owner);
+    let (_, text) = a.script(&["1", "1"]).await;
+    assert!(text.to_lowercase().contains("username"), "{text}");
+
+    let mut b = AtPhone::new(url, other);
+    b.use_session(a.session_id());
+    let (_, text) = b.post("1").await;
+    assert!(!text.to_lowercase().contains("username"), "{text}");
+
+    let (end, text) = b.dial().await;
+    assert!(
+        !end && text.contains("Choose your bank") && !text.contains("Continue"),
+        "{text}"
+    );
+    let (end, text) = a.send("user_otp").await;
+    assert!(!end && text.to_lowercase().contains("password"), "{text}");
+}
+
+#[tokio::test]
+async fn memory_another_phones_answer_takes_nothing() {
+    let rig = rig().await;
+    another_phones_answer_takes_nothing(&rig.url, "+254711000904", "+254711000905").await;
+}
+
+#[cfg(feature = "redis")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_another_phones_answer_takes_nothing() {
+    use connectflow::store::{RedisStore, Sealed, Sealer};
+    let Some(redis) = connectflow::testing::RedisServer::start_or_skip() else {
+        return;
+    };
+    let store = RedisStore::connect(redis.url()).await.unwrap();
+    let setup = Setup {
+        store: Some(Arc::new(Sealed::new(store, Sealer::random()))),
+        ..Setup::default()
+    };
+    let rig = rig_setup(SandboxConfig::default(), setup).await;
+    another_phones_answer_takes_nothing(&rig.url, "+254711000906", "+254711000907").await;
+}

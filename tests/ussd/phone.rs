@@ -45,6 +45,12 @@ impl AtPhone {
         self.session.clone()
     }
 
+    /// This phone's hops carry session id `session` (a gateway that mixed
+    /// two sessions up, or a forged request).
+    pub(crate) fn use_session(&mut self, session: String) {
+        self.session = session;
+    }
+
     /// The gateway sends this session's next hops to another instance (at
     /// `url`) sharing the session store.
     pub(crate) fn switch_instance(&mut self, url: &str) {

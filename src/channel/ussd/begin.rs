@@ -77,7 +77,7 @@ impl UssdService {
         // way: it is offered first (one more read, only for a phone with
         // something behind its index).
         if let Some(prev) = previous {
-            if self.waits_for_reauth(prev).await {
+            if self.waits_for_reauth(prev, &hop.raw.phone).await {
                 if let Some(offer) = self.offer(&hop, prev).await? {
                     return Ok(offer);
                 }
@@ -135,7 +135,15 @@ impl UssdService {
         prev: &Entry,
     ) -> Result<Option<Screen>, ServiceError> {
         let phone_key = hop.phone_key.as_deref().unwrap_or("");
-        Box::pin(self.offer_resume(hop.key, phone_key, prev, hop.text.clone(), hop.sequence)).await
+        Box::pin(self.offer_resume(
+            hop.key,
+            &hop.raw.phone,
+            phone_key,
+            prev,
+            hop.text.clone(),
+            hop.sequence,
+        ))
+        .await
     }
 
     /// A new session from the first (or pre-dialled) answer.

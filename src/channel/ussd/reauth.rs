@@ -64,12 +64,13 @@ pub struct ReauthRequest {
 
 impl UssdService {
     /// Whether the phone's index entry `index` leads to a re-authorisation
-    /// the host asked for that has not started.
-    pub(super) async fn waits_for_reauth(&self, index: &crate::store::Entry) -> bool {
+    /// the host asked for that has not started, for this `phone`.
+    pub(super) async fn waits_for_reauth(&self, index: &crate::store::Entry, phone: &str) -> bool {
         let key = String::from_utf8_lossy(&index.data);
         matches!(
             self.service.load::<UssdState>(&key).await,
             Ok(Some(loaded)) if loaded.session.channel.unstarted
+                && loaded.session.channel.phone == phone
         )
     }
 

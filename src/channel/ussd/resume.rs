@@ -46,6 +46,7 @@ impl UssdService {
     pub(super) async fn offer_resume(
         &self,
         key: &str,
+        phone: &str,
         phone_key: &str,
         index: &Entry,
         text: Option<String>,
@@ -60,6 +61,12 @@ impl UssdService {
         let Ok(Some(old)) = self.service.load::<UssdState>(&old_key).await else {
             return Ok(None);
         };
+        // Only this phone's own flow moves: an index is a hint kept beside
+        // the sessions, and one naming another phone's session (however it
+        // came to) must never hand that session over.
+        if old.session.channel.phone != phone {
+            return Ok(None);
+        }
         let mut session = old.session;
         // Worth resuming: past the bank list and not finished. A flow whose
         // call is still claimed by a live instance is left alone; a claim

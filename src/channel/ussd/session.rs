@@ -166,11 +166,12 @@ impl Channel<UssdState> for Presenter {
         session.channel.last_screen = screen(menu::PROCESSING, false);
     }
 
-    fn yields_to(&self, other: &Session<UssdState>) -> bool {
+    fn yields_to(&self, own: &Session<UssdState>, other: &Session<UssdState>) -> bool {
         // A re-authorisation the host asked for, not yet begun: what the
         // phone's next dial must be offered (as `begin.rs` does when it
-        // read the index first).
-        other.channel.unstarted
+        // read the index first). Only for the same phone: the index is a
+        // hint, not proof of whose session it names.
+        other.channel.unstarted && other.channel.phone == own.channel.phone
     }
 }
 

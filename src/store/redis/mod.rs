@@ -173,13 +173,22 @@ impl RedisStore {
             .await
             .map_err(backend)?;
         let mut conn = conn;
-        let info: String = redis::cmd("INFO")
+        // `SET … NX GET` needs Redis 7; `INFO` says which this is. A user
+        // whose ACL refuses `INFO` (it is in `@dangerous`) still connects,
+        // and sessions start with a read first, as on an older server.
+        let info: Result<String, _> = redis::cmd("INFO")
             .arg("server")
             .query_async(&mut conn)
-            .await
-            .map_err(backend)?;
+            .await;
+        let nx_get = match info {
+            Ok(info) => takes_nx_get(&info),
+            Err(e) => {
+                tracing::warn!(error = %e, "redis: INFO refused; a session starts with a read first");
+                false
+            }
+        };
         Ok(RedisStore {
-            nx_get: takes_nx_get(&info),
+            nx_get,
             conn,
             prefix: DEFAULT_PREFIX.to_owned(),
             cas: Script::new(record::CAS),

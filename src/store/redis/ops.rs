@@ -33,6 +33,11 @@ fn decoded(raw: Option<Vec<u8>>) -> Result<Raw, StoreError> {
     raw.map(decode).transpose()
 }
 
+/// Whether `raw` is version 1 of exactly `data`: a record this write made.
+fn is_own(raw: &(Version, Vec<u8>), data: &[u8]) -> bool {
+    raw.0 == 1 && raw.1 == data
+}
+
 /// Adds `SET key record NX PX ttl` (a new record) to `pipe`; its reply is
 /// `OK` when written, nil when the key exists.
 fn set_new(pipe: &mut Pipeline, key: &str, record: &[u8], ttl: u64) {
@@ -287,8 +292,32 @@ impl SessionStore for RedisStore {
                         data,
                         read_at,
                     };
-                    Ok(match (decoded(held)?, decoded(also_held)?) {
-                        (Some(raw), _) => Created::Taken(found(raw)),
+                    // A record byte for byte this write's own is this write,
+                    // applied by an earlier try (`pipe` retries a broken
+                    // connection once; sealed records carry a random nonce).
+                    let others = |raw: &(Version, Vec<u8>), data: &[u8]| !is_own(raw, data);
+                    let held = decoded(held)?.filter(|raw| others(raw, &data));
+                    // The session is written by now: an index that does not
+                    // decode is no index (the hint is lost, not the hop).
+                    let also_held = decoded(also_held)
+                        .unwrap_or(None)
+                        .filter(|raw| others(raw, &also_data));
+                    Ok(match (held, also_held) {
+                        (Some(raw), None) => {
+                            // The index was created beside another session,
+                            // naming it: removed again, so that it never
+                            // leads a later dial to a session not its own.
+                            let _ = self
+                                .compare_and_set(
+                                    also_key,
+                                    Some(1),
+                                    Vec::new(),
+                                    std::time::Duration::ZERO,
+                                )
+                                .await;
+                            Created::Taken(found(raw))
+                        }
+                        (Some(raw), Some(_)) => Created::Taken(found(raw)),
                         (None, Some(raw)) => Created::AlsoTaken(found(raw)),
                         (None, None) => Created::Both,
                     })

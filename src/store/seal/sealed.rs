@@ -164,7 +164,21 @@ impl<S: SessionStore> SessionStore for Sealed<S> {
                 {
                     Created::Both => Created::Both,
                     Created::Taken(entry) => Created::Taken(self.open(key, entry)?),
-                    Created::AlsoTaken(entry) => Created::AlsoTaken(self.open(also_key, entry)?),
+                    Created::AlsoTaken(entry) => {
+                        let version = entry.version;
+                        match self.open(also_key, entry) {
+                            Ok(opened) => Created::AlsoTaken(opened),
+                            // The session is written by now: an index that
+                            // does not open is no index (as a read treats
+                            // it), and is replaced, best effort.
+                            Err(_) => {
+                                let _ = self
+                                    .compare_and_set(also_key, Some(version), also_data, ttl)
+                                    .await;
+                                Created::Both
+                            }
+                        }
+                    }
                 },
             )
         })
