@@ -44,19 +44,27 @@ async fn memory_a_returning_phone_is_offered_its_newest_flow() {
     a_returning_phone_is_offered_its_newest_flow(&rig.url, "+254711000901").await;
 }
 
+/// A rig on a sealed store in a real `redis-server` (kept alive with it);
+/// `None` where there is none.
 #[cfg(feature = "redis")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_a_returning_phone_is_offered_its_newest_flow() {
+async fn redis_rig() -> Option<(connectflow::testing::RedisServer, super::rig::Rig)> {
     use connectflow::store::{RedisStore, Sealed, Sealer};
-    let Some(redis) = connectflow::testing::RedisServer::start_or_skip() else {
-        return;
-    };
+    let redis = connectflow::testing::RedisServer::start_or_skip()?;
     let store = RedisStore::connect(redis.url()).await.unwrap();
     let setup = Setup {
         store: Some(Arc::new(Sealed::new(store, Sealer::random()))),
         ..Setup::default()
     };
     let rig = rig_setup(SandboxConfig::default(), setup).await;
+    Some((redis, rig))
+}
+
+#[cfg(feature = "redis")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_a_returning_phone_is_offered_its_newest_flow() {
+    let Some((_redis, rig)) = redis_rig().await else {
+        return;
+    };
     a_returning_phone_is_offered_its_newest_flow(&rig.url, "+254711000902").await;
 }
 
@@ -128,15 +136,8 @@ async fn memory_another_phones_answer_takes_nothing() {
 #[cfg(feature = "redis")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_another_phones_answer_takes_nothing() {
-    use connectflow::store::{RedisStore, Sealed, Sealer};
-    let Some(redis) = connectflow::testing::RedisServer::start_or_skip() else {
+    let Some((_redis, rig)) = redis_rig().await else {
         return;
     };
-    let store = RedisStore::connect(redis.url()).await.unwrap();
-    let setup = Setup {
-        store: Some(Arc::new(Sealed::new(store, Sealer::random()))),
-        ..Setup::default()
-    };
-    let rig = rig_setup(SandboxConfig::default(), setup).await;
     another_phones_answer_takes_nothing(&rig.url, "+254711000906", "+254711000907").await;
 }
