@@ -225,7 +225,12 @@ pub(crate) async fn create_by_reading<S: SessionStore + ?Sized>(
         }
         // This write's own record, applied by an earlier try of it (a
         // pipeline that met a hash-format key, a retried connection): it
-        // stands, and the index is written if it is still free.
+        // stands, and the index is written if it is still free. (`get_or`
+        // did not read the index, the session being there: read it now.)
+        let also_found = match also_found {
+            Some(also) => Some(also),
+            None => store.get(also_key).await.ok().flatten(),
+        };
         return Ok(match also_found {
             Some(also) if !own(&also, &also_data) => Created::AlsoTaken(also),
             Some(_) => Created::Both,

@@ -88,3 +88,39 @@ async fn a_hash_format_index_is_found_and_replaced_beside_a_new_session() {
         Some((3, b"ussd:at:new".to_vec()))
     );
 }
+
+/// A session started without a read beside a phone index still in the hash
+/// format: the pipeline's session `SET … NX GET` lands, the index's meets
+/// `WRONGTYPE`, and the fallback's read finds the session this very write
+/// made. That is this write (not a session someone else holds, which would
+/// leave the person on "Processing…"); the old index is reported, to be
+/// moved to the new session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pair_beside_a_hash_format_index_lands_and_reports_the_index() {
+    let Some(server) = RedisServer::start_or_skip() else {
+        return;
+    };
+    let store: Store = Arc::new(RedisStore::connect(server.url()).await.unwrap());
+    write_hash_record(&server, "phone", 2, b"ussd:at:earlier").await;
+    let created = store
+        .create_pair(
+            "ussd:at:new",
+            b"session".to_vec(),
+            "phone",
+            b"ussd:at:new".to_vec(),
+            TTL,
+        )
+        .await
+        .unwrap();
+    let Created::AlsoTaken(index) = created else {
+        panic!("{created:?}")
+    };
+    assert_eq!(
+        (index.version, &index.data[..]),
+        (2, &b"ussd:at:earlier"[..])
+    );
+    assert_eq!(
+        data_at(&store, "ussd:at:new").await,
+        Some((1, b"session".to_vec()))
+    );
+}
