@@ -219,7 +219,7 @@ impl MemoryStore {
         };
         // Version 1 of these very bytes is this write (the contract's rule
         // for a retried write; kept here too so every store answers alike).
-        let own = |slot: &Slot, data: &[u8]| slot.version == 1 && *slot.data == *data;
+        let own = |slot: &Slot, data: &[u8]| super::is_own_write(slot.version, &slot.data, data);
         match inner.live(key, now) {
             Some(slot) if !own(slot, &data) => return Created::Taken(taken(slot)),
             Some(_) => {}

@@ -209,6 +209,14 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
 /// [`SessionStore::create_pair`] in two round trips: read both, then write
 /// what was free (the default, and a store's fallback where its own way
 /// does not apply).
+/// Whether a record found at `version` holding `held` is the very record a
+/// `create_pair` writing `data` made: [`Created::Taken`]'s rule for a write
+/// applied by an earlier try (sealed records carry a random nonce, so
+/// equal bytes at version 1 are never another writer's).
+pub(crate) fn is_own_write(version: Version, held: &[u8], data: &[u8]) -> bool {
+    version == 1 && held == data
+}
+
 pub(crate) async fn create_by_reading<S: SessionStore + ?Sized>(
     store: &S,
     key: &str,
@@ -218,7 +226,7 @@ pub(crate) async fn create_by_reading<S: SessionStore + ?Sized>(
     ttl: Duration,
 ) -> Result<Created, StoreError> {
     let (found, also_found) = store.get_or(key, also_key).await?;
-    let own = |entry: &Entry, data: &[u8]| entry.version == 1 && entry.data == data;
+    let own = |entry: &Entry, data: &[u8]| is_own_write(entry.version, &entry.data, data);
     if let Some(entry) = found {
         if !own(&entry, &data) {
             return Ok(Created::Taken(entry));

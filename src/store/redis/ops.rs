@@ -8,8 +8,8 @@ use super::record::{self, decode, encode, expected_bytes, expected_decimal, next
 use super::{backend, redis_time, retry_once, ttl_ms, RedisStore};
 use crate::flow::Timestamp;
 use crate::store::{
-    create_by_reading, AlsoSet, BoxFuture, Created, Entry, EntryOr, SessionStore, StoreError,
-    Version,
+    create_by_reading, is_own_write, AlsoSet, BoxFuture, Created, Entry, EntryOr, SessionStore,
+    StoreError, Version,
 };
 
 /// A record's version and bytes, as read.
@@ -31,11 +31,6 @@ fn entry(raw: Raw, read_at: Timestamp) -> Option<Entry> {
 /// A stored string as a record (`None`: the key is absent).
 fn decoded(raw: Option<Vec<u8>>) -> Result<Raw, StoreError> {
     raw.map(decode).transpose()
-}
-
-/// Whether `raw` is version 1 of exactly `data`: a record this write made.
-fn is_own(raw: &(Version, Vec<u8>), data: &[u8]) -> bool {
-    raw.0 == 1 && raw.1 == data
 }
 
 /// Adds `SET key record NX PX ttl` (a new record) to `pipe`; its reply is
@@ -295,7 +290,8 @@ impl SessionStore for RedisStore {
                     // A record byte for byte this write's own is this write,
                     // applied by an earlier try (`pipe` retries a broken
                     // connection once; sealed records carry a random nonce).
-                    let others = |raw: &(Version, Vec<u8>), data: &[u8]| !is_own(raw, data);
+                    let others =
+                        |raw: &(Version, Vec<u8>), data: &[u8]| !is_own_write(raw.0, &raw.1, data);
                     let held = decoded(held)?.filter(|raw| others(raw, &data));
                     // The session is written by now: an index that does not
                     // decode is no index (the hint is lost, not the hop).
