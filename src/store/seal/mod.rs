@@ -197,15 +197,18 @@ impl Sealer {
         k0.copy_from_slice(&self.blind_key[..16]);
         let mut hasher = SipHasher24::new_with_key(&k0);
         std::hash::Hasher::write(&mut hasher, part.as_bytes());
-        // `format!("h{:032x}")`, written out: this runs on every USSD hop.
+        // `format!("h{:032x}")`, written out: this runs on every USSD hop,
+        // and a `char` pushed at a time cost half of it (callgrind).
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let hash = hasher.finish128().as_u128();
-        let mut out = String::with_capacity(33);
-        out.push('h');
-        for shift in (0..32).rev() {
-            let nibble = ((hash >> (shift * 4)) & 0xf) as u32;
-            out.push(char::from_digit(nibble, 16).unwrap_or('0'));
+        let mut out = [b'h'; 33];
+        for (i, digit) in out[1..].iter_mut().enumerate() {
+            *digit = HEX[((hash >> ((31 - i) * 4)) & 0xf) as usize];
         }
-        out
+        // ASCII by construction: `from_utf8` cannot fail here.
+        std::str::from_utf8(&out)
+            .map(str::to_owned)
+            .unwrap_or_default()
     }
 
     /// The id of the key records are sealed with (hex).

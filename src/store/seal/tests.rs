@@ -97,6 +97,28 @@ fn blinding_hides_the_value_and_is_stable_per_ring() {
     assert_eq!(blinded.len(), 33);
 }
 
+/// A blinded part is the name a phone's resume index is stored under, on
+/// every instance and across versions: it must stay `h` and the 128-bit
+/// SipHash in 32 lower-case hex digits, whatever writes it out.
+#[test]
+fn a_blinded_part_keeps_its_stored_form() {
+    use siphasher::sip128::{Hasher128, SipHasher24};
+    let sealer = Sealer::new([1; 32]);
+    for part in [
+        "",
+        "+254711000001",
+        "0",
+        "a much longer part than any phone number",
+    ] {
+        let mut k0 = [0u8; 16];
+        k0.copy_from_slice(&sealer.blind_key[..16]);
+        let mut hasher = SipHasher24::new_with_key(&k0);
+        std::hash::Hasher::write(&mut hasher, part.as_bytes());
+        let want = format!("h{:032x}", hasher.finish128().as_u128());
+        assert_eq!(sealer.blind(part), want, "{part:?}");
+    }
+}
+
 mod equivalence {
     //! The seal's cipher (xchacha.rs: HChaCha20, then ring's
     //! ChaCha20-Poly1305) against RustCrypto's `XChaCha20Poly1305`, which
