@@ -25,7 +25,7 @@ count() { # phase n
   # clock (governor's quanta) calibrates itself against the system clock
   # for a fixed wall time, so under valgrind it runs a different number of
   # instructions in each run, and the N/2N difference no longer cancels it
-  # (it moved a first hop's count by 2,000–10,000).
+  # (it moved a hop's count by up to 10,000 instructions).
   once=$(callgrind_annotate --inclusive=yes "$out/$1-$2.out" 2>/dev/null |
     grep -F 'OnceCell<T>::initialize::{{closure}}' |
     awk '{gsub(",", "", $1); s += $1} END {print s + 0}')
