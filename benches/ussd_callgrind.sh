@@ -23,7 +23,8 @@ count() { # phase n
   total=$(grep -E '^(summary|totals):' "$out/$1-$2.out" | head -1 | awk '{print $2}')
   # Less what one-time initialisers ran: among them the rate limiter's
   # clock (governor's quanta) calibrates itself against the system clock
-  # for a fixed wall time, so under valgrind it runs a different number of
+  # in a busy loop that runs until its error settles or a wall-clock
+  # deadline passes, so under valgrind it runs a different number of
   # instructions in each run, and the N/2N difference no longer cancels it
   # (it moved a hop's count by up to 10,000 instructions).
   once=$(callgrind_annotate --inclusive=yes "$out/$1-$2.out" 2>/dev/null |
