@@ -206,9 +206,6 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
     }
 }
 
-/// [`SessionStore::create_pair`] in two round trips: read both, then write
-/// what was free (the default, and a store's fallback where its own way
-/// does not apply).
 /// Whether a record found at `version` holding `held` is the very record a
 /// `create_pair` writing `data` made: [`Created::Taken`]'s rule for a write
 /// applied by an earlier try (sealed records carry a random nonce, so
@@ -217,6 +214,9 @@ pub(crate) fn is_own_write(version: Version, held: &[u8], data: &[u8]) -> bool {
     version == 1 && held == data
 }
 
+/// [`SessionStore::create_pair`] in two round trips: read both, then write
+/// what was free (the default, and a store's fallback where its own way
+/// does not apply).
 pub(crate) async fn create_by_reading<S: SessionStore + ?Sized>(
     store: &S,
     key: &str,

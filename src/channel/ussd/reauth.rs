@@ -69,8 +69,7 @@ impl UssdService {
         let key = String::from_utf8_lossy(&index.data);
         matches!(
             self.service.load::<UssdState>(&key).await,
-            Ok(Some(loaded)) if loaded.session.channel.unstarted
-                && loaded.session.channel.phone == phone
+            Ok(Some(loaded)) if loaded.session.channel.awaits_reauth_of(phone)
         )
     }
 

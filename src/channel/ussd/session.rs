@@ -66,6 +66,13 @@ impl UssdState {
             unstarted: false,
         }
     }
+
+    /// A re-authorisation the host asked for, not yet begun, for `phone`:
+    /// what that phone's next dial is offered. The phone is checked because
+    /// a phone index is a hint, not proof of whose session it names.
+    pub(crate) fn awaits_reauth_of(&self, phone: &str) -> bool {
+        self.unstarted && self.phone == phone
+    }
 }
 
 pub(crate) fn screen(text: &str, end: bool) -> Screen {
@@ -167,11 +174,8 @@ impl Channel<UssdState> for Presenter {
     }
 
     fn yields_to(&self, own: &Session<UssdState>, other: &Session<UssdState>) -> bool {
-        // A re-authorisation the host asked for, not yet begun: what the
-        // phone's next dial must be offered (as `begin.rs` does when it
-        // read the index first). Only for the same phone: the index is a
-        // hint, not proof of whose session it names.
-        other.channel.unstarted && other.channel.phone == own.channel.phone
+        // As `begin.rs` does when it read the index first.
+        other.channel.awaits_reauth_of(&own.channel.phone)
     }
 }
 
