@@ -126,12 +126,10 @@ impl SessionService {
         let Some(claim) = &session.claim else {
             return ClaimStatus::Free;
         };
-        // The lease runs on the store's clock (the claim was stamped with
-        // it), not this instance's.
-        let now = session.store_now().unwrap_or_else(|| self.clock.now());
-        if !claim.is_expired(now, self.config.claim_lease) {
+        if self.claim_is_live(session) {
             return ClaimStatus::Live;
         }
+        let now = self.claim_clock(session);
         tracing::warn!(reference = %session.reference, call = claim.call.name(),
             "a claimed call outlived its lease; recovering it as timed out");
         if let Some(id) = flow.waiting_for() {
@@ -145,6 +143,22 @@ impl SessionService {
         }
         session.claim = None;
         ClaimStatus::Recovered
+    }
+
+    /// Whether the session's claim (if any) is still within its lease: its
+    /// call may yet answer, so nothing may move or replace the session.
+    /// Judged on the store's clock, like every lease: an instance whose
+    /// own clock runs ahead must not take a live call for a dead one.
+    pub fn claim_is_live<S>(&self, session: &Session<S>) -> bool {
+        session.claim.as_ref().is_some_and(|claim| {
+            !claim.is_expired(self.claim_clock(session), self.config.claim_lease)
+        })
+    }
+
+    /// Now on the store's clock, as far as `session` (read from the store)
+    /// knows it; this instance's clock for a record not read from it.
+    fn claim_clock<S>(&self, session: &Session<S>) -> crate::flow::Timestamp {
+        session.store_now().unwrap_or_else(|| self.clock.now())
     }
 
     /// Drives `flow` (the person's input already applied) until it needs the

@@ -443,3 +443,42 @@ async fn a_dead_instances_claim_does_not_block_resume() {
         "{text}"
     );
 }
+
+/// Finding (review, 2026-12-04): after a dead instance's claim was recovered
+/// at the resume offer, an invalid answer there saved the record without
+/// the recovered flow, so the stored flow went on waiting for a login reply
+/// nobody would send: every later hop said "Processing" and the record,
+/// renewed on each save, never expired. The recovered flow is saved
+/// whatever the hop decides.
+#[tokio::test]
+async fn an_invalid_answer_at_the_resume_offer_keeps_the_recovered_flow() {
+    let sandbox = SandboxConfig {
+        slow_delay: Duration::from_secs(20),
+        ..SandboxConfig::default()
+    };
+    let setup = Setup {
+        ussd: UssdConfig {
+            reply_budget: Duration::from_millis(200),
+            ..UssdConfig::default()
+        },
+        service: ServiceConfig {
+            claim_lease: Duration::from_millis(400),
+            ..ServiceConfig::default()
+        },
+        ..Setup::default()
+    };
+    let rig = rig_setup(sandbox, setup).await;
+    let mut phone = AtPhone::new(&rig.url, "+254711000952");
+    let (_, text) = phone.script(&["1", "1", "user_slow", "pass_good"]).await;
+    assert!(text.starts_with("Processing"), "{text}");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let (end, text) = phone.dial().await;
+    assert!(!end && text.contains("unfinished"), "{text}");
+    let (end, text) = phone.send("3").await;
+    assert!(!end && text.contains("Invalid choice"), "{text}");
+    let (end, text) = phone.send("1").await;
+    assert!(
+        !end && text.contains("not responding") && text.contains("Username"),
+        "{text}"
+    );
+}

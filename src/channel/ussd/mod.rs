@@ -45,7 +45,7 @@ pub use reauth::{host_router, ReauthRequest, DEFAULT_REAUTH_WAIT, MAX_REAUTH_WAI
 pub use server::router;
 
 use crate::flow::{ConnectFlow, FlowError, Input, Timestamp};
-use crate::service::{ServiceError, SessionService};
+use crate::service::{ClaimStatus, ServiceError, SessionService};
 use gateway::{Gateway, GatewayRequest, GatewayResponse, Payload, RawHop, Screen, SessionEnded};
 use hop::Decision;
 use input::Extracted;
@@ -311,6 +311,13 @@ impl UssdService {
             self.service.restore(&session).await?
         };
         let claim = self.service.recover(&mut session, &mut flow);
+        if claim == ClaimStatus::Recovered {
+            // The claim is gone from the record, so the flow told of the
+            // timeout must go with it, whatever this hop decides: an
+            // invalid answer saves the record without driving, and would
+            // otherwise leave a flow waiting for a reply nobody will send.
+            session.flow = flow.snapshot();
+        }
         let (decision, next_hop) = hop::decide(session.channel.hop, claim, input);
         session.channel.hop = next_hop;
         let now = self.service.now();

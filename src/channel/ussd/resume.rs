@@ -81,9 +81,9 @@ impl UssdService {
                     state,
                     StateKind::LoadingInstitutions | StateKind::ChoosingInstitution
                 ));
-        let live_claim = session
-            .claim()
-            .is_some_and(|c| !c.is_expired(self.service.now(), self.service.config().claim_lease));
+        // On the store's clock, as `recover` judges it (an instance whose
+        // clock runs ahead would otherwise move a session whose call is live).
+        let live_claim = self.service.claim_is_live(&session);
         if !worth || live_claim {
             return Ok(None);
         }
