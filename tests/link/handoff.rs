@@ -113,3 +113,51 @@ async fn a_ussd_flow_continues_on_the_web_and_the_redial_shows_the_outcome() {
     let (_, old) = hop(&rig.url, "ATUid_handoff", phone, &asked.join("*")).await;
     assert!(!old.contains("question"), "{old}");
 }
+
+/// Finding (review, 2026-12-04): the USSD record was taken and the phone's
+/// index pointed at the web copy before the SMS was sent, so a link that
+/// could not be sent (no credit, a number the provider refuses) lost the
+/// flow: the screen said so and ended, and every re-dial said "Finish
+/// linking in the web link we sent you by SMS". Now the flow stays on USSD:
+/// the same step with a line saying the link was not sent, a re-dial
+/// offers nothing stranded, and the person finishes on the phone.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_link_that_cannot_be_sent_leaves_the_flow_on_ussd() {
+    let sandbox = sandbox().await;
+    let rig = serve(&sandbox.url(), Setup::default()).await;
+    let phone = "+254711000778";
+    let answers = ["1", "1", "user_chain", PASSWORD];
+    let (end, otp) = dial(&rig.url, "ATUid_unsent", phone, &answers).await;
+    assert!(!end && otp.contains("OTP"), "{otp}");
+
+    rig.outbox
+        .1
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut asked = answers.to_vec();
+    asked.push("99");
+    let (end, said) = hop(&rig.url, "ATUid_unsent", phone, &asked.join("*")).await;
+    assert!(
+        !end && said.contains("could not send the link") && said.contains("OTP"),
+        "{said}"
+    );
+    assert!(rig.outbox.0.lock().unwrap().is_empty());
+
+    // A re-dial is not sent to a web link that never arrived: it is
+    // offered the unfinished flow, which goes on to link on the phone.
+    let (end, redial) = hop(&rig.url, "ATUid_unsent_redial", phone, "").await;
+    assert!(
+        !end && redial.contains("unfinished") && !redial.contains("web link"),
+        "{redial}"
+    );
+    let mut texts = vec!["1"];
+    let (end, text) = hop(&rig.url, "ATUid_unsent_redial", phone, "1").await;
+    assert!(!end && text.contains("OTP"), "{text}");
+    for answer in [OTP, SECURITY_ANSWER] {
+        texts.push(answer);
+        let (end, text) = hop(&rig.url, "ATUid_unsent_redial", phone, &texts.join("*")).await;
+        assert!(!end, "{text}");
+    }
+    texts.push("1");
+    let (end, done) = hop(&rig.url, "ATUid_unsent_redial", phone, &texts.join("*")).await;
+    assert!(end && done.contains("linked"), "{done}");
+}

@@ -12,18 +12,23 @@ use connectflow::store::BoxFuture;
 use connectflow::store::{MemoryStore, RedisStore, Sealed, Sealer, SessionStore};
 use connectflow::testing::{flinks_config, flinks_driver, mono_driver};
 use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The USSD gateway token of every rig.
 pub(crate) const GATEWAY_TOKEN: &str = "link-test-gateway-token";
 
-/// A notifier that keeps what it was asked to send.
+/// A notifier that keeps what it was asked to send, or (once `1` is set)
+/// refuses it, as a provider out of credit does.
 #[derive(Debug, Default)]
-pub(crate) struct Outbox(pub(crate) Mutex<Vec<Sms>>);
+pub(crate) struct Outbox(pub(crate) Mutex<Vec<Sms>>, pub(crate) AtomicBool);
 
 impl Notifier for Outbox {
     fn send<'a>(&'a self, sms: &'a Sms) -> BoxFuture<'a, Result<(), NotifyError>> {
+        if self.1.load(Ordering::SeqCst) {
+            return Box::pin(async { Err(NotifyError::Refused("no credit".into())) });
+        }
         self.0.lock().unwrap().push(sms.clone());
         Box::pin(async { Ok(()) })
     }

@@ -43,6 +43,15 @@ impl WebHandoff for LinkService {
         })
     }
 
+    fn abandon<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), ServiceError>> {
+        Box::pin(async move {
+            if key.starts_with("link:") {
+                self.service.store().delete(key).await?;
+            }
+            Ok(())
+        })
+    }
+
     fn outcome<'a>(
         &'a self,
         key: &'a str,

@@ -4,11 +4,15 @@
 //! continues *the same flow* at the same step; a re-dial then shows how it
 //! ended.
 //!
-//! The flow is *moved*, as on resume: the USSD record is taken (a
-//! compare-and-set delete) before the web session is written, so exactly
-//! one channel drives the flow at a time, and the phone's index points at
-//! the web session from then on. The USSD side knows the web side only
-//! through [`WebHandoff`] (the link API implements it).
+//! The flow is *moved*, as on resume, in an order where every failure
+//! leaves it with USSD: the web copy is written, the link is texted, and
+//! only then is the USSD record taken (a compare-and-set delete) and the
+//! phone's index pointed at the web session. A link that cannot be sent, or
+//! a USSD record that changed meanwhile, abandons the web copy (a link that
+//! arrived anyway shows it expired), so exactly one channel drives the flow
+//! at a time and the person is never told to finish on a link they do not
+//! have. The USSD side knows the web side only through [`WebHandoff`] (the
+//! link API implements it).
 
 use super::gateway::Screen;
 use super::session::{screen, UssdState};
@@ -25,6 +29,11 @@ pub trait WebHandoff: Send + Sync + std::fmt::Debug + 'static {
     /// Stores `session` (its flow, reference, customer; no channel state)
     /// as a web session; returns its store key and the URL that continues it.
     fn adopt(&self, session: Session<()>) -> BoxFuture<'_, Result<(String, String), ServiceError>>;
+
+    /// Removes the web session at `key` (a key [`adopt`](Self::adopt)
+    /// returned) whose hand-off did not complete: the flow stays with USSD,
+    /// and a link to this copy must not drive it too.
+    fn abandon<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), ServiceError>>;
 
     /// The flow at `key` (a key [`adopt`](Self::adopt) returned), as it is
     /// now, or `None` when it is gone (expired) or not a web session.
@@ -71,7 +80,8 @@ impl UssdService {
             )
     }
 
-    /// Moves the flow to the web and texts the person its link.
+    /// Moves the flow to the web and texts the person its link; when either
+    /// cannot be done, the flow stays here and the screen says why.
     pub(super) async fn hand_off(
         &self,
         key: &str,
@@ -84,34 +94,97 @@ impl UssdService {
         };
         let phone = session.channel.phone.clone();
         let reference = session.reference.clone();
-        let mut neutral = session.map_channel(|_| ());
+        if phone.is_empty() {
+            // The gateway sent no number: there is nowhere to text a link.
+            return self
+                .stay(
+                    key,
+                    version,
+                    session,
+                    flow,
+                    "Sorry, no web link without a phone number.",
+                )
+                .await;
+        }
+        let mut neutral = session.clone().map_channel(|_| ());
         neutral.flow = flow.snapshot();
-        // Take the USSD record first: from here on only the web drives it.
-        self.service
-            .store()
-            .compare_and_set(key, version, Vec::new(), Duration::ZERO)
-            .await?;
-        let (web_key, url) = handoff.web.adopt(neutral).await?;
-        // Session keys are `ussd:<gateway>:<id>`; the phone index is per gateway.
-        let gateway = key.split(':').nth(1).unwrap_or("at");
-        let phone_key = super::resume::phone_key(self.service.store().as_ref(), gateway, &phone);
-        self.point_phone_at(&phone_key, &web_key).await;
+        let (web_key, url) = match handoff.web.adopt(neutral).await {
+            Ok(adopted) => adopted,
+            Err(e) => {
+                tracing::warn!(reference = %reference, error = %e, "the web session could not be made");
+                return self
+                    .stay(
+                        key,
+                        version,
+                        session,
+                        flow,
+                        "Sorry, we could not make a web link.",
+                    )
+                    .await;
+            }
+        };
         let sms = Sms {
             to: phone.clone(),
             text: format!("Continue linking your bank account (ref {reference}): {url}"),
         };
         if let Err(e) = handoff.notifier.send(&sms).await {
             tracing::warn!(reference = %reference, error = %e, "the web link could not be sent");
-            return Ok(screen(
-                &format!("Sorry, we could not send the link. Ref {reference}"),
-                true,
-            ));
+            self.abandon(handoff, &web_key).await;
+            return self
+                .stay(
+                    key,
+                    version,
+                    session,
+                    flow,
+                    "Sorry, we could not send the link.",
+                )
+                .await;
         }
+        // Take the USSD record: from here on only the web drives the flow.
+        // A hop that changed it meanwhile (a gateway retry) keeps it here.
+        if let Err(e) = self
+            .service
+            .store()
+            .compare_and_set(key, version, Vec::new(), Duration::ZERO)
+            .await
+        {
+            self.abandon(handoff, &web_key).await;
+            return Err(e.into());
+        }
+        // Session keys are `ussd:<gateway>:<id>`; the phone index is per gateway.
+        let gateway = key.split(':').nth(1).unwrap_or("at");
+        let phone_key = super::resume::phone_key(self.service.store().as_ref(), gateway, &phone);
+        self.point_phone_at(&phone_key, &web_key).await;
         let shown = format!(
             "We sent a link to {} by SMS. Open it to continue.\nRef {reference}",
             crate::notify::mask(&phone)
         );
         Ok(self.presenter.fit(&[&shown], true))
+    }
+
+    /// The flow stays on USSD: the same screen with `message` first, saved
+    /// as the last screen (a gateway's retry of this hop gets it again).
+    async fn stay(
+        &self,
+        key: &str,
+        version: Option<Version>,
+        mut session: Session<UssdState>,
+        flow: &ConnectFlow,
+        message: &str,
+    ) -> Result<Screen, ServiceError> {
+        let shown = self.presenter.screen(flow, &session, Some(message));
+        session.channel.last_screen = shown.clone();
+        session.flow = flow.snapshot();
+        self.service.save(key, version, &session).await?;
+        Ok(shown)
+    }
+
+    /// Best effort: a copy left behind is reachable by no one who was not
+    /// texted its link, and expires with its token.
+    async fn abandon(&self, handoff: &Handoff, web_key: &str) {
+        if let Err(e) = handoff.web.abandon(web_key).await {
+            tracing::warn!(error = %e, "an abandoned web copy could not be removed");
+        }
     }
 
     /// Best effort: a lost race here only loses the outcome on re-dial.
