@@ -18,6 +18,7 @@ mod catalogue_file;
 pub mod flinks;
 mod http;
 pub mod mono;
+mod text;
 
 pub use catalogue_file::CatalogueFile;
 pub use flinks::{Flinks, FlinksConfig};

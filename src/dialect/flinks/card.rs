@@ -7,6 +7,7 @@
 use super::codes::FlinksCode;
 use super::encode::path_segment;
 use super::Flinks;
+use crate::dialect::text::{clip, MAX_CODE_CHARS, MAX_MESSAGE_CHARS};
 use crate::dialect::{HeaderValue, HttpRequest, HttpResponse, Method};
 use crate::flow::{Account, CallError};
 use serde_json::Value;
@@ -111,14 +112,21 @@ fn code_of(body: Option<&Value>) -> Option<FlinksCode> {
 
 fn account(v: &Value) -> Option<Account> {
     let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+    // Free text is cut, as every partner string a reply keeps (see
+    // `dialect::text`); the id and number name the account and stay whole.
+    let clipped = |k: &str, max: usize| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .map(|t| clip(t, max).to_owned())
+    };
     let id = text("Id")?;
     let mut account = Account::new(
         text("AccountNumber").unwrap_or_else(|| id.clone()),
-        text("Title").unwrap_or_default(),
+        clipped("Title", MAX_MESSAGE_CHARS).unwrap_or_default(),
     );
     account.extra.insert("id".into(), Value::String(id));
-    account.kind = text("Category");
-    account.currency = text("Currency");
+    account.kind = clipped("Category", MAX_CODE_CHARS);
+    account.currency = clipped("Currency", MAX_CODE_CHARS);
     // Dollars and cents as a JSON number; kept in cents like Mono's kobo.
     account.balance = v
         .get("Balance")

@@ -13,10 +13,12 @@
 //! | `OPERATION_PENDING`, `OPERATION_DISPATCHED` | [`Step::Pending`](crate::flow::Step::Pending), polled |
 
 use super::Language;
+use crate::dialect::text::{clip, MAX_CODE_CHARS};
 use crate::flow::RejectionKind;
 use std::fmt;
 
-/// A `FlinksCode`. Codes this crate does not know are kept as sent.
+/// A `FlinksCode`. Codes this crate does not know are kept as sent, cut to
+/// their first 64 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FlinksCode {
@@ -56,7 +58,7 @@ pub enum FlinksCode {
     OperationPending,
     /// `OPERATION_DISPATCHED`: dispatched in the background.
     OperationDispatched,
-    /// Any other code, as sent.
+    /// Any other code, as sent (at most 64 characters).
     Unknown(String),
 }
 
@@ -96,12 +98,16 @@ impl FlinksCode {
         }
     }
 
-    /// The code for `text` (exact, as Flinks sends it; unknown text is kept).
+    /// The code for `text` (exact, as Flinks sends it; unknown text is kept,
+    /// cut to 64 characters).
     pub fn parse(text: &str) -> FlinksCode {
-        NAMES
-            .iter()
-            .find(|(name, _)| *name == text)
-            .map_or_else(|| FlinksCode::Unknown(text.to_owned()), |(_, c)| c.clone())
+        NAMES.iter().find(|(name, _)| *name == text).map_or_else(
+            // Cut because the code is copied into the refusal's message, its
+            // code and its event, all stored with the session: a huge one
+            // would make the session too big to save.
+            || FlinksCode::Unknown(clip(text, MAX_CODE_CHARS).to_owned()),
+            |(_, c)| c.clone(),
+        )
     }
 
     /// True for the two "still working" codes of a `202`.

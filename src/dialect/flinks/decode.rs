@@ -12,6 +12,7 @@ use super::codes::FlinksCode;
 use super::encode::LOGIN_ID_MARK;
 use super::wire::{ChallengeType, SecurityChallenge};
 use super::{Flinks, FlinksConfig, Language, TOKEN_LIFETIME_MS};
+use crate::dialect::text::MAX_ECHOED_BYTES;
 use crate::dialect::HttpResponse;
 use crate::flow::{
     Call, CallError, CallKind, Continuation, Rejection, Reply, SessionInfo, Step, Timestamp,
@@ -79,6 +80,19 @@ fn str_of<'a>(body: Option<&'a Value>, key: &str) -> Option<&'a str> {
         .filter(|s| !s.trim().is_empty())
 }
 
+/// `text`, a value that goes back to Flinks exactly (a token, a RequestId, a
+/// LoginId), when it is short enough to keep. A longer one is refused: cut,
+/// it would be wrong; kept, it would make the session too big to save.
+fn echoed<'a>(text: &'a str, what: &str) -> Result<&'a str, CallError> {
+    if text.len() <= MAX_ECHOED_BYTES {
+        Ok(text)
+    } else {
+        Err(CallError::Malformed(format!(
+            "{what} longer than {MAX_ECHOED_BYTES} bytes"
+        )))
+    }
+}
+
 /// `GenerateAuthorizeToken`: the token becomes the session handle, valid 30
 /// minutes from now.
 fn token(
@@ -98,6 +112,7 @@ fn token(
         .iter()
         .find_map(|k| str_of(body, k))
         .ok_or_else(|| CallError::Malformed("authorize token reply without a token".into()))?;
+    let token = echoed(token, "authorize token")?;
     let mut info = SessionInfo::new(token);
     info.expires_at = Some(now.plus_ms(TOKEN_LIFETIME_MS));
     Ok(Reply::SessionCreated(info))
@@ -129,7 +144,8 @@ fn step(
         .and_then(Value::as_u64)
         .and_then(|s| u16::try_from(s).ok())
         .unwrap_or(response.status);
-    let request_id = str_of(body, "RequestId").map(Continuation::new);
+    // Checked only where it is kept (203, 202): a refusal does not need it.
+    let request_id = str_of(body, "RequestId");
     let code = str_of(body, "FlinksCode").map(FlinksCode::parse);
     if let Some(code) = &code {
         if *code == FlinksCode::AccessDenied {
@@ -146,7 +162,7 @@ fn step(
                 .and_then(Value::as_str)
                 .filter(|s| !s.trim().is_empty())
                 .ok_or_else(|| CallError::Malformed("200 without Login.Id".into()))?;
-            Ok(Step::account(login_id))
+            Ok(Step::account(echoed(login_id, "Login.Id")?))
         }
         (203, _) => {
             let list: Vec<SecurityChallenge> = body
@@ -154,18 +170,28 @@ fn step(
                 .and_then(|c| serde_json::from_value(c.clone()).ok())
                 .filter(|l: &Vec<SecurityChallenge>| !l.is_empty())
                 .ok_or_else(|| CallError::Malformed("203 without security challenges".into()))?;
+            // A prompt keys its answer and an option is sent back as one, so
+            // they are refused when too long rather than cut.
+            for c in &list {
+                echoed(&c.prompt, "security question")?;
+                for option in &c.iterables {
+                    echoed(option, "security question option")?;
+                }
+            }
             let continuation =
                 request_id.ok_or_else(|| CallError::Malformed("203 without a RequestId".into()))?;
             Ok(Step::NeedsInput {
                 form: challenge_form(language, &list),
-                continuation: Some(continuation),
+                continuation: Some(Continuation::new(echoed(continuation, "RequestId")?)),
             })
         }
         (202, _) | (_, Some(FlinksCode::OperationPending | FlinksCode::OperationDispatched)) => {
             Ok(Step::Pending {
                 poll_after_ms: config.poll_interval_ms,
                 give_up_after_ms: config.poll_deadline_ms,
-                continuation: request_id,
+                continuation: request_id
+                    .map(|r| echoed(r, "RequestId").map(Continuation::new))
+                    .transpose()?,
             })
         }
         (_, Some(code)) => Ok(Step::Rejected(
@@ -209,4 +235,135 @@ pub(super) fn challenge_form(language: Language, list: &[SecurityChallenge]) -> 
         Language::Fr => "Question de sécurité",
     };
     Form::new(title, fields)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dialect::text::{MAX_CODE_CHARS, MAX_MESSAGE_CHARS};
+    use crate::dialect::Dialect;
+    use crate::flow::{AuthMethodKind, PartnerSession};
+    use crate::form::Values;
+    use serde_json::json;
+
+    const NOW: Timestamp = Timestamp(1_700_000_000_000);
+
+    fn login() -> Call {
+        Call::Login {
+            session: PartnerSession {
+                id: "tok_1".into(),
+                continuation: None,
+            },
+            institution: "FlinksCapital".into(),
+            auth_method: AuthMethodKind::InternetBanking,
+            values: Values::new().with("username", "u").with("password", "p"),
+        }
+    }
+
+    fn decoded(call: &Call, status: u16, body: Value) -> Result<Reply, CallError> {
+        let flinks = Flinks::new(FlinksConfig::new("c", Some("secret".into())));
+        flinks.decode(call, &HttpResponse::new(status, body.to_string()), NOW)
+    }
+
+    /// Finding: an unknown FlinksCode (and any message beside it) was kept
+    /// verbatim; a ~64 KB one was copied into the refusal's message, its code
+    /// and its event, and the session grew past the record cap and could not
+    /// be saved, losing the bank's answer to a login. Both come back bounded,
+    /// cut between characters.
+    #[test]
+    fn a_huge_unknown_flinks_code_and_message_decode_to_bounded_strings() {
+        for code in ["X".repeat(100_000), "é".repeat(50_000)] {
+            let body = json!({
+                "HttpStatusCode": 401,
+                "FlinksCode": code,
+                "Message": "word ".repeat(20_000),
+            });
+            let Ok(Reply::Step(Step::Rejected(r))) = decoded(&login(), 401, body) else {
+                panic!("a refusal with an unknown code is still a refusal");
+            };
+            let kept = r.code.unwrap_or_default();
+            assert_eq!(kept.chars().count(), MAX_CODE_CHARS);
+            assert!(
+                code.starts_with(&kept),
+                "a prefix of the code the bank sent"
+            );
+            assert!(
+                r.message.chars().count() <= MAX_MESSAGE_CHARS,
+                "{}",
+                r.message
+            );
+            assert!(r.message.contains(&kept), "the person still sees the code");
+        }
+    }
+
+    /// Finding: an unknown challenge type was kept verbatim on the MFA
+    /// form's field (stored with the session, sent on every MFA event); it
+    /// is cut like a code.
+    #[test]
+    fn a_huge_unknown_challenge_type_is_cut_like_a_code() {
+        let body = json!({
+            "HttpStatusCode": 203,
+            "RequestId": "req-1",
+            "SecurityChallenges": [{ "Type": "T".repeat(100_000), "Prompt": "Pet?" }],
+        });
+        let Ok(Reply::Step(Step::NeedsInput { form, .. })) = decoded(&login(), 203, body) else {
+            panic!("a 203 is a form to answer");
+        };
+        let kind = form
+            .fields
+            .first()
+            .and_then(|f| f.extra.get("flinksType"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        assert_eq!(kind, "T".repeat(MAX_CODE_CHARS));
+    }
+
+    /// Finding: values Flinks needs back exactly (the token, a RequestId, a
+    /// LoginId, a security question) were kept whatever their size; cutting
+    /// one would make it wrong, so an absurdly long one is a malformed reply
+    /// (a typed error) instead of a session too big to save.
+    #[test]
+    fn huge_identifiers_are_refused_as_malformed_not_stored() {
+        let huge = "r".repeat(100_000);
+        let replies = [
+            json!({ "HttpStatusCode": 200, "Login": { "Id": huge } }),
+            json!({
+                "HttpStatusCode": 203,
+                "RequestId": huge,
+                "SecurityChallenges": [{ "Type": "QuestionAndAnswer", "Prompt": "Pet?" }],
+            }),
+            json!({
+                "HttpStatusCode": 203,
+                "RequestId": "req-1",
+                "SecurityChallenges": [{ "Type": "QuestionAndAnswer", "Prompt": huge }],
+            }),
+            json!({ "HttpStatusCode": 202, "FlinksCode": "OPERATION_PENDING", "RequestId": huge }),
+        ];
+        for body in replies {
+            let status = body["HttpStatusCode"].as_u64().map_or(0, |s| s as u16);
+            assert!(
+                matches!(
+                    decoded(&login(), status, body),
+                    Err(CallError::Malformed(_))
+                ),
+                "a {status} reply with a 100 KB identifier",
+            );
+        }
+        let token = decoded(
+            &Call::CreateSession {
+                institution: "FlinksCapital".into(),
+                auth_method: AuthMethodKind::InternetBanking,
+            },
+            200,
+            json!({ "Token": huge }),
+        );
+        assert!(matches!(token, Err(CallError::Malformed(_))), "{token:?}");
+        // A refusal carrying a huge RequestId is still the refusal.
+        let refused =
+            json!({ "HttpStatusCode": 401, "FlinksCode": "INVALID_LOGIN", "RequestId": huge });
+        assert!(matches!(
+            decoded(&login(), 401, refused),
+            Ok(Reply::Step(Step::Rejected(_)))
+        ));
+    }
 }

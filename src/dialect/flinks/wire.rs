@@ -3,13 +3,14 @@
 //! replies with them, so the two cannot drift.
 
 use super::codes::FlinksCode;
+use crate::dialect::text::{clip_owned, MAX_CODE_CHARS};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::fmt;
 
 /// The kind of a security challenge. Flinks documents only
-/// `QuestionAndAnswer`; others are kept as sent.
+/// `QuestionAndAnswer`; others are kept as sent, cut to 64 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "String", into = "String")]
 #[non_exhaustive]
@@ -18,7 +19,7 @@ pub enum ChallengeType {
     QuestionAndAnswer,
     /// A question answered by picking one of its options (unconfirmed shape).
     MultipleChoice,
-    /// Any other type, as sent.
+    /// Any other type, as sent (at most 64 characters).
     Unknown(String),
 }
 
@@ -27,7 +28,9 @@ impl From<String> for ChallengeType {
         match s.as_str() {
             "QuestionAndAnswer" => ChallengeType::QuestionAndAnswer,
             "MultipleChoice" | "MultipleChoiceMultipleAnswers" => ChallengeType::MultipleChoice,
-            _ => ChallengeType::Unknown(s),
+            // Cut: the type rides on the form's field (stored with the
+            // session) and on every MFA event.
+            _ => ChallengeType::Unknown(clip_owned(s, MAX_CODE_CHARS)),
         }
     }
 }

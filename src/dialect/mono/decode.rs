@@ -3,7 +3,7 @@
 //! and nothing indexes, unwraps or assumes `data` is an object (mono.md §11.11).
 
 use super::json::{
-    form_of, get, is_failed, malformed, message, plain_str, string_of, take, u64_of,
+    form_of, get, is_failed, malformed, message, name_str, plain_str, string_of, take, u64_of,
 };
 use super::step::{rejection, step};
 use super::time::parse_rfc3339_ms;
@@ -122,7 +122,7 @@ fn institutions(body: Value) -> Result<Reply, CallError> {
 fn institution(v: Value) -> Option<Institution> {
     let Value::Object(mut o) = v else { return None };
     let id = take(&mut o, &["_id", "id"], string_of)?;
-    let name = take(&mut o, &["name"], plain_str).unwrap_or_else(|| id.clone());
+    let name = take(&mut o, &["name"], name_str).unwrap_or_else(|| id.clone());
     let mut inst = Institution::new(id, name, Vec::new());
     inst.kind = take(&mut o, &["type"], plain_str);
     inst.identifier = take(&mut o, &["identifier"], plain_str);
@@ -182,7 +182,7 @@ fn session(body: &Value) -> Result<SessionInfo, CallError> {
         }),
         _ => Some(InstitutionRef {
             id: get(i, "id").or_else(|| get(i, "_id")).and_then(string_of)?,
-            name: get(i, "name").and_then(plain_str).unwrap_or_default(),
+            name: get(i, "name").and_then(name_str).unwrap_or_default(),
         }),
     });
     // The session form wins over the catalogue's (per-session captchas,
@@ -248,5 +248,79 @@ impl Catalogue {
             Reply::Institutions(catalogue) => Ok(catalogue),
             _ => Err(malformed("not an institution list")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dialect::text::{MAX_CODE_CHARS, MAX_MESSAGE_CHARS};
+    use serde_json::json;
+
+    fn decoded(kind: CallKind, body: Value) -> Result<Reply, CallError> {
+        decode(kind, &HttpResponse::new(200, body.to_string()))
+    }
+
+    /// Finding: an account's name, type, currency and status from a `101`,
+    /// and the institution's name from a session, were kept verbatim in the
+    /// flow's state (stored with the session, capped in size); 100 KB of
+    /// each now comes back cut like a message or a code, between characters.
+    #[test]
+    fn huge_account_and_institution_names_decode_to_bounded_strings() {
+        let huge = "é".repeat(50_000);
+        let body = json!({
+            "responseCode": 101,
+            "data": { "accounts": [{
+                "accountNumber": "0123456789",
+                "name": huge,
+                "type": huge,
+                "currency": huge,
+                "status": huge,
+            }] },
+        });
+        let Ok(Reply::Step(Step::ChooseAccount { accounts, .. })) = decoded(CallKind::Login, body)
+        else {
+            panic!("a 101 is an account choice");
+        };
+        let Some(a) = accounts.first() else {
+            panic!("one account");
+        };
+        assert_eq!(a.name, "é".repeat(MAX_MESSAGE_CHARS));
+        for word in [&a.kind, &a.currency, &a.status] {
+            assert_eq!(word.as_deref(), Some("é".repeat(MAX_CODE_CHARS).as_str()));
+        }
+
+        let body = json!({ "data": { "session": {
+            "id": "sess_1",
+            "institution": { "id": "bank_1", "name": huge },
+        } } });
+        let Ok(Reply::SessionCreated(info)) = decoded(CallKind::CreateSession, body) else {
+            panic!("a session");
+        };
+        let name = info.institution.map(|i| i.name).unwrap_or_default();
+        assert_eq!(name.chars().count(), MAX_MESSAGE_CHARS);
+
+        let list = json!([{ "_id": "bank_1", "name": huge }]);
+        let Ok(Reply::Institutions(catalogue)) = decoded(CallKind::ListInstitutions, list) else {
+            panic!("a catalogue");
+        };
+        let name = catalogue
+            .get("bank_1")
+            .map(|i| i.name.clone())
+            .unwrap_or_default();
+        assert_eq!(name.chars().count(), MAX_MESSAGE_CHARS);
+    }
+
+    /// Finding (kept): a refusal's 100 KB message reaches the person cut to
+    /// 300 characters, as before the bound moved to `dialect::text`.
+    #[test]
+    fn a_huge_refusal_message_is_cut_to_a_sentence() {
+        let body =
+            json!({ "status": "failed", "responseCode": 400, "message": "no ".repeat(40_000) });
+        let Ok(Reply::Step(Step::Rejected(r))) = decoded(CallKind::Login, body) else {
+            panic!("a refusal");
+        };
+        assert_eq!(r.message.chars().count(), MAX_MESSAGE_CHARS);
+        assert!(r.message.starts_with("no no"));
     }
 }

@@ -2,16 +2,13 @@
 //! navigated with `Value::get` (which answers `None` on non-objects) and
 //! nothing indexes, unwraps or assumes `data` is an object (mono.md §11.11).
 
+use crate::dialect::text::{clip, MAX_CODE_CHARS, MAX_MESSAGE_CHARS};
 use crate::flow::CallError;
 use crate::form::Form;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 pub(super) type Obj = Map<String, Value>;
-
-/// Longest partner message passed on; a message is for a person, a longer one
-/// is a body we should not be echoing.
-const MAX_MESSAGE: usize = 300;
 
 pub(super) fn malformed(what: &str) -> CallError {
     CallError::Malformed(what.to_owned())
@@ -24,7 +21,7 @@ pub(super) fn message(body: &Value) -> Option<String> {
         .filter_map(|k| body.get(*k).and_then(Value::as_str))
         .map(str::trim)
         .find(|m| !m.is_empty())
-        .map(|m| m.chars().take(MAX_MESSAGE).collect())
+        .map(|m| clip(m, MAX_MESSAGE_CHARS).to_owned())
 }
 
 pub(super) fn is_failed(body: &Value) -> bool {
@@ -49,6 +46,18 @@ pub(super) fn string_of(v: &Value) -> Option<String> {
 
 pub(super) fn plain_str(v: &Value) -> Option<String> {
     v.as_str().map(str::to_owned)
+}
+
+/// A name a person reads (a bank's or an account's), cut like a message:
+/// it is kept in the flow's state and stored with the session.
+pub(super) fn name_str(v: &Value) -> Option<String> {
+    v.as_str().map(|s| clip(s, MAX_MESSAGE_CHARS).to_owned())
+}
+
+/// A short partner word (an account's type, currency or status), cut like a
+/// code, for the same reason.
+pub(super) fn word_str(v: &Value) -> Option<String> {
+    v.as_str().map(|s| clip(s, MAX_CODE_CHARS).to_owned())
 }
 
 pub(super) fn u64_of(v: &Value) -> Option<u64> {

@@ -10,7 +10,8 @@
 //! | any other code | [`Step::Rejected`] as [`RejectionKind::Unrecognised`], with the code and Mono's message |
 
 use super::json::{
-    form_of, get, i64_of, is_failed, malformed, message, plain_str, string_of, take, u64_of,
+    form_of, get, i64_of, is_failed, malformed, message, name_str, string_of, take, u64_of,
+    word_str,
 };
 use crate::flow::{Account, CallError, Rejection, RejectionKind, Step};
 use serde_json::Value;
@@ -114,11 +115,11 @@ fn account(v: &Value) -> Option<Account> {
         &["accountNumber", "account_number", "number"],
         string_of,
     )?;
-    let name = take(&mut o, &["name"], plain_str).unwrap_or_default();
+    let name = take(&mut o, &["name"], name_str).unwrap_or_default();
     let mut a = Account::new(number, name);
-    a.kind = take(&mut o, &["type"], plain_str);
-    a.currency = take(&mut o, &["currency"], plain_str);
-    a.status = take(&mut o, &["status"], plain_str);
+    a.kind = take(&mut o, &["type"], word_str);
+    a.currency = take(&mut o, &["currency"], word_str);
+    a.status = take(&mut o, &["status"], word_str);
     a.balance = take(&mut o, &["balance"], i64_of);
     a.extra = o;
     Some(a)

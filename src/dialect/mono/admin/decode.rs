@@ -3,6 +3,7 @@
 
 use super::{wire, AccessToken, App};
 use crate::dialect::mono::parse_rfc3339_ms;
+use crate::dialect::text::{clip, MAX_CODE_CHARS, MAX_MESSAGE_CHARS};
 use crate::dialect::HttpResponse;
 use crate::flow::Timestamp;
 use serde::Deserialize;
@@ -111,20 +112,23 @@ fn data(response: &HttpResponse, login: bool) -> Result<Value, AdminError> {
             .remove("data")
             .ok_or_else(|| AdminError::Malformed("no data in the envelope".into()));
     }
+    // Both are cut (see `dialect::text`): the error is shown and logged, and
+    // a refusal's body is no place for a partner to push unbounded text.
     let field = |key: &str| {
-        body.as_ref()
+        let text = body
+            .as_ref()
             .and_then(|b| b.get("data"))
             .and_then(|d| d.get(key))
             .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
+            .unwrap_or_default();
+        clip(text, MAX_CODE_CHARS).to_owned()
     };
     let message = body
         .as_ref()
         .and_then(|b| b.get("message"))
         .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
+        .unwrap_or_default();
+    let message = clip(message, MAX_MESSAGE_CHARS).to_owned();
     Err(match status {
         401 if login => AdminError::WrongCredentials,
         401 if field("code") == wire::TOKEN_EXPIRED => AdminError::TokenExpired,
@@ -197,6 +201,25 @@ mod tests {
 
     fn reply(status: u16, body: &str) -> HttpResponse {
         HttpResponse::new(status, body)
+    }
+
+    /// Finding: an admin refusal's message and field name were kept
+    /// verbatim, whatever their size; they are shown and logged, and come
+    /// back cut like the connect flow's (300 and 64 characters).
+    #[test]
+    fn a_huge_refusal_message_and_field_are_cut() {
+        let body = serde_json::json!({
+            "status": "failed",
+            "message": "é".repeat(50_000),
+            "data": { "field": "f".repeat(100_000) },
+        });
+        let Err(AdminError::Invalid { field, message }) =
+            decode_app(&reply(400, &body.to_string()))
+        else {
+            panic!("a 400 is an invalid field");
+        };
+        assert_eq!(message, "é".repeat(MAX_MESSAGE_CHARS));
+        assert_eq!(field, "f".repeat(MAX_CODE_CHARS));
     }
 
     #[test]
