@@ -131,3 +131,24 @@ async fn the_stream_carries_monos_event_names_as_they_happen_and_resumes() {
         .unwrap();
     assert_eq!(refused.status(), 401);
 }
+
+/// Finding: `Last-Event-ID: 18446744073709551615` (u64::MAX) overflowed
+/// `id + 1` in the handler. The stream now opens (200) and, the client
+/// having claimed every id, sends no event again and ends with the flow.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_last_event_id_of_u64_max_opens_an_empty_stream() {
+    let sandbox = Sandbox::start_local().await.unwrap();
+    let rig = serve(&sandbox.url(), Setup::default()).await;
+    let client = Client::new(vec![rig.url.clone()], super::rig::API_KEY);
+    let token = client.new_token().await;
+    client.session(&token).await;
+    client
+        .act(&token, 0, serde_json::json!({"type": "exit"}))
+        .await;
+    let text = read_stream(rig.url.clone(), token.clone(), Some(u64::MAX)).await;
+    assert_eq!(parse(&text), [], "{text:?}");
+    // The same stream read from the start still has the flow's events.
+    let all = parse(&read_stream(rig.url.clone(), token, None).await);
+    let names: Vec<&str> = all.iter().map(|e| e.1.as_str()).collect();
+    assert_eq!(names, ["OPENED", "EXIT"]);
+}

@@ -77,11 +77,7 @@ pub(super) async fn events(
     if let Err(e) = link.authorize_shared(&token).await {
         return e.into_response();
     }
-    let from = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map_or(0, |id| id + 1);
+    let from = resume_from(&headers);
     let deadline = tokio::time::Instant::now() + link.config().stream_lifetime;
     let flinks = match query.events {
         Names::Mono => None,
@@ -105,6 +101,20 @@ pub(super) async fn events(
     Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response()
+}
+
+/// The first event id to send: the one after the client's `Last-Event-ID`,
+/// or 0 without one (or with one that is not a number).
+///
+/// The header is the client's text: `u64::MAX` must not overflow (a panic
+/// in debug builds, a replay of every event from 0 in release), so it
+/// saturates, which sends no stored event (none has that id).
+fn resume_from(headers: &HeaderMap) -> u64 {
+    headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(0, |id| id.saturating_add(1))
 }
 
 struct Poll {
@@ -208,14 +218,91 @@ impl Poll {
     }
 }
 
+/// The longest SSE event name sent. Flinks' own codes and steps are far
+/// shorter; a longer name is no name a dashboard listens for.
+const MAX_EVENT_NAME: usize = 64;
+
 /// A Flinks Connect event: named by its `step` (or, for a partner code, by
 /// the code), with the whole object as data.
+///
+/// A partner's code is kept verbatim when Flinks sends one we do not know
+/// (`FlinksCode::Unknown`), so it may hold anything, a newline included;
+/// axum's `Event::event` panics on CR or LF, and since the event is stored,
+/// every reconnect would panic again. So only a name made of
+/// [`is_event_name`]'s alphabet names the event; any other is sent as a
+/// plain `message` (what a browser fires for an unnamed event), the code
+/// still whole in the data.
 fn flinks_event(value: serde_json::Value) -> SseEvent {
     let name = value
         .get("step")
         .or_else(|| value.get("flinksCode"))
         .and_then(serde_json::Value::as_str)
+        .filter(|name| is_event_name(name))
         .unwrap_or("message")
         .to_owned();
     SseEvent::default().event(name).data(value.to_string())
+}
+
+/// Whether `name` may be an SSE `event:` name: 1 to [`MAX_EVENT_NAME`]
+/// ASCII letters, digits and `_`, the alphabet of Flinks' codes and steps
+/// (and nothing axum or an `EventSource` could trip on).
+fn is_event_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_EVENT_NAME
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+    use serde_json::json;
+
+    /// The bytes a client receives for `event`.
+    async fn wire(event: SseEvent) -> String {
+        let stream = futures_util::stream::iter([Ok::<_, Infallible>(event)]);
+        let body = Sse::new(stream).into_response().into_body();
+        match axum::body::to_bytes(body, 64 * 1024).await {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(e) => panic!("the stream could not be read: {e}"),
+        }
+    }
+
+    /// Finding: a partner code with a newline (an unknown FlinksCode kept
+    /// verbatim) panicked the `?events=flinks` handler on every reconnect.
+    /// It is now a well-formed `message` event carrying the code intact.
+    #[tokio::test]
+    async fn a_partner_code_with_a_newline_is_a_message_event_not_a_panic() {
+        for code in ["A\nB", "A\rB", "", "bad name", "Ü", &"X".repeat(65)] {
+            let text = wire(flinks_event(json!({ "flinksCode": code }))).await;
+            let lines: Vec<&str> = text.trim_end().lines().collect();
+            assert_eq!(lines.len(), 2, "one event, two fields: {text:?}");
+            assert_eq!(lines[0], "event: message", "{text:?}");
+            let data = lines[1].strip_prefix("data: ").unwrap_or_default();
+            let data: serde_json::Value = serde_json::from_str(data).unwrap_or_default();
+            assert_eq!(data["flinksCode"], code, "the code is kept: {text:?}");
+        }
+        // A code of Flinks' own alphabet still names its event.
+        let text = wire(flinks_event(json!({ "flinksCode": "INVALID_LOGIN" }))).await;
+        assert!(text.starts_with("event: INVALID_LOGIN\n"), "{text:?}");
+        let text = wire(flinks_event(json!({ "step": "APP_MOUNTED" }))).await;
+        assert!(text.starts_with("event: APP_MOUNTED\n"), "{text:?}");
+    }
+
+    /// Finding: `Last-Event-ID: 18446744073709551615` overflowed `id + 1`.
+    /// It now resumes after the last possible id (nothing to replay), and a
+    /// header that is not a number starts from the beginning.
+    #[test]
+    fn a_last_event_id_of_u64_max_does_not_overflow() {
+        let from = |value: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("last-event-id", HeaderValue::from_static(value));
+            resume_from(&headers)
+        };
+        assert_eq!(from("18446744073709551615"), u64::MAX);
+        assert_eq!(from("5"), 6);
+        assert_eq!(from("18446744073709551616"), 0);
+        assert_eq!(from("-1"), 0);
+        assert_eq!(resume_from(&HeaderMap::new()), 0);
+    }
 }
