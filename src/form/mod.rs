@@ -412,13 +412,39 @@ pub(crate) mod reveal_values {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Values, A::Error> {
                 let mut values = Values::new();
-                while let Some((k, v)) = m.next_entry::<String, String>()? {
-                    values.insert(k, v);
+                while let Some((k, v)) = m.next_entry::<String, Text>()? {
+                    values.insert(k, v.0);
                 }
                 Ok(values)
             }
         }
         d.deserialize_map(V)
+    }
+
+    /// One value: a `String` whose refusal says values are strings, so a
+    /// front-end that sends a PIN as a JSON number is told what to send
+    /// (the link API's `json_error` keeps only the "expected ..." part,
+    /// never the PIN). JSON is the only format values are read from, and
+    /// it hands strings to `visit_str`/`visit_string`.
+    struct Text(String);
+
+    impl<'de> serde::Deserialize<'de> for Text {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Text, D::Error> {
+            struct T;
+            impl Visitor<'_> for T {
+                type Value = Text;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a string (form values are JSON strings, digits too)")
+                }
+                fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Text, E> {
+                    Ok(Text(v.to_owned()))
+                }
+                fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Text, E> {
+                    Ok(Text(v))
+                }
+            }
+            d.deserialize_string(T)
+        }
     }
 }
 #[cfg(test)]

@@ -145,3 +145,46 @@ async fn every_client_mistake_is_a_typed_json_error() {
         "invalid_public_token"
     );
 }
+
+/// Finding: a front-end that sent a PIN as a JSON number
+/// (`"values":{"pin":1234}`) got a 400 whose message was serde's
+/// ``invalid type: integer `1234`, expected a string``: the PIN came back.
+/// Now no value is echoed (integer, float, bool), the message says values
+/// are strings, and the flow still waits at the same form.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pin_sent_as_a_number_is_refused_without_echoing_it() {
+    let partner = StubPartner::start().await.unwrap();
+    let rig = serve(&partner.url(), Setup::default()).await;
+    let c = &rig.client;
+    let token = c.new_token().await;
+    c.session(&token).await;
+    let (_, form) = c
+        .act(
+            &token,
+            0,
+            json!({"type": "choose_institution", "institution": "demo-bank"}),
+        )
+        .await;
+    assert_eq!(form["view"]["type"], "form", "{form}");
+    for pin in ["1234", "98.765", "true"] {
+        let body = format!(r#"{{"seq":1,"action":{{"type":"submit","values":{{"pin":{pin}}}}}}}"#);
+        let (status, answer) = c
+            .raw_post("/link/v1/session/actions", &token, body.into_bytes())
+            .await;
+        assert_eq!(status, 400, "{answer}");
+        assert_eq!(answer["error"]["code"], "bad_request", "{answer}");
+        let text = answer.to_string();
+        assert!(!text.contains(pin), "{pin} echoed: {text}");
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("expected a string (form values are JSON strings, digits too)"),
+            "{message}"
+        );
+    }
+    let (_, still) = c.session(&token).await;
+    assert_eq!(
+        (still["seq"].as_u64(), &still["view"]["type"]),
+        (Some(1), &json!("form")),
+        "{still}"
+    );
+}

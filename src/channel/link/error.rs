@@ -205,13 +205,15 @@ impl IntoResponse for ApiError {
 }
 
 /// A JSON parse error as a sentence that never quotes the input: serde's
-/// own messages can echo a value (`invalid type: string "hunter2"`), and a
-/// value may be a password.
+/// own messages echo the value they refused (``invalid type: integer
+/// `1234`, expected a string``, `invalid type: string "hunter2"`), and a
+/// value may be a PIN or a password, so only what our own types expected
+/// is kept, with the position.
 pub(crate) fn json_error(e: &serde_json::Error) -> ApiError {
     let position = format!("line {} column {}", e.line(), e.column());
     let message = match e.classify() {
         serde_json::error::Category::Data => {
-            format!("{} (at {position})", redact_quoted(&e.to_string()))
+            format!("{} (at {position})", data_problem(e))
         }
         serde_json::error::Category::Eof => format!("the JSON ends early ({position})"),
         _ => format!("malformed JSON at {position}"),
@@ -219,24 +221,50 @@ pub(crate) fn json_error(e: &serde_json::Error) -> ApiError {
     ApiError::BadRequest(message)
 }
 
-/// `text` with every `"..."` replaced by `"…"`, and serde's trailing
-/// position dropped (it is added back once).
-fn redact_quoted(text: &str) -> String {
-    let text = text.split(" at line ").next().unwrap_or(text);
-    let mut out = String::with_capacity(text.len());
-    let mut inside = false;
-    for c in text.chars() {
-        if c == '"' {
-            if inside {
-                out.push('…');
-            }
-            out.push(c);
-            inside = !inside;
-        } else if !inside {
-            out.push(c);
+/// What was wrong with well-formed JSON, without any of the client's text.
+///
+/// serde's sentences are `<problem> <the client's value or name>, expected
+/// <what>`: the part after the last `, expected ` comes from our types'
+/// `Deserialize` impls (field lists, variant names, `a string`), never from
+/// the input, so it is kept; everything between the problem and it is
+/// dropped. `missing field` and `duplicate field` name one of our fields.
+/// Any other sentence (a custom error may quote anything) is replaced whole.
+fn data_problem(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    // serde_json appends the position; it is added back once, ours.
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    let text = text.strip_suffix(&suffix).unwrap_or(&text);
+    // serde's one sentence without an "expected": a `, expected ` inside
+    // the client's name must not be taken for serde's.
+    for none in ["there are no fields", "there are no variants"] {
+        if text.ends_with(&format!(", {none}")) {
+            let problem = if text.starts_with("unknown field") {
+                "unknown field"
+            } else {
+                "unknown variant"
+            };
+            return format!("{problem}: {none}");
         }
     }
-    out
+    let expected = text.rsplit_once(", expected ").map(|(_, what)| what);
+    for problem in [
+        "invalid type",
+        "invalid value",
+        "invalid length",
+        "unknown variant",
+        "unknown field",
+    ] {
+        if text.starts_with(problem) {
+            return match expected {
+                Some(what) => format!("{problem}, expected {what}"),
+                None => problem.to_owned(),
+            };
+        }
+    }
+    if text.starts_with("missing field `") || text.starts_with("duplicate field `") {
+        return text.to_owned();
+    }
+    "the JSON does not have the expected shape".to_owned()
 }
 
 #[cfg(test)]
@@ -256,5 +284,78 @@ mod tests {
             panic!()
         };
         assert!(message.contains("line 1"), "{message}");
+    }
+
+    /// The message for `body` sent as an action, which must refuse it.
+    fn message_for(body: &str) -> String {
+        match serde_json::from_str::<super::super::action::ActionRequest>(body) {
+            Ok(_) => panic!("{body} was accepted"),
+            Err(e) => match json_error(&e) {
+                ApiError::BadRequest(message) => message,
+                other => panic!("{other:?}"),
+            },
+        }
+    }
+
+    /// Finding: a PIN submitted as a JSON number came back in the 400's
+    /// message (``invalid type: integer `1234`, expected a string``); so
+    /// did floats and booleans. No value the client sent is echoed now,
+    /// and the message still says what was expected.
+    #[test]
+    fn a_pin_sent_as_a_number_is_not_echoed_in_the_error() {
+        for (value, shown) in [
+            ("1234", "1234"),
+            ("98.765", "98.765"),
+            ("true", "true"),
+            ("-4321", "4321"),
+            (r#"["hunter2"]"#, "hunter2"),
+            (r#"{"k":"hunter2"}"#, "hunter2"),
+        ] {
+            let body =
+                format!(r#"{{"seq":1,"action":{{"type":"submit","values":{{"pin":{value}}}}}}}"#);
+            let message = message_for(&body);
+            assert!(!message.contains(shown), "{value}: {message}");
+            assert!(message.contains("expected a string"), "{value}: {message}");
+            assert!(message.contains("line 1 column"), "{value}: {message}");
+        }
+    }
+
+    /// Finding (same): unknown variant and field names came back between
+    /// backticks. The client's text never comes back, even when it mimics
+    /// serde's own punctuation, while what our types accept still does.
+    #[test]
+    fn names_and_strings_the_client_sent_are_not_echoed() {
+        // What looks like serde's own punctuation must not fool the cut.
+        let secret = "s3cr3t` at line 9, expected x";
+        let cases = [
+            (
+                format!(r#"{{"seq":1,"action":{{"type":"{secret}"}}}}"#),
+                "unknown variant, expected one of `choose_institution`",
+            ),
+            (
+                format!(r#"{{"seq":1,"{secret}":1,"action":{{"type":"exit"}}}}"#),
+                "unknown field, expected `seq` or `action`",
+            ),
+            (
+                format!(r#"{{"seq":"{secret}","action":{{"type":"exit"}}}}"#),
+                "invalid type, expected u64",
+            ),
+            (
+                r#"{"seq":1,"action":{"type":"choose_account","index":-7}}"#.to_owned(),
+                "invalid value, expected usize",
+            ),
+            (
+                format!(r#"{{"seq":1,"action":{{"type":"back","{secret}":1}}}}"#),
+                "unknown field: there are no fields",
+            ),
+            (r#"{"seq":1}"#.to_owned(), "missing field `action`"),
+        ];
+        for (body, want) in cases {
+            let message = message_for(&body);
+            assert!(message.starts_with(want), "{body}: {message}");
+            for leak in ["s3cr3t", "-7"] {
+                assert!(!message.contains(leak), "{body}: {message}");
+            }
+        }
     }
 }
