@@ -347,6 +347,56 @@ async fn bad_input_is_a_4xx_with_a_clear_message_never_a_500() {
     }
 }
 
+/// Finding: an id with a NUL (`"a\u0000b"`) went to the database, where
+/// PostgreSQL refuses it (SQLSTATE 22021) and the API answered 503 "try
+/// again", forever. On every backend it is now a 400 naming the field, as
+/// is an id too long to be one.
+#[tokio::test]
+async fn an_id_with_a_nul_or_too_long_is_a_400_not_a_503() {
+    let long = "x".repeat(257);
+    for backend in backends().await {
+        let name = backend.name;
+        seed(&backend).await;
+        let url = serve_api(backend.store.clone()).await;
+        let cases = [
+            ("/v2/auth/getById", r#"{"id": "a\u0000b"}"#.to_owned(), "id"),
+            (
+                "/v2/auth/getByCustomer",
+                r#"{"customer": "a\u0000b"}"#.to_owned(),
+                "customer",
+            ),
+            (
+                "/v2/auth/getByBank",
+                r#"{"bank": "a\u0000b"}"#.to_owned(),
+                "bank",
+            ),
+            (
+                "/v2/auth/getByCustomerDate",
+                r#"{"customer": "a\u0000b", "from": "2024-01-01", "to": "2024-01-31"}"#.to_owned(),
+                "customer",
+            ),
+            (
+                "/v2/auth/getByCustomer",
+                format!(r#"{{"customer": "{long}"}}"#),
+                "customer",
+            ),
+        ];
+        for (path, body, field) in cases {
+            let (status, answer) = post(&url, path, &body).await;
+            assert_eq!(status, 400, "{name} {path}: {answer}");
+            assert_eq!(answer["status"], "error", "{name} {path}");
+            assert_eq!(
+                answer["message"],
+                format!("{field} must be 1 to 256 printable characters (no control characters)"),
+                "{name} {path}"
+            );
+        }
+        // The customer's own id still finds their links.
+        let (status, found) = post(&url, "/v2/auth/getByCustomer", r#"{"customer": "c1"}"#).await;
+        assert_eq!((status, ids(&found).len()), (200, 5), "{name}: {found}");
+    }
+}
+
 #[tokio::test]
 async fn equal_creation_times_are_ordered_by_id_so_pages_never_repeat() {
     for backend in backends().await {

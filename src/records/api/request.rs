@@ -51,14 +51,31 @@ fn whole(body: &Map<String, Value>, key: &str, default: u64) -> Result<u64, ApiE
     }
 }
 
-/// A required id: a non-empty string (a number is taken as its digits).
+/// The longest id looked up: the link API's own bound on what a host may
+/// name (`customer.id` and the rest, 256), so every stored id can still be
+/// asked for, and a 2 MB body is not sent to the database as one id.
+const MAX_ID: usize = 256;
+
+/// A required id: a non-empty string (a number is taken as its digits) of
+/// at most [`MAX_ID`] printable characters.
+///
+/// The id goes to the database as is. A NUL makes PostgreSQL refuse the
+/// query (SQLSTATE 22021), which would come back as a 503 "try again" that
+/// no retry can fix; no stored id holds a control character, so any is
+/// refused here, with a message that says what an id may be.
 pub(super) fn id(body: &Map<String, Value>, key: &str) -> Result<String, ApiError> {
     let missing = || ApiError::bad(format!("{key} is required (a string)"));
-    match body.get(key) {
-        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_owned()),
-        Some(Value::Number(n)) => Ok(n.to_string()),
-        _ => Err(missing()),
+    let id = match body.get(key) {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_owned(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => return Err(missing()),
+    };
+    if id.chars().count() > MAX_ID || id.chars().any(char::is_control) {
+        return Err(ApiError::bad(format!(
+            "{key} must be 1 to {MAX_ID} printable characters (no control characters)"
+        )));
     }
+    Ok(id)
 }
 
 /// `from` and `to` (both required, `YYYY-MM-DD`, inclusive, UTC) as the
@@ -127,6 +144,33 @@ mod tests {
             .unwrap_err()
             .message
             .contains("limit"));
+    }
+
+    /// Finding: an id with a NUL reached the database (PostgreSQL answers
+    /// SQLSTATE 22021, turned into a 503 "try again"). Control characters
+    /// and over-long ids are now a 400 naming the field.
+    #[test]
+    fn an_id_with_a_control_character_or_too_long_is_refused() {
+        for (key, bad) in [
+            ("id", json!("a\u{0}b")),
+            ("customer", json!("c\n1")),
+            ("bank", json!("b\u{7f}1")),
+            ("customer", json!("x".repeat(MAX_ID + 1))),
+        ] {
+            let err = id(&map(json!({ key: bad })), key).unwrap_err();
+            assert_eq!(err.status.as_u16(), 400, "{key}: {bad}");
+            assert!(
+                err.message
+                    .starts_with(&format!("{key} must be 1 to 256 printable")),
+                "{}",
+                err.message
+            );
+        }
+        // Trimmed, and a number still taken as its digits; 256 is allowed.
+        assert_eq!(id(&map(json!({"id": " a1 "})), "id").unwrap(), "a1");
+        assert_eq!(id(&map(json!({"id": 42})), "id").unwrap(), "42");
+        let longest = "é".repeat(MAX_ID);
+        assert_eq!(id(&map(json!({ "id": longest })), "id").unwrap(), longest);
     }
 
     #[test]
