@@ -206,7 +206,7 @@ impl SessionService {
         let Some((id, call)) = pending else {
             if let Some(linked) = self.linked(&flow, &session, channel.name()) {
                 // Boxed, like the call below: most turns deliver nothing.
-                session.delivered = Box::pin(self.deliver(&linked)).await;
+                session.delivered = Box::pin(self.deliver(&linked, Duration::ZERO)).await;
             }
             channel.settled(&flow, &mut session);
             session.flow = flow.snapshot();
@@ -257,6 +257,14 @@ impl SessionService {
             let settled = this
                 .settle(&key_owned, &claim, &flow, events, settle_channel.as_ref())
                 .await;
+            if let Ok(session) = &settled {
+                if let Some(linked) = this.linked(&flow, session, settle_channel.name()) {
+                    // Linked and saved, but delivery still fails: keep
+                    // trying in the background, or the host never hears.
+                    let redelivery = Arc::clone(&this).redeliver::<S>(key_owned.clone(), linked);
+                    this.tasks.spawn(redelivery);
+                }
+            }
             let _ = tx.send(settled);
         });
         match tokio::time::timeout(budget, rx).await {
@@ -323,11 +331,13 @@ impl SessionService {
         // A link the partner made is delivered before the write that says
         // so, from what the claim's own session knew: even if that write
         // finds the claim recovered elsewhere, the host learns of the link.
+        // A failing delivery is retried for half the lease (the other half
+        // is the write's), then left to `redeliver`.
         let mut delivered = None;
         if let Some(mut known) = self.load::<S>(key).await.ok().flatten().map(|l| l.session) {
             note_events(&mut known, &events);
             if let Some(linked) = self.linked(flow, &known, channel.name()) {
-                delivered = self.deliver(&linked).await;
+                delivered = self.deliver(&linked, self.config.claim_lease / 2).await;
             }
         }
         let outcome = self
@@ -465,22 +475,85 @@ impl SessionService {
     }
 
     /// Hands a link to delivery; `Some` once delivery has it. A failure is
-    /// logged and left `None`, so the session's next turn tries again.
-    async fn deliver(&self, linked: &LinkedAccount) -> Option<Delivered> {
+    /// tried again with backoff for up to `patience`, then logged and left
+    /// `None` (delivery is idempotent by reference, so a retry of an
+    /// attempt that did land records nothing twice).
+    async fn deliver(&self, linked: &LinkedAccount, patience: Duration) -> Option<Delivered> {
         tracing::info!(reference = %linked.reference, account = %linked.account_id,
             institution = linked.institution.as_ref().map(|i| i.id.as_str()).unwrap_or(""),
             channel = %linked.channel, "account linked");
         let Some(delivery) = &self.delivery else {
             return Some(Delivered::default());
         };
-        match delivery.deliver(linked).await {
-            Ok(d) => Some(d),
-            Err(e) => {
-                tracing::error!(reference = %linked.reference, error = %e,
-                    "the link could not be delivered; the next turn tries again");
-                None
+        let started = tokio::time::Instant::now();
+        let mut delay = Duration::from_millis(50);
+        loop {
+            match delivery.deliver(linked).await {
+                Ok(d) => return Some(d),
+                Err(e) if started.elapsed() + delay <= patience => {
+                    tracing::warn!(reference = %linked.reference, error = %e,
+                        "the link could not be delivered; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(1));
+                }
+                Err(e) => {
+                    tracing::error!(reference = %linked.reference, error = %e,
+                        "the link could not be delivered yet");
+                    return None;
+                }
             }
         }
+    }
+
+    /// Delivers a link the session saved undelivered, in the background:
+    /// tried with a growing pause (to 30 s) for as long as the session
+    /// lives, then written onto the record. Until then the link API's view
+    /// also retries on every poll (a Done view with no delivery runs a
+    /// turn); a USSD session has ended by then, so this is its only retry.
+    pub(crate) async fn redeliver<S: ChannelState>(
+        self: Arc<Self>,
+        key: String,
+        linked: LinkedAccount,
+    ) {
+        let started = tokio::time::Instant::now();
+        let mut delay = Duration::from_secs(1);
+        let delivered = loop {
+            tokio::time::sleep(delay).await;
+            // Delivered meanwhile by a turn (the link page's poll): done.
+            if let Ok(Some(loaded)) = self.load::<S>(&key).await {
+                if loaded.session.delivered.is_some() {
+                    return;
+                }
+            }
+            if let Some(d) = self.deliver(&linked, Duration::ZERO).await {
+                break d;
+            }
+            if started.elapsed() >= self.config.session_ttl {
+                tracing::error!(reference = %linked.reference, account = %linked.account_id,
+                    "the link was never delivered; giving up with the session");
+                return;
+            }
+            delay = (delay * 2).min(Duration::from_secs(30));
+        };
+        let saved = self
+            .update_claimed::<S>(&key, None, |session| {
+                if session.delivered.is_none() {
+                    session.delivered = Some(delivered.clone());
+                }
+            })
+            .await;
+        if let Err(e) = saved {
+            // Delivered all the same; a later turn finds it delivered by
+            // reference and records nothing twice.
+            tracing::warn!(reference = %linked.reference, error = %e,
+                "a late delivery could not be noted on the session");
+        }
+    }
+
+    /// Whether `flow` has linked an account that `session` has not
+    /// delivered yet (a channel then runs a turn, which delivers it).
+    pub fn undelivered<S>(&self, flow: &ConnectFlow, session: &Session<S>) -> bool {
+        self.linked(flow, session, "").is_some()
     }
 }
 

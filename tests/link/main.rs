@@ -12,8 +12,11 @@
 #[path = "../support/at_hop.rs"]
 mod at_hop;
 mod auth;
+mod delivery;
 mod errors;
 mod events;
+#[path = "../support/flaky_delivery.rs"]
+mod flaky_delivery;
 mod flinks;
 mod flows;
 mod handoff;

@@ -57,6 +57,8 @@ pub(crate) struct Setup {
     /// Record links in these auth records (a returning customer's banks
     /// come first).
     pub(crate) records: Option<Arc<connectflow::records::SqlStore>>,
+    /// Hand links to this instead.
+    pub(crate) delivery: Option<Arc<dyn connectflow::service::Delivery>>,
 }
 
 impl Default for Setup {
@@ -72,6 +74,7 @@ impl Default for Setup {
             clock: None,
             flinks: false,
             records: None,
+            delivery: None,
         }
     }
 }
@@ -104,6 +107,9 @@ pub(crate) async fn serve(partner_url: &str, setup: Setup) -> Rig {
             records,
             connectflow::records::Env::Sandbox,
         )));
+    }
+    if let Some(delivery) = setup.delivery {
+        service = service.with_delivery(delivery);
     }
     if let Some(clock) = setup.clock {
         service = service.with_clock(clock);

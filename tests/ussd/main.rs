@@ -5,6 +5,8 @@
 
 mod choice;
 mod first_answer;
+#[path = "../support/flaky_delivery.rs"]
+mod flaky_delivery;
 mod flinks;
 mod hardening;
 mod hubtel_ps;
@@ -480,5 +482,59 @@ async fn an_invalid_answer_at_the_resume_offer_keeps_the_recovered_flow() {
     assert!(
         !end && text.contains("not responding") && text.contains("Username"),
         "{text}"
+    );
+}
+
+/// Finding (review, 2026-12-04): a link whose delivery failed once (the
+/// records database briefly down) was saved undelivered and never tried
+/// again: the account was linked at the bank, and the host had no auth
+/// record and no webhook. Delivery is now retried with backoff while the
+/// call's outcome is settled.
+#[tokio::test]
+async fn a_delivery_that_fails_briefly_is_retried_before_the_screen() {
+    let delivery = Arc::new(flaky_delivery::FlakyDelivery::failing(2));
+    let setup = Setup {
+        delivery: Some(delivery.clone()),
+        ..Setup::default()
+    };
+    let rig = rig_setup(SandboxConfig::default(), setup).await;
+    let mut phone = AtPhone::new(&rig.url, "+254711000953");
+    let (end, text) = phone.script(&["1", "1", "user_good", "pass_good"]).await;
+    assert!(end && text.contains("linked"), "{text}");
+    assert_eq!(delivery.delivered().len(), 1);
+    assert_eq!(delivery.calls.load(std::sync::atomic::Ordering::SeqCst), 3);
+}
+
+/// The same, with the database down for longer than the settle may wait
+/// (half the claim's lease): the USSD session has ended on "linked", and
+/// the link is delivered in the background once the database is back.
+#[tokio::test]
+async fn a_delivery_still_failing_after_the_settle_is_retried_in_the_background() {
+    let delivery = Arc::new(flaky_delivery::FlakyDelivery::failing(usize::MAX));
+    let setup = Setup {
+        delivery: Some(delivery.clone()),
+        service: ServiceConfig {
+            claim_lease: Duration::from_millis(400),
+            ..ServiceConfig::default()
+        },
+        ..Setup::default()
+    };
+    let rig = rig_setup(SandboxConfig::default(), setup).await;
+    let mut phone = AtPhone::new(&rig.url, "+254711000954");
+    let (end, text) = phone.script(&["1", "1", "user_good", "pass_good"]).await;
+    assert!(end && text.contains("linked"), "{text}");
+    assert!(delivery.delivered().is_empty());
+    // The database comes back.
+    delivery
+        .failures
+        .store(0, std::sync::atomic::Ordering::SeqCst);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while delivery.delivered().is_empty() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        delivery.delivered().len(),
+        1,
+        "delivered once, in the background"
     );
 }

@@ -40,6 +40,8 @@ pub(crate) struct Setup {
     pub(crate) webhook: Option<OutboxConfig>,
     /// Speak Flinks (to the sandbox's Flinks Capital) instead of Mono.
     pub(crate) flinks: bool,
+    /// Links are handed to this instead of (or before) any records.
+    pub(crate) delivery: Option<Arc<dyn connectflow::service::Delivery>>,
 }
 
 /// Serves the USSD channel for the partner at `partner_url`, sessions in a
@@ -63,6 +65,9 @@ pub(crate) async fn serve(partner_url: &str, setup: Setup) -> String {
             outbox.spawn(tokio_util::sync::CancellationToken::new());
         }
         service = service.with_delivery(Arc::new(delivery));
+    }
+    if let Some(delivery) = setup.delivery {
+        service = service.with_delivery(delivery);
     }
     let service = UssdService::new(Arc::new(service), setup.ussd);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -208,9 +208,12 @@ impl LinkService {
         let claim = self.service.recover(&mut session, &mut flow);
         let now = self.service.now();
         let due = flow.poll_timeout().is_some_and(|at| at <= now);
-        if claim == ClaimStatus::Recovered || (due && claim == ClaimStatus::Free) {
-            // A dead instance's call, or a deadline passed while nobody
-            // asked: the record changes, so it goes through a turn.
+        let free = claim == ClaimStatus::Free;
+        let undelivered = free && self.service.undelivered(&flow, &session);
+        if claim == ClaimStatus::Recovered || (due && free) || undelivered {
+            // A dead instance's call, a deadline passed while nobody asked,
+            // or a link whose delivery failed (each poll tries it again):
+            // the record changes, so it goes through a turn.
             flow.handle_timeout(now);
             let (r, s) = self
                 .drive(token, version, session, flow, Served::Shown)

@@ -1,0 +1,64 @@
+//! A link whose delivery failed is delivered on the page's next poll.
+
+use super::flaky_delivery::FlakyDelivery;
+use super::rig::{serve, Setup};
+use connectflow::service::ServiceConfig;
+use connectflow::testing::Sandbox;
+use serde_json::json;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Finding (review, 2026-12-04): a link saved undelivered (the records
+/// database down while the login settled) was never delivered: a view of a
+/// finished flow ran no turn. Now the page's next poll of a linked but
+/// undelivered session runs one, which delivers it (before the background
+/// retry's first try, a second later).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_next_poll_delivers_a_link_whose_delivery_failed() {
+    let sandbox = Sandbox::start_local().await.unwrap();
+    let delivery = Arc::new(FlakyDelivery::failing(usize::MAX));
+    let setup = Setup {
+        delivery: Some(delivery.clone()),
+        // The settle retries delivery for half the lease: 0.2 s here.
+        service: ServiceConfig {
+            claim_lease: Duration::from_millis(400),
+            ..ServiceConfig::default()
+        },
+        ..Setup::default()
+    };
+    let rig = serve(&sandbox.url(), setup).await;
+    let client = &rig.client;
+    let token = client.new_token().await;
+    let (_, mut body) = client.session(&token).await;
+    for _ in 0..20 {
+        let seq = body["seq"].as_u64().unwrap();
+        let action = match body["view"]["type"].as_str().unwrap() {
+            "choose_institution" => json!({"type": "choose_institution",
+                "institution": "sandbox-bank", "auth_method": "internet_banking"}),
+            "form" => json!({"type": "submit",
+                "values": {"username": "user_good", "password": "pass_good"}}),
+            "working" => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                body = client.session(&token).await.1;
+                continue;
+            }
+            "done" => break,
+            other => panic!("unexpected {other}: {body}"),
+        };
+        body = client.act(&token, seq, action).await.1;
+    }
+    assert_eq!(body["view"]["type"], "done", "{body}");
+    assert!(delivery.delivered().is_empty());
+
+    // The database is back; the page polls.
+    delivery.failures.store(0, Ordering::SeqCst);
+    let (status, body) = client.session(&token).await;
+    assert_eq!((status, body["view"]["type"].as_str()), (200, Some("done")));
+    assert_eq!(delivery.delivered().len(), 1, "delivered by the poll");
+    // Once delivered, polls deliver nothing more.
+    client.session(&token).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    client.session(&token).await;
+    assert_eq!(delivery.delivered().len(), 1);
+}

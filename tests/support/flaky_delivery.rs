@@ -1,0 +1,54 @@
+//! A delivery that fails while told to (a records database that is down),
+//! then keeps every link it is given.
+
+use connectflow::service::{Delivered, Delivery, DeliveryError, LinkedAccount};
+use connectflow::store::BoxFuture;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+#[derive(Debug, Default)]
+pub(crate) struct FlakyDelivery {
+    /// Calls still to refuse.
+    pub(crate) failures: AtomicUsize,
+    /// Calls made, refused or not.
+    pub(crate) calls: AtomicUsize,
+    /// The references delivered, in order.
+    pub(crate) delivered: Mutex<Vec<String>>,
+}
+
+impl FlakyDelivery {
+    /// Refuses the next `n` calls.
+    pub(crate) fn failing(n: usize) -> FlakyDelivery {
+        FlakyDelivery {
+            failures: AtomicUsize::new(n),
+            ..FlakyDelivery::default()
+        }
+    }
+
+    pub(crate) fn delivered(&self) -> Vec<String> {
+        self.delivered.lock().unwrap().clone()
+    }
+}
+
+impl Delivery for FlakyDelivery {
+    fn deliver<'a>(
+        &'a self,
+        linked: &'a LinkedAccount,
+    ) -> BoxFuture<'a, Result<Delivered, DeliveryError>> {
+        Box::pin(async move {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            let refused = self
+                .failures
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+            if refused {
+                return Err(DeliveryError("the records database is down".into()));
+            }
+            self.delivered
+                .lock()
+                .unwrap()
+                .push(linked.reference.clone());
+            Ok(Delivered::default())
+        })
+    }
+}
