@@ -195,12 +195,42 @@ impl LineCost {
 /// Joins `head` (may be shortened) and `body` (never cut: every option line
 /// stays whole) into a screen within the budget. Head lines are dropped from
 /// the top, then the last one is shortened, until it fits.
-pub(super) fn fit(
-    mut head: Vec<String>,
+pub(super) fn fit(head: Vec<String>, body: Vec<String>, config: &MenuConfig, end: bool) -> Screen {
+    fit_from(head, body, config, end, head_bound(&config.budget))
+}
+
+/// The longest head line, in characters, worth shortening word by word: no
+/// longer line can be on a screen. A line of plain text is at least as long
+/// once sanitized, and any character costs at least one unit; twice the
+/// larger limit leaves room for text whose combining marks sanitizing
+/// removes (decomposed accents: one mark a letter).
+fn head_bound(budget: &Budget) -> usize {
+    budget.gsm7.max(budget.ucs2).saturating_mul(2)
+}
+
+/// [`fit`], with head lines longer than `bound` characters first brought
+/// under it by the same cuts `fit` makes.
+///
+/// Why: `fit` drops one word per pass and re-joins and re-measures the whole
+/// screen each time, which is quadratic in a long line (a partner's 100 KB
+/// form title or refusal stalled a worker for seconds on every hop). Lines
+/// over the bound cannot fit, so the loop would cut them, and only them,
+/// down to the bound before touching anything else (it always cuts the
+/// longest line); doing that first, in one linear pass per line, reaches the
+/// same state, and the loop then works on short lines. (A line that is
+/// mostly invisible characters may be cut shorter than before: still within
+/// the budget, never longer.)
+fn fit_from(
+    head: Vec<String>,
     body: Vec<String>,
     config: &MenuConfig,
     end: bool,
+    bound: usize,
 ) -> Screen {
+    let mut head: Vec<String> = head
+        .into_iter()
+        .filter_map(|line| cut_to(line, bound))
+        .collect();
     let join = |head: &[String], body: &[String]| -> String {
         let text: Vec<&str> = head.iter().chain(body.iter()).map(String::as_str).collect();
         sanitize(&text.join("\n")).into_owned()
@@ -251,6 +281,38 @@ pub(super) fn fit(
     }
 }
 
+/// `line` after as many of `fit`'s cuts (drop the last word, end with
+/// `...`) as bring it to at most `max_chars` characters, or `None` when a
+/// cut would leave no word (`fit` then drops the line). Linear: each cut
+/// scans only the word it drops.
+fn cut_to(mut line: String, max_chars: usize) -> Option<String> {
+    if line.chars().nth(max_chars).is_none() {
+        return Some(line);
+    }
+    // A cut at byte `end` (a space, so a character boundary) leaves
+    // `line[..end]` plus `...`: short enough once `end` is at most the
+    // offset of character `max_chars - 3`.
+    let limit = line
+        .char_indices()
+        .nth(max_chars.saturating_sub(3))
+        .map_or(line.len(), |(i, _)| i);
+    let mut end = line.len();
+    loop {
+        // As `fit` does: any `...` a previous cut left (or the text had) is
+        // not a word, and a space at the very start leaves nothing.
+        match line.get(..end)?.trim_end_matches("...").rfind(' ') {
+            Some(cut) if cut > 0 => end = cut,
+            _ => return None,
+        }
+        if end <= limit {
+            break;
+        }
+    }
+    line.truncate(end);
+    line.push_str("...");
+    Some(line)
+}
+
 /// `line` cut at a character boundary, with `...`, to the longest prefix
 /// that fits the budget.
 fn shorten(line: &str, config: &MenuConfig) -> String {
@@ -278,6 +340,7 @@ fn shorten(line: &str, config: &MenuConfig) -> String {
 mod tests {
     use super::*;
     use crate::channel::ussd::gsm::Budget;
+    use proptest::strategy::Strategy;
 
     /// Finding: a prompt longer than the whole budget used to be dropped,
     /// leaving an empty screen; it is shortened at a character boundary.
@@ -298,5 +361,64 @@ mod tests {
         let screen = fit(Vec::new(), vec![ucs.to_owned()], &config, false);
         assert!(config.budget.fits(&screen.text), "{}", screen.text);
         assert!(screen.text.ends_with("..."));
+    }
+
+    /// Finding: a partner's ~100 KB head line with many spaces (a form title
+    /// or a refusal) was shortened one word per pass, re-measuring the whole
+    /// screen each time: quadratic, a worker stalled for seconds on every
+    /// hop showing it. It is cut to what could ever fit first; the screen
+    /// still fits, keeps its options whole and shows the line shortened.
+    #[test]
+    fn a_huge_head_line_is_shortened_to_a_screen_that_fits() {
+        let config = MenuConfig::default();
+        let huge = "a ".repeat(100_000);
+        let options = vec!["1. Yes".to_owned(), "2. No".to_owned()];
+        let screen = fit(vec![huge.clone()], options, &config, false);
+        assert!(config.budget.fits(&screen.text), "{}", screen.text);
+        assert!(screen.text.ends_with("\n1. Yes\n2. No"), "{}", screen.text);
+        let Some((head, _)) = screen.text.split_once('\n') else {
+            panic!("the head line is kept: {}", screen.text);
+        };
+        assert!(head.ends_with("..."), "{head}");
+        assert!(huge.starts_with(head.trim_end_matches("...")));
+        // A line of one 100 KB word cannot be shortened by words: dropped,
+        // as before, leaving the options.
+        let screen = fit(
+            vec!["w".repeat(100_000)],
+            vec!["1. Yes".into()],
+            &config,
+            false,
+        );
+        assert_eq!(screen.text, "1. Yes");
+    }
+
+    proptest::proptest! {
+        /// Finding (kept): cutting long head lines before fitting must not
+        /// change any screen a person sees for ordinary text: the screen is
+        /// the same as when every line is shortened word by word.
+        #[test]
+        fn cutting_long_head_lines_first_changes_no_screen(
+            head in proptest::collection::vec(
+                proptest::collection::vec(
+                    proptest::sample::select(vec![
+                        "a", "word", "Bank", "é", "ç", "€", "ж", "...", "wait...", "long-word",
+                        "x\u{a0}y", "\u{2014}", "Entrez", "le", "code", "",
+                    ]),
+                    0..220,
+                )
+                .prop_map(|words| words.join(" ")),
+                0..4,
+            ),
+            body in proptest::collection::vec("[a-z0-9. ]{0,30}", 0..4),
+            gsm7 in 20usize..=182,
+        ) {
+            let config = MenuConfig {
+                budget: Budget::new(gsm7),
+                ..MenuConfig::default()
+            };
+            let bounded = fit(head.clone(), body.clone(), &config, false);
+            let word_by_word = fit_from(head, body, &config, false, usize::MAX);
+            proptest::prop_assert_eq!(bounded.text, word_by_word.text);
+        }
     }
 }
