@@ -252,6 +252,22 @@ async fn concurrent_writers_exactly_one_wins(store: Store) {
     }
 }
 
+/// Finding (review, 2026-12-04): a gateway's retry of a first answer, after
+/// the session had moved on, found the phone's index equal byte for byte to
+/// the one it would write (an unsealed store: the index holds the session's
+/// key) and Redis took it for its own fresh write beside a taken session,
+/// and deleted it: the live session lost its resume offer. The retry is
+/// reported taken and both records stay as they were, on every store.
+async fn a_retried_first_answer_leaves_the_sessions_index(store: Store) {
+    let create =
+        |data: &'static [u8]| store.create_pair("s", data.to_vec(), "i", b"s".to_vec(), TTL);
+    assert_eq!(create(b"S").await.unwrap(), Created::Both);
+    cas(&store, "s", Some(1), b"S2").await.unwrap();
+    assert!(matches!(create(b"T").await.unwrap(), Created::Taken(e) if e.version == 2));
+    assert_eq!(data_at(&store, "s").await, Some((2, b"S2".to_vec())));
+    assert_eq!(data_at(&store, "i").await, Some((1, b"s".to_vec())));
+}
+
 /// One `#[tokio::test]` per contract check per store, so a failure names both.
 macro_rules! contract {
     ($($check:ident),* $(,)?) => {
@@ -303,6 +319,7 @@ contract!(
     get_or_reads_the_record_or_else_the_fallback,
     compare_and_set_with_writes_the_index_best_effort,
     create_pair_writes_where_free_and_reports_what_was_there,
+    a_retried_first_answer_leaves_the_sessions_index,
 );
 
 /// A store that implements only what the trait requires: the provided

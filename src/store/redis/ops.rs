@@ -293,13 +293,19 @@ impl SessionStore for RedisStore {
                     let others =
                         |raw: &(Version, Vec<u8>), data: &[u8]| !is_own_write(raw.0, &raw.1, data);
                     let held = decoded(held)?.filter(|raw| others(raw, &data));
+                    // Whether this very `SET` created the index (nil: the
+                    // key was free). Only such an index is removed below:
+                    // one equal to this write's that was already there (an
+                    // unsealed store's earlier session with the same bytes)
+                    // belongs to a session that lives.
+                    let index_created = also_held.is_none();
                     // The session is written by now: an index that does not
                     // decode is no index (the hint is lost, not the hop).
                     let also_held = decoded(also_held)
                         .unwrap_or(None)
                         .filter(|raw| others(raw, &also_data));
                     Ok(match (held, also_held) {
-                        (Some(raw), None) => {
+                        (Some(raw), None) if index_created => {
                             // The index was created beside another session,
                             // naming it: removed again, so that it never
                             // leads a later dial to a session not its own.
@@ -313,7 +319,7 @@ impl SessionStore for RedisStore {
                                 .await;
                             Created::Taken(found(raw))
                         }
-                        (Some(raw), Some(_)) => Created::Taken(found(raw)),
+                        (Some(raw), _) => Created::Taken(found(raw)),
                         (None, Some(raw)) => Created::AlsoTaken(found(raw)),
                         (None, None) => Created::Both,
                     })
