@@ -185,7 +185,9 @@ pub fn gateway_codecs(data: &[u8]) {
 
 /// Input extraction never panics, and its invariant holds for any texts:
 /// the same text twice is a duplicate, and text extending the last applied
-/// one by `*` yields exactly the rest.
+/// one by `*` yields exactly the rest. Played as one cumulative session with
+/// every other answer secret (counted by length only, `marks.rs`), every
+/// answer is recovered and every earlier text is a duplicate.
 #[cfg(feature = "ussd")]
 pub fn input_extract(data: &[u8]) {
     use crate::channel::ussd::input::{dialled_prefill, extract, Extracted, TextMarks};
@@ -196,13 +198,39 @@ pub fn input_extract(data: &[u8]) {
     for part in &parts {
         let _ = extract(prev, part);
         let _ = marks.extract(part);
-        marks.push(part);
+        marks.push(part, false);
         assert_eq!(marks.extract(part), Extracted::Duplicate);
         if !part.is_empty() {
             let longer = format!("{part}*tail");
             assert_eq!(marks.extract(&longer), Extracted::Input("tail".into()));
         }
         prev = Some(part);
+    }
+    let mut session = TextMarks::new();
+    session.push("", false);
+    let mut texts = vec![String::new()];
+    for (i, part) in parts.iter().enumerate() {
+        let answered = texts.len() > 1;
+        if !answered && part.is_empty() {
+            // An empty first answer is the first hop's text again (§2.2).
+            continue;
+        }
+        let last = texts.last().map(String::as_str).unwrap_or_default();
+        let next = if answered {
+            format!("{last}*{part}")
+        } else {
+            (*part).to_owned()
+        };
+        assert_eq!(session.extract(&next), Extracted::Input((*part).to_owned()));
+        session.push(&next, i % 2 == 1);
+        texts.push(next);
+    }
+    for earlier in texts.iter().rev().take(32) {
+        assert_eq!(
+            session.extract(earlier),
+            Extracted::Duplicate,
+            "{earlier:?}"
+        );
     }
     if let [code, dialled, ..] = parts.as_slice() {
         let _ = dialled_prefill(code, dialled);

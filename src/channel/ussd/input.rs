@@ -22,6 +22,8 @@
 //! The same holds after a non-empty (pre-dialled) first hop `t0`: every
 //! answer after it is recovered, including an empty first one.
 
+pub use super::marks::TextMarks;
+
 /// What one cumulative hop carries, relative to the previous hop's raw text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Extracted {
@@ -133,7 +135,7 @@ fn strip_code_marks(code: &str) -> &str {
 
 /// The `*`-segments of a non-empty text, verbatim (empty segments kept so the
 /// positions stay meaningful); an empty text has none.
-fn split_segments(text: &str) -> Vec<String> {
+pub(super) fn split_segments(text: &str) -> Vec<String> {
     if text.is_empty() {
         return Vec::new();
     }
@@ -141,125 +143,6 @@ fn split_segments(text: &str) -> Vec<String> {
 }
 
 /// The text after the last `*`, or the whole text if it has none.
-fn last_segment(text: &str) -> &str {
+pub(super) fn last_segment(text: &str) -> &str {
     text.rsplit_once('*').map_or(text, |(_, last)| last)
-}
-
-/// What a session remembers of the cumulative texts it has applied: for
-/// each, its length and a hash — never the text itself, which holds every
-/// PIN and OTP typed so far.
-///
-/// Enough for the suffix-diff rule (the new input follows the last applied
-/// text and a `*`) and for recognising a late retry of *any* earlier hop: a
-/// gateway re-sending `1*1` after `1*1*user_otp` was applied must get the
-/// current screen, never have its text taken as a new answer (sent to the
-/// bank as a password, three of which lock the user).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(transparent)]
-pub struct TextMarks(Vec<(u32, u32)>);
-
-/// Hops remembered for retry detection; a session longer than this still
-/// extracts input from the last one.
-const MAX_MARKS: usize = 32;
-
-impl TextMarks {
-    /// No hop seen yet.
-    pub fn new() -> Self {
-        TextMarks::default()
-    }
-
-    /// True before the first hop.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Records `text` as applied.
-    pub fn push(&mut self, text: &str) {
-        if self.0.len() == MAX_MARKS {
-            self.0.remove(0);
-        }
-        self.0.push(mark(text));
-    }
-
-    /// [`extract`] against the remembered texts: `Duplicate` for the last
-    /// text *or any earlier one* (a late retry), else the suffix after the
-    /// last text and its `*`.
-    pub fn extract(&self, text: &str) -> Extracted {
-        let Some(&(last_len, last_hash)) = self.0.last() else {
-            return Extracted::Begin {
-                prefill: split_segments(text),
-            };
-        };
-        let this = mark(text);
-        if self.0.contains(&this) {
-            return Extracted::Duplicate;
-        }
-        if last_len == 0 {
-            return Extracted::Input(text.to_owned());
-        }
-        let cut = last_len as usize;
-        let extends = text.len() > cut
-            && text.is_char_boundary(cut)
-            && mark(&text[..cut]) == (last_len, last_hash)
-            && text.as_bytes()[cut] == b'*';
-        if extends {
-            Extracted::Input(text[cut + 1..].to_owned())
-        } else {
-            Extracted::Lost {
-                input: last_segment(text).to_owned(),
-            }
-        }
-    }
-}
-
-/// Length and a 32-bit FNV-1a hash. Not a secret-keeping hash (the record is
-/// sealed anyway): it only has to tell this session's few texts apart.
-fn mark(text: &str) -> (u32, u32) {
-    let mut hash: u32 = 0x811c_9dc5;
-    for b in text.bytes() {
-        hash ^= u32::from(b);
-        hash = hash.wrapping_mul(0x0100_0193);
-    }
-    (u32::try_from(text.len()).unwrap_or(u32::MAX), hash)
-}
-
-#[cfg(test)]
-mod marks {
-    use super::*;
-
-    /// The same table as [`extract`]'s, through marks.
-    #[test]
-    fn marks_extract_like_the_text_rule() {
-        let mut m = TextMarks::new();
-        assert_eq!(m.extract(""), Extracted::Begin { prefill: vec![] });
-        m.push("");
-        assert_eq!(m.extract(""), Extracted::Duplicate);
-        assert_eq!(m.extract("1"), Extracted::Input("1".into()));
-        m.push("1");
-        assert_eq!(m.extract("1*2"), Extracted::Input("2".into()));
-        m.push("1*2");
-        assert_eq!(m.extract("1*2*12*34"), Extracted::Input("12*34".into()));
-        assert_eq!(m.extract("1*2*"), Extracted::Input("".into()));
-        assert_eq!(m.extract("9*9"), Extracted::Lost { input: "9".into() });
-    }
-
-    /// Finding: a late gateway retry of an earlier hop (`1*1` after
-    /// `1*1*user_otp`) is a duplicate, not a password.
-    #[test]
-    fn a_late_retry_of_any_earlier_hop_is_a_duplicate() {
-        let mut m = TextMarks::new();
-        for text in ["", "1", "1*1", "1*1*user_otp"] {
-            m.push(text);
-        }
-        for late in ["", "1", "1*1", "1*1*user_otp"] {
-            assert_eq!(m.extract(late), Extracted::Duplicate, "{late:?}");
-        }
-        assert_eq!(
-            m.extract("1*1*user_otp*pass_good"),
-            Extracted::Input("pass_good".into())
-        );
-        // The marks hold no typed text.
-        let json = serde_json::to_string(&m).unwrap();
-        assert!(!json.contains("user_otp"), "{json}");
-    }
 }

@@ -30,6 +30,7 @@ mod handoff;
 mod hop;
 pub mod input;
 mod limits;
+mod marks;
 pub mod menu;
 mod reauth;
 mod resume;
@@ -285,7 +286,10 @@ impl UssdService {
         };
         let state = &mut loaded.session.channel;
         if let Some(text) = &text {
-            state.texts.push(text);
+            // The screen answered asked for a secret: its answer counts by
+            // length only in what the record keeps (marks.rs).
+            let secret = state.last_screen.masked;
+            state.texts.push(text, secret);
         }
         if sequence.is_some() {
             state.last_sequence = sequence;

@@ -91,7 +91,7 @@ impl UssdService {
         state.hop = Hop::ResumeOffer;
         state.texts = TextMarks::new();
         if let Some(text) = &text {
-            state.texts.push(text);
+            state.texts.push(text, false);
         }
         state.last_sequence = sequence;
         state.invalid = 0;

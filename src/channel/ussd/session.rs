@@ -52,7 +52,7 @@ impl UssdState {
     pub(crate) fn new(phone: String, texts: &[&str], last_sequence: Option<u64>) -> Self {
         let mut marks = TextMarks::new();
         for text in texts {
-            marks.push(text);
+            marks.push(text, false);
         }
         UssdState {
             phone,
