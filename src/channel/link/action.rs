@@ -2,6 +2,7 @@
 //! the flow's [`UserAction`], and the digest that tells a repeated action
 //! (a double tap, a mobile retry) from a different one at the same step.
 
+use super::token::LinkToken;
 use crate::flow::{AuthMethodKind, UserAction};
 use crate::form::Values;
 use hmac::{Hmac, Mac};
@@ -94,12 +95,14 @@ impl Action {
         }
     }
 
-    /// HMAC-SHA256 of the action's canonical form under the session's
-    /// `salt`: equal for the same action sent twice, different for anything
-    /// else. Keyed, and kept only inside the sealed record, so it cannot be
-    /// used to guess a typed value even by someone holding many digests.
-    pub(crate) fn digest(&self, salt: &str) -> String {
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(salt.as_bytes()) else {
+    /// HMAC-SHA256 of the action's canonical form (after the session's
+    /// `salt`) under the link token's secret: equal for the same action sent
+    /// twice with the same token, different for anything else. The record
+    /// keeps the digest and the salt but only the token's hash, so a typed
+    /// PIN or OTP cannot be tried against the digest by anyone holding the
+    /// record, sealed or not.
+    pub(crate) fn digest(&self, token: &LinkToken, salt: &str) -> String {
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(token.mac_key()) else {
             // HMAC takes keys of any length: not reached.
             return String::new();
         };
@@ -108,6 +111,7 @@ impl Action {
             mac.update(&(s.len() as u64).to_be_bytes());
             mac.update(s.as_bytes());
         };
+        part(salt);
         part(self.name());
         match self {
             Action::ChooseInstitution {
@@ -143,15 +147,31 @@ mod tests {
 
     #[test]
     fn the_same_action_has_the_same_digest_and_any_change_another() {
+        let t = LinkToken::generate();
         let a = parse(r#"{"seq":3,"action":{"type":"submit","values":{"u":"ada","p":"x1"}}}"#);
         let b = parse(r#"{"seq":3,"action":{"type":"submit","values":{"p":"x1","u":"ada"}}}"#);
         let c = parse(r#"{"seq":3,"action":{"type":"submit","values":{"u":"ada","p":"x2"}}}"#);
-        assert_eq!(a.action.digest("s"), b.action.digest("s"));
-        assert_ne!(a.action.digest("s"), c.action.digest("s"));
-        assert_ne!(a.action.digest("s"), a.action.digest("t"));
-        let digest = a.action.digest("s");
+        assert_eq!(a.action.digest(&t, "s"), b.action.digest(&t, "s"));
+        assert_ne!(a.action.digest(&t, "s"), c.action.digest(&t, "s"));
+        assert_ne!(a.action.digest(&t, "s"), a.action.digest(&t, "t"));
+        let digest = a.action.digest(&t, "s");
         assert!(!digest.contains("x1") && digest.len() == 64);
         assert!(!format!("{a:?}").contains("x1"));
+    }
+
+    /// Finding (review, 2026-12-04): the digest was keyed with the salt
+    /// alone, and the record holds the salt, so a PIN submitted as the last
+    /// action fell to 10,000 HMACs by anyone holding the record. Keyed with
+    /// the link token's secret (the record has only its hash), the salt and
+    /// the action no longer determine it.
+    #[test]
+    fn the_record_alone_does_not_determine_a_digest() {
+        let pin = parse(r#"{"seq":3,"action":{"type":"submit","values":{"pin":"2580"}}}"#);
+        let (holder, other) = (LinkToken::generate(), LinkToken::generate());
+        assert_ne!(
+            pin.action.digest(&holder, "salt"),
+            pin.action.digest(&other, "salt")
+        );
     }
 
     #[test]

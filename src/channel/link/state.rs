@@ -29,7 +29,8 @@ pub(crate) struct LinkState {
     /// The last applied action, to answer it again when it is repeated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) last: Option<LastAction>,
-    /// Keys the action digests of this session.
+    /// Salted into this session's action digests (keyed with the link
+    /// token's secret, which the record does not hold: `action.rs`).
     pub(crate) salt: String,
     /// The flow's events so far (the last [`MAX_EVENTS`]), for the stream.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

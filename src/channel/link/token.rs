@@ -73,6 +73,13 @@ impl LinkToken {
         sha256_hex(self.secret.expose().as_bytes())
     }
 
+    /// A key only the token's holder has: the record keeps the secret's
+    /// hash, never the secret, so what is keyed with it cannot be
+    /// recomputed from a stored record.
+    pub(crate) fn mac_key(&self) -> &[u8] {
+        self.secret.expose().as_bytes()
+    }
+
     /// True when `stored` (from [`hash`](Self::hash)) is this token's, in
     /// constant time.
     pub(crate) fn matches(&self, stored: &str) -> bool {

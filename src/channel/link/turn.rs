@@ -239,7 +239,7 @@ impl LinkService {
         // the 422s and stale actions that never run one included.
         let (version, mut session) = self.authorize_shared(token).await?;
         let version = Some(version);
-        let digest = request.action.digest(&session.channel.salt);
+        let digest = request.action.digest(token, &session.channel.salt);
         if !session.channel.opened {
             // Nobody has seen a view of this flow yet: there is no step to act on.
             let session = Arc::unwrap_or_clone(session);
