@@ -41,7 +41,14 @@ impl SessionService {
         let data = session.to_bytes()?;
         let created = self
             .store
-            .create_pair(key, data, &index.key, index.data.clone(), ttl)
+            .create_pair(
+                key,
+                data,
+                &index.key,
+                index.data.clone(),
+                ttl,
+                self.config.index_ttl(),
+            )
             .await?;
         match created {
             Created::Both => Ok(1),
@@ -86,7 +93,7 @@ impl SessionService {
                 &index.key,
                 Some(previous.version),
                 index.data.clone(),
-                self.config.session_ttl,
+                self.config.index_ttl(),
             )
             .await;
         Ok(())

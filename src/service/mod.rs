@@ -71,6 +71,20 @@ pub struct ServiceConfig {
     pub read_timeout: Duration,
 }
 
+impl ServiceConfig {
+    /// How long a phone's index (the hint that offers a re-dial its
+    /// unfinished flow) lives after it is written: twice the session's TTL.
+    /// The index is written when a session starts or moves, and the session
+    /// is renewed by every later turn (each hop of the telecom session, a
+    /// call settling after it), so an index with the session's own TTL
+    /// expired first and a re-dial within the session's life was offered
+    /// nothing. An index outliving its session is harmless: the offer reads
+    /// the session.
+    pub fn index_ttl(&self) -> Duration {
+        self.session_ttl.saturating_mul(2)
+    }
+}
+
 impl Default for ServiceConfig {
     fn default() -> Self {
         ServiceConfig {
@@ -363,7 +377,7 @@ impl SessionService {
                     key: &index.key,
                     expected: index.expected,
                     data: index.data.clone(),
-                    ttl,
+                    ttl: self.config.index_ttl(),
                 };
                 self.store
                     .compare_and_set_with(key, version, bytes, ttl, also)

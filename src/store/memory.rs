@@ -207,7 +207,7 @@ impl MemoryStore {
         data: Vec<u8>,
         also_key: &str,
         also_data: Vec<u8>,
-        ttl: Duration,
+        (ttl, also_ttl): (Duration, Duration),
     ) -> Created {
         let now = Instant::now();
         let expires_at = expiry(now, ttl);
@@ -229,7 +229,7 @@ impl MemoryStore {
             Some(slot) if !own(slot, &also_data) => Created::AlsoTaken(taken(slot)),
             Some(_) => Created::Both,
             None => {
-                inner.write(also_key, 1, also_data, expires_at, now);
+                inner.write(also_key, 1, also_data, expiry(now, also_ttl), now);
                 Created::Both
             }
         }
@@ -305,8 +305,11 @@ impl SessionStore for MemoryStore {
         also_key: &'a str,
         also_data: Vec<u8>,
         ttl: Duration,
+        also_ttl: Duration,
     ) -> BoxFuture<'a, Result<Created, StoreError>> {
-        Box::pin(async move { Ok(self.create_now(key, data, also_key, also_data, ttl)) })
+        Box::pin(
+            async move { Ok(self.create_now(key, data, also_key, also_data, (ttl, also_ttl))) },
+        )
     }
 
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {

@@ -181,8 +181,10 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
     /// started by a person's first answer, and their phone's index, when
     /// nothing is expected at either, so the write is the read. Like
     /// [`compare_and_set_with`](Self::compare_and_set_with), the second is
-    /// best effort. By default, a [`get_or`](Self::get_or) and then the
-    /// writes: two round trips.
+    /// best effort. Each lives for its own TTL (`ttl`, `also_ttl`: a
+    /// phone's index outlives the session it names, which every turn
+    /// renews). By default, a [`get_or`](Self::get_or) and then the writes:
+    /// two round trips.
     fn create_pair<'a>(
         &'a self,
         key: &'a str,
@@ -190,8 +192,11 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
         also_key: &'a str,
         also_data: Vec<u8>,
         ttl: Duration,
+        also_ttl: Duration,
     ) -> BoxFuture<'a, Result<Created, StoreError>> {
-        Box::pin(create_by_reading(self, key, data, also_key, also_data, ttl))
+        Box::pin(create_by_reading(
+            self, key, data, also_key, also_data, ttl, also_ttl,
+        ))
     }
 
     /// Removes `key` (no error if absent).
@@ -224,6 +229,7 @@ pub(crate) async fn create_by_reading<S: SessionStore + ?Sized>(
     also_key: &str,
     also_data: Vec<u8>,
     ttl: Duration,
+    also_ttl: Duration,
 ) -> Result<Created, StoreError> {
     let (found, also_found) = store.get_or(key, also_key).await?;
     let own = |entry: &Entry, data: &[u8]| is_own_write(entry.version, &entry.data, data);
@@ -243,7 +249,9 @@ pub(crate) async fn create_by_reading<S: SessionStore + ?Sized>(
             Some(also) if !own(&also, &also_data) => Created::AlsoTaken(also),
             Some(_) => Created::Both,
             None => {
-                let _ = store.compare_and_set(also_key, None, also_data, ttl).await;
+                let _ = store
+                    .compare_and_set(also_key, None, also_data, also_ttl)
+                    .await;
                 Created::Both
             }
         });
@@ -254,7 +262,7 @@ pub(crate) async fn create_by_reading<S: SessionStore + ?Sized>(
                 key: also_key,
                 expected: None,
                 data: also_data,
-                ttl,
+                ttl: also_ttl,
             };
             store.compare_and_set_with(key, None, data, ttl, also).await
         }

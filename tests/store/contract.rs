@@ -178,7 +178,8 @@ async fn compare_and_set_with_writes_the_index_best_effort(store: Store) {
 /// is reported and not written over; a taken index is reported and left as
 /// it was while the session lands; an expired record counts as free.
 async fn create_pair_writes_where_free_and_reports_what_was_there(store: Store) {
-    let create = |key, also, ttl| store.create_pair(key, b"S".to_vec(), also, b"I".to_vec(), ttl);
+    let create =
+        |key, also, ttl| store.create_pair(key, b"S".to_vec(), also, b"I".to_vec(), ttl, ttl);
     let held = |created: Created| match created {
         Created::Taken(e) => ("taken", e.version, e.data),
         Created::AlsoTaken(e) => ("also taken", e.version, e.data),
@@ -260,12 +261,24 @@ async fn concurrent_writers_exactly_one_wins(store: Store) {
 /// reported taken and both records stay as they were, on every store.
 async fn a_retried_first_answer_leaves_the_sessions_index(store: Store) {
     let create =
-        |data: &'static [u8]| store.create_pair("s", data.to_vec(), "i", b"s".to_vec(), TTL);
+        |data: &'static [u8]| store.create_pair("s", data.to_vec(), "i", b"s".to_vec(), TTL, TTL);
     assert_eq!(create(b"S").await.unwrap(), Created::Both);
     cas(&store, "s", Some(1), b"S2").await.unwrap();
     assert!(matches!(create(b"T").await.unwrap(), Created::Taken(e) if e.version == 2));
     assert_eq!(data_at(&store, "s").await, Some((2, b"S2".to_vec())));
     assert_eq!(data_at(&store, "i").await, Some((1, b"s".to_vec())));
+}
+
+/// A session and its phone's index each live for their own TTL: the index
+/// outlives the session it names (`ServiceConfig::index_ttl`), which every
+/// turn renews.
+async fn each_of_a_pair_lives_for_its_own_ttl(store: Store) {
+    let short = Duration::from_millis(150);
+    let created = store.create_pair("s", b"S".to_vec(), "i", b"I".to_vec(), short, TTL);
+    assert_eq!(created.await.unwrap(), Created::Both);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(data_at(&store, "s").await, None);
+    assert_eq!(data_at(&store, "i").await, Some((1, b"I".to_vec())));
 }
 
 /// One `#[tokio::test]` per contract check per store, so a failure names both.
@@ -320,6 +333,7 @@ contract!(
     compare_and_set_with_writes_the_index_best_effort,
     create_pair_writes_where_free_and_reports_what_was_there,
     a_retried_first_answer_leaves_the_sessions_index,
+    each_of_a_pair_lives_for_its_own_ttl,
 );
 
 /// A store that implements only what the trait requires: the provided
@@ -364,13 +378,13 @@ async fn the_provided_create_pair_keeps_the_contract() {
 /// written, not as a session someone else holds. Below the seal: a sealed
 /// store's repeat is another write (its nonce differs), rightly `Taken`.
 async fn a_repeated_create_pair_is_the_same_write(store: Store) {
-    let create = || store.create_pair("s", b"S".to_vec(), "i", b"I".to_vec(), TTL);
+    let create = || store.create_pair("s", b"S".to_vec(), "i", b"I".to_vec(), TTL, TTL);
     assert_eq!(create().await.unwrap(), Created::Both);
     assert_eq!(create().await.unwrap(), Created::Both);
     // Someone else's bytes at either key are still reported.
-    let other = store.create_pair("s", b"T".to_vec(), "j", b"J".to_vec(), TTL);
+    let other = store.create_pair("s", b"T".to_vec(), "j", b"J".to_vec(), TTL, TTL);
     assert!(matches!(other.await.unwrap(), Created::Taken(e) if e.data == b"S"));
-    let other = store.create_pair("t", b"S".to_vec(), "i", b"J".to_vec(), TTL);
+    let other = store.create_pair("t", b"S".to_vec(), "i", b"J".to_vec(), TTL, TTL);
     assert!(matches!(other.await.unwrap(), Created::AlsoTaken(e) if e.data == b"I"));
 }
 
@@ -405,7 +419,7 @@ async fn an_index_that_does_not_open_is_replaced() {
         .await
         .unwrap();
     let created = store
-        .create_pair("s", b"S".to_vec(), "i", b"I".to_vec(), TTL)
+        .create_pair("s", b"S".to_vec(), "i", b"I".to_vec(), TTL, TTL)
         .await
         .unwrap();
     assert_eq!(created, Created::Both);

@@ -109,6 +109,7 @@ async fn a_pair_beside_a_hash_format_index_lands_and_reports_the_index() {
             "phone",
             b"ussd:at:new".to_vec(),
             TTL,
+            TTL,
         )
         .await
         .unwrap();

@@ -188,7 +188,7 @@ async fn redis_creates_a_pair_without_reading_first() {
         .await
         .unwrap();
     let created = store
-        .create_pair("s", b"S".to_vec(), "i", b"I".to_vec(), TTL)
+        .create_pair("s", b"S".to_vec(), "i", b"I".to_vec(), TTL, TTL)
         .await
         .unwrap();
     assert_eq!(created, Created::Both);

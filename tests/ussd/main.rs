@@ -578,3 +578,29 @@ async fn a_typed_ussd_pin_cannot_be_recovered_from_the_stored_record() {
     let (end, text) = phone.send("1").await;
     assert!(end && text.contains("linked"), "{text}");
 }
+
+/// Finding (review, 2026-12-04): the phone's index was written once, with
+/// the session's TTL, while every later hop renewed the session: a re-dial
+/// after the index expired but within the session's life was offered
+/// nothing. The index now outlives the session it names.
+#[tokio::test]
+async fn a_redial_is_offered_the_flow_for_as_long_as_the_session_lives() {
+    let setup = Setup {
+        service: ServiceConfig {
+            session_ttl: Duration::from_secs(2),
+            ..ServiceConfig::default()
+        },
+        ..Setup::default()
+    };
+    let rig = rig_setup(SandboxConfig::default(), setup).await;
+    let mut phone = AtPhone::new(&rig.url, "+254711000956");
+    let (_, text) = phone.script(&["1", "1"]).await;
+    assert!(text.contains("Username"), "{text}");
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    // A hop renews the session, to 2 s from now.
+    let (_, text) = phone.send("user_good").await;
+    assert!(text.contains("Password"), "{text}");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (end, text) = phone.dial().await;
+    assert!(!end && text.contains("unfinished"), "{text}");
+}

@@ -199,7 +199,7 @@ impl UssdService {
                 phone_key,
                 current.map(|e| e.version),
                 web_key.as_bytes().to_vec(),
-                self.service.config().session_ttl,
+                self.service.config().index_ttl(),
             )
             .await;
     }

@@ -18,7 +18,7 @@
 //! Partner calls never block a hop past the gateway's reply budget: the
 //! service claims the call and makes it in the background, and the handset
 //! gets `Processing... 1. Continue`. The flow outlives the telecom session:
-//! a re-dial from the same number within the session TTL offers
+//! a re-dial from the same number while the session lives offers
 //! `1. Continue` / `2. Start again`.
 
 mod auth;

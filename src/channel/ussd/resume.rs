@@ -135,7 +135,7 @@ impl UssdService {
                 phone_key,
                 Some(index.version),
                 key.as_bytes().to_vec(),
-                self.service.config().session_ttl,
+                self.service.config().index_ttl(),
             )
             .await?;
         Ok(Some(shown))

@@ -256,11 +256,13 @@ impl SessionStore for RedisStore {
         also_key: &'a str,
         also_data: Vec<u8>,
         ttl: std::time::Duration,
+        also_ttl: std::time::Duration,
     ) -> BoxFuture<'a, Result<Created, StoreError>> {
         Box::pin(async move {
-            let ms = ttl_ms(ttl);
-            if !self.nx_get || ms == 0 {
-                return create_by_reading(self, key, data, also_key, also_data, ttl).await;
+            let (ms, also_ms) = (ttl_ms(ttl), ttl_ms(also_ttl));
+            if !self.nx_get || ms == 0 || also_ms == 0 {
+                return create_by_reading(self, key, data, also_key, also_data, ttl, also_ttl)
+                    .await;
             }
             let (full, other) = (self.full_key(key), self.full_key(also_key));
             // Each `SET … NX GET` writes only where the key is free and
@@ -268,7 +270,7 @@ impl SessionStore for RedisStore {
             // the two keys, which `create_pair` allows: the index may be
             // created beside a session that existed (it names that session).
             let mut pipe = redis::pipe();
-            for (key, data) in [(&full, &data), (&other, &also_data)] {
+            for (key, data, ms) in [(&full, &data, ms), (&other, &also_data, also_ms)] {
                 pipe.cmd("SET")
                     .arg(key)
                     .arg(encode(1, data))
@@ -326,7 +328,7 @@ impl SessionStore for RedisStore {
                 }
                 // A key of the hash format (only across an upgrade): read, then write.
                 Err(e) if wrong_type(&e) => {
-                    create_by_reading(self, key, data, also_key, also_data, ttl).await
+                    create_by_reading(self, key, data, also_key, also_data, ttl, also_ttl).await
                 }
                 Err(e) => Err(backend(e)),
             }

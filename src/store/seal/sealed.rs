@@ -152,6 +152,7 @@ impl<S: SessionStore> SessionStore for Sealed<S> {
         also_key: &'a str,
         also_data: Vec<u8>,
         ttl: Duration,
+        also_ttl: Duration,
     ) -> BoxFuture<'a, Result<Created, StoreError>> {
         Box::pin(async move {
             let sealed = self.seal(key, None, &data)?;
@@ -159,7 +160,7 @@ impl<S: SessionStore> SessionStore for Sealed<S> {
             Ok(
                 match self
                     .inner
-                    .create_pair(key, sealed, also_key, also_sealed, ttl)
+                    .create_pair(key, sealed, also_key, also_sealed, ttl, also_ttl)
                     .await?
                 {
                     Created::Both => Created::Both,
@@ -173,7 +174,7 @@ impl<S: SessionStore> SessionStore for Sealed<S> {
                             // it), and is replaced, best effort.
                             Err(_) => {
                                 let _ = self
-                                    .compare_and_set(also_key, Some(version), also_data, ttl)
+                                    .compare_and_set(also_key, Some(version), also_data, also_ttl)
                                     .await;
                                 Created::Both
                             }
