@@ -94,7 +94,8 @@ pub(super) fn days(body: &Map<String, Value>) -> Result<(u64, u64), ApiError> {
             .map(|ms| (ms, text.clone()))
             .ok_or_else(|| {
                 ApiError::bad(format!(
-                    "{key} must be a date like 2024-01-31 (YYYY-MM-DD), not {text:?}"
+                    "{key} must be a date like 2024-01-31 (YYYY-MM-DD), not {}",
+                    echo(&text)
                 ))
             })
     };
@@ -108,10 +109,46 @@ pub(super) fn days(body: &Map<String, Value>) -> Result<(u64, u64), ApiError> {
     Ok((from, to + DAY_MS))
 }
 
+/// What a client sent, quoted back in an error: enough to recognise it,
+/// never the whole of a body that may be megabytes long.
+fn echo(text: &str) -> String {
+    const SHOWN: usize = 32;
+    match text.char_indices().nth(SHOWN) {
+        None => format!("{text:?}"),
+        Some((cut, _)) => format!(
+            "{:?}... ({} characters)",
+            &text[..cut],
+            text.chars().count()
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Finding (review, 2026-12-04): a `from` that is not a date was quoted
+    /// back whole, so a 2 MB body came back in the error message. The quote
+    /// is now cut to a few words (on a character boundary), with its length.
+    #[test]
+    fn a_bad_date_is_quoted_back_short() {
+        let long = "é".repeat(100_000);
+        let error = days(&map(json!({"from": long, "to": "2024-01-01"}))).unwrap_err();
+        assert_eq!(error.status.as_u16(), 400);
+        assert!(error.message.len() < 200, "{}", error.message);
+        assert!(
+            error.message.contains("100000 characters"),
+            "{}",
+            error.message
+        );
+        let error = days(&map(json!({"from": "yesterday", "to": "2024-01-01"}))).unwrap_err();
+        assert!(
+            error.message.ends_with("not \"yesterday\""),
+            "{}",
+            error.message
+        );
+    }
 
     fn map(v: Value) -> Map<String, Value> {
         match v {
