@@ -14,6 +14,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+#[path = "support/flaky_delivery.rs"]
+mod flaky_delivery;
+
 /// A channel that keeps nothing but a note of what it was told.
 #[derive(Debug)]
 struct Notes;
@@ -237,5 +240,49 @@ fn the_default_lease_outlasts_the_default_call_chain() {
         "lease {:?} < worst chain {:?}",
         service.claim_lease,
         worst
+    );
+}
+
+/// A link whose delivery still fails when the process is asked to stop:
+/// the background retry makes one last try at once and ends, so shutdown
+/// is not held for the retry's pause (up to 30 s, for the session's life).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delivery_waiting_to_be_retried_does_not_hold_shutdown() {
+    let partner = StubPartner::start().await.unwrap();
+    let delivery = Arc::new(flaky_delivery::FlakyDelivery::failing(usize::MAX));
+    let config = ServiceConfig {
+        claim_lease: Duration::from_millis(400),
+        ..ServiceConfig::default()
+    };
+    let driver = mono_driver(&partner.url(), DriverConfig::default());
+    let service = Arc::new(
+        SessionService::new(vec![driver], Arc::new(MemoryStore::new()), config)
+            .with_delivery(delivery.clone()),
+    );
+    let (version, session) = at_login_form(&service).await;
+    let mut flow = service.restore(&session).await.unwrap();
+    flow.handle(service.now(), login()).unwrap();
+    let turn = service
+        .drive(
+            KEY,
+            version,
+            session,
+            flow,
+            Arc::new(Notes),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(turn, Turn::Settled(_)), "{turn:?}");
+    let tried = delivery.calls.load(Ordering::SeqCst);
+    assert!(tried >= 1 && delivery.delivered().is_empty());
+    assert!(
+        service.drain(Duration::from_secs(5)).await,
+        "shutdown was held"
+    );
+    assert_eq!(
+        delivery.calls.load(Ordering::SeqCst),
+        tried + 1,
+        "one last try"
     );
 }

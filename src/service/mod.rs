@@ -151,6 +151,10 @@ pub struct SessionService {
     health: Arc<Health>,
     /// Background partner calls, so shutdown can wait for them.
     pub(crate) tasks: tokio_util::task::TaskTracker,
+    /// Cancelled when shutdown begins: background work that waits (a
+    /// delivery retried later) makes its last try then, rather than hold
+    /// the process for its whole pause.
+    pub(crate) stopping: tokio_util::sync::CancellationToken,
 }
 
 impl SessionService {
@@ -195,14 +199,17 @@ impl SessionService {
             delivery: None,
             health: Arc::new(Health::new(HealthConfig::default())),
             tasks: tokio_util::task::TaskTracker::new(),
+            stopping: tokio_util::sync::CancellationToken::new(),
         }
     }
 
     /// Waits (up to `grace`) for the partner calls still running in the
     /// background to settle into their sessions: a process asked to stop
-    /// must not drop an outcome the partner already produced. Returns
+    /// must not drop an outcome the partner already produced. A link whose
+    /// delivery is waiting to be retried is tried once more, now. Returns
     /// whether they all finished.
     pub async fn drain(&self, grace: Duration) -> bool {
+        self.stopping.cancel();
         self.tasks.close();
         let done = tokio::time::timeout(grace, self.tasks.wait()).await.is_ok();
         self.tasks.reopen();

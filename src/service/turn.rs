@@ -507,9 +507,10 @@ impl SessionService {
 
     /// Delivers a link the session saved undelivered, in the background:
     /// tried with a growing pause (to 30 s) for as long as the session
-    /// lives, then written onto the record. Until then the link API's view
-    /// also retries on every poll (a Done view with no delivery runs a
-    /// turn); a USSD session has ended by then, so this is its only retry.
+    /// lives, or once more when the process begins to stop, then written
+    /// onto the record. Until then the link API's view also retries on
+    /// every poll (a Done view with no delivery runs a turn); a USSD session
+    /// has ended by then, so this is its only retry.
     pub(crate) async fn redeliver<S: ChannelState>(
         self: Arc<Self>,
         key: String,
@@ -518,7 +519,10 @@ impl SessionService {
         let started = tokio::time::Instant::now();
         let mut delay = Duration::from_secs(1);
         let delivered = loop {
-            tokio::time::sleep(delay).await;
+            let stopping = tokio::select! {
+                () = tokio::time::sleep(delay) => false,
+                () = self.stopping.cancelled() => true,
+            };
             // Delivered meanwhile by a turn (the link page's poll): done.
             if let Ok(Some(loaded)) = self.load::<S>(&key).await {
                 if loaded.session.delivered.is_some() {
@@ -528,9 +532,10 @@ impl SessionService {
             if let Some(d) = self.deliver(&linked, Duration::ZERO).await {
                 break d;
             }
-            if started.elapsed() >= self.config.session_ttl {
+            if stopping || started.elapsed() >= self.config.session_ttl {
+                // Logged with what an operator needs to record it by hand.
                 tracing::error!(reference = %linked.reference, account = %linked.account_id,
-                    "the link was never delivered; giving up with the session");
+                    partner = %linked.partner, "the link was never delivered; giving up");
                 return;
             }
             delay = (delay * 2).min(Duration::from_secs(30));
