@@ -264,3 +264,29 @@ async fn each_instance_learns_who_linked_before_on_either() {
         );
     }
 }
+
+/// Finding (review, 2026-12-04): links were made idempotent by the flow's
+/// reference alone, and a host may choose the reference: two flows given
+/// one reference that linked different accounts recorded only the first,
+/// and the second delivery was answered with the first's auth (no auth, no
+/// webhook for the account just linked). Now the second link is recorded
+/// with an auth of its own, and its own retry still finds it.
+#[tokio::test]
+async fn two_flows_sharing_a_reference_record_two_links() {
+    for backend in backends().await {
+        let (name, store) = (backend.name, backend.store.as_ref());
+        let first = record_at(store, &linked("smoke", "acc-1", "ada", "gtbank"), jan(1, 9)).await;
+        let second_flow = linked("smoke", "acc-2", "ada", "access");
+        let second = record_at(store, &second_flow, jan(1, 10)).await;
+        assert_ne!(second.id, first.id, "{name}");
+        assert_eq!(second.partner_account_id, "acc-2", "{name}");
+        assert_eq!(second.reference, "smoke", "{name}: the host's reference");
+        let again = record_at(store, &second_flow, jan(1, 11)).await;
+        assert_eq!(again.id, second.id, "{name}: a retry is the same link");
+        let all = store
+            .find(&Filter::default(), PageRequest::default())
+            .await
+            .unwrap();
+        assert_eq!(all.total, 2, "{name}");
+    }
+}

@@ -36,10 +36,26 @@ impl SqlStore {
         let at = db_ms(link.at);
         let _writer = self.writer().await;
         let mut tx = self.write().await?;
-        if let Some(done) = self.repeated(&mut tx, &linked.reference).await? {
-            tx.rollback().await?;
-            return Ok(done);
-        }
+        // The flow's reference makes a delivery idempotent, unless it
+        // already names a link of another account or customer: a host that
+        // gave two flows one reference. That second link is then kept under
+        // the reference with its account and customer, recorded rather than
+        // folded into the first, and still found by its own retries.
+        let key = match self.repeated(&mut tx, &linked.reference).await? {
+            Some(done) if same_link(&done.auth, linked, &customer_id) => {
+                tx.rollback().await?;
+                return Ok(done);
+            }
+            Some(_) => {
+                let key = format!("{}#{}#{}", linked.reference, linked.account_id, customer_id);
+                if let Some(done) = self.repeated(&mut tx, &key).await? {
+                    tx.rollback().await?;
+                    return Ok(done);
+                }
+                key
+            }
+            None => linked.reference.clone(),
+        };
         // A no-op update on conflict, so RETURNING gives the existing row.
         let record_id: String = sqlx::query(
             "INSERT INTO records (id, owner, partner, customer_id, bank_id, created_at) \
@@ -96,7 +112,7 @@ impl SqlStore {
             "INSERT INTO links (reference, auth_id, is_returning, channel, linked_at) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (reference) DO NOTHING",
         )
-        .bind(&linked.reference)
+        .bind(&key)
         .bind(&id)
         .bind(i64::from(returning))
         .bind(&linked.channel)
@@ -108,7 +124,7 @@ impl SqlStore {
             // lets both get this far): it is the one that counts.
             tx.rollback().await?;
             return self
-                .repeated(&mut *self.pool.acquire().await?, &linked.reference)
+                .repeated(&mut *self.pool.acquire().await?, &key)
                 .await?
                 .ok_or_else(|| RecordsError::Corrupt("a link vanished".into()));
         }
@@ -123,7 +139,7 @@ impl SqlStore {
                  VALUES ($1, $2, $3, 'pending', 0, $4, $4)",
             )
             .bind(&delivery)
-            .bind(&linked.reference)
+            .bind(&key)
             .bind(body)
             .bind(at)
             .execute(&mut *tx)
@@ -369,4 +385,13 @@ impl AuthStore for SqlStore {
             self.get(id).await
         })
     }
+}
+
+/// Whether `auth` (what a delivery under this reference recorded) is the
+/// link `linked` would record: the same partner, account and customer.
+fn same_link(auth: &Auth, linked: &crate::service::LinkedAccount, customer_id: &str) -> bool {
+    let recorded_customer = auth.customer.as_ref().map_or("", |c| c.id.as_str());
+    auth.partner == linked.partner
+        && auth.partner_account_id == linked.account_id
+        && recorded_customer == customer_id
 }
