@@ -72,19 +72,37 @@ impl Location {
     }
 }
 
-/// `postgres://user:***@host/db` for `postgres://user:secret@host/db`.
+/// `postgres://user:***@host/db` for `postgres://user:secret@host/db`, and
+/// `?password=***` for a password given as a parameter (sqlx and libpq
+/// take both; `sslpassword` too).
 fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    let (authority, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    match authority.rsplit_once('@') {
-        Some((user_info, host)) => {
-            let user = user_info.split(':').next().unwrap_or("");
-            format!("{scheme}://{user}:***@{host}{tail}")
+    let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+    let authority = match authority.rsplit_once('@') {
+        Some((user_info, host)) => match user_info.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => format!("{user_info}@{host}"),
+        },
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let params: Vec<String> = query
+                .split('&')
+                .map(|param| match param.split_once('=') {
+                    Some((key, _)) if key.to_ascii_lowercase().contains("password") => {
+                        format!("{key}=***")
+                    }
+                    _ => param.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}", params.join("&"))
         }
-        None => url.to_owned(),
-    }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
 }
 
 /// The records in a SQL database. Cheap to clone (a pool).
@@ -247,5 +265,29 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(!err.contains("s3cret"), "{err}");
+    }
+
+    /// Finding (review, 2026-12-04): a password given as a URL parameter
+    /// (which sqlx and libpq accept) was shown in clear in the "opening
+    /// records at ..." error and the log line; it is masked like the
+    /// user-info one, other parameters kept.
+    #[test]
+    fn a_password_given_as_a_parameter_is_not_shown() {
+        for url in [
+            "postgres://app@db/r?password=s3cret",
+            "postgres://app@db/r?sslmode=require&password=s3cret",
+            "postgres://db?PASSWORD=s3cret&user=app",
+            "postgres://app:s3cret@db/r?sslpassword=s3cret",
+        ] {
+            let shown = Location::parse(url).unwrap().display();
+            assert!(!shown.contains("s3cret"), "{shown}");
+            assert!(shown.contains("***"), "{shown}");
+        }
+        assert_eq!(
+            Location::parse("postgres://app@db/r?sslmode=require&password=x")
+                .unwrap()
+                .display(),
+            "postgres://app@db/r?sslmode=require&password=***"
+        );
     }
 }
