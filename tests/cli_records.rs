@@ -244,3 +244,31 @@ fn records_list_get_export_and_unlink_at_a_sandbox_process() {
     );
     assert_eq!(missing.status.code(), Some(2));
 }
+
+/// Finding (review, 2026-12-04): mistakes in the command line itself (a
+/// page of 0, a date that is not one, `--to` before `--from`) exited 5,
+/// which the README gives for "records unreachable", so a script would
+/// retry them; they exit 2, the usage status, with the message.
+#[test]
+fn usage_mistakes_in_records_commands_exit_2() {
+    let dir = TempDir::new("cli-records-usage");
+    let records = dir.sqlite("r.db");
+    for (args, says) in [
+        (vec!["list", "--page", "0"], "--page and --limit"),
+        (
+            vec!["list", "--from", "2024-13-01"],
+            "--from must be YYYY-MM-DD",
+        ),
+        (
+            vec!["list", "--from", "2024-02-01", "--to", "2024-01-01"],
+            "--to is before --from",
+        ),
+    ] {
+        let mut full = vec!["records", "--records", &records];
+        full.extend(args.iter().copied());
+        let out = run(&full, "");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}

@@ -146,16 +146,17 @@ impl FilterArgs {
         let day = |text: &Option<String>, name: &str| -> Result<Option<u64>, BoxError> {
             text.as_deref()
                 .map(|t| {
-                    time::parse_day(t).ok_or(format!("--{name} must be YYYY-MM-DD, not {t:?}"))
+                    time::parse_day(t).ok_or_else(|| {
+                        super::usage(format!("--{name} must be YYYY-MM-DD, not {t:?}"))
+                    })
                 })
                 .transpose()
-                .map_err(Into::into)
         };
         let from = day(&self.from, "from")?;
         let until = day(&self.to, "to")?.map(|ms| ms + time::DAY_MS);
         if let (Some(f), Some(u)) = (from, until) {
             if u <= f {
-                return Err("--to is before --from".into());
+                return Err(super::usage("--to is before --from"));
             }
         }
         Ok(Filter {
@@ -228,8 +229,8 @@ pub(crate) async fn run(args: RecordsArgs) -> Result<ExitCode, BoxError> {
             limit,
             json,
         } => {
-            let request =
-                PageRequest::new(page, limit).ok_or("--page and --limit must be 1 or more")?;
+            let request = PageRequest::new(page, limit)
+                .ok_or_else(|| super::usage("--page and --limit must be 1 or more"))?;
             let found = store.find(&filter.filter()?, request).await?;
             let pagination = Pagination::new(request, found.total);
             if json {
@@ -298,7 +299,9 @@ pub(crate) async fn run(args: RecordsArgs) -> Result<ExitCode, BoxError> {
                         .or_else(|| std::env::var(env_name).ok())
                         .filter(|k| !k.is_empty());
                     if key.is_none() && auth.partner == "mono" {
-                        return Err("--base-url needs --secret-key or MONO_SEC_KEY".into());
+                        return Err(super::usage(
+                            "--base-url needs --secret-key or MONO_SEC_KEY",
+                        ));
                     }
                     let access = PartnerAccess {
                         base_url: url.clone(),
@@ -317,7 +320,7 @@ pub(crate) async fn run(args: RecordsArgs) -> Result<ExitCode, BoxError> {
                 // A live account the partner still holds must not look
                 // unlinked here by accident.
                 (None, false) if auth.env == Env::Production => {
-                    return Err("a production auth: give --base-url (and MONO_SEC_KEY) to unlink it at the partner, or --local to only mark it here".into());
+                    return Err(super::usage("a production auth: give --base-url (and MONO_SEC_KEY) to unlink it at the partner, or --local to only mark it here"));
                 }
                 (None, false) => eprintln!("a sandbox auth: marked here only"),
             }
