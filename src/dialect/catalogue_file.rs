@@ -11,7 +11,9 @@
 //! catalogue is checked as usual: one broken field never turns into "no
 //! login form" for its bank, nor into every state being unreachable.
 
+use super::bounds::{self, MAX_AUTH_METHODS};
 use super::flinks::{Flinks, FlinksConfig};
+use super::text::{clip, MAX_ECHOED_BYTES, MAX_MESSAGE_CHARS};
 use crate::flow::{AuthMethodKind, CallError, Catalogue, Institution};
 use crate::form::{Field, Form};
 use serde::Deserialize;
@@ -88,7 +90,8 @@ impl Catalogue {
                 problems.push(format!("entry {}: not an object, left out", i + 1));
                 continue;
             };
-            let name = text(o, &["name"]);
+            // Cut as the dialect cuts it: a problem line is read by a person.
+            let name = text(o, &["name"]).map(|n| clip(n, MAX_MESSAGE_CHARS));
             let Some(id) = o.get("_id").or_else(|| o.get("id")).and_then(|v| match v {
                 Value::String(s) if !s.is_empty() => Some(s.clone()),
                 Value::Number(n) => Some(n.to_string()),
@@ -101,14 +104,29 @@ impl Catalogue {
                 ));
                 continue;
             };
+            // The dialect skips these entries (see `mono::decode`); say so.
+            if id.len() > MAX_ECHOED_BYTES {
+                problems.push(format!(
+                    "entry {} ({}): `_id` longer than {MAX_ECHOED_BYTES} bytes, left out",
+                    i + 1,
+                    name.unwrap_or("no name")
+                ));
+                continue;
+            }
             let who = format!("{id} ({})", name.unwrap_or(&id));
+            let methods = o.get("auth_methods").and_then(Value::as_array);
+            if methods.is_some_and(|m| m.len() > MAX_AUTH_METHODS) {
+                problems.push(format!(
+                    "{who}: more than {MAX_AUTH_METHODS} auth methods, left out"
+                ));
+                continue;
+            }
             if let Some(ui) = o.get("ui").filter(|v| !v.is_null()) {
                 if let Some(why) = form_problems(ui) {
                     problems.extend(why.into_iter().map(|p| format!("{who} login form: {p}")));
                     broken.insert((id.clone(), None));
                 }
             }
-            let methods = o.get("auth_methods").and_then(Value::as_array);
             for (j, m) in methods.into_iter().flatten().enumerate() {
                 let Some(kind) = m.get("type").and_then(Value::as_str) else {
                     problems.push(format!("{who}: auth method {} has no `type`", j + 1));
@@ -195,9 +213,21 @@ impl Catalogue {
     }
 }
 
-/// Why `ui` is not a form, field by field; `None` when it is one.
+/// Why `ui` is not a form the dialect keeps, field by field; `None` when it
+/// is one. A form that parses but is past its bounds (`dialect::bounds`:
+/// too many fields or options, a name too long to send back...) is left
+/// out by the dialect just the same, so it is reported too.
 fn form_problems(ui: &Value) -> Option<Vec<String>> {
-    let error = Form::deserialize(ui).err()?;
+    let error = match Form::deserialize(ui) {
+        Ok(form) => match bounds::form(form) {
+            Ok(_) => return None,
+            Err(CallError::Malformed(why)) => {
+                return Some(vec![format!("the form is left out: {why}")])
+            }
+            Err(e) => return Some(vec![format!("the form is left out: {e}")]),
+        },
+        Err(e) => e,
+    };
     let fields = ui.get("form").and_then(Value::as_array);
     let mut out = Vec::new();
     for (k, field) in fields.into_iter().flatten().enumerate() {
@@ -205,7 +235,9 @@ fn form_problems(ui: &Value) -> Option<Vec<String>> {
             let label = ["hint", "name", "label"]
                 .iter()
                 .find_map(|key| field.get(*key)?.as_str())
-                .map_or_else(String::new, |l| format!(" ({l:?})"));
+                .map_or_else(String::new, |l| {
+                    format!(" ({:?})", clip(l, MAX_MESSAGE_CHARS))
+                });
             out.push(format!("field {}{label}: {e}", k + 1));
         }
     }

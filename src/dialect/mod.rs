@@ -14,6 +14,7 @@
 use crate::flow::{Call, CallError, Reply, Timestamp};
 use std::fmt;
 
+mod bounds;
 mod catalogue_file;
 pub mod flinks;
 mod http;

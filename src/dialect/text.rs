@@ -7,7 +7,10 @@
 //! non-idempotent login. So every partner string a reply keeps is bounded
 //! here: free text and codes are cut (a shorter sentence or code still says
 //! what happened), identifiers that are sent back are refused when absurdly
-//! long (a cut one would be wrong, and silently).
+//! long (a cut one would be wrong, and silently). Lists and whole forms are
+//! bounded in `dialect::bounds`, with these helpers.
+
+use crate::flow::CallError;
 
 /// Longest partner message passed on, in characters: a message is for a
 /// person, a longer one is a body we should not be echoing.
@@ -23,6 +26,21 @@ pub(super) const MAX_CODE_CHARS: usize = 64;
 /// keys its answer). Real ones are GUIDs or a sentence; anything near this is
 /// not one, and refusing it is better than storing it.
 pub(super) const MAX_ECHOED_BYTES: usize = 1024;
+
+/// `text`, a value that goes back to the partner exactly (a token, a
+/// RequestId, a LoginId, a session id, a code, a field name, an option),
+/// when it is short enough to keep. A longer one is refused as a malformed
+/// reply: cut, it would be wrong; kept, it would make the session too big to
+/// save. `what` names it in the error.
+pub(super) fn echoed<'a>(text: &'a str, what: &str) -> Result<&'a str, CallError> {
+    if text.len() <= MAX_ECHOED_BYTES {
+        Ok(text)
+    } else {
+        Err(CallError::Malformed(format!(
+            "{what} longer than {MAX_ECHOED_BYTES} bytes"
+        )))
+    }
+}
 
 /// The first `max_chars` characters of `text`. A prefix by characters, so it
 /// never ends inside a UTF-8 sequence; borrowed, so callers copy only what

@@ -2,6 +2,7 @@
 //! one named test per quirk of `reference/mono.md` §11, every encoding, and
 //! the error paths.
 
+mod bounds;
 mod builders;
 mod decode;
 mod encode;

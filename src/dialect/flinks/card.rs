@@ -7,7 +7,8 @@
 use super::codes::FlinksCode;
 use super::encode::path_segment;
 use super::Flinks;
-use crate::dialect::text::{clip, MAX_CODE_CHARS, MAX_MESSAGE_CHARS};
+use crate::dialect::bounds::{self, at_most, MAX_ACCOUNTS};
+use crate::dialect::text::{clip, echoed, MAX_CODE_CHARS, MAX_MESSAGE_CHARS};
 use crate::dialect::{HeaderValue, HttpRequest, HttpResponse, Method};
 use crate::flow::{Account, CallError};
 use serde_json::Value;
@@ -59,7 +60,10 @@ impl Flinks {
     /// Reads `GetAccountsSummary`'s `Accounts`: each with its `Id` (in
     /// `extra["id"]`), `Title`,
     /// `AccountNumber`, `Category`, `Currency` and current balance in cents.
-    /// Entries without an id are skipped.
+    /// Entries without an id are skipped. More than 100 accounts, or an
+    /// `Id` or `AccountNumber` longer than 1024 bytes, is a
+    /// [`CallError::Malformed`]: the list is never cut (the account a host
+    /// looks for may be the one dropped), nor an id (it would name another).
     pub fn decode_accounts_summary(
         &self,
         response: &HttpResponse,
@@ -73,7 +77,13 @@ impl Flinks {
             .and_then(|b| b.get("Accounts"))
             .and_then(Value::as_array)
             .ok_or_else(|| CallError::Malformed("accounts summary without Accounts".into()))?;
-        Ok(list.iter().filter_map(account).collect())
+        // Counted before any entry is read.
+        at_most(list.len(), MAX_ACCOUNTS, "accounts")?;
+        let accounts = list
+            .iter()
+            .filter_map(|v| account(v).transpose())
+            .collect::<Result<Vec<_>, _>>()?;
+        bounds::accounts(accounts)
     }
 
     /// `x-api-key` when configured, else the secret key as `flinks-auth-key`
@@ -110,18 +120,30 @@ fn code_of(body: Option<&Value>) -> Option<FlinksCode> {
         .map(FlinksCode::parse)
 }
 
-fn account(v: &Value) -> Option<Account> {
-    let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+/// One summary entry: `None` without an `Id`, an error when the `Id` or
+/// `AccountNumber` is too long to be one.
+fn account(v: &Value) -> Result<Option<Account>, CallError> {
+    // The id and number name the account and stay whole: too long to be
+    // one, the reply is refused (`dialect::text::echoed`).
+    let exact = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .map(|t| echoed(t, k).map(str::to_owned))
+            .transpose()
+    };
     // Free text is cut, as every partner string a reply keeps (see
-    // `dialect::text`); the id and number name the account and stay whole.
+    // `dialect::text`).
     let clipped = |k: &str, max: usize| {
         v.get(k)
             .and_then(Value::as_str)
             .map(|t| clip(t, max).to_owned())
     };
-    let id = text("Id")?;
+    let Some(id) = exact("Id")? else {
+        return Ok(None);
+    };
+    let number = exact("AccountNumber")?;
     let mut account = Account::new(
-        text("AccountNumber").unwrap_or_else(|| id.clone()),
+        number.unwrap_or_else(|| id.clone()),
         clipped("Title", MAX_MESSAGE_CHARS).unwrap_or_default(),
     );
     account.extra.insert("id".into(), Value::String(id));
@@ -133,5 +155,5 @@ fn account(v: &Value) -> Option<Account> {
         .and_then(|b| b.get("Current"))
         .and_then(Value::as_f64)
         .map(|d| (d * 100.0).round() as i64);
-    Some(account)
+    Ok(Some(account))
 }

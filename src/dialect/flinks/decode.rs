@@ -12,7 +12,8 @@ use super::codes::FlinksCode;
 use super::encode::LOGIN_ID_MARK;
 use super::wire::{ChallengeType, SecurityChallenge};
 use super::{Flinks, FlinksConfig, Language, TOKEN_LIFETIME_MS};
-use crate::dialect::text::MAX_ECHOED_BYTES;
+use crate::dialect::bounds::{self, at_most, MAX_CHALLENGES, MAX_FIELD_OPTIONS};
+use crate::dialect::text::echoed;
 use crate::dialect::HttpResponse;
 use crate::flow::{
     Call, CallError, CallKind, Continuation, Rejection, Reply, SessionInfo, Step, Timestamp,
@@ -78,19 +79,6 @@ fn str_of<'a>(body: Option<&'a Value>, key: &str) -> Option<&'a str> {
         .get(key)
         .and_then(Value::as_str)
         .filter(|s| !s.trim().is_empty())
-}
-
-/// `text`, a value that goes back to Flinks exactly (a token, a RequestId, a
-/// LoginId), when it is short enough to keep. A longer one is refused: cut,
-/// it would be wrong; kept, it would make the session too big to save.
-fn echoed<'a>(text: &'a str, what: &str) -> Result<&'a str, CallError> {
-    if text.len() <= MAX_ECHOED_BYTES {
-        Ok(text)
-    } else {
-        Err(CallError::Malformed(format!(
-            "{what} longer than {MAX_ECHOED_BYTES} bytes"
-        )))
-    }
 }
 
 /// `GenerateAuthorizeToken`: the token becomes the session handle, valid 30
@@ -165,15 +153,27 @@ fn step(
             Ok(Step::account(echoed(login_id, "Login.Id")?))
         }
         (203, _) => {
-            let list: Vec<SecurityChallenge> = body
-                .and_then(|b| b.get("SecurityChallenges"))
+            let raw = body.and_then(|b| b.get("SecurityChallenges"));
+            // Counted before the list is copied out of the body. Past the
+            // cap the reply is refused, never cut: Flinks expects an answer
+            // to every challenge it asked (`dialect::bounds`).
+            if let Some(Value::Array(raw)) = raw {
+                at_most(raw.len(), MAX_CHALLENGES, "security challenges")?;
+            }
+            let list: Vec<SecurityChallenge> = raw
                 .and_then(|c| serde_json::from_value(c.clone()).ok())
                 .filter(|l: &Vec<SecurityChallenge>| !l.is_empty())
                 .ok_or_else(|| CallError::Malformed("203 without security challenges".into()))?;
             // A prompt keys its answer and an option is sent back as one, so
-            // they are refused when too long rather than cut.
+            // they are refused when too long rather than cut; so are options
+            // past the cap (the right answer may be the one dropped).
             for c in &list {
                 echoed(&c.prompt, "security question")?;
+                at_most(
+                    c.iterables.len(),
+                    MAX_FIELD_OPTIONS,
+                    "options on a question",
+                )?;
                 for option in &c.iterables {
                     echoed(option, "security question option")?;
                 }
@@ -181,7 +181,10 @@ fn step(
             let continuation =
                 request_id.ok_or_else(|| CallError::Malformed("203 without a RequestId".into()))?;
             Ok(Step::NeedsInput {
-                form: challenge_form(language, &list),
+                // Bounded as any partner form is: the hint and option labels
+                // (copies of the prompt and options) are cut for display,
+                // the name and values stay whole.
+                form: bounds::form(challenge_form(language, &list))?,
                 continuation: Some(Continuation::new(echoed(continuation, "RequestId")?)),
             })
         }

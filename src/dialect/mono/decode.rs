@@ -3,10 +3,13 @@
 //! and nothing indexes, unwraps or assumes `data` is an object (mono.md §11.11).
 
 use super::json::{
-    form_of, get, is_failed, malformed, message, name_str, plain_str, string_of, take, u64_of,
+    exact, form_in, form_of, get, is_failed, malformed, message, name_str, plain_str, string_of,
+    take, u64_of, word_str,
 };
 use super::step::{rejection, step};
 use super::time::parse_rfc3339_ms;
+use crate::dialect::bounds::{at_most, extra, MAX_AUTH_METHODS, MAX_ICON_BYTES, MAX_INSTITUTIONS};
+use crate::dialect::text::{echoed, MAX_ECHOED_BYTES};
 use crate::dialect::HttpResponse;
 use crate::flow::{
     AuthMethod, CallError, CallKind, Catalogue, Continuation, Institution, InstitutionRef, Reply,
@@ -97,7 +100,8 @@ fn retry_after_ms(response: &HttpResponse) -> Option<u64> {
 
 /// v3 envelope `{data: [...]}` or v1 bare array (mono.md §11.10). Entries that
 /// are not objects or have no id are skipped, so one odd bank does not hide
-/// the rest; a non-empty list with no usable entry is malformed.
+/// the rest; a non-empty list with no usable entry is malformed, and so is
+/// one past [`MAX_INSTITUTIONS`] (cut, it would hide banks without a word).
 fn institutions(body: Value) -> Result<Reply, CallError> {
     let list = match body {
         Value::Array(list) => list,
@@ -111,6 +115,7 @@ fn institutions(body: Value) -> Result<Reply, CallError> {
             ))
         }
     };
+    at_most(list.len(), MAX_INSTITUTIONS, "institutions")?;
     let total = list.len();
     let found: Vec<Institution> = list.into_iter().filter_map(institution).collect();
     if total > 0 && found.is_empty() {
@@ -119,21 +124,35 @@ fn institutions(body: Value) -> Result<Reply, CallError> {
     Ok(Reply::Institutions(Arc::new(Catalogue::new(found))))
 }
 
+/// One catalogue entry, every part bounded (`dialect::bounds`): the
+/// catalogue is shared by every flow and sent to every link page, and the
+/// chosen bank's name, id and form are copied into the session. What is
+/// sent back exactly (the id, a method's type) makes the entry (or method)
+/// unusable when absurdly long, so it is skipped like one without an id;
+/// words are cut; an icon, identifier or bank code too long to be one is
+/// left out; unknown keys are kept within a small budget.
 fn institution(v: Value) -> Option<Institution> {
     let Value::Object(mut o) = v else { return None };
-    let id = take(&mut o, &["_id", "id"], string_of)?;
+    let id = take(&mut o, &["_id", "id"], exact(MAX_ECHOED_BYTES, string_of))?;
     let name = take(&mut o, &["name"], name_str).unwrap_or_else(|| id.clone());
     let mut inst = Institution::new(id, name, Vec::new());
-    inst.kind = take(&mut o, &["type"], plain_str);
-    inst.identifier = take(&mut o, &["identifier"], plain_str);
-    inst.bank_code = take(&mut o, &["bank_code", "nip_code"], string_of);
-    inst.country = take(&mut o, &["country"], plain_str);
-    inst.icon = take(&mut o, &["icon"], plain_str);
-    inst.primary_color = take(&mut o, &["primary_color", "primaryColor"], plain_str);
+    inst.kind = take(&mut o, &["type"], word_str);
+    inst.identifier = take(&mut o, &["identifier"], exact(MAX_ECHOED_BYTES, plain_str));
+    inst.bank_code = take(
+        &mut o,
+        &["bank_code", "nip_code"],
+        exact(MAX_ECHOED_BYTES, string_of),
+    );
+    inst.country = take(&mut o, &["country"], word_str);
+    inst.icon = take(&mut o, &["icon"], exact(MAX_ICON_BYTES, plain_str));
+    inst.primary_color = take(&mut o, &["primary_color", "primaryColor"], word_str);
     inst.timeout_ms = take(&mut o, &["timeout"], u64_of);
     inst.ui = take(&mut o, &["ui"], form_of);
     // Moved out of the map, not cloned; anything but an array stays in `extra`.
     inst.auth_methods = match o.remove("auth_methods") {
+        // More ways to log in than any bank has: not a bank we can offer
+        // (a cut list could hide the one a person uses).
+        Some(Value::Array(ms)) if ms.len() > MAX_AUTH_METHODS => return None,
         Some(Value::Array(ms)) => ms.into_iter().filter_map(auth_method).collect(),
         Some(other) => {
             o.insert("auth_methods".into(), other);
@@ -141,17 +160,21 @@ fn institution(v: Value) -> Option<Institution> {
         }
         None => Vec::new(),
     };
+    extra(&mut o);
     inst.extra = o;
     Some(inst)
 }
 
 fn auth_method(v: Value) -> Option<AuthMethod> {
     let Value::Object(mut o) = v else { return None };
-    let kind = take(&mut o, &["type"], plain_str)?;
+    // The type is sent back when a session is created: too long to be one,
+    // the method is skipped like one without a type.
+    let kind = take(&mut o, &["type"], exact(MAX_ECHOED_BYTES, plain_str))?;
     let mut m = AuthMethod::new(kind.into(), None);
-    m.name = take(&mut o, &["name"], plain_str);
+    m.name = take(&mut o, &["name"], name_str);
     m.ui = take(&mut o, &["ui"], form_of);
     m.requires_reauth = take(&mut o, &["requires_reauth"], Value::as_bool).unwrap_or(false);
+    extra(&mut o);
     m.extra = o;
     Some(m)
 }
@@ -174,6 +197,8 @@ fn session(body: &Value) -> Result<SessionInfo, CallError> {
     let id = find(&["id"])
         .and_then(string_of)
         .ok_or_else(|| malformed("session without an id"))?;
+    // Sent back as `x-session-id` on every call of the session.
+    echoed(&id, "session id")?;
     let expires_at = find(&["expiresAt", "expires_at"]).and_then(timestamp);
     let institution = find(&["institution"]).and_then(|i| match i {
         Value::String(id) => Some(InstitutionRef {
@@ -185,10 +210,15 @@ fn session(body: &Value) -> Result<SessionInfo, CallError> {
             name: get(i, "name").and_then(name_str).unwrap_or_default(),
         }),
     });
+    // The id names the bank in the session and its records: cut, it would
+    // name another one.
+    if let Some(i) = &institution {
+        echoed(&i.id, "session institution id")?;
+    }
     // The session form wins over the catalogue's (per-session captchas,
     // mono.md §11.7), so an unreadable one must not silently fall back.
     let form = match find(&["ui"]) {
-        Some(ui) => Some(form_of(ui).ok_or_else(|| malformed("session ui is not a form"))?),
+        Some(ui) => Some(form_in(ui, "session ui")?),
         None => None,
     };
     Ok(SessionInfo {
@@ -234,8 +264,12 @@ fn exchanged(body: &Value) -> Result<Reply, CallError> {
     get(body, "id")
         .or_else(|| get(body, "data").and_then(|d| get(d, "id")))
         .and_then(string_of)
-        .map(|account_id| Reply::Exchanged { account_id })
         .ok_or_else(|| malformed("exchange reply without an account id"))
+        .and_then(|account_id| {
+            // The durable id every later call about the account sends.
+            echoed(&account_id, "account id")?;
+            Ok(Reply::Exchanged { account_id })
+        })
 }
 
 impl Catalogue {

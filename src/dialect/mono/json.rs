@@ -2,6 +2,7 @@
 //! navigated with `Value::get` (which answers `None` on non-objects) and
 //! nothing indexes, unwraps or assumes `data` is an object (mono.md §11.11).
 
+use crate::dialect::bounds;
 use crate::dialect::text::{clip, MAX_CODE_CHARS, MAX_MESSAGE_CHARS};
 use crate::flow::CallError;
 use crate::form::Form;
@@ -84,10 +85,31 @@ pub(super) fn i64_of(v: &Value) -> Option<i64> {
     }
 }
 
-/// Deserializes straight from the borrowed tree: no copy of the subtree first
-/// (an institution list carries dozens of forms).
+/// A catalogue form: `None` when it does not parse or is past its bounds
+/// (`dialect::bounds`), so the bank is kept without it, as with any
+/// unreadable form. Deserializes straight from the borrowed tree: no copy of
+/// the subtree first (an institution list carries dozens of forms).
 pub(super) fn form_of(v: &Value) -> Option<Form> {
-    Form::deserialize(v).ok()
+    Form::deserialize(v).ok().and_then(|f| bounds::form(f).ok())
+}
+
+/// A form a reply hands the flow (a session's, a `102`'s): unreadable, or
+/// past its bounds, it makes the reply malformed, saying which. `what`
+/// names the form.
+pub(super) fn form_in(v: &Value, what: &str) -> Result<Form, CallError> {
+    let form = Form::deserialize(v)
+        .map_err(|_| CallError::Malformed(format!("{what} is not readable")))?;
+    bounds::form(form)
+}
+
+/// A string that names something exactly (an identifier, a bank code),
+/// read only when it is at most `max` bytes: cut, it would name something
+/// else. A longer one is not read (and, past the `extra` budget, not kept).
+pub(super) fn exact(
+    max: usize,
+    parse: fn(&Value) -> Option<String>,
+) -> impl Fn(&Value) -> Option<String> {
+    move |v| parse(v).filter(|s| s.len() <= max)
 }
 
 /// Removes and parses the first of `keys` that parses. Keys that are absent,

@@ -10,9 +10,11 @@
 //! | any other code | [`Step::Rejected`] as [`RejectionKind::Unrecognised`], with the code and Mono's message |
 
 use super::json::{
-    form_of, get, i64_of, is_failed, malformed, message, name_str, string_of, take, u64_of,
+    form_in, get, i64_of, is_failed, malformed, message, name_str, string_of, take, u64_of,
     word_str,
 };
+use crate::dialect::bounds::{self, at_most, extra, MAX_ACCOUNTS};
+use crate::dialect::text::echoed;
 use crate::flow::{Account, CallError, Rejection, RejectionKind, Step};
 use serde_json::Value;
 
@@ -68,6 +70,8 @@ pub(super) fn step(body: &Value) -> Result<Step, CallError> {
                 .or_else(|| get(body, "code"))
                 .and_then(string_of)
                 .ok_or_else(|| malformed("responseCode 99 without a code"))?;
+            // Exchanged for the account id exactly as sent.
+            echoed(&code, "link code")?;
             Ok(Step::code(code))
         }
         Some(101) => {
@@ -77,21 +81,26 @@ pub(super) fn step(body: &Value) -> Result<Step, CallError> {
                 .and_then(Value::as_array)
                 .filter(|l| !l.is_empty())
                 .ok_or_else(|| malformed("responseCode 101 without accounts"))?;
+            // Counted before any entry is read (each is copied): a list past
+            // the cap is refused whole, never cut (`dialect::bounds`).
+            at_most(list.len(), MAX_ACCOUNTS, "accounts")?;
             let accounts = list
                 .iter()
                 .map(account)
                 .collect::<Option<Vec<_>>>()
                 .ok_or_else(|| malformed("responseCode 101 with an account that has no number"))?;
-            Ok(Step::choose_account(accounts))
+            for a in &accounts {
+                // v2 commits send the number back: cut, it is another account.
+                echoed(&a.number, "account number")?;
+            }
+            Ok(Step::choose_account(bounds::accounts(accounts)?))
         }
         Some(102) => {
             let ui = data
                 .and_then(|d| get(d, "userInput"))
                 .or_else(|| data.filter(|d| get(d, "form").is_some()))
                 .ok_or_else(|| malformed("responseCode 102 without a form"))?;
-            let form =
-                form_of(ui).ok_or_else(|| malformed("responseCode 102 form is not readable"))?;
-            Ok(Step::needs_input(form))
+            Ok(Step::needs_input(form_in(ui, "responseCode 102 form")?))
         }
         // A code Mono added after this was written: kept, with Mono's words,
         // rather than read as a broken reply (mono.md §4 lists 99/101/102/400).
@@ -108,6 +117,8 @@ pub(super) fn step(body: &Value) -> Result<Step, CallError> {
 
 /// One `101` entry. `balance` is kobo (mono.md §11.15) and is never turned
 /// into naira here; a balance that is not an integer stays in `extra`.
+/// Unmodelled keys are kept within the `extra` budget (`dialect::bounds`):
+/// a list holds up to 100 accounts, each copied into the session.
 fn account(v: &Value) -> Option<Account> {
     let mut o = v.as_object()?.clone();
     let number = take(
@@ -121,6 +132,7 @@ fn account(v: &Value) -> Option<Account> {
     a.currency = take(&mut o, &["currency"], word_str);
     a.status = take(&mut o, &["status"], word_str);
     a.balance = take(&mut o, &["balance"], i64_of);
+    extra(&mut o);
     a.extra = o;
     Some(a)
 }
