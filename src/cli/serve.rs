@@ -105,8 +105,8 @@ pub(crate) struct ServeArgs {
     source_limit: u32,
     /// Seconds after which a partner call claimed by an instance that
     /// stopped answering is given up as timed out (never re-sent). Must
-    /// exceed the longest call chain (about a minute by default).
-    #[arg(long, default_value_t = 60)]
+    /// exceed the longest call chain (about two minutes by default).
+    #[arg(long, default_value_t = ServiceConfig::default().claim_lease.as_secs())]
     claim_lease: u64,
     /// Record every flow served (USSD and link API alike) as a transcript
     /// of its own: DIR/<reference>.jsonl, the JSON Lines of `link --record`

@@ -60,7 +60,9 @@ pub struct ServiceConfig {
     /// A session lives this long after its last turn.
     pub session_ttl: Duration,
     /// A claim older than this is taken to be from a dead process. Must
-    /// exceed the longest chain of calls one turn can make.
+    /// exceed the longest chain of calls one turn can make (a login or
+    /// commit at a slow bank, then the exchange, then a list read: 150 s by
+    /// default, for the driver's 60 s cap on one step).
     pub claim_lease: Duration,
     /// How long the institution list is reused before it is fetched again.
     pub catalogue_ttl: Duration,
@@ -90,7 +92,7 @@ impl Default for ServiceConfig {
         ServiceConfig {
             flow: FlowConfig::default(),
             session_ttl: Duration::from_secs(600),
-            claim_lease: Duration::from_secs(60),
+            claim_lease: Duration::from_secs(150),
             catalogue_ttl: Duration::from_secs(300),
             catalogue_failure_ttl: Duration::from_secs(5),
             read_timeout: Duration::from_secs(9),
