@@ -66,7 +66,10 @@ const MAX_ID: usize = 256;
 pub(super) fn id(body: &Map<String, Value>, key: &str) -> Result<String, ApiError> {
     let missing = || ApiError::bad(format!("{key} is required (a string)"));
     let id = match body.get(key) {
-        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_owned(),
+        // Looked up exactly as sent: ids are stored as the host gave them
+        // (a customer id `"ada "` is not `"ada"`), so trimming here would
+        // miss them. Only an id of nothing but blanks is refused.
+        Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
         _ => return Err(missing()),
     };
@@ -127,6 +130,22 @@ fn echo(text: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Finding (review, 2026-12-04): ids were trimmed before the lookup
+    /// while the link API and the CLI store them as given, so a customer
+    /// id with a trailing space was never found through `/v2/`.
+    #[test]
+    fn an_id_is_looked_up_exactly_as_sent() {
+        let body = map(json!({"customer": "ada "}));
+        assert_eq!(id(&body, "customer").unwrap(), "ada ");
+        assert_eq!(
+            id(&map(json!({"customer": "  "})), "customer")
+                .unwrap_err()
+                .status
+                .as_u16(),
+            400
+        );
+    }
 
     /// Finding (review, 2026-12-04): a `from` that is not a date was quoted
     /// back whole, so a 2 MB body came back in the error message. The quote
@@ -203,8 +222,8 @@ mod tests {
                 err.message
             );
         }
-        // Trimmed, and a number still taken as its digits; 256 is allowed.
-        assert_eq!(id(&map(json!({"id": " a1 "})), "id").unwrap(), "a1");
+        // As sent, and a number still taken as its digits; 256 is allowed.
+        assert_eq!(id(&map(json!({"id": " a1 "})), "id").unwrap(), " a1 ");
         assert_eq!(id(&map(json!({"id": 42})), "id").unwrap(), "42");
         let longest = "é".repeat(MAX_ID);
         assert_eq!(id(&map(json!({ "id": longest })), "id").unwrap(), longest);
