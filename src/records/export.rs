@@ -2,7 +2,7 @@
 //! JSON lines (one auth per line, as the `/v2/` endpoints show it).
 
 use super::store::{AuthStore, Filter, RecordsError};
-use super::time::iso;
+use super::time::{iso, now_ms};
 use super::{Auth, PageRequest, MAX_LIMIT};
 use std::io::{self, Write};
 
@@ -48,6 +48,13 @@ pub const CSV_COLUMNS: [&str; 16] = [
 ];
 
 /// Writes every auth matching `filter` (newest first) to `out`; how many.
+///
+/// Each auth once, while links go on being written: the export covers what
+/// existed when it began (a later link is created after that), and reads
+/// page after page *below the last auth written* (created earlier, or at
+/// the same millisecond with a smaller id, the listing's order) rather than
+/// by page number, which a newer link pushes along so that an auth would
+/// come out twice.
 pub async fn export(
     store: &dyn AuthStore,
     filter: &Filter,
@@ -57,12 +64,23 @@ pub async fn export(
     if format == Format::Csv {
         writeln!(out, "{}", CSV_COLUMNS.join(","))?;
     }
+    let mut filter = filter.clone();
+    let began = now_ms().saturating_add(1);
+    filter.until = Some(filter.until.map_or(began, |until| until.min(began)));
+    let mut last: Option<(u64, String)> = None;
     let mut written = 0;
     let mut page = 1;
     loop {
         let request = PageRequest::new(page, MAX_LIMIT).unwrap_or_default();
-        let found = store.find(filter, request).await?;
+        let found = store.find(&filter, request).await?;
+        let mut advanced = false;
         for auth in &found.auths {
+            let seen = last.as_ref().is_some_and(|(at, id)| {
+                auth.created_at > *at || (auth.created_at == *at && auth.id >= *id)
+            });
+            if seen {
+                continue;
+            }
             match format {
                 Format::Csv => writeln!(out, "{}", csv_row(auth))?,
                 Format::JsonLines => {
@@ -71,11 +89,23 @@ pub async fn export(
                 }
             }
             written += 1;
+            last = Some((auth.created_at, auth.id.clone()));
+            advanced = true;
         }
         if found.auths.len() < request.limit() as usize {
             break;
         }
-        page += 1;
+        match &last {
+            // The next page starts at the last auth's millisecond (those of
+            // it already written are skipped above).
+            Some((at, _)) if advanced => {
+                filter.until = Some(at.saturating_add(1));
+                page = 1;
+            }
+            // A whole page already written (more auths in one millisecond
+            // than a page holds): read on by number.
+            _ => page += 1,
+        }
     }
     out.flush()?;
     Ok(written)

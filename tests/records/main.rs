@@ -4,6 +4,7 @@
 #![cfg(all(feature = "records", feature = "testing"))]
 
 mod api;
+mod export;
 #[cfg(feature = "cli")]
 #[path = "../support/at_hop.rs"]
 mod at_hop;
