@@ -17,6 +17,11 @@ pub const MAX_RETRY_AFTER_MS: u64 = 60_000;
 /// or burn an OTP. Only transient errors are retried (timeouts, dropped
 /// connections, 5xx, 429). Delays double from `read_backoff_ms`; a 429's
 /// `Retry-After` wins when it is longer, up to [`MAX_RETRY_AFTER_MS`].
+///
+/// `attempt` is a count, never a saturated one: a caller that has seen more
+/// failures than a `u8` holds is past every `max_read_retries` and must give
+/// up without asking (the flow does, with `checked_add`), or a limit of
+/// `u8::MAX` would never be reached.
 pub fn retry_delay(
     config: &FlowConfig,
     call: CallKind,
@@ -60,6 +65,22 @@ mod tests {
             .map(|a| retry_delay(&c, CallKind::ListInstitutions, a, &CallError::Timeout))
             .collect();
         assert_eq!(d, [Some(500), Some(1000), Some(2000), None]);
+    }
+
+    /// Finding (review, 2026-12-04): a limit of `u8::MAX` is a real limit.
+    /// The 255th failure still gets its retry; what ends the flow is the
+    /// 256th, which the flow gives up on before asking (see
+    /// `machine::tests::a_list_retried_up_to_u8_max_times_still_ends`).
+    #[test]
+    fn the_largest_limit_still_retries_its_last_attempt() {
+        let c = FlowConfig {
+            max_read_retries: u8::MAX,
+            ..FlowConfig::default()
+        };
+        let l = CallKind::ListInstitutions;
+        assert!(retry_delay(&c, l, u8::MAX, &CallError::Timeout).is_some());
+        let three = FlowConfig::default();
+        assert_eq!(retry_delay(&three, l, 4, &CallError::Timeout), None);
     }
 
     #[test]

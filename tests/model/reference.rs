@@ -180,10 +180,12 @@ impl Model {
     }
 
     fn round(&mut self, kind: StateKind) {
-        self.rounds = self.rounds.saturating_add(1);
-        if self.rounds > self.config.max_rounds {
+        // Checked before counting: a count saturating at 255 never passes a
+        // limit of 255 (finding of 2026-12-04, rule 5).
+        if self.rounds >= self.config.max_rounds {
             self.fail()
         } else {
+            self.rounds += 1;
             self.go(kind)
         }
     }
@@ -249,8 +251,12 @@ impl Model {
             T::Fail(Fault::Unauthorized) => self.fail(),
             T::Fail(f) => match pending {
                 Some(CallKind::ListInstitutions) => {
-                    let attempt = self.list_failures.saturating_add(1);
-                    if f.transient() && attempt <= self.config.max_read_retries {
+                    // Past 255 failures is past every limit (no saturating
+                    // count that a limit of 255 never exceeds).
+                    let attempt = self.list_failures.checked_add(1);
+                    if let Some(attempt) =
+                        attempt.filter(|a| f.transient() && *a <= self.config.max_read_retries)
+                    {
                         self.list_failures = attempt;
                         self.go(StateKind::LoadingInstitutions);
                     } else {

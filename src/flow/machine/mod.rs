@@ -3,6 +3,8 @@
 //! `reply.rs`, and the transitions both share in `transitions.rs`.
 
 mod reply;
+#[cfg(test)]
+mod tests;
 mod transitions;
 mod user;
 

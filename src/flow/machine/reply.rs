@@ -63,9 +63,16 @@ impl ConnectFlow {
             Ok(Reply::Institutions(catalogue)) => self.catalogue_loaded(now, catalogue),
             Ok(_) => self.fail(now, protocol("expected an institution list")),
             Err(e) => {
-                let attempt = s.attempt.saturating_add(1);
-                match retry_delay(&self.config, CallKind::ListInstitutions, attempt, &e) {
-                    Some(delay) => {
+                // Past 255 failures there is no attempt number to give:
+                // that is past any limit, so give up. (A saturating count
+                // stayed at 255, which a limit of `u8::MAX` never exceeds:
+                // the list was retried for ever, rule 5.)
+                let delay = s.attempt.checked_add(1).and_then(|attempt| {
+                    retry_delay(&self.config, CallKind::ListInstitutions, attempt, &e)
+                        .map(|delay| (attempt, delay))
+                });
+                match delay {
+                    Some((attempt, delay)) => {
                         self.timers.arm(Timer::ReadRetry, now.plus_ms(delay));
                         State::LoadingInstitutions(LoadingInstitutions {
                             request: None,
@@ -298,8 +305,12 @@ impl ConnectFlow {
             }
             Step::Rejected(rejection) => match rejection.kind {
                 RejectionKind::Retry | RejectionKind::RestartLogin => {
+                    // Saturating, and checked with `>=`: a count restored
+                    // from a stored snapshot at 255 still ends the flow
+                    // (rule 5) instead of overflowing.
                     let (count, max, error_type) = if matches!(origin, Origin::Login(..)) {
-                        self.counters.login_rejections += 1;
+                        self.counters.login_rejections =
+                            self.counters.login_rejections.saturating_add(1);
                         let max = self.config.max_login_attempts;
                         (
                             self.counters.login_rejections,
@@ -307,7 +318,8 @@ impl ConnectFlow {
                             ErrorType::LoginRejected,
                         )
                     } else {
-                        self.counters.mfa_rejections += 1;
+                        self.counters.mfa_rejections =
+                            self.counters.mfa_rejections.saturating_add(1);
                         let max = self.config.max_mfa_attempts;
                         (self.counters.mfa_rejections, max, ErrorType::MfaRejected)
                     };

@@ -195,15 +195,16 @@ impl ConnectFlow {
 
     /// Counts an MFA form or account list; `Some(Failed)` past the limit.
     pub(super) fn next_round(&mut self, now: Timestamp) -> Option<State> {
-        self.counters.rounds = self.counters.rounds.saturating_add(1);
-        (self.counters.rounds > self.config.max_rounds).then(|| {
-            self.fail(
-                now,
-                Failure::TooManyRounds {
-                    rounds: self.counters.rounds,
-                },
-            )
-        })
+        // Compared before counting, as sessions and polls are: counting
+        // first saturates at 255, and `255 > max_rounds` is never true for a
+        // limit of `u8::MAX`, so such a flow never ended (rule 5).
+        if self.counters.rounds >= self.config.max_rounds {
+            // The round refused is the one past the limit.
+            let rounds = self.counters.rounds.saturating_add(1);
+            return Some(self.fail(now, Failure::TooManyRounds { rounds }));
+        }
+        self.counters.rounds += 1;
+        None
     }
 
     /// Counts a call that produced no usable answer (or a partner that said

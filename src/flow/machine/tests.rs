@@ -1,0 +1,153 @@
+//! Behaviour of the machine a person (or the bank they log in to) would
+//! notice, driven through the public API only: what the host is asked to
+//! send, and where the flow ends.
+
+use crate::flow::explore::demo_catalogue;
+use crate::flow::*;
+use crate::form::{Form, Values};
+use std::sync::Arc;
+
+const T0: Timestamp = Timestamp(1_700_000_000_000);
+
+/// Plays the host: answers the call in flight and acts for the person.
+struct Host {
+    flow: ConnectFlow,
+    now: Timestamp,
+    /// Every call polled, in order.
+    calls: Vec<Call>,
+    pending: Option<RequestId>,
+}
+
+impl Host {
+    fn new(config: FlowConfig) -> Host {
+        let mut host = Host {
+            flow: ConnectFlow::new(config, T0),
+            now: T0,
+            calls: Vec::new(),
+            pending: None,
+        };
+        host.drain();
+        host
+    }
+
+    /// Polls every effect (as a driver would, sending each).
+    fn drain(&mut self) {
+        while let Some(Effect::Call { id, call }) = self.flow.poll_effect() {
+            self.calls.push(call);
+            self.pending = Some(id);
+        }
+        while self.flow.poll_event().is_some() {}
+    }
+
+    fn reply(&mut self, result: Result<Reply, CallError>) {
+        let id = self.pending.take().expect("a call in flight");
+        self.flow
+            .handle(self.now, Input::Api { id, result })
+            .expect("the awaited reply is accepted");
+        self.drain();
+    }
+
+    fn act(&mut self, action: UserAction) {
+        self.flow
+            .handle(self.now, Input::User(action))
+            .expect("the action is allowed");
+        self.drain();
+    }
+
+    fn choose_demo_bank(&mut self) {
+        self.reply(Ok(Reply::Institutions(Arc::new(demo_catalogue()))));
+        self.act(UserAction::ChooseInstitution {
+            id: "demo-bank".into(),
+            auth_method: None,
+        });
+    }
+
+    fn session(&mut self, id: &str) {
+        self.reply(Ok(Reply::SessionCreated(SessionInfo::new(id))));
+    }
+
+    fn log_in(&mut self) {
+        self.act(UserAction::Submit(
+            Values::new()
+                .with("username", "ada")
+                .with("password", "PW-hunter2"),
+        ));
+    }
+
+    fn count(&self, kind: CallKind) -> usize {
+        self.calls.iter().filter(|c| c.kind() == kind).count()
+    }
+}
+
+fn otp() -> Form {
+    Form::new(
+        "Enter OTP",
+        vec![crate::form::Field::input("otp", "OTP").max_length(6)],
+    )
+}
+
+/// Finding (review, 2026-12-04): `rounds` saturated at 255 and was checked
+/// with `>`, so with `max_rounds = 255` a bank that kept asking for one
+/// more code kept the person answering for ever (rule 5). Now the flow ends
+/// once the limit is used up, whatever the limit.
+#[test]
+fn a_bank_asking_for_code_after_code_is_stopped_even_at_the_largest_limit() {
+    let mut host = Host::new(FlowConfig {
+        max_rounds: u8::MAX,
+        ..FlowConfig::default()
+    });
+    host.choose_demo_bank();
+    host.session("s1");
+    host.log_in();
+    host.reply(Ok(Reply::Step(Step::needs_input(otp()))));
+    for _ in 0..300 {
+        if host.flow.is_finished() {
+            break;
+        }
+        host.act(UserAction::Submit(Values::new().with("otp", "123456")));
+        host.reply(Ok(Reply::Step(Step::needs_input(otp()))));
+    }
+    assert!(host.flow.is_finished(), "still {:?}", host.flow.state());
+    assert!(matches!(
+        host.flow.view(),
+        View::Failed {
+            failure: Failure::TooManyRounds { rounds: 255 },
+            ..
+        }
+    ));
+    // 255 forms answered, the 256th refused: exactly the limit.
+    assert_eq!(host.count(CallKind::Commit), 255);
+}
+
+/// Finding (review, 2026-12-04): the list's retry count saturated at 255,
+/// so with `max_read_retries = 255` a partner whose list kept timing out
+/// was asked again for ever (rule 5). Now the 256th failure ends the flow.
+#[test]
+fn a_list_retried_up_to_u8_max_times_still_ends() {
+    let mut host = Host::new(FlowConfig {
+        max_read_retries: u8::MAX,
+        read_backoff_ms: 1,
+        ..FlowConfig::default()
+    });
+    for _ in 0..300 {
+        if host.flow.is_finished() {
+            break;
+        }
+        host.reply(Err(CallError::Timeout));
+        if let Some(at) = host.flow.poll_timeout() {
+            host.now = host.now.max(at);
+            host.flow.handle_timeout(host.now);
+            host.drain();
+        }
+    }
+    assert!(host.flow.is_finished(), "still {:?}", host.flow.state());
+    assert!(matches!(
+        host.flow.view(),
+        View::Failed {
+            failure: Failure::PartnerUnavailable { .. },
+            retryable: true,
+        }
+    ));
+    // The first try and 255 retries.
+    assert_eq!(host.count(CallKind::ListInstitutions), 256);
+}
