@@ -21,7 +21,9 @@
 //! whose clock runs more than [`OVERLAP`] behind can be missed until a
 //! restart (the banks in the usual order for that customer).
 //!
-//! Memory: about 16 bytes per customer who ever linked.
+//! Memory: about 16 bytes per customer who ever linked; the records are
+//! read [`PAGE`] rows at a time, so a first refresh over a million records
+//! never holds them all at once.
 
 use super::store::{AuthStore, RecordsError};
 use std::collections::HashSet;
@@ -37,6 +39,9 @@ pub(crate) const REFRESH: Duration = Duration::from_secs(1);
 /// disagree by this much without a link being missed. Each refresh re-reads
 /// this window, so it stays short: at 700 links a second, 3,500 rows.
 pub(crate) const OVERLAP: u64 = 5_000;
+
+/// Rows read per query.
+pub(crate) const PAGE: u32 = 10_000;
 
 /// Customers known to have a record, by hash of (partner, customer id).
 #[derive(Debug, Default)]
@@ -124,13 +129,40 @@ impl Known {
 
     /// Adds every customer with a record created at or after `since`.
     async fn refresh(&self, store: &dyn AuthStore, since: u64) -> Result<(), RecordsError> {
-        let rows = store.customers_since(since).await?;
+        self.refresh_paged(store, since, PAGE).await
+    }
+
+    /// [`refresh`](Self::refresh), `page` rows a query.
+    async fn refresh_paged(
+        &self,
+        store: &dyn AuthStore,
+        since: u64,
+        page: u32,
+    ) -> Result<(), RecordsError> {
+        let mut from = since;
         let mut newest = since;
-        {
-            let mut set = self.set.write().unwrap_or_else(PoisonError::into_inner);
-            for row in &rows {
-                set.insert(key(&row.partner, &row.customer));
-                newest = newest.max(row.created_at);
+        let mut size = page;
+        loop {
+            let rows = store.customers_since(from, size).await?;
+            {
+                let mut set = self.set.write().unwrap_or_else(PoisonError::into_inner);
+                for row in &rows {
+                    set.insert(key(&row.partner, &row.customer));
+                    newest = newest.max(row.created_at);
+                }
+            }
+            if rows.len() < size as usize {
+                break;
+            }
+            // The next page starts at the last row's millisecond: its rows
+            // are read again (harmless in a set) rather than skipped, since
+            // more of them may follow. When one millisecond fills a whole
+            // page, the page grows until that millisecond fits in it.
+            let last = rows.last().map_or(from, |r| r.created_at);
+            if last > from {
+                (from, size) = (last, page);
+            } else {
+                size = size.saturating_mul(2);
             }
         }
         let mut guard = self
@@ -141,5 +173,63 @@ impl Known {
             *seen = (*seen).max(newest);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::InstitutionRef;
+    use crate::records::{Env, Location, NewLink, SqlStore};
+    use crate::service::{Customer, LinkedAccount};
+
+    /// Finding (review, 2026-12-04): the first refresh after a start read
+    /// every record in one query and held all its rows at once (hundreds of
+    /// MB over a million records). It reads a page at a time, and still
+    /// finds every customer when pages end inside a millisecond or one
+    /// millisecond holds more records than a page.
+    #[tokio::test]
+    async fn a_refresh_finds_every_customer_a_page_at_a_time() {
+        let path = std::env::temp_dir().join(format!(
+            "connectflow-known-{}.db",
+            uuid::Uuid::new_v4().simple()
+        ));
+        let store = SqlStore::open(&Location::Sqlite(path.clone()), None)
+            .await
+            .unwrap();
+        for i in 0..25u64 {
+            let linked = LinkedAccount {
+                reference: format!("r{i}"),
+                partner: "mono".into(),
+                institution: Some(InstitutionRef {
+                    id: format!("bank{i}"),
+                    name: "Bank".into(),
+                }),
+                institution_icon: None,
+                auth_method: None,
+                account_id: format!("a{i}"),
+                phone_number: None,
+                customer: Some(Customer {
+                    id: format!("c{i}"),
+                    ..Customer::default()
+                }),
+                channel: "ussd".into(),
+            };
+            // Five records a millisecond, against pages of four.
+            let at = 1_000 + i / 5;
+            let link = NewLink {
+                linked: &linked,
+                env: Env::Sandbox,
+                at,
+                outbox: false,
+            };
+            store.link(link).await.unwrap();
+        }
+        let known = Known::default();
+        known.refresh_paged(&store, 0, 4).await.unwrap();
+        for i in 0..25 {
+            assert!(known.contains(key("mono", &format!("c{i}"))), "c{i}");
+        }
+        let _ = std::fs::remove_file(path);
     }
 }

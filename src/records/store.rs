@@ -117,12 +117,14 @@ pub trait AuthStore: Send + Sync + fmt::Debug + 'static {
         customer: &'a str,
     ) -> BoxFuture<'a, Result<Vec<LinkedBank>, RecordsError>>;
 
-    /// Every customer with a record (a login at a bank) created at or
-    /// after `since` (ms): how an instance learns, without a query per
-    /// dial, who has linked before.
+    /// The customers with a record (a login at a bank) created at or after
+    /// `since` (ms), oldest first, at most `limit` of them: how an instance
+    /// learns, without a query per dial, who has linked before, a page at
+    /// a time.
     fn customers_since<'a>(
         &'a self,
         since: u64,
+        limit: u32,
     ) -> BoxFuture<'a, Result<Vec<CustomerSince>, RecordsError>>;
 
     /// Sets `validated` on the auth with this id (false: unlinked), bumping

@@ -59,8 +59,9 @@ impl AuthStore for Busy {
     fn customers_since<'a>(
         &'a self,
         since: u64,
+        limit: u32,
     ) -> BoxFuture<'a, Result<Vec<CustomerSince>, RecordsError>> {
-        self.inner.customers_since(since)
+        self.inner.customers_since(since, limit)
     }
     fn set_validated<'a>(
         &'a self,

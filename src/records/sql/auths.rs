@@ -344,14 +344,16 @@ impl AuthStore for SqlStore {
     fn customers_since<'a>(
         &'a self,
         since: u64,
+        limit: u32,
     ) -> BoxFuture<'a, Result<Vec<CustomerSince>, RecordsError>> {
         Box::pin(async move {
             let rows = sqlx::query(
                 "SELECT partner, customer_id, created_at FROM records \
-                 WHERE owner = $1 AND created_at >= $2",
+                 WHERE owner = $1 AND created_at >= $2 ORDER BY created_at LIMIT $3",
             )
             .bind(&self.owner)
             .bind(db_ms(since))
+            .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;
             rows.iter()
