@@ -72,6 +72,29 @@ impl Location {
     }
 }
 
+/// Brings the schema up to date. PostgreSQL migrations take an advisory
+/// lock; SQLite's take none, so two processes opening one new file at once
+/// (two `connectflow link` runs in a QA job) raced, and one failed ("table
+/// meta already exists", or the file busy). On SQLite a failed run is
+/// tried again after a pause: by then the other has committed, and the
+/// migrations already applied are skipped.
+async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), RecordsError> {
+    let mut pause = Duration::from_millis(50);
+    let mut tries = 1;
+    loop {
+        match MIGRATOR.run(pool).await {
+            Ok(()) => return Ok(()),
+            Err(e) if backend == Backend::Sqlite && tries < 8 => {
+                tracing::debug!(error = %e, "records migration raced another process; trying again");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(1));
+                tries += 1;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 /// `postgres://user:***@host/db` for `postgres://user:secret@host/db`, and
 /// `?password=***` for a password given as a parameter (sqlx and libpq
 /// take both; `sslpassword` too).
@@ -159,7 +182,7 @@ impl SqlStore {
                 .execute(&pool)
                 .await?;
         }
-        MIGRATOR.run(&pool).await?;
+        migrate(&pool, backend).await?;
         let made = super::model::object_id(super::time::now_ms());
         sqlx::query(
             "INSERT INTO meta (key, value) VALUES ('owner', $1) ON CONFLICT (key) DO NOTHING",
@@ -265,6 +288,30 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(!err.contains("s3cret"), "{err}");
+    }
+
+    /// Finding (review, 2026-12-04): two processes opening one new SQLite
+    /// file at once raced on its migrations and one failed to start. Here
+    /// two stores open a new file at the same moment; both open, and agree
+    /// on the database's owner.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_opens_of_a_new_sqlite_file_at_once_both_succeed() {
+        for _ in 0..5 {
+            let path = std::env::temp_dir().join(format!(
+                "connectflow-race-{}.db",
+                uuid::Uuid::new_v4().simple()
+            ));
+            let location = Location::Sqlite(path.clone());
+            let (a, b) = tokio::join!(
+                SqlStore::open(&location, None),
+                SqlStore::open(&location, None)
+            );
+            let (a, b) = (a.unwrap(), b.unwrap());
+            assert_eq!(a.owner, b.owner);
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+        }
     }
 
     /// Finding (review, 2026-12-04): a password given as a URL parameter
