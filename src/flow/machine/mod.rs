@@ -74,7 +74,10 @@ impl Counters {
 /// 1. [`poll_effect`](Self::poll_effect) until `None`: the partner calls to
 ///    make. New effects appear only from `handle`, `handle_timeout` and
 ///    [`restore`](Self::restore); each is handed out exactly once. Make each
-///    call and feed its reply back with `handle`.
+///    call and feed its reply back with `handle`. A person's Back or Exit
+///    withdraws any call not yet polled that would change something at the
+///    partner (login, commit, session, exchange): drain before handling the
+///    next input, or such a call is never made.
 /// 2. [`poll_event`](Self::poll_event) until `None`: what happened, in order
 ///    (Mono's public event names). New events appear only from `handle` and
 ///    `handle_timeout`.

@@ -126,6 +126,19 @@ impl ConnectFlow {
         })
     }
 
+    /// The person left (Back, Exit): calls that would change something at
+    /// the partner (a login with their password, a commit, a new session,
+    /// a code's exchange) and that the host has not polled yet are not
+    /// sent. Nothing will wait for their replies any more, and a login sent
+    /// after the person left is one they did not make. Polled calls are out
+    /// of the flow's hands; reads (a list, a poll) are harmless and stay.
+    /// Events stay too: they report what the person did, `EXIT` included.
+    pub(super) fn withdraw_unsent_writes(&mut self) {
+        self.effects.retain(|effect| match effect {
+            Effect::Call { call, .. } => call.kind().is_read(),
+        });
+    }
+
     /// Disarms what belonged to the partner session being left.
     pub(super) fn leave_session(&mut self) {
         self.timers.disarm(Timer::SessionExpiry);

@@ -60,7 +60,10 @@ impl ConnectFlow {
                 | StateKind::AwaitingInput
                 | StateKind::AwaitingAccount
                 | StateKind::Committing
-                | StateKind::Pending => self.back_to_list(None),
+                | StateKind::Pending => {
+                    self.withdraw_unsent_writes();
+                    self.back_to_list(None)
+                }
                 _ => return Err(not_allowed(ActionKind::Back)),
             },
             UserAction::Retry => match &self.state {
@@ -71,6 +74,7 @@ impl ConnectFlow {
                 _ => return Err(not_allowed(ActionKind::Retry)),
             },
             UserAction::Exit => {
+                self.withdraw_unsent_writes();
                 let page = self.state.page();
                 self.emit(now, EventKind::Exit { page_name: page });
                 State::Exited(Exited { page })
