@@ -246,3 +246,96 @@ fn snapshots_of_the_previous_format_restore_and_carry_on() {
         }
     ));
 }
+
+/// The flow parked on the OTP form answers it; the bank refuses the answer
+/// in a way that needs a new login ("restart"), and the new session, like
+/// every Flinks session, carries no login form: the catalogue's is used.
+fn answer_wrong_then_new_session(flow: &mut ConnectFlow) {
+    flow.handle(
+        T0,
+        Input::User(UserAction::Submit(Values::new().with("otp", "000000"))),
+    )
+    .unwrap();
+    let restart = Rejection::new(RejectionKind::RestartLogin, "Wrong answer");
+    answer(flow, Ok(Reply::Step(Step::Rejected(restart))));
+    let call = answer(flow, Ok(Reply::SessionCreated(SessionInfo::new("s2"))));
+    assert_eq!(call.kind(), CallKind::CreateSession);
+}
+
+/// Finding (review, 2026-12-04): a restore kept the catalogue only when
+/// its fingerprint matched exactly, and the list changes under a parked
+/// flow (a bank added, a bank's icon, a health note). The dropped catalogue
+/// never came back, so a flow whose sessions carry no login form (Flinks)
+/// failed with "the institution sent no login form" at its next restart,
+/// and switching auth method was refused. Now a list that still offers the
+/// flow's bank and method is adopted, and its fingerprint kept.
+#[test]
+fn a_flow_restored_against_a_changed_list_keeps_its_bank_and_can_log_in_again() {
+    let parked = parked_on_otp().snapshot();
+    let mut institutions = catalogue().institutions().to_vec();
+    institutions[0].icon = Some("https://example.com/gtbank-2027.png".into());
+    institutions.push(Institution::new("new-bank", "New Bank", Vec::new()));
+    let changed = Arc::new(Catalogue::new(institutions));
+    assert_ne!(changed.fingerprint(), catalogue().fingerprint());
+
+    let mut flow = ConnectFlow::restore(parked.clone(), Some(Arc::clone(&changed))).unwrap();
+    assert_eq!(
+        flow.snapshot().catalogue_fingerprint(),
+        Some(changed.fingerprint()),
+        "the list adopted is the one a later restore is checked against"
+    );
+    answer_wrong_then_new_session(&mut flow);
+    assert_eq!(flow.state(), StateKind::AwaitingCredentials);
+    match flow.view() {
+        View::Form(f) => assert_eq!(f.form.title, "Log in to GTBank"),
+        other => panic!("expected the login form, got {other:?}"),
+    }
+
+    // Switching to mobile banking is offered as before.
+    let mut switched = ConnectFlow::restore(parked, Some(changed)).unwrap();
+    switched
+        .handle(
+            T0,
+            Input::User(UserAction::SwitchAuthMethod(AuthMethodKind::MobileBanking)),
+        )
+        .unwrap();
+    assert_eq!(switched.state(), StateKind::CreatingSession);
+}
+
+/// Finding (review, 2026-12-04): the service marks a failing bank in the
+/// list it shows (`connectflow_health`), and the mark changed the list's
+/// fingerprint, so every parked flow lost its catalogue whenever a bank's
+/// health changed. The mark is this process's note, not the partner's
+/// list: it no longer counts, and a parked flow carries on as if nothing
+/// happened.
+#[test]
+fn a_health_note_on_the_list_does_not_change_its_fingerprint() {
+    use connectflow::service::{Health, HealthConfig, HEALTH_KEY};
+    let health = Health::new(HealthConfig::default());
+    for i in 0..10 {
+        health.record_outcome(
+            "mono",
+            catalogues::GTBANK_MONO_ID,
+            &AuthMethodKind::InternetBanking,
+            true,
+            T0.plus_ms(i),
+        );
+    }
+    let marked = health.apply("mono", catalogue(), T0.plus_ms(100));
+    assert!(marked.institutions()[0].extra.contains_key(HEALTH_KEY));
+    assert_eq!(marked.fingerprint(), catalogue().fingerprint());
+
+    let mut flow = ConnectFlow::restore(parked_on_otp().snapshot(), Some(marked)).unwrap();
+    answer_wrong_then_new_session(&mut flow);
+    assert_eq!(flow.state(), StateKind::AwaitingCredentials);
+}
+
+/// A list that no longer offers the flow's bank is not taken for it: the
+/// flow's bank is what it needs the list for. (Back then fetches the list
+/// again, as before.)
+#[test]
+fn a_list_without_the_flows_bank_is_not_adopted() {
+    let other = Arc::new(catalogues::demo());
+    let flow = ConnectFlow::restore(parked_on_otp().snapshot(), Some(other)).unwrap();
+    assert_eq!(flow.snapshot().catalogue_fingerprint(), None);
+}

@@ -249,6 +249,16 @@ pub struct InstitutionRef {
     pub name: String,
 }
 
+/// Keys of an institution's `extra` that start with this are this crate's
+/// own notes on a partner's list (the service's health mark,
+/// `connectflow_health`), not the partner's data. The
+/// [`fingerprint`](Catalogue::fingerprint) leaves them out.
+pub(crate) const LOCAL_NOTE_PREFIX: &str = "connectflow_";
+
+fn is_local_note(key: &str) -> bool {
+    key.starts_with(LOCAL_NOTE_PREFIX)
+}
+
 /// The institution list, shared (behind an `Arc`) between every flow of a
 /// process. A flow keeps only its [`fingerprint`](Catalogue::fingerprint) in a
 /// snapshot and is handed the catalogue again on restore.
@@ -275,14 +285,41 @@ impl Catalogue {
         }
     }
 
-    /// Identifies this exact catalogue content.
+    /// Identifies the partner's list: every field of every institution, but
+    /// not the notes this crate adds to it (keys of `extra` starting with
+    /// `connectflow_`, such as the service's health mark). Those
+    /// change with what one process has seen, not with the list, and a
+    /// parked flow must not lose its catalogue because a bank's health did.
     pub fn fingerprint(&self) -> u64 {
         *self.fingerprint.get_or_init(|| {
+            // Without notes the bytes are the list's own, as fingerprinted
+            // by earlier builds: snapshots they stored still match. Filtered
+            // (not `remove`d, which may reorder), so with notes the bytes are
+            // exactly those of the same list without them.
+            let noted = |i: &Institution| i.extra.keys().any(|k| is_local_note(k));
+            let bytes = if self.institutions.iter().any(noted) {
+                let bare: Vec<Institution> = self
+                    .institutions
+                    .iter()
+                    .map(|i| Institution {
+                        extra: i
+                            .extra
+                            .iter()
+                            .filter(|(k, _)| !is_local_note(k))
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect(),
+                        ..i.clone()
+                    })
+                    .collect();
+                serde_json::to_vec(&bare)
+            } else {
+                serde_json::to_vec(&self.institutions)
+            }
+            .unwrap_or_default();
             // FNV-1a over the canonical JSON: stable across processes and Rust
             // versions, unlike `DefaultHasher`, so a snapshot written by one
             // gateway instance can be checked by another.
             let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-            let bytes = serde_json::to_vec(&self.institutions).unwrap_or_default();
             for b in bytes {
                 hash ^= u64::from(b);
                 hash = hash.wrapping_mul(0x0000_0100_0000_01b3);

@@ -25,8 +25,9 @@
 //! or moved: a USSD answer is a number read against the list on another
 //! hop (perhaps on another instance, with its own view of health), and a
 //! host's preselected bank must stay known. The adjusted list is cached
-//! per health state, so its fingerprint changes only when a status does,
-//! as when the partner's own list changes.
+//! per health state; its fingerprint leaves the marks out (they are keys
+//! starting `connectflow_`), so it is the partner list's own and a status
+//! change strands no parked flow.
 
 use crate::driver::CallOutcome;
 use crate::flow::{AuthMethodKind, Call, CallError, Catalogue, Institution, Reply, Timestamp};
@@ -428,7 +429,7 @@ mod tests {
         assert!(shown.institutions()[1..]
             .iter()
             .all(|i| marked(i).is_none()));
-        // Unchanged health: the same list (the same fingerprint for restores).
+        // Unchanged health: the same list, not rebuilt.
         assert!(Arc::ptr_eq(
             &shown,
             &health.apply("mono", catalogue, Timestamp(101))

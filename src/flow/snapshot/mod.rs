@@ -147,14 +147,20 @@ impl ConnectFlow {
     /// copy with the same fingerprint will do) and the flow behaves exactly as
     /// before. Without it, a flow on the institution list fetches the list
     /// again (a read, so safe), and a later Back does the same.
+    ///
+    /// A list that changed since (a bank added, an icon, a name) is taken
+    /// too when the flow has chosen a bank and the list still offers that
+    /// bank with the method in use: that bank's forms and methods are what
+    /// the flow reads from it (a login form for sessions that bring none,
+    /// as Flinks', the methods to switch to). The flow then keeps that
+    /// list, and its next snapshot names it. A flow still choosing its bank
+    /// takes only the same list: the person's choice was read against it.
     pub fn restore(
         snapshot: Snapshot,
         catalogue: Option<Arc<Catalogue>>,
     ) -> Result<ConnectFlow, RestoreError> {
-        let catalogue = match (snapshot.catalogue, catalogue) {
-            (Some(fp), Some(c)) if c.fingerprint() == fp => Some(c),
-            _ => None,
-        };
+        let catalogue =
+            catalogue.filter(|c| serves(&snapshot.state, snapshot.catalogue, c.as_ref()));
         let mut flow = ConnectFlow {
             config: snapshot.config,
             state: snapshot.state,
@@ -183,6 +189,24 @@ impl ConnectFlow {
         }
         Ok(flow)
     }
+}
+
+/// Whether `offered` can stand in for the catalogue a flow in `state` had
+/// (by fingerprint `had`).
+fn serves(state: &State, had: Option<u64>, offered: &Catalogue) -> bool {
+    if had == Some(offered.fingerprint()) {
+        return true;
+    }
+    // Exact matching alone stranded parked flows whenever the partner's
+    // list changed at all, and a dropped list never came back (the next
+    // snapshot named none). A flow that lost it to that, stored by an
+    // earlier build (`had` is `None` yet a bank is chosen), takes it back
+    // here the same way.
+    state.target().is_some_and(|target| {
+        offered
+            .get(&target.institution.id)
+            .is_some_and(|i| i.method_kinds().contains(&target.auth_method))
+    })
 }
 
 /// An unpolled effect at rest. A private mirror of [`Call`] so that `Call`
