@@ -12,7 +12,10 @@
 //! 1. A reply is applied only if its [`RequestId`] is the one the flow waits
 //!    for; any other is refused with [`FlowError::UnexpectedReply`].
 //! 2. Login and commit are never re-sent by the flow; only reads (the
-//!    institution list, a status poll) are made again ([`retry_delay`]).
+//!    institution list, a status poll) are made again ([`retry_delay`]). A
+//!    login goes only on the person's Submit, or once, as the saved login
+//!    (a form that asks nothing) of a session the person started; a flow
+//!    whose saved login would have to go again ends instead.
 //! 3. A code is emitted at most once; after it the only call is the exchange.
 //! 4. Every state has a [`View`]; Done, Failed and Exited are terminal.
 //! 5. Every flow ends: calls are bounded by [`FlowConfig::max_calls`].

@@ -127,6 +127,14 @@ pub(crate) struct Session {
     pub(crate) target: Target,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) continuation: Option<Continuation>,
+    /// This session's login went with nothing the person typed: a login the
+    /// partner keeps (an empty login form, sent at once) or a
+    /// re-authorisation the partner settled itself. Rule 2: the flow never
+    /// logs in with it again on its own, so when this session must be
+    /// replaced (restarted, renewed) the flow ends instead; only the person
+    /// starting again sends it again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) saved_login: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -148,9 +156,21 @@ pub(crate) struct CreatingSession {
     pub(crate) target: Target,
     pub(crate) request: RequestId,
     /// Shown on the login form once the session is open (a renewal, a
-    /// restarted login).
+    /// restarted login). Set exactly when the flow opened the session on
+    /// its own (see [`opened_by_flow`](Self::opened_by_flow)).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) notice: Option<Notice>,
+}
+
+impl CreatingSession {
+    /// The flow opened this session itself (a renewal or a restarted
+    /// login), not the person (a bank chosen, a method switched, or the
+    /// host's preselection as the flow opened). Read from the notice, which
+    /// only those sessions carry, so sessions stored by earlier builds (v1:
+    /// `renewal`) answer the same.
+    pub(crate) fn opened_by_flow(&self) -> bool {
+        self.notice.is_some()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

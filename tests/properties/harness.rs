@@ -7,6 +7,7 @@ use crate::partner::*;
 use connectflow::flow::explore::sample_values;
 use connectflow::flow::*;
 use connectflow::form::{Field, FieldKind, Form, Values};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 const T0: Timestamp = Timestamp(1_700_000_000_000);
@@ -89,6 +90,10 @@ pub(crate) struct Harness {
     /// (transient errors, retryable rejections, more MFA), and the person
     /// never exits: only the config's limits can end the flow.
     pub(crate) hostile: bool,
+    /// Session calls (create or re-authorise) the person started: made for
+    /// their accepted choice of a bank or switch of method, or for the
+    /// host's preselection as the list arrived. Not a restart or renewal.
+    pub(crate) person_sessions: HashSet<RequestId>,
 }
 
 pub(crate) fn effect_parts(effect: &Effect) -> (RequestId, &Call) {
@@ -116,6 +121,7 @@ impl Harness {
             calls: 0,
             keep_pre_drain: false,
             hostile: false,
+            person_sessions: HashSet::new(),
         };
         h.drain();
         h
@@ -177,6 +183,7 @@ impl Harness {
         let (expires_at, form) = match variant {
             2 => (None, Some(session_form())),
             3 => (Some(self.now.plus_ms(30_000)), None),
+            4 => (Some(self.now.plus_ms(FIVE_MIN)), Some(saved_login_form())),
             _ => (Some(self.now.plus_ms(FIVE_MIN)), None),
         };
         Ok(Reply::SessionCreated(SessionInfo {
@@ -226,7 +233,13 @@ impl Harness {
             Call::ListInstitutions if forward => {
                 Ok(Reply::Institutions(Arc::clone(&self.catalogue)))
             }
-            Call::CreateSession { .. } if forward => self.session_reply(sel % 4),
+            Call::CreateSession { .. } if forward => self.session_reply(sel % 5),
+            // A re-authorisation is opened like a session, or settled by the
+            // partner in the same call (a code, a form, a refusal).
+            Call::Reauthorise { .. } if forward => match sel % 6 {
+                5 => self.step_reply([0, 2, 5, 11][sel / 6 % 4]),
+                k => self.session_reply(k),
+            },
             Call::Login { .. } | Call::Commit { .. } | Call::Poll { .. } if forward => {
                 self.step_reply([0, 1, 2, 3, 4, 5, 6, 8, 11, 12][sel % 10])
             }
@@ -237,9 +250,14 @@ impl Harness {
                 0..=2 => Ok(Reply::Institutions(Arc::clone(&self.catalogue))),
                 k => Err(call_error(k - 3)),
             },
-            Call::CreateSession { .. } => match sel % 11 {
-                k @ 0..=3 => self.session_reply(k),
-                k => Err(call_error(k - 4)),
+            Call::CreateSession { .. } => match sel % 12 {
+                k @ 0..=4 => self.session_reply(k),
+                k => Err(call_error(k - 5)),
+            },
+            Call::Reauthorise { .. } => match sel % 27 {
+                k @ 0..=4 => self.session_reply(k),
+                k @ 5..=19 => self.step_reply(k - 5),
+                k => Err(call_error(k - 20)),
             },
             Call::Login { .. } | Call::Commit { .. } | Call::Poll { .. } => match sel % 22 {
                 k @ 0..=14 => self.step_reply(k),
@@ -263,7 +281,9 @@ impl Harness {
             Call::ListInstitutions if sel % 4 == 0 => {
                 Ok(Reply::Institutions(Arc::clone(&self.catalogue)))
             }
-            Call::CreateSession { .. } if sel % 2 == 0 => self.session_reply(3),
+            Call::CreateSession { .. } | Call::Reauthorise { .. } if sel % 2 == 0 => {
+                self.session_reply(if sel % 4 == 0 { 4 } else { 3 })
+            }
             Call::Login { .. } | Call::Commit { .. } | Call::Poll { .. } if sel % 3 != 0 => {
                 self.step_reply([2, 3, 4, 5, 6, 8, 10, 12, 13, 14][sel % 10])
             }
@@ -281,9 +301,12 @@ impl Harness {
         match (call, k) {
             (Call::ListInstitutions, 0) => self.session_reply(0),
             (Call::ListInstitutions, 1) => self.step_reply(0),
-            (Call::CreateSession { .. }, 0)
+            (Call::CreateSession { .. } | Call::Reauthorise { .. }, 0)
             | (Call::Login { .. } | Call::Commit { .. } | Call::Poll { .. }, 0) => institutions,
             (Call::CreateSession { .. }, 1) => self.step_reply(2),
+            (Call::Reauthorise { .. }, 1) => Ok(Reply::Exchanged {
+                account_id: "acc_wrong".into(),
+            }),
             (Call::Login { .. } | Call::Commit { .. } | Call::Poll { .. }, 1) => {
                 self.session_reply(0)
             }
@@ -355,6 +378,12 @@ impl Harness {
     }
 
     pub(crate) fn invalid_values(&mut self, k: u8) -> Values {
+        // A form that asks nothing (a saved login) takes nothing: a field it
+        // does not have (typed into as a secret) is what makes it wrong.
+        if self.form_on_screen().is_some_and(|f| f.fields.is_empty()) {
+            let field = Field::password("password", "Password");
+            return Values::new().with("password", self.marker(&field));
+        }
         let form = self
             .form_on_screen()
             .unwrap_or_else(|| Form::new("Log in", vec![Field::password("password", "P")]));
@@ -543,6 +572,19 @@ impl Harness {
         }
         let pre_drain = self.keep_pre_drain.then(|| json(&self.flow));
         let (effects, events) = self.drain();
+        let by_person = match &did {
+            Did::User {
+                action: ActionKind::ChooseInstitution | ActionKind::SwitchAuthMethod,
+                result: Ok(()),
+            } => true,
+            did => matches!(did.accepted_reply(), Some(Ok(Reply::Institutions(_)))),
+        };
+        for effect in &effects {
+            let (id, call) = effect_parts(effect);
+            if by_person && matches!(call.kind(), CallKind::CreateSession | CallKind::Reauthorise) {
+                self.person_sessions.insert(id);
+            }
+        }
         Record {
             kind_before,
             waiting_before,
@@ -551,6 +593,26 @@ impl Harness {
             pre_drain,
             effects,
             events,
+        }
+    }
+
+    /// Whether `did` lets the flow send a login on its own: it is the reply
+    /// to a session the person started ([`Self::person_sessions`]) whose
+    /// login form asks nothing (a saved login), so this is that session's
+    /// first and only automatic login.
+    pub(crate) fn opens_a_saved_login(&self, did: &Did) -> bool {
+        match did {
+            Did::Reply {
+                id,
+                awaited: true,
+                result: Ok(()),
+                reply: Ok(Reply::SessionCreated(info)),
+                ..
+            } => {
+                self.person_sessions.contains(id)
+                    && info.form.as_ref().is_some_and(|f| f.fields.is_empty())
+            }
+            _ => false,
         }
     }
 

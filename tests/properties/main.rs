@@ -78,11 +78,13 @@ proptest! {
 
     /// Rule 2: request ids are never reused, Login and Commit go out only as
     /// the direct result of the person's accepted `Submit` / `ChooseAccount`
-    /// (one per action), and nothing but the institution list is ever sent
-    /// again on the flow's own after a failure: after a reply, a timer or a
-    /// restore, the only calls are a list (retry), the exchange of a code just
-    /// received, or a new session (preselection, a session-expired rejection,
-    /// a session timer in an Awaiting* state).
+    /// (one per action) or, for a Login, as the saved login of a session the
+    /// person started (see `rule2_a_login_follows_the_person`), and nothing
+    /// but the institution list is ever sent again on the flow's own after a
+    /// failure: after a reply, a timer or a restore, the only calls are a
+    /// list (retry), the exchange of a code just received, or a new session
+    /// or re-authorisation (preselection, a session-expired rejection, a
+    /// session timer in an Awaiting* state).
     #[test]
     fn rule2_writes_are_never_resent_on_their_own(
         config in config_strategy(),
@@ -119,7 +121,8 @@ proptest! {
                         CallKind::ExchangeCode => {
                             matches!(reply, Some(Ok(Reply::Step(Step::Done(Linked::Code(_))))))
                         }
-                        CallKind::CreateSession => match (did, reply) {
+                        CallKind::Login => h.opens_a_saved_login(did),
+                        CallKind::CreateSession | CallKind::Reauthorise => match (did, reply) {
                             (_, Some(Ok(Reply::Institutions(_)))) => preselect,
                             (_, Some(Ok(Reply::Step(Step::Rejected(r))))) => matches!(
                                 r.kind,
@@ -131,6 +134,50 @@ proptest! {
                         _ => false,
                     };
                     prop_assert!(ok, "{:?} was emitted after {:?} in {:?}", kind, did, rec.kind_before);
+                }
+            }
+        }
+    }
+
+    /// Rule 2 (saved logins): a Login effect is emitted only (a) as the
+    /// direct result of the person's accepted `Submit`, or (b) as the first,
+    /// automatic login of a session the person started: its create or
+    /// re-authorise call made for their choice of a bank or switch of
+    /// method, or for the host's preselection as the list arrived, and
+    /// answered with a login form that asks nothing (a login the partner
+    /// keeps). A session the flow opened on its own (a restart, a renewal)
+    /// never logs in by itself; nor does a timer, a restore, or any other
+    /// reply. So a saved login is sent on the flow's own at most once per
+    /// session the person started.
+    ///
+    /// Finding (review, 2026-12-04): a saved login the bank answered
+    /// "restart" or "session expired" (or whose session timed out) was sent
+    /// again in every new session the flow opened, with nobody pressing
+    /// anything, until the attempt limit ended the flow with "your bank may
+    /// have locked this login".
+    #[test]
+    fn rule2_a_login_follows_the_person(
+        config in config_strategy(),
+        steps in steps_strategy(),
+    ) {
+        let mut h = Harness::new(config);
+        let mut automatic: HashSet<RequestId> = HashSet::new();
+        for spec in &steps {
+            let rec = h.step(spec);
+            for effect in &rec.effects {
+                if effect_parts(effect).1.kind() != CallKind::Login {
+                    continue;
+                }
+                match &rec.did {
+                    Did::User { action: ActionKind::Submit, result: Ok(()) } => {}
+                    did @ Did::Reply { id, .. } => {
+                        prop_assert!(
+                            h.opens_a_saved_login(did),
+                            "a login on the flow's own after {:?} in {:?}", did, rec.kind_before
+                        );
+                        prop_assert!(automatic.insert(*id), "a second saved login for session {}", id);
+                    }
+                    did => prop_assert!(false, "a login after {:?} in {:?}", did, rec.kind_before),
                 }
             }
         }
@@ -370,8 +417,8 @@ proptest! {
 /// The generators are worth their cases: over 400 deterministic runs every
 /// state kind is reached, and each situation a rule is about occurs many
 /// times (stale, duplicated and never-issued replies, inputs after the end,
-/// codes, secrets sent, restores mid-step); the progress driver of rule 5
-/// ends in each terminal state.
+/// codes, secrets sent, saved logins and re-authorisations, restores
+/// mid-step); the progress driver of rule 5 ends in each terminal state.
 #[test]
 fn generated_runs_cover_every_state_and_situation() {
     use proptest::strategy::ValueTree;
@@ -414,6 +461,10 @@ fn generated_runs_cover_every_state_and_situation() {
             }
             for effect in &rec.effects {
                 match effect_parts(effect).1 {
+                    Call::Login { .. } if matches!(rec.did, Did::Reply { .. }) => {
+                        bump("saved login sent")
+                    }
+                    Call::Reauthorise { .. } => bump("re-authorisation opened"),
                     Call::Login { .. } => bump("login sent"),
                     Call::Commit { .. } => bump("commit sent"),
                     Call::ExchangeCode { .. } => bump("exchange sent"),
@@ -434,6 +485,8 @@ fn generated_runs_cover_every_state_and_situation() {
         "restore before polling",
         "success",
         "login sent",
+        "saved login sent",
+        "re-authorisation opened",
         "commit sent",
         "exchange sent",
     ] {

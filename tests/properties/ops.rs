@@ -103,7 +103,7 @@ pub(crate) fn steps_strategy() -> impl Strategy<Value = Vec<StepSpec>> {
 
 /// Default config a quarter of the time; otherwise every limit in 1..=4,
 /// with or without the exchange, a reference, or a preselected institution
-/// (known, known with a method, unknown).
+/// (known, known with a method, unknown, or re-authorising an account there).
 pub(crate) fn config_strategy() -> impl Strategy<Value = FlowConfig> {
     (
         prop::bool::weighted(0.25),
@@ -117,7 +117,7 @@ pub(crate) fn config_strategy() -> impl Strategy<Value = FlowConfig> {
             1u8..=4,
         ),
         prop::bool::weighted(0.8),
-        0u8..6,
+        0u8..7,
         any::<bool>(),
         prop::sample::select(vec![100u64, 500]),
         prop::sample::select(vec![60_000u64, 600_000]),
@@ -145,6 +145,8 @@ pub(crate) fn config_strategy() -> impl Strategy<Value = FlowConfig> {
                     0 => c.with_institution("demo-bank", None),
                     1 => c.with_institution("ussd-bank", Some(AuthMethodKind::Ussd)),
                     2 => c.with_institution("gone-bank", None),
+                    // Every session a re-authorisation of a linked account.
+                    3 => c.with_reauthorise("acct-1", "demo-bank", None),
                     _ => c,
                 }
             },

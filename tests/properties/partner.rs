@@ -91,6 +91,13 @@ pub(crate) fn session_form() -> Form {
     )
 }
 
+/// A login form that asks nothing: the partner keeps the login (a returning
+/// user, a cached card), so the flow sends it at once in a session the
+/// person started.
+pub(crate) fn saved_login_form() -> Form {
+    Form::new("", Vec::new())
+}
+
 pub(crate) fn accounts(n: usize) -> Vec<Account> {
     (0..n)
         .map(|i| Account::new(format!("01318834{i:02}"), "ADA OBI"))

@@ -34,11 +34,14 @@ pub fn view_fits(kind: StateKind, view: &View<'_>) -> bool {
 }
 
 /// The only calls a person's accepted action may make (rule 2): a session
-/// for a choice or a switch, a login or commit for a submit, a commit for
-/// an account, the list again for Back, the exchange again for Retry.
+/// for a choice or a switch (a re-authorisation's, when the flow
+/// re-authorises), a login or commit for a submit, a commit for an account,
+/// the list again for Back, the exchange again for Retry.
 pub fn calls_after_action(action: ActionKind) -> &'static [CallKind] {
     match action {
-        ActionKind::ChooseInstitution | ActionKind::SwitchAuthMethod => &[CallKind::CreateSession],
+        ActionKind::ChooseInstitution | ActionKind::SwitchAuthMethod => {
+            &[CallKind::CreateSession, CallKind::Reauthorise]
+        }
         ActionKind::Submit => &[CallKind::Login, CallKind::Commit],
         ActionKind::ChooseAccount => &[CallKind::Commit],
         ActionKind::Back => &[CallKind::ListInstitutions],

@@ -126,14 +126,22 @@ impl ConnectFlow {
                 if let Some(at) = info.expires_at {
                     self.timers.arm(Timer::SessionExpiry, at);
                 }
+                let opened_by_flow = s.opened_by_flow();
                 let session = Session {
                     id: info.id,
                     target: s.target,
                     continuation: info.continuation,
+                    saved_login: false,
                 };
                 // Nothing for the person to type (a returning user whose
-                // login the partner keeps): the login goes at once.
+                // login the partner keeps): the login goes at once, in a
+                // session the person started. In one the flow opened on its
+                // own (a renewal, a restart) it would be a login nobody
+                // asked for (rule 2).
                 if form.fields.is_empty() {
+                    if opened_by_flow {
+                        return self.saved_login_ends(now);
+                    }
                     return self.send_login(now, session, form, Values::new());
                 }
                 State::AwaitingCredentials(AwaitingCredentials {
@@ -151,10 +159,12 @@ impl ConnectFlow {
                 let form = self
                     .catalogue_form(&s.target)
                     .unwrap_or_else(|| Form::new("", Vec::new()));
+                // The call that opened the session was itself the login.
                 let session = Session {
                     id: String::new(),
                     target: s.target,
                     continuation: None,
+                    saved_login: true,
                 };
                 self.on_step(now, session, Origin::Login(form, Vec::new()), step)
             }
@@ -304,6 +314,24 @@ impl ConnectFlow {
                 )
             }
             Step::Rejected(rejection) => match rejection.kind {
+                // Restarting would log in again with the saved login, on the
+                // flow's own (rule 2): it went once, and the partner's word
+                // on it is recorded; starting again is the person's call.
+                // Not counted as an attempt: the person answered nothing
+                // wrong that a count should warn them about.
+                RejectionKind::RestartLogin if session.saved_login => {
+                    let error_type = match origin {
+                        Origin::Login(..) => ErrorType::LoginRejected,
+                        _ => ErrorType::MfaRejected,
+                    };
+                    self.emit_coded_error(
+                        now,
+                        error_type,
+                        &rejection.message,
+                        rejection.code.as_deref(),
+                    );
+                    self.saved_login_ends(now)
+                }
                 RejectionKind::Retry | RejectionKind::RestartLogin => {
                     // Saturating, and checked with `>=`: a count restored
                     // from a stored snapshot at 255 still ends the flow
@@ -347,7 +375,7 @@ impl ConnectFlow {
                         },
                     )
                 }
-                RejectionKind::SessionExpired => self.session_expired(now, session.target),
+                RejectionKind::SessionExpired => self.session_expired(now, session),
                 RejectionKind::TryLater => {
                     match self.count_try_later(now, &rejection.message, rejection.code.as_deref()) {
                         Some(failed) => failed,

@@ -27,7 +27,7 @@ impl ConnectFlow {
             )
             | (Timer::SessionExpiry, State::AwaitingInput(AwaitingInput { session, .. }))
             | (Timer::SessionExpiry, State::AwaitingAccount(AwaitingAccount { session, .. })) => {
-                self.session_expired(now, session.target)
+                self.session_expired(now, session)
             }
             (Timer::StatusPoll, State::Pending(mut s)) if s.request.is_none() => {
                 // Counted when made, so failed polls count too (rule 5).
@@ -146,10 +146,16 @@ impl ConnectFlow {
         self.timers.disarm(Timer::PendingDeadline);
     }
 
-    pub(super) fn session_expired(&mut self, now: Timestamp, target: Target) -> State {
+    pub(super) fn session_expired(&mut self, now: Timestamp, session: Session) -> State {
         if self.counters.renewals >= self.config.max_renewals {
             return self.fail(now, Failure::SessionExpired);
         }
+        // A renewed session would log in again with the saved login on the
+        // flow's own (rule 2): as if renewal were not allowed.
+        if session.saved_login {
+            return self.saved_login_ends(now);
+        }
+        let target = session.target;
         self.counters.renewals += 1;
         self.emit_error(
             now,
@@ -157,6 +163,23 @@ impl ConnectFlow {
             "the session expired; opening a new one",
         );
         self.start_session(now, target, Some(Notice::SessionRenewed))
+    }
+
+    /// A session whose login was the saved one (nothing typed) must be
+    /// replaced, or a session the flow opened on its own offers only such a
+    /// login: the flow does not log in again by itself (rule 2), so it ends
+    /// here, as an expired session the config will not renew does.
+    ///
+    /// Why not wait on a screen instead: the waiting screen would be a
+    /// login form with nothing in it, which not every channel can show (a
+    /// USSD menu has no field to ask, a terminal has nothing to prompt and
+    /// submits at once), and in a re-authorisation the call that opens the
+    /// next session may itself log in (Flinks' cached `/Authorize`, Mono's
+    /// re-auth session settled at once), so even opening it is not the
+    /// flow's to do. `SessionExpired` is retryable: starting again, the
+    /// person's own act, sends the saved login once more.
+    pub(super) fn saved_login_ends(&mut self, now: Timestamp) -> State {
+        self.fail(now, Failure::SessionExpired)
     }
 
     /// A step finished with a code or an account id.

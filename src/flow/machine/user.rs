@@ -128,10 +128,13 @@ impl ConnectFlow {
     pub(super) fn send_login(
         &mut self,
         now: Timestamp,
-        session: Session,
+        mut session: Session,
         form: Form,
         values: Values,
     ) -> State {
+        // A form with nothing to type is the partner's saved login, whoever
+        // pressed on: the session then must not be replaced by the flow.
+        session.saved_login |= form.fields.is_empty();
         self.emit(now, EventKind::SubmitCredentials);
         let prefill = values.public_part(&form);
         let request = self.call(Call::Login {

@@ -167,6 +167,7 @@ pub(super) fn read(bytes: &[u8]) -> Result<Snapshot, RestoreError> {
             id: s.id,
             target: s.target,
             continuation: None,
+            saved_login: false,
         }
     };
     let state = match old.state {
