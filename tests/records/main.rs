@@ -4,10 +4,10 @@
 #![cfg(all(feature = "records", feature = "testing"))]
 
 mod api;
-mod export;
 #[cfg(feature = "cli")]
 #[path = "../support/at_hop.rs"]
 mod at_hop;
+mod export;
 mod kit;
 mod outbox;
 mod pagination;
