@@ -102,6 +102,18 @@ async fn at_login_form(service: &Arc<SessionService>) -> (Option<Version>, Sessi
     (loaded.version, loaded.session)
 }
 
+/// A new session taken to its login form, the login submitted and driven
+/// with a turn budget of `budget`.
+async fn submit_login(service: &Arc<SessionService>, budget: Duration) -> Turn<Vec<String>> {
+    let (version, session) = at_login_form(service).await;
+    let mut flow = service.restore(&session).await.unwrap();
+    flow.handle(service.now(), login()).unwrap();
+    service
+        .drive(KEY, version, session, flow, Arc::new(Notes), budget)
+        .await
+        .unwrap()
+}
+
 fn login() -> Input {
     Input::User(UserAction::Submit(
         Values::new().with("username", "ada").with("password", "pw"),
@@ -131,20 +143,7 @@ async fn a_lease_is_judged_on_the_stores_clock_not_an_instances() {
         )
     };
     let a = service(&store_clock);
-    let (version, session) = at_login_form(&a).await;
-    let mut flow = a.restore(&session).await.unwrap();
-    flow.handle(a.now(), login()).unwrap();
-    let turn = a
-        .drive(
-            KEY,
-            version,
-            session,
-            flow,
-            Arc::new(Notes),
-            Duration::from_millis(200),
-        )
-        .await
-        .unwrap();
+    let turn = submit_login(&a, Duration::from_millis(200)).await;
     assert!(matches!(turn, Turn::Working(_)), "{turn:?}");
 
     // Instance B's clock is five minutes ahead of everyone else's.
@@ -259,20 +258,7 @@ async fn a_delivery_waiting_to_be_retried_does_not_hold_shutdown() {
         SessionService::new(vec![driver], Arc::new(MemoryStore::new()), config)
             .with_delivery(delivery.clone()),
     );
-    let (version, session) = at_login_form(&service).await;
-    let mut flow = service.restore(&session).await.unwrap();
-    flow.handle(service.now(), login()).unwrap();
-    let turn = service
-        .drive(
-            KEY,
-            version,
-            session,
-            flow,
-            Arc::new(Notes),
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap();
+    let turn = submit_login(&service, Duration::from_secs(5)).await;
     assert!(matches!(turn, Turn::Settled(_)), "{turn:?}");
     let tried = delivery.calls.load(Ordering::SeqCst);
     assert!(tried >= 1 && delivery.delivered().is_empty());

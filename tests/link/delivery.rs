@@ -4,7 +4,6 @@ use super::flaky_delivery::FlakyDelivery;
 use super::rig::{serve, Setup};
 use connectflow::service::ServiceConfig;
 use connectflow::testing::Sandbox;
-use serde_json::json;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,24 +29,7 @@ async fn the_next_poll_delivers_a_link_whose_delivery_failed() {
     let rig = serve(&sandbox.url(), setup).await;
     let client = &rig.client;
     let token = client.new_token().await;
-    let (_, mut body) = client.session(&token).await;
-    for _ in 0..20 {
-        let seq = body["seq"].as_u64().unwrap();
-        let action = match body["view"]["type"].as_str().unwrap() {
-            "choose_institution" => json!({"type": "choose_institution",
-                "institution": "sandbox-bank", "auth_method": "internet_banking"}),
-            "form" => json!({"type": "submit",
-                "values": {"username": "user_good", "password": "pass_good"}}),
-            "working" => {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-                body = client.session(&token).await.1;
-                continue;
-            }
-            "done" => break,
-            other => panic!("unexpected {other}: {body}"),
-        };
-        body = client.act(&token, seq, action).await.1;
-    }
+    let body = super::returning::link_with(client, &token, "sandbox-bank").await;
     assert_eq!(body["view"]["type"], "done", "{body}");
     assert!(delivery.delivered().is_empty());
 

@@ -11,7 +11,13 @@ use std::time::Duration;
 /// Links `user_good` at `bank` for `customer`, from the token to done.
 async fn link_at(client: &super::rig::Client, customer: &str, bank: &str) {
     let token = client.token(json!({"customer": {"id": customer}})).await;
-    let (_, mut body) = client.session(&token).await;
+    link_with(client, &token, bank).await;
+}
+
+/// Drives the flow of `token` from its first view to done as `user_good`
+/// at `bank`; the done view.
+pub(crate) async fn link_with(client: &super::rig::Client, token: &str, bank: &str) -> Value {
+    let (_, mut body) = client.session(token).await;
     for _ in 0..20 {
         let seq = body["seq"].as_u64().unwrap();
         let action = match body["view"]["type"].as_str().unwrap() {
@@ -21,13 +27,13 @@ async fn link_at(client: &super::rig::Client, customer: &str, bank: &str) {
                              "values": {"username": "user_good", "password": "pass_good"}}),
             "working" => {
                 tokio::time::sleep(Duration::from_millis(20)).await;
-                body = client.session(&token).await.1;
+                body = client.session(token).await.1;
                 continue;
             }
-            "done" => return,
+            "done" => return body,
             other => panic!("unexpected {other}: {body}"),
         };
-        body = client.act(&token, seq, action).await.1;
+        body = client.act(token, seq, action).await.1;
     }
     panic!("did not link: {body}");
 }

@@ -411,12 +411,10 @@ async fn a_tight_budget_pages_sooner_and_still_links() {
     assert!(end && text.contains("linked"), "{text}");
 }
 
-/// The instance working on a login dies (here: its call never returns and
-/// its claim's lease runs out). The person re-dials: the flow is offered for
-/// resume, and continuing puts them back on the login form, told the bank did
-/// not answer; the login is not sent again on its own.
-#[tokio::test]
-async fn a_dead_instances_claim_does_not_block_resume() {
+/// A flow whose instance died mid-login (its call never returns and its
+/// claim's lease runs out), dialled again from `number`: the phone on the
+/// resume offer, and the rig it runs on.
+async fn at_the_resume_offer_after_a_dead_instance(number: &str) -> (rig::Rig, AtPhone) {
     let sandbox = SandboxConfig {
         slow_delay: Duration::from_secs(20),
         ..SandboxConfig::default()
@@ -433,12 +431,22 @@ async fn a_dead_instances_claim_does_not_block_resume() {
         ..Setup::default()
     };
     let rig = rig_setup(sandbox, setup).await;
-    let mut phone = AtPhone::new(&rig.url, "+254711000951");
+    let mut phone = AtPhone::new(&rig.url, number);
     let (_, text) = phone.script(&["1", "1", "user_slow", "pass_good"]).await;
     assert!(text.starts_with("Processing"), "{text}");
     tokio::time::sleep(Duration::from_millis(600)).await;
     let (end, text) = phone.dial().await;
     assert!(!end && text.contains("unfinished"), "{text}");
+    (rig, phone)
+}
+
+/// The instance working on a login dies (here: its call never returns and
+/// its claim's lease runs out). The person re-dials: the flow is offered for
+/// resume, and continuing puts them back on the login form, told the bank did
+/// not answer; the login is not sent again on its own.
+#[tokio::test]
+async fn a_dead_instances_claim_does_not_block_resume() {
+    let (_rig, mut phone) = at_the_resume_offer_after_a_dead_instance("+254711000951").await;
     let (end, text) = phone.send("1").await;
     assert!(
         !end && text.contains("not responding") && text.contains("Username"),
@@ -454,28 +462,7 @@ async fn a_dead_instances_claim_does_not_block_resume() {
 /// whatever the hop decides.
 #[tokio::test]
 async fn an_invalid_answer_at_the_resume_offer_keeps_the_recovered_flow() {
-    let sandbox = SandboxConfig {
-        slow_delay: Duration::from_secs(20),
-        ..SandboxConfig::default()
-    };
-    let setup = Setup {
-        ussd: UssdConfig {
-            reply_budget: Duration::from_millis(200),
-            ..UssdConfig::default()
-        },
-        service: ServiceConfig {
-            claim_lease: Duration::from_millis(400),
-            ..ServiceConfig::default()
-        },
-        ..Setup::default()
-    };
-    let rig = rig_setup(sandbox, setup).await;
-    let mut phone = AtPhone::new(&rig.url, "+254711000952");
-    let (_, text) = phone.script(&["1", "1", "user_slow", "pass_good"]).await;
-    assert!(text.starts_with("Processing"), "{text}");
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    let (end, text) = phone.dial().await;
-    assert!(!end && text.contains("unfinished"), "{text}");
+    let (_rig, mut phone) = at_the_resume_offer_after_a_dead_instance("+254711000952").await;
     let (end, text) = phone.send("3").await;
     assert!(!end && text.contains("Invalid choice"), "{text}");
     let (end, text) = phone.send("1").await;

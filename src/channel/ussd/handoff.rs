@@ -92,19 +92,30 @@ impl UssdService {
         let Some(handoff) = &self.config.handoff else {
             return Ok(screen("Sorry, that is not available.", true));
         };
-        let phone = session.channel.phone.clone();
-        let reference = session.reference.clone();
+        match self
+            .move_to_web(handoff, key, version, &session, flow)
+            .await?
+        {
+            Ok(sent) => Ok(sent),
+            Err(why) => self.stay(key, version, session, flow, why).await,
+        }
+    }
+
+    /// The hand-off itself: the screen saying the link was sent, or why the
+    /// flow stays (nothing of it moved).
+    async fn move_to_web(
+        &self,
+        handoff: &Handoff,
+        key: &str,
+        version: Option<Version>,
+        session: &Session<UssdState>,
+        flow: &ConnectFlow,
+    ) -> Result<Result<Screen, &'static str>, ServiceError> {
+        let phone = &session.channel.phone;
+        let reference = &session.reference;
         if phone.is_empty() {
             // The gateway sent no number: there is nowhere to text a link.
-            return self
-                .stay(
-                    key,
-                    version,
-                    session,
-                    flow,
-                    "Sorry, no web link without a phone number.",
-                )
-                .await;
+            return Ok(Err("Sorry, no web link without a phone number."));
         }
         let mut neutral = session.clone().map_channel(|_| ());
         neutral.flow = flow.snapshot();
@@ -112,15 +123,7 @@ impl UssdService {
             Ok(adopted) => adopted,
             Err(e) => {
                 tracing::warn!(reference = %reference, error = %e, "the web session could not be made");
-                return self
-                    .stay(
-                        key,
-                        version,
-                        session,
-                        flow,
-                        "Sorry, we could not make a web link.",
-                    )
-                    .await;
+                return Ok(Err("Sorry, we could not make a web link."));
             }
         };
         let sms = Sms {
@@ -130,15 +133,7 @@ impl UssdService {
         if let Err(e) = handoff.notifier.send(&sms).await {
             tracing::warn!(reference = %reference, error = %e, "the web link could not be sent");
             self.abandon(handoff, &web_key).await;
-            return self
-                .stay(
-                    key,
-                    version,
-                    session,
-                    flow,
-                    "Sorry, we could not send the link.",
-                )
-                .await;
+            return Ok(Err("Sorry, we could not send the link."));
         }
         // Take the USSD record: from here on only the web drives the flow.
         // A hop that changed it meanwhile (a gateway retry) keeps it here.
@@ -153,13 +148,13 @@ impl UssdService {
         }
         // Session keys are `ussd:<gateway>:<id>`; the phone index is per gateway.
         let gateway = key.split(':').nth(1).unwrap_or("at");
-        let phone_key = super::resume::phone_key(self.service.store().as_ref(), gateway, &phone);
+        let phone_key = super::resume::phone_key(self.service.store().as_ref(), gateway, phone);
         self.point_phone_at(&phone_key, &web_key).await;
         let shown = format!(
             "We sent a link to {} by SMS. Open it to continue.\nRef {reference}",
-            crate::notify::mask(&phone)
+            crate::notify::mask(phone)
         );
-        Ok(self.presenter.fit(&[&shown], true))
+        Ok(Ok(self.presenter.fit(&[&shown], true)))
     }
 
     /// The flow stays on USSD: the same screen with `message` first, saved
