@@ -279,6 +279,12 @@ async fn a_timeout_mid_mfa_resumes_on_redial() {
         !end && text.starts_with("Invalid choice.") && text.contains("Choose your bank"),
         "{text}"
     );
+    // Finding (review, 2026-12-04): nothing is stored for that answer, so
+    // the next hop's text (`77*1`) used to be read by its first segment
+    // again, keeping the person on the list for good. The answer to the
+    // list they see is taken.
+    let (end, text) = phone.send("1").await;
+    assert!(!end && text.contains("Sandbox Bank: log in with"), "{text}");
 }
 
 #[tokio::test]

@@ -187,22 +187,35 @@ impl UssdService {
         // stateless first screen) may only pick a bank from the first menu.
         // Anything else gets the first screen again with an error line, and
         // nothing is stored.
-        let first = prefill.first().map(String::as_str).unwrap_or("");
-        let outcome = if !first.is_empty() && first.chars().all(|c| c.is_ascii_digit()) {
-            menu::on_input(
-                &flow.view(),
-                &Cursor::Start,
-                first,
-                &session.channel.first,
-                &self.config.menu,
-            )
-        } else {
-            Outcome::Invalid("Invalid choice.")
+        let pick = |answer: &str| {
+            if !answer.is_empty() && answer.chars().all(|c| c.is_ascii_digit()) {
+                menu::on_input(
+                    &flow.view(),
+                    &Cursor::Start,
+                    answer,
+                    &session.channel.first,
+                    &self.config.menu,
+                )
+            } else {
+                Outcome::Invalid("Invalid choice.")
+            }
         };
-        let invalid = !matches!(
-            outcome,
-            Outcome::Move(_) | Outcome::Act(UserAction::ChooseInstitution { .. })
-        );
+        let usable = |outcome: &Outcome| {
+            matches!(
+                outcome,
+                Outcome::Move(_) | Outcome::Act(UserAction::ChooseInstitution { .. })
+            )
+        };
+        let mut outcome = pick(prefill.first().map(String::as_str).unwrap_or(""));
+        // Nothing is stored for an invalid answer, so on a cumulative
+        // gateway the next hop arrives with no session and a text of every
+        // answer so far (`77*1`): its first segment is the invalid one, and
+        // read alone it kept the person on the bank list for good. The last
+        // segment is the answer to the list they see now.
+        if let (false, [_, .., last]) = (usable(&outcome), prefill.as_slice()) {
+            outcome = pick(last);
+        }
+        let invalid = !usable(&outcome);
         if unread && invalid {
             return unsure();
         }
