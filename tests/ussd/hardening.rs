@@ -1,8 +1,8 @@
 //! The security review's findings on the USSD server, each reproduced over
 //! loopback HTTP: every test here failed before its fix.
 
-use super::phone::AtPhone;
-use super::rig::{serve, Setup, TOKEN};
+use super::phone::{AtPhone, HubtelPhone};
+use super::rig::{gateway, serve, Setup, TOKEN};
 use connectflow::channel::ussd::{RateLimits, UssdConfig};
 use connectflow::flow::Step;
 use connectflow::form::{Field, Form};
@@ -117,6 +117,53 @@ async fn a_late_retry_of_an_earlier_hop_is_never_sent_to_the_bank() {
         "a retry reached the bank"
     );
     let (end, text) = phone.send("hello").await;
+    assert!(end && text.contains("linked"), "{text}");
+    let logins = partner.requests_to(StubPartner::LOGIN);
+    assert_eq!(logins.len(), 1);
+    assert_eq!(logins[0].json().unwrap()["pin"], "4321");
+}
+
+/// Finding (review, 2026-12-04): on Hubtel (latest input and a growing
+/// `Sequence`), only a re-delivery of the last hop was a duplicate; a late
+/// re-delivery of an earlier one (the account number, after the PIN screen
+/// was shown) was taken as the answer to the PIN screen and sent to the bank.
+/// Any sequence at or before the last applied is answered with the current
+/// screen.
+#[tokio::test]
+async fn a_late_hubtel_retry_of_an_earlier_hop_is_never_sent_to_the_bank() {
+    let partner = StubPartner::start_with(catalogues::secret_between_fields())
+        .await
+        .unwrap();
+    let url = serve(&partner.url(), Setup::default()).await;
+    let mut phone = HubtelPhone {
+        client: reqwest::Client::new(),
+        url: gateway(&url, "/ussd/hubtel"),
+        session: "3c8dfb7a1d2e4f60a9b8c7d6e5f40399".into(),
+        sequence: 0,
+    };
+    phone.hop("Initiation", "*714*4#").await;
+    phone.hop("Response", "1").await;
+    phone.hop("Response", "acc").await;
+    let (_, pin_screen) = phone.hop("Response", "4321").await;
+    assert!(pin_screen.contains("Note"), "{pin_screen}");
+    // The gateway re-delivers the hops before the PIN, late.
+    let current = phone.sequence;
+    for (sequence, message) in [(current - 1, "acc"), (current - 2, "1")] {
+        phone.sequence = sequence - 1;
+        let (end, text) = phone.hop("Response", message).await;
+        assert_eq!(
+            (end, text.as_str()),
+            (false, pin_screen.as_str()),
+            "{sequence}"
+        );
+    }
+    assert_eq!(
+        partner.count(StubPartner::LOGIN),
+        0,
+        "a retry reached the bank"
+    );
+    phone.sequence = current;
+    let (end, text) = phone.hop("Response", "hello").await;
     assert!(end && text.contains("linked"), "{text}");
     let logins = partner.requests_to(StubPartner::LOGIN);
     assert_eq!(logins.len(), 1);

@@ -225,11 +225,17 @@ impl UssdService {
             (Payload::Initiation { dialled }, _) => Extracted::Begin {
                 prefill: input::dialled_prefill(&raw.service_code, dialled),
             },
-            (Payload::Latest { sequence, .. }, Some(s))
-                if sequence.is_some() && *sequence == s.last_sequence =>
-            {
-                Extracted::Duplicate
-            }
+            // The same hop again, or a late re-delivery of an earlier one
+            // (a gateway's sequence only grows): the current screen, never
+            // its input taken as the answer to this screen (a username
+            // sent to the bank as a PIN).
+            (
+                Payload::Latest {
+                    sequence: Some(seq),
+                    ..
+                },
+                Some(s),
+            ) if s.last_sequence.is_some_and(|last| *seq <= last) => Extracted::Duplicate,
             (Payload::Latest { text, .. }, Some(_)) => Extracted::Input(text.clone()),
             // No state for this session: its first screen was stateless (or the
             // state expired). The text may only pick a bank, like pre-dialled input.
