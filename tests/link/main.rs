@@ -12,6 +12,7 @@
 #[path = "../support/at_hop.rs"]
 mod at_hop;
 mod auth;
+mod cors;
 mod delivery;
 mod errors;
 mod events;

@@ -28,10 +28,14 @@ pub(crate) const MAX_BODY: usize = 16 * 1024;
 ///   `GET /link/v1/session/events` (a link token; CORS as configured);
 /// - `GET /link/v1/openapi.json`, `GET /link` (the web page).
 pub fn router(link: Arc<LinkService>) -> Router {
+    // The method-not-allowed answer is set before the CORS layer: set after,
+    // it replaced each route's fallback with one the layer does not wrap,
+    // and every browser preflight (`OPTIONS`) was a bare 405.
     let mut front = Router::new()
         .route("/session", get(get_session))
         .route("/session/actions", post(post_action))
-        .route("/session/events", get(super::sse::events));
+        .route("/session/events", get(super::sse::events))
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
     if let Some(cors) = cors(&link.config().cors_origins) {
         front = front.layer(cors);
     }
