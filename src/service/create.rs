@@ -37,7 +37,7 @@ impl SessionService {
             Some(index) if index.unread && version.is_none() => index,
             _ => return self.save(key, version, session).await,
         };
-        let ttl = self.config.session_ttl;
+        let ttl = self.ttl_of(session);
         let data = session.to_bytes()?;
         let created = self
             .store

@@ -378,7 +378,7 @@ impl SessionService {
         session: &Session<S>,
     ) -> Result<Version, ServiceError> {
         let bytes = session.to_bytes()?;
-        let ttl = self.config.session_ttl;
+        let ttl = self.ttl_of(session);
         Ok(match &session.index {
             None => self.store.compare_and_set(key, version, bytes, ttl).await?,
             Some(index) => {
@@ -393,6 +393,15 @@ impl SessionService {
                     .await?
             }
         })
+    }
+
+    /// How long a save keeps `session`: the session TTL, or until the time
+    /// it must be kept to when that is later.
+    pub(crate) fn ttl_of<S>(&self, session: &Session<S>) -> Duration {
+        let promised = session
+            .keep_until
+            .map_or(0, |until| self.clock.now().until(until));
+        self.config.session_ttl.max(Duration::from_millis(promised))
     }
 
     /// A new flow for `partner`, and its record. `reference` is generated
@@ -421,6 +430,7 @@ impl SessionService {
             auth_method: None,
             claim: None,
             delivered: None,
+            keep_until: None,
             channel,
             read_at: None,
             index: None,

@@ -44,3 +44,38 @@ async fn the_next_poll_delivers_a_link_whose_delivery_failed() {
     client.session(&token).await;
     assert_eq!(delivery.delivered().len(), 1);
 }
+
+/// Finding (review, 2026-12-04): a link token promised 30 minutes (up to a
+/// day), but every save after the first kept its session only the session
+/// TTL (10 minutes): a person who paused on a form came back to "This link
+/// has expired", and the host lost its exchange. Every save now keeps the
+/// session until its token expires. (Here the session TTL is 1 s.)
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_lives_as_long_as_its_link_token_says() {
+    let sandbox = Sandbox::start_local().await.unwrap();
+    let setup = Setup {
+        service: ServiceConfig {
+            session_ttl: Duration::from_secs(1),
+            ..ServiceConfig::default()
+        },
+        ..Setup::default()
+    };
+    let rig = serve(&sandbox.url(), setup).await;
+    let client = &rig.client;
+    let token = client.new_token().await;
+    let (status, body) = client.session(&token).await;
+    assert_eq!(status, 200, "{body}");
+    let choose = serde_json::json!({"type": "choose_institution",
+        "institution": "sandbox-bank", "auth_method": "internet_banking"});
+    let (status, body) = client
+        .act(&token, body["seq"].as_u64().unwrap(), choose)
+        .await;
+    assert_eq!((status, body["view"]["type"].as_str()), (200, Some("form")));
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (status, body) = client.session(&token).await;
+    assert_eq!(
+        (status, body["view"]["type"].as_str()),
+        (200, Some("form")),
+        "{body}"
+    );
+}

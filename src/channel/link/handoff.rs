@@ -33,7 +33,9 @@ impl WebHandoff for LinkService {
                 screens: Vec::new(),
                 first_screen: 0,
             };
-            let session = session.map_channel(|()| state);
+            let expires_at = state.expires_at;
+            let mut session = session.map_channel(|()| state);
+            session.keep_until = Some(expires_at);
             let key = session_key(&token.id);
             self.service
                 .store()

@@ -216,10 +216,12 @@ impl LinkService {
             screens: Vec::new(),
             first_screen: 0,
         };
-        let (session, _) = self
+        let (mut session, _) = self
             .service
             .start(self.partner(), reference, Some(customer), state)
             .map_err(super::turn::failed)?;
+        // Every later save keeps it this long too, not just the session TTL.
+        session.keep_until = Some(expires_at);
         self.store_new(&token, &session, ttl).await?;
         Ok(TokenResponse {
             link_url: self.link_url(&token),

@@ -58,6 +58,11 @@ pub struct Session<S> {
     /// write that says so, so a link is delivered at least once).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) delivered: Option<super::Delivered>,
+    /// The record is kept at least until then, whatever the session TTL:
+    /// a link token's expiry, until which the host was promised the flow
+    /// (and its public token's exchange). `None`: the session TTL alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) keep_until: Option<Timestamp>,
     /// What the channel keeps.
     pub channel: S,
     /// The store's clock when this record was read, and when that was here:
@@ -122,6 +127,7 @@ impl<S> Session<S> {
             auth_method: self.auth_method,
             claim: self.claim,
             delivered: self.delivered,
+            keep_until: self.keep_until,
             channel: channel(self.channel),
             read_at: self.read_at,
             index: self.index,
