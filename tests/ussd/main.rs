@@ -597,3 +597,38 @@ async fn a_redial_is_offered_the_flow_for_as_long_as_the_session_lives() {
     let (end, text) = phone.dial().await;
     assert!(!end && text.contains("unfinished"), "{text}");
 }
+
+/// Finding (review, 2026-12-04): a re-dial while the flow's bank call was
+/// still running got a plain bank list; choosing a bank took the phone's
+/// index and stranded the flow, and the person logged in to the bank a
+/// second time. The re-dial is told to dial again in a minute, and nothing
+/// moves: the call settles into the flow where it was.
+#[tokio::test]
+async fn a_redial_during_a_running_bank_call_is_asked_to_wait() {
+    let sandbox = SandboxConfig {
+        slow_delay: Duration::from_millis(1500),
+        ..SandboxConfig::default()
+    };
+    let setup = Setup {
+        ussd: UssdConfig {
+            reply_budget: Duration::from_millis(200),
+            ..UssdConfig::default()
+        },
+        ..Setup::default()
+    };
+    let rig = rig_setup(sandbox, setup).await;
+    let mut phone = AtPhone::new(&rig.url, "+254711000957");
+    let (_, text) = phone.script(&["1", "1", "user_slow", "pass_good"]).await;
+    assert!(text.starts_with("Processing"), "{text}");
+    let (session, last_text) = (phone.session_id(), phone.text.clone().unwrap_or_default());
+    let (end, text) = phone.dial().await;
+    assert!(
+        end && text.contains("still waiting for your bank"),
+        "{text}"
+    );
+    // The call settles into the flow where it was: linked, once.
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    phone.use_session(session);
+    let (end, text) = phone.post(&last_text).await;
+    assert!(end && text.contains("linked"), "{text}");
+}

@@ -40,6 +40,10 @@ pub(super) fn phone_key(
     key
 }
 
+/// A re-dial while the phone's flow waits for its bank.
+pub(super) const STILL_WORKING: &str =
+    "We are still waiting for your bank. Please dial again in a minute.";
+
 impl UssdService {
     /// Moves the phone's unfinished flow to session `key` and offers to
     /// resume it; `None` when there is nothing to resume.
@@ -81,11 +85,17 @@ impl UssdService {
                     state,
                     StateKind::LoadingInstitutions | StateKind::ChoosingInstitution
                 ));
+        if !worth {
+            return Ok(None);
+        }
         // On the store's clock, as `recover` judges it (an instance whose
         // clock runs ahead would otherwise move a session whose call is live).
-        let live_claim = self.service.claim_is_live(&session);
-        if !worth || live_claim {
-            return Ok(None);
+        if self.service.claim_is_live(&session) {
+            // Its bank call is still running: nothing may move it, and a
+            // new flow here would take the phone's index and strand it (the
+            // person would log in to the bank a second time). They dial
+            // again once the call has settled.
+            return Ok(Some(self.presenter.fit(&[STILL_WORKING], true)));
         }
         let state = &mut session.channel;
         state.hop = Hop::ResumeOffer;
