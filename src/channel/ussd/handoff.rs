@@ -151,10 +151,11 @@ impl UssdService {
         let phone_key = super::resume::phone_key(self.service.store().as_ref(), gateway, phone);
         self.point_phone_at(&phone_key, &web_key).await;
         let shown = format!(
-            "We sent a link to {} by SMS. Open it to continue.\nRef {reference}",
+            "We sent a link to {} by SMS. Open it to continue.",
             crate::notify::mask(phone)
         );
-        Ok(Ok(self.presenter.fit(&[&shown], true)))
+        let reference = format!("Ref {reference}");
+        Ok(Ok(self.presenter.fit(&[&shown], &[&reference], true)))
     }
 
     /// The flow stays on USSD: the same screen with `message` first, saved
@@ -230,9 +231,10 @@ impl UssdService {
             StateKind::Exited => "You left the bank link.".to_owned(),
             _ => "Finish linking in the web link we sent you by SMS.".to_owned(),
         };
-        Ok(Some(
-            self.presenter
-                .fit(&[&line, &format!("Ref {reference}")], true),
-        ))
+        Ok(Some(self.presenter.fit(
+            &[&line],
+            &[&format!("Ref {reference}")],
+            true,
+        )))
     }
 }

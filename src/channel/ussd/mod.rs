@@ -440,11 +440,10 @@ impl UssdService {
         let shown = if state.invalid >= self.config.menu.max_invalid {
             state.invalid = 0;
             self.presenter
-                .fit(&["Too many invalid entries. Please dial again."], true)
+                .fit(&["Too many invalid entries. Please dial again."], &[], true)
         } else if state.hop == hop::Hop::ResumeOffer {
-            let mut lines = vec![message];
-            lines.extend(resume::OFFER);
-            self.presenter.fit(&lines, false)
+            self.presenter
+                .fit(&[message, resume::OFFER[0]], &resume::OFFER[1..], false)
         } else {
             self.presenter.screen(flow, &session, Some(message))
         };

@@ -95,7 +95,7 @@ impl UssdService {
             // new flow here would take the phone's index and strand it (the
             // person would log in to the bank a second time). They dial
             // again once the call has settled.
-            return Ok(Some(self.presenter.fit(&[STILL_WORKING], true)));
+            return Ok(Some(self.presenter.fit(&[STILL_WORKING], &[], true)));
         }
         let state = &mut session.channel;
         state.hop = Hop::ResumeOffer;
@@ -111,7 +111,8 @@ impl UssdService {
         } else {
             &OFFER
         };
-        state.last_screen = self.presenter.fit(offer, false);
+        let (head, options) = offer.split_at(1);
+        state.last_screen = self.presenter.fit(head, options, false);
         let shown = state.last_screen.clone();
         // Moved, not copied: write the new session, then take the old record
         // with compare-and-set (an expired record is a conditional delete).

@@ -3,7 +3,6 @@
 //! [`Channel`](crate::service::Channel) for USSD).
 
 use super::gateway::Screen;
-use super::gsm;
 use super::hop::{self, Hop};
 use super::input::TextMarks;
 use super::menu::{self, Cursor, MenuConfig};
@@ -107,7 +106,7 @@ impl Presenter {
             } else {
                 format!("Your {} account is linked.", inst.name)
             };
-            return self.fit(&[&linked, &format!("Ref {}", session.reference)], true);
+            return self.fit(&[&linked], &[&format!("Ref {}", session.reference)], true);
         }
         let view = flow.view();
         let render = || {
@@ -137,13 +136,12 @@ impl Presenter {
         render()
     }
 
-    /// Plain lines as a screen, in the GSM alphabet.
-    pub(crate) fn fit(&self, lines: &[&str], end: bool) -> Screen {
-        Screen {
-            text: gsm::sanitize(&lines.join("\n")).into_owned(),
-            end,
-            masked: false,
-        }
+    /// `head` above `keep` as a screen within the budget: `head` (prose,
+    /// some of it a partner's words) is shortened, then dropped, as needed;
+    /// `keep` (options, a reference) is never cut. Over-long screens were
+    /// cut off by the gateway, the options and reference first.
+    pub(crate) fn fit(&self, head: &[&str], keep: &[&str], end: bool) -> Screen {
+        menu::fit_lines(head, keep, &self.menu, end)
     }
 }
 
@@ -182,6 +180,43 @@ impl Channel<UssdState> for Presenter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Finding (review, 2026-12-04): plain screens (a flow's outcome after a
+    /// hand-off, with the partner's own words; the link; resume offers)
+    /// were joined without the budget, so a gateway cut them off, the
+    /// reference first. The words are shortened; options and the reference
+    /// stay whole.
+    #[test]
+    fn plain_screens_fit_the_budget_and_keep_their_reference() {
+        let presenter = Presenter {
+            menu: MenuConfig::default(),
+            screens: Screens::default(),
+        };
+        let words = "Your bank refused the login because ".repeat(8);
+        let screen = presenter.fit(&[&words], &["Ref 3F2A9C0B1D7E"], true);
+        assert!(presenter.menu.budget.fits(&screen.text), "{}", screen.text);
+        assert!(
+            screen.text.ends_with("\nRef 3F2A9C0B1D7E"),
+            "{}",
+            screen.text
+        );
+        assert!(
+            screen.text.starts_with("Your bank refused"),
+            "{}",
+            screen.text
+        );
+        let offer = presenter.fit(
+            &[&words, "You have an unfinished bank link."],
+            &["1. Continue", "2. Start again"],
+            false,
+        );
+        assert!(presenter.menu.budget.fits(&offer.text), "{}", offer.text);
+        assert!(
+            offer.text.ends_with("1. Continue\n2. Start again"),
+            "{}",
+            offer.text
+        );
+    }
 
     /// A record stored before the leave question existed still loads, and
     /// one holding the question reads back the same (the cursor travels in

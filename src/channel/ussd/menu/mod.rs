@@ -10,6 +10,19 @@ mod render;
 
 pub use render::render;
 
+/// `head` (shortened, then dropped, as needed) above `keep` (never cut) as
+/// one screen within the budget: how every screen is fitted, lists and
+/// forms included.
+pub(crate) fn fit_lines(
+    head: &[&str],
+    keep: &[&str],
+    config: &MenuConfig,
+    end: bool,
+) -> crate::channel::ussd::gateway::Screen {
+    let owned = |lines: &[&str]| lines.iter().map(|l| (*l).to_owned()).collect();
+    paging::fit(owned(head), owned(keep), config, end)
+}
+
 use super::gsm::Budget;
 use crate::flow::{Account, AuthMethodKind, FormPurpose, Institution, UserAction, View};
 use crate::form::{FieldKind, Form, Secret, Values};
