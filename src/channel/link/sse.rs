@@ -16,7 +16,7 @@ use super::LinkService;
 use crate::dialect::flinks::ConnectEvents;
 use crate::server::bearer;
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use std::collections::VecDeque;
@@ -57,7 +57,9 @@ enum Names {
     ),
     responses(
         (status = 200, description = "`text/event-stream`: `event:` is Mono's event name (or Flinks Connect's step), `data:` the event as JSON, `id:` its position in the flow's events (none on Flinks' screen events)", content_type = "text/event-stream", body = String),
+        (status = 204, description = "The flow has finished and has no event after `Last-Event-ID`: nothing more will come (EventSource stops reconnecting)"),
         (status = 401, description = "No valid link token", body = super::ErrorBody),
+        (status = 503, description = "The session store is not available; try again", body = super::ErrorBody),
     ))]
 pub(super) async fn events(
     State(link): State<Arc<LinkService>>,
@@ -73,11 +75,21 @@ pub(super) async fn events(
         Ok(t) => t,
         Err(e) => return e.into_response(),
     };
-    // Refuse a bad token with a status, not an empty stream.
-    if let Err(e) = link.authorize_shared(&token).await {
-        return e.into_response();
-    }
     let from = resume_from(&headers);
+    // Refuse a bad token with a status, not an empty stream.
+    match link.authorize_shared(&token).await {
+        Err(e) => return e.into_response(),
+        // A finished flow with nothing after what the client has: 204,
+        // which tells `EventSource` to stop. A stream that just ends makes
+        // it reconnect every few seconds, the token in its URL, until the
+        // record expires.
+        Ok((_, session))
+            if session.is_finished() && session.channel.events_from(from).next().is_none() =>
+        {
+            return StatusCode::NO_CONTENT.into_response();
+        }
+        Ok(_) => {}
+    }
     let deadline = tokio::time::Instant::now() + link.config().stream_lifetime;
     let flinks = match query.events {
         Names::Mono => None,
