@@ -24,6 +24,7 @@ mod handoff;
 mod health;
 mod once;
 mod openapi;
+mod page;
 mod person;
 #[path = "../support/process.rs"]
 mod process;

@@ -6,7 +6,10 @@
 // the view, POST {seq, action} to /link/v1/session/actions, show what comes
 // back (200, or 409/422 with the current view), until done/failed/exited.
 
-const API = "/link/v1";
+// Relative to the page (`/link`): behind a proxy that serves this app
+// under a path (`--public-url https://x.example/connect`) the page is at
+// `/connect/link` and its API at `/connect/link/v1`.
+const API = "link/v1";
 const app = document.getElementById("app");
 const alertBox = document.getElementById("alert");
 
