@@ -129,7 +129,9 @@ async fn an_idle_connection_is_closed() {
 }
 
 /// Beyond the in-flight limit, a request is refused at once (503), not
-/// queued behind a slow one.
+/// queued behind a slow one. (Finding, review 2026-12-04: the refusal was
+/// plain text, though every other error is JSON; a client reading it as
+/// JSON failed. It is `{"error": {"code": "busy", ...}}`.)
 #[tokio::test(flavor = "multi_thread")]
 async fn requests_beyond_the_in_flight_limit_are_shed() {
     let addr = start(tight(), app()).await;
@@ -143,6 +145,8 @@ async fn requests_beyond_the_in_flight_limit_are_shed() {
     let shed = client.get(format!("http://{addr}/")).send().await.unwrap();
     assert_eq!(shed.status(), 503);
     assert!(started.elapsed() < Duration::from_secs(1));
+    let body: serde_json::Value = shed.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "busy", "{body}");
     // The slow one outlives the request timeout (2 s < 3 s): 503 too.
     let slow = slow.await.unwrap().unwrap();
     assert_eq!(slow.status(), 503);

@@ -195,8 +195,13 @@ fn with_limits(app: Router, limits: &Limits) -> Router {
         ServiceBuilder::new()
             // Beyond the in-flight limit: refuse at once (load shed) rather
             // than queue without bound.
+            // JSON, like every other error a client of the API is sent
+            // (`{"error": {"code", "message"}}`), so a client reading the
+            // body as JSON does not fail on it.
             .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
-                (StatusCode::SERVICE_UNAVAILABLE, "server busy, try again")
+                let body = serde_json::json!({"error": {
+                    "code": "busy", "message": "the server is busy; try again"}});
+                (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body))
             }))
             .load_shed()
             // Global: `Router::layer` wraps every route on its own, and a
