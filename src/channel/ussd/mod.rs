@@ -169,9 +169,18 @@ impl UssdService {
     }
 
     /// An end-of-session notification. The flow is kept so a re-dial can resume it.
+    /// A failed one is a warning with the gateway's reason ("Application
+    /// timed out" is the only sign a gateway gives that we answered too
+    /// slowly).
     pub fn session_ended(&self, gateway: &str, ended: &SessionEnded) {
-        tracing::info!(gateway, session = %log_id(&ended.session_id), status = %log_id(&ended.status),
-            hops = ?ended.hops, ms = ?ended.duration_ms, "channel session ended");
+        let reason = ended.error_message.as_deref().map(log_id);
+        if ended.status.eq_ignore_ascii_case("failed") {
+            tracing::warn!(gateway, session = %log_id(&ended.session_id), status = %log_id(&ended.status),
+                error = ?reason, hops = ?ended.hops, ms = ?ended.duration_ms, "channel session failed");
+        } else {
+            tracing::info!(gateway, session = %log_id(&ended.session_id), status = %log_id(&ended.status),
+                error = ?reason, hops = ?ended.hops, ms = ?ended.duration_ms, "channel session ended");
+        }
     }
 
     async fn serve(
