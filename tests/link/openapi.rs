@@ -79,6 +79,18 @@ async fn the_served_document_is_openapi_3_1_and_matches_the_router() {
         assert!(status != 404 && status != 405, "{method} {path}: {status}");
     }
 
+    // Finding (review, 2026-12-04): a store that is down answers 503 on
+    // every route that reads a session or writes one, but only
+    // `GET /link/v1/session` said so; and `/exchange` refuses a body over
+    // 16 KiB with 413. Each route lists what it may answer.
+    for (method, path) in ROUTES.iter().filter(|(_, p)| !p.ends_with("openapi.json")) {
+        let responses = &doc["paths"][path][method]["responses"];
+        assert!(responses["503"].is_object(), "{method} {path}: {responses}");
+        if *method == "post" {
+            assert!(responses["413"].is_object(), "{method} {path}: {responses}");
+        }
+    }
+
     // Every reference resolves; the two credentials are declared.
     let mut found = Vec::new();
     refs(&doc, &mut found);
