@@ -206,7 +206,7 @@ impl SessionService {
         let Some((id, call)) = pending else {
             if let Some(linked) = self.linked(&flow, &session, channel.name()) {
                 // Boxed, like the call below: most turns deliver nothing.
-                session.delivered = Box::pin(self.deliver(&linked, Duration::ZERO)).await;
+                session.delivered = Box::pin(self.deliver(&linked)).await;
             }
             channel.settled(&flow, &mut session);
             session.flow = flow.snapshot();
@@ -331,13 +331,14 @@ impl SessionService {
         // A link the partner made is delivered before the write that says
         // so, from what the claim's own session knew: even if that write
         // finds the claim recovered elsewhere, the host learns of the link.
-        // A failing delivery is retried for half the lease (the other half
-        // is the write's), then left to `redeliver`.
+        // Tried once: the outcome must be written within the claim's lease
+        // (retrying here let a delivery outage outlast it, and the link was
+        // then recovered as a timeout). A failure is retried by `redeliver`.
         let mut delivered = None;
         if let Some(mut known) = self.load::<S>(key).await.ok().flatten().map(|l| l.session) {
             note_events(&mut known, &events);
             if let Some(linked) = self.linked(flow, &known, channel.name()) {
-                delivered = self.deliver(&linked, self.config.claim_lease / 2).await;
+                delivered = self.deliver(&linked).await;
             }
         }
         let outcome = self
@@ -474,41 +475,31 @@ impl SessionService {
         })
     }
 
-    /// Hands a link to delivery; `Some` once delivery has it. A failure is
-    /// tried again with backoff for up to `patience`, then logged and left
-    /// `None` (delivery is idempotent by reference, so a retry of an
-    /// attempt that did land records nothing twice).
-    async fn deliver(&self, linked: &LinkedAccount, patience: Duration) -> Option<Delivered> {
+    /// Hands a link to delivery, once; `Some` once delivery has it. A
+    /// failure is logged and left `None`, for `redeliver` and the next turn
+    /// (delivery is idempotent by reference, so a retry of an attempt that
+    /// did land records nothing twice).
+    async fn deliver(&self, linked: &LinkedAccount) -> Option<Delivered> {
         tracing::info!(reference = %linked.reference, account = %linked.account_id,
             institution = linked.institution.as_ref().map(|i| i.id.as_str()).unwrap_or(""),
             channel = %linked.channel, "account linked");
         let Some(delivery) = &self.delivery else {
             return Some(Delivered::default());
         };
-        let started = tokio::time::Instant::now();
-        let mut delay = Duration::from_millis(50);
-        loop {
-            match delivery.deliver(linked).await {
-                Ok(d) => return Some(d),
-                Err(e) if started.elapsed() + delay <= patience => {
-                    tracing::warn!(reference = %linked.reference, error = %e,
-                        "the link could not be delivered; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(1));
-                }
-                Err(e) => {
-                    tracing::error!(reference = %linked.reference, error = %e,
-                        "the link could not be delivered yet");
-                    return None;
-                }
+        match delivery.deliver(linked).await {
+            Ok(d) => Some(d),
+            Err(e) => {
+                tracing::error!(reference = %linked.reference, error = %e,
+                    "the link could not be delivered yet");
+                None
             }
         }
     }
 
     /// Delivers a link the session saved undelivered, in the background:
-    /// tried with a growing pause (to 30 s) for as long as the session
-    /// lives, or once more when the process begins to stop, then written
-    /// onto the record. Until then the link API's view also retries on
+    /// tried with a pause growing from 0.1 s to 30 s for as long as the
+    /// session is kept, or once more when the process begins to stop, then
+    /// written onto the record. Until then the link API's view also retries on
     /// every poll (a Done view with no delivery runs a turn); a USSD session
     /// has ended by then, so this is its only retry.
     pub(crate) async fn redeliver<S: ChannelState>(
@@ -517,7 +508,8 @@ impl SessionService {
         linked: LinkedAccount,
     ) {
         let started = tokio::time::Instant::now();
-        let mut delay = Duration::from_secs(1);
+        let mut delay = Duration::from_millis(100);
+        let mut kept = self.config.session_ttl;
         let delivered = loop {
             let stopping = tokio::select! {
                 () = tokio::time::sleep(delay) => false,
@@ -528,11 +520,13 @@ impl SessionService {
                 if loaded.session.delivered.is_some() {
                     return;
                 }
+                // A link session is kept until its token expires.
+                kept = kept.max(self.ttl_of(&loaded.session));
             }
-            if let Some(d) = self.deliver(&linked, Duration::ZERO).await {
+            if let Some(d) = self.deliver(&linked).await {
                 break d;
             }
-            if stopping || started.elapsed() >= self.config.session_ttl {
+            if stopping || started.elapsed() >= kept {
                 // Logged with what an operator needs to record it by hand.
                 tracing::error!(reference = %linked.reference, account = %linked.account_id,
                     partner = %linked.partner, "the link was never delivered; giving up");

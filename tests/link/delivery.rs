@@ -11,19 +11,14 @@ use std::time::Duration;
 /// Finding (review, 2026-12-04): a link saved undelivered (the records
 /// database down while the login settled) was never delivered: a view of a
 /// finished flow ran no turn. Now the page's next poll of a linked but
-/// undelivered session runs one, which delivers it (before the background
-/// retry's first try, a second later).
+/// undelivered session runs one, which delivers it. (The background retry
+/// would too; the poll here comes while its pause has grown to 0.8 s.)
 #[tokio::test(flavor = "multi_thread")]
 async fn the_next_poll_delivers_a_link_whose_delivery_failed() {
     let sandbox = Sandbox::start_local().await.unwrap();
     let delivery = Arc::new(FlakyDelivery::failing(usize::MAX));
     let setup = Setup {
         delivery: Some(delivery.clone()),
-        // The settle retries delivery for half the lease: 0.2 s here.
-        service: ServiceConfig {
-            claim_lease: Duration::from_millis(400),
-            ..ServiceConfig::default()
-        },
         ..Setup::default()
     };
     let rig = serve(&sandbox.url(), setup).await;
@@ -32,6 +27,12 @@ async fn the_next_poll_delivers_a_link_whose_delivery_failed() {
     let body = super::returning::link_with(client, &token, "sandbox-bank").await;
     assert_eq!(body["view"]["type"], "done", "{body}");
     assert!(delivery.delivered().is_empty());
+    // The background retry has tried four times (after 0.1, 0.2 and 0.4 s):
+    // its next try is 0.8 s away.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while delivery.calls.load(Ordering::SeqCst) < 4 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 
     // The database is back; the page polls.
     delivery.failures.store(0, Ordering::SeqCst);

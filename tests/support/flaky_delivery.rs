@@ -1,5 +1,6 @@
 //! A delivery that fails while told to (a records database that is down),
-//! then keeps every link it is given.
+//! then keeps every link it is given, once per reference (as the records
+//! do: delivery is at least once, recorded once).
 
 use connectflow::service::{Delivered, Delivery, DeliveryError, LinkedAccount};
 use connectflow::store::BoxFuture;
@@ -12,7 +13,7 @@ pub(crate) struct FlakyDelivery {
     pub(crate) failures: AtomicUsize,
     /// Calls made, refused or not.
     pub(crate) calls: AtomicUsize,
-    /// The references delivered, in order.
+    /// The references delivered, in order, each once.
     pub(crate) delivered: Mutex<Vec<String>>,
 }
 
@@ -44,10 +45,10 @@ impl Delivery for FlakyDelivery {
             if refused {
                 return Err(DeliveryError("the records database is down".into()));
             }
-            self.delivered
-                .lock()
-                .unwrap()
-                .push(linked.reference.clone());
+            let mut delivered = self.delivered.lock().unwrap();
+            if !delivered.contains(&linked.reference) {
+                delivered.push(linked.reference.clone());
+            }
             Ok(Delivered::default())
         })
     }
