@@ -72,27 +72,47 @@ impl Location {
     }
 }
 
-/// Brings the schema up to date. PostgreSQL migrations take an advisory
-/// lock; SQLite's take none, so two processes opening one new file at once
-/// (two `connectflow link` runs in a QA job) raced, and one failed ("table
-/// meta already exists", or the file busy). On SQLite a failed run is
-/// tried again after a pause: by then the other has committed, and the
-/// migrations already applied are skipped.
-async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), RecordsError> {
+/// Brings a new or older database up to date (WAL on SQLite, the
+/// migrations) and reads its owner id, made on first open.
+///
+/// PostgreSQL migrations take an advisory lock; SQLite's take none, and
+/// switching a file to WAL needs it to itself, so two processes opening one
+/// new file at once (two `connectflow link` runs in a QA job) raced, and
+/// one failed ("table meta already exists", "database is locked"). On
+/// SQLite a failed run is tried again after a pause: by then the other has
+/// committed, and what it did is found done.
+async fn prepare(pool: &AnyPool, backend: Backend) -> Result<String, RecordsError> {
     let mut pause = Duration::from_millis(50);
     let mut tries = 1;
     loop {
-        match MIGRATOR.run(pool).await {
-            Ok(()) => return Ok(()),
+        match prepare_once(pool, backend).await {
+            Ok(owner) => return Ok(owner),
             Err(e) if backend == Backend::Sqlite && tries < 8 => {
-                tracing::debug!(error = %e, "records migration raced another process; trying again");
+                tracing::debug!(error = %e, "opening the records raced another process; trying again");
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(1));
                 tries += 1;
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         }
     }
+}
+
+async fn prepare_once(pool: &AnyPool, backend: Backend) -> Result<String, RecordsError> {
+    if backend == Backend::Sqlite {
+        // Readers never wait for the writer; persistent in the file.
+        sqlx::query("PRAGMA journal_mode=WAL").execute(pool).await?;
+    }
+    MIGRATOR.run(pool).await?;
+    let made = super::model::object_id(super::time::now_ms());
+    sqlx::query("INSERT INTO meta (key, value) VALUES ('owner', $1) ON CONFLICT (key) DO NOTHING")
+        .bind(made)
+        .execute(pool)
+        .await?;
+    Ok(sqlx::query("SELECT value FROM meta WHERE key = 'owner'")
+        .fetch_one(pool)
+        .await?
+        .try_get("value")?)
 }
 
 /// `postgres://user:***@host/db` for `postgres://user:secret@host/db`, and
@@ -102,15 +122,17 @@ fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
-    let authority = match authority.rsplit_once('@') {
-        Some((user_info, host)) => match user_info.split_once(':') {
-            Some((user, _)) => format!("{user}:***@{host}"),
-            None => format!("{user_info}@{host}"),
-        },
-        None => authority.to_owned(),
+    // The user-info ends at the last `@` (a password may hold `/`, `?` or
+    // `@` itself); one in the query too only masks more than it must.
+    let (user_info, rest) = match rest.rsplit_once('@') {
+        Some((user_info, after)) => (Some(user_info), after),
+        None => (None, rest),
     };
-    let tail = match tail.split_once('?') {
+    let user_info = user_info.map(|u| match u.split_once(':') {
+        Some((user, _)) => format!("{user}:***@"),
+        None => format!("{u}@"),
+    });
+    let tail = match rest.split_once('?') {
         Some((path, query)) => {
             let params: Vec<String> = query
                 .split('&')
@@ -123,9 +145,9 @@ fn redact(url: &str) -> String {
                 .collect();
             format!("{path}?{}", params.join("&"))
         }
-        None => tail.to_owned(),
+        None => rest.to_owned(),
     };
-    format!("{scheme}://{authority}{tail}")
+    format!("{scheme}://{}{tail}", user_info.unwrap_or_default())
 }
 
 /// The records in a SQL database. Cheap to clone (a pool).
@@ -176,24 +198,7 @@ impl SqlStore {
             })
             .connect(&url)
             .await?;
-        if backend == Backend::Sqlite {
-            // Readers never wait for the writer; persistent in the file.
-            sqlx::query("PRAGMA journal_mode=WAL")
-                .execute(&pool)
-                .await?;
-        }
-        migrate(&pool, backend).await?;
-        let made = super::model::object_id(super::time::now_ms());
-        sqlx::query(
-            "INSERT INTO meta (key, value) VALUES ('owner', $1) ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(made)
-        .execute(&pool)
-        .await?;
-        let stored: String = sqlx::query("SELECT value FROM meta WHERE key = 'owner'")
-            .fetch_one(&pool)
-            .await?
-            .try_get("value")?;
+        let stored = prepare(&pool, backend).await?;
         let owner = owner.map_or(stored, str::to_owned);
         Ok(SqlStore {
             pool,
@@ -325,6 +330,10 @@ mod tests {
             "postgres://app@db/r?sslmode=require&password=s3cret",
             "postgres://db?PASSWORD=s3cret&user=app",
             "postgres://app:s3cret@db/r?sslpassword=s3cret",
+            // A password holding `?` or `/` (review of this change: the
+            // user-info was cut at the `?` and shown whole).
+            "postgres://app:s3?cret@db/r",
+            "postgres://app:s3/c?ret@db:5432/r?sslmode=require",
         ] {
             let shown = Location::parse(url).unwrap().display();
             assert!(!shown.contains("s3cret"), "{shown}");
