@@ -37,9 +37,13 @@ pub struct TextMarks {
 }
 
 /// Hops remembered for retry detection; a session longer than this still
-/// extracts input from the last one. Secret answers are kept to the same
-/// number: every later text contains them, so they outlive the marks.
+/// extracts input from the last one.
 const MAX_MARKS: usize = 32;
+/// Secret answers remembered: every later text contains them, so they
+/// outlive the marks. Past this many (flow limits set near their maximum)
+/// the marks start again from the current text, rather than hash a secret
+/// answer whole.
+const MAX_SECRETS: usize = 64;
 
 impl TextMarks {
     /// No hop seen yet.
@@ -56,7 +60,16 @@ impl TextMarks {
     /// masked screen (a PIN, password or OTP), which then counts by its
     /// length only.
     pub fn push(&mut self, text: &str, secret: bool) {
-        if secret && self.secret.len() < MAX_MARKS {
+        if secret && self.secret.len() == MAX_SECRETS {
+            // Forget every earlier text: this one becomes the first, its
+            // answer (the whole text) its only secret.
+            *self = TextMarks::default();
+            self.secret.push((0, clamp(text.len())));
+            let mark = self.mark(text);
+            self.marks.push(mark);
+            return;
+        }
+        if secret {
             // The answer is what extraction took: after the last text and
             // its `*`, or the last segment of a text that did not extend it.
             let start = self
@@ -263,6 +276,40 @@ mod tests {
         for late in ["4*0801234567", "4*0801234567*2580", "4*0801234567*2580*1"] {
             assert_eq!(back.extract(late), Extracted::Duplicate, "{late:?}");
         }
+    }
+
+    /// Finding (review of this change, 2026-12-04): past a cap on secret
+    /// answers, later ones were hashed whole. Past it now, the marks start
+    /// again from the current text, and still no mark is a plain hash of a
+    /// text holding a secret answer; extraction goes on.
+    #[test]
+    fn past_the_cap_a_secret_answer_is_still_left_out() {
+        let mut m = TextMarks::new();
+        m.push("", false);
+        m.push("1", false);
+        let mut text = String::from("1");
+        for i in 0..MAX_SECRETS + 5 {
+            text = format!("{text}*{:04}", 1000 + i);
+            assert_eq!(
+                m.extract(&text),
+                Extracted::Input(format!("{:04}", 1000 + i))
+            );
+            m.push(&text, true);
+        }
+        // Trying every 4-digit answer against the last mark, with the
+        // ranges the record holds (all someone with the record has), must
+        // not single one out.
+        let (prefix, _) = text.rsplit_once('*').unwrap();
+        let last = *m.marks.last().unwrap();
+        let matching = (0..10_000)
+            .filter(|pin| m.mark(&format!("{prefix}*{pin:04}")) == last)
+            .count();
+        assert_ne!(matching, 1, "the last answer is singled out");
+        assert_eq!(
+            m.extract(&format!("{text}*9")),
+            Extracted::Input("9".into())
+        );
+        assert_eq!(m.extract(&text), Extracted::Duplicate);
     }
 
     /// Records written before secret answers were left out hold the plain
