@@ -37,13 +37,12 @@ pub struct TextMarks {
 }
 
 /// Hops remembered for retry detection; a session longer than this still
-/// extracts input from the last one.
+/// extracts input from the last one. Secret answers are all kept, not
+/// capped: every later text contains them (so they outlive the marks), a
+/// secret answer left out of the ranges would be hashed whole, and there
+/// are never more than one telecom session's hops of them (a re-dial
+/// starts the marks again).
 const MAX_MARKS: usize = 32;
-/// Secret answers remembered: every later text contains them, so they
-/// outlive the marks. Past this many (flow limits set near their maximum)
-/// the marks start again from the current text, rather than hash a secret
-/// answer whole.
-const MAX_SECRETS: usize = 64;
 
 impl TextMarks {
     /// No hop seen yet.
@@ -60,15 +59,6 @@ impl TextMarks {
     /// masked screen (a PIN, password or OTP), which then counts by its
     /// length only.
     pub fn push(&mut self, text: &str, secret: bool) {
-        if secret && self.secret.len() == MAX_SECRETS {
-            // Forget every earlier text: this one becomes the first, its
-            // answer (the whole text) its only secret.
-            *self = TextMarks::default();
-            self.secret.push((0, clamp(text.len())));
-            let mark = self.mark(text);
-            self.marks.push(mark);
-            return;
-        }
         if secret {
             // The answer is what extraction took: after the last text and
             // its `*`, or the last segment of a text that did not extend it.
@@ -278,17 +268,16 @@ mod tests {
         }
     }
 
-    /// Finding (review of this change, 2026-12-04): past a cap on secret
-    /// answers, later ones were hashed whole. Past it now, the marks start
-    /// again from the current text, and still no mark is a plain hash of a
-    /// text holding a secret answer; extraction goes on.
+    /// Finding (review of this change, 2026-12-04): past a cap of 32 secret
+    /// answers, later ones were hashed whole. There is no cap: after 100 of
+    /// them the last is still left out, and extraction and retries go on.
     #[test]
-    fn past_the_cap_a_secret_answer_is_still_left_out() {
+    fn after_many_secret_answers_the_last_is_still_left_out() {
         let mut m = TextMarks::new();
         m.push("", false);
         m.push("1", false);
         let mut text = String::from("1");
-        for i in 0..MAX_SECRETS + 5 {
+        for i in 0..100 {
             text = format!("{text}*{:04}", 1000 + i);
             assert_eq!(
                 m.extract(&text),
