@@ -118,9 +118,14 @@ async fn a_late_retry_of_an_earlier_hop_is_never_sent_to_the_bank() {
     );
     let (end, text) = phone.send("hello").await;
     assert!(end && text.contains("linked"), "{text}");
+    the_bank_had_one_login_with_pin(&partner, "4321");
+}
+
+/// The stub bank was sent exactly one login, carrying `pin`.
+fn the_bank_had_one_login_with_pin(partner: &StubPartner, pin: &str) {
     let logins = partner.requests_to(StubPartner::LOGIN);
     assert_eq!(logins.len(), 1);
-    assert_eq!(logins[0].json().unwrap()["pin"], "4321");
+    assert_eq!(logins[0].json().unwrap()["pin"], pin);
 }
 
 /// Finding (review, 2026-12-04): on Hubtel (latest input and a growing
@@ -165,9 +170,7 @@ async fn a_late_hubtel_retry_of_an_earlier_hop_is_never_sent_to_the_bank() {
     phone.sequence = current;
     let (end, text) = phone.hop("Response", "hello").await;
     assert!(end && text.contains("linked"), "{text}");
-    let logins = partner.requests_to(StubPartner::LOGIN);
-    assert_eq!(logins.len(), 1);
-    assert_eq!(logins[0].json().unwrap()["pin"], "4321");
+    the_bank_had_one_login_with_pin(&partner, "4321");
 }
 
 /// Finding 3 (typed input kept at rest): the stored session keeps no typed
