@@ -234,7 +234,7 @@ impl SessionService {
         let PendingCall { partner, id, call } = pending;
         // Claim it first, with the flow as it is now (the typed values
         // already gone with the call).
-        let stamp = session.store_now().unwrap_or_else(|| self.clock.now());
+        let stamp = self.claim_clock(&session);
         let claim = Claim::new(stamp, call.kind());
         session.claim = Some(claim.clone());
         session.flow = flow.snapshot();
@@ -447,16 +447,7 @@ impl SessionService {
         session: &Session<S>,
         channel: &str,
     ) -> Option<LinkedAccount> {
-        let View::Done {
-            account_id: Some(account_id),
-            ..
-        } = flow.view()
-        else {
-            return None;
-        };
-        if session.delivered.is_some() {
-            return None;
-        }
+        let account_id = undelivered_account(flow, session)?;
         let institution_icon = session.institution.as_ref().and_then(|i| {
             let catalogue = flow.catalogue()?;
             let found = catalogue.institutions().iter().find(|c| c.id == i.id)?;
@@ -552,8 +543,20 @@ impl SessionService {
     /// Whether `flow` has linked an account that `session` has not
     /// delivered yet (a channel then runs a turn, which delivers it).
     pub fn undelivered<S>(&self, flow: &ConnectFlow, session: &Session<S>) -> bool {
-        self.linked(flow, session, "").is_some()
+        undelivered_account(flow, session).is_some()
     }
+}
+
+/// The account `flow` linked, when `session` has not delivered it yet.
+fn undelivered_account<'a, S>(flow: &'a ConnectFlow, session: &Session<S>) -> Option<&'a str> {
+    let View::Done {
+        account_id: Some(account_id),
+        ..
+    } = flow.view()
+    else {
+        return None;
+    };
+    session.delivered.is_none().then_some(account_id)
 }
 
 /// What the service keeps from events: the institution being linked and

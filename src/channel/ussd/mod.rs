@@ -451,8 +451,7 @@ impl UssdService {
             self.presenter
                 .fit(&["Too many invalid entries. Please dial again."], &[], true)
         } else if state.hop == hop::Hop::ResumeOffer {
-            self.presenter
-                .fit(&[message, resume::OFFER[0]], &resume::OFFER[1..], false)
+            self.presenter.offer(Some(message), &resume::OFFER)
         } else {
             self.presenter.screen(flow, &session, Some(message))
         };

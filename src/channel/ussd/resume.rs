@@ -111,8 +111,7 @@ impl UssdService {
         } else {
             &OFFER
         };
-        let (head, options) = offer.split_at(1);
-        state.last_screen = self.presenter.fit(head, options, false);
+        state.last_screen = self.presenter.offer(None, offer);
         let shown = state.last_screen.clone();
         // Moved, not copied: write the new session, then take the old record
         // with compare-and-set (an expired record is a conditional delete).

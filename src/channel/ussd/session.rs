@@ -143,6 +143,14 @@ impl Presenter {
     pub(crate) fn fit(&self, head: &[&str], keep: &[&str], end: bool) -> Screen {
         menu::fit_lines(head, keep, &self.menu, end)
     }
+
+    /// An offer (its prompt, then its options), with `lead` (an error line)
+    /// above it.
+    pub(crate) fn offer(&self, lead: Option<&str>, offer: &[&str; 3]) -> Screen {
+        let [prompt, options @ ..] = offer;
+        let head: Vec<&str> = lead.into_iter().chain([*prompt]).collect();
+        self.fit(&head, options, false)
+    }
 }
 
 impl Channel<UssdState> for Presenter {

@@ -11,8 +11,8 @@ mod render;
 pub use render::render;
 
 /// `head` (shortened, then dropped, as needed) above `keep` (never cut) as
-/// one screen within the budget: how every screen is fitted, lists and
-/// forms included.
+/// one screen within the budget, as lists and forms are fitted: for the
+/// channel's plain screens (`Presenter::fit`).
 pub(crate) fn fit_lines(
     head: &[&str],
     keep: &[&str],
