@@ -101,7 +101,9 @@ pub async fn export(
                 page = 1;
             }
             // A whole page already written (more auths in one millisecond
-            // than a page holds): read on by number.
+            // than a page holds): read on by number. (`known.rs` pages the
+            // records the same way and grows its page instead; a fix to one
+            // of these loops should be checked against the other.)
             _ => page += 1,
         }
     }

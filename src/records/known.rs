@@ -157,7 +157,8 @@ impl Known {
             // The next page starts at the last row's millisecond: its rows
             // are read again (harmless in a set) rather than skipped, since
             // more of them may follow. When one millisecond fills a whole
-            // page, the page grows until that millisecond fits in it.
+            // page, the page grows until that millisecond fits in it (a set
+            // cannot skip by id as `export.rs` does).
             let last = rows.last().map_or(from, |r| r.created_at);
             if last > from {
                 (from, size) = (last, page);
