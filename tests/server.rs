@@ -154,3 +154,79 @@ async fn requests_beyond_the_in_flight_limit_are_shed() {
     let ok = client.get(format!("http://{addr}/")).send().await.unwrap();
     assert_eq!(ok.status(), 200);
 }
+
+/// A USSD hop shed under overload gets an `END` screen in its gateway's
+/// own format (200, the session id echoed where the gateway needs it), not
+/// the API's JSON `503`: a gateway shows a `503` as a network error, and the
+/// person does not learn to dial again. (Finding, review 2026-12-04.)
+#[cfg(feature = "ussd")]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shed_ussd_hop_gets_its_gateways_busy_screen() {
+    let addr = start(tight(), app()).await;
+    let client = reqwest::Client::new();
+    let slow = tokio::spawn({
+        let client = client.clone();
+        async move { client.get(format!("http://{addr}/slow")).send().await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // Africa's Talking: text/plain `END ...`.
+    let at = client
+        .post(format!("http://{addr}/ussd"))
+        .form(&[
+            ("sessionId", "ATs1"),
+            ("phoneNumber", "+2348000000001"),
+            ("text", "1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(at.status(), 200);
+    let text = at.text().await.unwrap();
+    assert!(text.starts_with("END ") && text.contains("busy"), "{text}");
+
+    // Hubtel: a `Release` reply.
+    let hubtel = client
+        .post(format!("http://{addr}/ussd/hubtel"))
+        .json(&serde_json::json!({"Type": "Response", "Mobile": "233200000001",
+            "SessionId": "h1", "ServiceCode": "714", "Message": "1", "Operator": "mtn", "Sequence": 2}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hubtel.status(), 200);
+    let body: serde_json::Value = hubtel.json().await.unwrap();
+    assert_eq!(body["Type"], "Release", "{body}");
+    assert!(body["Message"].as_str().unwrap().contains("busy"), "{body}");
+
+    // Hubtel Programmable Services: `release`, its SessionId echoed.
+    let ps = client
+        .post(format!("http://{addr}/ussd/hubtel-ps"))
+        .json(
+            &serde_json::json!({"Type": "Response", "Mobile": "233200000001",
+            "SessionId": "ps-77", "ServiceCode": "713", "Message": "1", "Operator": "mtn",
+            "Sequence": 2, "Platform": "USSD"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ps.status(), 200);
+    let body: serde_json::Value = ps.json().await.unwrap();
+    assert_eq!(
+        (&body["Type"], &body["SessionId"]),
+        (&"release".into(), &"ps-77".into()),
+        "{body}"
+    );
+
+    // Garbage at a hop path still gets the screen; any other path the JSON.
+    let garbage = client
+        .post(format!("http://{addr}/ussd/hubtel-ps"))
+        .body("\u{0}not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(garbage.status(), 200);
+    assert!(garbage.text().await.unwrap().contains("busy"));
+    let other = client.get(format!("http://{addr}/")).send().await.unwrap();
+    assert_eq!(other.status(), 503);
+    let _ = slow.await;
+}

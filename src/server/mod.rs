@@ -16,8 +16,9 @@
 //!   are armed only when the request is found waiting, so a request answered
 //!   at once costs no timer;
 //! - a **connection limit** (new connections wait for a slot) and an
-//!   **in-flight request limit** (requests beyond it are refused at once with
-//!   `503`, so load sheds instead of queueing without bound).
+//!   **in-flight request limit** (requests beyond it are refused at once, so
+//!   load sheds instead of queueing without bound: a JSON `503`, or a USSD
+//!   gateway's own `END` screen at its hop paths).
 //!
 //! [`shutdown_signal`] resolves on SIGINT or SIGTERM; [`serve`] then stops
 //! accepting and lets connections finish their requests (up to
@@ -26,6 +27,7 @@
 pub(crate) mod api_key;
 mod deadline;
 mod idle;
+mod shed;
 
 #[cfg(feature = "link")]
 pub(crate) use api_key::bearer;
@@ -59,7 +61,9 @@ pub struct Limits {
     pub idle_timeout: Duration,
     /// Connections open at once; more wait to be accepted.
     pub max_connections: usize,
-    /// Requests in flight at once; more are answered `503` at once.
+    /// Requests in flight at once; more are answered at once: a JSON `503`,
+    /// or at a USSD hop path a "busy, dial again" `END` screen in its
+    /// gateway's format.
     pub max_in_flight: usize,
     /// On shutdown, how long open connections get to finish.
     pub drain: Duration,
@@ -188,27 +192,11 @@ pub async fn serve(
 
 /// The per-request limits as tower layers around `app`.
 fn with_limits(app: Router, limits: &Limits) -> Router {
-    use axum::error_handling::HandleErrorLayer;
-    use axum::http::StatusCode;
-    use tower::ServiceBuilder;
     app.layer(
-        ServiceBuilder::new()
+        tower::ServiceBuilder::new()
             // Beyond the in-flight limit: refuse at once (load shed) rather
-            // than queue without bound.
-            // JSON, like every other error a client of the API is sent
-            // (`{"error": {"code", "message"}}`), so a client reading the
-            // body as JSON does not fail on it.
-            .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
-                let body = serde_json::json!({"error": {
-                    "code": "busy", "message": "the server is busy; try again"}});
-                (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body))
-            }))
-            .load_shed()
-            // Global: `Router::layer` wraps every route on its own, and a
-            // per-route limit would let each route have its own quota.
-            .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
-                limits.max_in_flight.max(1),
-            ))
+            // than queue without bound; `shed.rs` says in what words.
+            .layer(shed::ShedLayer::new(limits.max_in_flight))
             .layer(deadline::DeadlineLayer {
                 request: limits.request_timeout,
                 body: limits.body_timeout,

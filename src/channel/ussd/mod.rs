@@ -43,6 +43,7 @@ pub use auth::{GatewayAuth, GATEWAY_TOKEN_ENV};
 pub use handoff::{Handoff, WebHandoff};
 pub use limits::RateLimits;
 pub use reauth::{host_router, ReauthRequest, DEFAULT_REAUTH_WAIT, MAX_REAUTH_WAIT};
+pub(crate) use server::busy;
 pub use server::router;
 
 use crate::flow::{ConnectFlow, FlowError, Input, Timestamp};

@@ -16,6 +16,45 @@ use std::sync::Arc;
 /// Larger bodies are refused with a polite END (real hops are a few hundred bytes).
 const MAX_BODY: usize = 16 * 1024;
 
+/// What a hop shed under overload is told (the server's in-flight limit).
+const BUSY: &str = "Sorry, we are busy right now. Please dial again in a minute.";
+
+/// The gateway whose hops come to `path`, as [`router`] mounts them.
+fn gateway_at(path: &str) -> Option<&'static dyn Gateway> {
+    match path {
+        "/ussd" => Some(&AfricasTalking),
+        "/ussd/hubtel" => Some(&Hubtel),
+        "/ussd/hubtel-ps" => Some(&HubtelPs),
+        _ => None,
+    }
+}
+
+/// The reply to a hop the server sheds under overload: an `END` screen in
+/// its gateway's format, echoing the session id (Hubtel Programmable
+/// Services needs it), without a store read or the gateway's
+/// authentication (it says nothing but "busy"). `Err` gives back a request
+/// that is not a hop at one of [`router`]'s paths (mounted elsewhere, or
+/// another route), for the server's own reply.
+pub(crate) async fn busy(request: Request) -> Result<Response, Request> {
+    let Some(gateway) = gateway_at(request.uri().path()) else {
+        return Err(request);
+    };
+    // An unreadable body still gets the busy screen, without a session id.
+    let session_id = match read(request).await {
+        Some(request) => gateway
+            .decode(&request)
+            .map(|raw| raw.session_id)
+            .unwrap_or_default(),
+        None => String::new(),
+    };
+    let busy = Screen {
+        text: BUSY.into(),
+        end: true,
+        masked: false,
+    };
+    Ok(respond(gateway.encode(&busy, &session_id, "")))
+}
+
 /// Routes: Africa's Talking at `POST /ussd` (its end-of-session
 /// notifications at `POST /ussd/events`), Hubtel at `POST /ussd/hubtel`,
 /// Hubtel Programmable Services at `POST /ussd/hubtel-ps`; every one behind
