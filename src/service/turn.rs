@@ -164,8 +164,11 @@ impl SessionService {
     /// Drives `flow` (the person's input already applied) until it needs the
     /// person, renders through `channel`, and saves at `version`. Reads are
     /// answered inline from the catalogue cache; any other call is claimed
-    /// first and made in a background task, and the turn waits for it at
-    /// most `budget`.
+    /// first and made in a background task, and the turn waits for it until
+    /// `budget` has passed since the turn started: a bank-list refresh on
+    /// the way counts against it, so a slow list and a slow bank together
+    /// still answer within the channel's reply budget (a USSD gateway ends
+    /// the session at 15 s).
     pub fn drive<'a, S: ChannelState, C: Channel<S>>(
         self: &'a Arc<Self>,
         key: &'a str,
@@ -200,6 +203,7 @@ impl SessionService {
         channel: Arc<C>,
         budget: Duration,
     ) -> Result<Turn<S>, ServiceError> {
+        let deadline = tokio::time::Instant::now() + budget;
         let partner = Arc::clone(self.partner(&session.partner)?);
         let pending = self.answer_reads(&session.partner, &mut flow).await?;
         self.take_events(&mut flow, &mut session, channel.as_ref());
@@ -215,7 +219,7 @@ impl SessionService {
             return Ok(Turn::Settled(*session));
         };
         let call = PendingCall { partner, id, call };
-        Box::pin(self.claimed(key, version, session, flow, call, channel, budget)).await
+        Box::pin(self.claimed(key, version, session, flow, call, channel, deadline)).await
     }
 
     /// The rest of a turn whose flow asked for a call that changes
@@ -229,7 +233,7 @@ impl SessionService {
         mut flow: Box<ConnectFlow>,
         pending: PendingCall,
         channel: Arc<C>,
-        budget: Duration,
+        deadline: tokio::time::Instant,
     ) -> Result<Turn<S>, ServiceError> {
         let PendingCall { partner, id, call } = pending;
         // Claim it first, with the flow as it is now (the typed values
@@ -267,7 +271,7 @@ impl SessionService {
             }
             let _ = tx.send(settled);
         });
-        match tokio::time::timeout(budget, rx).await {
+        match tokio::time::timeout_at(deadline, rx).await {
             Ok(Ok(settled)) => settled.map(Turn::Settled),
             Ok(Err(_)) => Err(ServiceError::Lost),
             Err(_) => {

@@ -33,6 +33,8 @@ pub(super) struct FirstHop<'a> {
     /// where free (`service/create.rs`); any other outcome of this hop is a
     /// conflict, and the hop is served again with a read.
     pub(super) unread: bool,
+    /// When the hop must be answered by (its reply budget from its start).
+    pub(super) reply_by: tokio::time::Instant,
 }
 
 impl UssdService {
@@ -102,6 +104,7 @@ impl UssdService {
         raw: &RawHop,
         peer: Option<std::net::IpAddr>,
         phone_key: &Option<String>,
+        reply_by: tokio::time::Instant,
     ) -> Option<Result<Screen, ServiceError>> {
         let (Some(phone_key), Payload::Cumulative(text)) = (phone_key, &raw.payload) else {
             return None;
@@ -120,6 +123,7 @@ impl UssdService {
             phone_key: Some(phone_key.clone()),
             previous: None,
             unread: true,
+            reply_by,
         };
         match self.begin(first).await {
             Err(ServiceError::Store(_)) => None,
@@ -163,6 +167,7 @@ impl UssdService {
             phone_key,
             previous,
             unread,
+            reply_by,
         } = hop;
         // What a hop served without a read cannot decide (a refusal, an
         // invalid answer, on which a waiting re-authorisation is offered
@@ -269,7 +274,7 @@ impl UssdService {
                 unread,
             });
         }
-        self.drive(key, None, session, flow).await
+        self.drive(key, None, session, flow, reply_by).await
     }
 
     /// The bank list every session starts on, rendered once per catalogue

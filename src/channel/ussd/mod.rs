@@ -62,7 +62,10 @@ use std::time::Duration;
 pub struct UssdConfig {
     /// Screens: budget, navigation keys, invalid-input limit.
     pub menu: MenuConfig,
-    /// A hop answers within this, with `Processing...` if a call is slower.
+    /// A hop answers within this, counted from the hop's arrival (a
+    /// bank-list refresh on the way counts too), with `Processing...` if a
+    /// call is slower. Africa's Talking ends a session whose hop takes
+    /// 15 s, so the default leaves room for the store and the network.
     pub reply_budget: Duration,
     /// The partner new sessions use; the service's default when `None`.
     pub partner: Option<&'static str>,
@@ -153,7 +156,13 @@ impl UssdService {
             }
         };
         let key = ["ussd:", gateway.name(), ":", &raw.session_id].concat();
-        let shown = match self.serve(gateway.name(), &key, &raw, request.peer).await {
+        // The reply budget counts from here: a bank-list refresh on the way
+        // to a bank call must not add to the time the gateway waits.
+        let reply_by = tokio::time::Instant::now() + self.config.reply_budget;
+        let shown = match self
+            .serve(gateway.name(), &key, &raw, request.peer, reply_by)
+            .await
+        {
             Ok(s) => s,
             // Another hop of this session won the write: it applied, this one
             // did not. Show what the winner left.
@@ -190,6 +199,7 @@ impl UssdService {
         key: &str,
         raw: &RawHop,
         peer: Option<std::net::IpAddr>,
+        reply_by: tokio::time::Instant,
     ) -> Result<Screen, ServiceError> {
         if let Payload::Unsupported(kind) = &raw.payload {
             // Well-formed but not a USSD step (a cart, a favourite, a query
@@ -207,7 +217,8 @@ impl UssdService {
         let phone_key = (!raw.phone.is_empty())
             .then(|| resume::phone_key(self.service.store().as_ref(), gateway, &raw.phone));
         // A person's first answer is served without a read where it can be.
-        if let Some(shown) = Box::pin(self.unread_answer(gateway, key, raw, peer, &phone_key)).await
+        if let Some(shown) =
+            Box::pin(self.unread_answer(gateway, key, raw, peer, &phone_key, reply_by)).await
         {
             return shown;
         }
@@ -286,6 +297,7 @@ impl UssdService {
                 phone_key,
                 previous,
                 unread: false,
+                reply_by,
             };
             return self.begin(first).await;
         };
@@ -312,7 +324,7 @@ impl UssdService {
         }
         // Boxed, like the rarer paths in `begin`: the first hop of every
         // session never advances, and should not carry this future's size.
-        Box::pin(self.advance(key, *loaded, &input)).await
+        Box::pin(self.advance(key, *loaded, &input, reply_by)).await
     }
 
     /// Applies one input to a stored session.
@@ -321,6 +333,7 @@ impl UssdService {
         key: &str,
         loaded: crate::service::Loaded<UssdState>,
         input: &str,
+        reply_by: tokio::time::Instant,
     ) -> Result<Screen, ServiceError> {
         let (version, mut session) = (loaded.version, loaded.session);
         let mut flow = if session.channel.unstarted {
@@ -352,7 +365,7 @@ impl UssdService {
                 session.channel.cursor = Cursor::Start;
                 session.channel.unstarted = false;
                 flow.handle_timeout(now);
-                self.drive(key, version, session, flow).await
+                self.drive(key, version, session, flow, reply_by).await
             }
             Decision::StartAgain => {
                 session.channel.cursor = Cursor::Start;
@@ -365,19 +378,20 @@ impl UssdService {
                     .clone()
                     .with_reference(session.reference.clone());
                 let fresh = ConnectFlow::new(config, now);
-                self.drive(key, version, session, fresh).await
+                self.drive(key, version, session, fresh, reply_by).await
             }
             Decision::InvalidResume => {
                 self.invalid(key, version, session, &flow, "Invalid choice.")
                     .await
             }
             Decision::Menu(text) => {
-                self.menu_input(key, version, session, flow, text, now)
+                self.menu_input(key, version, session, flow, text, now, reply_by)
                     .await
             }
         }
     }
 
+    #[allow(clippy::too_many_arguments)] // the hop's own state, passed on
     async fn menu_input(
         self: &Arc<Self>,
         key: &str,
@@ -386,6 +400,7 @@ impl UssdService {
         mut flow: ConnectFlow,
         text: &str,
         now: Timestamp,
+        reply_by: tokio::time::Instant,
     ) -> Result<Screen, ServiceError> {
         // A deadline may have passed while the person was typing: apply it
         // first, and if it changed the screen, show the new one.
@@ -393,7 +408,7 @@ impl UssdService {
         flow.handle_timeout(now);
         if flow.state() != before {
             session.channel.cursor = Cursor::Start;
-            return self.drive(key, version, session, flow).await;
+            return self.drive(key, version, session, flow, reply_by).await;
         }
         #[cfg(feature = "link")]
         if self.wants_handoff(&flow, text) {
@@ -411,13 +426,13 @@ impl UssdService {
             Outcome::Move(cursor) => {
                 session.channel.cursor = cursor;
                 session.channel.invalid = 0;
-                self.drive(key, version, session, flow).await
+                self.drive(key, version, session, flow, reply_by).await
             }
             Outcome::Act(action) => {
                 session.channel.invalid = 0;
                 session.channel.cursor = Cursor::Start;
                 match flow.handle(now, Input::User(action)) {
-                    Ok(()) => self.drive(key, version, session, flow).await,
+                    Ok(()) => self.drive(key, version, session, flow, reply_by).await,
                     Err(FlowError::InvalidValues(errors)) => {
                         let message = errors.first().map(|e| e.message()).unwrap_or_default();
                         let shown = self.presenter.screen(&flow, &session, Some(&message));
@@ -467,6 +482,7 @@ impl UssdService {
         version: Option<crate::store::Version>,
         session: crate::service::Session<UssdState>,
         flow: ConnectFlow,
+        reply_by: tokio::time::Instant,
     ) -> impl std::future::Future<Output = Result<Screen, ServiceError>> + 'a {
         // Not an `async fn`, so that the record and the flow are not kept
         // in this future too: the service boxes them before its turn starts
@@ -477,7 +493,9 @@ impl UssdService {
             session,
             flow,
             Arc::clone(&self.presenter),
-            self.config.reply_budget,
+            // What is left of the hop's budget (the turn then counts it
+            // from its own start).
+            reply_by.saturating_duration_since(tokio::time::Instant::now()),
         );
         async move { Ok(turn.await?.into_session().channel.last_screen) }
     }
