@@ -166,3 +166,56 @@ async fn a_finished_flow_with_nothing_new_is_a_204() {
     let names: Vec<&str> = all.iter().map(|e| e.1.as_str()).collect();
     assert_eq!(names, ["OPENED", "EXIT"]);
 }
+
+/// A flow waiting on a timer moves with only its event stream open: the
+/// bank list failed once, and the retry its backoff schedules reaches the
+/// partner though nobody asks `GET /link/v1/session` again. The `working`
+/// view says when to ask again: when the retry is due. (Finding, review
+/// 2026-12-04: the stream only read the record, so a front-end that
+/// listened instead of polling waited forever.)
+#[tokio::test(flavor = "multi_thread")]
+async fn the_stream_alone_moves_a_flow_waiting_on_a_timer() {
+    use connectflow::testing::{Answer, StubPartner};
+    let partner = StubPartner::start().await.unwrap();
+    partner.answer_once(StubPartner::INSTITUTIONS, Answer::status(500, "down"));
+    let rig = serve(
+        &partner.url(),
+        Setup {
+            // A failed list is not remembered past the retry's backoff.
+            service: connectflow::service::ServiceConfig {
+                catalogue_failure_ttl: Duration::from_millis(10),
+                ..Default::default()
+            },
+            ..Setup::default()
+        },
+    )
+    .await;
+    let token = rig.client.new_token().await;
+    let (status, body) = rig.client.session(&token).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["view"]["type"], "working", "{body}");
+    let hint = body["view"]["retry_after_ms"].as_u64().unwrap();
+    assert!((250..=5000).contains(&hint), "{body}");
+    assert_eq!(partner.count(StubPartner::INSTITUTIONS), 1);
+
+    // Only the stream from here on.
+    let stream = reqwest::Client::new()
+        .get(format!("{}/link/v1/session/events", rig.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let mut retried = false;
+    for _ in 0..100 {
+        if partner.count(StubPartner::INSTITUTIONS) >= 2 {
+            retried = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(retried, "the retry never reached the partner");
+    drop(stream);
+    let (_, body) = rig.client.session(&token).await;
+    assert_eq!(body["view"]["type"], "choose_institution", "{body}");
+}

@@ -8,6 +8,12 @@
 //! after `Last-Event-ID`, and ends once the flow has ended and every event
 //! is sent, when the token stops working, or after
 //! [`LinkConfig::stream_lifetime`](super::LinkConfig).
+//!
+//! A stream also moves the flow as a `GET /link/v1/session` would, when
+//! that read would: a deadline passed (a Flinks `202` poll, a bank-list
+//! retry) or a call claimed by an instance that died. A front-end that only
+//! listens therefore still sees the flow go on; which deadline is next is
+//! read once per record version, not on every poll.
 
 use super::error::ApiError;
 use super::routes::link_token;
@@ -105,6 +111,7 @@ pub(super) async fn events(
         flinks,
         primed: false,
         screens_sent: None,
+        next_deadline: None,
     };
     let stream = futures_util::stream::unfold(state, |mut s| async move {
         let event = s.next_event().await?;
@@ -145,6 +152,8 @@ struct Poll {
     /// before the first read); screens trimmed from the record's front are
     /// counted by its `first_screen`.
     screens_sent: Option<u64>,
+    /// The flow's next deadline, as of the record version it was read at.
+    next_deadline: Option<(crate::store::Version, Option<crate::flow::Timestamp>)>,
 }
 
 impl Poll {
@@ -158,7 +167,14 @@ impl Poll {
                 return None;
             }
             // A token that stops working (expired, record gone) ends it.
-            let (_, session) = self.link.authorize_shared(&self.token).await.ok()?;
+            let (version, mut session) = self.link.authorize_shared(&self.token).await.ok()?;
+            if self.wants_turn(version, &session).await {
+                // What a `GET` does on this record: a turn, the view cached
+                // as usual. A failure leaves the record as it was; the
+                // stream goes on reading it.
+                let _ = self.link.show(&self.token).await;
+                (_, session) = self.link.authorize_shared(&self.token).await.ok()?;
+            }
             let state = &session.channel;
             match &mut self.flinks {
                 None => {
@@ -227,6 +243,39 @@ impl Poll {
                 tokio::time::sleep(self.link.config().poll_interval).await;
             }
         }
+    }
+}
+
+impl Poll {
+    /// Whether a read of the session would move it: a call claimed by an
+    /// instance that died, or a deadline that has passed with no call in
+    /// flight. A failed delivery is left to the service's background
+    /// retries and the page's `GET` (a stream polls several times a
+    /// second).
+    async fn wants_turn(
+        &mut self,
+        version: crate::store::Version,
+        session: &crate::service::Session<super::state::LinkState>,
+    ) -> bool {
+        if !session.channel.opened || session.is_finished() {
+            return false;
+        }
+        let service = self.link.service();
+        if session.claim().is_some() {
+            return !service.claim_is_live(session);
+        }
+        let deadline = match self.next_deadline {
+            Some((at, deadline)) if at == version => deadline,
+            _ => {
+                let Ok(flow) = service.restore(session).await else {
+                    return false;
+                };
+                let deadline = flow.poll_timeout();
+                self.next_deadline = Some((version, deadline));
+                deadline
+            }
+        };
+        deadline.is_some_and(|at| at <= service.now())
     }
 }
 

@@ -437,6 +437,10 @@ impl LinkService {
                 done,
             )
         };
+        let mut view = view;
+        if let (view::ViewJson::Working { retry_after_ms, .. }, false) = (&mut view, working) {
+            *retry_after_ms = view::retry_after(self.service.now(), flow.poll_timeout());
+        }
         SessionResponse {
             seq: session.channel.seq,
             view,

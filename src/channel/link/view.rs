@@ -8,8 +8,8 @@
 //! secret (a form's prefill carries only non-secret values).
 
 use crate::flow::{
-    Account, AuthMethodKind, Failure, FormPurpose, Institution, InstitutionRef, Notice, View,
-    Working,
+    Account, AuthMethodKind, Failure, FormPurpose, Institution, InstitutionRef, Notice, Timestamp,
+    View, Working,
 };
 use crate::form::{Field, FieldKind};
 use serde::Serialize;
@@ -37,6 +37,11 @@ pub enum ViewJson {
         stage: String,
         /// A sentence for the person.
         message: String,
+        /// When to ask again, in milliseconds: when the flow's next
+        /// deadline falls (a Flinks `202` poll, a bank-list retry), else
+        /// a second while a bank call runs. A hint, between 250 and 5,000;
+        /// the event stream moves the flow on its own too.
+        retry_after_ms: u64,
     },
     /// Pick an institution (action `choose_institution`).
     ChooseInstitution {
@@ -275,6 +280,19 @@ pub(crate) fn linked_first(shared: InstitutionList, first: &[String]) -> Institu
 
 /// Renders `view`; the institution list comes from `institutions` (the
 /// caller caches it, it is the same for everyone).
+/// How soon a front-end is told to ask again while a bank call runs (it
+/// has no deadline to go by).
+pub(crate) const RETRY_AFTER_MS: u64 = 1000;
+
+/// `retry_after_ms` for a flow whose next deadline is `deadline`, at `now`:
+/// the time left, kept between 250 ms (not a busy loop) and 5 s (a front-end
+/// that missed a change still hears of it soon).
+pub(crate) fn retry_after(now: Timestamp, deadline: Option<Timestamp>) -> u64 {
+    deadline.map_or(RETRY_AFTER_MS, |at| {
+        at.0.saturating_sub(now.0).clamp(250, 5000)
+    })
+}
+
 pub(crate) fn render(
     view: &View<'_>,
     institutions: impl FnOnce(&[Institution]) -> InstitutionList,
@@ -284,6 +302,7 @@ pub(crate) fn render(
         View::Working(w) => ViewJson::Working {
             stage: stage(*w).into(),
             message: w.message().into(),
+            retry_after_ms: RETRY_AFTER_MS,
         },
         View::ChooseInstitution {
             institutions: list,

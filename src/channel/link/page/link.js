@@ -165,7 +165,7 @@ function fieldInput(field, id, errorId) {
 
 const VIEWS = {
   working(view) {
-    schedule(1000);
+    schedule(view.retry_after_ms || 1000);
     return [heading(view.message), el("p", { text: "This can take a few seconds." })];
   },
   choose_institution(view) {
