@@ -24,6 +24,8 @@ use std::sync::Arc;
 
 #[path = "support/at_hop.rs"]
 mod at_hop;
+#[path = "support/flaky_delivery.rs"]
+mod flaky_delivery;
 #[path = "support/process.rs"]
 mod process;
 
@@ -106,19 +108,69 @@ async fn two_processes_share_sessions_and_survive_a_kill() {
 
 async fn in_process(redis: &str, partner_url: &str) -> (String, Arc<RedisStore>) {
     let redis_store = Arc::new(RedisStore::connect(redis).await.unwrap());
+    let service = Arc::new(sealed_service(redis, partner_url).await);
+    let (url, _) = serve_ussd(service).await;
+    (url, redis_store)
+}
+
+/// A session service on the sealed Redis store at `redis`.
+async fn sealed_service(redis: &str, partner_url: &str) -> SessionService {
     let sealer: Sealer = SEAL_KEY.parse().unwrap();
     let store: Arc<dyn SessionStore> = Arc::new(Sealed::new(
         RedisStore::connect(redis).await.unwrap(),
         sealer,
     ));
     let driver = mono_driver(partner_url, DriverConfig::default());
-    let service = SessionService::new(vec![driver], store, ServiceConfig::default());
-    let service = UssdService::new(Arc::new(service), UssdConfig::default());
+    SessionService::new(vec![driver], store, ServiceConfig::default())
+}
+
+/// The USSD routes of `service` on a loopback port: its URL, and the
+/// service.
+async fn serve_ussd(service: Arc<SessionService>) -> (String, Arc<SessionService>) {
+    let ussd = UssdService::new(Arc::clone(&service), UssdConfig::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = router(service, GatewayAuth::token(TOKEN).unwrap());
+    let app = router(ussd, GatewayAuth::token(TOKEN).unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}"), redis_store)
+    (format!("http://{addr}"), service)
+}
+
+/// Finding (review, 2026-12-04): a link whose delivery failed (the auth
+/// records down) was retried only by the process that made it; when that
+/// process stopped, the link was in a log line and nowhere else, since the
+/// USSD person had hung up. It is now parked in the shared store, and
+/// another process (here: a new service on the same Redis, after the first
+/// has stopped) delivers it with a sweep, once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_link_undelivered_when_its_process_stops_is_delivered_by_another() {
+    let Some(redis) = RedisServer::start_or_skip() else {
+        return;
+    };
+    let sandbox = Sandbox::start_local().await.unwrap();
+    let down = Arc::new(flaky_delivery::FlakyDelivery::failing(usize::MAX));
+    let first = sealed_service(redis.url(), &sandbox.url())
+        .await
+        .with_delivery(down.clone());
+    let (url, first) = serve_ussd(Arc::new(first)).await;
+    let mut last = (false, String::new());
+    for text in texts(&["1", "1", "user_good", "pass_good"]) {
+        last = hop(&url, "ATUid_parked", "+254711000803", &text).await;
+    }
+    assert!(last.0 && last.1.contains("linked"), "{last:?}");
+    // The first process stops while the records are still down: its last
+    // try fails too.
+    first.drain(std::time::Duration::from_secs(2)).await;
+    assert!(down.delivered().is_empty());
+
+    let up = Arc::new(flaky_delivery::FlakyDelivery::default());
+    let second = sealed_service(redis.url(), &sandbox.url())
+        .await
+        .with_delivery(up.clone());
+    assert_eq!(second.sweep_parked().await, 1);
+    assert_eq!(up.delivered().len(), 1, "the parked link is delivered");
+    // Taken off the list: the next sweep has nothing to do.
+    assert_eq!(second.sweep_parked().await, 0);
+    assert_eq!(up.calls.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
 
 /// Finding 11: phone numbers stood in clear in Redis key names (the phone

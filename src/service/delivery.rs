@@ -7,8 +7,9 @@ use crate::flow::{AuthMethodKind, InstitutionRef};
 use serde::Serialize;
 use std::fmt;
 
-/// A linked account, as delivered to the host.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A linked account, as delivered to the host (and as parked in the
+/// session store while delivery fails: `parked.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct LinkedAccount {
     /// The flow's reference.
     pub reference: String,

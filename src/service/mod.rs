@@ -31,6 +31,7 @@ pub mod claim;
 mod create;
 mod delivery;
 mod health;
+mod parked;
 mod record;
 pub mod signature;
 mod turn;
@@ -39,6 +40,7 @@ pub use crate::store::{Clock, SystemClock};
 pub use claim::Claim;
 pub use delivery::{Delivered, Delivery, DeliveryError, LinkedAccount};
 pub use health::{marked, Health, HealthConfig, Status as HealthStatus, HEALTH_KEY};
+pub use parked::SWEEP_EVERY;
 #[cfg(feature = "ussd")]
 pub(crate) use record::IndexWrite;
 pub use record::{record_json, ChannelState, Customer, Session};

@@ -210,7 +210,7 @@ impl SessionService {
         let Some((id, call)) = pending else {
             if let Some(linked) = self.linked(&flow, &session, channel.name()) {
                 // Boxed, like the call below: most turns deliver nothing.
-                session.delivered = Box::pin(self.deliver(&linked)).await;
+                session.delivered = Box::pin(self.deliver_or_park(&linked)).await;
             }
             channel.settled(&flow, &mut session);
             session.flow = flow.snapshot();
@@ -342,7 +342,7 @@ impl SessionService {
         if let Some(mut known) = self.load::<S>(key).await.ok().flatten().map(|l| l.session) {
             note_events(&mut known, &events);
             if let Some(linked) = self.linked(flow, &known, channel.name()) {
-                delivered = self.deliver(&linked).await;
+                delivered = self.deliver_or_park(&linked).await;
             }
         }
         let outcome = self
@@ -474,7 +474,7 @@ impl SessionService {
     /// failure is logged and left `None`, for `redeliver` and the next turn
     /// (delivery is idempotent by reference, so a retry of an attempt that
     /// did land records nothing twice).
-    async fn deliver(&self, linked: &LinkedAccount) -> Option<Delivered> {
+    pub(crate) async fn deliver(&self, linked: &LinkedAccount) -> Option<Delivered> {
         tracing::info!(reference = %linked.reference, account = %linked.account_id,
             institution = linked.institution.as_ref().map(|i| i.id.as_str()).unwrap_or(""),
             channel = %linked.channel, "account linked");
@@ -491,12 +491,24 @@ impl SessionService {
         }
     }
 
+    /// [`deliver`](Self::deliver), and on failure the link parked in the
+    /// store for a later sweep (`parked.rs`): this process may not live to
+    /// retry it.
+    async fn deliver_or_park(&self, linked: &LinkedAccount) -> Option<Delivered> {
+        let delivered = self.deliver(linked).await;
+        if delivered.is_none() {
+            self.park(linked).await;
+        }
+        delivered
+    }
+
     /// Delivers a link the session saved undelivered, in the background:
     /// tried with a pause growing from 0.1 s to 30 s for as long as the
     /// session is kept, or once more when the process begins to stop, then
     /// written onto the record. Until then the link API's view also retries on
     /// every poll (a Done view with no delivery runs a turn); a USSD session
-    /// has ended by then, so this is its only retry.
+    /// has ended by then. Beyond this process's life, the link is parked in
+    /// the store for any instance's sweep (`parked.rs`).
     pub(crate) async fn redeliver<S: ChannelState>(
         self: Arc<Self>,
         key: String,
@@ -522,9 +534,10 @@ impl SessionService {
                 break d;
             }
             if stopping || started.elapsed() >= kept {
-                // Logged with what an operator needs to record it by hand.
+                // Logged with what an operator needs to record it by hand;
+                // it stays parked for a sweep.
                 tracing::error!(reference = %linked.reference, account = %linked.account_id,
-                    partner = %linked.partner, "the link was never delivered; giving up");
+                    partner = %linked.partner, "the link is not delivered yet; left to the parked-link sweep");
                 return;
             }
             delay = (delay * 2).min(Duration::from_secs(30));
