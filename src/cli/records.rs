@@ -58,6 +58,9 @@ fn default_file() -> Result<std::path::PathBuf, BoxError> {
 pub(crate) struct Serving {
     pub(crate) delivery: Arc<RecordsDelivery>,
     pub(crate) routes: axum::Router,
+    /// The records themselves, for routes mounted only when configured
+    /// (Mono's webhook).
+    pub(crate) store: Arc<SqlStore>,
     sender: Option<(CancellationToken, tokio::task::JoinHandle<()>)>,
 }
 
@@ -89,7 +92,8 @@ impl Serving {
         }
         Ok(Serving {
             delivery: Arc::new(delivery),
-            routes: router(store, Some(key)),
+            routes: router(store.clone(), Some(key)),
+            store,
             sender,
         })
     }

@@ -6,11 +6,13 @@
 //! behind the gateway token), `GET /healthz`, `GET /metrics` (Prometheus
 //! text), the host's `POST /ussd/v1/reauth` (behind the API key), the link
 //! API and its page (`/link`, `/link/v1/...`, see
-//! `link_api.rs`), the auth records' `/v2/` endpoints. The first stdout line
-//! is `listening on http://ADDR` (a contract for scripts), the second the
-//! host's API key (for the link API and `/v2/` alike); then the generated
-//! gateway token, if any, the callback URL and, in sandbox mode, a link page
-//! ready to open.
+//! `link_api.rs`), the auth records' `/v2/` endpoints, and with
+//! `MONO_WEBHOOK_SECRET` Mono's webhooks (`POST /partners/mono/webhook`,
+//! `records/partner_webhook.rs`). The first stdout line is `listening on
+//! http://ADDR` (a contract for scripts), the second the host's API key (for
+//! the link API and `/v2/` alike); then the generated gateway token, if any,
+//! the callback URL, in sandbox mode a link page ready to open, and the
+//! Mono webhook's URL when it is mounted.
 
 use super::partner::PartnerArgs;
 use super::BoxError;
@@ -22,6 +24,7 @@ use connectflow::channel::ussd::{
 use connectflow::dialect::mono::Customer;
 use connectflow::driver::{DriverConfig, RecordDir};
 use connectflow::metrics::Metrics;
+use connectflow::records::{mono_webhook_router, MonoWebhookSecret, MONO_WEBHOOK_PATH};
 use connectflow::server::{serve, shutdown_signal, Limits};
 use connectflow::service::{Health, HealthConfig};
 use connectflow::service::{ServiceConfig, SessionService};
@@ -60,6 +63,9 @@ pub(crate) enum GatewayArg {
                                records endpoints (Bearer); made up and printed
                                when unset
   CONNECTFLOW_RECORDS          the same as --records
+  MONO_WEBHOOK_SECRET          the same as --mono-webhook-secret: receive Mono's
+                               webhooks at POST /partners/mono/webhook (the
+                               route is not mounted when unset)
   AT_API_KEY                   Africa's Talking API key, with --at-sms-username
   RUST_LOG                     log filter (default warn; info logs each link)")]
 pub(crate) struct ServeArgs {
@@ -88,6 +94,18 @@ pub(crate) struct ServeArgs {
     webhook_timeout: u64,
     #[command(flatten)]
     records: super::records::RecordsArg,
+    /// Receive Mono's webhooks at POST /partners/mono/webhook, admitting
+    /// deliveries whose `mono-webhook-secret` header is this (the app's
+    /// webhook secret in Mono's dashboard); `mono.events.account_unlinked`
+    /// then unlinks the account's auths in --records. Without it the route
+    /// is not mounted. Prefer MONO_WEBHOOK_SECRET (a flag shows in `ps`).
+    #[arg(
+        long,
+        env = "MONO_WEBHOOK_SECRET",
+        hide_env_values = true,
+        value_name = "SECRET"
+    )]
+    mono_webhook_secret: Option<String>,
     /// Screen budget in GSM-7 characters (at most 182).
     #[arg(long, default_value_t = 160)]
     budget: usize,
@@ -129,6 +147,14 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
             "--store redis needs a partner every instance shares: start one with `connectflow sandbox` and pass its URL as --base-url (or a real partner's)".into(),
         );
     }
+    // Refused before anything starts: a blank secret would admit anyone.
+    let mono_webhook = match &args.mono_webhook_secret {
+        Some(secret) => Some(
+            MonoWebhookSecret::new(secret.as_str())
+                .ok_or("--mono-webhook-secret (MONO_WEBHOOK_SECRET) is blank")?,
+        ),
+        None => None,
+    };
     let partner = args.partner.connect().await?;
     // One key for every server-to-server route, read once.
     let (key, key_line) = super::link_api::host_key()?;
@@ -199,7 +225,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
     };
     let auth = auth.allow(args.gateway_allow.clone());
 
-    let app = axum::Router::new()
+    let mut app = axum::Router::new()
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .route(
             "/metrics",
@@ -223,6 +249,9 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
         .merge(ussd_router(ussd, auth.clone()))
         .merge(records.routes.clone())
         .merge(link.router);
+    if let Some(secret) = mono_webhook.clone() {
+        app = app.merge(mono_webhook_router(Arc::clone(&records.store), secret));
+    }
     let path = match args.gateway {
         GatewayArg::Africastalking => "/ussd",
         GatewayArg::Hubtel => "/ussd/hubtel",
@@ -248,6 +277,9 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
     );
     if let Some(url) = &demo {
         let _ = writeln!(out, "open: {url}");
+    }
+    if mono_webhook.is_some() {
+        let _ = writeln!(out, "mono webhook: POST http://{addr}{MONO_WEBHOOK_PATH}");
     }
     let _ = out.flush();
     drop(out);

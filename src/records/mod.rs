@@ -14,6 +14,7 @@
 //! | `api/` | `POST /v2/auth/*` and `/v2/products/auths` ([`router`]) |
 //! | `export.rs` | CSV and JSON lines for `connectflow records export` |
 //! | `unlink.rs` | unlinking at the partner before marking an auth not validated |
+//! | `partner_webhook.rs` | Mono's own webhooks, received: an account unlinked at Mono is unlinked here ([`mono_webhook_router`]) |
 //!
 //! ## Returning customers
 //!
@@ -33,6 +34,7 @@ mod known;
 mod model;
 mod outbox;
 mod pagination;
+mod partner_webhook;
 mod sql;
 mod store;
 pub mod time;
@@ -43,7 +45,11 @@ pub use delivery::RecordsDelivery;
 pub use model::{is_object_id, object_id, Auth, AuthCustomer, Bank, Env};
 pub use outbox::{Outbox, OutboxConfig, OutboxError, ATTEMPT_HEADER, IDEMPOTENCY_HEADER};
 pub use pagination::{PageRequest, Pagination, DEFAULT_LIMIT, MAX_LIMIT};
-pub use sql::{Backend, Location, SqlStore};
+pub use partner_webhook::{
+    mono_webhook_router, MonoWebhookSecret, MAX_WEBHOOK_BODY, MONO_WEBHOOK_PATH,
+    MONO_WEBHOOK_SECRET_HEADER,
+};
+pub use sql::{Backend, Location, PartnerUnlink, SqlStore};
 pub use store::{
     AuthStore, CustomerSince, Filter, Found, Linked, LinkedBank, NewLink, OutboxCounts,
     OutboxMessage, OutboxStore, RecordsError,

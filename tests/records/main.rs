@@ -11,6 +11,7 @@ mod export;
 mod kit;
 mod outbox;
 mod pagination;
+mod partner_webhook;
 #[cfg(feature = "cli")]
 #[path = "../support/process.rs"]
 mod process;

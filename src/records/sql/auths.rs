@@ -12,7 +12,8 @@ use crate::store::BoxFuture;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row};
 
-const COLUMNS: &str = "id, record_id, owner, env, validated, partner, partner_account_id, \
+pub(super) const COLUMNS: &str =
+    "id, record_id, owner, env, validated, partner, partner_account_id, \
     customer_id, customer_name, bank_id, bank_name, bank_icon, auth_method, reference, channel, \
     created_at, last_updated";
 
@@ -259,7 +260,7 @@ async fn fetch_auth(
     row.as_ref().map(read_auth).transpose()
 }
 
-fn read_auth(row: &AnyRow) -> Result<Auth, RecordsError> {
+pub(super) fn read_auth(row: &AnyRow) -> Result<Auth, RecordsError> {
     let customer_id: String = row.try_get("customer_id")?;
     let customer_name: Option<String> = row.try_get("customer_name")?;
     let validated: i64 = row.try_get("validated")?;

@@ -11,6 +11,9 @@
 
 mod auths;
 mod outbox;
+mod partner;
+
+pub use partner::PartnerUnlink;
 
 use super::store::RecordsError;
 use sqlx::any::{AnyPoolOptions, AnyRow};

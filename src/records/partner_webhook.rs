@@ -1,0 +1,345 @@
+//! Mono's webhooks, received: `POST /partners/mono/webhook`
+//! ([`mono_webhook_router`]), so an account unlinked at Mono stops reading
+//! `validated` here without an operator.
+//!
+//! | event | what the records do |
+//! |---|---|
+//! | `mono.events.account_unlinked` | every auth of the account is unlinked, as `connectflow records unlink --local` does: `validated: false`, `last_updated` now |
+//! | `mono.events.reauthorisation_required` | nothing (the records keep no such state); logged at info with the auths it names |
+//! | any other | nothing; logged at debug |
+//!
+//! A delivery must carry Mono's `mono-webhook-secret` header, compared in
+//! constant time with the configured secret; without it, or with another,
+//! the answer is 401 and nothing is read further. Mono retries anything
+//! that is not 2xx, so what can never succeed later is a 4xx (a body that
+//! is not JSON, names no event, or an unlink that names no account), what
+//! may is a 503 (the database), and what is done or has nothing to do is a
+//! 200: an unlink already applied (Mono's retry), an account this database
+//! never saw (it may be another app's), an event we do not act on. Errors
+//! are JSON in the `/v2/` endpoints' envelope
+//! (`{status: "error", message, data: null}`).
+//!
+//! The account id is read where Mono's documentation puts it:
+//! `data.account._id` (its field table, and `reauthorisation_required`),
+//! `data.account.id` (its unlink sample), or `data.id` (`account_connected`);
+//! unknown fields anywhere are ignored.
+
+use super::sql::{PartnerUnlink, SqlStore};
+use super::store::RecordsError;
+use super::time;
+use crate::form::Secret;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use serde_json::Value;
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+
+/// Where Mono's deliveries are received (set it as the app's webhook URL
+/// in Mono's dashboard).
+pub const MONO_WEBHOOK_PATH: &str = "/partners/mono/webhook";
+
+/// The header Mono sends its webhook secret in.
+pub const MONO_WEBHOOK_SECRET_HEADER: &str = "mono-webhook-secret";
+
+/// The largest delivery read. Mono's events are a few hundred bytes; the
+/// bound is generous so that an event we ignore anyway (a large
+/// `account_updated`) is not refused and retried for ever.
+pub const MAX_WEBHOOK_BODY: usize = 256 * 1024;
+
+/// The longest account id taken from a delivery (Mono's are 24 hex
+/// digits); the same bound the dialects put on identifiers.
+const MAX_ACCOUNT_ID: usize = 1024;
+
+/// The partner name the records keep Mono's auths under.
+const MONO: &str = "mono";
+
+const UNLINKED: &str = "mono.events.account_unlinked";
+const REAUTH_REQUIRED: &str = "mono.events.reauthorisation_required";
+
+/// The secret Mono sends with every delivery (`mono-webhook-secret`), from
+/// the app's webhook settings. Redacted in `Debug`.
+#[derive(Clone)]
+pub struct MonoWebhookSecret(Secret);
+
+impl std::fmt::Debug for MonoWebhookSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MonoWebhookSecret(***)")
+    }
+}
+
+impl MonoWebhookSecret {
+    /// The environment variable `connectflow serve` reads it from.
+    pub const ENV: &'static str = "MONO_WEBHOOK_SECRET";
+
+    /// `secret` as the webhook secret; `None` when it is blank (a blank
+    /// secret would admit any request that sends an empty header).
+    pub fn new(secret: impl Into<Secret>) -> Option<MonoWebhookSecret> {
+        let secret = secret.into();
+        (!secret.expose().trim().is_empty()).then_some(MonoWebhookSecret(secret))
+    }
+
+    /// True when `headers` carry the secret, compared in constant time
+    /// (its length aside).
+    pub fn admits(&self, headers: &HeaderMap) -> bool {
+        headers
+            .get(MONO_WEBHOOK_SECRET_HEADER)
+            .is_some_and(|given| bool::from(given.as_bytes().ct_eq(self.0.expose().as_bytes())))
+    }
+}
+
+#[derive(Clone)]
+struct Receiver {
+    store: Arc<SqlStore>,
+    secret: Arc<MonoWebhookSecret>,
+}
+
+/// `POST /partners/mono/webhook` over `store`, admitting deliveries that
+/// carry `secret`; bodies past [`MAX_WEBHOOK_BODY`] are refused (413).
+pub fn mono_webhook_router(store: Arc<SqlStore>, secret: MonoWebhookSecret) -> Router {
+    let receiver = Receiver {
+        store,
+        secret: Arc::new(secret),
+    };
+    Router::new()
+        .route(MONO_WEBHOOK_PATH, post(receive))
+        .layer(DefaultBodyLimit::max(MAX_WEBHOOK_BODY))
+        .with_state(receiver)
+}
+
+/// A refusal, in the `/v2/` endpoints' error envelope.
+struct Refused {
+    status: StatusCode,
+    message: String,
+}
+
+impl Refused {
+    fn bad(message: impl Into<String>) -> Refused {
+        Refused {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<RecordsError> for Refused {
+    fn from(e: RecordsError) -> Refused {
+        tracing::warn!(error = %e, "Mono webhook: the records database failed; Mono will retry");
+        Refused {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: "the records are not available right now; try again".into(),
+        }
+    }
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "status": "error", "message": self.message, "data": null });
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+/// What a delivery asks of the records.
+#[derive(Debug, PartialEq, Eq)]
+enum Delivery {
+    /// `account_unlinked`, with its account id.
+    Unlinked(String),
+    /// `reauthorisation_required`, with its account id.
+    ReauthRequired(String),
+    /// Anything else: its event name.
+    Other(String),
+}
+
+/// Reads a delivery's body. Pure, so every shape is unit-tested.
+fn decode(body: &[u8]) -> Result<Delivery, String> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))?;
+    let event = value
+        .get("event")
+        .and_then(Value::as_str)
+        .ok_or("the body names no event (a string \"event\")")?;
+    let data = value.get("data").unwrap_or(&Value::Null);
+    let account =
+        || account_id(data).ok_or_else(|| format!("{event} names no account (data.account._id)"));
+    Ok(match event {
+        UNLINKED => Delivery::Unlinked(account()?),
+        REAUTH_REQUIRED => Delivery::ReauthRequired(account()?),
+        other => Delivery::Other(other.to_owned()),
+    })
+}
+
+/// The account a delivery's `data` names: the first usable string of
+/// `account._id`, `account.id`, `account` itself, `id`, `_id`.
+fn account_id(data: &Value) -> Option<String> {
+    let account = data.get("account");
+    [
+        account.and_then(|a| a.get("_id")),
+        account.and_then(|a| a.get("id")),
+        account,
+        data.get("id"),
+        data.get("_id"),
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(Value::as_str)
+    .map(str::trim)
+    .find(|id| !id.is_empty() && id.len() <= MAX_ACCOUNT_ID)
+    .map(str::to_owned)
+}
+
+type Body = Result<Bytes, BytesRejection>;
+
+async fn receive(
+    State(receiver): State<Receiver>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Refused> {
+    if !receiver.secret.admits(&headers) {
+        tracing::warn!("Mono webhook refused: missing or wrong {MONO_WEBHOOK_SECRET_HEADER}");
+        return Err(Refused {
+            status: StatusCode::UNAUTHORIZED,
+            message: format!("missing or wrong {MONO_WEBHOOK_SECRET_HEADER}"),
+        });
+    }
+    let bytes = body.map_err(|e| Refused {
+        status: e.status(),
+        message: "the body could not be read".into(),
+    })?;
+    let delivery = decode(&bytes).map_err(|message| {
+        tracing::warn!(%message, "Mono webhook refused: malformed delivery");
+        Refused::bad(message)
+    })?;
+    let data = match delivery {
+        Delivery::Unlinked(account) => {
+            let done = receiver
+                .store
+                .unlink_partner_account(MONO, &account, time::now_ms())
+                .await?;
+            log_unlink(&account, &done);
+            serde_json::json!({
+                "event": UNLINKED,
+                "auths": done.auths.len(),
+                "unlinked": done.unlinked,
+            })
+        }
+        Delivery::ReauthRequired(account) => {
+            let auths = receiver.store.partner_account_auths(MONO, &account).await?;
+            let ids: Vec<&str> = auths.iter().map(|a| a.id.as_str()).collect();
+            // The records keep no "needs re-authorisation" state: a host
+            // that wants the person asked again does it itself (on USSD,
+            // `POST /ussd/v1/reauth`). The line is where it learns of it.
+            tracing::info!(
+                account = %account,
+                auths = ?ids,
+                "Mono webhook: re-authorisation required (the records are unchanged)"
+            );
+            serde_json::json!({ "event": REAUTH_REQUIRED, "auths": auths.len(), "unlinked": [] })
+        }
+        Delivery::Other(event) => {
+            tracing::debug!(%event, "Mono webhook: an event the records do not act on");
+            serde_json::json!({ "event": event, "auths": 0, "unlinked": [] })
+        }
+    };
+    let body = serde_json::json!({ "status": "success", "message": "received", "data": data });
+    Ok((StatusCode::OK, axum::Json(body)).into_response())
+}
+
+fn log_unlink(account: &str, done: &PartnerUnlink) {
+    if done.auths.is_empty() {
+        // Mono sends an app's events to its one URL; an account linked
+        // through another app, or another records database, lands here too.
+        tracing::info!(account = %account, "Mono webhook: unlinked an account these records do not hold");
+    } else if done.unlinked.is_empty() {
+        tracing::info!(account = %account, "Mono webhook: account already unlinked here (a repeated delivery)");
+    } else {
+        tracing::info!(account = %account, auths = ?done.unlinked, "Mono webhook: account unlinked at Mono; its auths are unlinked");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unlinked(account: Value) -> Vec<u8> {
+        serde_json::json!({ "event": UNLINKED, "data": { "account": account } })
+            .to_string()
+            .into_bytes()
+    }
+
+    #[test]
+    fn the_documented_shapes_name_the_account_and_unknown_fields_are_ignored() {
+        let want = Ok(Delivery::Unlinked("60770aa8c5878a2af69ed849".into()));
+        // The field table's `_id`, the sample's `id`, a bare string.
+        for account in [
+            serde_json::json!({ "_id": "60770aa8c5878a2af69ed849", "extra": [1, 2] }),
+            serde_json::json!({ "id": "60770aa8c5878a2af69ed849" }),
+            serde_json::json!(" 60770aa8c5878a2af69ed849 "),
+        ] {
+            assert_eq!(decode(&unlinked(account.clone())), want, "{account}");
+        }
+        let flat = br#"{"event":"mono.events.account_unlinked","data":{"id":"60770aa8c5878a2af69ed849"},"app":"a","v":2}"#;
+        assert_eq!(decode(flat), want);
+        let reauth =
+            br#"{"event":"mono.events.reauthorisation_required","data":{"account":{"_id":"abc"}}}"#;
+        assert_eq!(decode(reauth), Ok(Delivery::ReauthRequired("abc".into())));
+        let other = br#"{"event":"mono.events.account_updated","data":{"meta":{}}}"#;
+        assert_eq!(
+            decode(other),
+            Ok(Delivery::Other("mono.events.account_updated".into()))
+        );
+        // An event we ignore needs no account.
+        assert_eq!(decode(br#"{"event":"x"}"#), Ok(Delivery::Other("x".into())));
+    }
+
+    #[test]
+    fn what_cannot_be_acted_on_is_an_error_never_a_panic() {
+        for body in [
+            &b""[..],
+            b"not json",
+            b"{\"event\":",
+            b"[]",
+            b"null",
+            b"{}",
+            b"{\"event\":7}",
+            b"{\"event\":\"mono.events.account_unlinked\"}",
+            b"{\"event\":\"mono.events.account_unlinked\",\"data\":{\"account\":{\"_id\":\"  \"}}}",
+            b"{\"event\":\"mono.events.account_unlinked\",\"data\":{\"account\":{\"_id\":42}}}",
+            b"{\"event\":\"mono.events.reauthorisation_required\",\"data\":[]}",
+        ] {
+            assert!(decode(body).is_err(), "{}", String::from_utf8_lossy(body));
+        }
+        let long = "a".repeat(MAX_ACCOUNT_ID + 1);
+        assert!(decode(&unlinked(serde_json::json!({ "_id": long }))).is_err());
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        assert!(decode(deep.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn only_the_secret_is_admitted() {
+        assert!(MonoWebhookSecret::new("  ").is_none());
+        let secret = MonoWebhookSecret::new("whsec_right").expect("usable");
+        assert_eq!(format!("{secret:?}"), "MonoWebhookSecret(***)");
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            if let Ok(v) = value.parse() {
+                headers.insert(MONO_WEBHOOK_SECRET_HEADER, v);
+            }
+            secret.admits(&headers)
+        };
+        assert!(with("whsec_right"));
+        for wrong in [
+            "",
+            "whsec_righ",
+            "whsec_right ",
+            "whsec_rightx",
+            "WHSEC_RIGHT",
+        ] {
+            assert!(!with(wrong), "{wrong:?}");
+        }
+        assert!(!secret.admits(&HeaderMap::new()));
+    }
+}
