@@ -188,6 +188,9 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
         .with_delivery(records.delivery.clone())
         .with_health(Health::new(HealthConfig::default()).with_metrics(&metrics));
     let service = Arc::new(service);
+    // Links an earlier process (or another instance) could not deliver,
+    // parked in the shared store: delivered now and every half minute.
+    tokio::spawn(Arc::clone(&service).keep_sweeping(connectflow::service::SWEEP_EVERY));
 
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     let addr = listener.local_addr()?;
