@@ -1,14 +1,21 @@
 //! Re-authorisation through the real driver against the sandbox over
 //! loopback: Mono's `reauth/session` answering at once or asking for the
-//! login (and MFA) again, and refusing an account the key does not own.
+//! login (and MFA) again, and refusing an account the key does not own; and
+//! against the stub partner, a re-authorisation the partner settles in the
+//! call that opens it and then refuses (Mono, Flinks without tokens).
 #![cfg(feature = "testing")]
 
+use connectflow::dialect::flinks::FLINKS_CAPITAL;
 use connectflow::dialect::mono::Customer;
-use connectflow::dialect::{Mono, MonoConfig};
+use connectflow::dialect::{FlinksConfig, Mono, MonoConfig};
 use connectflow::driver::{now, Driver, DriverConfig};
 use connectflow::flow::*;
 use connectflow::form::Values;
-use connectflow::testing::{mono_driver, Sandbox, SANDBOX_BANK};
+use connectflow::testing::catalogues::DEMO_BANK;
+use connectflow::testing::{
+    flinks_driver, mono_driver, Answer, Sandbox, StubPartner, SANDBOX_BANK,
+};
+use serde_json::json;
 
 /// What the person saw, what was emitted, and how the flow ended.
 struct Run {
@@ -170,4 +177,127 @@ async fn an_account_the_key_does_not_own_is_refused() {
             other => panic!("expected a failure, got {other:?}"),
         }
     }
+}
+
+/// Mono's `reauth/session` settling the re-authorisation in the call that
+/// opens it with a refusal (a `responseCode: 400` the dialect reads as a
+/// step, "wrong", as Mono sends no machine code for it). Before the fix
+/// the flow showed the login form with no session behind it, and the
+/// person's submit went to the plain `/v2/connect/login` with an empty
+/// `x-session-id` (here the stub links it: a new link where a
+/// re-authorisation was asked for). Now it ends with Mono's words and no
+/// login is sent.
+#[tokio::test]
+async fn a_reauthorisation_mono_refuses_in_its_opening_call_sends_no_login() {
+    const REAUTH_SESSION: &str = "/v2/connect/reauth/session";
+    let partner = StubPartner::start().await.unwrap();
+    partner.answer(
+        REAUTH_SESSION,
+        Answer::json(
+            200,
+            &json!({ "message": "Invalid credentials", "responseCode": 400, "data": null }),
+        ),
+    );
+    let driver = mono_driver(&partner.url(), DriverConfig::default());
+    let config = FlowConfig::default().with_reauthorise(
+        StubPartner::ACCOUNT_ID,
+        DEMO_BANK,
+        Some(AuthMethodKind::InternetBanking),
+    );
+    let run = run(&driver, config, "user_good", "pass_good").await;
+
+    assert!(run.screens.is_empty(), "asked: {:?}", run.screens);
+    match run.flow.view() {
+        View::Failed { failure, .. } => {
+            assert_eq!(failure.to_string(), "Invalid credentials")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(partner.count(REAUTH_SESSION), 1);
+    assert_eq!(
+        partner.count(StubPartner::LOGIN),
+        0,
+        "no login on no session"
+    );
+    assert_eq!(partner.count(StubPartner::SESSION), 0);
+}
+
+/// Flinks without tokens: the card's cached `/Authorize` is the call that
+/// opens the re-authorisation. Answered `RETRY_LATER`, the flow goes back
+/// to the bank list; the person choosing the bank again makes the cached
+/// `/Authorize` by LoginId again, which links the same card. Before the fix
+/// the flow showed the username/password form on no session, and the
+/// person's submit was a live credentials login (possibly another card) in
+/// a flow meant to re-authorise this one.
+#[tokio::test]
+async fn a_flinks_card_refused_for_now_is_reauthorised_again_when_the_person_chooses_the_bank() {
+    const CUSTOMER: &str = "cust-1";
+    let authorize = format!("/v3/{CUSTOMER}/BankingServices/Authorize");
+    let partner = StubPartner::start().await.unwrap();
+    partner.answer_once(
+        &authorize,
+        Answer::json(
+            401,
+            &json!({ "HttpStatusCode": 401, "FlinksCode": "RETRY_LATER",
+                     "Institution": FLINKS_CAPITAL, "RequestId": "req-1" }),
+        ),
+    );
+    partner.answer(
+        &authorize,
+        Answer::json(
+            200,
+            &json!({ "HttpStatusCode": 200, "Login": { "Id": "card-1" },
+                     "Institution": FLINKS_CAPITAL, "RequestId": "req-2" }),
+        ),
+    );
+    let driver = flinks_driver(
+        &partner.url(),
+        FlinksConfig::new(CUSTOMER, None),
+        DriverConfig::default(),
+    );
+    let mut flow = ConnectFlow::new(
+        FlowConfig::default().with_reauthorise("card-1", FLINKS_CAPITAL, None),
+        now(),
+    );
+    let mut events = Vec::new();
+    let mut on_event = |e: &Event| events.push(e.kind.name().to_owned());
+    driver.run(&mut flow, &mut on_event).await.unwrap();
+
+    match flow.view() {
+        View::ChooseInstitution {
+            notice: Some(notice),
+            ..
+        } => assert!(
+            matches!(notice, Notice::PartnerUnavailable { .. }),
+            "{notice:?}"
+        ),
+        other => panic!("expected the bank list, got {other:?}"),
+    }
+    assert_eq!(partner.count(&authorize), 1);
+
+    flow.handle(
+        now(),
+        Input::User(UserAction::ChooseInstitution {
+            id: FLINKS_CAPITAL.into(),
+            auth_method: None,
+        }),
+    )
+    .unwrap();
+    driver.run(&mut flow, &mut on_event).await.unwrap();
+
+    match flow.view() {
+        View::Done { account_id, .. } => assert_eq!(account_id, Some("card-1")),
+        other => panic!("expected linked, got {other:?}"),
+    }
+    let sent = partner.requests_to(&authorize);
+    assert_eq!(sent.len(), 2);
+    for request in &sent {
+        let body = request.json().unwrap_or_default();
+        assert_eq!(body["LoginId"], "card-1", "{body}");
+        assert!(
+            body.get("Username").is_none(),
+            "a credentials login: {body}"
+        );
+    }
+    assert!(events.contains(&"ERROR".to_owned()), "{events:?}");
 }

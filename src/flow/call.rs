@@ -27,7 +27,11 @@ pub enum Call {
     /// [`FlowConfig::reauthorise`](super::FlowConfig::reauthorise) is set.
     /// The reply is a session (a login follows, as usual; a login form with
     /// no fields is sent at once) or, when the partner needs nothing from the
-    /// person, a step straight away. Not idempotent.
+    /// person, a step straight away. Such a step is read as the reply of a
+    /// login nobody typed into, made from the bank list: "try later" goes
+    /// back to the list (choosing the bank makes this call again), "wrong"
+    /// or final ends the flow; never a login form, as there is no partner
+    /// session to log in to. Not idempotent.
     Reauthorise {
         /// The account to re-authorise: the partner's durable id for it
         /// (Mono's account id, Flinks' LoginId).

@@ -245,6 +245,26 @@ pub(crate) enum Origin {
     Input(Form),
     /// An account list.
     Account(Vec<Account>),
+    /// The call that opened a re-authorisation, which the partner answered
+    /// with a step (Mono quirk 13, Flinks' cached `/Authorize`): that call
+    /// was the login, with nothing the person typed, and there is no partner
+    /// session to log in to. It was made from the bank list (or the host's
+    /// preselection), so going back means the list, where choosing the bank
+    /// makes the call again; a login form here would send a login on no
+    /// session.
+    Reauthorise,
+}
+
+impl Origin {
+    /// A login the person typed nothing into: a form with no fields (a
+    /// login the partner keeps) or a re-authorisation's opening call.
+    pub(crate) fn typed_nothing(&self) -> bool {
+        match self {
+            Origin::Login(form, _) => form.fields.is_empty(),
+            Origin::Reauthorise => true,
+            Origin::Input(_) | Origin::Account(_) => false,
+        }
+    }
 }
 
 /// Data of [`StateKind::Linked`]: a code whose exchange failed. Its expiry is

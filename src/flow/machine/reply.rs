@@ -13,7 +13,7 @@ use crate::flow::retry::retry_delay;
 use crate::flow::state::*;
 use crate::flow::timers::Timer;
 use crate::flow::types::{Catalogue, Timestamp};
-use crate::form::{Form, Values};
+use crate::form::Values;
 use std::sync::Arc;
 
 impl ConnectFlow {
@@ -154,19 +154,22 @@ impl ConnectFlow {
             }
             // A re-authorisation the partner settled without a login: linked
             // again at once, a form, or a refusal (Mono quirk 13; Flinks'
-            // cached mode). Read as a login's reply.
+            // cached mode). Read as the reply of a login the person typed
+            // nothing into, sent from the list: a refusal never leads to a
+            // login form, which would send a login on no partner session.
             Ok(Reply::Step(step)) if self.config.reauthorise.is_some() => {
-                let form = self
-                    .catalogue_form(&s.target)
-                    .unwrap_or_else(|| Form::new("", Vec::new()));
-                // The call that opened the session was itself the login.
+                // The call that opened the session was itself the login. No
+                // id: the partner gave none. Only a commit or poll can follow
+                // on it (a form, an account list, a pending step), carried by
+                // the step's own continuation as Flinks' RequestId is; what
+                // Mono would want there is unconfirmed (mono.md §7).
                 let session = Session {
                     id: String::new(),
                     target: s.target,
                     continuation: None,
                     saved_login: true,
                 };
-                self.on_step(now, session, Origin::Login(form, Vec::new()), step)
+                self.on_step(now, session, Origin::Reauthorise, step)
             }
             Ok(_) => self.fail(now, protocol("expected a session")),
             // The account cannot be re-authorised (not this app's, unlinked):
@@ -223,7 +226,7 @@ impl ConnectFlow {
                 Some(failed) => failed,
                 None => {
                     self.stop_polling();
-                    back(
+                    self.back(
                         origin,
                         session,
                         Notice::PartnerUnavailable {
@@ -300,10 +303,11 @@ impl ConnectFlow {
                 })
             }
             // A login the person typed nothing into (a stored login,
-            // re-authorised): they cannot fix it by typing again.
+            // re-authorised, or a re-authorisation's opening call): they
+            // cannot fix it by typing again, and sending the same stored
+            // login again would only repeat a refused login at their bank.
             Step::Rejected(rejection)
-                if matches!(rejection.kind, RejectionKind::Retry)
-                    && matches!(&origin, Origin::Login(form, _) if form.fields.is_empty()) =>
+                if matches!(rejection.kind, RejectionKind::Retry) && origin.typed_nothing() =>
             {
                 self.fail(
                     now,
@@ -321,7 +325,7 @@ impl ConnectFlow {
                 // wrong that a count should warn them about.
                 RejectionKind::RestartLogin if session.saved_login => {
                     let error_type = match origin {
-                        Origin::Login(..) => ErrorType::LoginRejected,
+                        Origin::Login(..) | Origin::Reauthorise => ErrorType::LoginRejected,
                         _ => ErrorType::MfaRejected,
                     };
                     self.emit_coded_error(
@@ -336,21 +340,22 @@ impl ConnectFlow {
                     // Saturating, and checked with `>=`: a count restored
                     // from a stored snapshot at 255 still ends the flow
                     // (rule 5) instead of overflowing.
-                    let (count, max, error_type) = if matches!(origin, Origin::Login(..)) {
-                        self.counters.login_rejections =
-                            self.counters.login_rejections.saturating_add(1);
-                        let max = self.config.max_login_attempts;
-                        (
-                            self.counters.login_rejections,
-                            max,
-                            ErrorType::LoginRejected,
-                        )
-                    } else {
-                        self.counters.mfa_rejections =
-                            self.counters.mfa_rejections.saturating_add(1);
-                        let max = self.config.max_mfa_attempts;
-                        (self.counters.mfa_rejections, max, ErrorType::MfaRejected)
-                    };
+                    let (count, max, error_type) =
+                        if matches!(origin, Origin::Login(..) | Origin::Reauthorise) {
+                            self.counters.login_rejections =
+                                self.counters.login_rejections.saturating_add(1);
+                            let max = self.config.max_login_attempts;
+                            (
+                                self.counters.login_rejections,
+                                max,
+                                ErrorType::LoginRejected,
+                            )
+                        } else {
+                            self.counters.mfa_rejections =
+                                self.counters.mfa_rejections.saturating_add(1);
+                            let max = self.config.max_mfa_attempts;
+                            (self.counters.mfa_rejections, max, ErrorType::MfaRejected)
+                        };
                     if count >= max {
                         return self.fail(now, Failure::TooManyAttempts { attempts: count });
                     }
@@ -366,7 +371,7 @@ impl ConnectFlow {
                         };
                         return self.start_session(now, session.target, Some(notice));
                     }
-                    back(
+                    self.back(
                         origin,
                         session,
                         Notice::Rejected {
@@ -379,7 +384,7 @@ impl ConnectFlow {
                 RejectionKind::TryLater => {
                     match self.count_try_later(now, &rejection.message, rejection.code.as_deref()) {
                         Some(failed) => failed,
-                        None => back(
+                        None => self.back(
                             origin,
                             session,
                             Notice::PartnerUnavailable {
@@ -444,28 +449,33 @@ impl ConnectFlow {
         self.timers.disarm(Timer::StatusPoll);
         self.timers.disarm(Timer::PendingDeadline);
     }
-}
 
-/// The screen a step was sent from, shown again with `notice`.
-fn back(origin: Origin, session: Session, notice: Notice) -> State {
-    match origin {
-        Origin::Login(form, prefill) => State::AwaitingCredentials(AwaitingCredentials {
-            session,
-            form,
-            prefill,
-            errors: Vec::new(),
-            notice: Some(notice),
-        }),
-        Origin::Input(form) => State::AwaitingInput(AwaitingInput {
-            session,
-            form,
-            errors: Vec::new(),
-            notice: Some(notice),
-        }),
-        Origin::Account(accounts) => State::AwaitingAccount(AwaitingAccount {
-            session,
-            accounts,
-            notice: Some(notice),
-        }),
+    /// The screen a step was sent from, shown again with `notice`.
+    fn back(&mut self, origin: Origin, session: Session, notice: Notice) -> State {
+        match origin {
+            Origin::Login(form, prefill) => State::AwaitingCredentials(AwaitingCredentials {
+                session,
+                form,
+                prefill,
+                errors: Vec::new(),
+                notice: Some(notice),
+            }),
+            Origin::Input(form) => State::AwaitingInput(AwaitingInput {
+                session,
+                form,
+                errors: Vec::new(),
+                notice: Some(notice),
+            }),
+            Origin::Account(accounts) => State::AwaitingAccount(AwaitingAccount {
+                session,
+                accounts,
+                notice: Some(notice),
+            }),
+            // Sent from the list: back there. Choosing the bank again (the
+            // person's act, rule 2) makes the re-authorisation's opening
+            // call again, counted as a session; there is no partner session
+            // a login form could log in to.
+            Origin::Reauthorise => self.back_to_list(Some(notice)),
+        }
     }
 }
