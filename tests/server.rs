@@ -217,6 +217,59 @@ async fn a_shed_ussd_hop_gets_its_gateways_busy_screen() {
         "{body}"
     );
 
+    // Arkesel: `continueSession: false`, echoing its session, user and phone.
+    let arkesel = client
+        .post(format!("http://{addr}/ussd/arkesel"))
+        .json(
+            &serde_json::json!({"sessionID": "ark-9", "userID": "ark_user_7",
+            "newSession": false, "msisdn": "233200000001", "userData": "1", "network": "MTN"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(arkesel.status(), 200);
+    let body: serde_json::Value = arkesel.json().await.unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"sessionID": "ark-9", "userID": "ark_user_7",
+            "msisdn": "233200000001", "message": body["message"], "continueSession": false}),
+        "{body}"
+    );
+    assert!(body["message"].as_str().unwrap().contains("busy"), "{body}");
+
+    // Nalo: `MSGTYPE: false`, echoing its user and phone.
+    let nalo = client
+        .post(format!("http://{addr}/ussd/nalo"))
+        .json(
+            &serde_json::json!({"USERID": "NALOTest", "MSISDN": "233200000001",
+            "USERDATA": "1", "MSGTYPE": false, "NETWORK": "MTN", "SESSIONID": "n-9"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = nalo.json().await.unwrap();
+    assert_eq!(
+        (&body["MSGTYPE"], &body["USERID"], &body["MSISDN"]),
+        (&false.into(), &"NALOTest".into(), &"233200000001".into()),
+        "{body}"
+    );
+    assert!(body["MSG"].as_str().unwrap().contains("busy"), "{body}");
+
+    // Korba / Mobiverse: `ussdServiceOp` 17, the final reply.
+    let korba = client
+        .post(format!("http://{addr}/ussd/korba"))
+        .json(
+            &serde_json::json!({"sessionID": "k-9", "msisdn": "+233200000001",
+            "ussdString": "1", "ussdServiceOp": "18", "network": "01", "code": "*1234#",
+            "country": "GH"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = korba.json().await.unwrap();
+    assert_eq!(body["ussdServiceOp"], 17, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("busy"), "{body}");
+
     // Garbage at a hop path still gets the screen; any other path the JSON.
     let garbage = client
         .post(format!("http://{addr}/ussd/hubtel-ps"))

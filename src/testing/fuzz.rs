@@ -144,12 +144,16 @@ pub fn sealed_open(data: &[u8]) {
 }
 
 /// Gateway codecs never panic, whatever a gateway (or anyone) posts: every
-/// request decodes to a hop or a typed error, and every screen encodes.
+/// request decodes to a hop or a typed error, and every screen encodes
+/// (the Ghanaian JSON gateways' to JSON carrying the screen's text).
 #[cfg(feature = "ussd")]
 pub fn gateway_codecs(data: &[u8]) {
     use crate::channel::ussd::gateway::africastalking::{decode_notification, AfricasTalking};
+    use crate::channel::ussd::gateway::arkesel::Arkesel;
     use crate::channel::ussd::gateway::hubtel::Hubtel;
     use crate::channel::ussd::gateway::hubtel_ps::HubtelPs;
+    use crate::channel::ussd::gateway::korba::Korba;
+    use crate::channel::ussd::gateway::nalo::Nalo;
     use crate::channel::ussd::gateway::{Gateway, GatewayRequest, Screen};
     let split = data.first().map_or(0, |b| usize::from(*b)).min(data.len());
     let (query, body) = data.split_at(split);
@@ -169,6 +173,31 @@ pub fn gateway_codecs(data: &[u8]) {
         let _ = Hubtel.decode(&request);
         let _ = HubtelPs.decode(&request);
         let _ = decode_notification(&request);
+        // The Ghanaian JSON gateways: a hop has a session id, and the copy
+        // that answers a request (with what its reply echoes) reads it the
+        // same and replies in JSON carrying the screen's text.
+        for (gateway, message) in [
+            (&Arkesel as &dyn Gateway, "message"),
+            (&Nalo, "MSG"),
+            (&Korba, "message"),
+        ] {
+            let hop = gateway.decode(&request);
+            if let Ok(hop) = &hop {
+                assert!(!hop.session_id.trim().is_empty(), "{hop:?}");
+            }
+            if let Some(replying) = gateway.replying_to(&request) {
+                assert_eq!(replying.decode(&request), hop);
+                let screen = Screen {
+                    text: request.query.clone(),
+                    end: false,
+                    masked: false,
+                };
+                let reply = replying.encode(&screen, "s", "");
+                let reply: serde_json::Value =
+                    serde_json::from_slice(&reply.body).unwrap_or_default();
+                assert_eq!(reply[message].as_str(), Some(screen.text.as_str()));
+            }
+        }
     }
     let text = String::from_utf8_lossy(data);
     for (end, masked) in [(false, false), (false, true), (true, false), (true, true)] {
@@ -180,6 +209,9 @@ pub fn gateway_codecs(data: &[u8]) {
         let _ = AfricasTalking.encode(&screen, "s", "");
         let _ = Hubtel.encode(&screen, &text, &text);
         let _ = HubtelPs.encode(&screen, &text, &text);
+        let _ = Arkesel.encode(&screen, &text, &text);
+        let _ = Nalo.encode(&screen, &text, &text);
+        let _ = Korba.encode(&screen, &text, &text);
     }
 }
 

@@ -1,6 +1,8 @@
 //! The USSD channel over real HTTP: every sandbox user through Africa's
-//! Talking and Hubtel with the screen budget asserted on every screen, input
-//! edge cases, garbage, resume on re-dial, concurrent hops, the webhook.
+//! Talking and Hubtel, a sandbox user through Hubtel Programmable Services,
+//! Arkesel, Nalo and Korba, with the screen budget asserted on every
+//! screen, input edge cases, garbage, resume on re-dial, concurrent hops,
+//! the webhook.
 #![cfg(all(feature = "ussd", feature = "testing"))]
 
 mod choice;
@@ -8,6 +10,7 @@ mod first_answer;
 #[path = "../support/flaky_delivery.rs"]
 mod flaky_delivery;
 mod flinks;
+mod ghana;
 mod hardening;
 mod hubtel_ps;
 mod last_page;

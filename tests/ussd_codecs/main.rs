@@ -3,12 +3,15 @@
 #![cfg(feature = "ussd")]
 
 mod africastalking;
+mod arkesel;
 mod gsm;
 mod hubtel;
 mod hubtel_ps;
 mod input;
+mod korba;
 mod menu;
 mod msisdn;
+mod nalo;
 
 use std::borrow::Cow;
 

@@ -2,8 +2,11 @@
 
 use super::auth::GatewayAuth;
 use super::gateway::africastalking::{self, AfricasTalking};
+use super::gateway::arkesel::Arkesel;
 use super::gateway::hubtel::Hubtel;
 use super::gateway::hubtel_ps::HubtelPs;
+use super::gateway::korba::Korba;
+use super::gateway::nalo::Nalo;
 use super::gateway::{Gateway, GatewayRequest, GatewayResponse, Screen};
 use super::UssdService;
 use axum::extract::{ConnectInfo, Request, State};
@@ -25,13 +28,17 @@ fn gateway_at(path: &str) -> Option<&'static dyn Gateway> {
         "/ussd" => Some(&AfricasTalking),
         "/ussd/hubtel" => Some(&Hubtel),
         "/ussd/hubtel-ps" => Some(&HubtelPs),
+        "/ussd/arkesel" => Some(&Arkesel),
+        "/ussd/nalo" => Some(&Nalo),
+        "/ussd/korba" => Some(&Korba),
         _ => None,
     }
 }
 
 /// The reply to a hop the server sheds under overload: an `END` screen in
 /// its gateway's format, echoing the session id (Hubtel Programmable
-/// Services needs it), without a store read or the gateway's
+/// Services needs it) and whatever else its replies echo (Arkesel's and
+/// Nalo's user id and phone), without a store read or the gateway's
 /// authentication (it says nothing but "busy"). `Err` gives back a request
 /// that is not a hop at one of [`router`]'s paths (mounted elsewhere, or
 /// another route), for the server's own reply.
@@ -39,32 +46,38 @@ pub(crate) async fn busy(request: Request) -> Result<Response, Request> {
     let Some(gateway) = gateway_at(request.uri().path()) else {
         return Err(request);
     };
-    // An unreadable body still gets the busy screen, without a session id.
-    let session_id = match read(request).await {
-        Some(request) => gateway
-            .decode(&request)
-            .map(|raw| raw.session_id)
-            .unwrap_or_default(),
-        None => String::new(),
-    };
     let busy = Screen {
         text: BUSY.into(),
         end: true,
         masked: false,
     };
+    // An unreadable body still gets the busy screen, without a session id.
+    let Some(request) = read(request).await else {
+        return Ok(respond(gateway.encode(&busy, "", "")));
+    };
+    let replying = gateway.replying_to(&request);
+    let gateway = replying.as_deref().unwrap_or(gateway);
+    let session_id = gateway
+        .decode(&request)
+        .map(|raw| raw.session_id)
+        .unwrap_or_default();
     Ok(respond(gateway.encode(&busy, &session_id, "")))
 }
 
 /// Routes: Africa's Talking at `POST /ussd` (its end-of-session
 /// notifications at `POST /ussd/events`), Hubtel at `POST /ussd/hubtel`,
-/// Hubtel Programmable Services at `POST /ussd/hubtel-ps`; every one behind
-/// `auth`.
+/// Hubtel Programmable Services at `POST /ussd/hubtel-ps`, Arkesel at
+/// `POST /ussd/arkesel`, Nalo at `POST /ussd/nalo`, Korba / Mobiverse at
+/// `POST /ussd/korba`; every one behind `auth`.
 pub fn router(service: Arc<UssdService>, auth: GatewayAuth) -> Router {
     Router::new()
         .route("/ussd", post(at_hop).get(at_hop))
         .route("/ussd/events", post(at_events))
         .route("/ussd/hubtel", post(hubtel_hop))
         .route("/ussd/hubtel-ps", post(hubtel_ps_hop))
+        .route("/ussd/arkesel", post(arkesel_hop))
+        .route("/ussd/nalo", post(nalo_hop))
+        .route("/ussd/korba", post(korba_hop))
         .route_layer(axum::middleware::from_fn({
             // Shared, not cloned per request (the token is a string).
             let auth = Arc::new(auth);
@@ -113,7 +126,14 @@ fn respond(r: GatewayResponse) -> Response {
 
 async fn serve(service: &Arc<UssdService>, gateway: &dyn Gateway, request: Request) -> Response {
     match read(request).await {
-        Some(request) => respond(service.hop(gateway, &request).await),
+        Some(request) => {
+            // The codec that echoes what this request's reply must (a
+            // second, pure read of a few hundred bytes, for the gateways
+            // that need it).
+            let replying = gateway.replying_to(&request);
+            let gateway = replying.as_deref().unwrap_or(gateway);
+            respond(service.hop(gateway, &request).await)
+        }
         None => {
             tracing::warn!(gateway = gateway.name(), "hop body too large or unreadable");
             let sorry = Screen {
@@ -136,6 +156,18 @@ async fn hubtel_hop(State(service): State<Arc<UssdService>>, request: Request) -
 
 async fn hubtel_ps_hop(State(service): State<Arc<UssdService>>, request: Request) -> Response {
     serve(&service, &HubtelPs, request).await
+}
+
+async fn arkesel_hop(State(service): State<Arc<UssdService>>, request: Request) -> Response {
+    serve(&service, &Arkesel, request).await
+}
+
+async fn nalo_hop(State(service): State<Arc<UssdService>>, request: Request) -> Response {
+    serve(&service, &Nalo, request).await
+}
+
+async fn korba_hop(State(service): State<Arc<UssdService>>, request: Request) -> Response {
+    serve(&service, &Korba, request).await
 }
 
 /// AT posts one notification per ended session; reply 200 quickly.

@@ -2,10 +2,14 @@
 //! and one normalised hop. A new gateway is one new file here.
 
 pub mod africastalking;
+pub mod arkesel;
 mod form;
+mod ghana;
 pub mod hubtel;
 pub mod hubtel_ps;
+pub mod korba;
 pub mod msisdn;
+pub mod nalo;
 
 pub use msisdn::normalise_msisdn;
 
@@ -122,12 +126,22 @@ pub trait Gateway: Send + Sync + 'static {
     fn decode(&self, request: &GatewayRequest) -> Result<RawHop, DecodeError>;
     /// Writes a screen. `client_state` is echoed back by gateways that support it.
     fn encode(&self, screen: &Screen, session_id: &str, client_state: &str) -> GatewayResponse;
+    /// The codec to serve `request` with. A gateway whose reply echoes
+    /// request fields besides the session id (Arkesel's `userID` and
+    /// `msisdn`, Nalo's `USERID` and `MSISDN`) gives a copy of itself that
+    /// carries them, since [`Gateway::encode`] is given only the session
+    /// id; `None`, the default, serves it with `self`. The server's routes
+    /// pass this copy to [`UssdService::hop`](super::UssdService::hop);
+    /// a host calling `hop` itself should too.
+    fn replying_to(&self, _request: &GatewayRequest) -> Option<Box<dyn Gateway>> {
+        None
+    }
 }
 
 /// The name of every gateway codec (their [`Gateway::name`]): a phone's
 /// resume index is kept per gateway, and a host's request that waits for a
 /// phone's next dial must be found whichever gateway it comes through.
-pub(crate) const NAMES: [&str; 3] = ["at", "hubtel", "hubtel-ps"];
+pub(crate) const NAMES: [&str; 6] = ["at", "hubtel", "hubtel-ps", "arkesel", "nalo", "korba"];
 
 #[cfg(test)]
 mod names_tests {
@@ -141,7 +155,10 @@ mod names_tests {
             [
                 africastalking::AfricasTalking.name(),
                 hubtel::Hubtel.name(),
-                hubtel_ps::HubtelPs.name()
+                hubtel_ps::HubtelPs.name(),
+                arkesel::Arkesel.name(),
+                nalo::Nalo.name(),
+                korba::Korba.name(),
             ]
         );
     }
