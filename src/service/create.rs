@@ -18,7 +18,8 @@
 //!
 //! [`SessionStore::create_pair`]: crate::store::SessionStore::create_pair
 
-use super::{Channel, ChannelState, IndexWrite, ServiceError, Session, SessionService};
+use super::record::IndexWrite;
+use super::{Channel, ChannelState, ServiceError, Session, SessionService};
 use crate::store::{Created, StoreError, Version};
 use std::time::Duration;
 
