@@ -148,6 +148,12 @@ impl UssdService {
         gateway: &dyn Gateway,
         request: &GatewayRequest,
     ) -> GatewayResponse {
+        // The codec that echoes what this request's reply must (Arkesel's
+        // and Nalo's user id and phone: a second, pure read of a few
+        // hundred bytes, for the gateways that need it). Here, not in the
+        // routes, so a host serving hops itself gets it too.
+        let replying = gateway.replying_to(request);
+        let gateway = replying.as_deref().unwrap_or(gateway);
         let raw = match gateway.decode(request) {
             Ok(raw) => raw,
             Err(e) => {

@@ -126,14 +126,7 @@ fn respond(r: GatewayResponse) -> Response {
 
 async fn serve(service: &Arc<UssdService>, gateway: &dyn Gateway, request: Request) -> Response {
     match read(request).await {
-        Some(request) => {
-            // The codec that echoes what this request's reply must (a
-            // second, pure read of a few hundred bytes, for the gateways
-            // that need it).
-            let replying = gateway.replying_to(&request);
-            let gateway = replying.as_deref().unwrap_or(gateway);
-            respond(service.hop(gateway, &request).await)
-        }
+        Some(request) => respond(service.hop(gateway, &request).await),
         None => {
             tracing::warn!(gateway = gateway.name(), "hop body too large or unreadable");
             let sorry = Screen {

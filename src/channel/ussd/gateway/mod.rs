@@ -130,9 +130,8 @@ pub trait Gateway: Send + Sync + 'static {
     /// request fields besides the session id (Arkesel's `userID` and
     /// `msisdn`, Nalo's `USERID` and `MSISDN`) gives a copy of itself that
     /// carries them, since [`Gateway::encode`] is given only the session
-    /// id; `None`, the default, serves it with `self`. The server's routes
-    /// pass this copy to [`UssdService::hop`](super::UssdService::hop);
-    /// a host calling `hop` itself should too.
+    /// id; `None`, the default, serves it with `self`.
+    /// [`UssdService::hop`](super::UssdService::hop) asks for it.
     fn replying_to(&self, _request: &GatewayRequest) -> Option<Box<dyn Gateway>> {
         None
     }
