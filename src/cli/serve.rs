@@ -2,7 +2,7 @@
 //! same command under its old name).
 //!
 //! Routes: the USSD gateways (`/ussd`, `/ussd/events`, `/ussd/hubtel`,
-//! `/ussd/hubtel-ps`,
+//! `/ussd/hubtel-ps`, `/ussd/arkesel`, `/ussd/nalo`, `/ussd/korba`,
 //! behind the gateway token), `GET /healthz`, `GET /metrics` (Prometheus
 //! text), the host's `POST /ussd/v1/reauth` (behind the API key), the link
 //! API and its page (`/link`, `/link/v1/...`, see
@@ -44,6 +44,12 @@ pub(crate) enum GatewayArg {
     Hubtel,
     /// Hubtel Programmable Services: `POST /ussd/hubtel-ps`.
     HubtelPs,
+    /// Arkesel: `POST /ussd/arkesel`.
+    Arkesel,
+    /// Nalo: `POST /ussd/nalo`.
+    Nalo,
+    /// Korba / Mobiverse: `POST /ussd/korba`.
+    Korba,
 }
 
 /// Arguments of `connectflow serve` (and `connectflow ussd`).
@@ -259,6 +265,9 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
         GatewayArg::Africastalking => "/ussd",
         GatewayArg::Hubtel => "/ussd/hubtel",
         GatewayArg::HubtelPs => "/ussd/hubtel-ps",
+        GatewayArg::Arkesel => "/ussd/arkesel",
+        GatewayArg::Nalo => "/ussd/nalo",
+        GatewayArg::Korba => "/ussd/korba",
     };
     // In sandbox mode, a page ready to open (issue 8).
     let demo = match &partner.sandbox {
