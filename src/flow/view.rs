@@ -164,7 +164,15 @@ impl<'a> FormView<'a> {
 impl<'a> View<'a> {
     pub(super) fn of(flow: &'a ConnectFlow) -> View<'a> {
         let catalogue: Option<&'a Catalogue> = flow.catalogue.as_deref();
-        let institutions = catalogue.map(Catalogue::institutions).unwrap_or(&[]);
+        // A re-authorisation is of one account at one bank: back on the
+        // list (a "try later"), that bank is the only choice.
+        let institutions = match (&flow.config.reauthorise, &flow.config.institution) {
+            (Some(_), Some(bank)) => catalogue
+                .and_then(|c| c.get(&bank.id))
+                .map(std::slice::from_ref)
+                .unwrap_or(&[]),
+            _ => catalogue.map(Catalogue::institutions).unwrap_or(&[]),
+        };
         let methods = |id: &str| -> &'a [AuthMethod] {
             catalogue
                 .and_then(|c| c.get(id))

@@ -669,11 +669,13 @@ pub(crate) fn progress_op(h: &mut Harness, c: u8) -> Option<Op> {
         _ => {}
     }
     Some(match h.flow.view() {
-        View::ChooseInstitution { .. } => {
+        View::ChooseInstitution { institutions, .. } => {
             // demo-bank: internet, mobile, manual; ussd-bank: ussd, manual.
             // ussd-bank's manual method has no form in the catalogue: a
-            // session that brings none fails, so pick it rarely.
-            if c % 3 == 0 {
+            // session that brings none fails, so pick it rarely. Only what
+            // the screen offers (a re-authorisation offers its own bank).
+            let offered = institutions.iter().any(|i| i.id == institution_id(5));
+            if c % 3 == 0 && offered {
                 Op::Choose {
                     inst: 5,
                     method: Some(if c % 24 == 3 { 2 } else { 3 }),

@@ -447,13 +447,17 @@ impl LinkService {
         }
     }
 
-    /// The institution list as JSON, rendered once per catalogue.
+    /// The institution list as JSON, rendered once per catalogue: only
+    /// when `list` is that catalogue's whole list (a re-authorisation's
+    /// view lists its one bank, which must neither come from nor go into
+    /// the cache every other flow reads).
     fn institution_list(
         &self,
         flow: &ConnectFlow,
         list: &[crate::flow::Institution],
     ) -> InstitutionList {
-        let Some(catalogue) = flow.catalogue() else {
+        let whole = |c: &crate::flow::Catalogue| std::ptr::eq(c.institutions(), list);
+        let Some(catalogue) = flow.catalogue().filter(|c| whole(c)) else {
             return InstitutionList(Arc::new(view::institutions(list)));
         };
         if let Ok(guard) = self.institutions.lock() {

@@ -433,6 +433,42 @@ fn a_reauthorisation_settled_then_refused_for_now_is_opened_again_by_the_person(
     assert_eq!(host.count(CallKind::Login), 0, "no login on no session");
 }
 
+/// Finding (review, 2026-12-04): back on the list after a "try later", a
+/// re-authorisation offered every bank, and choosing another one
+/// re-authorised the configured account (the partner is not told the bank)
+/// while the flow reported the other bank as linked. Only its own bank is
+/// listed and choosable.
+#[test]
+fn a_reauthorisation_back_on_the_list_offers_only_its_own_bank() {
+    let demo = demo_catalogue();
+    let mut banks = demo.institutions().to_vec();
+    let mut other = banks[0].clone();
+    other.id = "other-bank".into();
+    other.name = "Other Bank".into();
+    banks.push(other);
+    let mut host = Host::new(FlowConfig::default().with_reauthorise("acct-1", "demo-bank", None));
+    host.reply(Ok(Reply::Institutions(Arc::new(Catalogue::new(banks)))));
+    host.reply(rejected(RejectionKind::TryLater, "Bank unreachable"));
+
+    let View::ChooseInstitution { institutions, .. } = host.flow.view() else {
+        panic!("{:?}", host.flow.view());
+    };
+    let ids: Vec<&str> = institutions.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(ids, ["demo-bank"]);
+    let refused = host.flow.handle(
+        host.now,
+        Input::User(UserAction::ChooseInstitution {
+            id: "other-bank".into(),
+            auth_method: None,
+        }),
+    );
+    assert!(
+        matches!(refused, Err(FlowError::UnknownInstitution(ref id)) if id == "other-bank"),
+        "{refused:?}"
+    );
+    assert_eq!(host.count(CallKind::Reauthorise), 1, "nothing was opened");
+}
+
 /// The same refusal again and again is bounded like any "try later"
 /// (`max_transport_failures`), each re-opening the person's act.
 #[test]

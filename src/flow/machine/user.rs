@@ -196,6 +196,14 @@ impl ConnectFlow {
         id: &str,
         method: Option<AuthMethodKind>,
     ) -> Result<Target, FlowError> {
+        // A re-authorisation re-opens its own bank only (the partner is
+        // not told the bank: another would be reported as linked while the
+        // configured account was re-authorised).
+        if let (Some(_), Some(bank)) = (&self.config.reauthorise, &self.config.institution) {
+            if bank.id != id {
+                return Err(FlowError::UnknownInstitution(id.to_owned()));
+            }
+        }
         let institution = self
             .catalogue
             .as_deref()
