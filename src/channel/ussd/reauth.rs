@@ -162,11 +162,23 @@ async fn reauth(
         Err(e) => return answer(StatusCode::BAD_REQUEST, &format!("bad request: {e}")),
     };
     let blank = |s: &str| s.trim().is_empty();
-    let no_phone = super::gateway::msisdn::normalise_msisdn(&request.phone).is_empty();
-    if no_phone || blank(&request.account) || blank(&request.institution) {
+    let phone = super::gateway::msisdn::normalise_msisdn(&request.phone);
+    if phone.is_empty() || blank(&request.account) || blank(&request.institution) {
         return answer(
             StatusCode::BAD_REQUEST,
             "phone, account and institution are required",
+        );
+    }
+    // A number left national (`0244567890`) would be indexed as written,
+    // while the gateways key a dial by its international form: the person
+    // would never be asked. Refused, not guessed at.
+    let international = phone
+        .strip_prefix('+')
+        .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()));
+    if !international {
+        return answer(
+            StatusCode::BAD_REQUEST,
+            "phone must be an international number (E.164, e.g. +233244567890)",
         );
     }
     match service.request_reauth(request).await {
