@@ -19,6 +19,10 @@ use std::sync::Arc;
 /// Larger bodies are refused with a polite END (real hops are a few hundred bytes).
 const MAX_BODY: usize = 16 * 1024;
 
+/// How long a shed hop's body may take to arrive (a gateway sends a few
+/// hundred bytes at once).
+const BUSY_READ: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// What a hop shed under overload is told (the server's in-flight limit).
 const BUSY: &str = "Sorry, we are busy right now. Please dial again in a minute.";
 
@@ -51,8 +55,13 @@ pub(crate) async fn busy(request: Request) -> Result<Response, Request> {
         end: true,
         masked: false,
     };
-    // An unreadable body still gets the busy screen, without a session id.
-    let Some(request) = read(request).await else {
+    // An unreadable body still gets the busy screen, without a session id;
+    // so does one that is slow to come. A shed request holds no in-flight
+    // slot and sits outside the body timeout, so its read is bounded here
+    // (a body trickled a byte a minute would otherwise hold a connection
+    // for days, and enough of them would stop the server accepting).
+    let read = tokio::time::timeout(BUSY_READ, read(request)).await;
+    let Ok(Some(request)) = read else {
         return Ok(respond(gateway.encode(&busy, "", "")));
     };
     let replying = gateway.replying_to(&request);
