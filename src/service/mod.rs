@@ -159,6 +159,10 @@ pub struct SessionService {
     /// delivery retried later) makes its last try then, rather than hold
     /// the process for its whole pause.
     pub(crate) stopping: tokio_util::sync::CancellationToken,
+    /// The links this process parked (`parked.rs`), by reference and
+    /// account: a link page polled through an outage tries its delivery on
+    /// every poll, and must not re-read the whole list each time.
+    pub(crate) parked_here: std::sync::Mutex<std::collections::HashSet<(String, String)>>,
 }
 
 impl SessionService {
@@ -204,6 +208,7 @@ impl SessionService {
             health: Arc::new(Health::new(HealthConfig::default())),
             tasks: tokio_util::task::TaskTracker::new(),
             stopping: tokio_util::sync::CancellationToken::new(),
+            parked_here: std::sync::Mutex::default(),
         }
     }
 

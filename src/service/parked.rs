@@ -1,22 +1,26 @@
 //! Links whose delivery failed, kept in the session store until a delivery
 //! of them succeeds: the backstop that outlives a process.
 //!
-//! Invariant: a link leaves the list only after a delivery of it succeeded
-//! (delivery is idempotent by reference, so delivering one twice records
-//! nothing twice); every write is a compare-and-set, so two instances
-//! parking or sweeping at once lose nothing.
+//! Invariant: an entry leaves the list only after a delivery of it
+//! succeeded (delivery is idempotent by reference, so delivering one twice
+//! records nothing twice). Every write is a compare-and-set over what was
+//! read; a list that cannot be read (unparseable, tampered, sealed with a
+//! key this instance lacks) is never written over, and an entry this build
+//! cannot parse is kept as it is.
 //!
 //! Why: `redeliver` retries a failed delivery in the background, but only
 //! while its process lives, and a USSD person has hung up by then. A link
 //! made while the auth records were down, then a restart, was only in a log
 //! line. The list is one record of the session store (shared by every
-//! instance, sealed like the sessions), holding the links themselves, not
-//! the sessions' keys: a session may expire long before the records are
-//! back. [`SessionService::sweep_parked`] delivers what it holds; `serve`
-//! runs it at start and every [`SWEEP_EVERY`].
+//! instance of a Redis deployment, sealed like the sessions; with the
+//! memory store it lives as long as the process), holding the links
+//! themselves, not the sessions' keys: a session may expire long before the
+//! records are back. [`SessionService::sweep_parked`] delivers what it
+//! holds; `serve` runs it at start and every [`SWEEP_EVERY`].
 
 use super::{LinkedAccount, SessionService};
 use crate::store::{StoreError, Version};
+use serde_json::Value;
 use std::time::Duration;
 
 /// The store key of the list.
@@ -28,79 +32,114 @@ const KEEP: Duration = Duration::from_secs(7 * 24 * 3600);
 /// past this is logged in full for an operator instead (and still retried
 /// by its own process).
 const MAX_PARKED: usize = 1000;
-/// Compare-and-set retries on a contended list before giving up (logged).
-const TRIES: usize = 8;
+/// How long one park or one removal keeps trying a contended list (many
+/// deliveries fail at once when the records go down), with a growing,
+/// jittered pause between tries.
+const CONTENDED_FOR: Duration = Duration::from_secs(3);
 /// How often `serve` sweeps the list.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(30);
 
+/// Why the list was not read.
+#[derive(Debug, thiserror::Error)]
+enum Unreadable {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("the list is not a list this build reads: {0}")]
+    Format(serde_json::Error),
+}
+
 impl SessionService {
     /// Keeps `linked` on the parked list (once: a link already there by
-    /// reference and account is left as it is).
+    /// reference and account is left as it is, and one this process parked
+    /// is not looked for again).
     pub(crate) async fn park(&self, linked: &LinkedAccount) {
-        for _ in 0..TRIES {
-            let (version, mut links) = match self.parked().await {
-                Ok(read) => read,
-                Err(e) => {
-                    tracing::error!(reference = %linked.reference, account = %linked.account_id,
-                        partner = %linked.partner, error = %e, "the link could not be parked for a later delivery");
-                    return;
+        let id = (linked.reference.clone(), linked.account_id.clone());
+        if self.parked_here.lock().is_ok_and(|here| here.contains(&id)) {
+            return;
+        }
+        let Ok(entry) = serde_json::to_value(linked) else {
+            return;
+        };
+        let outcome = self
+            .change_parked(|links| {
+                if links.iter().any(|l| is(l, linked)) {
+                    return Ok(false);
                 }
-            };
-            if links.iter().any(|l| same(l, linked)) {
-                return;
+                if links.len() >= MAX_PARKED {
+                    return Err("the parked-delivery list is full");
+                }
+                links.push(entry.clone());
+                Ok(true)
+            })
+            .await;
+        match outcome {
+            Ok(()) => {
+                if let Ok(mut here) = self.parked_here.lock() {
+                    if here.len() >= MAX_PARKED {
+                        here.clear();
+                    }
+                    here.insert(id);
+                }
             }
-            if links.len() >= MAX_PARKED {
+            // Logged with what an operator needs to record it by hand.
+            Err(why) => {
                 tracing::error!(reference = %linked.reference, account = %linked.account_id,
-                    partner = %linked.partner, "the parked-delivery list is full; this link is only retried by this process");
-                return;
-            }
-            links.push(linked.clone());
-            match self.write_parked(version, &links).await {
-                Err(StoreError::Conflict) => continue,
-                Err(e) => {
-                    tracing::error!(reference = %linked.reference, error = %e,
-                        "the link could not be parked for a later delivery");
-                    return;
-                }
-                Ok(()) => return,
+                partner = %linked.partner, why = %why,
+                "the link could not be parked for a later delivery; only this process retries it")
             }
         }
-        tracing::error!(reference = %linked.reference, "the parked-delivery list stayed contended");
     }
 
-    /// Delivers every parked link, and takes those delivered off the list;
-    /// returns how many were delivered. A link whose delivery fails again
-    /// stays for the next sweep.
+    /// Delivers the parked links, and takes those delivered off the list;
+    /// returns how many were delivered. Stops at the first that fails (the
+    /// records are still down: the rest would only wait out the same
+    /// failure); those stay for the next sweep.
     pub async fn sweep_parked(&self) -> usize {
-        let Ok((_, links)) = self.parked().await else {
-            return 0;
+        let links = match self.parked().await {
+            Ok((_, links)) => links,
+            Err(e) => {
+                tracing::error!(error = %e, "the parked-delivery list could not be read");
+                return 0;
+            }
         };
         let mut delivered = Vec::new();
-        for linked in &links {
-            if self.deliver(linked).await.is_some() {
-                delivered.push(linked);
+        for entry in &links {
+            // An entry this build cannot read stays for one that can.
+            let Ok(linked) = serde_json::from_value::<LinkedAccount>(entry.clone()) else {
+                continue;
+            };
+            if self.deliver(&linked).await.is_none() {
+                break;
             }
+            delivered.push(linked);
         }
         if delivered.is_empty() {
             return 0;
         }
-        for _ in 0..TRIES {
-            let Ok((version, mut now)) = self.parked().await else {
-                break;
-            };
-            now.retain(|l| !delivered.iter().any(|d| same(l, d)));
-            match self.write_parked(version, &now).await {
-                Err(StoreError::Conflict) => continue,
-                // Delivered either way; the next sweep delivers those still
-                // listed again, which records nothing twice.
-                _ => break,
+        let removed = self
+            .change_parked(|links| {
+                let before = links.len();
+                links.retain(|l| !delivered.iter().any(|d| is(l, d)));
+                Ok(links.len() != before)
+            })
+            .await;
+        if let Err(why) = removed {
+            // Delivered all the same; the next sweep delivers them again,
+            // which records nothing twice.
+            tracing::warn!(why = %why, "delivered parked links are still listed");
+        }
+        if let Ok(mut here) = self.parked_here.lock() {
+            for d in &delivered {
+                here.remove(&(d.reference.clone(), d.account_id.clone()));
             }
         }
         delivered.len()
     }
 
     /// Sweeps the parked list now and then every `every`, until the
-    /// service begins to stop (spawn it; `drain` ends it).
+    /// service begins to stop ([`drain`](Self::drain) ends it between
+    /// sweeps; a sweep stops at its first failed delivery, so one is short
+    /// while the records are down).
     pub async fn keep_sweeping(self: std::sync::Arc<Self>, every: Duration) {
         loop {
             let swept = self.sweep_parked().await;
@@ -114,26 +153,52 @@ impl SessionService {
         }
     }
 
-    /// The links parked now, and the list's version (`None`: no list).
-    async fn parked(&self) -> Result<(Option<Version>, Vec<LinkedAccount>), StoreError> {
-        let Some(entry) = crate::store::get_readable(self.store.as_ref(), KEY).await? else {
-            return Ok((None, Vec::new()));
-        };
-        match serde_json::from_slice(&entry.data) {
-            Ok(links) => Ok((Some(entry.version), links)),
-            // Not a list this build wrote: start again over it, rather than
-            // park nothing until it expires.
-            Err(e) => {
-                tracing::error!(error = %e, "the parked-delivery list does not read; replacing it");
-                Ok((Some(entry.version), Vec::new()))
+    /// Applies `change` to the list and writes it back with compare-and-set,
+    /// trying again on a conflict (with a growing, jittered pause) for up to
+    /// [`CONTENDED_FOR`]. `change` returns whether it changed anything (no
+    /// write when not), or why it refuses.
+    async fn change_parked(
+        &self,
+        mut change: impl FnMut(&mut Vec<Value>) -> Result<bool, &'static str>,
+    ) -> Result<(), String> {
+        let started = tokio::time::Instant::now();
+        let mut pause = Duration::from_millis(5);
+        loop {
+            let (version, mut links) = self.parked().await.map_err(|e| e.to_string())?;
+            if !change(&mut links)? {
+                return Ok(());
+            }
+            match self.write_parked(version, &links).await {
+                Ok(()) => return Ok(()),
+                Err(StoreError::Conflict) if started.elapsed() < CONTENDED_FOR => {
+                    // Jittered from a fresh random id, so that writers that
+                    // lost together do not retry together.
+                    let jitter = uuid::Uuid::new_v4().as_u128() % 1000;
+                    tokio::time::sleep(pause.mul_f64(0.5 + jitter as f64 / 1000.0)).await;
+                    pause = (pause * 2).min(Duration::from_millis(200));
+                }
+                Err(StoreError::Conflict) => return Err("the list stayed contended".into()),
+                Err(e) => return Err(e.to_string()),
             }
         }
+    }
+
+    /// The entries parked now, and the list's version (`None`: no list).
+    /// Read straight from the store, not through `get_readable`: a list
+    /// that does not open must be reported, never taken for absent (which
+    /// would write a new one over it) or cleared.
+    async fn parked(&self) -> Result<(Option<Version>, Vec<Value>), Unreadable> {
+        let Some(entry) = self.store.get(KEY).await? else {
+            return Ok((None, Vec::new()));
+        };
+        let links = serde_json::from_slice(&entry.data).map_err(Unreadable::Format)?;
+        Ok((Some(entry.version), links))
     }
 
     async fn write_parked(
         &self,
         version: Option<Version>,
-        links: &[LinkedAccount],
+        links: &[Value],
     ) -> Result<(), StoreError> {
         let data = serde_json::to_vec(links).map_err(|e| StoreError::Backend(e.to_string()))?;
         self.store
@@ -143,8 +208,137 @@ impl SessionService {
     }
 }
 
-/// The same link: delivery is idempotent by reference, and one reference
-/// may link several accounts (one per flow it was reused for).
-fn same(a: &LinkedAccount, b: &LinkedAccount) -> bool {
-    a.reference == b.reference && a.account_id == b.account_id
+/// Whether the stored `entry` is `linked`: delivery is idempotent by
+/// reference, and one reference may link several accounts (one per flow it
+/// was reused for).
+fn is(entry: &Value, linked: &LinkedAccount) -> bool {
+    entry.get("reference").and_then(Value::as_str) == Some(linked.reference.as_str())
+        && entry.get("account_id").and_then(Value::as_str) == Some(linked.account_id.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::{Delivered, Delivery, DeliveryError, ServiceConfig};
+    use crate::store::{BoxFuture, MemoryStore, SessionStore};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    /// Records down while `down`, else keeps every reference delivered.
+    #[derive(Debug, Default)]
+    struct Records {
+        down: AtomicBool,
+        calls: AtomicUsize,
+        delivered: Mutex<Vec<String>>,
+    }
+
+    impl Delivery for Records {
+        fn deliver<'a>(
+            &'a self,
+            linked: &'a LinkedAccount,
+        ) -> BoxFuture<'a, Result<Delivered, DeliveryError>> {
+            Box::pin(async move {
+                self.calls.fetch_add(1, Ordering::SeqCst);
+                if self.down.load(Ordering::SeqCst) {
+                    return Err(DeliveryError("down".into()));
+                }
+                if let Ok(mut d) = self.delivered.lock() {
+                    d.push(linked.reference.clone());
+                }
+                Ok(Delivered::default())
+            })
+        }
+    }
+
+    fn service(store: Arc<dyn SessionStore>, records: Arc<Records>) -> SessionService {
+        SessionService::new(Vec::new(), store, ServiceConfig::default()).with_delivery(records)
+    }
+
+    fn link(n: usize) -> LinkedAccount {
+        LinkedAccount {
+            reference: format!("ref-{n}"),
+            partner: "mono".into(),
+            institution: None,
+            institution_icon: None,
+            auth_method: None,
+            account_id: format!("acc-{n}"),
+            customer: None,
+            phone_number: None,
+            channel: "ussd".into(),
+        }
+    }
+
+    /// Many links parked at once by two services on one store (two
+    /// instances on one Redis, the records down at peak) are all kept:
+    /// compare-and-set with jittered retries loses none.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_parks_lose_nothing() {
+        let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
+        let records = Arc::new(Records::default());
+        let a = Arc::new(service(Arc::clone(&store), Arc::clone(&records)));
+        let b = Arc::new(service(Arc::clone(&store), Arc::clone(&records)));
+        let mut tasks = Vec::new();
+        for n in 0..40 {
+            let s = Arc::clone(if n % 2 == 0 { &a } else { &b });
+            tasks.push(tokio::spawn(async move { s.park(&link(n)).await }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let (_, parked) = a.parked().await.unwrap();
+        assert_eq!(parked.len(), 40);
+        // Parked again: kept once.
+        b.park(&link(3)).await;
+        a.park(&link(4)).await;
+        assert_eq!(a.parked().await.unwrap().1.len(), 40);
+        assert_eq!(a.sweep_parked().await, 40);
+        assert_eq!(a.sweep_parked().await, 0);
+    }
+
+    /// While the records are still down, a sweep stops at its first failed
+    /// delivery (it does not wait out the same failure once per link) and
+    /// keeps every link.
+    #[tokio::test]
+    async fn a_sweep_stops_at_the_first_failure_and_keeps_the_list() {
+        let records = Arc::new(Records::default());
+        let s = service(Arc::new(MemoryStore::new()), Arc::clone(&records));
+        for n in 0..5 {
+            s.park(&link(n)).await;
+        }
+        records.down.store(true, Ordering::SeqCst);
+        assert_eq!(s.sweep_parked().await, 0);
+        assert_eq!(records.calls.load(Ordering::SeqCst), 1);
+        records.down.store(false, Ordering::SeqCst);
+        assert_eq!(s.sweep_parked().await, 5);
+        let delivered = records.delivered.lock().unwrap().clone();
+        assert_eq!(delivered, ["ref-0", "ref-1", "ref-2", "ref-3", "ref-4"]);
+    }
+
+    /// A list this build cannot read is never written over (that would
+    /// drop every link on it), and an entry it cannot parse is kept for a
+    /// build that can.
+    #[tokio::test]
+    async fn an_unreadable_list_or_entry_is_kept() {
+        let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
+        let records = Arc::new(Records::default());
+        let s = service(Arc::clone(&store), Arc::clone(&records));
+        store
+            .compare_and_set(KEY, None, b"{not a list".to_vec(), KEEP)
+            .await
+            .unwrap();
+        s.park(&link(1)).await;
+        let raw = store.get(KEY).await.unwrap().unwrap();
+        assert_eq!(raw.data, b"{not a list", "written over");
+
+        store.delete(KEY).await.unwrap();
+        let odd = serde_json::json!([{"reference": "from-a-newer-build", "shape": 2}]);
+        store
+            .compare_and_set(KEY, None, serde_json::to_vec(&odd).unwrap(), KEEP)
+            .await
+            .unwrap();
+        s.park(&link(2)).await;
+        assert_eq!(s.sweep_parked().await, 1);
+        let (_, left) = s.parked().await.unwrap();
+        assert_eq!(left, [odd[0].clone()]);
+    }
 }

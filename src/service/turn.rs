@@ -249,6 +249,9 @@ impl SessionService {
         let this = Arc::clone(self);
         let key_owned = key.to_owned();
         let settle_channel = Arc::clone(&channel);
+        // The session as claimed: whom a link the call makes is delivered
+        // for when the record cannot be read back (a store error, or gone).
+        let claimed = session.as_ref().clone();
         self.tasks.spawn(async move {
             let result = partner.driver.call(&flow, &call).await;
             this.health
@@ -259,15 +262,25 @@ impl SessionService {
             }
             this.finish_calls(&partner, &mut flow, &mut events).await;
             let settled = this
-                .settle(&key_owned, &claim, &flow, events, settle_channel.as_ref())
+                .settle(
+                    &key_owned,
+                    &claim,
+                    &flow,
+                    events,
+                    &claimed,
+                    settle_channel.as_ref(),
+                )
                 .await;
-            if let Ok(session) = &settled {
-                if let Some(linked) = this.linked(&flow, session, settle_channel.name()) {
-                    // Linked and saved, but delivery still fails: keep
-                    // trying in the background, or the host never hears.
-                    let redelivery = Arc::clone(&this).redeliver::<S>(key_owned.clone(), linked);
-                    this.tasks.spawn(redelivery);
+            // Linked, but delivery still fails (or the outcome could not be
+            // written, whatever delivery did): keep trying in the
+            // background, and park it, or the host never hears.
+            let known = settled.as_ref().unwrap_or(&claimed);
+            if let Some(linked) = this.linked(&flow, known, settle_channel.name()) {
+                if settled.is_err() {
+                    this.park(&linked).await;
                 }
+                let redelivery = Arc::clone(&this).redeliver::<S>(key_owned.clone(), linked);
+                this.tasks.spawn(redelivery);
             }
             let _ = tx.send(settled);
         });
@@ -330,6 +343,7 @@ impl SessionService {
         claim: &Claim,
         flow: &ConnectFlow,
         events: Vec<Event>,
+        claimed: &Session<S>,
         channel: &C,
     ) -> Result<Session<S>, ServiceError> {
         // A link the partner made is delivered before the write that says
@@ -338,12 +352,15 @@ impl SessionService {
         // Tried once: the outcome must be written within the claim's lease
         // (retrying here let a delivery outage outlast it, and the link was
         // then recovered as a timeout). A failure is retried by `redeliver`.
+        // The record as stored, or (unreadable now) the session as claimed.
         let mut delivered = None;
-        if let Some(mut known) = self.load::<S>(key).await.ok().flatten().map(|l| l.session) {
-            note_events(&mut known, &events);
-            if let Some(linked) = self.linked(flow, &known, channel.name()) {
-                delivered = self.deliver_or_park(&linked).await;
-            }
+        let mut known = match self.load::<S>(key).await {
+            Ok(Some(loaded)) => loaded.session,
+            _ => claimed.clone(),
+        };
+        note_events(&mut known, &events);
+        if let Some(linked) = self.linked(flow, &known, channel.name()) {
+            delivered = self.deliver_or_park(&linked).await;
         }
         let outcome = self
             .update_claimed(key, Some(claim.id), |session| {
@@ -534,9 +551,11 @@ impl SessionService {
                 break d;
             }
             if stopping || started.elapsed() >= kept {
-                // Logged with what an operator needs to record it by hand;
-                // it stays parked for a sweep.
-                tracing::error!(reference = %linked.reference, account = %linked.account_id,
+                // Parked (again, if a first try failed: the list keeps it
+                // once), for any instance's sweep; `park` logs what an
+                // operator needs if even that fails.
+                self.park(&linked).await;
+                tracing::warn!(reference = %linked.reference, account = %linked.account_id,
                     partner = %linked.partner, "the link is not delivered yet; left to the parked-link sweep");
                 return;
             }
