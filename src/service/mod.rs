@@ -142,6 +142,15 @@ pub(crate) struct Partner {
     pub(crate) catalogue: CatalogueCache,
 }
 
+/// `budget` from now, as a deadline; a budget too large to add (a
+/// configured "never") is a year, rather than the panic `Instant + Duration`
+/// is on overflow.
+pub(crate) fn deadline_in(budget: Duration) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    now.checked_add(budget)
+        .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600))
+}
+
 /// Runs people's turns. Share one per process behind an `Arc`; every
 /// channel of a `serve` process uses the same one.
 #[derive(Debug)]
@@ -450,4 +459,21 @@ impl SessionService {
 pub fn new_reference() -> String {
     let hex = uuid::Uuid::new_v4().simple().to_string();
     hex.get(..12).unwrap_or(&hex).to_ascii_uppercase()
+}
+
+#[cfg(test)]
+mod deadline_tests {
+    use super::*;
+
+    /// A budget configured as "never" (`Duration::MAX`, or a huge
+    /// `--reply-budget`) is a far deadline, not the panic of
+    /// `Instant + Duration` on overflow (review, 2026-12-04: a hop with such
+    /// a budget panicked since its deadline was taken at arrival).
+    #[tokio::test]
+    async fn a_huge_budget_is_a_far_deadline_not_a_panic() {
+        let far = deadline_in(Duration::MAX);
+        assert!(far > tokio::time::Instant::now() + Duration::from_secs(300 * 24 * 3600));
+        let near = deadline_in(Duration::from_secs(1));
+        assert!(near <= tokio::time::Instant::now() + Duration::from_secs(1));
+    }
 }

@@ -165,10 +165,11 @@ impl SessionService {
     /// person, renders through `channel`, and saves at `version`. Reads are
     /// answered inline from the catalogue cache; any other call is claimed
     /// first and made in a background task, and the turn waits for it until
-    /// `budget` has passed since the turn started: a bank-list refresh on
-    /// the way counts against it, so a slow list and a slow bank together
-    /// still answer within the channel's reply budget (a USSD gateway ends
-    /// the session at 15 s).
+    /// `budget` has passed since the turn started (a list read inside the
+    /// turn counts against it). A channel whose reply budget runs from the
+    /// request's arrival passes what is left of it: the USSD channel does,
+    /// so that a bank-list refresh in the restore before the turn counts
+    /// too (a gateway ends the session at 15 s).
     pub fn drive<'a, S: ChannelState, C: Channel<S>>(
         self: &'a Arc<Self>,
         key: &'a str,
@@ -203,7 +204,7 @@ impl SessionService {
         channel: Arc<C>,
         budget: Duration,
     ) -> Result<Turn<S>, ServiceError> {
-        let deadline = tokio::time::Instant::now() + budget;
+        let deadline = super::deadline_in(budget);
         let partner = Arc::clone(self.partner(&session.partner)?);
         let pending = self.answer_reads(&session.partner, &mut flow).await?;
         self.take_events(&mut flow, &mut session, channel.as_ref());

@@ -96,7 +96,7 @@ pub(super) async fn events(
         }
         Ok(_) => {}
     }
-    let deadline = tokio::time::Instant::now() + link.config().stream_lifetime;
+    let deadline = crate::service::deadline_in(link.config().stream_lifetime);
     let flinks = match query.events {
         Names::Mono => None,
         Names::Flinks => Some(ConnectEvents::default()),

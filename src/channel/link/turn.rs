@@ -317,7 +317,7 @@ impl LinkService {
         mut session: Session<LinkState>,
         mut flow: ConnectFlow,
     ) -> Result<SessionResponse, ApiError> {
-        let deadline = tokio::time::Instant::now() + self.config.reply_budget;
+        let deadline = crate::service::deadline_in(self.config.reply_budget);
         while session.claim().is_some() && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
             session = self.authorize(token).await?.session;

@@ -278,10 +278,8 @@ pub(crate) fn linked_first(shared: InstitutionList, first: &[String]) -> Institu
     InstitutionList(std::sync::Arc::new(list))
 }
 
-/// Renders `view`; the institution list comes from `institutions` (the
-/// caller caches it, it is the same for everyone).
-/// How soon a front-end is told to ask again while a bank call runs (it
-/// has no deadline to go by).
+/// How soon a front-end is told to ask again when the flow has no
+/// deadline to go by (a bank call runs).
 pub(crate) const RETRY_AFTER_MS: u64 = 1000;
 
 /// `retry_after_ms` for a flow whose next deadline is `deadline`, at `now`:
@@ -293,6 +291,8 @@ pub(crate) fn retry_after(now: Timestamp, deadline: Option<Timestamp>) -> u64 {
     })
 }
 
+/// Renders `view`; the institution list comes from `institutions` (the
+/// caller caches it, it is the same for everyone).
 pub(crate) fn render(
     view: &View<'_>,
     institutions: impl FnOnce(&[Institution]) -> InstitutionList,

@@ -164,7 +164,7 @@ impl UssdService {
         let key = ["ussd:", gateway.name(), ":", &raw.session_id].concat();
         // The reply budget counts from here: a bank-list refresh on the way
         // to a bank call must not add to the time the gateway waits.
-        let reply_by = tokio::time::Instant::now() + self.config.reply_budget;
+        let reply_by = crate::service::deadline_in(self.config.reply_budget);
         let shown = match self
             .serve(gateway.name(), &key, &raw, request.peer, reply_by)
             .await
