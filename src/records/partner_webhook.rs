@@ -11,10 +11,12 @@
 //! A delivery must carry Mono's `mono-webhook-secret` header, compared in
 //! constant time with the configured secret; without it, or with another,
 //! the answer is 401 and nothing is read further. Mono retries anything
-//! that is not 2xx, so what can never succeed later is a 4xx (a body that
-//! is not JSON, names no event, or an unlink that names no account), what
-//! may is a 503 (the database), and what is done or has nothing to do is a
-//! 200: an unlink already applied (Mono's retry), an account this database
+//! that is not 2xx. What can never succeed is still a 4xx (a body that is
+//! not JSON, names no event, or an unlink that names no account): Mono
+//! retries it, and it shows as failing on Mono's dashboard, where an
+//! operator sees it, rather than vanishing behind a 200 (each retry costs
+//! one parse here). What may succeed later is a 503 (the database), and
+//! what is done or has nothing to do is a 200: an unlink already applied (Mono's retry), an account this database
 //! never saw (it may be another app's), an event we do not act on. Errors
 //! are JSON in the `/v2/` endpoints' envelope
 //! (`{status: "error", message, data: null}`).
