@@ -143,6 +143,10 @@ pub(crate) struct LoadingInstitutions {
     pub(crate) request: Option<RequestId>,
     /// Failed tries so far.
     pub(crate) attempt: u8,
+    /// What the person is told on the list once it is loaded (why they are
+    /// back on it: a "try later" when this flow had no list to go back to).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) notice: Option<Notice>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -110,6 +110,7 @@ impl ConnectFlow {
             state: State::LoadingInstitutions(LoadingInstitutions {
                 request: None,
                 attempt: 0,
+                notice: None,
             }),
             catalogue: None,
             next_id: 1,
@@ -119,7 +120,7 @@ impl ConnectFlow {
             events: VecDeque::new(),
         };
         flow.emit(now, EventKind::Opened);
-        flow.state = flow.load_institutions(0);
+        flow.state = flow.load_institutions(0, None);
         flow
     }
 

@@ -60,7 +60,7 @@ impl ConnectFlow {
         result: Result<Reply, CallError>,
     ) -> State {
         match result {
-            Ok(Reply::Institutions(catalogue)) => self.catalogue_loaded(now, catalogue),
+            Ok(Reply::Institutions(catalogue)) => self.catalogue_loaded(now, catalogue, s.notice),
             Ok(_) => self.fail(now, protocol("expected an institution list")),
             Err(e) => {
                 // Past 255 failures there is no attempt number to give:
@@ -77,6 +77,7 @@ impl ConnectFlow {
                         State::LoadingInstitutions(LoadingInstitutions {
                             request: None,
                             attempt,
+                            notice: s.notice,
                         })
                     }
                     None => self.fail(
@@ -90,11 +91,16 @@ impl ConnectFlow {
         }
     }
 
-    fn catalogue_loaded(&mut self, now: Timestamp, catalogue: Arc<Catalogue>) -> State {
+    fn catalogue_loaded(
+        &mut self,
+        now: Timestamp,
+        catalogue: Arc<Catalogue>,
+        notice: Option<Notice>,
+    ) -> State {
         self.catalogue = Some(catalogue);
         let preselect = match &self.config.institution {
             Some(p) if !self.counters.preselect_tried => p.clone(),
-            _ => return State::ChoosingInstitution(ChoosingInstitution { notice: None }),
+            _ => return State::ChoosingInstitution(ChoosingInstitution { notice }),
         };
         self.counters.preselect_tried = true;
         match self.target(&preselect.id, preselect.auth_method) {

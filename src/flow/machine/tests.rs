@@ -550,3 +550,45 @@ fn a_pending_reauthorisation_refused_for_now_goes_back_to_the_list() {
     assert_eq!(host.flow.poll_timeout(), None, "no poll or deadline left");
     assert_eq!(host.count(CallKind::Login), 0);
 }
+
+/// Finding (review, 2026-12-04): back to the list with a notice ("try
+/// later") when the flow had no list to go back to (restored without its
+/// catalogue: the bank is no longer offered), the list was loaded again and
+/// the notice was lost: the person landed on the list with no word of why.
+/// It is carried through the load, and through a restore of the list.
+#[test]
+fn a_notice_survives_reloading_the_list() {
+    let mut host = reauthorising();
+    host.reply(Ok(Reply::Step(Step::Pending {
+        poll_after_ms: 10_000,
+        give_up_after_ms: 60_000,
+        continuation: Some(Continuation::new("req-1")),
+    })));
+    let snapshot = Snapshot::from_json(&host.flow.snapshot().to_json()).expect("readable");
+    // Restored with no catalogue: the list is gone from this process.
+    host.flow = ConnectFlow::restore(snapshot, None).expect("restored");
+    host.now = host.flow.poll_timeout().expect("the poll's timer");
+    host.flow.handle_timeout(host.now);
+    host.drain();
+    host.reply(rejected(RejectionKind::TryLater, "Bank unreachable"));
+    assert_eq!(
+        host.calls.last().map(Call::kind),
+        Some(CallKind::ListInstitutions)
+    );
+    // Stored while the list loads, and restored.
+    let snapshot = Snapshot::from_json(&host.flow.snapshot().to_json()).expect("readable");
+    host.flow = ConnectFlow::restore(snapshot, None).expect("restored");
+    host.drain();
+    host.reply(Ok(Reply::Institutions(Arc::new(demo_catalogue()))));
+    assert!(
+        matches!(
+            host.flow.view(),
+            View::ChooseInstitution {
+                notice: Some(Notice::PartnerUnavailable { .. }),
+                ..
+            }
+        ),
+        "{:?}",
+        host.flow.view()
+    );
+}

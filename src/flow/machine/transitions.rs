@@ -19,7 +19,7 @@ impl ConnectFlow {
         let state = self.take_state();
         self.state = match (timer, state) {
             (Timer::ReadRetry, State::LoadingInstitutions(s)) if s.request.is_none() => {
-                self.load_institutions(s.attempt)
+                self.load_institutions(s.attempt, s.notice)
             }
             (
                 Timer::SessionExpiry,
@@ -58,11 +58,12 @@ impl ConnectFlow {
         };
     }
 
-    pub(super) fn load_institutions(&mut self, attempt: u8) -> State {
+    pub(super) fn load_institutions(&mut self, attempt: u8, notice: Option<Notice>) -> State {
         let request = self.call(Call::ListInstitutions);
         State::LoadingInstitutions(LoadingInstitutions {
             request: Some(request),
             attempt,
+            notice,
         })
     }
 
@@ -71,7 +72,7 @@ impl ConnectFlow {
         if self.catalogue.is_some() {
             State::ChoosingInstitution(ChoosingInstitution { notice })
         } else {
-            self.load_institutions(0)
+            self.load_institutions(0, notice)
         }
     }
 

@@ -171,11 +171,10 @@ impl ConnectFlow {
             effects: snapshot.effects.into_iter().map(Effect::from).collect(),
             events: snapshot.events.into_iter().collect::<VecDeque<_>>(),
         };
-        if matches!(
-            flow.state,
-            State::ChoosingInstitution(ChoosingInstitution { .. })
-        ) && flow.catalogue.is_none()
+        if let (State::ChoosingInstitution(ChoosingInstitution { notice }), None) =
+            (&flow.state, &flow.catalogue)
         {
+            let notice = notice.clone();
             let id = RequestId(flow.next_id);
             flow.next_id += 1;
             flow.effects.push_back(Effect::Call {
@@ -185,6 +184,7 @@ impl ConnectFlow {
             flow.state = State::LoadingInstitutions(LoadingInstitutions {
                 request: Some(id),
                 attempt: 0,
+                notice,
             });
         }
         Ok(flow)

@@ -179,7 +179,11 @@ pub(super) fn read(bytes: &[u8]) -> Result<Snapshot, RestoreError> {
             if let Some(at) = retry_at {
                 timers.arm(Timer::ReadRetry, at);
             }
-            State::LoadingInstitutions(st::LoadingInstitutions { request, attempt })
+            State::LoadingInstitutions(st::LoadingInstitutions {
+                request,
+                attempt,
+                notice: None,
+            })
         }
         V1State::ChoosingInstitution { notice } => {
             State::ChoosingInstitution(st::ChoosingInstitution { notice })
