@@ -171,7 +171,7 @@ pub struct SessionService {
     /// The links this process parked (`parked.rs`), by reference and
     /// account: a link page polled through an outage tries its delivery on
     /// every poll, and must not re-read the whole list each time.
-    pub(crate) parked_here: std::sync::Mutex<std::collections::HashSet<(String, String)>>,
+    pub(crate) parked_here: std::sync::Mutex<std::collections::HashSet<parked::Id>>,
 }
 
 impl SessionService {

@@ -211,7 +211,13 @@ impl SessionService {
         let Some((id, call)) = pending else {
             if let Some(linked) = self.linked(&flow, &session, channel.name()) {
                 // Boxed, like the call below: most turns deliver nothing.
-                session.delivered = Box::pin(self.deliver_or_park(&linked)).await;
+                session.delivered = Box::pin(self.deliver(&linked)).await;
+                if session.delivered.is_none() {
+                    // Parked in the background: the list may be contended
+                    // just when deliveries fail, and the person waits.
+                    let this = Arc::clone(self);
+                    self.tasks.spawn(async move { this.park(&linked).await });
+                }
             }
             channel.settled(&flow, &mut session);
             session.flow = flow.snapshot();
@@ -262,7 +268,7 @@ impl SessionService {
                 tracing::warn!(error = %e, "a claimed call's reply was refused");
             }
             this.finish_calls(&partner, &mut flow, &mut events).await;
-            let settled = this
+            let (settled, delivered) = this
                 .settle(
                     &key_owned,
                     &claim,
@@ -272,18 +278,24 @@ impl SessionService {
                     settle_channel.as_ref(),
                 )
                 .await;
-            // Linked, but delivery still fails (or the outcome could not be
-            // written, whatever delivery did): keep trying in the
-            // background, and park it, or the host never hears.
-            let known = settled.as_ref().unwrap_or(&claimed);
-            if let Some(linked) = this.linked(&flow, known, settle_channel.name()) {
-                if settled.is_err() {
-                    this.park(&linked).await;
+            // Linked, and delivery failed (whatever the outcome's write
+            // did): the link as the record, or the session as claimed,
+            // knows it.
+            let undelivered = match delivered {
+                Some(_) => None,
+                None => {
+                    let known = settled.as_ref().unwrap_or(&claimed);
+                    this.linked(&flow, known, settle_channel.name())
                 }
+            };
+            let _ = tx.send(settled);
+            // After the answer, so neither delays the person's screen: parked
+            // for any instance, and retried here in the background.
+            if let Some(linked) = undelivered {
+                this.park(&linked).await;
                 let redelivery = Arc::clone(&this).redeliver::<S>(key_owned.clone(), linked);
                 this.tasks.spawn(redelivery);
             }
-            let _ = tx.send(settled);
         });
         match tokio::time::timeout_at(deadline, rx).await {
             Ok(Ok(settled)) => settled.map(Turn::Settled),
@@ -337,7 +349,9 @@ impl SessionService {
     /// Writes the outcome of a claimed call onto the latest record, as long
     /// as the claim is still the session's. Retried on conflicts and store
     /// errors for the whole lease: the partner already acted, so its outcome
-    /// must not be dropped while it can still be saved.
+    /// must not be dropped while it can still be saved. Also says whether a
+    /// link the call made was delivered (whatever the write did).
+    #[allow(clippy::type_complexity)] // the outcome, and the delivery beside it
     async fn settle<S: ChannelState, C: Channel<S>>(
         &self,
         key: &str,
@@ -346,7 +360,7 @@ impl SessionService {
         events: Vec<Event>,
         claimed: &Session<S>,
         channel: &C,
-    ) -> Result<Session<S>, ServiceError> {
+    ) -> (Result<Session<S>, ServiceError>, Option<Delivered>) {
         // A link the partner made is delivered before the write that says
         // so, from what the claim's own session knew: even if that write
         // finds the claim recovered elsewhere, the host learns of the link.
@@ -361,7 +375,7 @@ impl SessionService {
         };
         note_events(&mut known, &events);
         if let Some(linked) = self.linked(flow, &known, channel.name()) {
-            delivered = self.deliver_or_park(&linked).await;
+            delivered = self.deliver(&linked).await;
         }
         let outcome = self
             .update_claimed(key, Some(claim.id), |session| {
@@ -374,17 +388,19 @@ impl SessionService {
                 channel.settled(flow, session);
                 session.flow = flow.snapshot();
             })
-            .await?;
-        match outcome {
-            Ok(session) => Ok(session),
-            Err(latest) => {
+            .await;
+        let settled = match outcome {
+            Err(e) => Err(e),
+            Ok(Ok(session)) => Ok(session),
+            Ok(Err(latest)) => {
                 // The claim was recovered elsewhere (its lease ran out) and the
                 // session moved on; the person's screen stays as it is.
                 tracing::error!(reference = %latest.reference,
                     "a call settled after its claim was recovered elsewhere");
                 Ok(latest)
             }
-        }
+        };
+        (settled, delivered)
     }
 
     /// Read-modify-write of a claimed session: applies `change` to the
@@ -509,17 +525,6 @@ impl SessionService {
         }
     }
 
-    /// [`deliver`](Self::deliver), and on failure the link parked in the
-    /// store for a later sweep (`parked.rs`): this process may not live to
-    /// retry it.
-    async fn deliver_or_park(&self, linked: &LinkedAccount) -> Option<Delivered> {
-        let delivered = self.deliver(linked).await;
-        if delivered.is_none() {
-            self.park(linked).await;
-        }
-        delivered
-    }
-
     /// Delivers a link the session saved undelivered, in the background:
     /// tried with a pause growing from 0.1 s to 30 s for as long as the
     /// session is kept, or once more when the process begins to stop, then
@@ -564,7 +569,11 @@ impl SessionService {
         };
         let saved = self
             .update_claimed::<S>(&key, None, |session| {
-                if session.delivered.is_none() {
+                // Only on a session whose flow linked this account: a claim
+                // recovered elsewhere may have moved the session on, and a
+                // `delivered` written there would stop a later link of
+                // another account from ever being delivered.
+                if session.delivered.is_none() && shows_linked(&session.flow, &linked.account_id) {
                     session.delivered = Some(delivered.clone());
                 }
             })
@@ -582,6 +591,13 @@ impl SessionService {
     pub fn undelivered<S>(&self, flow: &ConnectFlow, session: &Session<S>) -> bool {
         undelivered_account(flow, session).is_some()
     }
+}
+
+/// Whether the stored flow `snapshot` has linked `account`.
+fn shows_linked(snapshot: &crate::flow::Snapshot, account: &str) -> bool {
+    ConnectFlow::restore(snapshot.clone(), None).is_ok_and(
+        |flow| matches!(flow.view(), View::Done { account_id: Some(id), .. } if id == account),
+    )
 }
 
 /// The account `flow` linked, when `session` has not delivered it yet.
