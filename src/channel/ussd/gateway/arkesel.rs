@@ -22,8 +22,8 @@
 
 use serde::Serialize;
 
-use super::ghana::{self, text};
-use super::{DecodeError, Gateway, GatewayRequest, GatewayResponse, Payload, RawHop, Screen};
+use super::ghana;
+use super::{DecodeError, Gateway, GatewayRequest, GatewayResponse, RawHop, Screen};
 
 /// The Arkesel codec (store-key name `arkesel`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -42,11 +42,31 @@ struct Reply<'a> {
     continue_session: bool,
 }
 
-/// The codec answering one request: [`Arkesel`] with what its reply echoes.
-#[derive(Debug)]
-struct Replying {
-    user_id: String,
-    msisdn: String,
+impl ghana::Echoing for Arkesel {
+    const KEYS: ghana::Keys = ghana::Keys {
+        session: "sessionID",
+        first: "newSession",
+        data: "userData",
+        msisdn: "msisdn",
+        network: "network",
+        user: "userID",
+    };
+
+    fn reply(
+        &self,
+        screen: &Screen,
+        session_id: &str,
+        user_id: &str,
+        msisdn: &str,
+    ) -> GatewayResponse {
+        ghana::json_reply(&Reply {
+            session_id,
+            user_id,
+            msisdn,
+            message: &screen.text,
+            continue_session: !screen.end,
+        })
+    }
 }
 
 impl Gateway for Arkesel {
@@ -55,71 +75,14 @@ impl Gateway for Arkesel {
     }
 
     fn decode(&self, request: &GatewayRequest) -> Result<RawHop, DecodeError> {
-        let object = ghana::object(request)?;
-        let session_id = ghana::session_id(&object, "sessionID")?;
-        let data = text(&object, "userData");
-        let payload = if ghana::flag(&object, "newSession") {
-            Payload::Initiation { dialled: data }
-        } else {
-            // Arkesel numbers no hops, so a repeated delivery cannot be
-            // told from the same answer typed again.
-            Payload::Latest {
-                text: data,
-                sequence: None,
-            }
-        };
-        Ok(RawHop {
-            session_id,
-            phone: ghana::msisdn(&text(&object, "msisdn")),
-            service_code: String::new(),
-            network: text(&object, "network").trim().to_owned(),
-            payload,
-        })
+        ghana::decode_flagged(request, &<Self as ghana::Echoing>::KEYS)
     }
 
     fn encode(&self, screen: &Screen, session_id: &str, _client_state: &str) -> GatewayResponse {
-        reply(screen, session_id, "", "")
+        ghana::Echoing::reply(self, screen, session_id, "", "")
     }
 
     fn replying_to(&self, request: &GatewayRequest) -> Option<Box<dyn Gateway>> {
-        // An unreadable request is answered without the echo (there is
-        // nothing to echo), by `self`.
-        let object = ghana::object(request).ok()?;
-        Some(Box::new(Replying {
-            user_id: text(&object, "userID").trim().to_owned(),
-            msisdn: text(&object, "msisdn").trim().to_owned(),
-        }))
-    }
-}
-
-impl Gateway for Replying {
-    fn name(&self) -> &'static str {
-        Arkesel.name()
-    }
-
-    fn decode(&self, request: &GatewayRequest) -> Result<RawHop, DecodeError> {
-        Arkesel.decode(request)
-    }
-
-    fn encode(&self, screen: &Screen, session_id: &str, _client_state: &str) -> GatewayResponse {
-        reply(screen, session_id, &self.user_id, &self.msisdn)
-    }
-}
-
-fn reply(screen: &Screen, session_id: &str, user_id: &str, msisdn: &str) -> GatewayResponse {
-    let reply = Reply {
-        session_id,
-        user_id,
-        msisdn,
-        message: &screen.text,
-        continue_session: !screen.end,
-    };
-    // Serialising strings and a bool into memory cannot fail, so the
-    // empty fallback is unreachable.
-    let body = serde_json::to_vec(&reply).unwrap_or_default();
-    GatewayResponse {
-        status: 200,
-        headers: vec![("content-type", "application/json".to_owned())],
-        body,
+        ghana::echo(*self, request)
     }
 }

@@ -10,7 +10,113 @@
 use serde_json::{Map, Value};
 
 pub(super) use super::hubtel::{field, text};
-use super::{normalise_msisdn, DecodeError, GatewayRequest};
+use super::{
+    normalise_msisdn, DecodeError, Gateway, GatewayRequest, GatewayResponse, Payload, RawHop,
+    Screen,
+};
+
+/// The request keys of a gateway whose first dial is a flag and whose
+/// reply echoes the caller (Arkesel, Nalo).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Keys {
+    pub(super) session: &'static str,
+    /// The first-dial flag.
+    pub(super) first: &'static str,
+    /// The dialled string on a first dial, the last answer after it.
+    pub(super) data: &'static str,
+    pub(super) msisdn: &'static str,
+    pub(super) network: &'static str,
+    /// The id the reply echoes besides the phone.
+    pub(super) user: &'static str,
+}
+
+/// A hop of a gateway read by `keys`. These gateways send no service code,
+/// so pre-dialled segments cannot be told from the code itself: a first
+/// dial carries none (lenient reading; the reference says nothing of
+/// pre-dialled input there). They number no hops either, so a repeated
+/// delivery cannot be told from the same answer typed again.
+pub(super) fn decode_flagged(request: &GatewayRequest, keys: &Keys) -> Result<RawHop, DecodeError> {
+    let object = object(request)?;
+    let session_id = session_id(&object, keys.session)?;
+    let data = text(&object, keys.data);
+    let payload = if flag(&object, keys.first) {
+        Payload::Initiation { dialled: data }
+    } else {
+        Payload::Latest {
+            text: data,
+            sequence: None,
+        }
+    };
+    Ok(RawHop {
+        session_id,
+        phone: msisdn(&text(&object, keys.msisdn)),
+        service_code: String::new(),
+        network: text(&object, keys.network).trim().to_owned(),
+        payload,
+    })
+}
+
+/// A codec whose reply echoes the request's user id and phone, which
+/// [`Gateway::encode`] is not given: the codec that answers one request is
+/// an [`Echo`] of it ([`echo`], its [`Gateway::replying_to`]).
+pub(super) trait Echoing: Gateway + Copy {
+    /// How its requests are read.
+    const KEYS: Keys;
+    /// Its reply to the request of `user_id` and `msisdn` (as sent).
+    fn reply(
+        &self,
+        screen: &Screen,
+        session_id: &str,
+        user_id: &str,
+        msisdn: &str,
+    ) -> GatewayResponse;
+}
+
+/// `codec`, answering one request: with what its reply echoes.
+#[derive(Debug)]
+pub(super) struct Echo<G> {
+    codec: G,
+    user_id: String,
+    msisdn: String,
+}
+
+/// The [`Echo`] of `codec` for `request`; `None` (answered by `codec`
+/// itself, with nothing to echo) for an unreadable request.
+pub(super) fn echo<G: Echoing>(codec: G, request: &GatewayRequest) -> Option<Box<dyn Gateway>> {
+    let object = object(request).ok()?;
+    Some(Box::new(Echo {
+        codec,
+        user_id: text(&object, G::KEYS.user).trim().to_owned(),
+        msisdn: text(&object, G::KEYS.msisdn).trim().to_owned(),
+    }))
+}
+
+impl<G: Echoing> Gateway for Echo<G> {
+    fn name(&self) -> &'static str {
+        self.codec.name()
+    }
+
+    fn decode(&self, request: &GatewayRequest) -> Result<RawHop, DecodeError> {
+        self.codec.decode(request)
+    }
+
+    fn encode(&self, screen: &Screen, session_id: &str, _client_state: &str) -> GatewayResponse {
+        self.codec
+            .reply(screen, session_id, &self.user_id, &self.msisdn)
+    }
+}
+
+/// `body` as a JSON reply (status 200: a gateway shows anything else as a
+/// network error).
+pub(super) fn json_reply(body: &impl serde::Serialize) -> GatewayResponse {
+    // Serialising plain strings, bools and numbers into memory cannot
+    // fail, so the empty fallback is unreachable.
+    GatewayResponse {
+        status: 200,
+        headers: vec![("content-type", "application/json".to_owned())],
+        body: serde_json::to_vec(body).unwrap_or_default(),
+    }
+}
 
 /// The request body as a JSON object; anything else is unreadable.
 pub(super) fn object(request: &GatewayRequest) -> Result<Map<String, Value>, DecodeError> {

@@ -131,13 +131,6 @@ impl Gateway for Korba {
                 REPLY_CONTINUE
             },
         };
-        // Serialising a string and a number into memory cannot fail, so
-        // the empty fallback is unreachable.
-        let body = serde_json::to_vec(&reply).unwrap_or_default();
-        GatewayResponse {
-            status: 200,
-            headers: vec![("content-type", "application/json".to_owned())],
-            body,
-        }
+        ghana::json_reply(&reply)
     }
 }

@@ -25,8 +25,8 @@
 
 use serde::Serialize;
 
-use super::ghana::{self, text};
-use super::{DecodeError, Gateway, GatewayRequest, GatewayResponse, Payload, RawHop, Screen};
+use super::ghana;
+use super::{DecodeError, Gateway, GatewayRequest, GatewayResponse, RawHop, Screen};
 
 /// The Nalo codec (store-key name `nalo`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -47,11 +47,32 @@ struct Reply<'a> {
     continues: bool,
 }
 
-/// The codec answering one request: [`Nalo`] with what its reply echoes.
-#[derive(Debug)]
-struct Replying {
-    user_id: String,
-    msisdn: String,
+impl ghana::Echoing for Nalo {
+    const KEYS: ghana::Keys = ghana::Keys {
+        session: "SESSIONID",
+        first: "MSGTYPE",
+        data: "USERDATA",
+        msisdn: "MSISDN",
+        network: "NETWORK",
+        user: "USERID",
+    };
+
+    fn reply(
+        &self,
+        screen: &Screen,
+        _session_id: &str,
+        user_id: &str,
+        msisdn: &str,
+    ) -> GatewayResponse {
+        // Nalo's reply names no session: it answers its own request.
+        ghana::json_reply(&Reply {
+            user_id,
+            msisdn,
+            user_data: "",
+            message: &screen.text,
+            continues: !screen.end,
+        })
+    }
 }
 
 impl Gateway for Nalo {
@@ -60,72 +81,14 @@ impl Gateway for Nalo {
     }
 
     fn decode(&self, request: &GatewayRequest) -> Result<RawHop, DecodeError> {
-        let object = ghana::object(request)?;
-        let session_id = ghana::session_id(&object, "SESSIONID")?;
-        let data = text(&object, "USERDATA");
-        let payload = if ghana::flag(&object, "MSGTYPE") {
-            Payload::Initiation { dialled: data }
-        } else {
-            // Nalo numbers no hops, so a repeated delivery cannot be told
-            // from the same answer typed again.
-            Payload::Latest {
-                text: data,
-                sequence: None,
-            }
-        };
-        Ok(RawHop {
-            session_id,
-            phone: ghana::msisdn(&text(&object, "MSISDN")),
-            service_code: String::new(),
-            network: text(&object, "NETWORK").trim().to_owned(),
-            payload,
-        })
+        ghana::decode_flagged(request, &<Self as ghana::Echoing>::KEYS)
     }
 
-    fn encode(&self, screen: &Screen, _session_id: &str, _client_state: &str) -> GatewayResponse {
-        // Nalo's reply names no session: it answers its own request.
-        reply(screen, "", "")
+    fn encode(&self, screen: &Screen, session_id: &str, _client_state: &str) -> GatewayResponse {
+        ghana::Echoing::reply(self, screen, session_id, "", "")
     }
 
     fn replying_to(&self, request: &GatewayRequest) -> Option<Box<dyn Gateway>> {
-        // An unreadable request is answered without the echo (there is
-        // nothing to echo), by `self`.
-        let object = ghana::object(request).ok()?;
-        Some(Box::new(Replying {
-            user_id: text(&object, "USERID").trim().to_owned(),
-            msisdn: text(&object, "MSISDN").trim().to_owned(),
-        }))
-    }
-}
-
-impl Gateway for Replying {
-    fn name(&self) -> &'static str {
-        Nalo.name()
-    }
-
-    fn decode(&self, request: &GatewayRequest) -> Result<RawHop, DecodeError> {
-        Nalo.decode(request)
-    }
-
-    fn encode(&self, screen: &Screen, _session_id: &str, _client_state: &str) -> GatewayResponse {
-        reply(screen, &self.user_id, &self.msisdn)
-    }
-}
-
-fn reply(screen: &Screen, user_id: &str, msisdn: &str) -> GatewayResponse {
-    let reply = Reply {
-        user_id,
-        msisdn,
-        user_data: "",
-        message: &screen.text,
-        continues: !screen.end,
-    };
-    // Serialising strings and a bool into memory cannot fail, so the
-    // empty fallback is unreachable.
-    let body = serde_json::to_vec(&reply).unwrap_or_default();
-    GatewayResponse {
-        status: 200,
-        headers: vec![("content-type", "application/json".to_owned())],
-        body,
+        ghana::echo(*self, request)
     }
 }
