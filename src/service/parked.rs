@@ -110,7 +110,7 @@ impl SessionService {
     /// Delivers the parked links, and takes those delivered off the list;
     /// returns how many were delivered. Starts at a random place in the
     /// list (one link the records always refuse must not stand before the
-    /// rest for ever) and stops after [`FAILURES_IN_A_ROW`] failures in a
+    /// rest for ever) and stops after `FAILURES_IN_A_ROW` (3) failures in a
     /// row (the records are still down); what is not delivered stays.
     pub async fn sweep_parked(&self) -> usize {
         let links = match self.parked().await {
