@@ -219,3 +219,51 @@ async fn the_stream_alone_moves_a_flow_waiting_on_a_timer() {
     let (_, body) = rig.client.session(&token).await;
     assert_eq!(body["view"]["type"], "choose_institution", "{body}");
 }
+
+/// The stream moves a flow only when a `GET` would: an unopened session
+/// (nobody has seen a view yet) and a flow resting on a form with no
+/// deadline due are only read, so a listening front-end sends nothing to
+/// the partner on its own.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_stream_does_not_move_a_flow_that_waits_for_the_person() {
+    use connectflow::testing::{catalogues, StubPartner};
+    let partner = StubPartner::start().await.unwrap();
+    let rig = serve(&partner.url(), Setup::default()).await;
+    let token = rig.client.new_token().await;
+    let listen = |token: String| {
+        let url = format!("{}/link/v1/session/events", rig.url);
+        async move {
+            let response = reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+            // A few of the stream's polls (every 20 ms in this rig).
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            drop(response);
+        }
+    };
+    listen(token.clone()).await;
+    assert_eq!(
+        partner.count(StubPartner::INSTITUTIONS),
+        0,
+        "unopened: not opened"
+    );
+
+    let (_, body) = rig.client.session(&token).await;
+    assert_eq!(body["view"]["type"], "choose_institution", "{body}");
+    let choose =
+        serde_json::json!({"type": "choose_institution", "institution": catalogues::DEMO_BANK});
+    let (status, body) = rig.client.act(&token, 0, choose).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["view"]["type"], "form", "{body}");
+    let calls = partner.requests().len();
+    listen(token.clone()).await;
+    assert_eq!(
+        partner.requests().len(),
+        calls,
+        "nothing sent while the form waits"
+    );
+}
