@@ -119,7 +119,15 @@ pub struct LinkService {
     views: cache::ViewCache,
     /// Opened records by version, for actions.
     sessions: cache::SessionCache,
+    /// Turns the event streams may run at once (`sse.rs`): a stream's
+    /// in-flight slot is gone once its headers are sent, so its turns are
+    /// bounded here instead; a stream that finds none free tries on its
+    /// next poll.
+    pub(crate) stream_turns: tokio::sync::Semaphore,
 }
+
+/// How many turns the event streams may run at once.
+const STREAM_TURNS: usize = 64;
 
 impl std::fmt::Debug for LinkService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -140,6 +148,7 @@ impl LinkService {
             institutions: Mutex::new(None),
             views: cache::ViewCache::default(),
             sessions: cache::SessionCache::default(),
+            stream_turns: tokio::sync::Semaphore::new(STREAM_TURNS),
         })
     }
 
@@ -159,6 +168,7 @@ impl LinkService {
             institutions: Mutex::new(None),
             views: cache::ViewCache::default(),
             sessions: cache::SessionCache::default(),
+            stream_turns: tokio::sync::Semaphore::new(STREAM_TURNS),
         })
     }
 

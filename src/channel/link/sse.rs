@@ -171,9 +171,12 @@ impl Poll {
             if self.wants_turn(version, &session).await {
                 // What a `GET` does on this record: a turn, the view cached
                 // as usual. A failure leaves the record as it was; the
-                // stream goes on reading it.
-                let _ = self.link.show(&self.token).await;
-                (_, session) = self.link.authorize_shared(&self.token).await.ok()?;
+                // stream goes on reading it. Within the streams' share of
+                // turns (none free: the next poll tries again).
+                if let Ok(_turn) = self.link.stream_turns.try_acquire() {
+                    let _ = self.link.show(&self.token).await;
+                    (_, session) = self.link.authorize_shared(&self.token).await.ok()?;
+                }
             }
             let state = &session.channel;
             match &mut self.flinks {
