@@ -31,6 +31,7 @@ pub mod claim;
 mod create;
 mod delivery;
 mod health;
+mod linked;
 mod parked;
 mod record;
 pub mod signature;
