@@ -12,7 +12,7 @@ use super::UssdService;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 use std::sync::Arc;
 
@@ -26,17 +26,22 @@ const BUSY_READ: std::time::Duration = std::time::Duration::from_secs(1);
 /// What a hop shed under overload is told (the server's in-flight limit).
 const BUSY: &str = "Sorry, we are busy right now. Please dial again in a minute.";
 
+/// Every gateway's hop path and codec: [`router`] mounts each, and a hop
+/// shed under overload ([`busy`]) is answered by the codec at its path.
+const HOPS: [(&str, &dyn Gateway); 6] = [
+    ("/ussd", &AfricasTalking),
+    ("/ussd/hubtel", &Hubtel),
+    ("/ussd/hubtel-ps", &HubtelPs),
+    ("/ussd/arkesel", &Arkesel),
+    ("/ussd/nalo", &Nalo),
+    ("/ussd/korba", &Korba),
+];
+
 /// The gateway whose hops come to `path`, as [`router`] mounts them.
 fn gateway_at(path: &str) -> Option<&'static dyn Gateway> {
-    match path {
-        "/ussd" => Some(&AfricasTalking),
-        "/ussd/hubtel" => Some(&Hubtel),
-        "/ussd/hubtel-ps" => Some(&HubtelPs),
-        "/ussd/arkesel" => Some(&Arkesel),
-        "/ussd/nalo" => Some(&Nalo),
-        "/ussd/korba" => Some(&Korba),
-        _ => None,
-    }
+    HOPS.iter()
+        .find(|(at, _)| *at == path)
+        .map(|(_, gateway)| *gateway)
 }
 
 /// The reply to a hop the server sheds under overload: an `END` screen in
@@ -79,14 +84,20 @@ pub(crate) async fn busy(request: Request) -> Result<Response, Request> {
 /// `POST /ussd/arkesel`, Nalo at `POST /ussd/nalo`, Korba / Mobiverse at
 /// `POST /ussd/korba`; every one behind `auth`.
 pub fn router(service: Arc<UssdService>, auth: GatewayAuth) -> Router {
-    Router::new()
-        .route("/ussd", post(at_hop).get(at_hop))
-        .route("/ussd/events", post(at_events))
-        .route("/ussd/hubtel", post(hubtel_hop))
-        .route("/ussd/hubtel-ps", post(hubtel_ps_hop))
-        .route("/ussd/arkesel", post(arkesel_hop))
-        .route("/ussd/nalo", post(nalo_hop))
-        .route("/ussd/korba", post(korba_hop))
+    let mut router = Router::new().route("/ussd/events", post(at_events));
+    for (path, gateway) in HOPS {
+        let hop = move |State(service): State<Arc<UssdService>>, request: Request| async move {
+            serve(&service, gateway, request).await
+        };
+        // Africa's Talking's Kenyan clones also call by `GET`.
+        let method = if path == "/ussd" {
+            get(hop).post(hop)
+        } else {
+            post(hop)
+        };
+        router = router.route(path, method);
+    }
+    router
         .route_layer(axum::middleware::from_fn({
             // Shared, not cloned per request (the token is a string).
             let auth = Arc::new(auth);
@@ -146,30 +157,6 @@ async fn serve(service: &Arc<UssdService>, gateway: &dyn Gateway, request: Reque
             respond(gateway.encode(&sorry, "", ""))
         }
     }
-}
-
-async fn at_hop(State(service): State<Arc<UssdService>>, request: Request) -> Response {
-    serve(&service, &AfricasTalking, request).await
-}
-
-async fn hubtel_hop(State(service): State<Arc<UssdService>>, request: Request) -> Response {
-    serve(&service, &Hubtel, request).await
-}
-
-async fn hubtel_ps_hop(State(service): State<Arc<UssdService>>, request: Request) -> Response {
-    serve(&service, &HubtelPs, request).await
-}
-
-async fn arkesel_hop(State(service): State<Arc<UssdService>>, request: Request) -> Response {
-    serve(&service, &Arkesel, request).await
-}
-
-async fn nalo_hop(State(service): State<Arc<UssdService>>, request: Request) -> Response {
-    serve(&service, &Nalo, request).await
-}
-
-async fn korba_hop(State(service): State<Arc<UssdService>>, request: Request) -> Response {
-    serve(&service, &Korba, request).await
 }
 
 /// AT posts one notification per ended session; reply 200 quickly.
