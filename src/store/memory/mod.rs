@@ -16,29 +16,19 @@ use super::{BoxFuture, Clock, Created, Entry, SessionStore, StoreError, SystemCl
 /// sweep's cost stays constant per write, amortised.
 const PURGE_MIN_WRITES: usize = 64;
 
-#[derive(Debug)]
-struct Slot {
-    key: Box<str>,
-    version: Version,
-    data: Vec<u8>,
-    expires_at: Instant,
-}
+mod slot;
 
-impl Slot {
-    fn is_live(&self, now: Instant) -> bool {
-        now < self.expires_at
-    }
-}
+use slot::Slot;
 
-/// The map: each record on the heap, the table holding only its key's hash
-/// and a pointer (16 bytes). A store that only grows (every USSD session is
+/// The map: each record in one allocation of its own ([`Slot`]), the table
+/// holding only its key's hash and a pointer (24 bytes). A store that only grows (every USSD session is
 /// new) rehashes often; with the hash kept and entries this small, growing
 /// the table moves 16 bytes an entry and reads no key. A `HashMap<String,
 /// Slot>` (80 bytes an entry, every key re-hashed through its pointer) spent
 /// a twentieth of a bank-choice hop's CPU growing (issue 13's profile).
 #[derive(Debug, Default)]
 struct Map {
-    table: hashbrown::HashTable<(u64, Box<Slot>)>,
+    table: hashbrown::HashTable<(u64, Slot)>,
     /// Seeded at random per process, like `HashMap`'s, since keys come from
     /// gateways; foldhash rather than std's SipHash, which was 2–3 % of a
     /// bank choice's instructions (callgrind) for its three lookups.
@@ -53,39 +43,31 @@ impl Map {
     fn get(&self, key: &str) -> Option<&Slot> {
         let hash = self.hash(key);
         self.table
-            .find(hash, |(h, s)| *h == hash && &*s.key == key)
-            .map(|(_, s)| &**s)
+            .find(hash, |(h, s)| *h == hash && s.key() == key.as_bytes())
+            .map(|(_, s)| s)
     }
 
     fn remove(&mut self, key: &str) {
         let hash = self.hash(key);
         if let Ok(entry) = self
             .table
-            .find_entry(hash, |(h, s)| *h == hash && &*s.key == key)
+            .find_entry(hash, |(h, s)| *h == hash && s.key() == key.as_bytes())
         {
             entry.remove();
         }
     }
 
-    /// Replaces the record at `key`'s data, version and expiry, or adds it.
-    fn set(&mut self, key: &str, version: Version, data: Vec<u8>, expires_at: Instant) {
+    /// Replaces the record at `key` with `data` at `version`, live until
+    /// `expires`, or adds it.
+    fn set(&mut self, key: &str, version: Version, data: &[u8], expires: u64) {
         let hash = self.hash(key);
+        let slot = Slot::new(key, version, data, expires);
         match self
             .table
-            .find_mut(hash, |(h, s)| *h == hash && &*s.key == key)
+            .find_mut(hash, |(h, s)| *h == hash && s.key() == key.as_bytes())
         {
-            Some((_, slot)) => {
-                slot.version = version;
-                slot.data = data;
-                slot.expires_at = expires_at;
-            }
+            Some((_, old)) => *old = slot,
             None => {
-                let slot = Box::new(Slot {
-                    key: key.into(),
-                    version,
-                    data,
-                    expires_at,
-                });
                 self.table.insert_unique(hash, (hash, slot), |(h, _)| *h);
             }
         }
@@ -95,11 +77,11 @@ impl Map {
         self.table.len()
     }
 
-    fn live(&self, now: Instant) -> usize {
+    fn live(&self, now: u64) -> usize {
         self.table.iter().filter(|(_, s)| s.is_live(now)).count()
     }
 
-    fn retain_live(&mut self, now: Instant) {
+    fn retain_live(&mut self, now: u64) {
         self.table.retain(|(_, s)| s.is_live(now));
     }
 }
@@ -120,6 +102,9 @@ pub struct MemoryStore {
     // A std mutex, not tokio's: every critical section is short and
     // synchronous, and the lock is never held across an `.await`.
     inner: Mutex<Inner>,
+    /// TTLs run on the monotonic clock, in nanoseconds since this (a `u64`
+    /// in each record, where an `Instant` would take 16 bytes).
+    epoch: Instant,
     /// The store's clock, reported with every read (leases are measured on
     /// it); TTLs run on the monotonic clock whatever this says.
     clock: std::sync::Arc<dyn Clock>,
@@ -136,6 +121,7 @@ impl MemoryStore {
     pub fn new() -> MemoryStore {
         MemoryStore {
             inner: Mutex::default(),
+            epoch: Instant::now(),
             clock: std::sync::Arc::new(SystemClock),
         }
     }
@@ -148,13 +134,18 @@ impl MemoryStore {
 
     /// The number of live (unexpired) records.
     pub fn len(&self) -> usize {
-        let now = Instant::now();
+        let now = self.now();
         self.lock().map.live(now)
     }
 
     /// Whether the store holds no live record.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The monotonic clock TTLs run on, in nanoseconds since `epoch`.
+    fn now(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -165,12 +156,12 @@ impl MemoryStore {
     }
 
     fn get_now(&self, key: &str) -> Option<Entry> {
-        let now = Instant::now();
+        let now = self.now();
         let mut inner = self.lock();
         match inner.map.get(key) {
             Some(e) if e.is_live(now) => Some(Entry {
-                version: e.version,
-                data: e.data.clone(),
+                version: e.version(),
+                data: e.data().to_vec(),
                 read_at: self.clock.now(),
             }),
             Some(_) => {
@@ -188,15 +179,15 @@ impl MemoryStore {
         data: Vec<u8>,
         ttl: Duration,
     ) -> Result<Version, StoreError> {
-        let now = Instant::now();
+        let now = self.now();
         let expires_at = expiry(now, ttl);
         let mut inner = self.lock();
-        let current = inner.live(key, now).map(|e| e.version);
+        let current = inner.live(key, now).map(Slot::version);
         if current != expected {
             return Err(StoreError::Conflict);
         }
         let version = current.map_or(1, |v| v.saturating_add(1));
-        inner.write(key, version, data, expires_at, now);
+        inner.write(key, version, &data, expires_at, now);
         Ok(version)
     }
 
@@ -209,55 +200,45 @@ impl MemoryStore {
         also_data: Vec<u8>,
         (ttl, also_ttl): (Duration, Duration),
     ) -> Created {
-        let now = Instant::now();
+        let now = self.now();
         let expires_at = expiry(now, ttl);
         let mut inner = self.lock();
         let taken = |slot: &Slot| Entry {
-            version: slot.version,
-            data: slot.data.clone(),
+            version: slot.version(),
+            data: slot.data().to_vec(),
             read_at: self.clock.now(),
         };
         // Version 1 of these very bytes is this write (the contract's rule
         // for a retried write; kept here too so every store answers alike).
-        let own = |slot: &Slot, data: &[u8]| super::is_own_write(slot.version, &slot.data, data);
+        let own = |slot: &Slot, data: &[u8]| super::is_own_write(slot.version(), slot.data(), data);
         match inner.live(key, now) {
             Some(slot) if !own(slot, &data) => return Created::Taken(taken(slot)),
             Some(_) => {}
-            None => inner.write(key, 1, data, expires_at, now),
+            None => inner.write(key, 1, &data, expires_at, now),
         }
         match inner.live(also_key, now) {
             Some(slot) if !own(slot, &also_data) => Created::AlsoTaken(taken(slot)),
             Some(_) => Created::Both,
             None => {
-                inner.write(also_key, 1, also_data, expiry(now, also_ttl), now);
+                inner.write(also_key, 1, &also_data, expiry(now, also_ttl), now);
                 Created::Both
             }
         }
     }
 }
 
-/// When a record written `now` with `ttl` expires.
-fn expiry(now: Instant, ttl: Duration) -> Instant {
-    // A TTL too large for `Instant` means "for as long as the process
-    // lives"; a century is that, and still representable.
-    now.checked_add(ttl)
-        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))
-        .unwrap_or(now)
+/// When a record written `now` with `ttl` expires: never, in effect, for
+/// a TTL past what the clock counts (five centuries).
+fn expiry(now: u64, ttl: Duration) -> u64 {
+    now.saturating_add(u64::try_from(ttl.as_nanos()).unwrap_or(u64::MAX))
 }
 
 impl Inner {
-    fn live(&self, key: &str, now: Instant) -> Option<&Slot> {
+    fn live(&self, key: &str, now: u64) -> Option<&Slot> {
         self.map.get(key).filter(|e| e.is_live(now))
     }
 
-    fn write(
-        &mut self,
-        key: &str,
-        version: Version,
-        data: Vec<u8>,
-        expires_at: Instant,
-        now: Instant,
-    ) {
+    fn write(&mut self, key: &str, version: Version, data: &[u8], expires_at: u64, now: u64) {
         self.map.set(key, version, data, expires_at);
         self.writes_since_purge += 1;
         // Sweeping is O(len); doing it once every max(64, len) writes keeps it
@@ -278,13 +259,13 @@ impl SessionStore for MemoryStore {
     fn version<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Version>, StoreError>> {
         // No copy of the record: the version alone.
         Box::pin(async move {
-            let now = Instant::now();
+            let now = self.now();
             let inner = self.lock();
             Ok(inner
                 .map
                 .get(key)
                 .filter(|e| e.is_live(now))
-                .map(|e| e.version))
+                .map(Slot::version))
         })
     }
 
