@@ -27,11 +27,17 @@ target/release/examples/fixed_con 127.0.0.1:18082 >"$tmp/bare.log" 2>&1 & pids+=
 # The same handler behind every server's limits (timeouts, connection and
 # in-flight limits): what the hardening alone costs.
 target/release/examples/fixed_con --limits 127.0.0.1:18084 >"$tmp/limits.log" 2>&1 & pids+=($!)
+# Two floors: the least a session-creating hop can cost, whatever its code
+# does. The bare handler keeping as many bytes a request as a parked
+# session takes (the memory store's rows), and sending Redis a bank
+# choice's pipeline (the Redis rows). fixed_con.rs says what each does.
+target/release/examples/fixed_con --limits --keep 556 127.0.0.1:18086 >"$tmp/keep.log" 2>&1 & pids+=($!)
 "$BIN" serve --addr 127.0.0.1:18081 --store memory $LIMITS --records "sqlite:$tmp/mem-records.db" >"$tmp/mem.log" 2>&1 & pids+=($!)
 redis-server --port 16399 --save "" --appendonly no --dir "$tmp" >"$tmp/redis.log" 2>&1 & pids+=($!)
 wait_redis 16399
+target/release/examples/fixed_con --limits --redis redis://127.0.0.1:16399 127.0.0.1:18087 >"$tmp/redis-floor.log" 2>&1 & pids+=($!)
 CONNECTFLOW_SEAL_KEY=$(printf '%064d' 7) "$BIN" serve --addr 127.0.0.1:18083 --store redis://127.0.0.1:16399 $LIMITS --records "sqlite:$tmp/redis-records.db" >"$tmp/redis-ussd.log" 2>&1 & pids+=($!)
-wait_line "$tmp/bare.log"; wait_line "$tmp/limits.log"; wait_line "$tmp/mem.log"; wait_line "$tmp/redis-ussd.log"
+wait_line "$tmp/bare.log"; wait_line "$tmp/limits.log"; wait_line "$tmp/keep.log"; wait_line "$tmp/redis-floor.log"; wait_line "$tmp/mem.log"; wait_line "$tmp/redis-ussd.log"
 
 rps() { # url script
   # Warm up (the first hop fetches the bank list from the embedded sandbox).
@@ -49,8 +55,10 @@ row() { # label url script budget
 }
 row "the bare handler behind connectflow's server limits (no USSD work)" http://127.0.0.1:18084 hop "—"
 row "first hop, memory store" http://127.0.0.1:18081 hop "≥ 85 %"
+row "floor: the bare handler keeping 556 bytes a request, as the memory store keeps a session" http://127.0.0.1:18086 bank "—"
 row "bank-choice hop (new sealed session written), memory store" http://127.0.0.1:18081 bank "≥ 70 %"
 row "first hop, Redis store" http://127.0.0.1:18083 hop "≥ 50 %"
+row "floor: the bare handler sending Redis a bank choice's pipeline (two SET NX GET, TIME)" http://127.0.0.1:18087 bank "—"
 row "bank-choice hop (new sealed session written), Redis store" http://127.0.0.1:18083 bank "≥ 50 %"
 cleanup; pids=()
 

@@ -8,6 +8,14 @@
 //! With `--limits` the same handler is served by `connectflow::server::serve`
 //! (every server's timeouts and connection and in-flight limits): the
 //! difference between the two runs is what the hardening costs a request.
+//!
+//! Two floors for the hops that create a session, each the least such a hop
+//! can cost whatever its code does: with `--keep BYTES` every request
+//! leaves that many bytes behind in a map behind a mutex (what the memory
+//! store does with a session), and with `--redis URL` every request sends
+//! Redis the pipeline a bank choice does, with the client the Redis store
+//! uses: `SET … NX GET PX` of a 270-byte session and of a 90-byte phone
+//! index, and `TIME`, in one round trip.
 
 // The same allocator as the `connectflow` command, so the comparison is
 // between handlers, not allocators.
@@ -20,18 +28,81 @@ use axum::Router;
 
 const SCREEN: &str = "CON Choose your bank\n1. Sandbox Bank\n2. Access Bank\n3. GTBank\n4. First Bank\n5. Zenith Bank\n6. UBA\n7. Fidelity Bank\n8. FCMB\n9. Sterling Bank\n98. More";
 
+/// Where `--keep` leaves its bytes: never read, only kept, as sessions are.
+static KEPT: std::sync::Mutex<Vec<Box<[u8]>>> = std::sync::Mutex::new(Vec::new());
+
+fn keep(bytes: usize, body: &[u8]) {
+    let mut kept = vec![0u8; bytes];
+    let n = body.len().min(bytes);
+    kept[..n].copy_from_slice(&body[..n]);
+    KEPT.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(kept.into_boxed_slice());
+}
+
+/// The value of `name` in `args` (`--name VALUE`), taken out of them.
+fn option(args: &mut Vec<String>, name: &str) -> Option<String> {
+    let at = args.iter().position(|a| a == name)?;
+    args.remove(at);
+    (at < args.len()).then(|| args.remove(at))
+}
+
 #[tokio::main]
-async fn main() -> std::io::Result<()> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let limits = args.iter().any(|a| a == "--limits");
     args.retain(|a| a != "--limits");
+    let kept_bytes: usize = option(&mut args, "--keep").map_or(Ok(0), |b| b.parse())?;
+    let redis = match option(&mut args, "--redis") {
+        Some(url) => Some(redis::aio::ConnectionManager::new(redis::Client::open(url)?).await?),
+        None => None,
+    };
     let addr = args
         .into_iter()
         .next()
         .unwrap_or_else(|| "127.0.0.1:18082".into());
+    let written = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let app = Router::new().route(
         "/ussd",
-        post(|_body: Bytes| async { ([("content-type", "text/plain; charset=utf-8")], SCREEN) }),
+        post(move |body: Bytes| async move {
+            if kept_bytes > 0 {
+                keep(kept_bytes, &body);
+            }
+            if let Some(mut conn) = redis.clone() {
+                let n = written.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                // The sizes of a sealed bank-choice record and its index.
+                let record = [&body[..], &[b' '; 270]].concat();
+                let mut pipe = redis::pipe();
+                pipe.cmd("SET")
+                    .arg(format!("floor:session:{n}"))
+                    .arg(&record[..270])
+                    .arg("NX")
+                    .arg("GET")
+                    .arg("PX")
+                    .arg(600_000);
+                pipe.cmd("SET")
+                    .arg(format!("floor:index:{n}"))
+                    .arg(&record[..90])
+                    .arg("NX")
+                    .arg("GET")
+                    .arg("PX")
+                    .arg(1_200_000);
+                pipe.cmd("TIME");
+                let set: redis::RedisResult<redis::Value> = pipe.query_async(&mut conn).await;
+                if set.is_err() {
+                    return (
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                        [("content-type", "text/plain; charset=utf-8")],
+                        "END Redis refused the write",
+                    );
+                }
+            }
+            (
+                axum::http::StatusCode::OK,
+                [("content-type", "text/plain; charset=utf-8")],
+                SCREEN,
+            )
+        }),
     );
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("listening on http://{}", listener.local_addr()?);
@@ -42,8 +113,9 @@ async fn main() -> std::io::Result<()> {
             connectflow::server::Limits::default(),
             connectflow::server::shutdown_signal(),
         )
-        .await
+        .await?;
     } else {
-        axum::serve(listener, app).await
+        axum::serve(listener, app).await?;
     }
+    Ok(())
 }
