@@ -31,3 +31,25 @@ rounds() {
   printf '| %s | %.0f | %.0f | **%.0f %%** (%s) | %s |\n' "$label" "$(median "${ourses[@]}")" \
     "$(median "${bares[@]}")" "$(median "${ratios[@]}")" "${each% }" "$budget"
 }
+# ticks PID...: CPU time (user + system, every thread, in clock ticks) the
+# processes have used; the fields after the command name, which may hold
+# spaces, counted from its closing parenthesis.
+ticks() {
+  local sum=0 p
+  for p in "$@"; do sum=$((sum + $(awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$p/stat"))); done
+  echo "$sum"
+}
+# cpu_row LABEL URL SCRIPT SERVER_PID [REDIS_PID]: one wrk run, and what
+# each request cost the server (and redis-server) in CPU, from /proc. On a
+# machine whose cores the load tool and Redis share with the server, a
+# ratio of throughputs mixes everyone's costs; this is the server's own.
+cpu_row() {
+  local label=$1 url=$2 script=$3 server=$4 redis=${5:-} hz s0 r0=0 out n rate s1 r1=0
+  hz=$(getconf CLK_TCK)
+  s0=$(ticks "$server"); [ -n "$redis" ] && r0=$(ticks "$redis")
+  out=$(wrk -t1 -c"$CONNECTIONS" -d"$DURATION" -s "benches/ussd/$script.lua" "$url")
+  s1=$(ticks "$server"); [ -n "$redis" ] && r1=$(ticks "$redis")
+  n=$(awk '/requests in/ {print $1}' <<<"$out"); rate=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  printf '| %s | %.0f | %.1f | %s |\n' "$label" "$rate" "$(echo "($s1 - $s0) * 1000000 / $hz / $n" | bc -l)" \
+    "$([ -n "$redis" ] && printf '%.1f' "$(echo "($r1 - $r0) * 1000000 / $hz / $n" | bc -l)" || echo —)"
+}

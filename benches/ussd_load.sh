@@ -26,17 +26,17 @@ LIMITS="$LIMITS --base-url http://127.0.0.1:18085"
 target/release/examples/fixed_con 127.0.0.1:18082 >"$tmp/bare.log" 2>&1 & pids+=($!)
 # The same handler behind every server's limits (timeouts, connection and
 # in-flight limits): what the hardening alone costs.
-target/release/examples/fixed_con --limits 127.0.0.1:18084 >"$tmp/limits.log" 2>&1 & pids+=($!)
+target/release/examples/fixed_con --limits 127.0.0.1:18084 >"$tmp/limits.log" 2>&1 & limits_pid=$!; pids+=($!)
 # Two floors: the least a session-creating hop can cost, whatever its code
 # does. The bare handler keeping as many bytes a request as a parked
 # session takes (the memory store's rows), and sending Redis a bank
 # choice's pipeline (the Redis rows). fixed_con.rs says what each does.
-target/release/examples/fixed_con --limits --keep 556 127.0.0.1:18086 >"$tmp/keep.log" 2>&1 & pids+=($!)
-"$BIN" serve --addr 127.0.0.1:18081 --store memory $LIMITS --records "sqlite:$tmp/mem-records.db" >"$tmp/mem.log" 2>&1 & pids+=($!)
-redis-server --port 16399 --save "" --appendonly no --dir "$tmp" >"$tmp/redis.log" 2>&1 & pids+=($!)
+target/release/examples/fixed_con --limits --keep 556 127.0.0.1:18086 >"$tmp/keep.log" 2>&1 & keep_pid=$!; pids+=($!)
+"$BIN" serve --addr 127.0.0.1:18081 --store memory $LIMITS --records "sqlite:$tmp/mem-records.db" >"$tmp/mem.log" 2>&1 & mem_pid=$!; pids+=($!)
+redis-server --port 16399 --save "" --appendonly no --dir "$tmp" >"$tmp/redis.log" 2>&1 & redis_pid=$!; pids+=($!)
 wait_redis 16399
-target/release/examples/fixed_con --limits --redis redis://127.0.0.1:16399 127.0.0.1:18087 >"$tmp/redis-floor.log" 2>&1 & pids+=($!)
-CONNECTFLOW_SEAL_KEY=$(printf '%064d' 7) "$BIN" serve --addr 127.0.0.1:18083 --store redis://127.0.0.1:16399 $LIMITS --records "sqlite:$tmp/redis-records.db" >"$tmp/redis-ussd.log" 2>&1 & pids+=($!)
+target/release/examples/fixed_con --limits --redis redis://127.0.0.1:16399 127.0.0.1:18087 >"$tmp/redis-floor.log" 2>&1 & floor_pid=$!; pids+=($!)
+CONNECTFLOW_SEAL_KEY=$(printf '%064d' 7) "$BIN" serve --addr 127.0.0.1:18083 --store redis://127.0.0.1:16399 $LIMITS --records "sqlite:$tmp/redis-records.db" >"$tmp/redis-ussd.log" 2>&1 & rserve_pid=$!; pids+=($!)
 wait_line "$tmp/bare.log"; wait_line "$tmp/limits.log"; wait_line "$tmp/keep.log"; wait_line "$tmp/redis-floor.log"; wait_line "$tmp/mem.log"; wait_line "$tmp/redis-ussd.log"
 
 rps() { # url script
@@ -60,6 +60,19 @@ row "bank-choice hop (new sealed session written), memory store" http://127.0.0.
 row "first hop, Redis store" http://127.0.0.1:18083 hop "≥ 50 %"
 row "floor: the bare handler sending Redis a bank choice's pipeline (two SET NX GET, TIME)" http://127.0.0.1:18087 bank "—"
 row "bank-choice hop (new sealed session written), Redis store" http://127.0.0.1:18083 bank "≥ 50 %"
+
+# Where a ratio goes: the CPU each hop costs the server, and redis-server,
+# one run each (µs a hop, all threads, from /proc). wrk takes the rest of
+# the two cores.
+echo
+printf '| endpoint (wrk -t1 -c%s, %s) | hops/s | server CPU a hop (µs) | redis-server CPU a hop (µs) |\n|---|---|---|---|\n' "$CONNECTIONS" "$DURATION"
+cpu_row "bare handler behind the server limits" http://127.0.0.1:18084 hop "$limits_pid"
+cpu_row "floor: keeping 556 bytes a request" http://127.0.0.1:18086 bank "$keep_pid"
+cpu_row "first hop, memory store" http://127.0.0.1:18081 hop "$mem_pid"
+cpu_row "bank choice, memory store" http://127.0.0.1:18081 bank "$mem_pid"
+cpu_row "floor: a bank choice's Redis pipeline" http://127.0.0.1:18087 bank "$floor_pid" "$redis_pid"
+cpu_row "first hop, Redis store" http://127.0.0.1:18083 hop "$rserve_pid" "$redis_pid"
+cpu_row "bank choice, Redis store" http://127.0.0.1:18083 bank "$rserve_pid" "$redis_pid"
 cleanup; pids=()
 
 # At rest: one session parked on an OTP form (budget ≤ 512 bytes sealed),
