@@ -453,3 +453,53 @@ fn back_goes_back_one_step_and_asks_before_leaving_mfa() {
     assert_eq!(out.status.code(), Some(4));
     assert_eq!(json_lines(&out).pop().unwrap()["page"], "InstitutionList");
 }
+
+/// `serve --gateway infobip` names the base Infobip is given (it appends
+/// the session and the call, so the token goes in a header), and a first
+/// dial through that base, with the header, gets Infobip's reply.
+#[test]
+fn serve_prints_infobips_callback_and_answers_there() {
+    let dir = TempDir::new("cli-infobip");
+    let records = dir.sqlite("records.db");
+    let serve = Process::start_reading(
+        process::connectflow(&["serve", "--addr", "127.0.0.1:0", "--gateway", "infobip"])
+            .env("CONNECTFLOW_GATEWAY_TOKEN", "infobip-token")
+            .env("CONNECTFLOW_RECORDS", &records)
+            .env_remove("MONO_SEC_KEY"),
+        3,
+    );
+    let callback = serve
+        .lines
+        .iter()
+        .find(|l| l.starts_with("gateway callback:"))
+        .unwrap_or_else(|| panic!("{:#?}", serve.lines));
+    assert!(
+        callback.contains(&format!("{}/ussd/infobip (Infobip appends", serve.url))
+            && callback.ends_with("Authorization: Bearer $CONNECTFLOW_GATEWAY_TOKEN"),
+        "{callback}"
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let reply: serde_json::Value = runtime.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{}/ussd/infobip/ib-cli-1/start", serve.url))
+            .bearer_auth("infobip-token")
+            .json(
+                &serde_json::json!({"msisdn": "2348031234599", "text": "*384*123#",
+                "shortCode": "*384*123#"}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert_eq!(reply["shouldClose"], false, "{reply}");
+    assert!(
+        reply["ussdMenu"]
+            .as_str()
+            .unwrap()
+            .contains("Choose your bank"),
+        "{reply}"
+    );
+}

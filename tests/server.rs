@@ -319,6 +319,23 @@ async fn a_shed_ussd_hop_gets_its_gateways_busy_screen() {
     assert_eq!(body["ussdServiceOp"], 17, "{body}");
     assert!(body["message"].as_str().unwrap().contains("busy"), "{body}");
 
+    // Infobip: `shouldClose`, found by the path's prefix (the session id
+    // and the call are in the path).
+    let infobip = client
+        .post(format!("http://{addr}/ussd/infobip/ib-9/response"))
+        .json(&serde_json::json!({"msisdn": "2348030000001", "text": "1",
+            "shortCode": "*384*123#"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(infobip.status(), 200);
+    let body: serde_json::Value = infobip.json().await.unwrap();
+    assert_eq!(body["shouldClose"], true, "{body}");
+    assert!(
+        body["ussdMenu"].as_str().unwrap().contains("busy"),
+        "{body}"
+    );
+
     // Garbage at a hop path still gets the screen; any other path the JSON.
     let garbage = client
         .post(format!("http://{addr}/ussd/hubtel-ps"))

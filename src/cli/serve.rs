@@ -3,7 +3,7 @@
 //!
 //! Routes: the USSD gateways (`/ussd`, `/ussd/events`, `/ussd/hubtel`,
 //! `/ussd/hubtel-ps`, `/ussd/arkesel`, `/ussd/nalo`, `/ussd/korba`,
-//! behind the gateway token), `GET /healthz`, `GET /metrics` (Prometheus
+//! `/ussd/infobip/{sessionId}/…`, behind the gateway token), `GET /healthz`, `GET /metrics` (Prometheus
 //! text), the host's `POST /ussd/v1/reauth` (behind the API key), the link
 //! API and its page (`/link`, `/link/v1/...`, see
 //! `link_api.rs`), the auth records' `/v2/` endpoints, and with
@@ -50,6 +50,8 @@ pub(crate) enum GatewayArg {
     Nalo,
     /// Korba / Mobiverse: `POST /ussd/korba`.
     Korba,
+    /// Infobip: `POST /ussd/infobip/{sessionId}/start` (`/response`, `/end`).
+    Infobip,
 }
 
 /// Arguments of `connectflow serve` (and `connectflow ussd`).
@@ -268,6 +270,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
         GatewayArg::Arkesel => "/ussd/arkesel",
         GatewayArg::Nalo => "/ussd/nalo",
         GatewayArg::Korba => "/ussd/korba",
+        GatewayArg::Infobip => "/ussd/infobip",
     };
     // In sandbox mode, a page ready to open (issue 8).
     let demo = match &partner.sandbox {
@@ -283,10 +286,20 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
     } else {
         format!("${GATEWAY_TOKEN_ENV}")
     };
-    let _ = writeln!(
-        out,
-        "gateway callback: POST http://{addr}{path}?token={token}"
-    );
+    if let GatewayArg::Infobip = args.gateway {
+        // Infobip appends the session and the call to the URL it is given,
+        // which a query string would come before: the token goes in a
+        // header.
+        let _ = writeln!(
+            out,
+            "gateway callback: POST http://{addr}{path} (Infobip appends /{{sessionId}}/start, /response, /end), header Authorization: Bearer {token}"
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "gateway callback: POST http://{addr}{path}?token={token}"
+        );
+    }
     if let Some(url) = &demo {
         let _ = writeln!(out, "open: {url}");
     }

@@ -152,6 +152,7 @@ pub fn gateway_codecs(data: &[u8]) {
     use crate::channel::ussd::gateway::arkesel::Arkesel;
     use crate::channel::ussd::gateway::hubtel::Hubtel;
     use crate::channel::ussd::gateway::hubtel_ps::HubtelPs;
+    use crate::channel::ussd::gateway::infobip::Infobip;
     use crate::channel::ussd::gateway::korba::Korba;
     use crate::channel::ussd::gateway::nalo::Nalo;
     use crate::channel::ussd::gateway::{Gateway, GatewayRequest, Screen};
@@ -199,6 +200,17 @@ pub fn gateway_codecs(data: &[u8]) {
             let reply: serde_json::Value = serde_json::from_slice(&reply.body).unwrap_or_default();
             assert_eq!(reply[message].as_str(), Some(screen.text.as_str()));
         }
+        // Infobip: the session id and the hop's kind come from the path,
+        // here built around the query's bytes (a `/` in them included).
+        for kind in ["start", "response", "end", "menu"] {
+            let request = GatewayRequest {
+                path: format!("/ussd/infobip/{}/{kind}", request.query),
+                ..request.clone()
+            };
+            if let Ok(hop) = Infobip.decode(&request) {
+                assert!(!hop.session_id.trim().is_empty(), "{hop:?}");
+            }
+        }
     }
     let text = String::from_utf8_lossy(data);
     for (end, masked) in [(false, false), (false, true), (true, false), (true, true)] {
@@ -213,6 +225,10 @@ pub fn gateway_codecs(data: &[u8]) {
         let _ = Arkesel.encode(&screen, &text, &text);
         let _ = Nalo.encode(&screen, &text, &text);
         let _ = Korba.encode(&screen, &text, &text);
+        let reply = Infobip.encode(&screen, &text, &text);
+        let reply: serde_json::Value = serde_json::from_slice(&reply.body).unwrap_or_default();
+        assert_eq!(reply["ussdMenu"].as_str(), Some(screen.text.as_str()));
+        assert_eq!(reply["shouldClose"].as_bool(), Some(end));
     }
 }
 

@@ -1,6 +1,6 @@
 //! The USSD channel over real HTTP: every sandbox user through Africa's
 //! Talking and Hubtel, a sandbox user through Hubtel Programmable Services,
-//! Arkesel, Nalo and Korba, with the screen budget asserted on every
+//! Arkesel, Nalo, Korba and Infobip, with the screen budget asserted on every
 //! screen, input edge cases, garbage, resume on re-dial, concurrent hops,
 //! the webhook.
 #![cfg(all(feature = "ussd", feature = "testing"))]
@@ -13,6 +13,7 @@ mod flinks;
 mod ghana;
 mod hardening;
 mod hubtel_ps;
+mod infobip;
 mod last_page;
 mod leave;
 mod phone;

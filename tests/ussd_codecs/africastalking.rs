@@ -271,7 +271,7 @@ proptest! {
     #[test]
     fn at_decode_never_panics(body in proptest::collection::vec(any::<u8>(), 0..200),
                               q in ".{0,80}") {
-        let req = GatewayRequest { content_type: None, query: q, body, peer: None };
+        let req = GatewayRequest { content_type: None, query: q, body, ..GatewayRequest::default() };
         let _ = AfricasTalking.decode(&req);
         let _ = decode_notification(&req);
     }

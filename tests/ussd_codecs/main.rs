@@ -7,6 +7,7 @@ mod arkesel;
 mod gsm;
 mod hubtel;
 mod hubtel_ps;
+mod infobip;
 mod input;
 mod korba;
 mod menu;

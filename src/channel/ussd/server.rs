@@ -5,6 +5,7 @@ use super::gateway::africastalking::{self, AfricasTalking};
 use super::gateway::arkesel::Arkesel;
 use super::gateway::hubtel::Hubtel;
 use super::gateway::hubtel_ps::HubtelPs;
+use super::gateway::infobip::Infobip;
 use super::gateway::korba::Korba;
 use super::gateway::nalo::Nalo;
 use super::gateway::{Gateway, GatewayRequest, GatewayResponse, Screen};
@@ -27,20 +28,27 @@ const BUSY_READ: std::time::Duration = std::time::Duration::from_secs(1);
 const BUSY: &str = "Sorry, we are busy right now. Please dial again in a minute.";
 
 /// Every gateway's hop path and codec: [`router`] mounts each, and a hop
-/// shed under overload ([`busy`]) is answered by the codec at its path.
-const HOPS: [(&str, &dyn Gateway); 6] = [
+/// shed under overload ([`busy`]) is answered by the codec at its path. A
+/// path with `{…}` segments (axum's captures) takes every path that
+/// begins as it does.
+const HOPS: [(&str, &dyn Gateway); 7] = [
     ("/ussd", &AfricasTalking),
     ("/ussd/hubtel", &Hubtel),
     ("/ussd/hubtel-ps", &HubtelPs),
     ("/ussd/arkesel", &Arkesel),
     ("/ussd/nalo", &Nalo),
     ("/ussd/korba", &Korba),
+    // The codec reads the session id and the hop's kind from the path.
+    ("/ussd/infobip/{session}/{kind}", &Infobip),
 ];
 
 /// The gateway whose hops come to `path`, as [`router`] mounts them.
 fn gateway_at(path: &str) -> Option<&'static dyn Gateway> {
     HOPS.iter()
-        .find(|(at, _)| *at == path)
+        .find(|(at, _)| match at.split_once('{') {
+            Some((prefix, _)) => path.starts_with(prefix),
+            None => *at == path,
+        })
         .map(|(_, gateway)| *gateway)
 }
 
@@ -82,7 +90,8 @@ pub(crate) async fn busy(request: Request) -> Result<Response, Request> {
 /// notifications at `POST /ussd/events`), Hubtel at `POST /ussd/hubtel`,
 /// Hubtel Programmable Services at `POST /ussd/hubtel-ps`, Arkesel at
 /// `POST /ussd/arkesel`, Nalo at `POST /ussd/nalo`, Korba / Mobiverse at
-/// `POST /ussd/korba`; every one behind `auth`.
+/// `POST /ussd/korba`, Infobip at `POST /ussd/infobip/{sessionId}/start`
+/// (`/response`, `/end`); every one behind `auth`.
 pub fn router(service: Arc<UssdService>, auth: GatewayAuth) -> Router {
     let mut router = Router::new().route("/ussd/events", post(at_events));
     for (path, gateway) in HOPS {
@@ -125,6 +134,7 @@ async fn read(request: Request) -> Option<GatewayRequest> {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
         query: parts.uri.query().unwrap_or("").to_owned(),
+        path: parts.uri.path().to_owned(),
         body: body.to_vec(),
         peer,
     })

@@ -10,6 +10,7 @@
 use serde_json::{Map, Value};
 
 pub(super) use super::hubtel::{field, text};
+pub(super) use super::json::{json_reply, object};
 use super::{
     normalise_msisdn, DecodeError, Gateway, GatewayRequest, GatewayResponse, Payload, RawHop,
     Screen,
@@ -103,28 +104,6 @@ impl<G: Echoing> Gateway for Echo<G> {
     fn encode(&self, screen: &Screen, session_id: &str, _client_state: &str) -> GatewayResponse {
         self.codec
             .reply(screen, session_id, &self.user_id, &self.msisdn)
-    }
-}
-
-/// `body` as a JSON reply (status 200: a gateway shows anything else as a
-/// network error).
-pub(super) fn json_reply(body: &impl serde::Serialize) -> GatewayResponse {
-    // Serialising plain strings, bools and numbers into memory cannot
-    // fail, so the empty fallback is unreachable.
-    GatewayResponse {
-        status: 200,
-        headers: vec![("content-type", "application/json".to_owned())],
-        body: serde_json::to_vec(body).unwrap_or_default(),
-    }
-}
-
-/// The request body as a JSON object; anything else is unreadable.
-pub(super) fn object(request: &GatewayRequest) -> Result<Map<String, Value>, DecodeError> {
-    let value: Value = serde_json::from_slice(&request.body)
-        .map_err(|e| DecodeError(format!("JSON body: {e}")))?;
-    match value {
-        Value::Object(object) => Ok(object),
-        _ => Err(DecodeError("JSON body is not an object".to_owned())),
     }
 }
 

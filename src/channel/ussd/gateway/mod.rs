@@ -7,6 +7,8 @@ mod form;
 mod ghana;
 pub mod hubtel;
 pub mod hubtel_ps;
+pub mod infobip;
+mod json;
 pub mod korba;
 pub mod msisdn;
 pub mod nalo;
@@ -20,6 +22,9 @@ pub struct GatewayRequest {
     pub content_type: Option<String>,
     /// The raw query string (without `?`), for gateways that use GET.
     pub query: String,
+    /// The request's path (Infobip carries the session id and the hop's
+    /// kind in it).
+    pub path: String,
     /// The raw body.
     pub body: Vec<u8>,
     /// The address the request came from, when the server knows it.
@@ -140,7 +145,15 @@ pub trait Gateway: Send + Sync + 'static {
 /// The name of every gateway codec (their [`Gateway::name`]): a phone's
 /// resume index is kept per gateway, and a host's request that waits for a
 /// phone's next dial must be found whichever gateway it comes through.
-pub(crate) const NAMES: [&str; 6] = ["at", "hubtel", "hubtel-ps", "arkesel", "nalo", "korba"];
+pub(crate) const NAMES: [&str; 7] = [
+    "at",
+    "hubtel",
+    "hubtel-ps",
+    "arkesel",
+    "nalo",
+    "korba",
+    "infobip",
+];
 
 #[cfg(test)]
 mod names_tests {
@@ -158,6 +171,7 @@ mod names_tests {
                 arkesel::Arkesel.name(),
                 nalo::Nalo.name(),
                 korba::Korba.name(),
+                infobip::Infobip.name(),
             ]
         );
     }

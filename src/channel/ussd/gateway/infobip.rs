@@ -1,0 +1,133 @@
+//! Infobip (ussd.md §4): a REST call per hop, the session and what the hop
+//! is in the path, JSON in and out, latest input only (L).
+//!
+//! Requests: `POST …/{sessionId}/start`, `…/{sessionId}/response` and
+//! `…/{sessionId}/end`, each with a JSON body of `msisdn`, `text`,
+//! `shortCode`, `ussdGwId`, `imsi`, `language` and `optional`. The last
+//! two path segments say what the hop is:
+//!
+//! | path ends | hop | payload |
+//! |---|---|---|
+//! | `{sessionId}/start` | first dial; `text` is the dialled string | [`Payload::Initiation`] |
+//! | `{sessionId}/response` | an answer; `text` is what was typed last | [`Payload::Latest`] |
+//! | `{sessionId}/end` | the session ended | [`Payload::Release`] |
+//! | anything else | not in the reference | [`Payload::Unsupported`] |
+//!
+//! The session id is the path segment as sent (not percent-decoded): it is
+//! only compared with itself, hop after hop, and a store key never needs
+//! it decoded. `shortCode` is the service code, so a first dial's
+//! pre-dialled segments (`*384*123*2#` under `*384*123#`) are found as for
+//! Hubtel; a first dial with no `text` is the code alone.
+//!
+//! Reply: `{"ussdMenu": "…", "shouldClose": false, "responseExitCode": 200,
+//! "responseMessage": ""}`, `shouldClose` true to end. Nothing is echoed:
+//! the reply answers its own request.
+
+use serde::Serialize;
+
+use super::hubtel::text;
+use super::json::{json_reply, object};
+use super::{
+    normalise_msisdn, DecodeError, Gateway, GatewayRequest, GatewayResponse, Payload, RawHop,
+    Screen,
+};
+use crate::channel::ussd::input::normalise_service_code;
+
+/// The Infobip codec (store-key name `infobip`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Infobip;
+
+/// The reply body, in the field order of the reference.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Reply<'a> {
+    ussd_menu: &'a str,
+    should_close: bool,
+    response_exit_code: u16,
+    response_message: &'a str,
+}
+
+/// The session id and the hop's kind: the last two segments of `path`
+/// (a trailing `/` ignored). `None` when there are not two, or the id is
+/// blank.
+fn session_and_kind(path: &str) -> Option<(&str, &str)> {
+    let mut segments = path.trim_end_matches('/').rsplit('/');
+    let kind = segments.next()?;
+    let session = segments.next()?.trim();
+    (!session.is_empty()).then_some((session, kind))
+}
+
+impl Gateway for Infobip {
+    fn name(&self) -> &'static str {
+        "infobip"
+    }
+
+    fn decode(&self, request: &GatewayRequest) -> Result<RawHop, DecodeError> {
+        let (session_id, kind) = session_and_kind(&request.path)
+            .ok_or_else(|| DecodeError("no session id in the path".to_owned()))?;
+        // `end` carries nothing we need: it is read whatever its body, so a
+        // session ends even when the gateway sends it an empty one.
+        let object = match (kind, object(request)) {
+            (_, Ok(object)) => object,
+            ("end", Err(_)) => Default::default(),
+            (_, Err(e)) => return Err(e),
+        };
+        let service_code = normalise_service_code(&text(&object, "shortCode"));
+        let input = text(&object, "text");
+        let payload = match kind {
+            "start" => Payload::Initiation {
+                dialled: if input.trim().is_empty() {
+                    service_code.clone()
+                } else {
+                    input
+                },
+            },
+            // Infobip numbers no hops, so a repeated delivery cannot be
+            // told from the same answer typed again.
+            "response" => Payload::Latest {
+                text: input,
+                sequence: None,
+            },
+            "end" => Payload::Release,
+            other => Payload::Unsupported(format!("Infobip call {other:?}")),
+        };
+        Ok(RawHop {
+            session_id: session_id.to_owned(),
+            phone: normalise_msisdn(&text(&object, "msisdn")),
+            service_code,
+            // The gateway's id (`ussdGwId`) names the operator's link, the
+            // nearest thing to a network this request carries.
+            network: text(&object, "ussdGwId").trim().to_owned(),
+            payload,
+        })
+    }
+
+    fn encode(&self, screen: &Screen, _session_id: &str, _client_state: &str) -> GatewayResponse {
+        json_reply(&Reply {
+            ussd_menu: &screen.text,
+            should_close: screen.end,
+            response_exit_code: 200,
+            response_message: "",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_and_kind_are_the_paths_last_two_segments() {
+        assert_eq!(
+            session_and_kind("/ussd/infobip/abc-1/start"),
+            Some(("abc-1", "start"))
+        );
+        assert_eq!(
+            session_and_kind("/ussd/infobip/abc-1/end/"),
+            Some(("abc-1", "end"))
+        );
+        assert_eq!(session_and_kind("/ussd/infobip/ /start"), None);
+        assert_eq!(session_and_kind("start"), None);
+        assert_eq!(session_and_kind(""), None);
+    }
+}

@@ -1,0 +1,88 @@
+//! Infobip over real HTTP (ussd.md §4): each hop a `POST` to
+//! `/ussd/infobip/{sessionId}/start`, `/response` or `/end`. A sandbox user
+//! links through it, every reply `{ussdMenu, shouldClose, …}` within the
+//! screen budget; an `end` mid-flow is the end of the telecom session, not
+//! of the flow, which a re-dial with a pre-dialled bank is offered again.
+
+use super::rig::{gateway, rig};
+use connectflow::channel::ussd::gsm::Budget;
+use serde_json::{json, Value};
+
+/// A handset behind Infobip: one session id, its hops written as Infobip
+/// writes them, its replies read as Infobip reads them.
+struct InfobipPhone {
+    client: reqwest::Client,
+    url: String,
+    session: String,
+    msisdn: String,
+}
+
+impl InfobipPhone {
+    fn new(url: &str, session: &str, msisdn: &str) -> InfobipPhone {
+        InfobipPhone {
+            client: reqwest::Client::new(),
+            url: url.into(),
+            session: session.into(),
+            msisdn: msisdn.into(),
+        }
+    }
+
+    /// One call (`start`, `response`, `end`) carrying `text`: whether the
+    /// reply closes the session, and its menu.
+    async fn call(&self, kind: &str, text: &str) -> (bool, String) {
+        let path = format!("/ussd/infobip/{}/{kind}", self.session);
+        let reply = self
+            .client
+            .post(gateway(&self.url, &path))
+            .json(&json!({
+                "msisdn": self.msisdn, "text": text, "shortCode": "*384*123#",
+                "ussdGwId": "ng-mtn", "imsi": "621300000000001", "language": "en"
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 200);
+        let reply: Value = reply.json().await.unwrap();
+        assert_eq!(reply["responseExitCode"], 200, "{reply}");
+        let menu = reply["ussdMenu"].as_str().unwrap().to_owned();
+        assert!(Budget::default().fits(&menu), "over budget:\n{menu}");
+        (reply["shouldClose"].as_bool().unwrap(), menu)
+    }
+}
+
+#[tokio::test]
+async fn a_sandbox_user_links_through_infobip() {
+    let rig = rig().await;
+    let phone = InfobipPhone::new(&rig.url, "ib-7d2e9a", "2348031234501");
+    let (close, menu) = phone.call("start", "*384*123#").await;
+    assert!(!close && menu.contains("Sandbox Bank"), "{menu}");
+    for answer in ["1", "1", "user_good"] {
+        let (close, menu) = phone.call("response", answer).await;
+        assert!(!close, "closed after {answer:?}: {menu}");
+    }
+    let (close, menu) = phone.call("response", "pass_good").await;
+    assert!(close && menu.contains("linked"), "{menu}");
+}
+
+#[tokio::test]
+async fn an_infobip_end_mid_mfa_resumes_on_a_redial() {
+    let rig = rig().await;
+    let phone = InfobipPhone::new(&rig.url, "ib-100", "2348031234502");
+    // The bank pre-dialled (`*384*123*1#`): its login methods at once.
+    let (_, menu) = phone.call("start", "*384*123*1#").await;
+    assert!(menu.contains("Sandbox Bank: log in with"), "{menu}");
+    phone.call("response", "1").await;
+    phone.call("response", "user_otp").await;
+    let (close, menu) = phone.call("response", "pass_good").await;
+    assert!(!close && menu.contains("OTP"), "{menu}");
+    let (close, _) = phone.call("end", "").await;
+    assert!(close, "an end is answered with a closing reply");
+
+    let phone = InfobipPhone::new(&rig.url, "ib-101", "+2348031234502");
+    let (close, menu) = phone.call("start", "*384*123#").await;
+    assert!(!close && menu.contains("1. Continue"), "{menu}");
+    let (_, menu) = phone.call("response", "1").await;
+    assert!(menu.contains("OTP"), "{menu}");
+    let (close, menu) = phone.call("response", "123456").await;
+    assert!(close && menu.contains("linked"), "{menu}");
+}
