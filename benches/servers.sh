@@ -47,9 +47,28 @@ cpu_row() {
   local label=$1 url=$2 script=$3 server=$4 redis=${5:-} hz s0 r0=0 out n rate s1 r1=0
   hz=$(getconf CLK_TCK)
   s0=$(ticks "$server"); [ -n "$redis" ] && r0=$(ticks "$redis")
-  out=$(wrk -t1 -c"$CONNECTIONS" -d"$DURATION" -s "benches/ussd/$script.lua" "$url")
+  out=$(wrk_checked "$url" "benches/ussd/$script.lua")
   s1=$(ticks "$server"); [ -n "$redis" ] && r1=$(ticks "$redis")
   n=$(awk '/requests in/ {print $1}' <<<"$out"); rate=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   printf '| %s | %.0f | %.1f | %s |\n' "$label" "$rate" "$(echo "($s1 - $s0) * 1000000 / $hz / $n" | bc -l)" \
     "$([ -n "$redis" ] && printf '%.1f' "$(echo "($r1 - $r0) * 1000000 / $hz / $n" | bc -l)" || echo —)"
+}
+# wrk_checked URL SCRIPT: wrk's report, or the script stops when any reply
+# was not a 2xx or nothing was served (a rate of refusals, or of nothing,
+# is not a measurement).
+wrk_checked() {
+  local out
+  out=$(wrk -t1 -c"$CONNECTIONS" -d"$DURATION" -s "$2" "$1")
+  if grep -q "Non-2xx" <<<"$out" || ! grep -q "Requests/sec" <<<"$out" || grep -q "^ *0 requests in" <<<"$out"; then
+    echo "wrk against $1 ($2) did not measure served requests:" >&2
+    echo "$out" >&2
+    return 1
+  fi
+  echo "$out"
+}
+# wrk_rate URL SCRIPT: requests a second, checked as above.
+wrk_rate() {
+  local out
+  out=$(wrk_checked "$1" "$2") || return 1
+  awk '/Requests\/sec/ {print $2}' <<<"$out"
 }

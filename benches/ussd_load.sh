@@ -35,14 +35,18 @@ target/release/examples/fixed_con --limits --keep 556 127.0.0.1:18086 >"$tmp/kee
 "$BIN" serve --addr 127.0.0.1:18081 --store memory $LIMITS --records "sqlite:$tmp/mem-records.db" >"$tmp/mem.log" 2>&1 & mem_pid=$!; pids+=($!)
 redis-server --port 16399 --save "" --appendonly no --dir "$tmp" >"$tmp/redis.log" 2>&1 & redis_pid=$!; pids+=($!)
 wait_redis 16399
-target/release/examples/fixed_con --limits --redis redis://127.0.0.1:16399 127.0.0.1:18087 >"$tmp/redis-floor.log" 2>&1 & floor_pid=$!; pids+=($!)
+# The Redis floor writes to a redis-server of its own: its keys would
+# otherwise grow the keyspace the Redis rows then measure.
+redis-server --port 16398 --save "" --appendonly no --dir "$tmp" >"$tmp/redis-floor-server.log" 2>&1 & floor_redis_pid=$!; pids+=($!)
+wait_redis 16398
+target/release/examples/fixed_con --limits --redis redis://127.0.0.1:16398 127.0.0.1:18087 >"$tmp/redis-floor.log" 2>&1 & floor_pid=$!; pids+=($!)
 CONNECTFLOW_SEAL_KEY=$(printf '%064d' 7) "$BIN" serve --addr 127.0.0.1:18083 --store redis://127.0.0.1:16399 $LIMITS --records "sqlite:$tmp/redis-records.db" >"$tmp/redis-ussd.log" 2>&1 & rserve_pid=$!; pids+=($!)
 wait_line "$tmp/bare.log"; wait_line "$tmp/limits.log"; wait_line "$tmp/keep.log"; wait_line "$tmp/redis-floor.log"; wait_line "$tmp/mem.log"; wait_line "$tmp/redis-ussd.log"
 
 rps() { # url script
   # Warm up (the first hop fetches the bank list from the embedded sandbox).
   curl -s -o /dev/null -H "Authorization: Bearer bench" -d "sessionId=warm$RANDOM&phoneNumber=%2B1&text=" "$1/ussd"
-  wrk -t1 -c"$CONNECTIONS" -d"$DURATION" -s "benches/ussd/$2.lua" "$1" | awk '/Requests\/sec/ {print $2}'
+  wrk_rate "$1" "benches/ussd/$2.lua"
 }
 # The machine is a VM on a shared host: throughput drifts between runs. Each
 # scenario is therefore compared with a bare run made just before it, ROUNDS
@@ -70,7 +74,7 @@ cpu_row "bare handler behind the server limits" http://127.0.0.1:18084 hop "$lim
 cpu_row "floor: keeping 556 bytes a request" http://127.0.0.1:18086 bank "$keep_pid"
 cpu_row "first hop, memory store" http://127.0.0.1:18081 hop "$mem_pid"
 cpu_row "bank choice, memory store" http://127.0.0.1:18081 bank "$mem_pid"
-cpu_row "floor: a bank choice's Redis pipeline" http://127.0.0.1:18087 bank "$floor_pid" "$redis_pid"
+cpu_row "floor: a bank choice's Redis pipeline" http://127.0.0.1:18087 bank "$floor_pid" "$floor_redis_pid"
 cpu_row "first hop, Redis store" http://127.0.0.1:18083 hop "$rserve_pid" "$redis_pid"
 cpu_row "bank choice, Redis store" http://127.0.0.1:18083 bank "$rserve_pid" "$redis_pid"
 cleanup; pids=()

@@ -11,8 +11,8 @@
 //!
 //! Two floors for the hops that create a session, each the least such a hop
 //! can cost whatever its code does: with `--keep BYTES` every request
-//! leaves that many bytes behind in a map behind a mutex (what the memory
-//! store does with a session), and with `--redis URL` every request sends
+//! leaves that many bytes behind, pushed on a list behind a mutex (as the
+//! memory store keeps a session in its table behind one), and with `--redis URL` every request sends
 //! Redis the pipeline a bank choice does, with the client the Redis store
 //! uses: `SET … NX GET PX` of a 270-byte session and of a 90-byte phone
 //! index, and `TIME`, in one round trip.
@@ -40,11 +40,18 @@ fn keep(bytes: usize, body: &[u8]) {
         .push(kept.into_boxed_slice());
 }
 
-/// The value of `name` in `args` (`--name VALUE`), taken out of them.
-fn option(args: &mut Vec<String>, name: &str) -> Option<String> {
-    let at = args.iter().position(|a| a == name)?;
+/// The value of `name` in `args` (`--name VALUE`), taken out of them;
+/// an error when the flag has no value.
+fn option(args: &mut Vec<String>, name: &str) -> Result<Option<String>, String> {
+    let Some(at) = args.iter().position(|a| a == name) else {
+        return Ok(None);
+    };
     args.remove(at);
-    (at < args.len()).then(|| args.remove(at))
+    if at < args.len() {
+        Ok(Some(args.remove(at)))
+    } else {
+        Err(format!("{name} needs a value"))
+    }
 }
 
 #[tokio::main]
@@ -52,8 +59,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let limits = args.iter().any(|a| a == "--limits");
     args.retain(|a| a != "--limits");
-    let kept_bytes: usize = option(&mut args, "--keep").map_or(Ok(0), |b| b.parse())?;
-    let redis = match option(&mut args, "--redis") {
+    let kept_bytes: usize = option(&mut args, "--keep")?.map_or(Ok(0), |b| b.parse())?;
+    let redis = match option(&mut args, "--redis")? {
         Some(url) => Some(redis::aio::ConnectionManager::new(redis::Client::open(url)?).await?),
         None => None,
     };
