@@ -289,10 +289,10 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
     if let GatewayArg::Infobip = args.gateway {
         // Infobip appends the session and the call to the URL it is given,
         // which a query string would come before: the token goes in a
-        // header.
+        // header (auth.rs takes it as a Bearer token or a Basic password).
         let _ = writeln!(
             out,
-            "gateway callback: POST http://{addr}{path} (Infobip appends /{{sessionId}}/start, /response, /end), header Authorization: Bearer {token}"
+            "gateway callback: POST http://{addr}{path} (Infobip appends /{{sessionId}}/start, /response, /end); the token as the header Authorization: Bearer {token}, or as an HTTP Basic password"
         );
     } else {
         let _ = writeln!(

@@ -86,3 +86,36 @@ async fn an_infobip_end_mid_mfa_resumes_on_a_redial() {
     let (close, menu) = phone.call("response", "123456").await;
     assert!(close && menu.contains("linked"), "{menu}");
 }
+
+/// The route is behind the gateway token like every hop: without it, or
+/// with a wrong one, `401` and no session; with it in a header (a Bearer
+/// token or a Basic password, since no query can follow Infobip's path),
+/// the hop is served.
+#[tokio::test]
+async fn infobips_route_wants_the_gateway_token() {
+    let rig = rig().await;
+    let url = format!("{}/ussd/infobip/ib-auth/start", rig.url);
+    let body = json!({"msisdn": "2348031234503", "text": "*384*123#", "shortCode": "*384*123#"});
+    let client = reqwest::Client::new();
+    // The body is serialised into each request as it is built.
+    let send = |request: reqwest::RequestBuilder| request.json(&body).send();
+    let status = |r: reqwest::Result<reqwest::Response>| r.unwrap().status().as_u16();
+    assert_eq!(status(send(client.post(&url)).await), 401);
+    assert_eq!(
+        status(send(client.post(&url).bearer_auth("wrong")).await),
+        401
+    );
+    assert_eq!(
+        status(send(client.post(&url).basic_auth("infobip", Some("wrong"))).await),
+        401
+    );
+    let token = super::rig::TOKEN;
+    assert_eq!(
+        status(send(client.post(&url).bearer_auth(token)).await),
+        200
+    );
+    assert_eq!(
+        status(send(client.post(&url).basic_auth("infobip", Some(token))).await),
+        200
+    );
+}

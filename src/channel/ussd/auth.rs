@@ -5,8 +5,8 @@
 //! make up; without authentication, a made-up hop with a victim's number
 //! was offered the victim's unfinished flow. Every hop must now present the
 //! token the gateway's callback URL was configured with — as the `token`
-//! query parameter (how Africa's Talking and Hubtel callback URLs carry it)
-//! or as `Authorization: Bearer` — compared in constant time, from a source
+//! query parameter (how Africa's Talking and Hubtel callback URLs carry it),
+//! as `Authorization: Bearer`, or as the password of HTTP Basic — compared in constant time, from a source
 //! address in the allow-list when one is set. Anything else is `401` and
 //! touches no session.
 
@@ -93,12 +93,30 @@ impl GatewayAuth {
         let from_header = authorization
             .and_then(|h| h.strip_prefix("Bearer "))
             .map(str::trim);
+        // HTTP Basic, the token as the password (any user name): for a
+        // gateway whose callback settings offer only that. Infobip appends
+        // the session and the call to the URL it is given, so a `?token=`
+        // cannot follow it.
+        let from_basic = authorization
+            .and_then(|h| h.strip_prefix("Basic "))
+            .and_then(|b| {
+                use base64::Engine as _;
+                base64::engine::general_purpose::STANDARD
+                    .decode(b.trim())
+                    .ok()
+            })
+            .and_then(|pair| {
+                let at = pair.iter().position(|&b| b == b':')?;
+                Some(pair[at + 1..].to_vec())
+            });
         let expected = self.token.expose().as_bytes();
         from_query
             .as_deref()
+            .map(str::as_bytes)
             .into_iter()
-            .chain(from_header)
-            .any(|given| bool::from(given.as_bytes().ct_eq(expected)))
+            .chain(from_header.map(str::as_bytes))
+            .chain(from_basic.as_deref())
+            .any(|given| bool::from(given.ct_eq(expected)))
     }
 }
 
@@ -133,6 +151,13 @@ mod tests {
         assert!(!auth.allows(None, None, None));
         assert!(!auth.allows(Some("token=s3cre"), None, None));
         assert!(!auth.allows(Some("token="), Some("Bearer "), None));
+        // HTTP Basic: the token as the password, whatever the user name
+        // (`infobip:s3cret`, `:s3cret`); not as the user name, not garbled.
+        assert!(auth.allows(None, Some("Basic aW5mb2JpcDpzM2NyZXQ="), None));
+        assert!(auth.allows(None, Some("Basic OnMzY3JldA=="), None));
+        assert!(!auth.allows(None, Some("Basic czNjcmV0Og=="), None));
+        assert!(!auth.allows(None, Some("Basic czNjcmV0"), None));
+        assert!(!auth.allows(None, Some("Basic !!!"), None));
         assert!(GatewayAuth::token("  ").is_none());
         let fenced = auth.allow(vec!["10.0.0.0/8".parse().unwrap()]);
         let inside: IpAddr = "10.1.2.3".parse().unwrap();

@@ -28,9 +28,8 @@ const BUSY_READ: std::time::Duration = std::time::Duration::from_secs(1);
 const BUSY: &str = "Sorry, we are busy right now. Please dial again in a minute.";
 
 /// Every gateway's hop path and codec: [`router`] mounts each, and a hop
-/// shed under overload ([`busy`]) is answered by the codec at its path. A
-/// path with `{…}` segments (axum's captures) takes every path that
-/// begins as it does.
+/// shed under overload ([`busy`]) is answered by the codec at its path
+/// (`{…}` segments are axum's captures: [`routed_to`]).
 const HOPS: [(&str, &dyn Gateway); 7] = [
     ("/ussd", &AfricasTalking),
     ("/ussd/hubtel", &Hubtel),
@@ -45,11 +44,23 @@ const HOPS: [(&str, &dyn Gateway); 7] = [
 /// The gateway whose hops come to `path`, as [`router`] mounts them.
 fn gateway_at(path: &str) -> Option<&'static dyn Gateway> {
     HOPS.iter()
-        .find(|(at, _)| match at.split_once('{') {
-            Some((prefix, _)) => path.starts_with(prefix),
-            None => *at == path,
-        })
+        .find(|(at, _)| routed_to(at, path))
         .map(|(_, gateway)| *gateway)
+}
+
+/// Whether axum's route `pattern` takes `path`: segment by segment, a
+/// `{capture}` taking any non-empty segment and every other one only
+/// itself, as many as the pattern has.
+fn routed_to(pattern: &str, path: &str) -> bool {
+    let (mut want, mut got) = (pattern.split('/'), path.split('/'));
+    loop {
+        match (want.next(), got.next()) {
+            (None, None) => return true,
+            (Some(w), Some(g)) if w.starts_with('{') && !g.is_empty() => {}
+            (Some(w), Some(g)) if w == g => {}
+            _ => return false,
+        }
+    }
 }
 
 /// The reply to a hop the server sheds under overload: an `END` screen in
@@ -178,4 +189,31 @@ async fn at_events(State(service): State<Arc<UssdService>>, request: Request) ->
         }
     }
     StatusCode::OK.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The busy screen's codec is the one whose route would have served
+    /// the path: captures take one non-empty segment each, nothing more.
+    #[test]
+    fn a_path_finds_the_gateway_its_route_serves() {
+        let name = |path: &str| gateway_at(path).map(|g| g.name());
+        assert_eq!(name("/ussd"), Some("at"));
+        assert_eq!(name("/ussd/korba"), Some("korba"));
+        assert_eq!(name("/ussd/infobip/ib-1/start"), Some("infobip"));
+        for path in [
+            "/ussd/infobip",
+            "/ussd/infobip/",
+            "/ussd/infobip/ib-1",
+            "/ussd/infobip//start",
+            "/ussd/infobip/a/b/c",
+            "/ussd/infobipx/a/start",
+            "/ussd/korba/x",
+            "/link/v1/session",
+        ] {
+            assert_eq!(name(path), None, "{path}");
+        }
+    }
 }

@@ -15,13 +15,22 @@
 //!
 //! The session id is the path segment as sent (not percent-decoded): it is
 //! only compared with itself, hop after hop, and a store key never needs
-//! it decoded. `shortCode` is the service code, so a first dial's
+//! it decoded. So [`GatewayRequest::path`] must be the path as received,
+//! ending in `{sessionId}/{call}` (as `connectflow serve`'s route gives it);
+//! a blank id (`%20` too) or one past 128 bytes is unreadable. `shortCode` is the service code, so a first dial's
 //! pre-dialled segments (`*384*123*2#` under `*384*123#`) are found as for
 //! Hubtel; a first dial with no `text` is the code alone.
 //!
 //! Reply: `{"ussdMenu": "…", "shouldClose": false, "responseExitCode": 200,
 //! "responseMessage": ""}`, `shouldClose` true to end. Nothing is echoed:
 //! the reply answers its own request.
+//!
+//! Not in the reference, from Infobip's transport in vumi: a `…/status`
+//! call asking whether a session is active (`{sessionActive, …}`) is
+//! answered as any call it does not name, a closing reply; and Infobip
+//! shows a session's first reply as a menu whatever `shouldClose` says, so
+//! a refusal on `start` may be answered: that answer comes as a
+//! `response` to a session with no state here, which may only pick a bank.
 
 use serde::Serialize;
 
@@ -47,14 +56,42 @@ struct Reply<'a> {
     response_message: &'a str,
 }
 
+/// The longest session id taken (Infobip's are short; a path may carry
+/// up to the header limit, and the id goes into a store key).
+const MAX_SESSION_ID: usize = 128;
+
 /// The session id and the hop's kind: the last two segments of `path`
 /// (a trailing `/` ignored). `None` when there are not two, or the id is
-/// blank.
+/// blank (also once percent-decoded: `%20`) or past [`MAX_SESSION_ID`].
 fn session_and_kind(path: &str) -> Option<(&str, &str)> {
     let mut segments = path.trim_end_matches('/').rsplit('/');
     let kind = segments.next()?;
     let session = segments.next()?.trim();
-    (!session.is_empty()).then_some((session, kind))
+    let usable = !blank_decoded(session) && session.len() <= MAX_SESSION_ID;
+    usable.then_some((session, kind))
+}
+
+/// Whether `segment`, percent-decoded, is empty or only whitespace.
+fn blank_decoded(segment: &str) -> bool {
+    let bytes = segment.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = |at: usize| bytes.get(at).and_then(|d| (*d as char).to_digit(16));
+        let decoded = match (b, hex(i + 1), hex(i + 2)) {
+            (b'%', Some(high), Some(low)) => {
+                i += 3;
+                (high * 16 + low) as u8
+            }
+            _ => {
+                i += 1;
+                b
+            }
+        };
+        if !decoded.is_ascii_whitespace() {
+            return false;
+        }
+    }
+    true
 }
 
 impl Gateway for Infobip {
@@ -127,6 +164,17 @@ mod tests {
             Some(("abc-1", "end"))
         );
         assert_eq!(session_and_kind("/ussd/infobip/ /start"), None);
+        // Blank once decoded, or too long to be a key.
+        assert_eq!(session_and_kind("/ussd/infobip/%20%09/start"), None);
+        let long = format!("/ussd/infobip/{}/start", "a".repeat(129));
+        assert_eq!(session_and_kind(&long), None);
+        let longest = format!("/ussd/infobip/{}/start", "a".repeat(128));
+        assert!(session_and_kind(&longest).is_some());
+        // A stray `%` is not an escape: kept, so not blank.
+        assert_eq!(
+            session_and_kind("/ussd/infobip/%2/start"),
+            Some(("%2", "start"))
+        );
         assert_eq!(session_and_kind("start"), None);
         assert_eq!(session_and_kind(""), None);
     }

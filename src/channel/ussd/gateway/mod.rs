@@ -22,8 +22,9 @@ pub struct GatewayRequest {
     pub content_type: Option<String>,
     /// The raw query string (without `?`), for gateways that use GET.
     pub query: String,
-    /// The request's path (Infobip carries the session id and the hop's
-    /// kind in it).
+    /// The request's path as received, still percent-encoded (Infobip
+    /// carries the session id and the call in it; a host building requests
+    /// itself must pass it so, or the same session keys differently).
     pub path: String,
     /// The raw body.
     pub body: Vec<u8>,
