@@ -80,20 +80,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 // The sizes of a sealed bank-choice record and its index.
                 let record = [&body[..], &[b' '; 270]].concat();
                 let mut pipe = redis::pipe();
-                pipe.cmd("SET")
-                    .arg(format!("floor:session:{n}"))
-                    .arg(&record[..270])
-                    .arg("NX")
-                    .arg("GET")
-                    .arg("PX")
-                    .arg(600_000);
-                pipe.cmd("SET")
-                    .arg(format!("floor:index:{n}"))
-                    .arg(&record[..90])
-                    .arg("NX")
-                    .arg("GET")
-                    .arg("PX")
-                    .arg(1_200_000);
+                for (key, len, ttl_ms) in [("session", 270, 600_000), ("index", 90, 1_200_000)] {
+                    pipe.cmd("SET")
+                        .arg(format!("floor:{key}:{n}"))
+                        .arg(&record[..len])
+                        .arg("NX")
+                        .arg("GET")
+                        .arg("PX")
+                        .arg(ttl_ms);
+                }
                 pipe.cmd("TIME");
                 let set: redis::RedisResult<redis::Value> = pipe.query_async(&mut conn).await;
                 if set.is_err() {

@@ -126,20 +126,7 @@ fn infobip_garbage_is_an_error_not_a_panic() {
 
 #[test]
 fn infobip_encodes_the_menu_and_should_close() {
-    let encoded = |end| {
-        let r = Infobip.encode(
-            &Screen {
-                text: "Choose your bank\n1. Access".into(),
-                end,
-                masked: false,
-            },
-            "ib-5f1c",
-            "",
-        );
-        assert_eq!(r.status, 200);
-        assert_eq!(header(&r.headers, "content-type"), Some("application/json"));
-        String::from_utf8(r.body).unwrap()
-    };
+    let encoded = |end| json_screen(&Infobip, end);
     // The reference's shape and order.
     assert_eq!(
         encoded(false),

@@ -162,20 +162,7 @@ fn korba_refuses_garbage_with_a_typed_error() {
 
 #[test]
 fn korba_encodes_continue_as_2_and_final_as_17() {
-    let encoded = |end| {
-        let r = Korba.encode(
-            &Screen {
-                text: "Choose your bank\n1. Access".into(),
-                end,
-                masked: false,
-            },
-            "12341235123",
-            "",
-        );
-        assert_eq!(r.status, 200);
-        assert_eq!(header(&r.headers, "content-type"), Some("application/json"));
-        String::from_utf8(r.body).unwrap()
-    };
+    let encoded = |end| json_screen(&Korba, end);
     // The reference's shape and order, the op a number.
     assert_eq!(
         encoded(false),

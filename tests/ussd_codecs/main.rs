@@ -56,6 +56,23 @@ fn json(body: &str) -> GatewayRequest {
     }
 }
 
+/// `gateway`'s JSON reply to a two-line menu, continuing or ending (`end`):
+/// checked to be a 200 of `application/json`, given back as text.
+fn json_screen(gateway: &dyn Gateway, end: bool) -> String {
+    let r = gateway.encode(
+        &Screen {
+            text: "Choose your bank\n1. Access".into(),
+            end,
+            masked: false,
+        },
+        "s-1",
+        "",
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(header(&r.headers, "content-type"), Some("application/json"));
+    String::from_utf8(r.body).unwrap()
+}
+
 fn header<'a>(headers: &'a [(&'static str, String)], name: &str) -> Option<&'a str> {
     headers
         .iter()
