@@ -1,6 +1,6 @@
 //! The USSD channel over real HTTP: every sandbox user through Africa's
 //! Talking and Hubtel, a sandbox user through Hubtel Programmable Services,
-//! Arkesel, Nalo, Korba and Infobip, with the screen budget asserted on every
+//! Arkesel, Nalo, Korba, Infobip and Safaricom's direct interface, with the screen budget asserted on every
 //! screen, input edge cases, garbage, resume on re-dial, concurrent hops,
 //! the webhook.
 #![cfg(all(feature = "ussd", feature = "testing"))]
@@ -19,6 +19,7 @@ mod leave;
 mod phone;
 mod reauth;
 mod rig;
+mod safaricom;
 mod size;
 
 use connectflow::channel::ussd::gsm::Budget;

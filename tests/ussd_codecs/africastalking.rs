@@ -95,6 +95,27 @@ fn at_reads_kenyan_snake_case_names() {
     );
 }
 
+/// Safaricom's direct interface: a `GET` under its own names, the same
+/// cumulative input, pre-dialled segments first.
+#[test]
+fn at_reads_safaricoms_direct_names() {
+    let hop = AfricasTalking
+        .decode(&query(
+            "SESSION_ID=sf-1&ORIG=254711222444&DEST=*384*123%23&USSD_PARAMS=2*1",
+        ))
+        .unwrap();
+    assert_eq!(
+        hop,
+        RawHop {
+            session_id: "sf-1".into(),
+            phone: "+254711222444".into(),
+            service_code: "*384*123#".into(),
+            network: String::new(),
+            payload: Payload::Cumulative("2*1".into()),
+        }
+    );
+}
+
 #[test]
 fn at_body_wins_over_query() {
     let mut req = form("sessionId=body&text=1");

@@ -5,7 +5,11 @@
 //! `application/x-www-form-urlencoded`. Clones send the same fields in the
 //! query string (GET) and/or with snake_case names (`session_id`, `msisdn`,
 //! `ussd_string`, `service_code`, `network_code`), so decoding looks in the
-//! body first, then in the query, under every known name.
+//! body first, then in the query, under every known name. Safaricom's
+//! direct interface (ussd.md §4) is the same protocol under its own names:
+//! a `GET` with `SESSION_ID`, `ORIG` (the phone), `DEST` (the service
+//! code) and `USSD_PARAMS` (the cumulative input, pre-dialled segments
+//! first), answered `CON …` / `END …`.
 //!
 //! Response: `200 text/plain`, body `CON <text>` (continue) or `END <text>`.
 
@@ -41,11 +45,11 @@ const FIELDS: usize = Field::Hops as usize + 1;
 impl Field {
     fn named(name: &str) -> Option<Field> {
         Some(match name {
-            "sessionId" | "session_id" => Field::SessionId,
-            "serviceCode" | "service_code" => Field::ServiceCode,
-            "phoneNumber" | "msisdn" | "phone_number" => Field::Phone,
+            "sessionId" | "session_id" | "SESSION_ID" => Field::SessionId,
+            "serviceCode" | "service_code" | "DEST" => Field::ServiceCode,
+            "phoneNumber" | "msisdn" | "phone_number" | "ORIG" => Field::Phone,
             "networkCode" | "network_code" => Field::Network,
-            "text" | "ussd_string" => Field::Text,
+            "text" | "ussd_string" | "USSD_PARAMS" => Field::Text,
             "status" => Field::Status,
             "errorMessage" | "error_message" => Field::ErrorMessage,
             "durationInMillis" | "duration_in_millis" => Field::Duration,
