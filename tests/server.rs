@@ -319,8 +319,8 @@ async fn a_shed_ussd_hop_gets_its_gateways_busy_screen() {
     assert_eq!(body["ussdServiceOp"], 17, "{body}");
     assert!(body["message"].as_str().unwrap().contains("busy"), "{body}");
 
-    // Infobip: `shouldClose`, found by the path's prefix (the session id
-    // and the call are in the path).
+    // Infobip: `shouldClose`, its codec found by its route's pattern (the
+    // session id and the call are in the path).
     let infobip = client
         .post(format!("http://{addr}/ussd/infobip/ib-9/response"))
         .json(&serde_json::json!({"msisdn": "2348030000001", "text": "1",
@@ -335,6 +335,18 @@ async fn a_shed_ussd_hop_gets_its_gateways_busy_screen() {
         body["ussdMenu"].as_str().unwrap().contains("busy"),
         "{body}"
     );
+
+    // Airtel (Comviva): `Freeflow: FB`, by `GET`.
+    let airtel = client
+        .get(format!(
+            "http://{addr}/ussd/airtel?SessionID=ke-9&MSISDN=254733000001&input=1"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(airtel.status(), 200);
+    assert_eq!(airtel.headers()["freeflow"], "FB");
+    assert!(airtel.text().await.unwrap().contains("busy"));
 
     // Garbage at a hop path still gets the screen; any other path the JSON.
     let garbage = client

@@ -3,7 +3,7 @@
 //!
 //! Routes: the USSD gateways (`/ussd`, `/ussd/events`, `/ussd/hubtel`,
 //! `/ussd/hubtel-ps`, `/ussd/arkesel`, `/ussd/nalo`, `/ussd/korba`,
-//! `/ussd/infobip/{sessionId}/…`, behind the gateway token), `GET /healthz`, `GET /metrics` (Prometheus
+//! `/ussd/infobip/{sessionId}/…`, `/ussd/airtel`, behind the gateway token), `GET /healthz`, `GET /metrics` (Prometheus
 //! text), the host's `POST /ussd/v1/reauth` (behind the API key), the link
 //! API and its page (`/link`, `/link/v1/...`, see
 //! `link_api.rs`), the auth records' `/v2/` endpoints, and with
@@ -52,6 +52,8 @@ pub(crate) enum GatewayArg {
     Korba,
     /// Infobip: `POST /ussd/infobip/{sessionId}/start` (`/response`, `/end`).
     Infobip,
+    /// Airtel (Comviva): `GET /ussd/airtel`.
+    Airtel,
 }
 
 /// Arguments of `connectflow serve` (and `connectflow ussd`).
@@ -271,6 +273,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
         GatewayArg::Nalo => "/ussd/nalo",
         GatewayArg::Korba => "/ussd/korba",
         GatewayArg::Infobip => "/ussd/infobip",
+        GatewayArg::Airtel => "/ussd/airtel",
     };
     // In sandbox mode, a page ready to open (issue 8).
     let demo = match &partner.sandbox {

@@ -149,6 +149,7 @@ pub fn sealed_open(data: &[u8]) {
 #[cfg(feature = "ussd")]
 pub fn gateway_codecs(data: &[u8]) {
     use crate::channel::ussd::gateway::africastalking::{decode_notification, AfricasTalking};
+    use crate::channel::ussd::gateway::airtel::Airtel;
     use crate::channel::ussd::gateway::arkesel::Arkesel;
     use crate::channel::ussd::gateway::hubtel::Hubtel;
     use crate::channel::ussd::gateway::hubtel_ps::HubtelPs;
@@ -171,6 +172,9 @@ pub fn gateway_codecs(data: &[u8]) {
             ..GatewayRequest::default()
         };
         let _ = AfricasTalking.decode(&request);
+        if let Ok(hop) = Airtel.decode(&request) {
+            assert!(!hop.session_id.trim().is_empty(), "{hop:?}");
+        }
         let _ = Hubtel.decode(&request);
         let _ = HubtelPs.decode(&request);
         let _ = decode_notification(&request);
@@ -220,6 +224,7 @@ pub fn gateway_codecs(data: &[u8]) {
             masked,
         };
         let _ = AfricasTalking.encode(&screen, "s", "");
+        assert_eq!(Airtel.encode(&screen, "s", "").body, screen.text.as_bytes());
         let _ = Hubtel.encode(&screen, &text, &text);
         let _ = HubtelPs.encode(&screen, &text, &text);
         let _ = Arkesel.encode(&screen, &text, &text);

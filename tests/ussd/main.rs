@@ -1,10 +1,11 @@
 //! The USSD channel over real HTTP: every sandbox user through Africa's
 //! Talking and Hubtel, a sandbox user through Hubtel Programmable Services,
-//! Arkesel, Nalo, Korba, Infobip and Safaricom's direct interface, with the screen budget asserted on every
+//! Arkesel, Nalo, Korba, Infobip, Airtel and Safaricom's direct interface, with the screen budget asserted on every
 //! screen, input edge cases, garbage, resume on re-dial, concurrent hops,
 //! the webhook.
 #![cfg(all(feature = "ussd", feature = "testing"))]
 
+mod airtel;
 mod choice;
 mod first_answer;
 #[path = "../support/flaky_delivery.rs"]

@@ -3,6 +3,7 @@
 #![cfg(feature = "ussd")]
 
 mod africastalking;
+mod airtel;
 mod arkesel;
 mod gsm;
 mod hubtel;

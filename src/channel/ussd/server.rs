@@ -2,6 +2,7 @@
 
 use super::auth::GatewayAuth;
 use super::gateway::africastalking::{self, AfricasTalking};
+use super::gateway::airtel::Airtel;
 use super::gateway::arkesel::Arkesel;
 use super::gateway::hubtel::Hubtel;
 use super::gateway::hubtel_ps::HubtelPs;
@@ -30,7 +31,7 @@ const BUSY: &str = "Sorry, we are busy right now. Please dial again in a minute.
 /// Every gateway's hop path and codec: [`router`] mounts each, and a hop
 /// shed under overload ([`busy`]) is answered by the codec at its path
 /// (`{…}` segments are axum's captures: [`routed_to`]).
-const HOPS: [(&str, &dyn Gateway); 7] = [
+const HOPS: [(&str, &dyn Gateway); 8] = [
     ("/ussd", &AfricasTalking),
     ("/ussd/hubtel", &Hubtel),
     ("/ussd/hubtel-ps", &HubtelPs),
@@ -39,6 +40,7 @@ const HOPS: [(&str, &dyn Gateway); 7] = [
     ("/ussd/korba", &Korba),
     // The codec reads the session id and the hop's kind from the path.
     ("/ussd/infobip/{session}/{kind}", &Infobip),
+    ("/ussd/airtel", &Airtel),
 ];
 
 /// The gateway whose hops come to `path`, as [`router`] mounts them.
@@ -102,15 +104,17 @@ pub(crate) async fn busy(request: Request) -> Result<Response, Request> {
 /// Hubtel Programmable Services at `POST /ussd/hubtel-ps`, Arkesel at
 /// `POST /ussd/arkesel`, Nalo at `POST /ussd/nalo`, Korba / Mobiverse at
 /// `POST /ussd/korba`, Infobip at `POST /ussd/infobip/{sessionId}/start`
-/// (`/response`, `/end`); every one behind `auth`.
+/// (`/response`, `/end`), Airtel (Comviva) at `GET` or `POST /ussd/airtel`;
+/// every one behind `auth`.
 pub fn router(service: Arc<UssdService>, auth: GatewayAuth) -> Router {
     let mut router = Router::new().route("/ussd/events", post(at_events));
     for (path, gateway) in HOPS {
         let hop = move |State(service): State<Arc<UssdService>>, request: Request| async move {
             serve(&service, gateway, request).await
         };
-        // Africa's Talking's Kenyan clones also call by `GET`.
-        let method = if path == "/ussd" {
+        // Africa's Talking's Kenyan clones (and Safaricom's direct
+        // interface) and Airtel call by `GET`.
+        let method = if path == "/ussd" || path == "/ussd/airtel" {
             get(hop).post(hop)
         } else {
             post(hop)
@@ -203,6 +207,7 @@ mod tests {
         assert_eq!(name("/ussd"), Some("at"));
         assert_eq!(name("/ussd/korba"), Some("korba"));
         assert_eq!(name("/ussd/infobip/ib-1/start"), Some("infobip"));
+        assert_eq!(name("/ussd/airtel"), Some("airtel"));
         for path in [
             "/ussd/infobip",
             "/ussd/infobip/",

@@ -2,6 +2,7 @@
 //! and one normalised hop. A new gateway is one new file here.
 
 pub mod africastalking;
+pub mod airtel;
 pub mod arkesel;
 mod form;
 mod ghana;
@@ -146,7 +147,7 @@ pub trait Gateway: Send + Sync + 'static {
 /// The name of every gateway codec (their [`Gateway::name`]): a phone's
 /// resume index is kept per gateway, and a host's request that waits for a
 /// phone's next dial must be found whichever gateway it comes through.
-pub(crate) const NAMES: [&str; 7] = [
+pub(crate) const NAMES: [&str; 8] = [
     "at",
     "hubtel",
     "hubtel-ps",
@@ -154,6 +155,7 @@ pub(crate) const NAMES: [&str; 7] = [
     "nalo",
     "korba",
     "infobip",
+    "airtel",
 ];
 
 #[cfg(test)]
@@ -173,6 +175,7 @@ mod names_tests {
                 nalo::Nalo.name(),
                 korba::Korba.name(),
                 infobip::Infobip.name(),
+                airtel::Airtel.name(),
             ]
         );
     }

@@ -1,0 +1,93 @@
+//! Airtel's Comviva-style gateway over real HTTP (ussd.md §4): a `GET` to
+//! `/ussd/airtel` with `SessionID`, `MSISDN`, `MSC` and the latest `input`
+//! (the dialled code on the first hop), answered with text and the
+//! `Freeflow` header. A sandbox user links through it; a cleanup call
+//! mid-flow ends the telecom session, not the flow, which a re-dial is
+//! offered again.
+
+use super::rig::{gateway, rig};
+use connectflow::channel::ussd::gsm::Budget;
+
+/// A handset behind Airtel: one session id and phone.
+struct AirtelPhone<'a> {
+    url: &'a str,
+    session: &'a str,
+    msisdn: &'a str,
+}
+
+impl AirtelPhone<'_> {
+    /// One `GET` with `extra` parameters: whether the reply ends the
+    /// session (`Freeflow: FB`), and its text.
+    async fn get(&self, extra: &[(&str, &str)]) -> (bool, String) {
+        let reply = reqwest::Client::new()
+            .get(gateway(self.url, "/ussd/airtel"))
+            .query(&[
+                ("SessionID", self.session),
+                ("MSISDN", self.msisdn),
+                ("MSC", "MSC01"),
+            ])
+            .query(extra)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 200);
+        let freeflow = reply.headers()["freeflow"].to_str().unwrap().to_owned();
+        assert!(freeflow == "FC" || freeflow == "FB", "{freeflow}");
+        let text = reply.text().await.unwrap();
+        assert!(Budget::default().fits(&text), "over budget:\n{text}");
+        (freeflow == "FB", text)
+    }
+
+    async fn send(&self, input: &str) -> (bool, String) {
+        self.get(&[("input", input)]).await
+    }
+}
+
+#[tokio::test]
+async fn a_sandbox_user_links_through_airtel() {
+    let rig = rig().await;
+    let phone = AirtelPhone {
+        url: &rig.url,
+        session: "ke-a1",
+        msisdn: "254733000201",
+    };
+    let (end, text) = phone.send("*384*123#").await;
+    assert!(!end && text.contains("Sandbox Bank"), "{text}");
+    for answer in ["1", "1", "user_good"] {
+        let (end, text) = phone.send(answer).await;
+        assert!(!end, "ended after {answer:?}: {text}");
+    }
+    let (end, text) = phone.send("pass_good").await;
+    assert!(end && text.contains("linked"), "{text}");
+}
+
+#[tokio::test]
+async fn an_airtel_cleanup_mid_mfa_resumes_on_a_redial() {
+    let rig = rig().await;
+    let phone = AirtelPhone {
+        url: &rig.url,
+        session: "ke-a2",
+        msisdn: "254733000202",
+    };
+    phone.send("*384*123#").await;
+    for answer in ["1", "1", "user_otp"] {
+        phone.send(answer).await;
+    }
+    let (end, text) = phone.send("pass_good").await;
+    assert!(!end && text.contains("OTP"), "{text}");
+    let (end, _) = phone
+        .get(&[("clean", "clean-session"), ("error", "522")])
+        .await;
+    assert!(end, "a cleanup is answered with FB");
+
+    let phone = AirtelPhone {
+        session: "ke-a3",
+        ..phone
+    };
+    let (end, text) = phone.send("*384*123#").await;
+    assert!(!end && text.contains("1. Continue"), "{text}");
+    let (_, text) = phone.send("1").await;
+    assert!(text.contains("OTP"), "{text}");
+    let (end, text) = phone.send("123456").await;
+    assert!(end && text.contains("linked"), "{text}");
+}
