@@ -505,3 +505,22 @@ fn serve_prints_infobips_callback_and_answers_there() {
         "{reply}"
     );
 }
+
+/// `serve --gateway airtel` prints a `GET` callback: Airtel calls by `GET`.
+#[test]
+fn serve_prints_airtels_get_callback() {
+    let dir = TempDir::new("cli-airtel");
+    let records = dir.sqlite("records.db");
+    let serve = Process::start_reading(
+        process::connectflow(&["serve", "--addr", "127.0.0.1:0", "--gateway", "airtel"])
+            .env("CONNECTFLOW_GATEWAY_TOKEN", "airtel-token")
+            .env("CONNECTFLOW_RECORDS", &records)
+            .env_remove("MONO_SEC_KEY"),
+        3,
+    );
+    let want = format!(
+        "gateway callback: GET {}/ussd/airtel?token=$CONNECTFLOW_GATEWAY_TOKEN",
+        serve.url
+    );
+    assert!(serve.lines.contains(&want), "{:#?}", serve.lines);
+}

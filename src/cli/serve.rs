@@ -298,9 +298,14 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
             "gateway callback: POST http://{addr}{path} (Infobip appends /{{sessionId}}/start, /response, /end); the token as the header Authorization: Bearer {token}, or as an HTTP Basic password"
         );
     } else {
+        // Airtel calls by `GET`; every other gateway POSTs.
+        let method = match args.gateway {
+            GatewayArg::Airtel => "GET",
+            _ => "POST",
+        };
         let _ = writeln!(
             out,
-            "gateway callback: POST http://{addr}{path}?token={token}"
+            "gateway callback: {method} http://{addr}{path}?token={token}"
         );
     }
     if let Some(url) = &demo {

@@ -32,6 +32,8 @@ impl AirtelPhone<'_> {
             .unwrap();
         assert_eq!(reply.status(), 200);
         let freeflow = reply.headers()["freeflow"].to_str().unwrap().to_owned();
+        assert_eq!(reply.headers()["charge"], "N");
+        assert_eq!(reply.headers()["amount"], "0");
         assert!(freeflow == "FC" || freeflow == "FB", "{freeflow}");
         let text = reply.text().await.unwrap();
         assert!(Budget::default().fits(&text), "over budget:\n{text}");
@@ -53,10 +55,17 @@ async fn a_sandbox_user_links_through_airtel() {
     };
     let (end, text) = phone.send("*384*123#").await;
     assert!(!end && text.contains("Sandbox Bank"), "{text}");
+    // `text` becomes the password screen below.
+    let mut text = String::new();
     for answer in ["1", "1", "user_good"] {
-        let (end, text) = phone.send(answer).await;
-        assert!(!end, "ended after {answer:?}: {text}");
+        let (end, screen) = phone.send(answer).await;
+        assert!(!end, "ended after {answer:?}: {screen}");
+        text = screen;
     }
+    // An answer shaped like a dialled code is dropped: the same screen
+    // again, nothing sent to the bank, and the flow goes on.
+    let (end, again) = phone.send("*123#").await;
+    assert!(!end && again == text, "{again}");
     let (end, text) = phone.send("pass_good").await;
     assert!(end && text.contains("linked"), "{text}");
 }

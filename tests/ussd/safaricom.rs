@@ -8,12 +8,17 @@ use connectflow::channel::ussd::gsm::Budget;
 
 /// One `GET` hop: whether the reply ends the session, and its text.
 async fn hop(url: &str, session: &str, params: &str) -> (bool, String) {
+    hop_to(url, session, "*384*123#", params).await
+}
+
+/// [`hop`] with the service code as sent in `DEST`.
+async fn hop_to(url: &str, session: &str, dest: &str, params: &str) -> (bool, String) {
     let reply = reqwest::Client::new()
         .get(gateway(url, "/ussd"))
         .query(&[
             ("SESSION_ID", session),
             ("ORIG", "254711222555"),
-            ("DEST", "*384*123#"),
+            ("DEST", dest),
             ("USSD_PARAMS", params),
         ])
         .send()
@@ -41,5 +46,20 @@ async fn a_sandbox_user_links_through_safaricoms_direct_interface() {
         assert!(!end, "ended at {params:?}: {text}");
     }
     let (end, text) = hop(&rig.url, "sf-7c1", "1*1*user_good*pass_good").await;
+    assert!(end && text.contains("linked"), "{text}");
+}
+
+/// The usual dial: `USSD_PARAMS` empty on the first request, then each
+/// answer appended with `*`; `DEST` as Safaricom sends it, without marks.
+#[tokio::test]
+async fn a_plain_dial_through_safaricom_shows_the_bank_list_then_links() {
+    let rig = rig().await;
+    let (end, text) = hop_to(&rig.url, "sf-8d2", "167", "").await;
+    assert!(!end && text.contains("Choose your bank"), "{text}");
+    for params in ["1", "1*1", "1*1*user_good"] {
+        let (end, text) = hop_to(&rig.url, "sf-8d2", "167", params).await;
+        assert!(!end, "ended at {params:?}: {text}");
+    }
+    let (end, text) = hop_to(&rig.url, "sf-8d2", "167", "1*1*user_good*pass_good").await;
     assert!(end && text.contains("linked"), "{text}");
 }

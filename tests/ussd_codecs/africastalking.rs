@@ -114,6 +114,14 @@ fn at_reads_safaricoms_direct_names() {
             payload: Payload::Cumulative("2*1".into()),
         }
     );
+    // `DEST` without the code's marks, as Safaricom sends it.
+    let hop = AfricasTalking
+        .decode(&query(
+            "SESSION_ID=sf-2&ORIG=254711222444&DEST=167&USSD_PARAMS=",
+        ))
+        .unwrap();
+    assert_eq!(hop.service_code, "*167#");
+    assert_eq!(hop.payload, Payload::Cumulative(String::new()));
 }
 
 #[test]

@@ -36,9 +36,16 @@ fn airtel_decodes_a_first_dial_an_answer_and_a_cleanup() {
             sequence: None
         }
     );
+    // A first dial whose `#` was lost (sent raw, it starts a fragment).
+    assert_eq!(
+        hop("SessionID=ke-77&MSISDN=254733000111&input=*384*123").payload,
+        Payload::Initiation {
+            dialled: "*384*123".into()
+        }
+    );
     // Typed text is kept as typed (a `*` in a password survives).
     assert_eq!(
-        hop("SessionID=ke-77&input=pa*ss").payload,
+        hop("SessionID=ke-77&MSISDN=254733000111&input=pa*ss").payload,
         Payload::Latest {
             text: "pa*ss".into(),
             sequence: None
@@ -65,7 +72,15 @@ fn airtel_decodes_a_first_dial_an_answer_and_a_cleanup() {
 
 #[test]
 fn airtel_garbage_is_an_error_not_a_panic() {
-    for params in ["", "input=1", "SessionID=&input=1", "SessionID=%20"] {
+    // No session id, or (but for a cleanup) no phone to hold it to.
+    for params in [
+        "",
+        "input=1",
+        "SessionID=&MSISDN=254733000111&input=1",
+        "SessionID=%20&MSISDN=254733000111",
+        "SessionID=ke-1&input=1",
+        "SessionID=ke-1&MSISDN=%20&input=*384%23",
+    ] {
         assert!(Airtel.decode(&query(params)).is_err(), "{params:?}");
     }
 }
@@ -86,6 +101,7 @@ fn airtel_replies_text_with_freeflow_in_a_header() {
         assert_eq!(r.body, b"Choose your bank\n1. Access");
         assert_eq!(header(&r.headers, "freeflow"), Some(freeflow));
         assert_eq!(header(&r.headers, "charge"), Some("N"));
+        assert_eq!(header(&r.headers, "amount"), Some("0"));
         // The server inserts names as they are, which needs them lower-case.
         assert!(r
             .headers

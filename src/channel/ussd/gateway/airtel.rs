@@ -9,15 +9,20 @@
 //! | request | hop | payload |
 //! |---|---|---|
 //! | carries `clean` (a cleanup call, with `error` when it failed) | the session ended | [`Payload::Release`] |
-//! | `input` is a dialled code (`*`, digits and `*`s, `#`: the first hop) | first dial | [`Payload::Initiation`] |
+//! | `input` is a dialled code (digits and `*`s with its `*` or `#`: the first hop) | first dial | [`Payload::Initiation`] |
 //! | anything else | an answer; `input` is what was typed last | [`Payload::Latest`] |
 //!
 //! The first hop carries the code the person dialled and no separate
 //! service code, so pre-dialled segments cannot be told from the code
-//! itself: a first dial carries none (as for Arkesel and Nalo). An answer
-//! shaped like a dialled code (`*123#`) would read as a new dial; menu
-//! answers, PINs and OTPs are digits. Airtel numbers no hops, so a repeated
-//! delivery cannot be told from the same answer typed again.
+//! itself: a first dial carries none (as for Arkesel and Nalo). A first hop
+//! whose code comes with neither mark (`384*123`) reads as an answer to the
+//! first screen, which it is not: "Invalid choice." An answer shaped like a
+//! dialled code (`*123#`) in the middle of a session is taken as a dial and
+//! dropped: the same screen comes back, nothing is sent (so a password of
+//! that shape cannot be typed here). Menu answers, PINs and OTPs are
+//! digits. Every hop but a cleanup must carry `MSISDN`. Airtel numbers no
+//! hops, so a repeated delivery cannot be told from the same answer typed
+//! again.
 //!
 //! Reply: the screen's text as the body, and the header `Freeflow: FC` to
 //! wait for an answer or `FB` to end, with `charge: N` and `amount: 0` (a
@@ -68,15 +73,22 @@ impl<'a> Fields<'a> {
     }
 }
 
-/// Whether `input` is a dialled code: `*`, then digits and `*`s, then `#`.
+/// Whether `input` is a dialled code: digits and `*`s, starting and
+/// ending with a digit, with at least one of the code's marks — the `*`
+/// before it or the `#` after. One mark is enough: a gateway that sends the
+/// `#` unencoded in its query loses it (a `#` starts the URL's fragment).
 fn is_dialled_code(input: &str) -> bool {
-    input
-        .strip_prefix('*')
-        .and_then(|rest| rest.strip_suffix('#'))
-        .is_some_and(|code| {
-            code.bytes().next().is_some_and(|b| b.is_ascii_digit())
-                && code.bytes().all(|b| b.is_ascii_digit() || b == b'*')
-        })
+    let (star, rest) = match input.strip_prefix('*') {
+        Some(rest) => (true, rest),
+        None => (false, input),
+    };
+    let (hash, code) = match rest.strip_suffix('#') {
+        Some(code) => (true, code),
+        None => (false, rest),
+    };
+    let digit_ends = code.bytes().next().is_some_and(|b| b.is_ascii_digit())
+        && code.bytes().last().is_some_and(|b| b.is_ascii_digit());
+    (star || hash) && digit_ends && code.bytes().all(|b| b.is_ascii_digit() || b == b'*')
 }
 
 impl Gateway for Airtel {
@@ -93,6 +105,13 @@ impl Gateway for Airtel {
             .filter(|id| !id.is_empty())
             .ok_or_else(|| DecodeError("missing SessionID".to_owned()))?
             .to_owned();
+        let msisdn = fields.msisdn.as_deref().unwrap_or_default().trim();
+        // The phone is how a session is held to its caller (a hop from
+        // another number is refused): a hop without one is unreadable. A
+        // cleanup call may come without it, and only ends the session.
+        if msisdn.is_empty() && !fields.clean {
+            return Err(DecodeError("missing MSISDN".to_owned()));
+        }
         let input = fields.input.as_deref().unwrap_or_default();
         let payload = if fields.clean {
             Payload::Release
@@ -108,7 +127,7 @@ impl Gateway for Airtel {
         };
         Ok(RawHop {
             session_id,
-            phone: normalise_msisdn(fields.msisdn.as_deref().unwrap_or_default()),
+            phone: normalise_msisdn(msisdn),
             service_code: String::new(),
             network: fields.msc.as_deref().unwrap_or_default().trim().to_owned(),
             payload,
@@ -135,11 +154,20 @@ mod tests {
 
     #[test]
     fn a_dialled_code_is_told_from_an_answer() {
-        for code in ["*384*123#", "*544#", "*384*123*1#"] {
+        // Either mark is enough (a raw `#` is lost from a query).
+        for code in [
+            "*384*123#",
+            "*544#",
+            "*384*123*1#",
+            "*384*123",
+            "384*123#",
+            "*12",
+            "12#",
+        ] {
             assert!(is_dialled_code(code), "{code}");
         }
         for answer in [
-            "", "1", "1234", "*", "#", "*#", "**1#", "*abc#", "*12", "12#",
+            "", "1", "1234", "12*34", "*", "#", "*#", "**1#", "*1*#", "*abc#",
         ] {
             assert!(!is_dialled_code(answer), "{answer}");
         }
