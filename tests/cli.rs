@@ -454,21 +454,29 @@ fn back_goes_back_one_step_and_asks_before_leaving_mfa() {
     assert_eq!(json_lines(&out).pop().unwrap()["page"], "InstitutionList");
 }
 
+/// `serve --gateway GATEWAY` on the embedded sandbox with `token` and
+/// records of its own (kept while the directory lives), its first three
+/// lines read.
+fn serve_gateway(gateway: &str, token: &str) -> (TempDir, Process) {
+    let dir = TempDir::new(&format!("cli-{gateway}"));
+    let records = dir.sqlite("records.db");
+    let serve = Process::start_reading(
+        process::connectflow(&["serve", "--addr", "127.0.0.1:0", "--gateway", gateway])
+            .env("CONNECTFLOW_GATEWAY_TOKEN", token)
+            .env("CONNECTFLOW_RECORDS", &records)
+            .env_remove("MONO_SEC_KEY"),
+        3,
+    );
+    (dir, serve)
+}
+
 /// `serve --gateway infobip` names the base Infobip is given (it appends
 /// the session and the call, so the token goes in a header), and a first
 /// dial through that base, the token as a Basic password, gets Infobip's
 /// reply.
 #[test]
 fn serve_prints_infobips_callback_and_answers_there() {
-    let dir = TempDir::new("cli-infobip");
-    let records = dir.sqlite("records.db");
-    let serve = Process::start_reading(
-        process::connectflow(&["serve", "--addr", "127.0.0.1:0", "--gateway", "infobip"])
-            .env("CONNECTFLOW_GATEWAY_TOKEN", "infobip-token")
-            .env("CONNECTFLOW_RECORDS", &records)
-            .env_remove("MONO_SEC_KEY"),
-        3,
-    );
+    let (_dir, serve) = serve_gateway("infobip", "infobip-token");
     let callback = serve
         .lines
         .iter()
@@ -509,15 +517,7 @@ fn serve_prints_infobips_callback_and_answers_there() {
 /// `serve --gateway airtel` prints a `GET` callback: Airtel calls by `GET`.
 #[test]
 fn serve_prints_airtels_get_callback() {
-    let dir = TempDir::new("cli-airtel");
-    let records = dir.sqlite("records.db");
-    let serve = Process::start_reading(
-        process::connectflow(&["serve", "--addr", "127.0.0.1:0", "--gateway", "airtel"])
-            .env("CONNECTFLOW_GATEWAY_TOKEN", "airtel-token")
-            .env("CONNECTFLOW_RECORDS", &records)
-            .env_remove("MONO_SEC_KEY"),
-        3,
-    );
+    let (_dir, serve) = serve_gateway("airtel", "airtel-token");
     let want = format!(
         "gateway callback: GET {}/ussd/airtel?token=$CONNECTFLOW_GATEWAY_TOKEN",
         serve.url
