@@ -9,13 +9,13 @@
 //! | request | hop | payload |
 //! |---|---|---|
 //! | carries `clean` (a cleanup call, with `error` when it failed) | the session ended | [`Payload::Release`] |
-//! | `input` is a dialled code (digits and `*`s with its `*` or `#`: the first hop) | first dial | [`Payload::Initiation`] |
+//! | `input` is a dialled code (`*`, digits and `*`s, `#` or not: the first hop) | first dial | [`Payload::Initiation`] |
 //! | anything else | an answer; `input` is what was typed last | [`Payload::Latest`] |
 //!
 //! The first hop carries the code the person dialled and no separate
 //! service code, so pre-dialled segments cannot be told from the code
 //! itself: a first dial carries none (as for Arkesel and Nalo). A first hop
-//! whose code comes with neither mark (`384*123`) reads as an answer to the
+//! whose code comes without its `*` (`384*123`) reads as an answer to the
 //! first screen, which it is not: "Invalid choice." An answer shaped like a
 //! dialled code (`*123#`) in the middle of a session is taken as a dial and
 //! dropped: the same screen comes back, nothing is sent (so a password of
@@ -73,22 +73,19 @@ impl<'a> Fields<'a> {
     }
 }
 
-/// Whether `input` is a dialled code: digits and `*`s, starting and
-/// ending with a digit, with at least one of the code's marks — the `*`
-/// before it or the `#` after. One mark is enough: a gateway that sends the
-/// `#` unencoded in its query loses it (a `#` starts the URL's fragment).
+/// Whether `input` is a dialled code: a `*`, then digits and `*`s
+/// starting and ending with a digit, then a `#` or not — a gateway that
+/// sends the `#` unencoded in its query loses it (a `#` starts the URL's
+/// fragment). The `*` is required: an answer typed with a `#` after it
+/// (`1#`, a habit on some handsets) stays an answer.
 fn is_dialled_code(input: &str) -> bool {
-    let (star, rest) = match input.strip_prefix('*') {
-        Some(rest) => (true, rest),
-        None => (false, input),
+    let Some(rest) = input.strip_prefix('*') else {
+        return false;
     };
-    let (hash, code) = match rest.strip_suffix('#') {
-        Some(code) => (true, code),
-        None => (false, rest),
-    };
-    let digit_ends = code.bytes().next().is_some_and(|b| b.is_ascii_digit())
-        && code.bytes().last().is_some_and(|b| b.is_ascii_digit());
-    (star || hash) && digit_ends && code.bytes().all(|b| b.is_ascii_digit() || b == b'*')
+    let code = rest.strip_suffix('#').unwrap_or(rest);
+    code.bytes().next().is_some_and(|b| b.is_ascii_digit())
+        && code.bytes().last().is_some_and(|b| b.is_ascii_digit())
+        && code.bytes().all(|b| b.is_ascii_digit() || b == b'*')
 }
 
 impl Gateway for Airtel {
@@ -154,20 +151,13 @@ mod tests {
 
     #[test]
     fn a_dialled_code_is_told_from_an_answer() {
-        // Either mark is enough (a raw `#` is lost from a query).
-        for code in [
-            "*384*123#",
-            "*544#",
-            "*384*123*1#",
-            "*384*123",
-            "384*123#",
-            "*12",
-            "12#",
-        ] {
+        // The `#` may be missing (a raw `#` is lost from a query).
+        for code in ["*384*123#", "*544#", "*384*123*1#", "*384*123", "*12"] {
             assert!(is_dialled_code(code), "{code}");
         }
         for answer in [
-            "", "1", "1234", "12*34", "*", "#", "*#", "**1#", "*1*#", "*abc#",
+            "", "1", "1#", "12#", "384*123#", "1234", "12*34", "*", "#", "*#", "**1#", "*1*#",
+            "*abc#",
         ] {
             assert!(!is_dialled_code(answer), "{answer}");
         }

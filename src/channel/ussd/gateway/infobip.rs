@@ -17,9 +17,11 @@
 //! only compared with itself, hop after hop, and a store key never needs
 //! it decoded. So [`GatewayRequest::path`] must be the path as received,
 //! ending in `{sessionId}/{call}` (as `connectflow serve`'s route gives it);
-//! a blank id (`%20` too) or one past 128 bytes is unreadable. `shortCode` is the service code, so a first dial's
-//! pre-dialled segments (`*384*123*2#` under `*384*123#`) are found as for
-//! Hubtel; a first dial with no `text` is the code alone.
+//! a blank id (`%20` too) or one past 128 bytes is unreadable.
+//!
+//! `shortCode` is the service code, so a first dial's pre-dialled segments
+//! (`*384*123*2#` under `*384*123#`) are found as for Hubtel; a first dial
+//! with no `text` is the code alone.
 //!
 //! Reply: `{"ussdMenu": "…", "shouldClose": false, "responseExitCode": 200,
 //! "responseMessage": ""}`, `shouldClose` true to end. Nothing is echoed:
@@ -29,8 +31,9 @@
 //! call asking whether a session is active (`{sessionActive, …}`) is
 //! answered as any call it does not name, a closing reply; and Infobip
 //! shows a session's first reply as a menu whatever `shouldClose` says, so
-//! a refusal on `start` may be answered: that answer comes as a
-//! `response` to a session with no state here, which may only pick a bank.
+//! a closing reply to `start` (the busy screen, an unreadable request) may
+//! still be answered: that answer comes as a `response` to a session with
+//! no state here, which may only pick a bank.
 
 use serde::Serialize;
 
