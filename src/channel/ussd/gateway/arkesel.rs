@@ -17,13 +17,13 @@
 //!
 //! `continueSession` is `true` to wait for an answer and `false` to end.
 //! `userID` and `msisdn` are echoed as the request sent them; since
-//! [`Gateway::encode`] is given only the session id, the codec that
-//! answers a request is [`Gateway::replying_to`]'s copy, which carries them.
+//! [`Gateway::encode`](super::Gateway::encode) is given only the session id, the codec that
+//! answers a request is [`Gateway::replying_to`](super::Gateway::replying_to)'s copy, which carries them.
 
 use serde::Serialize;
 
 use super::ghana;
-use super::{DecodeError, Gateway, GatewayRequest, GatewayResponse, RawHop, Screen};
+use super::{GatewayResponse, Screen};
 
 /// The Arkesel codec (store-key name `arkesel`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -43,6 +43,7 @@ struct Reply<'a> {
 }
 
 impl ghana::Echoing for Arkesel {
+    const NAME: &'static str = "arkesel";
     const KEYS: ghana::Keys = ghana::Keys {
         session: "sessionID",
         first: "newSession",
@@ -66,23 +67,5 @@ impl ghana::Echoing for Arkesel {
             message: &screen.text,
             continue_session: !screen.end,
         })
-    }
-}
-
-impl Gateway for Arkesel {
-    fn name(&self) -> &'static str {
-        "arkesel"
-    }
-
-    fn decode(&self, request: &GatewayRequest) -> Result<RawHop, DecodeError> {
-        ghana::decode_flagged(request, &<Self as ghana::Echoing>::KEYS)
-    }
-
-    fn encode(&self, screen: &Screen, session_id: &str, _client_state: &str) -> GatewayResponse {
-        ghana::Echoing::reply(self, screen, session_id, "", "")
-    }
-
-    fn replying_to(&self, request: &GatewayRequest) -> Option<Box<dyn Gateway>> {
-        ghana::echo(*self, request)
     }
 }

@@ -59,8 +59,11 @@ pub(super) fn decode_flagged(request: &GatewayRequest, keys: &Keys) -> Result<Ra
 
 /// A codec whose reply echoes the request's user id and phone, which
 /// [`Gateway::encode`] is not given: the codec that answers one request is
-/// an [`Echo`] of it ([`echo`], its [`Gateway::replying_to`]).
-pub(super) trait Echoing: Gateway + Copy {
+/// an [`Echo`] of it ([`echo`], its [`Gateway::replying_to`]). Such a codec
+/// says only its name, keys and reply: its [`Gateway`] is the one below.
+pub(super) trait Echoing: Copy + Send + Sync + 'static {
+    /// Its store-key name ([`Gateway::name`]).
+    const NAME: &'static str;
     /// How its requests are read.
     const KEYS: Keys;
     /// Its reply to the request of `user_id` and `msisdn` (as sent).
@@ -92,13 +95,33 @@ pub(super) fn echo<G: Echoing>(codec: G, request: &GatewayRequest) -> Option<Box
     }))
 }
 
-impl<G: Echoing> Gateway for Echo<G> {
+impl<G: Echoing> Gateway for G {
     fn name(&self) -> &'static str {
-        self.codec.name()
+        G::NAME
     }
 
     fn decode(&self, request: &GatewayRequest) -> Result<RawHop, DecodeError> {
-        self.codec.decode(request)
+        decode_flagged(request, &G::KEYS)
+    }
+
+    /// With nothing to echo: a request that did not read (the busy screen
+    /// of one that could not be decoded).
+    fn encode(&self, screen: &Screen, session_id: &str, _client_state: &str) -> GatewayResponse {
+        self.reply(screen, session_id, "", "")
+    }
+
+    fn replying_to(&self, request: &GatewayRequest) -> Option<Box<dyn Gateway>> {
+        echo(*self, request)
+    }
+}
+
+impl<G: Echoing> Gateway for Echo<G> {
+    fn name(&self) -> &'static str {
+        G::NAME
+    }
+
+    fn decode(&self, request: &GatewayRequest) -> Result<RawHop, DecodeError> {
+        decode_flagged(request, &G::KEYS)
     }
 
     fn encode(&self, screen: &Screen, session_id: &str, _client_state: &str) -> GatewayResponse {

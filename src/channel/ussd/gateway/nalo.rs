@@ -17,8 +17,8 @@
 //!
 //! `MSGTYPE` is `true` to wait for an answer and `false` to end. `USERID`
 //! and `MSISDN` are echoed as the request sent them; since
-//! [`Gateway::encode`] is given only the session id, the codec that
-//! answers a request is [`Gateway::replying_to`]'s copy, which carries
+//! [`Gateway::encode`](super::Gateway::encode) is given only the session id, the codec that
+//! answers a request is [`Gateway::replying_to`](super::Gateway::replying_to)'s copy, which carries
 //! them. The reference lists `USERDATA` in the reply without saying what it
 //! holds: it is sent, empty. Echoing the request's `USERDATA` would send
 //! back what the person typed, which may be a PIN.
@@ -26,7 +26,7 @@
 use serde::Serialize;
 
 use super::ghana;
-use super::{DecodeError, Gateway, GatewayRequest, GatewayResponse, RawHop, Screen};
+use super::{GatewayResponse, Screen};
 
 /// The Nalo codec (store-key name `nalo`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -48,6 +48,7 @@ struct Reply<'a> {
 }
 
 impl ghana::Echoing for Nalo {
+    const NAME: &'static str = "nalo";
     const KEYS: ghana::Keys = ghana::Keys {
         session: "SESSIONID",
         first: "MSGTYPE",
@@ -72,23 +73,5 @@ impl ghana::Echoing for Nalo {
             message: &screen.text,
             continues: !screen.end,
         })
-    }
-}
-
-impl Gateway for Nalo {
-    fn name(&self) -> &'static str {
-        "nalo"
-    }
-
-    fn decode(&self, request: &GatewayRequest) -> Result<RawHop, DecodeError> {
-        ghana::decode_flagged(request, &<Self as ghana::Echoing>::KEYS)
-    }
-
-    fn encode(&self, screen: &Screen, session_id: &str, _client_state: &str) -> GatewayResponse {
-        ghana::Echoing::reply(self, screen, session_id, "", "")
-    }
-
-    fn replying_to(&self, request: &GatewayRequest) -> Option<Box<dyn Gateway>> {
-        ghana::echo(*self, request)
     }
 }
