@@ -1,6 +1,6 @@
 //! What the USSD channel keeps in a session record, and how a flow's
 //! outcome becomes a screen ([`Presenter`], the service's
-//! [`Channel`](crate::service::Channel) for USSD).
+//! [`Channel`] for USSD).
 
 use super::gateway::Screen;
 use super::hop::{self, Hop};

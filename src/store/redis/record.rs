@@ -94,7 +94,7 @@ end
     };
 }
 
-/// KEYS[1]: the record. ARGV: the version expected (8 bytes, empty for
+/// `KEYS[1]`: the record. ARGV: the version expected (8 bytes, empty for
 /// absent), the same in decimal, the record to write (its new version in
 /// front), its TTL in ms. Returns 1 when written, 0 on a conflict.
 pub(super) const CAS: &str = concat!(
@@ -106,8 +106,8 @@ return 1
 "
 );
 
-/// [`CAS`] at KEYS[1] with ARGV[1..4]; when it was written, the same at
-/// KEYS[2] with ARGV[5..8] if that record still holds its expected version
+/// [`CAS`] at `KEYS[1]` with `ARGV[1..4]`; when it was written, the same at
+/// `KEYS[2]` with `ARGV[5..8]` if that record still holds its expected version
 /// (a best-effort index beside a record).
 pub(super) const CAS_WITH: &str = concat!(
     lua_helpers!(),

@@ -11,7 +11,7 @@ use crate::form::FieldKind;
 /// The screen for the view at the cursor, with an optional error line first.
 /// Never longer than the budget: list pages are cut by encoded length, and a
 /// form's title is shortened before a field's label. The bank list is in
-/// [`usable_first`](super::usable_first) order for `first`.
+/// [`usable_first`] order for `first`.
 pub fn render(
     view: &View<'_>,
     cursor: &Cursor,
