@@ -14,7 +14,8 @@
 //!
 //! A generated run is a list of [`Op`]s (`ops`) interpreted against the live
 //! flow by a [`Harness`] (`harness`) that plays the host: it makes up partner
-//! replies (`partner`) that fit the call in flight (or deliberately do not),
+//! replies (`replies`, from the material in `partner`) that fit the call in
+//! flight (or deliberately do not), types what a person would (`person`),
 //! replays stale, duplicated and never-issued request ids, fires timers,
 //! moves the clock, and round-trips the flow through `Snapshot` JSON,
 //! mid-step or between steps. After every step it drains effects and events
@@ -27,12 +28,20 @@
 mod harness;
 mod ops;
 mod partner;
+mod person;
+mod progress;
+mod record;
+mod replies;
+mod states;
 
 use connectflow::flow::*;
 use harness::*;
 use ops::*;
 use partner::*;
+use progress::*;
 use proptest::prelude::*;
+use record::*;
+use states::*;
 use std::collections::HashSet;
 
 fn proptest_config() -> ProptestConfig {
