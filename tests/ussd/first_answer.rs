@@ -4,7 +4,11 @@
 //! honoured: a gateway's retry, a returning phone's index, on the memory
 //! store and on a real `redis-server`.
 
-use super::*;
+use super::phone::AtPhone;
+use super::rig::{rig, rig_setup, Setup};
+use connectflow::testing::SandboxConfig;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// A phone that linked before dials again, starts a new flow and drops
 /// mid-way: the next dial offers that newest flow (the index moved to it

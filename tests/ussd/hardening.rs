@@ -2,12 +2,12 @@
 //! loopback HTTP: every test here failed before its fix.
 
 use super::phone::{AtPhone, HubtelPhone};
-use super::rig::{gateway, serve, Setup, TOKEN};
+use super::rig::{gateway, rig_setup, serve, Setup, TOKEN};
 use connectflow::channel::ussd::{RateLimits, UssdConfig};
 use connectflow::flow::Step;
 use connectflow::form::{Field, Form};
 use connectflow::store::{Entry, MemoryStore, Sealed, Sealer, SessionStore};
-use connectflow::testing::{catalogues, Answer, StubPartner};
+use connectflow::testing::{catalogues, Answer, SandboxConfig, StubPartner};
 use std::sync::Arc;
 
 async fn raw_hop(
@@ -217,6 +217,46 @@ async fn no_typed_text_is_kept_at_rest_after_it_is_used() {
             .find(|l| (l.contains(typed) && !l.starts_with('=')) || **l == format!("={typed}"));
         assert!(found.is_none(), "{typed:?} at rest as {found:?}: {opened}");
     }
+}
+
+/// Finding (review, 2026-12-04), end to end: after a USSD PIN is typed, the
+/// stored record (here an unsealed store, as a library user may run one)
+/// holds no mark that any of the 10,000 four-digit PINs reproduces; the
+/// flow goes on to link as before.
+#[tokio::test]
+async fn a_typed_ussd_pin_cannot_be_recovered_from_the_stored_record() {
+    let store = Arc::new(connectflow::store::MemoryStore::new());
+    let setup = Setup {
+        store: Some(store.clone()),
+        ..Setup::default()
+    };
+    let rig = rig_setup(SandboxConfig::default(), setup).await;
+    let mut phone = AtPhone::new(&rig.url, "+254711000955");
+    let (end, text) = phone.script(&["1", "4", "1000000002", "2222"]).await;
+    assert!(!end, "{text}");
+    let key = format!("ussd:at:{}", phone.session_id());
+    let entry = connectflow::store::SessionStore::get(store.as_ref(), &key)
+        .await
+        .unwrap()
+        .expect("the session's record");
+    let record: serde_json::Value =
+        serde_json::from_slice(&connectflow::service::record_json(&entry.data).unwrap()).unwrap();
+    let stored = record["channel"]["texts"].to_string();
+    assert!(!stored.contains("2222"), "{stored}");
+    let fnv = |text: &str| {
+        text.bytes().fold(0x811c_9dc5_u32, |h, b| {
+            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+        })
+    };
+    for pin in 0..10_000 {
+        let guess = u64::from(fnv(&format!("1*4*1000000002*{pin:04}")));
+        assert!(
+            !stored.contains(&guess.to_string()),
+            "PIN {pin:04} found in {stored}"
+        );
+    }
+    let (end, text) = phone.send("1").await;
+    assert!(end && text.contains("linked"), "{text}");
 }
 
 /// Finding 4 (resume copies instead of moving): two dials from one phone
