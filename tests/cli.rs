@@ -457,11 +457,13 @@ fn back_goes_back_one_step_and_asks_before_leaving_mfa() {
 /// `serve --gateway GATEWAY` on the embedded sandbox with `token` and
 /// records of its own (kept while the directory lives), its first three
 /// lines read.
-fn serve_gateway(gateway: &str, token: &str) -> (TempDir, Process) {
+fn serve_gateway(gateway: &str, token: &str, extra: &[&str]) -> (TempDir, Process) {
     let dir = TempDir::new(&format!("cli-{gateway}"));
     let records = dir.sqlite("records.db");
+    let mut args = vec!["serve", "--addr", "127.0.0.1:0", "--gateway", gateway];
+    args.extend_from_slice(extra);
     let serve = Process::start_reading(
-        process::connectflow(&["serve", "--addr", "127.0.0.1:0", "--gateway", gateway])
+        process::connectflow(&args)
             .env("CONNECTFLOW_GATEWAY_TOKEN", token)
             .env("CONNECTFLOW_RECORDS", &records)
             .env_remove("MONO_SEC_KEY"),
@@ -476,7 +478,7 @@ fn serve_gateway(gateway: &str, token: &str) -> (TempDir, Process) {
 /// reply.
 #[test]
 fn serve_prints_infobips_callback_and_answers_there() {
-    let (_dir, serve) = serve_gateway("infobip", "infobip-token");
+    let (_dir, serve) = serve_gateway("infobip", "infobip-token", &[]);
     let callback = serve
         .lines
         .iter()
@@ -517,10 +519,45 @@ fn serve_prints_infobips_callback_and_answers_there() {
 /// `serve --gateway airtel` prints a `GET` callback: Airtel calls by `GET`.
 #[test]
 fn serve_prints_airtels_get_callback() {
-    let (_dir, serve) = serve_gateway("airtel", "airtel-token");
+    let (_dir, serve) = serve_gateway("airtel", "airtel-token", &[]);
     let want = format!(
         "gateway callback: GET {}/ussd/airtel?token=$CONNECTFLOW_GATEWAY_TOKEN",
         serve.url
     );
     assert!(serve.lines.contains(&want), "{:#?}", serve.lines);
+}
+
+/// `serve --service-code` tells the channel the code Airtel leaves out: a
+/// first dial with a bank after the code (`*384*123*1#`) opens that bank's
+/// log-in choices. A flag that is not a USSD code is refused up front.
+#[test]
+fn serve_reads_a_pre_dialled_bank_after_the_given_service_code() {
+    let (_dir, serve) = serve_gateway("airtel", "airtel-token", &["--service-code", "*384*123#"]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let text = runtime.block_on(async {
+        reqwest::Client::new()
+            .get(format!("{}/ussd/airtel", serve.url))
+            .query(&[
+                ("token", "airtel-token"),
+                ("SessionID", "cli-ke-1"),
+                ("MSISDN", "254733000299"),
+                ("input", "*384*123*1#"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    assert!(text.contains("Sandbox Bank: log in with"), "{text}");
+
+    let refused = process::connectflow(&["serve", "--service-code", "*384*abc#"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && said.contains("is not a USSD code"),
+        "{said}"
+    );
 }

@@ -125,6 +125,13 @@ pub(crate) struct ServeArgs {
     /// Only accept gateway requests from this network (CIDR; repeatable).
     #[arg(long = "gateway-allow", value_name = "CIDR")]
     gateway_allow: Vec<ipnet::IpNet>,
+    /// A code this deployment answers (`*384*123#`; repeatable). Arkesel,
+    /// Nalo and Airtel send the dialled string but not the code: given it,
+    /// what a person dials after it (`*384*123*1#`) pre-selects a bank, as on
+    /// the gateways that send their code. Without it their first dial shows
+    /// the bank list.
+    #[arg(long = "service-code", value_name = "CODE", value_parser = service_code)]
+    service_codes: Vec<String>,
     /// USSD sessions one phone may start per minute (0: no limit).
     #[arg(long, default_value_t = RateLimits::default().per_phone_per_minute)]
     phone_limit: u32,
@@ -146,6 +153,21 @@ pub(crate) struct ServeArgs {
     // The link API (issue 8): its own arguments and module.
     #[command(flatten)]
     link: super::link_api::LinkApiArgs,
+}
+
+/// A USSD code as an operator prints it: digits and `*`s, its leading `*`
+/// and closing `#` optional (`*384*123#`, `384*123`), kept as written.
+fn service_code(text: &str) -> Result<String, String> {
+    let core = text.trim().trim_start_matches('*').trim_end_matches('#');
+    let digits = core
+        .split('*')
+        .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()));
+    if core.is_empty() || !digits {
+        return Err(format!(
+            "{text:?} is not a USSD code: digits separated by `*`, like *384*123#"
+        ));
+    }
+    Ok(text.trim().to_owned())
 }
 
 pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
@@ -224,6 +246,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
             &link,
             partner.sandbox.is_some(),
         )),
+        service_codes: args.service_codes.clone(),
         ..UssdConfig::default()
     };
     config.menu.budget = Budget::new(args.budget);

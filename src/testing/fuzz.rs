@@ -244,7 +244,9 @@ pub fn gateway_codecs(data: &[u8]) {
 /// answer is recovered and every earlier text is a duplicate.
 #[cfg(feature = "ussd")]
 pub fn input_extract(data: &[u8]) {
-    use crate::channel::ussd::input::{dialled_prefill, extract, Extracted, TextMarks};
+    use crate::channel::ussd::input::{
+        configured_prefill, dialled_prefill, extract, Extracted, TextMarks,
+    };
     let text = String::from_utf8_lossy(data);
     let parts: Vec<&str> = text.split('\u{1}').collect();
     let mut marks = TextMarks::new();
@@ -288,5 +290,6 @@ pub fn input_extract(data: &[u8]) {
     }
     if let [code, dialled, ..] = parts.as_slice() {
         let _ = dialled_prefill(code, dialled);
+        let _ = configured_prefill(&[code.to_string()], dialled);
     }
 }

@@ -5,8 +5,10 @@
 //! mid-flow ends the telecom session, not the flow, which a re-dial is
 //! offered again.
 
-use super::rig::{gateway, rig};
+use super::rig::{gateway, rig, rig_with};
 use connectflow::channel::ussd::gsm::Budget;
+use connectflow::channel::ussd::UssdConfig;
+use connectflow::testing::SandboxConfig;
 
 /// A handset behind Airtel: one session id and phone.
 struct AirtelPhone<'a> {
@@ -99,4 +101,25 @@ async fn an_airtel_cleanup_mid_mfa_resumes_on_a_redial() {
     assert!(text.contains("OTP"), "{text}");
     let (end, text) = phone.send("123456").await;
     assert!(end && text.contains("linked"), "{text}");
+}
+
+/// Airtel's first hop is the dialled code with no service code beside it:
+/// given the code it answers, the channel reads a pre-dialled bank
+/// (`*384*123*1#`) as for Africa's Talking.
+#[tokio::test]
+async fn a_pre_dialled_bank_is_picked_through_airtel_given_the_code() {
+    let config = UssdConfig {
+        service_codes: vec!["*384*123#".into()],
+        ..UssdConfig::default()
+    };
+    let rig = rig_with(SandboxConfig::default(), config).await;
+    let phone = AirtelPhone {
+        url: &rig.url,
+        session: "ke-p1",
+        msisdn: "254733000211",
+    };
+    let (end, text) = phone.send("*384*123*1#").await;
+    assert!(!end && text.contains("Sandbox Bank: log in with"), "{text}");
+    let (end, text) = phone.send("1").await;
+    assert!(!end && text.contains("Username"), "{text}");
 }

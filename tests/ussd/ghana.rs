@@ -4,8 +4,10 @@
 //! gateway's own shape and within the screen budget, ending on the linked
 //! screen with the gateway's end signal.
 
-use super::rig::{gateway, rig};
+use super::rig::{gateway, rig, rig_with};
 use connectflow::channel::ussd::gsm::Budget;
+use connectflow::channel::ussd::UssdConfig;
+use connectflow::testing::SandboxConfig;
 use serde_json::{json, Value};
 
 /// Which gateway a phone dials through.
@@ -173,4 +175,38 @@ async fn a_korba_terminate_mid_mfa_resumes_on_a_redial_from_the_national_number(
     assert!(text.contains("OTP"), "{text}");
     let (end, text) = phone.send("123456").await;
     assert!(end && text.contains("linked"), "{text}");
+}
+
+/// Arkesel and Nalo send the dialled string but no service code: told the
+/// codes it answers (`serve --service-code`), the channel reads what the
+/// person dialled after one as a pre-selected bank, as for Korba; a code it
+/// was not told, or no codes at all, gives the bank list.
+#[tokio::test]
+async fn a_pre_dialled_bank_is_picked_through_arkesel_and_nalo_given_the_codes() {
+    let config = UssdConfig {
+        service_codes: vec!["*928*01#".into(), "*920*1234#".into()],
+        ..UssdConfig::default()
+    };
+    let served = rig_with(SandboxConfig::default(), config).await;
+    for (wire, session, dialled) in [
+        (Wire::Arkesel, "ark-p1", "*928*01*1#"),
+        (Wire::Nalo, "nalo-p1", "*920*1234*1#"),
+    ] {
+        let phone = GhanaPhone::new(&served.url, wire, session, "233244567811");
+        let (end, text) = phone.dial(dialled).await;
+        assert!(
+            !end && text.contains("Sandbox Bank: log in with"),
+            "{wire:?}: {text}"
+        );
+        let (_, text) = phone.send("1").await;
+        assert!(text.contains("Username"), "{wire:?}: {text}");
+    }
+    let phone = GhanaPhone::new(&served.url, Wire::Arkesel, "ark-p2", "233244567812");
+    let (_, text) = phone.dial("*500*1#").await;
+    assert!(text.contains("Choose your bank"), "{text}");
+
+    let unconfigured = rig().await;
+    let phone = GhanaPhone::new(&unconfigured.url, Wire::Nalo, "nalo-p3", "233244567813");
+    let (_, text) = phone.dial("*920*1234*1#").await;
+    assert!(text.contains("Choose your bank"), "{text}");
 }

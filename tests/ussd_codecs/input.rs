@@ -107,6 +107,33 @@ fn dialled_prefill_table() {
     }
 }
 
+/// A first dial from a gateway that sends no service code, read against the
+/// codes the deployment was given: the longest matching code wins, a code
+/// that merely shares digits never matches, and no code means no prefill.
+#[test]
+fn configured_prefill_table() {
+    let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let both = v(&["*384#", "*384*123#"]);
+    let rows: [(Vec<String>, &str, Vec<String>); 9] = [
+        (v(&["*384*123#"]), "*384*123*1#", v(&["1"])),
+        (v(&["384*123"]), "*384*123*2*5", v(&["2", "5"])),
+        (both.clone(), "*384*123*1#", v(&["1"])),
+        (both.clone(), "*384*7#", v(&["7"])),
+        (both.clone(), "*384*123#", v(&[])),
+        (both, "*3841#", v(&[])),
+        (v(&["*384*123#"]), "*500*1#", v(&[])),
+        (v(&["", " "]), "*384*123*1#", v(&[])),
+        (Vec::new(), "*384*123*1#", v(&[])),
+    ];
+    for (codes, dialled, want) in rows {
+        assert_eq!(
+            configured_prefill(&codes, dialled),
+            want,
+            "configured_prefill({codes:?}, {dialled:?})"
+        );
+    }
+}
+
 #[test]
 fn service_code_normalisation() {
     for (raw, want) in [

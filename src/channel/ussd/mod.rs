@@ -74,6 +74,12 @@ pub struct UssdConfig {
     /// Handing a flow to the web page by SMS; off when `None`.
     #[cfg(feature = "link")]
     pub handoff: Option<Handoff>,
+    /// The codes this deployment answers (`*384*123#`), for the gateways
+    /// that send the dialled string but no service code (Arkesel, Nalo,
+    /// Airtel): a first dial's segments after one of them are pre-dialled
+    /// input, as for the gateways that send their code. Empty: such a first
+    /// dial carries none.
+    pub service_codes: Vec<String>,
 }
 
 impl Default for UssdConfig {
@@ -85,6 +91,7 @@ impl Default for UssdConfig {
             limits: RateLimits::default(),
             #[cfg(feature = "link")]
             handoff: None,
+            service_codes: Vec::new(),
         }
     }
 }
@@ -249,8 +256,14 @@ impl UssdService {
         let extracted = match (&raw.payload, state) {
             (Payload::Cumulative(text), Some(s)) => s.texts.extract(text),
             (Payload::Cumulative(text), None) => input::extract(None, text),
+            // The gateway's own code when it sends one; else the codes
+            // this deployment was told it answers.
             (Payload::Initiation { dialled }, _) => Extracted::Begin {
-                prefill: input::dialled_prefill(&raw.service_code, dialled),
+                prefill: if raw.service_code.is_empty() {
+                    input::configured_prefill(&self.config.service_codes, dialled)
+                } else {
+                    input::dialled_prefill(&raw.service_code, dialled)
+                },
             },
             // The same hop again, or a late re-delivery of an earlier one
             // (a gateway's sequence only grows): the current screen, never

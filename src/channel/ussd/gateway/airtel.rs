@@ -13,8 +13,10 @@
 //! | anything else | an answer; `input` is what was typed last | [`Payload::Latest`] |
 //!
 //! The first hop carries the code the person dialled and no separate
-//! service code, so pre-dialled segments cannot be told from the code
-//! itself: a first dial carries none (as for Arkesel and Nalo). A first hop
+//! service code, so pre-dialled segments are told from the code by the
+//! codes the deployment answers
+//! ([`UssdConfig::service_codes`](crate::channel::ussd::UssdConfig::service_codes));
+//! without them a first dial carries none (as for Arkesel and Nalo). A first hop
 //! whose code comes without its `*` (`384*123`) reads as an answer to the
 //! first screen, which it is not: "Invalid choice." An answer shaped like a
 //! dialled code (`*123#`) in the middle of a session is taken as a dial and

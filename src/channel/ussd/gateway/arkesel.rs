@@ -3,9 +3,10 @@
 //! Request: `{sessionID, userID, newSession, msisdn, userData, network}`.
 //! `newSession: true` is the first dial, and its `userData` the dialled
 //! string; every later hop's `userData` is what the person typed last.
-//! Arkesel sends no service code, so pre-dialled segments cannot be told
-//! from the code itself: a first dial carries none (lenient reading; the
-//! reference says nothing of pre-dialled input here). Arkesel has no
+//! Arkesel sends no service code, so pre-dialled segments are told from
+//! the code by the codes the deployment answers
+//! ([`UssdConfig::service_codes`](crate::channel::ussd::UssdConfig::service_codes));
+//! without them a first dial carries none. Arkesel has no
 //! end-of-session request in the reference: a session just stops.
 //!
 //! Reply, in the reference's field order:

@@ -31,10 +31,9 @@ pub(super) struct Keys {
     pub(super) user: &'static str,
 }
 
-/// A hop of a gateway read by `keys`. These gateways send no service code,
-/// so pre-dialled segments cannot be told from the code itself: a first
-/// dial carries none (lenient reading; the reference says nothing of
-/// pre-dialled input there). They number no hops either, so a repeated
+/// A hop of a gateway read by `keys`. These gateways send no service code
+/// (`service_code` is left empty): the channel tells pre-dialled segments
+/// from the code by the codes the deployment answers, if it was given any. They number no hops either, so a repeated
 /// delivery cannot be told from the same answer typed again.
 pub(super) fn decode_flagged(request: &GatewayRequest, keys: &Keys) -> Result<RawHop, DecodeError> {
     let object = object(request)?;

@@ -4,9 +4,10 @@
 //! Request: `{USERID, MSISDN, USERDATA, MSGTYPE, NETWORK, SESSIONID}`.
 //! `MSGTYPE: true` is the first dial, and its `USERDATA` the dialled
 //! string; every later hop's `USERDATA` is what the person typed last.
-//! Nalo sends no service code, so pre-dialled segments cannot be told from
-//! the code itself: a first dial carries none (lenient reading; the
-//! reference says nothing of pre-dialled input here). Nalo has no
+//! Nalo sends no service code, so pre-dialled segments are told from the
+//! code by the codes the deployment answers
+//! ([`UssdConfig::service_codes`](crate::channel::ussd::UssdConfig::service_codes));
+//! without them a first dial carries none. Nalo has no
 //! end-of-session request in the reference: a session just stops.
 //!
 //! Reply, in the reference's field order:
