@@ -105,7 +105,8 @@ async fn an_airtel_cleanup_mid_mfa_resumes_on_a_redial() {
 
 /// Airtel's first hop is the dialled code with no service code beside it:
 /// given the code it answers, the channel reads a pre-dialled bank
-/// (`*384*123*1#`) as for Africa's Talking.
+/// (`*384*123*1#`) as for Africa's Talking, and knows a first dial that
+/// lost its `*` (`384*123`) for what it is.
 #[tokio::test]
 async fn a_pre_dialled_bank_is_picked_through_airtel_given_the_code() {
     let config = UssdConfig {
@@ -122,4 +123,15 @@ async fn a_pre_dialled_bank_is_picked_through_airtel_given_the_code() {
     assert!(!end && text.contains("Sandbox Bank: log in with"), "{text}");
     let (end, text) = phone.send("1").await;
     assert!(!end && text.contains("Username"), "{text}");
+    // A first dial whose `*` was lost is known by the code: the bank list,
+    // not "Invalid choice".
+    let phone = AirtelPhone {
+        url: &rig.url,
+        session: "ke-p2",
+        msisdn: "254733000212",
+    };
+    let (end, text) = phone.send("384*123").await;
+    assert!(!end && text.contains("Choose your bank"), "{text}");
+    let (end, text) = phone.send("1").await;
+    assert!(!end && text.contains("Sandbox Bank: log in with"), "{text}");
 }

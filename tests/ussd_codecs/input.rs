@@ -109,21 +109,26 @@ fn dialled_prefill_table() {
 
 /// A first dial from a gateway that sends no service code, read against the
 /// codes the deployment was given: the longest matching code wins, a code
-/// that merely shares digits never matches, and no code means no prefill.
+/// that merely shares digits never matches, and no code matching is `None`
+/// (not an empty prefill: the caller decides what an unknown dial is).
 #[test]
 fn configured_prefill_table() {
-    let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-    let both = v(&["*384#", "*384*123#"]);
-    let rows: [(Vec<String>, &str, Vec<String>); 9] = [
-        (v(&["*384*123#"]), "*384*123*1#", v(&["1"])),
-        (v(&["384*123"]), "*384*123*2*5", v(&["2", "5"])),
+    let v = |s: &[&str]| Some(s.iter().map(|x| x.to_string()).collect::<Vec<_>>());
+    let codes = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let both = codes(&["*384#", "*384*123#"]);
+    type Row<'a> = (Vec<String>, &'a str, Option<Vec<String>>);
+    let rows: [Row; 10] = [
+        (codes(&["*384*123#"]), "*384*123*1#", v(&["1"])),
+        (codes(&["384*123"]), "*384*123*2*5", v(&["2", "5"])),
+        // A dial that lost its `*` still matches (Airtel's first hop).
+        (codes(&["*384*123#"]), "384*123", v(&[])),
         (both.clone(), "*384*123*1#", v(&["1"])),
         (both.clone(), "*384*7#", v(&["7"])),
         (both.clone(), "*384*123#", v(&[])),
-        (both, "*3841#", v(&[])),
-        (v(&["*384*123#"]), "*500*1#", v(&[])),
-        (v(&["", " "]), "*384*123*1#", v(&[])),
-        (Vec::new(), "*384*123*1#", v(&[])),
+        (both, "*3841#", None),
+        (codes(&["*384*123#"]), "*500*1#", None),
+        (codes(&["", " "]), "*384*123*1#", None),
+        (Vec::new(), "*384*123*1#", None),
     ];
     for (codes, dialled, want) in rows {
         assert_eq!(

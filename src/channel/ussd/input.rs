@@ -116,14 +116,16 @@ pub fn dialled_prefill(service_code: &str, dialled: &str) -> Vec<String> {
 /// The pre-dialled segments of a first dial whose gateway sends no service
 /// code (Arkesel, Nalo, Airtel), read against the codes this deployment
 /// answers: what follows the longest of `codes` that the dialled string
-/// starts with, segment by segment.
+/// starts with, segment by segment; `None` when no code matches.
 ///
-/// `configured_prefill(&["*384*123#".into()], "*384*123*1#")` is `["1"]`.
-/// Longest first, so `*384#` and `*384*123#` served together read
-/// `*384*123*1#` as the second code and one segment. Empty when no code
-/// matches: which segments were the code's and which the person's is then
-/// unknown, and a guess could pick the wrong bank.
-pub fn configured_prefill(codes: &[String], dialled: &str) -> Vec<String> {
+/// `configured_prefill(&["*384*123#".into()], "*384*123*1#")` is
+/// `Some(["1"])`, and `Some([])` for `*384*123#` itself. Longest first, so
+/// `*384#` and `*384*123#` served together read `*384*123*1#` as the second
+/// code and one segment. The marks are optional on both sides, so a dial
+/// that lost its `*` (`384*123`) still matches. `None` says nothing matched:
+/// which segments were the code's and which the person's is then unknown,
+/// and a guess could pick the wrong bank.
+pub fn configured_prefill(codes: &[String], dialled: &str) -> Option<Vec<String>> {
     let typed = strip_code_marks(dialled);
     codes
         .iter()
@@ -135,7 +137,7 @@ pub fn configured_prefill(codes: &[String], dialled: &str) -> Vec<String> {
                     .is_some_and(|rest| rest.is_empty() || rest.starts_with('*'))
         })
         .max_by_key(|code| code.len())
-        .map_or_else(Vec::new, |code| dialled_prefill(code, dialled))
+        .map(|code| dialled_prefill(code, dialled))
 }
 
 /// A service code in the canonical `*…#` form (`714*4` → `*714*4#`), so

@@ -261,6 +261,7 @@ impl UssdService {
             (Payload::Initiation { dialled }, _) => Extracted::Begin {
                 prefill: if raw.service_code.is_empty() {
                     input::configured_prefill(&self.config.service_codes, dialled)
+                        .unwrap_or_default()
                 } else {
                     input::dialled_prefill(&raw.service_code, dialled)
                 },
@@ -278,9 +279,12 @@ impl UssdService {
             ) if s.last_sequence.is_some_and(|last| *seq <= last) => Extracted::Duplicate,
             (Payload::Latest { text, .. }, Some(_)) => Extracted::Input(text.clone()),
             // No state for this session: its first screen was stateless (or the
-            // state expired). The text may only pick a bank, like pre-dialled input.
+            // state expired). The text may only pick a bank, like pre-dialled input;
+            // when it is one of the deployment's codes, it is a first dial whose
+            // `*` was lost (Airtel's `384*123`), read as one.
             (Payload::Latest { text, .. }, None) => Extracted::Begin {
-                prefill: vec![text.clone()],
+                prefill: input::configured_prefill(&self.config.service_codes, text)
+                    .unwrap_or_else(|| vec![text.clone()]),
             },
             _ => Extracted::Begin {
                 prefill: Vec::new(),

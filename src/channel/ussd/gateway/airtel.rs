@@ -16,9 +16,10 @@
 //! service code, so pre-dialled segments are told from the code by the
 //! codes the deployment answers
 //! ([`UssdConfig::service_codes`](crate::channel::ussd::UssdConfig::service_codes));
-//! without them a first dial carries none (as for Arkesel and Nalo). A first hop
-//! whose code comes without its `*` (`384*123`) reads as an answer to the
-//! first screen, which it is not: "Invalid choice." An answer shaped like a
+//! without them a first dial carries none (as for Arkesel and Nalo). A first
+//! hop whose code comes without its `*` (`384*123`) is decoded as an answer;
+//! with no session yet, the channel knows it for a dial when it is one of
+//! those codes, and otherwise answers "Invalid choice." An answer shaped like a
 //! dialled code (`*123#`) in the middle of a session is taken as a dial and
 //! dropped: the same screen comes back, nothing is sent (so a password of
 //! that shape cannot be typed here). Menu answers, PINs and OTPs are
