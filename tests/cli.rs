@@ -552,12 +552,37 @@ fn serve_reads_a_pre_dialled_bank_after_the_given_service_code() {
     });
     assert!(text.contains("Sandbox Bank: log in with"), "{text}");
 
-    let refused = process::connectflow(&["serve", "--service-code", "*384*abc#"])
-        .output()
-        .unwrap();
-    let said = String::from_utf8_lossy(&refused.stderr);
+    // Refused before anything starts; were it accepted, serve would run:
+    // on a free port, with records of its own, and killed at a deadline.
+    let dir = TempDir::new("cli-bad-code");
+    let mut child = process::connectflow(&[
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--service-code",
+        "*384*abc#",
+    ])
+    .env("CONNECTFLOW_RECORDS", dir.sqlite("records.db"))
+    .env_remove("MONO_SEC_KEY")
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("serve started with --service-code *384*abc#");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut said = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut said).unwrap();
     assert!(
-        !refused.status.success() && said.contains("is not a USSD code"),
+        !status.success() && said.contains("is not a USSD code"),
         "{said}"
     );
 }

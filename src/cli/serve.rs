@@ -155,19 +155,12 @@ pub(crate) struct ServeArgs {
     link: super::link_api::LinkApiArgs,
 }
 
-/// A USSD code as an operator prints it: digits and `*`s, its leading `*`
-/// and closing `#` optional (`*384*123#`, `384*123`), kept as written.
+/// `--service-code`: refused up front unless it is a USSD code
+/// ([`parse_service_code`](connectflow::channel::ussd::input::parse_service_code)).
 fn service_code(text: &str) -> Result<String, String> {
-    let core = text.trim().trim_start_matches('*').trim_end_matches('#');
-    let digits = core
-        .split('*')
-        .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()));
-    if core.is_empty() || !digits {
-        return Err(format!(
-            "{text:?} is not a USSD code: digits separated by `*`, like *384*123#"
-        ));
-    }
-    Ok(text.trim().to_owned())
+    connectflow::channel::ussd::input::parse_service_code(text).ok_or_else(|| {
+        format!("{text:?} is not a USSD code: digits separated by `*`, like *384*123#")
+    })
 }
 
 pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {

@@ -116,8 +116,16 @@ fn configured_prefill_table() {
     let v = |s: &[&str]| Some(s.iter().map(|x| x.to_string()).collect::<Vec<_>>());
     let codes = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     let both = codes(&["*384#", "*384*123#"]);
+    // The same two the other way round: the longest wins, not the last.
+    let both_reversed = codes(&["*384*123#", "*384#"]);
     type Row<'a> = (Vec<String>, &'a str, Option<Vec<String>>);
-    let rows: [Row; 10] = [
+    let rows: [Row; 15] = [
+        (both_reversed.clone(), "*384*123*1#", v(&["1"])),
+        (both_reversed, "*384*7#", v(&["7"])),
+        // Whitespace around the dial, and a dial that lost only its `#`.
+        (codes(&["*384*123#"]), " *384*123*1# ", v(&["1"])),
+        (codes(&["*384*123#"]), "*384*123*1#\n", v(&["1"])),
+        (codes(&["*384*123#"]), "384*123*1#", v(&["1"])),
         (codes(&["*384*123#"]), "*384*123*1#", v(&["1"])),
         (codes(&["384*123"]), "*384*123*2*5", v(&["2", "5"])),
         // A dial that lost its `*` still matches (Airtel's first hop).
@@ -135,6 +143,32 @@ fn configured_prefill_table() {
             configured_prefill(&codes, dialled),
             want,
             "configured_prefill({codes:?}, {dialled:?})"
+        );
+    }
+}
+
+/// What `serve --service-code` takes: digits in `*`-separated segments,
+/// the marks optional, made canonical; anything a handset could not dial
+/// is refused.
+#[test]
+fn service_code_parsing() {
+    for (text, want) in [
+        ("*384*123#", Some("*384*123#")),
+        ("384*123", Some("*384*123#")),
+        (" *544# ", Some("*544#")),
+        ("*920*1234", Some("*920*1234#")),
+        ("", None),
+        ("*#", None),
+        ("*384**1#", None),
+        ("*384*123*", None),
+        ("*384*abc#", None),
+        ("*384 123#", None),
+        ("*٣٨٤#", None),
+    ] {
+        assert_eq!(
+            parse_service_code(text).as_deref(),
+            want,
+            "parse_service_code({text:?})"
         );
     }
 }

@@ -26,7 +26,8 @@ use connectflow::channel::ussd::gateway::{
 };
 use connectflow::channel::ussd::gsm::{measure, sanitize, Budget, Encoding, Measure};
 use connectflow::channel::ussd::input::{
-    configured_prefill, dialled_prefill, extract, normalise_service_code, Extracted,
+    configured_prefill, dialled_prefill, extract, normalise_service_code, parse_service_code,
+    Extracted,
 };
 use proptest::prelude::*;
 

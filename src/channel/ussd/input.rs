@@ -140,6 +140,19 @@ pub fn configured_prefill(codes: &[String], dialled: &str) -> Option<Vec<String>
         .map(|code| dialled_prefill(code, dialled))
 }
 
+/// A USSD code as an operator prints it, checked and made canonical:
+/// digits in `*`-separated segments, its leading `*` and closing `#`
+/// optional (`*384*123#`, `384*123`, ` *544# `), as `*384*123#`. `None`
+/// for anything else (a letter, a space or an empty segment inside, a
+/// non-ASCII digit): such a code could never match what a handset dials.
+pub fn parse_service_code(text: &str) -> Option<String> {
+    let core = strip_code_marks(text);
+    let digits = core
+        .split('*')
+        .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()));
+    (!core.is_empty() && digits).then(|| normalise_service_code(core))
+}
+
 /// A service code in the canonical `*…#` form (`714*4` → `*714*4#`), so
 /// codes compare equal across gateways that send them with or without the
 /// marks. Surrounding whitespace is removed; an empty code stays empty.

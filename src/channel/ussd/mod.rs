@@ -74,11 +74,14 @@ pub struct UssdConfig {
     /// Handing a flow to the web page by SMS; off when `None`.
     #[cfg(feature = "link")]
     pub handoff: Option<Handoff>,
-    /// The codes this deployment answers (`*384*123#`), for the gateways
-    /// that send the dialled string but no service code (Arkesel, Nalo,
-    /// Airtel): a first dial's segments after one of them are pre-dialled
-    /// input, as for the gateways that send their code. Empty: such a first
-    /// dial carries none.
+    /// The codes this deployment answers (`*384*123#`; see
+    /// [`input::parse_service_code`]), for any first dial whose gateway sent
+    /// no service code (Arkesel, Nalo and Airtel never do; Korba or Infobip
+    /// without `code` / `shortCode`): its segments after one of them are
+    /// pre-dialled input, as for the gateways that send their code, and an
+    /// Airtel first dial that lost its `*` (`384*123`) is known by them.
+    /// Empty: such a first dial carries no pre-dialled input. A code not of
+    /// that shape never matches.
     pub service_codes: Vec<String>,
 }
 
@@ -280,10 +283,14 @@ impl UssdService {
             (Payload::Latest { text, .. }, Some(_)) => Extracted::Input(text.clone()),
             // No state for this session: its first screen was stateless (or the
             // state expired). The text may only pick a bank, like pre-dialled input;
-            // when it is one of the deployment's codes, it is a first dial whose
-            // `*` was lost (Airtel's `384*123`), read as one.
+            // from a gateway that sends no code, a text with a code's marks in it
+            // that is one of the deployment's codes is a first dial whose `*` was
+            // lost (Airtel's `384*123`), read as one. A plain number never is:
+            // it answers the bank list (`98`, More) whatever codes are served.
             (Payload::Latest { text, .. }, None) => Extracted::Begin {
-                prefill: input::configured_prefill(&self.config.service_codes, text)
+                prefill: (raw.service_code.is_empty() && text.contains(['*', '#']))
+                    .then(|| input::configured_prefill(&self.config.service_codes, text))
+                    .flatten()
                     .unwrap_or_else(|| vec![text.clone()]),
             },
             _ => Extracted::Begin {

@@ -6,7 +6,9 @@
 //! Arkesel sends no service code, so pre-dialled segments are told from
 //! the code by the codes the deployment answers
 //! ([`UssdConfig::service_codes`](crate::channel::ussd::UssdConfig::service_codes));
-//! without them a first dial carries none. Arkesel has no
+//! without them a first dial carries none. Whether Arkesel forwards
+//! pre-dialled segments at all is unconfirmed (the reference says nothing
+//! of it for this gateway): this reads them if they come. Arkesel has no
 //! end-of-session request in the reference: a session just stops.
 //!
 //! Reply, in the reference's field order:

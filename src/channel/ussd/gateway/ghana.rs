@@ -33,7 +33,8 @@ pub(super) struct Keys {
 
 /// A hop of a gateway read by `keys`. These gateways send no service code
 /// (`service_code` is left empty): the channel tells pre-dialled segments
-/// from the code by the codes the deployment answers, if it was given any. They number no hops either, so a repeated
+/// from the code by the codes the deployment answers, if it was given any
+/// (whether these gateways forward such segments is unconfirmed). They number no hops either, so a repeated
 /// delivery cannot be told from the same answer typed again.
 pub(super) fn decode_flagged(request: &GatewayRequest, keys: &Keys) -> Result<RawHop, DecodeError> {
     let object = object(request)?;

@@ -7,7 +7,9 @@
 //! Nalo sends no service code, so pre-dialled segments are told from the
 //! code by the codes the deployment answers
 //! ([`UssdConfig::service_codes`](crate::channel::ussd::UssdConfig::service_codes));
-//! without them a first dial carries none. Nalo has no
+//! without them a first dial carries none. Whether Nalo forwards
+//! pre-dialled segments at all is unconfirmed (the reference says nothing
+//! of it for this gateway): this reads them if they come. Nalo has no
 //! end-of-session request in the reference: a session just stops.
 //!
 //! Reply, in the reference's field order:
