@@ -24,7 +24,9 @@ use connectflow::channel::ussd::{
 use connectflow::dialect::mono::Customer;
 use connectflow::driver::{DriverConfig, RecordDir};
 use connectflow::metrics::Metrics;
-use connectflow::records::{mono_webhook_router, MonoWebhookSecret, MONO_WEBHOOK_PATH};
+use connectflow::records::{
+    mono_webhook_router_reauthorising, MonoWebhookSecret, Reauthoriser, MONO_WEBHOOK_PATH,
+};
 use connectflow::server::{serve, shutdown_signal, Limits};
 use connectflow::service::{Health, HealthConfig};
 use connectflow::service::{ServiceConfig, SessionService};
@@ -107,7 +109,9 @@ pub(crate) struct ServeArgs {
     /// Receive Mono's webhooks at POST /partners/mono/webhook, admitting
     /// deliveries whose `mono-webhook-secret` header is this (the app's
     /// webhook secret in Mono's dashboard); `mono.events.account_unlinked`
-    /// then unlinks the account's auths in --records. Without it the route
+    /// then unlinks the account's auths in --records, and
+    /// `mono.events.reauthorisation_required` offers a re-authorisation on
+    /// the next dial of each person who linked the account by USSD. Without it the route
     /// is not mounted. Prefer MONO_WEBHOOK_SECRET (a flag shows in `ps`).
     #[arg(
         long,
@@ -275,11 +279,18 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
             }),
         )
         .merge(host_router(Arc::clone(&ussd), key))
-        .merge(ussd_router(ussd, auth.clone()))
+        .merge(ussd_router(Arc::clone(&ussd), auth.clone()))
         .merge(records.routes.clone())
         .merge(link.router);
+    let reauthoriser: Arc<dyn Reauthoriser> = ussd;
     if let Some(secret) = mono_webhook.clone() {
-        app = app.merge(mono_webhook_router(Arc::clone(&records.store), secret));
+        // An account Mono says needs its person again is offered to them on
+        // their next dial, as `POST /ussd/v1/reauth` would.
+        app = app.merge(mono_webhook_router_reauthorising(
+            Arc::clone(&records.store),
+            secret,
+            reauthoriser,
+        ));
     }
     let path = match args.gateway {
         GatewayArg::Africastalking => "/ussd",

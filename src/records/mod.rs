@@ -14,7 +14,7 @@
 //! | `api/` | `POST /v2/auth/*` and `/v2/products/auths` ([`router`]) |
 //! | `export.rs` | CSV and JSON lines for `connectflow records export` |
 //! | `unlink.rs` | unlinking at the partner before marking an auth not validated |
-//! | `partner_webhook.rs` | Mono's own webhooks, received: an account unlinked at Mono is unlinked here ([`mono_webhook_router`]) |
+//! | `partner_webhook.rs` | Mono's own webhooks, received: an account unlinked at Mono is unlinked here, one needing re-authorisation is handed to a [`Reauthoriser`] ([`mono_webhook_router`], [`mono_webhook_router_reauthorising`]) |
 //!
 //! ## Returning customers
 //!
@@ -46,8 +46,8 @@ pub use model::{is_object_id, object_id, Auth, AuthCustomer, Bank, Env};
 pub use outbox::{Outbox, OutboxConfig, OutboxError, ATTEMPT_HEADER, IDEMPOTENCY_HEADER};
 pub use pagination::{PageRequest, Pagination, DEFAULT_LIMIT, MAX_LIMIT};
 pub use partner_webhook::{
-    mono_webhook_router, MonoWebhookSecret, MAX_WEBHOOK_BODY, MONO_WEBHOOK_PATH,
-    MONO_WEBHOOK_SECRET_HEADER,
+    mono_webhook_router, mono_webhook_router_reauthorising, MonoWebhookSecret, Reauthoriser,
+    MAX_WEBHOOK_BODY, MONO_WEBHOOK_PATH, MONO_WEBHOOK_SECRET_HEADER,
 };
 pub use sql::{Backend, Location, PartnerUnlink, SqlStore};
 pub use store::{

@@ -5,7 +5,7 @@
 //! | event | what the records do |
 //! |---|---|
 //! | `mono.events.account_unlinked` | every auth of the account is unlinked, as `connectflow records unlink --local` does: `validated: false`, `last_updated` now |
-//! | `mono.events.reauthorisation_required` | nothing (the records keep no such state); logged at info with the auths it names |
+//! | `mono.events.reauthorisation_required` | the records are unchanged (they keep no such state); each validated auth of the account is handed to the [`Reauthoriser`] the router was given ([`mono_webhook_router_reauthorising`]; `serve` gives the USSD channel, which offers a re-authorisation on the person's next dial), and logged at info |
 //! | any other | nothing; logged at debug |
 //!
 //! A delivery must carry Mono's `mono-webhook-secret` header, compared in
@@ -29,7 +29,9 @@
 use super::sql::{PartnerUnlink, SqlStore};
 use super::store::RecordsError;
 use super::time;
+use super::Auth;
 use crate::form::Secret;
+use crate::store::BoxFuture;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
@@ -94,18 +96,54 @@ impl MonoWebhookSecret {
     }
 }
 
+/// Puts a re-authorisation in front of the person who linked an account
+/// when Mono says the account needs them again
+/// (`mono.events.reauthorisation_required`): on USSD, the channel, which
+/// offers it on their next dial. Implemented by the USSD channel's
+/// service; the records stay channel-neutral.
+pub trait Reauthoriser: Send + Sync {
+    /// Asks the person behind `auth` to re-authorise it: `Ok(true)` when
+    /// asked, `Ok(false)` when this reauthoriser cannot reach them (the
+    /// auth was linked on another channel), `Err` when asking failed and may
+    /// succeed later (the delivery is then answered 503, and Mono retries
+    /// it; asking twice is harmless, the newer request replaces the older).
+    fn reauthorise<'a>(&'a self, auth: &'a Auth) -> BoxFuture<'a, Result<bool, String>>;
+}
+
 #[derive(Clone)]
 struct Receiver {
     store: Arc<SqlStore>,
     secret: Arc<MonoWebhookSecret>,
+    reauthoriser: Option<Arc<dyn Reauthoriser>>,
 }
 
 /// `POST /partners/mono/webhook` over `store`, admitting deliveries that
-/// carry `secret`; bodies past [`MAX_WEBHOOK_BODY`] are refused (413).
+/// carry `secret`; bodies past [`MAX_WEBHOOK_BODY`] are refused (413). A
+/// re-authorisation Mono asks for is only logged: see
+/// [`mono_webhook_router_reauthorising`].
 pub fn mono_webhook_router(store: Arc<SqlStore>, secret: MonoWebhookSecret) -> Router {
+    webhook_router(store, secret, None)
+}
+
+/// [`mono_webhook_router`], handing every validated auth of an account Mono
+/// says needs re-authorisation to `reauthoriser`.
+pub fn mono_webhook_router_reauthorising(
+    store: Arc<SqlStore>,
+    secret: MonoWebhookSecret,
+    reauthoriser: Arc<dyn Reauthoriser>,
+) -> Router {
+    webhook_router(store, secret, Some(reauthoriser))
+}
+
+fn webhook_router(
+    store: Arc<SqlStore>,
+    secret: MonoWebhookSecret,
+    reauthoriser: Option<Arc<dyn Reauthoriser>>,
+) -> Router {
     let receiver = Receiver {
         store,
         secret: Arc::new(secret),
+        reauthoriser,
     };
     Router::new()
         .route(MONO_WEBHOOK_PATH, post(receive))
@@ -231,15 +269,40 @@ async fn receive(
         Delivery::ReauthRequired(account) => {
             let auths = receiver.store.partner_account_auths(MONO, &account).await?;
             let ids: Vec<&str> = auths.iter().map(|a| a.id.as_str()).collect();
-            // The records keep no "needs re-authorisation" state: a host
-            // that wants the person asked again does it itself (on USSD,
-            // `POST /ussd/v1/reauth`). The line is where it learns of it.
+            // The records keep no "needs re-authorisation" state: the person
+            // is asked by the channel that can reach them, if one was given;
+            // else a host that wants them asked does it itself (on USSD,
+            // `POST /ussd/v1/reauth`), and the line is where it learns of it.
+            let mut asked = Vec::new();
+            if let Some(reauthoriser) = &receiver.reauthoriser {
+                // An unlinked auth is not brought back by a re-authorisation.
+                for auth in auths.iter().filter(|a| a.validated) {
+                    match reauthoriser.reauthorise(auth).await {
+                        Ok(true) => asked.push(auth.id.as_str()),
+                        Ok(false) => {}
+                        Err(e) => {
+                            tracing::warn!(account = %account, auth = %auth.id, error = %e,
+                                "Mono webhook: the re-authorisation could not be asked for; Mono will retry");
+                            return Err(Refused {
+                                status: StatusCode::SERVICE_UNAVAILABLE,
+                                message: "the re-authorisation could not be asked for right now; try again".into(),
+                            });
+                        }
+                    }
+                }
+            }
             tracing::info!(
                 account = %account,
                 auths = ?ids,
+                asked = ?asked,
                 "Mono webhook: re-authorisation required (the records are unchanged)"
             );
-            serde_json::json!({ "event": REAUTH_REQUIRED, "auths": auths.len(), "unlinked": [] })
+            serde_json::json!({
+                "event": REAUTH_REQUIRED,
+                "auths": auths.len(),
+                "asked": asked,
+                "unlinked": [],
+            })
         }
         Delivery::Other(event) => {
             tracing::debug!(%event, "Mono webhook: an event the records do not act on");

@@ -1,14 +1,20 @@
-//! Re-authorisation on USSD when the host asks (`POST /ussd/v1/reauth`):
-//! the person's next dial offers it, and continuing goes straight to the
-//! bank's login and OTP, ending with the same account re-authorised.
+//! Re-authorisation on USSD when the host asks (`POST /ussd/v1/reauth`) or
+//! Mono does (its `reauthorisation_required` webhook): the person's next
+//! dial offers it, and continuing goes straight to the bank's login and
+//! OTP, ending with the same account re-authorised.
 
 use super::phone::AtPhone;
-use super::rig::{rig, HOST_KEY};
+use super::rig::{rig, rig_setup, Setup, HOST_KEY, MONO_SECRET};
 use connectflow::driver::{now, DriverConfig};
 use connectflow::flow::{ConnectFlow, FlowConfig, Input, UserAction, View};
 use connectflow::form::Values;
-use connectflow::testing::{mono_driver, SANDBOX_BANK};
+use connectflow::records::{
+    AuthStore, Filter, Location, PageRequest, SqlStore, MONO_WEBHOOK_PATH,
+    MONO_WEBHOOK_SECRET_HEADER,
+};
+use connectflow::testing::{mono_driver, SandboxConfig, TempDir, SANDBOX_BANK};
 use serde_json::json;
+use std::sync::Arc;
 
 /// Links `user_reauth` at the sandbox (on the rig's key, through the
 /// driver) and returns the account id.
@@ -116,4 +122,79 @@ async fn a_pre_dialled_dial_still_gets_the_waiting_reauthorisation() {
     let (end, offer) = at.dial_with("1").await;
     assert!(!end);
     assert!(offer.contains("log in again"), "{offer}");
+}
+
+/// Mono's `reauthorisation_required` for an account a person linked by
+/// USSD puts the re-authorisation in front of them on their next dial, as
+/// the host's request does; an account the records never saw asks nobody.
+#[tokio::test]
+async fn monos_reauthorisation_webhook_is_offered_on_the_next_dial() {
+    let dir = TempDir::new("ussd-mono-reauth");
+    let location = Location::parse(&dir.sqlite("records.db")).unwrap();
+    let records = Arc::new(SqlStore::open(&location, None).await.unwrap());
+    let setup = Setup {
+        records: Some(Arc::clone(&records)),
+        ..Setup::default()
+    };
+    let rig = rig_setup(SandboxConfig::default(), setup).await;
+    let phone = "+2348010000029";
+    let (end, text) = AtPhone::new(&rig.url, phone)
+        .script(&["1", "1", "user_reauth", "pass_good"])
+        .await;
+    assert!(end && text.contains("linked"), "{text}");
+    let mine = Filter {
+        customer: Some(phone.into()),
+        ..Filter::default()
+    };
+    let found = records
+        .find(&mine, PageRequest::new(1, 10).unwrap())
+        .await
+        .unwrap();
+    let account = found.auths[0].partner_account_id.clone();
+
+    let deliver = |account: String| {
+        let body = json!({
+            "event": "mono.events.reauthorisation_required",
+            "data": { "account": { "_id": account } },
+        });
+        let url = format!("{}{MONO_WEBHOOK_PATH}", rig.url);
+        async move {
+            let reply = reqwest::Client::new()
+                .post(url)
+                .header(MONO_WEBHOOK_SECRET_HEADER, MONO_SECRET)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(reply.status(), 200);
+            reply.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let unknown = deliver("65a1b2c3d4e5f60718293a4b".into()).await;
+    assert_eq!(unknown["data"]["asked"], json!([]), "{unknown}");
+    let asked = deliver(account.clone()).await;
+    assert_eq!(
+        asked["data"]["asked"],
+        json!([found.auths[0].id]),
+        "{asked}"
+    );
+
+    let mut at = AtPhone::new(&rig.url, phone);
+    let (end, offer) = at.dial().await;
+    assert!(!end && offer.contains("log in again"), "{offer}");
+    let (_, login) = at.send("1").await;
+    assert!(login.to_lowercase().contains("username"), "{login}");
+    at.send("user_reauth").await;
+    let (_, otp) = at.send("pass_good").await;
+    assert!(otp.to_lowercase().contains("otp"), "{otp}");
+    let (end, done) = at.send("123456").await;
+    assert!(end && done.contains("linked"), "{done}");
+    // The same account, re-authorised: still one auth, validated.
+    let found = records
+        .find(&mine, PageRequest::new(1, 10).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(found.total, 1);
+    assert!(found.auths[0].validated);
+    assert_eq!(found.auths[0].partner_account_id, account);
 }

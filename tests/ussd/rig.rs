@@ -2,7 +2,10 @@
 
 use connectflow::channel::ussd::{host_router, router, GatewayAuth, UssdConfig, UssdService};
 use connectflow::driver::DriverConfig;
-use connectflow::records::{Env, Outbox, OutboxConfig, RecordsDelivery, SqlStore};
+use connectflow::records::{
+    mono_webhook_router_reauthorising, Env, MonoWebhookSecret, Outbox, OutboxConfig,
+    RecordsDelivery, SqlStore,
+};
 use connectflow::server::ApiKey;
 use connectflow::service::{ServiceConfig, SessionService};
 use connectflow::store::{MemoryStore, Sealed, Sealer, SessionStore};
@@ -13,6 +16,8 @@ use std::sync::Arc;
 pub(crate) const TOKEN: &str = "test-gateway-token";
 /// The host's API key on every rig.
 pub(crate) const HOST_KEY: &str = "ck_ussd_test_host";
+/// Mono's webhook secret on a rig with records.
+pub(crate) const MONO_SECRET: &str = "mono-test-webhook-secret";
 
 /// `path` on the server at `url`, with the gateway token.
 pub(crate) fn gateway(url: &str, path: &str) -> String {
@@ -56,6 +61,7 @@ pub(crate) async fn serve(partner_url: &str, setup: Setup) -> String {
         .store
         .unwrap_or_else(|| Arc::new(Sealed::new(MemoryStore::new(), Sealer::random())));
     let mut service = SessionService::new(vec![driver], store, setup.service);
+    let webhook_records = setup.records.clone();
     if let Some(records) = setup.records {
         let mut delivery = RecordsDelivery::new(records.clone(), Env::Sandbox);
         if let Some(webhook) = setup.webhook {
@@ -75,7 +81,13 @@ pub(crate) async fn serve(partner_url: &str, setup: Setup) -> String {
     let auth = GatewayAuth::token(TOKEN).unwrap().allow(setup.allow);
     // The host's routes too (re-authorisation requests), with HOST_KEY.
     let host = host_router(Arc::clone(&service), ApiKey::new(HOST_KEY).unwrap());
-    let app = router(service, auth).merge(host);
+    let mut app = router(Arc::clone(&service), auth).merge(host);
+    // With records, Mono's webhook too (MONO_SECRET): a re-authorisation it
+    // asks for is offered on the person's next dial.
+    if let Some(records) = webhook_records {
+        let secret = MonoWebhookSecret::new(MONO_SECRET).unwrap();
+        app = app.merge(mono_webhook_router_reauthorising(records, secret, service));
+    }
     tokio::spawn(async move {
         connectflow::server::serve(
             listener,

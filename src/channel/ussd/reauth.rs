@@ -3,7 +3,9 @@
 //! in front of them the next time they dial.
 //!
 //! The host calls [`UssdService::request_reauth`] (or `POST
-//! /ussd/v1/reauth` with its API key, [`host_router`]). That stores a flow
+//! /ussd/v1/reauth` with its API key, [`host_router`]), or Mono does: its
+//! `reauthorisation_required` webhook, received with the records, asks
+//! through this service's `Reauthoriser`. That stores a flow
 //! that starts at the bank's re-authorisation — not yet started, only its
 //! configuration kept, so no partner session is opened (and none expires)
 //! before the person dials —
@@ -134,6 +136,40 @@ impl UssdService {
             }
         }
         Ok(())
+    }
+}
+
+/// Mono's `reauthorisation_required`, received with the records
+/// (`mono_webhook_router_reauthorising`): an auth this channel linked, of
+/// this channel's partner, for a known phone, is put in front of its person
+/// as [`request_reauth`](UssdService::request_reauth) does; any other is
+/// not this channel's to ask.
+#[cfg(feature = "records")]
+impl crate::records::Reauthoriser for UssdService {
+    fn reauthorise<'a>(
+        &'a self,
+        auth: &'a crate::records::Auth,
+    ) -> crate::store::BoxFuture<'a, Result<bool, String>> {
+        Box::pin(async move {
+            let phone = match &auth.customer {
+                Some(customer) if auth.channel == super::session::CHANNEL => &customer.id,
+                _ => return Ok(false),
+            };
+            if auth.partner != self.partner() || !phone.starts_with('+') {
+                return Ok(false);
+            }
+            let request = ReauthRequest {
+                phone: phone.clone(),
+                account: auth.partner_account_id.clone(),
+                institution: auth.bank.id.clone(),
+                auth_method: auth.auth_method.clone(),
+                wait_seconds: None,
+            };
+            self.request_reauth(request)
+                .await
+                .map(|()| true)
+                .map_err(|e| e.to_string())
+        })
     }
 }
 

@@ -153,9 +153,12 @@ impl Presenter {
     }
 }
 
+/// The channel's name, as links made here are recorded under.
+pub(super) const CHANNEL: &str = "ussd";
+
 impl Channel<UssdState> for Presenter {
     fn name(&self) -> &'static str {
-        "ussd"
+        CHANNEL
     }
 
     fn events(&self, session: &mut Session<UssdState>, events: &[Event]) {
