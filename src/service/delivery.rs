@@ -8,7 +8,7 @@ use serde::Serialize;
 use std::fmt;
 
 /// A linked account, as delivered to the host (and as parked in the
-/// session store while delivery fails: `parked.rs`).
+/// session store while delivery fails: `parked/`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct LinkedAccount {
     /// The flow's reference.

@@ -1,6 +1,6 @@
 //! The link a turn made: handed to delivery once, retried in the
 //! background while its process lives, and parked for any instance after
-//! (`parked.rs`).
+//! (`parked/`).
 
 use super::delivery::{Delivered, LinkedAccount};
 use super::record::{ChannelState, Session};
@@ -64,7 +64,7 @@ impl SessionService {
     /// written onto the record. Until then the link API's view also retries on
     /// every poll (a Done view with no delivery runs a turn); a USSD session
     /// has ended by then. Beyond this process's life, the link is parked in
-    /// the store for any instance's sweep (`parked.rs`).
+    /// the store for any instance's sweep (`parked/`).
     pub(crate) async fn redeliver<S: ChannelState>(
         self: Arc<Self>,
         key: String,

@@ -169,10 +169,11 @@ pub struct SessionService {
     /// delivery retried later) makes its last try then, rather than hold
     /// the process for its whole pause.
     pub(crate) stopping: tokio_util::sync::CancellationToken,
-    /// The links this process parked (`parked.rs`), by reference and
-    /// account: a link page polled through an outage tries its delivery on
-    /// every poll, and must not re-read the whole list each time.
-    pub(crate) parked_here: std::sync::Mutex<std::collections::HashSet<parked::Id>>,
+    /// What this process knows of the parked list (`parked/`): the links it
+    /// parked, and whether every shard was full a moment ago. A link page
+    /// polled through an outage tries its delivery on every poll, and must
+    /// not re-read the shards each time.
+    pub(crate) parked_here: std::sync::Mutex<parked::Here>,
 }
 
 impl SessionService {

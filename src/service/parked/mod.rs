@@ -4,30 +4,35 @@
 //! Invariant: an entry leaves the list only after a delivery of it
 //! succeeded (delivery is idempotent by reference, so delivering one twice
 //! records nothing twice). Every write is a compare-and-set over what was
-//! read; a list this instance cannot read but another may (unparseable by
+//! read; a shard this instance cannot read but another may (unparseable by
 //! this build, sealed with a key it lacks) is never written over, and an
-//! entry this build cannot parse is kept as it is. Only a list that fails
+//! entry this build cannot parse is kept as it is. Only a shard that fails
 //! authentication, which no instance can read, is cleared.
 //!
 //! Why: `redeliver` retries a failed delivery in the background, but only
 //! while its process lives, and a USSD person has hung up by then. A link
 //! made while the auth records were down, then a restart, was only in a log
-//! line. The list is one record of the session store (shared by every
-//! instance of a Redis deployment, sealed like the sessions; with the
-//! memory store it lives as long as the process), holding the links
-//! themselves, not the sessions' keys: a session may expire long before the
-//! records are back. [`SessionService::sweep_parked`] delivers what it
-//! holds; `serve` runs it at start and every [`SWEEP_EVERY`].
+//! line. The list lives in the session store (shared by every instance of a
+//! Redis deployment, sealed like the sessions; with the memory store it
+//! lives as long as the process), holding the links themselves, not the
+//! sessions' keys: a session may expire long before the records are back.
+//! [`SessionService::sweep_parked`] delivers what it holds; `serve` runs it
+//! at start and every [`SWEEP_EVERY`].
 //!
-//! The list is [`SHARDS`] records, not one: each is rewritten whole on a
-//! change, so each is bounded ([`MAX_PER_SHARD`]), and a link goes to the
-//! first shard with room, starting from one its identity picks (so parks
-//! spread and contend less). A list written by a build before the shards
-//! ([`LEGACY_KEY`]) is still swept, never parked into.
+//! The list is [`SHARDS`] records: each is rewritten whole on a change, so
+//! each is bounded ([`MAX_PER_SHARD`]). A link goes to the first shard with
+//! room, starting from one its reference and account pick (so parks spread
+//! and contend less), passing over a shard it cannot read or that stays
+//! contended. A sweep takes the shards one at a time from a random one, and
+//! takes a shard's delivered links off it before the next. The single list
+//! of a build before the shards ([`LEGACY_KEY`]) is still swept, never
+//! parked into; a build from before them sweeps only that one, so rolling
+//! back leaves the shards' links to their own processes' retries.
 
 use super::{LinkedAccount, SessionService};
 use crate::store::{StoreError, Version};
 use serde_json::Value;
+use std::collections::HashSet;
 use std::time::Duration;
 
 /// The store key of the single list written before the shards: swept
@@ -45,7 +50,7 @@ const KEEP: Duration = Duration::from_secs(7 * 24 * 3600);
 /// still retried by its own process). Small under unit tests, so filling
 /// every shard is cheap to test.
 const MAX_PER_SHARD: usize = if cfg!(test) { 3 } else { 1000 };
-/// How long one park or one removal keeps trying a contended list (many
+/// How long one park or one removal keeps trying a contended shard (many
 /// deliveries fail at once when the records go down), with a growing,
 /// jittered pause between tries.
 const CONTENDED_FOR: Duration = Duration::from_secs(3);
@@ -57,20 +62,37 @@ const FAILURES_IN_A_ROW: usize = 3;
 
 /// A link's identity on the list, as the records tell two links of one
 /// reference apart: reference, partner, account and customer.
-pub(crate) type Id = (String, String, String, Option<String>);
+type Id = (String, String, String, Option<String>);
+
+/// What this process remembers of the list, so a link page polled through
+/// an outage (a delivery tried on every poll) does not read the shards
+/// each time.
+#[derive(Debug, Default)]
+pub(crate) struct Here {
+    /// The links this process parked and has not seen delivered.
+    ids: HashSet<Id>,
+    /// Every shard was full when last tried: no park reads them again
+    /// before this (one sweep's interval), when one may have room.
+    full_until: Option<tokio::time::Instant>,
+}
 
 /// The store key of shard `n`.
 fn shard(n: u64) -> String {
     format!("{LEGACY_KEY}:{}", n % SHARDS)
 }
 
-/// Every key a parked link may be under: the shards, then the legacy list.
+/// Every key a parked link may be under, from a random shard: the shards,
+/// then the legacy list.
 fn every_key() -> impl Iterator<Item = String> {
-    (0..SHARDS).map(shard).chain([LEGACY_KEY.to_owned()])
+    let start = (uuid::Uuid::new_v4().as_u128() % u128::from(SHARDS)) as u64;
+    (start..start + SHARDS)
+        .map(shard)
+        .chain([LEGACY_KEY.to_owned()])
 }
 
 /// The shard a link tries first: FNV-1a of its reference and account, the
-/// same on every instance and build (std's hasher is seeded per process).
+/// same on every instance and build (std's hasher is seeded per process),
+/// so a link parked twice meets its first copy on the way.
 fn first_shard(linked: &LinkedAccount) -> u64 {
     let bytes = linked
         .reference
@@ -91,7 +113,23 @@ fn id(linked: &LinkedAccount) -> Id {
     )
 }
 
-/// Why the list was not read.
+/// The [`Id`] of a stored entry, read from its JSON (an entry this build
+/// cannot parse whole still has one, if it has these fields).
+fn stored_id(entry: &Value) -> Id {
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_owned();
+    (
+        text(entry.get("reference")),
+        text(entry.get("partner")),
+        text(entry.get("account_id")),
+        entry
+            .get("customer")
+            .and_then(|c| c.get("id"))
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+    )
+}
+
+/// Why a shard was not read.
 #[derive(Debug, thiserror::Error)]
 enum Unreadable {
     #[error("{0}")]
@@ -100,141 +138,201 @@ enum Unreadable {
     Format(serde_json::Error),
 }
 
+/// Why a shard was not changed.
+#[derive(Debug, thiserror::Error)]
+enum Unchanged {
+    /// No room for one more link: the next shard may have some.
+    #[error("the shard is full")]
+    Full,
+    /// Another writer won every try for [`CONTENDED_FOR`].
+    #[error("the shard stayed contended")]
+    Contended,
+    #[error(transparent)]
+    Unreadable(#[from] Unreadable),
+}
+
+impl Unchanged {
+    /// Whether the store itself failed (not this shard): trying another
+    /// shard now would fail the same way.
+    fn is_backend(&self) -> bool {
+        matches!(
+            self,
+            Unchanged::Unreadable(Unreadable::Store(StoreError::Backend(_)))
+        )
+    }
+}
+
 impl SessionService {
-    /// Keeps `linked` on the parked list (once: a link already there by
-    /// reference and account is left as it is, and one this process parked
-    /// is not looked for again).
+    /// Keeps `linked` on the parked list: once (a link already on a shard
+    /// it probes, by [`Id`], is left as it is, and one this process parked
+    /// is not looked for again), in the first shard with room from its
+    /// [`first_shard`].
     pub(crate) async fn park(&self, linked: &LinkedAccount) {
         let id = id(linked);
-        if self.parked_here.lock().is_ok_and(|here| here.contains(&id)) {
+        let now = tokio::time::Instant::now();
+        let skip = self.parked_here.lock().is_ok_and(|here| {
+            here.ids.contains(&id) || here.full_until.is_some_and(|until| now < until)
+        });
+        if skip {
+            // Already parked by this process, or every shard was full a
+            // moment ago (its own process still retries it).
             return;
         }
         let Ok(entry) = serde_json::to_value(linked) else {
             return;
         };
         let start = first_shard(linked);
-        let mut outcome = Err(String::from(
-            "every shard of the parked-delivery list is full",
-        ));
+        let mut all_full = true;
+        let mut last = None;
         for n in start..start + SHARDS {
-            outcome = self
+            let outcome = self
                 .change_parked(&shard(n), |links| {
-                    if links.iter().any(|l| is(l, linked)) {
+                    if links.iter().any(|l| stored_id(l) == id) {
                         return Ok(false);
                     }
                     if links.len() >= MAX_PER_SHARD {
-                        return Err(FULL);
+                        return Err(Unchanged::Full);
                     }
                     links.push(entry.clone());
                     Ok(true)
                 })
                 .await;
-            // A full shard: the next one. Anything else (parked, or the
-            // store failing) decides.
-            if !matches!(&outcome, Err(why) if why == FULL) {
+            let e = match outcome {
+                Ok(()) => {
+                    if let Ok(mut here) = self.parked_here.lock() {
+                        // Bounded like the list itself.
+                        if here.ids.len() >= SHARDS as usize * MAX_PER_SHARD {
+                            here.ids.clear();
+                        }
+                        here.ids.insert(id);
+                    }
+                    return;
+                }
+                Err(e) => e,
+            };
+            all_full &= matches!(e, Unchanged::Full);
+            let backend = e.is_backend();
+            if !matches!(e, Unchanged::Full) && !backend {
+                tracing::warn!(shard = n % SHARDS, error = %e, "a parked-delivery shard passed over");
+            }
+            last = Some(e);
+            // The store itself failing would fail the same on any shard.
+            // Anything else (full, contended, not this build's to read) is
+            // this shard's: the next one (nothing was written to this one).
+            if backend {
                 break;
             }
         }
-        match outcome {
-            Ok(()) => {
-                if let Ok(mut here) = self.parked_here.lock() {
-                    // Bounded like the list itself.
-                    if here.len() >= SHARDS as usize * MAX_PER_SHARD {
-                        here.clear();
-                    }
-                    here.insert(id);
-                }
+        let why = if all_full {
+            if let Ok(mut here) = self.parked_here.lock() {
+                here.full_until = Some(now + SWEEP_EVERY);
             }
-            // Logged with what an operator needs to record it by hand.
-            Err(why) => {
-                tracing::error!(reference = %linked.reference, account = %linked.account_id,
-                partner = %linked.partner, why = %why,
-                "the link could not be parked for a later delivery; only this process retries it")
-            }
-        }
+            "every shard of the parked-delivery list is full".to_owned()
+        } else {
+            last.map(|e| e.to_string()).unwrap_or_default()
+        };
+        // Logged with what an operator needs to record it by hand.
+        tracing::error!(reference = %linked.reference, account = %linked.account_id,
+            partner = %linked.partner, why = %why,
+            "the link could not be parked for a later delivery; only this process retries it");
     }
 
     /// Delivers the parked links, and takes those delivered off the list;
-    /// returns how many were delivered. Starts at a random place in the
-    /// list (one link the records always refuse must not stand before the
-    /// rest for ever) and stops after `FAILURES_IN_A_ROW` (3) failures in a
-    /// row (the records are still down); what is not delivered stays.
+    /// returns how many were delivered. Takes the shards one at a time from
+    /// a random one, each from a random place (one link the records always
+    /// refuse must not stand before the rest for ever), and takes a shard's
+    /// delivered links off it before the next (a long sweep keeps what it
+    /// did if it stops). Stops after `FAILURES_IN_A_ROW` (3) failures in a
+    /// row (the records are still down), or when the service begins to
+    /// stop; what is not delivered stays.
     pub async fn sweep_parked(&self) -> usize {
-        // Each entry with the key of the shard it is on. A shard that cannot
-        // be read is passed over (its links wait for the next sweep), not
-        // the whole sweep.
-        let mut entries: Vec<(LinkedAccount, String)> = Vec::new();
-        for key in every_key() {
-            match self.parked(&key).await {
-                Ok((_, links)) => entries.extend(
-                    links
-                        .iter()
-                        // An entry this build cannot read stays for one that can.
-                        .filter_map(|entry| serde_json::from_value(entry.clone()).ok())
-                        .map(|linked| (linked, key.clone())),
-                ),
-                Err(e) => {
-                    tracing::error!(error = %e, key, "a parked-delivery list could not be read")
-                }
-            }
-        }
-        // What this process parked and is no longer listed (delivered by
-        // another instance, or the list lost) may be parked again.
-        if let Ok(mut here) = self.parked_here.lock() {
-            here.retain(|held| entries.iter().any(|(l, _)| id(l) == *held));
-        }
-        let start = match entries.len() {
-            0 => return 0,
-            n => (uuid::Uuid::new_v4().as_u128() % n as u128) as usize,
-        };
-        let mut delivered: Vec<&(LinkedAccount, String)> = Vec::new();
+        let mut listed: HashSet<Id> = HashSet::new();
+        let mut unread = 0;
+        let mut delivered_count = 0;
         let mut failed = 0;
-        for entry in entries.iter().cycle().skip(start).take(entries.len()) {
-            if self.deliver(&entry.0).await.is_some() {
-                delivered.push(entry);
-                failed = 0;
-            } else {
-                failed += 1;
-                if failed >= FAILURES_IN_A_ROW {
+        'shards: for key in every_key() {
+            let links = match self.parked(&key).await {
+                Ok((_, links)) => links,
+                Err(e) => {
+                    // This shard's links wait for the next sweep; the
+                    // others are still delivered.
+                    unread += 1;
+                    tracing::debug!(key, error = %e, "a parked-delivery shard could not be read");
+                    continue;
+                }
+            };
+            let entries: Vec<LinkedAccount> = links
+                .iter()
+                // An entry this build cannot read stays for one that can.
+                .filter_map(|entry| serde_json::from_value(entry.clone()).ok())
+                .collect();
+            listed.extend(entries.iter().map(id));
+            let start = match entries.len() {
+                0 => continue,
+                n => (uuid::Uuid::new_v4().as_u128() % n as u128) as usize,
+            };
+            let mut off: HashSet<Id> = HashSet::new();
+            let mut stop = false;
+            for linked in entries.iter().cycle().skip(start).take(entries.len()) {
+                if self.stopping.is_cancelled() {
+                    stop = true;
                     break;
                 }
+                if self.deliver(linked).await.is_some() {
+                    off.insert(id(linked));
+                    failed = 0;
+                } else {
+                    failed += 1;
+                    if failed >= FAILURES_IN_A_ROW {
+                        stop = true;
+                        break;
+                    }
+                }
+            }
+            if !off.is_empty() {
+                delivered_count += off.len();
+                let removed = self
+                    .change_parked(&key, |links| {
+                        let before = links.len();
+                        links.retain(|l| !off.contains(&stored_id(l)));
+                        Ok(links.len() != before)
+                    })
+                    .await;
+                if let Err(why) = removed {
+                    // Delivered all the same; the next sweep delivers them
+                    // again, which records nothing twice.
+                    tracing::warn!(why = %why, key, "delivered parked links are still listed");
+                }
+                if let Ok(mut here) = self.parked_here.lock() {
+                    for d in &off {
+                        here.ids.remove(d);
+                        listed.remove(d);
+                    }
+                }
+            }
+            if stop {
+                break 'shards;
             }
         }
-        // Taken off the shards they were read from, one write per shard.
-        let mut keys: Vec<&String> = delivered.iter().map(|(_, key)| key).collect();
-        keys.sort_unstable();
-        keys.dedup();
-        for key in keys {
-            let off: Vec<&LinkedAccount> = delivered
-                .iter()
-                .filter(|(_, k)| k == key)
-                .map(|(l, _)| l)
-                .collect();
-            let removed = self
-                .change_parked(key, |links| {
-                    let before = links.len();
-                    links.retain(|l| !off.iter().any(|d| is(l, d)));
-                    Ok(links.len() != before)
-                })
-                .await;
-            if let Err(why) = removed {
-                // Delivered all the same; the next sweep delivers them again,
-                // which records nothing twice.
-                tracing::warn!(why = %why, key, "delivered parked links are still listed");
-            }
+        if unread > 0 {
+            tracing::error!(
+                shards = unread,
+                "parked-delivery shards could not be read; their links wait for the next sweep"
+            );
+        } else if let Ok(mut here) = self.parked_here.lock() {
+            // What this process parked and no shard lists (delivered by
+            // another instance, or the list lost) may be parked again;
+            // only known after a sweep that read every shard.
+            here.ids.retain(|held| listed.contains(held));
         }
-        if let Ok(mut here) = self.parked_here.lock() {
-            for (d, _) in &delivered {
-                here.remove(&id(d));
-            }
-        }
-        delivered.len()
+        delivered_count
     }
 
     /// Sweeps the parked list now and then every `every`, until the
-    /// service begins to stop ([`drain`](Self::drain) ends it between
-    /// sweeps; a sweep stops at its first failed delivery, so one is short
-    /// while the records are down).
+    /// service begins to stop ([`drain`](Self::drain) ends it: between
+    /// sweeps, or within one before its next delivery; a sweep stops after
+    /// three failed deliveries in a row, so one is short while the records
+    /// are down).
     pub async fn keep_sweeping(self: std::sync::Arc<Self>, every: Duration) {
         loop {
             let swept = self.sweep_parked().await;
@@ -248,19 +346,19 @@ impl SessionService {
         }
     }
 
-    /// Applies `change` to the list at `key` and writes it back with compare-and-set,
-    /// trying again on a conflict (with a growing, jittered pause) for up to
-    /// [`CONTENDED_FOR`]. `change` returns whether it changed anything (no
-    /// write when not), or why it refuses.
+    /// Applies `change` to the shard at `key` and writes it back with
+    /// compare-and-set, trying again on a conflict (with a growing, jittered
+    /// pause) for up to [`CONTENDED_FOR`]. `change` returns whether it
+    /// changed anything (no write when not), or why it refuses.
     async fn change_parked(
         &self,
         key: &str,
-        mut change: impl FnMut(&mut Vec<Value>) -> Result<bool, &'static str>,
-    ) -> Result<(), String> {
+        mut change: impl FnMut(&mut Vec<Value>) -> Result<bool, Unchanged>,
+    ) -> Result<(), Unchanged> {
         let started = tokio::time::Instant::now();
         let mut pause = Duration::from_millis(5);
         loop {
-            let (version, mut links) = self.parked(key).await.map_err(|e| e.to_string())?;
+            let (version, mut links) = self.parked(key).await?;
             if !change(&mut links)? {
                 return Ok(());
             }
@@ -273,13 +371,14 @@ impl SessionService {
                     tokio::time::sleep(pause.mul_f64(0.5 + jitter as f64 / 1000.0)).await;
                     pause = (pause * 2).min(Duration::from_millis(200));
                 }
-                Err(StoreError::Conflict) => return Err("the list stayed contended".into()),
-                Err(e) => return Err(e.to_string()),
+                Err(StoreError::Conflict) => return Err(Unchanged::Contended),
+                Err(e) => return Err(Unreadable::Store(e).into()),
             }
         }
     }
 
-    /// The entries parked now, and the list's version (`None`: no list).
+    /// The entries parked at `key` now, and the shard's version (`None`:
+    /// no shard there).
     /// Read straight from the store, not through `get_readable`: a list
     /// sealed with a key this instance lacks must be reported, never taken
     /// for absent (which would write a new one over it). One that fails
@@ -318,28 +417,6 @@ impl SessionService {
             .await
             .map(|_| ())
     }
-}
-
-/// `change_parked`'s refusal for a shard with no room: the next is tried.
-const FULL: &str = "the shard is full";
-
-/// Whether the stored `entry` is `linked`, by [`Id`]: one reference may
-/// link several accounts, or one account for several customers (one per
-/// flow it was reused for), and the records keep each.
-fn is(entry: &Value, linked: &LinkedAccount) -> bool {
-    let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
-    let customer = entry.get("customer").and_then(|c| c.get("id"));
-    (
-        text(entry.get("reference")),
-        text(entry.get("partner")),
-        text(entry.get("account_id")),
-        text(customer),
-    ) == (
-        Some(linked.reference.clone()),
-        Some(linked.partner.clone()),
-        Some(linked.account_id.clone()),
-        linked.customer.as_ref().map(|c| c.id.clone()),
-    )
 }
 
 #[cfg(test)]

@@ -50,6 +50,17 @@ async fn all(s: &SessionService) -> Vec<Value> {
     every
 }
 
+/// The same, passing over what cannot be read.
+async fn all_readable(s: &SessionService) -> Vec<Value> {
+    let mut every = Vec::new();
+    for key in every_key() {
+        if let Ok((_, links)) = s.parked(&key).await {
+            every.extend(links);
+        }
+    }
+    every
+}
+
 fn link(n: usize) -> LinkedAccount {
     LinkedAccount {
         reference: format!("ref-{n}"),
@@ -168,7 +179,15 @@ async fn an_unreadable_list_or_entry_is_kept_and_the_legacy_list_is_swept() {
     s.park(&link(1)).await;
     let raw = store.get(&first).await.unwrap().unwrap();
     assert_eq!(raw.data, b"{not a list", "written over");
+    // Parked on the next shard instead, and delivered by a sweep that
+    // passes over the unreadable one.
+    assert_eq!(all_readable(&s).await.len(), 1);
+    assert_eq!(s.sweep_parked().await, 1);
+    assert_eq!(records.delivered.lock().unwrap().clone(), ["ref-1"]);
+    let raw = store.get(&first).await.unwrap().unwrap();
+    assert_eq!(raw.data, b"{not a list", "written over by the sweep");
     store.delete(&first).await.unwrap();
+    records.delivered.lock().unwrap().clear();
 
     let odd = serde_json::json!({"reference": "from-a-newer-build", "shape": 2});
     let legacy = serde_json::json!([odd, serde_json::to_value(link(3)).unwrap()]);
@@ -182,6 +201,74 @@ async fn an_unreadable_list_or_entry_is_kept_and_the_legacy_list_is_swept() {
     let mut delivered = records.delivered.lock().unwrap().clone();
     delivered.sort();
     assert_eq!(delivered, ["ref-2", "ref-3"]);
+}
+
+/// The first shard is FNV-1a of reference and account: the same on every
+/// build and instance, so a link parked by two of them meets itself.
+/// Pinned: a change here is a format change (links parked by the old
+/// build would be parked twice by the new).
+#[test]
+fn the_first_shard_is_stable() {
+    assert_eq!(first_shard(&link(1)), 3);
+}
+
+/// Links that all pick the same first shard, parked at once by two
+/// services on one store: compare-and-set with retries loses none, they
+/// spill over into the next shards, and no shard grows past its bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_parks_on_one_shard_lose_nothing() {
+    let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
+    let records = Arc::new(Records::default());
+    let a = Arc::new(service(Arc::clone(&store), Arc::clone(&records)));
+    let b = Arc::new(service(Arc::clone(&store), Arc::clone(&records)));
+    let same = first_shard(&link(0));
+    let links: Vec<LinkedAccount> = (0..)
+        .map(link)
+        .filter(|l| first_shard(l) == same)
+        .take(4 * MAX_PER_SHARD)
+        .collect();
+    let mut tasks = Vec::new();
+    for (n, l) in links.iter().enumerate() {
+        let s = Arc::clone(if n % 2 == 0 { &a } else { &b });
+        let l = l.clone();
+        tasks.push(tokio::spawn(async move { s.park(&l).await }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(all(&a).await.len(), links.len());
+    for key in every_key() {
+        assert!(
+            a.parked(&key).await.unwrap().1.len() <= MAX_PER_SHARD,
+            "{key}"
+        );
+    }
+    assert_eq!(a.sweep_parked().await, links.len());
+}
+
+/// A link on two shards (parked again after an earlier shard freed up) is
+/// delivered from each and taken off both.
+#[tokio::test]
+async fn a_link_on_two_shards_is_taken_off_both() {
+    let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
+    let records = Arc::new(Records::default());
+    let s = service(Arc::clone(&store), Arc::clone(&records));
+    let twice = serde_json::to_vec(&[serde_json::to_value(link(5)).unwrap()]).unwrap();
+    for n in [7, 40] {
+        store
+            .compare_and_set(&shard(n), None, twice.clone(), KEEP)
+            .await
+            .unwrap();
+    }
+    assert_eq!(all(&s).await.len(), 2);
+    s.sweep_parked().await;
+    assert!(all(&s).await.is_empty());
+    assert!(records
+        .delivered
+        .lock()
+        .unwrap()
+        .iter()
+        .all(|r| r == "ref-5"));
 }
 
 /// Links spread over the shards and fill each before one is refused:
@@ -206,4 +293,12 @@ async fn the_shards_fill_before_a_link_is_refused() {
     }
     assert_eq!(s.sweep_parked().await, room);
     assert!(all(&s).await.is_empty());
+    // Every shard was full a moment ago: a park waits a sweep's interval
+    // before reading them all again (its own process still retries it)...
+    s.park(&link(room + 1)).await;
+    assert!(all(&s).await.is_empty());
+    // ... and after it, finds the room the sweep made.
+    s.parked_here.lock().unwrap().full_until = None;
+    s.park(&link(room + 1)).await;
+    assert_eq!(all(&s).await.len(), 1);
 }
