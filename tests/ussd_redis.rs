@@ -207,6 +207,51 @@ async fn no_phone_number_appears_in_redis_key_names() {
     }
 }
 
+/// A seal key rotation loses no unfinished flow. A person who began on an
+/// instance sealing with the old key and dropped on the OTP screen dials
+/// again and lands on an instance whose ring puts a new key first: the
+/// phone's index there is blinded with the new key, and the one written
+/// before (with the old) is found all the same: "Continue", and the flow
+/// links. A flow begun after the rotation is offered again too.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_seal_key_rotation_keeps_the_resume_offer() {
+    let Some(redis) = RedisServer::start_or_skip() else {
+        return;
+    };
+    let sandbox = Sandbox::start_local().await.unwrap();
+    let records_dir = connectflow::testing::TempDir::new("ussd-redis-rotation");
+    let records = records_dir.sqlite("records.db");
+    let old = instance(redis.url(), &sandbox.url(), &records);
+    const NEW_KEY: &str = "f0e0d0c0b0a090807060504030201000f0e0d0c0b0a090807060504030201000";
+    let rotated = Process::start(
+        connectflow(&["ussd", "--addr", "127.0.0.1:0", "--records", &records])
+            .args(["--store", redis.url(), "--base-url", &sandbox.url()])
+            .env("MONO_SEC_KEY", SECRET_KEY)
+            .env("CONNECTFLOW_SEAL_KEYS", format!("{NEW_KEY},{SEAL_KEY}"))
+            .env("CONNECTFLOW_GATEWAY_TOKEN", TOKEN),
+    );
+    let phone = "+254711000321";
+    let mut last = (false, String::new());
+    for text in texts(&["1", "1", "user_otp", "pass_good"]) {
+        last = hop(&old.url, "ATUid_rot1", phone, &text).await;
+    }
+    assert!(!last.0 && last.1.contains("OTP"), "{}", last.1);
+
+    let (end, offer) = hop(&rotated.url, "ATUid_rot2", phone, "").await;
+    assert!(!end && offer.contains("1. Continue"), "{offer}");
+    let (_, otp) = hop(&rotated.url, "ATUid_rot2", phone, "1").await;
+    assert!(otp.contains("OTP"), "{otp}");
+    let (end, done) = hop(&rotated.url, "ATUid_rot2", phone, "1*123456").await;
+    assert!(end && done.contains("linked"), "{done}");
+
+    // Begun and dropped after the rotation: offered again on the next dial.
+    for text in texts(&["1", "1", "user_otp", "pass_good"]) {
+        hop(&rotated.url, "ATUid_rot3", phone, &text).await;
+    }
+    let (end, offer) = hop(&rotated.url, "ATUid_rot4", phone, "").await;
+    assert!(!end && offer.contains("1. Continue"), "{offer}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_pin_held_between_screens_is_sealed_and_a_flipped_byte_is_refused() {
     let Some(redis) = RedisServer::start_or_skip() else {

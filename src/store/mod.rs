@@ -209,6 +209,14 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
     fn blind(&self, part: &str) -> String {
         part.to_owned()
     }
+
+    /// `part` as other keys of the store's ring blinded it (a store that
+    /// seals: while a key rotation rolls out, and after it while the old
+    /// key is kept), each a name a record may have been written under
+    /// before; none by default.
+    fn blind_others(&self, _part: &str) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Whether a record found at `version` holding `held` is the very record a

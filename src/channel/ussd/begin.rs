@@ -29,6 +29,9 @@ pub(super) struct FirstHop<'a> {
     pub(super) phone_key: Option<String>,
     /// What the phone's index held.
     pub(super) previous: Option<Entry>,
+    /// Where `previous` was found when not at `phone_key`: under another
+    /// key of the seal ring (`resume::other_phone_keys`).
+    pub(super) previous_at: Option<String>,
     /// Nothing was read: the session and the phone's index are created
     /// where free (`service/create.rs`); any other outcome of this hop is a
     /// conflict, and the hop is served again with a read.
@@ -122,6 +125,7 @@ impl UssdService {
             peer,
             phone_key: Some(phone_key.clone()),
             previous: None,
+            previous_at: None,
             unread: true,
             reply_by,
         };
@@ -138,7 +142,13 @@ impl UssdService {
         hop: &FirstHop<'_>,
         prev: &Entry,
     ) -> Result<Option<Screen>, ServiceError> {
-        let phone_key = hop.phone_key.as_deref().unwrap_or("");
+        // The index is moved where it was found (an older seal key's name
+        // stays findable while that key is in the ring).
+        let phone_key = hop
+            .previous_at
+            .as_deref()
+            .or(hop.phone_key.as_deref())
+            .unwrap_or("");
         Box::pin(self.offer_resume(
             hop.key,
             &hop.raw.phone,
@@ -166,6 +176,7 @@ impl UssdService {
             peer,
             phone_key,
             previous,
+            previous_at,
             unread,
             reply_by,
         } = hop;
@@ -269,7 +280,11 @@ impl UssdService {
             // Best effort: a lost race here only loses the resume offer.
             session.index = Some(IndexWrite {
                 key: phone_key,
-                expected: previous.map(|p| p.version),
+                // An index found under another seal key's name is not at
+                // this one: the new index is created here.
+                expected: previous
+                    .filter(|_| previous_at.is_none())
+                    .map(|p| p.version),
                 data: key.as_bytes().to_vec(),
                 unread,
             });

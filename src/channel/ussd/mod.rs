@@ -255,6 +255,15 @@ impl UssdService {
             }
             Err(e) => return Err(e),
         };
+        // Nothing under this name: perhaps under a name another key of the
+        // seal ring gave the phone (a rotation in progress, or just done).
+        let (previous, previous_at) = match (&loaded, previous, &phone_key) {
+            (None, None, Some(_)) => match self.index_under_other_keys(gateway, &raw.phone).await {
+                Some((entry, at)) => (Some(entry), Some(at)),
+                None => (None, None),
+            },
+            (_, previous, _) => (previous, None),
+        };
         let state = loaded.as_ref().map(|l| &l.session.channel);
         let extracted = match (&raw.payload, state) {
             (Payload::Cumulative(text), Some(s)) => s.texts.extract(text),
@@ -326,6 +335,7 @@ impl UssdService {
                 peer,
                 phone_key,
                 previous,
+                previous_at,
                 unread: false,
                 reply_by,
             };

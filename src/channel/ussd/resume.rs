@@ -30,13 +30,31 @@ pub(super) fn phone_key(
     gateway: &str,
     phone: &str,
 ) -> String {
+    index_key(gateway, &store.blind(phone))
+}
+
+/// Where the phone's index may have been written under the store's other
+/// seal keys (before a key rotation, or by an instance whose ring puts
+/// another key first while one rolls out); empty without a ring.
+pub(super) fn other_phone_keys(
+    store: &dyn crate::store::SessionStore,
+    gateway: &str,
+    phone: &str,
+) -> Vec<String> {
+    store
+        .blind_others(phone)
+        .iter()
+        .map(|blinded| index_key(gateway, blinded))
+        .collect()
+}
+
+fn index_key(gateway: &str, blinded: &str) -> String {
     // Concatenated, not `format!`: this runs on every hop.
-    let blinded = store.blind(phone);
     let mut key = String::with_capacity(12 + gateway.len() + blinded.len());
     key.push_str("ussd-phone:");
     key.push_str(gateway);
     key.push(':');
-    key.push_str(&blinded);
+    key.push_str(blinded);
     key
 }
 
@@ -45,6 +63,28 @@ pub(super) const STILL_WORKING: &str =
     "We are still waiting for your bank. Please dial again in a minute.";
 
 impl UssdService {
+    /// The phone's index as written under another key of the seal ring,
+    /// and the name it was found at: read only when the current name held
+    /// nothing (and only with a ring of more than one key), so a rotation
+    /// loses no "Continue" offer. A name that cannot be read is passed over.
+    pub(super) async fn index_under_other_keys(
+        &self,
+        gateway: &str,
+        phone: &str,
+    ) -> Option<(Entry, String)> {
+        let store = self.service.store();
+        for key in other_phone_keys(store.as_ref(), gateway, phone) {
+            match store.get(&key).await {
+                Ok(Some(entry)) => return Some((entry, key)),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::debug!(error = %e, "a phone index under an older seal key could not be read")
+                }
+            }
+        }
+        None
+    }
+
     /// Moves the phone's unfinished flow to session `key` and offers to
     /// resume it; `None` when there is nothing to resume.
     pub(super) async fn offer_resume(

@@ -72,8 +72,10 @@ pub struct Sealer {
     // derived subkey is not).
     keys: Arc<Vec<([u8; KEY_ID_LEN], XKey)>>,
     nonces: Arc<NonceSource>,
-    /// HMAC key for blinding key names, derived one-way from the newest key.
-    blind_key: Arc<[u8; 32]>,
+    /// Keys for blinding key names, derived one-way from each seal key,
+    /// newest first: names are blinded with the first; the others find
+    /// names blinded before a rotation.
+    blind_keys: Arc<Vec<[u8; 32]>>,
 }
 
 /// Nonces without a syscall per record: 16 random bytes drawn once per
@@ -124,6 +126,28 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// `part` as SipHash-2-4 (128 bits) keyed with `key`'s first half, hex,
+/// prefixed `h`.
+fn blind_with(key: &[u8; 32], part: &str) -> String {
+    use siphasher::sip128::{Hasher128, SipHasher24};
+    let mut k0 = [0u8; 16];
+    k0.copy_from_slice(&key[..16]);
+    let mut hasher = SipHasher24::new_with_key(&k0);
+    std::hash::Hasher::write(&mut hasher, part.as_bytes());
+    // `format!("h{:032x}")`, written out: this runs on every USSD hop,
+    // and a `char` pushed at a time cost half of it (callgrind).
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let hash = hasher.finish128().as_u128();
+    let mut out = [b'h'; 33];
+    for (i, digit) in out[1..].iter_mut().enumerate() {
+        *digit = HEX[((hash >> ((31 - i) * 4)) & 0xf) as usize];
+    }
+    // ASCII by construction: `from_utf8` cannot fail here.
+    std::str::from_utf8(&out)
+        .map(str::to_owned)
+        .unwrap_or_default()
+}
+
 impl Sealer {
     /// A sealer with one key.
     pub fn new(key: [u8; 32]) -> Sealer {
@@ -136,7 +160,7 @@ impl Sealer {
         if keys.is_empty() {
             return Err(SealError::BadKey("the key ring is empty"));
         }
-        let blind_key = key::blind_key(&keys[0]);
+        let blind_keys = keys.iter().map(key::blind_key).collect();
         let nonces = NonceSource::new()?;
         let keys = keys
             .iter()
@@ -149,7 +173,7 @@ impl Sealer {
         Ok(Sealer {
             keys: Arc::new(keys),
             nonces: Arc::new(nonces),
-            blind_key: Arc::new(blind_key),
+            blind_keys: Arc::new(blind_keys),
         })
     }
 
@@ -192,23 +216,23 @@ impl Sealer {
     /// unreadable without it. SipHash is a PRF: without the key, a phone
     /// number cannot be tried against it.
     pub fn blind(&self, part: &str) -> String {
-        use siphasher::sip128::{Hasher128, SipHasher24};
-        let mut k0 = [0u8; 16];
-        k0.copy_from_slice(&self.blind_key[..16]);
-        let mut hasher = SipHasher24::new_with_key(&k0);
-        std::hash::Hasher::write(&mut hasher, part.as_bytes());
-        // `format!("h{:032x}")`, written out: this runs on every USSD hop,
-        // and a `char` pushed at a time cost half of it (callgrind).
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let hash = hasher.finish128().as_u128();
-        let mut out = [b'h'; 33];
-        for (i, digit) in out[1..].iter_mut().enumerate() {
-            *digit = HEX[((hash >> ((31 - i) * 4)) & 0xf) as usize];
-        }
-        // ASCII by construction: `from_utf8` cannot fail here.
-        std::str::from_utf8(&out)
-            .map(str::to_owned)
+        self.blind_keys
+            .first()
+            .map(|key| blind_with(key, part))
             .unwrap_or_default()
+    }
+
+    /// `part` blinded with every other key of the ring (see
+    /// [`blind`](Self::blind)), in ring order; empty for a ring of one. A
+    /// name blinded before a rotation (or by an instance whose ring puts
+    /// another key first, while a rotation rolls out) is found under one
+    /// of these.
+    pub fn blind_others(&self, part: &str) -> Vec<String> {
+        self.blind_keys
+            .iter()
+            .skip(1)
+            .map(|key| blind_with(key, part))
+            .collect()
     }
 
     /// The id of the key records are sealed with (hex).

@@ -214,4 +214,8 @@ impl<S: SessionStore> SessionStore for Sealed<S> {
     fn blind(&self, part: &str) -> String {
         self.sealer.blind(part)
     }
+
+    fn blind_others(&self, part: &str) -> Vec<String> {
+        self.sealer.blind_others(part)
+    }
 }

@@ -97,6 +97,25 @@ fn blinding_hides_the_value_and_is_stable_per_ring() {
     assert_eq!(blinded.len(), 33);
 }
 
+/// A ring blinds with its first key and finds names blinded with the
+/// others: after `new,old`, a name `old` blinded is among `blind_others`
+/// (in ring order), and a ring of one has no others.
+#[test]
+fn a_ring_blinds_with_its_first_key_and_knows_the_others() {
+    let (old, new, third) = ([1; 32], [2; 32], [3; 32]);
+    let phone = "+254711000001";
+    let ring = Sealer::ring(vec![new, old, third]).unwrap();
+    assert_eq!(ring.blind(phone), Sealer::new(new).blind(phone));
+    assert_eq!(
+        ring.blind_others(phone),
+        [
+            Sealer::new(old).blind(phone),
+            Sealer::new(third).blind(phone)
+        ]
+    );
+    assert!(Sealer::new(old).blind_others(phone).is_empty());
+}
+
 /// A blinded part is the name a phone's resume index is stored under, on
 /// every instance and across versions: it must stay `h` and the 128-bit
 /// SipHash in 32 lower-case hex digits, whatever writes it out.
@@ -111,7 +130,7 @@ fn a_blinded_part_keeps_its_stored_form() {
         "a much longer part than any phone number",
     ] {
         let mut k0 = [0u8; 16];
-        k0.copy_from_slice(&sealer.blind_key[..16]);
+        k0.copy_from_slice(&sealer.blind_keys[0][..16]);
         let mut hasher = SipHasher24::new_with_key(&k0);
         std::hash::Hasher::write(&mut hasher, part.as_bytes());
         let want = format!("h{:032x}", hasher.finish128().as_u128());
