@@ -98,15 +98,16 @@ impl MonoWebhookSecret {
 
 /// Puts a re-authorisation in front of the person who linked an account
 /// when Mono says the account needs them again
-/// (`mono.events.reauthorisation_required`): on USSD, the channel, which
-/// offers it on their next dial. Implemented by the USSD channel's
-/// service; the records stay channel-neutral.
+/// (`mono.events.reauthorisation_required`). The USSD channel's service
+/// implements it (the offer comes on the person's next dial); the records
+/// stay channel-neutral.
 pub trait Reauthoriser: Send + Sync {
     /// Asks the person behind `auth` to re-authorise it: `Ok(true)` when
-    /// asked, `Ok(false)` when this reauthoriser cannot reach them (the
-    /// auth was linked on another channel), `Err` when asking failed and may
-    /// succeed later (the delivery is then answered 503, and Mono retries
-    /// it; asking twice is harmless, the newer request replaces the older).
+    /// asked (or already asked: Mono retries and repeats its events, so
+    /// asking must be idempotent), `Ok(false)` when this reauthoriser cannot
+    /// reach them (the auth was linked on another channel), `Err` when
+    /// asking failed or must wait and may succeed later (the delivery is
+    /// then answered 503, and Mono retries it).
     fn reauthorise<'a>(&'a self, auth: &'a Auth) -> BoxFuture<'a, Result<bool, String>>;
 }
 
@@ -274,22 +275,31 @@ async fn receive(
             // else a host that wants them asked does it itself (on USSD,
             // `POST /ussd/v1/reauth`), and the line is where it learns of it.
             let mut asked = Vec::new();
+            let mut failed = 0;
             if let Some(reauthoriser) = &receiver.reauthoriser {
                 // An unlinked auth is not brought back by a re-authorisation.
+                // Every auth is tried, a failure or not: Mono's retry then
+                // only matters where asking failed (asking is idempotent).
                 for auth in auths.iter().filter(|a| a.validated) {
                     match reauthoriser.reauthorise(auth).await {
                         Ok(true) => asked.push(auth.id.as_str()),
                         Ok(false) => {}
                         Err(e) => {
+                            failed += 1;
                             tracing::warn!(account = %account, auth = %auth.id, error = %e,
                                 "Mono webhook: the re-authorisation could not be asked for; Mono will retry");
-                            return Err(Refused {
-                                status: StatusCode::SERVICE_UNAVAILABLE,
-                                message: "the re-authorisation could not be asked for right now; try again".into(),
-                            });
                         }
                     }
                 }
+            }
+            if failed > 0 {
+                return Err(Refused {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    message: format!(
+                        "the re-authorisation could not be asked for right now ({failed} of {}); try again",
+                        auths.len()
+                    ),
+                });
             }
             tracing::info!(
                 account = %account,

@@ -5,8 +5,9 @@
 
 use crate::kit::{backends, jan, linked, post, record_at, sqlite, Backend, KEY};
 use connectflow::records::{
-    mono_webhook_router, router, ApiKey, AuthStore, MonoWebhookSecret, SqlStore, MAX_WEBHOOK_BODY,
-    MONO_WEBHOOK_PATH, MONO_WEBHOOK_SECRET_HEADER,
+    mono_webhook_router, mono_webhook_router_reauthorising, router, ApiKey, AuthStore,
+    MonoWebhookSecret, Reauthoriser, SqlStore, MAX_WEBHOOK_BODY, MONO_WEBHOOK_PATH,
+    MONO_WEBHOOK_SECRET_HEADER,
 };
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -284,6 +285,96 @@ async fn other_events_unknown_accounts_and_other_partners_are_2xx_and_change_not
         }
         for (id, was) in ids.iter().zip(&before) {
             assert_eq!(&auth(&url, id).await, was, "{name}: {id} unchanged");
+        }
+    }
+}
+
+/// A reauthoriser that records what it is handed, refuses the auths of
+/// `unreachable` customers (`Ok(false)`) and fails for `failing` ones.
+#[derive(Default)]
+struct Asker {
+    handed: std::sync::Mutex<Vec<String>>,
+    unreachable: Vec<String>,
+    failing: Vec<String>,
+}
+
+impl Reauthoriser for Asker {
+    fn reauthorise<'a>(
+        &'a self,
+        auth: &'a connectflow::records::Auth,
+    ) -> connectflow::store::BoxFuture<'a, Result<bool, String>> {
+        Box::pin(async move {
+            let customer = auth
+                .customer
+                .as_ref()
+                .map(|c| c.id.clone())
+                .unwrap_or_default();
+            self.handed.lock().unwrap().push(customer.clone());
+            if self.failing.contains(&customer) {
+                return Err("down".into());
+            }
+            Ok(!self.unreachable.contains(&customer))
+        })
+    }
+}
+
+/// `reauthorisation_required` hands every validated auth of the account
+/// to the reauthoriser, never an unlinked one, and lists those it asked;
+/// one it could not ask makes the delivery a 503 (Mono retries), after
+/// every auth was tried.
+#[tokio::test]
+async fn a_reauthorisation_is_asked_of_every_validated_auth_and_a_failure_is_503() {
+    let backend = sqlite().await;
+    let store = Arc::clone(&backend.store);
+    let [reached, elsewhere, gone] =
+        ["+254700000001", "+254700000002", "+254700000003"].map(|c| c.to_owned());
+    let mut ids = Vec::new();
+    for (n, customer) in [&reached, &elsewhere, &gone].into_iter().enumerate() {
+        let auth = record_at(
+            store.as_ref(),
+            &linked(&format!("ref-r{n}"), "acct-r", customer, "bank-r"),
+            jan(n as u64 + 1, 9),
+        )
+        .await;
+        ids.push(auth.id);
+    }
+    store
+        .set_validated(&ids[2], false, jan(9, 9))
+        .await
+        .unwrap();
+    let body = json!({
+        "event": "mono.events.reauthorisation_required",
+        "data": { "account": { "_id": "acct-r" } },
+    })
+    .to_string();
+
+    for failing in [Vec::new(), vec![reached.clone()]] {
+        let asker = Arc::new(Asker {
+            unreachable: vec![elsewhere.clone()],
+            failing: failing.clone(),
+            ..Asker::default()
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let secret = MonoWebhookSecret::new(SECRET).unwrap();
+        let app = mono_webhook_router_reauthorising(Arc::clone(&store), secret, asker.clone());
+        tokio::spawn(connectflow::server::serve(
+            listener,
+            app,
+            connectflow::server::Limits::default(),
+            std::future::pending(),
+        ));
+        let (status, answer) = deliver(&url, body.clone()).await;
+        let mut handed = asker.handed.lock().unwrap().clone();
+        handed.sort();
+        assert_eq!(handed, [reached.clone(), elsewhere.clone()], "{answer}");
+        if failing.is_empty() {
+            assert_eq!(status, 200, "{answer}");
+            assert_eq!(answer["data"]["auths"], 3, "{answer}");
+            assert_eq!(answer["data"]["asked"], json!([ids[0]]), "{answer}");
+        } else {
+            assert_eq!(status, 503, "{answer}");
+            assert_eq!(answer["status"], "error", "{answer}");
         }
     }
 }

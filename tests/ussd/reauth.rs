@@ -9,9 +9,11 @@ use connectflow::driver::{now, DriverConfig};
 use connectflow::flow::{ConnectFlow, FlowConfig, Input, UserAction, View};
 use connectflow::form::Values;
 use connectflow::records::{
-    AuthStore, Filter, Location, PageRequest, SqlStore, MONO_WEBHOOK_PATH,
+    AuthStore, Env, Filter, Location, NewLink, PageRequest, SqlStore, MONO_WEBHOOK_PATH,
     MONO_WEBHOOK_SECRET_HEADER,
 };
+use connectflow::service::{Customer, LinkedAccount};
+use connectflow::store::MemoryStore;
 use connectflow::testing::{mono_driver, SandboxConfig, TempDir, SANDBOX_BANK};
 use serde_json::json;
 use std::sync::Arc;
@@ -136,6 +138,11 @@ async fn monos_reauthorisation_webhook_is_offered_on_the_next_dial() {
         records: Some(Arc::clone(&records)),
         ..Setup::default()
     };
+    let store = Arc::new(MemoryStore::new());
+    let setup = Setup {
+        store: Some(store.clone()),
+        ..setup
+    };
     let rig = rig_setup(SandboxConfig::default(), setup).await;
     let phone = "+2348010000029";
     let (end, text) = AtPhone::new(&rig.url, phone)
@@ -151,6 +158,31 @@ async fn monos_reauthorisation_webhook_is_offered_on_the_next_dial() {
         .await
         .unwrap();
     let account = found.auths[0].partner_account_id.clone();
+    // The same account linked by someone else on the link API: theirs is
+    // not this channel's to ask.
+    let elsewhere = LinkedAccount {
+        reference: "REF-ELSEWHERE".into(),
+        partner: "mono".into(),
+        institution: None,
+        institution_icon: None,
+        auth_method: None,
+        account_id: account.clone(),
+        customer: Some(Customer {
+            id: "+2348010000039".into(),
+            ..Customer::default()
+        }),
+        phone_number: None,
+        channel: "link".into(),
+    };
+    records
+        .link(NewLink {
+            linked: &elsewhere,
+            env: Env::Sandbox,
+            at: 1_800_000_000_000,
+            outbox: false,
+        })
+        .await
+        .unwrap();
 
     let deliver = |account: String| {
         let body = json!({
@@ -173,11 +205,14 @@ async fn monos_reauthorisation_webhook_is_offered_on_the_next_dial() {
     let unknown = deliver("65a1b2c3d4e5f60718293a4b".into()).await;
     assert_eq!(unknown["data"]["asked"], json!([]), "{unknown}");
     let asked = deliver(account.clone()).await;
-    assert_eq!(
-        asked["data"]["asked"],
-        json!([found.auths[0].id]),
-        "{asked}"
-    );
+    assert_eq!(asked["data"]["auths"], 2, "{asked}");
+    let only_mine = json!([found.auths[0].id]);
+    assert_eq!(asked["data"]["asked"], only_mine, "{asked}");
+    // Mono's retry of the same event: asked, and nothing new is stored.
+    let records_before = store.len();
+    let again = deliver(account.clone()).await;
+    assert_eq!(again["data"]["asked"], only_mine, "{again}");
+    assert_eq!(store.len(), records_before);
 
     let mut at = AtPhone::new(&rig.url, phone);
     let (end, offer) = at.dial().await;
@@ -197,4 +232,7 @@ async fn monos_reauthorisation_webhook_is_offered_on_the_next_dial() {
     assert_eq!(found.total, 1);
     assert!(found.auths[0].validated);
     assert_eq!(found.auths[0].partner_account_id, account);
+    // The person on the link API was not asked.
+    let (_, first) = AtPhone::new(&rig.url, "+2348010000039").dial().await;
+    assert!(!first.contains("log in again"), "{first}");
 }

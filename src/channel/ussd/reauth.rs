@@ -1,4 +1,4 @@
-//! Re-authorisation on USSD, when the host asks: a linked account whose
+//! Re-authorisation on USSD, when the host or Mono asks: a linked account whose
 //! bank needs the person again (Mono's `REAUTHORISATION_REQUIRED`) is put
 //! in front of them the next time they dial.
 //!
@@ -66,7 +66,8 @@ pub struct ReauthRequest {
 
 impl UssdService {
     /// Whether the phone's index entry `index` leads to a re-authorisation
-    /// the host asked for that has not started, for this `phone`.
+    /// asked for (by the host or Mono) that has not started, for this
+    /// `phone`.
     pub(super) async fn waits_for_reauth(&self, index: &crate::store::Entry, phone: &str) -> bool {
         let key = String::from_utf8_lossy(&index.data);
         matches!(
@@ -141,9 +142,16 @@ impl UssdService {
 
 /// Mono's `reauthorisation_required`, received with the records
 /// (`mono_webhook_router_reauthorising`): an auth this channel linked, of
-/// this channel's partner, for a known phone, is put in front of its person
-/// as [`request_reauth`](UssdService::request_reauth) does; any other is
-/// not this channel's to ask.
+/// this channel's partner, for a known phone and bank, is put in front of
+/// its person as [`request_reauth`](UssdService::request_reauth) does; any
+/// other is not this channel's to ask.
+///
+/// Unlike the host's request, which is a decision to replace whatever the
+/// phone had, Mono's may be a retry or a repeat: a re-authorisation of the
+/// same account already waiting or under way is left as it is (asked, not
+/// asked again), and a phone whose flow has a bank call running, or another
+/// account's re-authorisation waiting, is asked later (an error: the
+/// delivery is answered 503 and Mono retries it).
 #[cfg(feature = "records")]
 impl crate::records::Reauthoriser for UssdService {
     fn reauthorise<'a>(
@@ -155,8 +163,25 @@ impl crate::records::Reauthoriser for UssdService {
                 Some(customer) if auth.channel == super::session::CHANNEL => &customer.id,
                 _ => return Ok(false),
             };
-            if auth.partner != self.partner() || !phone.starts_with('+') {
+            if auth.partner != self.partner()
+                || !international(phone)
+                || auth.bank.id.trim().is_empty()
+                || auth.partner_account_id.trim().is_empty()
+            {
                 return Ok(false);
+            }
+            match self
+                .standing(phone, &auth.partner_account_id)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                Standing::Asked => return Ok(true),
+                Standing::Busy => {
+                    return Err("the phone's flow is busy (a bank call running, or another \
+                                account's re-authorisation waiting): ask again later"
+                        .into())
+                }
+                Standing::Free => {}
             }
             let request = ReauthRequest {
                 phone: phone.clone(),
@@ -171,6 +196,55 @@ impl crate::records::Reauthoriser for UssdService {
                 .map_err(|e| e.to_string())
         })
     }
+}
+
+/// What a phone's indexes lead to, for a re-authorisation Mono asks for.
+#[cfg(feature = "records")]
+enum Standing {
+    /// Nothing that a new request would harm.
+    Free,
+    /// A re-authorisation of this account, waiting or under way.
+    Asked,
+    /// A flow whose bank call is running, or another account's
+    /// re-authorisation not finished.
+    Busy,
+}
+
+#[cfg(feature = "records")]
+impl UssdService {
+    async fn standing(&self, phone: &str, account: &str) -> Result<Standing, ServiceError> {
+        let store = self.service.store();
+        for gateway in super::gateway::NAMES {
+            let index = phone_key(store.as_ref(), gateway, phone);
+            let Some(entry) = store.get(&index).await? else {
+                continue;
+            };
+            let key = String::from_utf8_lossy(&entry.data).into_owned();
+            // A record that does not open is nothing a request would harm.
+            let Ok(Some(loaded)) = self.service.load::<UssdState>(&key).await else {
+                continue;
+            };
+            let session = &loaded.session;
+            if session.channel.phone != phone || session.flow.is_finished() {
+                continue;
+            }
+            match session.flow.reauthorises() {
+                Some(of) if of == account => return Ok(Standing::Asked),
+                Some(_) => return Ok(Standing::Busy),
+                None if self.service.claim_is_live(session) => return Ok(Standing::Busy),
+                None => {}
+            }
+        }
+        Ok(Standing::Free)
+    }
+}
+
+/// Whether `phone` is a number in international form (`+` and digits), as
+/// the gateways key a dial: a request for any other would never be met.
+fn international(phone: &str) -> bool {
+    phone
+        .strip_prefix('+')
+        .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// `POST /ussd/v1/reauth`: the host's call, with its API key. `202` when
@@ -208,10 +282,7 @@ async fn reauth(
     // A number left national (`0244567890`) would be indexed as written,
     // while the gateways key a dial by its international form: the person
     // would never be asked. Refused, not guessed at.
-    let international = phone
-        .strip_prefix('+')
-        .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()));
-    if !international {
+    if !international(&phone) {
         return answer(
             StatusCode::BAD_REQUEST,
             "phone must be an international number (E.164, e.g. +233244567890)",

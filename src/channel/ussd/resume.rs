@@ -117,7 +117,7 @@ impl UssdService {
         // whose lease ran out (its process died) is recovered when the person
         // continues, like on any other hop.
         let state = session.flow.state();
-        // A re-authorisation the host asked for waits from its very start.
+        // A re-authorisation asked for (by the host or Mono) waits from its very start.
         let reauth = session.flow.reauthorises().is_some();
         let worth = !state.is_terminal()
             && (reauth

@@ -39,7 +39,7 @@ pub(crate) struct UssdState {
     /// Where the handset conversation is.
     #[serde(default)]
     pub(crate) hop: Hop,
-    /// The flow is a re-authorisation the host asked for that has not
+    /// The flow is a re-authorisation asked for (by the host or Mono) that has not
     /// started: its snapshot holds only its configuration, and it is built
     /// afresh from it when the person continues (see `reauth.rs`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -66,7 +66,7 @@ impl UssdState {
         }
     }
 
-    /// A re-authorisation the host asked for, not yet begun, for `phone`:
+    /// A re-authorisation asked for (by the host or Mono), not yet begun, for `phone`:
     /// what that phone's next dial is offered. The phone is checked because
     /// a phone index is a hint, not proof of whose session it names.
     pub(crate) fn awaits_reauth_of(&self, phone: &str) -> bool {
