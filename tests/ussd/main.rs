@@ -4,7 +4,7 @@
 //! with the screen budget asserted on every screen; input edge cases and
 //! garbage, resume on re-dial, concurrent hops, the webhook. One file per
 //! topic; `rig` starts the servers and `phone` plays the handset.
-#![cfg(all(feature = "ussd", feature = "testing"))]
+#![cfg(all(feature = "ussd", feature = "testing", feature = "records"))]
 
 mod airtel;
 mod choice;
