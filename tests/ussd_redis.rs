@@ -30,6 +30,8 @@ mod flaky_delivery;
 mod process;
 
 const SEAL_KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+/// The key a rotation puts first.
+const NEW_SEAL_KEY: &str = "f0e0d0c0b0a090807060504030201000f0e0d0c0b0a090807060504030201000";
 
 /// A `connectflow ussd` process; killed on drop.
 fn instance(redis: &str, partner: &str, records: &str) -> Process {
@@ -222,12 +224,14 @@ async fn a_seal_key_rotation_keeps_the_resume_offer() {
     let records_dir = connectflow::testing::TempDir::new("ussd-redis-rotation");
     let records = records_dir.sqlite("records.db");
     let old = instance(redis.url(), &sandbox.url(), &records);
-    const NEW_KEY: &str = "f0e0d0c0b0a090807060504030201000f0e0d0c0b0a090807060504030201000";
     let rotated = Process::start(
         connectflow(&["ussd", "--addr", "127.0.0.1:0", "--records", &records])
             .args(["--store", redis.url(), "--base-url", &sandbox.url()])
             .env("MONO_SEC_KEY", SECRET_KEY)
-            .env("CONNECTFLOW_SEAL_KEYS", format!("{NEW_KEY},{SEAL_KEY}"))
+            .env(
+                "CONNECTFLOW_SEAL_KEYS",
+                format!("{NEW_SEAL_KEY},{SEAL_KEY}"),
+            )
             .env("CONNECTFLOW_GATEWAY_TOKEN", TOKEN),
     );
     let phone = "+254711000321";
@@ -239,9 +243,26 @@ async fn a_seal_key_rotation_keeps_the_resume_offer() {
 
     let (end, offer) = hop(&rotated.url, "ATUid_rot2", phone, "").await;
     assert!(!end && offer.contains("1. Continue"), "{offer}");
+    // The index moved to the new key's name: one name for the phone, not
+    // the old key's kept alive.
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let names: Vec<String> = redis::cmd("KEYS")
+        .arg("*ussd-phone:at:*")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(names.len(), 1, "{names:?}");
+    let new_key: Sealer = NEW_SEAL_KEY.parse().unwrap();
+    assert!(names[0].ends_with(&new_key.blind(phone)), "{names:?}");
     let (_, otp) = hop(&rotated.url, "ATUid_rot2", phone, "1").await;
     assert!(otp.contains("OTP"), "{otp}");
-    let (end, done) = hop(&rotated.url, "ATUid_rot2", phone, "1*123456").await;
+    // Dropped again: offered again, now under the new key's name.
+    let (end, offer) = hop(&rotated.url, "ATUid_rot2b", phone, "").await;
+    assert!(!end && offer.contains("1. Continue"), "{offer}");
+    let (_, otp) = hop(&rotated.url, "ATUid_rot2b", phone, "1").await;
+    assert!(otp.contains("OTP"), "{otp}");
+    let (end, done) = hop(&rotated.url, "ATUid_rot2b", phone, "1*123456").await;
     assert!(end && done.contains("linked"), "{done}");
 
     // Begun and dropped after the rotation: offered again on the next dial.
@@ -250,6 +271,42 @@ async fn a_seal_key_rotation_keeps_the_resume_offer() {
     }
     let (end, offer) = hop(&rotated.url, "ATUid_rot4", phone, "").await;
     assert!(!end && offer.contains("1. Continue"), "{offer}");
+}
+
+/// A re-authorisation asked for before a seal key rotation waits under
+/// the old key's name; after it, a dial with a pre-dialled bank (which
+/// would otherwise start a new flow without a read) is still offered it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reauthorisation_asked_before_a_rotation_is_offered_after_it() {
+    let Some(redis) = RedisServer::start_or_skip() else {
+        return;
+    };
+    let sandbox = Sandbox::start_local().await.unwrap();
+    let records_dir = connectflow::testing::TempDir::new("ussd-redis-rotation-reauth");
+    let records = records_dir.sqlite("records.db");
+    let start = |ring: String| {
+        Process::start(
+            connectflow(&["ussd", "--addr", "127.0.0.1:0", "--records", &records])
+                .args(["--store", redis.url(), "--base-url", &sandbox.url()])
+                .env("MONO_SEC_KEY", SECRET_KEY)
+                .env("CONNECTFLOW_SEAL_KEYS", ring)
+                .env("CONNECTFLOW_API_KEY", "ck_rotation_host")
+                .env("CONNECTFLOW_GATEWAY_TOKEN", TOKEN),
+        )
+    };
+    let old = start(SEAL_KEY.to_owned());
+    let rotated = start(format!("{NEW_SEAL_KEY},{SEAL_KEY}"));
+    let phone = "+254711000322";
+    let asked = reqwest::Client::new()
+        .post(format!("{}/ussd/v1/reauth", old.url))
+        .bearer_auth("ck_rotation_host")
+        .json(&serde_json::json!({"phone": phone, "account": "acc-rot", "institution": "sandbox-bank"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), 202);
+    let (end, offer) = hop(&rotated.url, "ATUid_rot5", phone, "1").await;
+    assert!(!end && offer.contains("log in again"), "{offer}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -217,6 +217,13 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
     fn blind_others(&self, _part: &str) -> Vec<String> {
         Vec::new()
     }
+
+    /// Whether [`blind_others`](Self::blind_others) can give anything: a
+    /// check that costs nothing, for the paths that would otherwise read
+    /// under those names on every hop.
+    fn has_other_blinds(&self) -> bool {
+        false
+    }
 }
 
 /// Whether a record found at `version` holding `held` is the very record a

@@ -16,7 +16,8 @@ use std::sync::Arc;
 
 /// A hop of a session with no stored state, as [`UssdService::serve`] read
 /// it: the phone's index came in the same store round trip as the (absent)
-/// session.
+/// session (or, after a seal key rotation, from a read under an older key's
+/// name).
 pub(super) struct FirstHop<'a> {
     pub(super) gateway: &'a str,
     pub(super) key: &'a str,
@@ -47,7 +48,8 @@ impl UssdService {
     ///
     /// The first screen is the same for everyone and there is nothing to
     /// resume on it, so it is rendered from the cached catalogue with no
-    /// store write: a person who dials and hangs up costs the store one read.
+    /// store write: a person who dials and hangs up costs the store one read
+    /// (one more per older seal key while a rotation's old key is kept).
     /// Their first answer arrives with no history and is taken as pre-dialled
     /// input, which may only pick a bank (never reach a PIN or OTP field).
     pub(super) async fn begin(self: &Arc<Self>, hop: FirstHop<'_>) -> Result<Screen, ServiceError> {
@@ -142,18 +144,14 @@ impl UssdService {
         hop: &FirstHop<'_>,
         prev: &Entry,
     ) -> Result<Option<Screen>, ServiceError> {
-        // The index is moved where it was found (an older seal key's name
-        // stays findable while that key is in the ring).
-        let phone_key = hop
-            .previous_at
-            .as_deref()
-            .or(hop.phone_key.as_deref())
-            .unwrap_or("");
+        let phone_key = hop.phone_key.as_deref().unwrap_or("");
+        // Where the index was found: its name, or an older seal key's.
+        let index_at = hop.previous_at.as_deref().unwrap_or(phone_key);
         Box::pin(self.offer_resume(
             hop.key,
             &hop.raw.phone,
             phone_key,
-            prev,
+            (index_at, prev),
             hop.text.clone(),
             hop.sequence,
         ))

@@ -229,14 +229,20 @@ impl UssdService {
             return Ok(screen("Goodbye.", true));
         }
         // The session, and for one not started yet, the phone's index (to
-        // offer what it left unfinished): one store round trip.
+        // offer what it left unfinished): one store round trip (one more
+        // per older seal key while a rotation's old key is kept, below).
         let phone_key = (!raw.phone.is_empty())
             .then(|| resume::phone_key(self.service.store().as_ref(), gateway, &raw.phone));
-        // A person's first answer is served without a read where it can be.
-        if let Some(shown) =
-            Box::pin(self.unread_answer(gateway, key, raw, peer, &phone_key, reply_by)).await
-        {
-            return shown;
+        let other_names = self.service.store().has_other_blinds();
+        // A person's first answer is served without a read where it can be:
+        // not while the index may be under an older seal key's name, where
+        // creating one under the current name would not see it.
+        if !other_names {
+            if let Some(shown) =
+                Box::pin(self.unread_answer(gateway, key, raw, peer, &phone_key, reply_by)).await
+            {
+                return shown;
+            }
         }
         // The session on the heap: a record is a kilobyte, and held here
         // across the first hop's await it would make every hop's future that
@@ -257,11 +263,14 @@ impl UssdService {
         };
         // Nothing under this name: perhaps under a name another key of the
         // seal ring gave the phone (a rotation in progress, or just done).
+        // Boxed: only with a ring of more than one key.
         let (previous, previous_at) = match (&loaded, previous, &phone_key) {
-            (None, None, Some(_)) => match self.index_under_other_keys(gateway, &raw.phone).await {
-                Some((entry, at)) => (Some(entry), Some(at)),
-                None => (None, None),
-            },
+            (None, None, Some(_)) if other_names => {
+                match Box::pin(self.index_under_other_keys(gateway, &raw.phone)).await {
+                    Some((entry, at)) => (Some(entry), Some(at)),
+                    None => (None, None),
+                }
+            }
             (_, previous, _) => (previous, None),
         };
         let state = loaded.as_ref().map(|l| &l.session.channel);

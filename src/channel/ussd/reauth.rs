@@ -15,7 +15,7 @@
 //! race rules of resuming (exactly one dial takes the flow) hold as they
 //! are. "Start again" leaves it for an ordinary link.
 
-use super::resume::phone_key;
+use super::resume::{other_phone_keys, phone_key};
 use super::session::UssdState;
 use super::UssdService;
 use crate::flow::{AuthMethodKind, ConnectFlow};
@@ -117,6 +117,15 @@ impl UssdService {
             .compare_and_set(&key, None, serde_json::to_vec(&session)?, wait)
             .await?;
         for gateway in super::gateway::NAMES {
+            // An index under an older seal key's name would be offered
+            // again once this one expires: taken away (best effort).
+            for older in other_phone_keys(store.as_ref(), gateway, &phone) {
+                if let Ok(Some(entry)) = store.get(&older).await {
+                    let _ = store
+                        .compare_and_set(&older, Some(entry.version), Vec::new(), Duration::ZERO)
+                        .await;
+                }
+            }
             let index = phone_key(store.as_ref(), gateway, &phone);
             // Whatever the phone had unfinished is replaced: the host's
             // request is newer than it. A dial racing this write wins that
@@ -214,8 +223,13 @@ enum Standing {
 impl UssdService {
     async fn standing(&self, phone: &str, account: &str) -> Result<Standing, ServiceError> {
         let store = self.service.store();
-        for gateway in super::gateway::NAMES {
-            let index = phone_key(store.as_ref(), gateway, phone);
+        // Under the current name and any older seal key's (a rotation).
+        let names = super::gateway::NAMES.iter().flat_map(|gateway| {
+            let mut names = vec![phone_key(store.as_ref(), gateway, phone)];
+            names.extend(other_phone_keys(store.as_ref(), gateway, phone));
+            names
+        });
+        for index in names {
             let Some(entry) = store.get(&index).await? else {
                 continue;
             };

@@ -86,13 +86,14 @@ impl UssdService {
     }
 
     /// Moves the phone's unfinished flow to session `key` and offers to
-    /// resume it; `None` when there is nothing to resume.
+    /// resume it; `None` when there is nothing to resume. `phone_key` is the
+    /// index's current name; `index` is where it was found and what it held.
     pub(super) async fn offer_resume(
         &self,
         key: &str,
         phone: &str,
         phone_key: &str,
-        index: &Entry,
+        (index_at, index): (&str, &Entry),
         text: Option<String>,
         sequence: Option<u64>,
     ) -> Result<Option<Screen>, ServiceError> {
@@ -179,15 +180,28 @@ impl UssdService {
                 return Err(e.into());
             }
         }
-        self.service
-            .store()
-            .compare_and_set(
-                phone_key,
-                Some(index.version),
-                key.as_bytes().to_vec(),
-                self.service.config().index_ttl(),
-            )
-            .await?;
+        let store = self.service.store();
+        let ttl = self.service.config().index_ttl();
+        if index_at == phone_key {
+            store
+                .compare_and_set(phone_key, Some(index.version), key.as_bytes().to_vec(), ttl)
+                .await?;
+        } else {
+            // Found under an older seal key's name: moved to the current
+            // one, and the old name taken away (a name under a key being
+            // retired is not kept alive). Best effort: a dial that wrote the
+            // current name meanwhile keeps it.
+            match store
+                .compare_and_set(phone_key, None, key.as_bytes().to_vec(), ttl)
+                .await
+            {
+                Ok(_) | Err(StoreError::Conflict) => {}
+                Err(e) => return Err(e.into()),
+            }
+            let _ = store
+                .compare_and_set(index_at, Some(index.version), Vec::new(), Duration::ZERO)
+                .await;
+        }
         Ok(Some(shown))
     }
 }

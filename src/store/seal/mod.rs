@@ -75,7 +75,7 @@ pub struct Sealer {
     /// Keys for blinding key names, derived one-way from each seal key,
     /// newest first: names are blinded with the first; the others find
     /// names blinded before a rotation.
-    blind_keys: Arc<Vec<[u8; 32]>>,
+    blind_keys: Arc<Vec<zeroize::Zeroizing<[u8; 32]>>>,
 }
 
 /// Nonces without a syscall per record: 16 random bytes drawn once per
@@ -160,7 +160,10 @@ impl Sealer {
         if keys.is_empty() {
             return Err(SealError::BadKey("the key ring is empty"));
         }
-        let blind_keys = keys.iter().map(key::blind_key).collect();
+        let blind_keys = keys
+            .iter()
+            .map(|k| zeroize::Zeroizing::new(key::blind_key(k)))
+            .collect();
         let nonces = NonceSource::new()?;
         let keys = keys
             .iter()
@@ -220,6 +223,12 @@ impl Sealer {
             .first()
             .map(|key| blind_with(key, part))
             .unwrap_or_default()
+    }
+
+    /// Whether the ring has keys besides the first: names may have been
+    /// blinded under them ([`blind_others`](Self::blind_others)).
+    pub fn has_others(&self) -> bool {
+        self.blind_keys.len() > 1
     }
 
     /// `part` blinded with every other key of the ring (see

@@ -218,4 +218,8 @@ impl<S: SessionStore> SessionStore for Sealed<S> {
     fn blind_others(&self, part: &str) -> Vec<String> {
         self.sealer.blind_others(part)
     }
+
+    fn has_other_blinds(&self) -> bool {
+        self.sealer.has_others()
+    }
 }
