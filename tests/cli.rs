@@ -527,6 +527,20 @@ fn serve_prints_airtels_get_callback() {
     assert!(serve.lines.contains(&want), "{:#?}", serve.lines);
 }
 
+/// `serve --gateway dmark` and `hollatags` print `GET` callbacks (both call
+/// by `GET`), `sendexa` a `POST` one.
+#[test]
+fn serve_prints_each_gateways_callback_method() {
+    for (gateway, method) in [("dmark", "GET"), ("hollatags", "GET"), ("sendexa", "POST")] {
+        let (_dir, serve) = serve_gateway(gateway, "gw-token", &[]);
+        let want = format!(
+            "gateway callback: {method} {}/ussd/{gateway}?token=$CONNECTFLOW_GATEWAY_TOKEN",
+            serve.url
+        );
+        assert!(serve.lines.contains(&want), "{gateway}: {:#?}", serve.lines);
+    }
+}
+
 /// `serve --service-code` tells the channel the code Airtel leaves out: a
 /// first dial with a bank after the code (`*384*123*1#`) opens that bank's
 /// log-in choices. A flag that is not a USSD code is refused up front.

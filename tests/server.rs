@@ -348,6 +348,58 @@ async fn a_shed_ussd_hop_gets_its_gateways_busy_screen() {
     assert_eq!(airtel.headers()["freeflow"], "FB");
     assert!(airtel.text().await.unwrap().contains("busy"));
 
+    // DMark: `action: end`, by `GET`.
+    let dmark = client
+        .get(format!(
+            "http://{addr}/ussd/dmark?transactionId=dm-9&msisdn=256772000001&ussdRequestString=1&response=true"
+        ))
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = dmark.json().await.unwrap();
+    assert_eq!(body["action"], "end", "{body}");
+    assert!(
+        body["responseString"].as_str().unwrap().contains("busy"),
+        "{body}"
+    );
+
+    // HollaTags: `end` with `session_type` 4, its session id echoed.
+    let hollatags = client
+        .get(format!(
+            "http://{addr}/ussd/hollatags?session_id=ht-9&session_msisdn=2348030000001&session_operation=continue&session_msg=1"
+        ))
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = hollatags.json().await.unwrap();
+    assert_eq!(
+        (
+            &body["session_operation"],
+            &body["session_type"],
+            &body["session_id"]
+        ),
+        (&"end".into(), &4.into(), &"ht-9".into()),
+        "{body}"
+    );
+    assert!(
+        body["session_msg"].as_str().unwrap().contains("busy"),
+        "{body}"
+    );
+
+    // Sendexa: `shouldClose: true`.
+    let sendexa = client
+        .post(format!("http://{addr}/ussd/sendexa"))
+        .json(
+            &serde_json::json!({"sessionId": "sx-9", "phone": "233555000001",
+            "type": "continue", "input": "1"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = sendexa.json().await.unwrap();
+    assert_eq!(body["shouldClose"], true, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("busy"), "{body}");
+
     // Garbage at a hop path still gets the screen; any other path the JSON.
     let garbage = client
         .post(format!("http://{addr}/ussd/hubtel-ps"))

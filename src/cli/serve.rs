@@ -3,7 +3,8 @@
 //!
 //! Routes: the USSD gateways (`/ussd`, `/ussd/events`, `/ussd/hubtel`,
 //! `/ussd/hubtel-ps`, `/ussd/arkesel`, `/ussd/nalo`, `/ussd/korba`,
-//! `/ussd/infobip/{sessionId}/…`, `/ussd/airtel`, behind the gateway token), `GET /healthz`, `GET /metrics` (Prometheus
+//! `/ussd/infobip/{sessionId}/…`, `/ussd/airtel`, `/ussd/dmark`,
+//! `/ussd/hollatags`, `/ussd/sendexa`, behind the gateway token), `GET /healthz`, `GET /metrics` (Prometheus
 //! text), the host's `POST /ussd/v1/reauth` (behind the API key), the link
 //! API and its page (`/link`, `/link/v1/...`, see
 //! `link_api.rs`), the auth records' `/v2/` endpoints, and with
@@ -56,6 +57,12 @@ pub(crate) enum GatewayArg {
     Infobip,
     /// Airtel (Comviva): `GET /ussd/airtel`.
     Airtel,
+    /// DMark (Uganda): `GET /ussd/dmark`.
+    Dmark,
+    /// HollaTags (Nigeria): `GET /ussd/hollatags`.
+    Hollatags,
+    /// Sendexa (Ghana): `POST /ussd/sendexa`.
+    Sendexa,
 }
 
 /// Arguments of `connectflow serve` (and `connectflow ussd`).
@@ -130,7 +137,8 @@ pub(crate) struct ServeArgs {
     #[arg(long = "gateway-allow", value_name = "CIDR")]
     gateway_allow: Vec<ipnet::IpNet>,
     /// A code this deployment answers (`*384*123#`; repeatable). Arkesel,
-    /// Nalo and Airtel send the dialled string but not the code: given it,
+    /// Nalo, Airtel and Sendexa send the dialled string but not the code
+    /// (Sendexa: not said which): given it,
     /// what a person dials after it (`*384*123*1#`) pre-selects a bank, as on
     /// the gateways that send their code. Without it their first dial shows
     /// the bank list.
@@ -301,6 +309,9 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
         GatewayArg::Korba => "/ussd/korba",
         GatewayArg::Infobip => "/ussd/infobip",
         GatewayArg::Airtel => "/ussd/airtel",
+        GatewayArg::Dmark => "/ussd/dmark",
+        GatewayArg::Hollatags => "/ussd/hollatags",
+        GatewayArg::Sendexa => "/ussd/sendexa",
     };
     // In sandbox mode, a page ready to open (issue 8).
     let demo = match &partner.sandbox {
@@ -325,9 +336,10 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
             "gateway callback: POST http://{addr}{path} (Infobip appends /{{sessionId}}/start, /response, /end); the token as the header Authorization: Bearer {token}, or as an HTTP Basic password"
         );
     } else {
-        // Airtel calls by `GET`; every other gateway POSTs.
+        // Airtel, DMark and HollaTags call by `GET`; every other gateway
+        // POSTs.
         let method = match args.gateway {
-            GatewayArg::Airtel => "GET",
+            GatewayArg::Airtel | GatewayArg::Dmark | GatewayArg::Hollatags => "GET",
             _ => "POST",
         };
         let _ = writeln!(

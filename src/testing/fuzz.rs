@@ -151,11 +151,14 @@ pub fn gateway_codecs(data: &[u8]) {
     use crate::channel::ussd::gateway::africastalking::{decode_notification, AfricasTalking};
     use crate::channel::ussd::gateway::airtel::Airtel;
     use crate::channel::ussd::gateway::arkesel::Arkesel;
+    use crate::channel::ussd::gateway::dmark::Dmark;
+    use crate::channel::ussd::gateway::hollatags::HollaTags;
     use crate::channel::ussd::gateway::hubtel::Hubtel;
     use crate::channel::ussd::gateway::hubtel_ps::HubtelPs;
     use crate::channel::ussd::gateway::infobip::Infobip;
     use crate::channel::ussd::gateway::korba::Korba;
     use crate::channel::ussd::gateway::nalo::Nalo;
+    use crate::channel::ussd::gateway::sendexa::Sendexa;
     use crate::channel::ussd::gateway::{Gateway, GatewayRequest, Screen};
     let split = data.first().map_or(0, |b| usize::from(*b)).min(data.len());
     let (query, body) = data.split_at(split);
@@ -178,13 +181,16 @@ pub fn gateway_codecs(data: &[u8]) {
         let _ = Hubtel.decode(&request);
         let _ = HubtelPs.decode(&request);
         let _ = decode_notification(&request);
-        // The Ghanaian JSON gateways: a hop has a session id, and the copy
-        // that answers a request (with what its reply echoes) reads it the
-        // same and replies in JSON carrying the screen's text.
+        // The gateways that reply in JSON: a hop has a session id, and the
+        // copy that answers a request (with what its reply echoes) reads it
+        // the same and replies in JSON carrying the screen's text.
         for (gateway, message) in [
             (&Arkesel as &dyn Gateway, "message"),
             (&Nalo, "MSG"),
             (&Korba, "message"),
+            (&Sendexa, "message"),
+            (&Dmark, "responseString"),
+            (&HollaTags, "session_msg"),
         ] {
             let hop = gateway.decode(&request);
             if let Ok(hop) = &hop {
@@ -230,6 +236,12 @@ pub fn gateway_codecs(data: &[u8]) {
         let _ = Arkesel.encode(&screen, &text, &text);
         let _ = Nalo.encode(&screen, &text, &text);
         let _ = Korba.encode(&screen, &text, &text);
+        let _ = Sendexa.encode(&screen, &text, &text);
+        let _ = Dmark.encode(&screen, &text, &text);
+        let reply = HollaTags.encode(&screen, &text, &text);
+        let reply: serde_json::Value = serde_json::from_slice(&reply.body).unwrap_or_default();
+        assert_eq!(reply["session_msg"].as_str(), Some(screen.text.as_str()));
+        assert_eq!(reply["session_id"].as_str(), Some(text.as_ref()));
         let reply = Infobip.encode(&screen, &text, &text);
         let reply: serde_json::Value = serde_json::from_slice(&reply.body).unwrap_or_default();
         assert_eq!(reply["ussdMenu"].as_str(), Some(screen.text.as_str()));

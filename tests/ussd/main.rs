@@ -1,6 +1,7 @@
 //! The USSD channel over real HTTP: every sandbox user through Africa's
 //! Talking and Hubtel, a sandbox user through Hubtel Programmable Services,
-//! Arkesel, Nalo, Korba, Infobip, Airtel and Safaricom's direct interface,
+//! Arkesel, Nalo, Korba, Infobip, Airtel, Safaricom's direct interface,
+//! DMark, HollaTags and Sendexa,
 //! with the screen budget asserted on every screen; input edge cases and
 //! garbage, resume on re-dial, concurrent hops, the webhook. One file per
 //! topic; `rig` starts the servers and `phone` plays the handset.
@@ -20,6 +21,7 @@ mod infobip;
 mod input_edges;
 mod last_page;
 mod leave;
+mod more_gateways;
 mod phone;
 mod reauth;
 mod resume;

@@ -5,7 +5,9 @@
 mod africastalking;
 mod airtel;
 mod arkesel;
+mod dmark;
 mod gsm;
+mod hollatags;
 mod hubtel;
 mod hubtel_ps;
 mod infobip;
@@ -14,6 +16,7 @@ mod korba;
 mod menu;
 mod msisdn;
 mod nalo;
+mod sendexa;
 
 use std::borrow::Cow;
 

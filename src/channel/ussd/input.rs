@@ -114,7 +114,7 @@ pub fn dialled_prefill(service_code: &str, dialled: &str) -> Vec<String> {
 }
 
 /// The pre-dialled segments of a first dial whose gateway sends no service
-/// code (Arkesel, Nalo, Airtel), read against the codes this deployment
+/// code (Arkesel, Nalo, Airtel, Sendexa), read against the codes this deployment
 /// answers: what follows the longest of `codes` that the dialled string
 /// starts with, segment by segment; `None` when no code matches.
 ///

@@ -76,8 +76,9 @@ pub struct UssdConfig {
     pub handoff: Option<Handoff>,
     /// The codes this deployment answers (`*384*123#`; see
     /// [`input::parse_service_code`]), for any first dial whose gateway sent
-    /// no service code (Arkesel, Nalo and Airtel never do; Korba or Infobip
-    /// without `code` / `shortCode`): its segments after one of them are
+    /// no service code (Arkesel, Nalo, Airtel and Sendexa never do; Korba,
+    /// Infobip, DMark or HollaTags without `code`, `shortCode`,
+    /// `ussdServiceCode` or `session_from`): its segments after one of them are
     /// pre-dialled input, as for the gateways that send their code, and an
     /// Airtel first dial that lost its `*` (`384*123`) is known by them.
     /// Empty: such a first dial carries no pre-dialled input. A code not of

@@ -4,11 +4,14 @@ use super::auth::GatewayAuth;
 use super::gateway::africastalking::{self, AfricasTalking};
 use super::gateway::airtel::Airtel;
 use super::gateway::arkesel::Arkesel;
+use super::gateway::dmark::Dmark;
+use super::gateway::hollatags::HollaTags;
 use super::gateway::hubtel::Hubtel;
 use super::gateway::hubtel_ps::HubtelPs;
 use super::gateway::infobip::Infobip;
 use super::gateway::korba::Korba;
 use super::gateway::nalo::Nalo;
+use super::gateway::sendexa::Sendexa;
 use super::gateway::{Gateway, GatewayRequest, GatewayResponse, Screen};
 use super::UssdService;
 use axum::extract::{ConnectInfo, Request, State};
@@ -31,7 +34,7 @@ const BUSY: &str = "Sorry, we are busy right now. Please dial again in a minute.
 /// Every gateway's hop path and codec: [`router`] mounts each, and a hop
 /// shed under overload ([`busy`]) is answered by the codec at its path
 /// (`{…}` segments are axum's captures: [`routed_to`]).
-const HOPS: [(&str, &dyn Gateway); 8] = [
+const HOPS: [(&str, &dyn Gateway); 11] = [
     ("/ussd", &AfricasTalking),
     ("/ussd/hubtel", &Hubtel),
     ("/ussd/hubtel-ps", &HubtelPs),
@@ -41,6 +44,9 @@ const HOPS: [(&str, &dyn Gateway); 8] = [
     // The codec reads the session id and the hop's kind from the path.
     ("/ussd/infobip/{session}/{kind}", &Infobip),
     ("/ussd/airtel", &Airtel),
+    ("/ussd/dmark", &Dmark),
+    ("/ussd/hollatags", &HollaTags),
+    ("/ussd/sendexa", &Sendexa),
 ];
 
 /// The gateway whose hops come to `path`, as [`router`] mounts them.
@@ -104,8 +110,10 @@ pub(crate) async fn busy(request: Request) -> Result<Response, Request> {
 /// Hubtel Programmable Services at `POST /ussd/hubtel-ps`, Arkesel at
 /// `POST /ussd/arkesel`, Nalo at `POST /ussd/nalo`, Korba / Mobiverse at
 /// `POST /ussd/korba`, Infobip at `POST /ussd/infobip/{sessionId}/start`
-/// (`/response`, `/end`), Airtel (Comviva) at `GET` or `POST /ussd/airtel`;
-/// every one behind `auth`.
+/// (`/response`, `/end`), Airtel (Comviva) at `GET` or `POST /ussd/airtel`,
+/// DMark at `GET` or `POST /ussd/dmark`, HollaTags at `GET` or
+/// `POST /ussd/hollatags`, Sendexa at `POST /ussd/sendexa`; every one
+/// behind `auth`.
 pub fn router(service: Arc<UssdService>, auth: GatewayAuth) -> Router {
     let mut router = Router::new().route("/ussd/events", post(at_events));
     for (path, gateway) in HOPS {
@@ -113,8 +121,9 @@ pub fn router(service: Arc<UssdService>, auth: GatewayAuth) -> Router {
             serve(&service, gateway, request).await
         };
         // Africa's Talking's Kenyan clones (and Safaricom's direct
-        // interface) and Airtel call by `GET`.
-        let method = if path == "/ussd" || path == "/ussd/airtel" {
+        // interface), Airtel, DMark and HollaTags call by `GET`.
+        let by_get = ["/ussd", "/ussd/airtel", "/ussd/dmark", "/ussd/hollatags"];
+        let method = if by_get.contains(&path) {
             get(hop).post(hop)
         } else {
             post(hop)
@@ -208,6 +217,9 @@ mod tests {
         assert_eq!(name("/ussd/korba"), Some("korba"));
         assert_eq!(name("/ussd/infobip/ib-1/start"), Some("infobip"));
         assert_eq!(name("/ussd/airtel"), Some("airtel"));
+        assert_eq!(name("/ussd/dmark"), Some("dmark"));
+        assert_eq!(name("/ussd/hollatags"), Some("hollatags"));
+        assert_eq!(name("/ussd/sendexa"), Some("sendexa"));
         for path in [
             "/ussd/infobip",
             "/ussd/infobip/",

@@ -73,14 +73,10 @@ impl<'a> Fields<'a> {
     /// bad UTF-8 or stray `%`, which is what we want from a lenient codec:
     /// a request without a readable session id still fails, in `session_id`.
     fn parse(request: &'a GatewayRequest) -> Fields<'a> {
-        let mut values: [Option<Cow<'a, str>>; FIELDS] = Default::default();
-        for source in [&request.body[..], request.query.as_bytes()] {
-            for (name, value) in super::form::pairs(source) {
-                if let Some(field) = Field::named(&name) {
-                    values[field as usize].get_or_insert(value);
-                }
-            }
-        }
+        let values =
+            super::form::first_values([&request.body[..], request.query.as_bytes()], |name| {
+                Field::named(name).map(|field| field as usize)
+            });
         Fields { values }
     }
 

@@ -25,6 +25,25 @@ pub(crate) fn pairs(input: &[u8]) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_,
         })
 }
 
+/// The first value of each of `N` fields among `sources`' pairs, earlier
+/// sources first (a gateway's body before its query, or the other way
+/// round): `slot` says which field a pair's name fills, if any. For the
+/// codecs whose fields come as a form or a query string.
+pub(crate) fn first_values<'a, const N: usize>(
+    sources: [&'a [u8]; 2],
+    slot: impl Fn(&str) -> Option<usize>,
+) -> [Option<Cow<'a, str>>; N] {
+    let mut values: [Option<Cow<'a, str>>; N] = std::array::from_fn(|_| None);
+    for source in sources {
+        for (name, value) in pairs(source) {
+            if let Some(field) = slot(&name).and_then(|at| values.get_mut(at)) {
+                field.get_or_insert(value);
+            }
+        }
+    }
+    values
+}
+
 /// One side of a pair: `+` is a space, `%XX` a byte (a `%` not followed by
 /// two hex digits is kept as it is), the bytes read as UTF-8 with invalid
 /// sequences replaced.

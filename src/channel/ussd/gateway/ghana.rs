@@ -11,10 +11,7 @@ use serde_json::{Map, Value};
 
 pub(super) use super::hubtel::{field, text};
 pub(super) use super::json::{json_reply, object};
-use super::{
-    normalise_msisdn, DecodeError, Gateway, GatewayRequest, GatewayResponse, Payload, RawHop,
-    Screen,
-};
+use super::{DecodeError, Gateway, GatewayRequest, GatewayResponse, Payload, RawHop, Screen};
 
 /// The request keys of a gateway whose first dial is a flag and whose
 /// reply echoes the caller (Arkesel, Nalo).
@@ -158,21 +155,10 @@ pub(super) fn flag(object: &Map<String, Value>, key: &str) -> bool {
     }
 }
 
-/// A phone number from a Ghanaian gateway in E.164: what
-/// [`normalise_msisdn`] makes of it, and a national number (`0` and nine
-/// digits, `0244567890`) as Ghana's (`+233244567890`). `normalise_msisdn`
-/// leaves a national number alone because it cannot know the country; a
-/// gateway that serves Ghana can (ussd.md §4: "Normalise MSISDNs to
-/// E.164"), and a resume index keyed by two spellings of one phone would
-/// not find its flow.
+/// A phone number from a Ghanaian gateway in E.164, a national number
+/// (`0244567890`) as Ghana's.
 pub(super) fn msisdn(raw: &str) -> String {
-    let phone = normalise_msisdn(raw);
-    match phone.strip_prefix('0') {
-        Some(national) if national.len() == 9 && national.bytes().all(|b| b.is_ascii_digit()) => {
-            ["+233", national].concat()
-        }
-        _ => phone,
-    }
+    super::msisdn::national(raw, super::msisdn::GHANA)
 }
 
 #[cfg(test)]

@@ -4,8 +4,10 @@
 pub mod africastalking;
 pub mod airtel;
 pub mod arkesel;
+pub mod dmark;
 mod form;
 mod ghana;
+pub mod hollatags;
 pub mod hubtel;
 pub mod hubtel_ps;
 pub mod infobip;
@@ -13,6 +15,7 @@ mod json;
 pub mod korba;
 pub mod msisdn;
 pub mod nalo;
+pub mod sendexa;
 
 pub use msisdn::normalise_msisdn;
 
@@ -147,7 +150,7 @@ pub trait Gateway: Send + Sync + 'static {
 /// The name of every gateway codec (their [`Gateway::name`]): a phone's
 /// resume index is kept per gateway, and a host's request that waits for a
 /// phone's next dial must be found whichever gateway it comes through.
-pub(crate) const NAMES: [&str; 8] = [
+pub(crate) const NAMES: [&str; 11] = [
     "at",
     "hubtel",
     "hubtel-ps",
@@ -156,6 +159,9 @@ pub(crate) const NAMES: [&str; 8] = [
     "korba",
     "infobip",
     "airtel",
+    "dmark",
+    "hollatags",
+    "sendexa",
 ];
 
 #[cfg(test)]
@@ -176,6 +182,9 @@ mod names_tests {
                 korba::Korba.name(),
                 infobip::Infobip.name(),
                 airtel::Airtel.name(),
+                dmark::Dmark.name(),
+                hollatags::HollaTags.name(),
+                sendexa::Sendexa.name(),
             ]
         );
     }

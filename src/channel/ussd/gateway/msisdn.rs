@@ -72,3 +72,71 @@ pub fn normalise_msisdn(raw: &str) -> String {
     }
     cleaned
 }
+
+/// A country's numbering, for gateways that serve one country and may send
+/// its numbers in national form (`0` and the national significant number).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Country {
+    /// The calling code with its `+` (`+233`).
+    pub(super) code: &'static str,
+    /// How many digits follow the national `0`.
+    pub(super) digits: usize,
+}
+
+/// Ghana: `0244567890` is `+233244567890`.
+pub(super) const GHANA: Country = Country {
+    code: "+233",
+    digits: 9,
+};
+
+/// Uganda: `0772123456` is `+256772123456`.
+pub(super) const UGANDA: Country = Country {
+    code: "+256",
+    digits: 9,
+};
+
+/// Nigeria: `08031234567` is `+2348031234567`.
+pub(super) const NIGERIA: Country = Country {
+    code: "+234",
+    digits: 10,
+};
+
+/// A phone number from a gateway that serves `country`, in E.164: what
+/// [`normalise_msisdn`] makes of it, and a national number (`0` and
+/// exactly `country.digits` digits) as that country's. `normalise_msisdn`
+/// leaves a national number alone because it cannot know the country; a
+/// gateway that serves one country can (ussd.md §4: "Normalise MSISDNs to
+/// E.164"), and a resume index keyed by two spellings of one phone would
+/// not find its flow.
+pub(super) fn national(raw: &str, country: Country) -> String {
+    let phone = normalise_msisdn(raw);
+    match phone.strip_prefix('0') {
+        Some(rest) if rest.len() == country.digits && rest.bytes().all(|b| b.is_ascii_digit()) => {
+            [country.code, rest].concat()
+        }
+        _ => phone,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn national_numbers_become_e164_in_their_country_only() {
+        for (raw, country, want) in [
+            ("0772 123 456", UGANDA, "+256772123456"),
+            ("256772123456", UGANDA, "+256772123456"),
+            ("08031234567", NIGERIA, "+2348031234567"),
+            ("2348031234567", NIGERIA, "+2348031234567"),
+            // The wrong length for the country: left as normalise_msisdn
+            // leaves it, never dressed up as a number it is not.
+            ("0803123456", NIGERIA, "0803123456"),
+            ("08031234567", UGANDA, "08031234567"),
+            ("0", NIGERIA, "0"),
+            ("", UGANDA, ""),
+        ] {
+            assert_eq!(national(raw, country), want, "{raw:?}");
+        }
+    }
+}
