@@ -4,8 +4,9 @@
 //!
 //! | event | what the records do |
 //! |---|---|
-//! | `mono.events.account_unlinked` | every auth of the account is unlinked, as `connectflow records unlink --local` does: `validated: false`, `last_updated` now |
+//! | `mono.events.account_unlinked` | every auth of the account is unlinked, as `connectflow records unlink --local` does: `validated: false`, `last_updated` now; a re-authorisation of it still waiting for its person is withdrawn ([`Reauthoriser::withdraw`]) |
 //! | `mono.events.reauthorisation_required` | the records are unchanged (they keep no such state); each validated auth of the account is handed to the [`Reauthoriser`] the router was given ([`mono_webhook_router_reauthorising`]; `serve` gives the USSD channel, which offers a re-authorisation on the person's next dial), and logged at info |
+//! | `mono.events.account_reauthorized` | the records are unchanged; a re-authorisation of the account still waiting for its person (asked for here, done another way: Mono's widget, the bank's app) is withdrawn, so they are not asked to log in again for nothing |
 //! | any other | nothing; logged at debug |
 //!
 //! A delivery must carry Mono's `mono-webhook-secret` header, compared in
@@ -64,6 +65,7 @@ const MONO: &str = "mono";
 
 const UNLINKED: &str = "mono.events.account_unlinked";
 const REAUTH_REQUIRED: &str = "mono.events.reauthorisation_required";
+const REAUTHORIZED: &str = "mono.events.account_reauthorized";
 
 /// The secret Mono sends with every delivery (`mono-webhook-secret`), from
 /// the app's webhook settings. Redacted in `Debug`.
@@ -109,6 +111,15 @@ pub trait Reauthoriser: Send + Sync {
     /// asking failed or must wait and may succeed later (the delivery is
     /// then answered 503, and Mono retries it).
     fn reauthorise<'a>(&'a self, auth: &'a Auth) -> BoxFuture<'a, Result<bool, String>>;
+
+    /// Takes back what [`reauthorise`](Reauthoriser::reauthorise) asked of
+    /// the person behind `auth` while it still waits for them: Mono says
+    /// the account was re-authorised another way, or unlinked. A
+    /// re-authorisation the person has begun is left to finish. `Ok(true)`
+    /// when one was taken back, `Ok(false)` when none waited (or this
+    /// reauthoriser cannot reach them), `Err` when it may succeed later
+    /// (503: Mono retries, so this must be idempotent too).
+    fn withdraw<'a>(&'a self, auth: &'a Auth) -> BoxFuture<'a, Result<bool, String>>;
 }
 
 #[derive(Clone)]
@@ -191,6 +202,8 @@ enum Delivery {
     Unlinked(String),
     /// `reauthorisation_required`, with its account id.
     ReauthRequired(String),
+    /// `account_reauthorized`, with its account id.
+    Reauthorized(String),
     /// Anything else: its event name.
     Other(String),
 }
@@ -209,6 +222,7 @@ fn decode(body: &[u8]) -> Result<Delivery, String> {
     Ok(match event {
         UNLINKED => Delivery::Unlinked(account()?),
         REAUTH_REQUIRED => Delivery::ReauthRequired(account()?),
+        REAUTHORIZED => Delivery::Reauthorized(account()?),
         other => Delivery::Other(other.to_owned()),
     })
 }
@@ -261,10 +275,28 @@ async fn receive(
                 .unlink_partner_account(MONO, &account, time::now_ms())
                 .await?;
             log_unlink(&account, &done);
+            // The unlink stands whatever follows: Mono's retry of a 503
+            // finds it applied and only withdraws again.
+            let all: Vec<&Auth> = done.auths.iter().collect();
+            let withdrawn = receiver.ask(Ask::Withdraw, &account, &all).await?;
             serde_json::json!({
                 "event": UNLINKED,
                 "auths": done.auths.len(),
                 "unlinked": done.unlinked,
+                "withdrawn": withdrawn,
+            })
+        }
+        Delivery::Reauthorized(account) => {
+            let auths = receiver.store.partner_account_auths(MONO, &account).await?;
+            let all: Vec<&Auth> = auths.iter().collect();
+            let withdrawn = receiver.ask(Ask::Withdraw, &account, &all).await?;
+            tracing::info!(account = %account, withdrawn = ?withdrawn,
+                "Mono webhook: account re-authorised (the records are unchanged)");
+            serde_json::json!({
+                "event": REAUTHORIZED,
+                "auths": auths.len(),
+                "withdrawn": withdrawn,
+                "unlinked": [],
             })
         }
         Delivery::ReauthRequired(account) => {
@@ -274,33 +306,9 @@ async fn receive(
             // is asked by the channel that can reach them, if one was given;
             // else a host that wants them asked does it itself (on USSD,
             // `POST /ussd/v1/reauth`), and the line is where it learns of it.
-            let mut asked = Vec::new();
-            let mut failed = 0;
-            if let Some(reauthoriser) = &receiver.reauthoriser {
-                // An unlinked auth is not brought back by a re-authorisation.
-                // Every auth is tried, a failure or not: Mono's retry then
-                // only matters where asking failed (asking is idempotent).
-                for auth in auths.iter().filter(|a| a.validated) {
-                    match reauthoriser.reauthorise(auth).await {
-                        Ok(true) => asked.push(auth.id.as_str()),
-                        Ok(false) => {}
-                        Err(e) => {
-                            failed += 1;
-                            tracing::warn!(account = %account, auth = %auth.id, error = %e,
-                                "Mono webhook: the re-authorisation could not be asked for; Mono will retry");
-                        }
-                    }
-                }
-            }
-            if failed > 0 {
-                return Err(Refused {
-                    status: StatusCode::SERVICE_UNAVAILABLE,
-                    message: format!(
-                        "the re-authorisation could not be asked for right now ({failed} of {}); try again",
-                        auths.len()
-                    ),
-                });
-            }
+            // An unlinked auth is not brought back by a re-authorisation.
+            let validated: Vec<&Auth> = auths.iter().filter(|a| a.validated).collect();
+            let asked = receiver.ask(Ask::Reauthorise, &account, &validated).await?;
             tracing::info!(
                 account = %account,
                 auths = ?ids,
@@ -321,6 +329,56 @@ async fn receive(
     };
     let body = serde_json::json!({ "status": "success", "message": "received", "data": data });
     Ok((StatusCode::OK, axum::Json(body)).into_response())
+}
+
+/// What the reauthoriser is asked to do with each auth of an account.
+#[derive(Debug, Clone, Copy)]
+enum Ask {
+    /// Put a re-authorisation in front of its person.
+    Reauthorise,
+    /// Take back one still waiting for them.
+    Withdraw,
+}
+
+impl Receiver {
+    /// Asks the reauthoriser, if one was given, to `ask` of each of `auths`
+    /// (of `account`): the ids of those it did. Every auth is tried, a
+    /// failure or not (Mono's retry then only matters where it failed: both
+    /// asks are idempotent); one that failed makes the delivery a 503, so
+    /// Mono retries it.
+    async fn ask(&self, ask: Ask, account: &str, auths: &[&Auth]) -> Result<Vec<String>, Refused> {
+        let Some(reauthoriser) = &self.reauthoriser else {
+            return Ok(Vec::new());
+        };
+        let mut done = Vec::new();
+        let mut failed = 0;
+        for auth in auths {
+            let outcome = match ask {
+                Ask::Reauthorise => reauthoriser.reauthorise(auth).await,
+                Ask::Withdraw => reauthoriser.withdraw(auth).await,
+            };
+            match outcome {
+                Ok(true) => done.push(auth.id.clone()),
+                Ok(false) => {}
+                Err(e) => {
+                    failed += 1;
+                    tracing::warn!(account = %account, auth = %auth.id, ?ask, error = %e,
+                        "Mono webhook: the reauthoriser could not do it now; Mono will retry");
+                }
+            }
+        }
+        if failed > 0 {
+            let what = match ask {
+                Ask::Reauthorise => "the re-authorisation could not be asked for",
+                Ask::Withdraw => "a waiting re-authorisation could not be withdrawn",
+            };
+            return Err(Refused {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                message: format!("{what} right now ({failed} of {}); try again", auths.len()),
+            });
+        }
+        Ok(done)
+    }
 }
 
 fn log_unlink(account: &str, done: &PartnerUnlink) {
@@ -361,6 +419,12 @@ mod tests {
         let reauth =
             br#"{"event":"mono.events.reauthorisation_required","data":{"account":{"_id":"abc"}}}"#;
         assert_eq!(decode(reauth), Ok(Delivery::ReauthRequired("abc".into())));
+        let reauthorized =
+            br#"{"event":"mono.events.account_reauthorized","data":{"account":{"_id":"abc"}}}"#;
+        assert_eq!(
+            decode(reauthorized),
+            Ok(Delivery::Reauthorized("abc".into()))
+        );
         let other = br#"{"event":"mono.events.account_updated","data":{"meta":{}}}"#;
         assert_eq!(
             decode(other),

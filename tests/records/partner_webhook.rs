@@ -5,7 +5,7 @@
 
 use crate::kit::{backends, jan, linked, post, record_at, sqlite, Backend, KEY};
 use connectflow::records::{
-    mono_webhook_router, mono_webhook_router_reauthorising, router, ApiKey, AuthStore,
+    mono_webhook_router, mono_webhook_router_reauthorising, router, ApiKey, Auth, AuthStore,
     MonoWebhookSecret, Reauthoriser, SqlStore, MAX_WEBHOOK_BODY, MONO_WEBHOOK_PATH,
     MONO_WEBHOOK_SECRET_HEADER,
 };
@@ -289,32 +289,134 @@ async fn other_events_unknown_accounts_and_other_partners_are_2xx_and_change_not
     }
 }
 
-/// A reauthoriser that records what it is handed, refuses the auths of
-/// `unreachable` customers (`Ok(false)`) and fails for `failing` ones.
+/// A reauthoriser that records what it is handed (asked of, or withdrawn
+/// from), refuses the auths of `unreachable` customers (`Ok(false)`) and
+/// fails for `failing` ones.
 #[derive(Default)]
 struct Asker {
     handed: std::sync::Mutex<Vec<String>>,
+    withdrawn: std::sync::Mutex<Vec<String>>,
     unreachable: Vec<String>,
     failing: Vec<String>,
+}
+
+impl Asker {
+    /// What it answers for `auth`, having noted its customer in `log`.
+    fn answer(&self, log: &std::sync::Mutex<Vec<String>>, auth: &Auth) -> Result<bool, String> {
+        let customer = auth
+            .customer
+            .as_ref()
+            .map(|c| c.id.clone())
+            .unwrap_or_default();
+        log.lock().unwrap().push(customer.clone());
+        if self.failing.contains(&customer) {
+            return Err("down".into());
+        }
+        Ok(!self.unreachable.contains(&customer))
+    }
 }
 
 impl Reauthoriser for Asker {
     fn reauthorise<'a>(
         &'a self,
-        auth: &'a connectflow::records::Auth,
+        auth: &'a Auth,
     ) -> connectflow::store::BoxFuture<'a, Result<bool, String>> {
-        Box::pin(async move {
-            let customer = auth
-                .customer
-                .as_ref()
-                .map(|c| c.id.clone())
-                .unwrap_or_default();
-            self.handed.lock().unwrap().push(customer.clone());
-            if self.failing.contains(&customer) {
-                return Err("down".into());
+        Box::pin(async move { self.answer(&self.handed, auth) })
+    }
+
+    fn withdraw<'a>(
+        &'a self,
+        auth: &'a Auth,
+    ) -> connectflow::store::BoxFuture<'a, Result<bool, String>> {
+        Box::pin(async move { self.answer(&self.withdrawn, auth) })
+    }
+}
+
+/// The webhook over `store`, handing re-authorisations to `asker`: its URL.
+async fn serve_asking(store: &Arc<SqlStore>, asker: &Arc<Asker>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let secret = MonoWebhookSecret::new(SECRET).unwrap();
+    let asker: Arc<dyn Reauthoriser> = asker.clone();
+    let app = mono_webhook_router_reauthorising(Arc::clone(store), secret, asker);
+    tokio::spawn(connectflow::server::serve(
+        listener,
+        app,
+        connectflow::server::Limits::default(),
+        std::future::pending(),
+    ));
+    url
+}
+
+/// `account_reauthorized` and `account_unlinked` hand every auth of the
+/// account, unlinked or not, to the reauthoriser to withdraw what still
+/// waits, and list those withdrawn; one that failed makes the delivery a
+/// 503 (Mono retries), after every auth was tried. The unlink stands
+/// either way.
+#[tokio::test]
+async fn a_reauthorised_or_unlinked_account_withdraws_from_every_auth_and_a_failure_is_503() {
+    let backend = sqlite().await;
+    let store = Arc::clone(&backend.store);
+    let [reached, elsewhere, gone] =
+        ["+254700000011", "+254700000012", "+254700000013"].map(|c| c.to_owned());
+    let mut ids = Vec::new();
+    for (n, customer) in [&reached, &elsewhere, &gone].into_iter().enumerate() {
+        let auth = record_at(
+            store.as_ref(),
+            &linked(&format!("ref-w{n}"), "acct-w", customer, "bank-w"),
+            jan(n as u64 + 1, 9),
+        )
+        .await;
+        ids.push(auth.id);
+    }
+    store
+        .set_validated(&ids[2], false, jan(9, 9))
+        .await
+        .unwrap();
+    let all = {
+        let mut all = vec![reached.clone(), elsewhere.clone(), gone.clone()];
+        all.sort();
+        all
+    };
+    for event in [
+        "mono.events.account_reauthorized",
+        "mono.events.account_unlinked",
+    ] {
+        let body = json!({ "event": event, "data": { "account": { "_id": "acct-w" } } });
+        for failing in [Vec::new(), vec![gone.clone()]] {
+            let asker = Arc::new(Asker {
+                unreachable: vec![elsewhere.clone()],
+                failing: failing.clone(),
+                ..Asker::default()
+            });
+            let url = serve_asking(&store, &asker).await;
+            let (status, answer) = deliver(&url, body.to_string()).await;
+            let mut withdrawn = asker.withdrawn.lock().unwrap().clone();
+            withdrawn.sort();
+            assert_eq!(withdrawn, all, "{event}: {answer}");
+            assert!(
+                asker.handed.lock().unwrap().is_empty(),
+                "{event}: nobody asked"
+            );
+            if failing.is_empty() {
+                assert_eq!(status, 200, "{event}: {answer}");
+                // The reachable ones, the unlinked one among them.
+                let mut got: Vec<String> =
+                    serde_json::from_value(answer["data"]["withdrawn"].clone()).unwrap();
+                got.sort();
+                let mut want = vec![ids[0].clone(), ids[2].clone()];
+                want.sort();
+                assert_eq!(got, want, "{event}: {answer}");
+            } else {
+                assert_eq!(status, 503, "{event}: {answer}");
+                assert_eq!(answer["status"], "error", "{event}: {answer}");
             }
-            Ok(!self.unreachable.contains(&customer))
-        })
+        }
+    }
+    // The unlink stood, 503 or not: every auth is unlinked.
+    for id in &ids {
+        let auth = store.get(id).await.unwrap().unwrap();
+        assert!(!auth.validated, "{id}");
     }
 }
 
@@ -354,16 +456,7 @@ async fn a_reauthorisation_is_asked_of_every_validated_auth_and_a_failure_is_503
             failing: failing.clone(),
             ..Asker::default()
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let secret = MonoWebhookSecret::new(SECRET).unwrap();
-        let app = mono_webhook_router_reauthorising(Arc::clone(&store), secret, asker.clone());
-        tokio::spawn(connectflow::server::serve(
-            listener,
-            app,
-            connectflow::server::Limits::default(),
-            std::future::pending(),
-        ));
+        let url = serve_asking(&store, &asker).await;
         let (status, answer) = deliver(&url, body.clone()).await;
         let mut handed = asker.handed.lock().unwrap().clone();
         handed.sort();

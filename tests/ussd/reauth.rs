@@ -1,7 +1,9 @@
 //! Re-authorisation on USSD when the host asks (`POST /ussd/v1/reauth`) or
 //! Mono does (its `reauthorisation_required` webhook): the person's next
 //! dial offers it, and continuing goes straight to the bank's login and
-//! OTP, ending with the same account re-authorised.
+//! OTP, ending with the same account re-authorised. Mono's
+//! `account_reauthorized` and `account_unlinked` take back one still
+//! waiting.
 
 use super::phone::AtPhone;
 use super::rig::{rig, rig_setup, Setup, HOST_KEY, MONO_SECRET};
@@ -234,5 +236,105 @@ async fn monos_reauthorisation_webhook_is_offered_on_the_next_dial() {
     assert_eq!(found.auths[0].partner_account_id, account);
     // The person on the link API was not asked.
     let (_, first) = AtPhone::new(&rig.url, "+2348010000039").dial().await;
+    assert!(!first.contains("log in again"), "{first}");
+}
+
+/// One of Mono's webhooks about `account`, delivered to the rig: its
+/// answer's `data`.
+async fn mono_event(url: &str, event: &str, account: &str) -> serde_json::Value {
+    let reply = reqwest::Client::new()
+        .post(format!("{url}{MONO_WEBHOOK_PATH}"))
+        .header(MONO_WEBHOOK_SECRET_HEADER, MONO_SECRET)
+        .json(&json!({ "event": event, "data": { "account": { "_id": account } } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    let answer: serde_json::Value = reply.json().await.unwrap();
+    answer["data"].clone()
+}
+
+/// Mono's `account_reauthorized` (the account re-authorised another way)
+/// and `account_unlinked` withdraw a re-authorisation still waiting for
+/// the person: their next dial is not asked to log in again for nothing,
+/// and nothing of it is left in the store. One already offered on a dial
+/// is left for the person to finish.
+#[tokio::test]
+async fn monos_reauthorized_and_unlinked_events_withdraw_a_waiting_offer() {
+    let dir = TempDir::new("ussd-mono-withdraw");
+    let location = Location::parse(&dir.sqlite("records.db")).unwrap();
+    let records = Arc::new(SqlStore::open(&location, None).await.unwrap());
+    let store = Arc::new(MemoryStore::new());
+    let setup = Setup {
+        records: Some(Arc::clone(&records)),
+        store: Some(store.clone()),
+        ..Setup::default()
+    };
+    let rig = rig_setup(SandboxConfig::default(), setup).await;
+    // Two people, each linking their own account by USSD.
+    let mut linked = Vec::new();
+    for (phone, user) in [
+        ("+2348010000041", "user_reauth"),
+        ("+2348010000042", "user_good"),
+    ] {
+        let (end, text) = AtPhone::new(&rig.url, phone)
+            .script(&["1", "1", user, "pass_good"])
+            .await;
+        assert!(end && text.contains("linked"), "{text}");
+        let mine = Filter {
+            customer: Some(phone.into()),
+            ..Filter::default()
+        };
+        let found = records
+            .find(&mine, PageRequest::new(1, 10).unwrap())
+            .await
+            .unwrap();
+        let auth = found.auths[0].clone();
+        linked.push((phone, auth.partner_account_id.clone(), auth.id.clone()));
+    }
+    let [(phone, account, auth), (other_phone, other_account, other_auth)] =
+        <[_; 2]>::try_from(linked).unwrap();
+    let settled = store.len();
+
+    // Asked, then re-authorised at Mono before the person dialled: taken
+    // back (the request record and its indexes), and Mono's retry finds
+    // nothing more to take.
+    let asked = mono_event(&rig.url, "mono.events.reauthorisation_required", &account).await;
+    assert_eq!(asked["asked"], json!([auth]), "{asked}");
+    assert!(store.len() > settled);
+    let done = mono_event(&rig.url, "mono.events.account_reauthorized", &account).await;
+    assert_eq!(done["withdrawn"], json!([auth]), "{done}");
+    // The request's record and its index under every gateway's name are
+    // gone, Africa's Talking's among them: it was there before the request
+    // (leading to the finished link) and the request took it over.
+    assert_eq!(store.len(), settled - 1, "nothing of the request is left");
+    let again = mono_event(&rig.url, "mono.events.account_reauthorized", &account).await;
+    assert_eq!(again["withdrawn"], json!([]), "{again}");
+    let (_, first) = AtPhone::new(&rig.url, phone).dial().await;
+    assert!(!first.contains("log in again"), "{first}");
+
+    // Asked and offered on a dial: the person has it in front of them, and
+    // it stays theirs to finish.
+    mono_event(&rig.url, "mono.events.reauthorisation_required", &account).await;
+    let mut at = AtPhone::new(&rig.url, phone);
+    let (_, offer) = at.dial().await;
+    assert!(offer.contains("log in again"), "{offer}");
+    let late = mono_event(&rig.url, "mono.events.account_reauthorized", &account).await;
+    assert_eq!(late["withdrawn"], json!([]), "{late}");
+    let (_, login) = at.send("1").await;
+    assert!(login.to_lowercase().contains("username"), "{login}");
+
+    // Asked, then unlinked at Mono: unlinked here and taken back.
+    let asked = mono_event(
+        &rig.url,
+        "mono.events.reauthorisation_required",
+        &other_account,
+    )
+    .await;
+    assert_eq!(asked["asked"], json!([other_auth]), "{asked}");
+    let unlinked = mono_event(&rig.url, "mono.events.account_unlinked", &other_account).await;
+    assert_eq!(unlinked["unlinked"], json!([other_auth]), "{unlinked}");
+    assert_eq!(unlinked["withdrawn"], json!([other_auth]), "{unlinked}");
+    let (_, first) = AtPhone::new(&rig.url, other_phone).dial().await;
     assert!(!first.contains("log in again"), "{first}");
 }

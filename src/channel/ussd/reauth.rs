@@ -13,9 +13,11 @@
 //! through the resume offer every unfinished flow already gets, worded for
 //! a re-authorisation: no extra store read on anyone's first hop, and the
 //! race rules of resuming (exactly one dial takes the flow) hold as they
-//! are. "Start again" leaves it for an ordinary link.
+//! are. "Start again" leaves it for an ordinary link. A request not yet
+//! offered is withdrawn when Mono says the account was re-authorised
+//! another way or unlinked ([`UssdService::withdraw_reauth`]).
 
-use super::resume::{other_phone_keys, phone_key};
+use super::resume::{every_phone_key, other_phone_keys, phone_key};
 use super::session::UssdState;
 use super::UssdService;
 use crate::flow::{AuthMethodKind, ConnectFlow};
@@ -36,6 +38,10 @@ pub(super) const REAUTH_OFFER: [&str; 3] = [
     "1. Continue",
     "2. Start again",
 ];
+
+/// The names of requests' records, until a dial takes them (the offer
+/// moves the flow to that dial's session).
+const REQUEST_PREFIX: &str = "ussd:reauth:";
 
 /// How long a request waits for the person to dial, unless the host says.
 pub const DEFAULT_REAUTH_WAIT: Duration = Duration::from_secs(24 * 3600);
@@ -111,7 +117,7 @@ impl UssdService {
         // Not driven, only its configuration kept: the partner hears of it
         // when the person continues, and the flow is built afresh then.
         session.flow = ConnectFlow::new(config, self.service.now()).snapshot();
-        let key = format!("ussd:reauth:{}", uuid::Uuid::new_v4().simple());
+        let key = format!("{REQUEST_PREFIX}{}", uuid::Uuid::new_v4().simple());
         let store = self.service.store();
         store
             .compare_and_set(&key, None, serde_json::to_vec(&session)?, wait)
@@ -149,6 +155,59 @@ impl UssdService {
     }
 }
 
+impl UssdService {
+    /// Takes back a re-authorisation of `account` still waiting for the
+    /// person at `phone`: asked for (by the host or Mono) and not yet
+    /// offered. Mono says the account was re-authorised another way
+    /// (`account_reauthorized`) or unlinked, and asking them to log in
+    /// again would be for nothing. One already offered on a dial is left:
+    /// the person may be reading it, and an answer that found no session
+    /// would be read as a first screen's (a bank picked). `true` when one
+    /// was taken back; idempotent.
+    pub async fn withdraw_reauth(&self, phone: &str, account: &str) -> Result<bool, ServiceError> {
+        let phone = super::gateway::msisdn::normalise_msisdn(phone);
+        let store = self.service.store();
+        let mut withdrawn: Vec<String> = Vec::new();
+        for index in every_phone_key(store.as_ref(), &phone) {
+            let Some(entry) = store.get(&index).await? else {
+                continue;
+            };
+            let key = String::from_utf8_lossy(&entry.data).into_owned();
+            // Every gateway's index names the one request record.
+            if !withdrawn.contains(&key) {
+                if !key.starts_with(REQUEST_PREFIX) {
+                    continue;
+                }
+                let Ok(Some(loaded)) = self.service.load::<UssdState>(&key).await else {
+                    continue;
+                };
+                let session = &loaded.session;
+                if !session.channel.awaits_reauth_of(&phone)
+                    || session.flow.reauthorises() != Some(account)
+                {
+                    continue;
+                }
+                // At the version read: a dial that took the offer meanwhile
+                // wins, and the person has it.
+                match store
+                    .compare_and_set(&key, loaded.version, Vec::new(), Duration::ZERO)
+                    .await
+                {
+                    Ok(_) => withdrawn.push(key),
+                    Err(crate::store::StoreError::Conflict) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            // The index would only lead to nothing: taken away (best effort,
+            // at its version: a dial that wrote it meanwhile keeps it).
+            let _ = store
+                .compare_and_set(&index, Some(entry.version), Vec::new(), Duration::ZERO)
+                .await;
+        }
+        Ok(!withdrawn.is_empty())
+    }
+}
+
 /// Mono's `reauthorisation_required`, received with the records
 /// (`mono_webhook_router_reauthorising`): an auth this channel linked, of
 /// this channel's partner, for a known phone and bank, is put in front of
@@ -168,17 +227,9 @@ impl crate::records::Reauthoriser for UssdService {
         auth: &'a crate::records::Auth,
     ) -> crate::store::BoxFuture<'a, Result<bool, String>> {
         Box::pin(async move {
-            let phone = match &auth.customer {
-                Some(customer) if auth.channel == super::session::CHANNEL => &customer.id,
-                _ => return Ok(false),
-            };
-            if auth.partner != self.partner()
-                || !international(phone)
-                || auth.bank.id.trim().is_empty()
-                || auth.partner_account_id.trim().is_empty()
-            {
+            let Some(phone) = self.reachable(auth) else {
                 return Ok(false);
-            }
+            };
             match self
                 .standing(phone, &auth.partner_account_id)
                 .await
@@ -193,7 +244,7 @@ impl crate::records::Reauthoriser for UssdService {
                 Standing::Free => {}
             }
             let request = ReauthRequest {
-                phone: phone.clone(),
+                phone: phone.to_owned(),
                 account: auth.partner_account_id.clone(),
                 institution: auth.bank.id.clone(),
                 auth_method: auth.auth_method.clone(),
@@ -202,6 +253,20 @@ impl crate::records::Reauthoriser for UssdService {
             self.request_reauth(request)
                 .await
                 .map(|()| true)
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn withdraw<'a>(
+        &'a self,
+        auth: &'a crate::records::Auth,
+    ) -> crate::store::BoxFuture<'a, Result<bool, String>> {
+        Box::pin(async move {
+            let Some(phone) = self.reachable(auth) else {
+                return Ok(false);
+            };
+            self.withdraw_reauth(phone, &auth.partner_account_id)
+                .await
                 .map_err(|e| e.to_string())
         })
     }
@@ -221,15 +286,25 @@ enum Standing {
 
 #[cfg(feature = "records")]
 impl UssdService {
+    /// The phone of `auth`'s person when this channel can reach them: an
+    /// auth it linked, of its partner, for an international number and a
+    /// named bank and account; `None` for any other (not this channel's).
+    fn reachable<'a>(&self, auth: &'a crate::records::Auth) -> Option<&'a str> {
+        let phone = match &auth.customer {
+            Some(customer) if auth.channel == super::session::CHANNEL => &customer.id,
+            _ => return None,
+        };
+        let reachable = auth.partner == self.partner()
+            && international(phone)
+            && !auth.bank.id.trim().is_empty()
+            && !auth.partner_account_id.trim().is_empty();
+        reachable.then_some(phone.as_str())
+    }
+
     async fn standing(&self, phone: &str, account: &str) -> Result<Standing, ServiceError> {
         let store = self.service.store();
         // Under the current name and any older seal key's (a rotation).
-        let names = super::gateway::NAMES.iter().flat_map(|gateway| {
-            let mut names = vec![phone_key(store.as_ref(), gateway, phone)];
-            names.extend(other_phone_keys(store.as_ref(), gateway, phone));
-            names
-        });
-        for index in names {
+        for index in every_phone_key(store.as_ref(), phone) {
             let Some(entry) = store.get(&index).await? else {
                 continue;
             };

@@ -48,6 +48,19 @@ pub(super) fn other_phone_keys(
         .collect()
 }
 
+/// Every name the phone's index may be under: each gateway's, under the
+/// current seal key and the others of the ring.
+pub(super) fn every_phone_key(store: &dyn crate::store::SessionStore, phone: &str) -> Vec<String> {
+    super::gateway::NAMES
+        .iter()
+        .flat_map(|gateway| {
+            let mut names = vec![phone_key(store, gateway, phone)];
+            names.extend(other_phone_keys(store, gateway, phone));
+            names
+        })
+        .collect()
+}
+
 fn index_key(gateway: &str, blinded: &str) -> String {
     // Concatenated, not `format!`: this runs on every hop.
     let mut key = String::with_capacity(12 + gateway.len() + blinded.len());
