@@ -335,6 +335,15 @@ async fn a_shed_ussd_hop_gets_its_gateways_busy_screen() {
         body["ussdMenu"].as_str().unwrap().contains("busy"),
         "{body}"
     );
+    // Its `status` call is told the session is going: a busy "no" could
+    // cut a person off between two answers.
+    let status = client
+        .post(format!("http://{addr}/ussd/infobip/ib-9/status"))
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = status.json().await.unwrap();
+    assert_eq!(body["sessionActive"], true, "{body}");
 
     // Airtel (Comviva): `Freeflow: FB`, by `GET`.
     let airtel = client

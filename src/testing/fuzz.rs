@@ -212,7 +212,7 @@ pub fn gateway_codecs(data: &[u8]) {
         }
         // Infobip: the session id and the hop's kind come from the path,
         // here built around the query's bytes (a `/` in them included).
-        for kind in ["start", "response", "end", "menu"] {
+        for kind in ["start", "response", "end", "status", "menu"] {
             let request = GatewayRequest {
                 path: format!("/ussd/infobip/{}/{kind}", request.query),
                 ..request.clone()
@@ -246,6 +246,9 @@ pub fn gateway_codecs(data: &[u8]) {
         let reply: serde_json::Value = serde_json::from_slice(&reply.body).unwrap_or_default();
         assert_eq!(reply["ussdMenu"].as_str(), Some(screen.text.as_str()));
         assert_eq!(reply["shouldClose"].as_bool(), Some(end));
+        let status = Infobip.encode_status(masked, &text);
+        let status: serde_json::Value = serde_json::from_slice(&status.body).unwrap_or_default();
+        assert_eq!(status["sessionActive"].as_bool(), Some(masked));
     }
 }
 

@@ -1,5 +1,6 @@
 //! Infobip over real HTTP (ussd.md §4): each hop a `POST` to
-//! `/ussd/infobip/{sessionId}/start`, `/response` or `/end`. A sandbox user
+//! `/ussd/infobip/{sessionId}/start`, `/response` or `/end` (and `/status`
+//! asking after a session, answered `sessionActive`). A sandbox user
 //! links through it, every reply `{ussdMenu, shouldClose, …}` within the
 //! screen budget; an `end` mid-flow is the end of the telecom session, not
 //! of the flow, which a re-dial with a pre-dialled bank is offered again.
@@ -85,6 +86,38 @@ async fn an_infobip_end_mid_mfa_resumes_on_a_redial() {
     assert!(menu.contains("OTP"), "{menu}");
     let (close, menu) = phone.call("response", "123456").await;
     assert!(close && menu.contains("linked"), "{menu}");
+}
+
+/// Infobip's `status` call (from its transport in vumi) is told the
+/// session is going while its screen waits for an answer, and on its first
+/// screen (stored nowhere yet); once the linked screen ended it, not. The
+/// question changes nothing: the flow goes on as if it was never asked.
+#[tokio::test]
+async fn infobips_status_call_is_answered_without_touching_the_session() {
+    let rig = rig().await;
+    let phone = InfobipPhone::new(&rig.url, "ib-status", "2348031234504");
+    let active = |session: &str| {
+        let url = gateway(&rig.url, &format!("/ussd/infobip/{session}/status"));
+        async move {
+            // vumi's transport sends no body with it.
+            let reply = reqwest::Client::new().post(url).send().await.unwrap();
+            assert_eq!(reply.status(), 200);
+            let reply: Value = reply.json().await.unwrap();
+            assert_eq!(reply["responseExitCode"], 200, "{reply}");
+            assert!(reply.get("ussdMenu").is_none(), "{reply}");
+            reply["sessionActive"].as_bool().unwrap()
+        }
+    };
+    let (_, menu) = phone.call("start", "*384*123#").await;
+    assert!(menu.contains("Sandbox Bank"), "{menu}");
+    assert!(active("ib-status").await, "on its first screen");
+    for answer in ["1", "1", "user_good"] {
+        phone.call("response", answer).await;
+        assert!(active("ib-status").await, "after {answer:?}");
+    }
+    let (close, menu) = phone.call("response", "pass_good").await;
+    assert!(close && menu.contains("linked"), "{menu}");
+    assert!(!active("ib-status").await, "ended by the linked screen");
 }
 
 /// The route is behind the gateway token like every hop: without it, or

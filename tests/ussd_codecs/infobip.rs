@@ -89,6 +89,33 @@ fn infobip_decodes_a_response_and_an_end() {
     assert_eq!(Infobip.decode(&slash).unwrap().session_id, "ib-5f1c");
 }
 
+/// `status` (from Infobip's transport in vumi) asks after the session,
+/// with a body or none; it is answered `sessionActive` and nothing else.
+#[test]
+fn infobip_status_is_asked_and_answered_with_session_active() {
+    for body in ["", "not json", r#"{"msisdn": "2348031234567"}"#] {
+        let status = GatewayRequest {
+            path: "/ussd/infobip/ib-5f1c/status".into(),
+            body: body.as_bytes().to_vec(),
+            ..GatewayRequest::default()
+        };
+        let hop = Infobip.decode(&status).unwrap();
+        assert_eq!(
+            (hop.session_id.as_str(), hop.payload),
+            ("ib-5f1c", Payload::Status),
+            "{body:?}"
+        );
+    }
+    for active in [true, false] {
+        let reply = Infobip.encode_status(active, "ib-5f1c");
+        assert_eq!(reply.status, 200);
+        assert_eq!(
+            String::from_utf8(reply.body).unwrap(),
+            format!(r#"{{"sessionActive":{active},"responseExitCode":200,"responseMessage":""}}"#)
+        );
+    }
+}
+
 /// A call the reference does not name is never typed input.
 #[test]
 fn infobip_calls_the_reference_does_not_name_are_unsupported() {

@@ -173,6 +173,9 @@ impl UssdService {
             }
         };
         let key = ["ussd:", gateway.name(), ":", &raw.session_id].concat();
+        if matches!(raw.payload, Payload::Status) {
+            return gateway.encode_status(self.is_active(&key).await, &raw.session_id);
+        }
         // The reply budget counts from here: a bank-list refresh on the way
         // to a bank call must not add to the time the gateway waits.
         let reply_by = crate::service::deadline_in(self.config.reply_budget);
@@ -193,6 +196,19 @@ impl UssdService {
             }
         };
         gateway.encode(&shown, &raw.session_id, "")
+    }
+
+    /// Whether the session at `key` is still going, for a gateway that asks
+    /// (and may close its side on a no): unless its last screen ended it.
+    /// A session with no record here may be on its first screen, which is
+    /// served without storing anything, and a record that cannot be read
+    /// now (the store unreachable) says nothing: both are taken as going,
+    /// so a person is never cut off by the answer.
+    async fn is_active(&self, key: &str) -> bool {
+        match self.service.load::<UssdState>(key).await {
+            Ok(Some(loaded)) => !loaded.session.channel.last_screen.end,
+            Ok(None) | Err(_) => true,
+        }
     }
 
     /// An end-of-session notification. The flow is kept so a re-dial can resume it.

@@ -98,10 +98,15 @@ pub(crate) async fn busy(request: Request) -> Result<Response, Request> {
     };
     let replying = gateway.replying_to(&request);
     let gateway = replying.as_deref().unwrap_or(gateway);
-    let session_id = gateway
-        .decode(&request)
-        .map(|raw| raw.session_id)
-        .unwrap_or_default();
+    let (session_id, payload) = match gateway.decode(&request) {
+        Ok(raw) => (raw.session_id, Some(raw.payload)),
+        Err(_) => (String::new(), None),
+    };
+    // A gateway asking whether a session is going is told it is: a busy
+    // "no" could cut off a person between two answers.
+    if payload == Some(super::gateway::Payload::Status) {
+        return Ok(respond(gateway.encode_status(true, &session_id)));
+    }
     Ok(respond(gateway.encode(&busy, &session_id, "")))
 }
 

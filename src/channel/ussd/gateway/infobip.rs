@@ -11,6 +11,7 @@
 //! | `{sessionId}/start` | first dial; `text` is the dialled string | [`Payload::Initiation`] |
 //! | `{sessionId}/response` | an answer; `text` is what was typed last | [`Payload::Latest`] |
 //! | `{sessionId}/end` | the session ended | [`Payload::Release`] |
+//! | `{sessionId}/status` | is the session still going? | [`Payload::Status`] |
 //! | anything else | not in the reference | [`Payload::Unsupported`] |
 //!
 //! The session id is the path segment as sent (not percent-decoded): it is
@@ -27,9 +28,15 @@
 //! "responseMessage": ""}`, `shouldClose` true to end. Nothing is echoed:
 //! the reply answers its own request.
 //!
-//! Not in the reference, from Infobip's transport in vumi: a `…/status`
-//! call asking whether a session is active (`{sessionActive, …}`) is
-//! answered as any call it does not name, a closing reply; and Infobip
+//! Not in the reference, from Infobip's transport in vumi
+//! (praekeltfoundation/vumi, `vumi/transports/infobip`): a `…/status` call,
+//! body or not, asks whether the session is active, and is answered
+//! `{"sessionActive": true, "responseExitCode": 200, "responseMessage": ""}`
+//! unless the session's last screen ended it (`false`); a session with no
+//! record may be on its first screen, stored nowhere, and is active.
+//! Answered like a call it does not name, a closing
+//! reply without `sessionActive`, it could read as "not active" and close a
+//! session the person is still in. And Infobip
 //! shows a session's first reply as a menu whatever `shouldClose` says, so
 //! a closing reply to `start` (the busy screen, an unreadable request) may
 //! still be answered: that answer comes as a `response` to a session with
@@ -57,6 +64,15 @@ struct Reply<'a> {
     should_close: bool,
     response_exit_code: u16,
     response_message: &'a str,
+}
+
+/// The reply to a `status` call, in the field order of vumi's transport.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusReply {
+    session_active: bool,
+    response_exit_code: u16,
+    response_message: &'static str,
 }
 
 /// The longest session id taken (Infobip's are short; a path may carry
@@ -105,11 +121,13 @@ impl Gateway for Infobip {
     fn decode(&self, request: &GatewayRequest) -> Result<RawHop, DecodeError> {
         let (session_id, kind) = session_and_kind(&request.path)
             .ok_or_else(|| DecodeError("no session id in the path".to_owned()))?;
-        // `end` carries nothing we need: it is read whatever its body, so a
-        // session ends even when the gateway sends it an empty one.
+        // `end` and `status` carry nothing we need: they are read whatever
+        // their body, so a session ends (or is asked after) even when the
+        // gateway sends an empty one (vumi's transport reads no body for
+        // `status`).
         let object = match (kind, object(request)) {
             (_, Ok(object)) => object,
-            ("end", Err(_)) => Default::default(),
+            ("end" | "status", Err(_)) => Default::default(),
             (_, Err(e)) => return Err(e),
         };
         let service_code = normalise_service_code(&text(&object, "shortCode"));
@@ -129,6 +147,7 @@ impl Gateway for Infobip {
                 sequence: None,
             },
             "end" => Payload::Release,
+            "status" => Payload::Status,
             other => Payload::Unsupported(format!("Infobip call {other:?}")),
         };
         Ok(RawHop {
@@ -146,6 +165,14 @@ impl Gateway for Infobip {
         json_reply(&Reply {
             ussd_menu: &screen.text,
             should_close: screen.end,
+            response_exit_code: 200,
+            response_message: "",
+        })
+    }
+
+    fn encode_status(&self, active: bool, _session_id: &str) -> GatewayResponse {
+        json_reply(&StatusReply {
+            session_active: active,
             response_exit_code: 200,
             response_message: "",
         })

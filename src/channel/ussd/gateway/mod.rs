@@ -104,6 +104,10 @@ pub enum Payload {
     /// answered with a polite end, never read as input. Holds the kind as
     /// sent, for the log.
     Unsupported(String),
+    /// The gateway asks whether the session is still going (Infobip's
+    /// `…/status`): answered by [`Gateway::encode_status`], never read as
+    /// input, touching no session.
+    Status,
 }
 
 /// An end-of-session notification (Africa's Talking's separate callback).
@@ -136,6 +140,18 @@ pub trait Gateway: Send + Sync + 'static {
     fn decode(&self, request: &GatewayRequest) -> Result<RawHop, DecodeError>;
     /// Writes a screen. `client_state` is echoed back by gateways that support it.
     fn encode(&self, screen: &Screen, session_id: &str, client_state: &str) -> GatewayResponse;
+    /// Answers a [`Payload::Status`] call: whether the session is `active`
+    /// here. Only a gateway that makes such calls decodes one; the default,
+    /// for the others, is an empty screen that ends the session unless it
+    /// is active.
+    fn encode_status(&self, active: bool, session_id: &str) -> GatewayResponse {
+        let screen = Screen {
+            text: String::new(),
+            end: !active,
+            masked: false,
+        };
+        self.encode(&screen, session_id, "")
+    }
     /// The codec to serve `request` with. A gateway whose reply echoes
     /// request fields besides the session id (Arkesel's `userID` and
     /// `msisdn`, Nalo's `USERID` and `MSISDN`) gives a copy of itself that
