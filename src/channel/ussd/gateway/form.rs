@@ -48,11 +48,18 @@ pub(crate) fn first_values<'a, const N: usize>(
 /// two hex digits is kept as it is), the bytes read as UTF-8 with invalid
 /// sequences replaced.
 fn component(bytes: &[u8]) -> Cow<'_, str> {
-    if !bytes.iter().any(|&b| b == b'%' || b == b'+') {
-        return String::from_utf8_lossy(bytes);
-    }
+    let Some(first) = bytes.iter().position(|&b| b == b'%' || b == b'+') else {
+        // `from_utf8` checks ASCII a word at a time; the lossy walk, chunk
+        // by chunk, is only needed for what is not UTF-8.
+        return match std::str::from_utf8(bytes) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(bytes),
+        };
+    };
+    // What comes before the first escape is copied as it is.
     let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
+    out.extend_from_slice(&bytes[..first]);
+    let mut i = first;
     while let Some(&b) = bytes.get(i) {
         i += 1;
         match b {
