@@ -115,11 +115,17 @@ pub trait Reauthoriser: Send + Sync {
     /// Takes back what [`reauthorise`](Reauthoriser::reauthorise) asked of
     /// the person behind `auth` while it still waits for them: Mono says
     /// the account was re-authorised another way, or unlinked. A
-    /// re-authorisation the person has begun is left to finish. `Ok(true)`
+    /// re-authorisation on the person's screen or begun is theirs to
+    /// finish; a later `reauthorisation_required` retried from before this
+    /// must not bring it back. `Ok(true)`
     /// when one was taken back, `Ok(false)` when none waited (or this
     /// reauthoriser cannot reach them), `Err` when it may succeed later
-    /// (503: Mono retries, so this must be idempotent too).
-    fn withdraw<'a>(&'a self, auth: &'a Auth) -> BoxFuture<'a, Result<bool, String>>;
+    /// (503: Mono retries, so this must be idempotent too). The default
+    /// withdraws nothing: what was asked waits until it is taken or
+    /// expires.
+    fn withdraw<'a>(&'a self, _auth: &'a Auth) -> BoxFuture<'a, Result<bool, String>> {
+        Box::pin(async { Ok(false) })
+    }
 }
 
 #[derive(Clone)]
@@ -222,7 +228,13 @@ fn decode(body: &[u8]) -> Result<Delivery, String> {
     Ok(match event {
         UNLINKED => Delivery::Unlinked(account()?),
         REAUTH_REQUIRED => Delivery::ReauthRequired(account()?),
-        REAUTHORIZED => Delivery::Reauthorized(account()?),
+        // The reference gives this event no payload shape: one naming no
+        // account can do nothing here, and is not refused (it would fail on
+        // Mono's dashboard for ever) but received and logged.
+        REAUTHORIZED => match account_id(data) {
+            Some(account) => Delivery::Reauthorized(account),
+            None => Delivery::Other(REAUTHORIZED.to_owned()),
+        },
         other => Delivery::Other(other.to_owned()),
     })
 }
@@ -285,6 +297,11 @@ async fn receive(
                 "unlinked": done.unlinked,
                 "withdrawn": withdrawn,
             })
+        }
+        // Nothing to withdraw through: the records need not be read.
+        Delivery::Reauthorized(account) if receiver.reauthoriser.is_none() => {
+            tracing::info!(account = %account, "Mono webhook: account re-authorised");
+            serde_json::json!({ "event": REAUTHORIZED, "auths": 0, "withdrawn": [], "unlinked": [] })
         }
         Delivery::Reauthorized(account) => {
             let auths = receiver.store.partner_account_auths(MONO, &account).await?;
@@ -425,6 +442,10 @@ mod tests {
             decode(reauthorized),
             Ok(Delivery::Reauthorized("abc".into()))
         );
+        // Its shape is not in the reference: without an account it is
+        // received, not refused.
+        let bare = br#"{"event":"mono.events.account_reauthorized","data":{}}"#;
+        assert_eq!(decode(bare), Ok(Delivery::Other(REAUTHORIZED.into())));
         let other = br#"{"event":"mono.events.account_updated","data":{"meta":{}}}"#;
         assert_eq!(
             decode(other),

@@ -43,6 +43,18 @@ pub(super) const REAUTH_OFFER: [&str; 3] = [
 /// moves the flow to that dial's session).
 const REQUEST_PREFIX: &str = "ussd:reauth:";
 
+/// The names of the marks that an account's re-authorisation is settled
+/// (Mono said it was done another way, or unlinked it), by the account id
+/// as the store blinds it.
+const SETTLED_PREFIX: &str = "ussd:reauth-settled:";
+
+/// How long such a mark holds: Mono's retries of a `reauthorisation_required`
+/// that arrived before it (answered 503 then) are not asked again for an
+/// hour, and an offer shown on a dial before it is not shown again on a
+/// later one (an offer lives a session's TTL, 10 minutes by default, after
+/// its last dial). A new `reauthorisation_required` after that asks again.
+const SETTLED_FOR: Duration = Duration::from_secs(3600);
+
 /// How long a request waits for the person to dial, unless the host says.
 pub const DEFAULT_REAUTH_WAIT: Duration = Duration::from_secs(24 * 3600);
 
@@ -89,6 +101,10 @@ impl UssdService {
         // Keyed as the gateways key a phone (E.164, `+` added), so the
         // person's next dial finds it whichever gateway sends the number.
         let phone = super::gateway::msisdn::normalise_msisdn(&request.phone);
+        // A request is newer than Mono's word that the account was settled
+        // (Mono's own retries are told apart before they come here).
+        let settled = settled_key(self.service.store().as_ref(), &request.account);
+        self.service.store().delete(&settled).await?;
         let wait = request
             .wait_seconds
             .map_or(DEFAULT_REAUTH_WAIT, Duration::from_secs)
@@ -155,18 +171,48 @@ impl UssdService {
     }
 }
 
+/// Where the mark that `account`'s re-authorisation is settled is kept.
+fn settled_key(store: &dyn crate::store::SessionStore, account: &str) -> String {
+    [SETTLED_PREFIX, &store.blind(account)].concat()
+}
+
 impl UssdService {
+    /// Whether Mono said, within [`SETTLED_FOR`], that `account` was
+    /// re-authorised another way or unlinked.
+    pub(super) async fn reauth_settled(&self, account: &str) -> Result<bool, ServiceError> {
+        let store = self.service.store();
+        Ok(store
+            .get(&settled_key(store.as_ref(), account))
+            .await?
+            .is_some())
+    }
+
     /// Takes back a re-authorisation of `account` still waiting for the
     /// person at `phone`: asked for (by the host or Mono) and not yet
     /// offered. Mono says the account was re-authorised another way
     /// (`account_reauthorized`) or unlinked, and asking them to log in
-    /// again would be for nothing. One already offered on a dial is left:
-    /// the person may be reading it, and an answer that found no session
-    /// would be read as a first screen's (a bank picked). `true` when one
-    /// was taken back; idempotent.
+    /// again would be for nothing. One on a handset's screen now is left to
+    /// that dial: the person may be reading it, and an answer that found no
+    /// session would be read as a first screen's (a bank picked); marked
+    /// settled ([`SETTLED_FOR`]), it is not offered on a later dial unless
+    /// begun, nor asked again by Mono's retry of an older event. `true`
+    /// when one was taken back here; idempotent.
     pub async fn withdraw_reauth(&self, phone: &str, account: &str) -> Result<bool, ServiceError> {
         let phone = super::gateway::msisdn::normalise_msisdn(phone);
         let store = self.service.store();
+        // First, so that from here on neither Mono's retry of an earlier
+        // `reauthorisation_required` nor a dial finding an offer shown
+        // before brings it back ([`SETTLED_FOR`]).
+        let settled = settled_key(store.as_ref(), account);
+        let current = store.get(&settled).await?.map(|entry| entry.version);
+        match store
+            .compare_and_set(&settled, current, b"1".to_vec(), SETTLED_FOR)
+            .await
+        {
+            // Another delivery marked it meanwhile: marked either way.
+            Ok(_) | Err(crate::store::StoreError::Conflict) => {}
+            Err(e) => return Err(e.into()),
+        }
         let mut withdrawn: Vec<String> = Vec::new();
         for index in every_phone_key(store.as_ref(), &phone) {
             let Some(entry) = store.get(&index).await? else {
@@ -178,7 +224,7 @@ impl UssdService {
                 if !key.starts_with(REQUEST_PREFIX) {
                     continue;
                 }
-                let Ok(Some(loaded)) = self.service.load::<UssdState>(&key).await else {
+                let Some(loaded) = readable(self.service.load::<UssdState>(&key).await)? else {
                     continue;
                 };
                 let session = &loaded.session;
@@ -230,6 +276,15 @@ impl crate::records::Reauthoriser for UssdService {
             let Some(phone) = self.reachable(auth) else {
                 return Ok(false);
             };
+            // Mono said the account was settled since: this is a retry (or
+            // a repeat) of an event older than that.
+            if self
+                .reauth_settled(&auth.partner_account_id)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                return Ok(false);
+            }
             match self
                 .standing(phone, &auth.partner_account_id)
                 .await
@@ -310,7 +365,7 @@ impl UssdService {
             };
             let key = String::from_utf8_lossy(&entry.data).into_owned();
             // A record that does not open is nothing a request would harm.
-            let Ok(Some(loaded)) = self.service.load::<UssdState>(&key).await else {
+            let Some(loaded) = readable(self.service.load::<UssdState>(&key).await)? else {
                 continue;
             };
             let session = &loaded.session;
@@ -325,6 +380,17 @@ impl UssdService {
             }
         }
         Ok(Standing::Free)
+    }
+}
+
+/// A loaded record, `None` when there is none or it does not open (another
+/// format, another key: nothing to withdraw or to be harmed); the store
+/// failing is an error, so the webhook answers 503 and Mono retries rather
+/// than being told all is done.
+fn readable<T>(loaded: Result<Option<T>, ServiceError>) -> Result<Option<T>, ServiceError> {
+    match loaded {
+        Err(ServiceError::Record(_)) => Ok(None),
+        other => other,
     }
 }
 

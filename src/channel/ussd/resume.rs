@@ -142,6 +142,21 @@ impl UssdService {
         if !worth {
             return Ok(None);
         }
+        // A re-authorisation Mono has since said is done another way (or
+        // the account unlinked), offered on an earlier dial and not begun:
+        // not offered again, and taken away (at the version read: a dial
+        // that moved it meanwhile keeps it). One the person began is theirs
+        // to finish.
+        if let Some(account) = session.flow.reauthorises() {
+            if session.channel.unstarted && self.reauth_settled(account).await? {
+                let _ = self
+                    .service
+                    .store()
+                    .compare_and_set(&old_key, old.version, Vec::new(), Duration::ZERO)
+                    .await;
+                return Ok(None);
+            }
+        }
         // On the store's clock, as `recover` judges it (an instance whose
         // clock runs ahead would otherwise move a session whose call is live).
         if self.service.claim_is_live(&session) {
