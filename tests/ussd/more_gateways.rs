@@ -225,3 +225,62 @@ async fn a_hollatags_end_mid_mfa_resumes_on_a_redial_from_the_national_number() 
     let (end, text) = phone.send("123456").await;
     assert!(end && text.contains("linked"), "{text}");
 }
+
+/// A DMark first dial that comes without its `response` flag (read as an
+/// answer, so that a garbled flag never restarts a session) is still known
+/// for a dial of DMark's code: the bank list, or the pre-dialled bank; a
+/// plain number there answers the bank list.
+#[tokio::test]
+async fn a_dmark_dial_without_its_flag_is_still_a_dial() {
+    let rig = rig().await;
+    let get = |session: &'static str, text: &'static str| {
+        let url = gateway(&rig.url, "/ussd/dmark");
+        async move {
+            let reply: Value = reqwest::Client::new()
+                .get(url)
+                .query(&[
+                    ("transactionId", session),
+                    ("msisdn", "256772000104"),
+                    ("ussdServiceCode", "*257#"),
+                    ("ussdRequestString", text),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            reply["responseString"].as_str().unwrap().to_owned()
+        }
+    };
+    let text = get("dm-flagless-1", "*257#").await;
+    assert!(text.contains("Choose your bank"), "{text}");
+    let text = get("dm-flagless-2", "*257*1#").await;
+    assert!(text.contains("Sandbox Bank: log in with"), "{text}");
+    let text = get("dm-flagless-3", "1").await;
+    assert!(text.contains("Sandbox Bank: log in with"), "{text}");
+}
+
+/// Sendexa waits 5 to 10 seconds: a hop through it sends a slow bank's
+/// interim screen within 4 seconds, though the deployment's reply budget
+/// (10 seconds, for Africa's Talking's 15) would wait for the bank.
+#[tokio::test]
+async fn a_slow_bank_through_sendexa_gets_the_interim_screen_in_time() {
+    let sandbox = SandboxConfig {
+        slow_delay: std::time::Duration::from_secs(6),
+        ..SandboxConfig::default()
+    };
+    let rig = rig_with(sandbox, UssdConfig::default()).await;
+    let phone = Phone {
+        url: &rig.url,
+        wire: Wire::Sendexa,
+        session: "sx-slow",
+        msisdn: "233555000105",
+    };
+    phone.hop(Hop::Dial("*123#")).await;
+    for answer in ["1", "1", "user_slow"] {
+        phone.send(answer).await;
+    }
+    let (end, text) = phone.send("pass_good").await;
+    assert!(!end && text.starts_with("Processing..."), "{text}");
+}

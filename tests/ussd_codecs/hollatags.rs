@@ -37,6 +37,16 @@ fn hollatags_decodes_a_first_dial() {
         unreachable!()
     };
     assert_eq!(dialled_prefill(&first.service_code, dialled), ["1"]);
+    // A dial whose `#` was lost from the query (sent raw, it starts the
+    // URL's fragment) is still the dial.
+    let lost =
+        hop("session_operation=begin&session_msg=*347*100*1&session_id=1&session_from=*347*100");
+    assert_eq!(
+        lost.payload,
+        Payload::Initiation {
+            dialled: "*347*100*1".into()
+        }
+    );
     // A `begin` whose message is not a dialled code (the reference's own
     // example carries a greeting): the code itself, no pre-dialled input.
     let greeting = hop(

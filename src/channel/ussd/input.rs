@@ -153,6 +153,22 @@ pub fn parse_service_code(text: &str) -> Option<String> {
     (!core.is_empty() && digits).then(|| normalise_service_code(core))
 }
 
+/// Whether `input` is a dialled code: a `*`, then digits and `*`s
+/// starting and ending with a digit, then a `#` or not — a gateway that
+/// sends the `#` unencoded in its query loses it (a `#` starts the URL's
+/// fragment). How Airtel's first hop and HollaTags' `begin` message are
+/// told from answers. The `*` is required: an answer typed with a `#` after it
+/// (`1#`, a habit on some handsets) stays an answer.
+pub fn is_dialled_code(input: &str) -> bool {
+    let Some(rest) = input.strip_prefix('*') else {
+        return false;
+    };
+    let code = rest.strip_suffix('#').unwrap_or(rest);
+    code.bytes().next().is_some_and(|b| b.is_ascii_digit())
+        && code.bytes().last().is_some_and(|b| b.is_ascii_digit())
+        && code.bytes().all(|b| b.is_ascii_digit() || b == b'*')
+}
+
 /// A service code in the canonical `*…#` form (`714*4` → `*714*4#`), so
 /// codes compare equal across gateways that send them with or without the
 /// marks. Surrounding whitespace is removed; an empty code stays empty.
@@ -185,4 +201,23 @@ pub(super) fn split_segments(text: &str) -> Vec<String> {
 /// The text after the last `*`, or the whole text if it has none.
 pub(super) fn last_segment(text: &str) -> &str {
     text.rsplit_once('*').map_or(text, |(_, last)| last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dialled_code_is_told_from_an_answer() {
+        // The `#` may be missing (a raw `#` is lost from a query).
+        for code in ["*384*123#", "*544#", "*384*123*1#", "*384*123", "*12"] {
+            assert!(is_dialled_code(code), "{code}");
+        }
+        for answer in [
+            "", "1", "1#", "12#", "384*123#", "1234", "12*34", "*", "#", "*#", "**1#", "*1*#",
+            "*abc#",
+        ] {
+            assert!(!is_dialled_code(answer), "{answer}");
+        }
+    }
 }

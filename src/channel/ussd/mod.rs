@@ -178,7 +178,12 @@ impl UssdService {
         }
         // The reply budget counts from here: a bank-list refresh on the way
         // to a bank call must not add to the time the gateway waits.
-        let reply_by = crate::service::deadline_in(self.config.reply_budget);
+        let budget = gateway
+            .reply_within()
+            .map_or(self.config.reply_budget, |within| {
+                within.min(self.config.reply_budget)
+            });
+        let reply_by = crate::service::deadline_in(budget);
         let shown = match self
             .serve(gateway.name(), &key, &raw, request.peer, reply_by)
             .await
@@ -318,13 +323,23 @@ impl UssdService {
             (Payload::Latest { text, .. }, Some(_)) => Extracted::Input(text.clone()),
             // No state for this session: its first screen was stateless (or the
             // state expired). The text may only pick a bank, like pre-dialled input;
-            // from a gateway that sends no code, a text with a code's marks in it
-            // that is one of the deployment's codes is a first dial whose `*` was
-            // lost (Airtel's `384*123`), read as one. A plain number never is:
-            // it answers the bank list (`98`, More) whatever codes are served.
+            // a text with a code's marks in it that is a dial of the gateway's code
+            // (or, from a gateway that sends none, of one of the deployment's) is a
+            // first dial the gateway sent as an answer (DMark's without its
+            // `response`, Airtel's `384*123` whose `*` was lost), read as one. A
+            // plain number never is: it answers the bank list (`98`, More)
+            // whatever codes are served.
             (Payload::Latest { text, .. }, None) => Extracted::Begin {
-                prefill: (raw.service_code.is_empty() && text.contains(['*', '#']))
-                    .then(|| input::configured_prefill(&self.config.service_codes, text))
+                prefill: text
+                    .contains(['*', '#'])
+                    .then(|| {
+                        let codes = if raw.service_code.is_empty() {
+                            &self.config.service_codes[..]
+                        } else {
+                            std::slice::from_ref(&raw.service_code)
+                        };
+                        input::configured_prefill(codes, text)
+                    })
                     .flatten()
                     .unwrap_or_else(|| vec![text.clone()]),
             },

@@ -33,6 +33,8 @@
 
 use std::borrow::Cow;
 
+use crate::channel::ussd::input::is_dialled_code;
+
 use super::{
     normalise_msisdn, DecodeError, Gateway, GatewayRequest, GatewayResponse, Payload, RawHop,
     Screen,
@@ -74,21 +76,6 @@ impl<'a> Fields<'a> {
         }
         fields
     }
-}
-
-/// Whether `input` is a dialled code: a `*`, then digits and `*`s
-/// starting and ending with a digit, then a `#` or not — a gateway that
-/// sends the `#` unencoded in its query loses it (a `#` starts the URL's
-/// fragment). The `*` is required: an answer typed with a `#` after it
-/// (`1#`, a habit on some handsets) stays an answer.
-fn is_dialled_code(input: &str) -> bool {
-    let Some(rest) = input.strip_prefix('*') else {
-        return false;
-    };
-    let code = rest.strip_suffix('#').unwrap_or(rest);
-    code.bytes().next().is_some_and(|b| b.is_ascii_digit())
-        && code.bytes().last().is_some_and(|b| b.is_ascii_digit())
-        && code.bytes().all(|b| b.is_ascii_digit() || b == b'*')
 }
 
 impl Gateway for Airtel {
@@ -144,25 +131,6 @@ impl Gateway for Airtel {
                 ("amount", "0".to_owned()),
             ],
             body: screen.text.clone().into_bytes(),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_dialled_code_is_told_from_an_answer() {
-        // The `#` may be missing (a raw `#` is lost from a query).
-        for code in ["*384*123#", "*544#", "*384*123*1#", "*384*123", "*12"] {
-            assert!(is_dialled_code(code), "{code}");
-        }
-        for answer in [
-            "", "1", "1#", "12#", "384*123#", "1234", "12*34", "*", "#", "*#", "**1#", "*1*#",
-            "*abc#",
-        ] {
-            assert!(!is_dialled_code(answer), "{answer}");
         }
     }
 }

@@ -18,7 +18,7 @@
 //! Case and surrounding spaces do not matter. Absent, the hop cannot be
 //! told apart from another kind, and is unreadable. On a first dial the
 //! dialled string is `session_msg` when it is shaped like a dialled code
-//! (`*347*100*1#`) and `session_from` otherwise (the reference does not say
+//! (`*347*100*1#`, its `#` perhaps lost from the query) and `session_from` otherwise (the reference does not say
 //! what a `begin`'s message holds); pre-dialled segments are what it adds
 //! to `session_from`. HollaTags numbers no hops, so a repeated delivery
 //! cannot be told from the same answer typed again.
@@ -40,7 +40,7 @@ use serde::Serialize;
 
 use super::msisdn::{national, NIGERIA};
 use super::{DecodeError, Gateway, GatewayRequest, GatewayResponse, Payload, RawHop, Screen};
-use crate::channel::ussd::input::normalise_service_code;
+use crate::channel::ussd::input::{is_dialled_code, normalise_service_code};
 
 /// The HollaTags codec (store-key name `hollatags`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -88,16 +88,6 @@ struct Reply<'a> {
     session_msg: &'a str,
 }
 
-/// Whether `text` is shaped like a dialled code: `*`, digits and `*`s,
-/// `#`.
-fn is_dialled(text: &str) -> bool {
-    text.strip_prefix('*')
-        .and_then(|rest| rest.strip_suffix('#'))
-        .is_some_and(|code| {
-            !code.is_empty() && code.bytes().all(|b| b.is_ascii_digit() || b == b'*')
-        })
-}
-
 impl Gateway for HollaTags {
     fn name(&self) -> &'static str {
         "hollatags"
@@ -117,7 +107,7 @@ impl Gateway for HollaTags {
         let message = get(Field::Message);
         let from = get(Field::From).trim();
         let payload = if operation.eq_ignore_ascii_case("begin") {
-            let dialled = if is_dialled(message.trim()) {
+            let dialled = if is_dialled_code(message.trim()) {
                 message.trim()
             } else {
                 from
@@ -158,20 +148,5 @@ impl Gateway for HollaTags {
             session_id,
             session_msg: &screen.text,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_dialled;
-
-    #[test]
-    fn a_dialled_code_is_told_from_a_message() {
-        for code in ["*347*100#", "*347*100*1#", "*7006#"] {
-            assert!(is_dialled(code), "{code}");
-        }
-        for other in ["", "1", "*347*100", "347*100#", "*#", "Hello", "*12a#"] {
-            assert!(!is_dialled(other), "{other}");
-        }
     }
 }

@@ -140,6 +140,15 @@ pub trait Gateway: Send + Sync + 'static {
     fn decode(&self, request: &GatewayRequest) -> Result<RawHop, DecodeError>;
     /// Writes a screen. `client_state` is echoed back by gateways that support it.
     fn encode(&self, screen: &Screen, session_id: &str, client_state: &str) -> GatewayResponse;
+    /// The longest this gateway waits for a reply, when it is known to be
+    /// shorter than usual (Sendexa: 5 to 10 seconds, by carrier): a hop's
+    /// reply budget ([`UssdConfig::reply_budget`](super::UssdConfig::reply_budget))
+    /// is cut to it, so a slow bank's interim screen reaches the handset
+    /// before the gateway gives up. `None`, the default: the budget as
+    /// configured.
+    fn reply_within(&self) -> Option<std::time::Duration> {
+        None
+    }
     /// Answers a [`Payload::Status`] call: whether the session is `active`
     /// here. Only a gateway that makes such calls decodes one; the default,
     /// for the others, is an empty screen that ends the session unless it

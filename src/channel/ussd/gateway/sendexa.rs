@@ -22,12 +22,19 @@
 //! sending).
 //!
 //! Reply: `{"message": "…", "shouldClose": false}` to wait for an answer,
-//! `true` to end. Nothing is echoed. Sendexa waits 5–10 seconds for it.
+//! `true` to end. Nothing is echoed. Sendexa waits 5–10 seconds for it
+//! (by carrier), so a hop's reply budget is cut to [`REPLY_WITHIN`]: a
+//! slow bank's interim screen is sent before the shortest of those.
 
 use serde::Serialize;
 
 use super::ghana::{self, text};
 use super::{DecodeError, Gateway, GatewayRequest, GatewayResponse, Payload, RawHop, Screen};
+
+/// The longest a Sendexa hop takes before its reply (or a slow bank's
+/// interim screen) is sent: a second inside the 5 seconds some carriers
+/// wait, for the network on the way back.
+pub const REPLY_WITHIN: std::time::Duration = std::time::Duration::from_secs(4);
 
 /// The Sendexa codec (store-key name `sendexa`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -73,6 +80,10 @@ impl Gateway for Sendexa {
             network: text(&object, "network").trim().to_owned(),
             payload,
         })
+    }
+
+    fn reply_within(&self) -> Option<std::time::Duration> {
+        Some(REPLY_WITHIN)
     }
 
     fn encode(&self, screen: &Screen, _session_id: &str, _client_state: &str) -> GatewayResponse {
