@@ -130,7 +130,8 @@ pub(crate) struct ServeArgs {
     /// Screen budget in GSM-7 characters (at most 182).
     #[arg(long, default_value_t = 160)]
     budget: usize,
-    /// Seconds a hop may take before the handset gets "Processing...".
+    /// Seconds a hop may take before the handset gets "Processing..."
+    /// (Sendexa's hops at most 4: it waits only 5 to 10).
     #[arg(long, default_value_t = 10)]
     reply_budget: u64,
     /// Only accept gateway requests from this network (CIDR; repeatable).
@@ -141,7 +142,8 @@ pub(crate) struct ServeArgs {
     /// (Sendexa: not said which): given it,
     /// what a person dials after it (`*384*123*1#`) pre-selects a bank, as on
     /// the gateways that send their code. Without it their first dial shows
-    /// the bank list.
+    /// the bank list. On a shared code whose gateway names only the shared
+    /// part (`*123#` for `*123*100#`), give the channel's own code.
     #[arg(long = "service-code", value_name = "CODE", value_parser = service_code)]
     service_codes: Vec<String>,
     /// USSD sessions one phone may start per minute (0: no limit).

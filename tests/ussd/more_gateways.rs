@@ -192,6 +192,36 @@ async fn a_pre_dialled_bank_is_picked_on_the_first_dial() {
     }
 }
 
+/// A channel on a shared code (`*347*100#`) whose gateway names only the
+/// code it shares (`session_from` `*347#`): told its own code
+/// (`--service-code`), the deployment reads the bank after it, not the
+/// channel's digits, as the pre-dialled choice.
+#[tokio::test]
+async fn a_channel_on_a_shared_code_reads_its_own_code_when_told_it() {
+    let config = UssdConfig {
+        service_codes: vec!["*347*100#".into()],
+        ..UssdConfig::default()
+    };
+    let rig = rig_with(SandboxConfig::default(), config).await;
+    let reply: Value = reqwest::Client::new()
+        .get(gateway(&rig.url, "/ussd/hollatags"))
+        .query(&[
+            ("session_id", "ht-shared"),
+            ("session_msisdn", "2348031000106"),
+            ("session_operation", "begin"),
+            ("session_msg", "*347*100*1#"),
+            ("session_from", "*347#"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let text = reply["session_msg"].as_str().unwrap();
+    assert!(text.contains("Sandbox Bank: log in with"), "{text}");
+}
+
 /// HollaTags' `end` mid-MFA is the end of the telecom session, not of the
 /// flow: a re-dial from the same phone, written in national form this
 /// time, is offered the flow and finishes it.

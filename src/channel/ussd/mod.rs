@@ -81,8 +81,10 @@ pub struct UssdConfig {
     /// `ussdServiceCode` or `session_from`): its segments after one of them are
     /// pre-dialled input, as for the gateways that send their code, and an
     /// Airtel first dial that lost its `*` (`384*123`) is known by them.
-    /// Empty: such a first dial carries no pre-dialled input. A code not of
-    /// that shape never matches.
+    /// Also when one is longer than the code the gateway sent (a channel on
+    /// a shared code, `*123*100#`, whose gateway names `*123#`): the longer
+    /// wins. Empty: such a first dial carries no pre-dialled input. A code
+    /// not of that shape never matches.
     pub service_codes: Vec<String>,
 }
 
@@ -299,16 +301,23 @@ impl UssdService {
         let extracted = match (&raw.payload, state) {
             (Payload::Cumulative(text), Some(s)) => s.texts.extract(text),
             (Payload::Cumulative(text), None) => input::extract(None, text),
-            // The gateway's own code when it sends one; else the codes
-            // this deployment was told it answers.
-            (Payload::Initiation { dialled }, _) => Extracted::Begin {
-                prefill: if raw.service_code.is_empty() {
-                    input::configured_prefill(&self.config.service_codes, dialled)
-                        .unwrap_or_default()
+            // The gateway's own code when it sends one; else, or when one
+            // of them is longer (a channel on a shared code, `*123*100#`,
+            // whose gateway names only `*123#`), the codes this deployment
+            // was told it answers: the longer code leaves fewer segments.
+            (Payload::Initiation { dialled }, _) => {
+                let configured = input::configured_prefill(&self.config.service_codes, dialled);
+                let prefill = if raw.service_code.is_empty() {
+                    configured.unwrap_or_default()
                 } else {
-                    input::dialled_prefill(&raw.service_code, dialled)
-                },
-            },
+                    let own = input::dialled_prefill(&raw.service_code, dialled);
+                    match configured {
+                        Some(longer) if longer.len() < own.len() => longer,
+                        _ => own,
+                    }
+                };
+                Extracted::Begin { prefill }
+            }
             // The same hop again, or a late re-delivery of an earlier one
             // (a gateway's sequence only grows): the current screen, never
             // its input taken as the answer to this screen (a username
