@@ -43,17 +43,17 @@ enum Field {
 const FIELDS: usize = Field::Hops as usize + 1;
 
 impl Field {
-    fn named(name: &str) -> Option<Field> {
+    fn named(name: &[u8]) -> Option<Field> {
         Some(match name {
-            "sessionId" | "session_id" | "SESSION_ID" => Field::SessionId,
-            "serviceCode" | "service_code" | "DEST" => Field::ServiceCode,
-            "phoneNumber" | "msisdn" | "phone_number" | "ORIG" => Field::Phone,
-            "networkCode" | "network_code" => Field::Network,
-            "text" | "ussd_string" | "USSD_PARAMS" => Field::Text,
-            "status" => Field::Status,
-            "errorMessage" | "error_message" => Field::ErrorMessage,
-            "durationInMillis" | "duration_in_millis" => Field::Duration,
-            "hopsCount" | "hops_count" => Field::Hops,
+            b"sessionId" | b"session_id" | b"SESSION_ID" => Field::SessionId,
+            b"serviceCode" | b"service_code" | b"DEST" => Field::ServiceCode,
+            b"phoneNumber" | b"msisdn" | b"phone_number" | b"ORIG" => Field::Phone,
+            b"networkCode" | b"network_code" => Field::Network,
+            b"text" | b"ussd_string" | b"USSD_PARAMS" => Field::Text,
+            b"status" => Field::Status,
+            b"errorMessage" | b"error_message" => Field::ErrorMessage,
+            b"durationInMillis" | b"duration_in_millis" => Field::Duration,
+            b"hopsCount" | b"hops_count" => Field::Hops,
             _ => return None,
         })
     }

@@ -57,13 +57,13 @@ enum Field {
 const FIELDS: usize = Field::Response as usize + 1;
 
 impl Field {
-    fn named(name: &str) -> Option<Field> {
+    fn named(name: &[u8]) -> Option<Field> {
         Some(match name {
-            "transactionId" => Field::Transaction,
-            "msisdn" => Field::Msisdn,
-            "ussdServiceCode" => Field::ServiceCode,
-            "ussdRequestString" => Field::Request,
-            "response" => Field::Response,
+            b"transactionId" => Field::Transaction,
+            b"msisdn" => Field::Msisdn,
+            b"ussdServiceCode" => Field::ServiceCode,
+            b"ussdRequestString" => Field::Request,
+            b"response" => Field::Response,
             _ => return None,
         })
     }

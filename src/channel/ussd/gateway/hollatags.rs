@@ -61,14 +61,14 @@ enum Field {
 const FIELDS: usize = Field::Network as usize + 1;
 
 impl Field {
-    fn named(name: &str) -> Option<Field> {
+    fn named(name: &[u8]) -> Option<Field> {
         Some(match name {
-            "session_id" => Field::Session,
-            "session_msisdn" => Field::Msisdn,
-            "session_operation" => Field::Operation,
-            "session_msg" => Field::Message,
-            "session_from" => Field::From,
-            "session_mno" => Field::Network,
+            b"session_id" => Field::Session,
+            b"session_msisdn" => Field::Msisdn,
+            b"session_operation" => Field::Operation,
+            b"session_msg" => Field::Message,
+            b"session_from" => Field::From,
+            b"session_mno" => Field::Network,
             _ => return None,
         })
     }
