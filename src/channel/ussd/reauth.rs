@@ -194,7 +194,7 @@ impl UssdService {
     /// again would be for nothing. One on a handset's screen now is left to
     /// that dial: the person may be reading it, and an answer that found no
     /// session would be read as a first screen's (a bank picked); marked
-    /// settled ([`SETTLED_FOR`]), it is not offered on a later dial unless
+    /// settled (for an hour), it is not offered on a later dial unless
     /// begun, nor asked again by Mono's retry of an older event. `true`
     /// when one was taken back here; idempotent.
     pub async fn withdraw_reauth(&self, phone: &str, account: &str) -> Result<bool, ServiceError> {
