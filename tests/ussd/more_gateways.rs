@@ -195,11 +195,12 @@ async fn a_pre_dialled_bank_is_picked_on_the_first_dial() {
 /// A channel on a shared code (`*347*100#`) whose gateway names only the
 /// code it shares (`session_from` `*347#`): told its own code
 /// (`--service-code`), the deployment reads the bank after it, not the
-/// channel's digits, as the pre-dialled choice.
+/// channel's digits, as the pre-dialled choice; so it does for a DMark dial
+/// that came without its flag (read as a first screen's answer).
 #[tokio::test]
 async fn a_channel_on_a_shared_code_reads_its_own_code_when_told_it() {
     let config = UssdConfig {
-        service_codes: vec!["*347*100#".into()],
+        service_codes: vec!["*347*100#".into(), "*257*100#".into()],
         ..UssdConfig::default()
     };
     let rig = rig_with(SandboxConfig::default(), config).await;
@@ -219,6 +220,22 @@ async fn a_channel_on_a_shared_code_reads_its_own_code_when_told_it() {
         .await
         .unwrap();
     let text = reply["session_msg"].as_str().unwrap();
+    assert!(text.contains("Sandbox Bank: log in with"), "{text}");
+    let reply: Value = reqwest::Client::new()
+        .get(gateway(&rig.url, "/ussd/dmark"))
+        .query(&[
+            ("transactionId", "dm-shared"),
+            ("msisdn", "256772000106"),
+            ("ussdServiceCode", "257"),
+            ("ussdRequestString", "*257*100*1#"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let text = reply["responseString"].as_str().unwrap();
     assert!(text.contains("Sandbox Bank: log in with"), "{text}");
 }
 

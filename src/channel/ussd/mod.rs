@@ -83,8 +83,10 @@ pub struct UssdConfig {
     /// Airtel first dial that lost its `*` (`384*123`) is known by them.
     /// Also when one is longer than the code the gateway sent (a channel on
     /// a shared code, `*123*100#`, whose gateway names `*123#`): the longer
-    /// wins. Empty: such a first dial carries no pre-dialled input. A code
-    /// not of that shape never matches.
+    /// wins. They are the deployment's, for every gateway it serves: one
+    /// given for a gateway that is a longer prefix of another gateway's dial
+    /// wins there too. Empty: such a first dial carries no pre-dialled
+    /// input. A code not of that shape never matches.
     pub service_codes: Vec<String>,
 }
 
@@ -205,6 +207,26 @@ impl UssdService {
         gateway.encode(&shown, &raw.session_id, "")
     }
 
+    /// The pre-dialled segments of `dialled` (a first dial, or a first
+    /// screen's answer shaped like one), read against the gateway's own
+    /// code `own` (when it sent one) and the codes this deployment answers:
+    /// the longest that `dialled` dials wins, leaving the fewest segments (a
+    /// channel on a shared code, `*123*100#`, whose gateway names only
+    /// `*123#`). `None` when it dials none of them: which segments were the
+    /// code's is then unknown.
+    fn dial_prefill(&self, own: &str, dialled: &str) -> Option<Vec<String>> {
+        let configured = input::configured_prefill(&self.config.service_codes, dialled);
+        if own.is_empty() {
+            return configured;
+        }
+        let own = input::configured_prefill(&[own.to_owned()], dialled);
+        match (own, configured) {
+            (Some(own), Some(longer)) if longer.len() < own.len() => Some(longer),
+            (Some(own), _) => Some(own),
+            (None, configured) => configured,
+        }
+    }
+
     /// Whether the session at `key` is still going, for a gateway that asks
     /// (and may close its side on a no): unless its last screen ended it.
     /// A session with no record here may be on its first screen, which is
@@ -301,23 +323,11 @@ impl UssdService {
         let extracted = match (&raw.payload, state) {
             (Payload::Cumulative(text), Some(s)) => s.texts.extract(text),
             (Payload::Cumulative(text), None) => input::extract(None, text),
-            // The gateway's own code when it sends one; else, or when one
-            // of them is longer (a channel on a shared code, `*123*100#`,
-            // whose gateway names only `*123#`), the codes this deployment
-            // was told it answers: the longer code leaves fewer segments.
-            (Payload::Initiation { dialled }, _) => {
-                let configured = input::configured_prefill(&self.config.service_codes, dialled);
-                let prefill = if raw.service_code.is_empty() {
-                    configured.unwrap_or_default()
-                } else {
-                    let own = input::dialled_prefill(&raw.service_code, dialled);
-                    match configured {
-                        Some(longer) if longer.len() < own.len() => longer,
-                        _ => own,
-                    }
-                };
-                Extracted::Begin { prefill }
-            }
+            (Payload::Initiation { dialled }, _) => Extracted::Begin {
+                prefill: self
+                    .dial_prefill(&raw.service_code, dialled)
+                    .unwrap_or_default(),
+            },
             // The same hop again, or a late re-delivery of an earlier one
             // (a gateway's sequence only grows): the current screen, never
             // its input taken as the answer to this screen (a username
@@ -341,14 +351,7 @@ impl UssdService {
             (Payload::Latest { text, .. }, None) => Extracted::Begin {
                 prefill: text
                     .contains(['*', '#'])
-                    .then(|| {
-                        let codes = if raw.service_code.is_empty() {
-                            &self.config.service_codes[..]
-                        } else {
-                            std::slice::from_ref(&raw.service_code)
-                        };
-                        input::configured_prefill(codes, text)
-                    })
+                    .then(|| self.dial_prefill(&raw.service_code, text))
                     .flatten()
                     .unwrap_or_else(|| vec![text.clone()]),
             },

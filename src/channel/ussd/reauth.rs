@@ -96,15 +96,20 @@ impl UssdService {
 
     /// Puts a re-authorisation of `request.account` in front of the person
     /// at `request.phone` the next time they dial, on any gateway this
-    /// service answers.
+    /// service answers. The host's decision: newer than Mono's word that
+    /// the account was settled, which it clears.
     pub async fn request_reauth(&self, request: ReauthRequest) -> Result<(), ServiceError> {
+        let settled = settled_key(self.service.store().as_ref(), &request.account);
+        self.service.store().delete(&settled).await?;
+        self.store_reauth(request).await
+    }
+
+    /// [`request_reauth`](Self::request_reauth) without clearing the
+    /// settled mark: Mono's own asks, which must not undo its later word.
+    async fn store_reauth(&self, request: ReauthRequest) -> Result<(), ServiceError> {
         // Keyed as the gateways key a phone (E.164, `+` added), so the
         // person's next dial finds it whichever gateway sends the number.
         let phone = super::gateway::msisdn::normalise_msisdn(&request.phone);
-        // A request is newer than Mono's word that the account was settled
-        // (Mono's own retries are told apart before they come here).
-        let settled = settled_key(self.service.store().as_ref(), &request.account);
-        self.service.store().delete(&settled).await?;
         let wait = request
             .wait_seconds
             .map_or(DEFAULT_REAUTH_WAIT, Duration::from_secs)
@@ -204,14 +209,18 @@ impl UssdService {
         // `reauthorisation_required` nor a dial finding an offer shown
         // before brings it back ([`SETTLED_FOR`]).
         let settled = settled_key(store.as_ref(), account);
-        let current = store.get(&settled).await?.map(|entry| entry.version);
-        match store
-            .compare_and_set(&settled, current, b"1".to_vec(), SETTLED_FOR)
-            .await
-        {
-            // Another delivery marked it meanwhile: marked either way.
-            Ok(_) | Err(crate::store::StoreError::Conflict) => {}
-            Err(e) => return Err(e.into()),
+        for attempt in 1..=3 {
+            let current = store.get(&settled).await?.map(|entry| entry.version);
+            match store
+                .compare_and_set(&settled, current, b"1".to_vec(), SETTLED_FOR)
+                .await
+            {
+                Ok(_) => break,
+                // Written or cleared (the host's request) meanwhile: read
+                // again, so that a clearing does not pass for a mark.
+                Err(crate::store::StoreError::Conflict) if attempt < 3 => continue,
+                Err(e) => return Err(e.into()),
+            }
         }
         let mut withdrawn: Vec<String> = Vec::new();
         for index in every_phone_key(store.as_ref(), &phone) {
@@ -305,10 +314,25 @@ impl crate::records::Reauthoriser for UssdService {
                 auth_method: auth.auth_method.clone(),
                 wait_seconds: None,
             };
-            self.request_reauth(request)
+            self.store_reauth(request)
                 .await
-                .map(|()| true)
-                .map_err(|e| e.to_string())
+                .map_err(|e| e.to_string())?;
+            // Mono's `account_reauthorized` may have crossed this one: marked
+            // after the check above, its withdrawal may have looked before
+            // the request was written. Looked again now that it is, and
+            // taken back if so (the withdrawal after the mark sees it too).
+            let account = &auth.partner_account_id;
+            if self
+                .reauth_settled(account)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                self.withdraw_reauth(phone, account)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                return Ok(false);
+            }
+            Ok(true)
         })
     }
 

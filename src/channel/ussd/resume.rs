@@ -147,8 +147,10 @@ impl UssdService {
         // not offered again, and taken away (at the version read: a dial
         // that moved it meanwhile keeps it). One the person began is theirs
         // to finish.
+        // A store that cannot say now is taken for "not settled": the offer
+        // is shown, as before the mark existed, rather than the dial failed.
         if let Some(account) = session.flow.reauthorises() {
-            if session.channel.unstarted && self.reauth_settled(account).await? {
+            if session.channel.unstarted && self.reauth_settled(account).await.unwrap_or(false) {
                 let _ = self
                     .service
                     .store()
