@@ -348,6 +348,30 @@ async fn serve_asking(store: &Arc<SqlStore>, asker: &Arc<Asker>) -> String {
     url
 }
 
+/// Three customers' auths of one account (`acct-{tag}`), the third
+/// unlinked since: their ids, oldest first.
+async fn three_auths(store: &Arc<SqlStore>, tag: &str, customers: [&String; 3]) -> Vec<String> {
+    let mut ids = Vec::new();
+    for (n, customer) in customers.into_iter().enumerate() {
+        let link = linked(
+            &format!("ref-{tag}{n}"),
+            &format!("acct-{tag}"),
+            customer,
+            &format!("bank-{tag}"),
+        );
+        ids.push(
+            record_at(store.as_ref(), &link, jan(n as u64 + 1, 9))
+                .await
+                .id,
+        );
+    }
+    store
+        .set_validated(&ids[2], false, jan(9, 9))
+        .await
+        .unwrap();
+    ids
+}
+
 /// `account_reauthorized` and `account_unlinked` hand every auth of the
 /// account, unlinked or not, to the reauthoriser to withdraw what still
 /// waits, and list those withdrawn; one that failed makes the delivery a
@@ -359,20 +383,7 @@ async fn a_reauthorised_or_unlinked_account_withdraws_from_every_auth_and_a_fail
     let store = Arc::clone(&backend.store);
     let [reached, elsewhere, gone] =
         ["+254700000011", "+254700000012", "+254700000013"].map(|c| c.to_owned());
-    let mut ids = Vec::new();
-    for (n, customer) in [&reached, &elsewhere, &gone].into_iter().enumerate() {
-        let auth = record_at(
-            store.as_ref(),
-            &linked(&format!("ref-w{n}"), "acct-w", customer, "bank-w"),
-            jan(n as u64 + 1, 9),
-        )
-        .await;
-        ids.push(auth.id);
-    }
-    store
-        .set_validated(&ids[2], false, jan(9, 9))
-        .await
-        .unwrap();
+    let ids = three_auths(&store, "w", [&reached, &elsewhere, &gone]).await;
     let all = {
         let mut all = vec![reached.clone(), elsewhere.clone(), gone.clone()];
         all.sort();
@@ -430,20 +441,7 @@ async fn a_reauthorisation_is_asked_of_every_validated_auth_and_a_failure_is_503
     let store = Arc::clone(&backend.store);
     let [reached, elsewhere, gone] =
         ["+254700000001", "+254700000002", "+254700000003"].map(|c| c.to_owned());
-    let mut ids = Vec::new();
-    for (n, customer) in [&reached, &elsewhere, &gone].into_iter().enumerate() {
-        let auth = record_at(
-            store.as_ref(),
-            &linked(&format!("ref-r{n}"), "acct-r", customer, "bank-r"),
-            jan(n as u64 + 1, 9),
-        )
-        .await;
-        ids.push(auth.id);
-    }
-    store
-        .set_validated(&ids[2], false, jan(9, 9))
-        .await
-        .unwrap();
+    let ids = three_auths(&store, "r", [&reached, &elsewhere, &gone]).await;
     let body = json!({
         "event": "mono.events.reauthorisation_required",
         "data": { "account": { "_id": "acct-r" } },

@@ -125,6 +125,19 @@ impl Phone<'_> {
     }
 }
 
+/// A `GET` of the gateway route `path` with `params` (as DMark and
+/// HollaTags call): its JSON reply.
+async fn get_json<const N: usize>(url: &str, path: &str, params: [(&str, &str); N]) -> Value {
+    let reply = reqwest::Client::new()
+        .get(gateway(url, path))
+        .query(&params[..])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    reply.json().await.unwrap()
+}
+
 /// Dials, picks Sandbox Bank and internet banking, logs in as `user_good`:
 /// the linked screen, with the gateway's end signal.
 async fn links(wire: Wire, msisdn: &str, dialled: &str) {
@@ -204,37 +217,31 @@ async fn a_channel_on_a_shared_code_reads_its_own_code_when_told_it() {
         ..UssdConfig::default()
     };
     let rig = rig_with(SandboxConfig::default(), config).await;
-    let reply: Value = reqwest::Client::new()
-        .get(gateway(&rig.url, "/ussd/hollatags"))
-        .query(&[
+    let reply = get_json(
+        &rig.url,
+        "/ussd/hollatags",
+        [
             ("session_id", "ht-shared"),
             ("session_msisdn", "2348031000106"),
             ("session_operation", "begin"),
             ("session_msg", "*347*100*1#"),
             ("session_from", "*347#"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     let text = reply["session_msg"].as_str().unwrap();
     assert!(text.contains("Sandbox Bank: log in with"), "{text}");
-    let reply: Value = reqwest::Client::new()
-        .get(gateway(&rig.url, "/ussd/dmark"))
-        .query(&[
+    let reply = get_json(
+        &rig.url,
+        "/ussd/dmark",
+        [
             ("transactionId", "dm-shared"),
             ("msisdn", "256772000106"),
             ("ussdServiceCode", "257"),
             ("ussdRequestString", "*257*100*1#"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     let text = reply["responseString"].as_str().unwrap();
     assert!(text.contains("Sandbox Bank: log in with"), "{text}");
 }
@@ -281,24 +288,14 @@ async fn a_hollatags_end_mid_mfa_resumes_on_a_redial_from_the_national_number() 
 async fn a_dmark_dial_without_its_flag_is_still_a_dial() {
     let rig = rig().await;
     let get = |session: &'static str, text: &'static str| {
-        let url = gateway(&rig.url, "/ussd/dmark");
-        async move {
-            let reply: Value = reqwest::Client::new()
-                .get(url)
-                .query(&[
-                    ("transactionId", session),
-                    ("msisdn", "256772000104"),
-                    ("ussdServiceCode", "*257#"),
-                    ("ussdRequestString", text),
-                ])
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            reply["responseString"].as_str().unwrap().to_owned()
-        }
+        let params = [
+            ("transactionId", session),
+            ("msisdn", "256772000104"),
+            ("ussdServiceCode", "*257#"),
+            ("ussdRequestString", text),
+        ];
+        let reply = get_json(&rig.url, "/ussd/dmark", params);
+        async move { reply.await["responseString"].as_str().unwrap().to_owned() }
     };
     let text = get("dm-flagless-1", "*257#").await;
     assert!(text.contains("Choose your bank"), "{text}");

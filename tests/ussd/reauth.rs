@@ -239,6 +239,30 @@ async fn monos_reauthorisation_webhook_is_offered_on_the_next_dial() {
     assert!(!first.contains("log in again"), "{first}");
 }
 
+/// `user` links an account by USSD from `phone` (Sandbox Bank, internet
+/// banking): its account id and auth id, read back from `records`.
+async fn linked_by_ussd(
+    url: &str,
+    records: &SqlStore,
+    phone: &str,
+    user: &str,
+) -> (String, String) {
+    let (end, text) = AtPhone::new(url, phone)
+        .script(&["1", "1", user, "pass_good"])
+        .await;
+    assert!(end && text.contains("linked"), "{text}");
+    let mine = Filter {
+        customer: Some(phone.into()),
+        ..Filter::default()
+    };
+    let found = records
+        .find(&mine, PageRequest::new(1, 10).unwrap())
+        .await
+        .unwrap();
+    let auth = &found.auths[0];
+    (auth.partner_account_id.clone(), auth.id.clone())
+}
+
 /// One of Mono's webhooks about `account`, delivered to the rig: its
 /// answer's `data`.
 async fn mono_event(url: &str, event: &str, account: &str) -> serde_json::Value {
@@ -290,20 +314,8 @@ async fn monos_reauthorized_and_unlinked_events_withdraw_a_waiting_offer() {
         ("+2348010000041", "user_reauth"),
         ("+2348010000042", "user_good"),
     ] {
-        let (end, text) = AtPhone::new(&rig.url, phone)
-            .script(&["1", "1", user, "pass_good"])
-            .await;
-        assert!(end && text.contains("linked"), "{text}");
-        let mine = Filter {
-            customer: Some(phone.into()),
-            ..Filter::default()
-        };
-        let found = records
-            .find(&mine, PageRequest::new(1, 10).unwrap())
-            .await
-            .unwrap();
-        let auth = found.auths[0].clone();
-        linked.push((phone, auth.partner_account_id.clone(), auth.id.clone()));
+        let (account, auth) = linked_by_ussd(&rig.url, &records, phone, user).await;
+        linked.push((phone, account, auth));
     }
     let [(phone, account, auth), (other_phone, other_account, other_auth)] =
         <[_; 2]>::try_from(linked).unwrap();
@@ -405,22 +417,7 @@ async fn a_settled_account_is_not_asked_again_by_a_late_retry_nor_offered_again(
     };
     let rig = rig_setup(SandboxConfig::default(), setup).await;
     let phone = "+2348010000043";
-    let (end, text) = AtPhone::new(&rig.url, phone)
-        .script(&["1", "1", "user_reauth", "pass_good"])
-        .await;
-    assert!(end && text.contains("linked"), "{text}");
-    let mine = Filter {
-        customer: Some(phone.into()),
-        ..Filter::default()
-    };
-    let found = records
-        .find(&mine, PageRequest::new(1, 10).unwrap())
-        .await
-        .unwrap();
-    let (account, auth) = (
-        found.auths[0].partner_account_id.clone(),
-        found.auths[0].id.clone(),
-    );
+    let (account, auth) = linked_by_ussd(&rig.url, &records, phone, "user_reauth").await;
 
     // Asked, and the offer shown on a dial the person hangs up on.
     let asked = mono_event(&rig.url, "mono.events.reauthorisation_required", &account).await;
