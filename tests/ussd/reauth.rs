@@ -133,19 +133,8 @@ async fn a_pre_dialled_dial_still_gets_the_waiting_reauthorisation() {
 /// the host's request does; an account the records never saw asks nobody.
 #[tokio::test]
 async fn monos_reauthorisation_webhook_is_offered_on_the_next_dial() {
-    let dir = TempDir::new("ussd-mono-reauth");
-    let location = Location::parse(&dir.sqlite("records.db")).unwrap();
-    let records = Arc::new(SqlStore::open(&location, None).await.unwrap());
-    let setup = Setup {
-        records: Some(Arc::clone(&records)),
-        ..Setup::default()
-    };
     let store = Arc::new(MemoryStore::new());
-    let setup = Setup {
-        store: Some(store.clone()),
-        ..setup
-    };
-    let rig = rig_setup(SandboxConfig::default(), setup).await;
+    let (_dir, records, rig) = rig_with_records("ussd-mono-reauth", store.clone()).await;
     let phone = "+2348010000029";
     let (end, text) = AtPhone::new(&rig.url, phone)
         .script(&["1", "1", "user_reauth", "pass_good"])
@@ -239,6 +228,25 @@ async fn monos_reauthorisation_webhook_is_offered_on_the_next_dial() {
     assert!(!first.contains("log in again"), "{first}");
 }
 
+/// A rig whose links are recorded in a fresh SQLite database, sessions in
+/// `store`: the database's directory (kept while the test runs), the
+/// records and the rig.
+async fn rig_with_records(
+    name: &str,
+    store: Arc<dyn SessionStore>,
+) -> (TempDir, Arc<SqlStore>, super::rig::Rig) {
+    let dir = TempDir::new(name);
+    let location = Location::parse(&dir.sqlite("records.db")).unwrap();
+    let records = Arc::new(SqlStore::open(&location, None).await.unwrap());
+    let setup = Setup {
+        records: Some(Arc::clone(&records)),
+        store: Some(store),
+        ..Setup::default()
+    };
+    let rig = rig_setup(SandboxConfig::default(), setup).await;
+    (dir, records, rig)
+}
+
 /// `user` links an account by USSD from `phone` (Sandbox Bank, internet
 /// banking): its account id and auth id, read back from `records`.
 async fn linked_by_ussd(
@@ -298,16 +306,8 @@ async fn host_asks(url: &str, phone: &str, account: &str) {
 /// is left for the person to finish.
 #[tokio::test]
 async fn monos_reauthorized_and_unlinked_events_withdraw_a_waiting_offer() {
-    let dir = TempDir::new("ussd-mono-withdraw");
-    let location = Location::parse(&dir.sqlite("records.db")).unwrap();
-    let records = Arc::new(SqlStore::open(&location, None).await.unwrap());
     let store = Arc::new(MemoryStore::new());
-    let setup = Setup {
-        records: Some(Arc::clone(&records)),
-        store: Some(store.clone()),
-        ..Setup::default()
-    };
-    let rig = rig_setup(SandboxConfig::default(), setup).await;
+    let (_dir, records, rig) = rig_with_records("ussd-mono-withdraw", store.clone()).await;
     // Two people, each linking their own account by USSD.
     let mut linked = Vec::new();
     for (phone, user) in [
@@ -406,16 +406,8 @@ impl SessionStore for Outage {
 /// makes it.
 #[tokio::test]
 async fn a_settled_account_is_not_asked_again_by_a_late_retry_nor_offered_again() {
-    let dir = TempDir::new("ussd-mono-settled");
-    let location = Location::parse(&dir.sqlite("records.db")).unwrap();
-    let records = Arc::new(SqlStore::open(&location, None).await.unwrap());
     let store = Arc::new(Outage::default());
-    let setup = Setup {
-        records: Some(Arc::clone(&records)),
-        store: Some(store.clone()),
-        ..Setup::default()
-    };
-    let rig = rig_setup(SandboxConfig::default(), setup).await;
+    let (_dir, records, rig) = rig_with_records("ussd-mono-settled", store.clone()).await;
     let phone = "+2348010000043";
     let (account, auth) = linked_by_ussd(&rig.url, &records, phone, "user_reauth").await;
 
