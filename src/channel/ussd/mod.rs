@@ -342,9 +342,9 @@ impl UssdService {
             (Payload::Latest { text, .. }, Some(_)) => Extracted::Input(text.clone()),
             // No state for this session: its first screen was stateless (or the
             // state expired). The text may only pick a bank, like pre-dialled input;
-            // a text with a code's marks in it that is a dial of the gateway's code
-            // (or, from a gateway that sends none, of one of the deployment's) is a
-            // first dial the gateway sent as an answer (DMark's without its
+            // a text with a code's marks in it that dials the gateway's code or
+            // one of the deployment's (`dial_prefill`: the longest) is a first
+            // dial the gateway sent as an answer (DMark's without its
             // `response`, Airtel's `384*123` whose `*` was lost), read as one. A
             // plain number never is: it answers the bank list (`98`, More)
             // whatever codes are served.
