@@ -370,11 +370,15 @@ async fn monos_reauthorized_and_unlinked_events_withdraw_a_waiting_offer() {
 }
 
 /// A memory store whose reads fail while `down` is set, as a Redis that is
-/// briefly gone.
+/// briefly gone; and which, while `cross` names an account, marks it
+/// settled just before a re-authorisation request's record is written, as
+/// Mono's `account_reauthorized` crossing its `reauthorisation_required`
+/// would (an unsealed store names the mark by the account as it is).
 #[derive(Debug, Default)]
 struct Outage {
     inner: MemoryStore,
     down: std::sync::atomic::AtomicBool,
+    cross: std::sync::Mutex<Option<String>>,
 }
 
 impl SessionStore for Outage {
@@ -391,7 +395,19 @@ impl SessionStore for Outage {
         data: Vec<u8>,
         ttl: std::time::Duration,
     ) -> BoxFuture<'a, Result<Version, StoreError>> {
-        self.inner.compare_and_set(key, expected, data, ttl)
+        Box::pin(async move {
+            let crossing = self.cross.lock().unwrap().take_if(|_| {
+                key.starts_with("ussd:reauth:") && expected.is_none() && !data.is_empty()
+            });
+            if let Some(account) = crossing {
+                let mark = format!("ussd:reauth-settled:{account}");
+                let hour = std::time::Duration::from_secs(3600);
+                self.inner
+                    .compare_and_set(&mark, None, b"1".to_vec(), hour)
+                    .await?;
+            }
+            self.inner.compare_and_set(key, expected, data, ttl).await
+        })
     }
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
         self.inner.delete(key)
@@ -443,7 +459,38 @@ async fn a_settled_account_is_not_asked_again_by_a_late_retry_nor_offered_again(
     let (_, first) = AtPhone::new(&rig.url, phone).dial().await;
     assert!(!first.contains("log in again"), "{first}");
 
+    let again = mono_event(&rig.url, "mono.events.reauthorisation_required", &account).await;
+    assert_eq!(
+        again["asked"],
+        json!([]),
+        "the mark outlived Mono's ask: {again}"
+    );
+
     // The host's own request is newer than Mono's word: it is offered.
+    host_asks(&rig.url, phone, &account).await;
+    let (_, offer) = AtPhone::new(&rig.url, phone).dial().await;
+    assert!(offer.contains("log in again"), "{offer}");
+}
+
+/// Mono's `account_reauthorized` crossing its `reauthorisation_required`
+/// (marked after the ask looked, before its request was written): the
+/// request is taken back once written, and the next dial is not asked;
+/// one the host asks for afterwards is offered as usual.
+#[tokio::test]
+async fn a_reauthorisation_crossed_by_monos_reauthorized_is_taken_back() {
+    let store = Arc::new(Outage::default());
+    let (_dir, records, rig) = rig_with_records("ussd-mono-crossing", store.clone()).await;
+    let phone = "+2348010000044";
+    let (account, _) = linked_by_ussd(&rig.url, &records, phone, "user_reauth").await;
+    *store.cross.lock().unwrap() = Some(account.clone());
+    let crossed = mono_event(&rig.url, "mono.events.reauthorisation_required", &account).await;
+    assert_eq!(crossed["asked"], json!([]), "{crossed}");
+    assert!(
+        store.cross.lock().unwrap().is_none(),
+        "the crossing happened"
+    );
+    let (_, first) = AtPhone::new(&rig.url, phone).dial().await;
+    assert!(!first.contains("log in again"), "{first}");
     host_asks(&rig.url, phone, &account).await;
     let (_, offer) = AtPhone::new(&rig.url, phone).dial().await;
     assert!(offer.contains("log in again"), "{offer}");

@@ -101,12 +101,16 @@ impl UssdService {
     pub async fn request_reauth(&self, request: ReauthRequest) -> Result<(), ServiceError> {
         let settled = settled_key(self.service.store().as_ref(), &request.account);
         self.service.store().delete(&settled).await?;
-        self.store_reauth(request).await
+        self.store_reauth(request).await.map(|_| ())
     }
 
     /// [`request_reauth`](Self::request_reauth) without clearing the
     /// settled mark: Mono's own asks, which must not undo its later word.
-    async fn store_reauth(&self, request: ReauthRequest) -> Result<(), ServiceError> {
+    /// The request's record name and version, for taking just it back.
+    async fn store_reauth(
+        &self,
+        request: ReauthRequest,
+    ) -> Result<(String, crate::store::Version), ServiceError> {
         // Keyed as the gateways key a phone (E.164, `+` added), so the
         // person's next dial finds it whichever gateway sends the number.
         let phone = super::gateway::msisdn::normalise_msisdn(&request.phone);
@@ -140,7 +144,7 @@ impl UssdService {
         session.flow = ConnectFlow::new(config, self.service.now()).snapshot();
         let key = format!("{REQUEST_PREFIX}{}", uuid::Uuid::new_v4().simple());
         let store = self.service.store();
-        store
+        let version = store
             .compare_and_set(&key, None, serde_json::to_vec(&session)?, wait)
             .await?;
         for gateway in super::gateway::NAMES {
@@ -169,6 +173,38 @@ impl UssdService {
                         other?;
                         break;
                     }
+                }
+            }
+        }
+        Ok((key, version))
+    }
+
+    /// Takes back the request stored as `key` at `version` for `phone`, and
+    /// every index of the phone that still names it: that one only (a
+    /// request written since, the host's, is left), at the versions read
+    /// (a dial that took it meanwhile keeps it).
+    #[cfg(feature = "records")]
+    async fn take_back(
+        &self,
+        phone: &str,
+        key: &str,
+        version: crate::store::Version,
+    ) -> Result<(), ServiceError> {
+        let store = self.service.store();
+        match store
+            .compare_and_set(key, Some(version), Vec::new(), Duration::ZERO)
+            .await
+        {
+            Ok(_) => {}
+            Err(crate::store::StoreError::Conflict) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
+        for index in every_phone_key(store.as_ref(), phone) {
+            if let Some(entry) = store.get(&index).await? {
+                if entry.data == key.as_bytes() {
+                    let _ = store
+                        .compare_and_set(&index, Some(entry.version), Vec::new(), Duration::ZERO)
+                        .await;
                 }
             }
         }
@@ -314,20 +350,21 @@ impl crate::records::Reauthoriser for UssdService {
                 auth_method: auth.auth_method.clone(),
                 wait_seconds: None,
             };
-            self.store_reauth(request)
+            let (key, version) = self
+                .store_reauth(request)
                 .await
                 .map_err(|e| e.to_string())?;
             // Mono's `account_reauthorized` may have crossed this one: marked
             // after the check above, its withdrawal may have looked before
-            // the request was written. Looked again now that it is, and
-            // taken back if so (the withdrawal after the mark sees it too).
-            let account = &auth.partner_account_id;
+            // the request was written. Looked again now that it is, and this
+            // request taken back if so: only it, not one the host may have
+            // asked for since, and the mark left as Mono's word made it.
             if self
-                .reauth_settled(account)
+                .reauth_settled(&auth.partner_account_id)
                 .await
                 .map_err(|e| e.to_string())?
             {
-                self.withdraw_reauth(phone, account)
+                self.take_back(phone, &key, version)
                     .await
                     .map_err(|e| e.to_string())?;
                 return Ok(false);
