@@ -136,19 +136,7 @@ async fn monos_reauthorisation_webhook_is_offered_on_the_next_dial() {
     let store = Arc::new(MemoryStore::new());
     let (_dir, records, rig) = rig_with_records("ussd-mono-reauth", store.clone()).await;
     let phone = "+2348010000029";
-    let (end, text) = AtPhone::new(&rig.url, phone)
-        .script(&["1", "1", "user_reauth", "pass_good"])
-        .await;
-    assert!(end && text.contains("linked"), "{text}");
-    let mine = Filter {
-        customer: Some(phone.into()),
-        ..Filter::default()
-    };
-    let found = records
-        .find(&mine, PageRequest::new(1, 10).unwrap())
-        .await
-        .unwrap();
-    let account = found.auths[0].partner_account_id.clone();
+    let (account, auth) = linked_by_ussd(&rig.url, &records, phone, "user_reauth").await;
     // The same account linked by someone else on the link API: theirs is
     // not this channel's to ask.
     let elsewhere = LinkedAccount {
@@ -197,7 +185,7 @@ async fn monos_reauthorisation_webhook_is_offered_on_the_next_dial() {
     assert_eq!(unknown["data"]["asked"], json!([]), "{unknown}");
     let asked = deliver(account.clone()).await;
     assert_eq!(asked["data"]["auths"], 2, "{asked}");
-    let only_mine = json!([found.auths[0].id]);
+    let only_mine = json!([auth]);
     assert_eq!(asked["data"]["asked"], only_mine, "{asked}");
     // Mono's retry of the same event: asked, and nothing new is stored.
     let records_before = store.len();
@@ -216,6 +204,10 @@ async fn monos_reauthorisation_webhook_is_offered_on_the_next_dial() {
     let (end, done) = at.send("123456").await;
     assert!(end && done.contains("linked"), "{done}");
     // The same account, re-authorised: still one auth, validated.
+    let mine = Filter {
+        customer: Some(phone.into()),
+        ..Filter::default()
+    };
     let found = records
         .find(&mine, PageRequest::new(1, 10).unwrap())
         .await
