@@ -9,6 +9,7 @@
 //! | `input.rs` | what the person typed on a hop (suffix diff of cumulative text) |
 //! | `begin.rs` | a hop with no stored session: the resume offer, the first screen (rendered once per catalogue), a new session and its phone index (from a first answer, without a read first) |
 //! | `hop.rs` | what a hop's input means: menu, continue after `Processing`, resume offer |
+//! | `advance.rs` | a hop of a stored session: that meaning carried out, the flow driven, the session saved |
 //! | `menu/` | a view ⇄ a screen within the length budget, paged by encoded length |
 //! | `gsm.rs` | GSM-7 / UCS-2 measurement |
 //! | `session.rs` | what a USSD session keeps, and how an outcome becomes a screen |
@@ -21,6 +22,7 @@
 //! a re-dial from the same number while the session lives offers
 //! `1. Continue` / `2. Start again`.
 
+mod advance;
 mod auth;
 mod begin;
 pub mod gateway;
@@ -46,12 +48,10 @@ pub use reauth::{host_router, ReauthRequest, DEFAULT_REAUTH_WAIT, MAX_REAUTH_WAI
 pub(crate) use server::busy;
 pub use server::router;
 
-use crate::flow::{ConnectFlow, FlowError, Input, Timestamp};
-use crate::service::{ClaimStatus, ServiceError, SessionService};
+use crate::service::{ServiceError, SessionService};
 use gateway::{Gateway, GatewayRequest, GatewayResponse, Payload, RawHop, Screen, SessionEnded};
-use hop::Decision;
 use input::Extracted;
-use menu::{Cursor, MenuConfig, Outcome};
+use menu::MenuConfig;
 use session::{screen, Presenter, UssdState};
 use std::sync::Arc;
 use std::time::Duration;
@@ -418,179 +418,6 @@ impl UssdService {
         // Boxed, like the rarer paths in `begin`: the first hop of every
         // session never advances, and should not carry this future's size.
         Box::pin(self.advance(key, *loaded, &input, reply_by)).await
-    }
-
-    /// Applies one input to a stored session.
-    async fn advance(
-        self: &Arc<Self>,
-        key: &str,
-        loaded: crate::service::Loaded<UssdState>,
-        input: &str,
-        reply_by: tokio::time::Instant,
-    ) -> Result<Screen, ServiceError> {
-        let (version, mut session) = (loaded.version, loaded.session);
-        let mut flow = if session.channel.unstarted {
-            // A re-authorisation waiting for the person: nothing to restore
-            // yet, its configuration is all there is (reauth.rs).
-            ConnectFlow::new(session.flow.config().clone(), self.service.now())
-        } else {
-            self.service.restore(&session).await?
-        };
-        let claim = self.service.recover(&mut session, &mut flow);
-        if claim == ClaimStatus::Recovered {
-            // The claim is gone from the record, so the flow told of the
-            // timeout must go with it, whatever this hop decides: an
-            // invalid answer saves the record without driving, and would
-            // otherwise leave a flow waiting for a reply nobody will send.
-            session.flow = flow.snapshot();
-        }
-        let (decision, next_hop) = hop::decide(session.channel.hop, claim, input);
-        session.channel.hop = next_hop;
-        let now = self.service.now();
-        match decision {
-            Decision::StillWorking => {
-                session.channel.last_screen = screen(menu::PROCESSING, false);
-                let out = session.channel.last_screen.clone();
-                self.service.save(key, version, &session).await?;
-                Ok(out)
-            }
-            Decision::ShowFlow => {
-                session.channel.cursor = Cursor::Start;
-                session.channel.unstarted = false;
-                flow.handle_timeout(now);
-                self.drive(key, version, session, flow, reply_by).await
-            }
-            Decision::StartAgain => {
-                session.channel.cursor = Cursor::Start;
-                session.channel.unstarted = false;
-                session.institution = None;
-                let config = self
-                    .service
-                    .config()
-                    .flow
-                    .clone()
-                    .with_reference(session.reference.clone());
-                let fresh = ConnectFlow::new(config, now);
-                self.drive(key, version, session, fresh, reply_by).await
-            }
-            Decision::InvalidResume => {
-                self.invalid(key, version, session, &flow, "Invalid choice.")
-                    .await
-            }
-            Decision::Menu(text) => {
-                self.menu_input(key, version, session, flow, text, now, reply_by)
-                    .await
-            }
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)] // the hop's own state, passed on
-    async fn menu_input(
-        self: &Arc<Self>,
-        key: &str,
-        version: Option<crate::store::Version>,
-        mut session: crate::service::Session<UssdState>,
-        mut flow: ConnectFlow,
-        text: &str,
-        now: Timestamp,
-        reply_by: tokio::time::Instant,
-    ) -> Result<Screen, ServiceError> {
-        // A deadline may have passed while the person was typing: apply it
-        // first, and if it changed the screen, show the new one.
-        let before = flow.state();
-        flow.handle_timeout(now);
-        if flow.state() != before {
-            session.channel.cursor = Cursor::Start;
-            return self.drive(key, version, session, flow, reply_by).await;
-        }
-        #[cfg(feature = "link")]
-        if self.wants_handoff(&flow, text) {
-            return self.hand_off(key, version, session, &flow).await;
-        }
-        let outcome = menu::on_input(
-            &flow.view(),
-            &session.channel.cursor,
-            text,
-            &session.channel.first,
-            &self.config.menu,
-        );
-        match outcome {
-            Outcome::Invalid(message) => self.invalid(key, version, session, &flow, message).await,
-            Outcome::Move(cursor) => {
-                session.channel.cursor = cursor;
-                session.channel.invalid = 0;
-                self.drive(key, version, session, flow, reply_by).await
-            }
-            Outcome::Act(action) => {
-                session.channel.invalid = 0;
-                session.channel.cursor = Cursor::Start;
-                match flow.handle(now, Input::User(action)) {
-                    Ok(()) => self.drive(key, version, session, flow, reply_by).await,
-                    Err(FlowError::InvalidValues(errors)) => {
-                        let message = errors.first().map(|e| e.message()).unwrap_or_default();
-                        let shown = self.presenter.screen(&flow, &session, Some(&message));
-                        session.channel.last_screen = shown.clone();
-                        session.flow = flow.snapshot();
-                        self.service.save(key, version, &session).await?;
-                        Ok(shown)
-                    }
-                    Err(_) => {
-                        self.invalid(key, version, session, &flow, "Invalid choice.")
-                            .await
-                    }
-                }
-            }
-        }
-    }
-
-    /// The same screen with an error line; the third invalid answer in a row
-    /// ends the telecom session politely (the flow stays for a re-dial).
-    async fn invalid(
-        &self,
-        key: &str,
-        version: Option<crate::store::Version>,
-        mut session: crate::service::Session<UssdState>,
-        flow: &ConnectFlow,
-        message: &str,
-    ) -> Result<Screen, ServiceError> {
-        let state = &mut session.channel;
-        state.invalid = state.invalid.saturating_add(1);
-        let shown = if state.invalid >= self.config.menu.max_invalid {
-            state.invalid = 0;
-            self.presenter
-                .fit(&["Too many invalid entries. Please dial again."], &[], true)
-        } else if state.hop == hop::Hop::ResumeOffer {
-            self.presenter.offer(Some(message), &resume::OFFER)
-        } else {
-            self.presenter.screen(flow, &session, Some(message))
-        };
-        session.channel.last_screen = shown.clone();
-        self.service.save(key, version, &session).await?;
-        Ok(shown)
-    }
-
-    fn drive<'a>(
-        self: &'a Arc<Self>,
-        key: &'a str,
-        version: Option<crate::store::Version>,
-        session: crate::service::Session<UssdState>,
-        flow: ConnectFlow,
-        reply_by: tokio::time::Instant,
-    ) -> impl std::future::Future<Output = Result<Screen, ServiceError>> + 'a {
-        // Not an `async fn`, so that the record and the flow are not kept
-        // in this future too: the service boxes them before its turn starts
-        // (service/turn.rs).
-        let turn = self.service.drive(
-            key,
-            version,
-            session,
-            flow,
-            Arc::clone(&self.presenter),
-            // What is left of the hop's budget (the turn then counts it
-            // from its own start).
-            reply_by.saturating_duration_since(tokio::time::Instant::now()),
-        );
-        async move { Ok(turn.await?.into_session().channel.last_screen) }
     }
 }
 
