@@ -163,34 +163,17 @@ async fn monos_reauthorisation_webhook_is_offered_on_the_next_dial() {
         .await
         .unwrap();
 
-    let deliver = |account: String| {
-        let body = json!({
-            "event": "mono.events.reauthorisation_required",
-            "data": { "account": { "_id": account } },
-        });
-        let url = format!("{}{MONO_WEBHOOK_PATH}", rig.url);
-        async move {
-            let reply = reqwest::Client::new()
-                .post(url)
-                .header(MONO_WEBHOOK_SECRET_HEADER, MONO_SECRET)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(reply.status(), 200);
-            reply.json::<serde_json::Value>().await.unwrap()
-        }
-    };
-    let unknown = deliver("65a1b2c3d4e5f60718293a4b".into()).await;
-    assert_eq!(unknown["data"]["asked"], json!([]), "{unknown}");
-    let asked = deliver(account.clone()).await;
-    assert_eq!(asked["data"]["auths"], 2, "{asked}");
+    const REQUIRED: &str = "mono.events.reauthorisation_required";
+    let unknown = mono_event(&rig.url, REQUIRED, "65a1b2c3d4e5f60718293a4b").await;
+    assert_eq!(unknown["asked"], json!([]), "{unknown}");
+    let asked = mono_event(&rig.url, REQUIRED, &account).await;
+    assert_eq!(asked["auths"], 2, "{asked}");
     let only_mine = json!([auth]);
-    assert_eq!(asked["data"]["asked"], only_mine, "{asked}");
+    assert_eq!(asked["asked"], only_mine, "{asked}");
     // Mono's retry of the same event: asked, and nothing new is stored.
     let records_before = store.len();
-    let again = deliver(account.clone()).await;
-    assert_eq!(again["data"]["asked"], only_mine, "{again}");
+    let again = mono_event(&rig.url, REQUIRED, &account).await;
+    assert_eq!(again["asked"], only_mine, "{again}");
     assert_eq!(store.len(), records_before);
 
     let mut at = AtPhone::new(&rig.url, phone);
