@@ -157,6 +157,12 @@ pub(crate) struct ServeArgs {
     /// exceed the longest call chain (about two minutes by default).
     #[arg(long, default_value_t = ServiceConfig::default().claim_lease.as_secs())]
     claim_lease: u64,
+    /// Seconds an unfinished session is kept after its last hop or call:
+    /// how long a dropped USSD session is offered again on a re-dial, and
+    /// how long a store keeps it. At least --claim-lease, so a call still
+    /// in flight never finds its session gone.
+    #[arg(long, default_value_t = ServiceConfig::default().session_ttl.as_secs())]
+    session_ttl: u64,
     /// Record every flow served (USSD and link API alike) as a transcript
     /// of its own: DIR/<reference>.jsonl, the JSON Lines of `link --record`
     /// with every secret replaced by a placeholder, replayable with
@@ -185,6 +191,20 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
         return Err(
             "--store redis needs a partner every instance shares: start one with `connectflow sandbox` and pass its URL as --base-url (or a real partner's)".into(),
         );
+    }
+    // A session that expired while its partner call was still in flight
+    // would lose the call's outcome: the call's write back finds no record.
+    if args.session_ttl == 0 {
+        return Err(
+            "--session-ttl 0 would forget every session at once: give at least 1 second".into(),
+        );
+    }
+    if args.session_ttl < args.claim_lease {
+        return Err(format!(
+            "--session-ttl {} is shorter than --claim-lease {}: a session must outlive a partner call in flight",
+            args.session_ttl, args.claim_lease
+        )
+        .into());
     }
     // Refused before anything starts: a blank secret would admit anyone.
     let mono_webhook = match &args.mono_webhook_secret {
@@ -221,6 +241,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
 
     let service_config = ServiceConfig {
         claim_lease: Duration::from_secs(args.claim_lease),
+        session_ttl: Duration::from_secs(args.session_ttl),
         ..ServiceConfig::default()
     };
     let service = SessionService::new(vec![driver], store, service_config)

@@ -1,0 +1,222 @@
+//! `connectflow serve` itself, as a process: the callback it prints for
+//! each gateway, and the flags that shape what it serves (`--service-code`,
+//! `--session-ttl`), each checked through a gateway's own requests.
+#![cfg(all(feature = "cli", feature = "testing"))]
+
+use connectflow::testing::TempDir;
+use process::Process;
+
+#[path = "support/process.rs"]
+mod process;
+
+/// `serve --gateway GATEWAY` on the embedded sandbox with `token` and
+/// records of its own (kept while the directory lives), its first three
+/// lines read.
+fn serve_gateway(gateway: &str, token: &str, extra: &[&str]) -> (TempDir, Process) {
+    let dir = TempDir::new(&format!("cli-{gateway}"));
+    let records = dir.sqlite("records.db");
+    let mut args = vec!["serve", "--addr", "127.0.0.1:0", "--gateway", gateway];
+    args.extend_from_slice(extra);
+    let serve = Process::start_reading(
+        process::connectflow(&args)
+            .env("CONNECTFLOW_GATEWAY_TOKEN", token)
+            .env("CONNECTFLOW_RECORDS", &records)
+            .env_remove("MONO_SEC_KEY"),
+        3,
+    );
+    (dir, serve)
+}
+
+/// `serve --gateway infobip` names the base Infobip is given (it appends
+/// the session and the call, so the token goes in a header), and a first
+/// dial through that base, the token as a Basic password, gets Infobip's
+/// reply.
+#[test]
+fn serve_prints_infobips_callback_and_answers_there() {
+    let (_dir, serve) = serve_gateway("infobip", "infobip-token", &[]);
+    let callback = serve
+        .lines
+        .iter()
+        .find(|l| l.starts_with("gateway callback:"))
+        .unwrap_or_else(|| panic!("{:#?}", serve.lines));
+    assert!(
+        callback.contains(&format!("{}/ussd/infobip (Infobip appends", serve.url))
+            && callback.contains("Authorization: Bearer $CONNECTFLOW_GATEWAY_TOKEN")
+            && callback.ends_with("or as an HTTP Basic password"),
+        "{callback}"
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let reply: serde_json::Value = runtime.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{}/ussd/infobip/ib-cli-1/start", serve.url))
+            .basic_auth("infobip", Some("infobip-token"))
+            .json(
+                &serde_json::json!({"msisdn": "2348031234599", "text": "*384*123#",
+                "shortCode": "*384*123#"}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert_eq!(reply["shouldClose"], false, "{reply}");
+    assert!(
+        reply["ussdMenu"]
+            .as_str()
+            .unwrap()
+            .contains("Choose your bank"),
+        "{reply}"
+    );
+}
+
+/// `serve --gateway airtel` prints a `GET` callback: Airtel calls by `GET`.
+#[test]
+fn serve_prints_airtels_get_callback() {
+    let (_dir, serve) = serve_gateway("airtel", "airtel-token", &[]);
+    let want = format!(
+        "gateway callback: GET {}/ussd/airtel?token=$CONNECTFLOW_GATEWAY_TOKEN",
+        serve.url
+    );
+    assert!(serve.lines.contains(&want), "{:#?}", serve.lines);
+}
+
+/// `serve --gateway dmark` and `hollatags` print `GET` callbacks (both call
+/// by `GET`), `sendexa` a `POST` one.
+#[test]
+fn serve_prints_each_gateways_callback_method() {
+    for (gateway, method) in [("dmark", "GET"), ("hollatags", "GET"), ("sendexa", "POST")] {
+        let (_dir, serve) = serve_gateway(gateway, "gw-token", &[]);
+        let want = format!(
+            "gateway callback: {method} {}/ussd/{gateway}?token=$CONNECTFLOW_GATEWAY_TOKEN",
+            serve.url
+        );
+        assert!(serve.lines.contains(&want), "{gateway}: {:#?}", serve.lines);
+    }
+}
+
+/// `serve --service-code` tells the channel the code Airtel leaves out: a
+/// first dial with a bank after the code (`*384*123*1#`) opens that bank's
+/// log-in choices. A flag that is not a USSD code is refused up front.
+#[test]
+fn serve_reads_a_pre_dialled_bank_after_the_given_service_code() {
+    let (_dir, serve) = serve_gateway("airtel", "airtel-token", &["--service-code", "*384*123#"]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let text = runtime.block_on(async {
+        reqwest::Client::new()
+            .get(format!("{}/ussd/airtel", serve.url))
+            .query(&[
+                ("token", "airtel-token"),
+                ("SessionID", "cli-ke-1"),
+                ("MSISDN", "254733000299"),
+                ("input", "*384*123*1#"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    assert!(text.contains("Sandbox Bank: log in with"), "{text}");
+
+    let said = refused(&["--service-code", "*384*abc#"]);
+    assert!(said.contains("is not a USSD code"), "{said}");
+}
+
+/// What `serve` printed on stderr when it refused `extra` before starting;
+/// a panic if it started instead. Were it accepted, serve would run: on a
+/// free port, with records of its own, and killed at a deadline.
+fn refused(extra: &[&str]) -> String {
+    let dir = TempDir::new("cli-refused");
+    let mut args = vec!["serve", "--addr", "127.0.0.1:0"];
+    args.extend_from_slice(extra);
+    let mut child = process::connectflow(&args)
+        .env("CONNECTFLOW_RECORDS", dir.sqlite("records.db"))
+        .env_remove("MONO_SEC_KEY")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("serve started with {extra:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut said = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut said).unwrap();
+    assert!(!status.success(), "{extra:?}: {said}");
+    said
+}
+
+/// One Africa's Talking hop to `serve` (`text` cumulative, as AT sends it).
+async fn at_hop(url: &str, session: &str, text: &str) -> String {
+    reqwest::Client::new()
+        .post(format!("{url}/ussd"))
+        .bearer_auth("ttl-token")
+        .form(&[
+            ("sessionId", session),
+            ("serviceCode", "*384*123#"),
+            ("phoneNumber", "+2348031234577"),
+            ("text", text),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// `--session-ttl` is how long a dropped session is offered again: a
+/// re-dial just after the phone dropped at the login form is offered
+/// `1. Continue`; once the TTL has passed since its last hop, a re-dial
+/// gets the bank list. (Sleeps past a 3-second TTL: the expiry is the
+/// behaviour under test, not a timing budget.)
+#[test]
+fn serve_offers_a_dropped_session_again_only_within_its_session_ttl() {
+    let (_dir, serve) = serve_gateway(
+        "africastalking",
+        "ttl-token",
+        &["--session-ttl", "3", "--claim-lease", "1"],
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        at_hop(&serve.url, "ttl-1", "").await;
+        at_hop(&serve.url, "ttl-1", "1").await;
+        let login = at_hop(&serve.url, "ttl-1", "1*1").await;
+        assert!(login.to_lowercase().contains("username"), "{login}");
+        // The phone drops here; a re-dial at once is offered the flow.
+        let offer = at_hop(&serve.url, "ttl-2", "").await;
+        assert!(offer.contains("1. Continue"), "{offer}");
+        // Left alone past the TTL (the offer was not taken: no hop of the
+        // flow renewed it), the flow is gone and a re-dial starts afresh.
+        tokio::time::sleep(std::time::Duration::from_millis(3_500)).await;
+        let fresh = at_hop(&serve.url, "ttl-3", "").await;
+        assert!(
+            fresh.contains("Choose your bank") && !fresh.contains("Continue"),
+            "{fresh}"
+        );
+    });
+}
+
+/// A session TTL shorter than the claim lease is refused before serve
+/// starts: a partner call still in flight would find its session gone and
+/// its outcome lost.
+#[test]
+fn serve_refuses_a_session_ttl_shorter_than_the_claim_lease() {
+    let said = refused(&["--session-ttl", "60", "--claim-lease", "150"]);
+    assert!(
+        said.contains("--session-ttl 60 is shorter than --claim-lease 150"),
+        "{said}"
+    );
+    let said = refused(&["--session-ttl", "0", "--claim-lease", "0"]);
+    assert!(said.contains("--session-ttl 0"), "{said}");
+}
