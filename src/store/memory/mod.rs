@@ -91,6 +91,8 @@ impl Map {
 struct Inner {
     map: Map,
     writes_since_purge: usize,
+    /// How many records the last sweep left (all live then).
+    kept_by_last_purge: usize,
 }
 
 /// A [`SessionStore`] in a `HashMap` behind a mutex.
@@ -257,12 +259,18 @@ impl Inner {
     fn write(&mut self, key: &str, version: Version, data: &[u8], expires_at: u64, now: u64) {
         self.map.set(key, version, data, expires_at);
         self.writes_since_purge += 1;
-        // Sweeping is O(len); doing it once every max(64, len) writes keeps it
-        // O(1) per write amortised while bounding the dead entries to about
-        // as many as there were entries at the previous sweep.
-        if self.writes_since_purge >= PURGE_MIN_WRITES.max(self.map.len()) {
+        // Sweeping is O(len); doing it once every max(64, kept) writes, where
+        // `kept` is what the previous sweep left, keeps it O(1) per write
+        // amortised and the map under twice that plus 64. The threshold is
+        // what the last sweep kept, not the map's length now: every new key
+        // grows the length with the count, so a store taking only new keys
+        // (a flood of sessions abandoned after their bank choice, each a new
+        // record and a new phone index) never reached it and grew without
+        // bound once a sweep had kept anything.
+        if self.writes_since_purge >= PURGE_MIN_WRITES.max(self.kept_by_last_purge) {
             self.map.retain_live(now);
             self.writes_since_purge = 0;
+            self.kept_by_last_purge = self.map.len();
         }
     }
 }
@@ -344,5 +352,32 @@ mod tests {
         // well below the 1000 records written.
         assert_eq!(store.len(), 0);
         assert!(store.lock().map.len() <= 2 * PURGE_MIN_WRITES);
+    }
+
+    /// Records that outlive a sweep do not stop the next ones: with 1,000
+    /// live records kept, 20,000 new keys that expire at once (sessions
+    /// abandoned after their bank choice) leave the map under twice what
+    /// the last sweep kept plus 64, not 21,000 records long.
+    #[test]
+    fn sweeps_go_on_after_one_keeps_live_records() {
+        let store = MemoryStore::new();
+        for i in 0..1000 {
+            store
+                .cas_now(
+                    &format!("live{i}"),
+                    None,
+                    vec![1],
+                    Duration::from_secs(3600),
+                )
+                .unwrap();
+        }
+        for i in 0..20_000 {
+            store
+                .cas_now(&format!("dead{i}"), None, vec![1], Duration::ZERO)
+                .unwrap();
+        }
+        assert_eq!(store.len(), 1000);
+        let held = store.lock().map.len();
+        assert!(held <= 2 * 1000 + PURGE_MIN_WRITES, "{held} records held");
     }
 }
