@@ -184,7 +184,8 @@ async fn a_wrong_password_is_retried_and_a_wrong_answer_restarts_the_login() {
     let sandbox = Sandbox::start_local().await.unwrap();
     let driver = driver(&sandbox);
 
-    // INVALID_LOGIN, then the right password.
+    // INVALID_LOGIN, then the right password: on a new authorize token
+    // (the refused login spent the first; the sandbox denies it again).
     let retried = run(
         &driver,
         capital(),
@@ -398,6 +399,27 @@ async fn answers_as_a_string_or_an_array_and_a_spent_or_unknown_token() {
             (401, Some("ACCESS_DENIED"))
         );
     }
+    // Single-use: a login the bank refused spends its token too, so the
+    // person's next try needs a new one (flinks.md §1).
+    let (_, fresh) = post(
+        "GenerateAuthorizeToken",
+        Some(connectflow::testing::FLINKS_SECRET),
+        serde_json::json!({}),
+    )
+    .await;
+    let fresh = fresh["Token"].as_str().unwrap().to_owned();
+    let mut wrong = login.clone();
+    wrong["Password"] = "Nope".into();
+    let (status, refused) = post("Authorize", Some(&fresh), wrong).await;
+    assert_eq!(
+        (status, refused["FlinksCode"].as_str()),
+        (401, Some("INVALID_LOGIN"))
+    );
+    let (status, denied) = post("Authorize", Some(&fresh), login.clone()).await;
+    assert_eq!(
+        (status, denied["FlinksCode"].as_str()),
+        (401, Some("ACCESS_DENIED"))
+    );
     // No token at all: a legacy instance's call, accepted.
     let (status, _) = post("Authorize", None, login).await;
     assert_eq!(status, 203);

@@ -281,6 +281,38 @@ fn wrong_password_then_success() {
     t.check("wrong_password_then_success");
 }
 
+/// A refused login that spent its session (Flinks' single-use authorize
+/// token): the flow opens a new session, then shows the form again with
+/// the same notice, and the next login goes on the new session.
+#[test]
+fn wrong_password_on_a_spent_session_opens_a_new_one() {
+    let mut t = Transcript::new(config());
+    t.institutions().choose(None).session("s1").login("wrong");
+    t.step(
+        "401 INVALID_LOGIN (token spent)",
+        Step::Rejected(Rejection::retry("Invalid credentials").spending_session()),
+    );
+    assert!(
+        matches!(t.flow.view(), View::Working { .. }),
+        "{:?}",
+        t.flow.view()
+    );
+    t.session("s2");
+    match t.flow.view() {
+        View::Form(f) => {
+            assert_eq!(f.prefill_for("username"), Some("ada"));
+            assert_eq!(f.prefill_for("password"), None);
+            assert_eq!(
+                f.notice.unwrap().message(),
+                "Invalid credentials (2 tries left)"
+            );
+        }
+        other => panic!("expected the login form, got {other:?}"),
+    }
+    t.login("hunter2").code_and_exchange();
+    t.check("wrong_password_on_a_spent_session");
+}
+
 #[test]
 fn locked_account() {
     let mut t = Transcript::new(config());

@@ -146,6 +146,13 @@ pub struct Rejection {
     /// The partner's machine code, when it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// The call that was refused used up the partner's session: the next
+    /// attempt needs a new one (Flinks' authorize token is single-use: a
+    /// refused login spends it, flinks.md §1). The flow then opens a new
+    /// session before showing the form again, where it would otherwise
+    /// send the next login on the spent one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub session_spent: bool,
 }
 
 impl Rejection {
@@ -155,6 +162,7 @@ impl Rejection {
             message: message.into(),
             kind,
             code: None,
+            session_spent: false,
         }
     }
 
@@ -171,6 +179,13 @@ impl Rejection {
     /// The partner's machine code (builder style).
     pub fn with_code(mut self, code: impl Into<String>) -> Self {
         self.code = Some(code.into());
+        self
+    }
+
+    /// Marks the partner's session used up by the refused call (builder
+    /// style): see [`Rejection::session_spent`].
+    pub fn spending_session(mut self) -> Self {
+        self.session_spent = true;
         self
     }
 }

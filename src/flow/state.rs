@@ -164,6 +164,13 @@ pub(crate) struct CreatingSession {
     /// its own (see [`opened_by_flow`](Self::opened_by_flow)).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) notice: Option<Notice>,
+    /// Non-secret values of the login refused on the session this one
+    /// replaces (a spent session: [`Rejection::session_spent`]), filled in
+    /// again on its form.
+    ///
+    /// [`Rejection::session_spent`]: crate::flow::Rejection::session_spent
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) prefill: Vec<(String, String)>,
 }
 
 impl CreatingSession {

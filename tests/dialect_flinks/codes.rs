@@ -62,3 +62,29 @@ fn french_messages_for_french_sessions() {
     };
     assert!(r.message.contains("mot de passe"), "{}", r.message);
 }
+
+/// A refused login with credentials spends its single-use authorize token
+/// (flinks.md §1), so the flow must open a new session before the next
+/// try; a legacy instance has no token to spend, and a refused MFA answer
+/// keeps the conversation's token.
+#[test]
+fn a_refused_login_spends_its_token_and_nothing_else_does() {
+    let refused = |flinks: &Flinks, call: &connectflow::flow::Call, code: FlinksCode| {
+        let (status, body) = wire::failed(&code, Some("req-1"), Some("FlinksCapital"));
+        match flinks.decode(call, &HttpResponse::new(status, body.to_string()), NOW) {
+            Ok(Reply::Step(Step::Rejected(r))) => r,
+            other => panic!("{code:?}: {other:?}"),
+        }
+    };
+    for code in [FlinksCode::InvalidPassword, FlinksCode::RetryLater] {
+        assert!(refused(&flinks(), &login(), code.clone()).session_spent, "{code:?}");
+        assert!(!refused(&legacy(), &login(), code.clone()).session_spent, "{code:?}");
+    }
+    let answer = connectflow::flow::Call::Commit {
+        session: session("tok_1", Some("req-1")),
+        values: connectflow::form::Values::new().with("What city were you born in?", "Toronto"),
+        account: None,
+    };
+    let wrong = refused(&flinks(), &answer, FlinksCode::InvalidSecurityResponse);
+    assert!(!wrong.session_spent);
+}

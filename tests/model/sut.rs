@@ -65,11 +65,7 @@ fn accounts(n: usize) -> Vec<Account> {
 }
 
 fn rejection(kind: RejectionKind) -> Step {
-    Step::Rejected(Rejection {
-        message: "no".into(),
-        kind,
-        code: None,
-    })
+    Step::Rejected(Rejection::new(kind, "no"))
 }
 
 pub(crate) struct FlowTest;

@@ -132,11 +132,7 @@ pub(crate) fn rejected(kind: RejectionKind) -> Result<Reply, CallError> {
         RejectionKind::TryLater => "Institution unreachable",
         _ => "Account locked",
     };
-    Ok(Reply::Step(Step::Rejected(Rejection {
-        message: message.into(),
-        kind,
-        code: None,
-    })))
+    Ok(Reply::Step(Step::Rejected(Rejection::new(kind, message))))
 }
 
 /// Is this a value the person would consider secret? The crate's own notion,

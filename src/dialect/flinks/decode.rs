@@ -53,12 +53,29 @@ pub(super) fn decode(
                     .is_some_and(|c| c.as_str().starts_with(LOGIN_ID_MARK))
             });
             let step = step(&flinks.config, response, body.as_ref())?;
-            Ok(Reply::Step(if card { card_refused(step) } else { step }))
+            Ok(Reply::Step(if card {
+                card_refused(step)
+            } else {
+                spent_by_login(flinks, call.kind(), step)
+            }))
         }
         // Both are answered locally; a response to them is not Flinks'.
         CallKind::ListInstitutions | CallKind::ExchangeCode => Err(CallError::Malformed(
             "Flinks has no endpoint for this call".into(),
         )),
+    }
+}
+
+/// A refused login with credentials spends its authorize token: the token
+/// is single-use and only the MFA answers of the conversation it opened
+/// reuse it (flinks.md §1), so the person's next try needs a new one. On a
+/// legacy instance (no secret key, no tokens) nothing is spent.
+fn spent_by_login(flinks: &Flinks, kind: CallKind, step: Step) -> Step {
+    match step {
+        Step::Rejected(r) if kind == CallKind::Login && flinks.config.secret_key.is_some() => {
+            Step::Rejected(r.spending_session())
+        }
+        other => other,
     }
 }
 

@@ -44,6 +44,7 @@ pub(super) fn rejection(message: String) -> Rejection {
         kind: classify_rejection(&message),
         message,
         code: None,
+        session_spent: false,
     }
 }
 
@@ -109,6 +110,7 @@ pub(super) fn step(body: &Value) -> Result<Step, CallError> {
             message: message(body)
                 .unwrap_or_else(|| format!("Your bank answered with an unknown outcome ({other})")),
             code: Some(other.to_string()),
+            session_spent: false,
         })),
         None if code_value.is_some() => Err(malformed("responseCode is not a number")),
         None => Err(malformed("login reply without a responseCode")),

@@ -153,7 +153,7 @@ impl ConnectFlow {
                 State::AwaitingCredentials(AwaitingCredentials {
                     session,
                     form,
-                    prefill: Vec::new(),
+                    prefill: s.prefill,
                     errors: Vec::new(),
                     notice: s.notice,
                 })
@@ -377,26 +377,30 @@ impl ConnectFlow {
                         };
                         return self.start_session(now, session.target, Some(notice));
                     }
-                    self.back(
-                        origin,
-                        session,
-                        Notice::Rejected {
-                            message: rejection.message,
-                            attempts_left: max - count,
-                        },
-                    )
+                    let notice = Notice::Rejected {
+                        message: rejection.message,
+                        attempts_left: max - count,
+                    };
+                    // The same form again, on a session of its own when the
+                    // refused call spent this one.
+                    if rejection.session_spent {
+                        return self.renew_spent(now, origin, session, notice);
+                    }
+                    self.back(origin, session, notice)
                 }
                 RejectionKind::SessionExpired => self.session_expired(now, session),
                 RejectionKind::TryLater => {
                     match self.count_try_later(now, &rejection.message, rejection.code.as_deref()) {
                         Some(failed) => failed,
-                        None => self.back(
-                            origin,
-                            session,
-                            Notice::PartnerUnavailable {
+                        None => {
+                            let notice = Notice::PartnerUnavailable {
                                 detail: rejection.message,
-                            },
-                        ),
+                            };
+                            if rejection.session_spent {
+                                return self.renew_spent(now, origin, session, notice);
+                            }
+                            self.back(origin, session, notice)
+                        }
                     }
                 }
                 RejectionKind::Unrecognised => self.fail(
@@ -454,6 +458,29 @@ impl ConnectFlow {
     fn stop_polling(&mut self) {
         self.timers.disarm(Timer::StatusPoll);
         self.timers.disarm(Timer::PendingDeadline);
+    }
+
+    /// A new session in place of one the refused call spent, its login
+    /// form shown with `notice` and, for a refused login, the non-secret
+    /// values typed (as [`back`](Self::back) shows them on the same one).
+    fn renew_spent(
+        &mut self,
+        now: Timestamp,
+        origin: Origin,
+        session: Session,
+        notice: Notice,
+    ) -> State {
+        let prefill = match origin {
+            Origin::Login(_, prefill) => prefill,
+            _ => Vec::new(),
+        };
+        match self.start_session(now, session.target, Some(notice)) {
+            State::CreatingSession(creating) => State::CreatingSession(CreatingSession {
+                prefill,
+                ..creating
+            }),
+            other => other,
+        }
     }
 
     /// The screen a step was sent from, shown again with `notice`.

@@ -124,6 +124,7 @@ impl ConnectFlow {
             target,
             request,
             notice,
+            prefill: Vec::new(),
         })
     }
 

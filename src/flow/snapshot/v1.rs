@@ -196,6 +196,7 @@ pub(super) fn read(bytes: &[u8]) -> Result<Snapshot, RestoreError> {
             target,
             request,
             notice: renewal.then_some(Notice::SessionRenewed),
+            prefill: Vec::new(),
         }),
         V1State::AwaitingCredentials {
             session: s,

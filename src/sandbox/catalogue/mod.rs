@@ -245,6 +245,7 @@ pub(crate) fn outcomes() -> Vec<(String, Rejection)> {
             kind: RejectionKind::Unrecognised,
             message: "Approve this login in the Sandbox Next app, then try again".to_owned(),
             code: Some("104".to_owned()),
+            session_spent: false,
         },
     )]
 }

@@ -56,7 +56,8 @@ pub(super) async fn authorize(
     let now = now_ms();
     let (reply, delay) = {
         let mut state = front.state();
-        if let Err(refused) = state.check_token(token.as_deref(), now) {
+        let answering = request.request_id.as_deref().filter(|r| !r.is_empty());
+        if let Err(refused) = state.check_token(token.as_deref(), answering, now) {
             return refused;
         }
         let french = request.language.as_deref() == Some("fr");

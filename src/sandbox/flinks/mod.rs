@@ -21,8 +21,11 @@
 //! Only the toolbox customer id `43387ca6-0391-4c82-857d-70d95f087ecb` is
 //! served; any other gets `401 ACCESS_DENIED`. `/Authorize` without a
 //! `flinks-auth-key` is accepted, as on a legacy instance; with one, it must
-//! be a live token. A token is spent by the link it authorizes (a `200`);
-//! until then it carries the person's login retries and their answers.
+//! be a live token. A token is single-use (flinks.md §1): the first login
+//! with credentials it carries, refused or not, leaves it good only for
+//! the answers of the conversation that login opened, and the link it
+//! authorizes (a `200`) spends it; another login with it is
+//! `401 ACCESS_DENIED`.
 
 mod authorize;
 pub(crate) mod capital;

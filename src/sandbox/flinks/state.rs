@@ -15,12 +15,17 @@ use std::time::Duration;
 /// The bank's tenant for the one customer id served.
 const KEY: &str = crate::dialect::flinks::TOOLBOX_CUSTOMER_ID;
 
-/// An authorize token.
+/// An authorize token: single-use (flinks.md §1). The first `/Authorize`
+/// it carries opens a conversation, and from then on it is good only for
+/// that conversation's answers; the link spends it altogether.
 #[derive(Debug)]
 struct Token {
     expires_at: u64,
     /// Spent by the link it authorized.
     spent: bool,
+    /// The conversation (RequestId) its first `/Authorize` opened; `Some`
+    /// but unknown when that login was refused before one opened.
+    used_by: Option<String>,
 }
 
 /// One `/Authorize` conversation, by RequestId (the bank's session id).
@@ -86,16 +91,37 @@ impl FlinksState {
             Token {
                 expires_at: now.saturating_add(TOKEN_LIFETIME_MS),
                 spent: false,
+                used_by: None,
             },
         );
     }
 
-    /// No token (a legacy instance) or a live one.
-    pub(super) fn check_token(&self, token: Option<&str>, now: u64) -> Result<(), Reply> {
+    /// No token (a legacy instance), or a live one not yet used, or used
+    /// by the conversation `answering` (the RequestId an answer carries).
+    pub(super) fn check_token(
+        &self,
+        token: Option<&str>,
+        answering: Option<&str>,
+        now: u64,
+    ) -> Result<(), Reply> {
         match token.map(|t| self.tokens.get(t)) {
             None => Ok(()),
-            Some(Some(t)) if t.expires_at >= now && !t.spent => Ok(()),
+            Some(Some(t))
+                if t.expires_at >= now
+                    && !t.spent
+                    && (t.used_by.is_none() || t.used_by.as_deref() == answering) =>
+            {
+                Ok(())
+            }
             Some(_) => Err(Reply::code(FlinksCode::AccessDenied, None, None)),
+        }
+    }
+
+    /// `token`'s first `/Authorize`: from now on good only for the answers
+    /// of `conversation` (a refused login opens none: the token is done).
+    fn use_token(&mut self, token: Option<&str>, conversation: &str) {
+        if let Some(t) = token.and_then(|t| self.tokens.get_mut(t)) {
+            t.used_by = Some(conversation.to_owned());
         }
     }
 
@@ -113,8 +139,13 @@ impl FlinksState {
                 .open_session(KEY, institution, &AuthMethodKind::InternetBanking, now);
         let sid = match opened {
             Ok(info) => info.id,
-            Err(e) => return (from_bank(&e, None, Some(institution)), None),
+            Err(e) => {
+                self.use_token(token.as_deref(), "");
+                return (from_bank(&e, None, Some(institution)), None);
+            }
         };
+        // Used whatever the bank says: a refused login spends the token too.
+        self.use_token(token.as_deref(), &sid);
         let values = Values::new()
             .with("username", login.username)
             .with("password", login.password);
