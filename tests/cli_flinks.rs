@@ -4,7 +4,7 @@
 //! one, `records unlink` deletes the card and cached mode then fails.
 #![cfg(all(feature = "cli", feature = "testing"))]
 
-use connectflow::testing::{TempDir, FLINKS_CUSTOMER_ID, FLINKS_SECRET};
+use connectflow::testing::{TempDir, FLINKS_API_KEY, FLINKS_CUSTOMER_ID, FLINKS_SECRET};
 use process::{connectflow, output, Process};
 use std::process::Output;
 
@@ -22,6 +22,7 @@ fn run(args: &[&str], stdin: &str, records: &str) -> Output {
         connectflow(args)
             .env("CONNECTFLOW_RECORDS", records)
             .env_remove("FLINKS_AUTH_KEY")
+            .env_remove("FLINKS_API_KEY")
             .env_remove("FLINKS_CUSTOMER_ID"),
         stdin,
     )
@@ -141,6 +142,51 @@ fn greatday_links_at_the_terminal_again_with_the_same_login_id_until_delete_card
             .as_str()
             .unwrap()
             .contains("no longer valid"),
+        "{failed}"
+    );
+}
+
+/// A bank that links in the background (`test_dispatched`: `202`, then
+/// the poll of `GetAccountsDetailAsync`) needs the instance's API key on
+/// the poll, as Flinks' data endpoints do: with `--flinks-api-key` the link
+/// goes through; without it the poll is refused and the flow ends on our
+/// credentials, not the person's.
+#[test]
+fn a_background_link_polls_with_the_api_key_and_fails_without_it() {
+    let sandbox = sandbox();
+    assert!(
+        sandbox.lines[2].contains(FLINKS_API_KEY),
+        "the sandbox prints its Flinks API key: {:?}",
+        sandbox.lines
+    );
+    let dir = TempDir::new("cli-flinks-poll");
+    let records = dir.sqlite("records.db");
+    let link = |extra: &[&str]| {
+        let mut args = vec![
+            "link",
+            "--json",
+            "--partner",
+            "flinks",
+            "--base-url",
+            &sandbox.url,
+            "--flinks-customer-id",
+            FLINKS_CUSTOMER_ID,
+            "--secret-key",
+            FLINKS_SECRET,
+            "--institution",
+            "FlinksCapital",
+        ];
+        args.extend_from_slice(extra);
+        run(&args, "test_dispatched\nEveryday\n", &records)
+    };
+    let linked = last_json(&link(&["--flinks-api-key", FLINKS_API_KEY]));
+    assert_eq!(linked["result"], "linked", "{linked}");
+    let refused = link(&[]);
+    assert!(!refused.status.success());
+    let failed = last_json(&refused);
+    assert_eq!(failed["result"], "failed", "{failed}");
+    assert!(
+        failed.to_string().to_lowercase().contains("credentials"),
         "{failed}"
     );
 }

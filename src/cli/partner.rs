@@ -38,6 +38,11 @@ pub(crate) struct PartnerArgs {
     /// Flinks customer id (the GUID in every path), for --base-url.
     #[arg(long, env = "FLINKS_CUSTOMER_ID")]
     flinks_customer_id: Option<String>,
+    /// Flinks API key, for --base-url: sent as `x-api-key` to the data
+    /// endpoints (the poll of a bank that links in the background, the
+    /// accounts summary), which refuse a call without it.
+    #[arg(long, env = "FLINKS_API_KEY", hide_env_values = true)]
+    flinks_api_key: Option<String>,
     /// Flinks: the language of prompts and messages.
     #[arg(long, value_parser = ["en", "fr"], default_value = "en")]
     language: String,
@@ -176,7 +181,20 @@ impl Connected {
         } else {
             Language::En
         };
-        FlinksConfig::new(customer, self.secret.clone().map(Into::into)).language(language)
+        let config =
+            FlinksConfig::new(customer, self.secret.clone().map(Into::into)).language(language);
+        let api_key = match &self.sandbox {
+            Some(_) => Some(connectflow::sandbox::FLINKS_API_KEY.to_owned()),
+            None => self
+                .args
+                .flinks_api_key
+                .clone()
+                .filter(|k| !k.trim().is_empty()),
+        };
+        match api_key {
+            Some(key) => config.api_key(key.trim()),
+            None => config,
+        }
     }
 
     /// Stops the embedded sandbox, if any.

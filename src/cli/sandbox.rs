@@ -38,9 +38,10 @@ pub(crate) async fn run(args: SandboxArgs) -> Result<ExitCode, BoxError> {
     let _ = writeln!(out, "secret key: {}", connectflow::sandbox::SECRET_KEY);
     let _ = writeln!(
         out,
-        "flinks: customer id {} secret {} (--partner flinks --flinks-customer-id ... --secret-key ...)",
+        "flinks: customer id {} secret {} api key {} (--partner flinks --flinks-customer-id ... --secret-key ... --flinks-api-key ...)",
         connectflow::sandbox::FLINKS_CUSTOMER_ID,
-        connectflow::sandbox::FLINKS_SECRET
+        connectflow::sandbox::FLINKS_SECRET,
+        connectflow::sandbox::FLINKS_API_KEY
     );
     let _ = writeln!(
         out,

@@ -116,6 +116,11 @@ pub const SECRET_KEY: &str = "test_sk_connectflow_sandbox";
 /// `flinks-auth-key` to `GenerateAuthorizeToken` (flinks.md §1).
 pub const FLINKS_SECRET: &str = "flinks_sandbox_secret";
 
+/// The API key of the sandbox's Flinks instance: send it as `x-api-key` to
+/// its data endpoints, the status poll and the accounts summary (flinks.md
+/// §1); without it they answer `401 ACCESS_DENIED`, as Flinks does.
+pub const FLINKS_API_KEY: &str = "flinks_sandbox_api_key";
+
 /// The sandbox's Flinks customer id: Flinks' documented toolbox instance.
 pub const FLINKS_CUSTOMER_ID: &str = crate::dialect::flinks::TOOLBOX_CUSTOMER_ID;
 

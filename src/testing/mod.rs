@@ -62,8 +62,9 @@ pub use stub::{RecordedRequest, StubPartner};
 pub use tempdir::TempDir;
 
 pub use crate::sandbox::{
-    captcha_answer, test_users, Sandbox, SandboxConfig, TestUser, FLINKS_CUSTOMER_ID,
-    FLINKS_SECRET, OTP, PASSWORD, SANDBOX_BANK, SANDBOX_CAPTCHA_BANK, SECRET_KEY, SECURITY_ANSWER,
+    captcha_answer, test_users, Sandbox, SandboxConfig, TestUser, FLINKS_API_KEY,
+    FLINKS_CUSTOMER_ID, FLINKS_SECRET, OTP, PASSWORD, SANDBOX_BANK, SANDBOX_CAPTCHA_BANK,
+    SECRET_KEY, SECURITY_ANSWER,
 };
 
 use crate::dialect::mono::Customer;
@@ -106,13 +107,14 @@ pub fn flinks_driver(
     }
 }
 
-/// The sandbox's Flinks instance: the toolbox customer id and the
-/// sandbox's [`FLINKS_SECRET`] (so tokens are used), offering Flinks
+/// The sandbox's Flinks instance: the toolbox customer id, the sandbox's
+/// [`FLINKS_SECRET`] (so tokens are used) and its API key, offering Flinks
 /// Capital, with status polls every 50 ms instead of Flinks' 10 s so a
 /// test of a background link takes milliseconds.
 pub fn flinks_config() -> crate::dialect::FlinksConfig {
     crate::dialect::FlinksConfig {
         poll_interval_ms: 50,
         ..crate::dialect::FlinksConfig::new(FLINKS_CUSTOMER_ID, Some(FLINKS_SECRET.into()))
+            .api_key(FLINKS_API_KEY)
     }
 }

@@ -77,8 +77,14 @@ fn a_refused_login_spends_its_token_and_nothing_else_does() {
         }
     };
     for code in [FlinksCode::InvalidPassword, FlinksCode::RetryLater] {
-        assert!(refused(&flinks(), &login(), code.clone()).session_spent, "{code:?}");
-        assert!(!refused(&legacy(), &login(), code.clone()).session_spent, "{code:?}");
+        assert!(
+            refused(&flinks(), &login(), code.clone()).session_spent,
+            "{code:?}"
+        );
+        assert!(
+            !refused(&legacy(), &login(), code.clone()).session_spent,
+            "{code:?}"
+        );
     }
     let answer = connectflow::flow::Call::Commit {
         session: session("tok_1", Some("req-1")),

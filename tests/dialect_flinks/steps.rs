@@ -85,8 +85,7 @@ fn a_202_is_pending_polled_every_10_s_for_30_min() {
         );
     }
     // The poll itself: the RequestId in the path, the API key and token sent.
-    let mut config = FlinksConfig::new(TOOLBOX_CUSTOMER_ID, Some(SECRET.into()));
-    config.api_key = Some("api_KEY".into());
+    let config = FlinksConfig::new(TOOLBOX_CUSTOMER_ID, Some(SECRET.into())).api_key("api_KEY");
     let req = http(Flinks::new(config).encode(
         &Call::Poll {
             session: session("tok_1", Some("req 9/x")),

@@ -88,6 +88,10 @@ impl Flinks {
 
     /// `x-api-key` when configured, else the secret key as `flinks-auth-key`
     /// (the sandbox and legacy instances accept either, or none).
+    /// The API key as `x-api-key` (flinks.md §1: the data endpoints'),
+    /// else the secret key as `flinks-auth-key`: the reference names no
+    /// credential for `DeleteCard`, and an instance configured without an
+    /// API key has only its secret to offer (a data endpoint refuses it).
     fn data_headers(&self) -> Vec<(&'static str, HeaderValue)> {
         match (&self.config.api_key, &self.config.secret_key) {
             (Some(key), _) => vec![("x-api-key", HeaderValue::Secret(key.clone()))],

@@ -112,6 +112,15 @@ impl FlinksConfig {
         }
     }
 
+    /// Sets the API key the data endpoints take as `x-api-key` (builder
+    /// style): the status poll of a background link and the accounts
+    /// summary (flinks.md §1). Without it those calls go out with no key,
+    /// and a real instance refuses them.
+    pub fn api_key(mut self, key: impl Into<Secret>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+
     /// Sets the language (builder style).
     pub fn language(mut self, language: Language) -> Self {
         self.language = language;

@@ -1,20 +1,22 @@
 //! The data and card routes: polling a background link, the accounts
 //! summary, and `DeleteCard`.
 
-use super::{check_customer, Front, Reply};
+use super::{check_api_key, check_customer, Front, Reply};
 use crate::dialect::flinks::FlinksCode;
 use crate::sandbox::front::now_ms;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use serde_json::Value;
 
 /// `GET /GetAccountsDetailAsync/{requestId}`.
 pub(super) async fn detail_async(
     State(front): State<Front>,
     Path((customer_id, request_id)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> Reply {
-    if let Err(refused) = check_customer(&customer_id) {
+    if let Err(refused) = check_customer(&customer_id).and_then(|()| check_api_key(&headers)) {
         return refused;
     }
     front.state().poll(&request_id, now_ms())
@@ -24,9 +26,10 @@ pub(super) async fn detail_async(
 pub(super) async fn summary(
     State(front): State<Front>,
     Path(customer_id): Path<String>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Reply {
-    if let Err(refused) = check_customer(&customer_id) {
+    if let Err(refused) = check_customer(&customer_id).and_then(|()| check_api_key(&headers)) {
         return refused;
     }
     let request_id = body

@@ -115,6 +115,18 @@ fn check_customer(customer_id: &str) -> Result<(), Reply> {
     }
 }
 
+/// A data endpoint's `x-api-key` (flinks.md §1): the sandbox's
+/// [`FLINKS_API_KEY`](crate::sandbox::FLINKS_API_KEY), else
+/// `401 ACCESS_DENIED`.
+fn check_api_key(headers: &HeaderMap) -> Result<(), Reply> {
+    let sent = headers.get("x-api-key").and_then(|v| v.to_str().ok());
+    if sent.map(str::trim) == Some(crate::sandbox::FLINKS_API_KEY) {
+        Ok(())
+    } else {
+        Err(Reply::code(FlinksCode::AccessDenied, None, None))
+    }
+}
+
 /// `flinks-auth-key`, when sent.
 fn auth_key(headers: &HeaderMap) -> Option<String> {
     headers
