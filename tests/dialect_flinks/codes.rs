@@ -27,7 +27,7 @@ fn every_flinks_code_means_what_the_reference_says() {
         ("UNAUTHORIZED", Final),
         ("NEW_ACCOUNT", Final),
         ("INVALID_REQUEST", Final),
-        ("UNKNOWN_CHALLENGE_KEY", Final),
+        ("UNKNOWN_CHALLENGE_KEY", Retry),
         ("SOMETHING_NEW", Unrecognised),
     ];
     for (name, kind) in table {

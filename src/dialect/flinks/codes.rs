@@ -124,6 +124,9 @@ impl FlinksCode {
             FlinksCode::InvalidLogin
             | FlinksCode::InvalidUsername
             | FlinksCode::InvalidPassword => RejectionKind::Retry,
+            // "Resend, keyed by the exact Prompt": the question again, whose
+            // answer goes back keyed by the prompt Flinks sent.
+            FlinksCode::UnknownChallengeKey => RejectionKind::Retry,
             // "Not retryable in the same session": a new /Authorize, the
             // person answers again. A missing stored answer likewise needs a
             // live login the person can answer.
@@ -139,7 +142,6 @@ impl FlinksCode {
             | FlinksCode::OperationDispatched => RejectionKind::TryLater,
             FlinksCode::AccessDenied
             | FlinksCode::InvalidRequest
-            | FlinksCode::UnknownChallengeKey
             | FlinksCode::Unauthorized
             | FlinksCode::NewAccount
             | FlinksCode::DisabledLogin => RejectionKind::Final,
@@ -203,9 +205,13 @@ impl FlinksCode {
                 "This service is not set up correctly",
                 "Ce service n'est pas configuré correctement",
             ),
-            FlinksCode::InvalidRequest | FlinksCode::UnknownChallengeKey => (
+            FlinksCode::InvalidRequest => (
                 "Your bank could not read the request",
                 "Votre banque n'a pas pu lire la demande",
+            ),
+            FlinksCode::UnknownChallengeKey => (
+                "Please answer the security question again",
+                "Veuillez répondre de nouveau à la question de sécurité",
             ),
             FlinksCode::Unknown(code) => {
                 return if fr {
