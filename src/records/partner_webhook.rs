@@ -84,9 +84,13 @@ impl MonoWebhookSecret {
 
     /// `secret` as the webhook secret; `None` when it is blank (a blank
     /// secret would admit any request that sends an empty header).
+    ///
+    /// Trimmed: a header value cannot begin or end with whitespace, so a
+    /// secret read with a trailing newline (from a file or a mounted
+    /// secret) would otherwise refuse every delivery.
     pub fn new(secret: impl Into<Secret>) -> Option<MonoWebhookSecret> {
-        let secret = secret.into();
-        (!secret.expose().trim().is_empty()).then_some(MonoWebhookSecret(secret))
+        let secret = secret.into().expose().trim().to_owned();
+        (!secret.is_empty()).then(|| MonoWebhookSecret(Secret::new(secret)))
     }
 
     /// True when `headers` carry the secret, compared in constant time
@@ -491,6 +495,12 @@ mod tests {
             secret.admits(&headers)
         };
         assert!(with("whsec_right"));
+        // Read from a file with its newline: Mono's header cannot carry
+        // it, so the secret is trimmed and still admits Mono.
+        let from_file = MonoWebhookSecret::new("whsec_right\n").expect("usable");
+        let mut headers = HeaderMap::new();
+        headers.insert(MONO_WEBHOOK_SECRET_HEADER, "whsec_right".parse().unwrap());
+        assert!(from_file.admits(&headers));
         for wrong in [
             "",
             "whsec_righ",

@@ -31,10 +31,12 @@ impl ApiKey {
     /// `key` (trimmed) as the API key; `None` when it is blank or starts
     /// like a link API token.
     pub fn new(key: impl Into<Secret>) -> Option<ApiKey> {
-        let key = key.into();
-        let text = key.expose();
-        let usable = !text.trim().is_empty() && !TOKEN_PREFIXES.iter().any(|p| text.starts_with(p));
-        usable.then_some(ApiKey(key))
+        // Trimmed: a key read from a file or a mounted secret often ends in
+        // a newline, which no request's header can carry (`bearer` trims
+        // what it reads), so an untrimmed key would refuse every call.
+        let text = key.into().expose().trim().to_owned();
+        let usable = !text.is_empty() && !TOKEN_PREFIXES.iter().any(|p| text.starts_with(p));
+        usable.then(|| ApiKey(Secret::new(text)))
     }
 
     /// A fresh key (`ck_` and 244 random bits from the OS), for a server
@@ -85,5 +87,16 @@ mod tests {
         assert!(!key.admits(&headers));
         assert!(!format!("{key:?}").contains("right"));
         assert!(ApiKey::generate().expose().starts_with("ck_"));
+    }
+
+    /// A key read with a trailing newline (a mounted secret file) still
+    /// admits the host that sends it: no header can carry the newline.
+    #[test]
+    fn a_key_read_with_surrounding_whitespace_is_trimmed() {
+        let key = ApiKey::new(" ck_right\n").expect("a usable key");
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, "Bearer ck_right".parse().unwrap());
+        assert!(key.admits(&headers));
+        assert_eq!(key.expose(), "ck_right");
     }
 }
