@@ -77,9 +77,10 @@ pub struct OutboxConfig {
 }
 
 impl OutboxConfig {
-    /// Delivery to `url`, signed with `secret`: 12 tries, 2 s doubling up
-    /// to 30 minutes between them (about 2½ hours in all). An empty (or
-    /// blank) secret is refused.
+    /// Delivery to `url`, signed with `secret`: 15 tries, 2 s doubling up
+    /// to 30 minutes between them (about 2½ hours in all, so a receiver
+    /// down for two hours misses nothing). An empty (or blank) secret is
+    /// refused.
     pub fn new(url: impl Into<String>, secret: impl Into<Secret>) -> Result<Self, OutboxError> {
         let secret = secret.into();
         if secret.expose().trim().is_empty() {
@@ -88,7 +89,7 @@ impl OutboxConfig {
         Ok(OutboxConfig {
             url: url.into(),
             secret,
-            max_attempts: 12,
+            max_attempts: 15,
             first_backoff: Duration::from_secs(2),
             max_backoff: Duration::from_secs(30 * 60),
             lease: Duration::from_secs(60),
@@ -360,5 +361,18 @@ mod tests {
             ));
         }
         assert!(OutboxConfig::new("http://127.0.0.1:9/hook", "s3cret").is_ok());
+    }
+
+    /// The default schedule keeps trying for at least two hours: the waits
+    /// between the tries (the first is at once) add up to more, and to
+    /// less than three.
+    #[test]
+    fn the_default_tries_span_two_hours_and_more() {
+        let config = OutboxConfig::new("http://127.0.0.1:9/hook", "s3cret").unwrap();
+        let waited: Duration = (1..config.max_attempts).map(|a| config.backoff(a)).sum();
+        assert!(
+            waited >= Duration::from_secs(2 * 3600) && waited < Duration::from_secs(3 * 3600),
+            "{waited:?}"
+        );
     }
 }

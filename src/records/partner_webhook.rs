@@ -244,7 +244,10 @@ fn decode(body: &[u8]) -> Result<Delivery, String> {
 }
 
 /// The account a delivery's `data` names: the first usable string of
-/// `account._id`, `account.id`, `account` itself, `id`, `_id`.
+/// `account._id`, `account.id`, `account` itself, `id`, `_id`. Usable: not
+/// blank, not too long, and free of control characters (PostgreSQL
+/// refuses a NUL in text, which would be a 503 Mono retries for ever; no
+/// id of Mono's has one).
 fn account_id(data: &Value) -> Option<String> {
     let account = data.get("account");
     [
@@ -258,7 +261,7 @@ fn account_id(data: &Value) -> Option<String> {
     .flatten()
     .filter_map(Value::as_str)
     .map(str::trim)
-    .find(|id| !id.is_empty() && id.len() <= MAX_ACCOUNT_ID)
+    .find(|id| !id.is_empty() && id.len() <= MAX_ACCOUNT_ID && !id.chars().any(char::is_control))
     .map(str::to_owned)
 }
 
@@ -478,6 +481,14 @@ mod tests {
         }
         let long = "a".repeat(MAX_ACCOUNT_ID + 1);
         assert!(decode(&unlinked(serde_json::json!({ "_id": long }))).is_err());
+        // A NUL or another control character: refused here (a 400), where
+        // PostgreSQL would refuse it as a 503 that Mono retries for ever.
+        for odd in ["a\u{0}b", "a\nb", "\u{7f}"] {
+            assert!(
+                decode(&unlinked(serde_json::json!({ "_id": odd }))).is_err(),
+                "{odd:?}"
+            );
+        }
         let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
         assert!(decode(deep.as_bytes()).is_err());
     }

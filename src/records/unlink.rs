@@ -122,12 +122,48 @@ async fn unlink_at_mono(
     if status.is_success() {
         return Ok(Unlinked::Now);
     }
-    if status.as_u16() == 404 {
+    let body = response.text().await.unwrap_or_default();
+    // Gone only on Mono's own word: a 404 carrying its JSON envelope. A bare
+    // 404 is a wrong path or a proxy (`--base-url` with a `/v1` on it), and
+    // an account Mono still holds must not look unlinked here.
+    if status.as_u16() == 404 && monos_envelope(&body) {
         return Ok(Unlinked::AlreadyGone);
     }
-    let body = response.text().await.unwrap_or_default();
     Err(UnlinkError::Refused {
         status: status.as_u16(),
         body: body.chars().take(200).collect(),
     })
+}
+
+/// True when `body` is Mono's JSON envelope (an object with its `status`
+/// or `message`), not a proxy's or a web server's page.
+fn monos_envelope(body: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(body).is_ok_and(|v| {
+        v.as_object()
+            .is_some_and(|o| o.contains_key("status") || o.contains_key("message"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::monos_envelope;
+
+    /// Only Mono's envelope says the account is gone; a bare 404 page, an
+    /// empty body or other JSON does not.
+    #[test]
+    fn only_monos_envelope_counts_as_its_word() {
+        assert!(monos_envelope(
+            r#"{"status":"failed","message":"Account not found"}"#
+        ));
+        assert!(monos_envelope(r#"{"message":"Not found"}"#));
+        for not in [
+            "",
+            "Not Found",
+            "<html>404</html>",
+            "[]",
+            r#"{"error":"x"}"#,
+        ] {
+            assert!(!monos_envelope(not), "{not:?}");
+        }
+    }
 }
