@@ -80,6 +80,12 @@ async fn the_next_dial_after_the_hosts_request_reauthorises_with_login_and_otp()
     let (end, offer) = at.dial().await;
     assert!(!end);
     assert!(offer.contains("log in again"), "{offer}");
+    // A slip at the offer shows the same offer, in its own words.
+    let (end, again) = at.send("5").await;
+    assert!(
+        !end && again.starts_with("Invalid choice.") && again.contains("log in again"),
+        "{again}"
+    );
     let (_, login) = at.send("1").await;
     assert!(
         login.contains("Username") || login.contains("username"),

@@ -154,7 +154,14 @@ impl UssdService {
             self.presenter
                 .fit(&["Too many invalid entries. Please dial again."], &[], true)
         } else if state.hop == hop::Hop::ResumeOffer {
-            self.presenter.offer(Some(message), &resume::OFFER)
+            // The offer it was, in its own words: a re-authorisation's says
+            // the bank wants them to log in again.
+            let offer = if session.flow.reauthorises().is_some() {
+                &super::reauth::REAUTH_OFFER
+            } else {
+                &resume::OFFER
+            };
+            self.presenter.offer(Some(message), offer)
         } else {
             self.presenter.screen(flow, &session, Some(message))
         };

@@ -115,9 +115,14 @@ impl UssdService {
             return Ok(None);
         }
         // An unreadable old record (another format, another key) is nothing
-        // to resume: the person just starts again.
-        let Ok(Some(old)) = self.service.load::<UssdState>(&old_key).await else {
-            return Ok(None);
+        // to resume: the person just starts again. A store that could not be
+        // read is another matter: answered with the bank list, the person's
+        // next answer would start a new flow and take the phone's index, and
+        // the unfinished one could never be offered again.
+        let old = match self.service.load::<UssdState>(&old_key).await {
+            Ok(Some(old)) => old,
+            Err(ServiceError::Store(e @ StoreError::Backend(_))) => return Err(e.into()),
+            Ok(None) | Err(_) => return Ok(None),
         };
         // Only this phone's own flow moves: an index is a hint kept beside
         // the sessions, and one naming another phone's session (however it
