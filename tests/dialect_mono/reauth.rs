@@ -86,3 +86,29 @@ fn an_account_not_found_is_an_error_with_mono_s_words() {
         })
     );
 }
+
+/// Mono's refusal in a 2xx envelope (`status: failed`, with or without a
+/// `responseCode`) ends the re-authorisation with Mono's words, as its 4xx
+/// refusal does; it is not a failed call that sends the person back to the
+/// list to meet the same refusal again.
+#[test]
+fn a_refusal_in_a_2xx_envelope_ends_with_mono_s_words() {
+    for body in [
+        r#"{"status":"failed","responseCode":400,"message":"Account cannot be reauthorised","data":null}"#,
+        r#"{"status":"failed","message":"Account cannot be reauthorised"}"#,
+    ] {
+        let reply = connectflow::dialect::Dialect::decode(
+            &v2(),
+            &reauthorise(),
+            &HttpResponse::new(200, body),
+            Timestamp(0),
+        );
+        match reply {
+            Ok(Reply::Step(Step::Rejected(r))) => {
+                assert_eq!(r.message, "Account cannot be reauthorised");
+                assert_eq!(r.kind, connectflow::flow::RejectionKind::Final);
+            }
+            other => panic!("{body}: {other:?}"),
+        }
+    }
+}

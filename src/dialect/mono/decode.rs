@@ -54,6 +54,18 @@ pub(super) fn decode(kind: CallKind, response: &HttpResponse) -> Result<Reply, C
         }
     }
     let body = parsed.map_err(|e| CallError::Malformed(format!("body is not JSON: {e}")))?;
+    if kind == CallKind::Reauthorise && is_failed(&body) {
+        // Mono's no to re-authorising the account, sent with a 2xx (which
+        // status goes with a v2 `responseCode: 400` is unconfirmed, mono.md
+        // §4): the same as its 4xx refusal, the flow ends with its words.
+        // Read as a failed call it sent the person back to the list as if
+        // the bank were down, to meet the same refusal again.
+        let message =
+            message(&body).unwrap_or_else(|| "This account cannot be re-authorised".to_owned());
+        return Ok(Reply::Step(Step::Rejected(
+            crate::flow::Rejection::terminal(message),
+        )));
+    }
     if !is_step && is_failed(&body) {
         // A 2xx envelope that says `failed`: keep the partner's words.
         return Err(CallError::Http {
