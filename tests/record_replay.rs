@@ -310,3 +310,47 @@ async fn a_recording_holds_no_secret_the_run_typed_or_received() {
     assert!(sessions.iter().all(|s| *s == sessions[0]));
     sandbox.shutdown().await;
 }
+
+/// A Flinks link that finishes in the background (`test_dispatched`: a
+/// `202`, then the status poll, a `GET`): the poll's reply carries the
+/// durable `LoginId` and the holder's name, and neither reaches the
+/// transcript. A `GET` reply is not public for being a `GET`; only the
+/// institution list is.
+#[tokio::test]
+async fn a_flinks_poll_reply_keeps_its_login_id_out_of_the_transcript() {
+    use connectflow::dialect::flinks::FLINKS_CAPITAL;
+    use connectflow::testing::{flinks_config, flinks_driver};
+    let sandbox = Sandbox::start_local().await.unwrap();
+    let buffer = Buffer::default();
+    let recorder = Arc::new(Recorder::to_writer(buffer.clone(), "flinks"));
+    let driver = flinks_driver(&sandbox.url(), flinks_config(), DriverConfig::default())
+        .with_recorder(recorder);
+    let config = FlowConfig::default().with_institution(FLINKS_CAPITAL, None);
+    let mut flow = ConnectFlow::new(config, now());
+    let mut steps = 0;
+    let login_id = loop {
+        steps += 1;
+        assert!(steps < 10, "the flow did not finish: {:?}", flow.view());
+        driver.run(&mut flow, &mut |_| {}).await.unwrap();
+        match flow.view() {
+            View::Form(_) => {
+                let values = Values::new()
+                    .with("username", "test_dispatched")
+                    .with("password", "Everyday");
+                flow.handle(now(), Input::User(UserAction::Submit(values)))
+                    .unwrap();
+            }
+            View::Done {
+                account_id: Some(id),
+                ..
+            } => break id.to_owned(),
+            other => panic!("unexpected view {other:?}"),
+        }
+    };
+    let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("GetAccountsDetailAsync"), "{text}");
+    assert!(
+        !text.contains(&login_id),
+        "the transcript holds the LoginId {login_id}:\n{text}"
+    );
+}

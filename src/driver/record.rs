@@ -347,7 +347,15 @@ impl Recorder {
                 s.secret("session", value.expose());
             }
         }
-        let public_reply = request.method == crate::dialect::Method::Get;
+        // The institution list is public: its ids and names are the banks'
+        // and stay readable. Any other reply is not, `GET` or not: Flinks'
+        // status poll is a `GET` whose reply carries the durable LoginId and
+        // the holder's name. A request made outside a flow (no call) is
+        // read as before: public when it is a `GET`.
+        let public_reply = match call {
+            Some(call) => call.kind() == crate::flow::CallKind::ListInstitutions,
+            None => request.method == crate::dialect::Method::Get,
+        };
         let request_body = request.body.as_deref().map(body_value);
         if let Some(body) = &request_body {
             s.learn(body, false);
