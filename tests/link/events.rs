@@ -267,3 +267,68 @@ async fn the_stream_does_not_move_a_flow_that_waits_for_the_person() {
         "nothing sent while the form waits"
     );
 }
+
+/// One session holds at most four event streams at once: a fifth is a
+/// JSON `429 too_many_streams` (a token in a URL must not be able to hold
+/// every connection the server accepts), and a stream closed gives its
+/// place back. A query that cannot be read is a JSON 400, as every link
+/// API error is.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_holds_four_event_streams_at_most() {
+    let sandbox = Sandbox::start_local().await.unwrap();
+    let rig = serve(&sandbox.url(), Setup::default()).await;
+    let client = Client::new(vec![rig.url.clone()], super::rig::API_KEY);
+    let token = client.new_token().await;
+    client.session(&token).await;
+    let open = || {
+        reqwest::Client::new()
+            .get(format!("{}/link/v1/session/events", rig.url))
+            .bearer_auth(&token)
+            .send()
+    };
+    let mut streams = Vec::new();
+    for _ in 0..4 {
+        let stream = open().await.unwrap();
+        assert_eq!(stream.status(), 200);
+        streams.push(stream);
+    }
+    let fifth = open().await.unwrap();
+    assert_eq!(fifth.status(), 429);
+    let body: serde_json::Value = fifth.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_many_streams", "{body}");
+    // Another session's streams are its own.
+    let other = client.new_token().await;
+    client.session(&other).await;
+    let theirs = reqwest::Client::new()
+        .get(format!("{}/link/v1/session/events", rig.url))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(theirs.status(), 200);
+    // One closed: its place is free again once the server sees it go.
+    drop(streams.pop());
+    let mut reopened = None;
+    for _ in 0..100 {
+        let response = open().await.unwrap();
+        if response.status() == 200 {
+            reopened = Some(response);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        reopened.is_some(),
+        "a closed stream's place was not given back"
+    );
+
+    let bad = reqwest::Client::new()
+        .get(format!("{}/link/v1/session/events?events=bogus", rig.url))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let body: serde_json::Value = bad.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "bad_request", "{body}");
+}

@@ -32,7 +32,8 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// `unauthorized`, `bad_request`, `payload_too_large`, `not_found`,
     /// `method_not_allowed`, `stale_seq`, `busy`, `invalid_values`,
-    /// `invalid_action`, `invalid_public_token`, `not_linked`, `unavailable`.
+    /// `invalid_action`, `invalid_public_token`, `not_linked`,
+    /// `too_many_streams`, `unavailable`.
     pub code: String,
     /// For a developer; safe to show a person.
     pub message: String,
@@ -66,6 +67,8 @@ pub(crate) enum ApiError {
     NotLinked,
     /// The store or partner failed; try again.
     Unavailable,
+    /// Every event stream one session may hold is open.
+    TooManyStreams,
 }
 
 impl ApiError {
@@ -91,6 +94,7 @@ impl ApiError {
             ApiError::InvalidAction(..) => "invalid_action",
             ApiError::InvalidPublicToken | ApiError::NotLinked => "refused",
             ApiError::Unavailable => "error",
+            ApiError::TooManyStreams => "refused",
         }
     }
 
@@ -164,6 +168,14 @@ impl ApiError {
                 StatusCode::CONFLICT,
                 "not_linked",
                 "this flow has not linked an account".into(),
+            ),
+            ApiError::TooManyStreams => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_streams",
+                format!(
+                    "this session already has {} event streams open; close one first",
+                    super::sse::STREAMS_PER_SESSION
+                ),
             ),
             ApiError::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -62,6 +62,7 @@ pub use view::{
 use crate::flow::Catalogue;
 use crate::metrics::Metrics;
 use crate::service::SessionService;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -124,6 +125,10 @@ pub struct LinkService {
     /// bounded here instead; a stream that finds none free tries on its
     /// next poll.
     pub(crate) stream_turns: tokio::sync::Semaphore,
+    /// Event streams open, by session id (`sse.rs`): each holds a
+    /// connection for up to its lifetime, so one token must not be able to
+    /// hold them all.
+    pub(crate) streams: Mutex<HashMap<String, usize>>,
 }
 
 /// How many turns the event streams may run at once.
@@ -149,6 +154,7 @@ impl LinkService {
             views: cache::ViewCache::default(),
             sessions: cache::SessionCache::default(),
             stream_turns: tokio::sync::Semaphore::new(STREAM_TURNS),
+            streams: Mutex::default(),
         })
     }
 
@@ -169,6 +175,7 @@ impl LinkService {
             views: cache::ViewCache::default(),
             sessions: cache::SessionCache::default(),
             stream_turns: tokio::sync::Semaphore::new(STREAM_TURNS),
+            streams: Mutex::default(),
         })
     }
 

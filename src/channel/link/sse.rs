@@ -21,6 +21,7 @@ use super::token::LinkToken;
 use super::LinkService;
 use crate::dialect::flinks::ConnectEvents;
 use crate::server::bearer;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -29,6 +30,55 @@ use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// Event streams one session may hold open at once: a page and a
+/// reconnecting tab or two. Each stream holds a connection for up to its
+/// lifetime, kept alive by its heartbeat, so without a cap one token (a URL
+/// anyone holding it can open) could take every connection the server
+/// accepts.
+pub(crate) const STREAMS_PER_SESSION: usize = 4;
+
+/// One open stream of a session, counted in [`LinkService::streams`]
+/// until it is dropped (the stream ended, or its client went away).
+struct StreamSlot {
+    link: Arc<LinkService>,
+    id: String,
+}
+
+impl StreamSlot {
+    /// A slot for a stream of session `id`; `None` when it has them all.
+    fn take(link: &Arc<LinkService>, id: &str) -> Option<StreamSlot> {
+        let mut open = link
+            .streams
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = open.entry(id.to_owned()).or_insert(0);
+        if *count >= STREAMS_PER_SESSION {
+            return None;
+        }
+        *count += 1;
+        Some(StreamSlot {
+            link: Arc::clone(link),
+            id: id.to_owned(),
+        })
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut open = self
+            .link
+            .streams
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(count) = open.get_mut(&self.id) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.remove(&self.id);
+            }
+        }
+    }
+}
 
 /// The query of the events route: a browser's `EventSource` cannot set
 /// headers, so the link token may come as `?token=` here (and only here).
@@ -64,14 +114,23 @@ enum Names {
     responses(
         (status = 200, description = "`text/event-stream`: `event:` is Mono's event name (or Flinks Connect's step), `data:` the event as JSON, `id:` its position in the flow's events (none on Flinks' screen events)", content_type = "text/event-stream", body = String),
         (status = 204, description = "The flow has finished and has no event after `Last-Event-ID`: nothing more will come (EventSource stops reconnecting)"),
+        (status = 400, description = "A query that cannot be read (`events` neither `mono` nor `flinks`)", body = super::ErrorBody),
         (status = 401, description = "No valid link token", body = super::ErrorBody),
+        (status = 429, description = "`too_many_streams`: the session already has its 4 event streams open", body = super::ErrorBody),
         (status = 503, description = "The session store is not available; try again", body = super::ErrorBody),
     ))]
 pub(super) async fn events(
     State(link): State<Arc<LinkService>>,
-    Query(query): Query<EventsQuery>,
+    query: Result<Query<EventsQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
+    // axum's own rejection is plain text; every link API answer is JSON.
+    let Ok(Query(query)) = query else {
+        return ApiError::BadRequest(
+            "the query cannot be read: `token` once, `events` `mono` or `flinks`".into(),
+        )
+        .into_response();
+    };
     let token = match (bearer(&headers), query.token.as_deref()) {
         (Some(_), _) => link_token(&headers),
         (None, Some(t)) => LinkToken::parse(t).ok_or(ApiError::Unauthorized),
@@ -96,6 +155,9 @@ pub(super) async fn events(
         }
         Ok(_) => {}
     }
+    let Some(slot) = StreamSlot::take(&link, &token.id) else {
+        return ApiError::TooManyStreams.into_response();
+    };
     let deadline = crate::service::deadline_in(link.config().stream_lifetime);
     let flinks = match query.events {
         Names::Mono => None,
@@ -112,6 +174,7 @@ pub(super) async fn events(
         primed: false,
         screens_sent: None,
         next_deadline: None,
+        _slot: slot,
     };
     let stream = futures_util::stream::unfold(state, |mut s| async move {
         let event = s.next_event().await?;
@@ -154,6 +217,9 @@ struct Poll {
     screens_sent: Option<u64>,
     /// The flow's next deadline, as of the record version it was read at.
     next_deadline: Option<(crate::store::Version, Option<crate::flow::Timestamp>)>,
+    /// This stream's place in its session's count, given back when the
+    /// stream is dropped.
+    _slot: StreamSlot,
 }
 
 impl Poll {
