@@ -25,7 +25,7 @@
 //! [`Limits::drain`]).
 
 pub(crate) mod api_key;
-mod deadline;
+pub(crate) mod deadline;
 mod idle;
 mod shed;
 

@@ -188,3 +188,40 @@ async fn a_pin_sent_as_a_number_is_refused_without_echoing_it() {
         "{still}"
     );
 }
+
+/// A body that stops arriving is a JSON `408 request_timeout` once the
+/// server's body timeout passes (a client may send it again), not a `413`
+/// saying it was too large, which a client would not retry.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_that_stops_arriving_is_a_408_not_a_413() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let partner = StubPartner::start().await.unwrap();
+    let rig = serve(
+        &partner.url(),
+        Setup {
+            limits: connectflow::server::Limits {
+                body_timeout: std::time::Duration::from_millis(300),
+                ..connectflow::server::Limits::default()
+            },
+            ..Setup::default()
+        },
+    )
+    .await;
+    let token = rig.client.new_token().await;
+    let addr = rig.url.trim_start_matches("http://");
+    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /link/v1/session/actions HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {token}\r\ncontent-type: application/json\r\ncontent-length: 100\r\nconnection: close\r\n\r\n{{\"seq\": 0,"
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        socket.read_to_string(&mut answer),
+    )
+    .await
+    .expect("answered once the body timed out")
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"request_timeout\""), "{answer}");
+}

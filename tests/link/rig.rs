@@ -59,6 +59,8 @@ pub(crate) struct Setup {
     pub(crate) records: Option<Arc<connectflow::records::SqlStore>>,
     /// Hand links to this instead.
     pub(crate) delivery: Option<Arc<dyn connectflow::service::Delivery>>,
+    /// The server's timeouts and limits.
+    pub(crate) limits: connectflow::server::Limits,
 }
 
 impl Default for Setup {
@@ -75,6 +77,7 @@ impl Default for Setup {
             flinks: false,
             records: None,
             delivery: None,
+            limits: connectflow::server::Limits::default(),
         }
     }
 }
@@ -144,15 +147,11 @@ pub(crate) async fn serve(partner_url: &str, setup: Setup) -> Rig {
         ussd,
         GatewayAuth::token(GATEWAY_TOKEN).unwrap(),
     ));
+    let limits = setup.limits;
     tokio::spawn(async move {
-        connectflow::server::serve(
-            listener,
-            app,
-            connectflow::server::Limits::default(),
-            std::future::pending(),
-        )
-        .await
-        .unwrap()
+        connectflow::server::serve(listener, app, limits, std::future::pending())
+            .await
+            .unwrap()
     });
     let url = format!("http://{addr}");
     Rig {

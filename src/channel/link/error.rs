@@ -33,7 +33,7 @@ pub struct ErrorDetail {
     /// `unauthorized`, `bad_request`, `payload_too_large`, `not_found`,
     /// `method_not_allowed`, `stale_seq`, `busy`, `invalid_values`,
     /// `invalid_action`, `invalid_public_token`, `not_linked`,
-    /// `too_many_streams`, `unavailable`.
+    /// `too_many_streams`, `request_timeout`, `unavailable`.
     pub code: String,
     /// For a developer; safe to show a person.
     pub message: String,
@@ -49,6 +49,8 @@ pub(crate) enum ApiError {
     BadRequest(String),
     /// A body over the limit.
     TooLarge,
+    /// A body that did not arrive within the server's body timeout.
+    BodyTimeout,
     /// No such route.
     NotFound,
     /// A route that does not take this method.
@@ -86,7 +88,7 @@ impl ApiError {
     pub(crate) fn outcome(&self) -> &'static str {
         match self {
             ApiError::Unauthorized => "unauthorized",
-            ApiError::BadRequest(_) | ApiError::TooLarge => "bad_request",
+            ApiError::BadRequest(_) | ApiError::TooLarge | ApiError::BodyTimeout => "bad_request",
             ApiError::NotFound | ApiError::MethodNotAllowed => "not_found",
             ApiError::Stale(_) => "stale",
             ApiError::Busy(_) => "busy",
@@ -123,6 +125,11 @@ impl ApiError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
                 format!("the body is over {} bytes", super::routes::MAX_BODY),
+            ),
+            ApiError::BodyTimeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "the body did not arrive in time; send it again".into(),
             ),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", "no such route".into()),
             ApiError::MethodNotAllowed => (

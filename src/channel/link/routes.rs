@@ -97,8 +97,25 @@ async fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> Resu
     }
     let bytes = axum::body::to_bytes(body, MAX_BODY)
         .await
-        .map_err(|_| ApiError::TooLarge)?;
+        .map_err(body_error)?;
     serde_json::from_slice(&bytes).map_err(|e| json_error(&e))
+}
+
+/// Why a body could not be read: it did not arrive within the server's
+/// body timeout (a 408 the client may retry), else it ran past the limit
+/// (or the client went away, which nobody will read).
+fn body_error(error: axum::Error) -> ApiError {
+    let error = error.into_inner();
+    let timed_out = std::iter::successors(
+        Some(error.as_ref() as &(dyn std::error::Error + 'static)),
+        |e| e.source(),
+    )
+    .any(|e| e.is::<crate::server::deadline::BodyTimedOut>());
+    if timed_out {
+        ApiError::BodyTimeout
+    } else {
+        ApiError::TooLarge
+    }
 }
 
 impl LinkService {
