@@ -121,6 +121,11 @@ async fn a_slow_bank_gets_the_interim_screen_then_continues() {
     let (_, text) = phone.send("1").await;
     assert!(text.starts_with("Processing..."), "{text}");
     tokio::time::sleep(Duration::from_millis(1800)).await;
+    // The bank has answered. The gateway retries the hop that was shown
+    // "Processing": it gets that screen again, not the screen after it,
+    // whose answer the next hop (read as "continue") would drop.
+    let again = phone.post(phone.text.as_deref().unwrap()).await;
+    assert!(!again.0 && again.1.starts_with("Processing..."), "{again:?}");
     let (end, text) = phone.send("1").await;
     assert!(end && text.contains("linked"), "{text}");
 }

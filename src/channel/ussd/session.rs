@@ -171,8 +171,13 @@ impl Channel<UssdState> for Presenter {
         session.channel.hop = hop::settled(session.channel.hop);
         if session.channel.hop == Hop::Continue {
             // The person is looking at "Processing": the next screen is
-            // rendered fresh when they continue, from the top.
+            // rendered fresh when they continue, from the top. The last
+            // screen stays "Processing", which is what the handset shows:
+            // a gateway's retry of that hop (or the loser of two hops at
+            // once) is shown it again, never the next screen, whose answer
+            // the Continue state would then take as "continue" and drop.
             session.channel.cursor = Cursor::Start;
+            return;
         }
         session.channel.last_screen = self.screen(flow, session, None);
     }
