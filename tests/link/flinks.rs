@@ -153,4 +153,28 @@ async fn greatday_links_flinks_capital_through_the_api_and_the_stream_speaks_fli
     for typed in ["Everyday", "Montreal", "Triangle"] {
         assert!(!flinks.contains(typed) && !mono.contains(typed), "{typed}");
     }
+    // A client that lost its connection after the last numbered event,
+    // before the REDIRECT (which has no id), and resumes from there: it
+    // gets the REDIRECT, not a 204 that would stop it for good.
+    let last_id = flinks
+        .lines()
+        .filter_map(|l| l.strip_prefix("id:"))
+        .filter_map(|i| i.trim().parse::<u64>().ok())
+        .max()
+        .unwrap();
+    let resumed = reqwest::Client::new()
+        .get(format!(
+            "{}/link/v1/session/events?events=flinks&token={token}",
+            rig.url
+        ))
+        .header("last-event-id", last_id.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resumed.status(), 200);
+    let resumed = tokio::time::timeout(Duration::from_secs(20), resumed.text())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(resumed.contains("event: REDIRECT"), "{resumed}");
 }
