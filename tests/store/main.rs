@@ -6,6 +6,7 @@
 
 mod contract;
 mod redis_format;
+mod redis_lost_reply;
 mod redis_only;
 mod redis_tls;
 mod sealing;

@@ -58,16 +58,27 @@ impl fmt::Debug for RedisStore {
 /// broken: after a Redis restart the connection manager only learns the old
 /// connection is dead by using it, and a person's hop must not be the one
 /// that pays for it.
-async fn retry_once<T, F, Fut>(mut op: F) -> Result<T, RedisError>
+async fn retry_once<T, F, Fut>(op: F) -> Result<T, RedisError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, RedisError>>,
+{
+    retry_once_noting(op).await.0
+}
+
+/// [`retry_once`], also saying whether `op` was sent a second time: then a
+/// write's first sending may have been applied before the connection broke
+/// (or its reply was lost), and a refusal of the second may be its own.
+async fn retry_once_noting<T, F, Fut>(mut op: F) -> (Result<T, RedisError>, bool)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, RedisError>>,
 {
     match op().await {
         Err(e) if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() => {
-            op().await
+            (op().await, true)
         }
-        other => other,
+        other => (other, false),
     }
 }
 

@@ -5,7 +5,7 @@
 use redis::{Cmd, FromRedisValue, Pipeline, RedisError, Value};
 
 use super::record::{self, decode, encode, expected_bytes, expected_decimal, next};
-use super::{backend, redis_time, retry_once, ttl_ms, RedisStore};
+use super::{backend, redis_time, retry_once, retry_once_noting, ttl_ms, RedisStore};
 use crate::flow::Timestamp;
 use crate::store::{
     create_by_reading, is_own_write, AlsoSet, BoxFuture, Created, Entry, EntryOr, SessionStore,
@@ -64,6 +64,29 @@ impl RedisStore {
         .await
     }
 
+    /// [`pipe`](Self::pipe) for a write: also whether it was sent twice.
+    async fn pipe_noting<T: FromRedisValue>(
+        &self,
+        pipe: &Pipeline,
+    ) -> (Result<T, RedisError>, bool) {
+        retry_once_noting(|| {
+            let mut conn = self.conn.clone();
+            async move { pipe.query_async(&mut conn).await }
+        })
+        .await
+    }
+
+    /// Whether `full` holds `record` byte for byte: a write refused on its
+    /// second sending was its own first, applied before the connection
+    /// broke. Sealed records carry a random nonce, so no other writer's
+    /// bytes are these. Read as no when the read fails too.
+    async fn holds(&self, full: &str, record: &[u8]) -> bool {
+        matches!(
+            self.cmd::<Option<Vec<u8>>>(redis::cmd("GET").arg(full)).await,
+            Ok(Some(held)) if held == record
+        )
+    }
+
     async fn cmd<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, RedisError> {
         retry_once(|| {
             let mut conn = self.conn.clone();
@@ -109,7 +132,7 @@ impl RedisStore {
         ttl: u64,
         also: Option<(&str, Option<Version>, &[u8], u64)>,
     ) -> Result<bool, StoreError> {
-        let n: i64 = retry_once(|| {
+        let (n, resent) = retry_once_noting(|| {
             let mut conn = self.conn.clone();
             let script = if also.is_some() {
                 &self.cas_with
@@ -132,9 +155,12 @@ impl RedisStore {
             }
             async move { invocation.invoke_async(&mut conn).await }
         })
-        .await
-        .map_err(backend)?;
-        Ok(n == 1)
+        .await;
+        let n: i64 = n.map_err(backend)?;
+        // Refused on a second sending: perhaps by the first's own write (a
+        // claim written, then taken for "another turn won", would leave a
+        // claim no call stands behind until its lease ran out).
+        Ok(n == 1 || (resent && self.holds(full, record).await))
     }
 }
 
@@ -237,9 +263,9 @@ impl SessionStore for RedisStore {
                     let mut pipe = redis::pipe();
                     set_new(&mut pipe, &full, &record, ttl);
                     set_new(&mut pipe, &other, &also_record, also_ttl);
-                    let (session, _index): (Value, Value) =
-                        self.pipe(&pipe).await.map_err(backend)?;
-                    session == Value::Okay
+                    let (reply, resent) = self.pipe_noting(&pipe).await;
+                    let (session, _index): (Value, Value) = reply.map_err(backend)?;
+                    session == Value::Okay || (resent && self.holds(&full, &record).await)
                 } else {
                     let also = (other.as_str(), also.expected, &also_record[..], also_ttl);
                     self.cas_script(&full, expected, &record, ttl, Some(also))
@@ -346,13 +372,14 @@ impl SessionStore for RedisStore {
             let (full, ttl) = (self.full_key(key), ttl_ms(ttl));
             let record = encode(next(expected), &data);
             // Retried once if the connection was found broken: had the first
-            // try been applied, the retry is refused as a conflict, which the
-            // caller reads as "another turn won" and shows what is stored.
+            // try been applied, the retry is refused, and the record then
+            // holding this write's own bytes says it was.
             let applied = if expected.is_none() && ttl > 0 {
                 let mut pipe = redis::pipe();
                 set_new(&mut pipe, &full, &record, ttl);
-                let (reply,): (Value,) = self.pipe(&pipe).await.map_err(backend)?;
-                reply == Value::Okay
+                let (reply, resent) = self.pipe_noting(&pipe).await;
+                let (reply,): (Value,) = reply.map_err(backend)?;
+                reply == Value::Okay || (resent && self.holds(&full, &record).await)
             } else {
                 self.cas_script(&full, expected, &record, ttl, None).await?
             };
