@@ -257,3 +257,25 @@ async fn a_redial_whose_flow_cannot_be_read_is_told_to_dial_again_not_given_the_
     let (_, text) = phone.send("1").await;
     assert!(text.contains("OTP"), "{text}");
 }
+
+/// A re-dial's first hop delivered twice at the same moment (a gateway's
+/// retry crossing the original): both copies get the resume offer, the
+/// same screen for the same hop, never one the offer and the other the
+/// bank list (whose `1` or `2` would then be read as a bank while the
+/// session waits on the offer). Twenty phones, each re-dialled twice at
+/// once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redial_delivered_twice_at_once_gets_the_offer_both_times() {
+    let rig = rig().await;
+    for i in 0..20 {
+        let mut phone = AtPhone::new(&rig.url, &format!("+2547110006{i:02}"));
+        let (_, text) = phone.script(&["1", "1", "user_otp", "pass_good"]).await;
+        assert!(text.contains("OTP"), "{text}");
+        // The re-dial: a new session, its first hop posted twice at once.
+        phone.use_session(format!("ATUid_twin_{i}"));
+        let (a, b) = tokio::join!(phone.post(""), phone.post(""));
+        for (end, text) in [a, b] {
+            assert!(!end && text.contains("1. Continue"), "phone {i}: {text}");
+        }
+    }
+}
