@@ -12,7 +12,11 @@
 //! Two floors for the hops that create a session, each the least such a hop
 //! can cost whatever its code does: with `--keep BYTES` every request
 //! leaves that many bytes behind, pushed on a list behind a mutex (as the
-//! memory store keeps a session in its table behind one), and with `--redis URL` every request sends
+//! memory store keeps a session in its table behind one); with `--recycle
+//! N` as well, the list holds N and each request's bytes replace the
+//! oldest, as a store whose sessions expire as fast as they come (memory
+//! the allocator reuses, not fresh pages the kernel must zero); and with
+//! `--redis URL` every request sends
 //! Redis the pipeline a bank choice does, with the client the Redis store
 //! uses: `SET … NX GET PX` of a 270-byte session and of a 90-byte phone
 //! index, and `TIME`, in one round trip.
@@ -28,16 +32,26 @@ use axum::Router;
 
 const SCREEN: &str = "CON Choose your bank\n1. Sandbox Bank\n2. Access Bank\n3. GTBank\n4. First Bank\n5. Zenith Bank\n6. UBA\n7. Fidelity Bank\n8. FCMB\n9. Sterling Bank\n98. More";
 
-/// Where `--keep` leaves its bytes: never read, only kept, as sessions are.
-static KEPT: std::sync::Mutex<Vec<Box<[u8]>>> = std::sync::Mutex::new(Vec::new());
+/// Where `--keep` leaves its bytes: never read, only kept, as sessions are;
+/// with `--recycle`, the next place to overwrite once the list is full.
+static KEPT: std::sync::Mutex<(Vec<Box<[u8]>>, usize)> = std::sync::Mutex::new((Vec::new(), 0));
 
-fn keep(bytes: usize, body: &[u8]) {
+fn keep(bytes: usize, recycle: usize, body: &[u8]) {
     let mut kept = vec![0u8; bytes];
     let n = body.len().min(bytes);
     kept[..n].copy_from_slice(&body[..n]);
-    KEPT.lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .push(kept.into_boxed_slice());
+    let mut list = KEPT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (kept_list, next) = &mut *list;
+    if recycle > 0 && kept_list.len() >= recycle {
+        // The oldest goes as this one comes (freed here, under the lock,
+        // as the memory store's sweep frees expired records under its own).
+        kept_list[*next] = kept.into_boxed_slice();
+        *next = (*next + 1) % recycle;
+    } else {
+        kept_list.push(kept.into_boxed_slice());
+    }
 }
 
 /// The value of `name` in `args` (`--name VALUE`), taken out of them;
@@ -60,6 +74,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let limits = args.iter().any(|a| a == "--limits");
     args.retain(|a| a != "--limits");
     let kept_bytes: usize = option(&mut args, "--keep")?.map_or(Ok(0), |b| b.parse())?;
+    let recycle: usize = option(&mut args, "--recycle")?.map_or(Ok(0), |b| b.parse())?;
     let redis = match option(&mut args, "--redis")? {
         Some(url) => Some(redis::aio::ConnectionManager::new(redis::Client::open(url)?).await?),
         None => None,
@@ -73,7 +88,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "/ussd",
         post(move |body: Bytes| async move {
             if kept_bytes > 0 {
-                keep(kept_bytes, &body);
+                keep(kept_bytes, recycle, &body);
             }
             if let Some(mut conn) = redis.clone() {
                 let n = written.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
