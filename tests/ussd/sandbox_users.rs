@@ -125,7 +125,10 @@ async fn a_slow_bank_gets_the_interim_screen_then_continues() {
     // "Processing": it gets that screen again, not the screen after it,
     // whose answer the next hop (read as "continue") would drop.
     let again = phone.post(phone.text.as_deref().unwrap()).await;
-    assert!(!again.0 && again.1.starts_with("Processing..."), "{again:?}");
+    assert!(
+        !again.0 && again.1.starts_with("Processing..."),
+        "{again:?}"
+    );
     let (end, text) = phone.send("1").await;
     assert!(end && text.contains("linked"), "{text}");
 }
