@@ -33,7 +33,7 @@ pub struct ErrorDetail {
     /// `unauthorized`, `bad_request`, `payload_too_large`, `not_found`,
     /// `method_not_allowed`, `stale_seq`, `busy`, `invalid_values`,
     /// `invalid_action`, `invalid_public_token`, `not_linked`,
-    /// `too_many_streams`, `request_timeout`, `unavailable`.
+    /// `request_timeout`, `unavailable`.
     pub code: String,
     /// For a developer; safe to show a person.
     pub message: String,
@@ -69,8 +69,6 @@ pub(crate) enum ApiError {
     NotLinked,
     /// The store or partner failed; try again.
     Unavailable,
-    /// Every event stream one session may hold is open.
-    TooManyStreams,
 }
 
 impl ApiError {
@@ -96,7 +94,6 @@ impl ApiError {
             ApiError::InvalidAction(..) => "invalid_action",
             ApiError::InvalidPublicToken | ApiError::NotLinked => "refused",
             ApiError::Unavailable => "error",
-            ApiError::TooManyStreams => "refused",
         }
     }
 
@@ -175,14 +172,6 @@ impl ApiError {
                 StatusCode::CONFLICT,
                 "not_linked",
                 "this flow has not linked an account".into(),
-            ),
-            ApiError::TooManyStreams => (
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_streams",
-                format!(
-                    "this session already has {} event streams open; close one first",
-                    super::sse::STREAMS_PER_SESSION
-                ),
             ),
             ApiError::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,

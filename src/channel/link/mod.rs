@@ -62,7 +62,6 @@ pub use view::{
 use crate::flow::Catalogue;
 use crate::metrics::Metrics;
 use crate::service::SessionService;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -128,7 +127,7 @@ pub struct LinkService {
     /// Event streams open, by session id (`sse.rs`): each holds a
     /// connection for up to its lifetime, so one token must not be able to
     /// hold them all.
-    pub(crate) streams: Mutex<HashMap<String, usize>>,
+    pub(crate) streams: Mutex<sse::OpenStreams>,
 }
 
 /// How many turns the event streams may run at once.

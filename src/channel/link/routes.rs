@@ -144,6 +144,7 @@ impl LinkService {
         (status = 200, description = "A link token", body = TokenResponse),
         (status = 400, description = "A value out of range, or bad JSON", body = ErrorBody),
         (status = 401, description = "Not the API key", body = ErrorBody),
+        (status = 408, description = "`request_timeout`: the body stopped arriving; send it again", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 503, description = "The session store is not available; try again", body = ErrorBody),
     ))]
@@ -172,6 +173,7 @@ pub(super) async fn post_tokens(
         (status = 400, description = "No such public token, or bad JSON", body = ErrorBody),
         (status = 401, description = "Not the API key", body = ErrorBody),
         (status = 409, description = "The flow has not linked an account", body = ErrorBody),
+        (status = 408, description = "`request_timeout`: the body stopped arriving; send it again", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 503, description = "The session store is not available; try again", body = ErrorBody),
     ))]
@@ -231,6 +233,7 @@ pub(super) async fn get_session(
         (status = 400, description = "Bad JSON", body = ErrorBody),
         (status = 401, description = "No valid link token", body = ErrorBody),
         (status = 409, description = "`stale_seq` or `busy`, with the current view", body = ErrorBody),
+        (status = 408, description = "`request_timeout`: the body stopped arriving; send it again", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 422, description = "`invalid_values` (per-field messages) or `invalid_action`; nothing was sent", body = ErrorBody),
         (status = 503, description = "The session store is not available; try again", body = ErrorBody),

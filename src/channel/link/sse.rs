@@ -26,8 +26,9 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,32 +36,55 @@ use std::time::Duration;
 /// reconnecting tab or two. Each stream holds a connection for up to its
 /// lifetime, kept alive by its heartbeat, so without a cap one token (a URL
 /// anyone holding it can open) could take every connection the server
-/// accepts.
+/// accepts. Past the cap the oldest stream is ended, not the new one
+/// refused: `EventSource` gives up for good on a refusal, and after a few
+/// network blips a phone's half-open streams (alive here until a heartbeat
+/// fails to go out) would otherwise hold every place its reconnects need.
 pub(crate) const STREAMS_PER_SESSION: usize = 4;
+
+/// The streams open, by session id: each one's number and the flag that
+/// tells it to end.
+pub(crate) type OpenStreams = HashMap<String, VecDeque<(u64, Arc<AtomicBool>)>>;
 
 /// One open stream of a session, counted in [`LinkService::streams`]
 /// until it is dropped (the stream ended, or its client went away).
 struct StreamSlot {
     link: Arc<LinkService>,
     id: String,
+    number: u64,
+    /// Set when a newer stream of the session took this one's place.
+    displaced: Arc<AtomicBool>,
 }
 
 impl StreamSlot {
-    /// A slot for a stream of session `id`; `None` when it has them all.
-    fn take(link: &Arc<LinkService>, id: &str) -> Option<StreamSlot> {
+    /// A place for a new stream of session `id`, the oldest of its streams
+    /// told to end when it has them all.
+    fn take(link: &Arc<LinkService>, id: &str) -> StreamSlot {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let number = NEXT.fetch_add(1, Ordering::Relaxed);
+        let displaced = Arc::new(AtomicBool::new(false));
         let mut open = link
             .streams
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let count = open.entry(id.to_owned()).or_insert(0);
-        if *count >= STREAMS_PER_SESSION {
-            return None;
+        let list = open.entry(id.to_owned()).or_default();
+        while list.len() >= STREAMS_PER_SESSION {
+            if let Some((_, oldest)) = list.pop_front() {
+                oldest.store(true, Ordering::SeqCst);
+            }
         }
-        *count += 1;
-        Some(StreamSlot {
+        list.push_back((number, Arc::clone(&displaced)));
+        StreamSlot {
             link: Arc::clone(link),
             id: id.to_owned(),
-        })
+            number,
+            displaced,
+        }
+    }
+
+    /// Whether a newer stream of the session took this one's place.
+    fn displaced(&self) -> bool {
+        self.displaced.load(Ordering::SeqCst)
     }
 }
 
@@ -71,9 +95,9 @@ impl Drop for StreamSlot {
             .streams
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(count) = open.get_mut(&self.id) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
+        if let Some(list) = open.get_mut(&self.id) {
+            list.retain(|(number, _)| *number != self.number);
+            if list.is_empty() {
                 open.remove(&self.id);
             }
         }
@@ -116,7 +140,6 @@ enum Names {
         (status = 204, description = "The flow has finished and has no event after `Last-Event-ID`: nothing more will come (EventSource stops reconnecting)"),
         (status = 400, description = "A query that cannot be read (`events` neither `mono` nor `flinks`)", body = super::ErrorBody),
         (status = 401, description = "No valid link token", body = super::ErrorBody),
-        (status = 429, description = "`too_many_streams`: the session already has its 4 event streams open", body = super::ErrorBody),
         (status = 503, description = "The session store is not available; try again", body = super::ErrorBody),
     ))]
 pub(super) async fn events(
@@ -155,9 +178,7 @@ pub(super) async fn events(
         }
         Ok(_) => {}
     }
-    let Some(slot) = StreamSlot::take(&link, &token.id) else {
-        return ApiError::TooManyStreams.into_response();
-    };
+    let slot = StreamSlot::take(&link, &token.id);
     let deadline = crate::service::deadline_in(link.config().stream_lifetime);
     let flinks = match query.events {
         Names::Mono => None,
@@ -174,7 +195,7 @@ pub(super) async fn events(
         primed: false,
         screens_sent: None,
         next_deadline: None,
-        _slot: slot,
+        slot,
     };
     let stream = futures_util::stream::unfold(state, |mut s| async move {
         let event = s.next_event().await?;
@@ -217,9 +238,9 @@ struct Poll {
     screens_sent: Option<u64>,
     /// The flow's next deadline, as of the record version it was read at.
     next_deadline: Option<(crate::store::Version, Option<crate::flow::Timestamp>)>,
-    /// This stream's place in its session's count, given back when the
-    /// stream is dropped.
-    _slot: StreamSlot,
+    /// This stream's place among its session's, given back when the
+    /// stream is dropped; a newer stream may take it first.
+    slot: StreamSlot,
 }
 
 impl Poll {
@@ -229,7 +250,7 @@ impl Poll {
             if let Some(e) = self.queue.pop_front() {
                 return Some(e);
             }
-            if self.done || tokio::time::Instant::now() >= self.deadline {
+            if self.done || tokio::time::Instant::now() >= self.deadline || self.slot.displaced() {
                 return None;
             }
             // A token that stops working (expired, record gone) ends it.
