@@ -136,8 +136,10 @@ impl fmt::Debug for Continuation {
     }
 }
 
-/// A partner's "no" to a login, a commit or a poll.
+/// A partner's "no" to a login, a commit or a poll. Built with
+/// [`Rejection::new`] and its builders (the wire may grow more to say).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Rejection {
     /// The partner's words, for the person.
     pub message: String,

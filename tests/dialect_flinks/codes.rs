@@ -27,7 +27,7 @@ fn every_flinks_code_means_what_the_reference_says() {
         ("UNAUTHORIZED", Final),
         ("NEW_ACCOUNT", Final),
         ("INVALID_REQUEST", Final),
-        ("UNKNOWN_CHALLENGE_KEY", Retry),
+        ("UNKNOWN_CHALLENGE_KEY", RestartLogin),
         ("SOMETHING_NEW", Unrecognised),
     ];
     for (name, kind) in table {
@@ -65,8 +65,9 @@ fn french_messages_for_french_sessions() {
 
 /// A refused login with credentials spends its single-use authorize token
 /// (flinks.md §1), so the flow must open a new session before the next
-/// try; a legacy instance has no token to spend, and a refused MFA answer
-/// keeps the conversation's token.
+/// try, and so does one refused at its status poll; a legacy instance has
+/// no token to spend, and a refused MFA answer keeps the conversation's
+/// token.
 #[test]
 fn a_refused_login_spends_its_token_and_nothing_else_does() {
     let refused = |flinks: &Flinks, call: &connectflow::flow::Call, code: FlinksCode| {
@@ -93,4 +94,11 @@ fn a_refused_login_spends_its_token_and_nothing_else_does() {
     };
     let wrong = refused(&flinks(), &answer, FlinksCode::InvalidSecurityResponse);
     assert!(!wrong.session_spent);
+    // A login that went to the background (a 202) and is refused at its
+    // status poll went out on the token all the same.
+    let poll = connectflow::flow::Call::Poll {
+        session: session("tok_1", Some("req-1")),
+    };
+    assert!(refused(&flinks(), &poll, FlinksCode::InvalidPassword).session_spent);
+    assert!(!refused(&legacy(), &poll, FlinksCode::InvalidPassword).session_spent);
 }

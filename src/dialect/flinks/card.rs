@@ -86,8 +86,6 @@ impl Flinks {
         bounds::accounts(accounts)
     }
 
-    /// `x-api-key` when configured, else the secret key as `flinks-auth-key`
-    /// (the sandbox and legacy instances accept either, or none).
     /// The API key as `x-api-key` (flinks.md §1: the data endpoints'),
     /// else the secret key as `flinks-auth-key`: the reference names no
     /// credential for `DeleteCard`, and an instance configured without an

@@ -4,10 +4,10 @@
 //! | FlinksCode | flow |
 //! |---|---|
 //! | `INVALID_LOGIN`, `INVALID_USERNAME`, `INVALID_PASSWORD` | [`RejectionKind::Retry`]: enter the credentials again |
-//! | `INVALID_SECURITY_RESPONSE`, `QUESTION_NOT_FOUND` | [`RejectionKind::RestartLogin`]: not retryable in the same session |
+//! | `INVALID_SECURITY_RESPONSE`, `QUESTION_NOT_FOUND`, `UNKNOWN_CHALLENGE_KEY` | [`RejectionKind::RestartLogin`]: not retryable in the same session |
 //! | `SESSION_NONEXISTENT` | [`RejectionKind::SessionExpired`] |
 //! | `RETRY_LATER`, `TOO_MANY_REQUESTS`, `AGGREGATION_ERROR`, `CARD_IN_USE` | [`RejectionKind::TryLater`] |
-//! | `DISABLED_LOGIN`, `UNAUTHORIZED`, `NEW_ACCOUNT`, `INVALID_REQUEST`, `UNKNOWN_CHALLENGE_KEY` | [`RejectionKind::Final`] |
+//! | `DISABLED_LOGIN`, `UNAUTHORIZED`, `NEW_ACCOUNT`, `INVALID_REQUEST` | [`RejectionKind::Final`] |
 //! | a code this crate does not know | [`RejectionKind::Unrecognised`]: the flow ends, retryable, with the code on its event |
 //! | `ACCESS_DENIED` | our API credentials: [`CallError::Unauthorized`](crate::flow::CallError::Unauthorized) |
 //! | `OPERATION_PENDING`, `OPERATION_DISPATCHED` | [`Step::Pending`](crate::flow::Step::Pending), polled |
@@ -124,15 +124,16 @@ impl FlinksCode {
             FlinksCode::InvalidLogin
             | FlinksCode::InvalidUsername
             | FlinksCode::InvalidPassword => RejectionKind::Retry,
-            // "Resend, keyed by the exact Prompt": the question again, whose
-            // answer goes back keyed by the prompt Flinks sent.
-            FlinksCode::UnknownChallengeKey => RejectionKind::Retry,
             // "Not retryable in the same session": a new /Authorize, the
             // person answers again. A missing stored answer likewise needs a
-            // live login the person can answer.
-            FlinksCode::InvalidSecurityResponse | FlinksCode::QuestionNotFound => {
-                RejectionKind::RestartLogin
-            }
+            // live login the person can answer. An answer keyed to a prompt
+            // Flinks no longer asks ("resend, keyed by the exact Prompt")
+            // was keyed by the prompt Flinks sent: the conversation and the
+            // form disagree, and the same form again would be refused the
+            // same way, so fresh prompts come from a new /Authorize.
+            FlinksCode::InvalidSecurityResponse
+            | FlinksCode::QuestionNotFound
+            | FlinksCode::UnknownChallengeKey => RejectionKind::RestartLogin,
             FlinksCode::SessionNonexistent => RejectionKind::SessionExpired,
             FlinksCode::RetryLater
             | FlinksCode::TooManyRequests
@@ -210,8 +211,8 @@ impl FlinksCode {
                 "Votre banque n'a pas pu lire la demande",
             ),
             FlinksCode::UnknownChallengeKey => (
-                "Please answer the security question again",
-                "Veuillez répondre de nouveau à la question de sécurité",
+                "Your bank's security question changed: please log in again",
+                "La question de sécurité de votre banque a changé : veuillez vous reconnecter",
             ),
             FlinksCode::Unknown(code) => {
                 return if fr {

@@ -68,11 +68,16 @@ pub(super) fn decode(
 
 /// A refused login with credentials spends its authorize token: the token
 /// is single-use and only the MFA answers of the conversation it opened
-/// reuse it (flinks.md §1), so the person's next try needs a new one. On a
-/// legacy instance (no secret key, no tokens) nothing is spent.
+/// reuse it (flinks.md §1), so the person's next try needs a new one. So
+/// does one refused at its status poll (a `202` first): the login went
+/// out on the token all the same. On a legacy instance (no secret key, no
+/// tokens) nothing is spent.
 fn spent_by_login(flinks: &Flinks, kind: CallKind, step: Step) -> Step {
     match step {
-        Step::Rejected(r) if kind == CallKind::Login && flinks.config.secret_key.is_some() => {
+        Step::Rejected(r)
+            if matches!(kind, CallKind::Login | CallKind::Poll)
+                && flinks.config.secret_key.is_some() =>
+        {
             Step::Rejected(r.spending_session())
         }
         other => other,
