@@ -135,12 +135,15 @@ async fn unlink_at_mono(
     })
 }
 
-/// True when `body` is Mono's JSON envelope (an object with its `status`
-/// or `message`), not a proxy's or a web server's page.
+/// True when `body` is Mono's failed envelope (`"status": "failed"`,
+/// mono.md §8), not a proxy's or a web server's page: a gateway's own 404
+/// often has a `message` too (`{"message":"Not Found"}` from AWS API
+/// Gateway, `{"message":"no Route matched ..."}` from Kong).
 fn monos_envelope(body: &str) -> bool {
     serde_json::from_str::<serde_json::Value>(body).is_ok_and(|v| {
-        v.as_object()
-            .is_some_and(|o| o.contains_key("status") || o.contains_key("message"))
+        v.get("status")
+            .and_then(serde_json::Value::as_str)
+            .is_some_and(|s| s.eq_ignore_ascii_case("failed"))
     })
 }
 
@@ -155,13 +158,14 @@ mod tests {
         assert!(monos_envelope(
             r#"{"status":"failed","message":"Account not found"}"#
         ));
-        assert!(monos_envelope(r#"{"message":"Not found"}"#));
         for not in [
             "",
             "Not Found",
             "<html>404</html>",
             "[]",
             r#"{"error":"x"}"#,
+            r#"{"message":"Not Found"}"#,
+            r#"{"message":"no Route matched with those values"}"#,
         ] {
             assert!(!monos_envelope(not), "{not:?}");
         }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use super::{BoxFuture, Clock, Created, Entry, SessionStore, StoreError, SystemClock, Version};
 
 /// Writes between two sweeps of expired entries, at the least. The real
-/// threshold grows with the map (see [`MemoryStore::compare_and_set`]) so the
+/// threshold is what the last sweep kept (see `Inner::write`), so the
 /// sweep's cost stays constant per write, amortised.
 const PURGE_MIN_WRITES: usize = 64;
 
