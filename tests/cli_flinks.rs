@@ -39,6 +39,27 @@ fn last_json(out: &Output) -> serde_json::Value {
     serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
 }
 
+/// `link --json` at Flinks Capital on the sandbox at `url`, with its
+/// customer id and secret, then `extra`.
+fn flinks_link(url: &str, extra: &[&str], stdin: &str, records: &str) -> Output {
+    let mut args = vec![
+        "link",
+        "--json",
+        "--partner",
+        "flinks",
+        "--base-url",
+        url,
+        "--flinks-customer-id",
+        FLINKS_CUSTOMER_ID,
+        "--secret-key",
+        FLINKS_SECRET,
+        "--institution",
+        "FlinksCapital",
+    ];
+    args.extend_from_slice(extra);
+    run(&args, stdin, records)
+}
+
 const GREATDAY: &str = "Greatday\nEveryday\nMontreal\nCanada\nTriangle\n";
 
 #[test]
@@ -51,24 +72,7 @@ fn greatday_links_at_the_terminal_again_with_the_same_login_id_until_delete_card
     );
     let dir = TempDir::new("cli-flinks");
     let records = dir.sqlite("records.db");
-    let flinks = [
-        "--partner",
-        "flinks",
-        "--base-url",
-        &sandbox.url,
-        "--flinks-customer-id",
-        FLINKS_CUSTOMER_ID,
-        "--secret-key",
-        FLINKS_SECRET,
-        "--institution",
-        "FlinksCapital",
-    ];
-    let link = |extra: &[&str], stdin: &str| {
-        let mut args = vec!["link", "--json"];
-        args.extend_from_slice(&flinks);
-        args.extend_from_slice(extra);
-        run(&args, stdin, &records)
-    };
+    let link = |extra: &[&str], stdin: &str| flinks_link(&sandbox.url, extra, stdin, &records);
 
     let first = link(&[], GREATDAY);
     assert!(
@@ -161,24 +165,8 @@ fn a_background_link_polls_with_the_api_key_and_fails_without_it() {
     );
     let dir = TempDir::new("cli-flinks-poll");
     let records = dir.sqlite("records.db");
-    let link = |extra: &[&str]| {
-        let mut args = vec![
-            "link",
-            "--json",
-            "--partner",
-            "flinks",
-            "--base-url",
-            &sandbox.url,
-            "--flinks-customer-id",
-            FLINKS_CUSTOMER_ID,
-            "--secret-key",
-            FLINKS_SECRET,
-            "--institution",
-            "FlinksCapital",
-        ];
-        args.extend_from_slice(extra);
-        run(&args, "test_dispatched\nEveryday\n", &records)
-    };
+    let link =
+        |extra: &[&str]| flinks_link(&sandbox.url, extra, "test_dispatched\nEveryday\n", &records);
     let linked = last_json(&link(&["--flinks-api-key", FLINKS_API_KEY]));
     assert_eq!(linked["result"], "linked", "{linked}");
     let refused = link(&[]);
