@@ -147,7 +147,7 @@ impl UssdService {
         let phone_key = hop.phone_key.as_deref().unwrap_or("");
         // Where the index was found: its name, or an older seal key's.
         let index_at = hop.previous_at.as_deref().unwrap_or(phone_key);
-        Box::pin(self.offer_resume(
+        let offered = Box::pin(self.offer_resume(
             hop.key,
             &hop.raw.phone,
             phone_key,
@@ -155,7 +155,16 @@ impl UssdService {
             hop.text.clone(),
             hop.sequence,
         ))
-        .await
+        .await?;
+        // Nothing offered here: perhaps because a copy of this hop, sent
+        // twice at once by the gateway, moved the flow to this very
+        // session first (wherever this one then met it: the index already
+        // naming this session, the old record gone or caught mid-removal,
+        // this session's key taken). What that copy stored is the answer.
+        match offered {
+            Some(offer) => Ok(Some(offer)),
+            None => Ok(self.answered_by_twin(hop.key).await),
+        }
     }
 
     /// A new session from the first (or pre-dialled) answer.

@@ -104,7 +104,7 @@ impl UssdService {
     /// the same screen (ussd.md §2.3); the bank list here would read the
     /// person's `1` or `2` as a bank while the session waits on the offer.
     /// `None` when nothing is stored there.
-    async fn answered_by_twin(&self, key: &str) -> Option<Screen> {
+    pub(super) async fn answered_by_twin(&self, key: &str) -> Option<Screen> {
         match self.service.load::<UssdState>(key).await {
             Ok(Some(twin)) => Some(twin.session.channel.last_screen),
             _ => None,
@@ -135,10 +135,7 @@ impl UssdService {
         let old = match self.service.load::<UssdState>(&old_key).await {
             Ok(Some(old)) => old,
             Err(ServiceError::Store(e @ StoreError::Backend(_))) => return Err(e.into()),
-            // Gone: perhaps moved to this very session by a copy of this
-            // hop that arrived at the same moment (see `answered_by_twin`).
-            Ok(None) => return Ok(self.answered_by_twin(key).await),
-            Err(_) => return Ok(None),
+            Ok(None) | Err(_) => return Ok(None),
         };
         // Only this phone's own flow moves: an index is a hint kept beside
         // the sessions, and one naming another phone's session (however it
@@ -212,7 +209,7 @@ impl UssdService {
         // cannot be written (another record holds it), nothing is taken.
         match self.service.save(key, None, &session).await {
             Ok(_) => {}
-            Err(e) if e.is_conflict() => return Ok(self.answered_by_twin(key).await),
+            Err(e) if e.is_conflict() => return Ok(None),
             Err(e) => return Err(e),
         }
         let taken = self
