@@ -313,6 +313,43 @@ fn wrong_password_on_a_spent_session_opens_a_new_one() {
     t.check("wrong_password_on_a_spent_session");
 }
 
+/// A refusal at the status poll that follows an MFA answer, even one that
+/// spent the partner's session, goes back to that question: only a
+/// refused login opens a new session (its login form would throw away the
+/// MFA round the person is in).
+#[test]
+fn a_spent_refusal_after_an_mfa_answer_goes_back_to_the_question() {
+    let mut t = Transcript::new(config());
+    t.institutions().choose(None).session("s1").login("hunter2");
+    t.step("102 otp", Step::needs_input(otp_form())).user(
+        "submit otp",
+        UserAction::Submit(Values::new().with("otp", "123456")),
+    );
+    t.step(
+        "202 pending",
+        Step::Pending {
+            poll_after_ms: 10,
+            give_up_after_ms: 60_000,
+            continuation: Some(connectflow::flow::Continuation::new("req-1")),
+        },
+    )
+    .wait_for_deadline();
+    t.step(
+        "401 on the poll (token spent)",
+        Step::Rejected(Rejection::retry("Wrong code").spending_session()),
+    );
+    match t.flow.view() {
+        View::Form(f) => {
+            assert!(
+                f.form.fields.iter().any(|field| field.name == "otp"),
+                "{f:?}"
+            );
+            assert!(f.notice.is_some());
+        }
+        other => panic!("expected the OTP form again, got {other:?}"),
+    }
+}
+
 #[test]
 fn locked_account() {
     let mut t = Transcript::new(config());

@@ -382,8 +382,10 @@ impl ConnectFlow {
                         attempts_left: max - count,
                     };
                     // The same form again, on a session of its own when the
-                    // refused call spent this one.
-                    if rejection.session_spent {
+                    // refused call spent this one: a login's. A refusal
+                    // after an MFA answer (its status poll) goes back to
+                    // that question, on the conversation's token.
+                    if rejection.session_spent && matches!(origin, Origin::Login(..)) {
                         return self.renew_spent(now, origin, session, notice);
                     }
                     self.back(origin, session, notice)
@@ -396,7 +398,7 @@ impl ConnectFlow {
                             let notice = Notice::PartnerUnavailable {
                                 detail: rejection.message,
                             };
-                            if rejection.session_spent {
+                            if rejection.session_spent && matches!(origin, Origin::Login(..)) {
                                 return self.renew_spent(now, origin, session, notice);
                             }
                             self.back(origin, session, notice)
