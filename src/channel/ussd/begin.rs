@@ -163,7 +163,7 @@ impl UssdService {
         // this session's key taken). What that copy stored is the answer.
         match offered {
             Some(offer) => Ok(Some(offer)),
-            None => Ok(self.answered_by_twin(hop.key).await),
+            None => self.answered_by_twin(hop.key, &hop.raw.phone).await,
         }
     }
 

@@ -103,11 +103,21 @@ impl UssdService {
     /// (the offer, once the copy moved the flow here). The same hop gets
     /// the same screen (ussd.md §2.3); the bank list here would read the
     /// person's `1` or `2` as a bank while the session waits on the offer.
-    /// `None` when nothing is stored there.
-    pub(super) async fn answered_by_twin(&self, key: &str) -> Option<Screen> {
+    /// `None` when nothing is stored there, or nothing of this `phone`'s (a
+    /// gateway that reuses session ids must not show one caller another's
+    /// screen). A store that cannot be read is an error, answered "dial
+    /// again", not the bank list (see [`offer_resume`](Self::offer_resume)).
+    pub(super) async fn answered_by_twin(
+        &self,
+        key: &str,
+        phone: &str,
+    ) -> Result<Option<Screen>, ServiceError> {
         match self.service.load::<UssdState>(key).await {
-            Ok(Some(twin)) => Some(twin.session.channel.last_screen),
-            _ => None,
+            Ok(Some(twin)) if twin.session.channel.phone == phone => {
+                Ok(Some(twin.session.channel.last_screen))
+            }
+            Err(ServiceError::Store(e @ StoreError::Backend(_))) => Err(e.into()),
+            _ => Ok(None),
         }
     }
 
