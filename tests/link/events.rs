@@ -292,10 +292,15 @@ async fn a_session_holds_four_event_streams_and_a_fifth_ends_the_oldest() {
         assert_eq!(stream.status(), 200);
         streams.push(stream);
     }
-    // The first one ends (the flow has not: only a displaced stream does).
+    // The first one ends (the flow has not: only a displaced stream does),
+    // telling its client to wait an hour before reconnecting, so that
+    // listeners over the cap do not displace one another in turn.
     let first = streams.remove(0);
-    let ended = tokio::time::timeout(Duration::from_secs(10), first.text()).await;
-    assert!(ended.is_ok(), "the oldest stream did not end");
+    let ended = tokio::time::timeout(Duration::from_secs(10), first.text())
+        .await
+        .expect("the oldest stream did not end")
+        .unwrap();
+    assert!(ended.contains("retry: 3600000"), "{ended}");
     // The four newest are still open.
     for stream in &mut streams {
         let more = tokio::time::timeout(Duration::from_millis(300), stream.chunk()).await;

@@ -250,7 +250,20 @@ impl Poll {
             if let Some(e) = self.queue.pop_front() {
                 return Some(e);
             }
-            if self.done || tokio::time::Instant::now() >= self.deadline || self.slot.displaced() {
+            if self.slot.displaced() && !self.done {
+                // A newer stream of the session took this one's place. Its
+                // client is told to wait an hour before it reconnects
+                // (`EventSource` honours `retry`), so that more listeners
+                // than places do not displace one another in turn.
+                self.done = true;
+                self.queue.clear();
+                return Some(
+                    SseEvent::default()
+                        .retry(Duration::from_secs(3600))
+                        .comment("displaced by a newer stream of this session"),
+                );
+            }
+            if self.done || tokio::time::Instant::now() >= self.deadline {
                 return None;
             }
             // A token that stops working (expired, record gone) ends it.
