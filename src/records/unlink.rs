@@ -139,11 +139,21 @@ async fn unlink_at_mono(
 /// mono.md §8), not a proxy's or a web server's page: a gateway's own 404
 /// often has a `message` too (`{"message":"Not Found"}` from AWS API
 /// Gateway, `{"message":"no Route matched ..."}` from Kong).
+///
+/// Not one saying the route is unknown: a Mono-shaped server answers a
+/// wrong path (`--base-url …/v1`) with the same envelope, `"Route not
+/// found"`, and the account is then not known to be gone.
 fn monos_envelope(body: &str) -> bool {
     serde_json::from_str::<serde_json::Value>(body).is_ok_and(|v| {
-        v.get("status")
+        let failed = v
+            .get("status")
             .and_then(serde_json::Value::as_str)
-            .is_some_and(|s| s.eq_ignore_ascii_case("failed"))
+            .is_some_and(|s| s.eq_ignore_ascii_case("failed"));
+        let no_route = v
+            .get("message")
+            .and_then(serde_json::Value::as_str)
+            .is_some_and(|m| m.to_ascii_lowercase().contains("route"));
+        failed && !no_route
     })
 }
 
@@ -166,6 +176,7 @@ mod tests {
             r#"{"error":"x"}"#,
             r#"{"message":"Not Found"}"#,
             r#"{"message":"no Route matched with those values"}"#,
+            r#"{"status":"failed","message":"Route not found"}"#,
         ] {
             assert!(!monos_envelope(not), "{not:?}");
         }
