@@ -193,20 +193,26 @@ async fn monos_reauthorisation_webhook_is_offered_on_the_next_dial() {
     let (end, done) = at.send("123456").await;
     assert!(end && done.contains("linked"), "{done}");
     // The same account, re-authorised: still one auth, validated.
-    let mine = Filter {
-        customer: Some(phone.into()),
-        ..Filter::default()
-    };
-    let found = records
-        .find(&mine, PageRequest::new(1, 10).unwrap())
-        .await
-        .unwrap();
+    let found = auths_of(&records, phone).await;
     assert_eq!(found.total, 1);
     assert!(found.auths[0].validated);
     assert_eq!(found.auths[0].partner_account_id, account);
     // The person on the link API was not asked.
     let (_, first) = AtPhone::new(&rig.url, "+2348010000039").dial().await;
     assert!(!first.contains("log in again"), "{first}");
+}
+
+/// The first page of `phone`'s auths in `records` (the USSD channel's
+/// customer id is the phone).
+async fn auths_of(records: &SqlStore, phone: &str) -> connectflow::records::Found {
+    let mine = Filter {
+        customer: Some(phone.into()),
+        ..Filter::default()
+    };
+    records
+        .find(&mine, PageRequest::new(1, 10).unwrap())
+        .await
+        .unwrap()
 }
 
 /// A rig whose links are recorded in a fresh SQLite database, sessions in
@@ -240,14 +246,7 @@ async fn linked_by_ussd(
         .script(&["1", "1", user, "pass_good"])
         .await;
     assert!(end && text.contains("linked"), "{text}");
-    let mine = Filter {
-        customer: Some(phone.into()),
-        ..Filter::default()
-    };
-    let found = records
-        .find(&mine, PageRequest::new(1, 10).unwrap())
-        .await
-        .unwrap();
+    let found = auths_of(&records, phone).await;
     let auth = &found.auths[0];
     (auth.partner_account_id.clone(), auth.id.clone())
 }
