@@ -246,7 +246,7 @@ async fn linked_by_ussd(
         .script(&["1", "1", user, "pass_good"])
         .await;
     assert!(end && text.contains("linked"), "{text}");
-    let found = auths_of(&records, phone).await;
+    let found = auths_of(records, phone).await;
     let auth = &found.auths[0];
     (auth.partner_account_id.clone(), auth.id.clone())
 }
