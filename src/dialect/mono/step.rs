@@ -40,12 +40,7 @@ pub fn classify_rejection(message: &str) -> RejectionKind {
 }
 
 pub(super) fn rejection(message: String) -> Rejection {
-    Rejection {
-        kind: classify_rejection(&message),
-        message,
-        code: None,
-        session_spent: false,
-    }
+    Rejection::new(classify_rejection(&message), message)
 }
 
 /// The `responseCode` loop (mono.md §4): code at the top level, else inside
@@ -105,13 +100,15 @@ pub(super) fn step(body: &Value) -> Result<Step, CallError> {
         }
         // A code Mono added after this was written: kept, with Mono's words,
         // rather than read as a broken reply (mono.md §4 lists 99/101/102/400).
-        Some(other) => Ok(Step::Rejected(Rejection {
-            kind: RejectionKind::Unrecognised,
-            message: message(body)
-                .unwrap_or_else(|| format!("Your bank answered with an unknown outcome ({other})")),
-            code: Some(other.to_string()),
-            session_spent: false,
-        })),
+        Some(other) => Ok(Step::Rejected(
+            Rejection::new(
+                RejectionKind::Unrecognised,
+                message(body).unwrap_or_else(|| {
+                    format!("Your bank answered with an unknown outcome ({other})")
+                }),
+            )
+            .with_code(other.to_string()),
+        )),
         None if code_value.is_some() => Err(malformed("responseCode is not a number")),
         None => Err(malformed("login reply without a responseCode")),
     }

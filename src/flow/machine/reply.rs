@@ -381,14 +381,7 @@ impl ConnectFlow {
                         message: rejection.message,
                         attempts_left: max - count,
                     };
-                    // The same form again, on a session of its own when the
-                    // refused call spent this one: a login's. A refusal
-                    // after an MFA answer (its status poll) goes back to
-                    // that question, on the conversation's token.
-                    if rejection.session_spent && matches!(origin, Origin::Login(..)) {
-                        return self.renew_spent(now, origin, session, notice);
-                    }
-                    self.back(origin, session, notice)
+                    self.back_or_renew(now, origin, session, notice, rejection.session_spent)
                 }
                 RejectionKind::SessionExpired => self.session_expired(now, session),
                 RejectionKind::TryLater => {
@@ -398,10 +391,13 @@ impl ConnectFlow {
                             let notice = Notice::PartnerUnavailable {
                                 detail: rejection.message,
                             };
-                            if rejection.session_spent && matches!(origin, Origin::Login(..)) {
-                                return self.renew_spent(now, origin, session, notice);
-                            }
-                            self.back(origin, session, notice)
+                            self.back_or_renew(
+                                now,
+                                origin,
+                                session,
+                                notice,
+                                rejection.session_spent,
+                            )
                         }
                     }
                 }
@@ -462,26 +458,31 @@ impl ConnectFlow {
         self.timers.disarm(Timer::PendingDeadline);
     }
 
-    /// A new session in place of one the refused call spent, its login
-    /// form shown with `notice` and, for a refused login, the non-secret
-    /// values typed (as [`back`](Self::back) shows them on the same one).
-    fn renew_spent(
+    /// The screen a refused step was sent from, shown again with `notice`
+    /// ([`back`](Self::back)); but a login whose refusal `spent` the
+    /// partner's session (Flinks' single-use token) goes on a new session,
+    /// its form shown with `notice` and the non-secret values typed, as on
+    /// the same one. A refusal after an MFA answer (its status poll) goes
+    /// back to that question, on the conversation's token.
+    fn back_or_renew(
         &mut self,
         now: Timestamp,
         origin: Origin,
         session: Session,
         notice: Notice,
+        spent: bool,
     ) -> State {
-        let prefill = match origin {
-            Origin::Login(_, prefill) => prefill,
-            _ => Vec::new(),
-        };
-        match self.start_session(now, session.target, Some(notice)) {
-            State::CreatingSession(creating) => State::CreatingSession(CreatingSession {
-                prefill,
-                ..creating
-            }),
-            other => other,
+        match origin {
+            Origin::Login(_, prefill) if spent => {
+                match self.start_session(now, session.target, Some(notice)) {
+                    State::CreatingSession(creating) => State::CreatingSession(CreatingSession {
+                        prefill,
+                        ..creating
+                    }),
+                    other => other,
+                }
+            }
+            origin => self.back(origin, session, notice),
         }
     }
 

@@ -241,12 +241,11 @@ pub fn institutions() -> Vec<Institution> {
 pub(crate) fn outcomes() -> Vec<(String, Rejection)> {
     vec![(
         SANDBOX_NEXT_BANK.to_owned(),
-        Rejection {
-            kind: RejectionKind::Unrecognised,
-            message: "Approve this login in the Sandbox Next app, then try again".to_owned(),
-            code: Some("104".to_owned()),
-            session_spent: false,
-        },
+        Rejection::new(
+            RejectionKind::Unrecognised,
+            "Approve this login in the Sandbox Next app, then try again",
+        )
+        .with_code("104"),
     )]
 }
 
