@@ -184,15 +184,16 @@ impl Connected {
         let config =
             FlinksConfig::new(customer, self.secret.clone().map(Into::into)).language(language);
         let api_key = match &self.sandbox {
-            Some(_) => Some(connectflow::sandbox::FLINKS_API_KEY.to_owned()),
+            Some(_) => Some(connectflow::sandbox::FLINKS_API_KEY),
             None => self
                 .args
                 .flinks_api_key
-                .clone()
-                .filter(|k| !k.trim().is_empty()),
+                .as_deref()
+                .map(str::trim)
+                .filter(|k| !k.is_empty()),
         };
         match api_key {
-            Some(key) => config.api_key(key.trim()),
+            Some(key) => config.api_key(key),
             None => config,
         }
     }
