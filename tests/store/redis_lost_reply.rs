@@ -107,3 +107,50 @@ async fn a_write_applied_before_its_reply_was_lost_is_its_own() {
     let late = cas(&store, "cutme:claim", Some(1), b"late").await;
     assert!(matches!(late, Err(StoreError::Conflict)), "{late:?}");
 }
+
+/// A conditional deletion (a flow taken from its old session on a re-dial)
+/// applied with its reply lost comes back as done, though it left no bytes
+/// to recognise: read as a conflict, the re-dial removed the flow's new
+/// copy too, and the flow was gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deletion_applied_before_its_reply_was_lost_is_its_own() {
+    let Some(server) = RedisServer::start_or_skip() else {
+        return;
+    };
+    let redis = server.url().trim_start_matches("redis://");
+    let redis = redis.split('/').next().unwrap_or(redis).to_owned();
+    let armed = Arc::new(AtomicBool::new(false));
+    let url = cutting_proxy(redis, b"cutme", Arc::clone(&armed)).await;
+    let store: Store = Arc::new(Sealed::new(
+        RedisStore::connect(&url).await.unwrap(),
+        Sealer::random(),
+    ));
+    let delete = |key: &'static str, version| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .compare_and_set(key, Some(version), Vec::new(), Duration::ZERO)
+                .await
+        }
+    };
+    // The deletion's script loaded (its first use is the load).
+    assert_eq!(cas(&store, "warm", None, b"w").await.unwrap(), 1);
+    assert!(delete("warm", 1).await.is_ok());
+    assert_eq!(cas(&store, "cutme:old", None, b"flow").await.unwrap(), 1);
+
+    armed.store(true, Ordering::SeqCst);
+    let taken = delete("cutme:old", 1).await;
+    assert!(!armed.load(Ordering::SeqCst), "the deletion was not cut");
+    assert!(taken.is_ok(), "{taken:?}");
+    assert_eq!(data_at(&store, "cutme:old").await, None);
+
+    // Deleting what another writer moved on is still a conflict, and
+    // deleting what is already gone too.
+    assert_eq!(cas(&store, "moved", None, b"a").await.unwrap(), 1);
+    assert_eq!(cas(&store, "moved", Some(1), b"b").await.unwrap(), 2);
+    let stale = delete("moved", 1).await;
+    assert!(matches!(stale, Err(StoreError::Conflict)), "{stale:?}");
+    assert_eq!(data_at(&store, "moved").await, Some((2, b"b".to_vec())));
+    let again = delete("cutme:old", 1).await;
+    assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
+}

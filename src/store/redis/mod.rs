@@ -39,6 +39,7 @@ pub struct RedisStore {
     prefix: String,
     cas: Script,
     cas_with: Script,
+    cas_delete: Script,
     /// The server takes `SET … NX GET` (Redis 7.0 and later, Valkey): a new
     /// session and its index are created, or found, in one round trip.
     nx_get: bool,
@@ -204,6 +205,7 @@ impl RedisStore {
             prefix: DEFAULT_PREFIX.to_owned(),
             cas: Script::new(record::CAS),
             cas_with: Script::new(record::CAS_WITH),
+            cas_delete: Script::new(record::CAS_DELETE),
         })
     }
 
@@ -221,6 +223,13 @@ impl RedisStore {
 
     fn full_key(&self, key: &str) -> String {
         format!("{}{key}", self.prefix)
+    }
+
+    /// Where a conditional deletion of `key` leaves its nonce
+    /// ([`record::CAS_DELETE`]). The NUL keeps it apart from every record's
+    /// key: those start with a namespace (`ussd:`, `link:`, ...).
+    fn deletion_mark(&self, key: &str) -> String {
+        format!("{}\0deleted:{key}", self.prefix)
     }
 }
 

@@ -162,7 +162,36 @@ impl RedisStore {
         // claim no call stands behind until its lease ran out).
         Ok(n == 1 || (resent && self.holds(full, record).await))
     }
+
+    /// Deletes `key` if it holds `expected`, through [`record::CAS_DELETE`]:
+    /// refused on a second sending, the nonce found at the deletion mark
+    /// says the first sending deleted it.
+    async fn cas_delete(&self, key: &str, expected: Version) -> Result<bool, StoreError> {
+        let (full, mark) = (self.full_key(key), self.deletion_mark(key));
+        let mut nonce = [0u8; 16];
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut nonce)
+            .map_err(|_| StoreError::Backend("redis: no randomness for a deletion".into()))?;
+        let (n, resent) = retry_once_noting(|| {
+            let mut conn = self.conn.clone();
+            let mut invocation = self.cas_delete.key(&full);
+            invocation
+                .key(&mark)
+                .arg(expected_bytes(Some(expected)))
+                .arg(expected_decimal(Some(expected)))
+                .arg(&nonce[..])
+                .arg(DELETION_MARK_MS);
+            async move { invocation.invoke_async(&mut conn).await }
+        })
+        .await;
+        let n: i64 = n.map_err(backend)?;
+        Ok(n == 1 || (resent && self.holds(&mark, &nonce).await))
+    }
 }
+
+/// How long a deletion's mark is kept: it is read only right after the
+/// deletion's second sending, which follows the first within the
+/// connection's timeouts (seconds).
+const DELETION_MARK_MS: u64 = 60_000;
 
 impl SessionStore for RedisStore {
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Entry>, StoreError>> {
@@ -380,6 +409,10 @@ impl SessionStore for RedisStore {
                 let (reply, resent) = self.pipe_noting(&pipe).await;
                 let (reply,): (Value,) = reply.map_err(backend)?;
                 reply == Value::Okay || (resent && self.holds(&full, &record).await)
+            } else if let (Some(version), 0) = (expected, ttl) {
+                // A conditional deletion (a flow moved to its new session,
+                // a settled offer taken away).
+                self.cas_delete(key, version).await?
             } else {
                 self.cas_script(&full, expected, &record, ttl, None).await?
             };

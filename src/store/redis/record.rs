@@ -123,6 +123,28 @@ return 1
 "
 );
 
+/// `KEYS[1]`: the record; `KEYS[2]`: its deletion mark. ARGV: the version
+/// expected (8 bytes), the same in decimal, the deleter's nonce, the mark's
+/// TTL in ms. Deletes the record if it holds that version, and leaves the
+/// nonce at the mark. Returns 1 when deleted, 0 on a conflict.
+///
+/// Why a mark: a write refused on its second sending checks whether the key
+/// holds its own bytes (the first sending applied), but a deletion leaves no
+/// bytes. Without the mark a deletion whose reply was lost read as another
+/// writer's win, and a re-dial moving a flow to its new session then
+/// removed the new copy too: the flow was gone from both keys. The mark
+/// sits beside the record, so no reader or other writer of records has to
+/// know it exists.
+pub(super) const CAS_DELETE: &str = concat!(
+    lua_helpers!(),
+    r"
+if not holds(KEYS[1], ARGV[1], ARGV[2]) then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
+return 1
+"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
