@@ -30,8 +30,16 @@ impl ConnectFlow {
                 self.session_expired(now, session)
             }
             (Timer::StatusPoll, State::Pending(mut s)) if s.request.is_none() => {
-                // Counted when made, so failed polls count too (rule 5).
-                if self.counters.polls >= self.config.max_polls {
+                // Counted when made, so failed polls count too (rule 5). A
+                // poll due past the deadline (a flow restored long after it
+                // was parked, both timers due at once and the poll's the
+                // earlier) is not made: the flow has given up, and a poll it
+                // handed out would only be refused when its reply came.
+                let given_up = self
+                    .timers
+                    .get(Timer::PendingDeadline)
+                    .is_some_and(|at| at <= now);
+                if given_up || self.counters.polls >= self.config.max_polls {
                     self.fail(
                         now,
                         Failure::PartnerUnavailable {

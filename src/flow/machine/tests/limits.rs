@@ -70,3 +70,40 @@ fn a_list_retried_up_to_u8_max_times_still_ends() {
     // The first try and 255 retries.
     assert_eq!(host.count(CallKind::ListInstitutions), 256);
 }
+
+/// Finding (review, 2026-12-05): a flow parked on a pending login and
+/// restored after its deadline (a person back half an hour later) has
+/// both timers due; the poll's is the earlier and fired first, so the
+/// flow, failed a moment later by the deadline, still handed out a poll
+/// whose reply it then refused. Past the deadline it gives up and asks
+/// for nothing.
+#[test]
+fn a_pending_flow_restored_past_its_deadline_gives_up_without_a_poll() {
+    let mut host = Host::new(FlowConfig::default());
+    host.choose_demo_bank();
+    host.session("s1");
+    host.log_in();
+    host.reply(Ok(Reply::Step(Step::Pending {
+        poll_after_ms: 10_000,
+        give_up_after_ms: 30 * 60_000,
+        continuation: None,
+    })));
+    let polls_before = host.count(CallKind::Poll);
+
+    host.now = host.now.plus_ms(31 * 60_000);
+    host.flow.handle_timeout(host.now);
+
+    assert!(
+        matches!(
+            host.flow.view(),
+            View::Failed {
+                failure: Failure::PartnerUnavailable { .. },
+                ..
+            }
+        ),
+        "{:?}",
+        host.flow.state()
+    );
+    assert_eq!(host.flow.poll_effect(), None, "no poll from a failed flow");
+    assert_eq!(host.count(CallKind::Poll), polls_before);
+}
