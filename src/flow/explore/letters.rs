@@ -158,7 +158,7 @@ impl Letter {
 /// reach, and exploring replies it cannot send only grows the search.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vocabulary {
-    replies: Vec<ReplyLetter>,
+    pub(super) replies: Vec<ReplyLetter>,
 }
 
 impl Vocabulary {

@@ -132,7 +132,7 @@ pub fn explore(config: &FlowConfig, catalogue: Arc<Catalogue>) -> Exploration {
 /// every reply in `vocabulary` to the call in flight, the next timer — with a
 /// node per (state kind, counters). Reports the shortest path to each state,
 /// every edge, and problems: catalogue defects ([`check_catalogue`]),
-/// non-terminal nodes with no input that moves them, terminal nodes that
+/// non-terminal nodes with no way forward but leaving or going back, terminal nodes that
 /// accept input, and calls beyond [`FlowConfig::max_calls`].
 pub fn explore_with(
     config: &FlowConfig,
@@ -164,7 +164,11 @@ pub fn explore_with(
             let Some(next) = node.step(&letter) else {
                 continue;
             };
-            moved = true;
+            // A way forward is one the flow takes on its own or with the
+            // person going on: leaving (every state takes Exit) or going
+            // back does not count, nor an invalid form shown again.
+            // Counted with them, no state could ever be a dead end.
+            moved |= !matches!(letter, Letter::Exit | Letter::Back | Letter::SubmitInvalid);
             let to = next.flow.state();
             if from.is_terminal() {
                 report
@@ -206,4 +210,32 @@ pub fn replay(
             .ok_or_else(|| format!("step {i} ({}) was refused", letter.label()))?;
     }
     Ok(node.flow)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Finding (review, 2026-12-05): every state takes Exit, and Exit
+    /// counted as a way forward, so "has no way forward" could never be
+    /// reported. A partner that never answers the session call leaves the
+    /// flow waiting on it with nothing but Exit and Back: a dead end.
+    #[test]
+    fn a_state_only_exit_or_back_can_leave_is_a_dead_end() {
+        let silent = Vocabulary {
+            replies: vec![ReplyLetter::Institutions],
+        };
+        let report = explore_with(&FlowConfig::default(), Arc::new(demo_catalogue()), &silent);
+        assert!(
+            report
+                .problems
+                .iter()
+                .any(|p| p == "CreatingSession has no way forward"),
+            "{:#?}",
+            report.problems
+        );
+        // Mono's own vocabulary has none.
+        let mono = explore(&FlowConfig::default(), Arc::new(demo_catalogue()));
+        assert!(mono.problems.is_empty(), "{:#?}", mono.problems);
+    }
 }
