@@ -117,17 +117,10 @@ pub(crate) struct Coverage {
 }
 
 impl Report {
-    /// Everything wrong, counted.
+    /// Everything wrong, counted: one per problem line, so the exit code,
+    /// the text's verdict and the HTML's agree by construction.
     pub(crate) fn problem_count(&self) -> usize {
-        self.defects.len()
-            + self.problems.len()
-            + self.unreachable.len()
-            + self.dead_ends.len()
-            + self.coverage.iter().filter(|c| !c.linked).count()
-            + self
-                .cases
-                .as_ref()
-                .map_or(0, |c| usize::from(c.failure.is_some()))
+        render::problem_lines(self).len()
     }
 }
 

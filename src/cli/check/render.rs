@@ -137,6 +137,16 @@ pub(crate) fn problem_lines(report: &Report) -> Vec<String> {
             c.institution, c.method
         )
     }));
+    // A broken property case is a problem like the others: the HTML
+    // report's verdict and the pictures' `problem:` lines come from here.
+    if let Some(f) = report.cases.as_ref().and_then(|c| c.failure.as_ref()) {
+        lines.push(format!(
+            "property case {} broke {}; shortest failing sequence: {}",
+            f.case,
+            f.rule,
+            f.shortest.join(" → ")
+        ));
+    }
     lines
 }
 
@@ -276,7 +286,27 @@ pub(crate) fn html(report: &Report) -> String {
     if problems.is_empty() {
         out.push_str("<li class=\"ok\">none</li>\n");
     }
-    out.push_str("</ul>\n<h2>The flow</h2>\n<figure id=\"picture\">\n");
+    out.push_str("</ul>\n");
+    if let Some(cases) = &report.cases {
+        let _ = writeln!(
+            out,
+            "<h2>Property runs</h2>\n<p id=\"cases\">{} cases, {} steps: {}</p>",
+            cases.cases,
+            cases.steps,
+            match &cases.failure {
+                None => "<span class=\"ok\">every invariant held</span>".to_owned(),
+                Some(f) => format!(
+                    "<span class=\"bad\">case {} broke {}</span>; shortest failing sequence ({} steps, from {}): {}",
+                    f.case,
+                    escape(&f.rule),
+                    f.shortest.len(),
+                    f.original_len,
+                    escape(&f.shortest.join(" → "))
+                ),
+            }
+        );
+    }
+    out.push_str("<h2>The flow</h2>\n<figure id=\"picture\">\n");
     let svg = svg(report);
     // The drawing inline, without its XML declaration.
     let svg = match svg.find("<svg") {
@@ -306,4 +336,52 @@ pub(crate) fn html(report: &Report) -> String {
     }
     out.push_str("</table>\n</body>\n</html>\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{check, CaseFailure, Cases};
+    use super::*;
+    use connectflow::flow::explore::{demo_catalogue, Vocabulary};
+    use std::sync::Arc;
+
+    /// Finding (review, 2026-12-05): a `--cases` run that broke a rule
+    /// failed the exit code, but the HTML report's verdict came from a
+    /// list without it: "OK / no problems", and no word of the cases.
+    /// Now the page says FAILED, names the rule and shows the sequence,
+    /// and a clean run says every invariant held.
+    #[test]
+    fn a_broken_property_case_fails_the_html_report() {
+        let mut report = check(Arc::new(demo_catalogue()), &Vocabulary::mono(), "mono");
+        report.cases = Some(Cases {
+            cases: 500,
+            steps: 4_000,
+            failure: None,
+        });
+        let clean = html(&report);
+        assert!(clean.contains("<title>connectflow check: OK</title>"));
+        assert!(clean.contains("every invariant held"), "{clean}");
+        assert_eq!(report.problem_count(), 0);
+
+        report.cases = Some(Cases {
+            cases: 17,
+            steps: 120,
+            failure: Some(CaseFailure {
+                case: 16,
+                rule: "rule 2: a login <sent> twice".into(),
+                shortest: vec!["institutions".into(), "session".into()],
+                original_len: 40,
+            }),
+        });
+        let failed = html(&report);
+        assert!(failed.contains("<title>connectflow check: FAILED</title>"));
+        assert!(failed.contains("1 problem(s)"), "{failed}");
+        assert!(
+            failed.contains("case 16 broke rule 2: a login &lt;sent&gt; twice"),
+            "{failed}"
+        );
+        assert!(failed.contains("institutions → session"), "{failed}");
+        assert_eq!(report.problem_count(), 1);
+        assert!(problem_lines(&report)[0].contains("rule 2"));
+    }
 }
