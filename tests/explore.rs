@@ -114,6 +114,36 @@ fn a_broken_catalogue_is_reported() {
     );
 }
 
+/// Finding (review, 2026-12-05): a catalogue field whose `length` was four
+/// billion passed the form check, and the explorer then built a sample of
+/// that many characters (out of memory, in `connectflow check`). It is a
+/// defect, named, and the whole exploration stays small.
+#[test]
+fn an_impossible_field_length_is_a_defect_not_an_allocation() {
+    use connectflow::flow::{AuthMethod, AuthMethodKind, Catalogue, Institution};
+    use connectflow::form::{Field, Form};
+    let mut captcha = Field::input("captcha", "Captcha");
+    captcha.length = Some(4_000_000_000);
+    let form = Form::new(
+        "Log in",
+        vec![Field::input("username", "Username"), captcha],
+    );
+    assert!(explore::sample_values(&form)
+        .iter()
+        .all(|(_, v)| v.expose().len() <= explore::LONGEST_TYPED as usize));
+    let catalogue = Arc::new(Catalogue::new(vec![Institution::new(
+        "huge",
+        "Huge",
+        vec![AuthMethod::new(AuthMethodKind::InternetBanking, Some(form))],
+    )]));
+    assert_eq!(
+        explore::check_catalogue(&catalogue),
+        ["huge internet_banking: field \"captcha\": length 4000000000 is longer than anyone types (256)"]
+    );
+    let report = explore::explore(&FlowConfig::default(), catalogue);
+    assert!(!report.shortest.contains_key(&StateKind::Done));
+}
+
 /// A partner that answers with durable ids, pending steps, restarted logins
 /// and "try later" (Flinks' vocabulary): every state it can bring a flow to
 /// is reached, Pending among them, and nothing is stuck.

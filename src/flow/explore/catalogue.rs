@@ -4,8 +4,15 @@ use crate::flow::types::{AuthMethod, AuthMethodKind, Catalogue, Institution};
 use crate::form::{Field, FieldKind, Form, Values};
 use std::collections::HashSet;
 
+/// The longest value a person is taken to type into one field. A form
+/// asking for more is a catalogue defect ([`check_form`]), and no sample is
+/// built past it: a partner's `length` of four billion is a typo, not four
+/// gigabytes to allocate.
+pub const LONGEST_TYPED: u32 = 256;
+
 /// Values that satisfy `form`: the first option of a choice, exactly
-/// `length` characters for a captcha, digits up to `maxLength` otherwise.
+/// `length` characters for a captcha, digits up to `maxLength` otherwise
+/// (never past [`LONGEST_TYPED`]).
 pub fn sample_values(form: &Form) -> Values {
     form.fields
         .iter()
@@ -16,7 +23,7 @@ pub fn sample_values(form: &Form) -> Values {
                     .first()
                     .map(|o| o.value.clone())
                     .unwrap_or_default(),
-                (_, Some(n), _) => "7".repeat(n as usize),
+                (_, Some(n), _) => "7".repeat(n.min(LONGEST_TYPED) as usize),
                 (_, None, Some(max)) => "1".repeat((max as usize).min(6)),
                 _ => "sample".to_owned(),
             };
@@ -72,6 +79,12 @@ pub fn check_form(form: &Form) -> Vec<String> {
         }
         if f.max_length == Some(0) || f.length == Some(0) {
             problems.push(format!("field {:?} accepts nothing (length 0)", f.name));
+        }
+        if let Some(len) = f.length.filter(|&n| n > LONGEST_TYPED) {
+            problems.push(format!(
+                "field {:?}: length {len} is longer than anyone types ({LONGEST_TYPED})",
+                f.name
+            ));
         }
         if let (Some(len), Some(max)) = (f.length, f.max_length) {
             if len > max {

@@ -53,7 +53,7 @@ pub use cases::{
     run_cases, run_cases_with, run_cases_with_double, CaseFailure, CaseReport, Double, Rule,
     MAX_STEPS,
 };
-pub use catalogue::{check_catalogue, check_form, demo_catalogue, sample_values};
+pub use catalogue::{check_catalogue, check_form, demo_catalogue, sample_values, LONGEST_TYPED};
 pub use letters::{Letter, ReplyLetter, Vocabulary};
 pub use node::Observed;
 pub use rules::{calls_after_action, view_fits};

@@ -87,7 +87,7 @@ pub(super) const SECRET_TYPED: &str = "s3cret-typed";
 /// field is limited, like a PIN or an OTP (the rest get ones or sevens).
 fn secret_marker(field: &Field) -> String {
     match (field.length, field.max_length) {
-        (Some(n), _) => "9".repeat(n as usize),
+        (Some(n), _) => "9".repeat(n.min(super::LONGEST_TYPED) as usize),
         (None, Some(max)) => "9".repeat((max as usize).min(6)),
         (None, None) => SECRET_TYPED.to_owned(),
     }
