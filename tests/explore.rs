@@ -183,6 +183,32 @@ fn random_runs_keep_the_flow_invariants() {
     }
 }
 
+/// Finding (review, 2026-12-05): the scripted partner answered no
+/// re-authorisation, so exploring a flow configured to re-authorise an
+/// account stopped at its opening call: every later state was reported
+/// unreachable, and random runs failed on a "stuck" flow that was only
+/// unanswered. It answers with a session or a step, with either vocabulary,
+/// and the same invariants hold.
+#[test]
+fn a_reauthorisation_is_explored_to_its_end_and_keeps_the_invariants() {
+    let catalogue = Arc::new(explore::demo_catalogue());
+    let config = FlowConfig::default().with_reauthorise("acct-1", "demo-bank", None);
+    for vocabulary in [Vocabulary::mono(), Vocabulary::flinks()] {
+        let report = explore::explore_with(&config, Arc::clone(&catalogue), &vocabulary);
+        assert!(report.problems.is_empty(), "{:#?}", report.problems);
+        for reached in [
+            StateKind::AwaitingCredentials,
+            StateKind::AwaitingInput,
+            StateKind::Done,
+        ] {
+            assert!(report.shortest.contains_key(&reached), "{reached:?}");
+        }
+        let cases = explore::run_cases(&config, Arc::clone(&catalogue), &vocabulary, 1_000, 11);
+        assert_eq!(cases.failure, None);
+        assert_eq!(cases.cases, 1_000);
+    }
+}
+
 /// An injected bug — a host test double that breaks as soon as a partner
 /// offers an account list — is caught by a property run and shrunk to the
 /// shortest way there: list, choose, session, submit, accounts.

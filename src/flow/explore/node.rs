@@ -263,15 +263,19 @@ impl Node {
     /// A scripted partner: the reply `letter` stands for, when it fits the call.
     pub(super) fn reply(&mut self, letter: ReplyLetter) -> Option<Result<Reply, CallError>> {
         let call = self.pending.as_ref()?;
+        // A re-authorisation's opening call may settle the login itself
+        // (Flinks' cached `/Authorize`): it takes a step as well as a session.
         let step_call = matches!(
             call,
-            Call::Login { .. } | Call::Commit { .. } | Call::Poll { .. }
+            Call::Login { .. } | Call::Commit { .. } | Call::Poll { .. } | Call::Reauthorise { .. }
         );
         Some(match letter {
             ReplyLetter::Institutions if matches!(call, Call::ListInstitutions) => {
                 Ok(Reply::Institutions(Arc::clone(&self.catalogue)))
             }
-            ReplyLetter::Session if matches!(call, Call::CreateSession { .. }) => {
+            ReplyLetter::Session
+                if matches!(call, Call::CreateSession { .. } | Call::Reauthorise { .. }) =>
+            {
                 self.sessions += 1;
                 Ok(Reply::SessionCreated(SessionInfo {
                     continuation: None,
