@@ -375,7 +375,11 @@ impl ConnectFlow {
                         let notice = Notice::LoginAgain {
                             message: rejection.message,
                         };
-                        return self.start_session(now, session.target, Some(notice));
+                        let restarted = self.start_session(now, session.target, Some(notice));
+                        return match origin {
+                            Origin::Login(_, prefill) => with_prefill(restarted, prefill),
+                            _ => restarted,
+                        };
                     }
                     let notice = Notice::Rejected {
                         message: rejection.message,
@@ -474,13 +478,8 @@ impl ConnectFlow {
     ) -> State {
         match origin {
             Origin::Login(_, prefill) if spent => {
-                match self.start_session(now, session.target, Some(notice)) {
-                    State::CreatingSession(creating) => State::CreatingSession(CreatingSession {
-                        prefill,
-                        ..creating
-                    }),
-                    other => other,
-                }
+                let renewed = self.start_session(now, session.target, Some(notice));
+                with_prefill(renewed, prefill)
             }
             origin => self.back(origin, session, notice),
         }
@@ -513,5 +512,18 @@ impl ConnectFlow {
             // a login form could log in to.
             Origin::Reauthorise => self.back_to_list(Some(notice)),
         }
+    }
+}
+
+/// `state` carrying `prefill` (the non-secret values the person typed) into
+/// the session it opens, so the login form comes back with them filled in;
+/// any other state as it is.
+pub(super) fn with_prefill(state: State, prefill: Vec<(String, String)>) -> State {
+    match state {
+        State::CreatingSession(creating) => State::CreatingSession(CreatingSession {
+            prefill,
+            ..creating
+        }),
+        other => other,
     }
 }

@@ -21,11 +21,17 @@ impl ConnectFlow {
             (Timer::ReadRetry, State::LoadingInstitutions(s)) if s.request.is_none() => {
                 self.load_institutions(s.attempt, s.notice)
             }
+            // On the login form: the renewed one keeps what was filled in.
             (
                 Timer::SessionExpiry,
-                State::AwaitingCredentials(AwaitingCredentials { session, .. }),
-            )
-            | (Timer::SessionExpiry, State::AwaitingInput(AwaitingInput { session, .. }))
+                State::AwaitingCredentials(AwaitingCredentials {
+                    session, prefill, ..
+                }),
+            ) => {
+                let renewed = self.session_expired(now, session);
+                super::reply::with_prefill(renewed, prefill)
+            }
+            (Timer::SessionExpiry, State::AwaitingInput(AwaitingInput { session, .. }))
             | (Timer::SessionExpiry, State::AwaitingAccount(AwaitingAccount { session, .. })) => {
                 self.session_expired(now, session)
             }

@@ -5,6 +5,7 @@
 
 mod leaving;
 mod limits;
+mod prefill;
 mod reauthorisation;
 mod saved_login;
 
