@@ -202,6 +202,102 @@ fn connectflow_replay_serves_a_transcript_and_exits_0_when_every_exchange_matche
     assert!(String::from_utf8_lossy(&done.stderr).contains("all 7 exchanges matched"));
 }
 
+/// `link --replay` of the committed recording, whose session expired days
+/// ago: run on the recording's clock, the flow uses the recorded session
+/// and links, with no network and nothing in the person's records.
+/// Finding (review, 2026-12-05): replayed with `replay` + `link
+/// --base-url` on the real clock, the session read as expired and the flow
+/// opened a new one, which the recording does not have: every recording
+/// older than its session failed to replay.
+#[test]
+fn link_replay_replays_a_recording_older_than_its_session() {
+    let dir = TempDir::new("link-replay");
+    let recording = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/recordings/user_good.jsonl");
+    let replay = |method: &str| {
+        connectflow(
+            &dir,
+            &[
+                "link",
+                "--json",
+                "--replay",
+                recording.to_str().unwrap(),
+                "--institution",
+                "sandbox-bank",
+                "--auth-method",
+                method,
+            ],
+            "someone\nanything\n",
+        )
+    };
+    let out = replay("internet_banking");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(last_result(&out)["result"], "linked");
+    // The replay's link went to throwaway records, not the person's.
+    let listed = connectflow(&dir, &["records", "list", "--json"], "");
+    assert!(listed.status.success());
+    assert!(!String::from_utf8_lossy(&listed.stdout).contains("sandbox-bank"));
+
+    // A flow that goes another way than the recording fails, and says where.
+    let out = replay("mobile_banking");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("replay diverged at exchange 2"), "{stderr}");
+}
+
+/// A Flinks login (with its authorize token and three questions) recorded
+/// through the sandbox replays with `link --replay` alone: the partner and
+/// its kind of instance come from the recording.
+#[test]
+fn link_replay_replays_a_flinks_recording() {
+    let dir = TempDir::new("link-replay-flinks");
+    let file = dir.path().join("greatday.jsonl");
+    let answers = "Greatday\nEveryday\nMontreal\nCanada\nTriangle\n";
+    let recorded = connectflow(
+        &dir,
+        &[
+            "link",
+            "--json",
+            "--partner",
+            "flinks",
+            "--institution",
+            "FlinksCapital",
+            "--record",
+            file.to_str().unwrap(),
+        ],
+        answers,
+    );
+    assert!(
+        recorded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&recorded.stderr)
+    );
+    let out = connectflow(
+        &dir,
+        &[
+            "link",
+            "--json",
+            "--replay",
+            file.to_str().unwrap(),
+            "--institution",
+            "FlinksCapital",
+        ],
+        answers,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(last_result(&out)["partner"], "flinks");
+    assert_eq!(last_result(&out)["result"], "linked");
+}
+
 /// A `Write` the test can read back after the recorder is done.
 #[derive(Clone, Default)]
 struct Buffer(Arc<Mutex<Vec<u8>>>);

@@ -5,13 +5,14 @@ use super::terminal::Terminal;
 use super::{usage, BoxError};
 use connectflow::dialect::flinks::ConnectEvents;
 use connectflow::dialect::mono::Customer;
-use connectflow::driver::{now, DriverConfig, Recorder};
+use connectflow::driver::{DriverConfig, Recorder, Transcript};
 use connectflow::flow::{
     AuthMethodKind, ConnectFlow, Event, EventKind, Failure, FlowConfig, FlowError, Input,
     InstitutionRef, Notice, View,
 };
 use connectflow::records::RecordsDelivery;
 use connectflow::service::{Customer as Person, LinkedAccount};
+use connectflow::testing::TempDir;
 use serde_json::json;
 use std::io::Write;
 use std::process::ExitCode;
@@ -64,6 +65,13 @@ pub(crate) struct LinkArgs {
     /// every secret replaced by a placeholder) for `connectflow replay`.
     #[arg(long, value_name = "FILE")]
     record: Option<std::path::PathBuf>,
+    /// Link against FILE (a --record transcript) as the partner, in
+    /// process and on the recording's clock, so a recording of any age
+    /// replays. Exit 1 if a request differs from it or the flow ends
+    /// before its last exchange. The replayed link goes to throwaway
+    /// records, never to --records.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["base_url", "record"])]
+    replay: Option<std::path::PathBuf>,
     #[command(flatten)]
     records: super::records::RecordsArg,
 }
@@ -116,10 +124,17 @@ pub(crate) enum EventNames {
 }
 
 pub(crate) async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
-    let partner = args.partner.connect().await?;
+    let partner = match &args.replay {
+        Some(file) => {
+            let transcript = Transcript::load(file)
+                .map_err(|e| usage(format!("--replay {}: {e}", file.display())))?;
+            args.partner.replaying(transcript).await?
+        }
+        None => args.partner.connect().await?,
+    };
     // A real partner must not be sent the sandbox's demo customer: with
     // --base-url (and Mono, whose sessions name a customer) say who links.
-    let demo_allowed = args.partner.embedded() || args.partner.name() != "mono";
+    let demo_allowed = args.partner.embedded() || partner.partner != "mono";
     let named = args.customer_name.is_some() && args.customer_email.is_some();
     if !demo_allowed && !named && args.customer_id.is_none() {
         return Err(usage(
@@ -142,7 +157,18 @@ pub(crate) async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
 
     // The records are opened first: a link must not be made that cannot
     // be recorded.
-    let records = RecordsDelivery::new(args.records.open().await?, partner.env);
+    // A replay's link is not a real one: it goes to throwaway records
+    // (not even to records named in the environment, which a shell may
+    // set for every command).
+    let scratch = args
+        .replay
+        .is_some()
+        .then(|| TempDir::new("connectflow-replay"));
+    let store = match &scratch {
+        Some(dir) => super::records::RecordsArg::at(&dir.sqlite("records.db")).await?,
+        None => args.records.open().await?,
+    };
+    let records = RecordsDelivery::new(store, partner.env);
     // The customer, as the records know them: the Mono customer id when
     // given, else the email (the same person linking again is a returning
     // customer either way).
@@ -200,7 +226,7 @@ pub(crate) async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
     }
     flow_config.reauthorise = args.reauth.clone();
     let terminal = Terminal::new(args.json).linked_before(linked_before);
-    let mut flow = ConnectFlow::new(flow_config, now());
+    let mut flow = ConnectFlow::new(flow_config, driver.now());
     let json = args.json;
     // Flinks Connect's names, when asked for: it reads events and views.
     let flinks_events = Mutex::new(ConnectEvents::new(args.redirect_url.clone()));
@@ -387,17 +413,25 @@ pub(crate) async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
                 // A deadline may have passed while the person was typing: let it
                 // fire first, and if it changed the screen, show the new one.
                 let before = flow.state();
-                flow.handle_timeout(now());
+                flow.handle_timeout(driver.now());
                 if flow.state() != before {
                     continue;
                 }
-                match flow.handle(now(), Input::User(action)) {
+                match flow.handle(driver.now(), Input::User(action)) {
                     Ok(()) | Err(FlowError::InvalidValues(_)) => {}
                     // Not a state name: what the person can do instead.
                     Err(_) => terminal.say("! That is not possible here. Type :help for what is."),
                 }
             }
         }
+    };
+    // A replay that went its own way fails, whatever the flow made of it.
+    let code = match partner.replay_problem() {
+        Some(problem) => {
+            eprintln!("connectflow: {problem}");
+            ExitCode::from(exit::FAILED)
+        }
+        None => code,
     };
     partner.shutdown().await;
     if let (Some(recorder), Some(path)) = (&recorder, &args.record) {

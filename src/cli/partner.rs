@@ -6,9 +6,10 @@ use super::BoxError;
 use connectflow::dialect::flinks::Language;
 use connectflow::dialect::mono::{Customer, MonoVersion};
 use connectflow::dialect::{Flinks, FlinksConfig, Mono, MonoConfig};
-use connectflow::driver::{Driver, DriverConfig};
+use connectflow::driver::{Driver, DriverConfig, Transcript};
 use connectflow::records::Env;
 use connectflow::sandbox::{Sandbox, FLINKS_CUSTOMER_ID, FLINKS_SECRET, SECRET_KEY};
+use connectflow::testing::ReplayPartner;
 
 /// The partner APIs connectflow speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -64,6 +65,9 @@ pub(crate) struct Connected {
     pub(crate) env: Env,
     /// The embedded sandbox, kept alive for the command's lifetime.
     pub(crate) sandbox: Option<Sandbox>,
+    /// A recorded partner (`link --replay`), kept alive likewise; its
+    /// clock is the driver's.
+    pub(crate) replay: Option<ReplayPartner>,
     /// Builds the driver; Mono's needs the customer.
     kind: PartnerKind,
     secret: Option<String>,
@@ -137,9 +141,49 @@ impl PartnerArgs {
             url,
             env,
             sandbox,
+            replay: None,
             kind: self.partner,
             secret,
             args: self.clone(),
+        })
+    }
+
+    /// The partner of a recorded conversation (`link --replay`), served in
+    /// process from `transcript`: its partner is the recording's, and the
+    /// credentials stand-ins (the recording holds placeholders for them,
+    /// which match any value once).
+    pub(crate) async fn replaying(&self, transcript: Transcript) -> Result<Connected, BoxError> {
+        let kind = match transcript.partner.as_str() {
+            "mono" => PartnerKind::Mono,
+            "flinks" => PartnerKind::Flinks,
+            other => return Err(format!("a recording of {other:?}: not mono or flinks").into()),
+        };
+        // Flinks asks for a token first only when it has a secret: the
+        // recording says which kind of instance it talked to.
+        let tokens = transcript
+            .exchanges()
+            .any(|e| e.path.ends_with("/GenerateAuthorizeToken"));
+        let secret = (kind == PartnerKind::Mono || tokens).then(|| "replayed".to_owned());
+        let mut args = self.clone();
+        args.partner = kind;
+        if kind == PartnerKind::Flinks {
+            // The customer id is in every recorded path, in clear: the
+            // sandbox's unless the recording was made elsewhere.
+            args.flinks_customer_id
+                .get_or_insert_with(|| FLINKS_CUSTOMER_ID.to_owned());
+            args.flinks_api_key
+                .get_or_insert_with(|| "replayed".to_owned());
+        }
+        let replay = ReplayPartner::start(transcript).await?;
+        Ok(Connected {
+            partner: args.name(),
+            url: replay.url(),
+            env: Env::Sandbox,
+            sandbox: None,
+            replay: Some(replay),
+            kind,
+            secret,
+            args,
         })
     }
 }
@@ -152,7 +196,7 @@ impl Connected {
         customer: Customer,
         config: DriverConfig,
     ) -> Result<Driver, BoxError> {
-        Ok(match self.kind {
+        let driver = match self.kind {
             PartnerKind::Mono => {
                 let key = self.secret.clone().unwrap_or_default();
                 let mut mono = MonoConfig::new(key, customer);
@@ -167,6 +211,28 @@ impl Connected {
             PartnerKind::Flinks => {
                 Driver::new(&self.url, Flinks::new(self.flinks_config()), config)?
             }
+        };
+        // A replay runs on the recording's clock: its sessions' expiry is
+        // read against the time they were recorded, whatever their age.
+        Ok(match &self.replay {
+            Some(replay) => driver.with_timeline(replay.clock()),
+            None => driver,
+        })
+    }
+
+    /// What a replay makes of the run, when it went wrong: the first
+    /// request that differed, or recorded exchanges the flow never made.
+    pub(crate) fn replay_problem(&self) -> Option<String> {
+        let replay = self.replay.as_ref()?;
+        if let Some(d) = replay.divergence() {
+            return Some(format!("replay diverged at {d}"));
+        }
+        (replay.answered() < replay.len()).then(|| {
+            format!(
+                "replay: the flow ended after {} of {} recorded exchanges",
+                replay.answered(),
+                replay.len()
+            )
         })
     }
 
@@ -198,10 +264,13 @@ impl Connected {
         }
     }
 
-    /// Stops the embedded sandbox, if any.
+    /// Stops the embedded sandbox or the replay, if any.
     pub(crate) async fn shutdown(self) {
         if let Some(sandbox) = self.sandbox {
             sandbox.shutdown().await;
+        }
+        if let Some(replay) = self.replay {
+            replay.shutdown().await;
         }
     }
 }

@@ -31,6 +31,15 @@ pub(crate) struct RecordsArg {
 }
 
 impl RecordsArg {
+    /// Opens (and migrates) the records at `spec` (`sqlite:PATH`, ...).
+    pub(crate) async fn at(spec: &str) -> Result<Arc<SqlStore>, BoxError> {
+        RecordsArg {
+            records: Some(spec.to_owned()),
+        }
+        .open()
+        .await
+    }
+
     /// Opens (and migrates) the records.
     pub(crate) async fn open(&self) -> Result<Arc<SqlStore>, BoxError> {
         let location = match &self.records {

@@ -146,7 +146,10 @@ pub struct SandboxConfig {
     /// How long a link code may wait for its exchange. Default 10 min, as at
     /// Mono (mono.md §5).
     pub code_ttl: Duration,
-    /// How long `user_slow`'s login takes. Default 30 s; tests shorten it.
+    /// How long `user_slow`'s login takes. Default 65 s: longer than any
+    /// login waits (an institution's own `timeout`, 35 or 50 s here, and
+    /// never more than the driver's 60 s cap), so the default sandbox shows
+    /// what a bank that does not answer in time looks like. Tests shorten it.
     pub slow_delay: Duration,
     /// Most live (unexpired, unfinished) sessions one secret key may hold;
     /// creating one more is refused with HTTP 429. Default 100.
@@ -161,7 +164,7 @@ impl Default for SandboxConfig {
         SandboxConfig {
             session_ttl: Duration::from_secs(30 * 60),
             code_ttl: Duration::from_secs(10 * 60),
-            slow_delay: Duration::from_secs(30),
+            slow_delay: Duration::from_secs(65),
             max_sessions_per_key: 100,
             partner_token_ttl: Duration::from_secs(60 * 60),
         }
