@@ -78,8 +78,8 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         // Usage errors exit 2 (as clap's do); anything else that ends the
-        // program before a result (a partner unreachable at start, a store
-        // that cannot open) exits 5: 0-4 are `link`'s results.
+        // program before a result (records that cannot open, a sandbox that
+        // cannot start) exits 5: 0-4 are `link`'s results.
         Err(e) if e.is::<cli::UsageError>() => {
             eprintln!("connectflow: {e}");
             ExitCode::from(cli::link::exit::USAGE)

@@ -88,7 +88,9 @@ Exit status (the --json result line says the same):
   3  exited                 the person typed :exit
   4  input_exhausted        standard input ended before the flow did; `last_error` holds
                             the last error the flow reported, if any
-  5  error                  the partner or the records could not be reached at start
+  5  error                  could not start: the records could not be opened, the sandbox
+                            or a --replay could not start, a --record file not written
+                            (a partner unreachable once the flow runs is a result: 1)
 
 Commands at any prompt: :back, :switch METHOD, :retry, :exit, :help.
 

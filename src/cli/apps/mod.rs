@@ -22,7 +22,7 @@ use std::process::ExitCode;
 #[command(after_help = "\
 Exit codes: 0 done; 1 the partner refused (wrong password, expired token,
 another partner's app, unknown id, invalid field) or could not be reached;
-2 usage (bad flags, not logged in); 4 could not start.
+2 usage (bad flags, not logged in); 5 could not start.
 
 Environment:
   MONO_PARTNER_PASSWORD     the password for `apps login` (else read from stdin)
