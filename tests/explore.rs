@@ -192,10 +192,29 @@ fn random_runs_keep_the_flow_invariants() {
 #[test]
 fn a_reauthorisation_is_explored_to_its_end_and_keeps_the_invariants() {
     let catalogue = Arc::new(explore::demo_catalogue());
-    let config = FlowConfig::default().with_reauthorise("acct-1", "demo-bank", None);
+    // Limits a notch below the defaults: the same transitions, in a graph
+    // small enough to explore whole (a re-authorisation doubles Flinks'
+    // graph: every node once before going live and once after).
+    let config = FlowConfig {
+        max_login_attempts: 2,
+        max_mfa_attempts: 2,
+        max_renewals: 1,
+        ..FlowConfig::default()
+    }
+    .with_reauthorise("acct-1", "demo-bank", None);
     for vocabulary in [Vocabulary::mono(), Vocabulary::flinks()] {
         let report = explore::explore_with(&config, Arc::clone(&catalogue), &vocabulary);
         assert!(report.problems.is_empty(), "{:#?}", report.problems);
+        // Flinks' saved card needing the person goes back to the list
+        // (from its opening call, or the poll after it).
+        assert_eq!(
+            report
+                .edges
+                .iter()
+                .any(|(_, label, to)| label == "needs the person"
+                    && *to == StateKind::ChoosingInstitution),
+            vocabulary == Vocabulary::flinks()
+        );
         for reached in [
             StateKind::AwaitingCredentials,
             StateKind::AwaitingInput,

@@ -13,7 +13,7 @@ use connectflow::flow::*;
 use connectflow::form::Values;
 use connectflow::testing::catalogues::DEMO_BANK;
 use connectflow::testing::{
-    flinks_driver, mono_driver, Answer, Sandbox, StubPartner, SANDBOX_BANK,
+    flinks_config, flinks_driver, mono_driver, Answer, Sandbox, StubPartner, SANDBOX_BANK,
 };
 use serde_json::json;
 
@@ -300,4 +300,84 @@ async fn a_flinks_card_refused_for_now_is_reauthorised_again_when_the_person_cho
         );
     }
     assert!(events.contains(&"ERROR".to_owned()), "{events:?}");
+}
+
+/// Flinks, through the sandbox with tokens: a card whose cached
+/// `/Authorize` answers `QUESTION_NOT_FOUND` (its bank has a question
+/// Flinks kept no answer to, flinks.md §5) sends the person back to the
+/// bank list with word of why; choosing the bank again refreshes the card
+/// live, the bank asks its question, and the answer re-authorises the same
+/// card. Before, the flow ended as expired: the person could never answer.
+#[tokio::test]
+async fn a_flinks_card_whose_cache_cannot_answer_goes_on_live_when_the_person_chooses_the_bank() {
+    let sandbox = Sandbox::start_local().await.unwrap();
+    let driver = flinks_driver(&sandbox.url(), flinks_config(), DriverConfig::default());
+    let answer = |flow: &mut ConnectFlow, values: Values| {
+        flow.handle(now(), Input::User(UserAction::Submit(values)))
+            .unwrap()
+    };
+    let city = "What city were you born in?";
+    // Linked once, answering the bank's one question.
+    let mut flow = ConnectFlow::new(
+        FlowConfig::default().with_institution(FLINKS_CAPITAL, None),
+        now(),
+    );
+    driver.run(&mut flow, &mut |_| {}).await.unwrap();
+    answer(
+        &mut flow,
+        Values::new()
+            .with("username", "test_question_not_found")
+            .with("password", "Everyday"),
+    );
+    driver.run(&mut flow, &mut |_| {}).await.unwrap();
+    answer(&mut flow, Values::new().with(city, "Montreal"));
+    driver.run(&mut flow, &mut |_| {}).await.unwrap();
+    let View::Done {
+        account_id: Some(card),
+        ..
+    } = flow.view()
+    else {
+        panic!("expected linked, got {:?}", flow.view())
+    };
+    let card = card.to_owned();
+
+    let mut flow = ConnectFlow::new(
+        FlowConfig::default().with_reauthorise(&card, FLINKS_CAPITAL, None),
+        now(),
+    );
+    let mut codes = Vec::new();
+    let mut on_event = |e: &Event| {
+        if let EventKind::Error { error_code, .. } = &e.kind {
+            codes.push(error_code.clone().unwrap_or_default());
+        }
+    };
+    driver.run(&mut flow, &mut on_event).await.unwrap();
+    match flow.view() {
+        View::ChooseInstitution {
+            notice: Some(Notice::AnswersNeeded { message }),
+            ..
+        } => assert!(message.contains("security questions"), "{message}"),
+        other => panic!("expected the bank list with word of why, got {other:?}"),
+    }
+    flow.handle(
+        now(),
+        Input::User(UserAction::ChooseInstitution {
+            id: FLINKS_CAPITAL.into(),
+            auth_method: None,
+        }),
+    )
+    .unwrap();
+    driver.run(&mut flow, &mut on_event).await.unwrap();
+    match flow.view() {
+        View::Form(f) => assert_eq!(f.form.fields[0].name, city),
+        other => panic!("expected the bank's question, got {other:?}"),
+    }
+    answer(&mut flow, Values::new().with(city, "Montreal"));
+    driver.run(&mut flow, &mut on_event).await.unwrap();
+    match flow.view() {
+        View::Done { account_id, .. } => assert_eq!(account_id, Some(card.as_str())),
+        other => panic!("expected the same card re-authorised, got {other:?}"),
+    }
+    assert_eq!(codes, ["QUESTION_NOT_FOUND"]);
+    sandbox.shutdown().await;
 }

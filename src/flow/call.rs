@@ -40,6 +40,12 @@ pub enum Call {
         institution: String,
         /// How the person logs in, if they must.
         auth_method: AuthMethodKind,
+        /// The person is there to answer the bank: the partner must not
+        /// settle it from what it saved (Flinks: `MostRecentCached:
+        /// false`). Set once a saved login was refused for needing the
+        /// person ([`Rejection::needs_person`](crate::flow::Rejection::needs_person));
+        /// Mono's re-authorisation is always live and ignores it.
+        live: bool,
     },
     /// Send the login form. Not idempotent: never re-sent on its own.
     Login {

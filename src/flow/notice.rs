@@ -37,6 +37,12 @@ pub enum Notice {
         /// The id asked for.
         id: String,
     },
+    /// A saved login needs the person to answer the bank's questions:
+    /// choosing the bank again asks them.
+    AnswersNeeded {
+        /// The partner's words.
+        message: String,
+    },
 }
 
 impl Notice {
@@ -64,6 +70,10 @@ impl Notice {
             Notice::PreselectNotFound { .. } => {
                 "That bank is not available. Please choose another.".into()
             }
+            Notice::AnswersNeeded { message } => format!(
+                "{}. Choose your bank again to answer them.",
+                message.trim_end_matches('.')
+            ),
         }
     }
 }

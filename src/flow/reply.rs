@@ -155,6 +155,15 @@ pub struct Rejection {
     /// send the next login on the spent one.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub session_spent: bool,
+    /// A saved login (a re-authorisation's, nothing typed) was refused
+    /// because the partner could not settle it from what it saved: the
+    /// bank has a question only the person can answer (Flinks' cached
+    /// `/Authorize` answering `QUESTION_NOT_FOUND`, flinks.md §5). The flow
+    /// sends the person back to the bank list; choosing it again goes on
+    /// live ([`Call::Reauthorise`](crate::flow::Call::Reauthorise)'s `live`),
+    /// where the bank asks and the person answers.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub needs_person: bool,
 }
 
 impl Rejection {
@@ -165,6 +174,7 @@ impl Rejection {
             kind,
             code: None,
             session_spent: false,
+            needs_person: false,
         }
     }
 
@@ -188,6 +198,13 @@ impl Rejection {
     /// style): see [`Rejection::session_spent`].
     pub fn spending_session(mut self) -> Self {
         self.session_spent = true;
+        self
+    }
+
+    /// Marks a saved login's refusal as needing the person there (builder
+    /// style): see [`Rejection::needs_person`].
+    pub fn needing_person(mut self) -> Self {
+        self.needs_person = true;
         self
     }
 }

@@ -10,11 +10,96 @@ use connectflow::form::Values;
 use serde_json::json;
 
 fn returning(login_id: &str) -> Call {
+    reauthorising(login_id, false)
+}
+
+fn reauthorising(login_id: &str, live: bool) -> Call {
     Call::Reauthorise {
         account: login_id.into(),
         institution: "FlinksCapital".into(),
         auth_method: AuthMethodKind::InternetBanking,
+        live,
     }
+}
+
+/// The login a re-authorisation's token session leads to.
+fn card_login(call: &Call, token: &str) -> Call {
+    let reply = flinks()
+        .decode(
+            call,
+            &HttpResponse::new(200, wire::authorize_token(token).to_string()),
+            NOW,
+        )
+        .unwrap();
+    let Reply::SessionCreated(info) = reply else {
+        panic!("{reply:?}")
+    };
+    Call::Login {
+        session: PartnerSession {
+            id: info.id,
+            continuation: info.continuation,
+        },
+        institution: "FlinksCapital".into(),
+        auth_method: AuthMethodKind::InternetBanking,
+        values: Values::new(),
+    }
+}
+
+/// A card's cached `/Authorize` answered `QUESTION_NOT_FOUND` (flinks.md
+/// §3, §5) is a refusal that needs the person; the re-authorisation made
+/// live after it (with tokens or without) goes out with
+/// `MostRecentCached: false`, so Flinks asks the bank's question live.
+#[test]
+fn question_not_found_on_a_cached_card_goes_on_live() {
+    let cached = card_login(&reauthorising("card-7", false), "tok_1");
+    let (status, refusal) = wire::failed(&FlinksCode::QuestionNotFound, Some("req-1"), None);
+    let reply = flinks()
+        .decode(
+            &cached,
+            &HttpResponse::new(status, refusal.to_string()),
+            NOW,
+        )
+        .unwrap();
+    let Reply::Step(Step::Rejected(r)) = &reply else {
+        panic!("{reply:?}")
+    };
+    assert!(r.needs_person, "{r:?}");
+    assert_eq!(r.code.as_deref(), Some("QUESTION_NOT_FOUND"));
+    // Only a card's saved login needs the person for it: the same code to
+    // a typed login is an ordinary restart.
+    let typed = flinks()
+        .decode(
+            &Call::Login {
+                session: PartnerSession {
+                    id: "tok_2".into(),
+                    continuation: None,
+                },
+                institution: "FlinksCapital".into(),
+                auth_method: AuthMethodKind::InternetBanking,
+                values: Values::new().with("username", "u").with("password", "p"),
+            },
+            &HttpResponse::new(status, refusal.to_string()),
+            NOW,
+        )
+        .unwrap();
+    assert!(
+        matches!(&typed, Reply::Step(Step::Rejected(r)) if !r.needs_person),
+        "{typed:?}"
+    );
+
+    let live = card_login(&reauthorising("card-7", true), "tok_3");
+    let req = http(flinks().encode(&live, NOW));
+    assert_eq!(req.header("flinks-auth-key").unwrap().expose(), "tok_3");
+    assert_eq!(
+        body(&req),
+        json!({"LoginId": "card-7", "MostRecentCached": false, "Save": true, "Language": "en"})
+    );
+    // Without tokens the opening call is the `/Authorize` itself.
+    let legacy = Flinks::new(FlinksConfig::new(TOOLBOX_CUSTOMER_ID, None));
+    let req = http(legacy.encode(&reauthorising("card-7", true), NOW));
+    assert_eq!(body(&req)["MostRecentCached"], json!(false));
+    let req = http(legacy.encode(&reauthorising("card-7", false), NOW));
+    assert_eq!(body(&req)["MostRecentCached"], json!(true));
 }
 
 #[test]

@@ -6,6 +6,7 @@ use connectflow::flow::PartnerSession;
 
 fn reauthorise() -> Call {
     Call::Reauthorise {
+        live: false,
         account: "acc_5f2d".into(),
         institution: "5f2d08be60b92e2888287702".into(),
         auth_method: AuthMethodKind::InternetBanking,

@@ -4,7 +4,7 @@
 //! | FlinksCode | flow |
 //! |---|---|
 //! | `INVALID_LOGIN`, `INVALID_USERNAME`, `INVALID_PASSWORD` | [`RejectionKind::Retry`]: enter the credentials again |
-//! | `INVALID_SECURITY_RESPONSE`, `QUESTION_NOT_FOUND`, `UNKNOWN_CHALLENGE_KEY` | [`RejectionKind::RestartLogin`]: not retryable in the same session |
+//! | `INVALID_SECURITY_RESPONSE`, `QUESTION_NOT_FOUND`, `UNKNOWN_CHALLENGE_KEY` | [`RejectionKind::RestartLogin`]: not retryable in the same session (`QUESTION_NOT_FOUND` to a card's cached login also [`needs_person`](crate::flow::Rejection::needs_person): it goes on live) |
 //! | `SESSION_NONEXISTENT` | [`RejectionKind::SessionExpired`] |
 //! | `RETRY_LATER`, `TOO_MANY_REQUESTS`, `AGGREGATION_ERROR`, `CARD_IN_USE` | [`RejectionKind::TryLater`] |
 //! | `DISABLED_LOGIN`, `UNAUTHORIZED`, `NEW_ACCOUNT`, `INVALID_REQUEST` | [`RejectionKind::Final`] |

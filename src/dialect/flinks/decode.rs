@@ -9,7 +9,7 @@
 //! | a `FlinksCode` | [`Step::Rejected`] sorted by [`FlinksCode::rejection_kind`] |
 
 use super::codes::FlinksCode;
-use super::encode::LOGIN_ID_MARK;
+use super::encode::{card_mark, card_of};
 use super::wire::{ChallengeType, SecurityChallenge};
 use super::{Flinks, FlinksConfig, Language, TOKEN_LIFETIME_MS};
 use crate::dialect::bounds::{self, at_most, MAX_CHALLENGES, MAX_FIELD_OPTIONS};
@@ -33,12 +33,11 @@ pub(super) fn decode(
         // With tokens this is the token; the card's LoginId rides on to a
         // login with no fields. Without, it was the card's `/Authorize`.
         CallKind::Reauthorise => match (&flinks.config.secret_key, call) {
-            (Some(_), Call::Reauthorise { account, .. }) => {
+            (Some(_), Call::Reauthorise { account, live, .. }) => {
                 let mut reply = token(response, body.as_ref(), now)?;
                 if let Reply::SessionCreated(info) = &mut reply {
                     info.form = Some(Form::new(String::new(), Vec::new()));
-                    info.continuation =
-                        Some(Continuation::new(format!("{LOGIN_ID_MARK}{account}")));
+                    info.continuation = Some(Continuation::new(card_mark(account, *live)));
                 }
                 Ok(reply)
             }
@@ -47,11 +46,7 @@ pub(super) fn decode(
             }
         },
         CallKind::Login | CallKind::Commit | CallKind::Poll => {
-            let card = call.session().is_some_and(|s| {
-                s.continuation
-                    .as_ref()
-                    .is_some_and(|c| c.as_str().starts_with(LOGIN_ID_MARK))
-            });
+            let card = call.session().is_some_and(|s| card_of(s).is_some());
             let step = step(&flinks.config, response, body.as_ref())?;
             Ok(Reply::Step(if card {
                 card_refused(step)
@@ -85,12 +80,18 @@ fn spent_by_login(flinks: &Flinks, kind: CallKind, step: Step) -> Step {
 }
 
 /// A card's LoginId refused (`INVALID_LOGIN` in cached mode: the card was
-/// deleted) is not "your password is incorrect": nobody typed one.
+/// deleted) is not "your password is incorrect": nobody typed one. One
+/// answered `QUESTION_NOT_FOUND` needs the person (a live refresh).
 fn card_refused(step: Step) -> Step {
     match step {
         Step::Rejected(mut r) if r.code.as_deref() == Some(FlinksCode::InvalidLogin.as_str()) => {
             r.message = "This saved login is no longer valid: link the account again".into();
             Step::Rejected(r)
+        }
+        // The card's last refresh met a question Flinks kept no answer to:
+        // a live `/Authorize` lets the person answer it (flinks.md §5).
+        Step::Rejected(r) if r.code.as_deref() == Some(FlinksCode::QuestionNotFound.as_str()) => {
+            Step::Rejected(r.needing_person())
         }
         other => other,
     }

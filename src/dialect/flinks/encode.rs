@@ -19,14 +19,14 @@ pub(super) fn encode(flinks: &Flinks, call: &Call, _now: Timestamp) -> Encoded {
         // A returning user's card: with tokens, a token first (the decoder
         // hands the LoginId on to a login with no fields); without, the
         // LoginId's `/Authorize` at once.
-        Call::Reauthorise { account, .. } => match &config.secret_key {
+        Call::Reauthorise { account, live, .. } => match &config.secret_key {
             Some(secret) => generate_token(flinks, secret),
-            None => authorize(flinks, "", by_login_id(flinks, account)),
+            None => authorize(flinks, "", by_login_id(flinks, account, *live)),
         },
         // The login of a re-authorisation: the card's LoginId, no credentials.
-        Call::Login { session, .. } if login_id_of(session).is_some() => {
-            let login_id = login_id_of(session).unwrap_or_default();
-            authorize(flinks, &session.id, by_login_id(flinks, login_id))
+        Call::Login { session, .. } if card_of(session).is_some() => {
+            let (login_id, live) = card_of(session).unwrap_or_default();
+            authorize(flinks, &session.id, by_login_id(flinks, login_id, live))
         }
         Call::Login {
             session,
@@ -120,23 +120,44 @@ fn generate_token(flinks: &Flinks, secret: &Secret) -> Encoded {
 
 /// What a re-authorisation's session carries into its login: the LoginId,
 /// marked so it cannot be mistaken for a step's RequestId.
-pub(super) const LOGIN_ID_MARK: &str = "LoginId:";
+const LOGIN_ID_MARK: &str = "LoginId:";
+/// The same for a live refresh (the person there to answer the bank).
+const LIVE_LOGIN_ID_MARK: &str = "LiveLoginId:";
 
-fn login_id_of(session: &PartnerSession) -> Option<&str> {
-    session
-        .continuation
-        .as_ref()?
-        .as_str()
-        .strip_prefix(LOGIN_ID_MARK)
+/// The continuation a re-authorisation's session carries into its login.
+pub(super) fn card_mark(login_id: &str, live: bool) -> String {
+    let mark = if live {
+        LIVE_LOGIN_ID_MARK
+    } else {
+        LOGIN_ID_MARK
+    };
+    format!("{mark}{login_id}")
 }
 
-/// `/Authorize` for a card (flinks.md §3, cached mode): the LoginId instead
-/// of credentials; `MostRecentCached` as configured.
-fn by_login_id(flinks: &Flinks, login_id: &str) -> Value {
+/// The card a re-authorisation's login is for, and whether it is live.
+pub(super) fn card_of(session: &PartnerSession) -> Option<(&str, bool)> {
+    let continuation = session.continuation.as_ref()?.as_str();
+    continuation
+        .strip_prefix(LOGIN_ID_MARK)
+        .map(|id| (id, false))
+        .or_else(|| {
+            continuation
+                .strip_prefix(LIVE_LOGIN_ID_MARK)
+                .map(|id| (id, true))
+        })
+}
+
+/// `/Authorize` for a card (flinks.md §3): the LoginId instead of
+/// credentials; `MostRecentCached` as configured, or `false` for a live
+/// refresh the person is there to answer (flinks.md §5, `QUESTION_NOT_FOUND`).
+fn by_login_id(flinks: &Flinks, login_id: &str, live: bool) -> Value {
     let config = &flinks.config;
     let mut body = Map::new();
     body.insert("LoginId".into(), login_id.into());
-    body.insert("MostRecentCached".into(), config.most_recent_cached.into());
+    body.insert(
+        "MostRecentCached".into(),
+        (config.most_recent_cached && !live).into(),
+    );
     body.insert("Save".into(), config.save.into());
     body.insert("Language".into(), config.language.as_str().into());
     if let Some(tag) = &config.tag {

@@ -61,6 +61,9 @@ pub enum ReplyLetter {
     RejectRetry,
     /// Refused; the partner session is over, log in again.
     RestartLogin,
+    /// A saved login refused for needing the person there (Flinks' cached
+    /// card answering `QUESTION_NOT_FOUND`); elsewhere as [`RestartLogin`](Self::RestartLogin).
+    NeedsPerson,
     /// The institution cannot answer now.
     TryLater,
     /// `400`, final (to a login or commit).
@@ -81,7 +84,7 @@ pub enum ReplyLetter {
 
 impl ReplyLetter {
     /// Every reply letter.
-    pub const ALL: [ReplyLetter; 17] = [
+    pub const ALL: [ReplyLetter; 18] = [
         ReplyLetter::Institutions,
         ReplyLetter::Session,
         ReplyLetter::Code,
@@ -91,6 +94,7 @@ impl ReplyLetter {
         ReplyLetter::Pending,
         ReplyLetter::RejectRetry,
         ReplyLetter::RestartLogin,
+        ReplyLetter::NeedsPerson,
         ReplyLetter::TryLater,
         ReplyLetter::RejectFinal,
         ReplyLetter::SessionExpired,
@@ -109,6 +113,7 @@ impl ReplyLetter {
             ReplyLetter::AccountId => "account id",
             ReplyLetter::Pending => "pending",
             ReplyLetter::RestartLogin => "log in again",
+            ReplyLetter::NeedsPerson => "needs the person",
             ReplyLetter::TryLater => "try later",
             ReplyLetter::Mfa => "mfa",
             ReplyLetter::Accounts => "accounts",
@@ -197,6 +202,7 @@ impl Vocabulary {
                 R::Pending,
                 R::RejectRetry,
                 R::RestartLogin,
+                R::NeedsPerson,
                 R::TryLater,
                 R::RejectFinal,
                 R::SessionExpired,

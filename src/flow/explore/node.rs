@@ -306,6 +306,10 @@ impl Node {
             ReplyLetter::RestartLogin if step_call => Ok(Reply::Step(Step::Rejected(
                 Rejection::new(RejectionKind::RestartLogin, "Wrong answer"),
             ))),
+            ReplyLetter::NeedsPerson if step_call => Ok(Reply::Step(Step::Rejected(
+                Rejection::new(RejectionKind::RestartLogin, "Your bank has questions")
+                    .needing_person(),
+            ))),
             ReplyLetter::TryLater if step_call => Ok(Reply::Step(Step::Rejected(Rejection::new(
                 RejectionKind::TryLater,
                 "Institution unreachable",

@@ -44,6 +44,11 @@ pub(crate) struct Counters {
     pub(crate) code_emitted: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub(crate) preselect_tried: bool,
+    /// A saved login was refused for needing the person (the partner's
+    /// cache had no answer to its bank's question): the re-authorisation
+    /// goes on live from the next choice of the bank, and only once.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) reauth_live: bool,
 }
 
 // Snapshots omit zero counters: a parked session must fit in 512 bytes.

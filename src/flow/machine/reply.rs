@@ -340,6 +340,21 @@ impl ConnectFlow {
                         &rejection.message,
                         rejection.code.as_deref(),
                     );
+                    // The partner's cache could not answer the bank, but the
+                    // person can: back to the list, and choosing the bank
+                    // (their act, rule 2) goes on live. Once: a live login
+                    // refused the same way ends like any other.
+                    let live_once = rejection.needs_person
+                        && self.config.reauthorise.is_some()
+                        && !self.counters.reauth_live
+                        && matches!(origin, Origin::Login(..) | Origin::Reauthorise);
+                    if live_once {
+                        self.counters.reauth_live = true;
+                        let notice = Notice::AnswersNeeded {
+                            message: rejection.message,
+                        };
+                        return self.back_to_list(Some(notice));
+                    }
                     self.saved_login_ends(now)
                 }
                 RejectionKind::Retry | RejectionKind::RestartLogin => {

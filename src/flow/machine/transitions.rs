@@ -127,6 +127,7 @@ impl ConnectFlow {
                 account: account.clone(),
                 institution,
                 auth_method,
+                live: self.counters.reauth_live,
             },
             None => Call::CreateSession {
                 institution,

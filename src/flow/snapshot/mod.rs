@@ -230,6 +230,8 @@ enum StoredCall {
         account: String,
         institution: String,
         auth_method: AuthMethodKind,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        live: bool,
     },
     Login {
         session: PartnerSession,
@@ -269,10 +271,12 @@ impl From<&Effect> for StoredEffect {
                 account,
                 institution,
                 auth_method,
+                live,
             } => StoredCall::Reauthorise {
                 account,
                 institution,
                 auth_method,
+                live,
             },
             Call::Login {
                 session,
@@ -316,10 +320,12 @@ impl From<StoredEffect> for Effect {
                 account,
                 institution,
                 auth_method,
+                live,
             } => Call::Reauthorise {
                 account,
                 institution,
                 auth_method,
+                live,
             },
             StoredCall::Login {
                 session,

@@ -20,6 +20,23 @@ pub(crate) enum Reauthorised {
 }
 
 impl Bank {
+    /// Whether re-authorising `account` of `key` needs the person (a
+    /// login and questions), with nothing changed: what a partner's cache
+    /// of the account cannot settle.
+    pub(crate) fn reauth_needs_person(&self, key: &str, account: &str) -> Result<bool, BankError> {
+        let link = self
+            .tenants
+            .get(key)
+            .and_then(|t| t.links.get(account))
+            .ok_or(BankError::AccountNotFound)?;
+        let persona = self
+            .world
+            .personas
+            .get(link.user)
+            .ok_or(BankError::AccountNotFound)?;
+        Ok(matches!(persona.script.reauth, Reauth::Login(_)))
+    }
+
     /// Re-authorises account `account` of `key`. Another key's account, or
     /// one unlinked, is [`BankError::AccountNotFound`].
     pub(crate) fn reauthorise(

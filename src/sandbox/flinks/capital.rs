@@ -16,6 +16,10 @@ pub(crate) const PASSWORD: &str = "Everyday";
 
 const IB: AuthMethodKind = AuthMethodKind::InternetBanking;
 
+/// The sandbox's user whose card's cached `/Authorize` answers
+/// `QUESTION_NOT_FOUND`.
+pub(crate) const QUESTION_NOT_FOUND_USER: &str = "test_question_not_found";
+
 /// The three questions `Greatday` is asked, in this order.
 pub(crate) const CITY: &str = "What city were you born in?";
 pub(crate) const COUNTRY: &str = "What is the best country on earth?";
@@ -39,7 +43,9 @@ const fn capital_user(username: &'static str, account_number: &'static str) -> T
 }
 
 /// Flinks Capital and its scripted users (flinks.md §9) in the bank's own
-/// terms. `test_dispatched` is pending for its login and first poll.
+/// terms. `test_dispatched` is pending for its login and first poll;
+/// `test_question_not_found`, the sandbox's own, links after one question
+/// and its card's cached mode answers `QUESTION_NOT_FOUND`.
 pub(crate) fn world() -> World {
     let questions: &'static [Challenge] = &[
         Challenge::Question {
@@ -55,6 +61,10 @@ pub(crate) fn world() -> World {
             answer: "Triangle",
         },
     ];
+    let city: &'static [Challenge] = &[Challenge::Question {
+        prompt: CITY,
+        answer: "Montreal",
+    }];
     let dispatched: &'static [Challenge] = &[Challenge::Pending {
         polls: 2,
         poll_after_ms: 10_000,
@@ -109,6 +119,18 @@ pub(crate) fn world() -> World {
                 dispatched,
                 Special::None,
             ),
+            // Not one of Flinks' own: a card whose refresh since its link
+            // met a question with no stored answer. Cached mode answers
+            // `QUESTION_NOT_FOUND` (flinks.md §3, §5); a live refresh logs
+            // in with the saved credentials and asks the question again.
+            Persona {
+                user: capital_user(QUESTION_NOT_FOUND_USER, "6"),
+                script: Script {
+                    challenges: city,
+                    special: Special::None,
+                    reauth: Reauth::Login(city),
+                },
+            },
         ],
     }
 }

@@ -219,6 +219,13 @@ impl FlinksState {
         };
         let (institution, username, french) =
             (card.institution.clone(), card.username.clone(), card.french);
+        // A card the bank would ask the person about again: its cache holds
+        // the last refresh's error, with a usable RequestId (flinks.md §3).
+        let unanswered = cached
+            && self
+                .bank
+                .reauth_needs_person(KEY, &card.account)
+                .unwrap_or(false);
         if cached {
             self.conversations.insert(
                 request_id.clone(),
@@ -231,6 +238,13 @@ impl FlinksState {
                     token,
                 },
             );
+            if unanswered {
+                return Reply::code(
+                    FlinksCode::QuestionNotFound,
+                    Some(&request_id),
+                    Some(&institution),
+                );
+            }
             return Reply::ok(wire::authorized(
                 login_id,
                 &request_id,

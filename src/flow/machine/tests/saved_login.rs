@@ -158,3 +158,54 @@ fn a_saved_login_goes_again_when_the_person_presses_on() {
     host.reply(Ok(Reply::Step(Step::account("login-1"))));
     assert_eq!(host.flow.state(), StateKind::Done);
 }
+
+/// A re-authorisation's saved login refused for needing the person (the
+/// partner's cache had no answer to the bank's question): back to the list
+/// with word of why, and choosing the bank (the person's act) makes the
+/// re-authorisation live. Once: refused the same way again, it ends.
+#[test]
+fn a_saved_login_needing_the_person_goes_on_live_once_they_choose_the_bank() {
+    let needs_person = || {
+        Ok(Reply::Step(Step::Rejected(
+            Rejection::new(RejectionKind::RestartLogin, "Your bank has questions").needing_person(),
+        )))
+    };
+    let mut host = Host::new(FlowConfig::default().with_reauthorise("acct-1", "demo-bank", None));
+    host.reply(Ok(Reply::Institutions(Arc::new(demo_catalogue()))));
+    host.reply(saved_login_session("s1", None));
+    assert_eq!(host.count(CallKind::Login), 1);
+    host.reply(needs_person());
+
+    match host.flow.view() {
+        View::ChooseInstitution {
+            notice: Some(Notice::AnswersNeeded { message }),
+            ..
+        } => assert_eq!(message, "Your bank has questions"),
+        other => panic!("expected the list, got {other:?}"),
+    }
+    assert!(
+        matches!(host.calls.last(), Some(Call::Login { .. })),
+        "nothing made on the flow's own"
+    );
+    host.act(UserAction::ChooseInstitution {
+        id: "demo-bank".into(),
+        auth_method: None,
+    });
+    assert!(
+        matches!(
+            host.calls.last(),
+            Some(Call::Reauthorise { live: true, .. })
+        ),
+        "{:?}",
+        host.calls.last()
+    );
+    // A restored flow keeps going live.
+    let snapshot = Snapshot::from_json(&host.flow.snapshot().to_json()).expect("readable");
+    host.flow = ConnectFlow::restore(snapshot, Some(Arc::new(demo_catalogue()))).expect("restored");
+    host.reply(saved_login_session("s2", None));
+    assert_eq!(host.count(CallKind::Login), 2);
+    host.reply(needs_person());
+
+    assert_ended_for_the_person_to_start_again(&mut host);
+    assert_eq!(host.count(CallKind::Reauthorise), 2);
+}
