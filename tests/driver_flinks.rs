@@ -368,6 +368,13 @@ async fn answers_as_a_string_or_an_array_and_a_spent_or_unknown_token() {
     let rid = asked["RequestId"].as_str().unwrap().to_owned();
     let answer = |prompt: &str, value: serde_json::Value| serde_json::json!({ "RequestId": rid, "SecurityResponses": { prompt: value } });
     // A string, then an array: both accepted.
+    // An answer without the token that opened the conversation is refused,
+    // not taken for a legacy instance's call (flinks.md §1: answers reuse it).
+    let (status, denied) = post("Authorize", None, answer(CITY, "Montreal".into())).await;
+    assert_eq!(
+        (status, denied["FlinksCode"].as_str()),
+        (401, Some("ACCESS_DENIED"))
+    );
     let (status, _) = post("Authorize", Some(&token), answer(CITY, "Montreal".into())).await;
     assert_eq!(status, 203);
     // Keyed by the wrong prompt.

@@ -98,13 +98,20 @@ impl FlinksState {
 
     /// No token (a legacy instance), or a live one not yet used, or used
     /// by the conversation `answering` (the RequestId an answer carries).
+    /// A conversation opened with a token takes its answers only with that
+    /// token (flinks.md §1: MFA answers reuse it): a client that dropped it
+    /// from an answer would pass a sandbox that read it as a legacy call.
     pub(super) fn check_token(
         &self,
         token: Option<&str>,
         answering: Option<&str>,
         now: u64,
     ) -> Result<(), Reply> {
+        let opened_with = answering
+            .and_then(|rid| self.conversations.get(rid))
+            .and_then(|c| c.token.as_deref());
         match token.map(|t| self.tokens.get(t)) {
+            None if opened_with.is_some() => Err(Reply::code(FlinksCode::AccessDenied, None, None)),
             None => Ok(()),
             Some(Some(t))
                 if t.expires_at >= now
