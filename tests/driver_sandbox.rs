@@ -224,6 +224,38 @@ async fn a_slow_login_times_out_in_the_driver() {
     sandbox.shutdown().await;
 }
 
+/// Mono's v3 list gives no bank `timeout` (mono.md §2), and neither does
+/// the sandbox's: a login then waits the driver's whole step cap, not the
+/// ordinary call timeout. Finding (review, 2026-12-05): it waited 20 s and
+/// told the person the bank was not answering while a 35-50 s bank went
+/// on logging them in (quirk 16 held only for v1's list).
+#[tokio::test]
+async fn a_login_at_a_bank_with_no_timeout_waits_the_step_cap() {
+    let config = SandboxConfig {
+        slow_delay: Duration::from_millis(800),
+        ..SandboxConfig::default()
+    };
+    let sandbox = Sandbox::start("127.0.0.1:0".parse().unwrap(), config)
+        .await
+        .unwrap();
+    let driver = mono_driver(
+        &sandbox.url(),
+        DriverConfig {
+            call_timeout: Duration::from_millis(200),
+            max_step_timeout: Duration::from_secs(5),
+            ..DriverConfig::default()
+        },
+    );
+    let slow = link(&driver, "internet_banking", user("user_slow"), &[]).await;
+    assert!(
+        matches!(slow.flow.view(), View::Done { .. }),
+        "{:?} after {:?}",
+        slow.flow.view(),
+        slow.screens
+    );
+    sandbox.shutdown().await;
+}
+
 #[tokio::test]
 async fn the_other_auth_methods_behave_like_internet_banking() {
     let sandbox = Sandbox::start_local().await.unwrap();

@@ -50,7 +50,8 @@ pub struct DriverConfig {
     /// Timeout of every call (connect + reply).
     pub call_timeout: Duration,
     /// Login and commit wait at least the institution's own `timeout`
-    /// (Mono quirk 16), but never longer than this. Mono's institutions
+    /// (Mono quirk 16), but never longer than this, and this long when the
+    /// list gives no `timeout` (Mono's v3 list). Mono's institutions
     /// say 35 or 50 s (`reference/mono.md`), so the default is 60 s: a
     /// shorter cap told the person "not responding" while the bank went on
     /// (and sent the OTP they would then type into a new login).
@@ -432,17 +433,19 @@ impl Driver {
     }
 
     /// Login and commit may wait as long as the institution says it needs
-    /// (within `max_step_timeout`); everything else gets `call_timeout`.
+    /// (within `max_step_timeout`), and the whole cap when it does not say:
+    /// Mono's v3 list gives no `timeout` (only v1's did), and its banks take
+    /// 35 or 50 s, so `call_timeout` alone gave up on a slow bank that was
+    /// still logging the person in. Everything else gets `call_timeout`.
     fn timeout_for(&self, flow: &ConnectFlow, kind: CallKind) -> Duration {
         let base = self.config.call_timeout;
         if !matches!(kind, CallKind::Login | CallKind::Commit) {
             return base;
         }
+        let cap = self.config.max_step_timeout.max(base);
         match flow.step_timeout_ms() {
-            Some(ms) => {
-                Duration::from_millis(ms).clamp(base, self.config.max_step_timeout.max(base))
-            }
-            None => base,
+            Some(ms) => Duration::from_millis(ms).clamp(base, cap),
+            None => cap,
         }
     }
 }

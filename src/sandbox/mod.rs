@@ -147,9 +147,9 @@ pub struct SandboxConfig {
     /// Mono (mono.md §5).
     pub code_ttl: Duration,
     /// How long `user_slow`'s login takes. Default 65 s: longer than any
-    /// login waits (an institution's own `timeout`, 35 or 50 s here, and
-    /// never more than the driver's 60 s cap), so the default sandbox shows
-    /// what a bank that does not answer in time looks like. Tests shorten it.
+    /// login waits (the driver's 60 s cap: the sandbox's list, like Mono's
+    /// v3 list, gives no bank `timeout`), so the default sandbox shows what
+    /// a bank that does not answer in time looks like. Tests shorten it.
     pub slow_delay: Duration,
     /// Most live (unexpired, unfinished) sessions one secret key may hold;
     /// creating one more is refused with HTTP 429. Default 100.

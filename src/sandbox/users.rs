@@ -201,7 +201,7 @@ static USERS: [TestUser; 9] = [
             "888888",
             "8888",
         ],
-        "Slow bank: login answers 99 after `slow_delay` (65 s by default: past every bank's own timeout, so the login gives up first).",
+        "Slow bank: login answers 99 after `slow_delay` (65 s by default: past the driver's 60 s cap, so the login gives up first).",
     ),
     user(
         "user_reauth",

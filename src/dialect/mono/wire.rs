@@ -110,8 +110,9 @@ fn put<T: Into<Value>>(o: &mut Map<String, Value>, key: &str, v: Option<T>) {
     }
 }
 
-/// One institution in the v3 shape (`_id`, `nip_code`, `primary_color`,
-/// `timeout`).
+/// One institution in the v3 shape (`_id`, `nip_code`, `primary_color`),
+/// and `timeout` when it has one (v1's lists did; Mono's v3 list does not,
+/// mono.md §2, nor does the sandbox's).
 pub fn institution(i: &Institution) -> Value {
     let mut o = object(&i.extra);
     o.insert("_id".into(), i.id.clone().into());

@@ -21,7 +21,6 @@ pub(super) struct Bank {
     /// CBN code.
     pub(super) code: &'static str,
     pub(super) color: &'static str,
-    pub(super) timeout_ms: u64,
     pub(super) offers: Offers,
 }
 
@@ -35,7 +34,6 @@ pub(super) const BANKS: [Bank; 17] = [
         "access",
         "044",
         "#ef7d00",
-        35_000,
         Offers::Both("accountNo"),
     ),
     bank(
@@ -44,7 +42,6 @@ pub(super) const BANKS: [Bank; 17] = [
         "gtbank",
         "058",
         "#dd4f05",
-        35_000,
         Offers::Both("accountNumber"),
     ),
     bank(
@@ -53,7 +50,6 @@ pub(super) const BANKS: [Bank; 17] = [
         "firstbank",
         "011",
         "#003b65",
-        50_000,
         Offers::Internet,
     ),
     bank(
@@ -62,7 +58,6 @@ pub(super) const BANKS: [Bank; 17] = [
         "zenith",
         "057",
         "#e30613",
-        35_000,
         Offers::Both("accountno"),
     ),
     bank(
@@ -71,7 +66,6 @@ pub(super) const BANKS: [Bank; 17] = [
         "uba",
         "033",
         "#d42e12",
-        50_000,
         Offers::Both("accountNo"),
     ),
     bank(
@@ -80,7 +74,6 @@ pub(super) const BANKS: [Bank; 17] = [
         "fidelity",
         "070",
         "#002082",
-        35_000,
         Offers::Internet,
     ),
     bank(
@@ -89,7 +82,6 @@ pub(super) const BANKS: [Bank; 17] = [
         "fcmb",
         "214",
         "#5c2684",
-        35_000,
         Offers::Both("accountNumber"),
     ),
     bank(
@@ -98,7 +90,6 @@ pub(super) const BANKS: [Bank; 17] = [
         "sterling",
         "232",
         "#db353a",
-        35_000,
         Offers::Internet,
     ),
     bank(
@@ -107,7 +98,6 @@ pub(super) const BANKS: [Bank; 17] = [
         "union",
         "032",
         "#00aeef",
-        35_000,
         Offers::Internet,
     ),
     bank(
@@ -116,7 +106,6 @@ pub(super) const BANKS: [Bank; 17] = [
         "wema",
         "035",
         "#990d81",
-        35_000,
         Offers::Both("accountNo"),
     ),
     bank(
@@ -125,7 +114,6 @@ pub(super) const BANKS: [Bank; 17] = [
         "stanbic",
         "221",
         "#0033a1",
-        50_000,
         Offers::Internet,
     ),
     bank(
@@ -134,7 +122,6 @@ pub(super) const BANKS: [Bank; 17] = [
         "ecobank",
         "050",
         "#007b8a",
-        35_000,
         Offers::Internet,
     ),
     bank(
@@ -143,7 +130,6 @@ pub(super) const BANKS: [Bank; 17] = [
         "polaris",
         "076",
         "#7c2b83",
-        35_000,
         Offers::Internet,
     ),
     bank(
@@ -152,7 +138,6 @@ pub(super) const BANKS: [Bank; 17] = [
         "keystone",
         "082",
         "#004b8d",
-        35_000,
         Offers::Internet,
     ),
     bank(
@@ -161,7 +146,6 @@ pub(super) const BANKS: [Bank; 17] = [
         "kuda",
         "50211",
         "#40196d",
-        35_000,
         Offers::Mobile("accountNumber"),
     ),
     bank(
@@ -170,7 +154,6 @@ pub(super) const BANKS: [Bank; 17] = [
         "opay",
         "999992",
         "#1dcf9f",
-        35_000,
         Offers::Mobile("accountNo"),
     ),
     bank(
@@ -179,7 +162,6 @@ pub(super) const BANKS: [Bank; 17] = [
         "moniepoint",
         "50515",
         "#0357ee",
-        35_000,
         Offers::Mobile("accountNumber"),
     ),
 ];
@@ -190,7 +172,6 @@ const fn bank(
     slug: &'static str,
     code: &'static str,
     color: &'static str,
-    timeout_ms: u64,
     offers: Offers,
 ) -> Bank {
     Bank {
@@ -199,7 +180,6 @@ const fn bank(
         slug,
         code,
         color,
-        timeout_ms,
         offers,
     }
 }

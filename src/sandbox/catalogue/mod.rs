@@ -144,7 +144,6 @@ fn entry(
     slug: &str,
     code: &str,
     color: &str,
-    timeout_ms: u64,
     methods: Vec<AuthMethod>,
 ) -> Institution {
     let mut i = Institution::new(id, name, methods);
@@ -153,7 +152,8 @@ fn entry(
     i.bank_code = Some(code.into());
     i.country = Some("ng".into());
     i.primary_color = Some(color.into());
-    i.timeout_ms = Some(timeout_ms);
+    // No `timeout`: Mono's v3 list has none (mono.md §2; v1's had one), so
+    // a login waits the driver's cap, as against the real API.
     // The wire builder writes the v3 `nip_code`; the brief and v1 clients also
     // read `bank_code`, so both are sent (the dialect takes `bank_code` first).
     let mut extra = Extra::new();
@@ -176,7 +176,6 @@ pub fn institutions() -> Vec<Institution> {
             "sandbox_bank",
             "000",
             "#1a7f64",
-            35_000,
             sandbox_methods(),
         ),
         entry(
@@ -185,7 +184,6 @@ pub fn institutions() -> Vec<Institution> {
             "sandbox_captcha_bank",
             "001",
             "#6b4fbb",
-            35_000,
             vec![method(
                 AuthMethodKind::InternetBanking,
                 captcha_catalogue_form(),
@@ -210,15 +208,7 @@ pub fn institutions() -> Vec<Institution> {
                 ),
             ],
         };
-        list.push(entry(
-            b.id,
-            b.name,
-            b.slug,
-            b.code,
-            b.color,
-            b.timeout_ms,
-            methods,
-        ));
+        list.push(entry(b.id, b.name, b.slug, b.code, b.color, methods));
     }
     // Last, so the lists people page through start as they always did.
     list.push(entry(
@@ -227,7 +217,6 @@ pub fn institutions() -> Vec<Institution> {
         "sandbox_next_bank",
         "002",
         "#b5532a",
-        35_000,
         vec![method(
             AuthMethodKind::InternetBanking,
             internet_banking("Sandbox Next Bank"),
