@@ -232,6 +232,15 @@ async fn cached_mode_relinks_a_card_until_delete_card() {
     assert_eq!(cached.login_id(), login_id);
 
     let flinks = Flinks::new(flinks_config());
+    // Right after its link the card is still processing (flinks.md §7):
+    // `CARD_IN_USE`, and the card stays; a moment later it goes.
+    let response = driver
+        .request(&flinks.delete_card(&login_id))
+        .await
+        .unwrap();
+    let busy = flinks.decode_delete_card(&response).unwrap_err();
+    assert!(busy.to_string().contains("CARD_IN_USE"), "{busy}");
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
     let response = driver
         .request(&flinks.delete_card(&login_id))
         .await

@@ -4,7 +4,8 @@
 //! Mono: `POST /v2/accounts/{id}/unlink` with the secret key. Flinks:
 //! `DELETE .../DeleteCard/{loginId}` (the dialect's
 //! [`delete_card`](crate::dialect::Flinks::delete_card)); its
-//! `INVALID_LOGIN` means the card was already gone.
+//! `INVALID_LOGIN` means the card was already gone, and `CARD_IN_USE` (a
+//! card still processing its link) is tried again.
 
 use super::Auth;
 use crate::form::Secret;
@@ -80,21 +81,39 @@ async fn delete_card(access: &PartnerAccess, auth: &Auth) -> Result<Unlinked, Un
     let flinks = Flinks::new(FlinksConfig::new(customer, access.secret_key.clone()));
     let driver = Driver::new(&access.base_url, flinks.clone(), DriverConfig::default())
         .map_err(|e| UnlinkError::Transport(e.to_string()))?;
-    let response = driver
-        .request(&flinks.delete_card(&auth.partner_account_id))
-        .await
-        .map_err(|e| UnlinkError::Transport(e.to_string()))?;
-    match flinks.decode_delete_card(&response) {
-        Ok(()) => Ok(Unlinked::Now),
-        Err(CallError::Http { message, .. }) if message.starts_with("INVALID_LOGIN") => {
-            Ok(Unlinked::AlreadyGone)
+    // A card still processing its link answers `CARD_IN_USE`: "retry
+    // later" (flinks.md §5, §7), so a few times, a second apart, before
+    // saying no.
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let response = driver
+            .request(&flinks.delete_card(&auth.partner_account_id))
+            .await
+            .map_err(|e| UnlinkError::Transport(e.to_string()))?;
+        match flinks.decode_delete_card(&response) {
+            Ok(()) => return Ok(Unlinked::Now),
+            Err(CallError::Http { message, .. }) if message.starts_with("INVALID_LOGIN") => {
+                return Ok(Unlinked::AlreadyGone)
+            }
+            Err(CallError::Http { message, .. })
+                if message.starts_with("CARD_IN_USE") && tries < CARD_IN_USE_TRIES =>
+            {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => {
+                return Err(UnlinkError::Refused {
+                    status: response.status,
+                    body: e.to_string(),
+                })
+            }
         }
-        Err(e) => Err(UnlinkError::Refused {
-            status: response.status,
-            body: e.to_string(),
-        }),
     }
 }
+
+/// How many times a `DeleteCard` answered `CARD_IN_USE` is sent, a second
+/// apart.
+const CARD_IN_USE_TRIES: u32 = 5;
 
 async fn unlink_at_mono(
     base_url: &str,

@@ -18,3 +18,4 @@ mod process;
 mod returning;
 #[cfg(feature = "cli")]
 mod serve_kill;
+mod unlink;

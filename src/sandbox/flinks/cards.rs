@@ -54,5 +54,5 @@ pub(super) async fn delete_card(
     if let Err(refused) = check_customer(&customer_id) {
         return refused;
     }
-    front.state().delete_card(&login_id)
+    front.state().delete_card(&login_id, now_ms())
 }

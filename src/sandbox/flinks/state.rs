@@ -14,6 +14,9 @@ use std::time::Duration;
 
 /// The bank's tenant for the one customer id served.
 const KEY: &str = crate::dialect::flinks::TOOLBOX_CUSTOMER_ID;
+/// How long a card is still processing after its link: a `DeleteCard`
+/// sooner is answered `CARD_IN_USE` (flinks.md §7), as Flinks does.
+pub(crate) const CARD_BUSY_MS: u64 = 2_000;
 
 /// An authorize token: single-use (flinks.md §1). The first `/Authorize`
 /// it carries opens a conversation, and from then on it is good only for
@@ -57,6 +60,9 @@ pub(crate) struct FlinksState {
     bank: Bank,
     tokens: HashMap<String, Token>,
     conversations: HashMap<String, Conversation>,
+    /// By LoginId: until when a card just linked is still being processed
+    /// (`DeleteCard` then answers `CARD_IN_USE`, flinks.md §7).
+    busy_until: HashMap<String, u64>,
     /// By LoginId.
     cards: HashMap<String, Card>,
     /// Cards deleted so far per login (institution, username, French).
@@ -79,6 +85,7 @@ impl FlinksState {
             tokens: HashMap::new(),
             conversations: HashMap::new(),
             cards: HashMap::new(),
+            busy_until: HashMap::new(),
             deleted: HashMap::new(),
         }
     }
@@ -362,8 +369,16 @@ impl FlinksState {
     }
 
     /// `DeleteCard`: the card and its link go; the login's next link gets a
-    /// new LoginId.
-    pub(super) fn delete_card(&mut self, login_id: &str) -> Reply {
+    /// new LoginId. Right after its link the card is still in use.
+    pub(super) fn delete_card(&mut self, login_id: &str, now: u64) -> Reply {
+        if self
+            .busy_until
+            .get(login_id)
+            .is_some_and(|&until| now < until)
+        {
+            return Reply::code(FlinksCode::CardInUse, None, None);
+        }
+        self.busy_until.remove(login_id);
         let Some(card) = self.cards.remove(login_id) else {
             return Reply::code(FlinksCode::InvalidLogin, None, None);
         };
@@ -398,6 +413,8 @@ impl FlinksState {
                     }
                 }
                 let login_id = self.card_for(&institution, &username, french, account);
+                self.busy_until
+                    .insert(login_id.clone(), now.saturating_add(CARD_BUSY_MS));
                 if let Some(c) = self.conversations.get_mut(request_id) {
                     c.linked = Some(login_id.clone());
                     c.asked = None;

@@ -1,0 +1,39 @@
+//! Unlinking at the partner (`records unlink`, Mono's webhook): what the
+//! partner's answers mean for the auth.
+
+use super::kit::{linked, record_at, sqlite};
+use connectflow::records::unlink::{unlink_at_partner, PartnerAccess, Unlinked};
+use connectflow::testing::{Answer, StubPartner};
+use serde_json::json;
+
+/// A Flinks card still processing its link answers `DeleteCard` with
+/// `CARD_IN_USE`, "retry later" (flinks.md §5, §7): the unlink tries again
+/// a moment later and the card goes. Finding (review, 2026-12-05): the
+/// first refusal was final, so an unlink right after a link always failed.
+#[tokio::test]
+async fn a_card_still_in_use_is_deleted_on_a_later_try() {
+    let partner = StubPartner::start().await.unwrap();
+    let path = "/v3/cust-1/BankingServices/DeleteCard/card-1";
+    partner.answer_once(
+        path,
+        Answer::json(
+            400,
+            &json!({ "HttpStatusCode": 400, "FlinksCode": "CARD_IN_USE" }),
+        ),
+    );
+    partner.answer(path, Answer::json(200, &json!({ "Message": "removed" })));
+    let backend = sqlite().await;
+    let mut link = linked("REF1", "card-1", "cust", "FlinksCapital");
+    link.partner = "flinks".into();
+    let auth = record_at(backend.store.as_ref(), &link, 1_000).await;
+    let access = PartnerAccess {
+        base_url: partner.url(),
+        secret_key: Some("secret".into()),
+        flinks_customer_id: Some("cust-1".into()),
+    };
+
+    let unlinked = unlink_at_partner(&access, &auth).await.unwrap();
+
+    assert_eq!(unlinked, Unlinked::Now);
+    assert_eq!(partner.count(path), 2);
+}
