@@ -38,10 +38,43 @@ async fn session_shape_and_errors() {
         .post(
             "/v2/connect/session",
             None,
-            json!({ "institution": "no-such-bank", "auth_method": "internet_banking" }),
+            json!({ "institution": "no-such-bank", "auth_method": "internet_banking",
+                    "scope": "financial_data", "customer": { "id": "cus_1" } }),
         )
         .await;
     unknown.assert_failed(400, "Institution");
+    // A session names its scope and its customer (mono.md §3): one that
+    // leaves either out, or sends a blank one, is refused, as Mono would.
+    for (body, says) in [
+        (
+            json!({ "customer": { "id": "cus_1" } }),
+            "scope is required",
+        ),
+        (
+            json!({ "scope": "payments", "customer": { "id": "cus_1" } }),
+            "scope must be",
+        ),
+        (json!({ "scope": "financial_data" }), "customer is required"),
+        (
+            json!({ "scope": "financial_data", "customer": { "id": " " } }),
+            "customer is required",
+        ),
+        (
+            json!({ "scope": "financial_data", "customer": { "name": "Ada", "email": "" } }),
+            "customer is required",
+        ),
+        (
+            json!({ "scope": "financial_data", "customer": {} }),
+            "customer an object",
+        ),
+    ] {
+        let mut body = body;
+        body["institution"] = "sandbox-bank".into();
+        body["auth_method"] = "internet_banking".into();
+        app.post("/v2/connect/session", None, body)
+            .await
+            .assert_failed(400, says);
+    }
     let unsupported = app
         .call(&Call::CreateSession {
             institution: "gtbank".into(),

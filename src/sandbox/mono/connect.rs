@@ -5,7 +5,7 @@
 use super::reply::{self, now_ms, ok, send, Fail};
 use super::request::{self, Filter};
 use super::{ApiKey, Front};
-use crate::dialect::mono::wire;
+use crate::dialect::mono::{wire, Customer};
 use crate::flow::{AuthMethodKind, Institution};
 use crate::form::Values;
 use crate::sandbox::bank::Reauthorised;
@@ -59,14 +59,40 @@ pub(super) async fn create_session(
         serde_json::from_value(request::json(body)?).map_err(|_| {
             Fail::error(
                 StatusCode::BAD_REQUEST,
-                "Invalid input: institution and auth_method are required strings",
+                "Invalid input: institution and auth_method are required strings, customer an object with an id, or a name and email",
             )
         })?;
+    check_scope_and_customer(&request)?;
     let method = AuthMethodKind::from(request.auth_method);
     let info = front
         .bank()
         .open_session(&key, &request.institution, &method, now_ms())?;
     Ok(send(StatusCode::OK, wire::session(&info)))
+}
+
+/// The scopes the sandbox's institutions offer (each lists them in `scope`).
+const SCOPES: [&str; 1] = ["financial_data"];
+
+/// A v2 session names its scope and its customer, new (`name`, `email`) or
+/// existing (`id`) (mono.md §3): a client that leaves either out, or sends
+/// a blank one, is refused here as a real partner would refuse it, not
+/// given a session it would not get there.
+fn check_scope_and_customer(request: &wire::SessionRequest) -> Result<(), Fail> {
+    let invalid =
+        |what: &str| Fail::error(StatusCode::BAD_REQUEST, format!("Invalid input: {what}"));
+    match request.scope.as_deref() {
+        Some(scope) if SCOPES.contains(&scope) => {}
+        Some(_) => return Err(invalid("scope must be financial_data")),
+        None => return Err(invalid("scope is required")),
+    }
+    let given = |s: &str| !s.trim().is_empty();
+    match &request.customer {
+        Some(Customer::Existing { id }) if given(id) => Ok(()),
+        Some(Customer::New { name, email }) if given(name) && given(email) => Ok(()),
+        _ => Err(invalid(
+            "customer is required: an existing customer's id, or a new one's name and email",
+        )),
+    }
 }
 
 /// `POST /v2/connect/reauth/session` with `{account}` (mono.md §7): `99`
