@@ -158,6 +158,7 @@ fn describe(call: &Call) -> String {
         Call::CreateSession {
             institution,
             auth_method,
+            ..
         } => format!("CreateSession {institution} {auth_method}"),
         Call::Login {
             session, values, ..

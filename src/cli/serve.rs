@@ -223,6 +223,8 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
     let records =
         super::records::Serving::start(&args.records, partner.env, key.clone(), webhook, &metrics)
             .await?;
+    // The Mono customer of a session whose flow names none: a USSD person,
+    // known only by a phone number (a link token's customer is its own).
     let driver = partner
         .driver(
             Customer::new_customer("USSD Customer", "ussd@example.com"),

@@ -2,6 +2,7 @@
 //! [`Call`]s. A dialect decides what each call is on the wire (or answers it
 //! locally); nothing here names a partner's path, field or code.
 
+use super::config::PartnerCustomer;
 use super::reply::Continuation;
 use super::types::{AuthMethodKind, RequestId};
 use crate::form::Values;
@@ -20,6 +21,11 @@ pub enum Call {
         institution: String,
         /// How the person will log in.
         auth_method: AuthMethodKind,
+        /// Who the session is for ([`FlowConfig::customer`]); `None`: the
+        /// dialect's configured customer.
+        ///
+        /// [`FlowConfig::customer`]: crate::flow::FlowConfig::customer
+        customer: Option<PartnerCustomer>,
     },
     /// Open a partner session to re-authorise an account linked before (its
     /// bank needs the person again, or a returning user comes back). Made

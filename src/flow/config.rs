@@ -67,6 +67,43 @@ pub struct FlowConfig {
     /// [`Call::Reauthorise`]: super::Call::Reauthorise
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reauthorise: Option<String>,
+    /// Who the partner's sessions are for, when the host says (Mono's
+    /// `customer`, mono.md §3): each [`Call::CreateSession`] carries it.
+    /// `None`: the dialect's configured customer.
+    ///
+    /// [`Call::CreateSession`]: super::Call::CreateSession
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer: Option<PartnerCustomer>,
+}
+
+/// The person a partner's session is for, in the partner's terms: one it
+/// already knows, by its id, or a new one it creates from a name and an
+/// email (Mono's `customer`: `{"id"}` or `{"name", "email"}`).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PartnerCustomer {
+    /// A customer the partner knows.
+    Known {
+        /// The partner's id for them.
+        id: String,
+    },
+    /// A customer the partner creates.
+    New {
+        /// Full name.
+        name: String,
+        /// Email address.
+        email: String,
+    },
+}
+
+impl std::fmt::Debug for PartnerCustomer {
+    // A name and an email are personal data: a log line says which kind.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PartnerCustomer::Known { .. } => f.write_str("PartnerCustomer::Known(..)"),
+            PartnerCustomer::New { .. } => f.write_str("PartnerCustomer::New(..)"),
+        }
+    }
 }
 
 /// An institution (and optionally auth method) chosen before the flow starts.
@@ -141,6 +178,7 @@ impl Default for FlowConfig {
             code_lifetime_ms: CODE_LIFETIME_MS,
             exchange_code: true,
             reauthorise: None,
+            customer: None,
         }
     }
 }
@@ -175,6 +213,13 @@ impl FlowConfig {
     ) -> Self {
         self.reauthorise = Some(account.into());
         self.with_institution(id, auth_method)
+    }
+
+    /// Opens the partner's sessions for `customer` (see
+    /// [`customer`](Self::customer)).
+    pub fn with_customer(mut self, customer: PartnerCustomer) -> Self {
+        self.customer = Some(customer);
+        self
     }
 
     /// An upper bound on the partner calls any flow with this config can ask

@@ -39,7 +39,7 @@ mod types;
 mod view;
 
 pub use call::{AccountChoice, Call, CallKind, Effect, PartnerSession};
-pub use config::{FlowConfig, Preselect};
+pub use config::{FlowConfig, PartnerCustomer, Preselect};
 pub use error::{Failure, FlowError};
 pub use event::{ErrorType, Event, EventKind, PageName};
 pub use input::{ActionKind, Input, UserAction};

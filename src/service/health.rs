@@ -168,6 +168,7 @@ impl Health {
             Call::CreateSession {
                 institution,
                 auth_method,
+                ..
             }
             | Call::Reauthorise {
                 institution,

@@ -52,6 +52,7 @@ pub fn mono_decode(data: &[u8]) {
         Call::CreateSession {
             institution: "i".into(),
             auth_method: AuthMethodKind::InternetBanking,
+            customer: None,
         },
         Call::Login {
             session: "s".into(),
@@ -92,6 +93,7 @@ pub fn flinks_decode(data: &[u8]) {
         Call::CreateSession {
             institution: "i".into(),
             auth_method: AuthMethodKind::InternetBanking,
+            customer: None,
         },
         Call::Login {
             session: session.clone(),

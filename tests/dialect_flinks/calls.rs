@@ -33,6 +33,7 @@ fn a_session_is_an_authorize_token_or_nothing_on_a_legacy_instance() {
         &Call::CreateSession {
             institution: "FlinksCapital".into(),
             auth_method: AuthMethodKind::InternetBanking,
+            customer: None,
         },
         NOW,
     ));
@@ -45,6 +46,7 @@ fn a_session_is_an_authorize_token_or_nothing_on_a_legacy_instance() {
     let call = Call::CreateSession {
         institution: "FlinksCapital".into(),
         auth_method: AuthMethodKind::InternetBanking,
+        customer: None,
     };
     let reply = flinks()
         .decode(

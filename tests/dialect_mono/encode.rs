@@ -1,6 +1,7 @@
 //! Encoding every call, v1 and v2, and keeping the key out of `Debug`.
 
 use super::*;
+use connectflow::flow::PartnerCustomer;
 
 #[test]
 fn encode_list_institutions() {
@@ -43,6 +44,7 @@ fn encode_create_session_v2_new_and_existing_customer() {
     let call = Call::CreateSession {
         institution: "i".into(),
         auth_method: AuthMethodKind::Unknown("smart_banking".into()),
+        customer: None,
     };
     assert_post(
         &existing.encode(&call),
@@ -50,6 +52,28 @@ fn encode_create_session_v2_new_and_existing_customer() {
         None,
         json!({"institution": "i", "auth_method": "smart_banking", "scope": "payments", "customer": {"id": "cus_77"}}),
     );
+    // The flow's own customer (the host's, per person) goes in place of
+    // the configured one, known or new.
+    for (customer, sent) in [
+        (
+            PartnerCustomer::Known { id: "cus_9".into() },
+            json!({"id": "cus_9"}),
+        ),
+        (
+            PartnerCustomer::New {
+                name: "Kemi Ade".into(),
+                email: "kemi@example.com".into(),
+            },
+            json!({"name": "Kemi Ade", "email": "kemi@example.com"}),
+        ),
+    ] {
+        let call = Call::CreateSession {
+            institution: "i".into(),
+            auth_method: AuthMethodKind::InternetBanking,
+            customer: Some(customer),
+        };
+        assert_eq!(body_json(&existing.encode(&call))["customer"], sent);
+    }
 }
 
 #[test]
@@ -64,6 +88,7 @@ fn encode_create_session_v1() {
     let call = Call::CreateSession {
         institution: "i".into(),
         auth_method: AuthMethodKind::MobileBanking,
+        customer: None,
     };
     assert_eq!(
         body_json(&no_app.encode(&call)),

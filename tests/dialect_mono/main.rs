@@ -159,6 +159,7 @@ fn create_session() -> Call {
     Call::CreateSession {
         institution: "5f2d08be60b92e2888287702".into(),
         auth_method: AuthMethodKind::InternetBanking,
+        customer: None,
     }
 }
 

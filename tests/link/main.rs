@@ -13,6 +13,7 @@
 mod at_hop;
 mod auth;
 mod cors;
+mod customer;
 mod delivery;
 mod errors;
 mod events;

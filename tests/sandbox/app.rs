@@ -171,6 +171,7 @@ impl App {
             .call(&Call::CreateSession {
                 institution: institution.into(),
                 auth_method: method,
+                customer: None,
             })
             .await;
         assert_eq!(answer.status, 200, "{}", answer.body);

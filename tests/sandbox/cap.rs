@@ -10,6 +10,7 @@ fn create_session() -> Call {
     Call::CreateSession {
         institution: "sandbox-bank".into(),
         auth_method: AuthMethodKind::InternetBanking,
+        customer: None,
     }
 }
 

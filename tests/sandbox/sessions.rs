@@ -79,6 +79,7 @@ async fn session_shape_and_errors() {
         .call(&Call::CreateSession {
             institution: "gtbank".into(),
             auth_method: AuthMethodKind::Ussd,
+            customer: None,
         })
         .await;
     unsupported.assert_failed(400, "not supported");

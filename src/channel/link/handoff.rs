@@ -29,6 +29,8 @@ impl WebHandoff for LinkService {
                 opened: true,
                 preselect: None,
                 reauthorise: None,
+                // The flow's sessions keep the customer it was started for.
+                partner_customer: None,
                 first: Vec::new(),
                 screens: Vec::new(),
                 first_screen: 0,

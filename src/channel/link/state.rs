@@ -7,7 +7,7 @@
 //! as it is saved, whichever instance saved it.
 
 use crate::dialect::flinks::ConnectEvents;
-use crate::flow::{Event, EventKind, Preselect, Timestamp};
+use crate::flow::{Event, EventKind, PartnerCustomer, Preselect, Timestamp};
 use crate::service::{Channel, Session};
 use serde::{Deserialize, Serialize};
 
@@ -55,6 +55,11 @@ pub(crate) struct LinkState {
     /// The linked account this flow re-authorises, when the host asked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) reauthorise: Option<String>,
+    /// The token's customer, as the partner's session names them (Mono's
+    /// `customer`): a known one's id, or a new one's name and email. Moved
+    /// into the flow's config when the flow starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) partner_customer: Option<PartnerCustomer>,
     /// A Flinks flow's screens as Flinks Connect names them, each as it was
     /// settled (the last [`MAX_EVENTS`]): the event stream's `?events=flinks`
     /// interleaves them with the events, so a screen passed through faster

@@ -13,7 +13,7 @@ use super::state::LinkState;
 use super::token::{random_hex, session_key, LinkToken, PublicToken};
 use super::view::InstitutionRefJson;
 use super::LinkService;
-use crate::flow::{Preselect, View};
+use crate::flow::{PartnerCustomer, Preselect, View};
 use crate::service::{Customer, Session};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -111,25 +111,35 @@ fn text(value: Option<String>, what: &str) -> Result<Option<String>, ApiError> {
 }
 
 impl CustomerJson {
-    fn into_customer(self) -> Result<Customer, ApiError> {
+    /// The customer as the records know them, and as the partner's session
+    /// names them: by the id when given (a customer the partner knows),
+    /// else as a new one by name and email.
+    fn into_customer(self) -> Result<(Customer, PartnerCustomer), ApiError> {
         let id = text(self.id, "customer.id")?;
         let name = text(self.name, "customer.name")?;
         let email = text(self.email, "customer.email")?;
-        let id = match (id, &name, &email) {
-            (Some(id), _, _) => id,
-            (None, Some(_), Some(email)) if email.contains('@') => email.clone(),
+        let (id, at_partner) = match (id, &name, &email) {
+            (Some(id), _, _) => (id.clone(), PartnerCustomer::Known { id }),
+            (None, Some(name), Some(email)) if email.contains('@') => (
+                email.clone(),
+                PartnerCustomer::New {
+                    name: name.clone(),
+                    email: email.clone(),
+                },
+            ),
             _ => {
                 return Err(ApiError::BadRequest(
                     "customer needs an id, or a name and an email".into(),
                 ))
             }
         };
-        Ok(Customer {
+        let customer = Customer {
             id,
             name,
             email,
             phone: None,
-        })
+        };
+        Ok((customer, at_partner))
     }
 }
 
@@ -145,7 +155,7 @@ impl LinkService {
         &self,
         request: TokenRequest,
     ) -> Result<TokenResponse, ApiError> {
-        let customer = request.customer.into_customer()?;
+        let (customer, partner_customer) = request.customer.into_customer()?;
         let reference = text(request.reference, "reference")?;
         let redirect_url = match text(request.redirect_url, "redirect_url")? {
             Some(url) => match reqwest::Url::parse(&url) {
@@ -212,6 +222,7 @@ impl LinkService {
             opened: false,
             preselect,
             reauthorise,
+            partner_customer: Some(partner_customer),
             first,
             screens: Vec::new(),
             first_screen: 0,

@@ -344,6 +344,8 @@ impl LinkService {
             .with_reference(session.reference.clone());
         config.institution = session.channel.preselect.clone();
         config.reauthorise = session.channel.reauthorise.clone();
+        // Moved into the flow, which keeps it: not kept twice in the record.
+        config.customer = session.channel.partner_customer.take();
         let flow = ConnectFlow::new(config, self.service.now());
         session.channel.opened = true;
         self.drive(token, version, session, flow, Served::Shown)

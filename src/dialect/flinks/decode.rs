@@ -379,6 +379,7 @@ mod tests {
             &Call::CreateSession {
                 institution: "FlinksCapital".into(),
                 auth_method: AuthMethodKind::InternetBanking,
+                customer: None,
             },
             200,
             json!({ "Token": huge }),

@@ -1,8 +1,8 @@
 //! Building Mono requests from flow calls (mono.md §1–§5).
 
-use super::{MonoConfig, MonoVersion};
+use super::{Customer, MonoConfig, MonoVersion};
 use crate::dialect::{Encoded, HeaderValue, HttpRequest, Method};
-use crate::flow::{AccountChoice, Call, CallError};
+use crate::flow::{AccountChoice, Call, CallError, PartnerCustomer};
 use crate::form::Values;
 use serde_json::{Map, Value};
 
@@ -26,6 +26,7 @@ pub(super) fn encode(config: &MonoConfig, call: &Call) -> Encoded {
         Call::CreateSession {
             institution,
             auth_method,
+            customer,
         } => {
             let mut body = Map::new();
             if !v2 {
@@ -40,7 +41,16 @@ pub(super) fn encode(config: &MonoConfig, call: &Call) -> Encoded {
             );
             if v2 {
                 body.insert("scope".into(), Value::String(config.scope.clone()));
-                body.insert("customer".into(), config.customer.to_json());
+                // The flow's customer (the host's, per person), else the
+                // one this dialect was configured with.
+                let customer = match customer {
+                    Some(PartnerCustomer::Known { id }) => Customer::existing(id.clone()),
+                    Some(PartnerCustomer::New { name, email }) => {
+                        Customer::new_customer(name.clone(), email.clone())
+                    }
+                    None => config.customer.clone(),
+                };
+                body.insert("customer".into(), customer.to_json());
             }
             post(
                 config,

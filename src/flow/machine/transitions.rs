@@ -132,6 +132,7 @@ impl ConnectFlow {
             None => Call::CreateSession {
                 institution,
                 auth_method,
+                customer: self.config.customer.clone(),
             },
         };
         let request = self.call(call);

@@ -8,7 +8,7 @@
 mod v1;
 
 use super::call::{AccountChoice, Call, Effect, PartnerSession};
-use super::config::FlowConfig;
+use super::config::{FlowConfig, PartnerCustomer};
 use super::event::Event;
 use super::machine::{ConnectFlow, Counters};
 use super::state::{ChoosingInstitution, LoadingInstitutions, State, StateKind};
@@ -225,6 +225,8 @@ enum StoredCall {
     CreateSession {
         institution: String,
         auth_method: AuthMethodKind,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        customer: Option<PartnerCustomer>,
     },
     Reauthorise {
         account: String,
@@ -263,9 +265,11 @@ impl From<&Effect> for StoredEffect {
             Call::CreateSession {
                 institution,
                 auth_method,
+                customer,
             } => StoredCall::CreateSession {
                 institution,
                 auth_method,
+                customer,
             },
             Call::Reauthorise {
                 account,
@@ -312,9 +316,11 @@ impl From<StoredEffect> for Effect {
             StoredCall::CreateSession {
                 institution,
                 auth_method,
+                customer,
             } => Call::CreateSession {
                 institution,
                 auth_method,
+                customer,
             },
             StoredCall::Reauthorise {
                 account,

@@ -313,6 +313,7 @@ fn upgrade_call(call: V1Call, target: Option<&Target>) -> StoredCall {
         } => StoredCall::CreateSession {
             institution,
             auth_method,
+            customer: None,
         },
         V1Call::Login {
             session: id,

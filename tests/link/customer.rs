@@ -1,0 +1,35 @@
+//! The token's customer is the one the partner's session is opened for.
+
+use super::rig::{serve, Setup};
+use connectflow::testing::StubPartner;
+use serde_json::json;
+
+/// A link token's customer, new (`name`, `email`) or known to the partner
+/// (`id`), is the `customer` of the Mono session its flow opens (mono.md
+/// §3). Finding (review, 2026-12-05): every session went out with the one
+/// customer the server was started with (`connectflow serve`'s "USSD
+/// Customer"), so Mono filed every host's person under one customer.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_tokens_customer_opens_the_partners_session() {
+    let partner = StubPartner::start().await.unwrap();
+    let rig = serve(&partner.url(), Setup::default()).await;
+    let c = &rig.client;
+    for customer in [
+        json!({"name": "Kemi Ade", "email": "kemi@example.com"}),
+        json!({"id": "cus_6543"}),
+    ] {
+        let token = c.token(json!({ "customer": customer })).await;
+        c.session(&token).await;
+        let (status, body) = c
+            .act(
+                &token,
+                0,
+                json!({"type": "choose_institution", "institution": "demo-bank"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let sent = partner.requests_to(StubPartner::SESSION);
+        let last = sent.last().expect("a session was opened");
+        assert_eq!(last.json().unwrap_or_default()["customer"], customer);
+    }
+}
