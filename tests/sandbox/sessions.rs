@@ -165,3 +165,39 @@ async fn expired_session_is_rejected() {
         .assert_failed(400, "Session expired");
     sandbox.shutdown().await;
 }
+
+/// `connect/login` and `reauth/login` are separate endpoints (mono.md §7):
+/// each takes only its own kind of session, so a client that logs a
+/// re-authorisation in at the wrong one is told, not served.
+#[tokio::test]
+async fn each_login_endpoint_takes_only_its_own_kind_of_session() {
+    let (sandbox, app) = start().await;
+    let fresh = app
+        .session("sandbox-bank", AuthMethodKind::InternetBanking)
+        .await;
+    let login = json!({ "username": "user_reauth", "password": PASSWORD });
+    app.post("/v2/connect/reauth/login", Some(&fresh.id), login.clone())
+        .await
+        .assert_failed(400, "not a re-authorisation");
+
+    let account = app.link("sandbox-bank", "user_reauth", None).await;
+    let reauth = app
+        .post(
+            "/v2/connect/reauth/session",
+            None,
+            json!({ "account": account }),
+        )
+        .await;
+    let sid = reauth.body["data"]["session"]["id"]
+        .as_str()
+        .expect("user_reauth's bank asks for the login again")
+        .to_owned();
+    app.post("/v2/connect/login", Some(&sid), login.clone())
+        .await
+        .assert_failed(400, "reauth/login");
+    let at_its_own = app
+        .post("/v2/connect/reauth/login", Some(&sid), login)
+        .await;
+    assert_eq!(at_its_own.status, 200, "{:?}", at_its_own.body);
+    sandbox.shutdown().await;
+}

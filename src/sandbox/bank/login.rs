@@ -11,6 +11,16 @@ use crate::sandbox::catalogue::{self, Role};
 const INVALID_CREDENTIALS: &str = "Invalid credentials";
 
 impl Bank {
+    /// Whether session `sid` of `key` re-authorises an account (opened by
+    /// [`reauthorise`](Bank::reauthorise)); `None` for a session it does
+    /// not hold.
+    pub(crate) fn is_reauth_session(&self, key: &str, sid: &str) -> Option<bool> {
+        self.tenants
+            .get(key)
+            .and_then(|t| t.sessions.get(sid))
+            .map(|s| s.reauth_of.is_some())
+    }
+
     /// Logs in on session `sid` of `key` with the values of the session's
     /// form (every field required, nothing else accepted).
     ///

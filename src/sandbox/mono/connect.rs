@@ -125,15 +125,53 @@ pub(super) async fn reauth_session(
 }
 
 pub(super) async fn login(
+    front: State<Front>,
+    key: Extension<ApiKey>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Fail> {
+    login_at(front, key, headers, body, false).await
+}
+
+/// `POST /v2/connect/reauth/login`: the login of a session
+/// `reauth/session` opened (mono.md §7).
+pub(super) async fn reauth_login(
+    front: State<Front>,
+    key: Extension<ApiKey>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Fail> {
+    login_at(front, key, headers, body, true).await
+}
+
+/// A login at `connect/login` (`reauth` false) or `reauth/login`: the
+/// session must be of that endpoint's kind.
+async fn login_at(
     State(front): State<Front>,
     Extension(ApiKey(key)): Extension<ApiKey>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
+    reauth: bool,
 ) -> Result<Response, Fail> {
     let sid = request::session_id(&headers)?;
     let values = request::flat_values(request::json(body)?)?;
     let answer = {
         let mut bank = front.bank();
+        match (reauth, bank.is_reauth_session(&key, &sid)) {
+            (false, Some(true)) => {
+                return Err(Fail::error(
+                    StatusCode::BAD_REQUEST,
+                    "This session re-authorises an account: log in at /v2/connect/reauth/login",
+                ))
+            }
+            (true, Some(false)) => {
+                return Err(Fail::error(
+                    StatusCode::BAD_REQUEST,
+                    "This session is not a re-authorisation: log in at /v2/connect/login",
+                ))
+            }
+            _ => {}
+        }
         bank.login(&key, &sid, &values, now_ms())?
     };
     // A slow bank is slow here, outside the lock, so other requests go on.

@@ -76,9 +76,9 @@ pub(crate) fn router(config: SandboxConfig) -> Router {
         .route("/v2/connect/login", post(connect::login))
         .route("/v2/connect/commit", post(connect::commit))
         .route("/v2/connect/reauth/session", post(connect::reauth_session))
-        // A re-authorisation session logs in like any other; the bank knows
-        // which it is.
-        .route("/v2/connect/reauth/login", post(connect::login))
+        // Separate endpoints (mono.md §7): each takes only its own kind of
+        // session, so a client logging in at the wrong one is told.
+        .route("/v2/connect/reauth/login", post(connect::reauth_login))
         .route("/v2/connect/sandbox", get(connect::sandbox_credentials))
         .route("/v2/accounts/auth", post(accounts::exchange))
         .route("/v2/accounts/{id}", get(accounts::account_details))
