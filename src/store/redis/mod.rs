@@ -226,10 +226,14 @@ impl RedisStore {
     }
 
     /// Where a conditional deletion of `key` leaves its nonce
-    /// ([`record::CAS_DELETE`]). The NUL keeps it apart from every record's
-    /// key: those start with a namespace (`ussd:`, `link:`, ...).
+    /// ([`record::CAS_DELETE`]): under the key's SHA-256, so a mark neither
+    /// looks like its record to a scan (`KEYS *ussd-phone:*`) nor can be
+    /// one (records' keys start with a namespace: `ussd:`, `link:`, ...).
     fn deletion_mark(&self, key: &str) -> String {
-        format!("{}\0deleted:{key}", self.prefix)
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(key.as_bytes());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        format!("{}deleted:{hex}", self.prefix)
     }
 }
 
