@@ -296,6 +296,33 @@ fn link_replay_replays_a_flinks_recording() {
     );
     assert_eq!(last_result(&out)["partner"], "flinks");
     assert_eq!(last_result(&out)["result"], "linked");
+
+    // Recorded at another instance: its customer id, in every path, is
+    // the one the replay uses (no flag needed).
+    let elsewhere = dir.path().join("elsewhere.jsonl");
+    let text = std::fs::read_to_string(&file).unwrap().replace(
+        connectflow::testing::FLINKS_CUSTOMER_ID,
+        "0f0e0d0c-0b0a-0908-0706-050403020100",
+    );
+    std::fs::write(&elsewhere, text).unwrap();
+    let out = connectflow(
+        &dir,
+        &[
+            "link",
+            "--json",
+            "--replay",
+            elsewhere.to_str().unwrap(),
+            "--institution",
+            "FlinksCapital",
+        ],
+        answers,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A `Write` the test can read back after the recorder is done.

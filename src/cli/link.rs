@@ -78,7 +78,8 @@ pub(crate) struct LinkArgs {
 
 /// What `connectflow link --help` says after the options.
 pub(crate) const AFTER_HELP: &str = "\
-Exit status (the --json result line says the same):
+Exit status (the --json result line says the same; with --replay, also 1
+when the run went another way than the recording, said on stderr):
   0  linked                 {\"result\":\"linked\",...}
   1  failed                 the partner refused or was down; `retryable` says whether a
                             new run as it is might work (never after too many wrong

@@ -166,13 +166,26 @@ impl PartnerArgs {
         let secret = (kind == PartnerKind::Mono || tokens).then(|| "replayed".to_owned());
         let mut args = self.clone();
         args.partner = kind;
-        if kind == PartnerKind::Flinks {
-            // The customer id is in every recorded path, in clear: the
-            // sandbox's unless the recording was made elsewhere.
-            args.flinks_customer_id
-                .get_or_insert_with(|| FLINKS_CUSTOMER_ID.to_owned());
-            args.flinks_api_key
-                .get_or_insert_with(|| "replayed".to_owned());
+        match kind {
+            PartnerKind::Flinks => {
+                // The customer id is in every recorded path, in clear
+                // (`/v3/{customerId}/BankingServices/...`).
+                let recorded = transcript
+                    .exchanges()
+                    .find_map(|e| Some(e.path.strip_prefix("/v3/")?.split('/').next()?.to_owned()))
+                    .filter(|id| !id.is_empty());
+                if args.flinks_customer_id.is_none() {
+                    args.flinks_customer_id =
+                        Some(recorded.unwrap_or_else(|| FLINKS_CUSTOMER_ID.to_owned()));
+                }
+                args.flinks_api_key
+                    .get_or_insert_with(|| "replayed".to_owned());
+            }
+            // A recording of Mono's v1 API replays with v1's paths.
+            PartnerKind::Mono if transcript.exchanges().any(|e| e.path.starts_with("/v1/")) => {
+                args.mono_version = "v1".to_owned();
+            }
+            PartnerKind::Mono => {}
         }
         let replay = ReplayPartner::start(transcript).await?;
         Ok(Connected {

@@ -14,9 +14,18 @@ async fn the_tokens_customer_opens_the_partners_session() {
     let partner = StubPartner::start().await.unwrap();
     let rig = serve(&partner.url(), Setup::default()).await;
     let c = &rig.client;
-    for customer in [
-        json!({"name": "Kemi Ade", "email": "kemi@example.com"}),
-        json!({"id": "cus_6543"}),
+    for (customer, expected) in [
+        (
+            json!({"name": "Kemi Ade", "email": "kemi@example.com"}),
+            json!({"name": "Kemi Ade", "email": "kemi@example.com"}),
+        ),
+        (json!({"id": "cus_6543"}), json!({"id": "cus_6543"})),
+        // The host's own id beside a name and an email is theirs, for the
+        // records: the partner gets a new customer, not an id it never made.
+        (
+            json!({"id": "user-42", "name": "Kemi Ade", "email": "kemi@example.com"}),
+            json!({"name": "Kemi Ade", "email": "kemi@example.com"}),
+        ),
     ] {
         let token = c.token(json!({ "customer": customer })).await;
         c.session(&token).await;
@@ -30,6 +39,6 @@ async fn the_tokens_customer_opens_the_partners_session() {
         assert_eq!(status, 200, "{body}");
         let sent = partner.requests_to(StubPartner::SESSION);
         let last = sent.last().expect("a session was opened");
-        assert_eq!(last.json().unwrap_or_default()["customer"], customer);
+        assert_eq!(last.json().unwrap_or_default()["customer"], expected);
     }
 }

@@ -23,8 +23,9 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
-    /// Who is linking: `{"id"}` of a customer the partner knows, or
-    /// `{"name", "email"}` of a new one.
+    /// Who is linking: `{"id"}` alone, a customer the partner knows (its
+    /// id), or `{"name", "email"}` of a new one (with an `id` beside them,
+    /// that id is yours: the records' customer id, not sent to the partner).
     pub customer: CustomerJson,
     /// Echoed on every event and the outcome; generated when absent.
     #[serde(default)]
@@ -53,7 +54,9 @@ pub struct TokenRequest {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerJson {
-    /// The partner's (or your) id for them.
+    /// Alone: the partner's id for a customer it knows (Mono's customer
+    /// id). Beside a name and an email: your id for them, kept in the
+    /// records only.
     #[serde(default)]
     pub id: Option<String>,
     /// Full name.
@@ -112,21 +115,23 @@ fn text(value: Option<String>, what: &str) -> Result<Option<String>, ApiError> {
 
 impl CustomerJson {
     /// The customer as the records know them, and as the partner's session
-    /// names them: by the id when given (a customer the partner knows),
-    /// else as a new one by name and email.
+    /// names them: a new one by name and email when both are given (an id
+    /// beside them is the host's, for the records), else a customer the
+    /// partner knows, by the id given alone. A host's own id is never sent
+    /// to the partner as the partner's: Mono would refuse the session.
     fn into_customer(self) -> Result<(Customer, PartnerCustomer), ApiError> {
         let id = text(self.id, "customer.id")?;
         let name = text(self.name, "customer.name")?;
         let email = text(self.email, "customer.email")?;
         let (id, at_partner) = match (id, &name, &email) {
-            (Some(id), _, _) => (id.clone(), PartnerCustomer::Known { id }),
-            (None, Some(name), Some(email)) if email.contains('@') => (
-                email.clone(),
+            (id, Some(name), Some(email)) if email.contains('@') => (
+                id.unwrap_or_else(|| email.clone()),
                 PartnerCustomer::New {
                     name: name.clone(),
                     email: email.clone(),
                 },
             ),
+            (Some(id), _, _) => (id.clone(), PartnerCustomer::Known { id }),
             _ => {
                 return Err(ApiError::BadRequest(
                     "customer needs an id, or a name and an email".into(),

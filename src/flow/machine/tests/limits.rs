@@ -79,6 +79,7 @@ fn a_list_retried_up_to_u8_max_times_still_ends() {
 /// for nothing.
 #[test]
 fn a_pending_flow_restored_past_its_deadline_gives_up_without_a_poll() {
+    use std::sync::Arc;
     let mut host = Host::new(FlowConfig::default());
     host.choose_demo_bank();
     host.session("s1");
@@ -89,6 +90,10 @@ fn a_pending_flow_restored_past_its_deadline_gives_up_without_a_poll() {
         continuation: None,
     })));
     let polls_before = host.count(CallKind::Poll);
+    // Parked, and restored half an hour on.
+    let snapshot = Snapshot::from_json(&host.flow.snapshot().to_json()).expect("readable");
+    let catalogue = Arc::new(crate::flow::explore::demo_catalogue());
+    host.flow = ConnectFlow::restore(snapshot, Some(catalogue)).expect("restored");
 
     host.now = host.now.plus_ms(31 * 60_000);
     host.flow.handle_timeout(host.now);
