@@ -276,26 +276,31 @@ fn link_replay_replays_a_flinks_recording() {
         "{}",
         String::from_utf8_lossy(&recorded.stderr)
     );
-    let out = connectflow(
-        &dir,
-        &[
-            "link",
-            "--json",
-            "--replay",
-            file.to_str().unwrap(),
-            "--institution",
-            "FlinksCapital",
-        ],
-        answers,
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(last_result(&out)["partner"], "flinks");
-    assert_eq!(last_result(&out)["result"], "linked");
+    // Replays `recording`, linking as recorded: exit 0, the result line.
+    let replayed = |recording: &Path| {
+        let out = connectflow(
+            &dir,
+            &[
+                "link",
+                "--json",
+                "--replay",
+                recording.to_str().unwrap(),
+                "--institution",
+                "FlinksCapital",
+            ],
+            answers,
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        last_result(&out)
+    };
+    let result = replayed(&file);
+    assert_eq!(result["partner"], "flinks");
+    assert_eq!(result["result"], "linked");
 
     // Recorded at another instance: its customer id, in every path, is
     // the one the replay uses (no flag needed).
@@ -305,24 +310,7 @@ fn link_replay_replays_a_flinks_recording() {
         "0f0e0d0c-0b0a-0908-0706-050403020100",
     );
     std::fs::write(&elsewhere, text).unwrap();
-    let out = connectflow(
-        &dir,
-        &[
-            "link",
-            "--json",
-            "--replay",
-            elsewhere.to_str().unwrap(),
-            "--institution",
-            "FlinksCapital",
-        ],
-        answers,
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(replayed(&elsewhere)["result"], "linked");
 }
 
 /// A `Write` the test can read back after the recorder is done.

@@ -68,14 +68,9 @@ async fn cutting_proxy(redis: String, marker: &'static [u8], armed: Arc<AtomicBo
     format!("redis://{addr}")
 }
 
-/// Both kinds of write: a conditional update (the compare-and-set script,
-/// as a claim is taken) and a new record (`SET … NX`), each applied with
-/// its reply lost, come back as applied at the version they wrote.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_write_applied_before_its_reply_was_lost_is_its_own() {
-    let Some(server) = RedisServer::start_or_skip() else {
-        return;
-    };
+/// A sealed store on `server` through [`cutting_proxy`] (cutting writes
+/// that name `cutme`), and the switch that arms the next cut.
+async fn behind_a_cutting_proxy(server: &RedisServer) -> (Store, Arc<AtomicBool>) {
     let redis = server.url().trim_start_matches("redis://");
     let redis = redis.split('/').next().unwrap_or(redis).to_owned();
     let armed = Arc::new(AtomicBool::new(false));
@@ -84,6 +79,18 @@ async fn a_write_applied_before_its_reply_was_lost_is_its_own() {
         RedisStore::connect(&url).await.unwrap(),
         Sealer::random(),
     ));
+    (store, armed)
+}
+
+/// Both kinds of write: a conditional update (the compare-and-set script,
+/// as a claim is taken) and a new record (`SET … NX`), each applied with
+/// its reply lost, come back as applied at the version they wrote.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_applied_before_its_reply_was_lost_is_its_own() {
+    let Some(server) = RedisServer::start_or_skip() else {
+        return;
+    };
+    let (store, armed) = behind_a_cutting_proxy(&server).await;
     // The script loaded (its first use is the load), and a record to update.
     assert_eq!(cas(&store, "warm", None, b"w").await.unwrap(), 1);
     assert_eq!(cas(&store, "warm", Some(1), b"w2").await.unwrap(), 2);
@@ -117,14 +124,7 @@ async fn a_deletion_applied_before_its_reply_was_lost_is_its_own() {
     let Some(server) = RedisServer::start_or_skip() else {
         return;
     };
-    let redis = server.url().trim_start_matches("redis://");
-    let redis = redis.split('/').next().unwrap_or(redis).to_owned();
-    let armed = Arc::new(AtomicBool::new(false));
-    let url = cutting_proxy(redis, b"cutme", Arc::clone(&armed)).await;
-    let store: Store = Arc::new(Sealed::new(
-        RedisStore::connect(&url).await.unwrap(),
-        Sealer::random(),
-    ));
+    let (store, armed) = behind_a_cutting_proxy(&server).await;
     let delete = |key: &'static str, version| {
         let store = Arc::clone(&store);
         async move {
