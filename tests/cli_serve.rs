@@ -214,3 +214,48 @@ fn serve_refuses_a_session_ttl_shorter_than_the_claim_lease() {
     let said = refused(&["--session-ttl", "0", "--claim-lease", "0"]);
     assert!(said.contains("--session-ttl 0"), "{said}");
 }
+
+/// The Mono customer of a USSD session (a person known only by a phone
+/// number) is the one `--ussd-customer-id` names; with a live Mono key and
+/// none named, serve refuses to start rather than file every USSD link
+/// under a made-up customer with an example.com address.
+#[test]
+fn serve_opens_ussd_sessions_for_the_named_mono_customer() {
+    let said = refused(&[
+        "--base-url",
+        "https://api.withmono.com",
+        "--secret-key",
+        "live_sk_not_a_real_key",
+    ]);
+    assert!(said.contains("--ussd-customer-id"), "{said}");
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let partner = runtime.block_on(connectflow::testing::StubPartner::start()).unwrap();
+    let dir = TempDir::new("cli-ussd-customer");
+    let serve = Process::start_reading(
+        process::connectflow(&[
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--base-url",
+            &partner.url(),
+            "--secret-key",
+            "test_sk_stub",
+            "--ussd-customer-id",
+            "cus_ussd_7",
+        ])
+        .env("CONNECTFLOW_GATEWAY_TOKEN", "ttl-token")
+        .env("CONNECTFLOW_RECORDS", dir.sqlite("records.db"))
+        .env_remove("MONO_SEC_KEY"),
+        3,
+    );
+    runtime.block_on(async {
+        at_hop(&serve.url, "cust-1", "").await;
+        at_hop(&serve.url, "cust-1", "1").await;
+        let login = at_hop(&serve.url, "cust-1", "1*1").await;
+        assert!(login.to_lowercase().contains("username"), "{login}");
+    });
+    let sent = partner.requests_to(connectflow::testing::StubPartner::SESSION);
+    let body = sent.last().and_then(|r| r.json()).unwrap_or_default();
+    assert_eq!(body["customer"], serde_json::json!({"id": "cus_ussd_7"}));
+}

@@ -26,7 +26,7 @@ use connectflow::dialect::mono::Customer;
 use connectflow::driver::{DriverConfig, RecordDir};
 use connectflow::metrics::Metrics;
 use connectflow::records::{
-    mono_webhook_router_reauthorising, MonoWebhookSecret, Reauthoriser, MONO_WEBHOOK_PATH,
+    mono_webhook_router_reauthorising, Env, MonoWebhookSecret, Reauthoriser, MONO_WEBHOOK_PATH,
 };
 use connectflow::server::{serve, shutdown_signal, Limits};
 use connectflow::service::{Health, HealthConfig};
@@ -127,6 +127,18 @@ pub(crate) struct ServeArgs {
         value_name = "SECRET"
     )]
     mono_webhook_secret: Option<String>,
+    /// The Mono customer of sessions whose flow names none (a USSD person,
+    /// known only by a phone number; a link token names its own): an
+    /// existing Mono customer's id. Required with a live Mono key, unless
+    /// --ussd-customer-name and --ussd-customer-email name a new one.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["ussd_customer_name", "ussd_customer_email"])]
+    ussd_customer_id: Option<String>,
+    /// A new Mono customer's name for those sessions, with --ussd-customer-email.
+    #[arg(long, value_name = "NAME", requires = "ussd_customer_email")]
+    ussd_customer_name: Option<String>,
+    /// A new Mono customer's email for those sessions, with --ussd-customer-name.
+    #[arg(long, value_name = "EMAIL", requires = "ussd_customer_name")]
+    ussd_customer_email: Option<String>,
     /// Screen budget in GSM-7 characters (at most 182).
     #[arg(long, default_value_t = 160)]
     budget: usize,
@@ -215,6 +227,22 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
         None => None,
     };
     let partner = args.partner.connect().await?;
+    // Checked before anything starts: a live Mono account must not get a
+    // made-up customer with an example.com address for every USSD link.
+    let ussd_customer = match (
+        args.ussd_customer_id.as_deref().map(str::trim),
+        &args.ussd_customer_name,
+        &args.ussd_customer_email,
+    ) {
+        (Some(id), _, _) if !id.is_empty() => Customer::existing(id),
+        (None, Some(name), Some(email)) => Customer::new_customer(name.trim(), email.trim()),
+        _ if partner.partner == "mono" && partner.env == Env::Production => {
+            return Err(super::usage(
+                "with a live Mono key, say which Mono customer USSD sessions are opened for: --ussd-customer-id ID, or --ussd-customer-name NAME and --ussd-customer-email EMAIL",
+            ))
+        }
+        _ => Customer::new_customer("USSD Customer", "ussd@example.com"),
+    };
     // One key for every server-to-server route, read once.
     let (key, key_line) = super::link_api::host_key()?;
     let metrics = Metrics::new();
@@ -226,10 +254,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
     // The Mono customer of a session whose flow names none: a USSD person,
     // known only by a phone number (a link token's customer is its own).
     let driver = partner
-        .driver(
-            Customer::new_customer("USSD Customer", "ussd@example.com"),
-            DriverConfig::default(),
-        )?
+        .driver(ussd_customer, DriverConfig::default())?
         .with_observer(metrics.clone());
     let driver = match &args.record_dir {
         Some(dir) => {
