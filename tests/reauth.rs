@@ -64,6 +64,18 @@ async fn run(driver: &Driver, config: FlowConfig, username: &str, password: &str
     panic!("flow did not end: {:?}", run.flow.state());
 }
 
+/// The person chooses Flinks Capital from the bank list.
+fn choose_flinks_capital(flow: &mut ConnectFlow) {
+    flow.handle(
+        now(),
+        Input::User(UserAction::ChooseInstitution {
+            id: FLINKS_CAPITAL.into(),
+            auth_method: None,
+        }),
+    )
+    .unwrap();
+}
+
 fn linked(run: &Run) -> String {
     match run.flow.view() {
         View::Done {
@@ -275,14 +287,7 @@ async fn a_flinks_card_refused_for_now_is_reauthorised_again_when_the_person_cho
     }
     assert_eq!(partner.count(&authorize), 1);
 
-    flow.handle(
-        now(),
-        Input::User(UserAction::ChooseInstitution {
-            id: FLINKS_CAPITAL.into(),
-            auth_method: None,
-        }),
-    )
-    .unwrap();
+    choose_flinks_capital(&mut flow);
     driver.run(&mut flow, &mut on_event).await.unwrap();
 
     match flow.view() {
@@ -359,14 +364,7 @@ async fn a_flinks_card_whose_cache_cannot_answer_goes_on_live_when_the_person_ch
         } => assert!(message.contains("security questions"), "{message}"),
         other => panic!("expected the bank list with word of why, got {other:?}"),
     }
-    flow.handle(
-        now(),
-        Input::User(UserAction::ChooseInstitution {
-            id: FLINKS_CAPITAL.into(),
-            auth_method: None,
-        }),
-    )
-    .unwrap();
+    choose_flinks_capital(&mut flow);
     driver.run(&mut flow, &mut on_event).await.unwrap();
     match flow.view() {
         View::Form(f) => assert_eq!(f.form.fields[0].name, city),
