@@ -230,7 +230,9 @@ fn serve_opens_ussd_sessions_for_the_named_mono_customer() {
     assert!(said.contains("--ussd-customer-id"), "{said}");
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let partner = runtime.block_on(connectflow::testing::StubPartner::start()).unwrap();
+    let partner = runtime
+        .block_on(connectflow::testing::StubPartner::start())
+        .unwrap();
     let dir = TempDir::new("cli-ussd-customer");
     let serve = Process::start_reading(
         process::connectflow(&[
