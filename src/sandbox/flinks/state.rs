@@ -16,7 +16,7 @@ use std::time::Duration;
 const KEY: &str = crate::dialect::flinks::TOOLBOX_CUSTOMER_ID;
 /// How long a card is still processing after its link: a `DeleteCard`
 /// sooner is answered `CARD_IN_USE` (flinks.md §7), as Flinks does.
-pub(crate) const CARD_BUSY_MS: u64 = 2_000;
+const CARD_BUSY_MS: u64 = 2_000;
 
 /// An authorize token: single-use (flinks.md §1). The first `/Authorize`
 /// it carries opens a conversation, and from then on it is good only for
@@ -233,14 +233,14 @@ impl FlinksState {
         };
         let (institution, username, french) =
             (card.institution.clone(), card.username.clone(), card.french);
-        // A card the bank would ask the person about again: its cache holds
-        // the last refresh's error, with a usable RequestId (flinks.md §3).
-        let unanswered = cached
-            && self
+        if cached {
+            // A card the bank would ask the person about again: its cache
+            // holds the last refresh's error, with a usable RequestId
+            // (flinks.md §3).
+            let unanswered = self
                 .bank
                 .reauth_needs_person(KEY, &card.account)
                 .unwrap_or(false);
-        if cached {
             self.conversations.insert(
                 request_id.clone(),
                 Conversation {
