@@ -96,6 +96,33 @@ pub enum PartnerCustomer {
     },
 }
 
+impl PartnerCustomer {
+    /// The customer a host's `id`, `name` and `email` name, by the one rule
+    /// every way in (a link token, a USSD customer directory) follows: a
+    /// new customer when a name and an email (with an `@`) are both given
+    /// (an id beside them is the host's own, for its records: Mono would
+    /// refuse a session naming it), else a customer the partner knows, by
+    /// the id given alone. `None` when neither is there. Blank values count
+    /// as absent; the caller bounds their length.
+    pub fn from_parts(
+        id: Option<&str>,
+        name: Option<&str>,
+        email: Option<&str>,
+    ) -> Option<PartnerCustomer> {
+        fn given(v: Option<&str>) -> Option<&str> {
+            v.map(str::trim).filter(|v| !v.is_empty())
+        }
+        match (given(id), given(name), given(email)) {
+            (_, Some(name), Some(email)) if email.contains('@') => Some(PartnerCustomer::New {
+                name: name.to_owned(),
+                email: email.to_owned(),
+            }),
+            (Some(id), _, _) => Some(PartnerCustomer::Known { id: id.to_owned() }),
+            _ => None,
+        }
+    }
+}
+
 impl std::fmt::Debug for PartnerCustomer {
     // A name and an email are personal data: a log line says which kind.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

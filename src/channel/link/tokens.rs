@@ -123,20 +123,17 @@ impl CustomerJson {
         let id = text(self.id, "customer.id")?;
         let name = text(self.name, "customer.name")?;
         let email = text(self.email, "customer.email")?;
-        let (id, at_partner) = match (id, &name, &email) {
-            (id, Some(name), Some(email)) if email.contains('@') => (
-                id.unwrap_or_else(|| email.clone()),
-                PartnerCustomer::New {
-                    name: name.clone(),
-                    email: email.clone(),
-                },
-            ),
-            (Some(id), _, _) => (id.clone(), PartnerCustomer::Known { id }),
-            _ => {
-                return Err(ApiError::BadRequest(
-                    "customer needs an id, or a name and an email".into(),
-                ))
-            }
+        let at_partner =
+            PartnerCustomer::from_parts(id.as_deref(), name.as_deref(), email.as_deref())
+                .ok_or_else(|| {
+                    ApiError::BadRequest("customer needs an id, or a name and an email".into())
+                })?;
+        // The records' id: the host's when given, else the new customer's
+        // email.
+        let id = match (id, &at_partner) {
+            (Some(id), _) => id,
+            (None, PartnerCustomer::New { email, .. }) => email.clone(),
+            (None, PartnerCustomer::Known { id }) => id.clone(),
         };
         let customer = Customer {
             id,
