@@ -9,6 +9,7 @@
 
 mod airtel;
 mod choice;
+mod customers;
 mod delivery;
 mod first_answer;
 #[path = "../support/flaky_delivery.rs"]

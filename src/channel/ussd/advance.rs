@@ -58,12 +58,15 @@ impl UssdService {
                 session.channel.cursor = Cursor::Start;
                 session.channel.unstarted = false;
                 session.institution = None;
-                let config = self
+                let mut config = self
                     .service
                     .config()
                     .flow
                     .clone()
                     .with_reference(session.reference.clone());
+                // Still the same person: the customer the host's directory
+                // named for this session stays its partner customer.
+                config.customer = flow.config().customer.clone();
                 let fresh = ConnectFlow::new(config, now);
                 self.drive(key, version, session, fresh, reply_by).await
             }

@@ -2,11 +2,12 @@
 //! resume offer, the stateless first screen, or a new session from the
 //! person's first (or pre-dialled) answer.
 
+use super::customers::{CustomerDirectory, Lookup};
 use super::menu::{self, Cursor, Outcome};
 use super::screens::Which;
 use super::session::{screen, UssdState};
 use super::{gateway::Payload, gateway::RawHop, gateway::Screen, UssdService};
-use crate::flow::{ConnectFlow, Timestamp};
+use crate::flow::{ConnectFlow, PartnerCustomer, Timestamp};
 use crate::flow::{Input, UserAction};
 use crate::service::IndexWrite;
 use crate::service::SessionService;
@@ -242,6 +243,45 @@ impl UssdService {
         if unread && invalid {
             return unsure();
         }
+        if !invalid {
+            // About to start a session (and soon a partner session on the
+            // host's key): within this phone's and this source's limits
+            // only. Counted here, once the answer is known to start one: an
+            // invalid answer starts nothing.
+            if !self.limiter.allow(&raw.phone, peer) {
+                if unread {
+                    return unsure();
+                }
+                tracing::warn!(gateway, "session start refused: over the rate limit");
+                return Ok(screen(
+                    "Too many attempts. Please try again in a few minutes.",
+                    true,
+                ));
+            }
+            // Who the partner's session is for, when the host keeps a
+            // directory: asked only now, so neither an invalid answer nor a
+            // limited phone costs the host a lookup. The flow is made again
+            // with it (its first one had the service's config): nothing was
+            // applied to it yet.
+            if let Some(directory) = &self.config.customers {
+                let found = match self
+                    .customer_of(directory.as_ref(), &raw.phone, reply_by)
+                    .await
+                {
+                    Ok(found) => found,
+                    Err(refusal) => return Ok(refusal),
+                };
+                if let (Some(c), PartnerCustomer::New { name, email }) =
+                    (session.customer.as_mut(), &found)
+                {
+                    c.name = Some(name.clone());
+                    c.email = Some(email.clone());
+                }
+                let config = flow.config().clone().with_customer(found);
+                flow = ConnectFlow::new(config, self.service.now());
+                self.service.answer_reads(self.partner(), &mut flow).await?;
+            }
+        }
         match outcome {
             Outcome::Move(cursor) => session.channel.cursor = cursor,
             Outcome::Act(action @ UserAction::ChooseInstitution { .. }) => {
@@ -267,20 +307,6 @@ impl UssdService {
                     .first_screen(Some("Invalid choice."), &session.channel.first)
                     .await
             }
-        }
-        // About to start a session (and soon a partner session on the
-        // host's key): within this phone's and this source's limits only.
-        // Counted here, once the answer is known to start one: an invalid
-        // answer starts nothing.
-        if !self.limiter.allow(&raw.phone, peer) {
-            if unread {
-                return unsure();
-            }
-            tracing::warn!(gateway, "session start refused: over the rate limit");
-            return Ok(screen(
-                "Too many attempts. Please try again in a few minutes.",
-                true,
-            ));
         }
         if let Some(phone_key) = phone_key {
             // The phone's index, written with the session in one round trip.
@@ -334,6 +360,43 @@ impl UssdService {
             .get_or_render(&catalogue, Which::Banks, render)
     }
 }
+
+impl UssdService {
+    /// The partner customer `phone`'s new session is for, as the host's
+    /// directory says; else the screen that ends the dial: the phone is not
+    /// one the host links accounts for, or the directory could not say in
+    /// time (the person tries again; nothing was stored).
+    async fn customer_of(
+        &self,
+        directory: &dyn CustomerDirectory,
+        phone: &str,
+        reply_by: tokio::time::Instant,
+    ) -> Result<PartnerCustomer, Screen> {
+        let asked = tokio::time::timeout_at(reply_by, directory.lookup(phone, self.partner()));
+        let error = match asked.await {
+            Ok(Ok(Lookup::Found(customer))) => return Ok(customer),
+            Ok(Ok(Lookup::Unknown { message })) => {
+                let text = message.as_deref().unwrap_or(NOT_REGISTERED);
+                return Err(self.presenter.fit(&[text], &[], true));
+            }
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => "no answer within the reply budget".to_owned(),
+        };
+        // Without the phone: a log line is not the place for it.
+        tracing::warn!(
+            error,
+            "session start refused: the customer directory did not answer"
+        );
+        Err(screen(DIRECTORY_DOWN, true))
+    }
+}
+
+/// The ending screen for a phone the host's directory does not know, when
+/// it gave no message of its own.
+const NOT_REGISTERED: &str =
+    "This number is not registered for bank linking. Please register first.";
+/// The ending screen when the host's directory could not say.
+const DIRECTORY_DOWN: &str = "Sorry, we could not check your number. Please try again later.";
 
 /// A flow on the institution list of `catalogue` (for rendering it).
 fn first_flow(

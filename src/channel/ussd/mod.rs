@@ -8,6 +8,7 @@
 //! | `gateway/` | each gateway's wire format ⇄ one normalised hop |
 //! | `input.rs` | what the person typed on a hop (suffix diff of cumulative text) |
 //! | `begin.rs` | a hop with no stored session: the resume offer, the first screen (rendered once per catalogue), a new session and its phone index (from a first answer, without a read first) |
+//! | `customers.rs` | which partner customer a phone's sessions are opened for (the host's directory) |
 //! | `hop.rs` | what a hop's input means: menu, continue after `Processing`, resume offer |
 //! | `advance.rs` | a hop of a stored session: that meaning carried out, the flow driven, the session saved |
 //! | `menu/` | a view ⇄ a screen within the length budget, paged by encoded length |
@@ -25,6 +26,7 @@
 mod advance;
 mod auth;
 mod begin;
+mod customers;
 pub mod gateway;
 pub mod gsm;
 #[cfg(feature = "link")]
@@ -41,6 +43,7 @@ mod server;
 mod session;
 
 pub use auth::{GatewayAuth, GATEWAY_TOKEN_ENV};
+pub use customers::{CustomerDirectory, DirectoryError, HttpDirectory, Lookup};
 #[cfg(feature = "link")]
 pub use handoff::{Handoff, WebHandoff};
 pub use limits::RateLimits;
@@ -88,6 +91,10 @@ pub struct UssdConfig {
     /// wins there too. Empty: such a first dial carries no pre-dialled
     /// input. A code not of that shape never matches.
     pub service_codes: Vec<String>,
+    /// Who each phone's sessions are opened for at the partner, asked once
+    /// per new session. `None`: the dialect's configured customer for
+    /// every phone (`serve --ussd-customer-id`).
+    pub customers: Option<Arc<dyn CustomerDirectory>>,
 }
 
 impl Default for UssdConfig {
@@ -100,6 +107,7 @@ impl Default for UssdConfig {
             #[cfg(feature = "link")]
             handoff: None,
             service_codes: Vec::new(),
+            customers: None,
         }
     }
 }

@@ -1,0 +1,191 @@
+//! The host's customer directory: each phone's sessions are opened at Mono
+//! for the customer the host names, asked once a session is about to start;
+//! a phone the host does not know, or a directory that does not answer,
+//! ends the dial politely and opens nothing at the partner.
+//!
+//! The stub partner plays Mono and, on paths of its own, the host's
+//! directory (which is not ours).
+
+use super::phone::AtPhone;
+use super::rig::{serve, Setup};
+use connectflow::channel::ussd::{HttpDirectory, UssdConfig};
+use connectflow::form::Secret;
+use connectflow::service::{signature, SIGNATURE_HEADER};
+use connectflow::testing::{Answer, StubPartner};
+use std::sync::Arc;
+use std::time::Duration;
+
+const SECRET: &str = "whsec_directory";
+
+/// A USSD server in front of `partner`, asking the directory at `path` on
+/// the same stub, giving up on each of the USSD hops after `reply_budget`.
+async fn served(partner: &StubPartner, path: &str, reply_budget: Duration) -> String {
+    let directory = HttpDirectory::new(
+        &format!("{}{path}", partner.url()),
+        Secret::new(SECRET),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let setup = Setup {
+        ussd: UssdConfig {
+            customers: Some(Arc::new(directory)),
+            reply_budget,
+            ..UssdConfig::default()
+        },
+        ..Setup::default()
+    };
+    serve(&partner.url(), setup).await
+}
+
+/// The `customer` of every partner session the stub was asked to open.
+fn session_customers(partner: &StubPartner) -> Vec<serde_json::Value> {
+    partner
+        .requests_to(StubPartner::SESSION)
+        .iter()
+        .map(|r| r.json().unwrap_or_default()["customer"].clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn each_session_is_opened_for_the_customer_the_host_names() {
+    let partner = StubPartner::start().await.unwrap();
+    partner.answer(
+        "/who",
+        Answer::json(200, &serde_json::json!({"id": "cus_951"})),
+    );
+    let url = served(&partner, "/who", Duration::from_secs(10)).await;
+    let mut phone = AtPhone::new(&url, "+254711000951");
+    // The first screen and an answer that picks no bank ask nothing.
+    phone.dial().await;
+    let (_, text) = phone.send("77").await;
+    assert!(text.contains("Invalid"), "{text}");
+    assert_eq!(partner.count("/who"), 0);
+
+    let (_, text) = phone.script(&["1", "1"]).await;
+    assert!(text.to_lowercase().contains("username"), "{text}");
+    assert_eq!(
+        session_customers(&partner),
+        [serde_json::json!({"id": "cus_951"})]
+    );
+    // Asked once, signed as the webhooks are, for this phone at Mono.
+    let asked = partner.requests_to("/who");
+    assert_eq!(asked.len(), 1);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let header = asked[0].header(SIGNATURE_HEADER).unwrap_or_default();
+    assert!(
+        signature::verify(SECRET.as_bytes(), header, &asked[0].body, now, 300),
+        "{header}"
+    );
+    assert_eq!(
+        asked[0].json().unwrap(),
+        serde_json::json!({"phone": "+254711000951", "partner": "mono"})
+    );
+
+    // "Start again" on a re-dial is still this person: the new partner
+    // session is theirs too, without asking again.
+    let (_, offer) = phone.dial().await;
+    assert!(offer.contains("2. Start again"), "{offer}");
+    phone.send("2").await;
+    phone.send("1").await;
+    let (_, text) = phone.send("1").await;
+    assert!(text.to_lowercase().contains("username"), "{text}");
+    assert_eq!(
+        session_customers(&partner),
+        [
+            serde_json::json!({"id": "cus_951"}),
+            serde_json::json!({"id": "cus_951"})
+        ]
+    );
+    assert_eq!(partner.count("/who"), 1);
+}
+
+#[tokio::test]
+async fn a_name_and_an_email_open_the_session_for_a_new_customer() {
+    let partner = StubPartner::start().await.unwrap();
+    partner.answer(
+        "/who",
+        Answer::json(
+            200,
+            &serde_json::json!({"id": "user-12", "name": "Ada Obi", "email": "ada@example.com"}),
+        ),
+    );
+    let url = served(&partner, "/who", Duration::from_secs(10)).await;
+    let mut phone = AtPhone::new(&url, "+254711000952");
+    let (_, text) = phone.script(&["1", "1"]).await;
+    assert!(text.to_lowercase().contains("username"), "{text}");
+    // The host's own id is not Mono's: the customer is a new one.
+    assert_eq!(
+        session_customers(&partner),
+        [serde_json::json!({"name": "Ada Obi", "email": "ada@example.com"})]
+    );
+}
+
+#[tokio::test]
+async fn a_phone_the_host_does_not_know_is_told_so_and_opens_nothing() {
+    let partner = StubPartner::start().await.unwrap();
+    partner.answer(
+        "/who",
+        Answer::json(
+            404,
+            &serde_json::json!({"message": "Dial *123*9# to register."}),
+        ),
+    );
+    partner.answer("/bare", Answer::status(404, "Not Found"));
+    for (path, said) in [
+        ("/who", "Dial *123*9# to register."),
+        ("/bare", "not registered"),
+    ] {
+        let url = served(&partner, path, Duration::from_secs(10)).await;
+        let mut phone = AtPhone::new(&url, "+254711000953");
+        let (end, text) = phone.script(&["1"]).await;
+        assert!(end && text.contains(said), "{path}: {text}");
+    }
+    assert_eq!(partner.count(StubPartner::SESSION), 0);
+}
+
+/// A directory that fails, or answers later than the hop's reply budget,
+/// ends the dial with "try again later" in time for the gateway; nothing is
+/// stored, so the next dial starts clean and goes through once it answers.
+#[tokio::test]
+async fn a_directory_that_fails_or_is_slow_ends_the_dial_and_loses_nothing() {
+    let partner = StubPartner::start().await.unwrap();
+    partner.answer("/down", Answer::status(500, "boom"));
+    let url = served(&partner, "/down", Duration::from_secs(10)).await;
+    let mut phone = AtPhone::new(&url, "+254711000954");
+    let (end, text) = phone.script(&["1"]).await;
+    assert!(end && text.contains("try again later"), "{text}");
+
+    partner.answer(
+        "/slow",
+        Answer::json(200, &serde_json::json!({"id": "cus_955"})).after(Duration::from_secs(3)),
+    );
+    let url = served(&partner, "/slow", Duration::from_secs(1)).await;
+    let mut phone = AtPhone::new(&url, "+254711000955");
+    phone.dial().await;
+    let started = std::time::Instant::now();
+    let (end, text) = phone.send("1").await;
+    assert!(end && text.contains("try again later"), "{text}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the gateway would have given up"
+    );
+    assert_eq!(partner.count(StubPartner::SESSION), 0);
+
+    // Back: a new dial is a new session, with nothing to resume.
+    partner.answer(
+        "/slow",
+        Answer::json(200, &serde_json::json!({"id": "cus_955"})),
+    );
+    let (end, text) = phone.dial().await;
+    assert!(!end && !text.contains("Continue"), "{text}");
+    phone.send("1").await;
+    let (_, text) = phone.send("1").await;
+    assert!(text.to_lowercase().contains("username"), "{text}");
+    assert_eq!(
+        session_customers(&partner),
+        [serde_json::json!({"id": "cus_955"})]
+    );
+}
