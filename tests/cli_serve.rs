@@ -129,6 +129,7 @@ fn refused(extra: &[&str]) -> String {
     let mut child = process::connectflow(&args)
         .env("CONNECTFLOW_RECORDS", dir.sqlite("records.db"))
         .env_remove("MONO_SEC_KEY")
+        .env_remove("CONNECTFLOW_WEBHOOK_SECRET")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -260,4 +261,69 @@ fn serve_opens_ussd_sessions_for_the_named_mono_customer() {
     let sent = partner.requests_to(connectflow::testing::StubPartner::SESSION);
     let body = sent.last().and_then(|r| r.json()).unwrap_or_default();
     assert_eq!(body["customer"], serde_json::json!({"id": "cus_ussd_7"}));
+}
+
+/// `--ussd-customer-url`: serve asks the host's service who each phone is,
+/// signed with the webhook secret, and opens that phone's Mono sessions for
+/// the customer it names; with it, a live Mono key needs no
+/// `--ussd-customer-id`. Without the secret to sign with, serve refuses to
+/// start.
+#[test]
+fn serve_asks_the_hosts_directory_who_each_phone_is() {
+    let said = refused(&["--ussd-customer-url", "http://127.0.0.1:9/who"]);
+    assert!(said.contains("CONNECTFLOW_WEBHOOK_SECRET"), "{said}");
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let partner = runtime
+        .block_on(connectflow::testing::StubPartner::start())
+        .unwrap();
+    partner.answer(
+        "/who",
+        connectflow::testing::Answer::json(200, &serde_json::json!({"id": "cus_from_host"})),
+    );
+    let dir = TempDir::new("cli-ussd-directory");
+    let serve = Process::start_reading(
+        process::connectflow(&[
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--base-url",
+            &partner.url(),
+            "--secret-key",
+            "live_sk_stub",
+            "--ussd-customer-url",
+            &format!("{}/who", partner.url()),
+        ])
+        .env("CONNECTFLOW_GATEWAY_TOKEN", "ttl-token")
+        .env("CONNECTFLOW_WEBHOOK_SECRET", "whsec_cli")
+        .env("CONNECTFLOW_RECORDS", dir.sqlite("records.db"))
+        .env_remove("MONO_SEC_KEY"),
+        3,
+    );
+    runtime.block_on(async {
+        at_hop(&serve.url, "dir-1", "").await;
+        at_hop(&serve.url, "dir-1", "1").await;
+        let login = at_hop(&serve.url, "dir-1", "1*1").await;
+        assert!(login.to_lowercase().contains("username"), "{login}");
+    });
+    let asked = partner.requests_to("/who");
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert_eq!(asked[0].json().unwrap()["phone"], "+2348031234577");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let header = asked[0]
+        .header(connectflow::service::SIGNATURE_HEADER)
+        .unwrap_or_default();
+    assert!(connectflow::service::signature::verify(
+        b"whsec_cli",
+        header,
+        &asked[0].body,
+        now,
+        300
+    ));
+    let sent = partner.requests_to(connectflow::testing::StubPartner::SESSION);
+    let body = sent.last().and_then(|r| r.json()).unwrap_or_default();
+    assert_eq!(body["customer"], serde_json::json!({"id": "cus_from_host"}));
 }

@@ -19,11 +19,12 @@ use super::partner::PartnerArgs;
 use super::BoxError;
 use connectflow::channel::ussd::gsm::Budget;
 use connectflow::channel::ussd::{
-    host_router, router as ussd_router, GatewayAuth, RateLimits, UssdConfig, UssdService,
-    GATEWAY_TOKEN_ENV,
+    host_router, router as ussd_router, CustomerDirectory, GatewayAuth, HttpDirectory, RateLimits,
+    UssdConfig, UssdService, GATEWAY_TOKEN_ENV,
 };
 use connectflow::dialect::mono::Customer;
 use connectflow::driver::{DriverConfig, RecordDir};
+use connectflow::form::Secret;
 use connectflow::metrics::Metrics;
 use connectflow::records::{
     mono_webhook_router_reauthorising, Env, MonoWebhookSecret, Reauthoriser, MONO_WEBHOOK_PATH,
@@ -139,6 +140,26 @@ pub(crate) struct ServeArgs {
     /// A new Mono customer's email for those sessions, with --ussd-customer-name.
     #[arg(long, value_name = "EMAIL", requires = "ussd_customer_name")]
     ussd_customer_email: Option<String>,
+    /// Ask the host who each phone is instead: once per new USSD session,
+    /// `POST URL {"phone","partner"}` signed with CONNECTFLOW_WEBHOOK_SECRET
+    /// as webhooks are; 200 `{"id"}` or `{"name","email"}` names the Mono
+    /// customer, 404 (optionally `{"message"}`) ends the dial as not
+    /// registered.
+    #[arg(
+        long,
+        value_name = "URL",
+        conflicts_with_all = ["ussd_customer_id", "ussd_customer_name", "ussd_customer_email"]
+    )]
+    ussd_customer_url: Option<String>,
+    /// Seconds to wait for --ussd-customer-url (a hop's reply budget bounds
+    /// it too).
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 3,
+        requires = "ussd_customer_url"
+    )]
+    ussd_customer_timeout: u64,
     /// Screen budget in GSM-7 characters (at most 182).
     #[arg(long, default_value_t = 160)]
     budget: usize,
@@ -236,12 +257,31 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
     ) {
         (Some(id), _, _) if !id.is_empty() => Customer::existing(id),
         (None, Some(name), Some(email)) => Customer::new_customer(name.trim(), email.trim()),
-        _ if partner.partner == "mono" && partner.env == Env::Production => {
+        _ if partner.partner == "mono"
+            && partner.env == Env::Production
+            && args.ussd_customer_url.is_none() =>
+        {
             return Err(super::usage(
-                "with a live Mono key, say which Mono customer USSD sessions are opened for: --ussd-customer-id ID, or --ussd-customer-name NAME and --ussd-customer-email EMAIL",
+                "with a live Mono key, say which Mono customer USSD sessions are opened for: --ussd-customer-id ID, --ussd-customer-name NAME and --ussd-customer-email EMAIL, or --ussd-customer-url URL to ask your service per phone",
             ))
         }
         _ => Customer::new_customer("USSD Customer", "ussd@example.com"),
+    };
+    // Who each phone is, when the host keeps a directory: checked before
+    // anything starts, as the webhook's secret is.
+    let customers: Option<Arc<dyn CustomerDirectory>> = match &args.ussd_customer_url {
+        Some(url) => {
+            let secret = std::env::var("CONNECTFLOW_WEBHOOK_SECRET").map_err(|_| {
+                super::usage(
+                    "--ussd-customer-url needs CONNECTFLOW_WEBHOOK_SECRET to sign its requests",
+                )
+            })?;
+            let timeout = Duration::from_secs(args.ussd_customer_timeout.max(1));
+            let directory = HttpDirectory::new(url, Secret::new(secret), timeout)
+                .map_err(|e| super::usage(format!("--ussd-customer-url: {e}")))?;
+            Some(Arc::new(directory))
+        }
+        None => None,
     };
     // One key for every server-to-server route, read once.
     let (key, key_line) = super::link_api::host_key()?;
@@ -302,6 +342,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
             partner.sandbox.is_some(),
         )),
         service_codes: args.service_codes.clone(),
+        customers,
         ..UssdConfig::default()
     };
     config.menu.budget = Budget::new(args.budget);
