@@ -465,3 +465,104 @@ async fn a_flinks_poll_reply_keeps_its_login_id_out_of_the_transcript() {
         "the transcript holds the LoginId {login_id}:\n{text}"
     );
 }
+
+/// A person who let the session expire on the login form, and typed after
+/// it: recorded, the flow opened a new session before their login went;
+/// `link --replay` hands each action over at the time the recording's
+/// person acted, so the replay expires and renews the session too, and
+/// links. (Finding, 2026-12-05: the replay's clock stood still while the
+/// person typed, so the login went on the old session and the replay
+/// diverged at the new one.) Recorded on the wall clock against a sandbox
+/// whose sessions live two seconds, acting as `link` does: the flow's
+/// deadlines fired first, at the action's time.
+#[tokio::test]
+async fn link_replay_replays_a_session_the_person_let_expire_on_the_form() {
+    let sandbox = Sandbox::start(
+        "127.0.0.1:0".parse().unwrap(),
+        connectflow::testing::SandboxConfig {
+            session_ttl: std::time::Duration::from_secs(2),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let dir = TempDir::new("replay-expiry");
+    let file = dir.path().join("expired.jsonl");
+    let recorder = Arc::new(Recorder::create(&file, "mono").unwrap());
+    let driver =
+        mono_driver(&sandbox.url(), DriverConfig::default()).with_recorder(recorder.clone());
+    let config = FlowConfig::default().with_institution(
+        "sandbox-bank",
+        Some(connectflow::flow::AuthMethodKind::InternetBanking),
+    );
+    let mut flow = ConnectFlow::new(config, driver.now());
+    // The person logs in as `link` hands it over: true when the login
+    // went, false when a deadline changed the screen first.
+    let log_in = |flow: &mut ConnectFlow| {
+        let View::Form(form) = flow.view() else {
+            panic!("not on the login form: {:?}", flow.view())
+        };
+        let mut values = Values::new();
+        for field in &form.form.fields {
+            let value = if field.name == "password" {
+                PASSWORD
+            } else {
+                "user_good"
+            };
+            values.insert(field.name.clone(), value);
+        }
+        let before = flow.state();
+        let now = driver.input_time(flow);
+        flow.handle_timeout(now);
+        if flow.state() != before {
+            return false;
+        }
+        flow.handle(now, Input::User(UserAction::Submit(values)))
+            .unwrap();
+        true
+    };
+    driver.run(&mut flow, &mut |_| {}).await.unwrap();
+    // Past the session's life on the form: the first login meets the
+    // expiry, and the renewed session takes the second.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert!(!log_in(&mut flow), "the session did not expire");
+    driver.run(&mut flow, &mut |_| {}).await.unwrap();
+    assert!(log_in(&mut flow));
+    driver.run(&mut flow, &mut |_| {}).await.unwrap();
+    assert!(
+        matches!(flow.view(), View::Done { .. }),
+        "{:?}",
+        flow.view()
+    );
+    recorder.finish().unwrap();
+    sandbox.shutdown().await;
+    let transcript = Transcript::load(&file).unwrap();
+    let sessions = transcript
+        .exchanges()
+        .filter(|x| x.call == "create_session")
+        .count();
+    assert_eq!(sessions, 2, "the recording holds the renewal");
+
+    // Typed as the person typed it: the login twice.
+    let out = connectflow(
+        &dir,
+        &[
+            "link",
+            "--json",
+            "--replay",
+            file.to_str().unwrap(),
+            "--institution",
+            "sandbox-bank",
+            "--auth-method",
+            "internet_banking",
+        ],
+        "user_good\npass_good\nuser_good\npass_good\n",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(last_result(&out)["result"], "linked");
+}

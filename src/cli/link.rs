@@ -416,11 +416,12 @@ pub(crate) async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
                 // A deadline may have passed while the person was typing: let it
                 // fire first, and if it changed the screen, show the new one.
                 let before = flow.state();
-                flow.handle_timeout(driver.now());
+                let now = driver.input_time(&flow);
+                flow.handle_timeout(now);
                 if flow.state() != before {
                     continue;
                 }
-                match flow.handle(driver.now(), Input::User(action)) {
+                match flow.handle(now, Input::User(action)) {
                     Ok(()) | Err(FlowError::InvalidValues(_)) => {}
                     // Not a state name: what the person can do instead.
                     Err(_) => terminal.say("! That is not possible here. Type :help for what is."),

@@ -188,6 +188,15 @@ impl Driver {
         self.timeline.now()
     }
 
+    /// The time to hand `flow` the person's action with (and to fire its
+    /// deadlines at, first): [`now`](Self::now), except on a replay's
+    /// timeline, where it is when the recording's person acted on that
+    /// screen ([`Timeline::input_at`]), so a session they let expire on a
+    /// form expires in the replay too.
+    pub fn input_time(&self, flow: &ConnectFlow) -> Timestamp {
+        self.timeline.input_at(flow.state())
+    }
+
     /// Drives `flow` until it needs the person or ends: makes every call it
     /// asks for, sleeps through timers (read retries, status polls), forwards
     /// every event to `on_event`. Returns with `flow.view()` ready to show.
@@ -238,7 +247,7 @@ impl Driver {
 
     fn record_state(&self, flow: &ConnectFlow) {
         if let Some(r) = &self.recorder {
-            r.state(flow.state());
+            r.state(flow.state(), self.now());
         }
     }
 
@@ -260,7 +269,7 @@ impl Driver {
         };
         if self.record_dir.is_some() {
             if let Some(r) = &recorder {
-                r.state(flow.state());
+                r.state(flow.state(), self.now());
             }
         }
         // Boxed (here and in `call_within`): a partner call is a future of

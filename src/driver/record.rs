@@ -51,6 +51,13 @@ pub enum Entry {
     State {
         /// [`StateKind::name`].
         state: String,
+        /// The flow's time when the driver saw it there (ms since the Unix
+        /// epoch), the person's action's time for a state their action
+        /// led to: what lets a replay hand the flow each action at the time
+        /// it came ([`Timeline::input_at`](super::Timeline::input_at)).
+        /// Absent in transcripts written before it was.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        at: Option<u64>,
     },
     /// The flow emitted an event.
     Event {
@@ -185,7 +192,7 @@ impl Transcript {
         self.entries
             .iter()
             .filter_map(|e| match e {
-                Entry::State { state } => Some(state.as_str()),
+                Entry::State { state, .. } => Some(state.as_str()),
                 _ => None,
             })
             .collect()
@@ -302,8 +309,8 @@ impl Recorder {
         write_entry(&mut inner, entry);
     }
 
-    /// The flow is in `state` (written only when it changed).
-    pub(crate) fn state(&self, state: StateKind) {
+    /// The flow is in `state` at `at` (written only when it changed).
+    pub(crate) fn state(&self, state: StateKind, at: Timestamp) {
         let mut inner = self.lock();
         if inner.last_state == Some(state) {
             return;
@@ -313,6 +320,7 @@ impl Recorder {
             &mut inner,
             &Entry::State {
                 state: state.name().to_owned(),
+                at: Some(at.0),
             },
         );
     }

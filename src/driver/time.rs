@@ -1,6 +1,6 @@
 //! Where a driver reads the time: the wall clock, or a replay's recording.
 
-use crate::flow::Timestamp;
+use crate::flow::{StateKind, Timestamp};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The wall clock as a flow [`Timestamp`].
@@ -23,6 +23,13 @@ pub trait Timeline: Send + Sync + std::fmt::Debug {
     /// sleep before it is due. A timeline that is not the wall clock moves
     /// to `at` itself and answers zero.
     fn until(&self, at: Timestamp) -> Duration;
+    /// The time of the person's action on a flow in `state`: now. A
+    /// recording's timeline answers when the recorded flow left that state
+    /// (the person acted then, or a deadline fired first, as when they let
+    /// the session expire on a form), and stays there.
+    fn input_at(&self, _state: StateKind) -> Timestamp {
+        self.now()
+    }
 }
 
 /// The system's wall clock: [`now`], and a real sleep until a deadline.

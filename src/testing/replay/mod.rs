@@ -6,7 +6,9 @@
 //! ([`Driver::with_timeline`](crate::driver::Driver::with_timeline)) and it
 //! sees each reply at the time it came when recorded, and a deadline (a
 //! status poll, a session expiry) is reached at once rather than slept
-//! through — so an expiry path replays instantly and the same. Each incoming request is checked against the recording modulo
+//! through — so an expiry path replays instantly and the same; a person's
+//! action handed over at [`Driver::input_time`](crate::driver::Driver::input_time)
+//! comes at the time it came when recorded. Each incoming request is checked against the recording modulo
 //! placeholders; the first one that differs is not answered with the
 //! recorded reply but with `409` and a readable diff, kept as the
 //! [`Divergence`], and every request after it gets the same.
@@ -29,8 +31,8 @@
 
 mod matcher;
 
-use crate::driver::{Exchange, Timeline, Transcript};
-use crate::flow::Timestamp;
+use crate::driver::{Entry, Exchange, Timeline, Transcript};
+use crate::flow::{StateKind, Timestamp};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -41,7 +43,7 @@ use serde_json::Value;
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -67,8 +69,11 @@ impl fmt::Display for Divergence {
 /// [`ReplayPartner::clock`]).
 pub struct ReplayClock {
     shared: Arc<Shared>,
-    /// The furthest deadline waited for.
+    /// The furthest deadline waited for, or person's action replayed.
     floor: AtomicU64,
+    /// The recorded states before this one are behind the replay
+    /// ([`Timeline::input_at`]).
+    states_seen: AtomicUsize,
 }
 
 impl fmt::Debug for ReplayClock {
@@ -99,6 +104,49 @@ impl Timeline for ReplayClock {
         self.floor.fetch_max(at.0, Ordering::SeqCst);
         Duration::ZERO
     }
+
+    /// The recording's flow was in `state` too, after as many exchanges as
+    /// the replay has answered; the state it was recorded in next (before
+    /// the next exchange) says when it left: the person's action came then,
+    /// or a deadline that fired first (a session they let expire on the
+    /// form, renewed before their action). The clock moves there. A state
+    /// the recording does not show there (or a transcript older than the
+    /// recorded times) leaves it where it is.
+    fn input_at(&self, state: StateKind) -> Timestamp {
+        let answered = self
+            .shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .next;
+        let states = &self.shared.states;
+        let from = self.states_seen.load(Ordering::SeqCst);
+        let here = states
+            .iter()
+            .enumerate()
+            .skip(from)
+            .skip_while(|(_, s)| s.after < answered)
+            .take_while(|(_, s)| s.after == answered)
+            .find(|(_, s)| s.name == state.name());
+        if let Some((i, _)) = here {
+            self.states_seen.fetch_max(i + 1, Ordering::SeqCst);
+            let left = states
+                .get(i + 1)
+                .filter(|next| next.after == answered)
+                .and_then(|next| next.at);
+            if let Some(at) = left {
+                self.floor.fetch_max(at, Ordering::SeqCst);
+            }
+        }
+        self.now()
+    }
+}
+
+/// A state the recorded flow entered: after how many exchanges, and when.
+struct RecordedState {
+    after: usize,
+    name: String,
+    at: Option<u64>,
 }
 
 /// How far a replay got.
@@ -114,6 +162,7 @@ pub enum ReplayStatus {
 
 struct Shared {
     exchanges: Vec<Exchange>,
+    states: Vec<RecordedState>,
     state: Mutex<Progress>,
     status: watch::Sender<ReplayStatus>,
 }
@@ -153,6 +202,19 @@ impl ReplayPartner {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let exchanges: Vec<Exchange> = transcript.exchanges().cloned().collect();
+        let mut states = Vec::new();
+        let mut after = 0;
+        for entry in &transcript.entries {
+            match entry {
+                Entry::Exchange(_) => after += 1,
+                Entry::State { state, at } => states.push(RecordedState {
+                    after,
+                    name: state.clone(),
+                    at: *at,
+                }),
+                _ => {}
+            }
+        }
         let (status, _) = watch::channel(if exchanges.is_empty() {
             ReplayStatus::Finished
         } else {
@@ -160,6 +222,7 @@ impl ReplayPartner {
         });
         let shared = Arc::new(Shared {
             exchanges,
+            states,
             state: Mutex::new(Progress::default()),
             status,
         });
@@ -189,14 +252,19 @@ impl ReplayPartner {
 
     /// The recording's clock, for the driver and the host of the replayed
     /// flow ([`Driver::with_timeline`](crate::driver::Driver::with_timeline);
-    /// the host passes `driver.now()` with the person's input). Before the
-    /// first exchange it stands at that exchange's time; once exchange *k*
-    /// is answered, at the time its reply came when recorded (`at + ms`);
-    /// a deadline the flow waits for moves it there at once.
+    /// the host hands the flow each of the person's actions at
+    /// [`Driver::input_time`](crate::driver::Driver::input_time), and fires
+    /// the flow's deadlines at it first). Before the first exchange it
+    /// stands at that exchange's time; once exchange *k* is answered, at the
+    /// time its reply came when recorded (`at + ms`); a deadline the flow
+    /// waits for moves it there at once, and so does a person's action, to
+    /// when the recording's person acted on that screen (a session they let
+    /// expire on a form expires in the replay too).
     pub fn clock(&self) -> Arc<ReplayClock> {
         Arc::new(ReplayClock {
             shared: Arc::clone(&self.shared),
             floor: AtomicU64::new(0),
+            states_seen: AtomicUsize::new(0),
         })
     }
 
