@@ -141,7 +141,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "EMAIL", requires = "ussd_customer_name")]
     ussd_customer_email: Option<String>,
     /// Ask the host who each phone is instead: once per new USSD session,
-    /// `POST URL {"phone","partner"}` signed with CONNECTFLOW_WEBHOOK_SECRET
+    /// `POST URL {"type":"customer.lookup","phone","partner"}` signed with CONNECTFLOW_WEBHOOK_SECRET
     /// as webhooks are; 200 `{"id"}` or `{"name","email"}` names the Mono
     /// customer, 404 (optionally `{"message"}`) ends the dial as not
     /// registered.
@@ -157,6 +157,7 @@ pub(crate) struct ServeArgs {
         long,
         value_name = "SECS",
         default_value_t = 3,
+        value_parser = clap::value_parser!(u64).range(1..=60),
         requires = "ussd_customer_url"
     )]
     ussd_customer_timeout: u64,
@@ -276,7 +277,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
                     "--ussd-customer-url needs CONNECTFLOW_WEBHOOK_SECRET to sign its requests",
                 )
             })?;
-            let timeout = Duration::from_secs(args.ussd_customer_timeout.max(1));
+            let timeout = Duration::from_secs(args.ussd_customer_timeout);
             let directory = HttpDirectory::new(url, Secret::new(secret), timeout)
                 .map_err(|e| super::usage(format!("--ussd-customer-url: {e}")))?;
             Some(Arc::new(directory))

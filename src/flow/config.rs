@@ -102,8 +102,10 @@ impl PartnerCustomer {
     /// new customer when a name and an email (with an `@`) are both given
     /// (an id beside them is the host's own, for its records: Mono would
     /// refuse a session naming it), else a customer the partner knows, by
-    /// the id given alone. `None` when neither is there. Blank values count
-    /// as absent; the caller bounds their length.
+    /// the id given alone. `None` for anything else: neither, or a name or
+    /// an email without the other or not an email (then an id beside them
+    /// is taken for the host's, never sent as the partner's). Blank values
+    /// count as absent; values are trimmed; the caller bounds their length.
     pub fn from_parts(
         id: Option<&str>,
         name: Option<&str>,
@@ -117,7 +119,7 @@ impl PartnerCustomer {
                 name: name.to_owned(),
                 email: email.to_owned(),
             }),
-            (Some(id), _, _) => Some(PartnerCustomer::Known { id: id.to_owned() }),
+            (Some(id), None, None) => Some(PartnerCustomer::Known { id: id.to_owned() }),
             _ => None,
         }
     }

@@ -41,4 +41,21 @@ async fn the_tokens_customer_opens_the_partners_session() {
         let last = sent.last().expect("a session was opened");
         assert_eq!(last.json().unwrap_or_default()["customer"], expected);
     }
+    // A name or an email that does not make a new customer is a mistake
+    // the host hears of: the id beside it is not sent as the partner's.
+    for customer in [
+        json!({"id": "user-42", "name": "Kemi Ade", "email": "kemi"}),
+        json!({"id": "user-42", "name": "Kemi Ade"}),
+        json!({"id": "user-42", "email": "kemi@example.com"}),
+    ] {
+        let (status, body) = c
+            .post(
+                "/link/v1/tokens",
+                super::rig::API_KEY,
+                json!({ "customer": customer }),
+            )
+            .await;
+        assert_eq!(status, 400, "{customer}: {body}");
+    }
+    assert_eq!(partner.count(StubPartner::SESSION), 3);
 }

@@ -7,11 +7,12 @@
 //! directory (which is not ours).
 
 use super::phone::AtPhone;
-use super::rig::{serve, Setup};
+use super::reauth::link_user_reauth;
+use super::rig::{rig_setup, serve, Setup, HOST_KEY};
 use connectflow::channel::ussd::{HttpDirectory, UssdConfig};
 use connectflow::form::Secret;
 use connectflow::service::{signature, SIGNATURE_HEADER};
-use connectflow::testing::{Answer, StubPartner};
+use connectflow::testing::{Answer, SandboxConfig, StubPartner};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -81,7 +82,7 @@ async fn each_session_is_opened_for_the_customer_the_host_names() {
     );
     assert_eq!(
         asked[0].json().unwrap(),
-        serde_json::json!({"phone": "+254711000951", "partner": "mono"})
+        serde_json::json!({"type": "customer.lookup", "phone": "+254711000951", "partner": "mono"})
     );
 
     // "Start again" on a re-dial is still this person: the new partner
@@ -188,4 +189,71 @@ async fn a_directory_that_fails_or_is_slow_ends_the_dial_and_loses_nothing() {
         session_customers(&partner),
         [serde_json::json!({"id": "cus_955"})]
     );
+}
+
+/// A re-authorisation the host asked for is offered whatever the directory
+/// would say of the phone, on a pre-dialled dial too: it needs no customer
+/// (Mono's names the account), and the directory is not asked. "Start
+/// again" on it starts a new link, which is the directory's to allow.
+/// (Review, 2026-12-05: a pre-dialled first answer, served without a read,
+/// asked the directory and answered its "not registered" itself, so the
+/// waiting re-authorisation was never offered; and "Start again" on a
+/// re-authorisation opened a link for no customer of the host's.)
+#[tokio::test]
+async fn a_waiting_reauthorisation_needs_no_lookup_and_start_again_asks_for_one() {
+    let directory = StubPartner::start().await.unwrap();
+    directory.answer(
+        "/who",
+        Answer::json(
+            404,
+            &serde_json::json!({"message": "Dial *123*9# to register."}),
+        ),
+    );
+    let lookup = HttpDirectory::new(
+        &format!("{}/who", directory.url()),
+        Secret::new(SECRET),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let setup = Setup {
+        ussd: UssdConfig {
+            customers: Some(Arc::new(lookup)),
+            ..UssdConfig::default()
+        },
+        ..Setup::default()
+    };
+    let rig = rig_setup(SandboxConfig::default(), setup).await;
+    let phone = "+2348010000959";
+    let account = link_user_reauth(&rig.sandbox.url()).await;
+    let asked = reqwest::Client::new()
+        .post(format!("{}/ussd/v1/reauth", rig.url))
+        .bearer_auth(HOST_KEY)
+        .json(
+            &serde_json::json!({"phone": phone, "account": account, "institution": "sandbox-bank"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), 202);
+
+    let mut at = AtPhone::new(&rig.url, phone);
+    let (end, offer) = at.dial_with("1").await;
+    assert!(!end && offer.contains("log in again"), "{offer}");
+    assert_eq!(directory.count("/who"), 0);
+    // A new link instead: not one this host makes for the phone.
+    let (end, text) = at.send("2").await;
+    assert!(end && text.contains("Dial *123*9# to register."), "{text}");
+    assert_eq!(directory.count("/who"), 1);
+
+    // Nothing was lost: the next dial offers the re-authorisation again,
+    // and once the host knows the phone, "Start again" reaches the banks.
+    directory.answer(
+        "/who",
+        Answer::json(200, &serde_json::json!({"id": "cus_959"})),
+    );
+    let (end, offer) = at.dial().await;
+    assert!(!end && offer.contains("log in again"), "{offer}");
+    let (end, banks) = at.send("2").await;
+    assert!(!end && banks.contains("Choose your bank"), "{banks}");
+    assert_eq!(directory.count("/who"), 2);
 }

@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 /// Links `user_reauth` at the sandbox (on the rig's key, through the
 /// driver) and returns the account id.
-async fn link_user_reauth(sandbox_url: &str) -> String {
+pub(crate) async fn link_user_reauth(sandbox_url: &str) -> String {
     let driver = mono_driver(sandbox_url, DriverConfig::default());
     let config = FlowConfig::default().with_institution(SANDBOX_BANK, None);
     let mut flow = ConnectFlow::new(config, now());

@@ -109,7 +109,8 @@ fn text(value: Option<String>, what: &str) -> Result<Option<String>, ApiError> {
                 "{what} must be 1 to {MAX_TEXT} printable characters"
             )))
         }
-        other => Ok(other),
+        // Trimmed here, so the partner and the records see the same value.
+        other => Ok(other.map(|v| v.trim().to_owned())),
     }
 }
 

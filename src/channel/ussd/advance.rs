@@ -65,8 +65,21 @@ impl UssdService {
                     .clone()
                     .with_reference(session.reference.clone());
                 // Still the same person: the customer the host's directory
-                // named for this session stays its partner customer.
+                // named for this session stays its partner customer. A
+                // re-authorisation offered to them was opened without one
+                // (Mono's names the account): the directory is asked now.
                 config.customer = flow.config().customer.clone();
+                if let (None, Some(directory)) = (&config.customer, &self.config.customers) {
+                    let phone = session.channel.phone.clone();
+                    let records = session.customer.as_mut();
+                    match self
+                        .customer_of(directory.as_ref(), &phone, records, reply_by)
+                        .await
+                    {
+                        Ok(found) => config.customer = Some(found),
+                        Err(refusal) => return Ok(refusal),
+                    }
+                }
                 let fresh = ConnectFlow::new(config, now);
                 self.drive(key, version, session, fresh, reply_by).await
             }

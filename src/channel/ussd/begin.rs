@@ -243,45 +243,11 @@ impl UssdService {
         if unread && invalid {
             return unsure();
         }
-        if !invalid {
-            // About to start a session (and soon a partner session on the
-            // host's key): within this phone's and this source's limits
-            // only. Counted here, once the answer is known to start one: an
-            // invalid answer starts nothing.
-            if !self.limiter.allow(&raw.phone, peer) {
-                if unread {
-                    return unsure();
-                }
-                tracing::warn!(gateway, "session start refused: over the rate limit");
-                return Ok(screen(
-                    "Too many attempts. Please try again in a few minutes.",
-                    true,
-                ));
-            }
-            // Who the partner's session is for, when the host keeps a
-            // directory: asked only now, so neither an invalid answer nor a
-            // limited phone costs the host a lookup. The flow is made again
-            // with it (its first one had the service's config): nothing was
-            // applied to it yet.
-            if let Some(directory) = &self.config.customers {
-                let found = match self
-                    .customer_of(directory.as_ref(), &raw.phone, reply_by)
-                    .await
-                {
-                    Ok(found) => found,
-                    Err(refusal) => return Ok(refusal),
-                };
-                if let (Some(c), PartnerCustomer::New { name, email }) =
-                    (session.customer.as_mut(), &found)
-                {
-                    c.name = Some(name.clone());
-                    c.email = Some(email.clone());
-                }
-                let config = flow.config().clone().with_customer(found);
-                flow = ConnectFlow::new(config, self.service.now());
-                self.service.answer_reads(self.partner(), &mut flow).await?;
-            }
-        }
+        // Kept to apply again to a flow made for the directory's customer.
+        let chosen = match (&outcome, &self.config.customers) {
+            (Outcome::Act(action), Some(_)) => Some(action.clone()),
+            _ => None,
+        };
         match outcome {
             Outcome::Move(cursor) => session.channel.cursor = cursor,
             Outcome::Act(action @ UserAction::ChooseInstitution { .. }) => {
@@ -306,6 +272,46 @@ impl UssdService {
                 return self
                     .first_screen(Some("Invalid choice."), &session.channel.first)
                     .await
+            }
+        }
+        // About to start a session (and soon a partner session on the
+        // host's key): within this phone's and this source's limits only.
+        // Counted here, once the answer is known to start one: an invalid
+        // answer starts nothing.
+        if !self.limiter.allow(&raw.phone, peer) {
+            if unread {
+                return unsure();
+            }
+            tracing::warn!(gateway, "session start refused: over the rate limit");
+            return Ok(screen(
+                "Too many attempts. Please try again in a few minutes.",
+                true,
+            ));
+        }
+        // Who the partner's session is for, when the host keeps a
+        // directory: asked only now, so neither an invalid answer nor a
+        // limited phone costs the host a lookup; and only on a hop served
+        // with a read, which knows nothing waits for this phone (a
+        // re-authorisation, a twin of this hop that got there first), so
+        // each hop asks once. The flow is made again for the customer (its
+        // first one had the service's config), and the answer applied again.
+        if let Some(directory) = &self.config.customers {
+            if unread {
+                return unsure();
+            }
+            let records = session.customer.as_mut();
+            let found = match self
+                .customer_of(directory.as_ref(), &raw.phone, records, reply_by)
+                .await
+            {
+                Ok(found) => found,
+                Err(refusal) => return Ok(refusal),
+            };
+            let config = flow.config().clone().with_customer(found);
+            flow = ConnectFlow::new(config, self.service.now());
+            self.service.answer_reads(self.partner(), &mut flow).await?;
+            if let Some(action) = chosen {
+                flow.handle(self.service.now(), Input::User(action))?;
             }
         }
         if let Some(phone_key) = phone_key {
@@ -363,18 +369,31 @@ impl UssdService {
 
 impl UssdService {
     /// The partner customer `phone`'s new session is for, as the host's
-    /// directory says; else the screen that ends the dial: the phone is not
-    /// one the host links accounts for, or the directory could not say in
-    /// time (the person tries again; nothing was stored).
-    async fn customer_of(
+    /// directory says (a new customer's name and email go into `records`,
+    /// the customer the auth records keep); else the screen that ends the
+    /// dial: the phone is not one the host links accounts for (or the
+    /// gateway sent none, and there is nothing to ask about), or the
+    /// directory could not say in time (the person tries again; nothing was
+    /// stored).
+    pub(super) async fn customer_of(
         &self,
         directory: &dyn CustomerDirectory,
         phone: &str,
+        records: Option<&mut Customer>,
         reply_by: tokio::time::Instant,
     ) -> Result<PartnerCustomer, Screen> {
+        if phone.is_empty() {
+            return Err(screen(NOT_REGISTERED, true));
+        }
         let asked = tokio::time::timeout_at(reply_by, directory.lookup(phone, self.partner()));
         let error = match asked.await {
-            Ok(Ok(Lookup::Found(customer))) => return Ok(customer),
+            Ok(Ok(Lookup::Found(customer))) => {
+                if let (Some(c), PartnerCustomer::New { name, email }) = (records, &customer) {
+                    c.name = Some(name.clone());
+                    c.email = Some(email.clone());
+                }
+                return Ok(customer);
+            }
             Ok(Ok(Lookup::Unknown { message })) => {
                 let text = message.as_deref().unwrap_or(NOT_REGISTERED);
                 return Err(self.presenter.fit(&[text], &[], true));

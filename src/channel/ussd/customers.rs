@@ -4,9 +4,12 @@
 //! session for a customer: its id, or a new one's name and email (mono.md
 //! §3). Without a directory every USSD session is opened for the one
 //! customer the dialect is configured with (`serve --ussd-customer-id`);
-//! with one, the host says who each phone is, once per new session, after
-//! the person picked a bank (an invalid answer or a rate-limited phone costs
-//! the host nothing) and before the partner hears of it.
+//! with one, the host says who each phone is, once per new session, at the
+//! person's first answer that starts one (a bank, or the list's next page;
+//! an invalid answer or a rate-limited phone costs the host nothing), and
+//! before the partner hears of it. The session keeps the customer through
+//! a resume and "Start again". With Flinks, whose sessions name no
+//! customer, only "not known here" has an effect: it ends the dial.
 //!
 //! [`HttpDirectory`] asks the host's own service over HTTP, signed as the
 //! webhooks are (`POST {"phone","partner"}` with `x-connectflow-signature`);
@@ -46,9 +49,10 @@ pub struct DirectoryError(pub String);
 /// The host's map from a phone number to the partner customer its sessions
 /// are opened for.
 pub trait CustomerDirectory: Send + Sync + std::fmt::Debug + 'static {
-    /// Who `phone` (as the gateway sent it) is at `partner` (`mono`,
-    /// `flinks`). Asked once per new session; the USSD channel bounds the
-    /// wait by the hop's reply budget.
+    /// Who `phone` (as the gateway sent it, never empty) is at `partner`
+    /// (`mono`, `flinks`). Asked once per new session (a hop the gateway
+    /// sends twice at once may ask twice); the USSD channel bounds the wait
+    /// by the hop's reply budget.
     fn lookup<'a>(
         &'a self,
         phone: &'a str,
@@ -63,14 +67,14 @@ const MAX_TEXT: usize = 256;
 /// JSON object.
 const MAX_ANSWER: usize = 16 * 1024;
 
-/// Asks the host's service: `POST url` with `{"phone": "+2547…", "partner":
-/// "mono"}`, signed with the webhook secret (`x-connectflow-signature:
+/// Asks the host's service: `POST url` with `{"type": "customer.lookup",
+/// "phone": "+2547…", "partner": "mono"}`, signed with the webhook secret (`x-connectflow-signature:
 /// t=…,v1=…`, HMAC-SHA256 over `"<t>.<body>"`, as every webhook is).
 ///
 /// | the host answers | means |
 /// |---|---|
 /// | 200 `{"id": "cus_…"}` | the partner's customer of that id |
-/// | 200 `{"name": "Ada Obi", "email": "ada@…"}` | a new customer (an `id` beside them is ignored: it would be the host's own) |
+/// | 200 `{"name": "Ada Obi", "email": "ada@…"}` | a new customer (an `id` beside them is not sent: it would be the host's own) |
 /// | 404, optionally `{"message": "Dial *123# to register."}` | [`Lookup::Unknown`] |
 /// | anything else, or nothing within the timeout | [`DirectoryError`] |
 #[derive(Clone)]
@@ -153,7 +157,9 @@ impl CustomerDirectory for HttpDirectory {
 
 /// The request's JSON.
 fn request_body(phone: &str, partner: &str) -> Vec<u8> {
-    serde_json::json!({ "phone": phone, "partner": partner })
+    // `type` tells it from a webhook, signed with the same secret: a
+    // captured lookup is no delivery to the host's webhook receiver.
+    serde_json::json!({ "type": "customer.lookup", "phone": phone, "partner": partner })
         .to_string()
         .into_bytes()
 }
@@ -168,8 +174,16 @@ fn decode(status: u16, body: &[u8]) -> Result<Lookup, DirectoryError> {
         message: Option<String>,
     }
     let parsed = || -> Result<Answer, DirectoryError> {
-        let answer: Answer = serde_json::from_slice(body)
-            .map_err(|e| DirectoryError(format!("HTTP {status}: not a JSON object ({e})")))?;
+        // serde_json's message quotes what it refused (a phone, an email):
+        // only its kind and place are kept, as the error is logged.
+        let answer: Answer = serde_json::from_slice(body).map_err(|e| {
+            DirectoryError(format!(
+                "HTTP {status}: not the JSON object expected ({:?} at line {} column {})",
+                e.classify(),
+                e.line(),
+                e.column()
+            ))
+        })?;
         let fields = [&answer.id, &answer.name, &answer.email, &answer.message];
         if fields
             .into_iter()
@@ -258,8 +272,18 @@ mod tests {
         let long = format!(r#"{{"id":"{}"}}"#, "x".repeat(MAX_TEXT + 1));
         assert!(decode(200, long.as_bytes()).is_err());
         assert!(decode(200, br#"{"id":"cus\n7"}"#).is_err());
-        let e = decode(200, br#"{"name":"Ada","email":"ada"}"#).unwrap_err();
-        assert!(!e.to_string().contains("Ada"), "{e}");
+        // What is logged quotes nothing the host sent.
+        for body in [
+            &br#"{"name":"Ada","email":"ada"}"#[..],
+            br#""ada@example.com""#,
+            br#"{"id":254711000001}"#,
+            br#"{"id":"user-12","name":"Ada","email":"ada"}"#,
+        ] {
+            let e = decode(200, body).unwrap_err().to_string();
+            for quoted in ["Ada", "ada", "254711000001", "user-12"] {
+                assert!(!e.contains(quoted), "{e}");
+            }
+        }
     }
 
     #[test]
@@ -268,7 +292,7 @@ mod tests {
             serde_json::from_slice(&request_body("+254711000001", "mono")).unwrap();
         assert_eq!(
             body,
-            serde_json::json!({"phone": "+254711000001", "partner": "mono"})
+            serde_json::json!({"type": "customer.lookup", "phone": "+254711000001", "partner": "mono"})
         );
     }
 
