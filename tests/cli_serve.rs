@@ -305,6 +305,21 @@ fn serve_asks_the_hosts_directory_who_each_phone_is() {
         at_hop(&serve.url, "dir-1", "1").await;
         let login = at_hop(&serve.url, "dir-1", "1*1").await;
         assert!(login.to_lowercase().contains("username"), "{login}");
+        // An operator sees the lookups and how long they took.
+        let metrics = reqwest::get(format!("{}/metrics", serve.url))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            metrics.contains(r#"connectflow_customer_lookups_total{outcome="found"} 1"#),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains("connectflow_customer_lookup_seconds_count 1"),
+            "{metrics}"
+        );
     });
     let asked = partner.requests_to("/who");
     assert_eq!(asked.len(), 1, "{asked:?}");

@@ -268,6 +268,9 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
         }
         _ => Customer::new_customer("USSD Customer", "ussd@example.com"),
     };
+    // One key for every server-to-server route, read once.
+    let (key, key_line) = super::link_api::host_key()?;
+    let metrics = Metrics::new();
     // Who each phone is, when the host keeps a directory: checked before
     // anything starts, as the webhook's secret is.
     let customers: Option<Arc<dyn CustomerDirectory>> = match &args.ussd_customer_url {
@@ -279,14 +282,12 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
             })?;
             let timeout = Duration::from_secs(args.ussd_customer_timeout);
             let directory = HttpDirectory::new(url, Secret::new(secret), timeout)
-                .map_err(|e| super::usage(format!("--ussd-customer-url: {e}")))?;
+                .map_err(|e| super::usage(format!("--ussd-customer-url: {e}")))?
+                .with_metrics(&metrics);
             Some(Arc::new(directory))
         }
         None => None,
     };
-    // One key for every server-to-server route, read once.
-    let (key, key_line) = super::link_api::host_key()?;
-    let metrics = Metrics::new();
     // The auth records: every channel's links, the outbox, /v2/.
     let webhook = args.webhook_url.clone().map(|u| (u, args.webhook_timeout));
     let records =

@@ -18,8 +18,13 @@
 
 use crate::flow::PartnerCustomer;
 use crate::form::Secret;
+use crate::metrics::Metrics;
 use crate::service::signature::{sign, SIGNATURE_HEADER};
 use crate::store::BoxFuture;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -82,6 +87,22 @@ pub struct HttpDirectory {
     url: String,
     secret: Secret,
     http: reqwest::Client,
+    metrics: Option<LookupMetrics>,
+}
+
+/// `connectflow_customer_lookups{outcome}` and
+/// `connectflow_customer_lookup_seconds`: an operator sees a directory
+/// that fails or slows before the people it turns away say so.
+#[derive(Clone)]
+struct LookupMetrics {
+    lookups: Family<OutcomeLabels, Counter>,
+    seconds: Histogram,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    /// `found`, `unknown` or `error`.
+    outcome: &'static str,
 }
 
 impl std::fmt::Debug for HttpDirectory {
@@ -113,7 +134,60 @@ impl HttpDirectory {
             url: url.to_owned(),
             secret,
             http,
+            metrics: None,
         })
+    }
+
+    /// Also counted in `/metrics`: lookups by outcome (`found`, `unknown`,
+    /// `error`) and their latency.
+    pub fn with_metrics(mut self, metrics: &Metrics) -> HttpDirectory {
+        let lookups = Family::<OutcomeLabels, Counter>::default();
+        // 1 ms .. ~16 s: a directory on the same network, up to one past
+        // any hop's reply budget.
+        let seconds = Histogram::new(exponential_buckets(0.001, 2.0, 15));
+        metrics.register(
+            "customer_lookups",
+            "USSD customer directory lookups, by outcome",
+            lookups.clone(),
+        );
+        metrics.register(
+            "customer_lookup_seconds",
+            "USSD customer directory lookup latency",
+            seconds.clone(),
+        );
+        self.metrics = Some(LookupMetrics { lookups, seconds });
+        self
+    }
+
+    /// One lookup, as the host answered it.
+    async fn ask(&self, phone: &str, partner: &str) -> Result<Lookup, DirectoryError> {
+        let body = request_body(phone, partner);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let signature = sign(self.secret.expose().as_bytes(), now, &body);
+        // Without the URL in any error: it may carry a token.
+        let failed = |e: reqwest::Error| DirectoryError(e.without_url().to_string());
+        let mut response = self
+            .http
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .header(SIGNATURE_HEADER, signature)
+            .body(body)
+            .send()
+            .await
+            .map_err(failed)?;
+        let status = response.status().as_u16();
+        let mut answer = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(failed)? {
+            if answer.len() + chunk.len() > MAX_ANSWER {
+                return Err(DirectoryError(format!(
+                    "HTTP {status}: an answer past {MAX_ANSWER} bytes"
+                )));
+            }
+            answer.extend_from_slice(&chunk);
+        }
+        decode(status, &answer)
     }
 }
 
@@ -124,33 +198,18 @@ impl CustomerDirectory for HttpDirectory {
         partner: &'a str,
     ) -> BoxFuture<'a, Result<Lookup, DirectoryError>> {
         Box::pin(async move {
-            let body = request_body(phone, partner);
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            let signature = sign(self.secret.expose().as_bytes(), now, &body);
-            // Without the URL in any error: it may carry a token.
-            let failed = |e: reqwest::Error| DirectoryError(e.without_url().to_string());
-            let mut response = self
-                .http
-                .post(&self.url)
-                .header("content-type", "application/json")
-                .header(SIGNATURE_HEADER, signature)
-                .body(body)
-                .send()
-                .await
-                .map_err(failed)?;
-            let status = response.status().as_u16();
-            let mut answer = Vec::new();
-            while let Some(chunk) = response.chunk().await.map_err(failed)? {
-                if answer.len() + chunk.len() > MAX_ANSWER {
-                    return Err(DirectoryError(format!(
-                        "HTTP {status}: an answer past {MAX_ANSWER} bytes"
-                    )));
-                }
-                answer.extend_from_slice(&chunk);
+            let started = std::time::Instant::now();
+            let result = self.ask(phone, partner).await;
+            if let Some(m) = &self.metrics {
+                let outcome = match &result {
+                    Ok(Lookup::Found(_)) => "found",
+                    Ok(Lookup::Unknown { .. }) => "unknown",
+                    Err(_) => "error",
+                };
+                m.lookups.get_or_create(&OutcomeLabels { outcome }).inc();
+                m.seconds.observe(started.elapsed().as_secs_f64());
             }
-            decode(status, &answer)
+            result
         })
     }
 }
