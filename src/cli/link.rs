@@ -203,7 +203,7 @@ pub(crate) async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
         call_timeout: Duration::from_secs(args.timeout),
         ..DriverConfig::default()
     };
-    let mut driver = partner.driver(customer, config)?;
+    let mut driver = partner.driver(Some(customer), config)?;
     let recorder = match &args.record {
         Some(path) => {
             let recorder = std::sync::Arc::new(

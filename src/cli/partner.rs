@@ -202,17 +202,20 @@ impl PartnerArgs {
 }
 
 impl Connected {
-    /// A driver for the partner; `customer` is who Mono links for (Flinks
-    /// does not ask).
+    /// A driver for the partner; `customer` is who Mono links for when a
+    /// flow names no one (`None`: each flow must; Flinks does not ask).
     pub(crate) fn driver(
         &self,
-        customer: Customer,
+        customer: Option<Customer>,
         config: DriverConfig,
     ) -> Result<Driver, BoxError> {
         let driver = match self.kind {
             PartnerKind::Mono => {
                 let key = self.secret.clone().unwrap_or_default();
-                let mut mono = MonoConfig::new(key, customer);
+                let mut mono = match customer {
+                    Some(customer) => MonoConfig::new(key, customer),
+                    None => MonoConfig::per_flow_customer(key),
+                };
                 if self.args.mono_version == "v1" {
                     mono = mono.version(MonoVersion::V1);
                 }

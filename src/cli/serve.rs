@@ -256,17 +256,18 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
         &args.ussd_customer_name,
         &args.ussd_customer_email,
     ) {
-        (Some(id), _, _) if !id.is_empty() => Customer::existing(id),
-        (None, Some(name), Some(email)) => Customer::new_customer(name.trim(), email.trim()),
-        _ if partner.partner == "mono"
-            && partner.env == Env::Production
-            && args.ussd_customer_url.is_none() =>
-        {
+        (Some(id), _, _) if !id.is_empty() => Some(Customer::existing(id)),
+        (None, Some(name), Some(email)) => Some(Customer::new_customer(name.trim(), email.trim())),
+        // The host names each phone's: a flow without one (stored before
+        // the directory was switched on) is refused, never filed under a
+        // shared customer.
+        _ if args.ussd_customer_url.is_some() => None,
+        _ if partner.partner == "mono" && partner.env == Env::Production => {
             return Err(super::usage(
                 "with a live Mono key, say which Mono customer USSD sessions are opened for: --ussd-customer-id ID, --ussd-customer-name NAME and --ussd-customer-email EMAIL, or --ussd-customer-url URL to ask your service per phone",
             ))
         }
-        _ => Customer::new_customer("USSD Customer", "ussd@example.com"),
+        _ => Some(Customer::new_customer("USSD Customer", "ussd@example.com")),
     };
     // One key for every server-to-server route, read once.
     let (key, key_line) = super::link_api::host_key()?;

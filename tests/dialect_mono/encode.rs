@@ -74,6 +74,28 @@ fn encode_create_session_v2_new_and_existing_customer() {
         };
         assert_eq!(body_json(&existing.encode(&call))["customer"], sent);
     }
+    // A host that names each flow's customer configures none: a flow that
+    // names no one is refused before anything is sent, never filed under a
+    // shared customer; one that names theirs goes out with it.
+    let per_flow = Mono::new(MonoConfig::per_flow_customer(KEY));
+    let unnamed = Call::CreateSession {
+        institution: "i".into(),
+        auth_method: AuthMethodKind::InternetBanking,
+        customer: None,
+    };
+    assert!(matches!(
+        connectflow::dialect::Dialect::encode(&per_flow, &unnamed, Timestamp(0)),
+        Encoded::Local(Err(CallError::Malformed(_)))
+    ));
+    let named = Call::CreateSession {
+        institution: "i".into(),
+        auth_method: AuthMethodKind::InternetBanking,
+        customer: Some(PartnerCustomer::Known { id: "cus_9".into() }),
+    };
+    assert_eq!(
+        body_json(&per_flow.encode(&named))["customer"],
+        json!({"id": "cus_9"})
+    );
 }
 
 #[test]

@@ -43,12 +43,18 @@ pub(super) fn encode(config: &MonoConfig, call: &Call) -> Encoded {
                 body.insert("scope".into(), Value::String(config.scope.clone()));
                 // The flow's customer (the host's, per person), else the
                 // one this dialect was configured with.
-                let customer = match customer {
-                    Some(PartnerCustomer::Known { id }) => Customer::existing(id.clone()),
-                    Some(PartnerCustomer::New { name, email }) => {
+                let customer = match (customer, &config.customer) {
+                    (Some(PartnerCustomer::Known { id }), _) => Customer::existing(id.clone()),
+                    (Some(PartnerCustomer::New { name, email }), _) => {
                         Customer::new_customer(name.clone(), email.clone())
                     }
-                    None => config.customer.clone(),
+                    (None, Some(configured)) => configured.clone(),
+                    (None, None) => {
+                        return Encoded::Local(Err(CallError::Malformed(
+                            "no Mono customer for this session: this host names one per flow"
+                                .into(),
+                        )))
+                    }
                 };
                 body.insert("customer".into(), customer.to_json());
             }

@@ -106,8 +106,14 @@ pub struct MonoConfig {
     pub app_id: Option<String>,
     /// The v2 `scope` (and institution filter), normally `financial_data`.
     pub scope: String,
-    /// Who the linked account belongs to (v2 session body).
-    pub customer: Customer,
+    /// Who the linked account belongs to (v2 session body) when the flow
+    /// names no one ([`FlowConfig::customer`]). `None`: every flow must name
+    /// its own, and a session for one that does not is refused before it is
+    /// sent (a host that names each person's customer must never have one
+    /// filed under a shared one).
+    ///
+    /// [`FlowConfig::customer`]: crate::flow::FlowConfig::customer
+    pub customer: Option<Customer>,
 }
 
 impl MonoConfig {
@@ -118,7 +124,16 @@ impl MonoConfig {
             secret_key: secret_key.into(),
             app_id: None,
             scope: "financial_data".to_owned(),
-            customer,
+            customer: Some(customer),
+        }
+    }
+
+    /// A v2 config with scope `financial_data` and no customer of its own:
+    /// each flow names its person's ([`customer`](Self::customer)).
+    pub fn per_flow_customer(secret_key: impl Into<Secret>) -> Self {
+        MonoConfig {
+            customer: None,
+            ..MonoConfig::new(secret_key, Customer::existing(""))
         }
     }
 
