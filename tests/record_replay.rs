@@ -542,6 +542,12 @@ async fn link_replay_replays_a_session_the_person_let_expire_on_the_form() {
         .filter(|x| x.call == "create_session")
         .count();
     assert_eq!(sessions, 2, "the recording holds the renewal");
+    let inputs = transcript
+        .entries
+        .iter()
+        .filter(|e| matches!(e, connectflow::driver::Entry::Input { .. }))
+        .count();
+    assert_eq!(inputs, 2, "both logins' times are recorded");
 
     // Typed as the person typed it: the login twice.
     let out = connectflow(
@@ -565,4 +571,32 @@ async fn link_replay_replays_a_session_the_person_let_expire_on_the_form() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(last_result(&out)["result"], "linked");
+}
+
+/// The replay's clock hands the person's actions over at the recorded
+/// times, in order, and stays at the last; a transcript with no recorded
+/// inputs (format 1) leaves it at the last reply's time.
+#[tokio::test]
+async fn the_replay_clock_moves_to_each_recorded_input_in_order() {
+    let exchange = r#"{"type":"exchange","seq":1,"call":"list_institutions","method":"GET","path":"/v3/institutions","request_headers":{},"request_body":null,"status":200,"response_headers":{},"response_body":{},"at":1000,"ms":10}"#;
+    let with_inputs = format!(
+        "{{\"type\":\"header\",\"version\":2,\"partner\":\"mono\"}}\n{exchange}\n{{\"type\":\"input\",\"at\":5000}}\n{{\"type\":\"input\",\"at\":9000}}\n"
+    );
+    let partner = ReplayPartner::start(Transcript::read(with_inputs.as_bytes()).unwrap())
+        .await
+        .unwrap();
+    let clock = partner.clock();
+    use connectflow::driver::Timeline;
+    assert_eq!(clock.now().0, 1000, "before the first exchange: its time");
+    assert_eq!(clock.input_at().0, 5000);
+    assert_eq!(clock.input_at().0, 9000);
+    assert_eq!(clock.input_at().0, 9000, "past the last input: stays");
+    assert_eq!(clock.now().0, 9000);
+
+    let without =
+        format!("{{\"type\":\"header\",\"version\":1,\"partner\":\"mono\"}}\n{exchange}\n");
+    let partner = ReplayPartner::start(Transcript::read(without.as_bytes()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(partner.clock().input_at().0, 1000);
 }

@@ -188,13 +188,22 @@ impl Driver {
         self.timeline.now()
     }
 
-    /// The time to hand `flow` the person's action with (and to fire its
-    /// deadlines at, first): [`now`](Self::now), except on a replay's
-    /// timeline, where it is when the recording's person acted on that
-    /// screen ([`Timeline::input_at`]), so a session they let expire on a
-    /// form expires in the replay too.
+    /// The time to hand `flow` one of the person's actions with (and to
+    /// fire its deadlines at, first): [`now`](Self::now), written to the
+    /// flow's transcript when recording ([`Entry::Input`]); on a replay's
+    /// timeline, the time the recording's person acted
+    /// ([`Timeline::input_at`]), so a session they let expire on a form
+    /// expires in the replay too. Call it once per action.
     pub fn input_time(&self, flow: &ConnectFlow) -> Timestamp {
-        self.timeline.input_at(flow.state())
+        let at = self.timeline.input_at();
+        let recorder = match &self.record_dir {
+            Some(dir) => dir.recorder(flow),
+            None => self.recorder.clone(),
+        };
+        if let Some(r) = recorder {
+            r.input(at);
+        }
+        at
     }
 
     /// Drives `flow` until it needs the person or ends: makes every call it
@@ -247,7 +256,7 @@ impl Driver {
 
     fn record_state(&self, flow: &ConnectFlow) {
         if let Some(r) = &self.recorder {
-            r.state(flow.state(), self.now());
+            r.state(flow.state());
         }
     }
 
@@ -269,7 +278,7 @@ impl Driver {
         };
         if self.record_dir.is_some() {
             if let Some(r) = &recorder {
-                r.state(flow.state(), self.now());
+                r.state(flow.state());
             }
         }
         // Boxed (here and in `call_within`): a partner call is a future of

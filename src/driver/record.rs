@@ -8,10 +8,11 @@
 //! with `connectflow replay` or `connectflow::testing::ReplayPartner`.
 //!
 //! ```text
-//! {"type":"header","version":1,"partner":"mono"}
+//! {"type":"header","version":2,"partner":"mono"}
 //! {"type":"state","state":"LoadingInstitutions"}
 //! {"type":"exchange","seq":1,"call":"list_institutions","method":"GET","path":"/v3/institutions?scope=auth",...}
 //! {"type":"event","name":"OPENED"}
+//! {"type":"input","at":1764921600123}
 //! ```
 
 use super::scrub::Scrubber;
@@ -26,7 +27,10 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 /// The transcript format this crate writes (and the newest it reads).
-pub const TRANSCRIPT_VERSION: u32 = 1;
+/// 2 added [`Entry::Input`] lines, which a reader of 1 would refuse line by
+/// line; version 1 files read as before (no input times: a replay of one
+/// hands the person's actions over at the last reply's time).
+pub const TRANSCRIPT_VERSION: u32 = 2;
 
 /// Request headers worth keeping: the rest are transport noise or keys.
 const REQUEST_HEADERS: &[&str] = &["content-type", "accept", "x-session-id"];
@@ -51,13 +55,15 @@ pub enum Entry {
     State {
         /// [`StateKind::name`].
         state: String,
-        /// The flow's time when the driver saw it there (ms since the Unix
-        /// epoch), the person's action's time for a state their action
-        /// led to: what lets a replay hand the flow each action at the time
-        /// it came ([`Timeline::input_at`](super::Timeline::input_at)).
-        /// Absent in transcripts written before it was.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        at: Option<u64>,
+    },
+    /// The host handed the flow one of the person's actions, at `at` (the
+    /// flow's time, ms since the Unix epoch; [`Driver::input_time`]): a
+    /// replay hands the same action over at the same time.
+    ///
+    /// [`Driver::input_time`]: super::Driver::input_time
+    Input {
+        /// When.
+        at: u64,
     },
     /// The flow emitted an event.
     Event {
@@ -192,7 +198,7 @@ impl Transcript {
         self.entries
             .iter()
             .filter_map(|e| match e {
-                Entry::State { state, .. } => Some(state.as_str()),
+                Entry::State { state } => Some(state.as_str()),
                 _ => None,
             })
             .collect()
@@ -309,8 +315,8 @@ impl Recorder {
         write_entry(&mut inner, entry);
     }
 
-    /// The flow is in `state` at `at` (written only when it changed).
-    pub(crate) fn state(&self, state: StateKind, at: Timestamp) {
+    /// The flow is in `state` (written only when it changed).
+    pub(crate) fn state(&self, state: StateKind) {
         let mut inner = self.lock();
         if inner.last_state == Some(state) {
             return;
@@ -320,9 +326,13 @@ impl Recorder {
             &mut inner,
             &Entry::State {
                 state: state.name().to_owned(),
-                at: Some(at.0),
             },
         );
+    }
+
+    /// The host handed the flow one of the person's actions at `at`.
+    pub(crate) fn input(&self, at: Timestamp) {
+        self.write(&Entry::Input { at: at.0 });
     }
 
     /// The flow emitted `event` (its name only: messages can quote input).

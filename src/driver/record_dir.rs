@@ -161,7 +161,7 @@ impl RecordDir {
         };
         if fresh {
             if let Some(list) = &state.list {
-                recorder.state(crate::flow::StateKind::LoadingInstitutions, list.at);
+                recorder.state(crate::flow::StateKind::LoadingInstitutions);
                 recorder.exchange(
                     Some(&Call::ListInstitutions),
                     &list.request,

@@ -1,6 +1,6 @@
 //! Where a driver reads the time: the wall clock, or a replay's recording.
 
-use crate::flow::{StateKind, Timestamp};
+use crate::flow::Timestamp;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The wall clock as a flow [`Timestamp`].
@@ -23,11 +23,11 @@ pub trait Timeline: Send + Sync + std::fmt::Debug {
     /// sleep before it is due. A timeline that is not the wall clock moves
     /// to `at` itself and answers zero.
     fn until(&self, at: Timestamp) -> Duration;
-    /// The time of the person's action on a flow in `state`: now. A
-    /// recording's timeline answers when the recorded flow left that state
-    /// (the person acted then, or a deadline fired first, as when they let
-    /// the session expire on a form), and stays there.
-    fn input_at(&self, _state: StateKind) -> Timestamp {
+    /// The time of the person's next action
+    /// ([`Driver::input_time`](super::Driver::input_time)): now. A
+    /// recording's timeline answers the time of the recording's next one,
+    /// and stays there.
+    fn input_at(&self) -> Timestamp {
         self.now()
     }
 }

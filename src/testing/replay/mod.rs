@@ -32,7 +32,7 @@
 mod matcher;
 
 use crate::driver::{Entry, Exchange, Timeline, Transcript};
-use crate::flow::{StateKind, Timestamp};
+use crate::flow::Timestamp;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -71,9 +71,8 @@ pub struct ReplayClock {
     shared: Arc<Shared>,
     /// The furthest deadline waited for, or person's action replayed.
     floor: AtomicU64,
-    /// The recorded states before this one are behind the replay
-    /// ([`Timeline::input_at`]).
-    states_seen: AtomicUsize,
+    /// How many of the recording's inputs were handed over.
+    inputs_taken: AtomicUsize,
 }
 
 impl fmt::Debug for ReplayClock {
@@ -105,48 +104,18 @@ impl Timeline for ReplayClock {
         Duration::ZERO
     }
 
-    /// The recording's flow was in `state` too, after as many exchanges as
-    /// the replay has answered; the state it was recorded in next (before
-    /// the next exchange) says when it left: the person's action came then,
-    /// or a deadline that fired first (a session they let expire on the
-    /// form, renewed before their action). The clock moves there. A state
-    /// the recording does not show there (or a transcript older than the
-    /// recorded times) leaves it where it is.
-    fn input_at(&self, state: StateKind) -> Timestamp {
-        let answered = self
-            .shared
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .next;
-        let states = &self.shared.states;
-        let from = self.states_seen.load(Ordering::SeqCst);
-        let here = states
-            .iter()
-            .enumerate()
-            .skip(from)
-            .skip_while(|(_, s)| s.after < answered)
-            .take_while(|(_, s)| s.after == answered)
-            .find(|(_, s)| s.name == state.name());
-        if let Some((i, _)) = here {
-            self.states_seen.fetch_max(i + 1, Ordering::SeqCst);
-            let left = states
-                .get(i + 1)
-                .filter(|next| next.after == answered)
-                .and_then(|next| next.at);
-            if let Some(at) = left {
-                self.floor.fetch_max(at, Ordering::SeqCst);
-            }
+    /// The recording's next input ([`Entry::Input`]), in order: the
+    /// clock moves to when the recording's person acted (a session they
+    /// let expire on a form expires here too, before their action). A
+    /// transcript without inputs (written before they were, version 1)
+    /// leaves the clock where it is.
+    fn input_at(&self) -> Timestamp {
+        let taken = self.inputs_taken.fetch_add(1, Ordering::SeqCst);
+        if let Some(&at) = self.shared.inputs.get(taken) {
+            self.floor.fetch_max(at, Ordering::SeqCst);
         }
         self.now()
     }
-}
-
-/// A state the recorded flow entered: after how many exchanges, and when.
-struct RecordedState {
-    after: usize,
-    name: String,
-    at: Option<u64>,
 }
 
 /// How far a replay got.
@@ -162,7 +131,8 @@ pub enum ReplayStatus {
 
 struct Shared {
     exchanges: Vec<Exchange>,
-    states: Vec<RecordedState>,
+    /// When the recording's person acted, in order.
+    inputs: Vec<u64>,
     state: Mutex<Progress>,
     status: watch::Sender<ReplayStatus>,
 }
@@ -202,19 +172,14 @@ impl ReplayPartner {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let exchanges: Vec<Exchange> = transcript.exchanges().cloned().collect();
-        let mut states = Vec::new();
-        let mut after = 0;
-        for entry in &transcript.entries {
-            match entry {
-                Entry::Exchange(_) => after += 1,
-                Entry::State { state, at } => states.push(RecordedState {
-                    after,
-                    name: state.clone(),
-                    at: *at,
-                }),
-                _ => {}
-            }
-        }
+        let inputs = transcript
+            .entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Input { at } => Some(*at),
+                _ => None,
+            })
+            .collect();
         let (status, _) = watch::channel(if exchanges.is_empty() {
             ReplayStatus::Finished
         } else {
@@ -222,7 +187,7 @@ impl ReplayPartner {
         });
         let shared = Arc::new(Shared {
             exchanges,
-            states,
+            inputs,
             state: Mutex::new(Progress::default()),
             status,
         });
@@ -257,14 +222,14 @@ impl ReplayPartner {
     /// the flow's deadlines at it first). Before the first exchange it
     /// stands at that exchange's time; once exchange *k* is answered, at the
     /// time its reply came when recorded (`at + ms`); a deadline the flow
-    /// waits for moves it there at once, and so does a person's action, to
-    /// when the recording's person acted on that screen (a session they let
-    /// expire on a form expires in the replay too).
+    /// waits for moves it there at once, and so does each of the person's
+    /// actions, to when the recording's person made theirs (in order; a
+    /// session they let expire on a form expires in the replay too).
     pub fn clock(&self) -> Arc<ReplayClock> {
         Arc::new(ReplayClock {
             shared: Arc::clone(&self.shared),
             floor: AtomicU64::new(0),
-            states_seen: AtomicUsize::new(0),
+            inputs_taken: AtomicUsize::new(0),
         })
     }
 
