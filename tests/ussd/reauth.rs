@@ -204,7 +204,7 @@ async fn monos_reauthorisation_webhook_is_offered_on_the_next_dial() {
 
 /// The first page of `phone`'s auths in `records` (the USSD channel's
 /// customer id is the phone).
-async fn auths_of(records: &SqlStore, phone: &str) -> connectflow::records::Found {
+pub(crate) async fn auths_of(records: &SqlStore, phone: &str) -> connectflow::records::Found {
     let mine = Filter {
         customer: Some(phone.into()),
         ..Filter::default()

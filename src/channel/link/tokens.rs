@@ -109,8 +109,7 @@ fn text(value: Option<String>, what: &str) -> Result<Option<String>, ApiError> {
                 "{what} must be 1 to {MAX_TEXT} printable characters"
             )))
         }
-        // Trimmed here, so the partner and the records see the same value.
-        other => Ok(other.map(|v| v.trim().to_owned())),
+        other => Ok(other),
     }
 }
 
@@ -121,13 +120,17 @@ impl CustomerJson {
     /// partner knows, by the id given alone. A host's own id is never sent
     /// to the partner as the partner's: Mono would refuse the session.
     fn into_customer(self) -> Result<(Customer, PartnerCustomer), ApiError> {
-        let id = text(self.id, "customer.id")?;
-        let name = text(self.name, "customer.name")?;
-        let email = text(self.email, "customer.email")?;
+        // Trimmed, so the partner and the records see the same values.
+        let trimmed = |v: Option<String>| v.map(|v| v.trim().to_owned());
+        let id = trimmed(text(self.id, "customer.id")?);
+        let name = trimmed(text(self.name, "customer.name")?);
+        let email = trimmed(text(self.email, "customer.email")?);
         let at_partner =
             PartnerCustomer::from_parts(id.as_deref(), name.as_deref(), email.as_deref())
                 .ok_or_else(|| {
-                    ApiError::BadRequest("customer needs an id, or a name and an email".into())
+                    ApiError::BadRequest(
+                        "customer needs an id alone, or a name and an email (with an @)".into(),
+                    )
                 })?;
         // The records' id: the host's when given, else the new customer's
         // email.

@@ -71,6 +71,11 @@ impl UssdService {
                 config.customer = flow.config().customer.clone();
                 if let (None, Some(directory)) = (&config.customer, &self.config.customers) {
                     let phone = session.channel.phone.clone();
+                    // A new link, and a lookup the host pays for: within
+                    // the phone's limit, as any session start.
+                    if !self.limiter.allow(&phone, None) {
+                        return Ok(screen(super::begin::TOO_MANY, true));
+                    }
                     let records = session.customer.as_mut();
                     match self
                         .customer_of(directory.as_ref(), &phone, records, reply_by)

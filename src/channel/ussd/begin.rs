@@ -102,7 +102,10 @@ impl UssdService {
     /// free. `None` when the hop is not such an answer, or anything was
     /// there, or the store said anything but yes (a record that does not
     /// open, a lost connection): the hop is then served with a read, which
-    /// knows what to make of it.
+    /// knows what to make of it. Always `None` with a customer directory:
+    /// its lookup is made once, on a hop served with a read (which knows
+    /// nothing waits for this phone), and a hop that counted against the
+    /// rate limit here would count again there.
     pub(super) async fn unread_answer(
         self: &Arc<Self>,
         gateway: &str,
@@ -115,7 +118,10 @@ impl UssdService {
         let (Some(phone_key), Payload::Cumulative(text)) = (phone_key, &raw.payload) else {
             return None;
         };
-        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        if self.config.customers.is_some()
+            || text.is_empty()
+            || !text.bytes().all(|b| b.is_ascii_digit())
+        {
             return None;
         }
         let first = FirstHop {
@@ -283,22 +289,17 @@ impl UssdService {
                 return unsure();
             }
             tracing::warn!(gateway, "session start refused: over the rate limit");
-            return Ok(screen(
-                "Too many attempts. Please try again in a few minutes.",
-                true,
-            ));
+            return Ok(screen(TOO_MANY, true));
         }
         // Who the partner's session is for, when the host keeps a
         // directory: asked only now, so neither an invalid answer nor a
         // limited phone costs the host a lookup; and only on a hop served
-        // with a read, which knows nothing waits for this phone (a
-        // re-authorisation, a twin of this hop that got there first), so
-        // each hop asks once. The flow is made again for the customer (its
-        // first one had the service's config), and the answer applied again.
+        // with a read (`unread_answer` serves none with a directory), which
+        // knows nothing waits for this phone (a re-authorisation, a twin of
+        // this hop that got there first), so each hop asks once. The flow
+        // is made again for the customer (its first one had the service's
+        // config), on the same bank list, and the answer applied again.
         if let Some(directory) = &self.config.customers {
-            if unread {
-                return unsure();
-            }
             let records = session.customer.as_mut();
             let found = match self
                 .customer_of(directory.as_ref(), &raw.phone, records, reply_by)
@@ -308,10 +309,30 @@ impl UssdService {
                 Err(refusal) => return Ok(refusal),
             };
             let config = flow.config().clone().with_customer(found);
+            let catalogue = flow.catalogue().cloned();
             flow = ConnectFlow::new(config, self.service.now());
-            self.service.answer_reads(self.partner(), &mut flow).await?;
+            match catalogue {
+                // The list the answer was read against (not a refresh,
+                // which may have dropped the bank while the host answered).
+                Some(catalogue) => {
+                    if let Some(crate::flow::Effect::Call { id, .. }) = flow.poll_effect() {
+                        let result = Ok(crate::flow::Reply::Institutions(catalogue));
+                        flow.handle(self.service.now(), Input::Api { id, result })?;
+                    }
+                }
+                None => {
+                    self.service.answer_reads(self.partner(), &mut flow).await?;
+                }
+            }
             if let Some(action) = chosen {
-                flow.handle(self.service.now(), Input::User(action))?;
+                if flow
+                    .handle(self.service.now(), Input::User(action))
+                    .is_err()
+                {
+                    return self
+                        .first_screen(Some("Invalid choice."), &session.channel.first)
+                        .await;
+                }
             }
         }
         if let Some(phone_key) = phone_key {
@@ -414,6 +435,8 @@ impl UssdService {
 /// it gave no message of its own.
 const NOT_REGISTERED: &str =
     "This number is not registered for bank linking. Please register first.";
+/// The ending screen of a phone over its session starts.
+pub(super) const TOO_MANY: &str = "Too many attempts. Please try again in a few minutes.";
 /// The ending screen when the host's directory could not say.
 const DIRECTORY_DOWN: &str = "Sorry, we could not check your number. Please try again later.";
 

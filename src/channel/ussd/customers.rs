@@ -101,7 +101,8 @@ struct LookupMetrics {
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
-    /// `found`, `unknown` or `error`.
+    /// `found`, `unknown`, `error`, or `abandoned` (the hop's reply budget
+    /// ran out first).
     outcome: &'static str,
 }
 
@@ -139,7 +140,7 @@ impl HttpDirectory {
     }
 
     /// Also counted in `/metrics`: lookups by outcome (`found`, `unknown`,
-    /// `error`) and their latency.
+    /// `error`, `abandoned`) and their latency.
     pub fn with_metrics(mut self, metrics: &Metrics) -> HttpDirectory {
         let lookups = Family::<OutcomeLabels, Counter>::default();
         // 1 ms .. ~16 s: a directory on the same network, up to one past
@@ -198,19 +199,38 @@ impl CustomerDirectory for HttpDirectory {
         partner: &'a str,
     ) -> BoxFuture<'a, Result<Lookup, DirectoryError>> {
         Box::pin(async move {
-            let started = std::time::Instant::now();
+            // Counted when dropped: a lookup the hop's reply budget cut
+            // short (its future dropped mid-way) counts as `abandoned`.
+            let mut counted = Counted {
+                metrics: self.metrics.as_ref(),
+                started: std::time::Instant::now(),
+                outcome: "abandoned",
+            };
             let result = self.ask(phone, partner).await;
-            if let Some(m) = &self.metrics {
-                let outcome = match &result {
-                    Ok(Lookup::Found(_)) => "found",
-                    Ok(Lookup::Unknown { .. }) => "unknown",
-                    Err(_) => "error",
-                };
-                m.lookups.get_or_create(&OutcomeLabels { outcome }).inc();
-                m.seconds.observe(started.elapsed().as_secs_f64());
-            }
+            counted.outcome = match &result {
+                Ok(Lookup::Found(_)) => "found",
+                Ok(Lookup::Unknown { .. }) => "unknown",
+                Err(_) => "error",
+            };
             result
         })
+    }
+}
+
+/// One lookup's count and time, recorded when it is dropped.
+struct Counted<'a> {
+    metrics: Option<&'a LookupMetrics>,
+    started: std::time::Instant,
+    outcome: &'static str,
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        if let Some(m) = self.metrics {
+            let outcome = self.outcome;
+            m.lookups.get_or_create(&OutcomeLabels { outcome }).inc();
+            m.seconds.observe(self.started.elapsed().as_secs_f64());
+        }
     }
 }
 
@@ -261,7 +281,9 @@ fn decode(status: u16, body: &[u8]) -> Result<Lookup, DirectoryError> {
             PartnerCustomer::from_parts(a.id.as_deref(), a.name.as_deref(), a.email.as_deref())
                 .map(Lookup::Found)
                 .ok_or_else(|| {
-                    DirectoryError("HTTP 200 without an id, or a name and an email".into())
+                    DirectoryError(
+                        "HTTP 200 with neither an id alone nor a name and an email".into(),
+                    )
                 })
         }
         // A body is optional here: a bare 404 is the commonest "no".
