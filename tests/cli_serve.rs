@@ -170,6 +170,36 @@ async fn at_hop(url: &str, session: &str, text: &str) -> String {
         .unwrap()
 }
 
+/// `connectflow serve` in front of the stub `partner` with `extra`
+/// arguments and `env`, records in `dir`, the gateway token `ttl-token`.
+fn serve_stub(
+    partner: &connectflow::testing::StubPartner,
+    dir: &TempDir,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Process {
+    let url = partner.url();
+    let mut args = vec!["serve", "--addr", "127.0.0.1:0", "--base-url", &url];
+    args.extend_from_slice(extra);
+    Process::start_reading(
+        process::connectflow(&args)
+            .envs(env.iter().copied())
+            .env("CONNECTFLOW_GATEWAY_TOKEN", "ttl-token")
+            .env("CONNECTFLOW_RECORDS", dir.sqlite("records.db"))
+            .env_remove("MONO_SEC_KEY"),
+        3,
+    )
+}
+
+/// A USSD session `session` dialled to the first bank's login form (where
+/// its partner session is open).
+async fn to_the_login_form(url: &str, session: &str) {
+    at_hop(url, session, "").await;
+    at_hop(url, session, "1").await;
+    let login = at_hop(url, session, "1*1").await;
+    assert!(login.to_lowercase().contains("username"), "{login}");
+}
+
 /// `--session-ttl` is how long a dropped session is offered again: a
 /// re-dial just after the phone dropped at the login form is offered
 /// `1. Continue`; once the TTL has passed since its last hop, a re-dial
@@ -235,29 +265,18 @@ fn serve_opens_ussd_sessions_for_the_named_mono_customer() {
         .block_on(connectflow::testing::StubPartner::start())
         .unwrap();
     let dir = TempDir::new("cli-ussd-customer");
-    let serve = Process::start_reading(
-        process::connectflow(&[
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--base-url",
-            &partner.url(),
+    let serve = serve_stub(
+        &partner,
+        &dir,
+        &[
             "--secret-key",
             "test_sk_stub",
             "--ussd-customer-id",
             "cus_ussd_7",
-        ])
-        .env("CONNECTFLOW_GATEWAY_TOKEN", "ttl-token")
-        .env("CONNECTFLOW_RECORDS", dir.sqlite("records.db"))
-        .env_remove("MONO_SEC_KEY"),
-        3,
+        ],
+        &[],
     );
-    runtime.block_on(async {
-        at_hop(&serve.url, "cust-1", "").await;
-        at_hop(&serve.url, "cust-1", "1").await;
-        let login = at_hop(&serve.url, "cust-1", "1*1").await;
-        assert!(login.to_lowercase().contains("username"), "{login}");
-    });
+    runtime.block_on(to_the_login_form(&serve.url, "cust-1"));
     let sent = partner.requests_to(connectflow::testing::StubPartner::SESSION);
     let body = sent.last().and_then(|r| r.json()).unwrap_or_default();
     assert_eq!(body["customer"], serde_json::json!({"id": "cus_ussd_7"}));
@@ -282,29 +301,15 @@ fn serve_asks_the_hosts_directory_who_each_phone_is() {
         connectflow::testing::Answer::json(200, &serde_json::json!({"id": "cus_from_host"})),
     );
     let dir = TempDir::new("cli-ussd-directory");
-    let serve = Process::start_reading(
-        process::connectflow(&[
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--base-url",
-            &partner.url(),
-            "--secret-key",
-            "live_sk_stub",
-            "--ussd-customer-url",
-            &format!("{}/who", partner.url()),
-        ])
-        .env("CONNECTFLOW_GATEWAY_TOKEN", "ttl-token")
-        .env("CONNECTFLOW_WEBHOOK_SECRET", "whsec_cli")
-        .env("CONNECTFLOW_RECORDS", dir.sqlite("records.db"))
-        .env_remove("MONO_SEC_KEY"),
-        3,
+    let who = format!("{}/who", partner.url());
+    let serve = serve_stub(
+        &partner,
+        &dir,
+        &["--secret-key", "live_sk_stub", "--ussd-customer-url", &who],
+        &[("CONNECTFLOW_WEBHOOK_SECRET", "whsec_cli")],
     );
     runtime.block_on(async {
-        at_hop(&serve.url, "dir-1", "").await;
-        at_hop(&serve.url, "dir-1", "1").await;
-        let login = at_hop(&serve.url, "dir-1", "1*1").await;
-        assert!(login.to_lowercase().contains("username"), "{login}");
+        to_the_login_form(&serve.url, "dir-1").await;
         // An operator sees the lookups and how long they took.
         let metrics = reqwest::get(format!("{}/metrics", serve.url))
             .await

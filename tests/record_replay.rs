@@ -31,6 +31,24 @@ fn connectflow(dir: &TempDir, args: &[&str], stdin: &str) -> Output {
     )
 }
 
+/// `connectflow link --json --replay RECORDING` and `extra`, typing `stdin`.
+fn link_replay(dir: &TempDir, recording: &Path, extra: &[&str], stdin: &str) -> Output {
+    let mut args = vec!["link", "--json", "--replay", recording.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    connectflow(dir, &args, stdin)
+}
+
+/// The run exited 0 and its last JSON line says linked.
+fn assert_linked(out: &Output) {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(last_result(out)["result"], "linked");
+}
+
 fn event_types(out: &Output) -> Vec<String> {
     String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -214,29 +232,11 @@ fn link_replay_replays_a_recording_older_than_its_session() {
     let dir = TempDir::new("link-replay");
     let recording = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/recordings/user_good.jsonl");
     let replay = |method: &str| {
-        connectflow(
-            &dir,
-            &[
-                "link",
-                "--json",
-                "--replay",
-                recording.to_str().unwrap(),
-                "--institution",
-                "sandbox-bank",
-                "--auth-method",
-                method,
-            ],
-            "someone\nanything\n",
-        )
+        let chosen = ["--institution", "sandbox-bank", "--auth-method", method];
+        link_replay(&dir, &recording, &chosen, "someone\nanything\n")
     };
     let out = replay("internet_banking");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(last_result(&out)["result"], "linked");
+    assert_linked(&out);
     // The replay's link went to throwaway records, not the person's.
     let listed = connectflow(&dir, &["records", "list", "--json"], "");
     assert!(listed.status.success());
@@ -278,16 +278,10 @@ fn link_replay_replays_a_flinks_recording() {
     );
     // Replays `recording`, linking as recorded: exit 0, the result line.
     let replayed = |recording: &Path| {
-        let out = connectflow(
+        let out = link_replay(
             &dir,
-            &[
-                "link",
-                "--json",
-                "--replay",
-                recording.to_str().unwrap(),
-                "--institution",
-                "FlinksCapital",
-            ],
+            recording,
+            &["--institution", "FlinksCapital"],
             answers,
         );
         assert_eq!(
@@ -550,27 +544,19 @@ async fn link_replay_replays_a_session_the_person_let_expire_on_the_form() {
     assert_eq!(inputs, 2, "both logins' times are recorded");
 
     // Typed as the person typed it: the login twice.
-    let out = connectflow(
+    let chosen = [
+        "--institution",
+        "sandbox-bank",
+        "--auth-method",
+        "internet_banking",
+    ];
+    let out = link_replay(
         &dir,
-        &[
-            "link",
-            "--json",
-            "--replay",
-            file.to_str().unwrap(),
-            "--institution",
-            "sandbox-bank",
-            "--auth-method",
-            "internet_banking",
-        ],
+        &file,
+        &chosen,
         "user_good\npass_good\nuser_good\npass_good\n",
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(last_result(&out)["result"], "linked");
+    assert_linked(&out);
 }
 
 /// The replay's clock hands the person's actions over at the recorded

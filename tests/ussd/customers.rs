@@ -32,22 +32,26 @@ async fn served_counted(
     reply_budget: Duration,
     metrics: &Metrics,
 ) -> String {
-    let directory = HttpDirectory::new(
-        &format!("{}{path}", partner.url()),
-        Secret::new(SECRET),
-        Duration::from_secs(5),
-    )
-    .unwrap()
-    .with_metrics(metrics);
     let setup = Setup {
         ussd: UssdConfig {
-            customers: Some(Arc::new(directory)),
             reply_budget,
-            ..UssdConfig::default()
+            ..asking(&format!("{}{path}", partner.url()), metrics)
         },
         ..Setup::default()
     };
     serve(&partner.url(), setup).await
+}
+
+/// The USSD channel's config with the directory at `url`, its lookups
+/// counted in `metrics`.
+fn asking(url: &str, metrics: &Metrics) -> UssdConfig {
+    let directory = HttpDirectory::new(url, Secret::new(SECRET), Duration::from_secs(5))
+        .unwrap()
+        .with_metrics(metrics);
+    UssdConfig {
+        customers: Some(Arc::new(directory)),
+        ..UssdConfig::default()
+    }
 }
 
 /// The `customer` of every partner session the stub was asked to open.
@@ -228,17 +232,8 @@ async fn a_waiting_reauthorisation_needs_no_lookup_and_start_again_asks_for_one(
             &serde_json::json!({"message": "Dial *123*9# to register."}),
         ),
     );
-    let lookup = HttpDirectory::new(
-        &format!("{}/who", directory.url()),
-        Secret::new(SECRET),
-        Duration::from_secs(5),
-    )
-    .unwrap();
     let setup = Setup {
-        ussd: UssdConfig {
-            customers: Some(Arc::new(lookup)),
-            ..UssdConfig::default()
-        },
+        ussd: asking(&format!("{}/who", directory.url()), &Metrics::new()),
         ..Setup::default()
     };
     let rig = rig_setup(SandboxConfig::default(), setup).await;
@@ -315,12 +310,6 @@ async fn a_new_customers_name_reaches_the_auth_records() {
             &serde_json::json!({"name": "Ada Obi", "email": "ada@example.com"}),
         ),
     );
-    let lookup = HttpDirectory::new(
-        &format!("{}/who", directory.url()),
-        Secret::new(SECRET),
-        Duration::from_secs(5),
-    )
-    .unwrap();
     let dir = connectflow::testing::TempDir::new("ussd-directory-records");
     let location = connectflow::records::Location::parse(&dir.sqlite("records.db")).unwrap();
     let records = Arc::new(
@@ -329,10 +318,7 @@ async fn a_new_customers_name_reaches_the_auth_records() {
             .unwrap(),
     );
     let setup = Setup {
-        ussd: UssdConfig {
-            customers: Some(Arc::new(lookup)),
-            ..UssdConfig::default()
-        },
+        ussd: asking(&format!("{}/who", directory.url()), &Metrics::new()),
         records: Some(Arc::clone(&records)),
         ..Setup::default()
     };
