@@ -506,7 +506,7 @@ async fn link_replay_replays_a_session_the_person_let_expire_on_the_form() {
             values.insert(field.name.clone(), value);
         }
         let before = flow.state();
-        let now = driver.input_time(flow);
+        let now = driver.input_time();
         flow.handle_timeout(now);
         if flow.state() != before {
             return false;
@@ -585,4 +585,45 @@ async fn the_replay_clock_moves_to_each_recorded_input_in_order() {
         .await
         .unwrap();
     assert_eq!(partner.clock().input_at().0, 1000);
+}
+
+/// A transcript keeps the time of each of the person's actions (format 2);
+/// one continued under a format-1 header gets none, which a reader of
+/// format 1 would refuse line by line.
+#[test]
+fn action_times_are_recorded_only_under_a_header_that_allows_them() {
+    let dir = TempDir::new("record-inputs");
+    let inputs = |path: &Path| {
+        let transcript = Transcript::load(path).unwrap();
+        let header = std::fs::read_to_string(path).unwrap();
+        let count = transcript
+            .entries
+            .iter()
+            .filter(|e| matches!(e, connectflow::driver::Entry::Input { .. }))
+            .count();
+        (header.lines().next().unwrap().to_owned(), count)
+    };
+    let fresh = dir.path().join("fresh.jsonl");
+    let recorder = Arc::new(Recorder::create(&fresh, "mono").unwrap());
+    let driver =
+        mono_driver("http://127.0.0.1:9", DriverConfig::default()).with_recorder(recorder.clone());
+    driver.input_time();
+    driver.input_time();
+    recorder.finish().unwrap();
+    let (header, count) = inputs(&fresh);
+    assert!(header.contains(r#""version":2"#), "{header}");
+    assert_eq!(count, 2);
+
+    let old = dir.path().join("old.jsonl");
+    std::fs::write(
+        &old,
+        "{\"type\":\"header\",\"version\":1,\"partner\":\"mono\"}\n{\"type\":\"state\",\"state\":\"LoadingInstitutions\"}\n",
+    )
+    .unwrap();
+    let recorder = Arc::new(Recorder::append(&old, "mono").unwrap());
+    let driver =
+        mono_driver("http://127.0.0.1:9", DriverConfig::default()).with_recorder(recorder.clone());
+    driver.input_time();
+    recorder.finish().unwrap();
+    assert_eq!(inputs(&old).1, 0);
 }

@@ -416,7 +416,7 @@ pub(crate) async fn run(args: LinkArgs) -> Result<ExitCode, BoxError> {
                 // A deadline may have passed while the person was typing: let it
                 // fire first, and if it changed the screen, show the new one.
                 let before = flow.state();
-                let now = driver.input_time(&flow);
+                let now = driver.input_time();
                 flow.handle_timeout(now);
                 if flow.state() != before {
                     continue;

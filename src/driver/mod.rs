@@ -188,19 +188,18 @@ impl Driver {
         self.timeline.now()
     }
 
-    /// The time to hand `flow` one of the person's actions with (and to
+    /// The time to hand the flow one of the person's actions with (and to
     /// fire its deadlines at, first): [`now`](Self::now), written to the
-    /// flow's transcript when recording ([`Entry::Input`]); on a replay's
-    /// timeline, the time the recording's person acted
-    /// ([`Timeline::input_at`]), so a session they let expire on a form
-    /// expires in the replay too. Call it once per action.
-    pub fn input_time(&self, flow: &ConnectFlow) -> Timestamp {
+    /// transcript of a driver [recording](Self::with_recorder)
+    /// ([`Entry::Input`]); on a replay's timeline, the time the recording's
+    /// person acted ([`Timeline::input_at`]), so a session they let expire
+    /// on a form expires in the replay too. Call it once per action,
+    /// refused ones included: a replay hands the recorded times over in
+    /// order. (A [record directory](Self::with_record_dir) keeps no action
+    /// times: the servers that use one run on the session service's clock.)
+    pub fn input_time(&self) -> Timestamp {
         let at = self.timeline.input_at();
-        let recorder = match &self.record_dir {
-            Some(dir) => dir.recorder(flow),
-            None => self.recorder.clone(),
-        };
-        if let Some(r) = recorder {
+        if let Some(r) = &self.recorder {
             r.input(at);
         }
         at

@@ -229,6 +229,10 @@ struct Inner {
     seq: u64,
     last_state: Option<StateKind>,
     error: Option<io::Error>,
+    /// Whether the file's header allows [`Entry::Input`] lines (format 2
+    /// on): a file continued under a format-1 header gets none, which a
+    /// reader of 1 would refuse.
+    inputs: bool,
 }
 
 impl std::fmt::Debug for Recorder {
@@ -246,7 +250,7 @@ impl Recorder {
 
     /// Records into any writer (a test's buffer).
     pub fn to_writer(out: impl Write + Send + 'static, partner: &str) -> Recorder {
-        let recorder = Recorder::bare(Box::new(out), Scrubber::default(), 0);
+        let recorder = Recorder::bare(Box::new(out), Scrubber::default(), 0, true);
         recorder.write(&Entry::Header {
             version: TRANSCRIPT_VERSION,
             partner: partner.to_owned(),
@@ -278,14 +282,20 @@ impl Recorder {
             .filter(|l| l.contains("\"type\":\"exchange\""))
             .count();
         let scrubber = Scrubber::continuing(super::scrub::highest_placeholder(&existing));
+        let version = existing
+            .lines()
+            .next()
+            .and_then(|first| serde_json::from_str::<Entry>(first).ok());
+        let inputs = matches!(version, Some(Entry::Header { version, .. }) if version >= 2);
         Ok(Recorder::bare(
             Box::new(file),
             scrubber,
             u64::try_from(seq).unwrap_or(u64::MAX),
+            inputs,
         ))
     }
 
-    fn bare(out: Box<dyn Write + Send>, scrubber: Scrubber, seq: u64) -> Recorder {
+    fn bare(out: Box<dyn Write + Send>, scrubber: Scrubber, seq: u64, inputs: bool) -> Recorder {
         Recorder {
             inner: Mutex::new(Inner {
                 out,
@@ -293,6 +303,7 @@ impl Recorder {
                 seq,
                 last_state: None,
                 error: None,
+                inputs,
             }),
         }
     }
@@ -332,7 +343,10 @@ impl Recorder {
 
     /// The host handed the flow one of the person's actions at `at`.
     pub(crate) fn input(&self, at: Timestamp) {
-        self.write(&Entry::Input { at: at.0 });
+        let mut inner = self.lock();
+        if inner.inputs {
+            write_entry(&mut inner, &Entry::Input { at: at.0 });
+        }
     }
 
     /// The flow emitted `event` (its name only: messages can quote input).

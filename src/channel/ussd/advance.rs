@@ -68,7 +68,9 @@ impl UssdService {
                 // named for this session stays its partner customer. A
                 // re-authorisation offered to them was opened without one
                 // (Mono's names the account): the directory is asked now.
-                config.customer = flow.config().customer.clone();
+                if self.config.customers.is_some() {
+                    config.customer = flow.config().customer.clone();
+                }
                 if let (None, Some(directory)) = (&config.customer, &self.config.customers) {
                     let phone = session.channel.phone.clone();
                     // A new link, and a lookup the host pays for: within

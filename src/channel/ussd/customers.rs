@@ -51,6 +51,21 @@ pub enum Lookup {
 #[error("customer directory: {0}")]
 pub struct DirectoryError(pub String);
 
+/// Why an [`HttpDirectory`] cannot be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DirectorySetupError {
+    /// Not an http(s) URL.
+    #[error("the customer directory URL must be an http(s) URL")]
+    Url,
+    /// A blank signing secret: anyone could sign with it.
+    #[error("the customer directory's signing secret is blank")]
+    BlankSecret,
+    /// The HTTP client could not be built (its TLS setup).
+    #[error("the customer directory's HTTP client: {0}")]
+    Client(String),
+}
+
 /// The host's map from a phone number to the partner customer its sessions
 /// are opened for.
 pub trait CustomerDirectory: Send + Sync + std::fmt::Debug + 'static {
@@ -90,7 +105,7 @@ pub struct HttpDirectory {
     metrics: Option<LookupMetrics>,
 }
 
-/// `connectflow_customer_lookups{outcome}` and
+/// `connectflow_customer_lookups_total{outcome}` and
 /// `connectflow_customer_lookup_seconds`: an operator sees a directory
 /// that fails or slows before the people it turns away say so.
 #[derive(Clone)]
@@ -115,22 +130,25 @@ impl std::fmt::Debug for HttpDirectory {
 
 impl HttpDirectory {
     /// A directory at `url` (http or https), its requests signed with
-    /// `secret`, each given up after `timeout`. `Err` says what is wrong
-    /// with the URL or the secret.
-    pub fn new(url: &str, secret: Secret, timeout: Duration) -> Result<HttpDirectory, String> {
+    /// `secret`, each given up after `timeout`.
+    pub fn new(
+        url: &str,
+        secret: Secret,
+        timeout: Duration,
+    ) -> Result<HttpDirectory, DirectorySetupError> {
         match reqwest::Url::parse(url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-            _ => return Err("the customer directory URL must be an http(s) URL".into()),
+            _ => return Err(DirectorySetupError::Url),
         }
         if secret.expose().trim().is_empty() {
             // Anyone could sign with a blank one.
-            return Err("the customer directory's signing secret is blank".into());
+            return Err(DirectorySetupError::BlankSecret);
         }
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| DirectorySetupError::Client(e.to_string()))?;
         Ok(HttpDirectory {
             url: url.to_owned(),
             secret,
@@ -380,9 +398,14 @@ mod tests {
     #[test]
     fn a_directory_needs_an_http_url_and_a_secret() {
         let t = Duration::from_secs(1);
-        assert!(HttpDirectory::new("ftp://host/x", Secret::new("s"), t).is_err());
-        assert!(HttpDirectory::new("not a url", Secret::new("s"), t).is_err());
-        assert!(HttpDirectory::new("https://host/x", Secret::new(" "), t).is_err());
+        let refused =
+            |url: &str, secret: &str| HttpDirectory::new(url, Secret::new(secret), t).unwrap_err();
+        assert_eq!(refused("ftp://host/x", "s"), DirectorySetupError::Url);
+        assert_eq!(refused("not a url", "s"), DirectorySetupError::Url);
+        assert_eq!(
+            refused("https://host/x", " "),
+            DirectorySetupError::BlankSecret
+        );
         let ok = HttpDirectory::new("https://host/x?token=abc", Secret::new("s"), t).unwrap();
         assert!(!format!("{ok:?}").contains("abc"));
     }

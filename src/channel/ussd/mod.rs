@@ -43,7 +43,9 @@ mod server;
 mod session;
 
 pub use auth::{GatewayAuth, GATEWAY_TOKEN_ENV};
-pub use customers::{CustomerDirectory, DirectoryError, HttpDirectory, Lookup};
+pub use customers::{
+    CustomerDirectory, DirectoryError, DirectorySetupError, HttpDirectory, Lookup,
+};
 #[cfg(feature = "link")]
 pub use handoff::{Handoff, WebHandoff};
 pub use limits::RateLimits;
