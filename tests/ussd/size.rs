@@ -5,17 +5,60 @@
 
 use super::phone::AtPhone;
 use super::rig::{rig_setup, Setup};
+use connectflow::channel::ussd::{HttpDirectory, UssdConfig};
+use connectflow::form::Secret;
 use connectflow::store::{MemoryStore, Sealed, Sealer, SessionStore};
-use connectflow::testing::SandboxConfig;
+use connectflow::testing::{Answer, SandboxConfig, StubPartner};
 use std::sync::Arc;
+use std::time::Duration;
 
 #[tokio::test]
 async fn a_session_parked_on_an_otp_form_seals_to_at_most_512_bytes() {
+    let (size, opened) = parked_on_the_otp_form(UssdConfig::default()).await;
+    assert!(size <= 512, "{size} bytes sealed; opened: {opened}");
+}
+
+/// The same with a long new customer from the host's directory, whose name
+/// and email the record keeps twice (the flow's, for Mono; the session's,
+/// for the auth records): the second copy is a back-reference.
+#[tokio::test]
+async fn a_directorys_new_customer_still_seals_to_at_most_512_bytes() {
+    let directory = StubPartner::start().await.unwrap();
+    directory.answer(
+        "/who",
+        Answer::json(
+            200,
+            &serde_json::json!({
+                "name": "Oluwaseun Adebayo-Okonkwo",
+                "email": "oluwaseun.adebayo-okonkwo@example.com.ng"
+            }),
+        ),
+    );
+    let lookup = HttpDirectory::new(
+        &format!("{}/who", directory.url()),
+        Secret::new("whsec_size"),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let config = UssdConfig {
+        customers: Some(Arc::new(lookup)),
+        ..UssdConfig::default()
+    };
+    let (size, opened) = parked_on_the_otp_form(config).await;
+    assert!(opened.contains("Oluwaseun Adebayo-Okonkwo"), "{opened}");
+    assert!(size <= 512, "{size} bytes sealed; opened: {opened}");
+}
+
+/// A `+234` phone parked on `user_otp`'s OTP form: its record's sealed size
+/// (below the sealing layer: the bytes as the store holds them), and its
+/// JSON.
+async fn parked_on_the_otp_form(ussd: UssdConfig) -> (usize, String) {
     let store = Arc::new(Sealed::new(MemoryStore::new(), Sealer::random()));
     let rig = rig_setup(
         SandboxConfig::default(),
         Setup {
             store: Some(store.clone()),
+            ussd,
             ..Setup::default()
         },
     )
@@ -23,18 +66,14 @@ async fn a_session_parked_on_an_otp_form_seals_to_at_most_512_bytes() {
     let mut phone = AtPhone::new(&rig.url, "+2348031234567");
     let (end, screen) = phone.script(&["1", "1", "user_otp", "pass_good"]).await;
     assert!(!end && screen.contains("OTP"), "{screen}");
-    // Below the sealing layer: the bytes as the store holds them.
     let key = format!("ussd:at:{}", phone.session_id());
     let sealed = store.inner().get(&key).await.unwrap().expect("stored");
-    assert!(
-        sealed.data.len() <= 512,
-        "{} bytes sealed; opened: {}",
+    let opened = store.get(&key).await.unwrap().unwrap().data;
+    let json = connectflow::service::record_json(&opened).unwrap();
+    (
         sealed.data.len(),
-        String::from_utf8_lossy(
-            &connectflow::service::record_json(&store.get(&key).await.unwrap().unwrap().data)
-                .unwrap()
-        )
-    );
+        String::from_utf8_lossy(&json).into_owned(),
+    )
 }
 
 /// A hop's future (what every gateway request allocates and moves before
@@ -45,7 +84,7 @@ async fn a_session_parked_on_an_otp_form_seals_to_at_most_512_bytes() {
 fn a_hops_future_stays_small() {
     use connectflow::channel::ussd::gateway::africastalking::AfricasTalking;
     use connectflow::channel::ussd::gateway::GatewayRequest;
-    use connectflow::channel::ussd::{UssdConfig, UssdService};
+    use connectflow::channel::ussd::UssdService;
     use connectflow::driver::DriverConfig;
     use connectflow::service::SessionService;
     use connectflow::testing::mono_driver;
