@@ -1,7 +1,7 @@
 //! The USSD channel over real HTTP: every sandbox user through Africa's
 //! Talking and Hubtel, a sandbox user through Hubtel Programmable Services,
 //! Arkesel, Nalo, Korba, Infobip, Airtel, Safaricom's direct interface,
-//! DMark, HollaTags and Sendexa,
+//! DMark, HollaTags and Sendexa, MTN Nigeria's XML over TCP,
 //! with the screen budget asserted on every screen; input edge cases and
 //! garbage, resume on re-dial, concurrent hops, the webhook. One file per
 //! topic; `rig` starts the servers and `phone` plays the handset.
@@ -23,6 +23,8 @@ mod input_edges;
 mod last_page;
 mod leave;
 mod more_gateways;
+mod mtn_nigeria;
+mod mtn_server;
 mod phone;
 mod reauth;
 mod resume;

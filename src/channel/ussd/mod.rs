@@ -16,6 +16,7 @@
 //! | `session.rs` | what a USSD session keeps, and how an outcome becomes a screen |
 //! | `resume.rs` | a re-dial offered the unfinished flow of that phone |
 //! | `server.rs` | the axum routes |
+//! | `mtn_link.rs` | MTN Nigeria's TCP connection (which we open), kept logged in and alive |
 //!
 //! Partner calls never block a hop past the gateway's reply budget: the
 //! service claims the call and makes it in the background, and the handset
@@ -36,6 +37,7 @@ pub mod input;
 mod limits;
 mod marks;
 pub mod menu;
+mod mtn_link;
 mod reauth;
 mod resume;
 mod screens;
@@ -49,6 +51,7 @@ pub use customers::{
 #[cfg(feature = "link")]
 pub use handoff::{Handoff, WebHandoff};
 pub use limits::RateLimits;
+pub use mtn_link::MtnNigeriaLink;
 pub use reauth::{host_router, ReauthRequest, DEFAULT_REAUTH_WAIT, MAX_REAUTH_WAIT};
 pub(crate) use server::busy;
 pub use server::router;

@@ -29,7 +29,7 @@ const MAX_BODY: usize = 16 * 1024;
 const BUSY_READ: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// What a hop shed under overload is told (the server's in-flight limit).
-const BUSY: &str = "Sorry, we are busy right now. Please dial again in a minute.";
+pub(super) const BUSY: &str = "Sorry, we are busy right now. Please dial again in a minute.";
 
 /// Every gateway's hop path and codec: [`router`] mounts each, and a hop
 /// shed under overload ([`busy`]) is answered by the codec at its path

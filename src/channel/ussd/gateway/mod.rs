@@ -1,5 +1,6 @@
-//! Gateway codecs: pure translation between one gateway's HTTP wire format
-//! and one normalised hop. A new gateway is one new file here.
+//! Gateway codecs: pure translation between one gateway's wire format (HTTP,
+//! or MTN Nigeria's packets over TCP) and one normalised hop. A new gateway
+//! is one new file here.
 
 pub mod africastalking;
 pub mod airtel;
@@ -14,6 +15,7 @@ pub mod infobip;
 mod json;
 pub mod korba;
 pub mod msisdn;
+pub mod mtn_nigeria;
 pub mod nalo;
 pub mod sendexa;
 
@@ -175,7 +177,7 @@ pub trait Gateway: Send + Sync + 'static {
 /// The name of every gateway codec (their [`Gateway::name`]): a phone's
 /// resume index is kept per gateway, and a host's request that waits for a
 /// phone's next dial must be found whichever gateway it comes through.
-pub(crate) const NAMES: [&str; 11] = [
+pub(crate) const NAMES: [&str; 12] = [
     "at",
     "hubtel",
     "hubtel-ps",
@@ -187,6 +189,7 @@ pub(crate) const NAMES: [&str; 11] = [
     "dmark",
     "hollatags",
     "sendexa",
+    "mtn-ng",
 ];
 
 #[cfg(test)]
@@ -210,6 +213,7 @@ mod names_tests {
                 dmark::Dmark.name(),
                 hollatags::HollaTags.name(),
                 sendexa::Sendexa.name(),
+                mtn_nigeria::MtnNigeria::default().name(),
             ]
         );
     }

@@ -1,0 +1,235 @@
+//! The protocol without a socket: packets in, packets out, time passed in.
+
+use super::*;
+
+const EVERY: Duration = Duration::from_secs(30);
+
+fn login() -> Login<'static> {
+    Login {
+        username: "connectflow",
+        password: "s3cret",
+        application_id: "1029384756",
+    }
+}
+
+fn protocol(now: Instant) -> Protocol {
+    Protocol::new(now, &login(), EVERY, Duration::from_secs(10), 41)
+}
+
+fn sent(p: &mut Protocol) -> Vec<Packet> {
+    std::iter::from_fn(|| p.poll_transmit())
+        .map(|bytes| Packet::parse(&bytes).unwrap())
+        .collect()
+}
+
+fn packet(session: &str, kind: &str, fields: &[(&str, &str)]) -> Vec<u8> {
+    fields
+        .iter()
+        .fold(Packet::new(session, kind), |p, (n, v)| p.with(n, v))
+        .to_bytes()
+}
+
+/// Logged in, its login drained.
+fn logged_in(now: Instant) -> Protocol {
+    let mut p = protocol(now);
+    let _ = sent(&mut p);
+    p.handle_frame(
+        now,
+        packet(
+            "1",
+            "AUTHResponse",
+            &[("requestId", "42"), ("authMsg", "SUCCESS")],
+        ),
+    );
+    p
+}
+
+#[test]
+fn the_login_goes_first_and_an_unanswered_one_ends_the_connection() {
+    let now = Instant::now();
+    let mut p = protocol(now);
+    let [auth] = &sent(&mut p)[..] else {
+        panic!("one packet")
+    };
+    assert_eq!(auth.kind, "AUTHRequest");
+    assert_eq!(auth.session_id.len(), 16);
+    assert!(auth.session_id.bytes().all(|b| b.is_ascii_digit()));
+    let id = auth.field("requestId").unwrap();
+    assert!(
+        id.len() <= 10 && id.bytes().all(|b| b.is_ascii_digit()),
+        "{id}"
+    );
+    assert_eq!(auth.field("userName"), Some("connectflow"));
+    assert_eq!(auth.field("passWord"), Some("s3cret"));
+    assert_eq!(auth.field("applicationId"), Some("1029384756"));
+    assert_eq!(p.poll_timeout(), Some(now + LOGIN_TIMEOUT));
+    p.handle_timeout(now + LOGIN_TIMEOUT - Duration::from_millis(1));
+    assert_eq!(p.ended(), None);
+    p.handle_timeout(now + LOGIN_TIMEOUT);
+    assert_eq!(p.ended(), Some(&End::Silent("login")));
+    assert_eq!(p.poll_timeout(), None);
+}
+
+#[test]
+fn a_refused_login_ends_the_connection_with_its_meaning() {
+    let now = Instant::now();
+    let mut p = protocol(now);
+    let _ = sent(&mut p);
+    p.handle_frame(
+        now,
+        packet(
+            "1",
+            "AUTHError",
+            &[
+                ("requestId", "1"),
+                ("authMsg", "FAILED"),
+                ("errorCode", "001"),
+            ],
+        ),
+    );
+    assert_eq!(
+        p.ended(),
+        Some(&End::Refused("001 (invalid user name or password)".into()))
+    );
+}
+
+#[test]
+fn nothing_but_the_logins_answer_is_taken_before_login() {
+    let now = Instant::now();
+    let mut p = protocol(now);
+    let _ = sent(&mut p);
+    p.handle_frame(
+        now,
+        packet("77", "USSDRequest", &[("requestId", "9"), ("msgtype", "1")]),
+    );
+    assert!(p.poll_hop().is_none());
+    let [refusal] = &sent(&mut p)[..] else {
+        panic!("one packet")
+    };
+    assert_eq!(refusal.kind, "USSDError");
+    assert_eq!(refusal.session_id, "77");
+    assert_eq!(refusal.field("requestId"), Some("9"));
+    assert_eq!(refusal.field("errorCode"), Some("207"));
+    assert!(!p.logged_in());
+}
+
+#[test]
+fn once_logged_in_it_enquires_at_once_and_every_interval_and_a_silent_server_ends_it() {
+    let now = Instant::now();
+    let mut p = logged_in(now);
+    assert!(p.logged_in());
+    assert_eq!(p.poll_timeout(), Some(now));
+    p.handle_timeout(now);
+    let [enquiry] = &sent(&mut p)[..] else {
+        panic!("one packet")
+    };
+    assert_eq!(enquiry.kind, "ENQRequest");
+    assert_eq!(enquiry.field("enqCmd"), Some("ENQUIRELINK"));
+    // Answered: the next enquiry is an interval later.
+    p.handle_frame(
+        now,
+        packet(
+            "1",
+            "ENQResponse",
+            &[("requestId", "5"), ("enqCmd", "ENQUIRELINKRSP")],
+        ),
+    );
+    assert_eq!(p.poll_timeout(), Some(now + EVERY));
+    let later = now + EVERY;
+    p.handle_timeout(later);
+    assert_eq!(sent(&mut p).len(), 1);
+    // Not answered within the timeout: over.
+    assert_eq!(p.poll_timeout(), Some(later + Duration::from_secs(10)));
+    p.handle_timeout(later + Duration::from_secs(10));
+    assert_eq!(p.ended(), Some(&End::Silent("enquire link")));
+    assert!(p.poll_transmit().is_none());
+}
+
+#[test]
+fn the_servers_enquiry_is_answered_with_its_own_ids() {
+    let now = Instant::now();
+    let mut p = logged_in(now);
+    p.handle_frame(
+        now,
+        packet(
+            "555",
+            "ENQRequest",
+            &[("requestId", "123"), ("enqCmd", "ENQUIRELINK")],
+        ),
+    );
+    let [answer] = &sent(&mut p)[..] else {
+        panic!("one packet")
+    };
+    assert_eq!(answer.kind, "ENQResponse");
+    assert_eq!(answer.session_id, "555");
+    assert_eq!(answer.field("requestId"), Some("123"));
+    assert_eq!(answer.field("enqCmd"), Some("ENQUIRELINKRSP"));
+}
+
+#[test]
+fn hops_come_out_whole_and_what_the_protocol_lacks_is_refused_without_ending_it() {
+    let now = Instant::now();
+    let mut p = logged_in(now);
+    let mut stream = packet("9", "Nonsense", &[("requestId", "3")]);
+    // A body that is not XML, behind a good header.
+    let body = b"<USSDRequest><msisdn>";
+    let mut bad = b"8".to_vec();
+    bad.resize(16, 0);
+    bad.extend_from_slice((32 + body.len()).to_string().as_bytes());
+    bad.resize(32, 0);
+    bad.extend_from_slice(body);
+    stream.extend_from_slice(&bad);
+    let hop = packet("7", "USSDRequest", &[("requestId", "4"), ("msgtype", "1")]);
+    stream.extend_from_slice(&hop);
+    // Half of one more packet: kept for the next read.
+    let next = packet("6", "USSDRequest", &[("requestId", "5")]);
+    stream.extend_from_slice(&next[..20]);
+    feed(&mut p, now, &mut stream);
+    assert_eq!(p.ended(), None);
+    let refusals: Vec<(String, Option<String>)> = sent(&mut p)
+        .into_iter()
+        .map(|r| {
+            (
+                r.session_id.clone(),
+                r.field("errorCode").map(str::to_owned),
+            )
+        })
+        .collect();
+    assert_eq!(
+        refusals,
+        [
+            ("9".into(), Some("208".into())),
+            ("8".into(), Some("208".into()))
+        ]
+    );
+    let got = p.poll_hop().unwrap();
+    assert_eq!(got.frame, hop);
+    assert_eq!(got.packet.session_id, "7");
+    assert!(p.poll_hop().is_none());
+    assert_eq!(stream, &next[..20]);
+    stream.extend_from_slice(&next[20..]);
+    feed(&mut p, now, &mut stream);
+    assert_eq!(p.poll_hop().unwrap().packet.session_id, "6");
+    assert!(stream.is_empty());
+}
+
+#[test]
+fn an_unreadable_header_ends_the_connection() {
+    let now = Instant::now();
+    let mut p = logged_in(now);
+    let mut stream = vec![b'x'; 40];
+    feed(&mut p, now, &mut stream);
+    assert_eq!(p.ended(), Some(&End::OutOfStep));
+    assert!(p.poll_hop().is_none() && p.poll_transmit().is_none());
+}
+
+#[test]
+fn two_connections_ids_differ_and_an_enquiry_timeout_is_at_most_the_interval() {
+    let now = Instant::now();
+    let mut a = Protocol::new(now, &login(), EVERY, Duration::from_secs(300), 1);
+    let mut b = Protocol::new(now, &login(), EVERY, Duration::from_secs(300), 1_000_000);
+    assert_ne!(sent(&mut a)[0].session_id, sent(&mut b)[0].session_id);
+    a.handle_frame(now, packet("1", "AUTHResponse", &[("requestId", "1")]));
+    a.handle_timeout(now);
+    assert_eq!(a.poll_timeout(), Some(now + EVERY));
+}

@@ -1,0 +1,308 @@
+//! MTN Nigeria's USSD link: the TCP connection we open to MTN's gateway,
+//! kept logged in and alive, its hops served by the [`UssdService`] as any
+//! gateway's are. The protocol itself (login, enquiries, refusals) is the
+//! pure [`Protocol`]; this file is its socket, its clock and its tasks.
+//!
+//! MTN Nigeria calls no URL: a service provider connects to MTN's USSD
+//! gateway, logs in with the account MTN provisions, and the sessions of
+//! its code arrive over that connection. So `serve` dials out:
+//!
+//! ```text
+//! connectflow serve --mtn-ng 10.1.2.3:7000 --mtn-ng-user USER --mtn-ng-application-id ID
+//!   (password from CONNECTFLOW_MTN_NG_PASSWORD)
+//! ```
+//!
+//! A connection that drops, goes silent or is refused is made again, after
+//! a pause that doubles from 1 s to 30 s (back to 1 s once one logs in).
+//! Sessions survive it: they are in the store, keyed by MTN's session id.
+
+use super::gateway::mtn_nigeria::packet::HEADER_LEN;
+use super::gateway::mtn_nigeria::protocol::{feed, End, Hop, Login, Protocol};
+use super::gateway::mtn_nigeria::MtnNigeria;
+use super::gateway::{GatewayRequest, Screen};
+use super::UssdService;
+use crate::form::Secret;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+/// How long a connection attempt may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one packet's write may take: a server that stops reading is a
+/// dead connection.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The pause before the first reconnection, and the longest.
+const FIRST_PAUSE: Duration = Duration::from_secs(1);
+const MAX_PAUSE: Duration = Duration::from_secs(30);
+/// On shutdown, how long hops in flight have to be answered.
+const DRAIN: Duration = Duration::from_secs(5);
+
+/// The link to MTN Nigeria's USSD gateway (see the module doc).
+pub struct MtnNigeriaLink {
+    addr: String,
+    username: String,
+    password: Secret,
+    application_id: String,
+    enquire_every: Duration,
+    enquire_timeout: Duration,
+    max_in_flight: usize,
+}
+
+/// Why one connection ended.
+enum Outcome {
+    /// The protocol ended it.
+    Ended(End),
+    /// The server closed it.
+    Closed,
+    /// Reading or writing failed.
+    Io(std::io::Error),
+    /// We are shutting down.
+    Shutdown,
+}
+
+impl std::fmt::Debug for MtnNigeriaLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MtnNigeriaLink")
+            .field("addr", &self.addr)
+            .field("username", &self.username)
+            .field("password", &self.password)
+            .field("application_id", &self.application_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MtnNigeriaLink {
+    /// A link to the gateway at `addr` (`host:port`), logging in as
+    /// `username` of `application_id`. It enquires every 30 s, expecting an
+    /// answer within 30 s, and serves at most 512 hops at once.
+    pub fn new(
+        addr: impl Into<String>,
+        username: impl Into<String>,
+        password: Secret,
+        application_id: impl Into<String>,
+    ) -> MtnNigeriaLink {
+        MtnNigeriaLink {
+            addr: addr.into(),
+            username: username.into(),
+            password,
+            application_id: application_id.into(),
+            enquire_every: Duration::from_secs(30),
+            enquire_timeout: Duration::from_secs(30),
+            max_in_flight: 512,
+        }
+    }
+
+    /// Enquires whether the link is alive every `every`, and gives it up
+    /// after `timeout` without an answer (at most `every`).
+    pub fn enquire_every(mut self, every: Duration, timeout: Duration) -> MtnNigeriaLink {
+        self.enquire_every = every;
+        self.enquire_timeout = timeout;
+        self
+    }
+
+    /// Serves at most `n` hops at once; one more is answered with a polite
+    /// "busy" end, as an HTTP gateway's hop past the server's limit is.
+    pub fn max_in_flight(mut self, n: usize) -> MtnNigeriaLink {
+        self.max_in_flight = n.max(1);
+        self
+    }
+
+    /// Keeps the link up, serving its hops with `ussd`, until `shutdown`
+    /// (then hops in flight have 5 s to be answered).
+    pub async fn run(self, ussd: Arc<UssdService>, shutdown: CancellationToken) {
+        let mut pause = FIRST_PAUSE;
+        loop {
+            let connected = tokio::select! {
+                () = shutdown.cancelled() => return,
+                c = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&self.addr)) => c,
+            };
+            match connected {
+                Ok(Ok(stream)) => {
+                    let (outcome, logged_in) = self.connection(stream, &ussd, &shutdown).await;
+                    if logged_in {
+                        pause = FIRST_PAUSE;
+                    }
+                    match outcome {
+                        Outcome::Shutdown => return,
+                        Outcome::Ended(End::Refused(why)) => {
+                            tracing::error!(gateway = "mtn-ng", addr = %self.addr, %why, "login refused")
+                        }
+                        Outcome::Ended(end) => {
+                            tracing::warn!(gateway = "mtn-ng", addr = %self.addr, reason = %end, "connection dropped")
+                        }
+                        Outcome::Closed => {
+                            tracing::warn!(gateway = "mtn-ng", addr = %self.addr, "connection closed by the server")
+                        }
+                        Outcome::Io(e) => {
+                            tracing::warn!(gateway = "mtn-ng", addr = %self.addr, error = %e, "connection failed")
+                        }
+                    }
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(gateway = "mtn-ng", addr = %self.addr, error = %e, "cannot connect")
+                }
+                Err(_) => {
+                    tracing::warn!(gateway = "mtn-ng", addr = %self.addr, "connecting timed out")
+                }
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(pause) => {}
+            }
+            pause = (pause * 2).min(MAX_PAUSE);
+        }
+    }
+
+    /// One connection, from its login until it ends; and whether it logged in.
+    async fn connection(
+        &self,
+        stream: TcpStream,
+        ussd: &Arc<UssdService>,
+        shutdown: &CancellationToken,
+    ) -> (Outcome, bool) {
+        let peer = stream.peer_addr().ok().map(|a| a.ip());
+        // Screens are single small packets: sent at once, not batched.
+        let _ = stream.set_nodelay(true);
+        let (mut read, mut write) = stream.into_split();
+        let login = Login {
+            username: &self.username,
+            password: self.password.expose(),
+            application_id: &self.application_id,
+        };
+        let seed = uuid::Uuid::new_v4().as_u64_pair().0;
+        let mut protocol = Protocol::new(
+            Instant::now(),
+            &login,
+            self.enquire_every,
+            self.enquire_timeout,
+            seed,
+        );
+        // Replies of hops in flight; as many as there are slots at most.
+        let (replies, mut replied) = mpsc::unbounded_channel::<Vec<u8>>();
+        let slots = Arc::new(Semaphore::new(self.max_in_flight));
+        let mut stream = Vec::with_capacity(4 * 1024);
+        let mut logged_in = false;
+        loop {
+            if let Some(end) = protocol.ended() {
+                return (Outcome::Ended(end.clone()), logged_in);
+            }
+            if protocol.logged_in() && !logged_in {
+                logged_in = true;
+                tracing::info!(gateway = "mtn-ng", addr = %self.addr, "logged in");
+            }
+            while let Some(bytes) = protocol.poll_transmit() {
+                if let Err(e) = send(&mut write, &bytes).await {
+                    return (Outcome::Io(e), logged_in);
+                }
+            }
+            while let Some(hop) = protocol.poll_hop() {
+                self.start(hop, ussd, peer, &slots, &replies);
+            }
+            let wake = protocol.poll_timeout().map(tokio::time::Instant::from_std);
+            stream.reserve(HEADER_LEN);
+            tokio::select! {
+                biased;
+                () = shutdown.cancelled() => {
+                    self.drain(&slots, &mut replied, &mut write).await;
+                    return (Outcome::Shutdown, logged_in);
+                }
+                Some(reply) = replied.recv() => {
+                    if let Err(e) = send(&mut write, &reply).await {
+                        return (Outcome::Io(e), logged_in);
+                    }
+                }
+                n = read.read_buf(&mut stream) => match n {
+                    Ok(0) => return (Outcome::Closed, logged_in),
+                    Ok(_) => feed(&mut protocol, Instant::now(), &mut stream),
+                    Err(e) => return (Outcome::Io(e), logged_in),
+                },
+                () = sleep_until(wake) => protocol.handle_timeout(Instant::now()),
+            }
+        }
+    }
+
+    /// Serves `hop` in a task of its own; its reply comes back on `replies`.
+    fn start(
+        &self,
+        hop: Hop,
+        ussd: &Arc<UssdService>,
+        peer: Option<std::net::IpAddr>,
+        slots: &Arc<Semaphore>,
+        replies: &mpsc::UnboundedSender<Vec<u8>>,
+    ) {
+        let Ok(slot) = Arc::clone(slots).try_acquire_owned() else {
+            tracing::warn!(gateway = "mtn-ng", "hop refused: too many in flight");
+            let busy = Screen {
+                text: super::server::BUSY.into(),
+                end: true,
+                masked: false,
+            };
+            if let Some(reply) = MtnNigeria::reply_to(&hop.packet, &busy) {
+                let _ = replies.send(reply);
+            }
+            return;
+        };
+        let ussd = Arc::clone(ussd);
+        let replies = replies.clone();
+        tokio::spawn(async move {
+            let request = GatewayRequest {
+                body: hop.frame,
+                peer,
+                ..GatewayRequest::default()
+            };
+            let reply = ussd.hop(&MtnNigeria::default(), &request).await;
+            // The connection may be gone: the session is in the store, and
+            // MTN's next hop of it finds it there.
+            let _ = replies.send(reply.body);
+            drop(slot);
+        });
+    }
+
+    /// Writes the replies of hops still in flight, for at most [`DRAIN`].
+    async fn drain(
+        &self,
+        slots: &Semaphore,
+        replied: &mut mpsc::UnboundedReceiver<Vec<u8>>,
+        write: &mut OwnedWriteHalf,
+    ) {
+        let by = tokio::time::Instant::now() + DRAIN;
+        loop {
+            // A hop gives its slot back after sending its reply: all slots
+            // back and nothing queued is nothing more to come.
+            if slots.available_permits() == self.max_in_flight && replied.is_empty() {
+                return;
+            }
+            match tokio::time::timeout_at(by, replied.recv()).await {
+                Ok(Some(reply)) => {
+                    if send(write, &reply).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(None) | Err(_) => return,
+            }
+        }
+    }
+}
+
+/// Writes one packet, within [`WRITE_TIMEOUT`].
+async fn send(write: &mut OwnedWriteHalf, bytes: &[u8]) -> std::io::Result<()> {
+    match tokio::time::timeout(WRITE_TIMEOUT, write.write_all(bytes)).await {
+        Ok(written) => written,
+        Err(_) => Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "the server stopped reading",
+        )),
+    }
+}
+
+/// Sleeps until `at`, or forever without one.
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
