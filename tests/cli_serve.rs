@@ -1,11 +1,14 @@
 //! `connectflow serve` itself, as a process: the callback it prints for
 //! each gateway, and the flags that shape what it serves (`--service-code`,
-//! `--session-ttl`), each checked through a gateway's own requests.
+//! `--session-ttl`), each checked through a gateway's own requests; and
+//! `--mtn-ng`, which dials MTN Nigeria's gateway instead.
 #![cfg(all(feature = "cli", feature = "testing"))]
 
 use connectflow::testing::TempDir;
 use process::Process;
 
+#[path = "ussd/mtn_server.rs"]
+mod mtn_server;
 #[path = "support/process.rs"]
 mod process;
 
@@ -130,6 +133,7 @@ fn refused(extra: &[&str]) -> String {
         .env("CONNECTFLOW_RECORDS", dir.sqlite("records.db"))
         .env_remove("MONO_SEC_KEY")
         .env_remove("CONNECTFLOW_WEBHOOK_SECRET")
+        .env_remove("CONNECTFLOW_MTN_NG_PASSWORD")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -346,4 +350,68 @@ fn serve_asks_the_hosts_directory_who_each_phone_is() {
     let sent = partner.requests_to(connectflow::testing::StubPartner::SESSION);
     let body = sent.last().and_then(|r| r.json()).unwrap_or_default();
     assert_eq!(body["customer"], serde_json::json!({"id": "cus_from_host"}));
+}
+
+/// `serve --mtn-ng` dials MTN Nigeria's gateway (a stand-in on loopback),
+/// logs in with the account's user name, application id and the password
+/// from the environment, and serves the hops that come over it. Without
+/// the password, or with an address that is not HOST:PORT, serve refuses
+/// to start.
+#[test]
+fn serve_dials_mtn_nigeria_and_serves_its_hops() {
+    let link = ["--mtn-ng-user", "cf-user", "--mtn-ng-application-id", "77"];
+    let said = refused(&[&["--mtn-ng", "127.0.0.1:9"][..], &link[..]].concat());
+    assert!(said.contains("CONNECTFLOW_MTN_NG_PASSWORD"), "{said}");
+    let said = refused(&[&["--mtn-ng", "mtn.example"][..], &link[..]].concat());
+    assert!(said.contains("is not HOST:PORT"), "{said}");
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(mtn_server::MtnServer::start());
+    let addr = server.addr();
+    let dir = TempDir::new("cli-mtn-ng");
+    let mut args = vec!["serve", "--addr", "127.0.0.1:0", "--mtn-ng", &addr];
+    args.extend_from_slice(&link);
+    let serve = Process::start_reading(
+        process::connectflow(&args)
+            .env("CONNECTFLOW_MTN_NG_PASSWORD", "cf-pass")
+            .env("CONNECTFLOW_RECORDS", dir.sqlite("records.db"))
+            .env_remove("MONO_SEC_KEY"),
+        5,
+    );
+    assert!(
+        serve
+            .lines
+            .contains(&format!("mtn nigeria: connecting to {addr} as cf-user")),
+        "{:#?}",
+        serve.lines
+    );
+    runtime.block_on(async {
+        let mut mtn = server.accept().await;
+        let login = mtn.recv().await;
+        assert_eq!(login.kind, "AUTHRequest");
+        assert_eq!(
+            (
+                login.get("userName"),
+                login.get("passWord"),
+                login.get("applicationId")
+            ),
+            ("cf-user", "cf-pass", "77")
+        );
+        mtn.send(
+            "1",
+            "AUTHResponse",
+            &[
+                ("requestId", login.get("requestId")),
+                ("authMsg", "SUCCESS"),
+            ],
+        )
+        .await;
+        let shown = mtn
+            .hop("5100000001", "2348031234567", "1", "*123#", "0")
+            .await;
+        assert!(
+            !shown.end && shown.text.contains("Choose your bank"),
+            "{shown:?}"
+        );
+    });
 }

@@ -19,8 +19,8 @@ use super::partner::PartnerArgs;
 use super::BoxError;
 use connectflow::channel::ussd::gsm::Budget;
 use connectflow::channel::ussd::{
-    host_router, router as ussd_router, CustomerDirectory, GatewayAuth, HttpDirectory, RateLimits,
-    UssdConfig, UssdService, GATEWAY_TOKEN_ENV,
+    host_router, router as ussd_router, CustomerDirectory, GatewayAuth, HttpDirectory,
+    MtnNigeriaLink, RateLimits, UssdConfig, UssdService, GATEWAY_TOKEN_ENV, MTN_NG_PASSWORD_ENV,
 };
 use connectflow::dialect::mono::Customer;
 use connectflow::driver::{DriverConfig, RecordDir};
@@ -87,6 +87,7 @@ pub(crate) enum GatewayArg {
                                webhooks at POST /partners/mono/webhook (the
                                route is not mounted when unset)
   AT_API_KEY                   Africa's Talking API key, with --at-sms-username
+  CONNECTFLOW_MTN_NG_PASSWORD  MTN Nigeria's account password, with --mtn-ng
   RUST_LOG                     log filter (default warn; info logs each link)")]
 pub(crate) struct ServeArgs {
     /// Address to listen on.
@@ -161,6 +162,33 @@ pub(crate) struct ServeArgs {
         requires = "ussd_customer_url"
     )]
     ussd_customer_timeout: u64,
+    /// Also serve MTN Nigeria's USSD, which calls no URL: connect to its
+    /// gateway at HOST:PORT (XML over TCP), log in with --mtn-ng-user,
+    /// --mtn-ng-application-id and the password in
+    /// CONNECTFLOW_MTN_NG_PASSWORD, and keep the connection up (made again
+    /// when it drops; sessions are kept).
+    #[arg(
+        long = "mtn-ng",
+        value_name = "HOST:PORT",
+        value_parser = host_port,
+        requires_all = ["mtn_ng_user", "mtn_ng_application_id"]
+    )]
+    mtn_ng: Option<String>,
+    /// The user name MTN Nigeria gave the account (with --mtn-ng).
+    #[arg(long, value_name = "NAME", requires = "mtn_ng")]
+    mtn_ng_user: Option<String>,
+    /// The application id MTN Nigeria gave the account (with --mtn-ng).
+    #[arg(long, value_name = "ID", requires = "mtn_ng")]
+    mtn_ng_application_id: Option<String>,
+    /// Seconds between the MTN link's enquiries (its heartbeat); one
+    /// unanswered for as long drops the connection, which is made again.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    mtn_ng_enquire_link: u64,
     /// Screen budget in GSM-7 characters (at most 182).
     #[arg(long, default_value_t = 160)]
     budget: usize,
@@ -209,6 +237,16 @@ pub(crate) struct ServeArgs {
     link: super::link_api::LinkApiArgs,
 }
 
+/// `--mtn-ng`: a host (name or address) and a port.
+fn host_port(text: &str) -> Result<String, String> {
+    match text.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0) => {
+            Ok(text.to_owned())
+        }
+        _ => Err(format!("{text:?} is not HOST:PORT, like 10.1.2.3:7000")),
+    }
+}
+
 /// `--service-code`: refused up front unless it is a USSD code
 /// ([`parse_service_code`](connectflow::channel::ussd::input::parse_service_code)).
 fn service_code(text: &str) -> Result<String, String> {
@@ -240,6 +278,19 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
         )
         .into());
     }
+    // Refused before anything starts, as a login refused later would be
+    // only a line in the log.
+    let mtn_ng_password = match &args.mtn_ng {
+        Some(_) => Some(Secret::new(
+            std::env::var(MTN_NG_PASSWORD_ENV)
+                .ok()
+                .filter(|p| !p.is_empty())
+                .ok_or_else(|| {
+                    format!("--mtn-ng needs the account's password in {MTN_NG_PASSWORD_ENV}")
+                })?,
+        )),
+        None => None,
+    };
     // Refused before anything starts: a blank secret would admit anyone.
     let mono_webhook = match &args.mono_webhook_secret {
         Some(secret) => Some(
@@ -350,6 +401,23 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
     };
     config.menu.budget = Budget::new(args.budget);
     let ussd = UssdService::new(Arc::clone(&service), config);
+    // MTN Nigeria calls no URL: we dial its gateway, until shutdown.
+    let stop = tokio_util::sync::CancellationToken::new();
+    let mtn_ng = match (
+        &args.mtn_ng,
+        &args.mtn_ng_user,
+        &args.mtn_ng_application_id,
+        mtn_ng_password,
+    ) {
+        (Some(addr), Some(user), Some(application), Some(password)) => {
+            let every = Duration::from_secs(args.mtn_ng_enquire_link);
+            let link =
+                MtnNigeriaLink::new(addr.as_str(), user.as_str(), password, application.as_str())
+                    .enquire_every(every, every);
+            Some(tokio::spawn(link.run(Arc::clone(&ussd), stop.clone())))
+        }
+        _ => None,
+    };
 
     let (auth, token_generated) = match std::env::var(GATEWAY_TOKEN_ENV) {
         Ok(token) => (
@@ -447,10 +515,25 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
     if mono_webhook.is_some() {
         let _ = writeln!(out, "mono webhook: POST http://{addr}{MONO_WEBHOOK_PATH}");
     }
+    if let (Some(at), Some(user)) = (&args.mtn_ng, &args.mtn_ng_user) {
+        let _ = writeln!(out, "mtn nigeria: connecting to {at} as {user}");
+    }
     let _ = out.flush();
     drop(out);
 
-    serve(listener, app, Limits::default(), shutdown_signal()).await?;
+    // The MTN link stops taking hops when the HTTP server does.
+    let stopping = stop.clone();
+    let signal = async move {
+        shutdown_signal().await;
+        stopping.cancel();
+    };
+    let served = serve(listener, app, Limits::default(), signal).await;
+    stop.cancel();
+    if let Some(link) = mtn_ng {
+        // Its hops in flight are answered (it gives them 5 s).
+        let _ = tokio::time::timeout(Duration::from_secs(10), link).await;
+    }
+    served?;
     // Calls still in flight settle into their sessions before we go.
     if !service.drain(Duration::from_secs(30)).await {
         tracing::warn!("shutdown: partner calls still running after 30 s");

@@ -4,6 +4,9 @@
 //! the crate's codec, from the wire description, so the two cannot share
 //! a misreading.
 
+// `tests/cli_serve.rs` includes this file too, and uses only part of it.
+#![allow(dead_code)]
+
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -51,7 +51,7 @@ pub use customers::{
 #[cfg(feature = "link")]
 pub use handoff::{Handoff, WebHandoff};
 pub use limits::RateLimits;
-pub use mtn_link::MtnNigeriaLink;
+pub use mtn_link::{MtnNigeriaLink, MTN_NG_PASSWORD_ENV};
 pub use reauth::{host_router, ReauthRequest, DEFAULT_REAUTH_WAIT, MAX_REAUTH_WAIT};
 pub(crate) use server::busy;
 pub use server::router;

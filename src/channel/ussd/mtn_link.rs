@@ -30,6 +30,10 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, Semaphore};
 use tokio_util::sync::CancellationToken;
 
+/// Where `connectflow serve --mtn-ng` reads the account's password (an
+/// environment variable: a flag would show in `ps`).
+pub const MTN_NG_PASSWORD_ENV: &str = "CONNECTFLOW_MTN_NG_PASSWORD";
+
 /// How long a connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one packet's write may take: a server that stops reading is a
