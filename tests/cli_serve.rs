@@ -413,5 +413,26 @@ fn serve_dials_mtn_nigeria_and_serves_its_hops() {
             !shown.end && shown.text.contains("Choose your bank"),
             "{shown:?}"
         );
+        // An operator sees the link up, and down once MTN closes it.
+        let metrics = || async {
+            reqwest::get(format!("{}/metrics", serve.url))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        };
+        let up = metrics().await;
+        assert!(up.contains("connectflow_mtn_ng_up 1"), "{up}");
+        drop(mtn);
+        let mut again = server.accept().await;
+        assert_eq!(again.recv().await.kind, "AUTHRequest");
+        let down = metrics().await;
+        assert!(
+            down.contains("connectflow_mtn_ng_up 0")
+                && down
+                    .contains(r#"connectflow_mtn_ng_connections_ended_total{outcome="closed"} 1"#),
+            "{down}"
+        );
     });
 }

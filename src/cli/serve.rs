@@ -413,7 +413,8 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
             let every = Duration::from_secs(args.mtn_ng_enquire_link);
             let link =
                 MtnNigeriaLink::new(addr.as_str(), user.as_str(), password, application.as_str())
-                    .enquire_every(every, every);
+                    .enquire_every(every, every)
+                    .with_metrics(&metrics);
             Some(tokio::spawn(link.run(Arc::clone(&ussd), stop.clone())))
         }
         _ => None,

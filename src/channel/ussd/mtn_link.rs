@@ -22,6 +22,11 @@ use super::gateway::mtn_nigeria::MtnNigeria;
 use super::gateway::{GatewayRequest, Screen};
 use super::UssdService;
 use crate::form::Secret;
+use crate::metrics::Metrics;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -54,6 +59,23 @@ pub struct MtnNigeriaLink {
     enquire_every: Duration,
     enquire_timeout: Duration,
     max_in_flight: usize,
+    metrics: Option<LinkMetrics>,
+}
+
+/// What an operator watches: whether the link is up, how its connections
+/// end, and hops turned away. A link down is a USSD code that answers no one.
+#[derive(Clone)]
+struct LinkMetrics {
+    up: Gauge,
+    ended: Family<OutcomeLabels, Counter>,
+    busy: Counter,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    /// `refused`, `silent`, `out_of_step`, `closed`, `failed` or
+    /// `unreachable` (no connection made).
+    outcome: &'static str,
 }
 
 /// Why one connection ended.
@@ -97,6 +119,44 @@ impl MtnNigeriaLink {
             enquire_every: Duration::from_secs(30),
             enquire_timeout: Duration::from_secs(30),
             max_in_flight: 512,
+            metrics: None,
+        }
+    }
+
+    /// Also in `/metrics`: `connectflow_mtn_ng_up` (1 while logged in),
+    /// `connectflow_mtn_ng_connections_ended_total{outcome}` (`refused`,
+    /// `silent`, `out_of_step`, `closed`, `failed`, `unreachable`) and
+    /// `connectflow_mtn_ng_busy_total` (hops past the in-flight limit).
+    pub fn with_metrics(mut self, metrics: &Metrics) -> MtnNigeriaLink {
+        let m = LinkMetrics {
+            up: Gauge::default(),
+            ended: Family::default(),
+            busy: Counter::default(),
+        };
+        metrics.register(
+            "mtn_ng_up",
+            "MTN Nigeria link logged in (1) or not (0)",
+            m.up.clone(),
+        );
+        metrics.register(
+            "mtn_ng_connections_ended",
+            "MTN Nigeria link connections ended, by why",
+            m.ended.clone(),
+        );
+        metrics.register(
+            "mtn_ng_busy",
+            "MTN Nigeria hops answered busy (past the in-flight limit)",
+            m.busy.clone(),
+        );
+        self.metrics = Some(m);
+        self
+    }
+
+    /// Counts a connection that ended with `outcome`; the link is down.
+    fn ended(&self, outcome: &'static str) {
+        if let Some(m) = &self.metrics {
+            m.up.set(0);
+            m.ended.get_or_create(&OutcomeLabels { outcome }).inc();
         }
     }
 
@@ -131,25 +191,39 @@ impl MtnNigeriaLink {
                         pause = FIRST_PAUSE;
                     }
                     match outcome {
-                        Outcome::Shutdown => return,
+                        Outcome::Shutdown => {
+                            if let Some(m) = &self.metrics {
+                                m.up.set(0);
+                            }
+                            return;
+                        }
                         Outcome::Ended(End::Refused(why)) => {
+                            self.ended("refused");
                             tracing::error!(gateway = "mtn-ng", addr = %self.addr, %why, "login refused")
                         }
                         Outcome::Ended(end) => {
+                            self.ended(match end {
+                                End::Silent(_) => "silent",
+                                _ => "out_of_step",
+                            });
                             tracing::warn!(gateway = "mtn-ng", addr = %self.addr, reason = %end, "connection dropped")
                         }
                         Outcome::Closed => {
+                            self.ended("closed");
                             tracing::warn!(gateway = "mtn-ng", addr = %self.addr, "connection closed by the server")
                         }
                         Outcome::Io(e) => {
+                            self.ended("failed");
                             tracing::warn!(gateway = "mtn-ng", addr = %self.addr, error = %e, "connection failed")
                         }
                     }
                 }
                 Ok(Err(e)) => {
+                    self.ended("unreachable");
                     tracing::warn!(gateway = "mtn-ng", addr = %self.addr, error = %e, "cannot connect")
                 }
                 Err(_) => {
+                    self.ended("unreachable");
                     tracing::warn!(gateway = "mtn-ng", addr = %self.addr, "connecting timed out")
                 }
             }
@@ -196,6 +270,9 @@ impl MtnNigeriaLink {
             }
             if protocol.logged_in() && !logged_in {
                 logged_in = true;
+                if let Some(m) = &self.metrics {
+                    m.up.set(1);
+                }
                 tracing::info!(gateway = "mtn-ng", addr = %self.addr, "logged in");
             }
             while let Some(bytes) = protocol.poll_transmit() {
@@ -240,6 +317,9 @@ impl MtnNigeriaLink {
     ) {
         let Ok(slot) = Arc::clone(slots).try_acquire_owned() else {
             tracing::warn!(gateway = "mtn-ng", "hop refused: too many in flight");
+            if let Some(m) = &self.metrics {
+                m.busy.inc();
+            }
             let busy = Screen {
                 text: super::server::BUSY.into(),
                 end: true,
