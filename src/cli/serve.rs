@@ -401,8 +401,8 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
     };
     config.menu.budget = Budget::new(args.budget);
     let ussd = UssdService::new(Arc::clone(&service), config);
-    // MTN Nigeria calls no URL: we dial its gateway, until shutdown.
-    let stop = tokio_util::sync::CancellationToken::new();
+    // MTN Nigeria calls no URL: we dial its gateway (below, once nothing
+    // else can fail), until shutdown.
     let mtn_ng = match (
         &args.mtn_ng,
         &args.mtn_ng_user,
@@ -415,7 +415,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
                 MtnNigeriaLink::new(addr.as_str(), user.as_str(), password, application.as_str())
                     .enquire_every(every, every)
                     .with_metrics(&metrics);
-            Some(tokio::spawn(link.run(Arc::clone(&ussd), stop.clone())))
+            Some((link, Arc::clone(&ussd)))
         }
         _ => None,
     };
@@ -522,6 +522,17 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
     let _ = out.flush();
     drop(out);
 
+    let stop = tokio_util::sync::CancellationToken::new();
+    let mtn_ng = mtn_ng.map(|(link, ussd)| {
+        let running = tokio::spawn(link.run(ussd, stop.clone()));
+        // It ends only at shutdown: anything else is MTN's code answering
+        // no one, which must not pass for a healthy server in the log.
+        tokio::spawn(async move {
+            if let Err(e) = running.await {
+                tracing::error!(error = %e, "the MTN Nigeria link stopped; its code answers no one");
+            }
+        })
+    });
     // The MTN link stops taking hops when the HTTP server does.
     let stopping = stop.clone();
     let signal = async move {

@@ -264,15 +264,34 @@ async fn a_hop_past_the_links_limit_is_told_it_is_busy_while_the_one_in_flight_f
     assert!(linked.end && linked.text.contains("linked"), "{linked:?}");
 }
 
+/// On shutdown a hop in flight (a slow bank's) is still answered, the
+/// connection closed once it is (not at the 5 s cap), and not made again.
 #[tokio::test]
-async fn on_shutdown_the_link_closes_and_does_not_come_back() {
+async fn on_shutdown_the_hop_in_flight_is_answered_then_the_link_closes_for_good() {
     let server = MtnServer::start().await;
-    let running = run(&server, SandboxConfig::default(), |l| l).await;
+    let sandbox = SandboxConfig {
+        slow_delay: Duration::from_millis(1500),
+        ..SandboxConfig::default()
+    };
+    let running = run(&server, sandbox, |l| l).await;
     let mut mtn = server.accept_logged_in().await;
-    let shown = mtn.session("4100000012", PHONE, &[]).await;
-    assert!(!shown.end);
+    let shown = mtn
+        .session("4100000012", PHONE, &["1", "1", "user_slow"])
+        .await;
+    assert!(shown.text.contains("Password"), "{shown:?}");
+    mtn.send_hop("4100000012", PHONE, "4", "pass_good", "0")
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let cancelled = std::time::Instant::now();
     running.stop.cancel();
+    let linked = mtn.next_screen().await;
+    assert!(linked.end && linked.text.contains("linked"), "{linked:?}");
     assert!(mtn.closed_within(Duration::from_secs(3)).await);
+    let took = cancelled.elapsed();
+    assert!(
+        took < Duration::from_millis(4500),
+        "closed {took:?} after the cancel"
+    );
     assert!(!server.try_accept(Duration::from_secs(2)).await);
 }
 

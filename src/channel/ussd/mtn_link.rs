@@ -47,6 +47,12 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The pause before the first reconnection, and the longest.
 const FIRST_PAUSE: Duration = Duration::from_secs(1);
 const MAX_PAUSE: Duration = Duration::from_secs(30);
+/// The longest pause after refused logins: an account whose password is
+/// wrong is not worth a login every 30 s (nor is a lock-out by MTN).
+const MAX_REFUSED_PAUSE: Duration = Duration::from_secs(300);
+/// The shortest enquiry interval and answer wait (the builders clamp).
+const MIN_ENQUIRY: Duration = Duration::from_millis(100);
+const MAX_ENQUIRY: Duration = Duration::from_secs(3600);
 /// On shutdown, how long hops in flight have to be answered.
 const DRAIN: Duration = Duration::from_secs(5);
 
@@ -161,32 +167,38 @@ impl MtnNigeriaLink {
     }
 
     /// Enquires whether the link is alive every `every`, and gives it up
-    /// after `timeout` without an answer (at most `every`).
+    /// after `timeout` without an answer (at most `every`); both between
+    /// 100 ms and an hour.
     pub fn enquire_every(mut self, every: Duration, timeout: Duration) -> MtnNigeriaLink {
-        self.enquire_every = every;
-        self.enquire_timeout = timeout;
+        self.enquire_every = every.clamp(MIN_ENQUIRY, MAX_ENQUIRY);
+        self.enquire_timeout = timeout.clamp(MIN_ENQUIRY, self.enquire_every);
         self
     }
 
-    /// Serves at most `n` hops at once; one more is answered with a polite
-    /// "busy" end, as an HTTP gateway's hop past the server's limit is.
+    /// Serves at most `n` hops at once, over all of its connections (a
+    /// dropped connection's hops still count until they finish); one more
+    /// is answered with a polite "busy" end, as an HTTP gateway's hop past
+    /// the server's limit is.
     pub fn max_in_flight(mut self, n: usize) -> MtnNigeriaLink {
-        self.max_in_flight = n.max(1);
+        self.max_in_flight = n.clamp(1, Semaphore::MAX_PERMITS);
         self
     }
 
     /// Keeps the link up, serving its hops with `ussd`, until `shutdown`
     /// (then hops in flight have 5 s to be answered).
     pub async fn run(self, ussd: Arc<UssdService>, shutdown: CancellationToken) {
+        let slots = Arc::new(Semaphore::new(self.max_in_flight));
         let mut pause = FIRST_PAUSE;
         loop {
+            let mut longest = MAX_PAUSE;
             let connected = tokio::select! {
                 () = shutdown.cancelled() => return,
                 c = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&self.addr)) => c,
             };
             match connected {
                 Ok(Ok(stream)) => {
-                    let (outcome, logged_in) = self.connection(stream, &ussd, &shutdown).await;
+                    let (outcome, logged_in) =
+                        self.connection(stream, &ussd, &slots, &shutdown).await;
                     if logged_in {
                         pause = FIRST_PAUSE;
                     }
@@ -199,6 +211,7 @@ impl MtnNigeriaLink {
                         }
                         Outcome::Ended(End::Refused(why)) => {
                             self.ended("refused");
+                            longest = MAX_REFUSED_PAUSE;
                             tracing::error!(gateway = "mtn-ng", addr = %self.addr, %why, "login refused")
                         }
                         Outcome::Ended(end) => {
@@ -227,11 +240,14 @@ impl MtnNigeriaLink {
                     tracing::warn!(gateway = "mtn-ng", addr = %self.addr, "connecting timed out")
                 }
             }
+            // Up to a quarter more, at random: instances that lost the link
+            // together do not all dial again at the same moment.
+            let jitter = pause.mul_f64((uuid::Uuid::new_v4().as_u128() % 1000) as f64 / 4000.0);
             tokio::select! {
                 () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(pause) => {}
+                () = tokio::time::sleep(pause + jitter) => {}
             }
-            pause = (pause * 2).min(MAX_PAUSE);
+            pause = (pause * 2).min(longest);
         }
     }
 
@@ -240,6 +256,7 @@ impl MtnNigeriaLink {
         &self,
         stream: TcpStream,
         ussd: &Arc<UssdService>,
+        slots: &Arc<Semaphore>,
         shutdown: &CancellationToken,
     ) -> (Outcome, bool) {
         let peer = stream.peer_addr().ok().map(|a| a.ip());
@@ -259,12 +276,18 @@ impl MtnNigeriaLink {
             self.enquire_timeout,
             seed,
         );
-        // Replies of hops in flight; as many as there are slots at most.
+        // Replies of this connection's hops: one per hop holding a slot,
+        // or a busy reply; so at most as many as there are slots, and one.
         let (replies, mut replied) = mpsc::unbounded_channel::<Vec<u8>>();
-        let slots = Arc::new(Semaphore::new(self.max_in_flight));
         let mut stream = Vec::with_capacity(4 * 1024);
         let mut logged_in = false;
         loop {
+            // Time first: a server that keeps the socket readable must not
+            // keep the login's or an enquiry's deadline from being judged.
+            let now = Instant::now();
+            if protocol.poll_timeout().is_some_and(|at| at <= now) {
+                protocol.handle_timeout(now);
+            }
             if let Some(end) = protocol.ended() {
                 return (Outcome::Ended(end.clone()), logged_in);
             }
@@ -281,14 +304,17 @@ impl MtnNigeriaLink {
                 }
             }
             while let Some(hop) = protocol.poll_hop() {
-                self.start(hop, ussd, peer, &slots, &replies);
+                self.start(hop, ussd, peer, slots, &replies);
             }
             let wake = protocol.poll_timeout().map(tokio::time::Instant::from_std);
             stream.reserve(HEADER_LEN);
             tokio::select! {
                 biased;
                 () = shutdown.cancelled() => {
-                    self.drain(&slots, &mut replied, &mut write).await;
+                    // Each hop in flight holds a sender of its own: once
+                    // this one is gone, the channel closes with the last.
+                    drop(replies);
+                    drain(&mut replied, &mut write).await;
                     return (Outcome::Shutdown, logged_in);
                 }
                 Some(reply) = replied.recv() => {
@@ -345,29 +371,15 @@ impl MtnNigeriaLink {
             drop(slot);
         });
     }
+}
 
-    /// Writes the replies of hops still in flight, for at most [`DRAIN`].
-    async fn drain(
-        &self,
-        slots: &Semaphore,
-        replied: &mut mpsc::UnboundedReceiver<Vec<u8>>,
-        write: &mut OwnedWriteHalf,
-    ) {
-        let by = tokio::time::Instant::now() + DRAIN;
-        loop {
-            // A hop gives its slot back after sending its reply: all slots
-            // back and nothing queued is nothing more to come.
-            if slots.available_permits() == self.max_in_flight && replied.is_empty() {
-                return;
-            }
-            match tokio::time::timeout_at(by, replied.recv()).await {
-                Ok(Some(reply)) => {
-                    if send(write, &reply).await.is_err() {
-                        return;
-                    }
-                }
-                Ok(None) | Err(_) => return,
-            }
+/// Writes the replies of hops still in flight until the last is written
+/// (the channel closes), for at most [`DRAIN`].
+async fn drain(replied: &mut mpsc::UnboundedReceiver<Vec<u8>>, write: &mut OwnedWriteHalf) {
+    let by = tokio::time::Instant::now() + DRAIN;
+    while let Ok(Some(reply)) = tokio::time::timeout_at(by, replied.recv()).await {
+        if send(write, &reply).await.is_err() {
+            return;
         }
     }
 }

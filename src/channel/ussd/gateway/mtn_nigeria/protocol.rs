@@ -66,13 +66,27 @@ impl std::fmt::Display for End {
 }
 
 /// A `USSDRequest`: the packet as it came (the codec's input) and read.
-#[derive(Debug)]
 pub(crate) struct Hop {
     /// The whole packet, header included.
     pub(crate) frame: Vec<u8>,
     /// The same, read.
     pub(crate) packet: Packet,
 }
+
+/// Debug without the raw packet, whose `userdata` may be a PIN.
+impl std::fmt::Debug for Hop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hop")
+            .field("packet", &self.packet)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The fields a hop cannot be served without: the id its reply echoes, the
+/// phone its session is bound to, and what kind of hop it is. (The
+/// reference client refuses a hop missing any of its eight fields; the
+/// others are only echoed or fixed, so a hop without them is still served.)
+const HOP_NEEDS: [&str; 3] = ["requestId", "msisdn", "msgtype"];
 
 /// One connection's protocol state.
 pub(crate) struct Protocol {
@@ -124,7 +138,7 @@ impl Protocol {
     ) -> Protocol {
         let mut protocol = Protocol {
             logged_in: false,
-            answer_by: Some(now + LOGIN_TIMEOUT),
+            answer_by: now.checked_add(LOGIN_TIMEOUT),
             next_enquiry: None,
             enquire_every,
             enquire_timeout: enquire_timeout.min(enquire_every),
@@ -169,6 +183,10 @@ impl Protocol {
             }
         };
         match packet.kind.as_str() {
+            // Once logged in, another would clear an enquiry's deadline.
+            "AUTHResponse" if self.logged_in => {
+                tracing::debug!(gateway = "mtn-ng", "a second login answer ignored");
+            }
             "AUTHResponse" => {
                 self.logged_in = true;
                 self.answer_by = None;
@@ -192,7 +210,22 @@ impl Protocol {
                 let request = packet.field("requestId").map(str::to_owned);
                 self.refuse(&packet.session_id, request.as_deref(), "207");
             }
-            REQUEST => self.hops.push_back(Hop { frame, packet }),
+            REQUEST => {
+                let missing = HOP_NEEDS
+                    .iter()
+                    .find(|name| packet.field(name).is_none_or(|v| v.is_empty()));
+                if let Some(missing) = missing {
+                    tracing::warn!(
+                        gateway = "mtn-ng",
+                        field = missing,
+                        "a hop without a field it needs refused"
+                    );
+                    let request = packet.field("requestId").map(str::to_owned);
+                    self.refuse(&packet.session_id, request.as_deref(), "208");
+                } else {
+                    self.hops.push_back(Hop { frame, packet });
+                }
+            }
             "ENQRequest" => {
                 let request = packet.field("requestId").unwrap_or_default();
                 self.send(
@@ -241,8 +274,8 @@ impl Protocol {
                     .with("requestId", &request_id)
                     .with("enqCmd", "ENQUIRELINK"),
             );
-            self.answer_by = Some(now + self.enquire_timeout);
-            self.next_enquiry = Some(now + self.enquire_every);
+            self.answer_by = now.checked_add(self.enquire_timeout);
+            self.next_enquiry = now.checked_add(self.enquire_every);
         }
     }
 

@@ -179,10 +179,26 @@ fn hops_come_out_whole_and_what_the_protocol_lacks_is_refused_without_ending_it(
     bad.resize(32, 0);
     bad.extend_from_slice(body);
     stream.extend_from_slice(&bad);
-    let hop = packet("7", "USSDRequest", &[("requestId", "4"), ("msgtype", "1")]);
+    let hop = packet(
+        "7",
+        "USSDRequest",
+        &[
+            ("requestId", "4"),
+            ("msisdn", "2348031234567"),
+            ("msgtype", "1"),
+        ],
+    );
     stream.extend_from_slice(&hop);
     // Half of one more packet: kept for the next read.
-    let next = packet("6", "USSDRequest", &[("requestId", "5")]);
+    let next = packet(
+        "6",
+        "USSDRequest",
+        &[
+            ("requestId", "5"),
+            ("msisdn", "2348031234567"),
+            ("msgtype", "4"),
+        ],
+    );
     stream.extend_from_slice(&next[..20]);
     feed(&mut p, now, &mut stream);
     assert_eq!(p.ended(), None);
@@ -224,12 +240,80 @@ fn an_unreadable_header_ends_the_connection() {
 }
 
 #[test]
-fn two_connections_ids_differ_and_an_enquiry_timeout_is_at_most_the_interval() {
+fn an_enquirys_answer_is_waited_for_at_most_an_interval() {
     let now = Instant::now();
-    let mut a = Protocol::new(now, &login(), EVERY, Duration::from_secs(300), 1);
-    let mut b = Protocol::new(now, &login(), EVERY, Duration::from_secs(300), 1_000_000);
-    assert_ne!(sent(&mut a)[0].session_id, sent(&mut b)[0].session_id);
-    a.handle_frame(now, packet("1", "AUTHResponse", &[("requestId", "1")]));
-    a.handle_timeout(now);
-    assert_eq!(a.poll_timeout(), Some(now + EVERY));
+    let mut p = Protocol::new(now, &login(), EVERY, Duration::from_secs(300), 1);
+    let _ = sent(&mut p);
+    p.handle_frame(now, packet("1", "AUTHResponse", &[("requestId", "1")]));
+    p.handle_timeout(now);
+    assert_eq!(sent(&mut p)[0].kind, "ENQRequest");
+    // Unanswered for an interval (not the 300 s asked): over.
+    p.handle_timeout(now + EVERY);
+    assert_eq!(p.ended(), Some(&End::Silent("enquire link")));
+}
+
+#[test]
+fn a_hop_without_its_id_phone_or_kind_is_refused_not_served() {
+    let now = Instant::now();
+    let mut p = logged_in(now);
+    let full = [
+        ("requestId", "8"),
+        ("msisdn", "2348031234567"),
+        ("msgtype", "1"),
+    ];
+    for missing in ["requestId", "msisdn", "msgtype"] {
+        let fields: Vec<(&str, &str)> = full
+            .iter()
+            .map(|&(n, v)| if n == missing { (n, "") } else { (n, v) })
+            .collect();
+        p.handle_frame(now, packet("31", "USSDRequest", &fields));
+        assert!(p.poll_hop().is_none(), "{missing}");
+        let refusal = sent(&mut p).pop().unwrap();
+        assert_eq!(
+            (refusal.kind.as_str(), refusal.field("errorCode")),
+            ("USSDError", Some("208")),
+            "{missing}"
+        );
+    }
+    p.handle_frame(now, packet("31", "USSDRequest", &full));
+    assert!(p.poll_hop().is_some());
+}
+
+#[test]
+fn a_second_login_answer_does_not_clear_an_enquirys_deadline() {
+    let now = Instant::now();
+    let mut p = logged_in(now);
+    p.handle_timeout(now);
+    let _ = sent(&mut p);
+    p.handle_frame(now, packet("1", "AUTHResponse", &[("requestId", "2")]));
+    p.handle_timeout(now + Duration::from_secs(10));
+    assert_eq!(p.ended(), Some(&End::Silent("enquire link")));
+}
+
+#[test]
+fn a_hops_debug_shows_no_typed_text() {
+    let now = Instant::now();
+    let mut p = logged_in(now);
+    let fields = [
+        ("requestId", "8"),
+        ("msisdn", "2348031234567"),
+        ("msgtype", "4"),
+        ("userdata", "4921"),
+    ];
+    p.handle_frame(now, packet("31", "USSDRequest", &fields));
+    let shown = format!("{:?}", p.poll_hop().unwrap());
+    assert!(
+        shown.contains("userdata") && !shown.contains("4921"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn two_connections_ids_differ() {
+    let now = Instant::now();
+    let mut a = Protocol::new(now, &login(), EVERY, EVERY, 1);
+    let mut b = Protocol::new(now, &login(), EVERY, EVERY, 1_000_000);
+    let (a, b) = (sent(&mut a).remove(0), sent(&mut b).remove(0));
+    assert_ne!(a.session_id, b.session_id);
+    assert_ne!(a.field("requestId"), b.field("requestId"));
 }
