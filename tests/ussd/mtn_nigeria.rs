@@ -54,22 +54,12 @@ async fn run(
 async fn a_person_links_an_account_over_mtn_nigerias_link() {
     let server = MtnServer::start().await;
     let _running = run(&server, SandboxConfig::default(), |l| l).await;
-    let mut mtn = server.accept().await;
-    let login = mtn.recv().await;
-    assert_eq!(login.kind, "AUTHRequest");
+    let (mut mtn, login) = server.accept_login().await;
     assert_eq!(login.get("userName"), "mtn-user");
     assert_eq!(login.get("passWord"), "mtn-pass");
     assert_eq!(login.get("applicationId"), "1029384756");
     assert!(login.session.len() == 16 && login.session.bytes().all(|b| b.is_ascii_digit()));
-    mtn.send(
-        "1",
-        "AUTHResponse",
-        &[
-            ("requestId", login.get("requestId")),
-            ("authMsg", "SUCCESS"),
-        ],
-    )
-    .await;
+    mtn.welcome(&login).await;
 
     let first = mtn.hop("4100000001", PHONE, "1", "*123#", "0").await;
     assert!(
@@ -133,16 +123,14 @@ async fn the_link_enquires_answers_enquiries_and_leaves_a_silent_server_for_a_ne
     assert_eq!(answer.get("enqCmd"), "ENQUIRELINKRSP");
     // Silent from now on: the link gives the connection up and makes a new one.
     assert!(mtn.closed_within(Duration::from_secs(3)).await);
-    let mut again = server.accept().await;
-    assert_eq!(again.recv().await.kind, "AUTHRequest");
+    server.accept_login().await;
 }
 
 #[tokio::test]
 async fn a_refused_login_is_tried_again_and_a_dropped_connection_keeps_the_session() {
     let server = MtnServer::start().await;
     let _running = run(&server, SandboxConfig::default(), |l| l).await;
-    let mut mtn = server.accept().await;
-    let login = mtn.recv().await;
+    let (mut mtn, login) = server.accept_login().await;
     mtn.send(
         "1",
         "AUTHError",
@@ -174,8 +162,7 @@ async fn packets_the_protocol_lacks_are_refused_and_the_connection_goes_on_until
 {
     let server = MtnServer::start().await;
     let _running = run(&server, SandboxConfig::default(), |l| l).await;
-    let mut mtn = server.accept().await;
-    let login = mtn.recv().await;
+    let (mut mtn, login) = server.accept_login().await;
     // A hop before login: refused with 207, not served.
     let early = mtn.send_hop("4100000004", PHONE, "1", "*123#", "0").await;
     let refusal = mtn.recv().await;
@@ -185,15 +172,7 @@ async fn packets_the_protocol_lacks_are_refused_and_the_connection_goes_on_until
         ("4100000004", early.as_str())
     );
     assert_eq!(refusal.get("errorCode"), "207");
-    mtn.send(
-        "1",
-        "AUTHResponse",
-        &[
-            ("requestId", login.get("requestId")),
-            ("authMsg", "SUCCESS"),
-        ],
-    )
-    .await;
+    mtn.welcome(&login).await;
     // A kind the protocol does not have, and a body that is not XML: 208.
     mtn.send("4100000005", "Nonsense", &[("requestId", "31")])
         .await;
@@ -214,8 +193,7 @@ async fn packets_the_protocol_lacks_are_refused_and_the_connection_goes_on_until
     // so the link starts a new connection.
     mtn.send_raw(&[b'x'; 40]).await;
     assert!(mtn.closed_within(Duration::from_secs(3)).await);
-    let mut again = server.accept().await;
-    assert_eq!(again.recv().await.kind, "AUTHRequest");
+    server.accept_login().await;
 }
 
 #[tokio::test]

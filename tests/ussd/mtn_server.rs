@@ -74,21 +74,18 @@ impl MtnServer {
             .is_ok()
     }
 
-    /// The link's next connection, logged in.
-    pub(crate) async fn accept_logged_in(&self) -> Connection {
+    /// The link's next connection, and its login.
+    pub(crate) async fn accept_login(&self) -> (Connection, Packet) {
         let mut connection = self.accept().await;
         let login = connection.recv().await;
         assert_eq!(login.kind, "AUTHRequest", "{login:?}");
-        connection
-            .send(
-                "1",
-                "AUTHResponse",
-                &[
-                    ("requestId", login.get("requestId")),
-                    ("authMsg", "SUCCESS"),
-                ],
-            )
-            .await;
+        (connection, login)
+    }
+
+    /// The link's next connection, logged in.
+    pub(crate) async fn accept_logged_in(&self) -> Connection {
+        let (mut connection, login) = self.accept_login().await;
+        connection.welcome(&login).await;
         connection
     }
 }
@@ -102,6 +99,17 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
+    /// Accepts `login`.
+    pub(crate) async fn welcome(&mut self, login: &Packet) {
+        let id = login.get("requestId");
+        self.send(
+            "1",
+            "AUTHResponse",
+            &[("requestId", id), ("authMsg", "SUCCESS")],
+        )
+        .await;
+    }
+
     /// Writes raw bytes.
     pub(crate) async fn send_raw(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).await.unwrap();
