@@ -426,3 +426,49 @@ fn serve_dials_mtn_nigeria_and_serves_its_hops() {
         );
     });
 }
+
+/// `ussd-sim --mtn-ng-listen` plays MTN Nigeria's gateway, which calls no
+/// URL: it prints where it listens, `serve --mtn-ng` dials it there and
+/// logs in, and a scripted session links through that connection.
+#[test]
+fn ussd_sim_plays_mtn_nigerias_gateway_for_serve_to_dial() {
+    let dir = TempDir::new("cli-mtn-sim");
+    let script = dir.path().join("answers.txt");
+    std::fs::write(&script, "1\n1\nuser_good\npass_good\n").unwrap();
+    let script = script.to_string_lossy().into_owned();
+    let mut sim = Process::start(&mut process::connectflow(&[
+        "ussd-sim",
+        "--mtn-ng-listen",
+        "127.0.0.1:0",
+        "--phone",
+        "+2348031234567",
+        "--script",
+        &script,
+    ]));
+    let addr = sim.url.clone();
+    let _serve = Process::start(
+        process::connectflow(&[
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--mtn-ng",
+            &addr,
+            "--mtn-ng-user",
+            "any",
+            "--mtn-ng-application-id",
+            "any",
+        ])
+        .env("CONNECTFLOW_MTN_NG_PASSWORD", "any")
+        .env("CONNECTFLOW_RECORDS", dir.sqlite("records.db"))
+        .env_remove("MONO_SEC_KEY"),
+    );
+    let screens = sim.lines_until("linked", std::time::Duration::from_secs(60));
+    assert!(
+        screens.iter().any(|l| l.contains("Choose your bank"))
+            && screens
+                .last()
+                .is_some_and(|l| l.contains("account is linked")),
+        "{screens:#?}"
+    );
+    assert!(sim.wait().success(), "{screens:#?}");
+}

@@ -54,6 +54,8 @@ pub(crate) struct Process {
     pub(crate) lines: Vec<String>,
     /// Collects stderr until the process ends.
     stderr: Option<JoinHandle<String>>,
+    /// Stdout's lines after the first ones, as they come.
+    more: mpsc::Receiver<String>,
 }
 
 impl Process {
@@ -83,7 +85,8 @@ impl Process {
         std::thread::spawn(move || {
             for line in out.lines() {
                 let Ok(line) = line else { break };
-                // Once nobody listens, the lines are only drained.
+                // Kept for `lines_until`; once the process is dropped,
+                // nobody listens and the lines are only drained.
                 let _ = tx.send(line.trim().to_owned());
             }
         });
@@ -92,9 +95,10 @@ impl Process {
             url: String::new(),
             lines: Vec::new(),
             stderr,
+            more: rx,
         };
         for _ in 0..lines.max(1) {
-            match rx.recv_timeout(STARTUP) {
+            match process.more.recv_timeout(STARTUP) {
                 Ok(line) => process.lines.push(line),
                 Err(e) => {
                     let logs = process.stop();
@@ -114,6 +118,24 @@ impl Process {
             }
         }
         process
+    }
+
+    /// Stdout's next lines, up to the first containing `needle` (all of
+    /// them, if it ends first or `wait` passes).
+    pub(crate) fn lines_until(&self, needle: &str, wait: Duration) -> Vec<String> {
+        let by = std::time::Instant::now() + wait;
+        let mut lines = Vec::new();
+        while let Ok(line) = self
+            .more
+            .recv_timeout(by.saturating_duration_since(std::time::Instant::now()))
+        {
+            let found = line.contains(needle);
+            lines.push(line);
+            if found {
+                break;
+            }
+        }
+        lines
     }
 
     /// Waits for the process to end by itself.

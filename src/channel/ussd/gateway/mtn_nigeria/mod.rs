@@ -37,7 +37,7 @@
 //! answers a request is [`Gateway::replying_to`]'s copy, which carries the
 //! ids to echo.
 
-pub(crate) mod packet;
+pub mod packet;
 pub(crate) mod protocol;
 
 use super::msisdn::{national, NIGERIA};

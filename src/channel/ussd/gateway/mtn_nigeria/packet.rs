@@ -1,4 +1,6 @@
-//! One packet of MTN Nigeria's XML over TCP, and where one ends in a stream.
+//! One packet of MTN Nigeria's XML over TCP, and where one ends in a stream
+//! (public for tools that play either side: `connectflow ussd-sim
+//! --mtn-ng-listen` plays MTN's gateway with it).
 //!
 //! Invariant: [`Packet::to_bytes`] writes what [`Packet::parse`] reads back
 //! field for field (values trimmed, as the protocol's readers take them),
@@ -25,21 +27,21 @@ use quick_xml::Reader;
 /// Bytes of the session id field, then of the length field.
 const FIELD_LEN: usize = 16;
 /// The header: session id and length.
-pub(crate) const HEADER_LEN: usize = 2 * FIELD_LEN;
+pub const HEADER_LEN: usize = 2 * FIELD_LEN;
 /// No packet is longer (a USSD screen is at most 182 characters; a request
 /// a few hundred bytes). A longer length is a stream out of step.
-pub(crate) const MAX_PACKET: usize = 16 * 1024;
+pub const MAX_PACKET: usize = 16 * 1024;
 
 /// One packet: its header's session id, its root element (`USSDRequest`,
 /// `ENQRequest`, …) and its fields in order.
 #[derive(Clone, PartialEq, Eq)]
-pub(crate) struct Packet {
+pub struct Packet {
     /// The header's session id (digits; at most 16 bytes are sent).
-    pub(crate) session_id: String,
+    pub session_id: String,
     /// The body's root element.
-    pub(crate) kind: String,
+    pub kind: String,
     /// Each child element's name and text.
-    pub(crate) fields: Vec<(String, String)>,
+    pub fields: Vec<(String, String)>,
 }
 
 /// Debug without values: `AUTHRequest` carries the account's password, and
@@ -57,7 +59,8 @@ impl std::fmt::Debug for Packet {
 
 /// Why bytes are not a packet.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum PacketError {
+#[non_exhaustive]
+pub enum PacketError {
     /// The header's length is not a number between the header's length and
     /// [`MAX_PACKET`]: where the next packet starts is lost.
     #[error("a packet header's length is unreadable or out of range")]
@@ -72,7 +75,7 @@ pub(crate) enum PacketError {
 
 impl Packet {
     /// A packet of `kind` for `session_id`, without fields yet.
-    pub(crate) fn new(session_id: &str, kind: &str) -> Packet {
+    pub fn new(session_id: &str, kind: &str) -> Packet {
         Packet {
             session_id: session_id.to_owned(),
             kind: kind.to_owned(),
@@ -81,13 +84,13 @@ impl Packet {
     }
 
     /// With one more field.
-    pub(crate) fn with(mut self, name: &str, value: &str) -> Packet {
+    pub fn with(mut self, name: &str, value: &str) -> Packet {
         self.fields.push((name.to_owned(), value.to_owned()));
         self
     }
 
     /// The first field called `name`.
-    pub(crate) fn field(&self, name: &str) -> Option<&str> {
+    pub fn field(&self, name: &str) -> Option<&str> {
         self.fields
             .iter()
             .find(|(n, _)| n == name)
@@ -95,7 +98,7 @@ impl Packet {
     }
 
     /// The packet as sent: header, then the body in Latin-1.
-    pub(crate) fn to_bytes(&self) -> Vec<u8> {
+    pub fn to_bytes(&self) -> Vec<u8> {
         let mut xml = String::with_capacity(64 + self.fields.len() * 32);
         xml.push('<');
         xml.push_str(&self.kind);
@@ -121,7 +124,7 @@ impl Packet {
     }
 
     /// Reads one whole packet (as [`frame_len`] cut it from the stream).
-    pub(crate) fn parse(frame: &[u8]) -> Result<Packet, PacketError> {
+    pub fn parse(frame: &[u8]) -> Result<Packet, PacketError> {
         let len = frame_len(frame)?.ok_or(PacketError::Short)?;
         let session_id = session_of(frame);
         // Latin-1 is the protocol's encoding: each byte is the character
@@ -142,7 +145,7 @@ impl Packet {
 /// The length of the packet at the front of `stream`, once all of it has
 /// arrived (`None`: not yet); an error when its header cannot be read,
 /// after which the stream's packets can no longer be told apart.
-pub(crate) fn frame_len(stream: &[u8]) -> Result<Option<usize>, PacketError> {
+pub fn frame_len(stream: &[u8]) -> Result<Option<usize>, PacketError> {
     let Some(header) = stream.get(..HEADER_LEN) else {
         return Ok(None);
     };
