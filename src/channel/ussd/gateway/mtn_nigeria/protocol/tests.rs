@@ -317,3 +317,68 @@ fn two_connections_ids_differ() {
     assert_ne!(a.session_id, b.session_id);
     assert_ne!(a.field("requestId"), b.field("requestId"));
 }
+
+mod garbage {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A stream of packets of any kind and body, and raw bytes, cut at any
+    /// points.
+    fn stream() -> impl Strategy<Value = Vec<Vec<u8>>> {
+        let packet = (
+            "[0-9]{0,16}",
+            prop::sample::select(vec![
+                "USSDRequest",
+                "ENQRequest",
+                "ENQResponse",
+                "AUTHResponse",
+                "AUTHError",
+                "USSDError",
+                "USSDResponse",
+                "Other",
+            ]),
+            prop::collection::vec(("[a-zA-Z]{1,12}", ".{0,20}"), 0..5),
+        )
+            .prop_map(|(session, kind, fields)| {
+                fields
+                    .iter()
+                    .fold(Packet::new(&session, kind), |p, (n, v)| p.with(n, v))
+                    .to_bytes()
+            });
+        let raw = prop::collection::vec(any::<u8>(), 0..64);
+        prop::collection::vec(prop_oneof![4 => packet, 1 => raw], 0..12)
+    }
+
+    proptest! {
+        /// Invariant: whatever the server sends, in whatever pieces, the
+        /// protocol never panics; once it has ended it says why and hands
+        /// out nothing more; every hop it hands out is a `USSDRequest` with
+        /// the id, phone and kind it needs, and it never writes a packet
+        /// that is not one (each transmit parses back).
+        #[test]
+        fn any_stream_is_taken_without_a_panic(chunks in stream(), cut in 1usize..50) {
+            let now = Instant::now();
+            let mut p = protocol(now);
+            let bytes: Vec<u8> = chunks.concat();
+            let mut buffer = Vec::new();
+            for piece in bytes.chunks(cut) {
+                buffer.extend_from_slice(piece);
+                feed(&mut p, now, &mut buffer);
+                p.handle_timeout(now);
+                while let Some(out) = p.poll_transmit() {
+                    prop_assert!(Packet::parse(&out).is_ok());
+                }
+                while let Some(hop) = p.poll_hop() {
+                    prop_assert_eq!(hop.packet.kind.as_str(), REQUEST);
+                    for name in HOP_NEEDS {
+                        prop_assert!(hop.packet.field(name).is_some_and(|v| !v.is_empty()));
+                    }
+                }
+                if p.ended().is_some() {
+                    prop_assert!(p.poll_transmit().is_none() && p.poll_hop().is_none());
+                    break;
+                }
+            }
+        }
+    }
+}
