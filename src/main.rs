@@ -35,7 +35,7 @@ enum Command {
     Serve(Box<cli::serve::ServeArgs>),
     /// The same as `serve` (its former name, kept working).
     Ussd(Box<cli::serve::ServeArgs>),
-    /// A terminal phone speaking Africa's Talking's USSD wire format.
+    /// A terminal phone speaking Africa's Talking's USSD wire format, or playing MTN Nigeria's gateway.
     UssdSim(cli::ussd_sim::UssdSimArgs),
     /// The auth records: list, get, export, unlink, redeliver dead webhooks.
     Records(Box<cli::records::RecordsArgs>),

@@ -6,6 +6,7 @@
 
 use connectflow::testing::TempDir;
 use process::Process;
+use std::time::Duration;
 
 #[path = "ussd/mtn_server.rs"]
 mod mtn_server;
@@ -429,24 +430,29 @@ fn serve_dials_mtn_nigeria_and_serves_its_hops() {
 
 /// `ussd-sim --mtn-ng-listen` plays MTN Nigeria's gateway, which calls no
 /// URL: it prints where it listens, `serve --mtn-ng` dials it there and
-/// logs in, and a scripted session links through that connection.
+/// logs in, and a scripted session links through that connection: hung up
+/// half way (MTN's end of session) and offered again on the next dial, the
+/// person thinking through three of serve's heartbeats (which the sim
+/// answers: serve's connection is never dropped as silent).
 #[test]
 fn ussd_sim_plays_mtn_nigerias_gateway_for_serve_to_dial() {
     let dir = TempDir::new("cli-mtn-sim");
     let script = dir.path().join("answers.txt");
-    std::fs::write(&script, "1\n1\nuser_good\npass_good\n").unwrap();
+    std::fs::write(
+        &script,
+        "1\n1\n!redial\n1\n!wait 3.5\nuser_good\npass_good\n",
+    )
+    .unwrap();
     let script = script.to_string_lossy().into_owned();
     let mut sim = Process::start(&mut process::connectflow(&[
         "ussd-sim",
         "--mtn-ng-listen",
         "127.0.0.1:0",
-        "--phone",
-        "+2348031234567",
         "--script",
         &script,
     ]));
     let addr = sim.url.clone();
-    let _serve = Process::start(
+    let serve = Process::start(
         process::connectflow(&[
             "serve",
             "--addr",
@@ -457,18 +463,47 @@ fn ussd_sim_plays_mtn_nigerias_gateway_for_serve_to_dial() {
             "any",
             "--mtn-ng-application-id",
             "any",
+            "--mtn-ng-enquire-link",
+            "1",
         ])
         .env("CONNECTFLOW_MTN_NG_PASSWORD", "any")
         .env("CONNECTFLOW_RECORDS", dir.sqlite("records.db"))
         .env_remove("MONO_SEC_KEY"),
     );
-    let screens = sim.lines_until("linked", std::time::Duration::from_secs(60));
+    let screens = sim.lines_until("linked", Duration::from_secs(60));
+    let shown = screens.join("\n");
     assert!(
-        screens.iter().any(|l| l.contains("Choose your bank"))
+        shown.contains("Choose your bank")
+            && shown.contains("(dialled *384*123# again)")
+            && shown.contains("1. Continue")
             && screens
                 .last()
                 .is_some_and(|l| l.contains("account is linked")),
         "{screens:#?}"
     );
-    assert!(sim.wait().success(), "{screens:#?}");
+    let by = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = sim.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < by, "the sim did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{screens:#?}");
+    // Serve's connection was never dropped as silent (the sim's exit
+    // closes it, which is counted as `closed`).
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let metrics = runtime.block_on(async {
+        reqwest::get(format!("{}/metrics", serve.url))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    assert!(
+        metrics.contains("connectflow_mtn_ng_connections_ended_total")
+            && !metrics.contains(r#"outcome="silent""#),
+        "{metrics}"
+    );
 }

@@ -7,6 +7,7 @@
 //! | `cargo run -- link` (interactive) | `tests/cli.rs`, scripted (`link_json_user_chain_from_the_bank_list`, ...) |
 //! | `printf ... \| cargo run -- link --partner flinks ...` | here, as written; and `tests/cli_flinks.rs` |
 //! | `serve` + `ussd-sim` (quick start) | here |
+//! | `ussd-sim --mtn-ng-listen` + `serve --mtn-ng` (quick start) | `tests/cli_serve.rs` (`ussd_sim_plays_mtn_nigerias_gateway_for_serve_to_dial`: the same commands, a free port, the answers scripted) |
 //! | the `text` synopsis of the command | here (every option it shows is in `--help`) |
 //! | `printf 'user_otp...' \| cargo run -q -- link --json ...` | here, as written |
 //! | the `--json` result table's linked line | here (its keys are a real run's) |

@@ -29,6 +29,11 @@ impl Phone {
             last: String::new(),
         }
     }
+
+    /// The number dialling (the `--phone` default is per gateway).
+    fn phone(&self) -> &str {
+        self.args.phone.as_deref().unwrap_or("+254711000001")
+    }
 }
 
 impl Handset for Phone {
@@ -50,7 +55,7 @@ impl Handset for Phone {
         let form = [
             ("sessionId", self.session.as_str()),
             ("serviceCode", self.args.service_code.as_str()),
-            ("phoneNumber", self.args.phone.as_str()),
+            ("phoneNumber", self.phone()),
             ("networkCode", self.args.network_code.as_str()),
             ("text", text.as_str()),
         ];
@@ -96,7 +101,7 @@ impl Handset for Phone {
         let form = [
             ("sessionId", self.session.as_str()),
             ("serviceCode", self.args.service_code.as_str()),
-            ("phoneNumber", self.args.phone.as_str()),
+            ("phoneNumber", self.phone()),
             ("networkCode", self.args.network_code.as_str()),
             ("status", status),
             ("durationInMillis", duration.as_str()),

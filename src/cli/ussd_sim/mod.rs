@@ -12,13 +12,15 @@ use super::BoxError;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Arguments of `connectflow ussd-sim`.
 #[derive(clap::Args)]
 #[command(after_help = "Environment:
   CONNECTFLOW_GATEWAY_TOKEN    sent as ?token= when the URL carries none
 
-Interactive and script inputs: one answer per line; !redial hangs up and dials again.")]
+Interactive and script inputs: one answer per line; !redial hangs up and dials again;
+!wait SECS waits (a person thinking: past a session TTL, through heartbeats).")]
 pub(crate) struct UssdSimArgs {
     /// The USSD callback URL, as `connectflow serve` prints it (with its
     /// `?token=`).
@@ -33,17 +35,19 @@ pub(crate) struct UssdSimArgs {
     /// login, and send the session over that connection.
     #[arg(long, value_name = "ADDR", conflicts_with_all = ["url", "events_url"])]
     mtn_ng_listen: Option<String>,
-    /// The phone number dialling.
-    #[arg(long, default_value = "+254711000001")]
-    phone: String,
+    /// The phone number dialling (default +254711000001; +2348031234567
+    /// with --mtn-ng-listen).
+    #[arg(long)]
+    phone: Option<String>,
     /// The code dialled.
     #[arg(long, default_value = "*384*123#")]
     service_code: String,
-    /// MCC+MNC (99999 is AT's sandbox network).
-    #[arg(long, default_value = "99999")]
+    /// MCC+MNC (99999 is AT's sandbox network; MTN sends none).
+    #[arg(long, default_value = "99999", conflicts_with = "mtn_ng_listen")]
     network_code: String,
     /// A file of inputs, one per line (`!redial` hangs up and dials again,
-    /// `#` starts a comment). Without it, inputs come from stdin.
+    /// `!wait SECS` waits, `#` starts a comment). Without it, inputs come
+    /// from stdin.
     #[arg(long)]
     script: Option<PathBuf>,
 }
@@ -75,7 +79,8 @@ pub(crate) async fn run(mut args: UssdSimArgs) -> Result<ExitCode, BoxError> {
     let code = args.service_code.clone();
     match args.mtn_ng_listen.clone() {
         Some(addr) => {
-            let gateway = mtn::Gateway::listen(&addr, &args.phone, &code).await?;
+            let phone = args.phone.as_deref().unwrap_or("+2348031234567");
+            let gateway = mtn::Gateway::listen(&addr, phone, &code).await?;
             converse(gateway, script, interactive, &code).await
         }
         None => {
@@ -120,7 +125,7 @@ async fn converse(
             ended_ok = true;
             break;
         }
-        let Some(input) = tokio::task::block_in_place(&mut next_input) else {
+        let Some(input) = next_answer(&mut next_input).await? else {
             // The person walked away: the gateway times the session out.
             phone.notify("Incomplete").await;
             eprintln!("ussd-sim: the input ended mid-session (the last screen asked for more); the session was reported incomplete");
@@ -143,4 +148,26 @@ async fn converse(
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The person's next line, after any `!wait SECS` lines (each waited
+/// out); `None` when the input has ended.
+async fn next_answer(
+    next_input: &mut (impl FnMut() -> Option<String> + Send),
+) -> Result<Option<String>, BoxError> {
+    loop {
+        let Some(input) = tokio::task::block_in_place(&mut *next_input) else {
+            return Ok(None);
+        };
+        let Some(secs) = input.trim().strip_prefix("!wait ") else {
+            return Ok(Some(input));
+        };
+        let wait = secs
+            .trim()
+            .parse()
+            .ok()
+            .and_then(|s| Duration::try_from_secs_f64(s).ok())
+            .ok_or_else(|| format!("!wait {secs}: not a number of seconds"))?;
+        tokio::time::sleep(wait).await;
+    }
 }

@@ -4,7 +4,11 @@
 //! answers its enquiries, and sends the person's session over that
 //! connection as MTN does (ussd.md §4): a `USSDRequest` with `msgtype` 1
 //! and the dialled code, then `msgtype` 4 with each answer; hanging up is
-//! `EndofSession` 1. When serve's connection drops, it waits for the next.
+//! `EndofSession` 1.
+//!
+//! Serve keeps one connection; a newer login replaces an older one (serve
+//! dialled again). A hop whose connection drops before its screen comes,
+//! or that serve refuses, ends the session on the handset, as on a phone.
 
 use super::Handset;
 use crate::cli::BoxError;
@@ -20,15 +24,29 @@ use tokio::sync::{mpsc, Mutex};
 const PATIENCE: Duration = Duration::from_secs(30);
 /// How long hanging up waits for serve's goodbye.
 const HANG_UP: Duration = Duration::from_secs(5);
+/// How long one packet's write may take.
+const WRITE: Duration = Duration::from_secs(10);
+/// The longest answer a handset sends (ussd.md §5).
+const LONGEST_ANSWER: usize = 182;
 
-/// The connection serve keeps open, once it has logged in.
-type Writer = Arc<Mutex<Option<OwnedWriteHalf>>>;
+/// Serve's logged-in connection: which one (a count of logins) and its
+/// write half.
+type Writer = Arc<Mutex<Option<(u64, OwnedWriteHalf)>>>;
+
+/// What the connections tell the session.
+enum Heard {
+    /// A `USSDResponse`.
+    Screen(Packet),
+    /// A `USSDError` serve sent about a packet of ours.
+    Refused(Packet),
+    /// The logged-in connection closed: a screen in flight will not come.
+    Dropped,
+}
 
 /// MTN's gateway, as the phone's session sees it.
 pub(super) struct Gateway {
     writer: Writer,
-    /// Serve's `USSDResponse`s, from whichever connection.
-    screens: mpsc::UnboundedReceiver<Packet>,
+    heard: mpsc::UnboundedReceiver<Heard>,
     /// The phone, as MTN sends it: `234…`, no `+`.
     msisdn: String,
     /// What is dialled, and the code MTN names (`starCode`): the same
@@ -48,13 +66,13 @@ impl Gateway {
         println!("listening on {local}");
         eprintln!("ussd-sim: playing MTN Nigeria's USSD gateway; start `connectflow serve --mtn-ng {local} --mtn-ng-user any --mtn-ng-application-id any` (CONNECTFLOW_MTN_NG_PASSWORD=any)");
         let writer: Writer = Arc::new(Mutex::new(None));
-        let (screens_in, screens) = mpsc::unbounded_channel();
+        let (heard_in, heard) = mpsc::unbounded_channel();
         let (up_in, mut up) = mpsc::unbounded_channel();
-        tokio::spawn(accept(listener, Arc::clone(&writer), screens_in, up_in));
+        tokio::spawn(accept(listener, Arc::clone(&writer), heard_in, up_in));
         up.recv().await.ok_or("ussd-sim: stopped listening")?;
         Ok(Gateway {
             writer,
-            screens,
+            heard,
             msisdn: phone.trim_start_matches('+').to_owned(),
             dialled: code.to_owned(),
             star_code: code
@@ -66,8 +84,11 @@ impl Gateway {
         })
     }
 
-    /// Sends one `USSDRequest` of the session, once serve is connected.
+    /// Sends one `USSDRequest` of the session, once serve is logged in.
     async fn request(&mut self, msgtype: &str, userdata: &str, end: &str) -> Result<(), BoxError> {
+        // What was heard before this request is not about it (a drop
+        // between two hops, a late screen).
+        while self.heard.try_recv().is_ok() {}
         self.requests += 1;
         let packet = Packet::new(&self.session, "USSDRequest")
             .with("requestId", &self.requests.to_string())
@@ -82,8 +103,8 @@ impl Gateway {
             .to_bytes();
         let by = tokio::time::Instant::now() + PATIENCE;
         loop {
-            if let Some(write) = self.writer.lock().await.as_mut() {
-                if write.write_all(&packet).await.is_ok() {
+            if let Some((_, write)) = self.writer.lock().await.as_mut() {
+                if write_within(write, &packet).await {
                     return Ok(());
                 }
             }
@@ -94,16 +115,36 @@ impl Gateway {
         }
     }
 
-    /// Serve's next screen of this session, within `wait`.
-    async fn screen(&mut self, wait: Duration) -> Result<Packet, BoxError> {
+    /// Serve's answer to this session's last request, within `wait`: its
+    /// screen, or an ending one when serve refused the request or the
+    /// connection dropped under it.
+    async fn screen(&mut self, wait: Duration) -> Result<(bool, String), BoxError> {
         let by = tokio::time::Instant::now() + wait;
         loop {
-            match tokio::time::timeout_at(by, self.screens.recv()).await {
-                Ok(Some(reply)) if reply.session_id == self.session => return Ok(reply),
-                // A late screen of an earlier session: not this one's.
-                Ok(Some(_)) => {}
-                Ok(None) => return Err("ussd-sim: stopped listening".into()),
-                Err(_) => return Err("ussd-sim: no screen from serve in time".into()),
+            let heard = tokio::time::timeout_at(by, self.heard.recv())
+                .await
+                .map_err(|_| "ussd-sim: no screen from serve in time")?
+                .ok_or("ussd-sim: stopped listening")?;
+            match heard {
+                Heard::Screen(reply) if reply.session_id() == self.session => {
+                    let end = reply.field("msgtype") == Some("6")
+                        || reply.field("EndofSession") == Some("1");
+                    return Ok((end, reply.field("userdata").unwrap_or_default().to_owned()));
+                }
+                Heard::Refused(error) if error.session_id() == self.session => {
+                    let code = error.field("errorCode").unwrap_or_default();
+                    return Ok((
+                        true,
+                        format!(
+                            "(serve refused the hop: USSDError {code}; MTN would end the session)"
+                        ),
+                    ));
+                }
+                Heard::Dropped => {
+                    return Ok((true, "(serve's connection dropped before the screen came; MTN would end the session)".to_owned()));
+                }
+                // Another session's: a late screen of an earlier one.
+                Heard::Screen(_) | Heard::Refused(_) => {}
             }
         }
     }
@@ -122,11 +163,17 @@ impl Handset for Gateway {
                 let dialled = self.dialled.clone();
                 self.request("1", &dialled, "0").await?;
             }
-            Some(answer) => self.request("4", answer, "0").await?,
+            Some(answer) => {
+                // A handset sends no more; a longer line would be a packet
+                // no real gateway sends.
+                let cut: String = answer.chars().take(LONGEST_ANSWER).collect();
+                if cut.len() < answer.len() {
+                    eprintln!("ussd-sim: the answer was cut to {LONGEST_ANSWER} characters, as a handset would");
+                }
+                self.request("4", &cut, "0").await?;
+            }
         }
-        let reply = self.screen(PATIENCE).await?;
-        let end = reply.field("msgtype") == Some("6") || reply.field("EndofSession") == Some("1");
-        Ok((end, reply.field("userdata").unwrap_or_default().to_owned()))
+        self.screen(PATIENCE).await
     }
 
     async fn notify(&mut self, status: &str) {
@@ -138,87 +185,128 @@ impl Handset for Gateway {
     }
 }
 
-/// Takes serve's connections one after another: each logs in, and its
-/// screens go to `screens`; `up` hears of each login.
+/// Takes serve's connections, each in a task of its own; `up` hears of
+/// each login.
 async fn accept(
     listener: TcpListener,
     writer: Writer,
-    screens: mpsc::UnboundedSender<Packet>,
+    heard: mpsc::UnboundedSender<Heard>,
     up: mpsc::UnboundedSender<()>,
 ) {
+    let logins = Arc::new(std::sync::atomic::AtomicU64::new(0));
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        serve_connection(stream, &writer, &screens, &up).await;
-        *writer.lock().await = None;
-        eprintln!("ussd-sim: serve's connection closed; waiting for it to dial again");
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                let connection = Connection {
+                    writer: Arc::clone(&writer),
+                    heard: heard.clone(),
+                    up: up.clone(),
+                    logins: Arc::clone(&logins),
+                };
+                tokio::spawn(connection.run(stream));
+            }
+            // Out of descriptors, say: not a reason to spin.
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
     }
 }
 
-/// One connection from serve, until it closes.
-async fn serve_connection(
-    stream: TcpStream,
-    writer: &Writer,
-    screens: &mpsc::UnboundedSender<Packet>,
-    up: &mpsc::UnboundedSender<()>,
-) {
-    let (mut read, write) = stream.into_split();
-    *writer.lock().await = Some(write);
-    let mut buffer = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        match read.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
-        }
-        while let Ok(Some(len)) = frame_len(&buffer) {
-            let frame: Vec<u8> = buffer.drain(..len).collect();
-            let Ok(packet) = Packet::parse(&frame) else {
-                continue;
-            };
-            let answer = match packet.kind.as_str() {
-                "AUTHRequest" => {
-                    eprintln!(
-                        "ussd-sim: serve logged in as {}",
-                        packet.field("userName").unwrap_or_default()
-                    );
-                    let _ = up.send(());
-                    Some(
-                        Packet::new(&packet.session_id, "AUTHResponse")
+/// One connection from serve.
+struct Connection {
+    writer: Writer,
+    heard: mpsc::UnboundedSender<Heard>,
+    up: mpsc::UnboundedSender<()>,
+    logins: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Connection {
+    async fn run(self, stream: TcpStream) {
+        let (mut read, write) = stream.into_split();
+        // Ours until serve has logged in: the session's requests go out
+        // only on a logged-in connection, after its login's answer.
+        let mut before_login = Some(write);
+        let mut login: Option<u64> = None;
+        let mut buffer = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            match read.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+            }
+            while let Ok(Some(len)) = frame_len(&buffer) {
+                let frame: Vec<u8> = buffer.drain(..len).collect();
+                let Ok(packet) = Packet::parse(&frame) else {
+                    continue;
+                };
+                let answer = match packet.kind() {
+                    "AUTHRequest" => Some(
+                        Packet::new(packet.session_id(), "AUTHResponse")
                             .with("requestId", packet.field("requestId").unwrap_or_default())
                             .with("authMsg", "SUCCESS"),
-                    )
+                    ),
+                    "ENQRequest" => Some(
+                        Packet::new(packet.session_id(), "ENQResponse")
+                            .with("requestId", packet.field("requestId").unwrap_or_default())
+                            .with("enqCmd", "ENQUIRELINKRSP"),
+                    ),
+                    "USSDResponse" => {
+                        let _ = self.heard.send(Heard::Screen(packet.clone()));
+                        None
+                    }
+                    "USSDError" => {
+                        let _ = self.heard.send(Heard::Refused(packet.clone()));
+                        None
+                    }
+                    _ => None,
+                };
+                let Some(answer) = answer else { continue };
+                let written = match before_login.as_mut() {
+                    Some(write) => write_within(write, &answer.to_bytes()).await,
+                    None => match self.writer.lock().await.as_mut() {
+                        Some((_, write)) => write_within(write, &answer.to_bytes()).await,
+                        None => false,
+                    },
+                };
+                if !written {
+                    break;
                 }
-                "ENQRequest" => Some(
-                    Packet::new(&packet.session_id, "ENQResponse")
-                        .with("requestId", packet.field("requestId").unwrap_or_default())
-                        .with("enqCmd", "ENQUIRELINKRSP"),
-                ),
-                "USSDResponse" => {
-                    let _ = screens.send(packet);
-                    None
-                }
-                "USSDError" => {
-                    eprintln!(
-                        "ussd-sim: serve refused a packet (error {})",
-                        packet.field("errorCode").unwrap_or_default()
-                    );
-                    None
-                }
-                _ => None,
-            };
-            if let Some(answer) = answer {
-                if let Some(write) = writer.lock().await.as_mut() {
-                    if write.write_all(&answer.to_bytes()).await.is_err() {
-                        return;
+                if packet.kind() == "AUTHRequest" {
+                    if let Some(write) = before_login.take() {
+                        // The newest login is serve's connection: it
+                        // replaces an older one (dropped with its half).
+                        let n = self
+                            .logins
+                            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                            + 1;
+                        *self.writer.lock().await = Some((n, write));
+                        login = Some(n);
+                        eprintln!(
+                            "ussd-sim: serve logged in as {}",
+                            packet.field("userName").unwrap_or_default()
+                        );
+                        let _ = self.up.send(());
                     }
                 }
             }
+            if frame_len(&buffer).is_err() {
+                // Out of step with serve: it starts a new connection.
+                break;
+            }
         }
-        if frame_len(&buffer).is_err() {
-            // Out of step with serve: a new connection starts clean.
-            return;
+        // Only the logged-in connection's end is the session's business.
+        let mut current = self.writer.lock().await;
+        if login.is_some() && current.as_ref().map(|(n, _)| Some(*n)) == Some(login) {
+            *current = None;
+            let _ = self.heard.send(Heard::Dropped);
+            eprintln!("ussd-sim: serve's connection closed; waiting for it to dial again");
         }
     }
+}
+
+/// Writes `bytes`; false when the write fails or takes longer than [`WRITE`].
+async fn write_within(write: &mut OwnedWriteHalf, bytes: &[u8]) -> bool {
+    matches!(
+        tokio::time::timeout(WRITE, write.write_all(bytes)).await,
+        Ok(Ok(()))
+    )
 }

@@ -34,14 +34,20 @@ pub const MAX_PACKET: usize = 16 * 1024;
 
 /// One packet: its header's session id, its root element (`USSDRequest`,
 /// `ENQRequest`, …) and its fields in order.
+///
+/// Built for the protocol's own packets: the kind and field names are
+/// written as given (they are the protocol's names, never escaped), a
+/// session id past 16 bytes is cut to 16 (the header's room), and a packet
+/// past [`MAX_PACKET`] is written but refused by any reader of this module.
+/// Values may be any text.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Packet {
     /// The header's session id (digits; at most 16 bytes are sent).
-    pub session_id: String,
+    pub(crate) session_id: String,
     /// The body's root element.
-    pub kind: String,
+    pub(crate) kind: String,
     /// Each child element's name and text.
-    pub fields: Vec<(String, String)>,
+    pub(crate) fields: Vec<(String, String)>,
 }
 
 /// Debug without values: `AUTHRequest` carries the account's password, and
@@ -87,6 +93,16 @@ impl Packet {
     pub fn with(mut self, name: &str, value: &str) -> Packet {
         self.fields.push((name.to_owned(), value.to_owned()));
         self
+    }
+
+    /// The header's session id.
+    pub fn session_id(&self) -> &str {
+        &self.session_id
+    }
+
+    /// The body's root element: what kind of packet it is.
+    pub fn kind(&self) -> &str {
+        &self.kind
     }
 
     /// The first field called `name`.

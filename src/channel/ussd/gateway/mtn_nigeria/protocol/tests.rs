@@ -327,17 +327,35 @@ mod garbage {
     fn stream() -> impl Strategy<Value = Vec<Vec<u8>>> {
         let packet = (
             "[0-9]{0,16}",
-            prop::sample::select(vec![
-                "USSDRequest",
-                "ENQRequest",
-                "ENQResponse",
-                "AUTHResponse",
-                "AUTHError",
-                "USSDError",
-                "USSDResponse",
-                "Other",
-            ]),
-            prop::collection::vec(("[a-zA-Z]{1,12}", ".{0,20}"), 0..5),
+            // A login refusal ends the stream: rare, as in life.
+            prop_oneof![
+                20 => prop::sample::select(vec![
+                    "USSDRequest",
+                    "ENQRequest",
+                    "ENQResponse",
+                    "AUTHResponse",
+                    "USSDError",
+                    "USSDResponse",
+                    "Other",
+                ]),
+                1 => Just("AUTHError"),
+            ],
+            // The protocol's own field names mostly (so hops get through
+            // and are refused for what they lack), sometimes empty.
+            prop::collection::vec(
+                (
+                    prop_oneof![
+                        4 => prop::sample::select(vec![
+                            "requestId", "msisdn", "msgtype", "userdata", "starCode",
+                            "clientId", "EndofSession", "errorCode", "enqCmd",
+                        ])
+                        .prop_map(str::to_owned),
+                        1 => "[a-zA-Z]{1,12}",
+                    ],
+                    prop_oneof![3 => "[0-9*#]{1,12}", 1 => Just(String::new()), 1 => ".{0,20}"],
+                ),
+                0..8,
+            ),
         )
             .prop_map(|(session, kind, fields)| {
                 fields
@@ -346,7 +364,8 @@ mod garbage {
                     .to_bytes()
             });
         let raw = prop::collection::vec(any::<u8>(), 0..64);
-        prop::collection::vec(prop_oneof![4 => packet, 1 => raw], 0..12)
+        // Raw bytes mostly put the stream out of step, which ends it.
+        prop::collection::vec(prop_oneof![30 => packet, 1 => raw], 0..16)
     }
 
     proptest! {
