@@ -19,8 +19,9 @@ use super::partner::PartnerArgs;
 use super::BoxError;
 use connectflow::channel::ussd::gsm::Budget;
 use connectflow::channel::ussd::{
-    host_router, router as ussd_router, CustomerDirectory, GatewayAuth, HttpDirectory,
-    MtnNigeriaLink, RateLimits, UssdConfig, UssdService, GATEWAY_TOKEN_ENV, MTN_NG_PASSWORD_ENV,
+    host_router, router as ussd_router, CachedDirectory, CustomerDirectory, GatewayAuth,
+    HttpDirectory, MtnNigeriaLink, RateLimits, UssdConfig, UssdService, GATEWAY_TOKEN_ENV,
+    MTN_NG_PASSWORD_ENV,
 };
 use connectflow::dialect::mono::Customer;
 use connectflow::driver::{DriverConfig, RecordDir};
@@ -162,6 +163,16 @@ pub(crate) struct ServeArgs {
         requires = "ussd_customer_url"
     )]
     ussd_customer_timeout: u64,
+    /// Seconds a phone's customer from --ussd-customer-url is remembered
+    /// (a redial within them asks nothing; a phone the host does not know
+    /// is asked about again on every dial); 0: asked on every new session.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(0..=86_400)
+    )]
+    ussd_customer_cache: u64,
     /// Also serve MTN Nigeria's USSD, which calls no URL: connect to its
     /// gateway at HOST:PORT (XML over TCP), log in with --mtn-ng-user,
     /// --mtn-ng-application-id and the password in
@@ -336,7 +347,11 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
             let directory = HttpDirectory::new(url, Secret::new(secret), timeout)
                 .map_err(|e| super::usage(format!("--ussd-customer-url: {e}")))?
                 .with_metrics(&metrics);
-            Some(Arc::new(directory))
+            let directory: Arc<dyn CustomerDirectory> = Arc::new(directory);
+            Some(match args.ussd_customer_cache {
+                0 => directory,
+                secs => Arc::new(CachedDirectory::new(directory, Duration::from_secs(secs))),
+            })
         }
         None => None,
     };

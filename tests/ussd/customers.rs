@@ -9,7 +9,7 @@
 use super::phone::AtPhone;
 use super::reauth::{auths_of, link_user_reauth};
 use super::rig::{rig_setup, serve, Setup, HOST_KEY};
-use connectflow::channel::ussd::{HttpDirectory, UssdConfig};
+use connectflow::channel::ussd::{CachedDirectory, HttpDirectory, UssdConfig};
 use connectflow::form::Secret;
 use connectflow::metrics::Metrics;
 use connectflow::service::{signature, SIGNATURE_HEADER};
@@ -332,4 +332,57 @@ async fn a_new_customers_name_reaches_the_auth_records() {
     let customer = found.auths[0].customer.clone().unwrap();
     assert_eq!(customer.id, phone);
     assert_eq!(customer.name.as_deref(), Some("Ada Obi"));
+}
+
+/// With the directory's answers remembered (`CachedDirectory`, as `serve`
+/// does for 60 s): a phone dialling again is not asked about again, a phone
+/// the host does not know is asked about on every dial (it may have
+/// registered since), and one the host has just registered gets through.
+#[tokio::test]
+async fn a_remembered_customer_is_not_asked_about_again_and_an_unknown_phone_is() {
+    let partner = StubPartner::start().await.unwrap();
+    partner.answer(
+        "/who",
+        Answer::json(200, &serde_json::json!({"id": "cus_961"})),
+    );
+    let directory = HttpDirectory::new(
+        &format!("{}/who", partner.url()),
+        Secret::new(SECRET),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let cached = CachedDirectory::new(Arc::new(directory), Duration::from_secs(60));
+    let setup = Setup {
+        ussd: UssdConfig {
+            customers: Some(Arc::new(cached)),
+            ..UssdConfig::default()
+        },
+        ..Setup::default()
+    };
+    let url = serve(&partner.url(), setup).await;
+    // Two links one after the other: the second dial finds nothing
+    // unfinished, so it starts a new session, whose customer is remembered.
+    for dial in 0..2 {
+        let mut phone = AtPhone::new(&url, "+254711000961");
+        let (end, text) = phone.script(&["1", "1", "user_good", "pass_good"]).await;
+        assert!(end && text.contains("linked"), "{dial}: {text}");
+    }
+    assert_eq!(partner.count("/who"), 1);
+    assert_eq!(
+        session_customers(&partner),
+        vec![serde_json::json!({"id": "cus_961"}); 2]
+    );
+
+    partner.answer_once("/who", Answer::status(404, "Not Found"));
+    partner.answer_once("/who", Answer::status(404, "Not Found"));
+    for _ in 0..2 {
+        let mut phone = AtPhone::new(&url, "+254711000962");
+        let (end, text) = phone.script(&["1"]).await;
+        assert!(end && text.contains("not registered"), "{text}");
+    }
+    // Registered now: the next dial is asked about, and goes through.
+    let mut phone = AtPhone::new(&url, "+254711000962");
+    let (_, text) = phone.script(&["1", "1"]).await;
+    assert!(text.to_lowercase().contains("username"), "{text}");
+    assert_eq!(partner.count("/who"), 4);
 }

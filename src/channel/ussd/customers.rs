@@ -71,8 +71,11 @@ pub enum DirectorySetupError {
 pub trait CustomerDirectory: Send + Sync + std::fmt::Debug + 'static {
     /// Who `phone` (as the gateway sent it, never empty) is at `partner`
     /// (`mono`, `flinks`). Asked once per new session (a hop the gateway
-    /// sends twice at once may ask twice); the USSD channel bounds the wait
-    /// by the hop's reply budget.
+    /// sends twice at once may ask twice; [`CachedDirectory`] in front
+    /// asks once per phone a while, twins sharing one question); the USSD
+    /// channel bounds the wait by the hop's reply budget.
+    ///
+    /// [`CachedDirectory`]: super::CachedDirectory
     fn lookup<'a>(
         &'a self,
         phone: &'a str,

@@ -9,6 +9,7 @@
 //! | `input.rs` | what the person typed on a hop (suffix diff of cumulative text) |
 //! | `begin.rs` | a hop with no stored session: the resume offer, the first screen (rendered once per catalogue), a new session and its phone index (from a first answer, without a read first) |
 //! | `customers.rs` | which partner customer a phone's sessions are opened for (the host's directory) |
+//! | `customer_cache.rs` | the directory's answers remembered a while, twin lookups shared |
 //! | `hop.rs` | what a hop's input means: menu, continue after `Processing`, resume offer |
 //! | `advance.rs` | a hop of a stored session: that meaning carried out, the flow driven, the session saved |
 //! | `menu/` | a view ⇄ a screen within the length budget, paged by encoded length |
@@ -27,6 +28,7 @@
 mod advance;
 mod auth;
 mod begin;
+mod customer_cache;
 mod customers;
 pub mod gateway;
 pub mod gsm;
@@ -45,6 +47,7 @@ mod server;
 mod session;
 
 pub use auth::{GatewayAuth, GATEWAY_TOKEN_ENV};
+pub use customer_cache::CachedDirectory;
 pub use customers::{
     CustomerDirectory, DirectoryError, DirectorySetupError, HttpDirectory, Lookup,
 };
