@@ -13,8 +13,11 @@
 //! ```
 //!
 //! A connection that drops, goes silent or is refused is made again, after
-//! a pause that doubles from 1 s to 30 s (back to 1 s once one logs in).
-//! Sessions survive it: they are in the store, keyed by MTN's session id.
+//! a pause that doubles from 1 s to 30 s (to 5 minutes while the login is
+//! refused; up to a quarter more at random; back to 1 s once one logs in).
+//! Sessions survive it: they are in the store, keyed by MTN's session id,
+//! and go on from their next hop (a screen in flight on the dropped
+//! connection is lost with it).
 
 use super::gateway::mtn_nigeria::packet::HEADER_LEN;
 use super::gateway::mtn_nigeria::protocol::{feed, End, Hop, Login, Protocol};
