@@ -297,7 +297,9 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
                 .ok()
                 .filter(|p| !p.is_empty())
                 .ok_or_else(|| {
-                    format!("--mtn-ng needs the account's password in {MTN_NG_PASSWORD_ENV}")
+                    super::usage(format!(
+                        "--mtn-ng needs the account's password in {MTN_NG_PASSWORD_ENV}"
+                    ))
                 })?,
         )),
         None => None,
