@@ -163,14 +163,16 @@ pub(crate) struct ServeArgs {
         requires = "ussd_customer_url"
     )]
     ussd_customer_timeout: u64,
-    /// Seconds a phone's customer from --ussd-customer-url is remembered
-    /// (a redial within them asks nothing; a phone the host does not know
-    /// is asked about again on every dial); 0: asked on every new session.
+    /// Seconds a phone's customer from --ussd-customer-url (an `id`) is
+    /// remembered for its new sessions (at most 3600; 0: asked for every
+    /// new session). A phone the host does not know, and a new customer's
+    /// name and email, are asked about every time.
     #[arg(
         long,
         value_name = "SECS",
         default_value_t = 60,
-        value_parser = clap::value_parser!(u64).range(0..=86_400)
+        value_parser = clap::value_parser!(u64).range(0..=3600),
+        requires = "ussd_customer_url"
     )]
     ussd_customer_cache: u64,
     /// Also serve MTN Nigeria's USSD, which calls no URL: connect to its
@@ -352,7 +354,10 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
             let directory: Arc<dyn CustomerDirectory> = Arc::new(directory);
             Some(match args.ussd_customer_cache {
                 0 => directory,
-                secs => Arc::new(CachedDirectory::new(directory, Duration::from_secs(secs))),
+                secs => Arc::new(
+                    CachedDirectory::new(directory, Duration::from_secs(secs))
+                        .with_metrics(&metrics),
+                ),
             })
         }
         None => None,

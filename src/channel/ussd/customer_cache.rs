@@ -1,34 +1,60 @@
 //! [`CachedDirectory`]: a host's customer directory, asked once per phone
-//! a while rather than once per session.
+//! a while rather than once per new session.
 //!
-//! Invariant: a [`Lookup::Found`] answer is reused for the same phone and
-//! partner until `ttl` after it was asked for, and nothing else is: a
-//! phone the host does not know is asked about again on its next dial (it
-//! may have registered since), and a failed lookup is not remembered at
-//! all. Lookups of one phone at the same moment (a gateway that sends a
-//! first answer twice at once) share one request to the host, whatever it
-//! answers.
+//! Invariant: only a customer the partner already knows
+//! ([`PartnerCustomer::Known`]) is reused, for the same phone and partner,
+//! until `ttl` after it was asked for. Nothing else is: a phone the host
+//! does not know (or has barred) is asked about again on its next session;
+//! a new customer's name and email are not, since once linked the host
+//! will name the partner's id for them instead, and reusing the name would
+//! open a second new customer; a failure is not remembered. Lookups of one
+//! phone at the same moment (a gateway that sends a first answer twice at
+//! once) share one request to the host and its answer, a failure included.
 //!
-//! USSD sessions drop and people dial again at once: without this, each
-//! redial costs the host a lookup inside the hop's reply budget.
+//! Where it saves a lookup: a session's customer already survives a resume
+//! and "Start again", so what it saves is the lookups of a phone's *new*
+//! sessions: a second link after a first, a dial after a flow that failed,
+//! "Start again" on a re-authorisation offer, and twins.
+//!
+//! Phones are kept in memory only for that: an expired entry is dropped at
+//! the latest by the first lookup a `ttl` after the last sweep, and past
+//! [`CAPACITY`] phones new answers are simply not remembered (nothing
+//! remembered is dropped for them).
 
 use super::customers::{CustomerDirectory, DirectoryError, Lookup};
+use crate::flow::PartnerCustomer;
+use crate::metrics::Metrics;
 use crate::store::BoxFuture;
+use prometheus_client::metrics::counter::Counter;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 
-/// Phones remembered at once; past this the expired ones are dropped, and
-/// if that is not enough, all of them (a flood of phones is not worth
-/// memory).
+/// Phones remembered at once: past this, answers are not remembered until
+/// a sweep makes room (a flood of phones is not worth memory).
 const CAPACITY: usize = 100_000;
+/// The longest a phone's customer is remembered: a host that bars a phone
+/// or changes its customer is heeded within this.
+const MAX_TTL: Duration = Duration::from_secs(3600);
+/// A slot whose lookup was given up on (its caller's reply budget ran out)
+/// and that no one asked for again is dropped after this.
+const ABANDONED: Duration = Duration::from_secs(120);
 
-/// One phone's lookup: its answer once there is one, and when it was
-/// asked for.
+/// A lookup's answer, shared by the callers of that moment.
+type Answer = Arc<OnceCell<Result<Lookup, DirectoryError>>>;
+
+/// One phone's lookup: its answer once there is one (shared by the callers
+/// of that moment), and when it was asked for.
 struct Slot {
-    answer: Arc<OnceCell<Lookup>>,
+    answer: Answer,
     asked: Instant,
+}
+
+/// The slots, and when they were last swept of expired ones.
+struct Slots {
+    by_phone: HashMap<(String, String), Slot>,
+    swept: Instant,
 }
 
 /// A [`CustomerDirectory`] in front of another, remembering who each
@@ -36,10 +62,14 @@ struct Slot {
 pub struct CachedDirectory {
     inner: Arc<dyn CustomerDirectory>,
     ttl: Duration,
-    slots: Mutex<HashMap<(String, String), Slot>>,
+    slots: Mutex<Slots>,
+    /// [`CAPACITY`] (smaller in tests).
+    capacity: usize,
+    remembered: Option<Counter>,
 }
 
 impl std::fmt::Debug for CachedDirectory {
+    // No phones: they are the people's.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CachedDirectory")
             .field("inner", &self.inner)
@@ -49,49 +79,92 @@ impl std::fmt::Debug for CachedDirectory {
 }
 
 impl CachedDirectory {
-    /// `inner`, each phone's customer remembered for `ttl`.
+    /// `inner`, a phone's known customer remembered for `ttl` (at most an
+    /// hour).
     pub fn new(inner: Arc<dyn CustomerDirectory>, ttl: Duration) -> CachedDirectory {
         CachedDirectory {
             inner,
-            ttl,
-            slots: Mutex::new(HashMap::new()),
+            ttl: ttl.min(MAX_TTL),
+            slots: Mutex::new(Slots {
+                by_phone: HashMap::new(),
+                swept: Instant::now(),
+            }),
+            capacity: CAPACITY,
+            remembered: None,
         }
     }
 
-    /// The slot for `key`: a fresh one when there is none or its answer
-    /// has expired.
-    fn slot(&self, key: &(String, String), now: Instant) -> Arc<OnceCell<Lookup>> {
+    /// Also in `/metrics`: `connectflow_customer_lookups_remembered_total`,
+    /// the lookups answered from memory (the directory's own counts are
+    /// of the host's requests).
+    pub fn with_metrics(mut self, metrics: &Metrics) -> CachedDirectory {
+        let remembered = Counter::default();
+        metrics.register(
+            "customer_lookups_remembered",
+            "USSD customer lookups answered from memory, the host not asked",
+            remembered.clone(),
+        );
+        self.remembered = Some(remembered);
+        self
+    }
+
+    /// Whether `slot` still stands at `now`: answered within the TTL, or
+    /// still being asked (never expired under a lookup in flight).
+    fn stands(&self, slot: &Slot, now: Instant) -> bool {
+        let age = now.saturating_duration_since(slot.asked);
+        if slot.answer.initialized() {
+            age < self.ttl
+        } else {
+            age < ABANDONED.max(self.ttl)
+        }
+    }
+
+    /// The slot for `key` and whether its answer is a remembered one; a
+    /// new slot when there is none standing. `None`: full, nothing is
+    /// remembered for now.
+    fn slot(&self, key: &(String, String), now: Instant) -> Option<(Answer, bool)> {
         let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(slot) = slots.get(key) {
-            if now.duration_since(slot.asked) < self.ttl {
-                return Arc::clone(&slot.answer);
+        if let Some(slot) = slots.by_phone.get(key) {
+            if self.stands(slot, now) {
+                return Some((Arc::clone(&slot.answer), slot.answer.initialized()));
             }
         }
-        if slots.len() >= CAPACITY {
-            slots.retain(|_, slot| now.duration_since(slot.asked) < self.ttl);
-            if slots.len() >= CAPACITY {
-                slots.clear();
-            }
+        // Swept once a TTL (so an expired phone is gone within two), and
+        // when full: each sweep follows at least a TTL of lookups, or fills
+        // the map, so its cost is spread over them.
+        if now.saturating_duration_since(slots.swept) >= self.ttl
+            || slots.by_phone.len() >= self.capacity
+        {
+            slots.by_phone.retain(|_, slot| self.stands(slot, now));
+            slots.swept = now;
+        }
+        if slots.by_phone.len() >= self.capacity {
+            return None;
         }
         let answer = Arc::new(OnceCell::new());
-        slots.insert(
+        slots.by_phone.insert(
             key.clone(),
             Slot {
                 answer: Arc::clone(&answer),
                 asked: now,
             },
         );
-        answer
+        Some((answer, false))
     }
 
     /// Forgets `key`'s slot if it is still `answer`'s.
-    fn forget(&self, key: &(String, String), answer: &Arc<OnceCell<Lookup>>) {
+    fn forget(
+        &self,
+        key: &(String, String),
+        answer: &Arc<OnceCell<Result<Lookup, DirectoryError>>>,
+    ) {
         let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
         if slots
+            .by_phone
             .get(key)
             .is_some_and(|s| Arc::ptr_eq(&s.answer, answer))
         {
-            slots.remove(key);
+            slots.by_phone.remove(key);
         }
     }
 }
@@ -104,15 +177,22 @@ impl CustomerDirectory for CachedDirectory {
     ) -> BoxFuture<'a, Result<Lookup, DirectoryError>> {
         Box::pin(async move {
             let key = (phone.to_owned(), partner.to_owned());
-            let answer = self.slot(&key, Instant::now());
-            // One caller asks; the others at the same moment wait for its
-            // answer. A failure (or a caller given up on mid-way) leaves
-            // the slot empty, and the next caller asks again.
+            let Some((answer, remembered)) = self.slot(&key, Instant::now()) else {
+                return self.inner.lookup(phone, partner).await;
+            };
+            if remembered {
+                if let Some(counter) = &self.remembered {
+                    counter.inc();
+                }
+            }
+            // One caller asks; the others of that moment wait for its
+            // answer. A caller given up on mid-way leaves the next to ask.
             let looked_up = answer
-                .get_or_try_init(|| self.inner.lookup(phone, partner))
+                .get_or_init(|| self.inner.lookup(phone, partner))
                 .await
-                .cloned();
-            if !matches!(looked_up, Ok(Lookup::Found(_))) {
+                .clone();
+            let keep = matches!(looked_up, Ok(Lookup::Found(PartnerCustomer::Known { .. })));
+            if !keep {
                 self.forget(&key, &answer);
             }
             looked_up
@@ -121,100 +201,4 @@ impl CustomerDirectory for CachedDirectory {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::flow::PartnerCustomer;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    /// Answers by phone after `delay`, counting the questions: `+1…` is
-    /// found, `+2…` unknown, anything else fails.
-    #[derive(Debug, Default)]
-    struct Counting {
-        asked: AtomicUsize,
-        delay: Duration,
-    }
-
-    impl CustomerDirectory for Counting {
-        fn lookup<'a>(
-            &'a self,
-            phone: &'a str,
-            _partner: &'a str,
-        ) -> BoxFuture<'a, Result<Lookup, DirectoryError>> {
-            Box::pin(async move {
-                self.asked.fetch_add(1, Ordering::SeqCst);
-                tokio::time::sleep(self.delay).await;
-                match phone.as_bytes().get(1) {
-                    Some(b'1') => Ok(Lookup::Found(PartnerCustomer::Known {
-                        id: format!("cus_{phone}"),
-                    })),
-                    Some(b'2') => Ok(Lookup::Unknown { message: None }),
-                    _ => Err(DirectoryError("down".into())),
-                }
-            })
-        }
-    }
-
-    fn cached(delay: Duration, ttl: Duration) -> (Arc<Counting>, CachedDirectory) {
-        let inner = Arc::new(Counting {
-            asked: AtomicUsize::new(0),
-            delay,
-        });
-        let cache = CachedDirectory::new(inner.clone(), ttl);
-        (inner, cache)
-    }
-
-    #[tokio::test]
-    async fn a_found_customer_is_reused_until_its_ttl_and_per_partner() {
-        let (inner, cache) = cached(Duration::ZERO, Duration::from_millis(200));
-        for _ in 0..3 {
-            let found = cache.lookup("+1555", "mono").await.unwrap();
-            assert!(
-                matches!(found, Lookup::Found(PartnerCustomer::Known { ref id }) if id == "cus_+1555")
-            );
-        }
-        assert_eq!(inner.asked.load(Ordering::SeqCst), 1);
-        cache.lookup("+1555", "flinks").await.unwrap();
-        assert_eq!(inner.asked.load(Ordering::SeqCst), 2);
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        cache.lookup("+1555", "mono").await.unwrap();
-        assert_eq!(inner.asked.load(Ordering::SeqCst), 3);
-    }
-
-    #[tokio::test]
-    async fn an_unknown_phone_and_a_failure_are_asked_again() {
-        let (inner, cache) = cached(Duration::ZERO, Duration::from_secs(60));
-        for _ in 0..2 {
-            assert_eq!(
-                cache.lookup("+2555", "mono").await,
-                Ok(Lookup::Unknown { message: None })
-            );
-            assert!(cache.lookup("+3555", "mono").await.is_err());
-        }
-        assert_eq!(inner.asked.load(Ordering::SeqCst), 4);
-    }
-
-    #[tokio::test]
-    async fn lookups_at_the_same_moment_share_one_question_whatever_it_answers() {
-        for phone in ["+1666", "+2666", "+3666"] {
-            let (inner, cache) = cached(Duration::from_millis(100), Duration::from_secs(60));
-            let (a, b) = tokio::join!(cache.lookup(phone, "mono"), cache.lookup(phone, "mono"));
-            assert_eq!(a.is_ok(), b.is_ok(), "{phone}");
-            // A failure is not shared: the twin waiting on it asks itself.
-            let expected = if phone == "+3666" { 2 } else { 1 };
-            assert_eq!(inner.asked.load(Ordering::SeqCst), expected, "{phone}");
-        }
-    }
-
-    #[tokio::test]
-    async fn a_lookup_given_up_on_leaves_the_next_caller_to_ask() {
-        let (inner, cache) = cached(Duration::from_millis(200), Duration::from_secs(60));
-        let cut =
-            tokio::time::timeout(Duration::from_millis(20), cache.lookup("+1777", "mono")).await;
-        assert!(cut.is_err());
-        assert!(matches!(
-            cache.lookup("+1777", "mono").await,
-            Ok(Lookup::Found(_))
-        ));
-        assert_eq!(inner.asked.load(Ordering::SeqCst), 2);
-    }
-}
+mod tests;
