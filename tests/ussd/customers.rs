@@ -351,7 +351,9 @@ async fn a_remembered_customer_is_not_asked_about_again_and_an_unknown_phone_is(
         Duration::from_secs(5),
     )
     .unwrap();
-    let cached = CachedDirectory::new(Arc::new(directory), Duration::from_secs(60));
+    let metrics = Metrics::new();
+    let cached =
+        CachedDirectory::new(Arc::new(directory), Duration::from_secs(60)).with_metrics(&metrics);
     let setup = Setup {
         ussd: UssdConfig {
             customers: Some(Arc::new(cached)),
@@ -371,6 +373,14 @@ async fn a_remembered_customer_is_not_asked_about_again_and_an_unknown_phone_is(
     assert_eq!(
         session_customers(&partner),
         vec![serde_json::json!({"id": "cus_961"}); 2]
+    );
+    // An operator sees the lookup the host was spared.
+    assert!(
+        metrics
+            .render()
+            .contains("connectflow_customer_lookups_remembered_total 1"),
+        "{}",
+        metrics.render()
     );
 
     partner.answer_once("/who", Answer::status(404, "Not Found"));
