@@ -156,6 +156,16 @@ fn refused(extra: &[&str]) -> String {
     said
 }
 
+/// What `serve` at `url` shows on `/metrics`.
+async fn metrics_of(url: &str) -> String {
+    reqwest::get(format!("{url}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 /// One Africa's Talking hop to `serve` (`text` cumulative, as AT sends it).
 async fn at_hop(url: &str, session: &str, text: &str) -> String {
     reqwest::Client::new()
@@ -316,12 +326,7 @@ fn serve_asks_the_hosts_directory_who_each_phone_is() {
     runtime.block_on(async {
         to_the_login_form(&serve.url, "dir-1").await;
         // An operator sees the lookups and how long they took.
-        let metrics = reqwest::get(format!("{}/metrics", serve.url))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = metrics_of(&serve.url).await;
         assert!(
             metrics.contains(r#"connectflow_customer_lookups_total{outcome="found"} 1"#),
             "{metrics}"
@@ -405,20 +410,12 @@ fn serve_dials_mtn_nigeria_and_serves_its_hops() {
             "{shown:?}"
         );
         // An operator sees the link up, and down once MTN closes it.
-        let metrics = || async {
-            reqwest::get(format!("{}/metrics", serve.url))
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        };
-        let up = metrics().await;
+        let up = metrics_of(&serve.url).await;
         assert!(up.contains("connectflow_mtn_ng_up 1"), "{up}");
         drop(mtn);
         // Kept open: closing it too would count a second connection ended.
         let _again = server.accept_login().await;
-        let down = metrics().await;
+        let down = metrics_of(&serve.url).await;
         assert!(
             down.contains("connectflow_mtn_ng_up 0")
                 && down
@@ -493,14 +490,7 @@ fn ussd_sim_plays_mtn_nigerias_gateway_for_serve_to_dial() {
     // Serve's connection was never dropped as silent (the sim's exit
     // closes it, which is counted as `closed`).
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let metrics = runtime.block_on(async {
-        reqwest::get(format!("{}/metrics", serve.url))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    });
+    let metrics = runtime.block_on(metrics_of(&serve.url));
     assert!(
         metrics.contains("connectflow_mtn_ng_connections_ended_total")
             && !metrics.contains(r#"outcome="silent""#),

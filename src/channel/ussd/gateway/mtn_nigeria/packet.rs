@@ -290,6 +290,16 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// A packet of `session` around `body`, written by hand.
+    fn frame(session: &str, body: &str) -> Vec<u8> {
+        let mut frame = session.as_bytes().to_vec();
+        frame.resize(16, 0);
+        frame.extend_from_slice((32 + body.len()).to_string().as_bytes());
+        frame.resize(32, 0);
+        frame.extend_from_slice(body.as_bytes());
+        frame
+    }
+
     /// vumi's test packet, byte for byte: what the protocol's reference
     /// client writes for a reply.
     #[test]
@@ -299,23 +309,14 @@ mod tests {
             .with("userdata", "We are the Knights Who Say ... Ni!");
         let body = "<USSDResponse><requestId>1291850641</requestId>\
                     <userdata>We are the Knights Who Say ... Ni!</userdata></USSDResponse>";
-        let mut expected = b"0".to_vec();
-        expected.resize(16, 0);
-        expected.extend_from_slice((32 + body.len()).to_string().as_bytes());
-        expected.resize(32, 0);
-        expected.extend_from_slice(body.as_bytes());
-        assert_eq!(packet.to_bytes(), expected);
+        assert_eq!(packet.to_bytes(), frame("0", body));
     }
 
     #[test]
     fn a_request_reads_with_entities_character_references_and_cdata() {
         let body = "<?xml version=\"1.0\"?><USSDRequest>\n  <msisdn> 2348031234567 </msisdn>\
                     <userdata>a&amp;b &#233;&#x263A; <![CDATA[<1>]]></userdata><clientId/></USSDRequest>";
-        let mut frame = b"4242".to_vec();
-        frame.resize(16, 0);
-        frame.extend_from_slice((32 + body.len()).to_string().as_bytes());
-        frame.resize(32, 0);
-        frame.extend_from_slice(body.as_bytes());
+        let frame = frame("4242", body);
         let packet = Packet::parse(&frame).unwrap();
         assert_eq!(packet.session_id, "4242");
         assert_eq!(packet.kind, "USSDRequest");
@@ -354,11 +355,7 @@ mod tests {
             "<a><b>&nope;</b></a>",
             "no xml",
         ] {
-            let mut frame = b"1".to_vec();
-            frame.resize(16, 0);
-            frame.extend_from_slice((32 + body.len()).to_string().as_bytes());
-            frame.resize(32, 0);
-            frame.extend_from_slice(body.as_bytes());
+            let frame = frame("1", body);
             assert!(
                 matches!(Packet::parse(&frame), Err(PacketError::Body(_))),
                 "{body:?}"
@@ -370,11 +367,7 @@ mod tests {
     #[test]
     fn an_unreadable_reference_is_not_quoted_in_its_error() {
         for body in ["<a><b>&pin4921;</b></a>", "<a><b>&#x4921FFFF;</b></a>"] {
-            let mut frame = b"1".to_vec();
-            frame.resize(16, 0);
-            frame.extend_from_slice((32 + body.len()).to_string().as_bytes());
-            frame.resize(32, 0);
-            frame.extend_from_slice(body.as_bytes());
+            let frame = frame("1", body);
             let error = Packet::parse(&frame).unwrap_err();
             assert_eq!(error, PacketError::Body("an unreadable reference".into()));
             assert!(!error.to_string().contains("4921"), "{error}");
