@@ -40,6 +40,7 @@
 //! | when a deadline fires | `src/flow/timers.rs` |
 //! | how a USSD hop's input is extracted | `src/channel/ussd/input.rs` |
 //! | what a USSD hop's input means (menu, continue, resume) | `src/channel/ussd/hop.rs` |
+//! | how a gateway's wire reads as a hop (one file per gateway; MTN Nigeria's connection, which we open, in `mtn_link.rs`) | `src/channel/ussd/gateway/` |
 //! | how a partner call is claimed, and recovered after a crash | `src/service/claim.rs` (drawn there), `src/service/turn.rs` |
 //! | what one turn of any remote channel does | `src/service/turn.rs` |
 //! | whether a link API action applies, repeats or is stale (the seq rule) | `src/channel/link/turn.rs` |
