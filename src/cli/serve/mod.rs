@@ -14,21 +14,24 @@
 //! the link API and `/v2/` alike); then the generated gateway token, if any,
 //! the callback URL, in sandbox mode a link page ready to open, and the
 //! Mono webhook's URL when it is mounted.
+//!
+//! Two groups of arguments have modules of their own: who a USSD session's
+//! customer is (`customer.rs`), and MTN Nigeria's link (`mtn.rs`).
+
+mod customer;
+mod mtn;
 
 use super::partner::PartnerArgs;
 use super::BoxError;
 use connectflow::channel::ussd::gsm::Budget;
 use connectflow::channel::ussd::{
-    host_router, router as ussd_router, CachedDirectory, CustomerDirectory, GatewayAuth,
-    HttpDirectory, MtnNigeriaLink, RateLimits, UssdConfig, UssdService, GATEWAY_TOKEN_ENV,
-    MTN_NG_PASSWORD_ENV,
+    host_router, router as ussd_router, GatewayAuth, RateLimits, UssdConfig, UssdService,
+    GATEWAY_TOKEN_ENV,
 };
-use connectflow::dialect::mono::Customer;
 use connectflow::driver::{DriverConfig, RecordDir};
-use connectflow::form::Secret;
 use connectflow::metrics::Metrics;
 use connectflow::records::{
-    mono_webhook_router_reauthorising, Env, MonoWebhookSecret, Reauthoriser, MONO_WEBHOOK_PATH,
+    mono_webhook_router_reauthorising, MonoWebhookSecret, Reauthoriser, MONO_WEBHOOK_PATH,
 };
 use connectflow::server::{serve, shutdown_signal, Limits};
 use connectflow::service::{Health, HealthConfig};
@@ -130,78 +133,12 @@ pub(crate) struct ServeArgs {
         value_name = "SECRET"
     )]
     mono_webhook_secret: Option<String>,
-    /// The Mono customer of sessions whose flow names none (a USSD person,
-    /// known only by a phone number; a link token names its own): an
-    /// existing Mono customer's id. Required with a live Mono key, unless
-    /// --ussd-customer-name and --ussd-customer-email name a new one.
-    #[arg(long, value_name = "ID", conflicts_with_all = ["ussd_customer_name", "ussd_customer_email"])]
-    ussd_customer_id: Option<String>,
-    /// A new Mono customer's name for those sessions, with --ussd-customer-email.
-    #[arg(long, value_name = "NAME", requires = "ussd_customer_email")]
-    ussd_customer_name: Option<String>,
-    /// A new Mono customer's email for those sessions, with --ussd-customer-name.
-    #[arg(long, value_name = "EMAIL", requires = "ussd_customer_name")]
-    ussd_customer_email: Option<String>,
-    /// Ask the host who each phone is instead: once per new USSD session,
-    /// `POST URL {"type":"customer.lookup","phone","partner"}` signed with CONNECTFLOW_WEBHOOK_SECRET
-    /// as webhooks are; 200 `{"id"}` or `{"name","email"}` names the Mono
-    /// customer, 404 (optionally `{"message"}`) ends the dial as not
-    /// registered.
-    #[arg(
-        long,
-        value_name = "URL",
-        conflicts_with_all = ["ussd_customer_id", "ussd_customer_name", "ussd_customer_email"]
-    )]
-    ussd_customer_url: Option<String>,
-    /// Seconds to wait for --ussd-customer-url (a hop's reply budget bounds
-    /// it too).
-    #[arg(
-        long,
-        value_name = "SECS",
-        default_value_t = 3,
-        value_parser = clap::value_parser!(u64).range(1..=60),
-        requires = "ussd_customer_url"
-    )]
-    ussd_customer_timeout: u64,
-    /// Seconds a phone's customer from --ussd-customer-url (an `id`) is
-    /// remembered for its new sessions (at most 3600; 0: asked for every
-    /// new session). A phone the host does not know, and a new customer's
-    /// name and email, are asked about every time.
-    #[arg(
-        long,
-        value_name = "SECS",
-        default_value_t = 60,
-        value_parser = clap::value_parser!(u64).range(0..=3600),
-        requires = "ussd_customer_url"
-    )]
-    ussd_customer_cache: u64,
-    /// Also serve MTN Nigeria's USSD, which calls no URL: connect to its
-    /// gateway at HOST:PORT (XML over TCP), log in with --mtn-ng-user,
-    /// --mtn-ng-application-id and the password in
-    /// CONNECTFLOW_MTN_NG_PASSWORD, and keep the connection up (made again
-    /// when it drops; sessions are kept).
-    #[arg(
-        long = "mtn-ng",
-        value_name = "HOST:PORT",
-        value_parser = host_port,
-        requires_all = ["mtn_ng_user", "mtn_ng_application_id"]
-    )]
-    mtn_ng: Option<String>,
-    /// The user name MTN Nigeria gave the account (with --mtn-ng).
-    #[arg(long, value_name = "NAME", requires = "mtn_ng")]
-    mtn_ng_user: Option<String>,
-    /// The application id MTN Nigeria gave the account (with --mtn-ng).
-    #[arg(long, value_name = "ID", requires = "mtn_ng")]
-    mtn_ng_application_id: Option<String>,
-    /// Seconds between the MTN link's enquiries (its heartbeat); one
-    /// unanswered for as long drops the connection, which is made again.
-    #[arg(
-        long,
-        value_name = "SECS",
-        default_value_t = 30,
-        value_parser = clap::value_parser!(u64).range(1..=3600)
-    )]
-    mtn_ng_enquire_link: u64,
+    // Who a USSD session's Mono customer is: its own arguments and module.
+    #[command(flatten)]
+    customer: customer::CustomerArgs,
+    // MTN Nigeria's link, which serve opens: its own arguments and module.
+    #[command(flatten)]
+    mtn: mtn::MtnArgs,
     /// Screen budget in GSM-7 characters (at most 182).
     #[arg(long, default_value_t = 160)]
     budget: usize,
@@ -250,16 +187,6 @@ pub(crate) struct ServeArgs {
     link: super::link_api::LinkApiArgs,
 }
 
-/// `--mtn-ng`: a host (name or address) and a port.
-fn host_port(text: &str) -> Result<String, String> {
-    match text.rsplit_once(':') {
-        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0) => {
-            Ok(text.to_owned())
-        }
-        _ => Err(format!("{text:?} is not HOST:PORT, like 10.1.2.3:7000")),
-    }
-}
-
 /// `--service-code`: refused up front unless it is a USSD code
 /// ([`parse_service_code`](connectflow::channel::ussd::input::parse_service_code)).
 fn service_code(text: &str) -> Result<String, String> {
@@ -291,22 +218,11 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
         )
         .into());
     }
-    // Refused before anything starts, as a login refused later would be
-    // only a line in the log.
-    let mtn_ng_password = match &args.mtn_ng {
-        Some(_) => Some(Secret::new(
-            std::env::var(MTN_NG_PASSWORD_ENV)
-                .ok()
-                .filter(|p| !p.is_empty())
-                .ok_or_else(|| {
-                    super::usage(format!(
-                        "--mtn-ng needs the account's password in {MTN_NG_PASSWORD_ENV}"
-                    ))
-                })?,
-        )),
-        None => None,
-    };
     // Refused before anything starts: a blank secret would admit anyone.
+    // Every part reports to one registry; MTN Nigeria's link is checked
+    // (its password read) before anything starts.
+    let metrics = Metrics::new();
+    let mtn_ng = args.mtn.link(&metrics)?;
     let mono_webhook = match &args.mono_webhook_secret {
         Some(secret) => Some(
             MonoWebhookSecret::new(secret.as_str())
@@ -315,53 +231,10 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
         None => None,
     };
     let partner = args.partner.connect().await?;
-    // Checked before anything starts: a live Mono account must not get a
-    // made-up customer with an example.com address for every USSD link.
-    let ussd_customer = match (
-        args.ussd_customer_id.as_deref().map(str::trim),
-        &args.ussd_customer_name,
-        &args.ussd_customer_email,
-    ) {
-        (Some(id), _, _) if !id.is_empty() => Some(Customer::existing(id)),
-        (None, Some(name), Some(email)) => Some(Customer::new_customer(name.trim(), email.trim())),
-        // The host names each phone's: a flow without one (stored before
-        // the directory was switched on) is refused, never filed under a
-        // shared customer.
-        _ if args.ussd_customer_url.is_some() => None,
-        _ if partner.partner == "mono" && partner.env == Env::Production => {
-            return Err(super::usage(
-                "with a live Mono key, say which Mono customer USSD sessions are opened for: --ussd-customer-id ID, --ussd-customer-name NAME and --ussd-customer-email EMAIL, or --ussd-customer-url URL to ask your service per phone",
-            ))
-        }
-        _ => Some(Customer::new_customer("USSD Customer", "ussd@example.com")),
-    };
+    let ussd_customer = args.customer.customer(partner.partner, partner.env)?;
     // One key for every server-to-server route, read once.
     let (key, key_line) = super::link_api::host_key()?;
-    let metrics = Metrics::new();
-    // Who each phone is, when the host keeps a directory: checked before
-    // anything starts, as the webhook's secret is.
-    let customers: Option<Arc<dyn CustomerDirectory>> = match &args.ussd_customer_url {
-        Some(url) => {
-            let secret = std::env::var("CONNECTFLOW_WEBHOOK_SECRET").map_err(|_| {
-                super::usage(
-                    "--ussd-customer-url needs CONNECTFLOW_WEBHOOK_SECRET to sign its requests",
-                )
-            })?;
-            let timeout = Duration::from_secs(args.ussd_customer_timeout);
-            let directory = HttpDirectory::new(url, Secret::new(secret), timeout)
-                .map_err(|e| super::usage(format!("--ussd-customer-url: {e}")))?
-                .with_metrics(&metrics);
-            let directory: Arc<dyn CustomerDirectory> = Arc::new(directory);
-            Some(match args.ussd_customer_cache {
-                0 => directory,
-                secs => Arc::new(
-                    CachedDirectory::new(directory, Duration::from_secs(secs))
-                        .with_metrics(&metrics),
-                ),
-            })
-        }
-        None => None,
-    };
+    let customers = args.customer.directory(&metrics)?;
     // The auth records: every channel's links, the outbox, /v2/.
     let webhook = args.webhook_url.clone().map(|u| (u, args.webhook_timeout));
     let records =
@@ -425,22 +298,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
     let ussd = UssdService::new(Arc::clone(&service), config);
     // MTN Nigeria calls no URL: we dial its gateway (below, once nothing
     // else can fail), until shutdown.
-    let mtn_ng = match (
-        &args.mtn_ng,
-        &args.mtn_ng_user,
-        &args.mtn_ng_application_id,
-        mtn_ng_password,
-    ) {
-        (Some(addr), Some(user), Some(application), Some(password)) => {
-            let every = Duration::from_secs(args.mtn_ng_enquire_link);
-            let link =
-                MtnNigeriaLink::new(addr.as_str(), user.as_str(), password, application.as_str())
-                    .enquire_every(every, every)
-                    .with_metrics(&metrics);
-            Some((link, Arc::clone(&ussd)))
-        }
-        _ => None,
-    };
+    let mtn_ng = mtn_ng.map(|link| (link, Arc::clone(&ussd)));
 
     let (auth, token_generated) = match std::env::var(GATEWAY_TOKEN_ENV) {
         Ok(token) => (
@@ -538,8 +396,8 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
     if mono_webhook.is_some() {
         let _ = writeln!(out, "mono webhook: POST http://{addr}{MONO_WEBHOOK_PATH}");
     }
-    if let (Some(at), Some(user)) = (&args.mtn_ng, &args.mtn_ng_user) {
-        let _ = writeln!(out, "mtn nigeria: connecting to {at} as {user}");
+    if let Some(line) = args.mtn.announce() {
+        let _ = writeln!(out, "{line}");
     }
     let _ = out.flush();
     drop(out);
