@@ -37,6 +37,8 @@ const CAPACITY: usize = 100_000;
 /// The longest a phone's customer is remembered: a host that bars a phone
 /// or changes its customer is heeded within this.
 const MAX_TTL: Duration = Duration::from_secs(3600);
+/// When full, the least time between two sweeps.
+const FULL_SWEEP: Duration = Duration::from_secs(1);
 /// A slot whose lookup was given up on (its caller's reply budget ran out)
 /// and that no one asked for again is dropped after this.
 const ABANDONED: Duration = Duration::from_secs(120);
@@ -130,11 +132,11 @@ impl CachedDirectory {
             }
         }
         // Swept once a TTL (so an expired phone is gone within two), and
-        // when full: each sweep follows at least a TTL of lookups, or fills
-        // the map, so its cost is spread over them.
-        if now.saturating_duration_since(slots.swept) >= self.ttl
-            || slots.by_phone.len() >= self.capacity
-        {
+        // when full at most once a second: a sweep is a pass over every
+        // phone under the lock, so it follows a TTL's (or a second's)
+        // lookups, never each one.
+        let since = now.saturating_duration_since(slots.swept);
+        if since >= self.ttl || (slots.by_phone.len() >= self.capacity && since >= FULL_SWEEP) {
             slots.by_phone.retain(|_, slot| self.stands(slot, now));
             slots.swept = now;
         }
@@ -153,11 +155,7 @@ impl CachedDirectory {
     }
 
     /// Forgets `key`'s slot if it is still `answer`'s.
-    fn forget(
-        &self,
-        key: &(String, String),
-        answer: &Arc<OnceCell<Result<Lookup, DirectoryError>>>,
-    ) {
+    fn forget(&self, key: &(String, String), answer: &Answer) {
         let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
         if slots
             .by_phone
