@@ -80,6 +80,28 @@ async fn headers_trickled_byte_by_byte_are_cut_off() {
     assert!(closed < Duration::from_secs(4), "held for {closed:?}");
 }
 
+/// Half a head, then silence: nothing arrives to wake the connection, yet
+/// it is closed within one and a half header timeouts (600 ms here), long
+/// before its idle timeout (3 s: raised to the request timeout and a
+/// second). The idle timeout's ticks are what cut it off (`head_timer.rs`).
+#[tokio::test(flavor = "multi_thread")]
+async fn half_a_head_then_silence_is_cut_off_at_the_header_timeout() {
+    let addr = start(tight(), app()).await;
+    let (said, took) = tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        let started = Instant::now();
+        stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
+        read_to_close(&mut stream, started)
+    })
+    .await
+    .unwrap();
+    assert!(!said.contains("200"), "an incomplete head was answered: {said}");
+    assert!(
+        took >= Duration::from_millis(550) && took < Duration::from_millis(1200),
+        "closed after {took:?}"
+    );
+}
+
 /// A body trickled after the headers: answered (408) or closed within the
 /// body timeout, not held.
 #[tokio::test(flavor = "multi_thread")]

@@ -6,9 +6,15 @@
 //!
 //! The timer is not moved on every read and write (a clock read and a timer
 //! update each, several per request): traffic only sets a flag, and the
-//! timer ticks every half of the idle time. Two ticks in a row with no
-//! traffic close the connection: after between one and one and a half idle
-//! times of silence.
+//! timer ticks at a fixed interval (at most half the idle time). As many
+//! ticks in a row with no traffic as make up the idle time close the
+//! connection: after between one idle time and one idle time and a tick of
+//! silence.
+//!
+//! Each tick also wakes the connection's task, which is what makes hyper's
+//! header-read timeout work without a timer of its own
+//! ([`HeadTimer`](super::head_timer::HeadTimer)): the tick is then at most
+//! half a header timeout.
 
 use std::future::Future;
 use std::io;
@@ -25,20 +31,29 @@ pub(crate) struct IdleTimeout<S> {
     /// Bytes moved since the last tick.
     active: bool,
     /// Ticks in a row that found no traffic.
-    silent: u8,
+    silent: u32,
+    /// Silent ticks that make up the idle time.
+    limit: u32,
 }
 
 impl<S> IdleTimeout<S> {
-    /// Closes `inner` after between `idle` and one and a half `idle` of
-    /// silence.
-    pub(crate) fn new(inner: S, idle: Duration) -> Self {
-        let tick = idle / 2;
+    /// Closes `inner` after between `idle` and `idle` plus a tick of
+    /// silence, waking its task at least every `tick` (raised to 1 ms,
+    /// lowered to half of `idle`) while it waits to read.
+    pub(crate) fn new(inner: S, idle: Duration, tick: Duration) -> Self {
+        let tick = tick.min(idle / 2).max(Duration::from_millis(1));
+        // Ticks that make up `idle`, rounded up (at least 2, as `tick` is
+        // at most half of it); a silly `idle` saturates rather than wraps.
+        let limit = u32::try_from(idle.as_nanos().div_ceil(tick.as_nanos()))
+            .unwrap_or(u32::MAX)
+            .max(2);
         IdleTimeout {
             inner,
             tick,
             timer: Box::pin(tokio::time::sleep(tick)),
             active: false,
             silent: 0,
+            limit,
         }
     }
 
@@ -54,7 +69,7 @@ impl<S> IdleTimeout<S> {
             } else {
                 // Saturating: polled again after expiry, it stays expired.
                 self.silent = self.silent.saturating_add(1);
-                if self.silent >= 2 {
+                if self.silent >= self.limit {
                     return true;
                 }
             }

@@ -5,8 +5,10 @@
 //! body one byte at a time, and accepts connections without bound. Here
 //! every connection has:
 //!
-//! - a **header timeout** (hyper's, with a tokio timer): the whole request
-//!   head must arrive within it;
+//! - a **header timeout** (hyper's, checked at the idle timeout's ticks
+//!   rather than with a timer per request: `head_timer.rs`): the whole
+//!   request head must arrive within it (cut off within one and a half of
+//!   it);
 //! - an **idle timeout**: a connection with no bytes read or written for
 //!   this long is closed (a kept-alive socket nobody uses, a body that
 //!   trickles);
@@ -26,6 +28,7 @@
 
 pub(crate) mod api_key;
 pub(crate) mod deadline;
+mod head_timer;
 mod idle;
 mod shed;
 
@@ -34,7 +37,7 @@ pub(crate) use api_key::bearer;
 pub use api_key::ApiKey;
 
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
 use std::future::Future;
 use std::sync::Arc;
@@ -46,7 +49,9 @@ use tower::ServiceExt;
 /// The limits of a server.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// The request head (line and headers) must arrive within this.
+    /// The request head (line and headers) must arrive within this (a
+    /// head still incomplete is cut off within one and a half of it; a
+    /// kept-alive connection waiting for its next head is closed then too).
     pub header_timeout: Duration,
     /// A request body must arrive within this.
     pub body_timeout: Duration,
@@ -145,7 +150,13 @@ pub async fn serve(
         let idle = limits
             .idle_timeout
             .max(limits.request_timeout + Duration::from_secs(1));
-        let io = TokioIo::new(idle::IdleTimeout::new(stream, idle));
+        // Ticking at half the header timeout too: the ticks are what cut
+        // off a head not read in time (`head_timer.rs`).
+        let io = TokioIo::new(idle::IdleTimeout::new(
+            stream,
+            idle,
+            limits.header_timeout / 2,
+        ));
         let service = hyper::service::service_fn({
             let app = app.clone();
             move |request: hyper::Request<hyper::body::Incoming>| {
@@ -165,7 +176,7 @@ pub async fn serve(
             let mut builder = Builder::new(TokioExecutor::new());
             builder
                 .http1()
-                .timer(TokioTimer::new())
+                .timer(head_timer::HeadTimer)
                 .header_read_timeout(header_timeout);
             let connection = builder.serve_connection_with_upgrades(io, service);
             tokio::pin!(connection);
