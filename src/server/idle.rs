@@ -1,4 +1,5 @@
-//! An I/O wrapper that fails once a connection has been idle too long.
+//! An I/O wrapper that fails once a connection has been idle too long, or
+//! has sent nothing for a header timeout since it opened.
 //!
 //! Idle means no bytes read *and* none written: a streaming response
 //! (server-sent events) that writes a keep-alive line now and then stays
@@ -6,15 +7,18 @@
 //!
 //! The timer is not moved on every read and write (a clock read and a timer
 //! update each, several per request): traffic only sets a flag, and the
-//! timer ticks at a fixed interval (at most half the idle time). As many
-//! ticks in a row with no traffic as make up the idle time close the
-//! connection: after between one idle time and one idle time and a tick of
-//! silence.
+//! timer ticks at a fixed interval, the idle time divided into equal parts
+//! of at most half a header timeout. As many ticks in a row with no traffic
+//! as make up the idle time close the connection: after between one idle
+//! time and one idle time and a tick of silence.
 //!
 //! Each tick also wakes the connection's task, which is what makes hyper's
 //! header-read timeout work without a timer of its own
-//! ([`HeadTimer`](super::head_timer::HeadTimer)): the tick is then at most
-//! half a header timeout.
+//! ([`HeadTimer`](super::head_timer::HeadTimer)). hyper's timer starts
+//! only once a request's first byte has been read (before it, hyper-util
+//! reads the first bytes itself, to tell HTTP/1 from HTTP/2), so the first
+//! byte's own deadline is kept here: a connection that sends nothing is
+//! closed between one and one and a half header timeouts after it opened.
 
 use std::future::Future;
 use std::io;
@@ -34,19 +38,27 @@ pub(crate) struct IdleTimeout<S> {
     silent: u32,
     /// Silent ticks that make up the idle time.
     limit: u32,
+    /// Until the first byte is read: when it must have come by (hyper's
+    /// header timer starts only once a request has begun).
+    first_byte_by: Option<Instant>,
 }
 
 impl<S> IdleTimeout<S> {
     /// Closes `inner` after between `idle` and `idle` plus a tick of
-    /// silence, waking its task at least every `tick` (raised to 1 ms,
-    /// lowered to half of `idle`) while it waits to read.
-    pub(crate) fn new(inner: S, idle: Duration, tick: Duration) -> Self {
-        let tick = tick.min(idle / 2).max(Duration::from_millis(1));
-        // Ticks that make up `idle`, rounded up (at least 2, as `tick` is
-        // at most half of it); a silly `idle` saturates rather than wraps.
-        let limit = u32::try_from(idle.as_nanos().div_ceil(tick.as_nanos()))
+    /// silence, and when no byte has come `head` after it opened (between
+    /// `head` and one and a half `head`). Ticks `idle` divided into equal
+    /// parts, each at most half of `head` and of `idle`, so that while it
+    /// waits to read, its task is woken at least that often.
+    pub(crate) fn new(inner: S, idle: Duration, head: Duration) -> Self {
+        // Never a tick of zero (the loop in `expired` would not end).
+        let idle = idle.max(Duration::from_millis(2));
+        let wanted = (head / 2).clamp(Duration::from_millis(1), idle / 2);
+        // `idle` in whole ticks, so the last one falls on it: at least 2,
+        // and a silly `idle` saturates (a longer tick) rather than wraps.
+        let limit = u32::try_from(idle.as_nanos().div_ceil(wanted.as_nanos()))
             .unwrap_or(u32::MAX)
             .max(2);
+        let tick = idle / limit;
         IdleTimeout {
             inner,
             tick,
@@ -54,6 +66,7 @@ impl<S> IdleTimeout<S> {
             active: false,
             silent: 0,
             limit,
+            first_byte_by: Some(Instant::now() + head),
         }
     }
 
@@ -63,6 +76,9 @@ impl<S> IdleTimeout<S> {
 
     fn expired(&mut self, cx: &mut Context<'_>) -> bool {
         while self.timer.as_mut().poll(cx).is_ready() {
+            if self.first_byte_by.is_some_and(|by| Instant::now() >= by) {
+                return true;
+            }
             if self.active {
                 self.active = false;
                 self.silent = 0;
@@ -93,12 +109,13 @@ impl<S: AsyncRead + Unpin> AsyncRead for IdleTimeout<S> {
             Poll::Ready(r) => {
                 if buf.filled().len() > before {
                     self.touch();
+                    self.first_byte_by = None;
                 }
                 Poll::Ready(r)
             }
             Poll::Pending if self.expired(cx) => Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::TimedOut,
-                "connection idle too long",
+                "connection idle too long, or no request began in time",
             ))),
             Poll::Pending => Poll::Pending,
         }

@@ -6,9 +6,9 @@
 //! every connection has:
 //!
 //! - a **header timeout** (hyper's, checked at the idle timeout's ticks
-//!   rather than with a timer per request: `head_timer.rs`): the whole
-//!   request head must arrive within it (cut off within one and a half of
-//!   it);
+//!   rather than with a timer per request: `head_timer.rs`): a request's
+//!   head, once begun, and a new connection's first byte must each arrive
+//!   within it (cut off within one and a half of it);
 //! - an **idle timeout**: a connection with no bytes read or written for
 //!   this long is closed (a kept-alive socket nobody uses, a body that
 //!   trickles);
@@ -58,9 +58,9 @@ pub struct Limits {
     /// A response must start within this (long-poll and stream routes set
     /// their own, shorter, budgets).
     pub request_timeout: Duration,
-    /// A connection with no traffic either way for this long (up to one and
-    /// a half times this: the timer ticks every half of it rather than
-    /// moving on every read and write) is closed. Never shorter than the request timeout (a
+    /// A connection with no traffic either way for this long (up to this
+    /// and one tick more: the timer ticks at most half a header timeout
+    /// apart rather than moving on every read and write) is closed. Never shorter than the request timeout (a
     /// request quietly being worked on must not lose its connection first):
     /// raised to it if set lower.
     pub idle_timeout: Duration,
@@ -150,13 +150,10 @@ pub async fn serve(
         let idle = limits
             .idle_timeout
             .max(limits.request_timeout + Duration::from_secs(1));
-        // Ticking at half the header timeout too: the ticks are what cut
-        // off a head not read in time (`head_timer.rs`).
-        let io = TokioIo::new(idle::IdleTimeout::new(
-            stream,
-            idle,
-            limits.header_timeout / 2,
-        ));
+        // Ticking at most half a header timeout apart: the ticks are what
+        // cut off a head not read in time (`head_timer.rs`), and a
+        // connection that never sends its first byte (`idle.rs`).
+        let io = TokioIo::new(idle::IdleTimeout::new(stream, idle, limits.header_timeout));
         let service = hyper::service::service_fn({
             let app = app.clone();
             move |request: hyper::Request<hyper::body::Incoming>| {
