@@ -66,7 +66,8 @@ impl<S> IdleTimeout<S> {
             active: false,
             silent: 0,
             limit,
-            first_byte_by: Some(Instant::now() + head),
+            // A `head` past what a clock can add: no first-byte deadline.
+            first_byte_by: Instant::now().checked_add(head),
         }
     }
 
