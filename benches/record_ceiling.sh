@@ -56,10 +56,7 @@ printf '| bank choice (wrk -t1 -c%s, %s each, %s rounds) | hops/s (median) | bar
 row "floor: keeping 556 bytes a request" http://127.0.0.1:18186 bank "—"
 row "as built, memory store" http://127.0.0.1:18181 bank "≥ 70 %"
 row "record free, memory store" http://127.0.0.1:18191 bank "≥ 70 %"
-for url in http://127.0.0.1:18188 http://127.0.0.1:18189 http://127.0.0.1:18199; do
-  curl -s -o /dev/null -H "Authorization: Bearer bench" -d "sessionId=warm$RANDOM&phoneNumber=%2B1&text=" "$url/ussd"
-  wrk -t1 -c"$CONNECTIONS" -d4s -s benches/ussd/bank.lua "$url" >/dev/null
-done
+fill_steady http://127.0.0.1:18188 http://127.0.0.1:18189 http://127.0.0.1:18199
 row "floor at steady state" http://127.0.0.1:18188 bank "—"
 row "as built, steady state" http://127.0.0.1:18189 bank "≥ 70 %"
 row "record free, steady state" http://127.0.0.1:18199 bank "≥ 70 %"

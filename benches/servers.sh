@@ -12,6 +12,16 @@ wait_line() { # file
   for _ in $(seq 1 100); do grep -q "listening on" "$1" 2>/dev/null && return 0; sleep 0.1; done
   echo "server did not start: $(cat "$1")" >&2; return 1
 }
+# fill_steady URL...: each USSD server brought to steady state before its
+# steady-state rows (4 s of bank choices: past a 2-second session TTL, and
+# past a recycling floor's 200,000), after one first hop to warm it.
+fill_steady() {
+  local url
+  for url in "$@"; do
+    curl -s -o /dev/null -H "Authorization: Bearer bench" -d "sessionId=warm$RANDOM&phoneNumber=%2B1&text=" "$url/ussd"
+    wrk -t1 -c"$CONNECTIONS" -d4s -s benches/ussd/bank.lua "$url" >/dev/null
+  done
+}
 # `ratio_rows` support: ROUNDS (default 3) alternations of a bare run and
 # ours, the median ratio reported with every round's: on this VM one pair of
 # runs drifts by as much as the effects measured.

@@ -73,10 +73,7 @@ row "floor: the bare handler keeping 556 bytes a request, as the memory store ke
 row "bank-choice hop (new sealed session written), memory store" http://127.0.0.1:18081 bank "≥ 70 %"
 # Filled to steady state first (4 s of load each): past the TTL, and past
 # the floor's 200,000.
-for url in http://127.0.0.1:18088 http://127.0.0.1:18089; do
-  curl -s -o /dev/null -H "Authorization: Bearer bench" -d "sessionId=warm$RANDOM&phoneNumber=%2B1&text=" "$url/ussd"
-  wrk -t1 -c"$CONNECTIONS" -d4s -s benches/ussd/bank.lua "$url" >/dev/null
-done
+fill_steady http://127.0.0.1:18088 http://127.0.0.1:18089
 row "floor at steady state: keeping 556 bytes a request, each replacing the oldest of 200,000" http://127.0.0.1:18088 bank "—"
 row "bank-choice hop at steady state (sessions expire 2 s after their hop, as fast as they come), memory store" http://127.0.0.1:18089 bank "≥ 70 %"
 row "first hop, Redis store" http://127.0.0.1:18083 hop "≥ 50 %"
