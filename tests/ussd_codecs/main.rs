@@ -5,6 +5,7 @@
 mod africastalking;
 mod airtel;
 mod arkesel;
+mod bank_pick;
 mod dmark;
 mod gsm;
 mod hollatags;

@@ -23,8 +23,7 @@ pub(super) fn list_input(
     input: &str,
     config: &MenuConfig,
 ) -> ListInput {
-    let keys = &config.keys;
-    if input != keys.more && input != keys.back && input != keys.home {
+    if !is_paging_key(input, &config.keys) {
         // A plain number needs no pages: item numbers are the same on every page.
         return match pick(input, count) {
             Some(i) => ListInput::Picked(i),
@@ -46,6 +45,11 @@ pub(super) fn list_input(
         Some(i) => ListInput::Picked(i),
         None => ListInput::Invalid,
     }
+}
+
+/// Whether `input` is one of the keys that move between a list's pages.
+pub(super) fn is_paging_key(input: &str, keys: &NavKeys) -> bool {
+    input == keys.more || input == keys.back || input == keys.home
 }
 
 /// Page `page` of a list under `head`, with `lead` lines (an error) shown
