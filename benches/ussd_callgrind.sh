@@ -3,7 +3,8 @@
 # noisy machine (the same binary and input give the same count whatever else
 # runs), so a change's effect on a hop's cost can be read off directly.
 #
-# Run with: bash benches/ussd_callgrind.sh   (needs valgrind: apt-get install valgrind)
+# Run with: bash benches/ussd_callgrind.sh   (needs valgrind: apt-get install valgrind;
+# N=1000 for a quicker count, PHASES=bank for one kind of hop)
 #
 # `examples/ussd_hops.rs` makes N hops of one kind, each of a new session,
 # in-process (no HTTP) with serve's parts: a sealed memory store and SQLite
@@ -32,7 +33,7 @@ count() { # phase n
     awk '{gsub(",", "", $1); s += $1} END {print s + 0}')
   echo $((total - once))
 }
-for phase in first bank; do
+for phase in ${PHASES:-first bank}; do
   one=$(count "$phase" "$N"); two=$(count "$phase" $((2 * N)))
   printf '%-6s hop: %8d instructions (callgrind, (count(%d) - count(%d)) / %d)\n' \
     "$phase" "$(((two - one) / N))" $((2 * N)) "$N" "$N"
