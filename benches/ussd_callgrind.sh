@@ -4,7 +4,7 @@
 # runs), so a change's effect on a hop's cost can be read off directly.
 #
 # Run with: bash benches/ussd_callgrind.sh   (needs valgrind: apt-get install valgrind;
-# N=1000 for a quicker count, PHASES=bank for one kind of hop)
+# N=1000 for a quicker count, PHASES=bank (or first) for one kind of hop)
 #
 # `examples/ussd_hops.rs` makes N hops of one kind, each of a new session,
 # in-process (no HTTP) with serve's parts: a sealed memory store and SQLite
@@ -14,6 +14,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-2000}
+PHASES=${PHASES:-first bank}
+for phase in $PHASES; do
+  # Any other phase of the example is not a hop, and its N/2N difference
+  # would print as a hop's cost.
+  case $phase in first | bank) ;; *) echo "PHASES: first and/or bank, not '$phase'" >&2; exit 2 ;; esac
+done
 cargo build --release --quiet --example ussd_hops
 out=$(mktemp -d)
 count() { # phase n
@@ -33,9 +39,9 @@ count() { # phase n
     awk '{gsub(",", "", $1); s += $1} END {print s + 0}')
   echo $((total - once))
 }
-for phase in ${PHASES:-first bank}; do
+for phase in $PHASES; do
   one=$(count "$phase" "$N"); two=$(count "$phase" $((2 * N)))
   printf '%-6s hop: %8d instructions (callgrind, (count(%d) - count(%d)) / %d)\n' \
     "$phase" "$(((two - one) / N))" $((2 * N)) "$N" "$N"
 done
-echo "(profiles in $out: callgrind_annotate $out/bank-$((2 * N)).out | head -60)"
+echo "(profiles in $out: callgrind_annotate $out/$phase-$((2 * N)).out | head -60)"

@@ -14,7 +14,8 @@ pub(super) enum ListInput {
 /// page). `head` is what the screen shows above the items, without any error
 /// line: the pages are cut as [`list_screen_with`] cuts them. Labels and
 /// head are only built when a paging key needs the pages: a plain number
-/// (most answers, and every bank choice) is read from `count` alone.
+/// (most answers, and a returning customer's bank choice; a new
+/// customer's is read in `on_input`) is read from `count` alone.
 pub(super) fn list_input(
     count: usize,
     labels: impl FnOnce() -> Vec<String>,
