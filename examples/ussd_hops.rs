@@ -13,7 +13,8 @@
 //!
 //! Two more measurements: `memory N` parks N sessions (after their bank
 //! choice) and reports what they added to the process's resident set, per
-//! session; `size` parks one on `user_otp`'s OTP form and prints its record.
+//! session; `size` parks one on `user_otp`'s OTP form and prints its record
+//! (and, on the way, its size after the bank choice).
 
 // The same allocator as the `connectflow` command: memory per session and
 // instructions per hop are the command's.
@@ -100,6 +101,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "size" => {
             // One session parked on user_otp's OTP form: its record's size
             // as stored (sealed), and opened.
+            let key = "ussd:at:ATUid_9000000";
             let mut text = String::new();
             for answer in ["", "1", "1", "user_otp", "pass_good"] {
                 if !answer.is_empty() {
@@ -109,8 +111,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     text.push_str(answer);
                 }
                 ussd.hop(&AfricasTalking, &hop(9_000_000, &text)).await;
+                if text == "1" {
+                    let sealed = store.inner().get(key).await?.ok_or("not stored")?;
+                    println!("after its bank choice: {} bytes sealed", sealed.data.len());
+                }
             }
-            let key = "ussd:at:ATUid_9000000";
             let sealed = store.inner().get(key).await?.ok_or("not stored")?;
             let open = store.get(key).await?.ok_or("not stored")?;
             let json = connectflow::service::record_json(&open.data)?;

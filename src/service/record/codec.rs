@@ -1,22 +1,21 @@
-//! A record's bytes: its JSON, compressed with a dictionary.
+//! A record's bytes: which format they are in, by their first byte.
 //!
-//! Every hop writes the session record (and Redis sends it over the network
-//! twice), and a parked session must fit in 512 bytes sealed. The JSON of a
-//! session parked on an OTP form is about 1 KB, most of it field names and
-//! values every record shares (`"state":{"AwaitingInput"`, `"contentType"`,
-//! the bank's name); LZ4 with a dictionary of such records stores each of
-//! them as a short back-reference, which brings it to about a third.
+//! Formats: [`COMPACT_V1`] — the record in `compact/`'s binary form (what
+//! this build writes); [`LZ4_V1`] — the record's JSON length (u32,
+//! little-endian), then an LZ4 block of the JSON compressed against
+//! [`DICTIONARY`] (written before the compact form, still read); `{` —
+//! plain JSON, as every record was written before that (still read).
 //!
-//! Format (first byte): `{` — plain JSON, as every record was written before
-//! this format (still read, never written); [`LZ4_V1`] — the JSON's length
-//! (u32, little-endian), then an LZ4 block compressed against [`DICTIONARY`].
-//! The dictionary is part of the format: changing one byte of it makes every
-//! stored record unreadable, so a new dictionary takes a new format byte
-//! and this one stays to read.
+//! A record outlives the build that wrote it (a session parked in Redis
+//! across a deploy, a rollback): a format, once written, stays readable,
+//! and a change to one takes a new format byte.
 
-use serde::de::Error as _;
+use serde::de::{DeserializeOwned, Error as _};
+use serde::Serialize;
 use std::borrow::Cow;
 
+/// Format byte: the record in `compact/`'s form.
+const COMPACT_V1: u8 = 2;
 /// Format byte: length + an LZ4 block compressed against [`DICTIONARY`].
 const LZ4_V1: u8 = 1;
 /// Representative records (USSD and link API, at each kind of state), as an
@@ -27,33 +26,37 @@ const DICTIONARY: &[u8] = include_bytes!("dictionary.txt");
 /// refused, not allocated.
 const MAX_RECORD: usize = 256 * 1024;
 
-fn failed(what: &str) -> serde_json::Error {
+fn failed(what: impl std::fmt::Display) -> serde_json::Error {
     serde_json::Error::custom(format!("record {what}"))
 }
 
-/// `json`, compressed into the current record format.
-pub(crate) fn encode(json: &[u8]) -> Result<Vec<u8>, serde_json::Error> {
-    let len = u32::try_from(json.len())
-        .ok()
-        .filter(|&n| n as usize <= MAX_RECORD)
-        .ok_or_else(|| failed("too large"))?;
-    // Compressed straight behind the header, by `lz4.rs` (the dictionary's
-    // table built once); lz4_flex's own compressor for what that one does
-    // not take (a record past 60 KiB). Records shrink to about a third.
-    let mut out = Vec::with_capacity(5 + json.len() / 2 + 32);
-    out.push(LZ4_V1);
-    out.extend_from_slice(&len.to_le_bytes());
-    if !super::lz4::compress(json, DICTIONARY, &mut out) {
-        out.resize(5 + lz4_flex::block::get_maximum_output_size(json.len()), 0);
-        let written = lz4_flex::block::compress_into_with_dict(json, &mut out[5..], DICTIONARY)
-            .map_err(|_| failed("does not compress"))?;
-        out.truncate(5 + written);
+/// `value` in the current record format.
+pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, serde_json::Error> {
+    let bytes = super::compact::to_vec(&[COMPACT_V1], value).map_err(failed)?;
+    if bytes.len() > MAX_RECORD {
+        return Err(failed("too large"));
     }
-    Ok(out)
+    Ok(bytes)
 }
 
-/// The JSON inside a record of any format this build reads.
-pub(crate) fn decode(bytes: &[u8]) -> Result<Cow<'_, [u8]>, serde_json::Error> {
+/// The record in `bytes`, in any format this build reads.
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, serde_json::Error> {
+    match bytes {
+        [COMPACT_V1, record @ ..] => super::compact::from_slice(record).map_err(failed),
+        _ => serde_json::from_slice(&json_of_older(bytes)?),
+    }
+}
+
+/// The record in `bytes` as JSON, whatever its format.
+pub(crate) fn to_json(bytes: &[u8]) -> Result<Vec<u8>, serde_json::Error> {
+    match bytes {
+        [COMPACT_V1, record @ ..] => super::compact::to_json(record).map_err(failed),
+        _ => Ok(json_of_older(bytes)?.into_owned()),
+    }
+}
+
+/// The JSON inside a record written before the compact form.
+fn json_of_older(bytes: &[u8]) -> Result<Cow<'_, [u8]>, serde_json::Error> {
     match bytes {
         [LZ4_V1, a, b, c, d, block @ ..] => {
             let len = u32::from_le_bytes([*a, *b, *c, *d]) as usize;
@@ -68,7 +71,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Cow<'_, [u8]>, serde_json::Error> {
             Ok(Cow::Owned(json))
         }
         [LZ4_V1, ..] => Err(failed("is truncated")),
-        // Plain JSON (the format before this one), or not a record at all:
+        // Plain JSON (the first format), or not a record at all:
         // serde_json says which.
         _ => Ok(Cow::Borrowed(bytes)),
     }
@@ -77,16 +80,37 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Cow<'_, [u8]>, serde_json::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Value};
+
+    fn record() -> Value {
+        json!({"flow": {"v": 2, "state": {"ChoosingInstitution": {}}}, "partner": "mono",
+               "reference": "ABC", "customer": {"id": "+2348000", "phone": "+2348000"}})
+    }
+
+    /// An LZ4_V1 record, as builds before the compact form wrote them.
+    fn lz4_v1(json: &[u8]) -> Vec<u8> {
+        let mut out = vec![LZ4_V1];
+        out.extend_from_slice(&(json.len() as u32).to_le_bytes());
+        out.extend_from_slice(&lz4_flex::block::compress_with_dict(json, DICTIONARY));
+        out
+    }
 
     #[test]
-    fn a_record_round_trips_and_plain_json_is_still_read() {
-        let json = br#"{"flow":{"v":2,"state":{"ChooseInstitution":{}}},"partner":"mono","reference":"ABC"}"#;
-        let encoded = encode(json).unwrap();
-        assert_eq!(encoded[0], LZ4_V1);
-        assert!(encoded.len() < json.len(), "{} bytes", encoded.len());
-        assert_eq!(decode(&encoded).unwrap().as_ref(), json);
-        // Records written before the format byte are JSON, read as they are.
-        assert_eq!(decode(json).unwrap().as_ref(), json);
+    fn a_record_is_written_compact_and_every_earlier_format_is_still_read() {
+        let value = record();
+        let json = serde_json::to_vec(&value).unwrap();
+        let compact = encode(&value).unwrap();
+        assert_eq!(compact[0], COMPACT_V1);
+        // Smaller than its JSON compressed against the dictionary.
+        assert!(
+            compact.len() < lz4_v1(&json).len(),
+            "{} bytes",
+            compact.len()
+        );
+        for bytes in [compact, lz4_v1(&json), json.clone()] {
+            assert_eq!(decode::<Value>(&bytes).unwrap(), value);
+            assert_eq!(to_json(&bytes).unwrap(), json);
+        }
     }
 
     /// The dictionary is part of the stored format: one changed byte (a
@@ -102,20 +126,21 @@ mod tests {
 
     #[test]
     fn a_corrupt_or_oversized_record_is_an_error_not_a_panic() {
-        assert!(decode(&[LZ4_V1]).is_err());
-        assert!(decode(&[LZ4_V1, 9, 0, 0, 0, 0xff, 0xff]).is_err());
+        assert!(decode::<Value>(&[LZ4_V1]).is_err());
+        assert!(decode::<Value>(&[LZ4_V1, 9, 0, 0, 0, 0xff, 0xff]).is_err());
         // A length past the cap is refused before anything is allocated.
-        assert!(decode(&[LZ4_V1, 0xff, 0xff, 0xff, 0x7f, 0]).is_err());
+        assert!(decode::<Value>(&[LZ4_V1, 0xff, 0xff, 0xff, 0x7f, 0]).is_err());
         // A length that disagrees with the block.
-        let mut encoded = encode(b"{\"a\":1}").unwrap();
-        encoded[1] += 1;
-        assert!(decode(&encoded).is_err());
-        assert!(encode(&vec![b' '; MAX_RECORD + 1]).is_err());
-        // Past what `lz4.rs` takes: lz4_flex's compressor, the same format.
-        let large = vec![b'{'; 100_000];
-        assert_eq!(
-            decode(&encode(&large).unwrap()).unwrap().as_ref(),
-            &large[..]
-        );
+        let mut old = lz4_v1(b"{\"a\":1}");
+        old[1] += 1;
+        assert!(decode::<Value>(&old).is_err());
+        assert!(to_json(&old).is_err());
+        // A compact record cut short, or with bytes after it.
+        let compact = encode(&record()).unwrap();
+        assert!(decode::<Value>(&compact[..compact.len() - 1]).is_err());
+        assert!(decode::<Value>(&[&compact[..], &[0]].concat()).is_err());
+        assert!(decode::<Value>(&[COMPACT_V1]).is_err());
+        // Too large to store.
+        assert!(encode(&"x".repeat(MAX_RECORD)).is_err());
     }
 }

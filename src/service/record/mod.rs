@@ -5,7 +5,7 @@
 //! sequence), so the same record serves any channel and moves between them.
 
 mod codec;
-mod lz4;
+mod compact;
 
 use super::claim::Claim;
 use crate::flow::{AuthMethodKind, InstitutionRef, Snapshot, Timestamp};
@@ -147,14 +147,11 @@ impl<S> Session<S> {
 
 impl<S: ChannelState> Session<S> {
     pub(crate) fn to_bytes(&self) -> Result<Vec<u8>, serde_json::Error> {
-        // A record's JSON is about a kilobyte: sized once, not grown from 128.
-        let mut json = Vec::with_capacity(1536);
-        serde_json::to_writer(&mut json, self)?;
-        codec::encode(&json)
+        codec::encode(self)
     }
 
     pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Session<S>, serde_json::Error> {
-        serde_json::from_slice(&codec::decode(bytes)?)
+        codec::decode(bytes)
     }
 }
 
@@ -164,5 +161,5 @@ impl<S: ChannelState> Session<S> {
 ///
 /// [`SessionStore`]: crate::store::SessionStore
 pub fn record_json(bytes: &[u8]) -> Result<Vec<u8>, serde_json::Error> {
-    Ok(codec::decode(bytes)?.into_owned())
+    codec::to_json(bytes)
 }

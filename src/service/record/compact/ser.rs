@@ -1,0 +1,340 @@
+//! Writing a value in the compact form (the format: `mod.rs`).
+
+use super::{
+    names, Error, END, FALSE, FLOAT, MAP, MAX_REFS, MIN_REF_LEN, NAME, NINT, NULL, REF, SEQ, SMALL,
+    STR, TRUE, UINT,
+};
+use serde::ser::{self, Serialize};
+
+/// `header`, then `value` in the compact form.
+pub(crate) fn to_vec<T: Serialize + ?Sized>(header: &[u8], value: &T) -> Result<Vec<u8>, Error> {
+    // A session record is a few hundred bytes: sized once.
+    let mut out = Writer(Vec::with_capacity(512), [(0, 0); MAX_REFS], 0);
+    out.0.extend_from_slice(header);
+    value.serialize(&mut out)?;
+    Ok(out.0)
+}
+
+/// The bytes so far, and where in them the first [`MAX_REFS`] strings of at
+/// least [`MIN_REF_LEN`] bytes are (start, length), and how many there are.
+struct Writer(Vec<u8>, [(usize, usize); MAX_REFS], usize);
+
+impl Writer {
+    fn uint(&mut self, n: u64) {
+        if n < u64::from(NAME - SMALL) {
+            self.0.push(SMALL + n as u8);
+        } else {
+            self.0.push(UINT);
+            self.leb128(n);
+        }
+    }
+
+    fn int(&mut self, n: i64) {
+        match u64::try_from(n) {
+            Ok(n) => self.uint(n),
+            Err(_) => {
+                self.0.push(NINT);
+                // -1 - n for n < 0 is in 0..=i64::MAX: `!n` is that.
+                self.leb128(!n as u64);
+            }
+        }
+    }
+
+    fn leb128(&mut self, mut n: u64) {
+        while n >= 0x80 {
+            self.0.push((n as u8) | 0x80);
+            n >>= 7;
+        }
+        self.0.push(n as u8);
+    }
+
+    fn str(&mut self, s: &str) {
+        if let Some(at) = names::index_of(s) {
+            self.0.push(NAME + at);
+            return;
+        }
+        if s.len() < MIN_REF_LEN {
+            self.0.push(STR);
+            self.leb128(s.len() as u64);
+            self.0.extend_from_slice(s.as_bytes());
+            return;
+        }
+        // A record repeats its own values (the phone, the reference, the
+        // bank): a string written before is written again as its number.
+        let earlier = &self.1[..self.2];
+        if let Some(at) = earlier.iter().position(|&(start, len)| {
+            len == s.len() && self.0.get(start..start + len) == Some(s.as_bytes())
+        }) {
+            self.0.extend_from_slice(&[REF, at as u8]);
+            return;
+        }
+        self.0.push(STR);
+        self.leb128(s.len() as u64);
+        if self.2 < MAX_REFS {
+            self.1[self.2] = (self.0.len(), s.len());
+            self.2 += 1;
+        }
+        self.0.extend_from_slice(s.as_bytes());
+    }
+}
+
+impl ser::Serializer for &mut Writer {
+    type Ok = ();
+    type Error = Error;
+    type SerializeSeq = Self;
+    type SerializeTuple = Self;
+    type SerializeTupleStruct = Self;
+    type SerializeTupleVariant = Self;
+    type SerializeMap = Self;
+    type SerializeStruct = Self;
+    type SerializeStructVariant = Self;
+
+    // What types write differently for people and machines (timestamps,
+    // uuids) is written as in JSON: the same data model, read back alike.
+    fn is_human_readable(&self) -> bool {
+        true
+    }
+
+    fn serialize_bool(self, v: bool) -> Result<(), Error> {
+        self.0.push(if v { TRUE } else { FALSE });
+        Ok(())
+    }
+    fn serialize_i8(self, v: i8) -> Result<(), Error> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i16(self, v: i16) -> Result<(), Error> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i32(self, v: i32) -> Result<(), Error> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i64(self, v: i64) -> Result<(), Error> {
+        self.int(v);
+        Ok(())
+    }
+    fn serialize_u8(self, v: u8) -> Result<(), Error> {
+        self.serialize_u64(v.into())
+    }
+    fn serialize_u16(self, v: u16) -> Result<(), Error> {
+        self.serialize_u64(v.into())
+    }
+    fn serialize_u32(self, v: u32) -> Result<(), Error> {
+        self.serialize_u64(v.into())
+    }
+    fn serialize_u64(self, v: u64) -> Result<(), Error> {
+        self.uint(v);
+        Ok(())
+    }
+    fn serialize_f32(self, v: f32) -> Result<(), Error> {
+        self.serialize_f64(v.into())
+    }
+    fn serialize_f64(self, v: f64) -> Result<(), Error> {
+        if v.is_finite() {
+            self.0.push(FLOAT);
+            self.0.extend_from_slice(&v.to_le_bytes());
+        } else {
+            self.0.push(NULL);
+        }
+        Ok(())
+    }
+    fn serialize_char(self, v: char) -> Result<(), Error> {
+        self.str(v.encode_utf8(&mut [0; 4]));
+        Ok(())
+    }
+    fn serialize_str(self, v: &str) -> Result<(), Error> {
+        self.str(v);
+        Ok(())
+    }
+    // As JSON: a sequence of numbers.
+    fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
+        self.0.push(SEQ);
+        for b in v {
+            self.uint((*b).into());
+        }
+        self.0.push(END);
+        Ok(())
+    }
+    fn serialize_none(self) -> Result<(), Error> {
+        self.0.push(NULL);
+        Ok(())
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Error> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<(), Error> {
+        self.0.push(NULL);
+        Ok(())
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<(), Error> {
+        self.serialize_unit()
+    }
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<(), Error> {
+        self.str(variant);
+        Ok(())
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        self.0.push(MAP);
+        self.str(variant);
+        value.serialize(&mut *self)?;
+        self.0.push(END);
+        Ok(())
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self, Error> {
+        self.0.push(SEQ);
+        Ok(self)
+    }
+    fn serialize_tuple(self, len: usize) -> Result<Self, Error> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_struct(self, _: &'static str, len: usize) -> Result<Self, Error> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        _: usize,
+    ) -> Result<Self, Error> {
+        self.0.push(MAP);
+        self.str(variant);
+        self.0.push(SEQ);
+        Ok(self)
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Self, Error> {
+        self.0.push(MAP);
+        Ok(self)
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self, Error> {
+        self.serialize_map(None)
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        _: usize,
+    ) -> Result<Self, Error> {
+        self.0.push(MAP);
+        self.str(variant);
+        self.0.push(MAP);
+        Ok(self)
+    }
+}
+
+impl ser::SerializeSeq for &mut Writer {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        value.serialize(&mut **self)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.0.push(END);
+        Ok(())
+    }
+}
+
+impl ser::SerializeTuple for &mut Writer {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        value.serialize(&mut **self)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.0.push(END);
+        Ok(())
+    }
+}
+
+impl ser::SerializeTupleStruct for &mut Writer {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        value.serialize(&mut **self)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.0.push(END);
+        Ok(())
+    }
+}
+
+impl ser::SerializeTupleVariant for &mut Writer {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        value.serialize(&mut **self)
+    }
+    // The sequence, then the one-entry map around it.
+    fn end(self) -> Result<(), Error> {
+        self.0.extend_from_slice(&[END, END]);
+        Ok(())
+    }
+}
+
+impl ser::SerializeMap for &mut Writer {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
+        key.serialize(&mut **self)
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        value.serialize(&mut **self)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.0.push(END);
+        Ok(())
+    }
+}
+
+impl ser::SerializeStruct for &mut Writer {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        self.str(key);
+        value.serialize(&mut **self)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.0.push(END);
+        Ok(())
+    }
+}
+
+impl ser::SerializeStructVariant for &mut Writer {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        self.str(key);
+        value.serialize(&mut **self)
+    }
+    // The struct, then the one-entry map around it.
+    fn end(self) -> Result<(), Error> {
+        self.0.extend_from_slice(&[END, END]);
+        Ok(())
+    }
+}
