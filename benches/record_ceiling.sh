@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # How far a cheaper session record could take the bank-choice hop (issue
 # 13's 70 % budget): the hop as built, and the same hop in a build whose
-# record costs nothing (benches/record_ceiling.patch: no JSON, no LZ4, no
+# record costs nothing (benches/record_ceiling.patch: no encoding, no
 # sealing; its records unreadable, so it is measured, never shipped), side
 # by side in one run against the same bare handler, each ROUNDS times.
 #
@@ -35,8 +35,8 @@ wait_line "$tmp/sandbox.log"
 export MONO_SEC_KEY=test_sk_connectflow_sandbox
 LIMITS="$LIMITS --base-url http://127.0.0.1:18185"
 target/release/examples/fixed_con 127.0.0.1:18182 >"$tmp/bare.log" 2>&1 & pids+=($!)
-target/release/examples/fixed_con --limits --keep 556 127.0.0.1:18186 >"$tmp/keep.log" 2>&1 & pids+=($!)
-target/release/examples/fixed_con --limits --keep 556 --recycle 200000 127.0.0.1:18188 >"$tmp/keep-steady.log" 2>&1 & pids+=($!)
+target/release/examples/fixed_con --limits --keep 682 127.0.0.1:18186 >"$tmp/keep.log" 2>&1 & pids+=($!)
+target/release/examples/fixed_con --limits --keep 682 --recycle 200000 127.0.0.1:18188 >"$tmp/keep-steady.log" 2>&1 & pids+=($!)
 # Each build: growing (sessions live 10 minutes) and at steady state
 # (sessions expire 2 s after their hop), as in ussd_load.sh.
 "$BIN" serve --addr 127.0.0.1:18181 --store memory $LIMITS --records "sqlite:$tmp/a.db" >"$tmp/built.log" 2>&1 & built_pid=$!; pids+=($!)
@@ -53,7 +53,7 @@ bare() { rps http://127.0.0.1:18182 hop; }
 ours() { rps "$1" "$2"; }
 row() { rounds "$1" "$4" bare ours "$2" "$3"; }
 printf '| bank choice (wrk -t1 -c%s, %s each, %s rounds) | hops/s (median) | bare (median) | vs bare: median (each round) | budget |\n|---|---|---|---|---|\n' "$CONNECTIONS" "$DURATION" "$ROUNDS"
-row "floor: keeping 556 bytes a request" http://127.0.0.1:18186 bank "—"
+row "floor: keeping 682 bytes a request" http://127.0.0.1:18186 bank "—"
 row "as built, memory store" http://127.0.0.1:18181 bank "≥ 70 %"
 row "record free, memory store" http://127.0.0.1:18191 bank "≥ 70 %"
 fill_steady http://127.0.0.1:18188 http://127.0.0.1:18189 http://127.0.0.1:18199

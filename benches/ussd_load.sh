@@ -31,7 +31,7 @@ target/release/examples/fixed_con --limits 127.0.0.1:18084 >"$tmp/limits.log" 2>
 # does. The bare handler keeping as many bytes a request as a parked
 # session takes (the memory store's rows), and sending Redis a bank
 # choice's pipeline (the Redis rows). fixed_con.rs says what each does.
-target/release/examples/fixed_con --limits --keep 556 127.0.0.1:18086 >"$tmp/keep.log" 2>&1 & keep_pid=$!; pids+=($!)
+target/release/examples/fixed_con --limits --keep 682 127.0.0.1:18086 >"$tmp/keep.log" 2>&1 & keep_pid=$!; pids+=($!)
 "$BIN" serve --addr 127.0.0.1:18081 --store memory $LIMITS --records "sqlite:$tmp/mem-records.db" >"$tmp/mem.log" 2>&1 & mem_pid=$!; pids+=($!)
 # The same two at steady state. Every row above measures a store that only
 # grows (8-second runs; sessions live 10 minutes), and on this VM fresh
@@ -41,7 +41,7 @@ target/release/examples/fixed_con --limits --keep 556 127.0.0.1:18086 >"$tmp/kee
 # instead: here sessions expire 2 s after their hop (`--session-ttl 2`), so
 # after a warm-up they expire as fast as the load makes them, and the floor
 # keeps 200,000 requests' bytes, each replacing the oldest.
-target/release/examples/fixed_con --limits --keep 556 --recycle 200000 127.0.0.1:18088 >"$tmp/keep-steady.log" 2>&1 & keep_steady_pid=$!; pids+=($!)
+target/release/examples/fixed_con --limits --keep 682 --recycle 200000 127.0.0.1:18088 >"$tmp/keep-steady.log" 2>&1 & keep_steady_pid=$!; pids+=($!)
 "$BIN" serve --addr 127.0.0.1:18089 --store memory $LIMITS --session-ttl 2 --claim-lease 2 --records "sqlite:$tmp/mem-steady-records.db" >"$tmp/mem-steady.log" 2>&1 & mem_steady_pid=$!; pids+=($!)
 redis-server --port 16399 --save "" --appendonly no --dir "$tmp" >"$tmp/redis.log" 2>&1 & redis_pid=$!; pids+=($!)
 wait_redis 16399
@@ -69,12 +69,12 @@ row() { # label url script budget
 }
 row "the bare handler behind connectflow's server limits (no USSD work)" http://127.0.0.1:18084 hop "—"
 row "first hop, memory store" http://127.0.0.1:18081 hop "≥ 85 %"
-row "floor: the bare handler keeping 556 bytes a request, as the memory store keeps a session" http://127.0.0.1:18086 bank "—"
+row "floor: the bare handler keeping 682 bytes a request, as the memory store keeps a session" http://127.0.0.1:18086 bank "—"
 row "bank-choice hop (new sealed session written), memory store" http://127.0.0.1:18081 bank "≥ 70 %"
 # Filled to steady state first (4 s of load each): past the TTL, and past
 # the floor's 200,000.
 fill_steady http://127.0.0.1:18088 http://127.0.0.1:18089
-row "floor at steady state: keeping 556 bytes a request, each replacing the oldest of 200,000" http://127.0.0.1:18088 bank "—"
+row "floor at steady state: keeping 682 bytes a request, each replacing the oldest of 200,000" http://127.0.0.1:18088 bank "—"
 row "bank-choice hop at steady state (sessions expire 2 s after their hop, as fast as they come), memory store" http://127.0.0.1:18089 bank "≥ 70 %"
 row "first hop, Redis store" http://127.0.0.1:18083 hop "≥ 50 %"
 row "floor: the bare handler sending Redis a bank choice's pipeline (two SET NX GET, TIME)" http://127.0.0.1:18087 bank "—"
@@ -86,10 +86,10 @@ row "bank-choice hop (new sealed session written), Redis store" http://127.0.0.1
 echo
 printf '| endpoint (wrk -t1 -c%s, %s) | hops/s | server CPU a hop (µs) | redis-server CPU a hop (µs) |\n|---|---|---|---|\n' "$CONNECTIONS" "$DURATION"
 cpu_row "bare handler behind the server limits" http://127.0.0.1:18084 hop "$limits_pid"
-cpu_row "floor: keeping 556 bytes a request" http://127.0.0.1:18086 bank "$keep_pid"
+cpu_row "floor: keeping 682 bytes a request" http://127.0.0.1:18086 bank "$keep_pid"
 cpu_row "first hop, memory store" http://127.0.0.1:18081 hop "$mem_pid"
 cpu_row "bank choice, memory store" http://127.0.0.1:18081 bank "$mem_pid"
-cpu_row "floor at steady state: keeping 556 bytes, the oldest replaced" http://127.0.0.1:18088 bank "$keep_steady_pid"
+cpu_row "floor at steady state: keeping 682 bytes, the oldest replaced" http://127.0.0.1:18088 bank "$keep_steady_pid"
 cpu_row "bank choice at steady state, memory store" http://127.0.0.1:18089 bank "$mem_steady_pid"
 cpu_row "floor: a bank choice's Redis pipeline" http://127.0.0.1:18087 bank "$floor_pid" "$floor_redis_pid"
 cpu_row "first hop, Redis store" http://127.0.0.1:18083 hop "$rserve_pid" "$redis_pid"
@@ -102,7 +102,8 @@ cleanup; pids=()
 # 100,000 the figure moved by ±40 bytes between runs of one binary (the
 # resident set grows by whole 2 MiB huge pages, and the table doubles at
 # its own moments); over 400,000 it moves by a few bytes between runs
-# (545 and 551 at 443b3b9, 551 and 556 at 8c1b90b).
+# (545 and 551 at 443b3b9, 551 and 556 at 8c1b90b with JSON + LZ4 records;
+# 682 with compact ones at 225e01c).
 echo
 target/release/examples/ussd_hops size | tail -1
 target/release/examples/ussd_hops memory "${PARKED:-400000}"
