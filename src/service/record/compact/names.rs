@@ -12,6 +12,7 @@
 //! (partners, auth methods, form field types). A record's own data
 //! (references, phone numbers, bank names) is never listed.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 /// Names beyond this would take tag bytes of other kinds.
@@ -255,6 +256,39 @@ pub(super) fn index_of(name: &str) -> Option<u8> {
     }
 }
 
+/// [`index_of`] for a name compiled in (a struct's field, an enum's
+/// variant: most of what a record writes), remembered by where it is.
+///
+/// The same `&'static str` is written in every record, so its answer is
+/// kept in a small direct-mapped cache keyed by its address and length:
+/// one load and a compare instead of a hash and a string comparison. An
+/// entry is one atomic word (address, length, answer), so threads racing
+/// on a slot each leave a whole, true entry; a slot two names share only
+/// costs a lookup.
+pub(super) fn index_of_static(name: &'static str) -> Option<u8> {
+    const WAYS: usize = 256;
+    const NOT_A_NAME: u64 = 0xff;
+    static CACHE: [AtomicU64; WAYS] = [const { AtomicU64::new(0) }; WAYS];
+    let (at, len) = (name.as_ptr() as u64, name.len() as u64);
+    // Entries hold a 48-bit address and an 8-bit length: anything else is
+    // looked up as any string is.
+    if at >> 48 != 0 || len > 0xff {
+        return index_of(name);
+    }
+    let key = at << 16 | len << 8;
+    let slot = &CACHE[((at ^ len).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize % WAYS];
+    let entry = slot.load(Ordering::Relaxed);
+    if entry & !0xff == key {
+        return match entry & 0xff {
+            NOT_A_NAME => None,
+            found => Some(found as u8),
+        };
+    }
+    let found = index_of(name);
+    slot.store(key | found.map_or(NOT_A_NAME, u64::from), Ordering::Relaxed);
+    found
+}
+
 const SLOTS: usize = 1024;
 
 /// The length and three of the bytes (first, middle, last), mixed: most
@@ -285,6 +319,20 @@ mod tests {
         }
         for other in ["", "Flow", "flow ", "sandbox-bank", "+2348000"] {
             assert_eq!(index_of(other), None, "{other}");
+            assert_eq!(index_of_static(other), None, "{other}");
+        }
+        // Asked twice (the second answer from the cache), and for a string
+        // inside a longer one (the same address, another length).
+        for _ in 0..2 {
+            for (at, name) in NAMES.iter().enumerate() {
+                assert_eq!(index_of_static(name), Some(at as u8), "{name}");
+            }
+            assert_eq!(
+                index_of_static(&"first_event"[..5]),
+                Some(index_of("first").unwrap())
+            );
+            assert_eq!(index_of_static(&"flowers"[..4]), index_of("flow"));
+            assert_eq!(index_of_static("flowers"), None);
         }
     }
 

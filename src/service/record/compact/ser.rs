@@ -48,11 +48,23 @@ impl Writer {
         self.0.push(n as u8);
     }
 
-    fn str(&mut self, s: &str) {
-        if let Some(at) = names::index_of(s) {
-            self.0.push(NAME + at);
-            return;
+    /// A name compiled in (a field's, a variant's): looked up by address.
+    fn name(&mut self, s: &'static str) {
+        match names::index_of_static(s) {
+            Some(at) => self.0.push(NAME + at),
+            None => self.value(s),
         }
+    }
+
+    fn str(&mut self, s: &str) {
+        match names::index_of(s) {
+            Some(at) => self.0.push(NAME + at),
+            None => self.value(s),
+        }
+    }
+
+    /// A string that is not a listed name.
+    fn value(&mut self, s: &str) {
         if s.len() < MIN_REF_LEN {
             self.0.push(STR);
             self.leb128(s.len() as u64);
@@ -174,7 +186,7 @@ impl ser::Serializer for &mut Writer {
         _: u32,
         variant: &'static str,
     ) -> Result<(), Error> {
-        self.str(variant);
+        self.name(variant);
         Ok(())
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
@@ -192,7 +204,7 @@ impl ser::Serializer for &mut Writer {
         value: &T,
     ) -> Result<(), Error> {
         self.0.push(MAP);
-        self.str(variant);
+        self.name(variant);
         value.serialize(&mut *self)?;
         self.0.push(END);
         Ok(())
@@ -215,7 +227,7 @@ impl ser::Serializer for &mut Writer {
         _: usize,
     ) -> Result<Self, Error> {
         self.0.push(MAP);
-        self.str(variant);
+        self.name(variant);
         self.0.push(SEQ);
         Ok(self)
     }
@@ -234,7 +246,7 @@ impl ser::Serializer for &mut Writer {
         _: usize,
     ) -> Result<Self, Error> {
         self.0.push(MAP);
-        self.str(variant);
+        self.name(variant);
         self.0.push(MAP);
         Ok(self)
     }
@@ -312,7 +324,7 @@ impl ser::SerializeStruct for &mut Writer {
         key: &'static str,
         value: &T,
     ) -> Result<(), Error> {
-        self.str(key);
+        self.name(key);
         value.serialize(&mut **self)
     }
     fn end(self) -> Result<(), Error> {
@@ -329,7 +341,7 @@ impl ser::SerializeStructVariant for &mut Writer {
         key: &'static str,
         value: &T,
     ) -> Result<(), Error> {
-        self.str(key);
+        self.name(key);
         value.serialize(&mut **self)
     }
     // The struct, then the one-entry map around it.
