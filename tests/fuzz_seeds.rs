@@ -58,3 +58,27 @@ fn every_fixture_body_passes_the_dialect_targets() {
     }
     assert!(seen > 0, "no fixtures found");
 }
+
+/// The record target's seeds hold one session parked on an OTP form in
+/// each format a build has written (compact, LZ4 JSON, plain JSON): each
+/// reads as the same record, so the fuzzer starts from every format's
+/// happy path, not only from errors.
+#[cfg(feature = "service")]
+#[test]
+fn the_record_seeds_are_one_record_in_every_format() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/record_decode");
+    let read = |name: &str| {
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        connectflow::service::record_json(&bytes).unwrap()
+    };
+    let json = read("json_otp_form");
+    assert_eq!(read("compact_otp_form"), json);
+    assert_eq!(read("lz4_otp_form"), json);
+    assert!(String::from_utf8(json)
+        .unwrap()
+        .contains("\"AwaitingInput\""));
+    assert!(
+        connectflow::service::record_json(&std::fs::read(dir.join("compact_cut")).unwrap())
+            .is_err()
+    );
+}

@@ -24,6 +24,7 @@ pub fn targets() -> Vec<Target> {
         ("flinks_decode", flinks_decode),
         ("form_parse", form_parse),
         ("sealed_open", sealed_open),
+        ("record_decode", record_decode),
     ];
     #[cfg(feature = "ussd")]
     targets.extend([
@@ -142,6 +143,26 @@ pub fn sealed_open(data: &[u8]) {
     assert!(sealer.open(b"other", &sealed).is_err());
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = text.parse::<Sealer>();
+    }
+}
+
+/// Any bytes read as a stored session record (in every format this build
+/// reads: compact, LZ4 JSON, plain JSON) are a session or an error, never a
+/// panic; a session read is written again and reads back equal; and any
+/// record's JSON view (`record_json`) is JSON. The channel's part is read
+/// as any JSON value, so every byte of the record is read.
+pub fn record_decode(data: &[u8]) {
+    use crate::service::{record_json, Session};
+    if let Ok(json) = record_json(data) {
+        assert!(
+            serde_json::from_slice::<serde_json::Value>(&json).is_ok(),
+            "a record's JSON view is not JSON"
+        );
+    }
+    if let Ok(session) = Session::<serde_json::Value>::from_bytes(data) {
+        let again = session.to_bytes().expect("a session read can be written");
+        let back = Session::<serde_json::Value>::from_bytes(&again).expect("and read again");
+        assert_eq!(back, session);
     }
 }
 
