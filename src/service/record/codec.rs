@@ -101,12 +101,9 @@ mod tests {
         let json = serde_json::to_vec(&value).unwrap();
         let compact = encode(&value).unwrap();
         assert_eq!(compact[0], COMPACT_V1);
-        // Smaller than its JSON compressed against the dictionary.
-        assert!(
-            compact.len() < lz4_v1(&json).len(),
-            "{} bytes",
-            compact.len()
-        );
+        // Names are a byte, the repeated phone a reference: under half
+        // its JSON.
+        assert!(compact.len() * 2 < json.len(), "{} bytes", compact.len());
         for bytes in [compact, lz4_v1(&json), json.clone()] {
             assert_eq!(decode::<Value>(&bytes).unwrap(), value);
             assert_eq!(to_json(&bytes).unwrap(), json);

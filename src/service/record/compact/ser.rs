@@ -9,22 +9,32 @@ use serde::ser::{self, Serialize};
 /// `header`, then `value` in the compact form.
 pub(crate) fn to_vec<T: Serialize + ?Sized>(header: &[u8], value: &T) -> Result<Vec<u8>, Error> {
     // A session record is a few hundred bytes: sized once.
-    let mut out = Writer(Vec::with_capacity(512), [(0, 0); MAX_REFS], 0);
-    out.0.extend_from_slice(header);
-    value.serialize(&mut out)?;
-    Ok(out.0)
+    let mut writer = Writer {
+        out: Vec::with_capacity(512),
+        strings: [(0, 0); MAX_REFS],
+        count: 0,
+    };
+    writer.out.extend_from_slice(header);
+    value.serialize(&mut writer)?;
+    Ok(writer.out)
 }
 
-/// The bytes so far, and where in them the first [`MAX_REFS`] strings of at
-/// least [`MIN_REF_LEN`] bytes are (start, length), and how many there are.
-struct Writer(Vec<u8>, [(usize, usize); MAX_REFS], usize);
+struct Writer {
+    /// The bytes so far.
+    out: Vec<u8>,
+    /// Where in them (start, length) the first [`MAX_REFS`] strings of at
+    /// least [`MIN_REF_LEN`] bytes are, as a [`REF`] numbers them.
+    strings: [(usize, usize); MAX_REFS],
+    /// How many of `strings` there are.
+    count: usize,
+}
 
 impl Writer {
     fn uint(&mut self, n: u64) {
         if n < u64::from(NAME - SMALL) {
-            self.0.push(SMALL + n as u8);
+            self.out.push(SMALL + n as u8);
         } else {
-            self.0.push(UINT);
+            self.out.push(UINT);
             self.leb128(n);
         }
     }
@@ -33,7 +43,7 @@ impl Writer {
         match u64::try_from(n) {
             Ok(n) => self.uint(n),
             Err(_) => {
-                self.0.push(NINT);
+                self.out.push(NINT);
                 // -1 - n for n < 0 is in 0..=i64::MAX: `!n` is that.
                 self.leb128(!n as u64);
             }
@@ -42,23 +52,23 @@ impl Writer {
 
     fn leb128(&mut self, mut n: u64) {
         while n >= 0x80 {
-            self.0.push((n as u8) | 0x80);
+            self.out.push((n as u8) | 0x80);
             n >>= 7;
         }
-        self.0.push(n as u8);
+        self.out.push(n as u8);
     }
 
     /// A name compiled in (a field's, a variant's): looked up by address.
     fn name(&mut self, s: &'static str) {
         match names::index_of_static(s) {
-            Some(at) => self.0.push(NAME + at),
+            Some(at) => self.out.push(NAME + at),
             None => self.value(s),
         }
     }
 
     fn str(&mut self, s: &str) {
         match names::index_of(s) {
-            Some(at) => self.0.push(NAME + at),
+            Some(at) => self.out.push(NAME + at),
             None => self.value(s),
         }
     }
@@ -66,27 +76,27 @@ impl Writer {
     /// A string that is not a listed name.
     fn value(&mut self, s: &str) {
         if s.len() < MIN_REF_LEN {
-            self.0.push(STR);
+            self.out.push(STR);
             self.leb128(s.len() as u64);
-            self.0.extend_from_slice(s.as_bytes());
+            self.out.extend_from_slice(s.as_bytes());
             return;
         }
         // A record repeats its own values (the phone, the reference, the
         // bank): a string written before is written again as its number.
-        let earlier = &self.1[..self.2];
+        let earlier = &self.strings[..self.count];
         if let Some(at) = earlier.iter().position(|&(start, len)| {
-            len == s.len() && self.0.get(start..start + len) == Some(s.as_bytes())
+            len == s.len() && self.out.get(start..start + len) == Some(s.as_bytes())
         }) {
-            self.0.extend_from_slice(&[REF, at as u8]);
+            self.out.extend_from_slice(&[REF, at as u8]);
             return;
         }
-        self.0.push(STR);
+        self.out.push(STR);
         self.leb128(s.len() as u64);
-        if self.2 < MAX_REFS {
-            self.1[self.2] = (self.0.len(), s.len());
-            self.2 += 1;
+        if self.count < MAX_REFS {
+            self.strings[self.count] = (self.out.len(), s.len());
+            self.count += 1;
         }
-        self.0.extend_from_slice(s.as_bytes());
+        self.out.extend_from_slice(s.as_bytes());
     }
 }
 
@@ -108,7 +118,7 @@ impl ser::Serializer for &mut Writer {
     }
 
     fn serialize_bool(self, v: bool) -> Result<(), Error> {
-        self.0.push(if v { TRUE } else { FALSE });
+        self.out.push(if v { TRUE } else { FALSE });
         Ok(())
     }
     fn serialize_i8(self, v: i8) -> Result<(), Error> {
@@ -142,10 +152,10 @@ impl ser::Serializer for &mut Writer {
     }
     fn serialize_f64(self, v: f64) -> Result<(), Error> {
         if v.is_finite() {
-            self.0.push(FLOAT);
-            self.0.extend_from_slice(&v.to_le_bytes());
+            self.out.push(FLOAT);
+            self.out.extend_from_slice(&v.to_le_bytes());
         } else {
-            self.0.push(NULL);
+            self.out.push(NULL);
         }
         Ok(())
     }
@@ -159,22 +169,22 @@ impl ser::Serializer for &mut Writer {
     }
     // As JSON: a sequence of numbers.
     fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
-        self.0.push(SEQ);
+        self.out.push(SEQ);
         for b in v {
             self.uint((*b).into());
         }
-        self.0.push(END);
+        self.out.push(END);
         Ok(())
     }
     fn serialize_none(self) -> Result<(), Error> {
-        self.0.push(NULL);
+        self.out.push(NULL);
         Ok(())
     }
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Error> {
         value.serialize(self)
     }
     fn serialize_unit(self) -> Result<(), Error> {
-        self.0.push(NULL);
+        self.out.push(NULL);
         Ok(())
     }
     fn serialize_unit_struct(self, _: &'static str) -> Result<(), Error> {
@@ -203,14 +213,14 @@ impl ser::Serializer for &mut Writer {
         variant: &'static str,
         value: &T,
     ) -> Result<(), Error> {
-        self.0.push(MAP);
+        self.out.push(MAP);
         self.name(variant);
         value.serialize(&mut *self)?;
-        self.0.push(END);
+        self.out.push(END);
         Ok(())
     }
     fn serialize_seq(self, _: Option<usize>) -> Result<Self, Error> {
-        self.0.push(SEQ);
+        self.out.push(SEQ);
         Ok(self)
     }
     fn serialize_tuple(self, len: usize) -> Result<Self, Error> {
@@ -226,13 +236,13 @@ impl ser::Serializer for &mut Writer {
         variant: &'static str,
         _: usize,
     ) -> Result<Self, Error> {
-        self.0.push(MAP);
+        self.out.push(MAP);
         self.name(variant);
-        self.0.push(SEQ);
+        self.out.push(SEQ);
         Ok(self)
     }
     fn serialize_map(self, _: Option<usize>) -> Result<Self, Error> {
-        self.0.push(MAP);
+        self.out.push(MAP);
         Ok(self)
     }
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self, Error> {
@@ -245,9 +255,9 @@ impl ser::Serializer for &mut Writer {
         variant: &'static str,
         _: usize,
     ) -> Result<Self, Error> {
-        self.0.push(MAP);
+        self.out.push(MAP);
         self.name(variant);
-        self.0.push(MAP);
+        self.out.push(MAP);
         Ok(self)
     }
 }
@@ -259,7 +269,7 @@ impl ser::SerializeSeq for &mut Writer {
         value.serialize(&mut **self)
     }
     fn end(self) -> Result<(), Error> {
-        self.0.push(END);
+        self.out.push(END);
         Ok(())
     }
 }
@@ -271,7 +281,7 @@ impl ser::SerializeTuple for &mut Writer {
         value.serialize(&mut **self)
     }
     fn end(self) -> Result<(), Error> {
-        self.0.push(END);
+        self.out.push(END);
         Ok(())
     }
 }
@@ -283,7 +293,7 @@ impl ser::SerializeTupleStruct for &mut Writer {
         value.serialize(&mut **self)
     }
     fn end(self) -> Result<(), Error> {
-        self.0.push(END);
+        self.out.push(END);
         Ok(())
     }
 }
@@ -296,7 +306,7 @@ impl ser::SerializeTupleVariant for &mut Writer {
     }
     // The sequence, then the one-entry map around it.
     fn end(self) -> Result<(), Error> {
-        self.0.extend_from_slice(&[END, END]);
+        self.out.extend_from_slice(&[END, END]);
         Ok(())
     }
 }
@@ -311,7 +321,7 @@ impl ser::SerializeMap for &mut Writer {
         value.serialize(&mut **self)
     }
     fn end(self) -> Result<(), Error> {
-        self.0.push(END);
+        self.out.push(END);
         Ok(())
     }
 }
@@ -328,7 +338,7 @@ impl ser::SerializeStruct for &mut Writer {
         value.serialize(&mut **self)
     }
     fn end(self) -> Result<(), Error> {
-        self.0.push(END);
+        self.out.push(END);
         Ok(())
     }
 }
@@ -346,7 +356,7 @@ impl ser::SerializeStructVariant for &mut Writer {
     }
     // The struct, then the one-entry map around it.
     fn end(self) -> Result<(), Error> {
-        self.0.extend_from_slice(&[END, END]);
+        self.out.extend_from_slice(&[END, END]);
         Ok(())
     }
 }
