@@ -262,53 +262,59 @@ impl ser::Serializer for &mut Writer {
     }
 }
 
-impl ser::SerializeSeq for &mut Writer {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        value.serialize(&mut **self)
-    }
-    fn end(self) -> Result<(), Error> {
-        self.out.push(END);
-        Ok(())
-    }
+// Serde's compound types, each closed by an END: a sequence, a tuple and a
+// map by one; a variant's content by two (its content, then the one-entry
+// map around it, `serialize_*_variant`).
+
+/// The compound traits that take their items one at a time.
+macro_rules! items {
+    ($($trait:ident::$method:ident, $ends:literal;)*) => {$(
+        impl ser::$trait for &mut Writer {
+            type Ok = ();
+            type Error = Error;
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+                value.serialize(&mut **self)
+            }
+            fn end(self) -> Result<(), Error> {
+                self.out.extend_from_slice(&[END; $ends]);
+                Ok(())
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for &mut Writer {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        value.serialize(&mut **self)
-    }
-    fn end(self) -> Result<(), Error> {
-        self.out.push(END);
-        Ok(())
-    }
+items! {
+    SerializeSeq::serialize_element, 1;
+    SerializeTuple::serialize_element, 1;
+    SerializeTupleStruct::serialize_field, 1;
+    SerializeTupleVariant::serialize_field, 2;
 }
 
-impl ser::SerializeTupleStruct for &mut Writer {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        value.serialize(&mut **self)
-    }
-    fn end(self) -> Result<(), Error> {
-        self.out.push(END);
-        Ok(())
-    }
+/// The compound traits that take named fields: the name, then the value.
+macro_rules! fields {
+    ($($trait:ident, $ends:literal;)*) => {$(
+        impl ser::$trait for &mut Writer {
+            type Ok = ();
+            type Error = Error;
+            fn serialize_field<T: Serialize + ?Sized>(
+                &mut self,
+                key: &'static str,
+                value: &T,
+            ) -> Result<(), Error> {
+                self.name(key);
+                value.serialize(&mut **self)
+            }
+            fn end(self) -> Result<(), Error> {
+                self.out.extend_from_slice(&[END; $ends]);
+                Ok(())
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTupleVariant for &mut Writer {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        value.serialize(&mut **self)
-    }
-    // The sequence, then the one-entry map around it.
-    fn end(self) -> Result<(), Error> {
-        self.out.extend_from_slice(&[END, END]);
-        Ok(())
-    }
+fields! {
+    SerializeStruct, 1;
+    SerializeStructVariant, 2;
 }
 
 impl ser::SerializeMap for &mut Writer {
@@ -322,41 +328,6 @@ impl ser::SerializeMap for &mut Writer {
     }
     fn end(self) -> Result<(), Error> {
         self.out.push(END);
-        Ok(())
-    }
-}
-
-impl ser::SerializeStruct for &mut Writer {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), Error> {
-        self.name(key);
-        value.serialize(&mut **self)
-    }
-    fn end(self) -> Result<(), Error> {
-        self.out.push(END);
-        Ok(())
-    }
-}
-
-impl ser::SerializeStructVariant for &mut Writer {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), Error> {
-        self.name(key);
-        value.serialize(&mut **self)
-    }
-    // The struct, then the one-entry map around it.
-    fn end(self) -> Result<(), Error> {
-        self.out.extend_from_slice(&[END, END]);
         Ok(())
     }
 }
