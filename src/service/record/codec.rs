@@ -7,8 +7,10 @@
 //! plain JSON, as every record was written before that (still read).
 //!
 //! A record outlives the build that wrote it (a session parked in Redis
-//! across a deploy, a rollback): a format, once written, stays readable,
-//! and a change to one takes a new format byte.
+//! across a deploy): a format, once written, stays readable by every later
+//! build, and a change to one takes a new format byte. An earlier build
+//! cannot read a later format (it reads as a broken record), so the
+//! instances sharing a store are upgraded together.
 
 use serde::de::{DeserializeOwned, Error as _};
 use serde::Serialize;
@@ -42,6 +44,7 @@ pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, serde_json::Err
 /// The record in `bytes`, in any format this build reads.
 pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, serde_json::Error> {
     match bytes {
+        [COMPACT_V1, ..] if bytes.len() > MAX_RECORD => Err(failed("is too large")),
         [COMPACT_V1, record @ ..] => super::compact::from_slice(record).map_err(failed),
         _ => serde_json::from_slice(&json_of_older(bytes)?),
     }
@@ -50,6 +53,7 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, serde_json:
 /// The record in `bytes` as JSON, whatever its format.
 pub(crate) fn to_json(bytes: &[u8]) -> Result<Vec<u8>, serde_json::Error> {
     match bytes {
+        [COMPACT_V1, ..] if bytes.len() > MAX_RECORD => Err(failed("is too large")),
         [COMPACT_V1, record @ ..] => super::compact::to_json(record).map_err(failed),
         _ => Ok(json_of_older(bytes)?.into_owned()),
     }
@@ -137,7 +141,12 @@ mod tests {
         assert!(decode::<Value>(&compact[..compact.len() - 1]).is_err());
         assert!(decode::<Value>(&[&compact[..], &[0]].concat()).is_err());
         assert!(decode::<Value>(&[COMPACT_V1]).is_err());
-        // Too large to store.
+        // Too large to store, or to read.
         assert!(encode(&"x".repeat(MAX_RECORD)).is_err());
+        let mut large = encode(&"x".repeat(MAX_RECORD - 16)).unwrap();
+        assert!(decode::<String>(&large).is_ok());
+        large.resize(MAX_RECORD + 1, 0);
+        assert!(decode::<Value>(&large).is_err());
+        assert!(to_json(&large).is_err());
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! A stored record is untrusted input (an unsealed store, a corrupt
 //! byte): every length is checked against what is left, strings against
-//! UTF-8, and nesting against [`MAX_DEPTH`], so bad bytes are an error,
-//! never a panic, an over-allocation or a stack overflow.
+//! UTF-8, nesting against [`MAX_DEPTH`] and what references repeat against
+//! [`MAX_REFERENCED`], so bad bytes are an error, never a panic, an
+//! over-allocation or a stack overflow.
 
 use super::{
     names, Error, END, FALSE, FLOAT, MAP, MAX_REFS, MIN_REF_LEN, NAME, NINT, NULL, REF, SEQ, SMALL,
@@ -11,8 +12,14 @@ use super::{
 };
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, Visitor};
 
-/// Deeper than any record; JSON's parser stops at 128 too.
-const MAX_DEPTH: usize = 128;
+/// Deeper than any record, and as deep as serde_json reads (it refuses a
+/// 128th level), so every record read here has a JSON view serde_json
+/// reads back.
+const MAX_DEPTH: usize = 127;
+/// What a record's [`REF`]s may repeat, in bytes, all told: two bytes can
+/// name a long string again, and a hostile record of many would otherwise
+/// make a reader copy out far more than it holds. A record's own size cap.
+const MAX_REFERENCED: usize = 256 * 1024;
 
 /// The value in `bytes`, which must hold exactly one.
 pub(crate) fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
@@ -25,13 +32,19 @@ pub(crate) fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> 
     }
 }
 
+/// Where a read is in a record's bytes.
 pub(super) struct Reader<'de> {
+    /// What is left to read.
     pub(super) input: &'de [u8],
+    /// How many sequences and maps the read is inside.
     depth: usize,
     /// The strings a [`REF`] can name, in the order read (as the writer
     /// counted them: `mod.rs`).
     strings: [&'de str; MAX_REFS],
+    /// How many of `strings` there are.
     count: usize,
+    /// The bytes [`REF`]s have repeated so far.
+    referenced: usize,
 }
 
 fn error(what: &str) -> Error {
@@ -45,6 +58,7 @@ impl<'de> Reader<'de> {
             depth: 0,
             strings: [""; MAX_REFS],
             count: 0,
+            referenced: 0,
         }
     }
 
@@ -105,10 +119,15 @@ impl<'de> Reader<'de> {
     /// The string a [`REF`] names, its tag read.
     pub(super) fn reference(&mut self) -> Result<&'de str, Error> {
         let at = usize::from(self.byte()?);
-        self.strings[..self.count]
+        let s = self.strings[..self.count]
             .get(at)
             .copied()
-            .ok_or_else(|| error("refers to a string it does not hold"))
+            .ok_or_else(|| error("refers to a string it does not hold"))?;
+        self.referenced += s.len();
+        if self.referenced > MAX_REFERENCED {
+            return Err(error("repeats more than a record holds"));
+        }
+        Ok(s)
     }
 
     /// Any string: a name, a [`STR`] or a [`REF`], its tag read.
@@ -182,6 +201,11 @@ impl<'de> Reader<'de> {
                     self.skip()?;
                 }
                 self.leave()?;
+            }
+            // Skipped or not, a name this build does not know is an error,
+            // as it is everywhere else.
+            tag if tag >= NAME => {
+                Reader::name(tag)?;
             }
             tag if tag >= SMALL => {}
             _ => return Err(error("has an unknown tag")),

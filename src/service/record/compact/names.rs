@@ -4,7 +4,10 @@
 //! position here, so a name is never removed, moved or changed, only
 //! added at the end (up to [`MAX_NAMES`]); a string not listed is stored as
 //! it is, so a record of a type not foreseen here still round-trips (it is
-//! only longer). `the_names_are_frozen` holds the list to that.
+//! only longer). `the_names_are_frozen` holds the list to that. A name
+//! added is new to older builds: they refuse a record that uses it (an
+//! error, as for any format they predate), so it is deployed as a format
+//! change is: every instance sharing a store upgraded together.
 //!
 //! What is listed: the field and variant names of the types a session
 //! record holds (the flow's snapshot, its states, calls and events, the
@@ -276,7 +279,8 @@ pub(super) fn index_of_static(name: &'static str) -> Option<u8> {
         return index_of(name);
     }
     let key = at << 16 | len << 8;
-    let slot = &CACHE[((at ^ len).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize % WAYS];
+    // The product's top 8 bits: one of the 256 ways.
+    let slot = &CACHE[((at ^ len).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize];
     let entry = slot.load(Ordering::Relaxed);
     if entry & !0xff == key {
         return match entry & 0xff {

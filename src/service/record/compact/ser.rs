@@ -147,6 +147,15 @@ impl ser::Serializer for &mut Writer {
         self.uint(v);
         Ok(())
     }
+    // As serde_json reads them back: within 64 bits.
+    fn serialize_i128(self, v: i128) -> Result<(), Error> {
+        let v = i64::try_from(v).map_err(|_| Error("an integer past 64 bits".into()))?;
+        self.serialize_i64(v)
+    }
+    fn serialize_u128(self, v: u128) -> Result<(), Error> {
+        let v = u64::try_from(v).map_err(|_| Error("an integer past 64 bits".into()))?;
+        self.serialize_u64(v)
+    }
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
         self.serialize_f64(v.into())
     }

@@ -227,3 +227,63 @@ fn hostile_bytes_are_errors() {
         i64::MIN
     );
 }
+
+/// Two bytes can name a long string again: a record of many such
+/// references is refused once they repeat more than a record holds,
+/// before a reader copies them all out.
+#[test]
+fn references_cannot_blow_a_record_up() {
+    let long = "x".repeat(1000);
+    let mut bytes = vec![SEQ, STR, 0xe8, 0x07];
+    bytes.extend_from_slice(long.as_bytes());
+    // 262 references repeat 262,000 bytes: within the cap; one more is not.
+    bytes.extend(std::iter::repeat_n([REF, 0], 262).flatten());
+    bytes.push(END);
+    assert_eq!(from_slice::<Vec<String>>(&bytes).unwrap().len(), 263);
+    bytes.pop();
+    bytes.extend_from_slice(&[REF, 0, END]);
+    assert!(from_slice::<Vec<String>>(&bytes).is_err());
+    assert!(to_json(&bytes).is_err());
+}
+
+/// As deep as serde_json reads and no deeper: whatever is read here has a
+/// JSON view serde_json reads back.
+#[test]
+fn nesting_stops_where_json_does() {
+    let nested = |depth: usize| [vec![SEQ; depth], vec![END; depth]].concat();
+    let view = to_json(&nested(127)).unwrap();
+    assert!(serde_json::from_slice::<Value>(&view).is_ok());
+    assert!(from_slice::<Value>(&nested(127)).is_ok());
+    assert!(from_slice::<Value>(&nested(128)).is_err());
+    assert!(to_json(&nested(128)).is_err());
+}
+
+/// A name this build does not know is an error even where the reader
+/// skips the value (a field the type ignores), as in the JSON view.
+#[test]
+fn an_unknown_name_is_an_error_even_when_skipped() {
+    #[derive(Debug, Deserialize)]
+    struct Id {
+        #[allow(dead_code)]
+        id: u8,
+    }
+    let unknown = NAME + NAMES.len() as u8;
+    let known = [MAP, name("id"), SMALL + 1, name("phone"), name("flow"), END];
+    assert!(from_slice::<Id>(&known).is_ok());
+    let mut bytes = known;
+    bytes[4] = unknown;
+    assert!(from_slice::<Id>(&bytes).is_err());
+    assert!(to_json(&bytes).is_err());
+}
+
+/// 128-bit integers are kept as serde_json keeps them: within 64 bits.
+#[test]
+fn wide_integers_within_64_bits() {
+    let bytes = to_vec(&[], &(i128::from(i64::MIN), u128::from(u64::MAX))).unwrap();
+    assert_eq!(
+        from_slice::<(i128, u128)>(&bytes).unwrap(),
+        (i128::from(i64::MIN), u128::from(u64::MAX))
+    );
+    assert!(to_vec(&[], &(u128::from(u64::MAX) + 1)).is_err());
+    assert!(to_vec(&[], &(i128::from(i64::MIN) - 1)).is_err());
+}
