@@ -24,9 +24,10 @@ const LZ4_V1: u8 = 1;
 /// LZ4 external dictionary: what is in it costs a back-reference. Frozen
 /// with [`LZ4_V1`].
 const DICTIONARY: &[u8] = include_bytes!("dictionary.txt");
-/// No record decompresses past this: a corrupt or hostile length is
-/// refused, not allocated.
-const MAX_RECORD: usize = 256 * 1024;
+/// No record is written, read or decompressed past this: a corrupt or
+/// hostile length is refused, not allocated (and what a compact record's
+/// references repeat is held to it too: `compact/`).
+pub(super) const MAX_RECORD: usize = 256 * 1024;
 
 fn failed(what: impl std::fmt::Display) -> serde_json::Error {
     serde_json::Error::custom(format!("record {what}"))
@@ -141,12 +142,17 @@ mod tests {
         assert!(decode::<Value>(&compact[..compact.len() - 1]).is_err());
         assert!(decode::<Value>(&[&compact[..], &[0]].concat()).is_err());
         assert!(decode::<Value>(&[COMPACT_V1]).is_err());
-        // Too large to store, or to read.
+        // Too large to store, or to read (a record that is whole but for
+        // its size).
         assert!(encode(&"x".repeat(MAX_RECORD)).is_err());
-        let mut large = encode(&"x".repeat(MAX_RECORD - 16)).unwrap();
-        assert!(decode::<String>(&large).is_ok());
-        large.resize(MAX_RECORD + 1, 0);
-        assert!(decode::<Value>(&large).is_err());
+        let fits = encode(&"x".repeat(MAX_RECORD - 16)).unwrap();
+        assert!(decode::<String>(&fits).is_ok());
+        let large = [
+            &[COMPACT_V1][..],
+            &super::super::compact::to_vec(&[], &"x".repeat(MAX_RECORD)).unwrap(),
+        ]
+        .concat();
+        assert!(decode::<String>(&large).is_err());
         assert!(to_json(&large).is_err());
     }
 }

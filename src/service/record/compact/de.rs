@@ -7,8 +7,8 @@
 //! over-allocation or a stack overflow.
 
 use super::{
-    names, Error, END, FALSE, FLOAT, MAP, MAX_REFS, MIN_REF_LEN, NAME, NINT, NULL, REF, SEQ, SMALL,
-    STR, TRUE, UINT,
+    names, Error, END, FALSE, FLOAT, MAP, MAX_REFERENCED, MAX_REFS, MIN_REF_LEN, NAME, NINT, NULL,
+    REF, SEQ, SMALL, STR, TRUE, UINT,
 };
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, Visitor};
 
@@ -16,10 +16,6 @@ use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, Visit
 /// 128th level), so every record read here has a JSON view serde_json
 /// reads back.
 const MAX_DEPTH: usize = 127;
-/// What a record's [`REF`]s may repeat, in bytes, all told: two bytes can
-/// name a long string again, and a hostile record of many would otherwise
-/// make a reader copy out far more than it holds. A record's own size cap.
-const MAX_REFERENCED: usize = 256 * 1024;
 
 /// The value in `bytes`, which must hold exactly one.
 pub(crate) fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {

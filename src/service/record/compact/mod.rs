@@ -4,7 +4,7 @@
 //! JSON's cost. Where it differs, no record's types notice: a map key that
 //! is not a string keeps its type (JSON quotes it, and reads it back from
 //! the quotes), an `f32` is kept as the `f64` it widens to, and a 128-bit
-//! integer must fit in 64 bits (as serde_json reads them).
+//! integer past 64 bits is refused (JSON writes it; no record has one).
 //!
 //! Why: writing a session's JSON and compressing it was about 17,400 of
 //! the 47,000 instructions of a USSD bank choice (callgrind): escaping
@@ -64,6 +64,11 @@ pub(super) const SMALL: u8 = 0x0b;
 pub(super) const MAX_REFS: usize = 64;
 /// Shorter strings are not worth a reference.
 pub(super) const MIN_REF_LEN: usize = 4;
+/// What a record's [`REF`]s may repeat, in bytes, all told: two bytes can
+/// name a long string again, and a hostile record of many would otherwise
+/// make a reader copy out far more than it holds. The writer writes a
+/// string in full rather than pass it, so every record written is read.
+pub(super) const MAX_REFERENCED: usize = super::codec::MAX_RECORD;
 /// `NAME + i` is the `i`th listed name.
 pub(super) const NAME: u8 = 0x40;
 

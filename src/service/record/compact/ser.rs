@@ -1,8 +1,8 @@
 //! Writing a value in the compact form (the format: `mod.rs`).
 
 use super::{
-    names, Error, END, FALSE, FLOAT, MAP, MAX_REFS, MIN_REF_LEN, NAME, NINT, NULL, REF, SEQ, SMALL,
-    STR, TRUE, UINT,
+    names, Error, END, FALSE, FLOAT, MAP, MAX_REFERENCED, MAX_REFS, MIN_REF_LEN, NAME, NINT, NULL,
+    REF, SEQ, SMALL, STR, TRUE, UINT,
 };
 use serde::ser::{self, Serialize};
 
@@ -13,6 +13,7 @@ pub(crate) fn to_vec<T: Serialize + ?Sized>(header: &[u8], value: &T) -> Result<
         out: Vec::with_capacity(512),
         strings: [(0, 0); MAX_REFS],
         count: 0,
+        referenced: 0,
     };
     writer.out.extend_from_slice(header);
     value.serialize(&mut writer)?;
@@ -27,6 +28,9 @@ struct Writer {
     strings: [(usize, usize); MAX_REFS],
     /// How many of `strings` there are.
     count: usize,
+    /// The bytes [`REF`]s have repeated so far (held to [`MAX_REFERENCED`],
+    /// as the reader holds them).
+    referenced: usize,
 }
 
 impl Writer {
@@ -83,12 +87,17 @@ impl Writer {
         }
         // A record repeats its own values (the phone, the reference, the
         // bank): a string written before is written again as its number.
+        // (Past what a reader lets references repeat, it is written in
+        // full, and registered as any string written in full is.)
         let earlier = &self.strings[..self.count];
         if let Some(at) = earlier.iter().position(|&(start, len)| {
             len == s.len() && self.out.get(start..start + len) == Some(s.as_bytes())
         }) {
-            self.out.extend_from_slice(&[REF, at as u8]);
-            return;
+            if self.referenced + s.len() <= MAX_REFERENCED {
+                self.referenced += s.len();
+                self.out.extend_from_slice(&[REF, at as u8]);
+                return;
+            }
         }
         self.out.push(STR);
         self.leb128(s.len() as u64);

@@ -246,6 +246,16 @@ fn references_cannot_blow_a_record_up() {
     assert!(to_json(&bytes).is_err());
 }
 
+/// The writer holds itself to the same limit: a value repeating a long
+/// string past it is written with full copies, and reads back.
+#[test]
+fn every_record_written_is_read_however_it_repeats() {
+    let value = vec!["y".repeat(1000); 300];
+    let bytes = to_vec(&[], &value).unwrap();
+    assert_eq!(from_slice::<Vec<String>>(&bytes).unwrap(), value);
+    assert!(bytes.len() > 300_000 - 262_144, "{} bytes", bytes.len());
+}
+
 /// As deep as serde_json reads and no deeper: whatever is read here has a
 /// JSON view serde_json reads back.
 #[test]
