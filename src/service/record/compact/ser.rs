@@ -156,7 +156,8 @@ impl ser::Serializer for &mut Writer {
         self.uint(v);
         Ok(())
     }
-    // As serde_json reads them back: within 64 bits.
+    // Within 64 bits, or refused: JSON writes wider ones, but no record
+    // has one, and the reader's integers are 64-bit.
     fn serialize_i128(self, v: i128) -> Result<(), Error> {
         let v = i64::try_from(v).map_err(|_| Error("an integer past 64 bits".into()))?;
         self.serialize_i64(v)
