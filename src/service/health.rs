@@ -32,6 +32,7 @@
 use crate::driver::CallOutcome;
 use crate::flow::{AuthMethodKind, Call, CallError, Catalogue, Institution, Reply, Timestamp};
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -102,6 +103,12 @@ struct Window {
     down_until: Option<Timestamp>,
 }
 
+impl Window {
+    fn has_failure(&self) -> bool {
+        self.attempts.iter().any(|(_, failed)| *failed)
+    }
+}
+
 type Key = (String, String, String);
 
 /// An adjusted list: its source list's fingerprint, the statuses applied.
@@ -118,6 +125,11 @@ type Gauges = prometheus_client::metrics::family::Family<
 pub struct Health {
     config: HealthConfig,
     windows: Mutex<HashMap<Key, Window>>,
+    /// How many of `windows` hold a failed attempt, changed only under its
+    /// lock: every first hop asks whether any partner failed lately, and a
+    /// zero read here answers it without taking the lock both worker
+    /// threads would otherwise pass back and forth on every hop.
+    failing: AtomicUsize,
     /// The adjusted list last built, by its source list and statuses.
     applied: Mutex<Option<Applied>>,
     /// `connectflow_institution_health`, when shown in `/metrics`.
@@ -138,6 +150,7 @@ impl Health {
         Health {
             config,
             windows: Mutex::new(HashMap::new()),
+            failing: AtomicUsize::new(0),
             applied: Mutex::new(None),
             gauge: None,
         }
@@ -210,9 +223,19 @@ impl Health {
         );
         let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
         let window = windows.entry(key.clone()).or_default();
+        let failed_before = window.has_failure();
         window.attempts.push_back((now, failed));
         while window.attempts.len() > self.config.window {
             window.attempts.pop_front();
+        }
+        match (failed_before, window.has_failure()) {
+            (false, true) => {
+                self.failing.fetch_add(1, Ordering::Release);
+            }
+            (true, false) => {
+                self.failing.fetch_sub(1, Ordering::Release);
+            }
+            _ => {}
         }
         let status = self.judge(window, now);
         if status == Status::Down && window.down_until.is_none_or(|t| t <= now) {
@@ -278,10 +301,13 @@ impl Health {
 
     /// Whether any window of `partner` holds a failure at all.
     fn any_failure(&self, partner: &str) -> bool {
+        if self.failing.load(Ordering::Acquire) == 0 {
+            return false;
+        }
         let windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
         windows
             .iter()
-            .any(|((p, _, _), w)| p == partner && w.attempts.iter().any(|(_, failed)| *failed))
+            .any(|((p, _, _), w)| p == partner && w.has_failure())
     }
 
     /// `catalogue` as `partner`'s sessions are shown it at `now`: the same
@@ -435,6 +461,49 @@ mod tests {
             &shown,
             &health.apply("mono", catalogue, Timestamp(101))
         ));
+    }
+
+    /// The count that lets a hop skip the lock follows the windows both
+    /// ways: a failure makes lists be looked at, and once successes have
+    /// pushed every failure out of its window the partner's own list is
+    /// shown again, untouched (the same `Arc`).
+    #[test]
+    fn apply_looks_again_only_while_a_window_holds_a_failure() {
+        let health = Health::new(HealthConfig::default());
+        let catalogue = Arc::new(crate::flow::explore::demo_catalogue());
+        let id = catalogue.institutions()[0].id.clone();
+        let untouched = |health: &Health| {
+            Arc::ptr_eq(
+                &health.apply("mono", Arc::clone(&catalogue), Timestamp(50)),
+                &catalogue,
+            )
+        };
+        assert!(untouched(&health));
+        let attempt = |failed, at| {
+            health.record_outcome(
+                "mono",
+                &id,
+                &AuthMethodKind::InternetBanking,
+                failed,
+                Timestamp(at),
+            )
+        };
+        for i in 0..5 {
+            attempt(true, i);
+        }
+        assert!(health.any_failure("mono"));
+        assert!(!health.any_failure("okra"));
+        assert!(
+            !untouched(&health),
+            "five failures of five degrade the bank"
+        );
+        for i in 5..15 {
+            attempt(false, i);
+        }
+        assert!(!health.any_failure("mono"));
+        assert!(untouched(&health));
+        attempt(true, 20);
+        assert!(health.any_failure("mono"));
     }
 
     #[test]
