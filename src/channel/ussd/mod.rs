@@ -194,7 +194,11 @@ impl UssdService {
         };
         let key = ["ussd:", gateway.name(), ":", &raw.session_id].concat();
         if matches!(raw.payload, Payload::Status) {
-            return gateway.encode_status(self.is_active(&key).await, &raw.session_id);
+            // Boxed, like the conflict's read below: a rare path whose
+            // read of a whole record would otherwise be carried in every
+            // hop's future, which the server boxes (copies) per request.
+            let active = Box::pin(self.is_active(&key)).await;
+            return gateway.encode_status(active, &raw.session_id);
         }
         // The reply budget counts from here: a bank-list refresh on the way
         // to a bank call must not add to the time the gateway waits.
@@ -211,7 +215,8 @@ impl UssdService {
             Ok(s) => s,
             // Another hop of this session won the write: it applied, this one
             // did not. Show what the winner left.
-            Err(e) if e.is_conflict() => match self.service.load::<UssdState>(&key).await {
+            Err(e) if e.is_conflict() => match Box::pin(self.service.load::<UssdState>(&key)).await
+            {
                 Ok(Some(l)) => l.session.channel.last_screen,
                 _ => screen(SORRY, true),
             },
