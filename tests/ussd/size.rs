@@ -79,7 +79,10 @@ async fn parked_on_the_otp_form(ussd: UssdConfig) -> (usize, String) {
 /// A hop's future (what every gateway request allocates and moves before
 /// any work) stays small: the turn, the partner call and the rare paths are
 /// boxed where they start. It was 20,616 bytes before, a measurable share of
-/// a first hop's time in memory copies (issue 13's profile).
+/// a first hop's time in memory copies (issue 13's profile); 1,568 since
+/// fe63fac, where the gateway's status read and the lost write's read of a
+/// whole record, carried inline, had grown it back to 3,064 under the
+/// earlier 4 KiB bound (axum boxes, and so copies, every handler's future).
 #[test]
 fn a_hops_future_stays_small() {
     use connectflow::channel::ussd::gateway::africastalking::AfricasTalking;
@@ -95,5 +98,5 @@ fn a_hops_future_stays_small() {
     let request = GatewayRequest::default();
     let hop = ussd.hop(&AfricasTalking, &request);
     let size = std::mem::size_of_val(&hop);
-    assert!(size <= 4096, "a hop's future is {size} bytes");
+    assert!(size <= 2048, "a hop's future is {size} bytes");
 }
