@@ -126,9 +126,12 @@ pub struct Health {
     config: HealthConfig,
     windows: Mutex<HashMap<Key, Window>>,
     /// How many of `windows` hold a failed attempt, changed only under its
-    /// lock: every first hop asks whether any partner failed lately, and a
-    /// zero read here answers it without taking the lock both worker
-    /// threads would otherwise pass back and forth on every hop.
+    /// lock: every first hop and restore asks whether any window holds one,
+    /// and a zero read here answers it without taking the lock both worker
+    /// threads would otherwise pass back and forth on every hop. Windows
+    /// are trimmed by count, not age: a failure stays counted until later
+    /// attempts on its key push it out (`judge` ignores it once old), and
+    /// while it does, hops take the lock as they all did before.
     failing: AtomicUsize,
     /// The adjusted list last built, by its source list and statuses.
     applied: Mutex<Option<Applied>>,
@@ -228,12 +231,14 @@ impl Health {
         while window.attempts.len() > self.config.window {
             window.attempts.pop_front();
         }
+        // Relaxed: the count is only changed under the lock, and a reader
+        // that finds it non-zero takes the lock, which orders the rest.
         match (failed_before, window.has_failure()) {
             (false, true) => {
-                self.failing.fetch_add(1, Ordering::Release);
+                self.failing.fetch_add(1, Ordering::Relaxed);
             }
             (true, false) => {
-                self.failing.fetch_sub(1, Ordering::Release);
+                self.failing.fetch_sub(1, Ordering::Relaxed);
             }
             _ => {}
         }
@@ -301,7 +306,7 @@ impl Health {
 
     /// Whether any window of `partner` holds a failure at all.
     fn any_failure(&self, partner: &str) -> bool {
-        if self.failing.load(Ordering::Acquire) == 0 {
+        if self.failing.load(Ordering::Relaxed) == 0 {
             return false;
         }
         let windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
@@ -488,9 +493,11 @@ mod tests {
                 Timestamp(at),
             )
         };
+        let counted = |health: &Health| health.failing.load(Ordering::Relaxed);
         for i in 0..5 {
             attempt(true, i);
         }
+        assert_eq!(counted(&health), 1, "one window holds failures");
         assert!(health.any_failure("mono"));
         assert!(!health.any_failure("okra"));
         assert!(
@@ -500,9 +507,11 @@ mod tests {
         for i in 5..15 {
             attempt(false, i);
         }
+        assert_eq!(counted(&health), 0, "the failures are pushed out");
         assert!(!health.any_failure("mono"));
         assert!(untouched(&health));
         attempt(true, 20);
+        assert_eq!(counted(&health), 1);
         assert!(health.any_failure("mono"));
     }
 
