@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Two builds of the USSD hop served side by side: this checkout's and an
+# earlier commit's, each answering the same hops from the same partner on
+# the same two cores, alternating ROUNDS times, and this build's rate over
+# the other's reported per row (median and every round), then what each
+# hop costs each server in CPU.
+#
+# Run with: bash benches/side_by_side.sh REV   (needs wrk: apt-get install wrk;
+# REV is any commit, e.g. HEAD~3; ROUNDS=5 for a tighter median)
+#
+# Why: a change worth a few per cent of a hop is smaller than the drift of
+# this VM's host between two runs of ussd_load.sh (up to 20 % between two
+# 8-second runs), so a ratio against the bare handler measured in one run
+# and compared with another run's cannot show it. Alternating the two
+# builds round by round puts them on the same host moments. It says
+# nothing about the budgets (ussd_load.sh does); it says whether a change
+# moved the served hop, and how much against its rounds' spread.
+#
+# The earlier build is made from a throwaway worktree of REV, in this
+# checkout's target directory (its dependencies shared), and copied out
+# before this checkout's build is made again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REV=${1:?usage: bash benches/side_by_side.sh REV}
+DURATION=${DURATION:-8s}
+CONNECTIONS=${CONNECTIONS:-32}
+ROUNDS=${ROUNDS:-4}
+tmp=$(mktemp -d)
+target=$(pwd)/target
+short=$(git rev-parse --short "$REV")
+git worktree add -q --detach "$tmp/old" "$REV"
+(cd "$tmp/old" && CARGO_TARGET_DIR="$target" cargo build --release --quiet --bin connectflow 2>"$tmp/old-build.log") ||
+  { cat "$tmp/old-build.log" >&2; git worktree remove --force "$tmp/old"; exit 1; }
+cp "$target/release/connectflow" "$tmp/connectflow-old"
+git worktree remove --force "$tmp/old"
+cargo build --release --quiet --bin connectflow
+NEW=target/release/connectflow
+OLD=$tmp/connectflow-old
+source benches/servers.sh
+
+export CONNECTFLOW_GATEWAY_TOKEN=bench
+LIMITS="--phone-limit 0 --source-limit 0"
+"$NEW" sandbox --addr 127.0.0.1:18285 >"$tmp/sandbox.log" 2>&1 & pids+=($!)
+wait_line "$tmp/sandbox.log"
+export MONO_SEC_KEY=test_sk_connectflow_sandbox
+LIMITS="$LIMITS --base-url http://127.0.0.1:18285"
+# Each build growing (sessions live 10 minutes) and at steady state
+# (sessions expire 2 s after their hop), as in ussd_load.sh.
+"$OLD" serve --addr 127.0.0.1:18281 --store memory $LIMITS --records "sqlite:$tmp/old.db" >"$tmp/old.log" 2>&1 & old_pid=$!; pids+=($!)
+"$NEW" serve --addr 127.0.0.1:18282 --store memory $LIMITS --records "sqlite:$tmp/new.db" >"$tmp/new.log" 2>&1 & new_pid=$!; pids+=($!)
+"$OLD" serve --addr 127.0.0.1:18283 --store memory $LIMITS --session-ttl 2 --claim-lease 2 --records "sqlite:$tmp/olds.db" >"$tmp/olds.log" 2>&1 & pids+=($!)
+"$NEW" serve --addr 127.0.0.1:18284 --store memory $LIMITS --session-ttl 2 --claim-lease 2 --records "sqlite:$tmp/news.db" >"$tmp/news.log" 2>&1 & pids+=($!)
+for log in old new olds news; do wait_line "$tmp/$log.log"; done
+
+rps() { # port script
+  # Warm up (the first hop fetches the bank list from the sandbox).
+  curl -s -o /dev/null -H "Authorization: Bearer bench" -d "sessionId=warm$RANDOM&phoneNumber=%2B1&text=" "http://127.0.0.1:$1/ussd"
+  wrk_rate "http://127.0.0.1:$1" "benches/ussd/$2.lua"
+}
+old() { rps "$1" "$3"; }
+new() { rps "$2" "$3"; }
+fill_steady http://127.0.0.1:18283 http://127.0.0.1:18284
+printf '| hop (wrk -t1 -c%s, %s each, %s rounds) | this build, hops/s (median) | %s, hops/s (median) | this build / %s: median (each round) | |\n|---|---|---|---|---|\n' \
+  "$CONNECTIONS" "$DURATION" "$ROUNDS" "$short" "$short"
+# `rounds` (servers.sh) reports its fourth argument's rate over its third's.
+rounds "first hop, memory store" "" old new 18281 18282 hop
+rounds "bank choice, memory store" "" old new 18281 18282 bank
+rounds "bank choice at steady state, memory store" "" old new 18283 18284 bank
+
+echo
+printf '| hop (wrk -t1 -c%s, %s) | hops/s | server CPU a hop (µs) | |\n|---|---|---|---|\n' "$CONNECTIONS" "$DURATION"
+for _ in 1 2; do
+  cpu_row "bank choice, $short" http://127.0.0.1:18281 bank "$old_pid"
+  cpu_row "bank choice, this build" http://127.0.0.1:18282 bank "$new_pid"
+done
