@@ -6,7 +6,8 @@
 # hop costs each server in CPU.
 #
 # Run with: bash benches/side_by_side.sh REV   (needs wrk: apt-get install wrk;
-# REV is any commit, e.g. HEAD~3; ROUNDS=5 for a tighter median)
+# REV is a commit whose `serve` takes the options used below, 8c1b90b or
+# later, e.g. HEAD~3; ROUNDS=5 for a tighter median)
 #
 # Why: a change worth a few per cent of a hop is smaller than the drift of
 # this VM's host between two runs of ussd_load.sh (up to 20 % between two
@@ -28,15 +29,24 @@ ROUNDS=${ROUNDS:-4}
 tmp=$(mktemp -d)
 target=$(pwd)/target
 short=$(git rev-parse --short "$REV")
+source benches/servers.sh
+# The worktree goes whatever stops the script (servers.sh's trap only
+# stops the servers).
+trap 'cleanup; git worktree remove --force "$tmp/old" 2>/dev/null || true' EXIT
 git worktree add -q --detach "$tmp/old" "$REV"
 (cd "$tmp/old" && CARGO_TARGET_DIR="$target" cargo build --release --quiet --bin connectflow 2>"$tmp/old-build.log") ||
-  { cat "$tmp/old-build.log" >&2; git worktree remove --force "$tmp/old"; exit 1; }
+  { cat "$tmp/old-build.log" >&2; exit 1; }
 cp "$target/release/connectflow" "$tmp/connectflow-old"
 git worktree remove --force "$tmp/old"
 cargo build --release --quiet --bin connectflow
 NEW=target/release/connectflow
 OLD=$tmp/connectflow-old
-source benches/servers.sh
+# Both are built in one target directory: a build cargo took as fresh
+# would compare a binary with itself (so would a REV whose source builds
+# the same binary), which is said rather than measured in silence.
+if cmp -s "$OLD" "$NEW"; then
+  echo "warning: the two builds are the same binary; the rows compare it with itself" >&2
+fi
 
 export CONNECTFLOW_GATEWAY_TOKEN=bench
 LIMITS="--phone-limit 0 --source-limit 0"
