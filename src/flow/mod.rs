@@ -36,6 +36,8 @@ mod snapshot;
 mod state;
 mod timers;
 mod types;
+#[cfg(feature = "service")]
+pub(crate) use types::fnv1a;
 mod view;
 
 pub use call::{AccountChoice, Call, CallKind, Effect, PartnerSession};

@@ -255,6 +255,15 @@ pub struct InstitutionRef {
 /// [`fingerprint`](Catalogue::fingerprint) leaves them out.
 pub(crate) const LOCAL_NOTE_PREFIX: &str = "connectflow_";
 
+/// FNV-1a (64-bit) over `bytes`: stable across processes, builds and Rust
+/// versions, unlike `DefaultHasher`, for what is compared between instances
+/// or frozen into a stored format.
+pub(crate) fn fnv1a(bytes: impl IntoIterator<Item = u8>) -> u64 {
+    bytes.into_iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
 fn is_local_note(key: &str) -> bool {
     key.starts_with(LOCAL_NOTE_PREFIX)
 }
@@ -316,15 +325,10 @@ impl Catalogue {
                 serde_json::to_vec(&self.institutions)
             }
             .unwrap_or_default();
-            // FNV-1a over the canonical JSON: stable across processes and Rust
-            // versions, unlike `DefaultHasher`, so a snapshot written by one
-            // gateway instance can be checked by another.
-            let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-            for b in bytes {
-                hash ^= u64::from(b);
-                hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-            }
-            hash
+            // Over the canonical JSON, with a hash stable across processes,
+            // so a snapshot written by one gateway instance can be checked by
+            // another.
+            fnv1a(bytes)
         })
     }
 

@@ -43,7 +43,7 @@ pub use delivery::{Delivered, Delivery, DeliveryError, LinkedAccount};
 pub use health::{marked, Health, HealthConfig, Status as HealthStatus, HEALTH_KEY};
 pub use parked::SWEEP_EVERY;
 #[cfg(feature = "ussd")]
-pub(crate) use record::IndexWrite;
+pub(crate) use record::{is_compact, IndexWrite};
 pub use record::{record_json, ChannelState, Customer, Session};
 pub use signature::SIGNATURE_HEADER;
 pub use turn::{Channel, ClaimStatus, Loaded, Turn};

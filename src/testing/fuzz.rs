@@ -154,8 +154,8 @@ pub fn sealed_open(data: &[u8]) {
 /// format's view is the JSON it holds, whatever that is). The channel's
 /// part is read as any JSON value, so every byte of the record is read.
 pub fn record_decode(data: &[u8]) {
-    use crate::service::{record_json, Session};
-    if let (Some(2), Ok(json)) = (data.first(), record_json(data)) {
+    use crate::service::{is_compact, record_json, Session};
+    if let (true, Ok(json)) = (is_compact(data), record_json(data)) {
         assert!(
             serde_json::from_slice::<serde_json::Value>(&json).is_ok(),
             "a compact record's JSON view is not JSON"

@@ -99,9 +99,7 @@ fn first_shard(linked: &LinkedAccount) -> u64 {
         .bytes()
         .chain([0])
         .chain(linked.account_id.bytes());
-    bytes.fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    }) % SHARDS
+    crate::flow::fnv1a(bytes) % SHARDS
 }
 
 fn id(linked: &LinkedAccount) -> Id {

@@ -33,6 +33,21 @@ fn failed(what: impl std::fmt::Display) -> serde_json::Error {
     serde_json::Error::custom(format!("record {what}"))
 }
 
+/// Whether `bytes` are a record in the compact form (what this build writes).
+pub(crate) fn is_compact(bytes: &[u8]) -> bool {
+    bytes.first() == Some(&COMPACT_V1)
+}
+
+/// A compact record's body, past its format byte: `None` for an older
+/// format, an error past the size cap.
+fn compact_body(bytes: &[u8]) -> Option<Result<&[u8], serde_json::Error>> {
+    match bytes {
+        [COMPACT_V1, ..] if bytes.len() > MAX_RECORD => Some(Err(failed("is too large"))),
+        [COMPACT_V1, record @ ..] => Some(Ok(record)),
+        _ => None,
+    }
+}
+
 /// `value` in the current record format.
 pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, serde_json::Error> {
     let bytes = super::compact::to_vec(&[COMPACT_V1], value).map_err(failed)?;
@@ -44,19 +59,17 @@ pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, serde_json::Err
 
 /// The record in `bytes`, in any format this build reads.
 pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, serde_json::Error> {
-    match bytes {
-        [COMPACT_V1, ..] if bytes.len() > MAX_RECORD => Err(failed("is too large")),
-        [COMPACT_V1, record @ ..] => super::compact::from_slice(record).map_err(failed),
-        _ => serde_json::from_slice(&json_of_older(bytes)?),
+    match compact_body(bytes) {
+        Some(record) => super::compact::from_slice(record?).map_err(failed),
+        None => serde_json::from_slice(&json_of_older(bytes)?),
     }
 }
 
 /// The record in `bytes` as JSON, whatever its format.
 pub(crate) fn to_json(bytes: &[u8]) -> Result<Vec<u8>, serde_json::Error> {
-    match bytes {
-        [COMPACT_V1, ..] if bytes.len() > MAX_RECORD => Err(failed("is too large")),
-        [COMPACT_V1, record @ ..] => super::compact::to_json(record).map_err(failed),
-        _ => Ok(json_of_older(bytes)?.into_owned()),
+    match compact_body(bytes) {
+        Some(record) => super::compact::to_json(record?).map_err(failed),
+        None => Ok(json_of_older(bytes)?.into_owned()),
     }
 }
 
@@ -120,9 +133,7 @@ mod tests {
     /// every stored record unreadable. A new dictionary needs a new format byte.
     #[test]
     fn the_dictionary_is_frozen() {
-        let fnv = DICTIONARY.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
-        });
+        let fnv = crate::flow::fnv1a(DICTIONARY.iter().copied());
         assert_eq!((DICTIONARY.len(), fnv), (1814, 0xe828a92d065cb5ee));
     }
 

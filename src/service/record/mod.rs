@@ -5,6 +5,7 @@
 //! sequence), so the same record serves any channel and moves between them.
 
 mod codec;
+pub(crate) use codec::is_compact;
 mod compact;
 
 use super::claim::Claim;

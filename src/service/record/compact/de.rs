@@ -171,43 +171,6 @@ impl<'de> Reader<'de> {
             _ => Err(error("has more than its reader took")),
         }
     }
-
-    /// Past one value, whatever it is.
-    fn skip(&mut self) -> Result<(), Error> {
-        match self.byte()? {
-            NULL | FALSE | TRUE => {}
-            UINT => {
-                self.leb128()?;
-            }
-            NINT => {
-                self.negative()?;
-            }
-            FLOAT => {
-                self.float()?;
-            }
-            STR => {
-                self.str()?;
-            }
-            REF => {
-                self.reference()?;
-            }
-            SEQ | MAP => {
-                self.enter()?;
-                while self.peek()? != END {
-                    self.skip()?;
-                }
-                self.leave()?;
-            }
-            // Skipped or not, a name this build does not know is an error,
-            // as it is everywhere else.
-            tag if tag >= NAME => {
-                Reader::name(tag)?;
-            }
-            tag if tag >= SMALL => {}
-            _ => return Err(error("has an unknown tag")),
-        }
-        Ok(())
-    }
 }
 
 impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
@@ -218,15 +181,17 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
     }
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        match self.byte()? {
+        let tag = self.byte()?;
+        if let Some(string) = self.string(tag)? {
+            return visitor.visit_borrowed_str(string);
+        }
+        match tag {
             NULL => visitor.visit_unit(),
             FALSE => visitor.visit_bool(false),
             TRUE => visitor.visit_bool(true),
             UINT => visitor.visit_u64(self.leb128()?),
             NINT => visitor.visit_i64(self.negative()?),
             FLOAT => visitor.visit_f64(self.float()?),
-            STR => visitor.visit_borrowed_str(self.str()?),
-            REF => visitor.visit_borrowed_str(self.reference()?),
             SEQ => {
                 self.enter()?;
                 let value = visitor.visit_seq(Items(&mut *self))?;
@@ -239,7 +204,6 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
                 self.leave()?;
                 Ok(value)
             }
-            tag if tag >= NAME => visitor.visit_borrowed_str(Reader::name(tag)?),
             tag if tag >= SMALL => visitor.visit_u64(u64::from(tag - SMALL)),
             _ => Err(error("has an unknown tag")),
         }
@@ -268,22 +232,14 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
         _: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Error> {
-        match self.peek()? {
-            // A unit variant: its name.
-            STR | REF => {
-                let tag = self.byte()?;
-                let name = self
-                    .string(tag)?
-                    .ok_or_else(|| error("has an enum that is not named"))?;
-                visitor.visit_enum(name.into_deserializer())
-            }
-            tag if tag >= NAME => {
-                self.byte()?;
-                visitor.visit_enum(Reader::name(tag)?.into_deserializer())
-            }
+        let tag = self.byte()?;
+        // A unit variant: its name.
+        if let Some(name) = self.string(tag)? {
+            return visitor.visit_enum(name.into_deserializer());
+        }
+        match tag {
             // Any other: a one-entry map from its name to its content.
             MAP => {
-                self.byte()?;
                 self.enter()?;
                 let value = visitor.visit_enum(Variant(&mut *self))?;
                 self.leave()?;
@@ -293,14 +249,13 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
         }
     }
 
-    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.skip()?;
-        visitor.visit_unit()
-    }
-
+    // A value skipped is read as any value is (serde's `IgnoredAny` drops
+    // it), so it is checked the same way: a name this build does not know
+    // is an error even where it would be skipped.
     serde::forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
         bytes byte_buf unit unit_struct seq tuple tuple_struct map struct identifier
+        ignored_any
     }
 }
 
