@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Instructions per request of each server as served (HTTP, the server's
+# limits, the real store), counted by valgrind's callgrind: the served
+# counterpart of ussd_callgrind.sh, and as stable. The throughput rows of
+# ussd_load.sh drift with the host by more than most changes move them;
+# these counts do not (the same binary and requests give the same count to
+# within a percent), so a change to the served path, or the gap between
+# ours and a floor, can be read off directly.
+#
+# Run with: bash benches/served_callgrind.sh   (needs valgrind and
+# redis-server: apt-get install valgrind redis-server; N=400 hops each)
+#
+# Each server runs under callgrind with one worker thread (valgrind runs
+# one thread at a time, so a second worker only adds its idle spinning to
+# the count), takes 50 hops to warm up, has its counts zeroed, serves N
+# hops from examples/hop_client.rs one after another on one kept-alive
+# connection, and dumps. A request's count includes what the runtime does
+# between two requests (waiting in epoll, waking): larger than under load,
+# where requests overlap, but the same for every row, so the differences
+# between rows are what each adds. Userspace only: the kernel's share
+# (TCP on loopback, a quarter of a served hop's CPU, perf) is not counted.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${N:-400}
+cargo build --release --quiet --bin connectflow --example fixed_con --example hop_client
+BIN=target/release/connectflow
+CLIENT=target/release/examples/hop_client
+source benches/servers.sh
+tmp=$(mktemp -d)
+export CONNECTFLOW_GATEWAY_TOKEN=bench MONO_SEC_KEY=test_sk_connectflow_sandbox
+LIMITS="--phone-limit 0 --source-limit 0"
+"$BIN" sandbox --addr 127.0.0.1:18205 >"$tmp/sandbox.log" 2>&1 & pids+=($!)
+wait_line "$tmp/sandbox.log"
+LIMITS="$LIMITS --base-url http://127.0.0.1:18205"
+redis-server --port 16396 --save "" --appendonly no --dir "$tmp" >"$tmp/redis.log" 2>&1 & pids+=($!)
+wait_redis 16396
+
+# count LABEL PORT KIND -- COMMAND...: prints a row with the count a hop.
+count() {
+  local label=$1 port=$2 kind=$3; shift 4
+  local out="$tmp/cg-$port-$kind.out" log="$tmp/cg-$port-$kind.log" vpid total
+  TOKIO_WORKER_THREADS=1 valgrind --tool=callgrind --callgrind-out-file="$out" "$@" >"$log" 2>&1 &
+  vpid=$!
+  # Under valgrind a server takes seconds to start.
+  for _ in $(seq 1 600); do grep -q "listening on" "$log" 2>/dev/null && break; sleep 0.2; done
+  "$CLIENT" "http://127.0.0.1:$port" 50 "$kind"
+  callgrind_control -z "$vpid" >/dev/null 2>&1
+  "$CLIENT" "http://127.0.0.1:$port" "$N" "$kind"
+  callgrind_control -d "$vpid" >/dev/null 2>&1
+  kill "$vpid"; wait "$vpid" 2>/dev/null || true
+  # The dump after the zeroing is the first numbered part.
+  total=$(grep -E '^(summary|totals):' "$out.1" | head -1 | awk '{print $2}')
+  printf '| %s | %s |\n' "$label" "$((total / N))"
+}
+
+printf '| server, one hop at a time (%s hops each) | instructions a hop |\n|---|---|\n' "$N"
+count "bare handler (fixed_con)" 18210 bank -- target/release/examples/fixed_con 127.0.0.1:18210
+count "bare handler behind the server limits" 18211 bank -- target/release/examples/fixed_con --limits 127.0.0.1:18211
+count "first hop, memory store" 18212 first -- "$BIN" serve --addr 127.0.0.1:18212 --store memory $LIMITS --records "sqlite:$tmp/m1.db"
+count "floor: keeping 682 bytes a request" 18213 bank -- target/release/examples/fixed_con --limits --keep 682 127.0.0.1:18213
+count "bank choice, memory store" 18214 bank -- "$BIN" serve --addr 127.0.0.1:18214 --store memory $LIMITS --records "sqlite:$tmp/m2.db"
+count "floor: a bank choice's Redis pipeline" 18215 bank -- target/release/examples/fixed_con --limits --redis redis://127.0.0.1:16396 127.0.0.1:18215
+export CONNECTFLOW_SEAL_KEY=$(printf '%064d' 7)
+count "first hop, Redis store" 18216 first -- "$BIN" serve --addr 127.0.0.1:18216 --store redis://127.0.0.1:16396 $LIMITS --records "sqlite:$tmp/r1.db"
+count "bank choice, Redis store" 18217 bank -- "$BIN" serve --addr 127.0.0.1:18217 --store redis://127.0.0.1:16396 $LIMITS --records "sqlite:$tmp/r2.db"
