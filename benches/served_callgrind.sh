@@ -8,7 +8,8 @@
 # ours and a floor, can be read off directly.
 #
 # Run with: bash benches/served_callgrind.sh   (needs valgrind and
-# redis-server: apt-get install valgrind redis-server; N=400 hops each)
+# redis-server: apt-get install valgrind redis-server; N=400 hops each;
+# the profiles are kept in the directory it prints last)
 #
 # Each server runs under callgrind with one worker thread (valgrind runs
 # one thread at a time, so a second worker only adds its idle spinning to
@@ -34,22 +35,33 @@ wait_line "$tmp/sandbox.log"
 LIMITS="$LIMITS --base-url http://127.0.0.1:18205"
 redis-server --port 16396 --save "" --appendonly no --dir "$tmp" >"$tmp/redis.log" 2>&1 & pids+=($!)
 wait_redis 16396
+# The Redis floor writes to a redis-server of its own, as in ussd_load.sh.
+redis-server --port 16395 --save "" --appendonly no --dir "$tmp" >"$tmp/redis-floor.log" 2>&1 & pids+=($!)
+wait_redis 16395
 
 # count LABEL PORT KIND -- COMMAND...: prints a row with the count a hop.
 count() {
   local label=$1 port=$2 kind=$3; shift 4
-  local out="$tmp/cg-$port-$kind.out" log="$tmp/cg-$port-$kind.log" vpid total
+  local out="$tmp/cg-$port-$kind.out" log="$tmp/cg-$port-$kind.log" vpid total said
   TOKIO_WORKER_THREADS=1 valgrind --tool=callgrind --callgrind-out-file="$out" "$@" >"$log" 2>&1 &
-  vpid=$!
+  vpid=$!; pids+=("$vpid")
   # Under valgrind a server takes seconds to start.
-  for _ in $(seq 1 600); do grep -q "listening on" "$log" 2>/dev/null && break; sleep 0.2; done
+  for _ in $(seq 1 600); do
+    grep -q "listening on" "$log" 2>/dev/null && break
+    kill -0 "$vpid" 2>/dev/null || { echo "$label: the server exited:" >&2; cat "$log" >&2; return 1; }
+    sleep 0.2
+  done
+  grep -q "listening on" "$log" || { echo "$label: the server did not start:" >&2; cat "$log" >&2; return 1; }
   "$CLIENT" "http://127.0.0.1:$port" 50 "$kind"
-  callgrind_control -z "$vpid" >/dev/null 2>&1
+  # Quiet unless it fails (it says what it sends to whom on every call).
+  said=$(callgrind_control -z "$vpid" 2>&1) || { echo "$label: $said" >&2; return 1; }
   "$CLIENT" "http://127.0.0.1:$port" "$N" "$kind"
-  callgrind_control -d "$vpid" >/dev/null 2>&1
+  said=$(callgrind_control -d "$vpid" 2>&1) || { echo "$label: $said" >&2; return 1; }
   kill "$vpid"; wait "$vpid" 2>/dev/null || true
   # The dump after the zeroing is the first numbered part.
+  [ -s "$out.1" ] || { echo "$label: no dump at $out.1" >&2; return 1; }
   total=$(grep -E '^(summary|totals):' "$out.1" | head -1 | awk '{print $2}')
+  [ -n "$total" ] || { echo "$label: no total in $out.1" >&2; return 1; }
   printf '| %s | %s |\n' "$label" "$((total / N))"
 }
 
@@ -59,7 +71,8 @@ count "bare handler behind the server limits" 18211 bank -- target/release/examp
 count "first hop, memory store" 18212 first -- "$BIN" serve --addr 127.0.0.1:18212 --store memory $LIMITS --records "sqlite:$tmp/m1.db"
 count "floor: keeping 682 bytes a request" 18213 bank -- target/release/examples/fixed_con --limits --keep 682 127.0.0.1:18213
 count "bank choice, memory store" 18214 bank -- "$BIN" serve --addr 127.0.0.1:18214 --store memory $LIMITS --records "sqlite:$tmp/m2.db"
-count "floor: a bank choice's Redis pipeline" 18215 bank -- target/release/examples/fixed_con --limits --redis redis://127.0.0.1:16396 127.0.0.1:18215
+count "floor: a bank choice's Redis pipeline" 18215 bank -- target/release/examples/fixed_con --limits --redis redis://127.0.0.1:16395 127.0.0.1:18215
 export CONNECTFLOW_SEAL_KEY=$(printf '%064d' 7)
 count "first hop, Redis store" 18216 first -- "$BIN" serve --addr 127.0.0.1:18216 --store redis://127.0.0.1:16396 $LIMITS --records "sqlite:$tmp/r1.db"
 count "bank choice, Redis store" 18217 bank -- "$BIN" serve --addr 127.0.0.1:18217 --store redis://127.0.0.1:16396 $LIMITS --records "sqlite:$tmp/r2.db"
+echo "(profiles in $tmp: callgrind_annotate $tmp/cg-PORT-KIND.out.1)"

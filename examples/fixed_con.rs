@@ -78,7 +78,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let redis = match option(&mut args, "--redis")? {
         // Configured as the Redis store configures its connection
         // (`RedisStore::connect`): its response timeout arms a timer for
-        // every round trip (1,200 instructions a request, served callgrind),
+        // every round trip (1,300 instructions a request, served callgrind),
         // a cost any hop that fails fast on a hung Redis pays.
         Some(url) => {
             let config = redis::aio::ConnectionManagerConfig::new()

@@ -5,8 +5,10 @@
 //! kept-alive connection, each of a new session and a new phone: `first`
 //! (an empty text: the bank list) or `bank` (the text `1`: the bank chosen,
 //! a session created). One at a time, so that a server run under callgrind
-//! counts the instructions of exactly `N` requests between two dumps; it
-//! stops at the first reply that is not a 200.
+//! counts the instructions of `N` requests (and of one connection's accept
+//! and close, and the runtime's idling between them) between the zeroing
+//! of its counts and their dump; it stops at the first reply that is not a
+//! 200. `N` is at most 10^8 (the phone numbers' counter).
 //!
 //! ```text
 //! hop_client URL N first|bank [--token T]
@@ -23,6 +25,9 @@ async fn main() -> Result<(), String> {
         _ => return Err(usage.into()),
     };
     let n: u64 = n.parse().map_err(|_| usage.to_string())?;
+    if n > 100_000_000 {
+        return Err("N is at most 100000000 (the phone numbers' counter)".into());
+    }
     let text = match kind.as_str() {
         "first" => "",
         "bank" => "1",
@@ -47,11 +52,12 @@ async fn main() -> Result<(), String> {
     let endpoint = format!("{}/ussd", url.trim_end_matches('/'));
     for i in 0..n {
         let id = format!("{run}_{i}");
-        // Digits only, as a gateway sends a number (as wrk's scripts do),
-        // and new in each run: the run's nanoseconds pick its prefix.
-        let phone = format!("{:05}{i:09}", run % 100_000);
+        // Digits only, 15 of them, as a gateway sends a number (as wrk's
+        // scripts do), and new in each run: the process id picks the
+        // prefix (the warm-up and the measured run are two processes).
+        let phone = format!("254{:04}{i:08}", std::process::id() % 10_000);
         let body = format!(
-            "sessionId=ATUid_{id}&serviceCode=%2A384%2A123%23&phoneNumber=%2B2547{phone}&networkCode=63902&text={text}"
+            "sessionId=ATUid_{id}&serviceCode=%2A384%2A123%23&phoneNumber=%2B{phone}&networkCode=63902&text={text}"
         );
         let reply = client
             .post(&endpoint)
