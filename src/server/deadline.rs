@@ -76,9 +76,11 @@ pub(crate) struct Deadline<S> {
     limits: DeadlineLayer,
 }
 
-impl<S> tower::Service<Request<Body>> for Deadline<S>
+impl<S, B> tower::Service<Request<B>> for Deadline<S>
 where
     S: tower::Service<Request<Body>, Response = Response<Body>>,
+    B: http_body::Body<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
 {
     type Response = Response<Body>;
     type Error = S::Error;
@@ -88,7 +90,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<Body>) -> Self::Future {
+    fn call(&mut self, request: Request<B>) -> Self::Future {
         let budget = self.limits.body;
         let request = request.map(|body| {
             Body::new(BodyDeadline {
@@ -138,11 +140,16 @@ where
     }
 }
 
-/// A body that must arrive, whole, within its budget from the first time it
-/// is waited for.
-struct BodyDeadline {
-    inner: Body,
-    timer: Lazy,
+pin_project_lite::pin_project! {
+    /// A body that must arrive, whole, within its budget from the first time
+    /// it is waited for. It wraps the body as hyper gives it (boxed once, by
+    /// `Body::new` around this, rather than once more inside it: each box
+    /// is an allocation and a layer every frame is polled through).
+    struct BodyDeadline<B> {
+        #[pin]
+        inner: B,
+        timer: Lazy,
+    }
 }
 
 /// What reading a body past its deadline returns.
@@ -150,17 +157,20 @@ struct BodyDeadline {
 #[error("the request body did not arrive in time")]
 pub(crate) struct BodyTimedOut;
 
-impl http_body::Body for BodyDeadline {
+impl<B> http_body::Body for BodyDeadline<B>
+where
+    B: http_body::Body<Data = axum::body::Bytes>,
+    B::Error: Into<axum::BoxError>,
+{
     type Data = axum::body::Bytes;
     type Error = axum::BoxError;
 
     fn poll_frame(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        // `Body` and `Lazy` are both `Unpin`.
-        let this = &mut *self;
-        match Pin::new(&mut this.inner).poll_frame(cx) {
+        let this = self.project();
+        match this.inner.poll_frame(cx) {
             Poll::Ready(frame) => Poll::Ready(frame.map(|f| f.map_err(Into::into))),
             Poll::Pending if this.timer.expired(cx) => {
                 Poll::Ready(Some(Err(Box::new(BodyTimedOut))))

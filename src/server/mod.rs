@@ -156,8 +156,7 @@ pub async fn serve(
         let io = TokioIo::new(idle::IdleTimeout::new(stream, idle, limits.header_timeout));
         let service = hyper::service::service_fn({
             let app = app.clone();
-            move |request: hyper::Request<hyper::body::Incoming>| {
-                let mut request = request.map(axum::body::Body::new);
+            move |mut request: hyper::Request<hyper::body::Incoming>| {
                 // Handlers that limit by source (the USSD gateway's
                 // allow-list and rate limits) read it from here.
                 request
@@ -199,15 +198,21 @@ pub async fn serve(
 }
 
 /// The per-request limits as tower layers around `app`.
-fn with_limits(app: Router, limits: &Limits) -> Router {
-    app.layer(
-        tower::ServiceBuilder::new()
-            // Beyond the in-flight limit: refuse at once (load shed) rather
-            // than queue without bound; `shed.rs` says in what words.
-            .layer(shed::ShedLayer::new(limits.max_in_flight))
-            .layer(deadline::DeadlineLayer {
-                request: limits.request_timeout,
-                body: limits.body_timeout,
-            }),
-    )
+/// `app` within the in-flight limit and the request and body timeouts.
+///
+/// Around the router, not through `Router::layer`: that wraps every route
+/// in the layers on its own, and a request then passes through one more
+/// boxed, cloned service and one more boxed future (an allocation each) on
+/// its way to the handler. Here a request meets the limits once, before
+/// routing, as hyper gives it: its body is boxed once, with its deadline.
+fn with_limits(app: Router, limits: &Limits) -> shed::Shed<deadline::Deadline<Router>> {
+    tower::ServiceBuilder::new()
+        // Beyond the in-flight limit: refuse at once (load shed) rather
+        // than queue without bound; `shed.rs` says in what words.
+        .layer(shed::ShedLayer::new(limits.max_in_flight))
+        .layer(deadline::DeadlineLayer {
+            request: limits.request_timeout,
+            body: limits.body_timeout,
+        })
+        .service(app)
 }

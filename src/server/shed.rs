@@ -3,9 +3,8 @@
 //!
 //! Invariant: a shed request never reaches the app and never waits for a
 //! slot; a request that gets a slot holds it until its response is ready.
-//! The slots are one semaphore shared by every route (`Router::layer` wraps
-//! each route on its own, so a per-route limit would give each its own
-//! quota).
+//! The slots are one semaphore shared by every route: the layer wraps the
+//! whole router, outside its routing.
 //!
 //! Why not tower's `load_shed` with a `HandleErrorLayer`: the error handler
 //! sees only the request's head, and a USSD gateway must be answered in its
@@ -56,9 +55,11 @@ pub(crate) struct Shed<S> {
     slots: Arc<Semaphore>,
 }
 
-impl<S> tower::Service<Request<Body>> for Shed<S>
+impl<S, B> tower::Service<Request<B>> for Shed<S>
 where
-    S: tower::Service<Request<Body>, Response = Response, Error = Infallible>,
+    S: tower::Service<Request<B>, Response = Response, Error = Infallible>,
+    B: http_body::Body<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
 {
     type Response = Response;
     type Error = Infallible;
@@ -68,7 +69,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<Body>) -> ShedFuture<S::Future> {
+    fn call(&mut self, request: Request<B>) -> ShedFuture<S::Future> {
         match Arc::clone(&self.slots).try_acquire_owned() {
             Ok(permit) => ShedFuture::Working {
                 inner: self.inner.call(request),
@@ -77,7 +78,7 @@ where
             // Boxed: this path is the rare one, and the common one stays
             // free of an allocation.
             Err(_) => ShedFuture::Busy {
-                reply: Box::pin(busy(request)),
+                reply: Box::pin(busy(request.map(Body::new))),
             },
         }
     }

@@ -13,7 +13,6 @@
 use crate::form::Secret;
 use axum::extract::{ConnectInfo, Request};
 use axum::http::{header, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use ipnet::IpNet;
 use std::net::{IpAddr, SocketAddr};
@@ -120,8 +119,9 @@ impl GatewayAuth {
     }
 }
 
-/// The axum middleware: `401` unless [`GatewayAuth::allows`] the request.
-pub(crate) async fn require(auth: &GatewayAuth, request: Request, next: Next) -> Response {
+/// The `401` a gateway route answers unless [`GatewayAuth::allows`] the
+/// request; `None` when it may go on.
+pub(crate) fn refused(auth: &GatewayAuth, request: &Request) -> Option<Response> {
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -131,10 +131,10 @@ pub(crate) async fn require(auth: &GatewayAuth, request: Request, next: Next) ->
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     if auth.allows(request.uri().query(), authorization, peer) {
-        next.run(request).await
+        None
     } else {
         tracing::warn!(peer = ?peer, "gateway request refused: no valid token or source");
-        (StatusCode::UNAUTHORIZED, "unauthorized").into_response()
+        Some((StatusCode::UNAUTHORIZED, "unauthorized").into_response())
     }
 }
 

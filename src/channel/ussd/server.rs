@@ -120,31 +120,37 @@ pub(crate) async fn busy(request: Request) -> Result<Response, Request> {
 /// `POST /ussd/hollatags`, Sendexa at `POST /ussd/sendexa`; every one
 /// behind `auth`.
 pub fn router(service: Arc<UssdService>, auth: GatewayAuth) -> Router {
-    let mut router = Router::new().route("/ussd/events", post(at_events));
+    // Checked in each handler rather than by a `route_layer` middleware: a
+    // middleware wraps every route in one more boxed service, and a hop
+    // paid for it in allocations and a boxed future on every request.
+    // Shared, not cloned per request (the token is a string).
+    let auth = Arc::new(auth);
+    let mut router = Router::new().route("/ussd/events", {
+        let auth = Arc::clone(&auth);
+        post(move |state, request| at_events(state, Arc::clone(&auth), request))
+    });
     for (path, gateway) in HOPS {
-        let hop = move |State(service): State<Arc<UssdService>>, request: Request| async move {
-            serve(&service, gateway, request).await
+        let auth = Arc::clone(&auth);
+        let hop = move |State(service): State<Arc<UssdService>>, request: Request| {
+            let auth = Arc::clone(&auth);
+            async move {
+                match super::auth::refused(&auth, &request) {
+                    Some(refused) => refused,
+                    None => serve(&service, gateway, request).await,
+                }
+            }
         };
         // Africa's Talking's Kenyan clones (and Safaricom's direct
         // interface), Airtel, DMark and HollaTags call by `GET`.
         let by_get = ["/ussd", "/ussd/airtel", "/ussd/dmark", "/ussd/hollatags"];
         let method = if by_get.contains(&path) {
-            get(hop).post(hop)
+            get(hop.clone()).post(hop)
         } else {
             post(hop)
         };
         router = router.route(path, method);
     }
-    router
-        .route_layer(axum::middleware::from_fn({
-            // Shared, not cloned per request (the token is a string).
-            let auth = Arc::new(auth);
-            move |req, next| {
-                let auth = Arc::clone(&auth);
-                async move { super::auth::require(&auth, req, next).await }
-            }
-        }))
-        .with_state(service)
+    router.with_state(service)
 }
 
 /// The request as a codec reads it, with the peer address (when the server
@@ -199,7 +205,14 @@ async fn serve(service: &Arc<UssdService>, gateway: &dyn Gateway, request: Reque
 }
 
 /// AT posts one notification per ended session; reply 200 quickly.
-async fn at_events(State(service): State<Arc<UssdService>>, request: Request) -> Response {
+async fn at_events(
+    State(service): State<Arc<UssdService>>,
+    auth: Arc<GatewayAuth>,
+    request: Request,
+) -> Response {
+    if let Some(refused) = super::auth::refused(&auth, &request) {
+        return refused;
+    }
     if let Some(request) = read(request).await {
         match africastalking::decode_notification(&request) {
             Ok(ended) => service.session_ended("at", &ended),
