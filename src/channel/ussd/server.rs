@@ -15,7 +15,7 @@ use super::gateway::sendexa::Sendexa;
 use super::gateway::{Gateway, GatewayRequest, GatewayResponse, Screen};
 use super::UssdService;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -175,17 +175,27 @@ async fn read(request: Request) -> Option<GatewayRequest> {
     })
 }
 
+/// The codec's reply as an HTTP response, built directly: `into_response`
+/// on the body would first set an `application/octet-stream` type for the
+/// codec's own to replace, and every hop is answered here.
 fn respond(r: GatewayResponse) -> Response {
-    let mut response = (
-        StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK),
-        r.body,
-    )
-        .into_response();
+    // Room for the `content-length` axum adds, so that does not regrow it.
+    let mut headers = HeaderMap::with_capacity(r.headers.len() + 1);
     for (name, value) in r.headers {
-        if let Ok(v) = value.parse() {
-            response.headers_mut().insert(name, v);
+        // The codecs' one common header without a parse of its name.
+        let name = if name == "content-type" {
+            Ok(header::CONTENT_TYPE)
+        } else {
+            HeaderName::from_bytes(name.as_bytes())
+        };
+        // `try_from` a `String` keeps its buffer rather than copying it.
+        if let (Ok(name), Ok(value)) = (name, HeaderValue::try_from(value)) {
+            headers.insert(name, value);
         }
     }
+    let mut response = Response::new(axum::body::Body::from(r.body));
+    *response.status_mut() = StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK);
+    *response.headers_mut() = headers;
     response
 }
 

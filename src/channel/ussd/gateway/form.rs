@@ -29,30 +29,84 @@ pub(crate) fn pairs(input: &[u8]) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_,
 /// sources first (a gateway's body before its query, or the other way
 /// round): `slot` says which field a pair's name (decoded) fills, if any.
 /// For the codecs whose fields come as a form or a query string. The same
-/// values as [`pairs`] gives, with less work: a name with nothing to
-/// decode is matched as it is, and only the values kept are decoded.
+/// values as [`pairs`] gives, with less work: each byte is looked at once,
+/// to find the pieces, their `=` and whether either side has anything to
+/// decode; a name with nothing to decode is matched as it is, and only the
+/// values kept are decoded.
 pub(crate) fn first_values<'a, const N: usize>(
     sources: [&'a [u8]; 2],
     slot: impl Fn(&[u8]) -> Option<usize>,
 ) -> [Option<Cow<'a, str>>; N] {
     let mut values: [Option<Cow<'a, str>>; N] = std::array::from_fn(|_| None);
     for source in sources {
-        for piece in source.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
-            let (name, value) = match piece.iter().position(|&b| b == b'=') {
-                Some(at) => (&piece[..at], &piece[at + 1..]),
+        let mut at = 0;
+        while at < source.len() {
+            let start = at;
+            let mut eq = None;
+            // Whether the name, and the value, have a `%` or `+`.
+            let mut escaped = [false; 2];
+            while let Some(&b) = source.get(at) {
+                match CLASS[usize::from(b)] {
+                    PLAIN => {}
+                    AMP => break,
+                    // The first `=` splits the piece; a later one is the
+                    // value's.
+                    EQ if eq.is_none() => eq = Some(at),
+                    EQ => {}
+                    _ => escaped[usize::from(eq.is_some())] = true,
+                }
+                at += 1;
+            }
+            let piece = &source[start..at];
+            // Past the `&` (or the end).
+            at += 1;
+            if piece.is_empty() {
+                continue;
+            }
+            let (name, value) = match eq {
+                Some(eq) => (&source[start..eq], &source[eq + 1..start + piece.len()]),
                 None => (piece, &[][..]),
             };
-            let at = if name.iter().any(|&b| b == b'%' || b == b'+') {
+            let field = if escaped[0] {
                 slot(component(name).as_bytes())
             } else {
                 slot(name)
             };
-            if let Some(field @ None) = at.and_then(|at| values.get_mut(at)) {
-                *field = Some(component(value));
+            if let Some(kept @ None) = field.and_then(|field| values.get_mut(field)) {
+                *kept = Some(if escaped[1] {
+                    component(value)
+                } else {
+                    unescaped(value)
+                });
             }
         }
     }
     values
+}
+
+/// What a byte is to a form: nearly all are [`PLAIN`].
+const PLAIN: u8 = 0;
+const AMP: u8 = 1;
+const EQ: u8 = 2;
+/// `%` and `+`: something to decode.
+const ESCAPE: u8 = 3;
+static CLASS: [u8; 256] = {
+    let mut class = [PLAIN; 256];
+    class[b'&' as usize] = AMP;
+    class[b'=' as usize] = EQ;
+    class[b'%' as usize] = ESCAPE;
+    class[b'+' as usize] = ESCAPE;
+    class
+};
+
+/// A side of a pair with no `%` or `+` in it: its bytes as UTF-8.
+fn unescaped(bytes: &[u8]) -> Cow<'_, str> {
+    // `from_utf8` checks ASCII a word at a time; the lossy walk, chunk by
+    // chunk, is only needed for what is not UTF-8.
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
 }
 
 /// One side of a pair: `+` is a space, `%XX` a byte (a `%` not followed by
@@ -60,12 +114,7 @@ pub(crate) fn first_values<'a, const N: usize>(
 /// sequences replaced.
 fn component(bytes: &[u8]) -> Cow<'_, str> {
     let Some(first) = bytes.iter().position(|&b| b == b'%' || b == b'+') else {
-        // `from_utf8` checks ASCII a word at a time; the lossy walk, chunk
-        // by chunk, is only needed for what is not UTF-8.
-        return match std::str::from_utf8(bytes) {
-            Ok(text) => Cow::Borrowed(text),
-            Err(_) => String::from_utf8_lossy(bytes),
-        };
+        return unescaped(bytes);
     };
     // What comes before the first escape is copied as it is.
     let mut out = Vec::with_capacity(bytes.len());
