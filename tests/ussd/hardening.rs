@@ -68,6 +68,57 @@ async fn unauthenticated_or_foreign_hops_are_refused_and_touch_nothing() {
     assert_eq!(partner.count(StubPartner::LOGIN), 0);
 }
 
+/// Every gateway route checks the token itself (there is no middleware
+/// over the router that would cover a route added later): each hop path of
+/// `channel::ussd::router`, by each method it is mounted for, and AT's
+/// end-of-session notifications answer `401` without the token, and are
+/// served (not `401`, not `404`) with it.
+#[tokio::test]
+async fn every_gateway_route_refuses_a_request_without_the_token() {
+    let partner = StubPartner::start().await.unwrap();
+    let url = serve(&partner.url(), Setup::default()).await;
+    let client = reqwest::Client::new();
+    let mut routes: Vec<(reqwest::Method, &str)> = [
+        "/ussd",
+        "/ussd/events",
+        "/ussd/hubtel",
+        "/ussd/hubtel-ps",
+        "/ussd/arkesel",
+        "/ussd/nalo",
+        "/ussd/korba",
+        "/ussd/infobip/ib-auth-1/start",
+        "/ussd/airtel",
+        "/ussd/dmark",
+        "/ussd/hollatags",
+        "/ussd/sendexa",
+    ]
+    .into_iter()
+    .map(|path| (reqwest::Method::POST, path))
+    .collect();
+    for path in ["/ussd", "/ussd/airtel", "/ussd/dmark", "/ussd/hollatags"] {
+        routes.push((reqwest::Method::GET, path));
+    }
+    for (method, path) in routes {
+        let refused = client
+            .request(method.clone(), format!("{url}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 401, "{method} {path} without the token");
+        assert_eq!(refused.text().await.unwrap(), "unauthorized");
+        let served = client
+            .request(method.clone(), gateway(&url, path))
+            .send()
+            .await
+            .unwrap();
+        let status = served.status().as_u16();
+        assert!(
+            status != 401 && status != 404 && status != 405,
+            "{method} {path} with the token: {status}"
+        );
+    }
+}
+
 /// Finding 1 (allow-list): with `--gateway-allow`, the right token from the
 /// wrong network is refused.
 #[tokio::test]
