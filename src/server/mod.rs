@@ -197,7 +197,6 @@ pub async fn serve(
     Ok(())
 }
 
-/// The per-request limits as tower layers around `app`.
 /// `app` within the in-flight limit and the request and body timeouts.
 ///
 /// Around the router, not through `Router::layer`: that wraps every route

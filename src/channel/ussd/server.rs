@@ -204,7 +204,8 @@ async fn read_body(mut body: axum::body::Body) -> Option<Vec<u8>> {
 /// on the body would first set an `application/octet-stream` type for the
 /// codec's own to replace, and every hop is answered here.
 fn respond(r: GatewayResponse) -> Response {
-    // Room for the `content-length` axum adds, so that does not regrow it.
+    // Room for the `content-length` axum adds to a handler's response, so
+    // that does not regrow it.
     let mut headers = HeaderMap::with_capacity(r.headers.len() + 1);
     for (name, value) in r.headers {
         // The codecs' one common header without a parse of its name.
