@@ -13,75 +13,102 @@ use std::borrow::Cow;
 /// The name/value pairs of `input`: split on `&` (empty pieces skipped),
 /// then at the first `=` (none: an empty value), each side decoded.
 pub(crate) fn pairs(input: &[u8]) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
-    input
-        .split(|&b| b == b'&')
-        .filter(|piece| !piece.is_empty())
-        .map(|piece| {
-            let (name, value) = match piece.iter().position(|&b| b == b'=') {
-                Some(at) => (&piece[..at], &piece[at + 1..]),
-                None => (piece, &[][..]),
-            };
-            (component(name), component(value))
-        })
+    Pieces { input, at: 0 }.map(|piece| (piece.name(), piece.value()))
 }
 
 /// The first value of each of `N` fields among `sources`' pairs, earlier
 /// sources first (a gateway's body before its query, or the other way
 /// round): `slot` says which field a pair's name (decoded) fills, if any.
 /// For the codecs whose fields come as a form or a query string. The same
-/// values as [`pairs`] gives, with less work: each byte is looked at once,
-/// to find the pieces, their `=` and whether either side has anything to
-/// decode; a name with nothing to decode is matched as it is, and only the
-/// values kept are decoded.
+/// values as [`pairs`] gives, with less work: a name with nothing to
+/// decode is matched as it is, and only the values kept are decoded.
 pub(crate) fn first_values<'a, const N: usize>(
     sources: [&'a [u8]; 2],
     slot: impl Fn(&[u8]) -> Option<usize>,
 ) -> [Option<Cow<'a, str>>; N] {
     let mut values: [Option<Cow<'a, str>>; N] = std::array::from_fn(|_| None);
     for source in sources {
-        let mut at = 0;
-        while at < source.len() {
-            let start = at;
+        for piece in (Pieces {
+            input: source,
+            at: 0,
+        }) {
+            let field = if piece.escaped[0] {
+                slot(piece.name().as_bytes())
+            } else {
+                slot(piece.name)
+            };
+            if let Some(kept @ None) = field.and_then(|field| values.get_mut(field)) {
+                *kept = Some(piece.value());
+            }
+        }
+    }
+    values
+}
+
+/// One `name=value` piece, still encoded.
+struct Piece<'a> {
+    name: &'a [u8],
+    value: &'a [u8],
+    /// Whether the name, and the value, have a `%` or `+`.
+    escaped: [bool; 2],
+}
+
+impl<'a> Piece<'a> {
+    fn name(&self) -> Cow<'a, str> {
+        decode(self.name, self.escaped[0])
+    }
+
+    fn value(&self) -> Cow<'a, str> {
+        decode(self.value, self.escaped[1])
+    }
+}
+
+/// The non-empty pieces of a form, each byte looked at once: to find the
+/// pieces, their first `=` and whether either side has anything to decode.
+struct Pieces<'a> {
+    input: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Iterator for Pieces<'a> {
+    type Item = Piece<'a>;
+
+    fn next(&mut self) -> Option<Piece<'a>> {
+        let input = self.input;
+        while self.at < input.len() {
+            let start = self.at;
             let mut eq = None;
-            // Whether the name, and the value, have a `%` or `+`.
             let mut escaped = [false; 2];
-            while let Some(&b) = source.get(at) {
+            while let Some(&b) = input.get(self.at) {
                 match CLASS[usize::from(b)] {
                     PLAIN => {}
                     AMP => break,
                     // The first `=` splits the piece; a later one is the
                     // value's.
-                    EQ if eq.is_none() => eq = Some(at),
+                    EQ if eq.is_none() => eq = Some(self.at),
                     EQ => {}
                     _ => escaped[usize::from(eq.is_some())] = true,
                 }
-                at += 1;
+                self.at += 1;
             }
-            let piece = &source[start..at];
+            let end = self.at;
             // Past the `&` (or the end).
-            at += 1;
-            if piece.is_empty() {
+            self.at += 1;
+            if end == start {
                 continue;
             }
             let (name, value) = match eq {
-                Some(eq) => (&source[start..eq], &source[eq + 1..start + piece.len()]),
-                None => (piece, &[][..]),
+                Some(eq) => (&input[start..eq], &input[eq + 1..end]),
+                None => (&input[start..end], &[][..]),
             };
-            let field = if escaped[0] {
-                slot(component(name).as_bytes())
-            } else {
-                slot(name)
-            };
-            if let Some(kept @ None) = field.and_then(|field| values.get_mut(field)) {
-                *kept = Some(if escaped[1] {
-                    component(value)
-                } else {
-                    unescaped(value)
-                });
-            }
+            return Some(Piece {
+                name,
+                value,
+                escaped,
+            });
         }
+        None
     }
-    values
 }
 
 /// What a byte is to a form: nearly all are [`PLAIN`].
@@ -98,6 +125,15 @@ static CLASS: [u8; 256] = {
     class[b'+' as usize] = ESCAPE;
     class
 };
+
+/// One side of a pair, `escaped` when it has a `%` or `+` in it.
+fn decode(bytes: &[u8], escaped: bool) -> Cow<'_, str> {
+    if escaped {
+        component(bytes)
+    } else {
+        unescaped(bytes)
+    }
+}
 
 /// A side of a pair with no `%` or `+` in it: its bytes as UTF-8.
 fn unescaped(bytes: &[u8]) -> Cow<'_, str> {
