@@ -46,10 +46,28 @@ async fn every_client_mistake_is_a_typed_json_error() {
             "not_found",
             c.raw_post("/link/v1/nothing", &token, b"{}".to_vec()).await,
         ),
+        // The API's own root and a path past a route are its, too.
+        (
+            404,
+            "not_found",
+            c.raw_post("/link/v1", &token, b"{}".to_vec()).await,
+        ),
+        (
+            404,
+            "not_found",
+            c.raw_post("/link/v1/session/actions/", &token, b"{}".to_vec())
+                .await,
+        ),
         (
             405,
             "method_not_allowed",
             c.raw_post("/link/v1/session", &token, b"{}".to_vec()).await,
+        ),
+        (
+            405,
+            "method_not_allowed",
+            c.raw_post("/link/v1/openapi.json", &token, b"{}".to_vec())
+                .await,
         ),
         (
             400,

@@ -201,7 +201,7 @@ impl IntoResponse for ApiError {
             code: code.to_owned(),
             message,
         };
-        let mut response = (status, axum::Json(body)).into_response();
+        let mut response = super::json::answer(status, &body);
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

@@ -38,6 +38,7 @@ mod cache;
 mod error;
 #[cfg(feature = "ussd")]
 mod handoff;
+mod json;
 mod openapi;
 mod page;
 mod routes;
