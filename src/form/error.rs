@@ -57,8 +57,8 @@ impl FieldError {
         let l = &self.subject();
         // PINs and one-time codes are typed as digits (whole names only:
         // not `shipping`, not `opinion`).
-        let name = self.field.to_ascii_lowercase();
-        let unit = if ["otp", "pin", "mpin", "token"].contains(&name.as_str()) {
+        let digits = ["otp", "pin", "mpin", "token"];
+        let unit = if digits.iter().any(|d| self.field.eq_ignore_ascii_case(d)) {
             "digits"
         } else {
             "characters"

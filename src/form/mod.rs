@@ -224,8 +224,13 @@ impl Field {
         if self.content_type == ContentType::Password {
             return true;
         }
-        let name = self.name.to_ascii_lowercase();
-        SECRET_NAME_PARTS.iter().any(|part| name.contains(part))
+        // Case-insensitive, without a lowercased copy: every view of a form
+        // asks this of every field.
+        let name = self.name.as_bytes();
+        SECRET_NAME_PARTS.iter().any(|part| {
+            name.windows(part.len())
+                .any(|w| w.eq_ignore_ascii_case(part.as_bytes()))
+        })
     }
 
     /// What to call the field in a message: its hint, or its name.

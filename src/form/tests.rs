@@ -107,6 +107,20 @@ fn choice_accepts_only_its_options() {
     );
 }
 
+proptest::proptest! {
+    /// Invariant: a field's name makes it secret exactly when, lowercased,
+    /// it contains one of the secret parts, whatever its case or script
+    /// (`is_secret` compares in place, without the lowercased copy).
+    #[test]
+    fn a_secret_name_is_one_that_lowercased_contains_a_part(
+        name in "(?i)[a-z_]{0,4}(pass|pin|otp|token|cvv|secret|answer)?[a-zé_]{0,4}",
+    ) {
+        let lowered = name.to_ascii_lowercase();
+        let want = SECRET_NAME_PARTS.iter().any(|part| lowered.contains(part));
+        proptest::prop_assert_eq!(Field::input(name.clone(), "").is_secret(), want, "{}", name);
+    }
+}
+
 #[test]
 fn secrets_are_recognised_by_content_type_and_name() {
     let form = login();

@@ -170,12 +170,14 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
 pub(crate) fn hex(bytes: &[u8]) -> String {
     // A table, not `write!("{:02x}")`: this runs on every request.
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
+    // Bytes, not `char`s pushed one at a time (each a UTF-8 encoding).
+    let mut out = Vec::with_capacity(bytes.len() * 2);
     for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+        out.push(DIGITS[usize::from(b >> 4)]);
+        out.push(DIGITS[usize::from(b & 0x0f)]);
     }
-    out
+    // ASCII by construction: the conversion cannot fail.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 #[cfg(test)]

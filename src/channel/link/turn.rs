@@ -239,7 +239,6 @@ impl LinkService {
         // the 422s and stale actions that never run one included.
         let (version, mut session) = self.authorize_shared(token).await?;
         let version = Some(version);
-        let digest = request.action.digest(token, &session.channel.salt);
         if !session.channel.opened {
             // Nobody has seen a view of this flow yet: there is no step to act on.
             let session = Arc::unwrap_or_clone(session);
@@ -248,6 +247,7 @@ impl LinkService {
         }
         let mut flow = self.service.restore(&session).await.map_err(failed)?;
         if request.seq != session.channel.seq {
+            let digest = request.action.digest(token, &session.channel.salt);
             return if session.channel.is_repeat(request.seq, &digest) {
                 let session = Arc::unwrap_or_clone(session);
                 Ok((
@@ -284,6 +284,10 @@ impl LinkService {
                 Box::pin(self.drive(token, version, session, flow, Served::Shown)).await?;
             return Err(ApiError::stale(current));
         }
+        // The action's digest (an HMAC), made only where it is compared or
+        // kept: a stale or busy answer needs none. The flow takes the
+        // action, so it is made before, a refused submit's (a 422) included.
+        let digest = request.action.digest(token, &session.channel.salt);
         match flow.handle(now, Input::User(request.action.into_user_action())) {
             Ok(()) => {
                 let mut session = Arc::unwrap_or_clone(session);
