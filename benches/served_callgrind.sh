@@ -8,7 +8,7 @@
 # ours and a floor, can be read off directly.
 #
 # Run with: bash benches/served_callgrind.sh   (needs valgrind and
-# redis-server: apt-get install valgrind redis-server; N=400 hops each;
+# redis-server: apt-get install valgrind redis-server; N=400 requests each;
 # the profiles are kept in the directory it prints last)
 #
 # Each server runs under callgrind with one worker thread (valgrind runs
@@ -20,11 +20,20 @@
 # where requests overlap, but the same for every row, so the differences
 # between rows are what each adds. Userspace only: the kernel's share
 # (TCP on loopback, a quarter of a served hop's CPU, perf) is not counted.
+#
+# The link API's rows follow: its bare JSON handler (fixed_json, as in
+# link_load.sh) and `GET /link/v1/session` and the refused submit (a 422)
+# of a session parked on Sandbox Bank's login form, on each store. One
+# caveat there: valgrind's CPU has no SHA extensions, so the SHA-256 of
+# the link token (every request) and the action's HMAC (a submit) run in
+# software, some 24,000 instructions of a 422's count that the host's
+# SHA-NI does in a fraction (perf: 1.6 % of a 422's CPU).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-400}
-cargo build --release --quiet --bin connectflow --example fixed_con --example hop_client
-BIN=target/release/connectflow
+cargo build --release --quiet --bin connectflow --example fixed_con --example fixed_json --example hop_client
+# BIN=path counts another build of the server (a before-and-after pair).
+BIN=${BIN:-target/release/connectflow}
 CLIENT=target/release/examples/hop_client
 source benches/servers.sh
 tmp=$(mktemp -d)
@@ -39,10 +48,26 @@ wait_redis 16396
 redis-server --port 16395 --save "" --appendonly no --dir "$tmp" >"$tmp/redis-floor.log" 2>&1 & pids+=($!)
 wait_redis 16395
 
-# count LABEL PORT KIND -- COMMAND...: prints a row with the count a hop.
+# A link session parked on Sandbox Bank's login form (seq 1), as
+# link_load.sh parks it; prints its link token.
+KEY=ck_bench_host_key
+park() { # url
+  local token
+  token=$(curl -sf -H "Authorization: Bearer $KEY" -d '{"customer":{"id":"bench"}}' "$1/link/v1/tokens" |
+    sed 's/.*"link_token":"\([^"]*\)".*/\1/')
+  curl -sf -o /dev/null -H "Authorization: Bearer $token" "$1/link/v1/session"
+  curl -sf -o /dev/null -H "Authorization: Bearer $token" \
+    -d '{"seq":0,"action":{"type":"choose_institution","institution":"sandbox-bank"}}' "$1/link/v1/session/actions"
+  echo "$token"
+}
+
+# count LABEL PORT KIND -- COMMAND...: prints a row with the count a
+# request. For the link API's kinds (session, submit), PARK=yes parks a
+# session first and sends its token (the bare handler takes any).
 count() {
   local label=$1 port=$2 kind=$3; shift 4
   local out="$tmp/cg-$port-$kind.out" log="$tmp/cg-$port-$kind.log" vpid total said
+  local token=(--token bench)
   TOKIO_WORKER_THREADS=1 valgrind --tool=callgrind --callgrind-out-file="$out" "$@" >"$log" 2>&1 &
   vpid=$!; pids+=("$vpid")
   # Under valgrind a server takes seconds to start.
@@ -52,10 +77,11 @@ count() {
     sleep 0.2
   done
   grep -q "listening on" "$log" || { echo "$label: the server did not start:" >&2; cat "$log" >&2; return 1; }
-  "$CLIENT" "http://127.0.0.1:$port" 50 "$kind"
+  if [ "${PARK:-no}" = yes ]; then token=(--token "$(park "http://127.0.0.1:$port")"); fi
+  "$CLIENT" "http://127.0.0.1:$port" 50 "$kind" "${token[@]}"
   # Quiet unless it fails (it says what it sends to whom on every call).
   said=$(callgrind_control -z "$vpid" 2>&1) || { echo "$label: $said" >&2; return 1; }
-  "$CLIENT" "http://127.0.0.1:$port" "$N" "$kind"
+  "$CLIENT" "http://127.0.0.1:$port" "$N" "$kind" "${token[@]}"
   said=$(callgrind_control -d "$vpid" 2>&1) || { echo "$label: $said" >&2; return 1; }
   kill "$vpid"; wait "$vpid" 2>/dev/null || true
   # The dump after the zeroing is the first numbered part.
@@ -65,7 +91,7 @@ count() {
   printf '| %s | %s |\n' "$label" "$((total / N))"
 }
 
-printf '| server, one hop at a time (%s hops each) | instructions a hop |\n|---|---|\n' "$N"
+printf '| server, one request at a time (%s each) | instructions a request |\n|---|---|\n' "$N"
 count "bare handler (fixed_con)" 18210 bank -- target/release/examples/fixed_con 127.0.0.1:18210
 count "bare handler behind the server limits" 18211 bank -- target/release/examples/fixed_con --limits 127.0.0.1:18211
 count "first hop, memory store" 18212 first -- "$BIN" serve --addr 127.0.0.1:18212 --store memory $LIMITS --records "sqlite:$tmp/m1.db"
@@ -75,4 +101,25 @@ count "floor: a bank choice's Redis pipeline" 18215 bank -- target/release/examp
 export CONNECTFLOW_SEAL_KEY=$(printf '%064d' 7)
 count "first hop, Redis store" 18216 first -- "$BIN" serve --addr 127.0.0.1:18216 --store redis://127.0.0.1:16396 $LIMITS --records "sqlite:$tmp/r1.db"
 count "bank choice, Redis store" 18217 bank -- "$BIN" serve --addr 127.0.0.1:18217 --store redis://127.0.0.1:16396 $LIMITS --records "sqlite:$tmp/r2.db"
+
+# The link API. The bare handler answers with what a real server answered
+# (as in link_load.sh): one served outside valgrind gives the two bodies.
+unset CONNECTFLOW_SEAL_KEY
+CONNECTFLOW_API_KEY=$KEY "$BIN" serve --addr 127.0.0.1:18220 --store memory $LIMITS >"$tmp/bodies.log" 2>&1 & bodies_pid=$!; pids+=($!)
+wait_line "$tmp/bodies.log"
+token=$(park http://127.0.0.1:18220)
+curl -sf -H "Authorization: Bearer $token" http://127.0.0.1:18220/link/v1/session >"$tmp/session.json"
+curl -s -H "Authorization: Bearer $token" -H "content-type: application/json" \
+  -d '{"seq":1,"action":{"type":"submit","values":{"username":"user_good"}}}' \
+  http://127.0.0.1:18220/link/v1/session/actions >"$tmp/invalid.json"
+grep -q '"invalid_values"' "$tmp/invalid.json"
+kill "$bodies_pid"
+export CONNECTFLOW_API_KEY=$KEY
+count "link: bare JSON handler, GET (fixed_json)" 18221 session -- target/release/examples/fixed_json 127.0.0.1:18221 "$tmp/session.json" "$tmp/invalid.json"
+count "link: bare JSON handler, 422 (fixed_json)" 18222 submit -- target/release/examples/fixed_json 127.0.0.1:18222 "$tmp/session.json" "$tmp/invalid.json"
+PARK=yes count "link: GET /link/v1/session, memory store" 18223 session -- "$BIN" serve --addr 127.0.0.1:18223 --store memory $LIMITS
+PARK=yes count "link: 422 submit, memory store" 18224 submit -- "$BIN" serve --addr 127.0.0.1:18224 --store memory $LIMITS
+export CONNECTFLOW_SEAL_KEY=$(printf '%064d' 7)
+PARK=yes count "link: GET /link/v1/session, Redis store" 18225 session -- "$BIN" serve --addr 127.0.0.1:18225 --store redis://127.0.0.1:16396 $LIMITS
+PARK=yes count "link: 422 submit, Redis store" 18226 submit -- "$BIN" serve --addr 127.0.0.1:18226 --store redis://127.0.0.1:16396 $LIMITS
 echo "(profiles in $tmp: callgrind_annotate $tmp/cg-PORT-KIND.out.1)"
