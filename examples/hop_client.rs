@@ -93,7 +93,10 @@ async fn main() -> Result<(), String> {
             .await
             .map_err(|e| format!("request {i}: {e}"))?;
         let status = reply.status();
-        let text = reply.text().await.map_err(|e| format!("request {i}: {e}"))?;
+        let text = reply
+            .text()
+            .await
+            .map_err(|e| format!("request {i}: {e}"))?;
         if status.as_u16() != expected {
             return Err(format!("request {i}: {status}: {text}"));
         }
