@@ -21,25 +21,15 @@ tmp=$(mktemp -d)
 wait_line "$tmp/sandbox.log"
 export MONO_SEC_KEY=test_sk_connectflow_sandbox
 PARTNER=(--base-url http://127.0.0.1:18095)
-CONNECTFLOW_API_KEY=$KEY "$BIN" serve --addr 127.0.0.1:18091 --store memory "${PARTNER[@]}" >"$tmp/mem.log" 2>&1 & pids+=($!)
+CONNECTFLOW_API_KEY=$KEY "$BIN" serve --addr 127.0.0.1:18091 --store memory "${PARTNER[@]}" --records "sqlite:$tmp/mem-records.db" >"$tmp/mem.log" 2>&1 & pids+=($!)
 redis-server --port 16398 --save "" --appendonly no --dir "$tmp" >"$tmp/redis.log" 2>&1 & pids+=($!)
 wait_redis 16398
 CONNECTFLOW_API_KEY=$KEY CONNECTFLOW_SEAL_KEY=$(printf '%064d' 7) "$BIN" serve --addr 127.0.0.1:18093 \
-  --store redis://127.0.0.1:16398 "${PARTNER[@]}" >"$tmp/redis-serve.log" 2>&1 & pids+=($!)
+  --store redis://127.0.0.1:16398 "${PARTNER[@]}" --records "sqlite:$tmp/redis-records.db" >"$tmp/redis-serve.log" 2>&1 & pids+=($!)
 wait_line "$tmp/mem.log"; wait_line "$tmp/redis-serve.log"
 
-# A session parked on Sandbox Bank's login form; prints its link token.
-park() { # url
-  local token
-  token=$(curl -sf -H "Authorization: Bearer $KEY" -d '{"customer":{"id":"bench"}}' "$1/link/v1/tokens" |
-    sed 's/.*"link_token":"\([^"]*\)".*/\1/')
-  curl -sf -o /dev/null -H "Authorization: Bearer $token" "$1/link/v1/session"
-  curl -sf -o /dev/null -H "Authorization: Bearer $token" \
-    -d '{"seq":0,"action":{"type":"choose_institution","institution":"sandbox-bank"}}' "$1/link/v1/session/actions"
-  echo "$token"
-}
-MEM_TOKEN=$(park http://127.0.0.1:18091)
-REDIS_TOKEN=$(park http://127.0.0.1:18093)
+MEM_TOKEN=$(park_link http://127.0.0.1:18091 "$KEY")
+REDIS_TOKEN=$(park_link http://127.0.0.1:18093 "$KEY")
 
 # The bare handler answers with exactly what the real endpoints answered.
 curl -sf -H "Authorization: Bearer $MEM_TOKEN" http://127.0.0.1:18091/link/v1/session >"$tmp/session.json"

@@ -48,18 +48,7 @@ wait_redis 16396
 redis-server --port 16395 --save "" --appendonly no --dir "$tmp" >"$tmp/redis-floor.log" 2>&1 & pids+=($!)
 wait_redis 16395
 
-# A link session parked on Sandbox Bank's login form (seq 1), as
-# link_load.sh parks it; prints its link token.
 KEY=ck_bench_host_key
-park() { # url
-  local token
-  token=$(curl -sf -H "Authorization: Bearer $KEY" -d '{"customer":{"id":"bench"}}' "$1/link/v1/tokens" |
-    sed 's/.*"link_token":"\([^"]*\)".*/\1/')
-  curl -sf -o /dev/null -H "Authorization: Bearer $token" "$1/link/v1/session"
-  curl -sf -o /dev/null -H "Authorization: Bearer $token" \
-    -d '{"seq":0,"action":{"type":"choose_institution","institution":"sandbox-bank"}}' "$1/link/v1/session/actions"
-  echo "$token"
-}
 
 # count LABEL PORT KIND -- COMMAND...: prints a row with the count a
 # request. For the link API's kinds (session, submit), PARK=yes parks a
@@ -77,7 +66,10 @@ count() {
     sleep 0.2
   done
   grep -q "listening on" "$log" || { echo "$label: the server did not start:" >&2; cat "$log" >&2; return 1; }
-  if [ "${PARK:-no}" = yes ]; then token=(--token "$(park "http://127.0.0.1:$port")"); fi
+  if [ "${PARK:-no}" = yes ]; then
+    said=$(park_link "http://127.0.0.1:$port" "$KEY") || { echo "$label: no session parked" >&2; return 1; }
+    token=(--token "$said")
+  fi
   "$CLIENT" "http://127.0.0.1:$port" 50 "$kind" "${token[@]}"
   # Quiet unless it fails (it says what it sends to whom on every call).
   said=$(callgrind_control -z "$vpid" 2>&1) || { echo "$label: $said" >&2; return 1; }
@@ -105,9 +97,9 @@ count "bank choice, Redis store" 18217 bank -- "$BIN" serve --addr 127.0.0.1:182
 # The link API. The bare handler answers with what a real server answered
 # (as in link_load.sh): one served outside valgrind gives the two bodies.
 unset CONNECTFLOW_SEAL_KEY
-CONNECTFLOW_API_KEY=$KEY "$BIN" serve --addr 127.0.0.1:18220 --store memory $LIMITS >"$tmp/bodies.log" 2>&1 & bodies_pid=$!; pids+=($!)
+CONNECTFLOW_API_KEY=$KEY "$BIN" serve --addr 127.0.0.1:18220 --store memory $LIMITS --records "sqlite:$tmp/l0.db" >"$tmp/bodies.log" 2>&1 & bodies_pid=$!; pids+=($!)
 wait_line "$tmp/bodies.log"
-token=$(park http://127.0.0.1:18220)
+token=$(park_link http://127.0.0.1:18220 "$KEY")
 curl -sf -H "Authorization: Bearer $token" http://127.0.0.1:18220/link/v1/session >"$tmp/session.json"
 curl -s -H "Authorization: Bearer $token" -H "content-type: application/json" \
   -d '{"seq":1,"action":{"type":"submit","values":{"username":"user_good"}}}' \
@@ -117,9 +109,9 @@ kill "$bodies_pid"
 export CONNECTFLOW_API_KEY=$KEY
 count "link: bare JSON handler, GET (fixed_json)" 18221 session -- target/release/examples/fixed_json 127.0.0.1:18221 "$tmp/session.json" "$tmp/invalid.json"
 count "link: bare JSON handler, 422 (fixed_json)" 18222 submit -- target/release/examples/fixed_json 127.0.0.1:18222 "$tmp/session.json" "$tmp/invalid.json"
-PARK=yes count "link: GET /link/v1/session, memory store" 18223 session -- "$BIN" serve --addr 127.0.0.1:18223 --store memory $LIMITS
-PARK=yes count "link: 422 submit, memory store" 18224 submit -- "$BIN" serve --addr 127.0.0.1:18224 --store memory $LIMITS
+PARK=yes count "link: GET /link/v1/session, memory store" 18223 session -- "$BIN" serve --addr 127.0.0.1:18223 --store memory $LIMITS --records "sqlite:$tmp/l1.db"
+PARK=yes count "link: 422 submit, memory store" 18224 submit -- "$BIN" serve --addr 127.0.0.1:18224 --store memory $LIMITS --records "sqlite:$tmp/l2.db"
 export CONNECTFLOW_SEAL_KEY=$(printf '%064d' 7)
-PARK=yes count "link: GET /link/v1/session, Redis store" 18225 session -- "$BIN" serve --addr 127.0.0.1:18225 --store redis://127.0.0.1:16396 $LIMITS
-PARK=yes count "link: 422 submit, Redis store" 18226 submit -- "$BIN" serve --addr 127.0.0.1:18226 --store redis://127.0.0.1:16396 $LIMITS
+PARK=yes count "link: GET /link/v1/session, Redis store" 18225 session -- "$BIN" serve --addr 127.0.0.1:18225 --store redis://127.0.0.1:16396 $LIMITS --records "sqlite:$tmp/l3.db"
+PARK=yes count "link: 422 submit, Redis store" 18226 submit -- "$BIN" serve --addr 127.0.0.1:18226 --store redis://127.0.0.1:16396 $LIMITS --records "sqlite:$tmp/l4.db"
 echo "(profiles in $tmp: callgrind_annotate $tmp/cg-PORT-KIND.out.1)"

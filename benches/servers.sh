@@ -82,3 +82,19 @@ wrk_rate() {
   out=$(wrk_checked "$1" "$2") || return 1
   awk '/Requests\/sec/ {print $2}' <<<"$out"
 }
+# park_link URL KEY: a link session parked on Sandbox Bank's login form
+# (seq 1: the institution chosen), made with the host's API key KEY;
+# prints its link token, or fails.
+park_link() {
+  local token
+  token=$(curl -sf -H "Authorization: Bearer $2" -H "content-type: application/json" \
+    -d '{"customer":{"id":"bench"}}' "$1/link/v1/tokens" |
+    sed -n 's/.*"link_token":"\([^"]*\)".*/\1/p')
+  [ -n "$token" ] || { echo "park_link: no link token from $1" >&2; return 1; }
+  curl -sf -o /dev/null -H "Authorization: Bearer $token" "$1/link/v1/session" &&
+    curl -sf -o /dev/null -H "Authorization: Bearer $token" -H "content-type: application/json" \
+      -d '{"seq":0,"action":{"type":"choose_institution","institution":"sandbox-bank"}}' \
+      "$1/link/v1/session/actions" ||
+    { echo "park_link: the session at $1 could not be parked" >&2; return 1; }
+  echo "$token"
+}

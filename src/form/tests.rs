@@ -109,8 +109,10 @@ fn choice_accepts_only_its_options() {
 
 proptest::proptest! {
     /// Invariant: a field's name makes it secret exactly when, lowercased,
-    /// it contains one of the secret parts, whatever its case or script
-    /// (`is_secret` compares in place, without the lowercased copy).
+    /// it contains one of the secret parts, whatever its case, non-ASCII
+    /// letters among them (`é`, and `K` and `ſ`, which Unicode case folding
+    /// would take for `k` and `s`): `is_secret` compares in place, without
+    /// the lowercased copy.
     #[test]
     fn a_secret_name_is_one_that_lowercased_contains_a_part(
         name in "(?i)[a-z_]{0,4}(pass|pin|otp|token|cvv|secret|answer)?[a-zé_]{0,4}",

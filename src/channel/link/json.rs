@@ -17,9 +17,9 @@ use serde::Serialize;
 /// or twice).
 const VIEW_BYTES: usize = 1024;
 
-/// `value` as a JSON answer with `status`, as `axum::Json` answers it
-/// (a value that cannot be serialized is a plain-text 500, which our types,
-/// with string keys only, never are).
+/// `value` as a JSON answer with `status`: the bytes, type and length
+/// `axum::Json` gives. A value that cannot be serialized (none of ours:
+/// their maps have string keys) is a plain-text 500.
 pub(crate) fn answer<T: Serialize>(status: StatusCode, value: &T) -> Response {
     let mut body = Vec::with_capacity(VIEW_BYTES);
     match serde_json::to_writer(&mut body, value) {

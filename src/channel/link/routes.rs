@@ -34,7 +34,9 @@ pub fn router(link: Arc<LinkService>) -> Router {
     // a second route to pass through, ~2,600 instructions on every request
     // of the API (issue 13's callgrind of the link API). The catch-all
     // routes keep what nesting gave: an unknown path under `/link/v1`
-    // answers in the API's JSON.
+    // answers in the API's JSON (`{*rest}` needs a segment, hence `/link/v1/`
+    // on its own). They are routes, not a fallback: a host mounting its own
+    // routes under `/link/v1` beside these would now be refused at start.
     //
     // The method-not-allowed answer is set before the CORS layer: set after,
     // it replaced each route's fallback with one the layer does not wrap,
@@ -45,13 +47,18 @@ pub fn router(link: Arc<LinkService>) -> Router {
         .route("/link/v1/session/events", get(super::sse::events))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
     if let Some(cors) = cors(&link.config().cors_origins) {
-        front = front.layer(cors);
+        // `layer` wraps the router's not-found fallback too, and `merge`
+        // hands a router's fallback on: reset, the CORS answers stay on
+        // the front-end routes instead of reaching every unknown path of
+        // the app (review: `OPTIONS /anything` was answered as a preflight).
+        front = front.layer(cors).reset_fallback();
     }
     let api = Router::new()
         .route("/link/v1/tokens", post(post_tokens))
         .route("/link/v1/exchange", post(post_exchange))
         .route("/link/v1/openapi.json", get(openapi_json))
         .route("/link/v1", any(not_found))
+        .route("/link/v1/", any(not_found))
         .route("/link/v1/{*rest}", any(not_found))
         .merge(front)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
@@ -288,6 +295,70 @@ mod tests {
     use crate::store::MemoryStore;
     use crate::testing::mono_driver;
 
+    fn link(cors_origins: Vec<String>) -> Arc<LinkService> {
+        let driver = mono_driver("http://127.0.0.1:9", DriverConfig::default());
+        let service = SessionService::new(
+            vec![driver],
+            Arc::new(MemoryStore::new()),
+            Default::default(),
+        );
+        LinkService::new(
+            Arc::new(service),
+            super::super::LinkConfig {
+                cors_origins,
+                ..Default::default()
+            },
+            super::super::ApiKey::generate(),
+        )
+    }
+
+    /// An unknown path under `/link/v1` answers in the API's JSON (as the
+    /// nested router's fallback did), and an unknown path elsewhere is
+    /// not the link API's: with CORS on, it is not answered as a preflight
+    /// (review: the CORS layer's fallback reached every path of the app).
+    #[tokio::test]
+    async fn unknown_paths_are_the_apis_only_under_its_prefix() {
+        use tower::ServiceExt;
+        let app = router(link(vec!["https://app.example".into()]));
+        let send = |method: Method, path: &str| {
+            let request = axum::http::Request::builder()
+                .method(method)
+                .uri(path)
+                .header("origin", "https://app.example")
+                .header("access-control-request-method", "GET")
+                .body(Body::empty());
+            let app = app.clone();
+            async move { app.oneshot(request.unwrap()).await.unwrap() }
+        };
+        for path in [
+            "/link/v1",
+            "/link/v1/",
+            "/link/v1/nothing",
+            "/link/v1/session/",
+        ] {
+            let answer = send(Method::GET, path).await;
+            assert_eq!(answer.status(), StatusCode::NOT_FOUND, "{path}");
+            let body = axum::body::to_bytes(answer.into_body(), MAX_BODY)
+                .await
+                .unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(body["error"]["code"], "not_found", "{path}");
+        }
+        for path in ["/nothing", "/link/"] {
+            let answer = send(Method::OPTIONS, path).await;
+            assert_eq!(answer.status(), StatusCode::NOT_FOUND, "{path}");
+            assert!(
+                answer
+                    .headers()
+                    .get("access-control-allow-origin")
+                    .is_none(),
+                "{path}"
+            );
+        }
+        let preflight = send(Method::OPTIONS, "/link/v1/session").await;
+        assert!(preflight.status().is_success(), "{}", preflight.status());
+    }
+
     /// An action's future (what axum allocates and copies for every
     /// `POST /link/v1/session/actions`, the 422s included) stays small: the
     /// paths that run a turn are boxed where they start. It was 14,512 bytes
@@ -295,18 +366,7 @@ mod tests {
     /// server's CPU in copying it).
     #[test]
     fn an_actions_future_stays_small() {
-        let driver = mono_driver("http://127.0.0.1:9", DriverConfig::default());
-        let service = SessionService::new(
-            vec![driver],
-            Arc::new(MemoryStore::new()),
-            Default::default(),
-        );
-        let link = LinkService::new(
-            Arc::new(service),
-            super::super::LinkConfig::default(),
-            super::super::ApiKey::generate(),
-        );
-        let action = post_action(State(link), HeaderMap::new(), Body::empty());
+        let action = post_action(State(link(Vec::new())), HeaderMap::new(), Body::empty());
         let size = std::mem::size_of_val(&action);
         assert!(size <= 4096, "an action's future is {size} bytes");
     }
