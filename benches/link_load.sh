@@ -33,16 +33,31 @@ REDIS_TOKEN=$(park_link http://127.0.0.1:18093 "$KEY")
 
 # The bare handler answers with exactly what the real endpoints answered.
 curl -sf -H "Authorization: Bearer $MEM_TOKEN" http://127.0.0.1:18091/link/v1/session >"$tmp/session.json"
-curl -s -H "Authorization: Bearer $MEM_TOKEN" \
-  -d '{"seq":1,"action":{"type":"submit","values":{"username":"user_good"}}}' \
+SUBMIT_BODY='{"seq":1,"action":{"type":"submit","values":{"username":"user_good"}}}'
+curl -s -H "Authorization: Bearer $MEM_TOKEN" -d "$SUBMIT_BODY" \
   http://127.0.0.1:18091/link/v1/session/actions >"$tmp/invalid.json"
 grep -q '"invalid_values"' "$tmp/invalid.json"
 target/release/examples/fixed_json 127.0.0.1:18092 "$tmp/session.json" "$tmp/invalid.json" >"$tmp/bare.log" 2>&1 & pids+=($!)
 wait_line "$tmp/bare.log"
 
-rps() { # url script token
-  LINK_TOKEN=$3 LINK_SEQ=1 wrk -t1 -c"$CONNECTIONS" -d"$DURATION" -s "benches/link/$2.lua" "$1" |
-    awk '/Requests\/sec/ {print $2}'
+# rps URL SCRIPT TOKEN: requests a second, or the script stops when a reply
+# was not the row's: a 2xx for the view; for the submit, a refusal every
+# time (wrk counts any status but a 2xx or 3xx) that is still the 422
+# after the run (a token that stopped working would refuse with a 401).
+rps() {
+  local out n refused
+  if [ "$2" = session ]; then
+    out=$(LINK_TOKEN=$3 LINK_SEQ=1 wrk_checked "$1" "benches/link/$2.lua") || return 1
+  else
+    out=$(LINK_TOKEN=$3 LINK_SEQ=1 wrk -t1 -c"$CONNECTIONS" -d"$DURATION" -s "benches/link/$2.lua" "$1")
+    n=$(awk '/requests in/ {print $1}' <<<"$out")
+    refused=$(awk '/Non-2xx or 3xx responses/ {print $NF}' <<<"$out")
+    if [ -z "$n" ] || [ "$n" = 0 ] || [ "$refused" != "$n" ] || [ "$(curl -s -o /dev/null -w '%{http_code}' \
+      -H "Authorization: Bearer $3" -H "content-type: application/json" -d "$SUBMIT_BODY" "$1/link/v1/session/actions")" != 422 ]; then
+      echo "wrk against $1 ($2) did not measure 422s:" >&2; echo "$out" >&2; return 1
+    fi
+  fi
+  awk '/Requests\/sec/ {print $2}' <<<"$out"
 }
 # The machine is a VM on a shared host: throughput drifts between runs. Each
 # scenario is therefore compared with a bare run made just before it.
