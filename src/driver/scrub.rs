@@ -280,7 +280,7 @@ impl Scrubber {
 
 /// Lower-case hex.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 /// Standard base64 with padding (RFC 4648 §4).

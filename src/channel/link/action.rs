@@ -133,7 +133,7 @@ impl Action {
             Action::SwitchAuthMethod { auth_method } => part(auth_method),
             Action::Back {} | Action::Retry {} | Action::Exit {} => {}
         }
-        super::token::hex(&mac.finalize().into_bytes())
+        super::token::digest_hex(&mac.finalize().into_bytes())
     }
 }
 

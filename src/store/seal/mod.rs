@@ -105,7 +105,7 @@ impl NonceSource {
 
 impl fmt::Debug for Sealer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ids: Vec<String> = self.keys.iter().map(|(id, _)| hex(id)).collect();
+        let ids: Vec<String> = self.keys.iter().map(|(id, _)| hex::encode(id)).collect();
         f.debug_struct("Sealer")
             .field("key_ids", &ids)
             .finish_non_exhaustive()
@@ -120,10 +120,6 @@ fn random<const N: usize>() -> Result<[u8; N], SealError> {
         .fill(&mut bytes)
         .map_err(|_| SealError::BadKey("the system's random generator failed"))?;
     Ok(bytes)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `part` as SipHash-2-4 (128 bits) keyed with `key`'s first half, hex,
@@ -246,7 +242,10 @@ impl Sealer {
 
     /// The id of the key records are sealed with (hex).
     pub fn key_id(&self) -> String {
-        self.keys.first().map(|(id, _)| hex(id)).unwrap_or_default()
+        self.keys
+            .first()
+            .map(|(id, _)| hex::encode(id))
+            .unwrap_or_default()
     }
 
     /// Encrypts `plaintext` bound to `aad` with the newest key. An empty
@@ -280,7 +279,7 @@ impl Sealer {
         }
         let (id, rest) = sealed[1..].split_at(KEY_ID_LEN);
         let Some((_, key)) = self.keys.iter().find(|(k, _)| k == id) else {
-            return Err(SealError::UnknownKey(hex(id)));
+            return Err(SealError::UnknownKey(hex::encode(id)));
         };
         let (nonce, ciphertext) = rest
             .split_first_chunk::<NONCE_LEN>()
