@@ -22,6 +22,8 @@
 //! The same holds after a non-empty (pre-dialled) first hop `t0`: every
 //! answer after it is recovered, including an empty first one.
 
+use std::borrow::Cow;
+
 pub use super::marks::TextMarks;
 
 /// What one cumulative hop carries, relative to the previous hop's raw text.
@@ -173,9 +175,19 @@ pub fn is_dialled_code(input: &str) -> bool {
 /// codes compare equal across gateways that send them with or without the
 /// marks. Surrounding whitespace is removed; an empty code stays empty.
 pub fn normalise_service_code(code: &str) -> String {
-    let core = strip_code_marks(code);
+    normalised_service_code(Cow::Borrowed(code))
+}
+
+/// [`normalise_service_code`], keeping `code`'s own buffer when it is
+/// already canonical: a form's `%2A384%23`, decoded, is not copied again.
+pub(crate) fn normalised_service_code(code: Cow<'_, str>) -> String {
+    let core = strip_code_marks(&code);
     if core.is_empty() {
         return String::new();
+    }
+    // Exactly one `*` and one `#` stripped, and nothing else: `*core#`.
+    if code.len() == core.len() + 2 && code.starts_with('*') && code.ends_with('#') {
+        return code.into_owned();
     }
     let mut out = String::with_capacity(core.len() + 2);
     out.push('*');
@@ -206,6 +218,21 @@ pub(super) fn last_segment(text: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Invariant: a code is `*`, its core (trimmed, its leading `*`s
+        /// and trailing `#`s stripped) and `#`, or empty when the core is;
+        /// the path that keeps an already canonical code's buffer gives
+        /// the same as building it anew.
+        #[test]
+        fn a_service_code_is_its_core_between_the_marks(code in "[ *#0-9]{0,9}") {
+            let core = code.trim().trim_start_matches('*').trim_end_matches('#');
+            let want = if core.is_empty() { String::new() } else { format!("*{core}#") };
+            prop_assert_eq!(normalised_service_code(Cow::Owned(code.clone())), want.clone());
+            prop_assert_eq!(normalise_service_code(&code), want);
+        }
+    }
 
     #[test]
     fn a_dialled_code_is_told_from_an_answer() {

@@ -13,11 +13,12 @@
 //!
 //! Response: `200 text/plain`, body `CON <text>` (continue) or `END <text>`.
 
+use super::msisdn::normalised_msisdn;
 use super::{
     normalise_msisdn, DecodeError, Gateway, GatewayRequest, GatewayResponse, Payload, RawHop,
     Screen, SessionEnded,
 };
-use crate::channel::ussd::input::normalise_service_code;
+use crate::channel::ussd::input::normalised_service_code;
 use std::borrow::Cow;
 
 /// The Africa's Talking codec (store-key name `at`).
@@ -80,6 +81,14 @@ impl<'a> Fields<'a> {
         Fields { values }
     }
 
+    /// A field's value, taken out (absent: empty), for a caller that
+    /// keeps it: a decoded value's buffer moves rather than being copied.
+    fn take(&mut self, field: Field) -> Cow<'a, str> {
+        self.values[field as usize]
+            .take()
+            .unwrap_or(Cow::Borrowed(""))
+    }
+
     fn get(&self, field: Field) -> Option<&str> {
         self.values[field as usize].as_deref()
     }
@@ -105,11 +114,11 @@ impl Gateway for AfricasTalking {
     }
 
     fn decode(&self, request: &GatewayRequest) -> Result<RawHop, DecodeError> {
-        let fields = Fields::parse(request);
+        let mut fields = Fields::parse(request);
         Ok(RawHop {
             session_id: fields.session_id()?,
-            phone: normalise_msisdn(fields.optional(Field::Phone)),
-            service_code: normalise_service_code(fields.optional(Field::ServiceCode)),
+            phone: normalised_msisdn(fields.take(Field::Phone)),
+            service_code: normalised_service_code(fields.take(Field::ServiceCode)),
             network: fields.optional(Field::Network).trim().to_owned(),
             // Raw, untrimmed: the suffix diff compares it byte for byte with
             // the previous hop's text.

@@ -5,6 +5,8 @@
 //! `+` in the query string deliver it as a space (form encoding turns `+`
 //! into a space). Session keys, resume-by-MSISDN and logs need one form.
 
+use std::borrow::Cow;
+
 /// Country calling codes of the markets the USSD gateways serve. Only these
 /// justify adding a `+` to a bare digit string: a number we cannot place is
 /// better left alone than mislabelled.
@@ -38,12 +40,18 @@ const MAX_E164_DIGITS: usize = 15;
 /// assert_eq!(normalise_msisdn("0803 123 4567"), "08031234567");
 /// ```
 pub fn normalise_msisdn(raw: &str) -> String {
+    normalised_msisdn(Cow::Borrowed(raw))
+}
+
+/// [`normalise_msisdn`], keeping `raw`'s own buffer when it is already
+/// E.164: a form's `%2B254…`, decoded, is not copied again.
+pub(crate) fn normalised_msisdn(raw: Cow<'_, str>) -> String {
     // Already E.164 (what Africa's Talking sends): nothing to clean, and a
     // copy is cheaper than filtering it a character at a time (this runs
     // on every hop).
     if let Some(digits) = raw.strip_prefix('+') {
         if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-            return raw.to_owned();
+            return raw.into_owned();
         }
     }
     // One string, grown in place.
