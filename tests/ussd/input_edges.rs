@@ -126,3 +126,34 @@ async fn two_concurrent_hops_of_one_session_apply_exactly_once() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_hubtel_cart_request_on_a_pin_form_is_refused_not_submitted() {
+    // A Programmable Services account pointed at the classic endpoint sends
+    // its app's extras (ussd.md §3) there too: a cart is not the PIN.
+    let partner = StubPartner::start_with(catalogues::secret_between_fields())
+        .await
+        .unwrap();
+    let url = serve(&partner.url(), Setup::default()).await;
+    let mut phone = HubtelPhone {
+        client: reqwest::Client::new(),
+        url: rig::gateway(&url, "/ussd/hubtel"),
+        session: "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1".into(),
+        sequence: 0,
+    };
+    phone.hop("Initiation", "*714*4#").await;
+    phone.hop("Response", "1").await;
+    let (end, text) = phone.hop("Response", "acc").await;
+    assert!(!end, "{text}");
+    for kind in ["AddToCart", "Query", "Favorite"] {
+        let (end, text) = phone.hop(kind, "1234").await;
+        assert!(end && text.contains("USSD only"), "{kind}: {text}");
+    }
+    // The form still waits for its PIN (a cart taken for it would have
+    // moved it on to the note), and the login goes out once, with the note.
+    let (end, text) = phone.hop("Response", "1234").await;
+    assert!(!end && text.contains("Note"), "{text}");
+    assert_eq!(partner.count(StubPartner::LOGIN), 0, "{text}");
+    let (_, text) = phone.hop("Response", "memo").await;
+    assert_eq!(partner.count(StubPartner::LOGIN), 1, "{text}");
+}

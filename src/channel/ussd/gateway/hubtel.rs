@@ -4,8 +4,9 @@
 //! Sequence, ClientState}`. `Type` is `Initiation | Response | Release |
 //! Timeout` in the classic API and lower-case (plus `AddToCart`, `Query`,
 //! `Favorite`, …) in Programmable Services, so it is matched
-//! case-insensitively and anything unknown is read as user input. Keys are
-//! also matched case-insensitively, so a camelCase client decodes too.
+//! case-insensitively; a kind that is none of the four is not a USSD step
+//! and is refused (`Payload::Unsupported`), never read as user input. Keys
+//! are also matched case-insensitively, so a camelCase client decodes too.
 //!
 //! Response: `{"Type": "Response" | "Release", "Message", "ClientState"}`.
 //! Programmable Services' own reply shape is [`super::hubtel_ps`].
@@ -114,14 +115,18 @@ impl Gateway for Hubtel {
         let message = text(&object, "Message");
         let payload = match kind.to_ascii_lowercase().as_str() {
             "initiation" => Payload::Initiation { dialled: message },
-            "release" => Payload::Release,
-            "timeout" => Payload::Timeout,
-            // "response", and the Programmable Services extras (AddToCart,
-            // Query, Favorite, …): all carry what the person typed last.
-            _ => Payload::Latest {
+            "response" => Payload::Latest {
                 text: message,
                 sequence: sequence(&object),
             },
+            "release" => Payload::Release,
+            "timeout" => Payload::Timeout,
+            // The Programmable Services extras (AddToCart, Query, Favorite,
+            // ussd.md §3) sent to this endpoint, and whatever Hubtel adds
+            // next: none is what the person typed, and reading one as input
+            // would submit a cart or a search string to a PIN form (found
+            // in review; `hubtel_ps` refused them already).
+            _ => Payload::Unsupported(kind),
         };
 
         Ok(hop(&object, session_id, payload))
