@@ -96,7 +96,10 @@ pub trait AuthStore: Send + Sync + fmt::Debug + 'static {
     /// customer — marks it validated again and bumps `last_updated`; notes
     /// the link under its reference and, when asked, queues its webhook
     /// delivery, all in one transaction. The same reference twice changes
-    /// nothing and answers as the first time did (delivery is at least once).
+    /// nothing and answers as the first time did (delivery is at least
+    /// once), while the link it names is in force: a reference reused by a
+    /// host for another account or customer, or for this account after it
+    /// was unlinked, records the new link.
     fn link<'a>(&'a self, link: NewLink<'a>) -> BoxFuture<'a, Result<Linked, RecordsError>>;
 
     /// The auth with this id.

@@ -290,3 +290,56 @@ async fn two_flows_sharing_a_reference_record_two_links() {
         assert_eq!(all.total, 2, "{name}");
     }
 }
+
+/// Finding (review, 2026-12-06): a reference names a link that is in force.
+/// A host that gives a new flow the reference of an earlier one (its own
+/// per-account reference) after that account was unlinked had the new link
+/// taken for a retry of the old delivery: the auth stayed unlinked, its
+/// `last_updated` stayed, and no webhook told the host. Now linking it
+/// again validates it again and queues a webhook, each time it happens;
+/// a retry of that delivery still records nothing twice.
+#[tokio::test]
+async fn an_unlinked_account_linked_again_under_its_old_reference_is_linked() {
+    for backend in backends().await {
+        let (name, store) = (backend.name, backend.store.as_ref());
+        let flow = linked("ada-gtbank", "acc-1", "ada", "gtbank");
+        let link = |at| {
+            store.link(NewLink {
+                linked: &flow,
+                env: Env::Sandbox,
+                at,
+                outbox: true,
+            })
+        };
+        let first = link(jan(1, 9)).await.unwrap();
+        let mut deliveries = vec![first.delivery.clone().unwrap()];
+        for (round, day) in [(1, 2), (2, 4)] {
+            store
+                .set_validated(&first.auth.id, false, jan(day, 9))
+                .await
+                .unwrap();
+            let again = link(jan(day + 1, 9)).await.unwrap();
+            assert_eq!(again.auth.id, first.auth.id, "{name} {round}");
+            assert!(again.auth.validated, "{name} {round}: linked again");
+            assert!(again.returning, "{name} {round}");
+            assert_eq!(again.auth.last_updated, jan(day + 1, 9), "{name} {round}");
+            let delivery = again.delivery.clone().unwrap();
+            assert!(
+                !deliveries.contains(&delivery),
+                "{name} {round}: the host is told, by a webhook of its own"
+            );
+            deliveries.push(delivery);
+            // Its retry (the answer lost) records nothing twice.
+            let retry = link(jan(day + 1, 10)).await.unwrap();
+            assert_eq!(retry.auth.id, first.auth.id, "{name} {round}");
+            assert!(
+                retry
+                    .delivery
+                    .as_ref()
+                    .is_some_and(|d| deliveries.contains(d)),
+                "{name} {round}: a retry queues no webhook"
+            );
+            assert_eq!(retry.auth.last_updated, jan(day + 1, 9), "{name} {round}");
+        }
+    }
+}

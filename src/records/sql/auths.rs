@@ -37,23 +37,36 @@ impl SqlStore {
         let at = db_ms(link.at);
         let _writer = self.writer().await;
         let mut tx = self.write().await?;
-        // The flow's reference makes a delivery idempotent, unless it
-        // already names a link of another account or customer: a host that
-        // gave two flows one reference. That second link is then kept under
-        // the reference with its account and customer, recorded rather than
-        // folded into the first, and still found by its own retries.
+        // The flow's reference makes a delivery idempotent: a retry finds
+        // the link it recorded. Unless the reference names a link that
+        // cannot be this flow's, as a host may give two flows one
+        // reference: a link of another account or customer (this one is
+        // then kept under the reference with its account and customer,
+        // and still found by its own retries), or one whose auth has been
+        // unlinked since (this account linked again: validated again and
+        // announced, under a key of its own). A retry can only follow its
+        // delivery within the session's life, so the one retry taken for a
+        // new link is of a delivery whose account was unlinked in between:
+        // recorded as linked again, which it was, by this flow.
+        let at_key = |key: &str| format!("{key}#{at}");
         let key = match self.repeated(&mut tx, &linked.reference).await? {
             Some(done) if same_link(&done.auth, linked, &customer_id) => {
-                tx.rollback().await?;
-                return Ok(done);
-            }
-            Some(_) => {
-                let key = format!("{}#{}#{}", linked.reference, linked.account_id, customer_id);
-                if let Some(done) = self.repeated(&mut tx, &key).await? {
+                if done.auth.validated {
                     tx.rollback().await?;
                     return Ok(done);
                 }
-                key
+                at_key(&linked.reference)
+            }
+            Some(_) => {
+                let key = format!("{}#{}#{}", linked.reference, linked.account_id, customer_id);
+                match self.repeated(&mut tx, &key).await? {
+                    Some(done) if done.auth.validated => {
+                        tx.rollback().await?;
+                        return Ok(done);
+                    }
+                    Some(_) => at_key(&key),
+                    None => key,
+                }
             }
             None => linked.reference.clone(),
         };
