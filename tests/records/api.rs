@@ -443,3 +443,32 @@ async fn without_an_api_key_configured_every_request_is_refused() {
         );
     }
 }
+
+/// Finding (review, 2026-12-06): a wrong method got axum's empty 405 and an
+/// unknown path under `/v2` the app's plain 404, where every other problem
+/// is Okra's `{status: "error", message, data: null}`.
+#[tokio::test]
+async fn a_wrong_method_or_an_unknown_route_is_answered_in_the_envelope() {
+    let backend = crate::kit::sqlite().await;
+    let url = serve_api(backend.store.clone()).await;
+    let client = reqwest::Client::new();
+    for (method, path, want) in [
+        (reqwest::Method::GET, "/v2/auth/getById", 405),
+        (reqwest::Method::PUT, "/v2/products/auths", 405),
+        (reqwest::Method::POST, "/v2/auth/getByNothing", 404),
+        (reqwest::Method::POST, "/v2/", 404),
+        (reqwest::Method::GET, "/v2", 404),
+    ] {
+        let response = client
+            .request(method.clone(), format!("{url}{path}"))
+            .bearer_auth(crate::kit::KEY)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), want, "{method} {path}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["status"], "error", "{method} {path}: {body}");
+        assert!(body["message"].is_string(), "{method} {path}: {body}");
+        assert!(body["data"].is_null(), "{method} {path}: {body}");
+    }
+}
