@@ -24,6 +24,12 @@ pub(crate) struct LinkApiArgs {
     /// (repeatable; `*` for any).
     #[arg(long = "cors-origin", value_name = "ORIGIN")]
     cors_origins: Vec<String>,
+    /// Put the LoginId in a Flinks flow's `REDIRECT` event, as the Flinks
+    /// Connect iframe does, for a front-end written for it (off: the
+    /// front-end never holds the durable id; the backend exchanges the
+    /// public token for it).
+    #[arg(long)]
+    flinks_redirect_login_id: bool,
     /// Send USSD → web hand-off links by Africa's Talking SMS as this
     /// application username (with AT_API_KEY); logged instead when absent.
     #[arg(long, value_name = "USERNAME")]
@@ -81,6 +87,7 @@ pub(crate) fn mount(
             .clone()
             .unwrap_or_else(|| format!("http://{addr}")),
         cors_origins: args.cors_origins.clone(),
+        flinks_redirect_login_id: args.flinks_redirect_login_id,
         ..LinkConfig::default()
     };
     let link = LinkService::with_metrics(service, config, key, metrics);

@@ -30,15 +30,26 @@ fn greatday(form: &Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn greatday_links_flinks_capital_through_the_api_and_the_stream_speaks_flinks() {
+    greatday_links(false).await;
+}
+
+/// The host opted in (`--flinks-redirect-login-id`): a front-end written
+/// for the Flinks Connect iframe finds the LoginId where the iframe puts it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_host_may_put_the_login_id_in_the_redirect_as_the_iframe_does() {
+    greatday_links(true).await;
+}
+
+/// Greatday's whole link through the API, with the REDIRECT's URL carrying
+/// the LoginId only when `redirect_login_id`.
+async fn greatday_links(redirect_login_id: bool) {
     let sandbox = Sandbox::start_local().await.unwrap();
-    let rig = serve(
-        &sandbox.url(),
-        Setup {
-            flinks: true,
-            ..Setup::default()
-        },
-    )
-    .await;
+    let mut setup = Setup {
+        flinks: true,
+        ..Setup::default()
+    };
+    setup.link.flinks_redirect_login_id = redirect_login_id;
+    let rig = serve(&sandbox.url(), setup).await;
     let client = &rig.client;
     let token = client
         .token(json!({
@@ -119,7 +130,8 @@ async fn greatday_links_flinks_capital_through_the_api_and_the_stream_speaks_fli
     let mono = stream.await.unwrap();
     assert!(mono.contains("event: SUBMIT_MFA"), "{mono}");
     // ... Flinks Connect's when asked, ending on the redirect with the
-    // LoginId, the institution and the tag in its URL, as the iframe's.
+    // institution and the tag in its URL, as the iframe's, and the LoginId
+    // only if the host said so: by default the front-end never holds it.
     let flinks = flinks_stream.await.unwrap();
     let steps: Vec<&str> = flinks
         .lines()
@@ -146,7 +158,16 @@ async fn greatday_links_flinks_capital_through_the_api_and_the_stream_speaks_fli
         .unwrap();
     let url = redirect["url"].as_str().unwrap();
     assert!(url.starts_with("https://host.example/done?"), "{url}");
-    assert!(url.contains(&format!("loginId={login_id}")), "{url}");
+    assert_eq!(
+        url.contains(&format!("loginId={login_id}")),
+        redirect_login_id,
+        "{url}"
+    );
+    assert_eq!(
+        flinks.contains(&login_id) || mono.contains(&login_id),
+        redirect_login_id,
+        "the LoginId on a stream: {flinks}"
+    );
     assert!(url.contains("institution=FlinksCapital"), "{url}");
     assert!(url.contains("tag=ref-flinks-1"), "{url}");
     // Nothing Greatday typed is on either stream.

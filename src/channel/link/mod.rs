@@ -89,6 +89,14 @@ pub struct LinkConfig {
     pub poll_interval: Duration,
     /// The longest an event stream stays open.
     pub stream_lifetime: Duration,
+    /// Whether a Flinks flow's `REDIRECT` event (the event stream's
+    /// `?events=flinks`) carries the LoginId in its URL, as the Flinks
+    /// Connect iframe's does. Off by default: the LoginId is the durable
+    /// account id, which the front-end never holds (the host's backend
+    /// gets it by exchanging the public token); on for a front-end written
+    /// for the iframe that reads it there, the host accepting that anyone
+    /// holding the link token can read it too.
+    pub flinks_redirect_login_id: bool,
 }
 
 impl Default for LinkConfig {
@@ -102,6 +110,7 @@ impl Default for LinkConfig {
             cors_origins: Vec::new(),
             poll_interval: Duration::from_millis(250),
             stream_lifetime: Duration::from_secs(30 * 60),
+            flinks_redirect_login_id: false,
         }
     }
 }

@@ -133,7 +133,7 @@ enum Names {
     security(("link_token" = [])),
     params(
         ("token" = Option<String>, Query, description = "The link token, for clients that cannot set headers (EventSource)"),
-        ("events" = Option<String>, Query, description = "`mono` (default): Mono's event names; `flinks`: Flinks Connect's steps (`COMPONENT_LOAD_MFA`, ..., `REDIRECT` with the LoginId in its `url`)"),
+        ("events" = Option<String>, Query, description = "`mono` (default): Mono's event names; `flinks`: Flinks Connect's steps (`COMPONENT_LOAD_MFA`, ..., `REDIRECT`, its `url` with the institution and `tag`, and the LoginId only where the server was started with `--flinks-redirect-login-id`)"),
     ),
     responses(
         (status = 200, description = "`text/event-stream`: `event:` is Mono's event name (or Flinks Connect's step), `data:` the event as JSON, `id:` its position in the flow's events (none on Flinks' screen events)", content_type = "text/event-stream", body = String),

@@ -133,7 +133,10 @@ impl LinkState {
 
 /// The link channel as the session service sees it.
 #[derive(Debug, Default)]
-pub(crate) struct LinkChannel;
+pub(crate) struct LinkChannel {
+    /// [`LinkConfig::flinks_redirect_login_id`](super::LinkConfig::flinks_redirect_login_id).
+    pub(crate) redirect_login_id: bool,
+}
 
 impl Channel<LinkState> for LinkChannel {
     fn name(&self) -> &'static str {
@@ -161,6 +164,11 @@ impl Channel<LinkState> for LinkChannel {
             Some(url) => ConnectEvents::new(url.clone()),
             None => ConnectEvents::default(),
         };
+        if !self.redirect_login_id {
+            // What the front-end never holds (view.rs), unless the host
+            // said otherwise.
+            names = names.without_login_id();
+        }
         // The events first: the REDIRECT names the institution chosen.
         for (_, event) in state.events_from(0) {
             names.event(event);

@@ -377,7 +377,9 @@ impl LinkService {
             version,
             session,
             flow,
-            Arc::new(LinkChannel),
+            Arc::new(LinkChannel {
+                redirect_login_id: self.config.flinks_redirect_login_id,
+            }),
             self.config.reply_budget,
         ))
         .await;

@@ -22,7 +22,7 @@
 //! | `ACCOUNT_SELECTED` | `ACCOUNT_SELECTED` |
 //! | `ERROR` with a partner code | a code event `{flinksCode, institution}` |
 //! | `EXIT` | `COMPONENT_CLOSE_SESSION` |
-//! | linked | `{step: REDIRECT, institution, url}`, `url` = the redirect URL with `loginId` and `institution` (and `tag`, the flow's reference) |
+//! | linked | `{step: REDIRECT, institution, url}`, `url` = the redirect URL with `loginId` and `institution` (and `tag`, the flow's reference); no `loginId` [`without_login_id`](ConnectEvents::without_login_id) |
 
 use super::encode::path_segment;
 use crate::flow::{Event, EventKind, FormPurpose, Notice, View};
@@ -37,6 +37,8 @@ pub const DEFAULT_REDIRECT_URL: &str = "https://localhost/flinks-connect/done";
 #[derive(Debug, Clone)]
 pub struct ConnectEvents {
     redirect_url: String,
+    /// Whether the `REDIRECT`'s URL carries the `loginId`, as the iframe's.
+    login_id: bool,
     institution: Option<String>,
     /// What the last screen was, to say nothing when it is shown again.
     last_screen: Option<String>,
@@ -53,9 +55,20 @@ impl ConnectEvents {
     pub fn new(redirect_url: impl Into<String>) -> ConnectEvents {
         ConnectEvents {
             redirect_url: redirect_url.into(),
+            login_id: true,
             institution: None,
             last_screen: None,
         }
+    }
+
+    /// The same, its `REDIRECT`'s URL without the `loginId` (`institution`
+    /// and `tag` only): for a browser that must not hold the durable id,
+    /// whose backend gets it another way (the link API's exchange of a
+    /// public token). The LoginId never expires (flinks.md §4), so where
+    /// it lands matters.
+    pub fn without_login_id(mut self) -> ConnectEvents {
+        self.login_id = false;
+        self
     }
 
     /// A flow event as Flinks Connect's, if it has one.
@@ -142,17 +155,12 @@ impl ConnectEvents {
                 ..
             } => {
                 let institution = self.institution.clone().unwrap_or_default();
-                let mut url = format!(
-                    "{}{}loginId={}&institution={}",
-                    self.redirect_url,
-                    if self.redirect_url.contains('?') {
-                        '&'
-                    } else {
-                        '?'
-                    },
-                    path_segment(login_id),
-                    path_segment(&institution),
-                );
+                let mut url = self.redirect_url.clone();
+                url.push(if url.contains('?') { '&' } else { '?' });
+                if self.login_id {
+                    url.push_str(&format!("loginId={}&", path_segment(login_id)));
+                }
+                url.push_str(&format!("institution={}", path_segment(&institution)));
                 if let Some(tag) = reference {
                     url.push_str(&format!("&tag={}", path_segment(tag)));
                 }
