@@ -22,7 +22,7 @@
 //! | `ACCOUNT_SELECTED` | `ACCOUNT_SELECTED` |
 //! | `ERROR` with a partner code | a code event `{flinksCode, institution}` |
 //! | `EXIT` | `COMPONENT_CLOSE_SESSION` |
-//! | linked | `{step: REDIRECT, institution, url}`, `url` = the redirect URL with `loginId` and `institution` (and `tag`, the flow's reference); no `loginId` [`without_login_id`](ConnectEvents::without_login_id) |
+//! | linked | `{step: REDIRECT, institution, url}`, `url` = the redirect URL with `loginId` and `institution` (and `tag`, the flow's reference); [`without_login_id`](ConnectEvents::without_login_id) leaves `loginId` out |
 
 use super::encode::path_segment;
 use crate::flow::{Event, EventKind, FormPurpose, Notice, View};
