@@ -191,12 +191,7 @@ async fn a_late_hubtel_retry_of_an_earlier_hop_is_never_sent_to_the_bank() {
         .await
         .unwrap();
     let url = serve(&partner.url(), Setup::default()).await;
-    let mut phone = HubtelPhone {
-        client: reqwest::Client::new(),
-        url: gateway(&url, "/ussd/hubtel"),
-        session: "3c8dfb7a1d2e4f60a9b8c7d6e5f40399".into(),
-        sequence: 0,
-    };
+    let mut phone = HubtelPhone::new(&url, "3c8dfb7a1d2e4f60a9b8c7d6e5f40399");
     phone.hop("Initiation", "*714*4#").await;
     phone.hop("Response", "1").await;
     phone.hop("Response", "acc").await;

@@ -135,12 +135,7 @@ async fn a_hubtel_cart_request_on_a_pin_form_is_refused_not_submitted() {
         .await
         .unwrap();
     let url = serve(&partner.url(), Setup::default()).await;
-    let mut phone = HubtelPhone {
-        client: reqwest::Client::new(),
-        url: rig::gateway(&url, "/ussd/hubtel"),
-        session: "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1".into(),
-        sequence: 0,
-    };
+    let mut phone = HubtelPhone::new(&url, "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1");
     phone.hop("Initiation", "*714*4#").await;
     phone.hop("Response", "1").await;
     let (end, text) = phone.hop("Response", "acc").await;

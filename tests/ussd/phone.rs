@@ -138,6 +138,17 @@ pub(crate) struct HubtelPhone {
 }
 
 impl HubtelPhone {
+    /// A handset at the classic Hubtel route of the server at `url`, in
+    /// session `session`, before its first hop.
+    pub(crate) fn new(url: &str, session: &str) -> HubtelPhone {
+        HubtelPhone {
+            client: reqwest::Client::new(),
+            url: gateway(url, "/ussd/hubtel"),
+            session: session.into(),
+            sequence: 0,
+        }
+    }
+
     pub(crate) async fn hop(&mut self, kind: &str, message: &str) -> (bool, String) {
         self.sequence += 1;
         let body = serde_json::json!({
@@ -160,12 +171,7 @@ impl HubtelPhone {
     }
 
     pub(crate) async fn script(url: &str, session: &str, inputs: &[&str]) -> (bool, String) {
-        let mut phone = HubtelPhone {
-            client: reqwest::Client::new(),
-            url: gateway(url, "/ussd/hubtel"),
-            session: session.into(),
-            sequence: 0,
-        };
+        let mut phone = HubtelPhone::new(url, session);
         let mut last = phone.hop("Initiation", "*714*4#").await;
         for input in inputs {
             assert!(!last.0, "session ended early at {input:?}: {}", last.1);
