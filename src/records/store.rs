@@ -99,7 +99,8 @@ pub trait AuthStore: Send + Sync + fmt::Debug + 'static {
     /// nothing and answers as the first time did (delivery is at least
     /// once), while the link it names is in force: a reference reused by a
     /// host for another account or customer, or for this account after it
-    /// was unlinked, records the new link.
+    /// was unlinked, records the new link (whose retries are then answered
+    /// with the reference's first link; `sql/auths.rs` says why).
     fn link<'a>(&'a self, link: NewLink<'a>) -> BoxFuture<'a, Result<Linked, RecordsError>>;
 
     /// The auth with this id.

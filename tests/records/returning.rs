@@ -318,17 +318,33 @@ async fn an_unlinked_account_linked_again_under_its_old_reference_is_linked() {
                 .set_validated(&first.auth.id, false, jan(day, 9))
                 .await
                 .unwrap();
-            let again = link(jan(day + 1, 9)).await.unwrap();
-            assert_eq!(again.auth.id, first.auth.id, "{name} {round}");
-            assert!(again.auth.validated, "{name} {round}: linked again");
-            assert!(again.returning, "{name} {round}");
-            assert_eq!(again.auth.last_updated, jan(day + 1, 9), "{name} {round}");
-            let delivery = again.delivery.clone().unwrap();
+            // Delivered twice at once (a turn and the background retry):
+            // one link recorded, one webhook queued.
+            let (again, twin) = tokio::join!(link(jan(day + 1, 9)), link(jan(day + 1, 9) + 1));
+            let (again, twin) = (again.unwrap(), twin.unwrap());
+            let mut new: Vec<String> = [&again.delivery, &twin.delivery]
+                .into_iter()
+                .flatten()
+                .filter(|d| !deliveries.contains(d))
+                .cloned()
+                .collect();
+            new.dedup();
+            assert_eq!(new.len(), 1, "{name} {round}: one webhook, {new:?}");
+            // The host is told, by a webhook of its own, and the auth is
+            // linked again by whichever delivery recorded it.
+            let recorded = if again.delivery.as_ref() == Some(&new[0]) {
+                again
+            } else {
+                twin
+            };
+            assert_eq!(recorded.auth.id, first.auth.id, "{name} {round}");
+            assert!(recorded.auth.validated, "{name} {round}: linked again");
+            assert!(recorded.returning, "{name} {round}");
             assert!(
-                !deliveries.contains(&delivery),
-                "{name} {round}: the host is told, by a webhook of its own"
+                [jan(day + 1, 9), jan(day + 1, 9) + 1].contains(&recorded.auth.last_updated),
+                "{name} {round}: last_updated moves"
             );
-            deliveries.push(delivery);
+            deliveries.extend(new);
             // Its retry (the answer lost) records nothing twice.
             let retry = link(jan(day + 1, 10)).await.unwrap();
             assert_eq!(retry.auth.id, first.auth.id, "{name} {round}");
@@ -339,7 +355,10 @@ async fn an_unlinked_account_linked_again_under_its_old_reference_is_linked() {
                     .is_some_and(|d| deliveries.contains(d)),
                 "{name} {round}: a retry queues no webhook"
             );
-            assert_eq!(retry.auth.last_updated, jan(day + 1, 9), "{name} {round}");
+            assert_eq!(
+                retry.auth.last_updated, recorded.auth.last_updated,
+                "{name} {round}: a retry moves nothing"
+            );
         }
     }
 }

@@ -44,18 +44,27 @@ impl SqlStore {
         // then kept under the reference with its account and customer,
         // and still found by its own retries), or one whose auth has been
         // unlinked since (this account linked again: validated again and
-        // announced, under a key of its own). A retry can only follow its
-        // delivery within the session's life, so the one retry taken for a
-        // new link is of a delivery whose account was unlinked in between:
-        // recorded as linked again, which it was, by this flow.
-        let at_key = |key: &str| format!("{key}#{at}");
+        // announced). The latter's key is the unlinked auth's with the
+        // time it was unlinked, which every delivery of the new link reads
+        // alike: two at once (a turn and the background redelivery, two
+        // instances' sweeps) meet on that key, and one records it.
+        //
+        // What the reference alone cannot tell: a delivery that committed,
+        // lost its answer, and is retried (from the parked list, later)
+        // after its account was unlinked records the link again, as a new
+        // flow reusing the reference would. And once a link is in force
+        // again, a retry of its delivery is answered with the reference's
+        // first link (its delivery id, `returning` as it was then): the
+        // auth and the webhooks are right, the answer's details are the
+        // first link's. A flow id in the delivered link would tell both.
+        let unlinked_key = |key: &str, auth: &Auth| format!("{key}#{}", auth.last_updated);
         let key = match self.repeated(&mut tx, &linked.reference).await? {
             Some(done) if same_link(&done.auth, linked, &customer_id) => {
                 if done.auth.validated {
                     tx.rollback().await?;
                     return Ok(done);
                 }
-                at_key(&linked.reference)
+                unlinked_key(&linked.reference, &done.auth)
             }
             Some(_) => {
                 let key = format!("{}#{}#{}", linked.reference, linked.account_id, customer_id);
@@ -64,7 +73,7 @@ impl SqlStore {
                         tx.rollback().await?;
                         return Ok(done);
                     }
-                    Some(_) => at_key(&key),
+                    Some(done) => unlinked_key(&key, &done.auth),
                     None => key,
                 }
             }
