@@ -31,10 +31,14 @@ pub(crate) mod deadline;
 mod head_timer;
 mod idle;
 mod shed;
+#[cfg(any(feature = "link", feature = "records"))]
+mod unknown;
 
 #[cfg(feature = "link")]
 pub(crate) use api_key::bearer;
 pub use api_key::ApiKey;
+#[cfg(any(feature = "link", feature = "records"))]
+pub(crate) use unknown::unknown_under;
 
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo};

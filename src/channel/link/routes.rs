@@ -12,7 +12,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
+use axum::routing::{get, post};
 use axum::Router;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
@@ -56,10 +56,8 @@ pub fn router(link: Arc<LinkService>) -> Router {
     let api = Router::new()
         .route("/link/v1/tokens", post(post_tokens))
         .route("/link/v1/exchange", post(post_exchange))
-        .route("/link/v1/openapi.json", get(openapi_json))
-        .route("/link/v1", any(not_found))
-        .route("/link/v1/", any(not_found))
-        .route("/link/v1/{*rest}", any(not_found))
+        .route("/link/v1/openapi.json", get(openapi_json));
+    let api = crate::server::unknown_under(api, "/link/v1", not_found)
         .merge(front)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(link);

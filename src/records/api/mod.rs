@@ -26,7 +26,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, post};
+use axum::routing::post;
 use axum::Router;
 use serde::Serialize;
 use std::sync::Arc;
@@ -97,19 +97,17 @@ pub fn router(store: Arc<dyn AuthStore>, key: Option<ApiKey>) -> Router {
         store,
         key: key.map(Arc::new),
     };
-    Router::new()
+    let routes = Router::new()
         .route("/v2/auth/getById", post(get_by_id))
         .route("/v2/auth/getByCustomer", post(get_by_customer))
         .route("/v2/auth/getByDate", post(get_by_date))
         .route("/v2/auth/getByBank", post(get_by_bank))
         .route("/v2/auth/getByCustomerDate", post(get_by_customer_date))
-        .route("/v2/products/auths", post(products_auths))
-        // Every answer under `/v2` in Okra's envelope, a wrong method's and
-        // an unknown path's too (axum's own are an empty 405 and the app's
-        // plain 404), as the link API does for `/link/v1`.
-        .route("/v2", any(unknown_route))
-        .route("/v2/", any(unknown_route))
-        .route("/v2/{*rest}", any(unknown_route))
+        .route("/v2/products/auths", post(products_auths));
+    // Every answer under `/v2` in Okra's envelope, a wrong method's and an
+    // unknown path's too (axum's own are an empty 405 and the app's plain
+    // 404), as the link API does for `/link/v1`.
+    crate::server::unknown_under(routes, "/v2", unknown_route)
         .method_not_allowed_fallback(|| async {
             ApiError {
                 status: StatusCode::METHOD_NOT_ALLOWED,
