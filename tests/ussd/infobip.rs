@@ -49,6 +49,23 @@ impl InfobipPhone {
         assert!(Budget::default().fits(&menu), "over budget:\n{menu}");
         (reply["shouldClose"].as_bool().unwrap(), menu)
     }
+
+    /// Infobip's `status` call for this session (vumi's transport sends
+    /// no body with it): whether the session is active.
+    async fn active(&self) -> bool {
+        let path = format!("/ussd/infobip/{}/status", self.session);
+        let reply = self
+            .client
+            .post(gateway(&self.url, &path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 200);
+        let reply: Value = reply.json().await.unwrap();
+        assert_eq!(reply["responseExitCode"], 200, "{reply}");
+        assert!(reply.get("ussdMenu").is_none(), "{reply}");
+        reply["sessionActive"].as_bool().unwrap()
+    }
 }
 
 #[tokio::test]
@@ -96,28 +113,50 @@ async fn an_infobip_end_mid_mfa_resumes_on_a_redial() {
 async fn infobips_status_call_is_answered_without_touching_the_session() {
     let rig = rig().await;
     let phone = InfobipPhone::new(&rig.url, "ib-status", "2348031234504");
-    let active = |session: &str| {
-        let url = gateway(&rig.url, &format!("/ussd/infobip/{session}/status"));
-        async move {
-            // vumi's transport sends no body with it.
-            let reply = reqwest::Client::new().post(url).send().await.unwrap();
-            assert_eq!(reply.status(), 200);
-            let reply: Value = reply.json().await.unwrap();
-            assert_eq!(reply["responseExitCode"], 200, "{reply}");
-            assert!(reply.get("ussdMenu").is_none(), "{reply}");
-            reply["sessionActive"].as_bool().unwrap()
-        }
-    };
     let (_, menu) = phone.call("start", "*384*123#").await;
     assert!(menu.contains("Sandbox Bank"), "{menu}");
-    assert!(active("ib-status").await, "on its first screen");
+    assert!(phone.active().await, "on its first screen");
     for answer in ["1", "1", "user_good"] {
         phone.call("response", answer).await;
-        assert!(active("ib-status").await, "after {answer:?}");
+        assert!(phone.active().await, "after {answer:?}");
     }
     let (close, menu) = phone.call("response", "pass_good").await;
     assert!(close && menu.contains("linked"), "{menu}");
-    assert!(!active("ib-status").await, "ended by the linked screen");
+    assert!(!phone.active().await, "ended by the linked screen");
+}
+
+/// A session Infobip ended with its `end` call (mid-MFA) is not active
+/// when Infobip asks after it, though its flow is kept: a re-dial from the
+/// same phone is offered it, and that new session is active. Its `end` said twice
+/// changes nothing. An `end` to a session on its first screen, which
+/// stored nothing, marks nothing: asked after, it is still taken as going
+/// (nothing here tells it from a session no hop has reached).
+#[tokio::test]
+async fn an_infobip_end_is_remembered_when_infobip_asks_after_the_session() {
+    let rig = rig().await;
+    let phone = InfobipPhone::new(&rig.url, "ib-ended", "2348031234505");
+    phone.call("start", "*384*123*1#").await;
+    phone.call("response", "1").await;
+    phone.call("response", "user_otp").await;
+    let (_, menu) = phone.call("response", "pass_good").await;
+    assert!(menu.contains("OTP"), "{menu}");
+    assert!(phone.active().await, "waiting for the OTP");
+    for _ in 0..2 {
+        let (close, _) = phone.call("end", "").await;
+        assert!(close, "an end is answered with a closing reply");
+        assert!(!phone.active().await, "ended by Infobip");
+    }
+
+    let redial = InfobipPhone::new(&rig.url, "ib-ended-2", "2348031234505");
+    let (close, menu) = redial.call("start", "*384*123#").await;
+    assert!(!close && menu.contains("1. Continue"), "{menu}");
+    assert!(redial.active().await, "the re-dial's own session");
+    assert!(!phone.active().await, "the ended one stays ended");
+
+    let first = InfobipPhone::new(&rig.url, "ib-first-only", "2348031234506");
+    first.call("start", "*384*123#").await;
+    first.call("end", "").await;
+    assert!(first.active().await, "nothing stored, nothing marked");
 }
 
 /// The route is behind the gateway token like every hop: without it, or

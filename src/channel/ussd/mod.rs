@@ -197,8 +197,13 @@ impl UssdService {
             // Boxed, like the conflict's read below: a rare path whose
             // read of a whole record would otherwise be carried in every
             // hop's future, which the server boxes (copies) per request.
-            let active = Box::pin(self.is_active(&key)).await;
+            let active = Box::pin(self.is_active(gateway.name(), &key, &raw.session_id)).await;
             return gateway.encode_status(active, &raw.session_id);
+        }
+        if gateway.asks_status() && matches!(raw.payload, Payload::Release | Payload::Timeout) {
+            // Boxed too: only a gateway that asks after sessions ends one
+            // with a write.
+            Box::pin(self.mark_ended(gateway.name(), &key, &raw.session_id)).await;
         }
         // The reply budget counts from here: a bank-list refresh on the way
         // to a bank call must not add to the time the gateway waits.
@@ -249,15 +254,53 @@ impl UssdService {
     }
 
     /// Whether the session at `key` is still going, for a gateway that asks
-    /// (and may close its side on a no): unless its last screen ended it.
+    /// (and may close its side on a no): unless its last screen ended it,
+    /// or the gateway did ([`mark_ended`](Self::mark_ended)).
     /// A session with no record here may be on its first screen, which is
     /// served without storing anything, and a record that cannot be read
     /// now (the store unreachable) says nothing: both are taken as going,
     /// so a person is never cut off by the answer.
-    async fn is_active(&self, key: &str) -> bool {
+    async fn is_active(&self, gateway: &str, key: &str, session_id: &str) -> bool {
+        // Read, not only versioned: a sealing store authenticates what it
+        // opens, so a mark planted in a shared store does not open and
+        // cannot close someone's session.
+        let ended = ended_key(gateway, session_id);
+        if let Ok(Some(_)) = self.service.store().get(&ended).await {
+            return false;
+        }
         match self.service.load::<UssdState>(key).await {
             Ok(Some(loaded)) => !loaded.session.channel.last_screen.end,
             Ok(None) | Err(_) => true,
+        }
+    }
+
+    /// Marks the session at `key` ended by its gateway, for
+    /// [`is_active`](Self::is_active). Not on its record: a re-dial's
+    /// resume reads that record, and must still find the flow unfinished.
+    /// Only a session with a record is marked, so `end` calls naming no
+    /// session write nothing; one never stored answered no more than its
+    /// first screen, and is taken as going as before. The mark outlives
+    /// the record (the phone index's TTL, twice the session's), so a
+    /// question after the record expired is still answered no. Best
+    /// effort: a store that fails here costs only that answer.
+    async fn mark_ended(&self, gateway: &str, key: &str, session_id: &str) {
+        let store = self.service.store();
+        match store.version(key).await {
+            Ok(Some(_)) => {}
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(session = %log_id(session_id), error = %e, "session end not marked");
+                return;
+            }
+        }
+        let ended = ended_key(gateway, session_id);
+        let ttl = self.service.config().index_ttl();
+        match store.compare_and_set(&ended, None, Vec::new(), ttl).await {
+            // Already marked (the gateway sent its `end` again).
+            Ok(_) | Err(crate::store::StoreError::Conflict) => {}
+            Err(e) => {
+                tracing::warn!(session = %log_id(session_id), error = %e, "session end not marked");
+            }
         }
     }
 
@@ -440,6 +483,13 @@ impl UssdService {
         // session never advances, and should not carry this future's size.
         Box::pin(self.advance(key, *loaded, &input, reply_by)).await
     }
+}
+
+/// Where a session its gateway ended is marked ([`UssdService::mark_ended`]):
+/// a namespace of its own, since a session id may hold anything (`abc:ended`
+/// is some gateway's id too, so no suffix on the session's own key would do).
+fn ended_key(gateway: &str, session_id: &str) -> String {
+    ["ussd-ended:", gateway, ":", session_id].concat()
 }
 
 /// A gateway-supplied id as it may appear in a log line: control characters

@@ -32,8 +32,10 @@
 //! (praekeltfoundation/vumi, `vumi/transports/infobip`): a `…/status` call,
 //! body or not, asks whether the session is active, and is answered
 //! `{"sessionActive": true, "responseExitCode": 200, "responseMessage": ""}`
-//! unless the session's last screen ended it (`false`); a session with no
-//! record may be on its first screen, stored nowhere, and is active.
+//! unless the session's last screen ended it or an `end` call did
+//! (`false`); a session with no record may be on its first screen, stored
+//! nowhere, and is active (an `end` to such a session marks nothing, so
+//! that `end` calls naming no session write nothing).
 //! Answered like a call it does not name, a closing
 //! reply without `sessionActive`, it could read as "not active" and close a
 //! session the person is still in. And Infobip
@@ -168,6 +170,10 @@ impl Gateway for Infobip {
             response_exit_code: 200,
             response_message: "",
         })
+    }
+
+    fn asks_status(&self) -> bool {
+        true
     }
 
     fn encode_status(&self, active: bool, _session_id: &str) -> GatewayResponse {

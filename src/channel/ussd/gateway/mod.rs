@@ -151,6 +151,15 @@ pub trait Gateway: Send + Sync + 'static {
     fn reply_within(&self) -> Option<std::time::Duration> {
         None
     }
+    /// Whether this gateway asks after its sessions ([`Payload::Status`]).
+    /// A session such a gateway ends ([`Payload::Release`],
+    /// [`Payload::Timeout`]) is then marked ended in the store, so that a
+    /// later question is answered "not active"; the others' ends write
+    /// nothing (the flow is kept for a re-dial either way). `false`, the
+    /// default.
+    fn asks_status(&self) -> bool {
+        false
+    }
     /// Answers a [`Payload::Status`] call: whether the session is `active`
     /// here. Only a gateway that makes such calls decodes one; the default,
     /// for the others, is an empty screen that ends the session unless it
