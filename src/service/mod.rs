@@ -42,8 +42,10 @@ pub use claim::Claim;
 pub use delivery::{Delivered, Delivery, DeliveryError, LinkedAccount};
 pub use health::{marked, Health, HealthConfig, Status as HealthStatus, HEALTH_KEY};
 pub use parked::SWEEP_EVERY;
+#[cfg(feature = "testing")]
+pub(crate) use record::is_compact;
 #[cfg(feature = "ussd")]
-pub(crate) use record::{is_compact, IndexWrite};
+pub(crate) use record::IndexWrite;
 pub use record::{record_json, ChannelState, Customer, Session};
 pub use signature::SIGNATURE_HEADER;
 pub use turn::{Channel, ClaimStatus, Loaded, Turn};

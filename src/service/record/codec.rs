@@ -34,6 +34,8 @@ fn failed(what: impl std::fmt::Display) -> serde_json::Error {
 }
 
 /// Whether `bytes` are a record in the compact form (what this build writes).
+/// Only the fuzzers ask (`testing`).
+#[cfg(feature = "testing")]
 pub(crate) fn is_compact(bytes: &[u8]) -> bool {
     bytes.first() == Some(&COMPACT_V1)
 }

@@ -5,6 +5,7 @@
 //! sequence), so the same record serves any channel and moves between them.
 
 mod codec;
+#[cfg(feature = "testing")]
 pub(crate) use codec::is_compact;
 mod compact;
 
