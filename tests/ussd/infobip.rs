@@ -28,23 +28,29 @@ impl InfobipPhone {
         }
     }
 
-    /// One call (`start`, `response`, `end`) carrying `text`: whether the
-    /// reply closes the session, and its menu.
-    async fn call(&self, kind: &str, text: &str) -> (bool, String) {
+    /// One `POST` to `…/{session}/{kind}`, with `body` when given: the
+    /// reply's JSON, which is a `200` with `responseExitCode` 200.
+    async fn post(&self, kind: &str, body: Option<Value>) -> Value {
         let path = format!("/ussd/infobip/{}/{kind}", self.session);
-        let reply = self
-            .client
-            .post(gateway(&self.url, &path))
-            .json(&json!({
-                "msisdn": self.msisdn, "text": text, "shortCode": "*384*123#",
-                "ussdGwId": "ng-mtn", "imsi": "621300000000001", "language": "en"
-            }))
-            .send()
-            .await
-            .unwrap();
+        let mut request = self.client.post(gateway(&self.url, &path));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let reply = request.send().await.unwrap();
         assert_eq!(reply.status(), 200);
         let reply: Value = reply.json().await.unwrap();
         assert_eq!(reply["responseExitCode"], 200, "{reply}");
+        reply
+    }
+
+    /// One call (`start`, `response`, `end`) carrying `text`: whether the
+    /// reply closes the session, and its menu.
+    async fn call(&self, kind: &str, text: &str) -> (bool, String) {
+        let body = json!({
+            "msisdn": self.msisdn, "text": text, "shortCode": "*384*123#",
+            "ussdGwId": "ng-mtn", "imsi": "621300000000001", "language": "en"
+        });
+        let reply = self.post(kind, Some(body)).await;
         let menu = reply["ussdMenu"].as_str().unwrap().to_owned();
         assert!(Budget::default().fits(&menu), "over budget:\n{menu}");
         (reply["shouldClose"].as_bool().unwrap(), menu)
@@ -53,16 +59,7 @@ impl InfobipPhone {
     /// Infobip's `status` call for this session (vumi's transport sends
     /// no body with it): whether the session is active.
     async fn active(&self) -> bool {
-        let path = format!("/ussd/infobip/{}/status", self.session);
-        let reply = self
-            .client
-            .post(gateway(&self.url, &path))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(reply.status(), 200);
-        let reply: Value = reply.json().await.unwrap();
-        assert_eq!(reply["responseExitCode"], 200, "{reply}");
+        let reply = self.post("status", None).await;
         assert!(reply.get("ussdMenu").is_none(), "{reply}");
         reply["sessionActive"].as_bool().unwrap()
     }
