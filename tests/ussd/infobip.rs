@@ -5,8 +5,13 @@
 //! screen budget; an `end` mid-flow is the end of the telecom session, not
 //! of the flow, which a re-dial with a pre-dialled bank is offered again.
 
-use super::rig::{gateway, rig};
+use std::sync::Arc;
+
+use super::phone::HubtelPhone;
+use super::rig::{gateway, rig, rig_setup, Setup};
 use connectflow::channel::ussd::gsm::Budget;
+use connectflow::store::{MemoryStore, Sealed, Sealer, SessionStore};
+use connectflow::testing::SandboxConfig;
 use serde_json::{json, Value};
 
 /// A handset behind Infobip: one session id, its hops written as Infobip
@@ -124,13 +129,24 @@ async fn infobips_status_call_is_answered_without_touching_the_session() {
 
 /// A session Infobip ended with its `end` call (mid-MFA) is not active
 /// when Infobip asks after it, though its flow is kept: a re-dial from the
-/// same phone is offered it, and that new session is active. Its `end` said twice
-/// changes nothing. An `end` to a session on its first screen, which
-/// stored nothing, marks nothing: asked after, it is still taken as going
-/// (nothing here tells it from a session no hop has reached).
+/// same phone is offered it and goes on from the OTP. Its `end` said twice
+/// changes nothing. The mark is in the store under a name of its own;
+/// a Hubtel `Release`, whose gateway never asks, writes none. An `end` to
+/// a session on its first screen, which stored nothing, marks nothing:
+/// asked after, it is still taken as going (nothing here tells it from a
+/// session no hop has reached).
 #[tokio::test]
 async fn an_infobip_end_is_remembered_when_infobip_asks_after_the_session() {
-    let rig = rig().await;
+    let store: Arc<dyn SessionStore> = Arc::new(Sealed::new(MemoryStore::new(), Sealer::random()));
+    let setup = Setup {
+        store: Some(Arc::clone(&store)),
+        ..Setup::default()
+    };
+    let rig = rig_setup(SandboxConfig::default(), setup).await;
+    let marked = |key: &'static str| {
+        let store = Arc::clone(&store);
+        async move { store.get(key).await.unwrap().is_some() }
+    };
     let phone = InfobipPhone::new(&rig.url, "ib-ended", "2348031234505");
     phone.call("start", "*384*123*1#").await;
     phone.call("response", "1").await;
@@ -143,17 +159,29 @@ async fn an_infobip_end_is_remembered_when_infobip_asks_after_the_session() {
         assert!(close, "an end is answered with a closing reply");
         assert!(!phone.active().await, "ended by Infobip");
     }
+    assert!(marked("ussd-ended:infobip:ib-ended").await);
 
     let redial = InfobipPhone::new(&rig.url, "ib-ended-2", "2348031234505");
     let (close, menu) = redial.call("start", "*384*123#").await;
     assert!(!close && menu.contains("1. Continue"), "{menu}");
-    assert!(redial.active().await, "the re-dial's own session");
+    let (_, menu) = redial.call("response", "1").await;
+    assert!(menu.contains("OTP"), "{menu}");
+    assert!(redial.active().await, "the re-dial's own session, stored");
     assert!(!phone.active().await, "the ended one stays ended");
 
     let first = InfobipPhone::new(&rig.url, "ib-first-only", "2348031234506");
     first.call("start", "*384*123#").await;
     first.call("end", "").await;
     assert!(first.active().await, "nothing stored, nothing marked");
+    assert!(!marked("ussd-ended:infobip:ib-first-only").await);
+
+    let mut hubtel = HubtelPhone::new(&rig.url, "hb-released");
+    hubtel.hop("Initiation", "*714*4#").await;
+    let (close, menu) = hubtel.hop("Response", "1").await;
+    assert!(!close && menu.contains("log in with"), "{menu}");
+    let (close, _) = hubtel.hop("Release", "").await;
+    assert!(close);
+    assert!(!marked("ussd-ended:hubtel:hb-released").await);
 }
 
 /// The route is behind the gateway token like every hop: without it, or

@@ -279,10 +279,14 @@ impl UssdService {
     /// resume reads that record, and must still find the flow unfinished.
     /// Only a session with a record is marked, so `end` calls naming no
     /// session write nothing; one never stored answered no more than its
-    /// first screen, and is taken as going as before. The mark outlives
-    /// the record (the phone index's TTL, twice the session's), so a
-    /// question after the record expired is still answered no. Best
-    /// effort: a store that fails here costs only that answer.
+    /// first screen, and is taken as going as before, as is one whose
+    /// record a re-dial's resume has already taken over (an `end` that
+    /// arrives after the re-dial). The mark lives for the phone index's
+    /// TTL, twice the session's: longer than a record that no turn renews
+    /// after the end, so a question after that record expired is still
+    /// answered no; a record promised a longer life (`keep_until`) may
+    /// outlive its mark, and is then read as before. Best effort: a store
+    /// that fails here costs only that answer.
     async fn mark_ended(&self, gateway: &str, key: &str, session_id: &str) {
         let store = self.service.store();
         match store.version(key).await {

@@ -4,7 +4,7 @@
 //! a shared store (Redis) is read by operators, backups and anything else on
 //! that network. [`Sealed`] encrypts every record with XChaCha20-Poly1305
 //! and binds it, as associated data, to its **store key** (which names the
-//! record's kind: `ussd:…`, `ussd-phone:…`, `link:…`) and its **version**.
+//! record's kind: `ussd:…`, `ussd-phone:…`, `ussd-ended:…`, `link:…`) and its **version**.
 //! A record altered, copied to another key, or written back over a newer
 //! version (a replay of an old state, which could re-send a commit) does
 //! not open.

@@ -35,7 +35,9 @@
 //! unless the session's last screen ended it or an `end` call did
 //! (`false`); a session with no record may be on its first screen, stored
 //! nowhere, and is active (an `end` to such a session marks nothing, so
-//! that `end` calls naming no session write nothing).
+//! that `end` calls naming no session write nothing; nor does one that
+//! comes after a re-dial took the session over, see
+//! `UssdService::mark_ended`).
 //! Answered like a call it does not name, a closing
 //! reply without `sessionActive`, it could read as "not active" and close a
 //! session the person is still in. And Infobip

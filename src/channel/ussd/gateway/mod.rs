@@ -108,7 +108,9 @@ pub enum Payload {
     Unsupported(String),
     /// The gateway asks whether the session is still going (Infobip's
     /// `…/status`): answered by [`Gateway::encode_status`], never read as
-    /// input, touching no session.
+    /// input, touching no session. A gateway that decodes it says so in
+    /// [`Gateway::asks_status`], or its sessions' ends are not remembered
+    /// for the answer.
     Status,
 }
 
