@@ -34,9 +34,9 @@ target/release/examples/fixed_con --limits 127.0.0.1:18084 >"$tmp/limits.log" 2>
 target/release/examples/fixed_con --limits --keep 682 127.0.0.1:18086 >"$tmp/keep.log" 2>&1 & keep_pid=$!; pids+=($!)
 "$BIN" serve --addr 127.0.0.1:18081 --store memory $LIMITS --records "sqlite:$tmp/mem-records.db" >"$tmp/mem.log" 2>&1 & mem_pid=$!; pids+=($!)
 # The same two at steady state. Every row above measures a store that only
-# grows (8-second runs; sessions live 10 minutes), and on this VM fresh
-# memory is dear: the kernel zeroing new pages is 28 % of the keeping
-# floor's CPU samples and 14 % of a bank choice's (perf). A server that has
+# grows (8-second runs; sessions live 10 minutes), and on some VMs fresh
+# memory is dear: on one, the kernel zeroing new pages was 28 % of the
+# keeping floor's CPU samples and 14 % of a bank choice's (perf). A server that has
 # run longer than its session TTL reuses the memory of expired sessions
 # instead: here sessions expire 2 s after their hop (`--session-ttl 2`), so
 # after a warm-up they expire as fast as the load makes them, and the floor
