@@ -2,7 +2,7 @@
 //! loopback HTTP: every test here failed before its fix.
 
 use super::phone::{AtPhone, HubtelPhone};
-use super::rig::{gateway, rig_setup, serve, Setup, TOKEN};
+use super::rig::{gateway, rig_setup, serve, serve_secret_form, Setup, TOKEN};
 use connectflow::channel::ussd::{RateLimits, UssdConfig};
 use connectflow::flow::Step;
 use connectflow::form::{Field, Form};
@@ -42,10 +42,7 @@ async fn raw_hop(
 /// carries on where it was.
 #[tokio::test]
 async fn unauthenticated_or_foreign_hops_are_refused_and_touch_nothing() {
-    let partner = StubPartner::start_with(catalogues::secret_between_fields())
-        .await
-        .unwrap();
-    let url = serve(&partner.url(), Setup::default()).await;
+    let (partner, url) = serve_secret_form().await;
     let mut victim = AtPhone::new(&url, "+254711000801");
     let (_, text) = victim.script(&["1"]).await;
     assert!(text.contains("Enter Account"), "{text}");
@@ -145,10 +142,7 @@ async fn the_right_token_from_outside_the_allow_list_is_refused() {
 /// reaches the bank; the real answer afterwards is sent once.
 #[tokio::test]
 async fn a_late_retry_of_an_earlier_hop_is_never_sent_to_the_bank() {
-    let partner = StubPartner::start_with(catalogues::secret_between_fields())
-        .await
-        .unwrap();
-    let url = serve(&partner.url(), Setup::default()).await;
+    let (partner, url) = serve_secret_form().await;
     let mut phone = AtPhone::new(&url, "+254711000803");
     phone.script(&["1", "acc"]).await;
     let (_, pin_screen) = phone.send("4321").await;
@@ -187,10 +181,7 @@ fn the_bank_had_one_login_with_pin(partner: &StubPartner, pin: &str) {
 /// screen.
 #[tokio::test]
 async fn a_late_hubtel_retry_of_an_earlier_hop_is_never_sent_to_the_bank() {
-    let partner = StubPartner::start_with(catalogues::secret_between_fields())
-        .await
-        .unwrap();
-    let url = serve(&partner.url(), Setup::default()).await;
+    let (partner, url) = serve_secret_form().await;
     let mut phone = HubtelPhone::new(&url, "3c8dfb7a1d2e4f60a9b8c7d6e5f40399");
     phone.hop("Initiation", "*714*4#").await;
     phone.hop("Response", "1").await;

@@ -3,15 +3,12 @@
 //! and two hops of one session at once.
 
 use super::phone::{AtPhone, HubtelPhone};
-use super::rig::{self, rig, serve, Setup};
-use connectflow::testing::{catalogues, StubPartner};
+use super::rig::{self, rig, serve_secret_form};
+use connectflow::testing::StubPartner;
 
 #[tokio::test]
 async fn star_empty_answer_duplicate_hop_and_pre_dialled_input() {
-    let partner = StubPartner::start_with(catalogues::secret_between_fields())
-        .await
-        .unwrap();
-    let url = serve(&partner.url(), Setup::default()).await;
+    let (partner, url) = serve_secret_form().await;
     let mut phone = AtPhone::new(&url, "+254711000301");
     let (_, text) = phone.script(&["1"]).await;
     assert!(text.contains("Enter Account"), "{text}");
@@ -101,10 +98,7 @@ async fn garbage_oversized_and_unknown_sessions_get_polite_screens() {
 
 #[tokio::test]
 async fn two_concurrent_hops_of_one_session_apply_exactly_once() {
-    let partner = StubPartner::start_with(catalogues::secret_between_fields())
-        .await
-        .unwrap();
-    let url = serve(&partner.url(), Setup::default()).await;
+    let (partner, url) = serve_secret_form().await;
     for round in 0..10 {
         let mut phone = AtPhone::new(&url, &format!("+2547110006{round:02}"));
         phone.script(&["1", "acc", "1234"]).await;
@@ -131,10 +125,7 @@ async fn two_concurrent_hops_of_one_session_apply_exactly_once() {
 async fn a_hubtel_cart_request_on_a_pin_form_is_refused_not_submitted() {
     // A Programmable Services account pointed at the classic endpoint sends
     // its app's extras (ussd.md §3) there too: a cart is not the PIN.
-    let partner = StubPartner::start_with(catalogues::secret_between_fields())
-        .await
-        .unwrap();
-    let url = serve(&partner.url(), Setup::default()).await;
+    let (partner, url) = serve_secret_form().await;
     let mut phone = HubtelPhone::new(&url, "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1");
     phone.hop("Initiation", "*714*4#").await;
     phone.hop("Response", "1").await;

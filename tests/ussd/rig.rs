@@ -9,7 +9,9 @@ use connectflow::records::{
 use connectflow::server::ApiKey;
 use connectflow::service::{ServiceConfig, SessionService};
 use connectflow::store::{MemoryStore, Sealed, Sealer, SessionStore};
-use connectflow::testing::{flinks_config, flinks_driver, mono_driver, Sandbox, SandboxConfig};
+use connectflow::testing::{
+    catalogues, flinks_config, flinks_driver, mono_driver, Sandbox, SandboxConfig, StubPartner,
+};
 use std::sync::Arc;
 
 /// The gateway token every test request carries.
@@ -99,6 +101,18 @@ pub(crate) async fn serve(partner_url: &str, setup: Setup) -> String {
         .unwrap()
     });
     format!("http://{addr}")
+}
+
+/// The channel served with the default setup for a stub partner whose
+/// login form puts a secret between two plain fields
+/// (`catalogues::secret_between_fields`): the partner, which stops when
+/// dropped, and the channel's base URL.
+pub(crate) async fn serve_secret_form() -> (StubPartner, String) {
+    let partner = StubPartner::start_with(catalogues::secret_between_fields())
+        .await
+        .unwrap();
+    let url = serve(&partner.url(), Setup::default()).await;
+    (partner, url)
 }
 
 pub(crate) async fn rig_with(sandbox: SandboxConfig, config: UssdConfig) -> Rig {
