@@ -107,17 +107,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let n = written.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 // The sizes of a sealed bank-choice record and its index.
                 let record = [&body[..], &[b' '; 270]].concat();
-                let mut pipe = redis::pipe();
+                // Built as the store builds its commands: each with room
+                // for its arguments (`src/store/redis/ops.rs`).
+                let mut pipe = redis::Pipeline::with_capacity(3);
                 for (key, len, ttl_ms) in [("session", 270, 600_000), ("index", 90, 1_200_000)] {
-                    pipe.cmd("SET")
-                        .arg(format!("floor:{key}:{n}"))
+                    let key = format!("floor:{key}:{n}");
+                    let mut cmd = redis::Cmd::with_capacity(7, key.len() + len + 30);
+                    cmd.arg("SET")
+                        .arg(key)
                         .arg(&record[..len])
                         .arg("NX")
                         .arg("GET")
                         .arg("PX")
                         .arg(ttl_ms);
+                    pipe.add_command(cmd);
                 }
-                pipe.cmd("TIME");
+                pipe.add_command(redis::Cmd::with_capacity(1, 4))
+                    .arg("TIME");
                 let set: redis::RedisResult<redis::Value> = pipe.query_async(&mut conn).await;
                 if set.is_err() {
                     return (
