@@ -291,6 +291,42 @@ async fn two_flows_sharing_a_reference_record_two_links() {
     }
 }
 
+/// Finding (review, 2026-12-06, second pass): a link shared with another
+/// flow's reference is kept under `reference#account#customer`, and a host
+/// may choose a reference with a `#` in it. A flow whose reference was
+/// literally `smoke#acc-2#ada` took that key first; then a second flow under
+/// `smoke` linking `acc-2` for `ada` looked itself up there, was answered
+/// with the first flow's link (another account) and never recorded. Now
+/// the parts of a key are escaped, and each flow gets its own link.
+#[tokio::test]
+async fn a_reference_with_a_hash_is_not_another_flows_key() {
+    for backend in backends().await {
+        let (name, store) = (backend.name, backend.store.as_ref());
+        record_at(store, &linked("smoke", "acc-1", "ada", "gtbank"), jan(1, 9)).await;
+        let hashed = record_at(
+            store,
+            &linked("smoke#acc-2#ada", "acc-9", "ada", "zenith"),
+            jan(1, 10),
+        )
+        .await;
+        assert_eq!(hashed.partner_account_id, "acc-9", "{name}");
+        let flow = linked("smoke", "acc-2", "ada", "access");
+        let second = record_at(store, &flow, jan(1, 11)).await;
+        assert_eq!(
+            second.partner_account_id, "acc-2",
+            "{name}: its own account"
+        );
+        assert_ne!(second.id, hashed.id, "{name}");
+        let again = record_at(store, &flow, jan(1, 12)).await;
+        assert_eq!(again.id, second.id, "{name}: a retry is the same link");
+        let all = store
+            .find(&Filter::default(), PageRequest::default())
+            .await
+            .unwrap();
+        assert_eq!(all.total, 3, "{name}: three accounts, three links");
+    }
+}
+
 /// Finding (review, 2026-12-06): a reference names a link that is in force.
 /// A host that gives a new flow the reference of an earlier one (its own
 /// per-account reference) after that account was unlinked had the new link

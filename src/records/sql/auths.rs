@@ -58,16 +58,21 @@ impl SqlStore {
         // auth and the webhooks are right, the answer's details are the
         // first link's. A flow id in the delivered link would tell both.
         let unlinked_key = |key: &str, auth: &Auth| format!("{key}#{}", auth.last_updated);
-        let key = match self.repeated(&mut tx, &linked.reference).await? {
+        let reference = key_part(&linked.reference);
+        let key = match self.repeated(&mut tx, &reference).await? {
             Some(done) if same_link(&done.auth, linked, &customer_id) => {
                 if done.auth.validated {
                     tx.rollback().await?;
                     return Ok(done);
                 }
-                unlinked_key(&linked.reference, &done.auth)
+                unlinked_key(&reference, &done.auth)
             }
             Some(_) => {
-                let key = format!("{}#{}#{}", linked.reference, linked.account_id, customer_id);
+                let key = format!(
+                    "{reference}#{}#{}",
+                    key_part(&linked.account_id),
+                    key_part(&customer_id)
+                );
                 match self.repeated(&mut tx, &key).await? {
                     Some(done) if done.auth.validated => {
                         tx.rollback().await?;
@@ -77,7 +82,7 @@ impl SqlStore {
                     None => key,
                 }
             }
-            None => linked.reference.clone(),
+            None => reference.into_owned(),
         };
         // A no-op update on conflict, so RETURNING gives the existing row.
         let record_id: String = sqlx::query(
@@ -410,6 +415,27 @@ impl AuthStore for SqlStore {
             self.get(id).await
         })
     }
+}
+
+/// One part of a link's key in the `links` table (the flow's reference,
+/// an account id, a customer id), with `\` and `#` escaped by a `\`: parts are
+/// joined with `#`, and a host may choose a reference with a `#` in it,
+/// which unescaped would make (`r#a#c`, …) the key of another flow's link
+/// (reference `r`, account `a`, customer `c`), whose delivery would then
+/// be answered with the first link and never recorded. A part with
+/// neither character is its own key, as keys were written before.
+fn key_part(part: &str) -> std::borrow::Cow<'_, str> {
+    if !part.contains(['\\', '#']) {
+        return std::borrow::Cow::Borrowed(part);
+    }
+    let mut escaped = String::with_capacity(part.len() + 4);
+    for c in part.chars() {
+        if matches!(c, '\\' | '#') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    std::borrow::Cow::Owned(escaped)
 }
 
 /// Whether `auth` (what a delivery under this reference recorded) is the
