@@ -42,8 +42,8 @@ pub(crate) enum Hop {
     ResumeOffer,
 }
 
-/// What to do with one hop's input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What to do with one hop's input (its `Debug` withholds the input).
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Decision<'a> {
     /// A call is still in flight: show `Processing` again, change nothing.
     StillWorking,
@@ -55,6 +55,21 @@ pub(crate) enum Decision<'a> {
     InvalidResume,
     /// Give this input to the menu.
     Menu(&'a str),
+}
+
+impl std::fmt::Debug for Decision<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Decision::StillWorking => f.write_str("StillWorking"),
+            Decision::ShowFlow => f.write_str("ShowFlow"),
+            Decision::StartAgain => f.write_str("StartAgain"),
+            Decision::InvalidResume => f.write_str("InvalidResume"),
+            Decision::Menu(input) => f
+                .debug_tuple("Menu")
+                .field(&super::gateway::Withheld(input.len()))
+                .finish(),
+        }
+    }
 }
 
 /// The decision for `input` at `hop`, and the hop state after it.

@@ -27,7 +27,9 @@ use std::borrow::Cow;
 pub use super::marks::TextMarks;
 
 /// What one cumulative hop carries, relative to the previous hop's raw text.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its `Debug` withholds the input (a PIN, perhaps), showing its length.
+#[derive(Clone, PartialEq, Eq)]
 pub enum Extracted {
     /// No hop seen yet for this session: start the flow.
     Begin {
@@ -48,6 +50,27 @@ pub enum Extracted {
         /// The last `*`-segment of the text.
         input: String,
     },
+}
+
+impl std::fmt::Debug for Extracted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use super::gateway::Withheld;
+        match self {
+            // Pre-dialled segments are never read as a secret (§2.4).
+            Extracted::Begin { prefill } => {
+                f.debug_struct("Begin").field("prefill", prefill).finish()
+            }
+            Extracted::Duplicate => f.write_str("Duplicate"),
+            Extracted::Input(input) => f
+                .debug_tuple("Input")
+                .field(&Withheld(input.len()))
+                .finish(),
+            Extracted::Lost { input } => f
+                .debug_struct("Lost")
+                .field("input", &Withheld(input.len()))
+                .finish(),
+        }
+    }
 }
 
 /// Applies the suffix-diff rule of ussd.md §2.2 to one hop.

@@ -2,6 +2,8 @@
 //! or MTN Nigeria's packets over TCP) and one normalised hop. A new gateway
 //! is one new file here.
 
+use std::fmt;
+
 pub mod africastalking;
 pub mod airtel;
 pub mod arkesel;
@@ -22,7 +24,10 @@ pub mod sendexa;
 pub use msisdn::normalise_msisdn;
 
 /// An HTTP request as a gateway sent it (what a codec reads).
-#[derive(Debug, Clone, Default)]
+///
+/// Its `Debug` shows the query's and the body's lengths, not their bytes:
+/// they carry what the person typed, a PIN among it.
+#[derive(Clone, Default)]
 pub struct GatewayRequest {
     /// `content-type` header, if any.
     pub content_type: Option<String>,
@@ -36,6 +41,30 @@ pub struct GatewayRequest {
     pub body: Vec<u8>,
     /// The address the request came from, when the server knows it.
     pub peer: Option<std::net::IpAddr>,
+}
+
+impl fmt::Debug for GatewayRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GatewayRequest")
+            .field("content_type", &self.content_type)
+            .field("query", &Withheld(self.query.len()))
+            .field("path", &self.path)
+            .field("body", &Withheld(self.body.len()))
+            .field("peer", &self.peer)
+            .finish()
+    }
+}
+
+/// What a `Debug` shows in place of what a person typed: its length in
+/// bytes. A hop's text may be a PIN, an OTP or a password; which, only the
+/// flow knows, so every typed text is withheld (the MTN packet's `Debug`
+/// does the same for its fields).
+pub(crate) struct Withheld(pub(crate) usize);
+
+impl fmt::Debug for Withheld {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{} bytes withheld>", self.0)
+    }
 }
 
 /// What a codec writes back.
@@ -79,7 +108,11 @@ pub struct RawHop {
 }
 
 /// What a hop carries, before input extraction.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its `Debug` withholds the text typed ([`Withheld`]: a PIN is typed
+/// here); the dialled string is shown (what is pre-dialled is never read as
+/// a secret).
+#[derive(Clone, PartialEq, Eq)]
 pub enum Payload {
     /// Africa's Talking style: every input so far joined with `*` (C).
     Cumulative(String),
@@ -112,6 +145,30 @@ pub enum Payload {
     /// [`Gateway::asks_status`], or its sessions' ends are not remembered
     /// for the answer.
     Status,
+}
+
+impl fmt::Debug for Payload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Payload::Cumulative(text) => f
+                .debug_tuple("Cumulative")
+                .field(&Withheld(text.len()))
+                .finish(),
+            Payload::Initiation { dialled } => f
+                .debug_struct("Initiation")
+                .field("dialled", dialled)
+                .finish(),
+            Payload::Latest { text, sequence } => f
+                .debug_struct("Latest")
+                .field("text", &Withheld(text.len()))
+                .field("sequence", sequence)
+                .finish(),
+            Payload::Release => f.write_str("Release"),
+            Payload::Timeout => f.write_str("Timeout"),
+            Payload::Unsupported(kind) => f.debug_tuple("Unsupported").field(kind).finish(),
+            Payload::Status => f.write_str("Status"),
+        }
+    }
 }
 
 /// An end-of-session notification (Africa's Talking's separate callback).
@@ -227,5 +284,50 @@ mod names_tests {
                 mtn_nigeria::MtnNigeria::default().name(),
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+    use crate::channel::ussd::input::{extract, Extracted};
+
+    /// A PIN typed on a handset is in the request a gateway sends and in the
+    /// hop decoded from it; neither's `Debug` (a host's `{:?}` in a log line)
+    /// shows it, whether it came in a body (Africa's Talking, cumulative),
+    /// a query string (Airtel, latest only) or after extraction.
+    #[test]
+    fn what_a_person_typed_is_withheld_from_debug() {
+        let pin = "4321";
+        let cumulative = GatewayRequest {
+            content_type: Some("application/x-www-form-urlencoded".into()),
+            body: format!("sessionId=s1&phoneNumber=%2B254711000003&text=1*1*user_otp*{pin}")
+                .into_bytes(),
+            ..GatewayRequest::default()
+        };
+        let latest = GatewayRequest {
+            query: format!("SessionID=s2&MSISDN=254711000003&MSC=x&input={pin}"),
+            ..GatewayRequest::default()
+        };
+        for (gateway, request) in [
+            (&africastalking::AfricasTalking as &dyn Gateway, cumulative),
+            (&airtel::Airtel, latest),
+        ] {
+            let hop = gateway.decode(&request).unwrap();
+            assert!(
+                matches!(&hop.payload, Payload::Cumulative(t) | Payload::Latest { text: t, .. } if t.ends_with(pin)),
+                "{}: the PIN is decoded",
+                gateway.name()
+            );
+            for shown in [format!("{request:?}"), format!("{hop:?}")] {
+                assert!(!shown.contains(pin), "{}: {shown}", gateway.name());
+                assert!(shown.contains("bytes withheld"), "{shown}");
+            }
+            // Who and which session stay readable.
+            assert!(format!("{hop:?}").contains(&hop.session_id));
+        }
+        let typed = extract(Some("1*1*user_otp"), &format!("1*1*user_otp*{pin}"));
+        assert_eq!(typed, Extracted::Input(pin.into()));
+        assert_eq!(format!("{typed:?}"), "Input(<4 bytes withheld>)");
     }
 }
