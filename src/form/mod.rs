@@ -138,10 +138,15 @@ pub enum ContentType {
 
 impl From<String> for ContentType {
     fn from(s: String) -> Self {
-        match s.as_str() {
-            "string" => ContentType::Text,
-            "password" => ContentType::Password,
-            _ => ContentType::Unknown(s),
+        // Whatever the case: a partner that sends `Password` still means a
+        // masked field, and reading it as unknown (plain) would keep its
+        // value after a rejection, as a prefill, and show it on screen.
+        if s.eq_ignore_ascii_case("password") {
+            ContentType::Password
+        } else if s.eq_ignore_ascii_case("string") {
+            ContentType::Text
+        } else {
+            ContentType::Unknown(s)
         }
     }
 }

@@ -46,6 +46,28 @@ fn unknown_types_and_keys_round_trip() {
     assert_eq!(serde_json::to_value(&form).unwrap(), raw);
 }
 
+/// A descriptor's `contentType` is read whatever its case: a field a
+/// partner marks `Password` (or `PASSWORD`) is a secret however it is
+/// named, so its value is masked and never kept as a prefill.
+#[test]
+fn a_password_content_type_is_read_whatever_its_case() {
+    for sent in ["password", "Password", "PASSWORD"] {
+        let field: Field = serde_json::from_value(serde_json::json!({
+            "type": "elements.input", "name": "memorable_word", "hint": "Memorable word",
+            "contentType": sent
+        }))
+        .unwrap();
+        assert_eq!(field.content_type, ContentType::Password, "{sent}");
+        assert!(field.is_secret(), "{sent}");
+    }
+    let field: Field = serde_json::from_value(serde_json::json!({
+        "type": "elements.input", "name": "memorable_word", "contentType": "String"
+    }))
+    .unwrap();
+    assert_eq!(field.content_type, ContentType::Text);
+    assert!(!field.is_secret());
+}
+
 #[test]
 fn every_field_is_required_and_all_errors_come_at_once() {
     let errs = login().validate(&Values::new()).unwrap_err();
