@@ -327,6 +327,45 @@ async fn a_reference_with_a_hash_is_not_another_flows_key() {
     }
 }
 
+/// The same collision in a store written before keys were escaped: a link
+/// kept under the raw key `smoke#acc-2#ada` (its flow's reference, stored
+/// as it was). The flow under `smoke` linking `acc-2` for `ada` finds it at
+/// its own key, sees it is another link, and records its own beside it;
+/// its retry finds that one.
+#[tokio::test]
+async fn a_key_written_before_escaping_is_not_taken_for_another_link() {
+    sqlx::any::install_default_drivers();
+    for backend in backends().await {
+        let (name, store) = (backend.name, backend.store.as_ref());
+        record_at(store, &linked("smoke", "acc-1", "ada", "gtbank"), jan(1, 9)).await;
+        let old = record_at(
+            store,
+            &linked("old-flow", "acc-9", "ada", "zenith"),
+            jan(1, 10),
+        )
+        .await;
+        // What the link's key was before escaping: its reference, raw.
+        let mut db = <sqlx::AnyConnection as sqlx::Connection>::connect(&backend.location)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE links SET reference = $1 WHERE reference = $2")
+            .bind("smoke#acc-2#ada")
+            .bind("old-flow")
+            .execute(&mut db)
+            .await
+            .unwrap();
+        let flow = linked("smoke", "acc-2", "ada", "access");
+        let second = record_at(store, &flow, jan(1, 11)).await;
+        assert_eq!(
+            second.partner_account_id, "acc-2",
+            "{name}: its own account"
+        );
+        assert_ne!(second.id, old.id, "{name}");
+        let again = record_at(store, &flow, jan(1, 12)).await;
+        assert_eq!(again.id, second.id, "{name}: a retry is the same link");
+    }
+}
+
 /// Finding (review, 2026-12-06): a reference names a link that is in force.
 /// A host that gives a new flow the reference of an earlier one (its own
 /// per-account reference) after that account was unlinked had the new link

@@ -74,6 +74,14 @@ impl SqlStore {
                     key_part(&customer_id)
                 );
                 match self.repeated(&mut tx, &key).await? {
+                    // Only a key written before its parts were escaped (a
+                    // reference with a `#` in it, which that key's own
+                    // flow was linked under) names another link here: this
+                    // link is kept beside it, under a key every delivery of
+                    // this flow makes alike.
+                    Some(done) if !same_link(&done.auth, linked, &customer_id) => {
+                        format!("{key}#{}", done.auth.id)
+                    }
                     Some(done) if done.auth.validated => {
                         tx.rollback().await?;
                         return Ok(done);
@@ -423,7 +431,11 @@ impl AuthStore for SqlStore {
 /// which unescaped would make (`r#a#c`, …) the key of another flow's link
 /// (reference `r`, account `a`, customer `c`), whose delivery would then
 /// be answered with the first link and never recorded. A part with
-/// neither character is its own key, as keys were written before.
+/// neither character is its own key, as keys were written before; a link
+/// recorded before, under a reference with either character, is not found
+/// by its delivery's retries after the upgrade (they record it once more:
+/// a second link row and webhook for the same auth), and one kept under a
+/// raw key another flow now makes is told apart by [`same_link`].
 fn key_part(part: &str) -> std::borrow::Cow<'_, str> {
     if !part.contains(['\\', '#']) {
         return std::borrow::Cow::Borrowed(part);

@@ -35,8 +35,8 @@ fn decoded(raw: Option<Vec<u8>>) -> Result<Raw, StoreError> {
 
 /// The command `name`, with room for `args` more arguments of `bytes`
 /// bytes in all (a number: up to 20 digits). `redis::cmd` starts empty and
-/// grows argument by argument: a bank choice's pipeline reallocated its
-/// buffers 15 times, about 2,000 of the round trip's 26,000 instructions
+/// grows argument by argument: a bank choice's pipeline grew its buffers
+/// 16 times, about 2,000 of the round trip's 26,000 instructions
 /// (callgrind, redis 0.27).
 fn command(name: &str, args: usize, bytes: usize) -> Cmd {
     let mut cmd = Cmd::with_capacity(args + 1, name.len() + bytes);

@@ -109,9 +109,9 @@ pub struct RawHop {
 
 /// What a hop carries, before input extraction.
 ///
-/// Its `Debug` withholds the text typed ([`Withheld`]: a PIN is typed
-/// here); the dialled string is shown (what is pre-dialled is never read as
-/// a secret).
+/// Its `Debug` withholds the text typed and the dialled string
+/// ([`Withheld`]): a PIN is typed here, and Airtel decodes an answer shaped
+/// like a dialled code (`*4321`) as a dial.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Payload {
     /// Africa's Talking style: every input so far joined with `*` (C).
@@ -156,7 +156,7 @@ impl fmt::Debug for Payload {
                 .finish(),
             Payload::Initiation { dialled } => f
                 .debug_struct("Initiation")
-                .field("dialled", dialled)
+                .field("dialled", &Withheld(dialled.len()))
                 .finish(),
             Payload::Latest { text, sequence } => f
                 .debug_struct("Latest")
@@ -329,5 +329,15 @@ mod debug_tests {
         let typed = extract(Some("1*1*user_otp"), &format!("1*1*user_otp*{pin}"));
         assert_eq!(typed, Extracted::Input(pin.into()));
         assert_eq!(format!("{typed:?}"), "Input(<4 bytes withheld>)");
+        let decided = crate::channel::ussd::hop::Decision::Menu(pin);
+        assert_eq!(format!("{decided:?}"), "Menu(<4 bytes withheld>)");
+        // Airtel takes an answer shaped like a dialled code for a dial.
+        let dial = Payload::Initiation {
+            dialled: format!("*{pin}"),
+        };
+        assert_eq!(
+            format!("{dial:?}"),
+            "Initiation { dialled: <5 bytes withheld> }"
+        );
     }
 }
