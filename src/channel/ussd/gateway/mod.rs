@@ -110,7 +110,7 @@ pub struct RawHop {
 /// What a hop carries, before input extraction.
 ///
 /// Its `Debug` withholds the text typed and the dialled string
-/// ([`Withheld`]): a PIN is typed here, and Airtel decodes an answer shaped
+/// (their lengths only): a PIN is typed here, and Airtel decodes an answer shaped
 /// like a dialled code (`*4321`) as a dial.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Payload {
