@@ -57,7 +57,7 @@ impl SqlStore {
         // first link (its delivery id, `returning` as it was then): the
         // auth and the webhooks are right, the answer's details are the
         // first link's. A flow id in the delivered link would tell both.
-        let unlinked_key = |key: &str, auth: &Auth| format!("{key}#{}", auth.last_updated);
+        let unlinked_key = |key: &str, auth: &Auth| unlinked_key(key, auth.last_updated);
         let reference = key_part(&linked.reference);
         let key = match self.repeated(&mut tx, &reference).await? {
             Some(done) if same_link(&done.auth, linked, &customer_id) => {
@@ -68,11 +68,7 @@ impl SqlStore {
                 unlinked_key(&reference, &done.auth)
             }
             Some(_) => {
-                let key = format!(
-                    "{reference}#{}#{}",
-                    key_part(&linked.account_id),
-                    key_part(&customer_id)
-                );
+                let key = shared_key(&reference, &linked.account_id, &customer_id);
                 match self.repeated(&mut tx, &key).await? {
                     // Only a key written before its parts were escaped (a
                     // reference with a `#` in it, which that key's own
@@ -450,6 +446,19 @@ fn key_part(part: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(escaped)
 }
 
+/// The key of a link kept under a reference another link holds: the
+/// reference's key part (as [`key_part`] gave it, the key the reference
+/// was looked up under), and the account and customer, escaped here.
+fn shared_key(reference: &str, account: &str, customer: &str) -> String {
+    format!("{reference}#{}#{}", key_part(account), key_part(customer))
+}
+
+/// The key of a link made again after its account was unlinked at
+/// `last_updated`: the link's earlier key and that time.
+fn unlinked_key(key: &str, last_updated: u64) -> String {
+    format!("{key}#{last_updated}")
+}
+
 /// Whether `auth` (what a delivery under this reference recorded) is the
 /// link `linked` would record: the same partner, account and customer.
 fn same_link(auth: &Auth, linked: &crate::service::LinkedAccount, customer_id: &str) -> bool {
@@ -457,4 +466,90 @@ fn same_link(auth: &Auth, linked: &crate::service::LinkedAccount, customer_id: &
     auth.partner == linked.partner
         && auth.partner_account_id == linked.account_id
         && recorded_customer == customer_id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{key_part, shared_key, unlinked_key};
+    use proptest::prelude::*;
+
+    /// The shapes a link's key takes, as `link_once` builds them.
+    #[derive(Debug, Clone, PartialEq)]
+    enum Key {
+        Plain(String),
+        Shared(String, String, String),
+        PlainUnlinked(String, u64),
+        SharedUnlinked(String, String, String, u64),
+    }
+
+    fn built(key: &Key) -> String {
+        match key {
+            Key::Plain(r) => key_part(r).into_owned(),
+            Key::Shared(r, a, c) => shared_key(&key_part(r), a, c),
+            Key::PlainUnlinked(r, at) => unlinked_key(&key_part(r), *at),
+            Key::SharedUnlinked(r, a, c, at) => unlinked_key(&shared_key(&key_part(r), a, c), *at),
+        }
+    }
+
+    /// Parts made of the characters that matter, and digits (a time).
+    fn part() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![Just('#'), Just('\\'), Just('a'), Just('1')],
+            0..5,
+        )
+        .prop_map(|c| c.into_iter().collect())
+    }
+
+    fn key() -> impl Strategy<Value = Key> {
+        prop_oneof![
+            part().prop_map(Key::Plain),
+            (part(), part(), part()).prop_map(|(r, a, c)| Key::Shared(r, a, c)),
+            (part(), 0u64..20).prop_map(|(r, at)| Key::PlainUnlinked(r, at)),
+            (part(), part(), part(), 0u64..20)
+                .prop_map(|(r, a, c, at)| Key::SharedUnlinked(r, a, c, at)),
+        ]
+    }
+
+    /// `built`'s inverse: the key split at each `#` not escaped, each part
+    /// unescaped, the shape told by the number of parts.
+    fn parsed(key: &str) -> Option<Key> {
+        let (mut parts, mut part, mut escaped) = (Vec::new(), String::new(), false);
+        for c in key.chars() {
+            match (escaped, c) {
+                (false, '\\') => escaped = true,
+                (false, '#') => parts.push(std::mem::take(&mut part)),
+                (_, c) => {
+                    part.push(c);
+                    escaped = false;
+                }
+            }
+        }
+        parts.push(part);
+        let at = |p: &String| p.parse::<u64>().ok();
+        match parts.as_slice() {
+            [r] => Some(Key::Plain(r.clone())),
+            [r, t] => Some(Key::PlainUnlinked(r.clone(), at(t)?)),
+            [r, a, c] => Some(Key::Shared(r.clone(), a.clone(), c.clone())),
+            [r, a, c, t] => Some(Key::SharedUnlinked(r.clone(), a.clone(), c.clone(), at(t)?)),
+            _ => None,
+        }
+    }
+
+    proptest! {
+        /// Invariant: a link's key gives back the parts and the shape it
+        /// was built from, so two keys are the same string only when they
+        /// are the same key: a host's reference, whatever it holds, is never
+        /// another flow's key.
+        #[test]
+        fn a_key_gives_back_what_it_was_built_from(key in key()) {
+            prop_assert_eq!(parsed(&built(&key)), Some(key));
+        }
+    }
+
+    /// A part with neither `\` nor `#` is its own key, as before escaping.
+    #[test]
+    fn plain_parts_keep_their_keys() {
+        assert_eq!(shared_key("ref-1", "acc 9", "cus_1"), "ref-1#acc 9#cus_1");
+        assert_eq!(key_part("a#b\\c"), "a\\#b\\\\c");
+    }
 }
