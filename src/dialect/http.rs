@@ -153,3 +153,21 @@ impl HttpResponse {
             .map(|(_, v)| v.as_str())
     }
 }
+
+/// `s` as one path segment: anything but an unreserved character is
+/// percent-encoded, so an identifier a partner issued (a RequestId, a
+/// LoginId, an account id) cannot add a segment, a query or a fragment to
+/// the path it is put in. What no encoding makes a segment of (empty, `.`,
+/// `..`: URL parsers remove dot segments, `%2E` spelled or not) is the
+/// caller's to refuse.
+pub(crate) fn path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

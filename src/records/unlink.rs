@@ -8,6 +8,7 @@
 //! card still processing its link) is tried again.
 
 use super::Auth;
+use crate::dialect::path_segment;
 use crate::form::Secret;
 use std::time::Duration;
 
@@ -21,6 +22,11 @@ pub enum UnlinkError {
     /// The partner could not be reached.
     #[error("the partner could not be reached: {0}")]
     Transport(String),
+    /// The auth's account id cannot be put in the partner's path: empty,
+    /// `.` or `..`, which URL parsers resolve to another path (`..` takes
+    /// the segment before it), so a request would reach another resource.
+    #[error("the account id {0:?} cannot name an account in a path")]
+    UnusableAccountId(String),
     /// The partner refused.
     #[error("the partner refused the unlink: HTTP {status}: {body}")]
     Refused {
@@ -57,6 +63,14 @@ pub async fn unlink_at_partner(
     access: &PartnerAccess,
     auth: &Auth,
 ) -> Result<Unlinked, UnlinkError> {
+    // Whatever its encoding, a dot segment is resolved away by the URL
+    // parser, and an empty one names the collection: neither is this
+    // account.
+    if matches!(auth.partner_account_id.as_str(), "" | "." | "..") {
+        return Err(UnlinkError::UnusableAccountId(
+            auth.partner_account_id.clone(),
+        ));
+    }
     match auth.partner.as_str() {
         "mono" => {
             let key = access
@@ -125,10 +139,13 @@ async fn unlink_at_mono(
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| UnlinkError::Transport(e.to_string()))?;
+    // Encoded: an id is Mono's word, read back from a record, and must
+    // name that one account whatever it holds (`a/../b` would otherwise
+    // unlink `b`).
     let url = format!(
         "{}/v2/accounts/{}/unlink",
         base_url.trim_end_matches('/'),
-        auth.partner_account_id
+        path_segment(&auth.partner_account_id)
     );
     let response = client
         .post(url)

@@ -5,9 +5,9 @@
 //! this crate).
 
 use super::codes::FlinksCode;
-use super::encode::path_segment;
 use super::Flinks;
 use crate::dialect::bounds::{self, at_most, MAX_ACCOUNTS};
+use crate::dialect::path_segment;
 use crate::dialect::text::{clip, echoed, MAX_CODE_CHARS, MAX_MESSAGE_CHARS};
 use crate::dialect::{HeaderValue, HttpRequest, HttpResponse, Method};
 use crate::flow::{Account, CallError};

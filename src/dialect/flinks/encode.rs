@@ -1,6 +1,7 @@
 //! Building Flinks requests from flow calls (flinks.md §1–§3, §6).
 
 use super::Flinks;
+use crate::dialect::path_segment;
 use crate::dialect::{Encoded, HeaderValue, HttpRequest, Method};
 use crate::flow::{Call, CallError, PartnerSession, Reply, SessionInfo, Timestamp};
 use crate::form::{Secret, Values};
@@ -195,18 +196,4 @@ fn text(values: &Values, name: &str) -> String {
         .get(name)
         .map(|v| v.expose().to_owned())
         .unwrap_or_default()
-}
-
-/// A RequestId as one path segment: anything but unreserved characters is
-/// percent-encoded, so a partner's odd id cannot change the path.
-pub(super) fn path_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

@@ -24,7 +24,7 @@
 //! | `EXIT` | `COMPONENT_CLOSE_SESSION` |
 //! | linked | `{step: REDIRECT, institution, url}`, `url` = the redirect URL with `loginId` and `institution` (and `tag`, the flow's reference); [`without_login_id`](ConnectEvents::without_login_id) leaves `loginId` out |
 
-use super::encode::path_segment;
+use crate::dialect::path_segment;
 use crate::flow::{Event, EventKind, FormPurpose, Notice, View};
 use crate::form::FieldKind;
 use serde_json::{json, Map, Value};
