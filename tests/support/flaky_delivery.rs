@@ -1,6 +1,7 @@
 //! A delivery that fails while told to (a records database that is down),
 //! then keeps every link it is given, once per reference (as the records
-//! do: delivery is at least once, recorded once).
+//! do: delivery is at least once, recorded once); its lookups of earlier
+//! links may hang.
 
 use connectflow::service::{Delivered, Delivery, DeliveryError, LinkedAccount};
 use connectflow::store::BoxFuture;
@@ -15,6 +16,9 @@ pub(crate) struct FlakyDelivery {
     pub(crate) calls: AtomicUsize,
     /// The references delivered, in order, each once.
     pub(crate) delivered: Mutex<Vec<String>>,
+    /// Asked which banks a customer linked before, never answers (a
+    /// records database that hangs).
+    pub(crate) lookups_hang: bool,
 }
 
 impl FlakyDelivery {
@@ -50,6 +54,19 @@ impl Delivery for FlakyDelivery {
                 delivered.push(linked.reference.clone());
             }
             Ok(Delivered::default())
+        })
+    }
+
+    fn linked_before<'a>(
+        &'a self,
+        _partner: &'a str,
+        _customer: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<String>, DeliveryError>> {
+        Box::pin(async move {
+            if self.lookups_hang {
+                std::future::pending::<()>().await;
+            }
+            Ok(Vec::new())
         })
     }
 }

@@ -119,3 +119,28 @@ async fn a_delivery_failing_for_a_while_is_delivered_once_the_database_is_back()
         "delivered once, in the background"
     );
 }
+
+/// Records that hang when asked which banks a phone linked before (a
+/// database that stopped answering) cost a dial at most a second: the
+/// person still gets the bank list and links. Finding (review,
+/// 2026-12-06): the first two hops waited on the lookup with no limit, so
+/// every dial outlived the gateway's patience.
+#[tokio::test]
+async fn records_that_hang_do_not_hold_the_first_hops() {
+    let delivery = Arc::new(flaky_delivery::FlakyDelivery {
+        lookups_hang: true,
+        ..flaky_delivery::FlakyDelivery::default()
+    });
+    let setup = Setup {
+        delivery: Some(delivery.clone()),
+        ..Setup::default()
+    };
+    let rig = rig_setup(SandboxConfig::default(), setup).await;
+    let mut phone = AtPhone::new(&rig.url, "+254711000955");
+    // Generous: the lookup is given 1 s on each of the first two hops.
+    let script = phone.script(&["1", "1", "user_good", "pass_good"]);
+    let (end, text) = tokio::time::timeout(Duration::from_secs(10), script)
+        .await
+        .expect("the hops were answered");
+    assert!(end && text.contains("linked"), "{text}");
+}

@@ -58,6 +58,7 @@ impl UssdService {
             raw,
             prefill,
             previous,
+            reply_by,
             ..
         } = &hop;
         // A returning customer (the phone is the customer id) sees the
@@ -66,7 +67,7 @@ impl UssdService {
         let linked_first = if raw.phone.is_empty() {
             Vec::new()
         } else {
-            self.service.linked_before(self.partner(), &raw.phone).await
+            self.linked_first(&raw.phone, *reply_by).await
         };
         if prefill.is_empty() {
             if let Some(prev) = previous {
@@ -78,7 +79,7 @@ impl UssdService {
                     return Ok(offer);
                 }
             }
-            return self.first_screen(None, &linked_first).await;
+            return self.dial_screen(&linked_first, *reply_by).await;
         }
         // Pre-dialled digits start a new flow and take the phone's index;
         // a re-authorisation the host is waiting for must not be lost that
@@ -94,6 +95,41 @@ impl UssdService {
         // Boxed: starting a session is the larger future (a flow, a turn),
         // and the first screen, the commonest hop, should not carry it.
         Box::pin(self.start(hop, linked_first)).await
+    }
+
+    /// The banks `phone` linked before, as the records say within
+    /// [`LINKED_FIRST_WITHIN`] (and the hop's budget): the order of a list
+    /// is not worth a hop the gateway gives up on. Records that hang, or
+    /// refuse connections until their pool's acquire timeout (10 s), would
+    /// otherwise hold every dial, since until the known phones are loaded
+    /// every phone is asked about. Not said in time: none, logged.
+    async fn linked_first(&self, phone: &str, reply_by: tokio::time::Instant) -> Vec<String> {
+        let asked = self.service.linked_before(self.partner(), phone);
+        let by = || reply_by.min(tokio::time::Instant::now() + LINKED_FIRST_WITHIN);
+        match within(by, asked).await {
+            Some(first) => first,
+            None => {
+                tracing::warn!("the records did not say in time which banks a phone linked before");
+                Vec::new()
+            }
+        }
+    }
+
+    /// The first screen of a dial: the bank list, fetched if the cached one
+    /// is stale, within the hop's budget (the partner's read timeout may be
+    /// longer than a gateway waits: Sendexa's 4 s).
+    async fn dial_screen(
+        &self,
+        first: &[String],
+        reply_by: tokio::time::Instant,
+    ) -> Result<Screen, ServiceError> {
+        match within(|| reply_by, self.first_screen(None, first)).await {
+            Some(screen) => screen,
+            None => {
+                tracing::warn!("the institution list did not come within the hop's budget");
+                Ok(screen(LIST_UNAVAILABLE, true))
+            }
+        }
     }
 
     /// A person's first answer (cumulative text of one bank number), served
@@ -363,10 +399,7 @@ impl UssdService {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "institution list unavailable");
-                return Ok(screen(
-                    "The bank list is not available right now. Please try again later.",
-                    true,
-                ));
+                return Ok(screen(LIST_UNAVAILABLE, true));
             }
         };
         let render = || -> Result<Screen, ServiceError> {
@@ -452,3 +485,28 @@ fn first_flow(
     }
     Ok(flow)
 }
+
+/// `fut`'s output if it comes by the time `by` gives, else `None`. Most
+/// answers a dial waits for are there at once (a cached list, a phone the
+/// records know nothing of): those are taken on the first poll, with no
+/// clock read and no timer, which would cost every dial for nothing.
+async fn within<F: std::future::Future>(
+    by: impl FnOnce() -> tokio::time::Instant,
+    fut: F,
+) -> Option<F::Output> {
+    let mut fut = std::pin::pin!(fut);
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx))).await;
+    if let std::task::Poll::Ready(out) = first {
+        return Some(out);
+    }
+    tokio::time::timeout_at(by(), fut).await.ok()
+}
+
+/// The end of a dial whose bank list is not to be had.
+const LIST_UNAVAILABLE: &str = "The bank list is not available right now. Please try again later.";
+
+/// How long a dial waits for the records to say which banks its phone
+/// linked before: a records database answers in milliseconds, and one
+/// that takes longer is not one a gateway's budget (4 s on Sendexa) should
+/// be spent on.
+const LINKED_FIRST_WITHIN: std::time::Duration = std::time::Duration::from_secs(1);
