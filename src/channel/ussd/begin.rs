@@ -106,7 +106,7 @@ impl UssdService {
     async fn linked_first(&self, phone: &str, reply_by: tokio::time::Instant) -> Vec<String> {
         let asked = self.service.linked_before(self.partner(), phone);
         let by = || reply_by.min(tokio::time::Instant::now() + LINKED_FIRST_WITHIN);
-        match within(by, asked).await {
+        match within(by, std::pin::pin!(asked)).await {
             Some(first) => first,
             None => {
                 tracing::warn!("the records did not say in time which banks a phone linked before");
@@ -123,7 +123,8 @@ impl UssdService {
         first: &[String],
         reply_by: tokio::time::Instant,
     ) -> Result<Screen, ServiceError> {
-        match within(|| reply_by, self.first_screen(None, first)).await {
+        let shown = std::pin::pin!(self.first_screen(None, first));
+        match within(|| reply_by, shown).await {
             Some(screen) => screen,
             None => {
                 tracing::warn!("the institution list did not come within the hop's budget");
@@ -490,12 +491,17 @@ fn first_flow(
 /// answers a dial waits for are there at once (a cached list, a phone the
 /// records know nothing of): those are taken on the first poll, with no
 /// clock read and no timer, which would cost every dial for nothing.
-async fn within<F: std::future::Future>(
+///
+/// `fut` comes pinned by the caller: moved in here, it would be held twice
+/// in this future (the argument and its pinned copy), and a dial's future
+/// (every hop's) grows by a bank-list fetch.
+async fn within<F: std::future::Future + Unpin>(
     by: impl FnOnce() -> tokio::time::Instant,
-    fut: F,
+    mut fut: F,
 ) -> Option<F::Output> {
-    let mut fut = std::pin::pin!(fut);
-    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx))).await;
+    let first =
+        std::future::poll_fn(|cx| std::task::Poll::Ready(std::pin::Pin::new(&mut fut).poll(cx)))
+            .await;
     if let std::task::Poll::Ready(out) = first {
         return Some(out);
     }
