@@ -161,3 +161,37 @@ async fn a_link_that_cannot_be_sent_leaves_the_flow_on_ussd() {
     let (end, done) = hop(&rig.url, "ATUid_unsent_redial", phone, &texts.join("*")).await;
     assert!(end && done.contains("linked"), "{done}");
 }
+
+/// Finding (review, 2026-12-06): the hand-off deleted the USSD record, so a
+/// gateway's retry of the `99` hop (or a late one of an earlier hop) found
+/// nothing stored, read its text as a new dial's answers, started a flow on
+/// bank 1 the person never asked for, and took the phone's index from the
+/// web session: a re-dial then offered that phantom flow. Now every retry
+/// of the telecom session gets the screen that ended it, nothing more is
+/// sent, and a re-dial still points at the web link.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retry_after_the_handoff_gets_its_screen_again_and_starts_nothing() {
+    let sandbox = sandbox().await;
+    let rig = serve(&sandbox.url(), Setup::default()).await;
+    let phone = "+254711000779";
+    let answers = ["1", "1", "user_chain", PASSWORD];
+    let (end, otp) = dial(&rig.url, "ATUid_retried", phone, &answers).await;
+    assert!(!end && otp.contains("OTP"), "{otp}");
+    let mut asked = answers.to_vec();
+    asked.push("99");
+    let (end, sent) = hop(&rig.url, "ATUid_retried", phone, &asked.join("*")).await;
+    assert!(end && sent.contains("We sent a link"), "{sent}");
+
+    // The same hop again, and a late copy of the first answer.
+    for text in [asked.join("*"), "1".to_owned()] {
+        let again = hop(&rig.url, "ATUid_retried", phone, &text).await;
+        assert_eq!(again, (true, sent.clone()), "retry of {text:?}");
+    }
+    assert_eq!(rig.outbox.0.lock().unwrap().len(), 1, "one SMS, one link");
+
+    let (end, redial) = hop(&rig.url, "ATUid_retried_redial", phone, "").await;
+    assert!(
+        end && redial.contains("Finish linking in the web link"),
+        "{redial}"
+    );
+}

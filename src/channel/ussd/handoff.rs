@@ -6,7 +6,8 @@
 //!
 //! The flow is *moved*, as on resume, in an order where every failure
 //! leaves it with USSD: the web copy is written, the link is texted, and
-//! only then is the USSD record taken (a compare-and-set delete) and the
+//! only then is the USSD record taken (a compare-and-set to a record marked
+//! handed off, which only answers the telecom session's retries) and the
 //! phone's index pointed at the web session. A link that cannot be sent, or
 //! a USSD record that changed meanwhile, abandons the web copy (a link that
 //! arrived anyway shows it expired), so exactly one channel drives the flow
@@ -22,7 +23,6 @@ use crate::notify::{Notifier, Sms};
 use crate::service::{ServiceError, Session};
 use crate::store::{BoxFuture, Entry, StoreError, Version};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Where a flow goes when it leaves USSD for the web.
 pub trait WebHandoff: Send + Sync + std::fmt::Debug + 'static {
@@ -135,27 +135,32 @@ impl UssdService {
             self.abandon(handoff, &web_key).await;
             return Ok(Err("Sorry, we could not send the link."));
         }
+        let shown = format!(
+            "We sent a link to {} by SMS. Open it to continue.",
+            crate::notify::mask(phone)
+        );
+        let shown = self
+            .presenter
+            .fit(&[&shown], &[&format!("Ref {reference}")], true);
         // Take the USSD record: from here on only the web drives the flow.
         // A hop that changed it meanwhile (a gateway retry) keeps it here.
-        if let Err(e) = self
-            .service
-            .store()
-            .compare_and_set(key, version, Vec::new(), Duration::ZERO)
-            .await
-        {
+        // Not deleted: marked, so that a retry of this hop or a late one of
+        // an earlier hop gets this screen again. With nothing stored, its
+        // text was read as a new dial's pre-dialled answers, which started
+        // a flow the person never asked for and took the phone's index
+        // from the web session.
+        let mut taken = session.clone();
+        taken.channel.handed_off = true;
+        taken.channel.last_screen = shown.clone();
+        if let Err(e) = self.service.save(key, version, &taken).await {
             self.abandon(handoff, &web_key).await;
-            return Err(e.into());
+            return Err(e);
         }
         // Session keys are `ussd:<gateway>:<id>`; the phone index is per gateway.
         let gateway = key.split(':').nth(1).unwrap_or("at");
         let phone_key = super::resume::phone_key(self.service.store().as_ref(), gateway, phone);
         self.point_phone_at(&phone_key, &web_key).await;
-        let shown = format!(
-            "We sent a link to {} by SMS. Open it to continue.",
-            crate::notify::mask(phone)
-        );
-        let reference = format!("Ref {reference}");
-        Ok(Ok(self.presenter.fit(&[&shown], &[&reference], true)))
+        Ok(Ok(shown))
     }
 
     /// The flow stays on USSD: the same screen with `message` first, saved

@@ -440,6 +440,11 @@ impl UssdService {
                 tracing::warn!(session = %log_id(&raw.session_id), "hop from another phone number refused");
                 return Ok(screen(SORRY, true));
             }
+            // The flow went to the web and the telecom session ended: only
+            // its retries come here, and get the screen that ended it.
+            if l.session.channel.handed_off {
+                return Ok(l.session.channel.last_screen.clone());
+            }
         }
         let Some(mut loaded) = loaded else {
             let prefill = match extracted {

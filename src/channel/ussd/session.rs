@@ -44,6 +44,11 @@ pub(crate) struct UssdState {
     /// afresh from it when the person continues (see `reauth.rs`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) unstarted: bool,
+    /// The flow went to the web ([`handoff`](super::handoff)): this record
+    /// only answers the telecom session's retries, with the screen that
+    /// ended it, and is never driven.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) handed_off: bool,
 }
 
 impl UssdState {
@@ -63,6 +68,7 @@ impl UssdState {
             first: Vec::new(),
             hop: Hop::Menu,
             unstarted: false,
+            handed_off: false,
         }
     }
 
