@@ -6,7 +6,8 @@
 //! this process's memory: it shows what any instance's turn recorded. It
 //! polls (every [`LinkConfig::poll_interval`](super::LinkConfig)), resumes
 //! after `Last-Event-ID`, and ends once the flow has ended and every event
-//! is sent, when the token stops working, or after
+//! is sent, when the token stops working, when the server begins to shut
+//! down (`EventSource` reconnects, to another instance), or after
 //! [`LinkConfig::stream_lifetime`](super::LinkConfig).
 //!
 //! A stream also moves the flow as a `GET /link/v1/session` would, when
@@ -20,9 +21,9 @@ use super::routes::link_token;
 use super::token::LinkToken;
 use super::LinkService;
 use crate::dialect::flinks::ConnectEvents;
-use crate::server::bearer;
+use crate::server::{bearer, Closing};
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -31,6 +32,7 @@ use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 /// Event streams one session may hold open at once: a page and a
 /// reconnecting tab or two. Each stream holds a connection for up to its
@@ -145,6 +147,7 @@ enum Names {
 pub(super) async fn events(
     State(link): State<Arc<LinkService>>,
     query: Result<Query<EventsQuery>, QueryRejection>,
+    closing: Option<Extension<Closing>>,
     headers: HeaderMap,
 ) -> Response {
     // axum's own rejection is plain text; every link API answer is JSON.
@@ -196,6 +199,10 @@ pub(super) async fn events(
         screens_sent: None,
         next_deadline: None,
         slot,
+        // Served by `crate::server::serve`, which shuts down: the stream
+        // ends when it begins to. Served by another server, it ends as it
+        // otherwise would.
+        closing: closing.map_or_else(CancellationToken::new, |Extension(c)| c.0),
     };
     let stream = futures_util::stream::unfold(state, |mut s| async move {
         let event = s.next_event().await?;
@@ -245,6 +252,9 @@ struct Poll {
     /// This stream's place among its session's, given back when the
     /// stream is dropped; a newer stream may take it first.
     slot: StreamSlot,
+    /// Cancelled when the server begins to shut down: the stream ends, so
+    /// that the shutdown does not wait out its drain time for it.
+    closing: CancellationToken,
 }
 
 impl Poll {
@@ -270,7 +280,10 @@ impl Poll {
                         .comment("displaced by a newer stream of this session"),
                 );
             }
-            if self.done || tokio::time::Instant::now() >= self.deadline {
+            if self.done
+                || self.closing.is_cancelled()
+                || tokio::time::Instant::now() >= self.deadline
+            {
                 return None;
             }
             // A token that stops working (expired, record gone) ends it.
@@ -353,7 +366,12 @@ impl Poll {
                 self.cover_to(state.next_event_id());
             }
             if self.queue.is_empty() && !self.done {
-                tokio::time::sleep(self.link.config().poll_interval).await;
+                // Woken early by a shutdown, which the loop's next turn
+                // sees.
+                tokio::select! {
+                    () = tokio::time::sleep(self.link.config().poll_interval) => {}
+                    () = self.closing.cancelled() => {}
+                }
             }
         }
     }
