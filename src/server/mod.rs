@@ -23,8 +23,9 @@
 //!   gateway's own `END` screen at its hop paths).
 //!
 //! [`shutdown_signal`] resolves on SIGINT or SIGTERM; [`serve`] then stops
-//! accepting and lets connections finish their requests (up to
-//! [`Limits::drain`]).
+//! accepting, tells streaming responses to end (`Closing`), and lets
+//! connections finish their requests (up to [`Limits::drain`]; connections
+//! still open then are closed).
 
 pub(crate) mod api_key;
 pub(crate) mod deadline;
@@ -48,7 +49,19 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
+
+/// In every request's extensions: cancelled when [`serve`] begins to shut
+/// down.
+///
+/// A graceful shutdown waits for each response to finish, and a streaming
+/// one (the link API's events) would otherwise run on for the whole drain
+/// and hold the process that long, with nothing to tell it to stop. A
+/// streaming handler ends its body when this is cancelled; its client
+/// (`EventSource`) reconnects, to another instance.
+#[derive(Debug, Clone)]
+pub(crate) struct Closing(pub(crate) CancellationToken);
 
 /// The limits of a server.
 #[derive(Debug, Clone)]
@@ -127,7 +140,12 @@ pub async fn serve(
     let app = with_limits(app, &limits);
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let tracker = tokio_util::task::TaskTracker::new();
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    // Cancelled when shutdown begins: connections finish what they are
+    // doing (streams told to end through `Closing`).
+    let closing = CancellationToken::new();
+    // Cancelled when the drain time is up: connections still open are
+    // dropped, their handlers with them.
+    let closed = CancellationToken::new();
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -160,17 +178,19 @@ pub async fn serve(
         let io = TokioIo::new(idle::IdleTimeout::new(stream, idle, limits.header_timeout));
         let service = hyper::service::service_fn({
             let app = app.clone();
+            let closing = closing.clone();
             move |mut request: hyper::Request<hyper::body::Incoming>| {
                 // Handlers that limit by source (the USSD gateway's
                 // allow-list and rate limits) read it from here.
                 request
                     .extensions_mut()
                     .insert(axum::extract::ConnectInfo(peer));
+                request.extensions_mut().insert(Closing(closing.clone()));
                 app.clone().oneshot(request)
             }
         });
         let header_timeout = limits.header_timeout;
-        let mut stop = stop_rx.clone();
+        let (closing, closed) = (closing.clone(), closed.clone());
         tracker.spawn(async move {
             let _permit = permit;
             let mut builder = Builder::new(TokioExecutor::new());
@@ -182,21 +202,27 @@ pub async fn serve(
             tokio::pin!(connection);
             tokio::select! {
                 _ = connection.as_mut() => {}
-                _ = stop.changed() => {
+                () = closing.cancelled() => {
                     connection.as_mut().graceful_shutdown();
-                    let _ = connection.await;
+                    tokio::select! {
+                        _ = connection.as_mut() => {}
+                        () = closed.cancelled() => {}
+                    }
                 }
             }
         });
     }
     drop(listener);
-    let _ = stop_tx.send(true);
+    closing.cancel();
     tracker.close();
     if tokio::time::timeout(limits.drain, tracker.wait())
         .await
         .is_err()
     {
         tracing::warn!("shutdown: connections still open after the drain time; closing them");
+        // Each task drops its connection at once on this.
+        closed.cancel();
+        tracker.wait().await;
     }
     Ok(())
 }

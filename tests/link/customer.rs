@@ -58,3 +58,44 @@ async fn the_tokens_customer_opens_the_partners_session() {
         assert_eq!(status, 400, "{customer}: {body}");
     }
 }
+
+/// Finding: a token request's text fields were limited by bytes while the
+/// refusal says "1 to 256 printable characters", so a 200-character
+/// Cyrillic name (400 bytes) was refused. Now characters are counted:
+/// 200 and 256 of them pass, 257 do not, and a control character is still
+/// refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_customer_name_is_limited_in_characters_not_bytes() {
+    let partner = StubPartner::start().await.unwrap();
+    let rig = serve(&partner.url(), Setup::default()).await;
+    let c = &rig.client;
+    let name = |n: usize| "Ж".repeat(n);
+    for (value, expected) in [
+        (name(200), 200),
+        (name(256), 200),
+        (name(257), 400),
+        (format!("{}\u{7}", name(10)), 400),
+        ("Жанна\nОбі".to_owned(), 400),
+    ] {
+        let customer = json!({"name": value, "email": "zhanna@example.com"});
+        let (status, body) = c
+            .post(
+                "/link/v1/tokens",
+                super::rig::API_KEY,
+                json!({ "customer": customer }),
+            )
+            .await;
+        assert_eq!(
+            status,
+            expected,
+            "{} characters: {body}",
+            value.chars().count()
+        );
+        if expected == 400 {
+            assert!(
+                body.to_string().contains("1 to 256 printable characters"),
+                "{body}"
+            );
+        }
+    }
+}

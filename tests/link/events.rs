@@ -317,3 +317,67 @@ async fn a_session_holds_four_event_streams_and_a_fifth_ends_the_oldest() {
     let body: serde_json::Value = bad.json().await.unwrap();
     assert_eq!(body["error"]["code"], "bad_request", "{body}");
 }
+
+/// Finding: on shutdown an open stream of an unfinished flow held `serve`
+/// for the whole drain (hyper's graceful shutdown waits for the response,
+/// and nothing told the stream to end), and on past it: the connections
+/// were not closed after the drain. Now the stream ends as shutdown begins
+/// (`EventSource` reconnects, to another instance) and `serve` returns
+/// long before its drain time is up.
+#[tokio::test(flavor = "multi_thread")]
+async fn shutdown_ends_an_open_stream_before_the_drain_is_up() {
+    use connectflow::testing::StubPartner;
+    let drain = Duration::from_secs(20);
+    let partner = StubPartner::start().await.unwrap();
+    let (stop, shutdown) = tokio::sync::oneshot::channel();
+    let mut setup = Setup {
+        shutdown: Some(shutdown),
+        ..Setup::default()
+    };
+    setup.limits.drain = drain;
+    // A stream far longer than the drain: only the shutdown can end it.
+    setup.link.stream_lifetime = Duration::from_secs(600);
+    let rig = serve(&partner.url(), setup).await;
+    let token = rig.client.new_token().await;
+    // Opened, and resting on the bank list: unfinished.
+    let (_, body) = rig.client.session(&token).await;
+    assert_eq!(body["view"]["type"], "choose_institution", "{body}");
+    let response = reqwest::Client::new()
+        .get(format!("{}/link/v1/session/events", rig.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut stream = response.bytes_stream();
+    let read = tokio::spawn(async move {
+        while let Some(chunk) = stream.next().await {
+            if chunk.is_err() {
+                return false;
+            }
+        }
+        // The body came to its end (not cut off).
+        true
+    });
+    // The stream is open and polling, and stays so without a shutdown.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !read.is_finished(),
+        "the stream of an unfinished flow ended"
+    );
+
+    let started = tokio::time::Instant::now();
+    stop.send(()).unwrap();
+    // Half the drain: far more than a stream needs to end, far less than
+    // the drain it used to hold the server for.
+    let ended = tokio::time::timeout(drain / 2, read)
+        .await
+        .expect("the stream ends when shutdown begins, not after the drain")
+        .unwrap();
+    assert!(ended, "the stream ends cleanly, as a body that is done");
+    tokio::time::timeout(drain / 2, rig.server)
+        .await
+        .expect("serve returns once the stream has ended, not after the drain")
+        .unwrap();
+    assert!(started.elapsed() < drain, "{:?}", started.elapsed());
+}

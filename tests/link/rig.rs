@@ -61,6 +61,8 @@ pub(crate) struct Setup {
     pub(crate) delivery: Option<Arc<dyn connectflow::service::Delivery>>,
     /// The server's timeouts and limits.
     pub(crate) limits: connectflow::server::Limits,
+    /// Shut the server down when this resolves (never without it).
+    pub(crate) shutdown: Option<tokio::sync::oneshot::Receiver<()>>,
 }
 
 impl Default for Setup {
@@ -78,6 +80,7 @@ impl Default for Setup {
             records: None,
             delivery: None,
             limits: connectflow::server::Limits::default(),
+            shutdown: None,
         }
     }
 }
@@ -89,6 +92,8 @@ pub(crate) struct Rig {
     pub(crate) outbox: Arc<Outbox>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) client: Client,
+    /// The server's task: it ends when `serve` returns.
+    pub(crate) server: tokio::task::JoinHandle<()>,
 }
 
 pub(crate) async fn serve(partner_url: &str, setup: Setup) -> Rig {
@@ -148,8 +153,16 @@ pub(crate) async fn serve(partner_url: &str, setup: Setup) -> Rig {
         GatewayAuth::token(GATEWAY_TOKEN).unwrap(),
     ));
     let limits = setup.limits;
-    tokio::spawn(async move {
-        connectflow::server::serve(listener, app, limits, std::future::pending())
+    let shutdown = async move {
+        match setup.shutdown {
+            Some(signal) => {
+                let _ = signal.await;
+            }
+            None => std::future::pending().await,
+        }
+    };
+    let server = tokio::spawn(async move {
+        connectflow::server::serve(listener, app, limits, shutdown)
             .await
             .unwrap()
     });
@@ -159,6 +172,7 @@ pub(crate) async fn serve(partner_url: &str, setup: Setup) -> Rig {
         url,
         outbox,
         metrics,
+        server,
     }
 }
 

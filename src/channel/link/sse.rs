@@ -6,7 +6,8 @@
 //! this process's memory: it shows what any instance's turn recorded. It
 //! polls (every [`LinkConfig::poll_interval`](super::LinkConfig)), resumes
 //! after `Last-Event-ID`, and ends once the flow has ended and every event
-//! is sent, when the token stops working, or after
+//! is sent, when the token stops working, when the server begins to shut
+//! down (`EventSource` reconnects, to another instance), or after
 //! [`LinkConfig::stream_lifetime`](super::LinkConfig).
 //!
 //! A stream also moves the flow as a `GET /link/v1/session` would, when
@@ -20,9 +21,9 @@ use super::routes::link_token;
 use super::token::LinkToken;
 use super::LinkService;
 use crate::dialect::flinks::ConnectEvents;
-use crate::server::bearer;
+use crate::server::{bearer, Closing};
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -31,6 +32,7 @@ use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 /// Event streams one session may hold open at once: a page and a
 /// reconnecting tab or two. Each stream holds a connection for up to its
@@ -136,7 +138,7 @@ enum Names {
         ("events" = Option<String>, Query, description = "`mono` (default): Mono's event names; `flinks`: Flinks Connect's steps (`COMPONENT_LOAD_MFA`, ..., `REDIRECT`, its `url` with the institution and `tag`, and the LoginId only where the server was started with `--flinks-redirect-login-id`)"),
     ),
     responses(
-        (status = 200, description = "`text/event-stream`: `event:` is Mono's event name (or Flinks Connect's step), `data:` the event as JSON, `id:` its position in the flow's events (none on Flinks' screen events)", content_type = "text/event-stream", body = String),
+        (status = 200, description = "`text/event-stream`: `event:` is Mono's event name (or Flinks Connect's step), `data:` the event as JSON, `id:` its position in the flow's events (none on Flinks' screen events, except that a finished flow's Flinks stream ends on the flow's last event id, alone if nothing is left to send)", content_type = "text/event-stream", body = String),
         (status = 204, description = "The flow has finished and has no event after `Last-Event-ID`: nothing more will come (EventSource stops reconnecting)"),
         (status = 400, description = "A query that cannot be read (`events` neither `mono` nor `flinks`)", body = super::ErrorBody),
         (status = 401, description = "No valid link token", body = super::ErrorBody),
@@ -145,6 +147,7 @@ enum Names {
 pub(super) async fn events(
     State(link): State<Arc<LinkService>>,
     query: Result<Query<EventsQuery>, QueryRejection>,
+    closing: Option<Extension<Closing>>,
     headers: HeaderMap,
 ) -> Response {
     // axum's own rejection is plain text; every link API answer is JSON.
@@ -196,6 +199,10 @@ pub(super) async fn events(
         screens_sent: None,
         next_deadline: None,
         slot,
+        // Served by `crate::server::serve`, which shuts down: the stream
+        // ends when it begins to. Served by another server, it ends as it
+        // otherwise would.
+        closing: closing.map_or_else(CancellationToken::new, |Extension(c)| c.0),
     };
     let stream = futures_util::stream::unfold(state, |mut s| async move {
         let event = s.next_event().await?;
@@ -224,7 +231,11 @@ struct Poll {
     link: Arc<LinkService>,
     token: LinkToken,
     next: u64,
-    queue: VecDeque<SseEvent>,
+    /// Events to send, each with the `id:` it goes out with. The id is put
+    /// on when the event is sent, not when it is queued: the last one of a
+    /// finished Flinks stream is given the flow's last event id once the
+    /// stream knows it is done (axum's `Event::id` may be set only once).
+    queue: VecDeque<(SseEvent, Option<u64>)>,
     done: bool,
     deadline: tokio::time::Instant,
     /// Flinks Connect's translator, when asked for its names.
@@ -241,14 +252,20 @@ struct Poll {
     /// This stream's place among its session's, given back when the
     /// stream is dropped; a newer stream may take it first.
     slot: StreamSlot,
+    /// Cancelled when the server begins to shut down: the stream ends, so
+    /// that the shutdown does not wait out its drain time for it.
+    closing: CancellationToken,
 }
 
 impl Poll {
     /// The next event to send, waiting for one; `None` ends the stream.
     async fn next_event(&mut self) -> Option<SseEvent> {
         loop {
-            if let Some(e) = self.queue.pop_front() {
-                return Some(e);
+            if let Some((event, id)) = self.queue.pop_front() {
+                return Some(match id {
+                    Some(id) => event.id(id.to_string()),
+                    None => event,
+                });
             }
             if self.slot.displaced() && !self.done {
                 // A newer stream of the session took this one's place. Its
@@ -263,7 +280,10 @@ impl Poll {
                         .comment("displaced by a newer stream of this session"),
                 );
             }
-            if self.done || tokio::time::Instant::now() >= self.deadline {
+            if self.done
+                || self.closing.is_cancelled()
+                || tokio::time::Instant::now() >= self.deadline
+            {
                 return None;
             }
             // A token that stops working (expired, record gone) ends it.
@@ -283,12 +303,10 @@ impl Poll {
                 None => {
                     for (id, event) in state.events_from(self.next) {
                         let data = event.to_json().to_string();
-                        self.queue.push_back(
-                            SseEvent::default()
-                                .id(id.to_string())
-                                .event(event.kind.name())
-                                .data(data),
-                        );
+                        self.queue.push_back((
+                            SseEvent::default().event(event.kind.name()).data(data),
+                            Some(id),
+                        ));
                     }
                 }
                 Some(flinks) => {
@@ -322,18 +340,20 @@ impl Poll {
                     for (id, event) in state.events_from(from) {
                         // The screens settled among the events, in place.
                         while let Some(screen) = screens.next_if(|s| s.at <= id) {
-                            self.queue.push_back(flinks_event(screen.value.clone()));
+                            self.queue
+                                .push_back((flinks_event(screen.value.clone()), None));
                             sent += 1;
                         }
                         let Some(value) = flinks.event(event) else {
                             continue;
                         };
                         if id >= self.next {
-                            self.queue.push_back(flinks_event(value).id(id.to_string()));
+                            self.queue.push_back((flinks_event(value), Some(id)));
                         }
                     }
                     for screen in screens {
-                        self.queue.push_back(flinks_event(screen.value.clone()));
+                        self.queue
+                            .push_back((flinks_event(screen.value.clone()), None));
                         sent += 1;
                     }
                     self.primed = true;
@@ -342,14 +362,45 @@ impl Poll {
             }
             self.next = self.next.max(state.next_event_id());
             self.done = session.is_finished() && session.claim().is_none();
+            if self.done && self.flinks.is_some() {
+                self.cover_to(state.next_event_id());
+            }
             if self.queue.is_empty() && !self.done {
-                tokio::time::sleep(self.link.config().poll_interval).await;
+                // Woken early by a shutdown, which the loop's next turn
+                // sees.
+                tokio::select! {
+                    () = tokio::time::sleep(self.link.config().poll_interval) => {}
+                    () = self.closing.cancelled() => {}
+                }
             }
         }
     }
 }
 
 impl Poll {
+    /// Ends a finished flow's Flinks stream on the flow's last event id
+    /// (`next_event_id - 1`), so a client that got everything holds an id
+    /// the events route answers `204` to.
+    ///
+    /// Flinks' names leave the flow's last events unnamed (`ACCOUNT_LINKED`,
+    /// `SUCCESS` have no Flinks step) and its screens, the final `REDIRECT`
+    /// among them, carry no id of their own; without this the client's
+    /// `Last-Event-ID` stays below the flow's last event, and every
+    /// reconnect replays the `REDIRECT` until the token expires. The id goes
+    /// on the last event queued, which comes after everything the stream
+    /// has to send (events and screens alike); with nothing queued it goes
+    /// out alone (an `id:` without `data:` sets `EventSource`'s last id and
+    /// fires no event).
+    fn cover_to(&mut self, next_event_id: u64) {
+        let Some(last) = next_event_id.checked_sub(1) else {
+            return;
+        };
+        match self.queue.back_mut() {
+            Some((_, id)) => *id = Some(last),
+            None => self.queue.push_back((SseEvent::default(), Some(last))),
+        }
+    }
+
     /// Whether a read of the session would move it: a call claimed by an
     /// instance that died, or a deadline that has passed with no call in
     /// flight. A failed delivery is left to the service's background

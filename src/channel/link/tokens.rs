@@ -100,11 +100,22 @@ pub struct ExchangeResponse {
     pub reference: String,
 }
 
+/// The most characters (not bytes) a text field of a token request holds.
 const MAX_TEXT: usize = 256;
 
+/// A token request's text field, refused when empty, longer than
+/// [`MAX_TEXT`] characters or holding a control character.
+///
+/// Counted in characters, as the message says: a byte count refused a
+/// 200-character Cyrillic name (two bytes a letter) while passing the same
+/// name in Latin letters.
 fn text(value: Option<String>, what: &str) -> Result<Option<String>, ApiError> {
     match value {
-        Some(v) if v.trim().is_empty() || v.len() > MAX_TEXT || v.chars().any(char::is_control) => {
+        Some(v)
+            if v.trim().is_empty()
+                || v.chars().count() > MAX_TEXT
+                || v.chars().any(char::is_control) =>
+        {
             Err(ApiError::BadRequest(format!(
                 "{what} must be 1 to {MAX_TEXT} printable characters"
             )))
