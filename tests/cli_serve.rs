@@ -497,3 +497,59 @@ fn ussd_sim_plays_mtn_nigerias_gateway_for_serve_to_dial() {
         "{metrics}"
     );
 }
+
+/// SIGTERM with a link event stream open on an unfinished flow: the
+/// stream ends at once and the process exits, not after the 30 s drain a
+/// stream used to hold it for (a process manager's own grace period is
+/// often 30 s too, and its SIGKILL then cut the partner calls' drain).
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_ends_open_event_streams_and_exits_without_the_drain() {
+    let (_dir, mut serve) = serve_gateway("africastalking", "tok", &[]);
+    let open = serve.lines_until("open: ", Duration::from_secs(10));
+    let token = open
+        .last()
+        .and_then(|line| line.split("token=").nth(1))
+        .unwrap_or_else(|| panic!("no page to open: {open:?}"))
+        .to_owned();
+    let client = reqwest::Client::new();
+    let opened = client
+        .get(format!("{}/link/v1/session", serve.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opened.status(), 200);
+    let mut stream = client
+        .get(format!("{}/link/v1/session/events", serve.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let read = tokio::spawn(async move {
+        loop {
+            match stream.chunk().await {
+                Ok(Some(_)) => {}
+                // Ended as a body that is done, not cut off.
+                Ok(None) => return true,
+                Err(_) => return false,
+            }
+        }
+    });
+
+    let pid = serve.child.id().to_string();
+    let signalled = std::time::Instant::now();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exited = tokio::task::spawn_blocking(move || (serve.wait(), serve))
+        .await
+        .unwrap();
+    assert!(exited.0.success(), "{:?}", exited.0);
+    // Half the drain: far more than ending a stream takes.
+    let waited = signalled.elapsed();
+    assert!(waited < Duration::from_secs(15), "exited after {waited:?}");
+    assert!(read.await.unwrap(), "the stream ended cleanly");
+}

@@ -23,9 +23,13 @@
 //!   gateway's own `END` screen at its hop paths).
 //!
 //! [`shutdown_signal`] resolves on SIGINT or SIGTERM; [`serve`] then stops
-//! accepting, tells streaming responses to end (`Closing`), and lets
-//! connections finish their requests (up to [`Limits::drain`]; connections
-//! still open then are closed).
+//! accepting and lets connections finish their requests (up to
+//! [`Limits::drain`]; connections still open then are closed). A streaming
+//! response finishes only when its stream does: the link API's event
+//! streams end on [`LinkService::end_streams`], which whoever shuts the
+//! server down calls (`connectflow serve` does, on the signal).
+//!
+//! [`LinkService::end_streams`]: crate::channel::link::LinkService::end_streams
 
 pub(crate) mod api_key;
 pub(crate) mod deadline;
@@ -51,17 +55,6 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
-
-/// In every request's extensions: cancelled when [`serve`] begins to shut
-/// down.
-///
-/// A graceful shutdown waits for each response to finish, and a streaming
-/// one (the link API's events) would otherwise run on for the whole drain
-/// and hold the process that long, with nothing to tell it to stop. A
-/// streaming handler ends its body when this is cancelled; its client
-/// (`EventSource`) reconnects, to another instance.
-#[derive(Debug, Clone)]
-pub(crate) struct Closing(pub(crate) CancellationToken);
 
 /// The limits of a server.
 #[derive(Debug, Clone)]
@@ -141,7 +134,7 @@ pub async fn serve(
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let tracker = tokio_util::task::TaskTracker::new();
     // Cancelled when shutdown begins: connections finish what they are
-    // doing (streams told to end through `Closing`).
+    // doing.
     let closing = CancellationToken::new();
     // Cancelled when the drain time is up: connections still open are
     // dropped, their handlers with them.
@@ -178,14 +171,12 @@ pub async fn serve(
         let io = TokioIo::new(idle::IdleTimeout::new(stream, idle, limits.header_timeout));
         let service = hyper::service::service_fn({
             let app = app.clone();
-            let closing = closing.clone();
             move |mut request: hyper::Request<hyper::body::Incoming>| {
                 // Handlers that limit by source (the USSD gateway's
                 // allow-list and rate limits) read it from here.
                 request
                     .extensions_mut()
                     .insert(axum::extract::ConnectInfo(peer));
-                request.extensions_mut().insert(Closing(closing.clone()));
                 app.clone().oneshot(request)
             }
         });

@@ -148,15 +148,18 @@ pub(crate) async fn serve(partner_url: &str, setup: Setup) -> Rig {
             ..UssdConfig::default()
         },
     );
-    let app = link::router(link).merge(ussd::router(
+    let app = link::router(Arc::clone(&link)).merge(ussd::router(
         ussd,
         GatewayAuth::token(GATEWAY_TOKEN).unwrap(),
     ));
     let limits = setup.limits;
+    // As `connectflow serve` shuts down: the event streams told to end.
+    let streams = Arc::clone(&link);
     let shutdown = async move {
         match setup.shutdown {
             Some(signal) => {
                 let _ = signal.await;
+                streams.end_streams();
             }
             None => std::future::pending().await,
         }

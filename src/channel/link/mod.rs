@@ -138,6 +138,9 @@ pub struct LinkService {
     /// connection for up to its lifetime, so one token must not be able to
     /// hold them all.
     pub(crate) streams: Mutex<sse::OpenStreams>,
+    /// Cancelled by [`end_streams`](Self::end_streams): every event stream
+    /// ends on it.
+    pub(crate) closing: tokio_util::sync::CancellationToken,
 }
 
 /// How many turns the event streams may run at once.
@@ -164,6 +167,7 @@ impl LinkService {
             sessions: cache::SessionCache::default(),
             stream_turns: tokio::sync::Semaphore::new(STREAM_TURNS),
             streams: Mutex::default(),
+            closing: tokio_util::sync::CancellationToken::new(),
         })
     }
 
@@ -185,7 +189,18 @@ impl LinkService {
             sessions: cache::SessionCache::default(),
             stream_turns: tokio::sync::Semaphore::new(STREAM_TURNS),
             streams: Mutex::default(),
+            closing: tokio_util::sync::CancellationToken::new(),
         })
+    }
+
+    /// Ends every event stream open now, and any opened later at once: call
+    /// it when the server begins to shut down. A graceful shutdown waits
+    /// for every response to finish, and a stream of an unfinished flow
+    /// runs for up to [`LinkConfig::stream_lifetime`], so it would hold the
+    /// process for the whole drain; ended, its `EventSource` reconnects, to
+    /// another instance. `connectflow serve` calls it on SIGTERM.
+    pub fn end_streams(&self) {
+        self.closing.cancel();
     }
 
     /// The session service underneath.

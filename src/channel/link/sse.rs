@@ -21,9 +21,9 @@ use super::routes::link_token;
 use super::token::LinkToken;
 use super::LinkService;
 use crate::dialect::flinks::ConnectEvents;
-use crate::server::{bearer, Closing};
+use crate::server::bearer;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Extension, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -147,7 +147,6 @@ enum Names {
 pub(super) async fn events(
     State(link): State<Arc<LinkService>>,
     query: Result<Query<EventsQuery>, QueryRejection>,
-    closing: Option<Extension<Closing>>,
     headers: HeaderMap,
 ) -> Response {
     // axum's own rejection is plain text; every link API answer is JSON.
@@ -187,6 +186,7 @@ pub(super) async fn events(
         Names::Mono => None,
         Names::Flinks => Some(ConnectEvents::default()),
     };
+    let closing = link.closing.clone();
     let state = Poll {
         link,
         token,
@@ -199,10 +199,7 @@ pub(super) async fn events(
         screens_sent: None,
         next_deadline: None,
         slot,
-        // Served by `crate::server::serve`, which shuts down: the stream
-        // ends when it begins to. Served by another server, it ends as it
-        // otherwise would.
-        closing: closing.map_or_else(CancellationToken::new, |Extension(c)| c.0),
+        closing,
     };
     let stream = futures_util::stream::unfold(state, |mut s| async move {
         let event = s.next_event().await?;
@@ -252,8 +249,9 @@ struct Poll {
     /// This stream's place among its session's, given back when the
     /// stream is dropped; a newer stream may take it first.
     slot: StreamSlot,
-    /// Cancelled when the server begins to shut down: the stream ends, so
-    /// that the shutdown does not wait out its drain time for it.
+    /// Cancelled when the server begins to shut down
+    /// ([`LinkService::end_streams`]): the stream ends, so that the shutdown
+    /// does not wait out its drain time for it.
     closing: CancellationToken,
 }
 

@@ -413,11 +413,14 @@ pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
             }
         })
     });
-    // The MTN link stops taking hops when the HTTP server does.
+    // The MTN link stops taking hops when the HTTP server does, and the
+    // link API's event streams end (the drain would wait them out).
     let stopping = stop.clone();
+    let streams = Arc::clone(&link.link);
     let signal = async move {
         shutdown_signal().await;
         stopping.cancel();
+        streams.end_streams();
     };
     let served = serve(listener, app, Limits::default(), signal).await;
     stop.cancel();
