@@ -222,7 +222,15 @@ impl UssdService {
             // did not. Show what the winner left.
             Err(e) if e.is_conflict() => match Box::pin(self.service.load::<UssdState>(&key)).await
             {
-                Ok(Some(l)) => l.session.channel.last_screen,
+                // Only this phone's: as everywhere a session is shown, a
+                // gateway that reuses session ids must not show one caller
+                // another's screen.
+                Ok(Some(l))
+                    if l.session.channel.phone.is_empty()
+                        || l.session.channel.phone == raw.phone =>
+                {
+                    l.session.channel.last_screen
+                }
                 _ => screen(SORRY, true),
             },
             Err(e) => {
