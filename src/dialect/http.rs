@@ -154,13 +154,13 @@ impl HttpResponse {
     }
 }
 
-/// `s` as one path segment: anything but an unreserved character is
-/// percent-encoded, so an identifier a partner issued (a RequestId, a
-/// LoginId, an account id) cannot add a segment, a query or a fragment to
-/// the path it is put in. What no encoding makes a segment of (empty, `.`,
-/// `..`: URL parsers remove dot segments, `%2E` spelled or not) is the
-/// caller's to refuse.
-pub(crate) fn path_segment(s: &str) -> String {
+/// `s` percent-encoded: every byte but RFC 3986's unreserved characters,
+/// so that a value put in a request line (an identifier a partner issued,
+/// as a path segment; a configured scope, as a query value) cannot add a
+/// segment, a query or a fragment to it. What no encoding makes a path
+/// segment of (empty, `.`, `..`: URL parsers remove dot segments, `%2E`
+/// spelled or not) is the caller's to refuse.
+pub(crate) fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {

@@ -23,7 +23,7 @@ mod text;
 
 pub use catalogue_file::CatalogueFile;
 pub use flinks::{Flinks, FlinksConfig};
-pub(crate) use http::path_segment;
+pub(crate) use http::percent_encode;
 pub use http::{HeaderValue, HttpRequest, HttpResponse, Method};
 pub use mono::{Mono, MonoConfig, MonoVersion};
 

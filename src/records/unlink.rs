@@ -8,7 +8,7 @@
 //! card still processing its link) is tried again.
 
 use super::Auth;
-use crate::dialect::path_segment;
+use crate::dialect::percent_encode;
 use crate::form::Secret;
 use std::time::Duration;
 
@@ -145,7 +145,7 @@ async fn unlink_at_mono(
     let url = format!(
         "{}/v2/accounts/{}/unlink",
         base_url.trim_end_matches('/'),
-        path_segment(&auth.partner_account_id)
+        percent_encode(&auth.partner_account_id)
     );
     let response = client
         .post(url)

@@ -48,13 +48,7 @@ async fn the_tokens_customer_opens_the_partners_session() {
         json!({"id": "user-42", "name": "Kemi Ade"}),
         json!({"id": "user-42", "email": "kemi@example.com"}),
     ] {
-        let (status, body) = c
-            .post(
-                "/link/v1/tokens",
-                super::rig::API_KEY,
-                json!({ "customer": customer }),
-            )
-            .await;
+        let (status, body) = token_for(c, &customer).await;
         assert_eq!(status, 400, "{customer}: {body}");
     }
 }
@@ -78,13 +72,7 @@ async fn a_customer_name_is_limited_in_characters_not_bytes() {
         ("Жанна\nОбі".to_owned(), 400),
     ] {
         let customer = json!({"name": value, "email": "zhanna@example.com"});
-        let (status, body) = c
-            .post(
-                "/link/v1/tokens",
-                super::rig::API_KEY,
-                json!({ "customer": customer }),
-            )
-            .await;
+        let (status, body) = token_for(c, &customer).await;
         assert_eq!(
             status,
             expected,
@@ -98,4 +86,14 @@ async fn a_customer_name_is_limited_in_characters_not_bytes() {
             );
         }
     }
+}
+
+/// `POST /link/v1/tokens` for `customer`, with the host's key.
+async fn token_for(c: &super::rig::Client, customer: &serde_json::Value) -> super::rig::Answer {
+    c.post(
+        "/link/v1/tokens",
+        super::rig::API_KEY,
+        json!({ "customer": customer }),
+    )
+    .await
 }

@@ -7,7 +7,7 @@
 use super::codes::FlinksCode;
 use super::Flinks;
 use crate::dialect::bounds::{self, at_most, MAX_ACCOUNTS};
-use crate::dialect::path_segment;
+use crate::dialect::percent_encode;
 use crate::dialect::text::{clip, echoed, MAX_CODE_CHARS, MAX_MESSAGE_CHARS};
 use crate::dialect::{HeaderValue, HttpRequest, HttpResponse, Method};
 use crate::flow::{Account, CallError};
@@ -19,7 +19,7 @@ impl Flinks {
     pub fn delete_card(&self, login_id: &str) -> HttpRequest {
         HttpRequest {
             method: Method::Delete,
-            path: format!("{}/DeleteCard/{}", self.base(), path_segment(login_id)),
+            path: format!("{}/DeleteCard/{}", self.base(), percent_encode(login_id)),
             headers: self.data_headers(),
             body: None,
         }

@@ -1,7 +1,7 @@
 //! Building Flinks requests from flow calls (flinks.md §1–§3, §6).
 
 use super::Flinks;
-use crate::dialect::path_segment;
+use crate::dialect::percent_encode;
 use crate::dialect::{Encoded, HeaderValue, HttpRequest, Method};
 use crate::flow::{Call, CallError, PartnerSession, Reply, SessionInfo, Timestamp};
 use crate::form::{Secret, Values};
@@ -93,7 +93,7 @@ pub(super) fn encode(flinks: &Flinks, call: &Call, _now: Timestamp) -> Encoded {
                 path: format!(
                     "{}/GetAccountsDetailAsync/{}",
                     flinks.base(),
-                    path_segment(request_id.as_str())
+                    percent_encode(request_id.as_str())
                 ),
                 headers,
                 body: None,

@@ -24,7 +24,7 @@
 //! | `EXIT` | `COMPONENT_CLOSE_SESSION` |
 //! | linked | `{step: REDIRECT, institution, url}`, `url` = the redirect URL with `loginId` and `institution` (and `tag`, the flow's reference); [`without_login_id`](ConnectEvents::without_login_id) leaves `loginId` out |
 
-use crate::dialect::path_segment;
+use crate::dialect::percent_encode;
 use crate::flow::{Event, EventKind, FormPurpose, Notice, View};
 use crate::form::FieldKind;
 use serde_json::{json, Map, Value};
@@ -158,11 +158,11 @@ impl ConnectEvents {
                 let mut url = self.redirect_url.clone();
                 url.push(if url.contains('?') { '&' } else { '?' });
                 if self.login_id {
-                    url.push_str(&format!("loginId={}&", path_segment(login_id)));
+                    url.push_str(&format!("loginId={}&", percent_encode(login_id)));
                 }
-                url.push_str(&format!("institution={}", path_segment(&institution)));
+                url.push_str(&format!("institution={}", percent_encode(&institution)));
                 if let Some(tag) = reference {
-                    url.push_str(&format!("&tag={}", path_segment(tag)));
+                    url.push_str(&format!("&tag={}", percent_encode(tag)));
                 }
                 (
                     "done".to_owned(),

@@ -1,7 +1,7 @@
 //! Building Mono requests from flow calls (mono.md §1–§5).
 
 use super::{Customer, MonoConfig, MonoVersion};
-use crate::dialect::{Encoded, HeaderValue, HttpRequest, Method};
+use crate::dialect::{percent_encode, Encoded, HeaderValue, HttpRequest, Method};
 use crate::flow::{AccountChoice, Call, CallError, PartnerCustomer};
 use crate::form::Values;
 use serde_json::{Map, Value};
@@ -172,18 +172,4 @@ fn pick(version: MonoVersion, body: &mut Map<String, Value>, choice: &AccountCho
             body.insert("accountNumber".into(), Value::String(choice.number.clone()))
         }
     };
-}
-
-/// Percent-encodes a query value (RFC 3986 unreserved characters pass), so a
-/// configured scope can never break the request line.
-pub(super) fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

@@ -3,7 +3,7 @@
 //! Mono turns out to use.
 
 use super::{AccessToken, AdminPaths, AppPatch, NewApp};
-use crate::dialect::mono::encode::percent_encode;
+use crate::dialect::percent_encode;
 use crate::dialect::{HeaderValue, HttpRequest, Method};
 use crate::form::Secret;
 use serde_json::json;
