@@ -79,7 +79,7 @@ impl UssdService {
                     return Ok(offer);
                 }
             }
-            return self.dial_screen(&linked_first, *reply_by).await;
+            return self.first_screen(None, &linked_first).await;
         }
         // Pre-dialled digits start a new flow and take the phone's index;
         // a re-authorisation the host is waiting for must not be lost that
@@ -98,37 +98,31 @@ impl UssdService {
     }
 
     /// The banks `phone` linked before, as the records say within
-    /// [`LINKED_FIRST_WITHIN`] (and the hop's budget): the order of a list
+    /// [`LINKED_FIRST_WITHIN`] (and the hop's budget), on each hop served
+    /// with no stored session (a dial, a first answer): the order of a list
     /// is not worth a hop the gateway gives up on. Records that hang, or
     /// refuse connections until their pool's acquire timeout (10 s), would
     /// otherwise hold every dial, since until the known phones are loaded
     /// every phone is asked about. Not said in time: none, logged.
+    ///
+    /// Nearly always answered on the first poll (a phone the known-phones
+    /// filter has never seen), which is taken with no clock read and no
+    /// timer: those would cost every dial for nothing.
     async fn linked_first(&self, phone: &str, reply_by: tokio::time::Instant) -> Vec<String> {
-        let asked = self.service.linked_before(self.partner(), phone);
-        let by = || reply_by.min(tokio::time::Instant::now() + LINKED_FIRST_WITHIN);
-        match within(by, std::pin::pin!(asked)).await {
-            Some(first) => first,
-            None => {
+        let mut asked = std::pin::pin!(self.service.linked_before(self.partner(), phone));
+        let now = std::future::poll_fn(|cx| {
+            std::task::Poll::Ready(std::future::Future::poll(asked.as_mut(), cx))
+        })
+        .await;
+        if let std::task::Poll::Ready(first) = now {
+            return first;
+        }
+        let by = reply_by.min(tokio::time::Instant::now() + LINKED_FIRST_WITHIN);
+        match tokio::time::timeout_at(by, asked).await {
+            Ok(first) => first,
+            Err(_) => {
                 tracing::warn!("the records did not say in time which banks a phone linked before");
                 Vec::new()
-            }
-        }
-    }
-
-    /// The first screen of a dial: the bank list, fetched if the cached one
-    /// is stale, within the hop's budget (the partner's read timeout may be
-    /// longer than a gateway waits: Sendexa's 4 s).
-    async fn dial_screen(
-        &self,
-        first: &[String],
-        reply_by: tokio::time::Instant,
-    ) -> Result<Screen, ServiceError> {
-        let shown = std::pin::pin!(self.first_screen(None, first));
-        match within(|| reply_by, shown).await {
-            Some(screen) => screen,
-            None => {
-                tracing::warn!("the institution list did not come within the hop's budget");
-                Ok(screen(LIST_UNAVAILABLE, true))
             }
         }
     }
@@ -400,7 +394,10 @@ impl UssdService {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "institution list unavailable");
-                return Ok(screen(LIST_UNAVAILABLE, true));
+                return Ok(screen(
+                    "The bank list is not available right now. Please try again later.",
+                    true,
+                ));
             }
         };
         let render = || -> Result<Screen, ServiceError> {
@@ -486,30 +483,6 @@ fn first_flow(
     }
     Ok(flow)
 }
-
-/// `fut`'s output if it comes by the time `by` gives, else `None`. Most
-/// answers a dial waits for are there at once (a cached list, a phone the
-/// records know nothing of): those are taken on the first poll, with no
-/// clock read and no timer, which would cost every dial for nothing.
-///
-/// `fut` comes pinned by the caller: moved in here, it would be held twice
-/// in this future (the argument and its pinned copy), and a dial's future
-/// (every hop's) grows by a bank-list fetch.
-async fn within<F: std::future::Future + Unpin>(
-    by: impl FnOnce() -> tokio::time::Instant,
-    mut fut: F,
-) -> Option<F::Output> {
-    let first =
-        std::future::poll_fn(|cx| std::task::Poll::Ready(std::pin::Pin::new(&mut fut).poll(cx)))
-            .await;
-    if let std::task::Poll::Ready(out) = first {
-        return Some(out);
-    }
-    tokio::time::timeout_at(by(), fut).await.ok()
-}
-
-/// The end of a dial whose bank list is not to be had.
-const LIST_UNAVAILABLE: &str = "The bank list is not available right now. Please try again later.";
 
 /// How long a dial waits for the records to say which banks its phone
 /// linked before: a records database answers in milliseconds, and one
