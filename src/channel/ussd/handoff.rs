@@ -188,7 +188,9 @@ impl UssdService {
         }
     }
 
-    /// Best effort: a lost race here only loses the outcome on re-dial.
+    /// Best effort: a lost race here only loses the outcome on re-dial (an
+    /// index left naming the USSD record offers nothing there: the record
+    /// is marked handed off).
     async fn point_phone_at(&self, phone_key: &str, web_key: &str) {
         let store = self.service.store();
         let current = crate::store::get_readable(store.as_ref(), phone_key)

@@ -430,7 +430,10 @@ impl UssdService {
                 continue;
             };
             let session = &loaded.session;
-            if session.channel.phone != phone || session.flow.is_finished() {
+            if session.channel.phone != phone
+                || session.flow.is_finished()
+                || session.channel.handed_off
+            {
                 continue;
             }
             match session.flow.reauthorises() {

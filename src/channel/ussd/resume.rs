@@ -153,6 +153,12 @@ impl UssdService {
         if old.session.channel.phone != phone {
             return Ok(None);
         }
+        // A flow handed to the web is driven there: its USSD record only
+        // answers the old telecom session's retries (an index left naming
+        // it, when pointing it at the web copy failed, offers nothing).
+        if old.session.channel.handed_off {
+            return Ok(None);
+        }
         let mut session = old.session;
         // Worth resuming: past the bank list and not finished. A flow whose
         // call is still claimed by a live instance is left alone; a claim
