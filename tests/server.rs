@@ -479,3 +479,44 @@ async fn a_shed_ussd_hop_gets_its_gateways_busy_screen() {
     assert_eq!(other.status(), 503);
     slow.abort();
 }
+
+/// A request still running when the drain time is up is cut off with its
+/// connection, and `serve` returns: before, `serve` returned but the
+/// connection's task ran on, detached, and answered the request whenever
+/// its handler finished (review, 2026-12-06).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_still_running_after_the_drain_is_cut_off() {
+    let limits = Limits {
+        request_timeout: Duration::from_secs(60),
+        idle_timeout: Duration::from_secs(60),
+        drain: Duration::from_millis(300),
+        ..tight()
+    };
+    let app = app().route(
+        "/hold",
+        get(|| async {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            "late"
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve(listener, app, limits, async move {
+        let _ = stopped.await;
+    }));
+    let held = tokio::spawn(async move { reqwest::get(format!("http://{addr}/hold")).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    stop.send(()).unwrap();
+    // Generous: the drain is 300 ms, the handler 30 s.
+    let served = tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("serve returns once the drain is up");
+    assert!(served.unwrap().is_ok());
+    let answer = tokio::time::timeout(Duration::from_secs(10), held)
+        .await
+        .expect("the held request ends with its connection, not its handler")
+        .unwrap();
+    assert!(answer.is_err(), "answered: {answer:?}");
+}
