@@ -302,13 +302,42 @@ impl SessionService {
         let Ok(p) = self.partner(partner) else {
             return Err(CallError::Malformed(format!("no partner {partner:?}")));
         };
-        let timeout = self.config.read_timeout.min(p.driver.call_timeout());
-        let list = p
-            .catalogue
-            .get(&p.driver, self.clock.as_ref(), timeout)
-            .await?;
+        let list = self.catalogue_of(p, None).await?;
         // The down left out, the degraded marked (health.rs).
         Ok(self.health.apply(partner, list, self.clock.now()))
+    }
+
+    /// [`catalogue`](Self::catalogue) for a turn that must answer by `by`:
+    /// past it, [`CallError::Timeout`], and the fetch it started or found
+    /// running goes on, its list kept for the next turn.
+    pub(crate) async fn catalogue_by(
+        &self,
+        partner: &str,
+        by: tokio::time::Instant,
+    ) -> Result<Arc<Catalogue>, CallError> {
+        let Ok(p) = self.partner(partner) else {
+            return Err(CallError::Malformed(format!("no partner {partner:?}")));
+        };
+        let list = self.catalogue_of(p, Some(by)).await?;
+        Ok(self.health.apply(partner, list, self.clock.now()))
+    }
+
+    /// `p`'s list from its cache, a fetch started as a task of its own when
+    /// the list is stale and none runs (catalogue.rs says why).
+    async fn catalogue_of(
+        &self,
+        p: &Arc<Partner>,
+        by: Option<tokio::time::Instant>,
+    ) -> Result<Arc<Catalogue>, CallError> {
+        let start = || {
+            let p = Arc::clone(p);
+            let clock = Arc::clone(&self.clock);
+            let timeout = self.config.read_timeout.min(p.driver.call_timeout());
+            tokio::spawn(async move {
+                p.catalogue.fetch(&p.driver, clock.as_ref(), timeout).await;
+            });
+        };
+        p.catalogue.get(self.clock.now(), start, by).await
     }
 
     /// The institutions `customer` linked through `partner` before, most

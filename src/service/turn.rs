@@ -452,11 +452,27 @@ impl SessionService {
         partner: &str,
         flow: &mut ConnectFlow,
     ) -> Result<Option<(RequestId, Call)>, ServiceError> {
+        self.answer_reads_by(partner, flow, None).await
+    }
+
+    /// [`answer_reads`](Self::answer_reads) for a turn that must answer by
+    /// `by`: a list not had by then is the read's [`CallError::Timeout`]
+    /// (the fetch goes on for the next turn).
+    pub(crate) async fn answer_reads_by(
+        &self,
+        partner: &str,
+        flow: &mut ConnectFlow,
+        by: Option<tokio::time::Instant>,
+    ) -> Result<Option<(RequestId, Call)>, ServiceError> {
         while let Some(Effect::Call { id, call }) = flow.poll_effect() {
             if !matches!(call, Call::ListInstitutions) {
                 return Ok(Some((id, call)));
             }
-            let result = self.catalogue(partner).await.map(Reply::Institutions);
+            let result = match by {
+                Some(by) => self.catalogue_by(partner, by).await,
+                None => self.catalogue(partner).await,
+            };
+            let result = result.map(Reply::Institutions);
             flow.handle(self.clock.now(), Input::Api { id, result })?;
         }
         Ok(None)

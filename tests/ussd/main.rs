@@ -32,4 +32,5 @@ mod rig;
 mod safaricom;
 mod sandbox_users;
 mod size;
+mod slow_list;
 mod tight_budget;

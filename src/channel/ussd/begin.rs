@@ -79,7 +79,7 @@ impl UssdService {
                     return Ok(offer);
                 }
             }
-            return self.first_screen(None, &linked_first).await;
+            return self.first_screen(None, &linked_first, *reply_by).await;
         }
         // Pre-dialled digits start a new flow and take the phone's index;
         // a re-authorisation the host is waiting for must not be lost that
@@ -243,7 +243,9 @@ impl UssdService {
         let mut state = UssdState::new(raw.phone.clone(), &texts, sequence);
         state.first = linked_first;
         let (mut session, mut flow) = self.service.start(self.partner(), None, customer, state)?;
-        self.service.answer_reads(self.partner(), &mut flow).await?;
+        self.service
+            .answer_reads_by(self.partner(), &mut flow, Some(reply_by))
+            .await?;
         // Pre-dialled digits (`*384*123*2#`, or the first answer after the
         // stateless first screen) may only pick a bank from the first menu.
         // Anything else gets the first screen again with an error line, and
@@ -296,18 +298,18 @@ impl UssdService {
                         return unsure();
                     }
                     return self
-                        .first_screen(Some("Invalid choice."), &session.channel.first)
+                        .first_screen(Some("Invalid choice."), &session.channel.first, reply_by)
                         .await;
                 }
             }
             Outcome::Invalid(message) => {
                 return self
-                    .first_screen(Some(message), &session.channel.first)
+                    .first_screen(Some(message), &session.channel.first, reply_by)
                     .await
             }
             Outcome::Act(_) => {
                 return self
-                    .first_screen(Some("Invalid choice."), &session.channel.first)
+                    .first_screen(Some("Invalid choice."), &session.channel.first, reply_by)
                     .await
             }
         }
@@ -361,7 +363,7 @@ impl UssdService {
                     .is_err()
                 {
                     return self
-                        .first_screen(Some("Invalid choice."), &session.channel.first)
+                        .first_screen(Some("Invalid choice."), &session.channel.first, reply_by)
                         .await;
                 }
             }
@@ -385,12 +387,18 @@ impl UssdService {
 
     /// The bank list every session starts on, rendered once per catalogue
     /// (and for a returning customer, with their banks first, each time).
+    ///
+    /// A stale list is waited for until `reply_by` at most: past it the
+    /// person is told to try again, and the fetch goes on, its list kept
+    /// for their next dial (a partner slower than the gateway's patience
+    /// would otherwise outlast every dial).
     async fn first_screen(
         &self,
         error: Option<&str>,
         first: &[String],
+        reply_by: tokio::time::Instant,
     ) -> Result<Screen, ServiceError> {
-        let catalogue = match self.service.catalogue(self.partner()).await {
+        let catalogue = match self.service.catalogue_by(self.partner(), reply_by).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "institution list unavailable");

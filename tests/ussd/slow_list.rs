@@ -1,0 +1,59 @@
+//! A partner whose institution list takes longer than a gateway waits.
+
+use super::phone::AtPhone;
+use super::rig::{serve, Setup};
+use connectflow::channel::ussd::UssdConfig;
+use connectflow::testing::{catalogues, Answer, StubPartner};
+use std::time::Duration;
+
+/// A list slower than the hop's budget costs the dial that found it
+/// missing a polite "try again", not the gateway's patience; the fetch goes
+/// on without it, and the person's next dial gets the list it fetched, the
+/// partner asked once. Finding (review, 2026-12-06): the dial waited for
+/// the list up to the partner's read timeout (9 s), past a gateway that
+/// waits 4 s (Sendexa); bounding the wait by the budget cancelled the
+/// fetch with the dial, so a partner slower than the budget never had its
+/// list kept and was asked again by every dial.
+#[tokio::test]
+async fn a_list_slower_than_the_budget_is_kept_for_the_next_dial() {
+    let partner = StubPartner::start().await.unwrap();
+    let demo = catalogues::demo();
+    let list = Answer::institutions(demo.institutions());
+    partner.answer_once(
+        StubPartner::INSTITUTIONS,
+        list.after(Duration::from_millis(1_500)),
+    );
+    let setup = Setup {
+        ussd: UssdConfig {
+            reply_budget: Duration::from_millis(300),
+            ..UssdConfig::default()
+        },
+        ..Setup::default()
+    };
+    let url = serve(&partner.url(), setup).await;
+    let mut phone = AtPhone::new(&url, "+254711000961");
+
+    let (end, text) = phone.dial().await;
+    assert!(end && text.contains("not available"), "{text}");
+
+    // The fetch ends 1.5 s after it began; a dial before then is told to
+    // try again too (each a budget's wait). Bounded: it must end in the
+    // list well before the test's patience.
+    let mut shown = None;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let (end, text) = phone.dial().await;
+        if !end {
+            shown = Some(text);
+            break;
+        }
+        assert!(text.contains("not available"), "{text}");
+    }
+    let shown = shown.expect("the fetched list was never shown");
+    assert!(shown.contains(&demo.institutions()[0].name), "{shown}");
+    assert_eq!(
+        partner.count(StubPartner::INSTITUTIONS),
+        1,
+        "the dials asked the partner again instead of waiting for its fetch"
+    );
+}
