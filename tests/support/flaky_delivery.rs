@@ -1,7 +1,7 @@
 //! A delivery that fails while told to (a records database that is down),
 //! then keeps every link it is given, once per reference (as the records
 //! do: delivery is at least once, recorded once); its lookups of earlier
-//! links may hang.
+//! links may hang, or answer as scripted.
 
 use connectflow::service::{Delivered, Delivery, DeliveryError, LinkedAccount};
 use connectflow::store::BoxFuture;
@@ -19,6 +19,10 @@ pub(crate) struct FlakyDelivery {
     /// Asked which banks a customer linked before, never answers (a
     /// records database that hangs).
     pub(crate) lookups_hang: bool,
+    /// The answers to the next lookups of earlier links, in order, ahead
+    /// of `lookups_hang`: `None` hangs (a records database that stalls on
+    /// one hop and not the next).
+    pub(crate) lookups: Mutex<std::collections::VecDeque<Option<Vec<String>>>>,
 }
 
 impl FlakyDelivery {
@@ -62,9 +66,13 @@ impl Delivery for FlakyDelivery {
         _partner: &'a str,
         _customer: &'a str,
     ) -> BoxFuture<'a, Result<Vec<String>, DeliveryError>> {
+        let scripted = self.lookups.lock().unwrap().pop_front();
         Box::pin(async move {
-            if self.lookups_hang {
-                std::future::pending::<()>().await;
+            match scripted {
+                Some(Some(banks)) => return Ok(banks),
+                Some(None) => std::future::pending::<()>().await,
+                None if self.lookups_hang => std::future::pending::<()>().await,
+                None => {}
             }
             Ok(Vec::new())
         })

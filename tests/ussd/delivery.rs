@@ -144,3 +144,50 @@ async fn records_that_hang_do_not_hold_the_first_hops() {
         .expect("the hops were answered");
     assert!(end && text.contains("linked"), "{text}");
 }
+
+/// The records' answers to a dial and to its first answer, as scripted
+/// (`None`: not within their second), then the screen that answer leads to.
+async fn answer_one_after(dial: Option<Vec<String>>, answer: Option<Vec<String>>) -> String {
+    let delivery = Arc::new(flaky_delivery::FlakyDelivery::default());
+    delivery.lookups.lock().unwrap().extend([dial, answer]);
+    let setup = Setup {
+        delivery: Some(delivery.clone()),
+        ..Setup::default()
+    };
+    let rig = rig_setup(SandboxConfig::default(), setup).await;
+    let mut phone = AtPhone::new(&rig.url, "+254711000956");
+    let (end, _) = phone.dial().await;
+    assert!(!end);
+    let (end, text) = phone.send("1").await;
+    assert!(!end, "{text}");
+    text
+}
+
+/// The last bank of the sandbox's list: a returning phone's bank, listed
+/// first when the records say so.
+fn next_bank() -> Vec<String> {
+    let list = connectflow::sandbox::institutions();
+    vec![list.last().unwrap().id.clone()]
+}
+
+/// A first answer is read against the order its screen showed, when the
+/// records answered the dial and not the answer, or the other way round:
+/// `1` is the bank that stood at 1 on the screen. Sandbox Bank (first in
+/// the plain order) asks for a login method; Sandbox Next Bank (listed
+/// first for a phone that linked it) has one, and asks for the username.
+/// Finding (review, 2026-12-06): the answer asked the records again, and
+/// the number picked the bank at that number in the order they gave then.
+#[tokio::test]
+async fn a_first_answer_picks_the_bank_its_screen_showed_whatever_the_records_say_then() {
+    let plain_first = answer_one_after(None, Some(next_bank())).await;
+    assert!(
+        plain_first.contains("1. Internet banking") && !plain_first.contains("Next"),
+        "{plain_first}"
+    );
+
+    let returning_first = answer_one_after(Some(next_bank()), None).await;
+    assert!(
+        returning_first.starts_with("Sandbox Next Bank") && returning_first.contains("Username"),
+        "{returning_first}"
+    );
+}

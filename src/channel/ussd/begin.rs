@@ -64,8 +64,17 @@ impl UssdService {
         // A returning customer (the phone is the customer id) sees the
         // banks they linked before first: on the first screen and in how
         // their first answer is read.
-        let linked_first = if raw.phone.is_empty() {
-            Vec::new()
+        //
+        // An answer is read against the order its screen showed where this
+        // process remembered it (shown_first.rs: a screen whose order the
+        // records might not give again); else the records are asked.
+        let shown = (!prefill.is_empty())
+            .then(|| self.shown_first.get(hop.key))
+            .flatten();
+        let (linked_first, said) = if raw.phone.is_empty() {
+            (Vec::new(), true)
+        } else if let Some(shown) = shown {
+            (shown, true)
         } else {
             self.linked_first(&raw.phone, *reply_by).await
         };
@@ -78,6 +87,10 @@ impl UssdService {
                 if let Some(offer) = self.offer(&hop, prev).await? {
                     return Ok(offer);
                 }
+            }
+            if !said || !linked_first.is_empty() {
+                self.shown_first
+                    .remember(hop.key, &linked_first, tokio::time::Instant::now());
             }
             return self.first_screen(None, &linked_first, *reply_by).await;
         }
@@ -107,22 +120,27 @@ impl UssdService {
     ///
     /// Nearly always answered on the first poll (a phone the known-phones
     /// filter has never seen), which is taken with no clock read and no
-    /// timer: those would cost every dial for nothing.
-    async fn linked_first(&self, phone: &str, reply_by: tokio::time::Instant) -> Vec<String> {
+    /// timer: those would cost every dial for nothing. With whether the
+    /// records said (`false`: not in time).
+    async fn linked_first(
+        &self,
+        phone: &str,
+        reply_by: tokio::time::Instant,
+    ) -> (Vec<String>, bool) {
         let mut asked = std::pin::pin!(self.service.linked_before(self.partner(), phone));
         let now = std::future::poll_fn(|cx| {
             std::task::Poll::Ready(std::future::Future::poll(asked.as_mut(), cx))
         })
         .await;
         if let std::task::Poll::Ready(first) = now {
-            return first;
+            return (first, true);
         }
         let by = reply_by.min(tokio::time::Instant::now() + LINKED_FIRST_WITHIN);
         match tokio::time::timeout_at(by, asked).await {
-            Ok(first) => first,
+            Ok(first) => (first, true),
             Err(_) => {
                 tracing::warn!("the records did not say in time which banks a phone linked before");
-                Vec::new()
+                (Vec::new(), false)
             }
         }
     }

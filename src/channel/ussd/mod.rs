@@ -45,6 +45,7 @@ mod resume;
 mod screens;
 mod server;
 mod session;
+mod shown_first;
 
 pub use auth::{GatewayAuth, GATEWAY_TOKEN_ENV};
 pub use customer_cache::CachedDirectory;
@@ -130,6 +131,8 @@ pub struct UssdService {
     config: UssdConfig,
     presenter: Arc<Presenter>,
     limiter: limits::Limiter,
+    /// First screens whose bank order their answer must be read against.
+    shown_first: shown_first::ShownFirst,
 }
 
 impl std::fmt::Debug for UssdService {
@@ -155,6 +158,7 @@ impl UssdService {
                 screens: screens::Screens::default(),
             }),
             limiter: limits::Limiter::new(config.limits),
+            shown_first: shown_first::ShownFirst::default(),
             service,
             config,
         })
