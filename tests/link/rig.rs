@@ -43,6 +43,8 @@ pub(crate) const SEAL_KEY: &str =
 pub(crate) enum Store {
     Memory,
     Redis(String),
+    /// A store of the test's own (faults put in on purpose).
+    Custom(Arc<dyn SessionStore>),
 }
 
 /// What a test sets up besides the partner.
@@ -108,6 +110,7 @@ pub(crate) async fn serve(partner_url: &str, setup: Setup) -> Rig {
             RedisStore::connect(url).await.unwrap(),
             SEAL_KEY.parse::<Sealer>().unwrap(),
         )),
+        Store::Custom(store) => Arc::clone(store),
     };
     let mut service = SessionService::new(vec![driver], store, setup.service);
     if let Some(records) = setup.records {
