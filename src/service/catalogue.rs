@@ -11,15 +11,16 @@
 //! The fetch is a task of its own, not a part of the turn that started it:
 //! a turn with less time than the partner takes (a USSD dial, whose gateway
 //! waits 4 s where the partner's read may take 9) stops waiting at its own
-//! deadline, and the fetch goes on and keeps the list for the next turn.
-//! Were the fetch the first turn's own future, that turn's deadline would
-//! cancel it for everyone, and a partner slower than the deadline would
-//! never have its list kept.
+//! deadline, with the stale list if there is one, and the fetch goes on and
+//! keeps the list for the next turn. Were the fetch the first turn's own
+//! future, that turn's deadline would cancel it for everyone, and a
+//! partner slower than the deadline would never have its list kept.
 
 use crate::driver::Driver;
 use crate::flow::{Call, CallError, Catalogue, Reply, Timestamp};
 use crate::store::Clock;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -32,8 +33,8 @@ pub(crate) struct CatalogueCache {
     ttl: Duration,
     failure_ttl: Duration,
     entry: Mutex<Entry>,
-    /// Told each time a fetch ends (stored or not): what turns waiting for
-    /// a fetch wait on.
+    /// Told each time a fetch ends (kept or dropped), under `entry`'s
+    /// lock: what turns waiting for a fetch wait on.
     ended: watch::Sender<()>,
 }
 
@@ -42,6 +43,19 @@ struct Entry {
     fetched: Option<Fetched>,
     /// A fetch is running: the one-at-a-time gate.
     fetching: bool,
+}
+
+/// What a turn finds in the cache.
+pub(crate) enum Lookup {
+    /// The list (or the failure) while fresh.
+    Fresh(Result<Arc<Catalogue>, CallError>),
+    /// Stale or missing: wait for the fetch with [`CatalogueCache::wait`];
+    /// `start` when no fetch runs and this turn must start one
+    /// ([`CatalogueCache::fetch`]).
+    Stale {
+        ended: watch::Receiver<()>,
+        start: bool,
+    },
 }
 
 impl CatalogueCache {
@@ -54,80 +68,78 @@ impl CatalogueCache {
         }
     }
 
-    /// The list: cached while fresh, else the outcome of a fetch, waited
-    /// for until `by` (`None`: until it ends). `start` spawns a task
-    /// running [`fetch`](Self::fetch); it is called only when no fetch
-    /// runs. A turn that stops waiting is told [`CallError::Timeout`],
-    /// and the fetch goes on.
-    pub(crate) async fn get(
+    /// The list at `now`, or what to wait on. A stale list marks a fetch
+    /// as running (`start`) if none is: the caller starts it.
+    pub(crate) fn lookup(&self, now: Timestamp) -> Lookup {
+        let mut entry = self.lock();
+        if let Some(fresh) = self.fresh(&entry, now) {
+            return Lookup::Fresh(fresh);
+        }
+        // Subscribed under the lock the fetch ends under, so its end is
+        // one this turn hears of.
+        let ended = self.ended.subscribe();
+        let start = !entry.fetching;
+        entry.fetching = true;
+        Lookup::Stale { ended, start }
+    }
+
+    /// The outcome of the fetch `ended` waits on, until `by` (`None`:
+    /// until it ends). Past `by`, the stale list if there is one, else
+    /// [`CallError::Timeout`]; the fetch goes on.
+    pub(crate) async fn wait(
         &self,
-        now: Timestamp,
-        start: impl FnOnce(),
+        mut ended: watch::Receiver<()>,
         by: Option<tokio::time::Instant>,
     ) -> Result<Arc<Catalogue>, CallError> {
-        let mut ended = {
-            let mut entry = self.lock();
-            if let Some(cached) = self.fresh(&entry, now) {
-                return cached;
-            }
-            // Subscribed under the lock, so a fetch that ends after this
-            // turn saw the list stale is one it hears of.
-            let ended = self.ended.subscribe();
-            if !entry.fetching {
-                entry.fetching = true;
-                start();
-            }
-            ended
-        };
         let waited = match by {
             Some(by) => tokio::time::timeout_at(by, ended.changed()).await,
             None => Ok(ended.changed().await),
         };
-        match waited {
-            Err(_) => Err(CallError::Timeout),
-            // The sender lives as long as `self`: `changed` cannot fail.
-            // After a fetch abandoned, the list before it, if any (stale
-            // rather than none).
-            Ok(_) => match &self.lock().fetched {
-                Some((_, result)) => result.clone(),
-                None => Err(CallError::Timeout),
-            },
+        let entry = self.lock();
+        match (waited, &entry.fetched) {
+            // The fetch's outcome (the sender lives as long as `self`, so
+            // `changed` cannot fail); after a fetch dropped unfinished, the
+            // list before it, if any.
+            (Ok(_), Some((_, result))) => result.clone(),
+            (Err(_), Some((_, Ok(stale)))) => Ok(Arc::clone(stale)),
+            _ => Err(CallError::Timeout),
         }
     }
 
-    /// Fetches the list through `driver` within `timeout` and keeps the
-    /// outcome: the body of the task `start` spawns.
-    pub(crate) async fn fetch(&self, driver: &Driver, clock: &dyn Clock, timeout: Duration) {
-        // Dropped unfinished (the runtime stopping), the fetch tells the
-        // waiting, so none waits on a fetch that is gone.
-        let unfinished = Unfinished(self);
-        let result = match driver.call_within(&Call::ListInstitutions, timeout).await {
-            Ok(Reply::Institutions(fresh)) => Ok(fresh),
-            Ok(_) => Err(CallError::Malformed("expected an institution list".into())),
-            Err(e) => Err(e),
-        };
-        if let Err(e) = &result {
-            tracing::warn!(partner = driver.partner(), error = %e, "institution list unavailable");
-        }
-        std::mem::forget(unfinished);
-        self.fetched(clock.now(), result);
-    }
-
-    /// A fetch's outcome, kept from `now` and told to the turns waiting.
-    fn fetched(&self, now: Timestamp, result: Result<Arc<Catalogue>, CallError>) {
-        let mut entry = self.lock();
-        let kept = match (&result, &entry.fetched) {
-            (Ok(fresh), Some((_, Ok(old)))) if old.fingerprint() == fresh.fingerprint() => {
-                Ok(Arc::clone(old))
+    /// The fetch a [`Lookup::Stale`] with `start` asked for: the list
+    /// through `driver` within `timeout`, kept from when it came. To be
+    /// spawned: it owns all it needs, and dropped at any point before its
+    /// end (never polled, the runtime stopping), it lets the next turn
+    /// start another and tells the turns waiting.
+    pub(crate) fn fetch(
+        self: &Arc<Self>,
+        driver: Driver,
+        clock: Arc<dyn Clock>,
+        timeout: Duration,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        // Made now, not on the first poll: a task dropped unpolled drops it.
+        let running = Running(Some(Arc::clone(self)));
+        async move {
+            let result = match driver.call_within(&Call::ListInstitutions, timeout).await {
+                Ok(Reply::Institutions(fresh)) => Ok(fresh),
+                Ok(_) => Err(CallError::Malformed("expected an institution list".into())),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = &result {
+                tracing::warn!(partner = driver.partner(), error = %e, "institution list unavailable");
             }
-            _ => result,
-        };
-        entry.fetched = Some((now, kept));
+            running.fetched(clock.now(), result);
+        }
+    }
+
+    /// A fetch ended: the gate opens and the waiting are told (`entry` is
+    /// this cache's, locked).
+    fn open_gate(&self, entry: &mut Entry) {
         entry.fetching = false;
         self.ended.send_replace(());
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Entry> {
+    fn lock(&self) -> MutexGuard<'_, Entry> {
         self.entry.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -145,13 +157,119 @@ impl CatalogueCache {
     }
 }
 
-/// A fetch dropped before its outcome: the next turn starts another, and
-/// the turns waiting are told.
-struct Unfinished<'a>(&'a CatalogueCache);
+/// A fetch not yet ended. Ended by [`fetched`](Running::fetched), or by
+/// being dropped: either way the gate opens and the waiting are told in
+/// the same hold of the lock as the outcome is kept (a turn that starts
+/// the next fetch in between must not be woken by this one's end).
+struct Running(Option<Arc<CatalogueCache>>);
 
-impl Drop for Unfinished<'_> {
+impl Running {
+    /// The outcome, kept from `now`: a list equal to the cached one keeps
+    /// the cached `Arc`.
+    fn fetched(mut self, now: Timestamp, result: Result<Arc<Catalogue>, CallError>) {
+        let Some(cache) = self.0.take() else {
+            return;
+        };
+        let mut entry = cache.lock();
+        let kept = match (&result, &entry.fetched) {
+            (Ok(fresh), Some((_, Ok(old)))) if old.fingerprint() == fresh.fingerprint() => {
+                Ok(Arc::clone(old))
+            }
+            _ => result,
+        };
+        entry.fetched = Some((now, kept));
+        cache.open_gate(&mut entry);
+    }
+}
+
+impl Drop for Running {
     fn drop(&mut self) {
-        self.0.lock().fetching = false;
-        self.0.ended.send_replace(());
+        if let Some(cache) = self.0.take() {
+            let mut entry = cache.lock();
+            cache.open_gate(&mut entry);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dialect::mono::{Customer, Mono, MonoConfig};
+    use crate::driver::DriverConfig;
+    use crate::store::SystemClock;
+
+    const MINUTE: Duration = Duration::from_secs(60);
+
+    /// A driver for a partner that is never reached (the fetches here are
+    /// dropped or left unpolled).
+    fn driver() -> Driver {
+        let mono = Mono::new(MonoConfig::new(
+            "test_sk",
+            Customer::new_customer("Ada Obi", "ada@example.com"),
+        ));
+        Driver::new("http://127.0.0.1:9", mono, DriverConfig::default()).unwrap()
+    }
+
+    fn stale(lookup: Lookup) -> (watch::Receiver<()>, bool) {
+        match lookup {
+            Lookup::Stale { ended, start } => (ended, start),
+            Lookup::Fresh(_) => panic!("a fresh list where none was fetched"),
+        }
+    }
+
+    /// One fetch at a time: the first turn to find the list stale starts
+    /// it, the others wait; a fetch dropped before its end (never polled)
+    /// opens the gate again and wakes them, and with nothing kept they are
+    /// told it timed out.
+    #[tokio::test]
+    async fn one_fetch_at_a_time_and_one_dropped_unpolled_lets_the_next_start() {
+        let cache = Arc::new(CatalogueCache::new(MINUTE, MINUTE));
+        let (first, start) = stale(cache.lookup(Timestamp(0)));
+        assert!(start);
+        let (_, again) = stale(cache.lookup(Timestamp(0)));
+        assert!(!again, "a second fetch while one runs");
+        drop(cache.fetch(driver(), Arc::new(SystemClock), MINUTE));
+        // Bounded: a gate left shut would leave this turn waiting for good.
+        let woken = tokio::time::timeout(MINUTE, cache.wait(first, None)).await;
+        assert_eq!(woken, Ok(Err(CallError::Timeout)), "not woken");
+        let (_, start) = stale(cache.lookup(Timestamp(0)));
+        assert!(start, "the gate stayed shut after the fetch was dropped");
+    }
+
+    /// A turn past its deadline gets the stale list when there is one,
+    /// else a timeout; a fetch's outcome reaches the turns waiting on it,
+    /// and a list equal to the cached one keeps the cached `Arc`.
+    #[tokio::test]
+    async fn a_turn_past_its_deadline_gets_the_stale_list_and_an_equal_refresh_keeps_it() {
+        let cache = Arc::new(CatalogueCache::new(MINUTE, MINUTE));
+        let past = tokio::time::Instant::now();
+        let (ended, _) = stale(cache.lookup(Timestamp(0)));
+        assert_eq!(cache.wait(ended, Some(past)).await, Err(CallError::Timeout));
+
+        let list = Arc::new(Catalogue::new(Vec::new()));
+        let (ended, _) = stale(cache.lookup(Timestamp(0)));
+        Running(Some(Arc::clone(&cache))).fetched(Timestamp(0), Ok(Arc::clone(&list)));
+        let got = cache.wait(ended, None).await.unwrap();
+        assert!(Arc::ptr_eq(&got, &list));
+
+        // A minute on, stale: a refresh starts, and a turn that cannot
+        // wait is given the stale list.
+        let later = Timestamp(60_000);
+        let (ended, start) = stale(cache.lookup(later));
+        assert!(start);
+        let got = cache.wait(ended, Some(past)).await.unwrap();
+        assert!(Arc::ptr_eq(&got, &list));
+        let equal = Arc::new(Catalogue::new(Vec::new()));
+        let (ended, _) = stale(cache.lookup(later));
+        Running(Some(Arc::clone(&cache))).fetched(later, Ok(equal));
+        let got = cache.wait(ended, None).await.unwrap();
+        assert!(
+            Arc::ptr_eq(&got, &list),
+            "an equal list replaced the cached Arc"
+        );
+        match cache.lookup(later) {
+            Lookup::Fresh(Ok(fresh)) => assert!(Arc::ptr_eq(&fresh, &list)),
+            _ => panic!("the refreshed list is not fresh"),
+        }
     }
 }

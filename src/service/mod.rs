@@ -53,7 +53,7 @@ pub use turn::{Channel, ClaimStatus, Loaded, Turn};
 use crate::driver::Driver;
 use crate::flow::{CallError, Catalogue, ConnectFlow, FlowConfig, FlowError, RestoreError};
 use crate::store::{SessionStore, StoreError, Version};
-use catalogue::CatalogueCache;
+use catalogue::{CatalogueCache, Lookup};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -142,7 +142,7 @@ impl ServiceError {
 #[derive(Debug)]
 pub(crate) struct Partner {
     pub(crate) driver: Driver,
-    pub(crate) catalogue: CatalogueCache,
+    pub(crate) catalogue: Arc<CatalogueCache>,
 }
 
 /// `budget` from now, as a deadline; a budget too large to add (a
@@ -190,7 +190,10 @@ impl SessionService {
         let partners = drivers
             .into_iter()
             .map(|driver| {
-                let cache = CatalogueCache::new(config.catalogue_ttl, config.catalogue_failure_ttl);
+                let cache = Arc::new(CatalogueCache::new(
+                    config.catalogue_ttl,
+                    config.catalogue_failure_ttl,
+                ));
                 (
                     driver.partner(),
                     Arc::new(Partner {
@@ -299,45 +302,42 @@ impl SessionService {
     /// at a time, a failure remembered briefly), as people are shown it:
     /// with institutions' health applied ([`Health::apply`]).
     pub async fn catalogue(&self, partner: &str) -> Result<Arc<Catalogue>, CallError> {
-        let Ok(p) = self.partner(partner) else {
-            return Err(CallError::Malformed(format!("no partner {partner:?}")));
-        };
-        let list = self.catalogue_of(p, None).await?;
-        // The down left out, the degraded marked (health.rs).
-        Ok(self.health.apply(partner, list, self.clock.now()))
+        self.catalogue_within(partner, None).await
     }
 
-    /// [`catalogue`](Self::catalogue) for a turn that must answer by `by`:
-    /// past it, [`CallError::Timeout`], and the fetch it started or found
-    /// running goes on, its list kept for the next turn.
-    pub(crate) async fn catalogue_by(
+    /// [`catalogue`](Self::catalogue) for a turn that must answer by `by`
+    /// (`None`: no limit): a stale list is waited for until then, then
+    /// given stale (none: [`CallError::Timeout`]), and the fetch it
+    /// started or found running goes on, its list kept for the next turn
+    /// (catalogue.rs says why).
+    pub(crate) async fn catalogue_within(
         &self,
         partner: &str,
-        by: tokio::time::Instant,
+        by: Option<tokio::time::Instant>,
     ) -> Result<Arc<Catalogue>, CallError> {
         let Ok(p) = self.partner(partner) else {
             return Err(CallError::Malformed(format!("no partner {partner:?}")));
         };
-        let list = self.catalogue_of(p, Some(by)).await?;
-        Ok(self.health.apply(partner, list, self.clock.now()))
-    }
-
-    /// `p`'s list from its cache, a fetch started as a task of its own when
-    /// the list is stale and none runs (catalogue.rs says why).
-    async fn catalogue_of(
-        &self,
-        p: &Arc<Partner>,
-        by: Option<tokio::time::Instant>,
-    ) -> Result<Arc<Catalogue>, CallError> {
-        let start = || {
-            let p = Arc::clone(p);
-            let clock = Arc::clone(&self.clock);
-            let timeout = self.config.read_timeout.min(p.driver.call_timeout());
-            tokio::spawn(async move {
-                p.catalogue.fetch(&p.driver, clock.as_ref(), timeout).await;
-            });
+        let list = match p.catalogue.lookup(self.clock.now()) {
+            Lookup::Fresh(list) => list?,
+            Lookup::Stale { ended, start } => {
+                if start {
+                    let timeout = self.config.read_timeout.min(p.driver.call_timeout());
+                    let fetch =
+                        p.catalogue
+                            .fetch(p.driver.clone(), Arc::clone(&self.clock), timeout);
+                    match tokio::runtime::Handle::try_current() {
+                        Ok(runtime) => drop(runtime.spawn(fetch)),
+                        // Polled by another executor: fetched within this
+                        // turn (and cancelled with it).
+                        Err(_) => fetch.await,
+                    }
+                }
+                p.catalogue.wait(ended, by).await?
+            }
         };
-        p.catalogue.get(self.clock.now(), start, by).await
+        // The down left out, the degraded marked (health.rs).
+        Ok(self.health.apply(partner, list, self.clock.now()))
     }
 
     /// The institutions `customer` linked through `partner` before, most

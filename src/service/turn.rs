@@ -105,15 +105,29 @@ impl SessionService {
     /// this process has not got it: a turn may land on any instance), and
     /// any list read a restore asks for already answered.
     pub async fn restore<S>(&self, session: &Session<S>) -> Result<ConnectFlow, ServiceError> {
+        self.restore_by(session, None).await
+    }
+
+    /// [`restore`](Self::restore) for a turn that must answer by `by`: a
+    /// stale list is waited for until then at most
+    /// ([`catalogue_within`](Self::catalogue_within)).
+    pub(crate) async fn restore_by<S>(
+        &self,
+        session: &Session<S>,
+        by: Option<tokio::time::Instant>,
+    ) -> Result<ConnectFlow, ServiceError> {
         self.partner(&session.partner)?;
         let catalogue = match session.flow.catalogue_fingerprint() {
-            Some(_) => self.catalogue(&session.partner).await.ok(),
+            Some(_) => self.catalogue_within(&session.partner, by).await.ok(),
             None => None,
         };
         let mut flow = ConnectFlow::restore(session.flow.clone(), catalogue)?;
         // Snapshots are taken with effects drained, so only the list read a
         // restore itself adds can be pending here.
-        if let Some((id, _)) = self.answer_reads(&session.partner, &mut flow).await? {
+        if let Some((id, _)) = self
+            .answer_reads_by(&session.partner, &mut flow, by)
+            .await?
+        {
             let result = Err(CallError::Malformed("unexpected call after restore".into()));
             flow.handle(self.clock.now(), Input::Api { id, result })?;
         }
@@ -207,7 +221,9 @@ impl SessionService {
     ) -> Result<Turn<S>, ServiceError> {
         let deadline = super::deadline_in(budget);
         let partner = Arc::clone(self.partner(&session.partner)?);
-        let pending = self.answer_reads(&session.partner, &mut flow).await?;
+        let pending = self
+            .answer_reads_by(&session.partner, &mut flow, Some(deadline))
+            .await?;
         self.take_events(&mut flow, &mut session, channel.as_ref());
         let Some((id, call)) = pending else {
             if let Some(linked) = self.linked(&flow, &session, channel.name()) {
@@ -456,8 +472,8 @@ impl SessionService {
     }
 
     /// [`answer_reads`](Self::answer_reads) for a turn that must answer by
-    /// `by`: a list not had by then is the read's [`CallError::Timeout`]
-    /// (the fetch goes on for the next turn).
+    /// `by`: a stale list is waited for until then at most
+    /// ([`catalogue_within`](Self::catalogue_within)).
     pub(crate) async fn answer_reads_by(
         &self,
         partner: &str,
@@ -468,11 +484,10 @@ impl SessionService {
             if !matches!(call, Call::ListInstitutions) {
                 return Ok(Some((id, call)));
             }
-            let result = match by {
-                Some(by) => self.catalogue_by(partner, by).await,
-                None => self.catalogue(partner).await,
-            };
-            let result = result.map(Reply::Institutions);
+            let result = self
+                .catalogue_within(partner, by)
+                .await
+                .map(Reply::Institutions);
             flow.handle(self.clock.now(), Input::Api { id, result })?;
         }
         Ok(None)

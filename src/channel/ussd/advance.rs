@@ -28,7 +28,7 @@ impl UssdService {
             // yet, its configuration is all there is (reauth.rs).
             ConnectFlow::new(session.flow.config().clone(), self.service.now())
         } else {
-            self.service.restore(&session).await?
+            self.service.restore_by(&session, Some(reply_by)).await?
         };
         let claim = self.service.recover(&mut session, &mut flow);
         if claim == ClaimStatus::Recovered {

@@ -69,7 +69,7 @@ impl UssdService {
         // process remembered it (shown_first.rs: a screen whose order the
         // records might not give again); else the records are asked.
         let shown = (!prefill.is_empty())
-            .then(|| self.shown_first.get(hop.key))
+            .then(|| self.shown_first.get(hop.key, &raw.phone))
             .flatten();
         let (linked_first, said) = if raw.phone.is_empty() {
             (Vec::new(), true)
@@ -89,8 +89,12 @@ impl UssdService {
                 }
             }
             if !said || !linked_first.is_empty() {
-                self.shown_first
-                    .remember(hop.key, &linked_first, tokio::time::Instant::now());
+                self.shown_first.remember(
+                    hop.key,
+                    &raw.phone,
+                    &linked_first,
+                    tokio::time::Instant::now(),
+                );
             }
             return self.first_screen(None, &linked_first, *reply_by).await;
         }
@@ -372,7 +376,9 @@ impl UssdService {
                     }
                 }
                 None => {
-                    self.service.answer_reads(self.partner(), &mut flow).await?;
+                    self.service
+                        .answer_reads_by(self.partner(), &mut flow, Some(reply_by))
+                        .await?;
                 }
             }
             if let Some(action) = chosen {
@@ -406,17 +412,21 @@ impl UssdService {
     /// The bank list every session starts on, rendered once per catalogue
     /// (and for a returning customer, with their banks first, each time).
     ///
-    /// A stale list is waited for until `reply_by` at most: past it the
-    /// person is told to try again, and the fetch goes on, its list kept
-    /// for their next dial (a partner slower than the gateway's patience
-    /// would otherwise outlast every dial).
+    /// A stale list is waited for until `reply_by` at most, then shown
+    /// stale; with none at all the person is told to try again, and the
+    /// fetch goes on, its list kept for their next dial (a partner slower
+    /// than the gateway's patience would otherwise outlast every dial).
     async fn first_screen(
         &self,
         error: Option<&str>,
         first: &[String],
         reply_by: tokio::time::Instant,
     ) -> Result<Screen, ServiceError> {
-        let catalogue = match self.service.catalogue_by(self.partner(), reply_by).await {
+        let catalogue = match self
+            .service
+            .catalogue_within(self.partner(), Some(reply_by))
+            .await
+        {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "institution list unavailable");
