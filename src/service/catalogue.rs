@@ -7,6 +7,9 @@
 //! `failure_ttl`, so a partner that is down is not asked again by every turn.
 //! A refreshed list equal to the cached one keeps the cached `Arc`, so
 //! screens rendered from it and snapshots referring to it stay valid.
+//! While a failure is remembered, and past a turn's deadline, the last
+//! list the partner gave stands in (stale, and said to be): a bank list a
+//! few minutes old is worth more to a person than "not available".
 //!
 //! The fetch is a task of its own, not a part of the turn that started it:
 //! a turn with less time than the partner takes (a USSD dial, whose gateway
@@ -19,7 +22,6 @@
 use crate::driver::Driver;
 use crate::flow::{Call, CallError, Catalogue, Reply, Timestamp};
 use crate::store::Clock;
-use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -40,21 +42,30 @@ pub(crate) struct CatalogueCache {
 
 #[derive(Debug, Default)]
 struct Entry {
+    /// The last fetch's outcome.
     fetched: Option<Fetched>,
+    /// The last list a fetch gave, whatever came after.
+    last_list: Option<Arc<Catalogue>>,
     /// A fetch is running: the one-at-a-time gate.
     fetching: bool,
 }
 
+/// A list as a turn gets it: the partner's latest, or one that stands in
+/// for it (`stale`: past its time, a refresh running or failed), which a
+/// screen shown from it must remember to read its answer against.
+pub(crate) type Listed = (Arc<Catalogue>, bool);
+
 /// What a turn finds in the cache.
 pub(crate) enum Lookup {
-    /// The list (or the failure) while fresh.
-    Fresh(Result<Arc<Catalogue>, CallError>),
+    /// The list while fresh, or the failure while remembered (with the
+    /// last list standing in, when there is one).
+    Fresh(Result<Listed, CallError>),
     /// Stale or missing: wait for the fetch with [`CatalogueCache::wait`];
-    /// `start` when no fetch runs and this turn must start one
-    /// ([`CatalogueCache::fetch`]).
+    /// `start` when no fetch ran and this turn must spawn this one
+    /// ([`Running::fetch`]). Dropped unspawned, it opens the gate again.
     Stale {
         ended: watch::Receiver<()>,
-        start: bool,
+        start: Option<Running>,
     },
 }
 
@@ -69,8 +80,8 @@ impl CatalogueCache {
     }
 
     /// The list at `now`, or what to wait on. A stale list marks a fetch
-    /// as running (`start`) if none is: the caller starts it.
-    pub(crate) fn lookup(&self, now: Timestamp) -> Lookup {
+    /// as running if none is, and hands the caller its guard to start it.
+    pub(crate) fn lookup(self: &Arc<Self>, now: Timestamp) -> Lookup {
         let mut entry = self.lock();
         if let Some(fresh) = self.fresh(&entry, now) {
             return Lookup::Fresh(fresh);
@@ -78,57 +89,36 @@ impl CatalogueCache {
         // Subscribed under the lock the fetch ends under, so its end is
         // one this turn hears of.
         let ended = self.ended.subscribe();
-        let start = !entry.fetching;
+        let start = (!entry.fetching).then(|| Running(Some(Arc::clone(self))));
         entry.fetching = true;
         Lookup::Stale { ended, start }
     }
 
     /// The outcome of the fetch `ended` waits on, until `by` (`None`:
-    /// until it ends). Past `by`, the stale list if there is one, else
-    /// [`CallError::Timeout`]; the fetch goes on.
+    /// until it ends). Past `by`, or when it failed, the last list stands
+    /// in if there is one (else [`CallError::Timeout`], or the failure);
+    /// the fetch goes on.
     pub(crate) async fn wait(
         &self,
         mut ended: watch::Receiver<()>,
         by: Option<tokio::time::Instant>,
-    ) -> Result<Arc<Catalogue>, CallError> {
+    ) -> Result<Listed, CallError> {
         let waited = match by {
             Some(by) => tokio::time::timeout_at(by, ended.changed()).await,
             None => Ok(ended.changed().await),
         };
         let entry = self.lock();
-        match (waited, &entry.fetched) {
-            // The fetch's outcome (the sender lives as long as `self`, so
-            // `changed` cannot fail); after a fetch dropped unfinished, the
-            // list before it, if any.
-            (Ok(_), Some((_, result))) => result.clone(),
-            (Err(_), Some((_, Ok(stale)))) => Ok(Arc::clone(stale)),
+        // The sender lives as long as `self`, so `changed` cannot fail: a
+        // wake is a fetch's end (after one dropped unfinished, the entry
+        // is the one before it).
+        let outcome = match (waited, &entry.fetched) {
+            (Ok(_), Some((_, Ok(list)))) => return Ok((Arc::clone(list), false)),
+            (Ok(_), Some((_, Err(e)))) => Err(e.clone()),
             _ => Err(CallError::Timeout),
-        }
-    }
-
-    /// The fetch a [`Lookup::Stale`] with `start` asked for: the list
-    /// through `driver` within `timeout`, kept from when it came. To be
-    /// spawned: it owns all it needs, and dropped at any point before its
-    /// end (never polled, the runtime stopping), it lets the next turn
-    /// start another and tells the turns waiting.
-    pub(crate) fn fetch(
-        self: &Arc<Self>,
-        driver: Driver,
-        clock: Arc<dyn Clock>,
-        timeout: Duration,
-    ) -> impl Future<Output = ()> + Send + 'static {
-        // Made now, not on the first poll: a task dropped unpolled drops it.
-        let running = Running(Some(Arc::clone(self)));
-        async move {
-            let result = match driver.call_within(&Call::ListInstitutions, timeout).await {
-                Ok(Reply::Institutions(fresh)) => Ok(fresh),
-                Ok(_) => Err(CallError::Malformed("expected an institution list".into())),
-                Err(e) => Err(e),
-            };
-            if let Err(e) = &result {
-                tracing::warn!(partner = driver.partner(), error = %e, "institution list unavailable");
-            }
-            running.fetched(clock.now(), result);
+        };
+        match &entry.last_list {
+            Some(list) => Ok((Arc::clone(list), true)),
+            None => outcome,
         }
     }
 
@@ -144,8 +134,8 @@ impl CatalogueCache {
     }
 
     /// The cached entry, if still fresh: a list for `ttl`, a failure for
-    /// `failure_ttl`.
-    fn fresh(&self, entry: &Entry, now: Timestamp) -> Option<Result<Arc<Catalogue>, CallError>> {
+    /// `failure_ttl` (the last list standing in for it, if any).
+    fn fresh(&self, entry: &Entry, now: Timestamp) -> Option<Result<Listed, CallError>> {
         let (at, result) = entry.fetched.as_ref()?;
         let ttl = if result.is_ok() {
             self.ttl
@@ -153,17 +143,43 @@ impl CatalogueCache {
             self.failure_ttl
         };
         let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
-        (now < at.plus_ms(ttl_ms)).then(|| result.clone())
+        if now >= at.plus_ms(ttl_ms) {
+            return None;
+        }
+        Some(match (result, &entry.last_list) {
+            (Ok(list), _) => Ok((Arc::clone(list), false)),
+            (Err(_), Some(list)) => Ok((Arc::clone(list), true)),
+            (Err(e), None) => Err(e.clone()),
+        })
     }
 }
 
-/// A fetch not yet ended. Ended by [`fetched`](Running::fetched), or by
-/// being dropped: either way the gate opens and the waiting are told in
-/// the same hold of the lock as the outcome is kept (a turn that starts
-/// the next fetch in between must not be woken by this one's end).
-struct Running(Option<Arc<CatalogueCache>>);
+/// A fetch not yet ended: made by [`CatalogueCache::lookup`] with the gate
+/// shut for it. Ended by its outcome, or by being dropped (never spawned,
+/// its task dropped unpolled or as the runtime stops): either way the gate
+/// opens and the waiting are told in the same hold of the lock as the
+/// outcome is kept (a turn that starts the next fetch in between must not
+/// be woken by this one's end).
+pub(crate) struct Running(Option<Arc<CatalogueCache>>);
 
 impl Running {
+    /// The fetch: the list through `driver` within `timeout`, kept from
+    /// when it came. To be spawned: it owns all it needs, the guard
+    /// included from the call on (an async fn's arguments are in its
+    /// future before its first poll), so a task dropped unpolled opens the
+    /// gate too.
+    pub(crate) async fn fetch(self, driver: Driver, clock: Arc<dyn Clock>, timeout: Duration) {
+        let result = match driver.call_within(&Call::ListInstitutions, timeout).await {
+            Ok(Reply::Institutions(fresh)) => Ok(fresh),
+            Ok(_) => Err(CallError::Malformed("expected an institution list".into())),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = &result {
+            tracing::warn!(partner = driver.partner(), error = %e, "institution list unavailable");
+        }
+        self.fetched(clock.now(), result);
+    }
+
     /// The outcome, kept from `now`: a list equal to the cached one keeps
     /// the cached `Arc`.
     fn fetched(mut self, now: Timestamp, result: Result<Arc<Catalogue>, CallError>) {
@@ -171,12 +187,15 @@ impl Running {
             return;
         };
         let mut entry = cache.lock();
-        let kept = match (&result, &entry.fetched) {
-            (Ok(fresh), Some((_, Ok(old)))) if old.fingerprint() == fresh.fingerprint() => {
+        let kept = match (result, &entry.last_list) {
+            (Ok(fresh), Some(old)) if old.fingerprint() == fresh.fingerprint() => {
                 Ok(Arc::clone(old))
             }
-            _ => result,
+            (result, _) => result,
         };
+        if let Ok(list) = &kept {
+            entry.last_list = Some(Arc::clone(list));
+        }
         entry.fetched = Some((now, kept));
         cache.open_gate(&mut entry);
     }
@@ -201,7 +220,7 @@ mod tests {
     const MINUTE: Duration = Duration::from_secs(60);
 
     /// A driver for a partner that is never reached (the fetches here are
-    /// dropped or left unpolled).
+    /// dropped unpolled).
     fn driver() -> Driver {
         let mono = Mono::new(MonoConfig::new(
             "test_sk",
@@ -210,66 +229,101 @@ mod tests {
         Driver::new("http://127.0.0.1:9", mono, DriverConfig::default()).unwrap()
     }
 
-    fn stale(lookup: Lookup) -> (watch::Receiver<()>, bool) {
+    fn stale(lookup: Lookup) -> (watch::Receiver<()>, Option<Running>) {
         match lookup {
             Lookup::Stale { ended, start } => (ended, start),
             Lookup::Fresh(_) => panic!("a fresh list where none was fetched"),
         }
     }
 
-    /// One fetch at a time: the first turn to find the list stale starts
-    /// it, the others wait; a fetch dropped before its end (never polled)
-    /// opens the gate again and wakes them, and with nothing kept they are
-    /// told it timed out.
+    /// `cache`'s fetch ends with `result` at `now`, as a spawned fetch's
+    /// does.
+    fn ends(running: Running, now: Timestamp, result: Result<Arc<Catalogue>, CallError>) {
+        running.fetched(now, result);
+    }
+
+    /// One fetch at a time: the first turn to find the list stale gets
+    /// the fetch to start, the others wait; a fetch dropped before its end
+    /// (never spawned, or its task dropped unpolled) opens the gate again
+    /// and wakes them, and with nothing kept they are told it timed out.
     #[tokio::test]
     async fn one_fetch_at_a_time_and_one_dropped_unpolled_lets_the_next_start() {
         let cache = Arc::new(CatalogueCache::new(MINUTE, MINUTE));
         let (first, start) = stale(cache.lookup(Timestamp(0)));
-        assert!(start);
-        let (_, again) = stale(cache.lookup(Timestamp(0)));
-        assert!(!again, "a second fetch while one runs");
-        drop(cache.fetch(driver(), Arc::new(SystemClock), MINUTE));
-        // Bounded: a gate left shut would leave this turn waiting for good.
-        let woken = tokio::time::timeout(MINUTE, cache.wait(first, None)).await;
-        assert_eq!(woken, Ok(Err(CallError::Timeout)), "not woken");
+        let running = start.expect("the first turn starts the fetch");
+        let (second, again) = stale(cache.lookup(Timestamp(0)));
+        assert!(again.is_none(), "a second fetch while one runs");
+        drop(running.fetch(driver(), Arc::new(SystemClock), MINUTE));
+        // Bounded: a gate left shut would leave these turns waiting for good.
+        for ended in [first, second] {
+            let woken = tokio::time::timeout(Duration::from_secs(5), cache.wait(ended, None));
+            assert_eq!(woken.await, Ok(Err(CallError::Timeout)), "not woken");
+        }
         let (_, start) = stale(cache.lookup(Timestamp(0)));
-        assert!(start, "the gate stayed shut after the fetch was dropped");
+        assert!(
+            start.is_some(),
+            "the gate stayed shut after the fetch was dropped"
+        );
     }
 
-    /// A turn past its deadline gets the stale list when there is one,
-    /// else a timeout; a fetch's outcome reaches the turns waiting on it,
-    /// and a list equal to the cached one keeps the cached `Arc`.
+    /// A turn past its deadline, or told of a failed refresh, gets the last
+    /// list, said to be stale; with none, the timeout or the failure. A
+    /// failure is remembered, the last list standing in for it, and a
+    /// refresh equal to the last list keeps its `Arc`.
     #[tokio::test]
-    async fn a_turn_past_its_deadline_gets_the_stale_list_and_an_equal_refresh_keeps_it() {
+    async fn the_last_list_stands_in_past_a_deadline_and_for_a_failure() {
         let cache = Arc::new(CatalogueCache::new(MINUTE, MINUTE));
         let past = tokio::time::Instant::now();
-        let (ended, _) = stale(cache.lookup(Timestamp(0)));
+        let (ended, start) = stale(cache.lookup(Timestamp(0)));
         assert_eq!(cache.wait(ended, Some(past)).await, Err(CallError::Timeout));
+        drop(start);
 
         let list = Arc::new(Catalogue::new(Vec::new()));
-        let (ended, _) = stale(cache.lookup(Timestamp(0)));
-        Running(Some(Arc::clone(&cache))).fetched(Timestamp(0), Ok(Arc::clone(&list)));
-        let got = cache.wait(ended, None).await.unwrap();
-        assert!(Arc::ptr_eq(&got, &list));
+        let (ended, start) = stale(cache.lookup(Timestamp(0)));
+        ends(start.unwrap(), Timestamp(0), Ok(Arc::clone(&list)));
+        let (got, was_stale) = cache.wait(ended, None).await.unwrap();
+        assert!(Arc::ptr_eq(&got, &list) && !was_stale);
 
         // A minute on, stale: a refresh starts, and a turn that cannot
-        // wait is given the stale list.
+        // wait is given the last list, stale.
         let later = Timestamp(60_000);
         let (ended, start) = stale(cache.lookup(later));
-        assert!(start);
-        let got = cache.wait(ended, Some(past)).await.unwrap();
-        assert!(Arc::ptr_eq(&got, &list));
-        let equal = Arc::new(Catalogue::new(Vec::new()));
+        let (got, was_stale) = cache.wait(ended, Some(past)).await.unwrap();
+        assert!(Arc::ptr_eq(&got, &list) && was_stale);
+        // The refresh fails: the turns waiting, and those of the next
+        // minute, get the last list, stale, and the partner is not asked.
         let (ended, _) = stale(cache.lookup(later));
-        Running(Some(Arc::clone(&cache))).fetched(later, Ok(equal));
-        let got = cache.wait(ended, None).await.unwrap();
+        ends(start.unwrap(), later, Err(CallError::Timeout));
+        let (got, was_stale) = cache.wait(ended, None).await.unwrap();
+        assert!(Arc::ptr_eq(&got, &list) && was_stale);
+        match cache.lookup(later) {
+            Lookup::Fresh(Ok((got, true))) => assert!(Arc::ptr_eq(&got, &list)),
+            _ => panic!("a remembered failure without the last list standing in"),
+        }
+        // A refresh equal to the last list keeps its Arc.
+        let after = Timestamp(120_000);
+        let (ended, start) = stale(cache.lookup(after));
+        ends(
+            start.unwrap(),
+            after,
+            Ok(Arc::new(Catalogue::new(Vec::new()))),
+        );
+        let (got, was_stale) = cache.wait(ended, None).await.unwrap();
         assert!(
             Arc::ptr_eq(&got, &list),
             "an equal list replaced the cached Arc"
         );
-        match cache.lookup(later) {
-            Lookup::Fresh(Ok(fresh)) => assert!(Arc::ptr_eq(&fresh, &list)),
-            _ => panic!("the refreshed list is not fresh"),
-        }
+        assert!(!was_stale);
+    }
+
+    /// With no list ever had, a failure is the failure, remembered.
+    #[tokio::test]
+    async fn with_no_list_a_failure_is_told_and_remembered() {
+        let cache = Arc::new(CatalogueCache::new(MINUTE, MINUTE));
+        let (ended, start) = stale(cache.lookup(Timestamp(0)));
+        let down = CallError::Connect("refused".into());
+        ends(start.unwrap(), Timestamp(0), Err(down.clone()));
+        assert_eq!(cache.wait(ended, None).await, Err(down.clone()));
+        assert!(matches!(cache.lookup(Timestamp(1)), Lookup::Fresh(Err(e)) if e == down));
     }
 }

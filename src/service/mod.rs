@@ -306,38 +306,45 @@ impl SessionService {
     }
 
     /// [`catalogue`](Self::catalogue) for a turn that must answer by `by`
-    /// (`None`: no limit): a stale list is waited for until then, then
-    /// given stale (none: [`CallError::Timeout`]), and the fetch it
-    /// started or found running goes on, its list kept for the next turn
-    /// (catalogue.rs says why).
+    /// (`None`: no limit): a stale list is waited for until then, then the
+    /// last list stands in (none: [`CallError::Timeout`]), and the fetch
+    /// it started or found running goes on, its list kept for the next
+    /// turn (catalogue.rs says why).
     pub(crate) async fn catalogue_within(
         &self,
         partner: &str,
         by: Option<tokio::time::Instant>,
     ) -> Result<Arc<Catalogue>, CallError> {
+        self.catalogue_at(partner, by).await.map(|(list, _)| list)
+    }
+
+    /// [`catalogue_within`](Self::catalogue_within), with whether the list
+    /// is one standing in for the partner's latest (`true`): a screen shown
+    /// from it must keep it to read its answer against, since the refresh
+    /// may bring another before the answer comes.
+    pub(crate) async fn catalogue_at(
+        &self,
+        partner: &str,
+        by: Option<tokio::time::Instant>,
+    ) -> Result<catalogue::Listed, CallError> {
         let Ok(p) = self.partner(partner) else {
             return Err(CallError::Malformed(format!("no partner {partner:?}")));
         };
-        let list = match p.catalogue.lookup(self.clock.now()) {
-            Lookup::Fresh(list) => list?,
+        let (list, stale) = match p.catalogue.lookup(self.clock.now()) {
+            Lookup::Fresh(listed) => listed?,
             Lookup::Stale { ended, start } => {
-                if start {
+                if let Some(running) = start {
                     let timeout = self.config.read_timeout.min(p.driver.call_timeout());
-                    let fetch =
-                        p.catalogue
-                            .fetch(p.driver.clone(), Arc::clone(&self.clock), timeout);
-                    match tokio::runtime::Handle::try_current() {
-                        Ok(runtime) => drop(runtime.spawn(fetch)),
-                        // Polled by another executor: fetched within this
-                        // turn (and cancelled with it).
-                        Err(_) => fetch.await,
-                    }
+                    // Its own task (tokio is this service's runtime): made
+                    // before it is spawned, the guard opens the gate again
+                    // however the task ends.
+                    tokio::spawn(running.fetch(p.driver.clone(), Arc::clone(&self.clock), timeout));
                 }
                 p.catalogue.wait(ended, by).await?
             }
         };
         // The down left out, the degraded marked (health.rs).
-        Ok(self.health.apply(partner, list, self.clock.now()))
+        Ok((self.health.apply(partner, list, self.clock.now()), stale))
     }
 
     /// The institutions `customer` linked through `partner` before, most

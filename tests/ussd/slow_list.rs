@@ -3,6 +3,8 @@
 use super::phone::AtPhone;
 use super::rig::{serve, Setup};
 use connectflow::channel::ussd::UssdConfig;
+use connectflow::flow::Catalogue;
+use connectflow::service::ServiceConfig;
 use connectflow::testing::{catalogues, Answer, StubPartner};
 use std::time::Duration;
 
@@ -55,5 +57,61 @@ async fn a_list_slower_than_the_budget_is_kept_for_the_next_dial() {
         partner.count(StubPartner::INSTITUTIONS),
         1,
         "the dials asked the partner again instead of waiting for its fetch"
+    );
+}
+
+/// A dial shown the last list while its refresh runs (the partner slower
+/// than the hop's budget) has its answer read against that list, not the
+/// one the refresh brings meanwhile: `1` is the bank the screen showed at
+/// 1, though the partner's new list puts another there. Finding (review,
+/// 2026-12-06): the answer built its flow from the refreshed list, and the
+/// number picked another bank.
+#[tokio::test]
+async fn an_answer_is_read_against_the_list_its_screen_showed_not_its_refresh() {
+    let demo = catalogues::demo_with_ussd_bank();
+    let partner = StubPartner::start_with(demo.clone()).await.unwrap();
+    // The refresh drops the first bank (as a partner drops one it no
+    // longer serves): the one after it moves up to 1.
+    let turned = demo.institutions()[1..].to_vec();
+    let (shown_first, refreshed_first) =
+        (demo.institutions()[0].name.clone(), turned[0].name.clone());
+    assert_ne!(shown_first, refreshed_first);
+    let setup = Setup {
+        ussd: UssdConfig {
+            reply_budget: Duration::from_millis(300),
+            ..UssdConfig::default()
+        },
+        service: ServiceConfig {
+            catalogue_ttl: Duration::from_secs(1),
+            ..ServiceConfig::default()
+        },
+        ..Setup::default()
+    };
+    let url = serve(&partner.url(), setup).await;
+    let mut phone = AtPhone::new(&url, "+254711000962");
+    let (end, text) = phone.dial().await;
+    assert!(!end && text.contains(shown_first.as_str()), "{text}");
+
+    // The list goes stale; its refresh brings the shorter list, late (and
+    // fresh for a second: the answer below is read while it is).
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let turned = Catalogue::new(turned);
+    partner.answer_once(
+        StubPartner::INSTITUTIONS,
+        Answer::institutions(turned.institutions()).after(Duration::from_millis(800)),
+    );
+    let (end, text) = phone.dial().await;
+    assert!(
+        !end && text.contains(&format!("1. {shown_first}")),
+        "{text}"
+    );
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    assert_eq!(partner.count(StubPartner::INSTITUTIONS), 2);
+
+    let (end, text) = phone.send("1").await;
+    assert!(!end, "{text}");
+    assert!(
+        text.contains(&shown_first) && !text.contains(&refreshed_first),
+        "{text}"
     );
 }

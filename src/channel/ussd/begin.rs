@@ -6,12 +6,13 @@ use super::customers::{CustomerDirectory, Lookup};
 use super::menu::{self, Cursor, Outcome};
 use super::screens::Which;
 use super::session::{screen, UssdState};
+use super::shown_first::Shown;
 use super::{gateway::Payload, gateway::RawHop, gateway::Screen, UssdService};
-use crate::flow::{ConnectFlow, PartnerCustomer, Timestamp};
+use crate::flow::{Catalogue, ConnectFlow, PartnerCustomer, Timestamp};
 use crate::flow::{Input, UserAction};
 use crate::service::IndexWrite;
 use crate::service::SessionService;
-use crate::service::{Customer, ServiceError};
+use crate::service::{Customer, ServiceError, Session};
 use crate::store::Entry;
 use std::sync::Arc;
 
@@ -71,6 +72,7 @@ impl UssdService {
         let shown = (!prefill.is_empty())
             .then(|| self.shown_first.get(hop.key, &raw.phone))
             .flatten();
+        let (shown, shown_list) = shown.unzip();
         let (linked_first, said) = if raw.phone.is_empty() {
             (Vec::new(), true)
         } else if let Some(shown) = shown {
@@ -88,15 +90,21 @@ impl UssdService {
                     return Ok(offer);
                 }
             }
-            if !said || !linked_first.is_empty() {
+            let (shown, stood_in) = self
+                .first_screen(None, &linked_first, None, *reply_by)
+                .await?;
+            if !said || !linked_first.is_empty() || stood_in.is_some() {
                 self.shown_first.remember(
                     hop.key,
                     &raw.phone,
-                    &linked_first,
+                    Shown {
+                        first: linked_first,
+                        list: stood_in,
+                    },
                     tokio::time::Instant::now(),
                 );
             }
-            return self.first_screen(None, &linked_first, *reply_by).await;
+            return Ok(shown);
         }
         // Pre-dialled digits start a new flow and take the phone's index;
         // a re-authorisation the host is waiting for must not be lost that
@@ -111,7 +119,7 @@ impl UssdService {
         }
         // Boxed: starting a session is the larger future (a flow, a turn),
         // and the first screen, the commonest hop, should not carry it.
-        Box::pin(self.start(hop, linked_first)).await
+        Box::pin(self.start(hop, linked_first, shown_list.flatten())).await
     }
 
     /// The banks `phone` linked before, as the records say within
@@ -227,11 +235,14 @@ impl UssdService {
         }
     }
 
-    /// A new session from the first (or pre-dialled) answer.
+    /// A new session from the first (or pre-dialled) answer, read against
+    /// `shown_list` when its screen was shown from a list standing in for
+    /// the partner's latest, else the cache's.
     async fn start(
         self: &Arc<Self>,
         hop: FirstHop<'_>,
         linked_first: Vec<String>,
+        shown_list: Option<Arc<Catalogue>>,
     ) -> Result<Screen, ServiceError> {
         let FirstHop {
             gateway,
@@ -265,9 +276,14 @@ impl UssdService {
         let mut state = UssdState::new(raw.phone.clone(), &texts, sequence);
         state.first = linked_first;
         let (mut session, mut flow) = self.service.start(self.partner(), None, customer, state)?;
-        self.service
-            .answer_reads_by(self.partner(), &mut flow, Some(reply_by))
-            .await?;
+        match shown_list {
+            Some(list) => read_against(&self.service, &mut flow, list)?,
+            None => {
+                self.service
+                    .answer_reads_by(self.partner(), &mut flow, Some(reply_by))
+                    .await?;
+            }
+        }
         // Pre-dialled digits (`*384*123*2#`, or the first answer after the
         // stateless first screen) may only pick a bank from the first menu.
         // Anything else gets the first screen again with an error line, and
@@ -320,18 +336,18 @@ impl UssdService {
                         return unsure();
                     }
                     return self
-                        .first_screen(Some("Invalid choice."), &session.channel.first, reply_by)
+                        .first_screen_again("Invalid choice.", &session, &flow, reply_by)
                         .await;
                 }
             }
             Outcome::Invalid(message) => {
                 return self
-                    .first_screen(Some(message), &session.channel.first, reply_by)
+                    .first_screen_again(message, &session, &flow, reply_by)
                     .await
             }
             Outcome::Act(_) => {
                 return self
-                    .first_screen(Some("Invalid choice."), &session.channel.first, reply_by)
+                    .first_screen_again("Invalid choice.", &session, &flow, reply_by)
                     .await
             }
         }
@@ -369,12 +385,7 @@ impl UssdService {
             match catalogue {
                 // The list the answer was read against (not a refresh,
                 // which may have dropped the bank while the host answered).
-                Some(catalogue) => {
-                    if let Some(crate::flow::Effect::Call { id, .. }) = flow.poll_effect() {
-                        let result = Ok(crate::flow::Reply::Institutions(catalogue));
-                        flow.handle(self.service.now(), Input::Api { id, result })?;
-                    }
-                }
+                Some(catalogue) => read_against(&self.service, &mut flow, catalogue)?,
                 None => {
                     self.service
                         .answer_reads_by(self.partner(), &mut flow, Some(reply_by))
@@ -387,7 +398,7 @@ impl UssdService {
                     .is_err()
                 {
                     return self
-                        .first_screen(Some("Invalid choice."), &session.channel.first, reply_by)
+                        .first_screen_again("Invalid choice.", &session, &flow, reply_by)
                         .await;
                 }
             }
@@ -410,32 +421,43 @@ impl UssdService {
     }
 
     /// The bank list every session starts on, rendered once per catalogue
-    /// (and for a returning customer, with their banks first, each time).
+    /// (and for a returning customer, with their banks first, each time),
+    /// from `list` (the one an answer was read against) or else the
+    /// cache's. With the list it was rendered from when that list stands
+    /// in for the partner's latest (the screen's answer must be read
+    /// against it: the refresh may bring another first).
     ///
-    /// A stale list is waited for until `reply_by` at most, then shown
-    /// stale; with none at all the person is told to try again, and the
-    /// fetch goes on, its list kept for their next dial (a partner slower
-    /// than the gateway's patience would otherwise outlast every dial).
+    /// A stale list is waited for until `reply_by` at most, then the last
+    /// one stands in; with none at all the person is told to try again,
+    /// and the fetch goes on, its list kept for their next dial (a partner
+    /// slower than the gateway's patience would otherwise outlast every
+    /// dial).
     async fn first_screen(
         &self,
         error: Option<&str>,
         first: &[String],
+        list: Option<Arc<Catalogue>>,
         reply_by: tokio::time::Instant,
-    ) -> Result<Screen, ServiceError> {
-        let catalogue = match self
-            .service
-            .catalogue_within(self.partner(), Some(reply_by))
-            .await
-        {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::warn!(error = %e, "institution list unavailable");
-                return Ok(screen(
-                    "The bank list is not available right now. Please try again later.",
-                    true,
-                ));
-            }
+    ) -> Result<(Screen, Option<Arc<Catalogue>>), ServiceError> {
+        let (catalogue, stale) = match list {
+            Some(list) => (list, false),
+            None => match self
+                .service
+                .catalogue_at(self.partner(), Some(reply_by))
+                .await
+            {
+                Ok(listed) => listed,
+                Err(e) => {
+                    tracing::warn!(error = %e, "institution list unavailable");
+                    let sorry = screen(
+                        "The bank list is not available right now. Please try again later.",
+                        true,
+                    );
+                    return Ok((sorry, None));
+                }
+            },
         };
+        let stood_in = stale.then(|| Arc::clone(&catalogue));
         let render = || -> Result<Screen, ServiceError> {
             let flow = first_flow(&self.service, Arc::clone(&catalogue))?;
             Ok(menu::render(
@@ -447,11 +469,30 @@ impl UssdService {
             ))
         };
         if error.is_some() || !first.is_empty() {
-            return render();
+            return Ok((render()?, stood_in));
         }
-        self.presenter
+        let shown = self
+            .presenter
             .screens
-            .get_or_render(&catalogue, Which::Banks, render)
+            .get_or_render(&catalogue, Which::Banks, render)?;
+        Ok((shown, stood_in))
+    }
+
+    /// [`first_screen`](Self::first_screen) again after an answer that
+    /// picked no bank, from the list the answer was read against.
+    async fn first_screen_again(
+        &self,
+        error: &str,
+        session: &Session<UssdState>,
+        flow: &ConnectFlow,
+        reply_by: tokio::time::Instant,
+    ) -> Result<Screen, ServiceError> {
+        let list = flow.catalogue().cloned();
+        let first = &session.channel.first;
+        let (shown, _) = self
+            .first_screen(Some(error), first, list, reply_by)
+            .await?;
+        Ok(shown)
     }
 }
 
@@ -518,6 +559,21 @@ fn first_flow(
         flow.handle(Timestamp(0), Input::Api { id, result })?;
     }
     Ok(flow)
+}
+
+/// Answers `flow`'s opening list read with `list`: the one its answer was
+/// read against, not a refresh (which may have moved or dropped the bank
+/// the person picked by number).
+fn read_against(
+    service: &SessionService,
+    flow: &mut ConnectFlow,
+    list: Arc<Catalogue>,
+) -> Result<(), ServiceError> {
+    if let Some(crate::flow::Effect::Call { id, .. }) = flow.poll_effect() {
+        let result = Ok(crate::flow::Reply::Institutions(list));
+        flow.handle(service.now(), Input::Api { id, result })?;
+    }
+    Ok(())
 }
 
 /// How long a dial waits for the records to say which banks its phone
