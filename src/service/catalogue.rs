@@ -94,13 +94,14 @@ impl CatalogueCache {
         Lookup::Stale { ended, start }
     }
 
-    /// The outcome of the fetch `ended` waits on, until `by` (`None`:
-    /// until it ends). Past `by`, or when it failed, the last list stands
-    /// in if there is one (else [`CallError::Timeout`], or the failure);
-    /// the fetch goes on.
+    /// The outcome of the fetch `ended` waits on (looked up at `since`),
+    /// until `by` (`None`: until it ends). Past `by`, or when it failed,
+    /// the last list stands in if there is one (else
+    /// [`CallError::Timeout`], or the failure); the fetch goes on.
     pub(crate) async fn wait(
         &self,
         mut ended: watch::Receiver<()>,
+        since: Timestamp,
         by: Option<tokio::time::Instant>,
     ) -> Result<Listed, CallError> {
         let waited = match by {
@@ -110,9 +111,9 @@ impl CatalogueCache {
         let entry = self.lock();
         // The sender lives as long as `self`, so `changed` cannot fail: a
         // wake is a fetch's end (after one dropped unfinished, the entry
-        // is the one before it).
+        // is the one before it, older than the lookup: standing in).
         let outcome = match (waited, &entry.fetched) {
-            (Ok(_), Some((_, Ok(list)))) => return Ok((Arc::clone(list), false)),
+            (Ok(_), Some((at, Ok(list)))) => return Ok((Arc::clone(list), *at < since)),
             (Ok(_), Some((_, Err(e)))) => Err(e.clone()),
             _ => Err(CallError::Timeout),
         };
@@ -236,8 +237,8 @@ mod tests {
         }
     }
 
-    /// `cache`'s fetch ends with `result` at `now`, as a spawned fetch's
-    /// does.
+    /// The fetch `running` ends with `result` at `now`, as a spawned
+    /// fetch's does.
     fn ends(running: Running, now: Timestamp, result: Result<Arc<Catalogue>, CallError>) {
         running.fetched(now, result);
     }
@@ -256,7 +257,10 @@ mod tests {
         drop(running.fetch(driver(), Arc::new(SystemClock), MINUTE));
         // Bounded: a gate left shut would leave these turns waiting for good.
         for ended in [first, second] {
-            let woken = tokio::time::timeout(Duration::from_secs(5), cache.wait(ended, None));
+            let woken = tokio::time::timeout(
+                Duration::from_secs(5),
+                cache.wait(ended, Timestamp(0), None),
+            );
             assert_eq!(woken.await, Ok(Err(CallError::Timeout)), "not woken");
         }
         let (_, start) = stale(cache.lookup(Timestamp(0)));
@@ -275,26 +279,29 @@ mod tests {
         let cache = Arc::new(CatalogueCache::new(MINUTE, MINUTE));
         let past = tokio::time::Instant::now();
         let (ended, start) = stale(cache.lookup(Timestamp(0)));
-        assert_eq!(cache.wait(ended, Some(past)).await, Err(CallError::Timeout));
+        assert_eq!(
+            cache.wait(ended, Timestamp(0), Some(past)).await,
+            Err(CallError::Timeout)
+        );
         drop(start);
 
         let list = Arc::new(Catalogue::new(Vec::new()));
         let (ended, start) = stale(cache.lookup(Timestamp(0)));
         ends(start.unwrap(), Timestamp(0), Ok(Arc::clone(&list)));
-        let (got, was_stale) = cache.wait(ended, None).await.unwrap();
+        let (got, was_stale) = cache.wait(ended, Timestamp(0), None).await.unwrap();
         assert!(Arc::ptr_eq(&got, &list) && !was_stale);
 
         // A minute on, stale: a refresh starts, and a turn that cannot
         // wait is given the last list, stale.
         let later = Timestamp(60_000);
         let (ended, start) = stale(cache.lookup(later));
-        let (got, was_stale) = cache.wait(ended, Some(past)).await.unwrap();
+        let (got, was_stale) = cache.wait(ended, Timestamp(0), Some(past)).await.unwrap();
         assert!(Arc::ptr_eq(&got, &list) && was_stale);
         // The refresh fails: the turns waiting, and those of the next
         // minute, get the last list, stale, and the partner is not asked.
         let (ended, _) = stale(cache.lookup(later));
         ends(start.unwrap(), later, Err(CallError::Timeout));
-        let (got, was_stale) = cache.wait(ended, None).await.unwrap();
+        let (got, was_stale) = cache.wait(ended, Timestamp(0), None).await.unwrap();
         assert!(Arc::ptr_eq(&got, &list) && was_stale);
         match cache.lookup(later) {
             Lookup::Fresh(Ok((got, true))) => assert!(Arc::ptr_eq(&got, &list)),
@@ -308,7 +315,7 @@ mod tests {
             after,
             Ok(Arc::new(Catalogue::new(Vec::new()))),
         );
-        let (got, was_stale) = cache.wait(ended, None).await.unwrap();
+        let (got, was_stale) = cache.wait(ended, Timestamp(0), None).await.unwrap();
         assert!(
             Arc::ptr_eq(&got, &list),
             "an equal list replaced the cached Arc"
@@ -323,7 +330,10 @@ mod tests {
         let (ended, start) = stale(cache.lookup(Timestamp(0)));
         let down = CallError::Connect("refused".into());
         ends(start.unwrap(), Timestamp(0), Err(down.clone()));
-        assert_eq!(cache.wait(ended, None).await, Err(down.clone()));
+        assert_eq!(
+            cache.wait(ended, Timestamp(0), None).await,
+            Err(down.clone())
+        );
         assert!(matches!(cache.lookup(Timestamp(1)), Lookup::Fresh(Err(e)) if e == down));
     }
 }

@@ -299,8 +299,10 @@ impl SessionService {
     }
 
     /// The partner's institution list, from the cache or fetched (one fetch
-    /// at a time, a failure remembered briefly), as people are shown it:
-    /// with institutions' health applied ([`Health::apply`]).
+    /// at a time, by a task of its own on the tokio runtime this is called
+    /// from, a failure remembered briefly, the last list standing in for
+    /// it while it is), as people are shown it: with institutions' health
+    /// applied ([`Health::apply`]).
     pub async fn catalogue(&self, partner: &str) -> Result<Arc<Catalogue>, CallError> {
         self.catalogue_within(partner, None).await
     }
@@ -330,7 +332,8 @@ impl SessionService {
         let Ok(p) = self.partner(partner) else {
             return Err(CallError::Malformed(format!("no partner {partner:?}")));
         };
-        let (list, stale) = match p.catalogue.lookup(self.clock.now()) {
+        let now = self.clock.now();
+        let (list, stale) = match p.catalogue.lookup(now) {
             Lookup::Fresh(listed) => listed?,
             Lookup::Stale { ended, start } => {
                 if let Some(running) = start {
@@ -340,10 +343,10 @@ impl SessionService {
                     // however the task ends.
                     tokio::spawn(running.fetch(p.driver.clone(), Arc::clone(&self.clock), timeout));
                 }
-                p.catalogue.wait(ended, by).await?
+                p.catalogue.wait(ended, now, by).await?
             }
         };
-        // The down left out, the degraded marked (health.rs).
+        // The down and the degraded marked (health.rs).
         Ok((self.health.apply(partner, list, self.clock.now()), stale))
     }
 

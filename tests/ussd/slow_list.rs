@@ -1,4 +1,5 @@
-//! A partner whose institution list takes longer than a gateway waits.
+//! A partner whose institution list takes longer than a gateway waits, or
+//! changes between two hops of a person choosing from it.
 
 use super::phone::AtPhone;
 use super::rig::{serve, Setup};
@@ -113,5 +114,48 @@ async fn an_answer_is_read_against_the_list_its_screen_showed_not_its_refresh() 
     assert!(
         text.contains(&shown_first) && !text.contains(&refreshed_first),
         "{text}"
+    );
+}
+
+/// A person paging the bank list when the partner's list changes (a
+/// refresh between two of their hops) is shown the new list from its
+/// start, with a line saying why, and their number picks nothing: it meant
+/// a bank of the list before. Finding (review, 2026-12-06): the number
+/// picked the bank at that place of the new list, one along.
+#[tokio::test]
+async fn a_list_changed_under_a_paged_bank_list_is_shown_again_from_its_start() {
+    let sandbox = catalogues::sandbox();
+    let partner = StubPartner::start_with(sandbox.clone()).await.unwrap();
+    let setup = Setup {
+        service: ServiceConfig {
+            catalogue_ttl: Duration::from_secs(1),
+            ..ServiceConfig::default()
+        },
+        ..Setup::default()
+    };
+    let url = serve(&partner.url(), setup).await;
+    let mut phone = AtPhone::new(&url, "+254711000963");
+    let (end, first) = phone.dial().await;
+    assert!(!end && first.contains("98. More"), "{first}");
+    let (end, second) = phone.send("98").await;
+    assert!(!end, "{second}");
+    // The first bank on the second page, as shown.
+    let line = second
+        .lines()
+        .find(|l| l.starts_with(|c: char| c.is_ascii_digit()))
+        .expect("a numbered bank on page 2")
+        .to_owned();
+    let (number, name) = line.split_once(". ").unwrap();
+
+    // The partner drops its first bank; the list goes stale.
+    let shorter = sandbox.institutions()[1..].to_vec();
+    partner.answer(StubPartner::INSTITUTIONS, Answer::institutions(&shorter));
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+
+    let (end, text) = phone.send(number).await;
+    assert!(!end, "{text}");
+    assert!(
+        text.contains("The list changed.") && text.contains("98. More"),
+        "{name} was picked by its old number: {text}"
     );
 }

@@ -120,6 +120,26 @@ impl UssdService {
             session.channel.cursor = Cursor::Start;
             return self.drive(key, version, session, flow, reply_by).await;
         }
+        // The partner's list changed since the bank list this answers (a
+        // refresh between two hops, which the flow, still choosing, took on
+        // restore): its number meant a bank of the list before. The new
+        // list is shown from its start instead, nothing picked.
+        let lists = (
+            session.flow.catalogue_fingerprint(),
+            flow.catalogue().map(|list| list.fingerprint()),
+        );
+        if let (crate::flow::View::ChooseInstitution { .. }, (Some(was), Some(is))) =
+            (flow.view(), lists)
+        {
+            if was != is {
+                session.channel.cursor = Cursor::Start;
+                let shown = self.presenter.screen(&flow, &session, Some(LIST_CHANGED));
+                session.channel.last_screen = shown.clone();
+                session.flow = flow.snapshot();
+                self.service.save(key, version, &session).await?;
+                return Ok(shown);
+            }
+        }
         #[cfg(feature = "link")]
         if self.wants_handoff(&flow, text) {
             return self.hand_off(key, version, session, &flow).await;
@@ -217,3 +237,7 @@ impl UssdService {
         async move { Ok(turn.await?.into_session().channel.last_screen) }
     }
 }
+
+/// The line above a bank list shown again because the partner's list
+/// changed under the one the person was answering.
+const LIST_CHANGED: &str = "The list changed.";

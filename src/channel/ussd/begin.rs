@@ -103,6 +103,8 @@ impl UssdService {
                     },
                     tokio::time::Instant::now(),
                 );
+            } else {
+                self.shown_first.forget(hop.key);
             }
             return Ok(shown);
         }
@@ -277,7 +279,7 @@ impl UssdService {
         state.first = linked_first;
         let (mut session, mut flow) = self.service.start(self.partner(), None, customer, state)?;
         match shown_list {
-            Some(list) => read_against(&self.service, &mut flow, list)?,
+            Some(list) => read_against(&mut flow, list, self.service.now())?,
             None => {
                 self.service
                     .answer_reads_by(self.partner(), &mut flow, Some(reply_by))
@@ -385,7 +387,7 @@ impl UssdService {
             match catalogue {
                 // The list the answer was read against (not a refresh,
                 // which may have dropped the bank while the host answered).
-                Some(catalogue) => read_against(&self.service, &mut flow, catalogue)?,
+                Some(catalogue) => read_against(&mut flow, catalogue, self.service.now())?,
                 None => {
                     self.service
                         .answer_reads_by(self.partner(), &mut flow, Some(reply_by))
@@ -554,10 +556,7 @@ fn first_flow(
     catalogue: Arc<crate::flow::Catalogue>,
 ) -> Result<ConnectFlow, ServiceError> {
     let mut flow = ConnectFlow::new(service.config().flow.clone(), Timestamp(0));
-    if let Some(crate::flow::Effect::Call { id, .. }) = flow.poll_effect() {
-        let result = Ok(crate::flow::Reply::Institutions(catalogue));
-        flow.handle(Timestamp(0), Input::Api { id, result })?;
-    }
+    read_against(&mut flow, catalogue, Timestamp(0))?;
     Ok(flow)
 }
 
@@ -565,13 +564,13 @@ fn first_flow(
 /// read against, not a refresh (which may have moved or dropped the bank
 /// the person picked by number).
 fn read_against(
-    service: &SessionService,
     flow: &mut ConnectFlow,
     list: Arc<Catalogue>,
+    now: Timestamp,
 ) -> Result<(), ServiceError> {
     if let Some(crate::flow::Effect::Call { id, .. }) = flow.poll_effect() {
         let result = Ok(crate::flow::Reply::Institutions(list));
-        flow.handle(service.now(), Input::Api { id, result })?;
+        flow.handle(now, Input::Api { id, result })?;
     }
     Ok(())
 }

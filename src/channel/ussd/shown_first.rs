@@ -109,6 +109,18 @@ impl ShownFirst {
         self.count.store(table.screens.len(), Ordering::Relaxed);
     }
 
+    /// Session `key`'s first screen (shown again, a reused session id)
+    /// showed nothing to remember: what an earlier one showed must not
+    /// stand for it.
+    pub(super) fn forget(&self, key: &str) {
+        if self.count.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let mut table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
+        table.screens.remove(key);
+        self.count.store(table.screens.len(), Ordering::Relaxed);
+    }
+
     /// What session `key`'s first screen showed, if it was shown to
     /// `phone` (a gateway that reuses session ids must not read one
     /// caller's answer against another's banks) and has not expired. Kept:
@@ -178,6 +190,11 @@ mod tests {
         // A session already remembered is updated, full or not.
         shown.remember("ussd:at:1", PHONE, banks(&[]), now);
         assert_eq!(shown.get_at("ussd:at:1", PHONE, now), Some(banks(&[])));
+        // And forgotten when its screen is shown again with nothing to
+        // remember.
+        shown.forget("ussd:at:1");
+        assert_eq!(shown.get_at("ussd:at:1", PHONE, now), None);
+        assert_eq!(shown.count.load(Ordering::Relaxed), MOST - 1);
     }
 
     #[test]
