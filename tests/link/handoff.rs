@@ -2,6 +2,7 @@
 //! (`99`), gets it by SMS, finishes *the same flow* in the link API, and a
 //! re-dial shows the outcome. The login is not sent again.
 
+use super::faulty_store::FaultyStore;
 use super::flows::sandbox;
 use super::rig::{serve, Client, Setup, Store, GATEWAY_TOKEN};
 use connectflow::testing::{OTP, PASSWORD, SECURITY_ANSWER};
@@ -196,52 +197,6 @@ async fn a_retry_after_the_handoff_gets_its_screen_again_and_starts_nothing() {
     );
 }
 
-/// A memory store (unsealed: keys as written) that refuses every write to
-/// a phone's index while told to, as a store that fails one write would.
-#[derive(Debug, Default)]
-struct IndexWritesFail {
-    inner: connectflow::store::MemoryStore,
-    failing: std::sync::atomic::AtomicBool,
-}
-
-impl connectflow::store::SessionStore for IndexWritesFail {
-    fn get<'a>(
-        &'a self,
-        key: &'a str,
-    ) -> connectflow::store::BoxFuture<
-        'a,
-        Result<Option<connectflow::store::Entry>, connectflow::store::StoreError>,
-    > {
-        self.inner.get(key)
-    }
-    fn compare_and_set<'a>(
-        &'a self,
-        key: &'a str,
-        expected: Option<connectflow::store::Version>,
-        data: Vec<u8>,
-        ttl: std::time::Duration,
-    ) -> connectflow::store::BoxFuture<
-        'a,
-        Result<connectflow::store::Version, connectflow::store::StoreError>,
-    > {
-        let failing = self.failing.load(std::sync::atomic::Ordering::SeqCst);
-        if failing && key.starts_with("ussd-phone:") {
-            return Box::pin(async {
-                Err(connectflow::store::StoreError::Backend(
-                    "connection reset".into(),
-                ))
-            });
-        }
-        self.inner.compare_and_set(key, expected, data, ttl)
-    }
-    fn delete<'a>(
-        &'a self,
-        key: &'a str,
-    ) -> connectflow::store::BoxFuture<'a, Result<(), connectflow::store::StoreError>> {
-        self.inner.delete(key)
-    }
-}
-
 /// A hand-off whose move of the phone's index to the web copy failed
 /// leaves the index naming the USSD record, marked handed off: a re-dial
 /// is not offered to continue it there (the web drives that flow now, and
@@ -251,7 +206,7 @@ impl connectflow::store::SessionStore for IndexWritesFail {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_handed_off_flow_left_behind_the_phones_index_is_not_offered_for_resume() {
     let sandbox = sandbox().await;
-    let store = std::sync::Arc::new(IndexWritesFail::default());
+    let store = std::sync::Arc::new(FaultyStore::default());
     let setup = Setup {
         store: Store::Custom(store.clone()),
         ..Setup::default()
@@ -262,16 +217,13 @@ async fn a_handed_off_flow_left_behind_the_phones_index_is_not_offered_for_resum
     let (end, otp) = dial(&rig.url, "ATUid_left", phone, &answers).await;
     assert!(!end && otp.contains("OTP"), "{otp}");
 
-    store
-        .failing
-        .store(true, std::sync::atomic::Ordering::SeqCst);
+    // Writes to the phone's index fail (resume::index_key's prefix).
+    *store.writes_down.lock().unwrap() = Some("ussd-phone:".to_owned());
     let mut asked = answers.to_vec();
     asked.push("99");
     let (end, sent) = hop(&rig.url, "ATUid_left", phone, &asked.join("*")).await;
     assert!(end && sent.contains("We sent a link"), "{sent}");
-    store
-        .failing
-        .store(false, std::sync::atomic::Ordering::SeqCst);
+    *store.writes_down.lock().unwrap() = None;
 
     let (end, redial) = hop(&rig.url, "ATUid_left_redial", phone, "").await;
     assert!(

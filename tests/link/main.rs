@@ -17,6 +17,8 @@ mod customer;
 mod delivery;
 mod errors;
 mod events;
+#[path = "../support/faulty_store.rs"]
+mod faulty_store;
 #[path = "../support/flaky_delivery.rs"]
 mod flaky_delivery;
 mod flinks;

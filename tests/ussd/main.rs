@@ -11,6 +11,8 @@ mod airtel;
 mod choice;
 mod customers;
 mod delivery;
+#[path = "../support/faulty_store.rs"]
+mod faulty_store;
 mod first_answer;
 #[path = "../support/flaky_delivery.rs"]
 mod flaky_delivery;

@@ -2,6 +2,7 @@
 //! working on a login died, for as long as the session lives, and while a
 //! bank call is still running.
 
+use super::faulty_store::FaultyStore;
 use super::phone::AtPhone;
 use super::rig::{self, rig, rig_setup, Setup};
 use connectflow::channel::ussd::UssdConfig;
@@ -181,51 +182,6 @@ async fn a_redial_during_a_running_bank_call_is_asked_to_wait() {
     assert!(end && text.contains("linked"), "{text}");
 }
 
-/// A memory store (unsealed: keys as written) whose reads of one key fail
-/// while it is named, as a Redis that drops one connection would.
-#[derive(Debug, Default)]
-struct OneKeyDown {
-    inner: connectflow::store::MemoryStore,
-    down: std::sync::Mutex<Option<String>>,
-}
-
-impl connectflow::store::SessionStore for OneKeyDown {
-    fn get<'a>(
-        &'a self,
-        key: &'a str,
-    ) -> connectflow::store::BoxFuture<
-        'a,
-        Result<Option<connectflow::store::Entry>, connectflow::store::StoreError>,
-    > {
-        if self.down.lock().unwrap().as_deref() == Some(key) {
-            return Box::pin(async {
-                Err(connectflow::store::StoreError::Backend(
-                    "connection reset".into(),
-                ))
-            });
-        }
-        self.inner.get(key)
-    }
-    fn compare_and_set<'a>(
-        &'a self,
-        key: &'a str,
-        expected: Option<connectflow::store::Version>,
-        data: Vec<u8>,
-        ttl: std::time::Duration,
-    ) -> connectflow::store::BoxFuture<
-        'a,
-        Result<connectflow::store::Version, connectflow::store::StoreError>,
-    > {
-        self.inner.compare_and_set(key, expected, data, ttl)
-    }
-    fn delete<'a>(
-        &'a self,
-        key: &'a str,
-    ) -> connectflow::store::BoxFuture<'a, Result<(), connectflow::store::StoreError>> {
-        self.inner.delete(key)
-    }
-}
-
 /// A re-dial whose unfinished flow cannot be read just then (the store
 /// failed that one read) is told to dial again, not shown the bank list:
 /// an answer there would start a new flow, take the phone's index and
@@ -233,7 +189,7 @@ impl connectflow::store::SessionStore for OneKeyDown {
 /// back, it is offered.
 #[tokio::test]
 async fn a_redial_whose_flow_cannot_be_read_is_told_to_dial_again_not_given_the_list() {
-    let store = std::sync::Arc::new(OneKeyDown::default());
+    let store = std::sync::Arc::new(FaultyStore::default());
     let rig = rig::rig_setup(
         connectflow::sandbox::SandboxConfig::default(),
         rig::Setup {
@@ -245,13 +201,13 @@ async fn a_redial_whose_flow_cannot_be_read_is_told_to_dial_again_not_given_the_
     let mut phone = AtPhone::new(&rig.url, "+254711000591");
     let (_, text) = phone.script(&["1", "1", "user_otp", "pass_good"]).await;
     assert!(text.contains("OTP"), "{text}");
-    *store.down.lock().unwrap() = Some(format!("ussd:at:{}", phone.session_id()));
+    *store.reads_down.lock().unwrap() = Some(format!("ussd:at:{}", phone.session_id()));
     let (end, text) = phone.dial().await;
     assert!(
         end && text.contains("Please dial again") && !text.contains("Choose your bank"),
         "{text}"
     );
-    *store.down.lock().unwrap() = None;
+    *store.reads_down.lock().unwrap() = None;
     let (end, text) = phone.dial().await;
     assert!(!end && text.contains("1. Continue"), "{text}");
     let (_, text) = phone.send("1").await;

@@ -9,6 +9,24 @@ use connectflow::service::ServiceConfig;
 use connectflow::testing::{catalogues, Answer, StubPartner};
 use std::time::Duration;
 
+/// The channel in front of `partner`, with a hop budget of `budget` and
+/// the list kept fresh for `ttl`; its base URL.
+async fn serve_with(partner: &StubPartner, budget: Option<Duration>, ttl: Duration) -> String {
+    let mut ussd = UssdConfig::default();
+    if let Some(budget) = budget {
+        ussd.reply_budget = budget;
+    }
+    let setup = Setup {
+        ussd,
+        service: ServiceConfig {
+            catalogue_ttl: ttl,
+            ..ServiceConfig::default()
+        },
+        ..Setup::default()
+    };
+    serve(&partner.url(), setup).await
+}
+
 /// A list slower than the hop's budget costs the dial that found it
 /// missing a polite "try again", not the gateway's patience; the fetch goes
 /// on without it, and the person's next dial gets the list it fetched, the
@@ -26,14 +44,8 @@ async fn a_list_slower_than_the_budget_is_kept_for_the_next_dial() {
         StubPartner::INSTITUTIONS,
         list.after(Duration::from_millis(1_500)),
     );
-    let setup = Setup {
-        ussd: UssdConfig {
-            reply_budget: Duration::from_millis(300),
-            ..UssdConfig::default()
-        },
-        ..Setup::default()
-    };
-    let url = serve(&partner.url(), setup).await;
+    let ttl = ServiceConfig::default().catalogue_ttl;
+    let url = serve_with(&partner, Some(Duration::from_millis(300)), ttl).await;
     let mut phone = AtPhone::new(&url, "+254711000961");
 
     let (end, text) = phone.dial().await;
@@ -77,18 +89,8 @@ async fn an_answer_is_read_against_the_list_its_screen_showed_not_its_refresh() 
     let (shown_first, refreshed_first) =
         (demo.institutions()[0].name.clone(), turned[0].name.clone());
     assert_ne!(shown_first, refreshed_first);
-    let setup = Setup {
-        ussd: UssdConfig {
-            reply_budget: Duration::from_millis(300),
-            ..UssdConfig::default()
-        },
-        service: ServiceConfig {
-            catalogue_ttl: Duration::from_secs(1),
-            ..ServiceConfig::default()
-        },
-        ..Setup::default()
-    };
-    let url = serve(&partner.url(), setup).await;
+    let budget = Some(Duration::from_millis(300));
+    let url = serve_with(&partner, budget, Duration::from_secs(1)).await;
     let mut phone = AtPhone::new(&url, "+254711000962");
     let (end, text) = phone.dial().await;
     assert!(!end && text.contains(shown_first.as_str()), "{text}");
@@ -126,14 +128,7 @@ async fn an_answer_is_read_against_the_list_its_screen_showed_not_its_refresh() 
 async fn a_list_changed_under_a_paged_bank_list_is_shown_again_from_its_start() {
     let sandbox = catalogues::sandbox();
     let partner = StubPartner::start_with(sandbox.clone()).await.unwrap();
-    let setup = Setup {
-        service: ServiceConfig {
-            catalogue_ttl: Duration::from_secs(1),
-            ..ServiceConfig::default()
-        },
-        ..Setup::default()
-    };
-    let url = serve(&partner.url(), setup).await;
+    let url = serve_with(&partner, None, Duration::from_secs(1)).await;
     let mut phone = AtPhone::new(&url, "+254711000963");
     let (end, first) = phone.dial().await;
     assert!(!end && first.contains("98. More"), "{first}");

@@ -278,14 +278,7 @@ impl UssdService {
         let mut state = UssdState::new(raw.phone.clone(), &texts, sequence);
         state.first = linked_first;
         let (mut session, mut flow) = self.service.start(self.partner(), None, customer, state)?;
-        match shown_list {
-            Some(list) => read_against(&mut flow, list, self.service.now())?,
-            None => {
-                self.service
-                    .answer_reads_by(self.partner(), &mut flow, Some(reply_by))
-                    .await?;
-            }
-        }
+        self.read_list(&mut flow, shown_list, reply_by).await?;
         // Pre-dialled digits (`*384*123*2#`, or the first answer after the
         // stateless first screen) may only pick a bank from the first menu.
         // Anything else gets the first screen again with an error line, and
@@ -384,16 +377,9 @@ impl UssdService {
             let config = flow.config().clone().with_customer(found);
             let catalogue = flow.catalogue().cloned();
             flow = ConnectFlow::new(config, self.service.now());
-            match catalogue {
-                // The list the answer was read against (not a refresh,
-                // which may have dropped the bank while the host answered).
-                Some(catalogue) => read_against(&mut flow, catalogue, self.service.now())?,
-                None => {
-                    self.service
-                        .answer_reads_by(self.partner(), &mut flow, Some(reply_by))
-                        .await?;
-                }
-            }
+            // The list the answer was read against (not a refresh, which
+            // may have dropped the bank while the host answered).
+            self.read_list(&mut flow, catalogue, reply_by).await?;
             if let Some(action) = chosen {
                 if flow
                     .handle(self.service.now(), Input::User(action))
@@ -420,6 +406,24 @@ impl UssdService {
             });
         }
         self.drive(key, None, session, flow, reply_by).await
+    }
+
+    /// A new flow's opening list read, answered with `list` (the one an
+    /// answer was read against) or else from the cache by `reply_by`.
+    async fn read_list(
+        &self,
+        flow: &mut ConnectFlow,
+        list: Option<Arc<Catalogue>>,
+        reply_by: tokio::time::Instant,
+    ) -> Result<(), ServiceError> {
+        match list {
+            Some(list) => read_against(flow, list, self.service.now()),
+            None => self
+                .service
+                .answer_reads_by(self.partner(), flow, Some(reply_by))
+                .await
+                .map(|_| ()),
+        }
     }
 
     /// The bank list every session starts on, rendered once per catalogue
