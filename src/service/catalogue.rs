@@ -323,6 +323,21 @@ mod tests {
         assert!(!was_stale);
     }
 
+    /// A fetch dropped unfinished wakes its turns with the list before it,
+    /// said to stand in (it is older than their lookup).
+    #[tokio::test]
+    async fn a_fetch_dropped_unfinished_leaves_the_older_list_standing_in() {
+        let cache = Arc::new(CatalogueCache::new(MINUTE, MINUTE));
+        let list = Arc::new(Catalogue::new(Vec::new()));
+        let (_, start) = stale(cache.lookup(Timestamp(0)));
+        ends(start.unwrap(), Timestamp(0), Ok(Arc::clone(&list)));
+        let later = Timestamp(60_000);
+        let (ended, start) = stale(cache.lookup(later));
+        drop(start);
+        let (got, stood_in) = cache.wait(ended, later, None).await.unwrap();
+        assert!(Arc::ptr_eq(&got, &list) && stood_in);
+    }
+
     /// With no list ever had, a failure is the failure, remembered.
     #[tokio::test]
     async fn with_no_list_a_failure_is_told_and_remembered() {

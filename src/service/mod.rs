@@ -309,7 +309,8 @@ impl SessionService {
 
     /// [`catalogue`](Self::catalogue) for a turn that must answer by `by`
     /// (`None`: no limit): a stale list is waited for until then, then the
-    /// last list stands in (none: [`CallError::Timeout`]), and the fetch
+    /// last list stands in (none: the timeout, or the failure remembered),
+    /// and the fetch
     /// it started or found running goes on, its list kept for the next
     /// turn (catalogue.rs says why).
     pub(crate) async fn catalogue_within(

@@ -6,7 +6,7 @@ use super::delivery::Delivered;
 use super::record::{ChannelState, Session};
 use super::{Partner, ServiceError, SessionService};
 use crate::flow::{
-    Call, CallError, ConnectFlow, Effect, Event, EventKind, Input, Reply, RequestId,
+    Call, CallError, ConnectFlow, Effect, Event, EventKind, Input, Reply, RequestId, StateKind,
 };
 use crate::store::Version;
 use std::future::Future;
@@ -117,6 +117,21 @@ impl SessionService {
         by: Option<tokio::time::Instant>,
     ) -> Result<ConnectFlow, ServiceError> {
         self.partner(&session.partner)?;
+        // A flow past the bank list is served by the list it had (the last
+        // one stands in for a refresh at once) and waits for none: a hop on
+        // a login or OTP screen must not spend its budget on a list. Only
+        // a flow choosing from it waits, within `by`.
+        let choosing = matches!(
+            session.flow.state(),
+            StateKind::ChoosingInstitution | StateKind::LoadingInstitutions
+        );
+        let by = by.map(|by| {
+            if choosing {
+                by
+            } else {
+                tokio::time::Instant::now()
+            }
+        });
         let catalogue = match session.flow.catalogue_fingerprint() {
             Some(_) => self.catalogue_within(&session.partner, by).await.ok(),
             None => None,

@@ -99,7 +99,10 @@ async fn an_answer_is_read_against_the_list_its_screen_showed_not_its_refresh() 
     // fresh for a second: the answer below is read while it is).
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     let turned = Catalogue::new(turned);
-    partner.answer_once(
+    // Standing, not once: a refresh after this one (a slow run) brings the
+    // same list, so the answer below can only be read against the old one
+    // if it was remembered.
+    partner.answer(
         StubPartner::INSTITUTIONS,
         Answer::institutions(turned.institutions()).after(Duration::from_millis(800)),
     );
@@ -109,7 +112,7 @@ async fn an_answer_is_read_against_the_list_its_screen_showed_not_its_refresh() 
         "{text}"
     );
     tokio::time::sleep(Duration::from_millis(1_000)).await;
-    assert_eq!(partner.count(StubPartner::INSTITUTIONS), 2);
+    assert!(partner.count(StubPartner::INSTITUTIONS) >= 2);
 
     let (end, text) = phone.send("1").await;
     assert!(!end, "{text}");

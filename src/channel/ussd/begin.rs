@@ -66,9 +66,9 @@ impl UssdService {
         // banks they linked before first: on the first screen and in how
         // their first answer is read.
         //
-        // An answer is read against the order its screen showed where this
-        // process remembered it (shown_first.rs: a screen whose order the
-        // records might not give again); else the records are asked.
+        // An answer is read against the order and list its screen showed
+        // where this process remembered them (shown_first.rs: a screen the
+        // records or the cache might not give again); else both are asked.
         let shown = (!prefill.is_empty())
             .then(|| self.shown_first.get(hop.key, &raw.phone))
             .flatten();
@@ -278,7 +278,7 @@ impl UssdService {
         let mut state = UssdState::new(raw.phone.clone(), &texts, sequence);
         state.first = linked_first;
         let (mut session, mut flow) = self.service.start(self.partner(), None, customer, state)?;
-        self.read_list(&mut flow, shown_list, reply_by).await?;
+        let stood_in = self.read_list(&mut flow, shown_list, reply_by).await?;
         // Pre-dialled digits (`*384*123*2#`, or the first answer after the
         // stateless first screen) may only pick a bank from the first menu.
         // Anything else gets the first screen again with an error line, and
@@ -331,18 +331,30 @@ impl UssdService {
                         return unsure();
                     }
                     return self
-                        .first_screen_again("Invalid choice.", &session, &flow, reply_by)
+                        .first_screen_again(
+                            "Invalid choice.",
+                            (key, stood_in),
+                            &session,
+                            &flow,
+                            reply_by,
+                        )
                         .await;
                 }
             }
             Outcome::Invalid(message) => {
                 return self
-                    .first_screen_again(message, &session, &flow, reply_by)
+                    .first_screen_again(message, (key, stood_in), &session, &flow, reply_by)
                     .await
             }
             Outcome::Act(_) => {
                 return self
-                    .first_screen_again("Invalid choice.", &session, &flow, reply_by)
+                    .first_screen_again(
+                        "Invalid choice.",
+                        (key, stood_in),
+                        &session,
+                        &flow,
+                        reply_by,
+                    )
                     .await
             }
         }
@@ -386,7 +398,13 @@ impl UssdService {
                     .is_err()
                 {
                     return self
-                        .first_screen_again("Invalid choice.", &session, &flow, reply_by)
+                        .first_screen_again(
+                            "Invalid choice.",
+                            (key, stood_in),
+                            &session,
+                            &flow,
+                            reply_by,
+                        )
                         .await;
                 }
             }
@@ -409,21 +427,30 @@ impl UssdService {
     }
 
     /// A new flow's opening list read, answered with `list` (the one an
-    /// answer was read against) or else from the cache by `reply_by`.
+    /// answer was read against) or else from the cache by `reply_by`; with
+    /// whether the cache's list stood in for the partner's latest (a
+    /// screen shown again from it must be remembered with it).
     async fn read_list(
         &self,
         flow: &mut ConnectFlow,
         list: Option<Arc<Catalogue>>,
         reply_by: tokio::time::Instant,
-    ) -> Result<(), ServiceError> {
-        match list {
-            Some(list) => read_against(flow, list, self.service.now()),
-            None => self
-                .service
-                .answer_reads_by(self.partner(), flow, Some(reply_by))
-                .await
-                .map(|_| ()),
+    ) -> Result<bool, ServiceError> {
+        if let Some(list) = list {
+            read_against(flow, list, self.service.now())?;
+            return Ok(false);
         }
+        let Some(crate::flow::Effect::Call { id, .. }) = flow.poll_effect() else {
+            return Ok(false);
+        };
+        let listed = self
+            .service
+            .catalogue_at(self.partner(), Some(reply_by))
+            .await;
+        let stood_in = matches!(listed, Ok((_, true)));
+        let result = listed.map(|(list, _)| crate::flow::Reply::Institutions(list));
+        flow.handle(self.service.now(), Input::Api { id, result })?;
+        Ok(stood_in)
     }
 
     /// The bank list every session starts on, rendered once per catalogue
@@ -485,16 +512,27 @@ impl UssdService {
     }
 
     /// [`first_screen`](Self::first_screen) again after an answer that
-    /// picked no bank, from the list the answer was read against.
+    /// picked no bank, from the list the answer was read against; that
+    /// list remembered for session `key`'s next answer when it stood in
+    /// for the partner's latest (`stood_in`).
     async fn first_screen_again(
         &self,
         error: &str,
+        (key, stood_in): (&str, bool),
         session: &Session<UssdState>,
         flow: &ConnectFlow,
         reply_by: tokio::time::Instant,
     ) -> Result<Screen, ServiceError> {
         let list = flow.catalogue().cloned();
         let first = &session.channel.first;
+        if let (true, Some(list)) = (stood_in, &list) {
+            let shown = Shown {
+                first: first.clone(),
+                list: Some(Arc::clone(list)),
+            };
+            let (phone, now) = (&session.channel.phone, tokio::time::Instant::now());
+            self.shown_first.remember(key, phone, shown, now);
+        }
         let (shown, _) = self
             .first_screen(Some(error), first, list, reply_by)
             .await?;

@@ -131,7 +131,8 @@ pub struct UssdService {
     config: UssdConfig,
     presenter: Arc<Presenter>,
     limiter: limits::Limiter,
-    /// First screens whose bank order their answer must be read against.
+    /// First screens whose bank order or list their answer must be read
+    /// against.
     shown_first: shown_first::ShownFirst,
 }
 

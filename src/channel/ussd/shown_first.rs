@@ -14,8 +14,9 @@
 //! a USSD session lasts; an answer finds it and asks nothing.
 //!
 //! Nearly every dial is a phone with no earlier banks, answered at once,
-//! from a fresh list: nothing is remembered, and an answer looks only at a
-//! count.
+//! from a fresh list: nothing is remembered, and while nothing is, an
+//! answer looks only at a count (once something is, every first answer
+//! and dial takes the table's lock until the sweep empties it).
 
 use crate::flow::Catalogue;
 use std::collections::HashMap;
