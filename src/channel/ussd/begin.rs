@@ -320,43 +320,27 @@ impl UssdService {
             (Outcome::Act(action), Some(_)) => Some(action.clone()),
             _ => None,
         };
-        match outcome {
-            Outcome::Move(cursor) => session.channel.cursor = cursor,
+        // An answer that picks no bank gets the list again, with why.
+        let refused = match outcome {
+            Outcome::Move(cursor) => {
+                session.channel.cursor = cursor;
+                None
+            }
             Outcome::Act(action @ UserAction::ChooseInstitution { .. }) => {
-                if flow
-                    .handle(self.service.now(), Input::User(action))
-                    .is_err()
-                {
-                    if unread {
-                        return unsure();
-                    }
-                    return self
-                        .first_screen_again(
-                            "Invalid choice.",
-                            (key, stood_in),
-                            &session,
-                            &flow,
-                            reply_by,
-                        )
-                        .await;
+                match flow.handle(self.service.now(), Input::User(action)) {
+                    Ok(()) => None,
+                    Err(_) if unread => return unsure(),
+                    Err(_) => Some("Invalid choice."),
                 }
             }
-            Outcome::Invalid(message) => {
-                return self
-                    .first_screen_again(message, (key, stood_in), &session, &flow, reply_by)
-                    .await
-            }
-            Outcome::Act(_) => {
-                return self
-                    .first_screen_again(
-                        "Invalid choice.",
-                        (key, stood_in),
-                        &session,
-                        &flow,
-                        reply_by,
-                    )
-                    .await
-            }
+            Outcome::Invalid(message) => Some(message),
+            Outcome::Act(_) => Some("Invalid choice."),
+        };
+        if let Some(message) = refused {
+            let again = (key, stood_in);
+            return self
+                .first_screen_again(message, again, &session, &flow, reply_by)
+                .await;
         }
         // About to start a session (and soon a partner session on the
         // host's key): within this phone's and this source's limits only.
