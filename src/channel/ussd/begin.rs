@@ -4,15 +4,13 @@
 
 use super::customers::{CustomerDirectory, Lookup};
 use super::menu::{self, Cursor, Outcome};
-use super::screens::Which;
 use super::session::{screen, UssdState};
 use super::shown_first::Shown;
 use super::{gateway::Payload, gateway::RawHop, gateway::Screen, UssdService};
-use crate::flow::{Catalogue, ConnectFlow, PartnerCustomer, Timestamp};
+use crate::flow::{Catalogue, ConnectFlow, PartnerCustomer};
 use crate::flow::{Input, UserAction};
 use crate::service::IndexWrite;
-use crate::service::SessionService;
-use crate::service::{Customer, ServiceError, Session};
+use crate::service::{Customer, ServiceError};
 use crate::store::Entry;
 use std::sync::Arc;
 
@@ -409,119 +407,6 @@ impl UssdService {
         }
         self.drive(key, None, session, flow, reply_by).await
     }
-
-    /// A new flow's opening list read, answered with `list` (the one an
-    /// answer was read against) or else from the cache by `reply_by`; with
-    /// whether the cache's list stood in for the partner's latest (a
-    /// screen shown again from it must be remembered with it).
-    async fn read_list(
-        &self,
-        flow: &mut ConnectFlow,
-        list: Option<Arc<Catalogue>>,
-        reply_by: tokio::time::Instant,
-    ) -> Result<bool, ServiceError> {
-        if let Some(list) = list {
-            read_against(flow, list, self.service.now())?;
-            return Ok(false);
-        }
-        let Some(crate::flow::Effect::Call { id, .. }) = flow.poll_effect() else {
-            return Ok(false);
-        };
-        let listed = self
-            .service
-            .catalogue_at(self.partner(), Some(reply_by))
-            .await;
-        let stood_in = matches!(listed, Ok((_, true)));
-        let result = listed.map(|(list, _)| crate::flow::Reply::Institutions(list));
-        flow.handle(self.service.now(), Input::Api { id, result })?;
-        Ok(stood_in)
-    }
-
-    /// The bank list every session starts on, rendered once per catalogue
-    /// (and for a returning customer, with their banks first, each time),
-    /// from `list` (the one an answer was read against) or else the
-    /// cache's. With the list it was rendered from when that list stands
-    /// in for the partner's latest (the screen's answer must be read
-    /// against it: the refresh may bring another first).
-    ///
-    /// A stale list is waited for until `reply_by` at most, then the last
-    /// one stands in; with none at all the person is told to try again,
-    /// and the fetch goes on, its list kept for their next dial (a partner
-    /// slower than the gateway's patience would otherwise outlast every
-    /// dial).
-    async fn first_screen(
-        &self,
-        error: Option<&str>,
-        first: &[String],
-        list: Option<Arc<Catalogue>>,
-        reply_by: tokio::time::Instant,
-    ) -> Result<(Screen, Option<Arc<Catalogue>>), ServiceError> {
-        let (catalogue, stale) = match list {
-            Some(list) => (list, false),
-            None => match self
-                .service
-                .catalogue_at(self.partner(), Some(reply_by))
-                .await
-            {
-                Ok(listed) => listed,
-                Err(e) => {
-                    tracing::warn!(error = %e, "institution list unavailable");
-                    let sorry = screen(
-                        "The bank list is not available right now. Please try again later.",
-                        true,
-                    );
-                    return Ok((sorry, None));
-                }
-            },
-        };
-        let stood_in = stale.then(|| Arc::clone(&catalogue));
-        let render = || -> Result<Screen, ServiceError> {
-            let flow = first_flow(&self.service, Arc::clone(&catalogue))?;
-            Ok(menu::render(
-                &flow.view(),
-                &Cursor::Start,
-                error,
-                first,
-                &self.config.menu,
-            ))
-        };
-        if error.is_some() || !first.is_empty() {
-            return Ok((render()?, stood_in));
-        }
-        let shown = self
-            .presenter
-            .screens
-            .get_or_render(&catalogue, Which::Banks, render)?;
-        Ok((shown, stood_in))
-    }
-
-    /// [`first_screen`](Self::first_screen) again after an answer that
-    /// picked no bank, from the list the answer was read against; that
-    /// list remembered for session `key`'s next answer when it stood in
-    /// for the partner's latest (`stood_in`).
-    async fn first_screen_again(
-        &self,
-        error: &str,
-        (key, stood_in): (&str, bool),
-        session: &Session<UssdState>,
-        flow: &ConnectFlow,
-        reply_by: tokio::time::Instant,
-    ) -> Result<Screen, ServiceError> {
-        let list = flow.catalogue().cloned();
-        let first = &session.channel.first;
-        if let (true, Some(list)) = (stood_in, &list) {
-            let shown = Shown {
-                first: first.clone(),
-                list: Some(Arc::clone(list)),
-            };
-            let (phone, now) = (&session.channel.phone, tokio::time::Instant::now());
-            self.shown_first.remember(key, phone, shown, now);
-        }
-        let (shown, _) = self
-            .first_screen(Some(error), first, list, reply_by)
-            .await?;
-        Ok(shown)
-    }
 }
 
 impl UssdService {
@@ -575,31 +460,6 @@ const NOT_REGISTERED: &str =
 pub(super) const TOO_MANY: &str = "Too many attempts. Please try again in a few minutes.";
 /// The ending screen when the host's directory could not say.
 const DIRECTORY_DOWN: &str = "Sorry, we could not check your number. Please try again later.";
-
-/// A flow on the institution list of `catalogue` (for rendering it).
-fn first_flow(
-    service: &SessionService,
-    catalogue: Arc<crate::flow::Catalogue>,
-) -> Result<ConnectFlow, ServiceError> {
-    let mut flow = ConnectFlow::new(service.config().flow.clone(), Timestamp(0));
-    read_against(&mut flow, catalogue, Timestamp(0))?;
-    Ok(flow)
-}
-
-/// Answers `flow`'s opening list read with `list`: the one its answer was
-/// read against, not a refresh (which may have moved or dropped the bank
-/// the person picked by number).
-fn read_against(
-    flow: &mut ConnectFlow,
-    list: Arc<Catalogue>,
-    now: Timestamp,
-) -> Result<(), ServiceError> {
-    if let Some(crate::flow::Effect::Call { id, .. }) = flow.poll_effect() {
-        let result = Ok(crate::flow::Reply::Institutions(list));
-        flow.handle(now, Input::Api { id, result })?;
-    }
-    Ok(())
-}
 
 /// How long a dial waits for the records to say which banks its phone
 /// linked before: a records database answers in milliseconds, and one
