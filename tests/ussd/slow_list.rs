@@ -1,5 +1,6 @@
 //! A partner whose institution list takes longer than a gateway waits, or
-//! changes between two hops of a person choosing from it.
+//! changes between two hops of a person choosing from it; and a person
+//! past the list, who waits for none of that.
 
 use super::phone::AtPhone;
 use super::rig::{serve, Setup};
@@ -81,14 +82,8 @@ async fn a_list_slower_than_the_budget_is_kept_for_the_next_dial() {
 /// number picked another bank.
 #[tokio::test]
 async fn an_answer_is_read_against_the_list_its_screen_showed_not_its_refresh() {
-    let demo = catalogues::demo_with_ussd_bank();
-    let partner = StubPartner::start_with(demo.clone()).await.unwrap();
-    // The refresh drops the first bank (as a partner drops one it no
-    // longer serves): the one after it moves up to 1.
-    let turned = demo.institutions()[1..].to_vec();
-    let (shown_first, refreshed_first) =
-        (demo.institutions()[0].name.clone(), turned[0].name.clone());
-    assert_ne!(shown_first, refreshed_first);
+    let (partner, turned, shown_first, refreshed_first) =
+        a_partner_that_drops_its_first_bank().await;
     let budget = Some(Duration::from_millis(300));
     let url = serve_with(&partner, budget, Duration::from_secs(1)).await;
     let mut phone = AtPhone::new(&url, "+254711000962");
@@ -98,7 +93,6 @@ async fn an_answer_is_read_against_the_list_its_screen_showed_not_its_refresh() 
     // The list goes stale; its refresh brings the shorter list, late (and
     // fresh for a second: the answer below is read while it is).
     tokio::time::sleep(Duration::from_millis(1_100)).await;
-    let turned = Catalogue::new(turned);
     // Standing, not once: a refresh after this one (a slow run) brings the
     // same list, so the answer below can only be read against the old one
     // if it was remembered.
@@ -156,4 +150,136 @@ async fn a_list_changed_under_a_paged_bank_list_is_shown_again_from_its_start() 
         text.contains("The list changed.") && text.contains("98. More"),
         "{name} was picked by its old number: {text}"
     );
+}
+
+/// The partner of the tests reading an answer against the list its screen
+/// showed: `demo_with_ussd_bank`, and that list without its first bank (a
+/// refresh that moves every bank up one, as a partner dropping a bank it no
+/// longer serves), with the names at 1 before and after.
+async fn a_partner_that_drops_its_first_bank() -> (StubPartner, Catalogue, String, String) {
+    let demo = catalogues::demo_with_ussd_bank();
+    let partner = StubPartner::start_with(demo.clone()).await.unwrap();
+    let turned = Catalogue::new(demo.institutions()[1..].to_vec());
+    let (before, after) = (
+        demo.institutions()[0].name.clone(),
+        turned.institutions()[0].name.clone(),
+    );
+    assert_ne!(before, after);
+    (partner, turned, before, after)
+}
+
+/// An invalid first answer read while the last list stood in (its refresh
+/// slower than the hop's budget) shows that list again, and the answer
+/// after it is read against it too, though the refresh has since brought
+/// another: `77` then `1` picks the bank the screen showed at 1. Finding
+/// (review, 2026-12-06): only a dial's screen was remembered with its list,
+/// so the answer after an invalid one was read against the refresh.
+#[tokio::test]
+async fn the_answer_after_an_invalid_one_is_read_against_the_list_it_was_shown() {
+    let (partner, turned, shown_first, refreshed_first) =
+        a_partner_that_drops_its_first_bank().await;
+    let budget = Some(Duration::from_millis(300));
+    let url = serve_with(&partner, budget, Duration::from_secs(1)).await;
+    let mut phone = AtPhone::new(&url, "+254711000964");
+    // Shown from a fresh list: nothing to remember yet.
+    let (end, text) = phone.dial().await;
+    assert!(
+        !end && text.contains(&format!("1. {shown_first}")),
+        "{text}"
+    );
+
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    partner.answer(
+        StubPartner::INSTITUTIONS,
+        Answer::institutions(turned.institutions()).after(Duration::from_millis(800)),
+    );
+    // Read while the refresh runs: the last list stands in, and the
+    // screen shown again is that list.
+    let (end, text) = phone.send("77").await;
+    assert!(
+        !end && text.contains("Invalid") && text.contains(&format!("1. {shown_first}")),
+        "{text}"
+    );
+    // The refresh has ended; its list is fresh for a second.
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    assert!(partner.count(StubPartner::INSTITUTIONS) >= 2);
+
+    let (end, text) = phone.send("1").await;
+    assert!(!end, "{text}");
+    assert!(
+        text.contains(&shown_first) && !text.contains(&refreshed_first),
+        "{text}"
+    );
+}
+
+/// A gateway that reuses a session id: the id's first dial was shown the
+/// last list standing in, the next dial with it a fresh list. The answer is
+/// read against the fresh list the person saw last, not the one remembered
+/// for the id's earlier dial. Finding (review, 2026-12-06): what a first
+/// screen showed was remembered by session id and only ever replaced, so an
+/// id's dial with nothing to remember left the earlier dial's list to read
+/// its answer against.
+#[tokio::test]
+async fn a_reused_session_id_is_read_against_its_last_dial_not_its_first() {
+    let (partner, turned, shown_first, refreshed_first) =
+        a_partner_that_drops_its_first_bank().await;
+    let budget = Some(Duration::from_millis(300));
+    let url = serve_with(&partner, budget, Duration::from_secs(1)).await;
+    let mut phone = AtPhone::new(&url, "+254711000965");
+    phone.dial().await;
+
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    partner.answer(
+        StubPartner::INSTITUTIONS,
+        Answer::institutions(turned.institutions()).after(Duration::from_millis(800)),
+    );
+    // The id's dial shown the old list, standing in (remembered).
+    let (_, text) = phone.dial().await;
+    assert!(text.contains(&format!("1. {shown_first}")), "{text}");
+    let reused = phone.session_id();
+
+    // The refresh ends; the same id dials again and sees the new list.
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    phone.use_session(reused);
+    let (end, text) = phone.dial_with("").await;
+    assert!(
+        !end && text.contains(&format!("1. {refreshed_first}")),
+        "{text}"
+    );
+
+    let (end, text) = phone.send("1").await;
+    assert!(!end, "{text}");
+    assert!(
+        text.contains(&refreshed_first) && !text.contains(&shown_first),
+        "{text}"
+    );
+}
+
+/// A person on a login form (past the bank list) is not kept waiting for a
+/// list refresh they do not need: with the list stale and the partner's
+/// list hanging, their username is answered at once, not after the hop's
+/// 20 s budget. The patience below (5 s) is a hang detector, not a speed
+/// bound: the hop does no waiting at all. Finding (review, 2026-12-06): a
+/// stored flow's restore waited for the refresh like a bank choice does,
+/// spending a login or OTP hop's budget on a list it does not read.
+#[tokio::test]
+async fn a_login_hop_waits_for_no_list_refresh() {
+    let sandbox = catalogues::sandbox();
+    let partner = StubPartner::start_with(sandbox.clone()).await.unwrap();
+    let budget = Some(Duration::from_secs(20));
+    let url = serve_with(&partner, budget, Duration::from_secs(1)).await;
+    let mut phone = AtPhone::new(&url, "+254711000966");
+    let (end, text) = phone.script(&["1", "1"]).await;
+    assert!(!end && text.to_lowercase().contains("username"), "{text}");
+
+    // The list goes stale, and its refresh hangs past the hop's budget.
+    partner.answer(
+        StubPartner::INSTITUTIONS,
+        Answer::institutions(sandbox.institutions()).after(Duration::from_secs(60)),
+    );
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+
+    let hop = tokio::time::timeout(Duration::from_secs(5), phone.send("user_good")).await;
+    let (end, text) = hop.expect("the login hop waited for the bank list's refresh");
+    assert!(!end && text.to_lowercase().contains("password"), "{text}");
 }
