@@ -1,6 +1,7 @@
 //! The security review's findings on the USSD server, each reproduced over
 //! loopback HTTP: every test here failed before its fix.
 
+use super::faulty_store::FaultyStore;
 use super::phone::{AtPhone, HubtelPhone};
 use super::rig::{gateway, rig_setup, serve, serve_secret_form, Setup, TOKEN};
 use connectflow::channel::ussd::{RateLimits, UssdConfig};
@@ -406,4 +407,42 @@ async fn an_unreadable_record_does_not_lock_a_phone_out() {
         body.starts_with("CON ") && body.contains("Choose your bank"),
         "{body}"
     );
+}
+
+/// A first answer whose session write loses to another's (the gateway gave
+/// the id to two phones at once, and the other's hop wrote first) is shown
+/// what the winner left only if the winner is the same phone: here it is
+/// not, and the loser gets an apology, never the other phone's username
+/// screen. Hubtel's, so the answer is served with a read (a cumulative
+/// gateway's first answer is tried without one, and a lost race there is
+/// served again with one); the record planted is an Africa's Talking
+/// phone's, copied under the Hubtel session's key. Finding (review,
+/// 2026-12-06): the lost write showed the winner's screen whoever it was.
+#[tokio::test]
+async fn a_lost_write_shows_the_winners_screen_only_to_the_same_phone() {
+    let store = Arc::new(FaultyStore::default());
+    let setup = Setup {
+        store: Some(store.clone()),
+        ..Setup::default()
+    };
+    let rig = rig_setup(SandboxConfig::default(), setup).await;
+    let mut other = AtPhone::new(&rig.url, "+254711000981");
+    let (end, theirs) = other.script(&["1", "1"]).await;
+    assert!(
+        !end && theirs.to_lowercase().contains("username"),
+        "{theirs}"
+    );
+
+    let mut phone = HubtelPhone::new(&rig.url, "lost-race-1");
+    let (end, banks) = phone.hop("Initiation", "*714*4#").await;
+    assert!(!end && banks.contains("Choose your bank"), "{banks}");
+    let from = format!("ussd:at:{}", other.session_id());
+    *store.plant.lock().unwrap() = Some(("ussd:hubtel:lost-race-1".into(), from));
+    let (end, text) = phone.hop("Response", "1").await;
+    assert!(
+        store.plant.lock().unwrap().is_none(),
+        "no write lost the race"
+    );
+    assert!(end && text.contains("Sorry"), "{text}");
+    assert_ne!(text, theirs);
 }
