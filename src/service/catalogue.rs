@@ -18,10 +18,16 @@
 //! keeps the list for the next turn. Were the fetch the first turn's own
 //! future, that turn's deadline would cancel it for everyone, and a
 //! partner slower than the deadline would never have its list kept.
+//!
+//! A refresh that brings a different list keeps the one it replaced, and
+//! when: a screen numbered from the old list may be answered after the
+//! change, and its answer must be told apart from one to the new list
+//! (`channel/ussd/begin.rs`).
 
 use crate::driver::Driver;
 use crate::flow::{Call, CallError, Catalogue, Reply, Timestamp};
 use crate::store::Clock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -38,6 +44,10 @@ pub(crate) struct CatalogueCache {
     /// Told each time a fetch ends (kept or dropped), under `entry`'s
     /// lock: what turns waiting for a fetch wait on.
     ended: watch::Sender<()>,
+    /// When a refresh last replaced the list with a different one (ms, as
+    /// [`Timestamp`]; 0: never): read with no lock by every dial, which
+    /// takes the lock only in the minutes after a change.
+    replaced_at: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -48,6 +58,8 @@ struct Entry {
     last_list: Option<Arc<Catalogue>>,
     /// A fetch is running: the one-at-a-time gate.
     fetching: bool,
+    /// The list the last change replaced (at `replaced_at`).
+    replaced: Option<Arc<Catalogue>>,
 }
 
 /// A list as a turn gets it: the partner's latest, or one that stands in
@@ -76,7 +88,24 @@ impl CatalogueCache {
             failure_ttl,
             entry: Mutex::new(Entry::default()),
             ended: watch::Sender::new(()),
+            replaced_at: AtomicU64::new(0),
         }
+    }
+
+    /// The list a refresh replaced with a different one after `since`, if
+    /// one did (the last such change only). `since` is asked for only once
+    /// the list has ever changed (a clock read saved on every dial before).
+    // Read by the USSD channel only (its screens are numbered).
+    #[cfg_attr(not(feature = "ussd"), allow(dead_code))]
+    pub(crate) fn replaced_after(
+        &self,
+        since: impl FnOnce() -> Timestamp,
+    ) -> Option<Arc<Catalogue>> {
+        let at = self.replaced_at.load(Ordering::Relaxed);
+        if at == 0 || at <= since().0 {
+            return None;
+        }
+        self.lock().replaced.clone()
     }
 
     /// The list at `now`, or what to wait on. A stale list marks a fetch
@@ -192,6 +221,13 @@ impl Running {
             (Ok(fresh), Some(old)) if old.fingerprint() == fresh.fingerprint() => {
                 Ok(Arc::clone(old))
             }
+            (Ok(fresh), Some(old)) => {
+                entry.replaced = Some(Arc::clone(old));
+                // Stored under the lock, after the list: a dial that sees
+                // the time finds the list it replaced.
+                cache.replaced_at.store(now.0.max(1), Ordering::Relaxed);
+                Ok(fresh)
+            }
             (result, _) => result,
         };
         if let Ok(list) = &kept {
@@ -216,6 +252,7 @@ mod tests {
     use super::*;
     use crate::dialect::mono::{Customer, Mono, MonoConfig};
     use crate::driver::DriverConfig;
+    use crate::flow::Institution;
     use crate::store::SystemClock;
 
     const MINUTE: Duration = Duration::from_secs(60);
@@ -336,6 +373,35 @@ mod tests {
         drop(start);
         let (got, stood_in) = cache.wait(ended, later, None).await.unwrap();
         assert!(Arc::ptr_eq(&got, &list) && stood_in);
+    }
+
+    /// A refresh that brings another list keeps the one it replaced, told
+    /// to a lookup since before the change and not to one since after it;
+    /// a refresh with the same list, or a failed one, changes nothing.
+    #[test]
+    fn a_changed_list_keeps_the_one_it_replaced_and_when() {
+        let one = |id: &str| Arc::new(Catalogue::new(vec![Institution::new(id, id, Vec::new())]));
+        let cache = Arc::new(CatalogueCache::new(MINUTE, MINUTE));
+        let fetch = |at: u64, result: Result<Arc<Catalogue>, CallError>| {
+            let (_, start) = stale(cache.lookup(Timestamp(at)));
+            ends(start.unwrap(), Timestamp(at), result);
+        };
+        let first = one("a");
+        fetch(0, Ok(Arc::clone(&first)));
+        assert!(
+            cache.replaced_after(|| Timestamp(0)).is_none(),
+            "a first list replaces none"
+        );
+        fetch(60_000, Ok(one("a")));
+        fetch(120_000, Err(CallError::Timeout));
+        assert!(
+            cache.replaced_after(|| Timestamp(0)).is_none(),
+            "an equal list or a failure"
+        );
+        fetch(180_000, Ok(one("b")));
+        let replaced = cache.replaced_after(|| Timestamp(179_999)).unwrap();
+        assert!(Arc::ptr_eq(&replaced, &first));
+        assert!(cache.replaced_after(|| Timestamp(180_000)).is_none());
     }
 
     /// With no list ever had, a failure is the failure, remembered.

@@ -24,6 +24,7 @@ mod infobip;
 mod input_edges;
 mod last_page;
 mod leave;
+mod list_change;
 mod more_gateways;
 mod mtn_nigeria;
 mod mtn_server;

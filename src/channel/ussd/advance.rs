@@ -240,4 +240,4 @@ impl UssdService {
 
 /// The line above a bank list shown again because the partner's list
 /// changed under the one the person was answering.
-const LIST_CHANGED: &str = "The list changed.";
+pub(super) const LIST_CHANGED: &str = "The list changed.";

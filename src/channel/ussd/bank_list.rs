@@ -9,7 +9,7 @@
 use super::menu::{self, Cursor};
 use super::screens::Which;
 use super::session::{screen, UssdState};
-use super::shown_first::Shown;
+use super::shown_first::{Shown, KEPT_FOR};
 use super::{gateway::Screen, UssdService};
 use crate::flow::{Catalogue, ConnectFlow, Input, Timestamp};
 use crate::service::{ServiceError, Session, SessionService};
@@ -46,9 +46,11 @@ impl UssdService {
     /// The bank list every session starts on, rendered once per catalogue
     /// (and for a returning customer, with their banks first, each time),
     /// from `list` (the one an answer was read against) or else the
-    /// cache's. With the list it was rendered from when that list stands
-    /// in for the partner's latest (the screen's answer must be read
-    /// against it: the refresh may bring another first).
+    /// cache's. With the cache's list it was rendered from when the
+    /// screen's answer must be read against it: it stands in for the
+    /// partner's latest (the refresh may bring another first), or it
+    /// replaced another in the last minutes (an answer with nothing
+    /// remembered may be to a screen numbered from that one).
     ///
     /// A stale list is waited for until `reply_by` at most, then the last
     /// one stands in; with none at all the person is told to try again,
@@ -62,14 +64,18 @@ impl UssdService {
         list: Option<Arc<Catalogue>>,
         reply_by: tokio::time::Instant,
     ) -> Result<(Screen, Option<Arc<Catalogue>>), ServiceError> {
-        let (catalogue, stale) = match list {
+        let (catalogue, keep) = match list {
             Some(list) => (list, false),
             None => match self
                 .service
                 .catalogue_at(self.partner(), Some(reply_by))
                 .await
             {
-                Ok(listed) => listed,
+                Ok((list, stale)) => {
+                    let partner = self.partner();
+                    let changed = || self.service.list_replaced_within(partner, KEPT_FOR);
+                    (list, stale || changed().is_some())
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "institution list unavailable");
                     let sorry = screen(
@@ -80,7 +86,7 @@ impl UssdService {
                 }
             },
         };
-        let stood_in = stale.then(|| Arc::clone(&catalogue));
+        let stood_in = keep.then(|| Arc::clone(&catalogue));
         let render = || -> Result<Screen, ServiceError> {
             let flow = first_flow(&self.service, Arc::clone(&catalogue))?;
             Ok(menu::render(
@@ -103,22 +109,26 @@ impl UssdService {
 
     /// [`first_screen`](Self::first_screen) again after an answer that
     /// picked no bank, from the list the answer was read against; that
-    /// list remembered for session `key`'s next answer when it stood in
-    /// for the partner's latest (`stood_in`).
+    /// list remembered for session `key`'s next answer when that answer
+    /// might be read against another (`keep`: it stood in for the
+    /// partner's latest, or the answer was taken for nothing because the
+    /// list changed), with whether that answer is the text's last segment
+    /// only (`last_only`, [`Shown`]).
     pub(super) async fn first_screen_again(
         &self,
         error: &str,
-        (key, stood_in): (&str, bool),
+        (key, keep, last_only): (&str, bool, bool),
         session: &Session<UssdState>,
         flow: &ConnectFlow,
         reply_by: tokio::time::Instant,
     ) -> Result<Screen, ServiceError> {
         let list = flow.catalogue().cloned();
         let first = &session.channel.first;
-        if let (true, Some(list)) = (stood_in, &list) {
+        if let (true, Some(list)) = (keep, &list) {
             let shown = Shown {
                 first: first.clone(),
                 list: Some(Arc::clone(list)),
+                last_only,
             };
             let (phone, now) = (&session.channel.phone, tokio::time::Instant::now());
             self.shown_first.remember(key, phone, shown, now);
@@ -127,6 +137,29 @@ impl UssdService {
             .first_screen(Some(error), first, list, reply_by)
             .await?;
         Ok(shown)
+    }
+
+    /// Whether `answer` (with `first` at the head of the screen) picks
+    /// otherwise on a screen numbered from `before` than `outcome`, what it
+    /// picks on the current list: the person may have seen either. A list
+    /// that cannot be read into a flow picks otherwise.
+    pub(super) fn picks_otherwise(
+        &self,
+        before: Arc<Catalogue>,
+        answer: &str,
+        first: &[String],
+        outcome: &menu::Outcome,
+    ) -> bool {
+        let Ok(flow) = first_flow(&self.service, before) else {
+            return true;
+        };
+        menu::on_input(
+            &flow.view(),
+            &Cursor::Start,
+            answer,
+            first,
+            &self.config.menu,
+        ) != *outcome
     }
 }
 

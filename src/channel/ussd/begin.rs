@@ -2,10 +2,11 @@
 //! resume offer, the stateless first screen, or a new session from the
 //! person's first (or pre-dialled) answer.
 
+use super::advance::LIST_CHANGED;
 use super::customers::{CustomerDirectory, Lookup};
 use super::menu::{self, Cursor, Outcome};
 use super::session::{screen, UssdState};
-use super::shown_first::Shown;
+use super::shown_first::{Shown, KEPT_FOR};
 use super::{gateway::Payload, gateway::RawHop, gateway::Screen, UssdService};
 use crate::flow::{Catalogue, ConnectFlow, PartnerCustomer};
 use crate::flow::{Input, UserAction};
@@ -70,7 +71,10 @@ impl UssdService {
         let shown = (!prefill.is_empty())
             .then(|| self.shown_first.get(hop.key, &raw.phone))
             .flatten();
-        let (shown, shown_list) = shown.unzip();
+        let (shown, shown_list, last_only) = match shown {
+            Some(s) => (Some(s.first), s.list, s.last_only),
+            None => (None, None, false),
+        };
         let (linked_first, said) = if raw.phone.is_empty() {
             (Vec::new(), true)
         } else if let Some(shown) = shown {
@@ -98,6 +102,7 @@ impl UssdService {
                     Shown {
                         first: linked_first,
                         list: stood_in,
+                        last_only: false,
                     },
                     tokio::time::Instant::now(),
                 );
@@ -119,7 +124,8 @@ impl UssdService {
         }
         // Boxed: starting a session is the larger future (a flow, a turn),
         // and the first screen, the commonest hop, should not carry it.
-        Box::pin(self.start(hop, linked_first, shown_list.flatten())).await
+        let shown = (shown_list, last_only);
+        Box::pin(self.start(hop, linked_first, shown)).await
     }
 
     /// The banks `phone` linked before, as the records say within
@@ -236,13 +242,13 @@ impl UssdService {
     }
 
     /// A new session from the first (or pre-dialled) answer, read against
-    /// `shown_list` when its screen was shown from a list standing in for
-    /// the partner's latest, else the cache's.
+    /// the list its screen was remembered with (`shown`, with whether the
+    /// answer is the text's last segment only), else the cache's.
     async fn start(
         self: &Arc<Self>,
         hop: FirstHop<'_>,
         linked_first: Vec<String>,
-        shown_list: Option<Arc<Catalogue>>,
+        (shown_list, last_only): (Option<Arc<Catalogue>>, bool),
     ) -> Result<Screen, ServiceError> {
         let FirstHop {
             gateway,
@@ -276,6 +282,14 @@ impl UssdService {
         let mut state = UssdState::new(raw.phone.clone(), &texts, sequence);
         state.first = linked_first;
         let (mut session, mut flow) = self.service.start(self.partner(), None, customer, state)?;
+        // With no screen remembered and the list changed in the last
+        // minutes, the person may have been shown the list before the
+        // change (by this instance before it, by another instance, or
+        // while the table of screens was full): kept to compare.
+        let before = match &shown_list {
+            None => self.service.list_replaced_within(self.partner(), KEPT_FOR),
+            Some(_) => None,
+        };
         let stood_in = self.read_list(&mut flow, shown_list, reply_by).await?;
         // Pre-dialled digits (`*384*123*2#`, or the first answer after the
         // stateless first screen) may only pick a bank from the first menu.
@@ -300,16 +314,32 @@ impl UssdService {
                 Outcome::Move(_) | Outcome::Act(UserAction::ChooseInstitution { .. })
             )
         };
-        let mut outcome = pick(prefill.first().map(String::as_str).unwrap_or(""));
+        // A screen shown again after an answer taken for nothing though it
+        // picked a bank is answered by the text's last segment only.
+        let segments = match (last_only, prefill.as_slice()) {
+            (true, [.., last]) => std::slice::from_ref(last),
+            (_, all) => all,
+        };
+        let mut answer = segments.first().map(String::as_str).unwrap_or("");
+        let mut outcome = pick(answer);
         // Nothing is stored for an invalid answer, so on a cumulative
         // gateway the next hop arrives with no session and a text of every
         // answer so far (`77*1`): its first segment is the invalid one, and
         // read alone it kept the person on the bank list for good. The last
         // segment is the answer to the list they see now.
-        if let (false, [_, .., last]) = (usable(&outcome), prefill.as_slice()) {
+        if let (false, [_, .., last]) = (usable(&outcome), segments) {
+            answer = last;
             outcome = pick(last);
         }
-        let invalid = !usable(&outcome);
+        // An answer that picks otherwise on the list before the change
+        // than on this one cannot be read either way: taken for nothing,
+        // the new list shown with why (and remembered, so the next answer
+        // is read against it). One that picks the same goes on.
+        let changed = usable(&outcome)
+            && before.is_some_and(|before| {
+                self.picks_otherwise(before, answer, &session.channel.first, &outcome)
+            });
+        let invalid = !usable(&outcome) || changed;
         if unread && invalid {
             return unsure();
         }
@@ -320,6 +350,7 @@ impl UssdService {
         };
         // An answer that picks no bank gets the list again, with why.
         let refused = match outcome {
+            _ if changed => Some(LIST_CHANGED),
             Outcome::Move(cursor) => {
                 session.channel.cursor = cursor;
                 None
@@ -335,7 +366,7 @@ impl UssdService {
             Outcome::Act(_) => Some("Invalid choice."),
         };
         if let Some(message) = refused {
-            let again = (key, stood_in);
+            let again = (key, stood_in || changed, last_only || changed);
             return self
                 .first_screen_again(message, again, &session, &flow, reply_by)
                 .await;
@@ -382,7 +413,7 @@ impl UssdService {
                     return self
                         .first_screen_again(
                             "Invalid choice.",
-                            (key, stood_in),
+                            (key, stood_in, last_only),
                             &session,
                             &flow,
                             reply_by,

@@ -8,10 +8,13 @@
 //! second (slow on one hop and not the other); the cache's, unless the
 //! screen was shown from a list standing in for the partner's latest (a
 //! refresh running, or failed), which the refresh may replace before the
-//! answer comes. Either way the number the person chose would pick the
-//! bank at that number in another list. So a screen that the answer might
-//! not reproduce is remembered here, by session and phone, for as long as
-//! a USSD session lasts; an answer finds it and asks nothing.
+//! answer comes, or the screen was shown in the minutes after a refresh
+//! changed the list (its answer must be told apart from one to a screen
+//! numbered before the change, begin.rs). Either way the number the person
+//! chose would pick the bank at that number in another list. So a screen
+//! that the answer might not reproduce is remembered here, by session and
+//! phone, for as long as a USSD session lasts; an answer finds it and asks
+//! nothing.
 //!
 //! Nearly every dial is a phone with no earlier banks, answered at once,
 //! from a fresh list: nothing is remembered, and while nothing is, an
@@ -26,8 +29,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// Longer than a gateway keeps a session open (Africa's Talking's limit is
-/// about three minutes).
-const KEPT_FOR: Duration = Duration::from_secs(5 * 60);
+/// about three minutes): also how long after a change of the list an
+/// answer may be to a screen numbered from the list before it.
+pub(super) const KEPT_FOR: Duration = Duration::from_secs(5 * 60);
 
 /// At most this many screens are remembered (a few hundred bytes each);
 /// past it a screen is not remembered (its answer asks the records again,
@@ -52,6 +56,11 @@ pub(super) struct Shown {
     /// partner's latest (a refresh running or failed): the refresh may
     /// bring another list before the answer comes.
     pub(super) list: Option<Arc<Catalogue>>,
+    /// Its answer is the last segment of a cumulative text: the screen was
+    /// shown again after an answer that was taken for nothing though it
+    /// picked a bank (the list changed), and that answer is still the
+    /// text's first segment.
+    pub(super) last_only: bool,
 }
 
 #[derive(Debug, Default)]
@@ -127,16 +136,11 @@ impl ShownFirst {
     /// caller's answer against another's banks) and has not expired. Kept:
     /// an invalid answer shows the screen again, and the next is read
     /// against it too.
-    pub(super) fn get(
-        &self,
-        key: &str,
-        phone: &str,
-    ) -> Option<(Vec<String>, Option<Arc<Catalogue>>)> {
+    pub(super) fn get(&self, key: &str, phone: &str) -> Option<Shown> {
         if self.count.load(Ordering::Relaxed) == 0 {
             return None;
         }
-        let shown = self.get_at(key, phone, Instant::now())?;
-        Some((shown.first, shown.list))
+        self.get_at(key, phone, Instant::now())
     }
 
     fn get_at(&self, key: &str, phone: &str, now: Instant) -> Option<Shown> {
@@ -159,6 +163,7 @@ mod tests {
         Shown {
             first: first.iter().map(|b| (*b).to_owned()).collect(),
             list: None,
+            last_only: false,
         }
     }
 
@@ -171,6 +176,7 @@ mod tests {
         let stood_in = Shown {
             first: Vec::new(),
             list: Some(Arc::clone(&list)),
+            last_only: false,
         };
         shown.remember("ussd:at:1", PHONE, banks(&["b"]), now);
         shown.remember("ussd:at:2", PHONE, stood_in.clone(), now);
