@@ -223,8 +223,9 @@ impl Running {
             }
             (Ok(fresh), Some(old)) => {
                 entry.replaced = Some(Arc::clone(old));
-                // Stored under the lock, after the list: a dial that sees
-                // the time finds the list it replaced.
+                // The time after the list, both under the lock: a dial that
+                // sees the time takes the lock to read `replaced`, and
+                // finds the list it goes with.
                 cache.replaced_at.store(now.0.max(1), Ordering::Relaxed);
                 Ok(fresh)
             }
@@ -244,6 +245,24 @@ impl Drop for Running {
             let mut entry = cache.lock();
             cache.open_gate(&mut entry);
         }
+    }
+}
+
+impl super::SessionService {
+    /// The list `partner`'s latest replaced, if it did so within `within`
+    /// of now: a screen numbered before the change may be answered after
+    /// it (catalogue.rs). No clock read while the list never changed.
+    // Read by the USSD channel only (its screens are numbered).
+    #[cfg_attr(not(feature = "ussd"), allow(dead_code))]
+    pub(crate) fn list_replaced_within(
+        &self,
+        partner: &str,
+        within: std::time::Duration,
+    ) -> Option<Arc<Catalogue>> {
+        let p = self.partner(partner).ok()?;
+        let within = u64::try_from(within.as_millis()).unwrap_or(u64::MAX);
+        p.catalogue
+            .replaced_after(|| crate::flow::Timestamp(self.clock.now().0.saturating_sub(within)))
     }
 }
 

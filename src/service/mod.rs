@@ -351,22 +351,6 @@ impl SessionService {
         Ok((self.health.apply(partner, list, self.clock.now()), stale))
     }
 
-    /// The list `partner`'s latest replaced, if it did so within `within`
-    /// of now: a screen numbered before the change may be answered after
-    /// it (catalogue.rs). No clock read while the list never changed.
-    // Read by the USSD channel only (its screens are numbered).
-    #[cfg_attr(not(feature = "ussd"), allow(dead_code))]
-    pub(crate) fn list_replaced_within(
-        &self,
-        partner: &str,
-        within: std::time::Duration,
-    ) -> Option<Arc<Catalogue>> {
-        let p = self.partner(partner).ok()?;
-        let within = u64::try_from(within.as_millis()).unwrap_or(u64::MAX);
-        p.catalogue
-            .replaced_after(|| crate::flow::Timestamp(self.clock.now().0.saturating_sub(within)))
-    }
-
     /// The institutions `customer` linked through `partner` before, most
     /// recent first (see [`Delivery::linked_before`]); empty without a
     /// delivery, and when the records cannot be read (the order of a bank

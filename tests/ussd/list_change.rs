@@ -116,3 +116,28 @@ async fn a_number_that_means_the_same_bank_after_a_change_goes_on() {
         "{text}"
     );
 }
+
+/// The same when the answer itself brings the change: the list gone stale
+/// since the dial, the answer's own read fetches the new one, and is
+/// checked against the list the dial showed. Finding (review,
+/// 2026-12-06): the list before the change was looked up before the
+/// answer's read, so a change that read brought went unseen.
+#[tokio::test]
+async fn an_answer_that_brings_the_change_is_checked_against_the_list_before() {
+    let sandbox = catalogues::sandbox();
+    let partner = StubPartner::start_with(sandbox.clone()).await.unwrap();
+    let url = serve_briefly_fresh(&partner).await;
+    let mut before = AtPhone::new(&url, "+254711000996");
+    let (_, shown) = before.dial().await;
+    let (first, second) = (shown_at(&shown, 1), shown_at(&shown, 2));
+    let mut dropped = sandbox.institutions().to_vec();
+    dropped.retain(|bank| bank.name != first);
+    partner.answer(StubPartner::INSTITUTIONS, Answer::institutions(&dropped));
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+
+    let (end, text) = before.send("1").await;
+    assert!(
+        !end && text.contains("The list changed.") && shown_at(&text, 1) == second,
+        "{text}"
+    );
+}

@@ -223,8 +223,22 @@ async fn the_answer_after_an_invalid_one_is_read_against_the_list_it_was_shown()
 async fn a_reused_session_id_is_read_against_its_last_dial_not_its_first() {
     let (partner, turned, shown_first, refreshed_first) =
         a_partner_that_drops_its_first_bank().await;
-    let budget = Some(Duration::from_millis(300));
-    let url = serve_with(&partner, budget, Duration::from_secs(1)).await;
+    // Dials after a change of the list are not remembered for it here:
+    // the last dial has nothing to remember, as with a list that never
+    // changed.
+    let setup = Setup {
+        ussd: UssdConfig {
+            reply_budget: Duration::from_millis(300),
+            list_change_window: Duration::ZERO,
+            ..UssdConfig::default()
+        },
+        service: ServiceConfig {
+            catalogue_ttl: Duration::from_secs(1),
+            ..ServiceConfig::default()
+        },
+        ..Setup::default()
+    };
+    let url = serve(&partner.url(), setup).await;
     let mut phone = AtPhone::new(&url, "+254711000965");
     phone.dial().await;
 

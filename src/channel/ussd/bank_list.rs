@@ -9,7 +9,7 @@
 use super::menu::{self, Cursor};
 use super::screens::Which;
 use super::session::{screen, UssdState};
-use super::shown_first::{Shown, KEPT_FOR};
+use super::shown_first::Shown;
 use super::{gateway::Screen, UssdService};
 use crate::flow::{Catalogue, ConnectFlow, Input, Timestamp};
 use crate::service::{ServiceError, Session, SessionService};
@@ -73,7 +73,8 @@ impl UssdService {
             {
                 Ok((list, stale)) => {
                     let partner = self.partner();
-                    let changed = || self.service.list_replaced_within(partner, KEPT_FOR);
+                    let within = self.config.list_change_window;
+                    let changed = || self.service.list_replaced_within(partner, within);
                     (list, stale || changed().is_some())
                 }
                 Err(e) => {

@@ -6,7 +6,7 @@ use super::advance::LIST_CHANGED;
 use super::customers::{CustomerDirectory, Lookup};
 use super::menu::{self, Cursor, Outcome};
 use super::session::{screen, UssdState};
-use super::shown_first::{Shown, KEPT_FOR};
+use super::shown_first::Shown;
 use super::{gateway::Payload, gateway::RawHop, gateway::Screen, UssdService};
 use crate::flow::{Catalogue, ConnectFlow, PartnerCustomer};
 use crate::flow::{Input, UserAction};
@@ -282,15 +282,24 @@ impl UssdService {
         let mut state = UssdState::new(raw.phone.clone(), &texts, sequence);
         state.first = linked_first;
         let (mut session, mut flow) = self.service.start(self.partner(), None, customer, state)?;
-        // With no screen remembered and the list changed in the last
-        // minutes, the person may have been shown the list before the
-        // change (by this instance before it, by another instance, or
-        // while the table of screens was full): kept to compare.
-        let before = match &shown_list {
-            None => self.service.list_replaced_within(self.partner(), KEPT_FOR),
-            Some(_) => None,
-        };
+        let remembered = shown_list.is_some();
         let stood_in = self.read_list(&mut flow, shown_list, reply_by).await?;
+        // With no screen remembered and this instance's list changed in the
+        // last minutes (the read above may have brought the change), the
+        // person may have been shown the list before it: kept to compare.
+        // Only for a text of one segment: with more and no session, the
+        // earlier ones were answers taken for nothing (or pre-dialled
+        // digits), and a refusal of each in turn would keep the person on
+        // the list; such a text is read as before. And only where the
+        // screen shown for the refusal can be remembered: its next answer
+        // (`1*2`) is read by its last segment only through that.
+        let window = self.config.list_change_window;
+        let before = match (remembered, prefill.as_slice()) {
+            (false, [_]) if self.shown_first.has_room(key) => {
+                self.service.list_replaced_within(self.partner(), window)
+            }
+            _ => None,
+        };
         // Pre-dialled digits (`*384*123*2#`, or the first answer after the
         // stateless first screen) may only pick a bank from the first menu.
         // Anything else gets the first screen again with an error line, and

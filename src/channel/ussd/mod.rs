@@ -107,6 +107,11 @@ pub struct UssdConfig {
     /// per new session. `None`: the dialect's configured customer for
     /// every phone (`serve --ussd-customer-id`).
     pub customers: Option<Arc<dyn CustomerDirectory>>,
+    /// How long after the partner's list changed a first answer may still
+    /// be to a screen numbered from the list before (and is checked
+    /// against both): longer than a gateway keeps a session open. Zero:
+    /// never checked.
+    pub list_change_window: Duration,
 }
 
 impl Default for UssdConfig {
@@ -120,6 +125,7 @@ impl Default for UssdConfig {
             handoff: None,
             service_codes: Vec::new(),
             customers: None,
+            list_change_window: Duration::from_secs(5 * 60),
         }
     }
 }

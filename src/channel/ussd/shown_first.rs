@@ -29,9 +29,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// Longer than a gateway keeps a session open (Africa's Talking's limit is
-/// about three minutes): also how long after a change of the list an
-/// answer may be to a screen numbered from the list before it.
-pub(super) const KEPT_FOR: Duration = Duration::from_secs(5 * 60);
+/// about three minutes).
+const KEPT_FOR: Duration = Duration::from_secs(5 * 60);
 
 /// At most this many screens are remembered (a few hundred bytes each);
 /// past it a screen is not remembered (its answer asks the records again,
@@ -104,11 +103,12 @@ impl Table {
 
 impl ShownFirst {
     /// The first screen of session `key`, shown to `phone` at `now`,
-    /// showed `shown`.
-    pub(super) fn remember(&self, key: &str, phone: &str, shown: Shown, now: Instant) {
+    /// showed `shown`; whether it is remembered (not past [`MOST`]).
+    pub(super) fn remember(&self, key: &str, phone: &str, shown: Shown, now: Instant) -> bool {
         let mut table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
         table.sweep(now);
-        if table.screens.len() < MOST || table.screens.contains_key(key) {
+        let room = table.screens.len() < MOST || table.screens.contains_key(key);
+        if room {
             let screen = Screen {
                 at: now,
                 phone: phone.to_owned(),
@@ -117,6 +117,16 @@ impl ShownFirst {
             table.screens.insert(key.to_owned(), screen);
         }
         self.count.store(table.screens.len(), Ordering::Relaxed);
+        room
+    }
+
+    /// Whether a screen could be remembered for session `key` now.
+    pub(super) fn has_room(&self, key: &str) -> bool {
+        if self.count.load(Ordering::Relaxed) < MOST {
+            return true;
+        }
+        let table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
+        table.screens.len() < MOST || table.screens.contains_key(key)
     }
 
     /// Session `key`'s first screen (shown again, a reused session id)
