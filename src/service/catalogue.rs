@@ -19,10 +19,13 @@
 //! future, that turn's deadline would cancel it for everyone, and a
 //! partner slower than the deadline would never have its list kept.
 //!
-//! A refresh that brings a different list keeps the one it replaced, and
-//! when: a screen numbered from the old list may be answered after the
-//! change, and its answer must be told apart from one to the new list
-//! (`channel/ussd/begin.rs`).
+//! A refresh that brings a list of other banks, or the same in another
+//! order, keeps the one it replaced, and when: a screen numbered from the
+//! old list may be answered after the change, and its answer must be told
+//! apart from one to the new list (`channel/ussd/begin.rs`). A list whose
+//! banks only changed their names, logos or forms is not such a change
+//! (its numbers still pick the same banks), so a partner that touches
+//! those at every refresh does not keep every dial remembered.
 
 use crate::driver::Driver;
 use crate::flow::{Call, CallError, Catalogue, Reply, Timestamp};
@@ -221,6 +224,7 @@ impl Running {
             (Ok(fresh), Some(old)) if old.fingerprint() == fresh.fingerprint() => {
                 Ok(Arc::clone(old))
             }
+            (Ok(fresh), Some(old)) if same_banks(old, &fresh) => Ok(fresh),
             (Ok(fresh), Some(old)) => {
                 entry.replaced = Some(Arc::clone(old));
                 // The time after the list, both under the lock: a dial that
@@ -237,6 +241,13 @@ impl Running {
         entry.fetched = Some((now, kept));
         cache.open_gate(&mut entry);
     }
+}
+
+/// Whether two lists hold the same banks in the same order (by id): what
+/// numbers a bank list, whatever else changed.
+fn same_banks(one: &Catalogue, other: &Catalogue) -> bool {
+    let (one, other) = (one.institutions().iter(), other.institutions().iter());
+    one.map(|i| &i.id).eq(other.map(|i| &i.id))
 }
 
 impl Drop for Running {
@@ -394,9 +405,10 @@ mod tests {
         assert!(Arc::ptr_eq(&got, &list) && stood_in);
     }
 
-    /// A refresh that brings another list keeps the one it replaced, told
+    /// A refresh that brings other banks keeps the list it replaced, told
     /// to a lookup since before the change and not to one since after it;
-    /// a refresh with the same list, or a failed one, changes nothing.
+    /// a refresh with the same list, a failed one, or one that only renamed
+    /// a bank changes nothing.
     #[test]
     fn a_changed_list_keeps_the_one_it_replaced_and_when() {
         let one = |id: &str| Arc::new(Catalogue::new(vec![Institution::new(id, id, Vec::new())]));
@@ -405,22 +417,23 @@ mod tests {
             let (_, start) = stale(cache.lookup(Timestamp(at)));
             ends(start.unwrap(), Timestamp(at), result);
         };
-        let first = one("a");
-        fetch(0, Ok(Arc::clone(&first)));
+        fetch(0, Ok(one("a")));
         assert!(
             cache.replaced_after(|| Timestamp(0)).is_none(),
             "a first list replaces none"
         );
         fetch(60_000, Ok(one("a")));
         fetch(120_000, Err(CallError::Timeout));
+        let renamed = Institution::new("a", "A Bank", Vec::new());
+        fetch(180_000, Ok(Arc::new(Catalogue::new(vec![renamed]))));
         assert!(
             cache.replaced_after(|| Timestamp(0)).is_none(),
-            "an equal list or a failure"
+            "an equal list, a failure, or the same banks renamed"
         );
-        fetch(180_000, Ok(one("b")));
-        let replaced = cache.replaced_after(|| Timestamp(179_999)).unwrap();
-        assert!(Arc::ptr_eq(&replaced, &first));
-        assert!(cache.replaced_after(|| Timestamp(180_000)).is_none());
+        fetch(240_000, Ok(one("b")));
+        let replaced = cache.replaced_after(|| Timestamp(239_999)).unwrap();
+        assert_eq!(replaced.institutions()[0].name, "A Bank");
+        assert!(cache.replaced_after(|| Timestamp(240_000)).is_none());
     }
 
     /// With no list ever had, a failure is the failure, remembered.
