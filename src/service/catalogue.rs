@@ -23,12 +23,14 @@
 //! order, keeps the one it replaced, and when: a screen numbered from the
 //! old list may be answered after the change, and its answer must be told
 //! apart from one to the new list (`channel/ussd/begin.rs`). A list whose
-//! banks only changed their names, logos or forms is not such a change
-//! (its numbers still pick the same banks), so a partner that touches
-//! those at every refresh does not keep every dial remembered.
+//! banks only changed what they are shown with (names, icons, colours,
+//! codes) is not such a change: its numbers still pick the same banks, so a
+//! partner that touches those at every refresh does not keep every dial
+//! remembered. Their ways to log in and forms count: a form that gains a
+//! field USSD cannot show takes its bank out of the numbered list.
 
 use crate::driver::Driver;
-use crate::flow::{Call, CallError, Catalogue, Reply, Timestamp};
+use crate::flow::{Call, CallError, Catalogue, Institution, Reply, Timestamp};
 use crate::store::Clock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -243,11 +245,17 @@ impl Running {
     }
 }
 
-/// Whether two lists hold the same banks in the same order (by id): what
-/// numbers a bank list, whatever else changed.
+/// Whether two lists hold the same banks in the same order, with the same
+/// ways to log in: what numbers a bank list (a bank without a way USSD can
+/// show is left out of it), whatever else changed.
 fn same_banks(one: &Catalogue, other: &Catalogue) -> bool {
     let (one, other) = (one.institutions().iter(), other.institutions().iter());
-    one.map(|i| &i.id).eq(other.map(|i| &i.id))
+    one.map(numbered).eq(other.map(numbered))
+}
+
+/// What of a bank numbers it (see [`same_banks`]).
+fn numbered(bank: &Institution) -> impl PartialEq + '_ {
+    (&bank.id, &bank.ui, &bank.auth_methods)
 }
 
 impl Drop for Running {
@@ -282,7 +290,7 @@ mod tests {
     use super::*;
     use crate::dialect::mono::{Customer, Mono, MonoConfig};
     use crate::driver::DriverConfig;
-    use crate::flow::Institution;
+    use crate::flow::{AuthMethod, AuthMethodKind};
     use crate::store::SystemClock;
 
     const MINUTE: Duration = Duration::from_secs(60);
@@ -405,10 +413,11 @@ mod tests {
         assert!(Arc::ptr_eq(&got, &list) && stood_in);
     }
 
-    /// A refresh that brings other banks keeps the list it replaced, told
-    /// to a lookup since before the change and not to one since after it;
-    /// a refresh with the same list, a failed one, or one that only renamed
-    /// a bank changes nothing.
+    /// A refresh that brings banks numbered otherwise (here: a bank that
+    /// gained a way to log in) keeps the list it replaced, told to a lookup
+    /// since before the change and not to one since after it; a refresh
+    /// with the same list, a failed one, or one that only renamed a bank
+    /// changes nothing.
     #[test]
     fn a_changed_list_keeps_the_one_it_replaced_and_when() {
         let one = |id: &str| Arc::new(Catalogue::new(vec![Institution::new(id, id, Vec::new())]));
@@ -430,7 +439,10 @@ mod tests {
             cache.replaced_after(|| Timestamp(0)).is_none(),
             "an equal list, a failure, or the same banks renamed"
         );
-        fetch(240_000, Ok(one("b")));
+        // The same bank, now with a way to log in: numbered otherwise.
+        let method = AuthMethod::new(AuthMethodKind::Ussd, None);
+        let with_method = Institution::new("a", "A Bank", vec![method]);
+        fetch(240_000, Ok(Arc::new(Catalogue::new(vec![with_method]))));
         let replaced = cache.replaced_after(|| Timestamp(239_999)).unwrap();
         assert_eq!(replaced.institutions()[0].name, "A Bank");
         assert!(cache.replaced_after(|| Timestamp(240_000)).is_none());

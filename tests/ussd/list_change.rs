@@ -4,22 +4,29 @@
 //! another bank on the new list than on the old is taken for nothing and
 //! the new list shown with why; one that picks the same bank goes on.
 
-use super::phone::AtPhone;
+use super::phone::{AtPhone, HubtelPhone};
 use super::rig::{serve, Setup};
 use connectflow::service::ServiceConfig;
+use connectflow::store::{MemoryStore, Sealed, Sealer, SessionStore};
 use connectflow::testing::{catalogues, Answer, StubPartner};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The channel in front of `partner`, its list fresh for a second.
 async fn serve_briefly_fresh(partner: &StubPartner) -> String {
-    let setup = Setup {
+    serve(&partner.url(), briefly_fresh(None)).await
+}
+
+/// A channel's setup with its list fresh for a second, on `store` if given.
+fn briefly_fresh(store: Option<Arc<dyn SessionStore>>) -> Setup {
+    Setup {
         service: ServiceConfig {
             catalogue_ttl: Duration::from_secs(1),
             ..ServiceConfig::default()
         },
+        store,
         ..Setup::default()
-    };
-    serve(&partner.url(), setup).await
+    }
 }
 
 /// The partner of the sandbox's banks now lists `now`, and the channel's
@@ -48,9 +55,9 @@ fn shown_at(screen: &str, number: usize) -> String {
 /// A person shown the list before the partner dropped the first bank on
 /// it answers `1` after: on the new list `1` is another bank, so the
 /// answer picks nothing, and the new list is shown with "The list
-/// changed.". Their next answer (`2`, the text `1*2`) is read against that
-/// list by its last segment: the second bank of the new list. A person who
-/// dialled after the change is not asked again. Finding (review,
+/// changed.". The session is stored on that list, so their next answer
+/// (`2`, the text `1*2`) is read against it: the second bank of the new
+/// list. A person who dialled after the change is not asked again. Finding (review,
 /// 2026-12-06): the answer was read against the new list, and `1` picked
 /// the bank that had been second on the screen the person answered.
 #[tokio::test]
@@ -138,6 +145,75 @@ async fn an_answer_that_brings_the_change_is_checked_against_the_list_before() {
     let (end, text) = before.send("1").await;
     assert!(
         !end && text.contains("The list changed.") && shown_at(&text, 1) == second,
+        "{text}"
+    );
+}
+
+/// The answer after "The list changed." reaches another instance sharing
+/// the store (a gateway's load balancer): the session stored there is read
+/// against its own list, and `2` picks the new list's second bank, not the
+/// first segment's bank. Finding (review, 2026-12-06): the refusal was
+/// remembered by the instance that made it only, so on another the text
+/// `1*2` was read as `1`, the answer taken for nothing.
+#[tokio::test]
+async fn the_answer_after_the_refusal_is_read_on_another_instance_too() {
+    let sandbox = catalogues::sandbox();
+    let partner = StubPartner::start_with(sandbox.clone()).await.unwrap();
+    let store: Arc<dyn SessionStore> = Arc::new(Sealed::new(MemoryStore::new(), Sealer::random()));
+    let one = serve(&partner.url(), briefly_fresh(Some(store.clone()))).await;
+    let other = serve(&partner.url(), briefly_fresh(Some(store))).await;
+    let mut phone = AtPhone::new(&one, "+254711000997");
+    let (_, shown) = phone.dial().await;
+    let (first, second, third) = (
+        shown_at(&shown, 1),
+        shown_at(&shown, 2),
+        shown_at(&shown, 3),
+    );
+    let mut dropped = sandbox.institutions().to_vec();
+    dropped.retain(|bank| bank.name != first);
+    partner.answer(StubPartner::INSTITUTIONS, Answer::institutions(&dropped));
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+
+    let (_, text) = phone.send("1").await;
+    assert!(text.contains("The list changed."), "{text}");
+    phone.switch_instance(&other);
+    let (end, text) = phone.send("2").await;
+    assert!(!end, "{text}");
+    assert!(
+        text.contains(&third) && !text.contains(&second) && !text.contains("Choose your bank"),
+        "{text}"
+    );
+}
+
+/// On a gateway that sends the latest answer only (Hubtel), the answer
+/// after the refusal is that session's next hop: `2` picks the new list's
+/// second bank.
+#[tokio::test]
+async fn on_hubtel_the_answer_after_the_refusal_picks_from_the_new_list() {
+    let sandbox = catalogues::sandbox();
+    let partner = StubPartner::start_with(sandbox.clone()).await.unwrap();
+    let url = serve_briefly_fresh(&partner).await;
+    let mut phone = HubtelPhone::new(&url, "list-change-1");
+    let (_, shown) = phone.hop("Initiation", "*714*4#").await;
+    let (first, second, third) = (
+        shown_at(&shown, 1),
+        shown_at(&shown, 2),
+        shown_at(&shown, 3),
+    );
+    let mut dropped = sandbox.institutions().to_vec();
+    dropped.retain(|bank| bank.name != first);
+    partner.answer(StubPartner::INSTITUTIONS, Answer::institutions(&dropped));
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+
+    let (end, text) = phone.hop("Response", "1").await;
+    assert!(
+        !end && text.contains("The list changed.") && shown_at(&text, 1) == second,
+        "{text}"
+    );
+    let (end, text) = phone.hop("Response", "2").await;
+    assert!(!end, "{text}");
+    assert!(
+        text.contains(&third) && !text.contains("Choose your bank"),
         "{text}"
     );
 }

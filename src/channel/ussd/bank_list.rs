@@ -4,7 +4,11 @@
 //!
 //! Invariant: an answer is read against the list its screen was rendered
 //! from whenever this process knows it (a list that stood in for the
-//! partner's latest is handed back for `shown_first` to remember).
+//! partner's latest, or replaced another in the last minutes, is handed
+//! back for `shown_first` to remember); where it does not, and the list
+//! changed in those minutes, an answer that would pick another bank on the
+//! list before is taken for nothing, its session stored on the new list
+//! with why ([`list_changed`](UssdService::list_changed)).
 
 use super::menu::{self, Cursor};
 use super::screens::Which;
@@ -110,26 +114,22 @@ impl UssdService {
 
     /// [`first_screen`](Self::first_screen) again after an answer that
     /// picked no bank, from the list the answer was read against; that
-    /// list remembered for session `key`'s next answer when that answer
-    /// might be read against another (`keep`: it stood in for the
-    /// partner's latest, or the answer was taken for nothing because the
-    /// list changed), with whether that answer is the text's last segment
-    /// only (`last_only`, [`Shown`]).
+    /// list remembered for session `key`'s next answer when it stood in
+    /// for the partner's latest (`stood_in`).
     pub(super) async fn first_screen_again(
         &self,
         error: &str,
-        (key, keep, last_only): (&str, bool, bool),
+        (key, stood_in): (&str, bool),
         session: &Session<UssdState>,
         flow: &ConnectFlow,
         reply_by: tokio::time::Instant,
     ) -> Result<Screen, ServiceError> {
         let list = flow.catalogue().cloned();
         let first = &session.channel.first;
-        if let (true, Some(list)) = (keep, &list) {
+        if let (true, Some(list)) = (stood_in, &list) {
             let shown = Shown {
                 first: first.clone(),
                 list: Some(Arc::clone(list)),
-                last_only,
             };
             let (phone, now) = (&session.channel.phone, tokio::time::Instant::now());
             self.shown_first.remember(key, phone, shown, now);
@@ -137,6 +137,28 @@ impl UssdService {
         let (shown, _) = self
             .first_screen(Some(error), first, list, reply_by)
             .await?;
+        Ok(shown)
+    }
+
+    /// A first answer taken for nothing because the list changed under the
+    /// screen it answered ([`picks_otherwise`](Self::picks_otherwise)): the
+    /// session is stored on the new list (`flow`'s), shown from its start
+    /// with why. Stored, not remembered here: the next answer, on any
+    /// instance and any gateway, is then read against that list by the
+    /// session's own record of what it has answered (`1*2` is `2`).
+    pub(super) async fn list_changed(
+        &self,
+        key: &str,
+        mut session: Session<UssdState>,
+        flow: &ConnectFlow,
+    ) -> Result<Screen, ServiceError> {
+        session.channel.cursor = Cursor::Start;
+        let shown = self
+            .presenter
+            .screen(flow, &session, Some(super::advance::LIST_CHANGED));
+        session.channel.last_screen = shown.clone();
+        session.flow = flow.snapshot();
+        self.service.save(key, None, &session).await?;
         Ok(shown)
     }
 

@@ -2,7 +2,6 @@
 //! resume offer, the stateless first screen, or a new session from the
 //! person's first (or pre-dialled) answer.
 
-use super::advance::LIST_CHANGED;
 use super::customers::{CustomerDirectory, Lookup};
 use super::menu::{self, Cursor, Outcome};
 use super::session::{screen, UssdState};
@@ -71,9 +70,9 @@ impl UssdService {
         let shown = (!prefill.is_empty())
             .then(|| self.shown_first.get(hop.key, &raw.phone))
             .flatten();
-        let (shown, shown_list, last_only) = match shown {
-            Some(s) => (Some(s.first), s.list, s.last_only),
-            None => (None, None, false),
+        let (shown, shown_list) = match shown {
+            Some(s) => (Some(s.first), s.list),
+            None => (None, None),
         };
         let (linked_first, said) = if raw.phone.is_empty() {
             (Vec::new(), true)
@@ -102,7 +101,6 @@ impl UssdService {
                     Shown {
                         first: linked_first,
                         list: stood_in,
-                        last_only: false,
                     },
                     tokio::time::Instant::now(),
                 );
@@ -124,8 +122,7 @@ impl UssdService {
         }
         // Boxed: starting a session is the larger future (a flow, a turn),
         // and the first screen, the commonest hop, should not carry it.
-        let shown = (shown_list, last_only);
-        Box::pin(self.start(hop, linked_first, shown)).await
+        Box::pin(self.start(hop, linked_first, shown_list)).await
     }
 
     /// The banks `phone` linked before, as the records say within
@@ -242,13 +239,13 @@ impl UssdService {
     }
 
     /// A new session from the first (or pre-dialled) answer, read against
-    /// the list its screen was remembered with (`shown`, with whether the
-    /// answer is the text's last segment only), else the cache's.
+    /// `shown_list` when its screen was remembered with one, else the
+    /// cache's.
     async fn start(
         self: &Arc<Self>,
         hop: FirstHop<'_>,
         linked_first: Vec<String>,
-        (shown_list, last_only): (Option<Arc<Catalogue>>, bool),
+        shown_list: Option<Arc<Catalogue>>,
     ) -> Result<Screen, ServiceError> {
         let FirstHop {
             gateway,
@@ -287,18 +284,14 @@ impl UssdService {
         // With no screen remembered and this instance's list changed in the
         // last minutes (the read above may have brought the change), the
         // person may have been shown the list before it: kept to compare.
-        // Only for a text of one segment: with more and no session, the
-        // earlier ones were answers taken for nothing (or pre-dialled
-        // digits), and a refusal of each in turn would keep the person on
-        // the list; such a text is read as before. And only where the
-        // screen shown for the refusal can be remembered: its next answer
-        // (`1*2`) is read by its last segment only through that.
-        let window = self.config.list_change_window;
-        let before = match (remembered, prefill.as_slice()) {
-            (false, [_]) if self.shown_first.has_room(key) => {
+        // Not for a dial (pre-dialled digits, which answer no screen).
+        let dial = matches!(raw.payload, Payload::Initiation { .. });
+        let before = match remembered || dial {
+            false => {
+                let window = self.config.list_change_window;
                 self.service.list_replaced_within(self.partner(), window)
             }
-            _ => None,
+            true => None,
         };
         // Pre-dialled digits (`*384*123*2#`, or the first answer after the
         // stateless first screen) may only pick a bank from the first menu.
@@ -323,27 +316,21 @@ impl UssdService {
                 Outcome::Move(_) | Outcome::Act(UserAction::ChooseInstitution { .. })
             )
         };
-        // A screen shown again after an answer taken for nothing though it
-        // picked a bank is answered by the text's last segment only.
-        let segments = match (last_only, prefill.as_slice()) {
-            (true, [.., last]) => std::slice::from_ref(last),
-            (_, all) => all,
-        };
-        let mut answer = segments.first().map(String::as_str).unwrap_or("");
+        let mut answer = prefill.first().map(String::as_str).unwrap_or("");
         let mut outcome = pick(answer);
         // Nothing is stored for an invalid answer, so on a cumulative
         // gateway the next hop arrives with no session and a text of every
         // answer so far (`77*1`): its first segment is the invalid one, and
         // read alone it kept the person on the bank list for good. The last
         // segment is the answer to the list they see now.
-        if let (false, [_, .., last]) = (usable(&outcome), segments) {
+        if let (false, [_, .., last]) = (usable(&outcome), prefill.as_slice()) {
             answer = last;
             outcome = pick(last);
         }
         // An answer that picks otherwise on the list before the change
         // than on this one cannot be read either way: taken for nothing,
-        // the new list shown with why (and remembered, so the next answer
-        // is read against it). One that picks the same goes on.
+        // the session stored on the new list with why (below). One that
+        // picks the same goes on.
         let changed = usable(&outcome)
             && before.is_some_and(|before| {
                 self.picks_otherwise(before, answer, &session.channel.first, &outcome)
@@ -354,12 +341,12 @@ impl UssdService {
         }
         // Kept to apply again to a flow made for the directory's customer.
         let chosen = match (&outcome, &self.config.customers) {
-            (Outcome::Act(action), Some(_)) => Some(action.clone()),
+            (Outcome::Act(action), Some(_)) if !changed => Some(action.clone()),
             _ => None,
         };
         // An answer that picks no bank gets the list again, with why.
         let refused = match outcome {
-            _ if changed => Some(LIST_CHANGED),
+            _ if changed => None,
             Outcome::Move(cursor) => {
                 session.channel.cursor = cursor;
                 None
@@ -375,7 +362,7 @@ impl UssdService {
             Outcome::Act(_) => Some("Invalid choice."),
         };
         if let Some(message) = refused {
-            let again = (key, stood_in || changed, last_only || changed);
+            let again = (key, stood_in);
             return self
                 .first_screen_again(message, again, &session, &flow, reply_by)
                 .await;
@@ -422,7 +409,7 @@ impl UssdService {
                     return self
                         .first_screen_again(
                             "Invalid choice.",
-                            (key, stood_in, last_only),
+                            (key, stood_in),
                             &session,
                             &flow,
                             reply_by,
@@ -444,6 +431,9 @@ impl UssdService {
                 data: key.as_bytes().to_vec(),
                 unread,
             });
+        }
+        if changed {
+            return self.list_changed(key, session, &flow).await;
         }
         self.drive(key, None, session, flow, reply_by).await
     }

@@ -51,15 +51,12 @@ pub(super) struct Shown {
     /// The banks at its head (empty: the plain order, shown when the
     /// records did not say).
     pub(super) first: Vec<String>,
-    /// The list it was rendered from, when that list stood in for the
-    /// partner's latest (a refresh running or failed): the refresh may
-    /// bring another list before the answer comes.
+    /// The list it was rendered from, when its answer might find another:
+    /// it stood in for the partner's latest (a refresh running or failed,
+    /// which may bring another list before the answer comes), or it
+    /// replaced another in the last minutes (begin.rs tells an answer to
+    /// it from one to the list before only by this).
     pub(super) list: Option<Arc<Catalogue>>,
-    /// Its answer is the last segment of a cumulative text: the screen was
-    /// shown again after an answer that was taken for nothing though it
-    /// picked a bank (the list changed), and that answer is still the
-    /// text's first segment.
-    pub(super) last_only: bool,
 }
 
 #[derive(Debug, Default)]
@@ -103,12 +100,11 @@ impl Table {
 
 impl ShownFirst {
     /// The first screen of session `key`, shown to `phone` at `now`,
-    /// showed `shown`; whether it is remembered (not past [`MOST`]).
-    pub(super) fn remember(&self, key: &str, phone: &str, shown: Shown, now: Instant) -> bool {
+    /// showed `shown`.
+    pub(super) fn remember(&self, key: &str, phone: &str, shown: Shown, now: Instant) {
         let mut table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
         table.sweep(now);
-        let room = table.screens.len() < MOST || table.screens.contains_key(key);
-        if room {
+        if table.screens.len() < MOST || table.screens.contains_key(key) {
             let screen = Screen {
                 at: now,
                 phone: phone.to_owned(),
@@ -117,16 +113,6 @@ impl ShownFirst {
             table.screens.insert(key.to_owned(), screen);
         }
         self.count.store(table.screens.len(), Ordering::Relaxed);
-        room
-    }
-
-    /// Whether a screen could be remembered for session `key` now.
-    pub(super) fn has_room(&self, key: &str) -> bool {
-        if self.count.load(Ordering::Relaxed) < MOST {
-            return true;
-        }
-        let table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
-        table.screens.len() < MOST || table.screens.contains_key(key)
     }
 
     /// Session `key`'s first screen (shown again, a reused session id)
@@ -173,7 +159,6 @@ mod tests {
         Shown {
             first: first.iter().map(|b| (*b).to_owned()).collect(),
             list: None,
-            last_only: false,
         }
     }
 
@@ -186,7 +171,6 @@ mod tests {
         let stood_in = Shown {
             first: Vec::new(),
             list: Some(Arc::clone(&list)),
-            last_only: false,
         };
         shown.remember("ussd:at:1", PHONE, banks(&["b"]), now);
         shown.remember("ussd:at:2", PHONE, stood_in.clone(), now);
