@@ -37,6 +37,10 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio::sync::watch;
 
+/// The least time between two refreshes made early for a list another
+/// instance has ([`CatalogueCache::lookup_expecting`]).
+const EARLY_REFRESH_GAP_MS: u64 = 10_000;
+
 /// A fetch's outcome and when it happened.
 type Fetched = (Timestamp, Result<Arc<Catalogue>, CallError>);
 
@@ -65,6 +69,9 @@ struct Entry {
     fetching: bool,
     /// The list the last change replaced (at `replaced_at`).
     replaced: Option<Arc<Catalogue>>,
+    /// No refresh for a list another instance has before this time (ms):
+    /// see [`CatalogueCache::lookup_expecting`].
+    early_after: u64,
 }
 
 /// A list as a turn gets it: the partner's latest, or one that stands in
@@ -113,12 +120,42 @@ impl CatalogueCache {
         self.lock().replaced.clone()
     }
 
+    /// [`lookup_expecting`](Self::lookup_expecting) expecting no list.
+    #[cfg(test)]
+    pub(crate) fn lookup(self: &Arc<Self>, now: Timestamp) -> Lookup {
+        self.lookup_expecting(now, None)
+    }
+
     /// The list at `now`, or what to wait on. A stale list marks a fetch
     /// as running if none is, and hands the caller its guard to start it.
-    pub(crate) fn lookup(self: &Arc<Self>, now: Timestamp) -> Lookup {
+    ///
+    /// For a session stored on the list of fingerprint `expected`, a fresh
+    /// list that is neither it nor the list this one replaced may be older
+    /// than the list another instance fetched and stored the session on
+    /// (each instance refreshes on its own time), so it is taken as stale,
+    /// at most once in [`EARLY_REFRESH_GAP_MS`] (a partner that flips
+    /// between two lists is not asked at every hop). Otherwise two
+    /// instances on the two lists would each take the other's session for
+    /// one on a changed list, and show a person moved between them the
+    /// list again at every hop.
+    pub(crate) fn lookup_expecting(
+        self: &Arc<Self>,
+        now: Timestamp,
+        expected: Option<u64>,
+    ) -> Lookup {
         let mut entry = self.lock();
         if let Some(fresh) = self.fresh(&entry, now) {
-            return Lookup::Fresh(fresh);
+            let known = |list: &Catalogue| Some(list.fingerprint()) == expected;
+            let unknown = match (&fresh, expected) {
+                (Ok((list, false)), Some(_)) => {
+                    !known(list) && !entry.replaced.as_deref().is_some_and(known)
+                }
+                _ => false,
+            };
+            if !unknown || now.0 < entry.early_after {
+                return Lookup::Fresh(fresh);
+            }
+            entry.early_after = now.plus_ms(EARLY_REFRESH_GAP_MS).0;
         }
         // Subscribed under the lock the fetch ends under, so its end is
         // one this turn hears of.
@@ -189,7 +226,7 @@ impl CatalogueCache {
     }
 }
 
-/// A fetch not yet ended: made by [`CatalogueCache::lookup`] with the gate
+/// A fetch not yet ended: made by [`CatalogueCache::lookup_expecting`] with the gate
 /// shut for it. Ended by its outcome, or by being dropped (never spawned,
 /// its task dropped unpolled or as the runtime stops): either way the gate
 /// opens and the waiting are told in the same hold of the lock as the
@@ -446,6 +483,38 @@ mod tests {
         let replaced = cache.replaced_after(|| Timestamp(239_999)).unwrap();
         assert_eq!(replaced.institutions()[0].name, "A Bank");
         assert!(cache.replaced_after(|| Timestamp(240_000)).is_none());
+    }
+
+    /// A session stored on a list this cache has never had (another
+    /// instance's newer one) finds the fresh list stale, once in the gap;
+    /// the list it replaced, or the one it has, is known and fresh.
+    #[test]
+    fn a_list_another_instance_has_is_refreshed_early_once_in_the_gap() {
+        let one = |id: &str| Arc::new(Catalogue::new(vec![Institution::new(id, id, Vec::new())]));
+        let cache = Arc::new(CatalogueCache::new(MINUTE, MINUTE));
+        let fetch = |at: u64, list: Arc<Catalogue>| {
+            let (_, start) = stale(cache.lookup(Timestamp(at)));
+            ends(start.unwrap(), Timestamp(at), Ok(list));
+        };
+        let (a, b, c) = (one("a"), one("b"), one("c"));
+        fetch(0, Arc::clone(&a));
+        fetch(60_000, Arc::clone(&b));
+        let fresh = |lookup: Lookup| matches!(lookup, Lookup::Fresh(Ok(_)));
+        let at = Timestamp(61_000);
+        assert!(fresh(cache.lookup_expecting(at, Some(b.fingerprint()))));
+        assert!(
+            fresh(cache.lookup_expecting(at, Some(a.fingerprint()))),
+            "the one it replaced"
+        );
+        let (_, start) = stale(cache.lookup_expecting(at, Some(c.fingerprint())));
+        drop(start);
+        let soon = Timestamp(61_000 + EARLY_REFRESH_GAP_MS - 1);
+        assert!(
+            fresh(cache.lookup_expecting(soon, Some(c.fingerprint()))),
+            "once in the gap"
+        );
+        let later = Timestamp(61_000 + EARLY_REFRESH_GAP_MS);
+        assert!(!fresh(cache.lookup_expecting(later, Some(c.fingerprint()))));
     }
 
     /// With no list ever had, a failure is the failure, remembered.

@@ -330,11 +330,24 @@ impl SessionService {
         partner: &str,
         by: Option<tokio::time::Instant>,
     ) -> Result<catalogue::Listed, CallError> {
+        self.catalogue_expecting(partner, by, None).await
+    }
+
+    /// [`catalogue_at`](Self::catalogue_at) for a session stored on the
+    /// list of fingerprint `expected` (by this instance or another): a
+    /// fresh list that is not that one may be refreshed early
+    /// ([`CatalogueCache::lookup_expecting`](catalogue::CatalogueCache::lookup_expecting)).
+    pub(crate) async fn catalogue_expecting(
+        &self,
+        partner: &str,
+        by: Option<tokio::time::Instant>,
+        expected: Option<u64>,
+    ) -> Result<catalogue::Listed, CallError> {
         let Ok(p) = self.partner(partner) else {
             return Err(CallError::Malformed(format!("no partner {partner:?}")));
         };
         let now = self.clock.now();
-        let (list, stale) = match p.catalogue.lookup(now) {
+        let (list, stale) = match p.catalogue.lookup_expecting(now, expected) {
             Lookup::Fresh(listed) => listed?,
             Lookup::Stale { ended, start } => {
                 if let Some(running) = start {

@@ -132,8 +132,14 @@ impl SessionService {
                 tokio::time::Instant::now()
             }
         });
+        // A flow choosing from the list expects the one it was stored on:
+        // another instance may have a newer one than this (catalogue.rs).
         let catalogue = match session.flow.catalogue_fingerprint() {
-            Some(_) => self.catalogue_within(&session.partner, by).await.ok(),
+            Some(fingerprint) => {
+                let expected = choosing.then_some(fingerprint);
+                let listed = self.catalogue_expecting(&session.partner, by, expected);
+                listed.await.ok().map(|(list, _)| list)
+            }
             None => None,
         };
         let mut flow = ConnectFlow::restore(session.flow.clone(), catalogue)?;

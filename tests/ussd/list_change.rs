@@ -217,3 +217,51 @@ async fn on_hubtel_the_answer_after_the_refusal_picks_from_the_new_list() {
         "{text}"
     );
 }
+
+/// Two instances whose lists differ (one fetched after the partner's
+/// change, the other still holds the list before, fresh for minutes): a
+/// person paging the newer list on the one goes on on the other, which
+/// fetches the list the session was stored on early instead of taking it
+/// for a changed one. Finding (review, 2026-12-06): the other instance
+/// showed "The list changed." with its older list and stored the session
+/// on it, the first did the same back, and a person moved between them at
+/// every hop never got past the list until the older instance's refresh.
+#[tokio::test]
+async fn an_instance_with_an_older_list_fetches_the_one_a_session_was_stored_on() {
+    let sandbox = catalogues::sandbox();
+    let partner = StubPartner::start_with(sandbox.clone()).await.unwrap();
+    let store: Arc<dyn SessionStore> = Arc::new(Sealed::new(MemoryStore::new(), Sealer::random()));
+    let shared = || Setup {
+        store: Some(store.clone()),
+        ..Setup::default()
+    };
+    let older = serve(&partner.url(), shared()).await;
+    let (_, before) = AtPhone::new(&older, "+254711000998").dial().await;
+    let mut dropped = sandbox.institutions().to_vec();
+    dropped.retain(|bank| bank.name != shown_at(&before, 1));
+    partner.answer(StubPartner::INSTITUTIONS, Answer::institutions(&dropped));
+    let newer = serve(&partner.url(), shared()).await;
+
+    let mut phone = AtPhone::new(&newer, "+254711000999");
+    let (_, first_page) = phone.dial().await;
+    assert_eq!(
+        shown_at(&first_page, 1),
+        shown_at(&before, 2),
+        "{first_page}"
+    );
+    let (end, second_page) = phone.send("98").await;
+    assert!(!end, "{second_page}");
+    let line = second_page
+        .lines()
+        .find(|l| l.starts_with(|c: char| c.is_ascii_digit()))
+        .expect("a numbered bank on page 2")
+        .to_owned();
+    let (number, name) = line.split_once(". ").unwrap();
+    phone.switch_instance(&older);
+    let (end, text) = phone.send(number).await;
+    assert!(!end && !text.contains("The list changed."), "{text}");
+    assert!(
+        text.contains(name) && !text.contains("Choose your bank"),
+        "{text}"
+    );
+}

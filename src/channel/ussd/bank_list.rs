@@ -163,9 +163,10 @@ impl UssdService {
     }
 
     /// Whether `answer` (with `first` at the head of the screen) picks
-    /// otherwise on a screen numbered from `before` than `outcome`, what it
-    /// picks on the current list: the person may have seen either. A list
-    /// that cannot be read into a flow picks otherwise.
+    /// another bank on a screen numbered from `before` than `outcome`, what
+    /// it picks on the current list: the person may have seen either. An
+    /// answer that picks nothing there can only be to the current list. A
+    /// list that cannot be read into a flow picks otherwise.
     pub(super) fn picks_otherwise(
         &self,
         before: Arc<Catalogue>,
@@ -176,13 +177,9 @@ impl UssdService {
         let Ok(flow) = first_flow(&self.service, before) else {
             return true;
         };
-        menu::on_input(
-            &flow.view(),
-            &Cursor::Start,
-            answer,
-            first,
-            &self.config.menu,
-        ) != *outcome
+        let view = flow.view();
+        let there = menu::on_input(&view, &Cursor::Start, answer, first, &self.config.menu);
+        !matches!(there, menu::Outcome::Invalid(_)) && there != *outcome
     }
 }
 

@@ -284,7 +284,9 @@ impl UssdService {
         // With no screen remembered and this instance's list changed in the
         // last minutes (the read above may have brought the change), the
         // person may have been shown the list before it: kept to compare.
-        // Not for a dial (pre-dialled digits, which answer no screen).
+        // Not for a dial the gateway says is one (pre-dialled digits in an
+        // initiation, which answer no screen); digits that come as an
+        // answer cannot be told from one and are checked.
         let dial = matches!(raw.payload, Payload::Initiation { .. });
         let before = match remembered || dial {
             false => {
