@@ -110,7 +110,7 @@ impl SessionService {
 
     /// [`restore`](Self::restore) for a turn that must answer by `by`: a
     /// stale list is waited for until then at most
-    /// ([`catalogue_within`](Self::catalogue_within)).
+    /// ([`catalogue_expecting`](Self::catalogue_expecting)).
     pub(crate) async fn restore_by<S>(
         &self,
         session: &Session<S>,
@@ -132,11 +132,13 @@ impl SessionService {
                 tokio::time::Instant::now()
             }
         });
-        // A flow choosing from the list expects the one it was stored on:
-        // another instance may have a newer one than this (catalogue.rs).
+        // A flow choosing from the list by number (a turn with a deadline:
+        // USSD) expects the one it was stored on: another instance may
+        // have a newer one than this (catalogue.rs). The link page picks by
+        // id, and its reads with no deadline are not made to wait for it.
         let catalogue = match session.flow.catalogue_fingerprint() {
             Some(fingerprint) => {
-                let expected = choosing.then_some(fingerprint);
+                let expected = (choosing && by.is_some()).then_some(fingerprint);
                 let listed = self.catalogue_expecting(&session.partner, by, expected);
                 listed.await.ok().map(|(list, _)| list)
             }

@@ -265,3 +265,27 @@ async fn an_instance_with_an_older_list_fetches_the_one_a_session_was_stored_on(
         "{text}"
     );
 }
+
+/// A number the list before the change has no bank at (a bank added at
+/// the end of a short list) can only answer the new list: it goes on, no
+/// "The list changed.".
+#[tokio::test]
+async fn a_number_only_the_new_list_has_goes_on() {
+    let short = catalogues::demo_with_ussd_bank();
+    let partner = StubPartner::start_with(short.clone()).await.unwrap();
+    let url = serve_briefly_fresh(&partner).await;
+    let mut phone = AtPhone::new(&url, "+254711000990");
+    let (_, shown) = phone.dial().await;
+    assert!(shown.contains("2. ") && !shown.contains("3. "), "{shown}");
+    let mut longer = short.institutions().to_vec();
+    let added = catalogues::gtbank().institutions()[0].clone();
+    longer.push(added.clone());
+    change_list(&partner, &longer, &url, "+254711000989").await;
+
+    let (end, text) = phone.send("3").await;
+    assert!(!end && !text.contains("The list changed."), "{text}");
+    assert!(
+        text.contains(&added.name) && !text.contains("Choose your bank"),
+        "{text}"
+    );
+}
