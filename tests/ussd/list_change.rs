@@ -6,6 +6,7 @@
 
 use super::phone::{AtPhone, HubtelPhone};
 use super::rig::{serve, Setup};
+use connectflow::flow::Institution;
 use connectflow::service::ServiceConfig;
 use connectflow::store::{MemoryStore, Sealed, Sealer, SessionStore};
 use connectflow::testing::{catalogues, Answer, StubPartner};
@@ -29,17 +30,24 @@ fn briefly_fresh(store: Option<Arc<dyn SessionStore>>) -> Setup {
     }
 }
 
-/// The partner of the sandbox's banks now lists `now`, and the channel's
-/// list has gone stale: the next dial (of `phone`) fetches it, and its
-/// screen is returned.
-async fn change_list(
-    partner: &StubPartner,
-    now: &[connectflow::flow::Institution],
-    url: &str,
-    phone: &str,
-) -> String {
+/// `partner` now lists `now`, and a channel's list fresh for a second
+/// has gone stale.
+async fn goes_stale_with(partner: &StubPartner, now: &[Institution]) {
     partner.answer(StubPartner::INSTITUTIONS, Answer::institutions(now));
     tokio::time::sleep(Duration::from_millis(1_100)).await;
+}
+
+/// The sandbox's banks without the one named `name`.
+fn sandbox_without(name: &str) -> Vec<Institution> {
+    let mut banks = catalogues::sandbox().institutions().to_vec();
+    banks.retain(|bank| bank.name != name);
+    banks
+}
+
+/// The partner now lists `now`, and the channel's list has gone stale:
+/// the next dial (of `phone`) fetches it, and its screen is returned.
+async fn change_list(partner: &StubPartner, now: &[Institution], url: &str, phone: &str) -> String {
+    goes_stale_with(partner, now).await;
     let (end, text) = AtPhone::new(url, phone).dial().await;
     assert!(!end, "{text}");
     text
@@ -52,51 +60,58 @@ fn shown_at(screen: &str, number: usize) -> String {
     line.unwrap_or_else(|| panic!("no bank {number} on {screen}"))[prefix.len()..].to_owned()
 }
 
+/// The first three banks of the bank list `screen` shows.
+fn first_three(screen: &str) -> (String, String, String) {
+    (
+        shown_at(screen, 1),
+        shown_at(screen, 2),
+        shown_at(screen, 3),
+    )
+}
+
+/// The hop `(end, text)` went on with `bank`: past the bank list, not
+/// asked again.
+fn picked((end, text): (bool, String), bank: &str) {
+    assert!(!end && !text.contains("The list changed."), "{text}");
+    let past = !text.contains("Choose your bank");
+    assert!(past && text.contains(bank), "{bank} was not picked: {text}");
+}
+
+/// The hop `(end, text)` took its answer for nothing and showed the new
+/// list, `first` at 1, with why.
+fn shown_again((end, text): (bool, String), first: &str) {
+    let again = text.contains("The list changed.") && shown_at(&text, 1) == first;
+    assert!(!end && again, "{text}");
+}
+
 /// A person shown the list before the partner dropped the first bank on
 /// it answers `1` after: on the new list `1` is another bank, so the
 /// answer picks nothing, and the new list is shown with "The list
 /// changed.". The session is stored on that list, so their next answer
 /// (`2`, the text `1*2`) is read against it: the second bank of the new
-/// list. A person who dialled after the change is not asked again. Finding (review,
-/// 2026-12-06): the answer was read against the new list, and `1` picked
-/// the bank that had been second on the screen the person answered.
+/// list. A person who dialled after the change is not asked again.
+/// Finding (review, 2026-12-06): the answer was read against the new
+/// list, and `1` picked the bank that had been second on the screen the
+/// person answered.
 #[tokio::test]
 async fn a_number_that_means_another_bank_after_a_change_is_taken_for_nothing() {
-    let sandbox = catalogues::sandbox();
-    let partner = StubPartner::start_with(sandbox.clone()).await.unwrap();
+    let partner = StubPartner::start_with(catalogues::sandbox())
+        .await
+        .unwrap();
     let url = serve_briefly_fresh(&partner).await;
     let mut before = AtPhone::new(&url, "+254711000991");
-    let (end, shown) = before.dial().await;
-    assert!(!end, "{shown}");
-    let (first, second, third) = (
-        shown_at(&shown, 1),
-        shown_at(&shown, 2),
-        shown_at(&shown, 3),
-    );
-    let mut dropped = sandbox.institutions().to_vec();
-    dropped.retain(|bank| bank.name != first);
-
-    let after = change_list(&partner, &dropped, &url, "+254711000992").await;
+    let (_, shown) = before.dial().await;
+    let (first, second, third) = first_three(&shown);
+    let after = change_list(&partner, &sandbox_without(&first), &url, "+254711000992").await;
     assert_eq!(shown_at(&after, 1), second, "{after}");
 
-    let (end, text) = before.send("1").await;
-    assert!(
-        !end && text.contains("The list changed.") && shown_at(&text, 1) == second,
-        "{text}"
-    );
-    let (end, text) = before.send("2").await;
-    assert!(!end, "{text}");
-    assert!(
-        text.contains(&third) && !text.contains(&second) && !text.contains("Choose your bank"),
-        "{text}"
-    );
+    shown_again(before.send("1").await, &second);
+    picked(before.send("2").await, &third);
 
     // Dialled after the change (remembered): read against the new list.
     let mut later = AtPhone::new(&url, "+254711000993");
     later.dial().await;
-    let (end, text) = later.send("1").await;
-    assert!(!end && !text.contains("The list changed."), "{text}");
-    assert!(text.contains(&second), "{text}");
+    picked(later.send("1").await, &second);
 }
 
 /// A change that leaves the answer's bank at its number (the partner
@@ -104,24 +119,18 @@ async fn a_number_that_means_another_bank_after_a_change_is_taken_for_nothing() 
 /// first bank, as it did on the screen they answered.
 #[tokio::test]
 async fn a_number_that_means_the_same_bank_after_a_change_goes_on() {
-    let sandbox = catalogues::sandbox();
-    let partner = StubPartner::start_with(sandbox.clone()).await.unwrap();
+    let partner = StubPartner::start_with(catalogues::sandbox())
+        .await
+        .unwrap();
     let url = serve_briefly_fresh(&partner).await;
     let mut before = AtPhone::new(&url, "+254711000994");
     let (_, shown) = before.dial().await;
-    let (first, second) = (shown_at(&shown, 1), shown_at(&shown, 2));
-    let mut dropped = sandbox.institutions().to_vec();
-    dropped.retain(|bank| bank.name != second);
-    let after = change_list(&partner, &dropped, &url, "+254711000995").await;
+    let (first, second, _) = first_three(&shown);
+    let after = change_list(&partner, &sandbox_without(&second), &url, "+254711000995").await;
     assert_eq!(shown_at(&after, 1), first, "{after}");
     assert_ne!(shown_at(&after, 2), second, "{after}");
 
-    let (end, text) = before.send("1").await;
-    assert!(!end && !text.contains("The list changed."), "{text}");
-    assert!(
-        text.contains(&first) && !text.contains("Choose your bank"),
-        "{text}"
-    );
+    picked(before.send("1").await, &first);
 }
 
 /// The same when the answer itself brings the change: the list gone stale
@@ -131,22 +140,16 @@ async fn a_number_that_means_the_same_bank_after_a_change_goes_on() {
 /// answer's read, so a change that read brought went unseen.
 #[tokio::test]
 async fn an_answer_that_brings_the_change_is_checked_against_the_list_before() {
-    let sandbox = catalogues::sandbox();
-    let partner = StubPartner::start_with(sandbox.clone()).await.unwrap();
+    let partner = StubPartner::start_with(catalogues::sandbox())
+        .await
+        .unwrap();
     let url = serve_briefly_fresh(&partner).await;
     let mut before = AtPhone::new(&url, "+254711000996");
     let (_, shown) = before.dial().await;
-    let (first, second) = (shown_at(&shown, 1), shown_at(&shown, 2));
-    let mut dropped = sandbox.institutions().to_vec();
-    dropped.retain(|bank| bank.name != first);
-    partner.answer(StubPartner::INSTITUTIONS, Answer::institutions(&dropped));
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let (first, second, _) = first_three(&shown);
+    goes_stale_with(&partner, &sandbox_without(&first)).await;
 
-    let (end, text) = before.send("1").await;
-    assert!(
-        !end && text.contains("The list changed.") && shown_at(&text, 1) == second,
-        "{text}"
-    );
+    shown_again(before.send("1").await, &second);
 }
 
 /// The answer after "The list changed." reaches another instance sharing
@@ -157,32 +160,20 @@ async fn an_answer_that_brings_the_change_is_checked_against_the_list_before() {
 /// `1*2` was read as `1`, the answer taken for nothing.
 #[tokio::test]
 async fn the_answer_after_the_refusal_is_read_on_another_instance_too() {
-    let sandbox = catalogues::sandbox();
-    let partner = StubPartner::start_with(sandbox.clone()).await.unwrap();
+    let partner = StubPartner::start_with(catalogues::sandbox())
+        .await
+        .unwrap();
     let store: Arc<dyn SessionStore> = Arc::new(Sealed::new(MemoryStore::new(), Sealer::random()));
     let one = serve(&partner.url(), briefly_fresh(Some(store.clone()))).await;
     let other = serve(&partner.url(), briefly_fresh(Some(store))).await;
     let mut phone = AtPhone::new(&one, "+254711000997");
     let (_, shown) = phone.dial().await;
-    let (first, second, third) = (
-        shown_at(&shown, 1),
-        shown_at(&shown, 2),
-        shown_at(&shown, 3),
-    );
-    let mut dropped = sandbox.institutions().to_vec();
-    dropped.retain(|bank| bank.name != first);
-    partner.answer(StubPartner::INSTITUTIONS, Answer::institutions(&dropped));
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let (first, second, third) = first_three(&shown);
+    goes_stale_with(&partner, &sandbox_without(&first)).await;
 
-    let (_, text) = phone.send("1").await;
-    assert!(text.contains("The list changed."), "{text}");
+    shown_again(phone.send("1").await, &second);
     phone.switch_instance(&other);
-    let (end, text) = phone.send("2").await;
-    assert!(!end, "{text}");
-    assert!(
-        text.contains(&third) && !text.contains(&second) && !text.contains("Choose your bank"),
-        "{text}"
-    );
+    picked(phone.send("2").await, &third);
 }
 
 /// On a gateway that sends the latest answer only (Hubtel), the answer
@@ -190,32 +181,17 @@ async fn the_answer_after_the_refusal_is_read_on_another_instance_too() {
 /// second bank.
 #[tokio::test]
 async fn on_hubtel_the_answer_after_the_refusal_picks_from_the_new_list() {
-    let sandbox = catalogues::sandbox();
-    let partner = StubPartner::start_with(sandbox.clone()).await.unwrap();
+    let partner = StubPartner::start_with(catalogues::sandbox())
+        .await
+        .unwrap();
     let url = serve_briefly_fresh(&partner).await;
     let mut phone = HubtelPhone::new(&url, "list-change-1");
     let (_, shown) = phone.hop("Initiation", "*714*4#").await;
-    let (first, second, third) = (
-        shown_at(&shown, 1),
-        shown_at(&shown, 2),
-        shown_at(&shown, 3),
-    );
-    let mut dropped = sandbox.institutions().to_vec();
-    dropped.retain(|bank| bank.name != first);
-    partner.answer(StubPartner::INSTITUTIONS, Answer::institutions(&dropped));
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let (first, second, third) = first_three(&shown);
+    goes_stale_with(&partner, &sandbox_without(&first)).await;
 
-    let (end, text) = phone.hop("Response", "1").await;
-    assert!(
-        !end && text.contains("The list changed.") && shown_at(&text, 1) == second,
-        "{text}"
-    );
-    let (end, text) = phone.hop("Response", "2").await;
-    assert!(!end, "{text}");
-    assert!(
-        text.contains(&third) && !text.contains("Choose your bank"),
-        "{text}"
-    );
+    shown_again(phone.hop("Response", "1").await, &second);
+    picked(phone.hop("Response", "2").await, &third);
 }
 
 /// Two instances whose lists differ (one fetched after the partner's
@@ -228,8 +204,9 @@ async fn on_hubtel_the_answer_after_the_refusal_picks_from_the_new_list() {
 /// every hop never got past the list until the older instance's refresh.
 #[tokio::test]
 async fn an_instance_with_an_older_list_fetches_the_one_a_session_was_stored_on() {
-    let sandbox = catalogues::sandbox();
-    let partner = StubPartner::start_with(sandbox.clone()).await.unwrap();
+    let partner = StubPartner::start_with(catalogues::sandbox())
+        .await
+        .unwrap();
     let store: Arc<dyn SessionStore> = Arc::new(Sealed::new(MemoryStore::new(), Sealer::random()));
     let shared = || Setup {
         store: Some(store.clone()),
@@ -237,18 +214,14 @@ async fn an_instance_with_an_older_list_fetches_the_one_a_session_was_stored_on(
     };
     let older = serve(&partner.url(), shared()).await;
     let (_, before) = AtPhone::new(&older, "+254711000998").dial().await;
-    let mut dropped = sandbox.institutions().to_vec();
-    dropped.retain(|bank| bank.name != shown_at(&before, 1));
+    let (first, second, _) = first_three(&before);
+    let dropped = sandbox_without(&first);
     partner.answer(StubPartner::INSTITUTIONS, Answer::institutions(&dropped));
     let newer = serve(&partner.url(), shared()).await;
 
     let mut phone = AtPhone::new(&newer, "+254711000999");
     let (_, first_page) = phone.dial().await;
-    assert_eq!(
-        shown_at(&first_page, 1),
-        shown_at(&before, 2),
-        "{first_page}"
-    );
+    assert_eq!(shown_at(&first_page, 1), second, "{first_page}");
     let (end, second_page) = phone.send("98").await;
     assert!(!end, "{second_page}");
     let line = second_page
@@ -258,12 +231,7 @@ async fn an_instance_with_an_older_list_fetches_the_one_a_session_was_stored_on(
         .to_owned();
     let (number, name) = line.split_once(". ").unwrap();
     phone.switch_instance(&older);
-    let (end, text) = phone.send(number).await;
-    assert!(!end && !text.contains("The list changed."), "{text}");
-    assert!(
-        text.contains(name) && !text.contains("Choose your bank"),
-        "{text}"
-    );
+    picked(phone.send(number).await, name);
 }
 
 /// A number the list before the change has no bank at (a bank added at
@@ -282,10 +250,5 @@ async fn a_number_only_the_new_list_has_goes_on() {
     longer.push(added.clone());
     change_list(&partner, &longer, &url, "+254711000989").await;
 
-    let (end, text) = phone.send("3").await;
-    assert!(!end && !text.contains("The list changed."), "{text}");
-    assert!(
-        text.contains(&added.name) && !text.contains("Choose your bank"),
-        "{text}"
-    );
+    picked(phone.send("3").await, &added.name);
 }

@@ -17,6 +17,12 @@ async fn serve_with(partner: &StubPartner, budget: Option<Duration>, ttl: Durati
     if let Some(budget) = budget {
         ussd.reply_budget = budget;
     }
+    serve_configured(partner, ussd, ttl).await
+}
+
+/// The channel in front of `partner` with `ussd`, the list kept fresh for
+/// `ttl`; its base URL.
+async fn serve_configured(partner: &StubPartner, ussd: UssdConfig, ttl: Duration) -> String {
     let setup = Setup {
         ussd,
         service: ServiceConfig {
@@ -96,10 +102,7 @@ async fn an_answer_is_read_against_the_list_its_screen_showed_not_its_refresh() 
     // Standing, not once: a refresh after this one (a slow run) brings the
     // same list, so the answer below can only be read against the old one
     // if it was remembered.
-    partner.answer(
-        StubPartner::INSTITUTIONS,
-        Answer::institutions(turned.institutions()).after(Duration::from_millis(800)),
-    );
+    refreshes_late_with(&partner, &turned);
     let (end, text) = phone.dial().await;
     assert!(
         !end && text.contains(&format!("1. {shown_first}")),
@@ -107,13 +110,7 @@ async fn an_answer_is_read_against_the_list_its_screen_showed_not_its_refresh() 
     );
     tokio::time::sleep(Duration::from_millis(1_000)).await;
     assert!(partner.count(StubPartner::INSTITUTIONS) >= 2);
-
-    let (end, text) = phone.send("1").await;
-    assert!(!end, "{text}");
-    assert!(
-        text.contains(&shown_first) && !text.contains(&refreshed_first),
-        "{text}"
-    );
+    picks(phone.send("1").await, &shown_first, &refreshed_first);
 }
 
 /// A person paging the bank list when the partner's list changes (a
@@ -168,6 +165,20 @@ async fn a_partner_that_drops_its_first_bank() -> (StubPartner, Catalogue, Strin
     (partner, turned, before, after)
 }
 
+/// From now on the partner's list is `list`, each fetch of it 0.8 s late
+/// (standing, not once: a refresh after the first, in a slow run, brings
+/// the same list).
+fn refreshes_late_with(partner: &StubPartner, list: &Catalogue) {
+    let late = Answer::institutions(list.institutions()).after(Duration::from_millis(800));
+    partner.answer(StubPartner::INSTITUTIONS, late);
+}
+
+/// The hop `(end, text)` picked the bank named `bank`, not `not`.
+fn picks((end, text): (bool, String), bank: &str, not: &str) {
+    assert!(!end, "{text}");
+    assert!(text.contains(bank) && !text.contains(not), "{text}");
+}
+
 /// An invalid first answer read while the last list stood in (its refresh
 /// slower than the hop's budget) shows that list again, and the answer
 /// after it is read against it too, though the refresh has since brought
@@ -189,10 +200,7 @@ async fn the_answer_after_an_invalid_one_is_read_against_the_list_it_was_shown()
     );
 
     tokio::time::sleep(Duration::from_millis(1_100)).await;
-    partner.answer(
-        StubPartner::INSTITUTIONS,
-        Answer::institutions(turned.institutions()).after(Duration::from_millis(800)),
-    );
+    refreshes_late_with(&partner, &turned);
     // Read while the refresh runs: the last list stands in, and the
     // screen shown again is that list.
     let (end, text) = phone.send("77").await;
@@ -203,13 +211,7 @@ async fn the_answer_after_an_invalid_one_is_read_against_the_list_it_was_shown()
     // The refresh has ended; its list is fresh for a second.
     tokio::time::sleep(Duration::from_millis(1_000)).await;
     assert!(partner.count(StubPartner::INSTITUTIONS) >= 2);
-
-    let (end, text) = phone.send("1").await;
-    assert!(!end, "{text}");
-    assert!(
-        text.contains(&shown_first) && !text.contains(&refreshed_first),
-        "{text}"
-    );
+    picks(phone.send("1").await, &shown_first, &refreshed_first);
 }
 
 /// A gateway that reuses a session id: the id's first dial was shown the
@@ -226,27 +228,17 @@ async fn a_reused_session_id_is_read_against_its_last_dial_not_its_first() {
     // Dials after a change of the list are not remembered for it here:
     // the last dial has nothing to remember, as with a list that never
     // changed.
-    let setup = Setup {
-        ussd: UssdConfig {
-            reply_budget: Duration::from_millis(300),
-            list_change_window: Duration::ZERO,
-            ..UssdConfig::default()
-        },
-        service: ServiceConfig {
-            catalogue_ttl: Duration::from_secs(1),
-            ..ServiceConfig::default()
-        },
-        ..Setup::default()
+    let ussd = UssdConfig {
+        reply_budget: Duration::from_millis(300),
+        list_change_window: Duration::ZERO,
+        ..UssdConfig::default()
     };
-    let url = serve(&partner.url(), setup).await;
+    let url = serve_configured(&partner, ussd, Duration::from_secs(1)).await;
     let mut phone = AtPhone::new(&url, "+254711000965");
     phone.dial().await;
 
     tokio::time::sleep(Duration::from_millis(1_100)).await;
-    partner.answer(
-        StubPartner::INSTITUTIONS,
-        Answer::institutions(turned.institutions()).after(Duration::from_millis(800)),
-    );
+    refreshes_late_with(&partner, &turned);
     // The id's dial shown the old list, standing in (remembered).
     let (_, text) = phone.dial().await;
     assert!(text.contains(&format!("1. {shown_first}")), "{text}");
@@ -261,12 +253,7 @@ async fn a_reused_session_id_is_read_against_its_last_dial_not_its_first() {
         "{text}"
     );
 
-    let (end, text) = phone.send("1").await;
-    assert!(!end, "{text}");
-    assert!(
-        text.contains(&refreshed_first) && !text.contains(&shown_first),
-        "{text}"
-    );
+    picks(phone.send("1").await, &refreshed_first, &shown_first);
 }
 
 /// A person on a login form (past the bank list) is not kept waiting for a
