@@ -295,7 +295,7 @@ impl Running {
 }
 
 /// Whether two lists hold the same banks in the same order, with the same
-/// ways to log in: what numbers a bank list (a bank without a way USSD can
+/// ways to log in and forms: what numbers a bank list (a bank without a way USSD can
 /// show is left out of it), whatever else changed.
 fn same_banks(one: &Catalogue, other: &Catalogue) -> bool {
     let (one, other) = (one.institutions().iter(), other.institutions().iter());
@@ -319,7 +319,7 @@ impl Drop for Running {
 impl super::SessionService {
     /// The list `partner`'s latest replaced, if it did so within `within`
     /// of now: a screen numbered before the change may be answered after
-    /// it (catalogue.rs). No clock read while the list never changed.
+    /// it (the module's doc). No clock read while the list never changed.
     // Read by the USSD channel only (its screens are numbered).
     #[cfg_attr(not(feature = "ussd"), allow(dead_code))]
     pub(crate) fn list_replaced_within(

@@ -252,3 +252,28 @@ async fn a_number_only_the_new_list_has_goes_on() {
 
     picked(phone.send("3").await, &added.name);
 }
+
+/// A person shown the list before a change whose first answer (`77`)
+/// picks nothing is shown the new list again; their next answer (`1`, the
+/// text `77*1`) is to that list and goes on, no "The list changed.".
+/// Finding (review, 2026-12-06): the screen shown again was not
+/// remembered, so `77*1` found no screen and was refused as if it
+/// answered the list before.
+#[tokio::test]
+async fn the_answer_after_an_invalid_one_in_the_window_is_read_against_the_new_list() {
+    let partner = StubPartner::start_with(catalogues::sandbox())
+        .await
+        .unwrap();
+    let url = serve_briefly_fresh(&partner).await;
+    let mut before = AtPhone::new(&url, "+254711000988");
+    let (_, shown) = before.dial().await;
+    let (first, second, _) = first_three(&shown);
+    change_list(&partner, &sandbox_without(&first), &url, "+254711000987").await;
+
+    let (end, text) = before.send("77").await;
+    assert!(
+        !end && text.contains("Invalid") && shown_at(&text, 1) == second,
+        "{text}"
+    );
+    picked(before.send("1").await, &second);
+}

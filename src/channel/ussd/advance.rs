@@ -132,12 +132,7 @@ impl UssdService {
             (flow.view(), lists)
         {
             if was != is {
-                session.channel.cursor = Cursor::Start;
-                let shown = self.presenter.screen(&flow, &session, Some(LIST_CHANGED));
-                session.channel.last_screen = shown.clone();
-                session.flow = flow.snapshot();
-                self.service.save(key, version, &session).await?;
-                return Ok(shown);
+                return self.list_changed(key, version, session, &flow).await;
             }
         }
         #[cfg(feature = "link")]
@@ -237,7 +232,3 @@ impl UssdService {
         async move { Ok(turn.await?.into_session().channel.last_screen) }
     }
 }
-
-/// The line above a bank list shown again because the partner's list
-/// changed under the one the person was answering.
-pub(super) const LIST_CHANGED: &str = "The list changed.";

@@ -114,19 +114,20 @@ impl UssdService {
 
     /// [`first_screen`](Self::first_screen) again after an answer that
     /// picked no bank, from the list the answer was read against; that
-    /// list remembered for session `key`'s next answer when it stood in
-    /// for the partner's latest (`stood_in`).
+    /// list remembered for session `key`'s next answer when that answer
+    /// might be read against another (`keep`: the list stood in for the
+    /// partner's latest, or replaced another in the last minutes).
     pub(super) async fn first_screen_again(
         &self,
         error: &str,
-        (key, stood_in): (&str, bool),
+        (key, keep): (&str, bool),
         session: &Session<UssdState>,
         flow: &ConnectFlow,
         reply_by: tokio::time::Instant,
     ) -> Result<Screen, ServiceError> {
         let list = flow.catalogue().cloned();
         let first = &session.channel.first;
-        if let (true, Some(list)) = (stood_in, &list) {
+        if let (true, Some(list)) = (keep, &list) {
             let shown = Shown {
                 first: first.clone(),
                 list: Some(Arc::clone(list)),
@@ -146,19 +147,21 @@ impl UssdService {
     /// with why. Stored, not remembered here: the next answer, on any
     /// instance and any gateway, is then read against that list by the
     /// session's own record of what it has answered (`1*2` is `2`).
+    ///
+    /// Also a stored session's hop on a bank list the partner's changed
+    /// under (advance.rs), at its record's `version` (`None`: a new one).
     pub(super) async fn list_changed(
         &self,
         key: &str,
+        version: Option<crate::store::Version>,
         mut session: Session<UssdState>,
         flow: &ConnectFlow,
     ) -> Result<Screen, ServiceError> {
         session.channel.cursor = Cursor::Start;
-        let shown = self
-            .presenter
-            .screen(flow, &session, Some(super::advance::LIST_CHANGED));
+        let shown = self.presenter.screen(flow, &session, Some(LIST_CHANGED));
         session.channel.last_screen = shown.clone();
         session.flow = flow.snapshot();
-        self.service.save(key, None, &session).await?;
+        self.service.save(key, version, &session).await?;
         Ok(shown)
     }
 
@@ -207,3 +210,7 @@ pub(super) fn read_against(
     }
     Ok(())
 }
+
+/// The line above a bank list shown again because the partner's list
+/// changed under the one the person was answering.
+const LIST_CHANGED: &str = "The list changed.";

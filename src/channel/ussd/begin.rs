@@ -2,12 +2,11 @@
 //! resume offer, the stateless first screen, or a new session from the
 //! person's first (or pre-dialled) answer.
 
-use super::customers::{CustomerDirectory, Lookup};
 use super::menu::{self, Cursor, Outcome};
 use super::session::{screen, UssdState};
 use super::shown_first::Shown;
 use super::{gateway::Payload, gateway::RawHop, gateway::Screen, UssdService};
-use crate::flow::{Catalogue, ConnectFlow, PartnerCustomer};
+use crate::flow::{Catalogue, ConnectFlow};
 use crate::flow::{Input, UserAction};
 use crate::service::IndexWrite;
 use crate::service::{Customer, ServiceError};
@@ -333,6 +332,9 @@ impl UssdService {
         // than on this one cannot be read either way: taken for nothing,
         // the session stored on the new list with why (below). One that
         // picks the same goes on.
+        // A screen shown again in the minutes after a change is remembered
+        // with its list (the new one): the next answer is to it.
+        let keep = stood_in || before.is_some();
         let changed = usable(&outcome)
             && before.is_some_and(|before| {
                 self.picks_otherwise(before, answer, &session.channel.first, &outcome)
@@ -364,7 +366,7 @@ impl UssdService {
             Outcome::Act(_) => Some("Invalid choice."),
         };
         if let Some(message) = refused {
-            let again = (key, stood_in);
+            let again = (key, keep);
             return self
                 .first_screen_again(message, again, &session, &flow, reply_by)
                 .await;
@@ -411,7 +413,7 @@ impl UssdService {
                     return self
                         .first_screen_again(
                             "Invalid choice.",
-                            (key, stood_in),
+                            (key, keep),
                             &session,
                             &flow,
                             reply_by,
@@ -435,63 +437,14 @@ impl UssdService {
             });
         }
         if changed {
-            return self.list_changed(key, session, &flow).await;
+            return self.list_changed(key, None, session, &flow).await;
         }
         self.drive(key, None, session, flow, reply_by).await
     }
 }
 
-impl UssdService {
-    /// The partner customer `phone`'s new session is for, as the host's
-    /// directory says (a new customer's name and email go into `records`,
-    /// the customer the auth records keep); else the screen that ends the
-    /// dial: the phone is not one the host links accounts for (or the
-    /// gateway sent none, and there is nothing to ask about), or the
-    /// directory could not say in time (the person tries again; nothing was
-    /// stored).
-    pub(super) async fn customer_of(
-        &self,
-        directory: &dyn CustomerDirectory,
-        phone: &str,
-        records: Option<&mut Customer>,
-        reply_by: tokio::time::Instant,
-    ) -> Result<PartnerCustomer, Screen> {
-        if phone.is_empty() {
-            return Err(screen(NOT_REGISTERED, true));
-        }
-        let asked = tokio::time::timeout_at(reply_by, directory.lookup(phone, self.partner()));
-        let error = match asked.await {
-            Ok(Ok(Lookup::Found(customer))) => {
-                if let (Some(c), PartnerCustomer::New { name, email }) = (records, &customer) {
-                    c.name = Some(name.clone());
-                    c.email = Some(email.clone());
-                }
-                return Ok(customer);
-            }
-            Ok(Ok(Lookup::Unknown { message })) => {
-                let text = message.as_deref().unwrap_or(NOT_REGISTERED);
-                return Err(self.presenter.fit(&[text], &[], true));
-            }
-            Ok(Err(e)) => e.to_string(),
-            Err(_) => "no answer within the reply budget".to_owned(),
-        };
-        // Without the phone: a log line is not the place for it.
-        tracing::warn!(
-            error,
-            "session start refused: the customer directory did not answer"
-        );
-        Err(screen(DIRECTORY_DOWN, true))
-    }
-}
-
-/// The ending screen for a phone the host's directory does not know, when
-/// it gave no message of its own.
-const NOT_REGISTERED: &str =
-    "This number is not registered for bank linking. Please register first.";
 /// The ending screen of a phone over its session starts.
 pub(super) const TOO_MANY: &str = "Too many attempts. Please try again in a few minutes.";
-/// The ending screen when the host's directory could not say.
-const DIRECTORY_DOWN: &str = "Sorry, we could not check your number. Please try again later.";
 
 /// How long a dial waits for the records to say which banks its phone
 /// linked before: a records database answers in milliseconds, and one

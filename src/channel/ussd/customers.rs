@@ -16,10 +16,13 @@
 //! a host running the server in its own program implements
 //! [`CustomerDirectory`] over its user table instead.
 
+use super::session::screen;
+use super::{gateway::Screen, UssdService};
 use crate::flow::PartnerCustomer;
 use crate::form::Secret;
 use crate::metrics::Metrics;
 use crate::service::signature::{sign, SIGNATURE_HEADER};
+use crate::service::Customer;
 use crate::store::BoxFuture;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -318,6 +321,56 @@ fn decode(status: u16, body: &[u8]) -> Result<Lookup, DirectoryError> {
         other => Err(DirectoryError(format!("HTTP {other}"))),
     }
 }
+
+impl UssdService {
+    /// The partner customer `phone`'s new session is for, as the host's
+    /// directory says (a new customer's name and email go into `records`,
+    /// the customer the auth records keep); else the screen that ends the
+    /// dial: the phone is not one the host links accounts for (or the
+    /// gateway sent none, and there is nothing to ask about), or the
+    /// directory could not say in time (the person tries again; nothing was
+    /// stored).
+    pub(super) async fn customer_of(
+        &self,
+        directory: &dyn CustomerDirectory,
+        phone: &str,
+        records: Option<&mut Customer>,
+        reply_by: tokio::time::Instant,
+    ) -> Result<PartnerCustomer, Screen> {
+        if phone.is_empty() {
+            return Err(screen(NOT_REGISTERED, true));
+        }
+        let asked = tokio::time::timeout_at(reply_by, directory.lookup(phone, self.partner()));
+        let error = match asked.await {
+            Ok(Ok(Lookup::Found(customer))) => {
+                if let (Some(c), PartnerCustomer::New { name, email }) = (records, &customer) {
+                    c.name = Some(name.clone());
+                    c.email = Some(email.clone());
+                }
+                return Ok(customer);
+            }
+            Ok(Ok(Lookup::Unknown { message })) => {
+                let text = message.as_deref().unwrap_or(NOT_REGISTERED);
+                return Err(self.presenter.fit(&[text], &[], true));
+            }
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => "no answer within the reply budget".to_owned(),
+        };
+        // Without the phone: a log line is not the place for it.
+        tracing::warn!(
+            error,
+            "session start refused: the customer directory did not answer"
+        );
+        Err(screen(DIRECTORY_DOWN, true))
+    }
+}
+
+/// The ending screen for a phone the host's directory does not know, when
+/// it gave no message of its own.
+const NOT_REGISTERED: &str =
+    "This number is not registered for bank linking. Please register first.";
+/// The ending screen when the host's directory could not say.
+const DIRECTORY_DOWN: &str = "Sorry, we could not check your number. Please try again later.";
 
 #[cfg(test)]
 mod tests {

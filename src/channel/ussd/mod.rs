@@ -8,9 +8,9 @@
 //! | `gateway/` | each gateway's wire format ⇄ one normalised hop |
 //! | `input.rs` | what the person typed on a hop (suffix diff of cumulative text) |
 //! | `begin.rs` | a hop with no stored session: the resume offer, the first screen, a new session and its phone index (from a first answer, without a read first) |
-//! | `bank_list.rs` | the bank list a session starts on: rendered once per catalogue, and read into a new flow from the list its screen showed |
+//! | `bank_list.rs` | the bank list a session starts on: rendered once per catalogue, read into a new flow from the list its screen showed, and shown again when the list changed under it |
 //! | `shown_first.rs` | what a first screen showed (bank order, a list standing in), remembered for its answer |
-//! | `customers.rs` | which partner customer a phone's sessions are opened for (the host's directory) |
+//! | `customers.rs` | which partner customer a phone's sessions are opened for (the host's directory, asked at a session's start) |
 //! | `customer_cache.rs` | the directory's answers remembered a while, twin lookups shared |
 //! | `hop.rs` | what a hop's input means: menu, continue after `Processing`, resume offer |
 //! | `advance.rs` | a hop of a stored session: that meaning carried out, the flow driven, the session saved |
