@@ -235,9 +235,10 @@ impl CatalogueCache {
     }
 }
 
-/// A fetch not yet ended: made by [`CatalogueCache::lookup_expecting`] with the gate
-/// shut for it. Ended by its outcome, or by being dropped (never spawned,
-/// its task dropped unpolled or as the runtime stops): either way the gate
+/// A fetch not yet ended: made by [`CatalogueCache::lookup_expecting`]
+/// with the gate shut for it. Ended by its outcome, or by being dropped
+/// (never spawned, its task dropped unpolled or as the runtime stops):
+/// either way the gate
 /// opens and the waiting are told in the same hold of the lock as the
 /// outcome is kept (a turn that starts the next fetch in between must not
 /// be woken by this one's end).
@@ -295,8 +296,8 @@ impl Running {
 }
 
 /// Whether two lists hold the same banks in the same order, with the same
-/// ways to log in and forms: what numbers a bank list (a bank without a way USSD can
-/// show is left out of it), whatever else changed.
+/// ways to log in and forms: what numbers a bank list (a bank without a
+/// way USSD can show is left out of it), whatever else changed.
 fn same_banks(one: &Catalogue, other: &Catalogue) -> bool {
     let (one, other) = (one.institutions().iter(), other.institutions().iter());
     one.map(numbered).eq(other.map(numbered))

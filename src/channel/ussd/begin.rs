@@ -287,12 +287,11 @@ impl UssdService {
         // initiation, which answer no screen); digits that come as an
         // answer cannot be told from one and are checked.
         let dial = matches!(raw.payload, Payload::Initiation { .. });
-        let before = match remembered || dial {
-            false => {
-                let window = self.config.list_change_window;
-                self.service.list_replaced_within(self.partner(), window)
-            }
-            true => None,
+        let before = if remembered || dial {
+            None
+        } else {
+            let window = self.config.list_change_window;
+            self.service.list_replaced_within(self.partner(), window)
         };
         // Pre-dialled digits (`*384*123*2#`, or the first answer after the
         // stateless first screen) may only pick a bank from the first menu.
@@ -328,13 +327,13 @@ impl UssdService {
             answer = last;
             outcome = pick(last);
         }
+        // A screen shown again in the minutes after a change is remembered
+        // with its list (the new one): the next answer is to it.
+        let keep = stood_in || before.is_some();
         // An answer that picks otherwise on the list before the change
         // than on this one cannot be read either way: taken for nothing,
         // the session stored on the new list with why (below). One that
         // picks the same goes on.
-        // A screen shown again in the minutes after a change is remembered
-        // with its list (the new one): the next answer is to it.
-        let keep = stood_in || before.is_some();
         let changed = usable(&outcome)
             && before.is_some_and(|before| {
                 self.picks_otherwise(before, answer, &session.channel.first, &outcome)
