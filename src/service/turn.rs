@@ -212,8 +212,8 @@ impl SessionService {
         self: &'a Arc<Self>,
         key: &'a str,
         version: Option<Version>,
-        session: Session<S>,
-        flow: ConnectFlow,
+        session: impl Into<Box<Session<S>>>,
+        flow: impl Into<Box<ConnectFlow>>,
         channel: Arc<C>,
         budget: Duration,
     ) -> impl Future<Output = Result<Turn<S>, ServiceError>> + 'a {
@@ -222,14 +222,9 @@ impl SessionService {
         // in its future for its whole life, and every caller's future holds
         // this one: by value, they made a bank choice's chain of futures
         // 36 KB, copied at each level (issue 13's profile).
-        self.turn(
-            key,
-            version,
-            Box::new(session),
-            Box::new(flow),
-            channel,
-            budget,
-        )
+        // Either by value or already boxed (`Box<T>` is `Into` itself): a
+        // caller that held them boxed is not made to copy them out again.
+        self.turn(key, version, session.into(), flow.into(), channel, budget)
     }
 
     /// [`drive`](Self::drive)'s turn, on the boxed record and flow.

@@ -10,8 +10,11 @@ use super::resume;
 use super::session::{screen, UssdState};
 use super::{gateway::Screen, UssdService};
 use crate::flow::{ConnectFlow, FlowError, Input, Timestamp};
-use crate::service::{ClaimStatus, ServiceError};
+use crate::service::{ClaimStatus, ServiceError, Turn};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 impl UssdService {
     /// Applies one input to a stored session.
@@ -132,12 +135,15 @@ impl UssdService {
             (flow.view(), lists)
         {
             if was != is {
-                return self.list_changed(key, version, session, &flow).await;
+                // Boxed: rare, and as large as a turn's future.
+                return Box::pin(self.list_changed(key, version, session, &flow)).await;
             }
         }
         #[cfg(feature = "link")]
         if self.wants_handoff(&flow, text) {
-            return self.hand_off(key, version, session, &flow).await;
+            // Boxed: a hand-off to the web is rare, and its future twice
+            // the size of a turn's.
+            return Box::pin(self.hand_off(key, version, session, &flow)).await;
         }
         let outcome = menu::on_input(
             &flow.view(),
@@ -212,10 +218,10 @@ impl UssdService {
         self: &'a Arc<Self>,
         key: &'a str,
         version: Option<crate::store::Version>,
-        session: crate::service::Session<UssdState>,
-        flow: ConnectFlow,
+        session: impl Into<Box<crate::service::Session<UssdState>>>,
+        flow: impl Into<Box<ConnectFlow>>,
         reply_by: tokio::time::Instant,
-    ) -> impl std::future::Future<Output = Result<Screen, ServiceError>> + 'a {
+    ) -> LastScreen<impl Future<Output = Result<Turn<UssdState>, ServiceError>> + 'a> {
         // Not an `async fn`, so that the record and the flow are not kept
         // in this future too: the service boxes them before its turn starts
         // (service/turn.rs).
@@ -229,6 +235,26 @@ impl UssdService {
             // from its own start).
             reply_by.saturating_duration_since(tokio::time::Instant::now()),
         );
-        async move { Ok(turn.await?.into_session().channel.last_screen) }
+        LastScreen { turn }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A turn's future, giving the screen it left: [`drive`](UssdService::drive)'s.
+    /// Not an `async` block: one keeps what it captures beside what it
+    /// awaits, so the turn's future was in it twice (2.5 KB, carried by
+    /// every caller's future and copied at each level).
+    pub(super) struct LastScreen<F> {
+        #[pin]
+        turn: F,
+    }
+}
+
+impl<F: Future<Output = Result<Turn<UssdState>, ServiceError>>> Future for LastScreen<F> {
+    type Output = Result<Screen, ServiceError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let turn = std::task::ready!(self.project().turn.poll(cx));
+        Poll::Ready(turn.map(|turn| turn.into_session().channel.last_screen))
     }
 }

@@ -159,34 +159,39 @@ impl UssdService {
         }
     }
 
-    /// A person's first answer (cumulative text of one bank number), served
-    /// without a read: the session is almost never there yet, so it is
-    /// started at once and created with the phone's index where both are
-    /// free. `None` when the hop is not such an answer, or anything was
-    /// there, or the store said anything but yes (a record that does not
-    /// open, a lost connection): the hop is then served with a read, which
-    /// knows what to make of it. Always `None` with a customer directory:
+    /// The text of a hop [`unread_answer`](Self::unread_answer) may serve,
+    /// and its phone's index key: a person's first answer (cumulative text
+    /// of one bank number) with a phone. Never with a customer directory:
     /// its lookup is made once, on a hop served with a read (which knows
     /// nothing waits for this phone), and a hop that counted against the
-    /// rate limit here would count again there.
-    pub(super) async fn unread_answer(
-        self: &Arc<Self>,
-        gateway: &str,
-        key: &str,
-        raw: &RawHop,
-        peer: Option<std::net::IpAddr>,
-        phone_key: &Option<String>,
-        reply_by: tokio::time::Instant,
-    ) -> Option<Result<Screen, ServiceError>> {
+    /// rate limit here would count again there. Asked before the answer's
+    /// future is made, so a hop that is not one (every first dial) does not
+    /// box it for nothing.
+    pub(super) fn unread_candidate<'r>(
+        &self,
+        raw: &'r RawHop,
+        phone_key: &'r Option<String>,
+    ) -> Option<(&'r String, &'r String)> {
         let (Some(phone_key), Payload::Cumulative(text)) = (phone_key, &raw.payload) else {
             return None;
         };
-        if self.config.customers.is_some()
-            || text.is_empty()
-            || !text.bytes().all(|b| b.is_ascii_digit())
-        {
-            return None;
-        }
+        let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+        (self.config.customers.is_none() && digits).then_some((text, phone_key))
+    }
+
+    /// A person's first answer `text` ([`unread_candidate`](Self::unread_candidate)),
+    /// served without a read: the session is almost never there yet, so it
+    /// is started at once and created with the phone's index where both are
+    /// free. `None` when anything was there, or the store said anything but
+    /// yes (a record that does not open, a lost connection): the hop is
+    /// then served with a read, which knows what to make of it.
+    pub(super) async fn unread_answer(
+        self: &Arc<Self>,
+        (gateway, key, raw): (&str, &str, &RawHop),
+        (text, phone_key): (&String, &String),
+        peer: Option<std::net::IpAddr>,
+        reply_by: tokio::time::Instant,
+    ) -> Option<Result<Screen, ServiceError>> {
         let first = FirstHop {
             gateway,
             key,
@@ -277,7 +282,10 @@ impl UssdService {
         };
         let mut state = UssdState::new(raw.phone.clone(), &texts, sequence);
         state.first = linked_first;
-        let (mut session, mut flow) = self.service.start(self.partner(), None, customer, state)?;
+        // Both on the heap (1.8 KB): held here across this future's awaits
+        // and handed boxed to the turn, they are not copied at each level.
+        let (session, flow) = self.service.start(self.partner(), None, customer, state)?;
+        let (mut session, mut flow) = (Box::new(session), Box::new(flow));
         let remembered = shown_list.is_some();
         let stood_in = self.read_list(&mut flow, shown_list, reply_by).await?;
         // With no screen remembered and this instance's list changed in the
@@ -400,7 +408,7 @@ impl UssdService {
             };
             let config = flow.config().clone().with_customer(found);
             let catalogue = flow.catalogue().cloned();
-            flow = ConnectFlow::new(config, self.service.now());
+            *flow = ConnectFlow::new(config, self.service.now());
             // The list the answer was read against (not a refresh, which
             // may have dropped the bank while the host answered).
             self.read_list(&mut flow, catalogue, reply_by).await?;
@@ -436,7 +444,8 @@ impl UssdService {
             });
         }
         if changed {
-            return self.list_changed(key, None, session, &flow).await;
+            // Boxed: rare, and as large as a turn's future.
+            return Box::pin(self.list_changed(key, None, *session, &flow)).await;
         }
         self.drive(key, None, session, flow, reply_by).await
     }

@@ -373,10 +373,12 @@ impl UssdService {
         // A person's first answer is served without a read where it can be:
         // not while the index may be under an older seal key's name, where
         // creating one under the current name would not see it.
-        if !other_names {
-            if let Some(shown) =
-                Box::pin(self.unread_answer(gateway, key, raw, peer, &phone_key, reply_by)).await
-            {
+        if let Some(answer) = self
+            .unread_candidate(raw, &phone_key)
+            .filter(|_| !other_names)
+        {
+            let hop = (gateway, key, raw);
+            if let Some(shown) = Box::pin(self.unread_answer(hop, answer, peer, reply_by)).await {
                 return shown;
             }
         }
