@@ -10,29 +10,32 @@ use super::resume;
 use super::session::{screen, UssdState};
 use super::{gateway::Screen, UssdService};
 use crate::flow::{ConnectFlow, FlowError, Input, Timestamp};
-use crate::service::{ClaimStatus, ServiceError, Turn};
+use crate::service::{ClaimStatus, ServiceError, Session, Turn};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 impl UssdService {
-    /// Applies one input to a stored session.
+    /// Applies one input to a stored session (`version` of the record
+    /// `session`). The record and the flow are on the heap, as in
+    /// [`start`](Self::start): held by value across this future's awaits,
+    /// and those of `menu_input` under it, they made a login hop's future
+    /// 12.6 KB, copied as the server boxes it.
     pub(super) async fn advance(
         self: &Arc<Self>,
         key: &str,
-        loaded: crate::service::Loaded<UssdState>,
+        (version, mut session): (Option<crate::store::Version>, Box<Session<UssdState>>),
         input: &str,
         reply_by: tokio::time::Instant,
     ) -> Result<Screen, ServiceError> {
-        let (version, mut session) = (loaded.version, loaded.session);
-        let mut flow = if session.channel.unstarted {
+        let mut flow = Box::new(if session.channel.unstarted {
             // A re-authorisation waiting for the person: nothing to restore
             // yet, its configuration is all there is (reauth.rs).
             ConnectFlow::new(session.flow.config().clone(), self.service.now())
         } else {
             self.service.restore_by(&session, Some(reply_by)).await?
-        };
+        });
         let claim = self.service.recover(&mut session, &mut flow);
         if claim == ClaimStatus::Recovered {
             // The claim is gone from the record, so the flow told of the
@@ -109,8 +112,8 @@ impl UssdService {
         self: &Arc<Self>,
         key: &str,
         version: Option<crate::store::Version>,
-        mut session: crate::service::Session<UssdState>,
-        mut flow: ConnectFlow,
+        mut session: Box<Session<UssdState>>,
+        mut flow: Box<ConnectFlow>,
         text: &str,
         now: Timestamp,
         reply_by: tokio::time::Instant,
@@ -136,14 +139,14 @@ impl UssdService {
         {
             if was != is {
                 // Boxed: rare, and as large as a turn's future.
-                return Box::pin(self.list_changed(key, version, session, &flow)).await;
+                return Box::pin(self.list_changed(key, version, *session, &flow)).await;
             }
         }
         #[cfg(feature = "link")]
         if self.wants_handoff(&flow, text) {
             // Boxed: a hand-off to the web is rare, and its future twice
             // the size of a turn's.
-            return Box::pin(self.hand_off(key, version, session, &flow)).await;
+            return Box::pin(self.hand_off(key, version, *session, &flow)).await;
         }
         let outcome = menu::on_input(
             &flow.view(),
@@ -187,7 +190,7 @@ impl UssdService {
         &self,
         key: &str,
         version: Option<crate::store::Version>,
-        mut session: crate::service::Session<UssdState>,
+        mut session: Box<Session<UssdState>>,
         flow: &ConnectFlow,
         message: &str,
     ) -> Result<Screen, ServiceError> {
@@ -218,7 +221,7 @@ impl UssdService {
         self: &'a Arc<Self>,
         key: &'a str,
         version: Option<crate::store::Version>,
-        session: impl Into<Box<crate::service::Session<UssdState>>>,
+        session: impl Into<Box<Session<UssdState>>>,
         flow: impl Into<Box<ConnectFlow>>,
         reply_by: tokio::time::Instant,
     ) -> LastScreen<impl Future<Output = Result<Turn<UssdState>, ServiceError>> + 'a> {

@@ -514,7 +514,8 @@ impl UssdService {
         }
         // Boxed, like the rarer paths in `begin`: the first hop of every
         // session never advances, and should not carry this future's size.
-        Box::pin(self.advance(key, *loaded, &input, reply_by)).await
+        let record = (loaded.version, Box::new(loaded.session));
+        Box::pin(self.advance(key, record, &input, reply_by)).await
     }
 }
 
