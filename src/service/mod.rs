@@ -486,6 +486,21 @@ impl SessionService {
         customer: Option<Customer>,
         channel: S,
     ) -> Result<(Session<S>, ConnectFlow), ServiceError> {
+        let (session, flow) = self.start_boxed(partner, reference, customer, channel)?;
+        Ok((*session, *flow))
+    }
+
+    /// [`start`](Self::start), the record and the flow made on the heap: for
+    /// a channel that holds them across its awaits and hands them to
+    /// [`drive`](Self::drive) (1.8 KB, otherwise copied out of this call,
+    /// then into the turn's boxes).
+    pub(crate) fn start_boxed<S>(
+        &self,
+        partner: &str,
+        reference: Option<String>,
+        customer: Option<Customer>,
+        channel: S,
+    ) -> Result<(Box<Session<S>>, Box<ConnectFlow>), ServiceError> {
         let (name, _) = self
             .partners
             .iter()
@@ -493,8 +508,8 @@ impl SessionService {
             .ok_or_else(|| ServiceError::UnknownPartner(partner.to_owned()))?;
         let reference = reference.unwrap_or_else(new_reference);
         let config = self.config.flow.clone().with_reference(reference.clone());
-        let flow = ConnectFlow::new(config, self.clock.now());
-        let session = Session {
+        let flow = Box::new(ConnectFlow::new(config, self.clock.now()));
+        let session = Box::new(Session {
             flow: flow.snapshot(),
             partner: (*name).to_owned(),
             reference,
@@ -507,7 +522,7 @@ impl SessionService {
             channel,
             read_at: None,
             index: None,
-        };
+        });
         Ok((session, flow))
     }
 }

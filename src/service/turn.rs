@@ -22,15 +22,17 @@ pub struct Loaded<S> {
     pub session: Session<S>,
 }
 
-/// How a turn ended.
+/// How a turn ended. The record is boxed, as the turn held it: returned by
+/// value, it was copied out of the box and again at each level of the
+/// futures above that passed it on (a USSD hop keeps only its screen).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Turn<S> {
     /// The flow needs the person (or ended); the record is saved.
-    Settled(Session<S>),
+    Settled(Box<Session<S>>),
     /// A partner call outlasted the turn's budget; it goes on in the
     /// background and settles into the record by itself.
-    Working(Session<S>),
+    Working(Box<Session<S>>),
 }
 
 impl<S> Turn<S> {
@@ -43,6 +45,12 @@ impl<S> Turn<S> {
 
     /// The record, either way.
     pub fn into_session(self) -> Session<S> {
+        *self.into_boxed_session()
+    }
+
+    /// The record, either way, still boxed: for a caller that keeps only
+    /// part of it.
+    pub fn into_boxed_session(self) -> Box<Session<S>> {
         match self {
             Turn::Settled(s) | Turn::Working(s) => s,
         }
@@ -258,7 +266,7 @@ impl SessionService {
             session.flow = flow.snapshot();
             self.save_turn(key, version, &session, channel.as_ref())
                 .await?;
-            return Ok(Turn::Settled(*session));
+            return Ok(Turn::Settled(session));
         };
         let call = PendingCall { partner, id, call };
         Box::pin(self.claimed(key, version, session, flow, call, channel, deadline)).await
@@ -333,15 +341,15 @@ impl SessionService {
             }
         });
         match tokio::time::timeout_at(deadline, rx).await {
-            Ok(Ok(settled)) => settled.map(Turn::Settled),
+            Ok(Ok(settled)) => settled.map(|s| Turn::Settled(Box::new(s))),
             Ok(Err(_)) => Err(ServiceError::Lost),
             Err(_) => {
                 let id = session.claim.as_ref().map(|c| c.id);
                 let working = self.update_claimed(key, id, |s| channel.working(s));
                 match Box::pin(working).await? {
-                    Ok(session) => Ok(Turn::Working(session)),
+                    Ok(session) => Ok(Turn::Working(Box::new(session))),
                     // Settled in the meantime: show the outcome.
-                    Err(latest) => Ok(Turn::Settled(latest)),
+                    Err(latest) => Ok(Turn::Settled(Box::new(latest))),
                 }
             }
         }

@@ -258,6 +258,7 @@ impl<F: Future<Output = Result<Turn<UssdState>, ServiceError>>> Future for LastS
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let turn = std::task::ready!(self.project().turn.poll(cx));
-        Poll::Ready(turn.map(|turn| turn.into_session().channel.last_screen))
+        // Only the screen is moved out of the boxed record.
+        Poll::Ready(turn.map(|turn| turn.into_boxed_session().channel.last_screen))
     }
 }

@@ -284,8 +284,9 @@ impl UssdService {
         state.first = linked_first;
         // Both on the heap (1.8 KB): held here across this future's awaits
         // and handed boxed to the turn, they are not copied at each level.
-        let (session, flow) = self.service.start(self.partner(), None, customer, state)?;
-        let (mut session, mut flow) = (Box::new(session), Box::new(flow));
+        let (mut session, mut flow) =
+            self.service
+                .start_boxed(self.partner(), None, customer, state)?;
         let remembered = shown_list.is_some();
         let stood_in = self.read_list(&mut flow, shown_list, reply_by).await?;
         // With no screen remembered and this instance's list changed in the
