@@ -35,6 +35,7 @@ mod linked;
 mod parked;
 mod record;
 pub mod signature;
+mod start;
 mod turn;
 
 pub use crate::store::{Clock, SystemClock};
@@ -48,10 +49,11 @@ pub(crate) use record::is_compact;
 pub(crate) use record::IndexWrite;
 pub use record::{record_json, ChannelState, Customer, Session};
 pub use signature::SIGNATURE_HEADER;
+pub use start::new_reference;
 pub use turn::{Channel, ClaimStatus, Loaded, Turn};
 
 use crate::driver::Driver;
-use crate::flow::{CallError, Catalogue, ConnectFlow, FlowConfig, FlowError, RestoreError};
+use crate::flow::{CallError, Catalogue, FlowConfig, FlowError, RestoreError};
 use crate::store::{SessionStore, StoreError, Version};
 use catalogue::{CatalogueCache, Lookup};
 use std::sync::Arc;
@@ -476,61 +478,6 @@ impl SessionService {
             .map_or(0, |until| self.clock.now().until(until));
         self.config.session_ttl.max(Duration::from_millis(promised))
     }
-
-    /// A new flow for `partner`, and its record. `reference` is generated
-    /// when not given (12 characters, unguessable enough to quote to support).
-    pub fn start<S>(
-        &self,
-        partner: &str,
-        reference: Option<String>,
-        customer: Option<Customer>,
-        channel: S,
-    ) -> Result<(Session<S>, ConnectFlow), ServiceError> {
-        let (session, flow) = self.start_boxed(partner, reference, customer, channel)?;
-        Ok((*session, *flow))
-    }
-
-    /// [`start`](Self::start), the record and the flow made on the heap: for
-    /// a channel that holds them across its awaits and hands them to
-    /// [`drive`](Self::drive) (1.8 KB, otherwise copied out of this call,
-    /// then into the turn's boxes).
-    pub(crate) fn start_boxed<S>(
-        &self,
-        partner: &str,
-        reference: Option<String>,
-        customer: Option<Customer>,
-        channel: S,
-    ) -> Result<(Box<Session<S>>, Box<ConnectFlow>), ServiceError> {
-        let (name, _) = self
-            .partners
-            .iter()
-            .find(|(n, _)| *n == partner)
-            .ok_or_else(|| ServiceError::UnknownPartner(partner.to_owned()))?;
-        let reference = reference.unwrap_or_else(new_reference);
-        let config = self.config.flow.clone().with_reference(reference.clone());
-        let flow = Box::new(ConnectFlow::new(config, self.clock.now()));
-        let session = Box::new(Session {
-            flow: flow.snapshot(),
-            partner: (*name).to_owned(),
-            reference,
-            customer,
-            institution: None,
-            auth_method: None,
-            claim: None,
-            delivered: None,
-            keep_until: None,
-            channel,
-            read_at: None,
-            index: None,
-        });
-        Ok((session, flow))
-    }
-}
-
-/// A fresh reference: 12 upper-case hex characters (48 random bits).
-pub fn new_reference() -> String {
-    let hex = uuid::Uuid::new_v4().simple().to_string();
-    hex.get(..12).unwrap_or(&hex).to_ascii_uppercase()
 }
 
 #[cfg(test)]

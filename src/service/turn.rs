@@ -225,7 +225,7 @@ impl SessionService {
         channel: Arc<C>,
         budget: Duration,
     ) -> impl Future<Output = Result<Turn<S>, ServiceError>> + 'a {
-        // Not an `async fn`: the record and the flow (1.7 KB) are boxed
+        // Not an `async fn`: the record and the flow (1.8 KB) are boxed
         // before the turn's future exists. An async fn keeps its arguments
         // in its future for its whole life, and every caller's future holds
         // this one: by value, they made a bank choice's chain of futures

@@ -25,7 +25,8 @@ impl UssdService {
     pub(super) async fn advance(
         self: &Arc<Self>,
         key: &str,
-        (version, mut session): (Option<crate::store::Version>, Box<Session<UssdState>>),
+        version: Option<crate::store::Version>,
+        mut session: Box<Session<UssdState>>,
         input: &str,
         reply_by: tokio::time::Instant,
     ) -> Result<Screen, ServiceError> {
@@ -138,15 +139,16 @@ impl UssdService {
             (flow.view(), lists)
         {
             if was != is {
-                // Boxed: rare, and as large as a turn's future.
-                return Box::pin(self.list_changed(key, version, *session, &flow)).await;
+                // Boxed: rare, and its future would otherwise be carried
+                // by every hop's.
+                return Box::pin(self.list_changed(key, version, session, &flow)).await;
             }
         }
         #[cfg(feature = "link")]
         if self.wants_handoff(&flow, text) {
-            // Boxed: a hand-off to the web is rare, and its future twice
-            // the size of a turn's.
-            return Box::pin(self.hand_off(key, version, *session, &flow)).await;
+            // Boxed: a hand-off to the web is rare, and its future (its
+            // own store and partner calls) the largest of this channel's.
+            return Box::pin(self.hand_off(key, version, session, &flow)).await;
         }
         let outcome = menu::on_input(
             &flow.view(),
@@ -226,8 +228,8 @@ impl UssdService {
         reply_by: tokio::time::Instant,
     ) -> LastScreen<impl Future<Output = Result<Turn<UssdState>, ServiceError>> + 'a> {
         // Not an `async fn`, so that the record and the flow are not kept
-        // in this future too: the service boxes them before its turn starts
-        // (service/turn.rs).
+        // in this future too: they are moved into the turn's (boxed, or
+        // boxed there: service/turn.rs), and this only names its screen.
         let turn = self.service.drive(
             key,
             version,

@@ -154,7 +154,7 @@ impl UssdService {
         &self,
         key: &str,
         version: Option<crate::store::Version>,
-        mut session: Session<UssdState>,
+        mut session: Box<Session<UssdState>>,
         flow: &ConnectFlow,
     ) -> Result<Screen, ServiceError> {
         session.channel.cursor = Cursor::Start;

@@ -17,6 +17,13 @@ use std::sync::Arc;
 /// it: the phone's index came in the same store round trip as the (absent)
 /// session (or, after a seal key rotation, from a read under an older key's
 /// name).
+/// A hop [`UssdService::unread_answer`] may serve: a first answer's text
+/// (one bank number) and the key of its phone's index.
+pub(super) struct Unread<'r> {
+    text: &'r str,
+    phone_key: &'r str,
+}
+
 pub(super) struct FirstHop<'a> {
     pub(super) gateway: &'a str,
     pub(super) key: &'a str,
@@ -170,16 +177,16 @@ impl UssdService {
     pub(super) fn unread_candidate<'r>(
         &self,
         raw: &'r RawHop,
-        phone_key: &'r Option<String>,
-    ) -> Option<(&'r String, &'r String)> {
+        phone_key: Option<&'r str>,
+    ) -> Option<Unread<'r>> {
         let (Some(phone_key), Payload::Cumulative(text)) = (phone_key, &raw.payload) else {
             return None;
         };
         let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
-        (self.config.customers.is_none() && digits).then_some((text, phone_key))
+        (self.config.customers.is_none() && digits).then_some(Unread { text, phone_key })
     }
 
-    /// A person's first answer `text` ([`unread_candidate`](Self::unread_candidate)),
+    /// A person's first answer ([`unread_candidate`](Self::unread_candidate)),
     /// served without a read: the session is almost never there yet, so it
     /// is started at once and created with the phone's index where both are
     /// free. `None` when anything was there, or the store said anything but
@@ -187,20 +194,23 @@ impl UssdService {
     /// then served with a read, which knows what to make of it.
     pub(super) async fn unread_answer(
         self: &Arc<Self>,
-        (gateway, key, raw): (&str, &str, &RawHop),
-        (text, phone_key): (&String, &String),
+        gateway: &str,
+        key: &str,
+        raw: &RawHop,
+        unread: Unread<'_>,
         peer: Option<std::net::IpAddr>,
         reply_by: tokio::time::Instant,
     ) -> Option<Result<Screen, ServiceError>> {
+        let Unread { text, phone_key } = unread;
         let first = FirstHop {
             gateway,
             key,
             raw,
-            text: Some(text.clone()),
+            text: Some(text.to_owned()),
             sequence: None,
-            prefill: vec![text.clone()],
+            prefill: vec![text.to_owned()],
             peer,
-            phone_key: Some(phone_key.clone()),
+            phone_key: Some(phone_key.to_owned()),
             previous: None,
             previous_at: None,
             unread: true,
@@ -245,7 +255,7 @@ impl UssdService {
     /// A new session from the first (or pre-dialled) answer, read against
     /// `shown_list` when its screen was remembered with one, else the
     /// cache's.
-    async fn start(
+    pub(super) async fn start(
         self: &Arc<Self>,
         hop: FirstHop<'_>,
         linked_first: Vec<String>,
@@ -445,8 +455,9 @@ impl UssdService {
             });
         }
         if changed {
-            // Boxed: rare, and as large as a turn's future.
-            return Box::pin(self.list_changed(key, None, *session, &flow)).await;
+            // Boxed: rare, and its future would otherwise be carried by
+            // every bank choice's.
+            return Box::pin(self.list_changed(key, None, session, &flow)).await;
         }
         self.drive(key, None, session, flow, reply_by).await
     }

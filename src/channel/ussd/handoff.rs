@@ -86,7 +86,7 @@ impl UssdService {
         &self,
         key: &str,
         version: Option<Version>,
-        session: Session<UssdState>,
+        session: Box<Session<UssdState>>,
         flow: &ConnectFlow,
     ) -> Result<Screen, ServiceError> {
         let Some(handoff) = &self.config.handoff else {
@@ -169,7 +169,7 @@ impl UssdService {
         &self,
         key: &str,
         version: Option<Version>,
-        mut session: Session<UssdState>,
+        mut session: Box<Session<UssdState>>,
         flow: &ConnectFlow,
         message: &str,
     ) -> Result<Screen, ServiceError> {

@@ -33,6 +33,8 @@ mod bank_list;
 mod begin;
 mod customer_cache;
 mod customers;
+#[cfg(test)]
+mod future_sizes;
 pub mod gateway;
 pub mod gsm;
 #[cfg(feature = "link")]
@@ -67,7 +69,7 @@ use crate::service::{ServiceError, SessionService};
 use gateway::{Gateway, GatewayRequest, GatewayResponse, Payload, RawHop, Screen, SessionEnded};
 use input::Extracted;
 use menu::MenuConfig;
-use session::{screen, Presenter, UssdState};
+use session::{screen, Presenter, Stored, UssdState};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -373,23 +375,23 @@ impl UssdService {
         // A person's first answer is served without a read where it can be:
         // not while the index may be under an older seal key's name, where
         // creating one under the current name would not see it.
-        if let Some(answer) = self
-            .unread_candidate(raw, &phone_key)
-            .filter(|_| !other_names)
-        {
-            let hop = (gateway, key, raw);
-            if let Some(shown) = Box::pin(self.unread_answer(hop, answer, peer, reply_by)).await {
-                return shown;
+        if !other_names {
+            if let Some(unread) = self.unread_candidate(raw, phone_key.as_deref()) {
+                let answer = self.unread_answer(gateway, key, raw, unread, peer, reply_by);
+                if let Some(shown) = Box::pin(answer).await {
+                    return shown;
+                }
             }
         }
-        // The session on the heap: a record is a kilobyte, and held here
-        // across the first hop's await it would make every hop's future that
-        // much larger (moved on each request) though most first hops have none.
+        // The record on the heap: a kilobyte, held here across the first
+        // hop's await it would make every hop's future that much larger
+        // (moved on each request) though most first hops have none; and
+        // boxed alone, it goes on to `advance` and the turn as it is.
         let read = match &phone_key {
             Some(phone_key) => self.service.load_or::<UssdState>(key, phone_key).await,
             None => self.service.load::<UssdState>(key).await.map(|l| (l, None)),
         }
-        .map(|(loaded, previous)| (loaded.map(Box::new), previous));
+        .map(|(loaded, previous)| (loaded.map(Stored::from), previous));
         let (loaded, previous) = match read {
             Ok(read) => read,
             // A record this build cannot read (an older format): start over.
@@ -514,8 +516,8 @@ impl UssdService {
         }
         // Boxed, like the rarer paths in `begin`: the first hop of every
         // session never advances, and should not carry this future's size.
-        let record = (loaded.version, Box::new(loaded.session));
-        Box::pin(self.advance(key, record, &input, reply_by)).await
+        let (version, session) = (loaded.version, loaded.session);
+        Box::pin(self.advance(key, version, session, &input, reply_by)).await
     }
 }
 

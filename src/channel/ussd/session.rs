@@ -80,6 +80,23 @@ impl UssdState {
     }
 }
 
+/// A stored session as a hop holds it: its record on the heap (a
+/// kilobyte, held across the hop's awaits and handed on to the turn as it
+/// is), its version beside it.
+pub(super) struct Stored {
+    pub(super) version: Option<crate::store::Version>,
+    pub(super) session: Box<Session<UssdState>>,
+}
+
+impl From<crate::service::Loaded<UssdState>> for Stored {
+    fn from(loaded: crate::service::Loaded<UssdState>) -> Stored {
+        Stored {
+            version: loaded.version,
+            session: Box::new(loaded.session),
+        }
+    }
+}
+
 pub(crate) fn screen(text: &str, end: bool) -> Screen {
     Screen {
         text: text.to_owned(),
