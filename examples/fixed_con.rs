@@ -16,10 +16,10 @@
 //! N` as well, the list holds N and each request's bytes replace the
 //! oldest, as a store whose sessions expire as fast as they come (memory
 //! the allocator reuses, not fresh pages the kernel must zero); and with
-//! `--redis URL` every request sends
-//! Redis the pipeline a bank choice does, with the client the Redis store
-//! uses, configured as it configures it: `SET … NX GET PX` of a 270-byte
-//! session and of a 90-byte phone index, and `TIME`, in one round trip.
+//! `--redis URL` every request writes to Redis what a bank choice writes,
+//! through the Redis store itself: a 270-byte session and a 90-byte phone
+//! index, created together (`SET … NX GET PX` of each and `TIME`, in one
+//! round trip).
 
 // The same allocator as the `connectflow` command, so the comparison is
 // between handlers, not allocators.
@@ -76,20 +76,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let kept_bytes: usize = option(&mut args, "--keep")?.map_or(Ok(0), |b| b.parse())?;
     let recycle: usize = option(&mut args, "--recycle")?.map_or(Ok(0), |b| b.parse())?;
     let redis = match option(&mut args, "--redis")? {
-        // Configured as the Redis store configures its connection
-        // (`RedisStore::connect`): its response timeout arms a timer for
-        // every round trip (1,300 instructions a request, served callgrind),
-        // a cost any hop that fails fast on a hung Redis pays.
-        Some(url) => {
-            let config = redis::aio::ConnectionManagerConfig::new()
-                .set_connection_timeout(std::time::Duration::from_secs(1))
-                .set_response_timeout(std::time::Duration::from_secs(2))
-                .set_number_of_retries(0);
-            Some(
-                redis::aio::ConnectionManager::new_with_config(redis::Client::open(url)?, config)
-                    .await?,
-            )
-        }
+        // The Redis store itself, connected as `serve` connects it: its own
+        // connections, their response timeout (a timer armed for every
+        // round trip, a cost any hop that fails fast on a hung Redis pays).
+        Some(url) => Some(std::sync::Arc::new(
+            connectflow::store::RedisStore::connect(&url)
+                .await?
+                .with_prefix("floor:"),
+        )),
         None => None,
     };
     let addr = args
@@ -103,28 +97,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             if kept_bytes > 0 {
                 keep(kept_bytes, recycle, &body);
             }
-            if let Some(mut conn) = redis.clone() {
+            if let Some(store) = redis.clone() {
+                use connectflow::store::SessionStore;
                 let n = written.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                // The sizes of a sealed bank-choice record and its index.
+                // The sizes of a sealed bank-choice record and its index,
+                // written as a bank choice writes them: the store's
+                // `create_pair` (on Redis 7, `SET … NX GET PX` twice and
+                // `TIME` in one round trip).
                 let record = [&body[..], &[b' '; 270]].concat();
-                // Built as the store builds its commands: each with room
-                // for its arguments (`src/store/redis/ops.rs`).
-                let mut pipe = redis::Pipeline::with_capacity(3);
-                for (key, len, ttl_ms) in [("session", 270, 600_000), ("index", 90, 1_200_000)] {
-                    let key = format!("floor:{key}:{n}");
-                    let mut cmd = redis::Cmd::with_capacity(7, key.len() + len + 30);
-                    cmd.arg("SET")
-                        .arg(key)
-                        .arg(&record[..len])
-                        .arg("NX")
-                        .arg("GET")
-                        .arg("PX")
-                        .arg(ttl_ms);
-                    pipe.add_command(cmd);
-                }
-                pipe.add_command(redis::Cmd::with_capacity(1, 4))
-                    .arg("TIME");
-                let set: redis::RedisResult<redis::Value> = pipe.query_async(&mut conn).await;
+                let set = store
+                    .create_pair(
+                        &format!("session:{n}"),
+                        record[..270].to_vec(),
+                        &format!("index:{n}"),
+                        record[..90].to_vec(),
+                        std::time::Duration::from_secs(600),
+                        std::time::Duration::from_secs(1200),
+                    )
+                    .await;
                 if set.is_err() {
                     return (
                         axum::http::StatusCode::SERVICE_UNAVAILABLE,

@@ -8,6 +8,7 @@ mod contract;
 mod redis_format;
 mod redis_lost_reply;
 mod redis_only;
+mod redis_pool;
 mod redis_tls;
 mod sealing;
 #[path = "../support/tls_redis.rs"]

@@ -11,13 +11,17 @@
 use std::fmt;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, IntoConnectionInfo, RedisError, Script, TlsCertificates};
+use redis::{RedisError, Script};
 
+use self::connect::Target;
+use self::pool::Pool;
 use super::StoreError;
 
+mod connect;
 mod ops;
+mod pool;
 mod record;
+mod resp;
 
 /// The key prefix unless [`RedisStore::with_prefix`] says otherwise.
 pub const DEFAULT_PREFIX: &str = "connectflow:";
@@ -25,8 +29,8 @@ pub const DEFAULT_PREFIX: &str = "connectflow:";
 const MAX_TTL_MS: u64 = 100 * 365 * 24 * 3600 * 1000;
 
 /// A [`SessionStore`](super::SessionStore) in Redis (`redis://` URLs),
-/// through a connection that reconnects by itself after the server restarts
-/// or the network drops.
+/// through a pool of connections (at most 64) that reconnects by itself
+/// after the server restarts or the network drops.
 ///
 /// While Redis is unreachable, operations fail fast with
 /// [`StoreError::Backend`] rather than hang (a USSD gateway drops a hop long
@@ -35,7 +39,7 @@ const MAX_TTL_MS: u64 = 100 * 365 * 24 * 3600 * 1000;
 /// this store writes them as given.
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: ConnectionManager,
+    conn: Pool,
     prefix: String,
     cas: Script,
     cas_with: Script,
@@ -56,9 +60,9 @@ impl fmt::Debug for RedisStore {
 }
 
 /// Runs `op`, and once more if it failed because the connection was
-/// broken: after a Redis restart the connection manager only learns the old
-/// connection is dead by using it, and a person's hop must not be the one
-/// that pays for it.
+/// broken: after a Redis restart the pool only learns its connections are
+/// dead by using one (and then drops them all, `pool.rs`), and a person's
+/// hop must not be the one that pays for it.
 async fn retry_once<T, F, Fut>(op: F) -> Result<T, RedisError>
 where
     F: FnMut() -> Fut,
@@ -133,7 +137,9 @@ impl RedisStore {
         url: &str,
         ca_pem: Option<&[u8]>,
     ) -> Result<RedisStore, StoreError> {
-        let tls = url.starts_with("rediss://");
+        let tls = url
+            .get(..9)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("rediss://"));
         if ca_pem.is_some() && !tls {
             return Err(StoreError::Backend(
                 "redis: a CA certificate is only used with a rediss:// (TLS) URL".into(),
@@ -150,41 +156,13 @@ impl RedisStore {
                 ));
             }
         }
-        // Not `backend(e)`: a URL that fails to parse could be echoed in part.
-        let info = url
-            .into_connection_info()
-            .map_err(|_| StoreError::Backend("redis: invalid connection URL".into()))?;
-        let client = match ca_pem {
-            None => Client::open(info),
-            Some(pem) => Client::build_with_tls(
-                info,
-                TlsCertificates {
-                    client_tls: None,
-                    root_cert: Some(pem.to_vec()),
-                },
-            ),
-        }
-        .map_err(|e| {
-            StoreError::Backend(match ca_pem {
-                // The PEM is public material; the error names no URL.
-                Some(_) => format!("redis: unusable CA certificate: {e}"),
-                None => "redis: invalid connection URL".into(),
-            })
-        })?;
-        // Fail fast, retry on the next call. A USSD hop cannot wait seconds
-        // for a store, and the manager's own backoff starts at one second
-        // whatever its settings; so no retries inside one call. Each call
-        // while Redis is down makes one fresh connection attempt (refused at
-        // once, or bounded by the connection timeout) and fails with
-        // `Backend`; the first call after Redis is back succeeds.
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Duration::from_secs(1))
-            .set_response_timeout(Duration::from_secs(2))
-            .set_number_of_retries(0);
-        let conn = ConnectionManager::new_with_config(client, config)
-            .await
-            .map_err(backend)?;
-        let mut conn = conn;
+        let target = Target::new(url, tls, ca_pem)?;
+        // Fail fast, retry on the next call: a USSD hop cannot wait seconds
+        // for a store. Each call while Redis is down makes one fresh
+        // connection attempt (refused at once, or bounded by the connection
+        // timeout) and fails with `Backend`; the first call after Redis is
+        // back succeeds.
+        let mut conn = Pool::new(target, Duration::from_secs(1), Duration::from_secs(2));
         // `SET … NX GET` needs Redis 7; `INFO` says which this is. A user
         // whose ACL refuses `INFO` (it is in `@dangerous`) still connects,
         // and sessions start with a read first, as on an older server.
@@ -194,6 +172,9 @@ impl RedisStore {
             .await;
         let nx_get = match info {
             Ok(info) => takes_nx_get(&info),
+            // Not a refusal by the server (no error code): unreachable,
+            // timed out, or the URL's password refused.
+            Err(e) if e.code().is_none() => return Err(backend(e)),
             Err(e) => {
                 tracing::warn!(error = %e, "redis: INFO refused; a session starts with a read first");
                 false

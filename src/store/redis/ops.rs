@@ -74,8 +74,8 @@ fn outcome(expected: Option<Version>, applied: bool) -> Result<Version, StoreErr
 }
 
 impl RedisStore {
-    // The manager is a handle onto one shared multiplexed connection;
-    // cloning it is how concurrent callers use it.
+    // The pool is a handle onto the store's connections (`pool.rs`); each
+    // caller uses a clone of it.
     async fn pipe<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T, RedisError> {
         retry_once(|| {
             let mut conn = self.conn.clone();
