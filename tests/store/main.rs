@@ -5,10 +5,10 @@
 #![cfg(all(feature = "redis", feature = "testing"))]
 
 mod contract;
+mod redis_conn;
 mod redis_format;
 mod redis_lost_reply;
 mod redis_only;
-mod redis_pool;
 mod redis_tls;
 mod sealing;
 #[path = "../support/tls_redis.rs"]

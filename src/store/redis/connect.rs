@@ -3,8 +3,8 @@
 //!
 //! The URL is read by the redis crate (`IntoConnectionInfo`), so the store
 //! takes every URL it took when the crate made its connections; what this
-//! adds is the opening itself, which `pool.rs` calls for each connection
-//! it keeps.
+//! adds is the opening itself, which `mux.rs` calls for each connection
+//! it opens.
 
 use std::io;
 use std::path::PathBuf;
@@ -201,7 +201,7 @@ fn tls_connector(ca_pem: Option<&[u8]>) -> Result<tokio_rustls::TlsConnector, St
     Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
 }
 
-/// One command and its reply, on a connection not yet in the pool.
+/// One command and its reply, on a connection not yet in use.
 async fn handshake(stream: &mut Stream, cmd: &redis::Cmd) -> Result<Value, RedisError> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut bytes = Vec::new();

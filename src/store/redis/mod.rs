@@ -14,12 +14,12 @@ use std::time::Duration;
 use redis::{RedisError, Script};
 
 use self::connect::Target;
-use self::pool::Pool;
+use self::mux::Mux;
 use super::StoreError;
 
 mod connect;
+mod mux;
 mod ops;
-mod pool;
 mod record;
 mod resp;
 
@@ -29,8 +29,8 @@ pub const DEFAULT_PREFIX: &str = "connectflow:";
 const MAX_TTL_MS: u64 = 100 * 365 * 24 * 3600 * 1000;
 
 /// A [`SessionStore`](super::SessionStore) in Redis (`redis://` URLs),
-/// through a pool of connections (at most 64) that reconnects by itself
-/// after the server restarts or the network drops.
+/// through one connection that its callers share and that reconnects by
+/// itself after the server restarts or the network drops.
 ///
 /// While Redis is unreachable, operations fail fast with
 /// [`StoreError::Backend`] rather than hang (a USSD gateway drops a hop long
@@ -39,7 +39,7 @@ const MAX_TTL_MS: u64 = 100 * 365 * 24 * 3600 * 1000;
 /// this store writes them as given.
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: Pool,
+    conn: Mux,
     prefix: String,
     cas: Script,
     cas_with: Script,
@@ -60,9 +60,9 @@ impl fmt::Debug for RedisStore {
 }
 
 /// Runs `op`, and once more if it failed because the connection was
-/// broken: after a Redis restart the pool only learns its connections are
-/// dead by using one (and then drops them all, `pool.rs`), and a person's
-/// hop must not be the one that pays for it.
+/// broken: after a Redis restart the store only learns its connection is
+/// dead by using it (`mux.rs`), and a person's hop must not be the one
+/// that pays for it.
 async fn retry_once<T, F, Fut>(op: F) -> Result<T, RedisError>
 where
     F: FnMut() -> Fut,
@@ -162,7 +162,7 @@ impl RedisStore {
         // connection attempt (refused at once, or bounded by the connection
         // timeout) and fails with `Backend`; the first call after Redis is
         // back succeeds.
-        let mut conn = Pool::new(target, Duration::from_secs(1), Duration::from_secs(2));
+        let mut conn = Mux::new(target, Duration::from_secs(1), Duration::from_secs(2));
         // `SET … NX GET` needs Redis 7; `INFO` says which this is. A user
         // whose ACL refuses `INFO` (it is in `@dangerous`) still connects,
         // and sessions start with a read first, as on an older server.

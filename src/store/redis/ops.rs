@@ -74,7 +74,7 @@ fn outcome(expected: Option<Version>, applied: bool) -> Result<Version, StoreErr
 }
 
 impl RedisStore {
-    // The pool is a handle onto the store's connections (`pool.rs`); each
+    // The handle onto the store's shared connection (`mux.rs`); each
     // caller uses a clone of it.
     async fn pipe<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T, RedisError> {
         retry_once(|| {

@@ -1,5 +1,5 @@
 //! RESP2, the Redis wire format, for the store's own connections
-//! (`pool.rs`): commands written from the redis crate's [`Cmd`]s, replies
+//! (`mux.rs`): commands written from the redis crate's [`Cmd`]s, replies
 //! read into its [`Value`]s, so every caller above (pipelines, scripts,
 //! `FromRedisValue`) is the crate's, unchanged.
 //!
