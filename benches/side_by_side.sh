@@ -5,7 +5,7 @@
 # the other's reported per row (median and every round), then what each
 # hop costs each server in CPU.
 #
-# Run with: bash benches/side_by_side.sh REV   (needs wrk: apt-get install wrk;
+# Run with: bash benches/side_by_side.sh REV   (needs wrk and redis-server: apt-get install wrk redis-server;
 # REV is a commit whose `serve` takes the options used below, 8c1b90b or
 # later, e.g. HEAD~3; ROUNDS=5 for a tighter median)
 #
@@ -65,7 +65,15 @@ LIMITS="$LIMITS --base-url http://127.0.0.1:18285"
 "$NEW" serve --addr 127.0.0.1:18282 --store memory $LIMITS --records "sqlite:$tmp/new.db" >"$tmp/new.log" 2>&1 & new_pid=$!; pids+=($!)
 "$OLD" serve --addr 127.0.0.1:18283 --store memory $LIMITS --session-ttl 2 --claim-lease 2 --records "sqlite:$tmp/olds.db" >"$tmp/olds.log" 2>&1 & pids+=($!)
 "$NEW" serve --addr 127.0.0.1:18284 --store memory $LIMITS --session-ttl 2 --claim-lease 2 --records "sqlite:$tmp/news.db" >"$tmp/news.log" 2>&1 & pids+=($!)
-for log in old new olds news; do wait_line "$tmp/$log.log"; done
+# On Redis, each build with a redis-server of its own (as ussd_load.sh's
+# rows): the first hop (a read of two keys) and the bank choice (a new
+# session and its index in one round trip).
+redis-server --port 16381 --save "" --appendonly no --dir "$tmp" >"$tmp/redis-old.log" 2>&1 & redis_old=$!; pids+=($!)
+redis-server --port 16382 --save "" --appendonly no --dir "$tmp" >"$tmp/redis-new.log" 2>&1 & redis_new=$!; pids+=($!)
+wait_redis 16381; wait_redis 16382
+CONNECTFLOW_SEAL_KEY=$(printf '%064d' 7) "$OLD" serve --addr 127.0.0.1:18286 --store redis://127.0.0.1:16381 $LIMITS --records "sqlite:$tmp/oldr.db" >"$tmp/oldr.log" 2>&1 & oldr_pid=$!; pids+=($!)
+CONNECTFLOW_SEAL_KEY=$(printf '%064d' 7) "$NEW" serve --addr 127.0.0.1:18287 --store redis://127.0.0.1:16382 $LIMITS --records "sqlite:$tmp/newr.db" >"$tmp/newr.log" 2>&1 & newr_pid=$!; pids+=($!)
+for log in old new olds news oldr newr; do wait_line "$tmp/$log.log"; done
 
 rps() { # port script
   # Warm up (the first hop fetches the bank list from the sandbox).
@@ -81,10 +89,16 @@ printf '| hop (wrk -t1 -c%s, %s each, %s rounds) | this build, hops/s (median) |
 rounds "first hop, memory store" "" old new 18281 18282 hop
 rounds "bank choice, memory store" "" old new 18281 18282 bank
 rounds "bank choice at steady state, memory store" "" old new 18283 18284 bank
+rounds "first hop, Redis store" "" old new 18286 18287 hop
+rounds "bank choice, Redis store" "" old new 18286 18287 bank
 
 echo
-printf '| hop (wrk -t1 -c%s, %s) | hops/s | server CPU a hop (µs) | |\n|---|---|---|---|\n' "$CONNECTIONS" "$DURATION"
+printf '| hop (wrk -t1 -c%s, %s) | hops/s | server CPU a hop (µs) | redis-server CPU a hop (µs) |\n|---|---|---|---|\n' "$CONNECTIONS" "$DURATION"
 for _ in 1 2; do
   cpu_row "bank choice, $short" http://127.0.0.1:18281 bank "$old_pid"
   cpu_row "bank choice, this build" http://127.0.0.1:18282 bank "$new_pid"
+  cpu_row "first hop on Redis, $short" http://127.0.0.1:18286 hop "$oldr_pid" "$redis_old"
+  cpu_row "first hop on Redis, this build" http://127.0.0.1:18287 hop "$newr_pid" "$redis_new"
+  cpu_row "bank choice on Redis, $short" http://127.0.0.1:18286 bank "$oldr_pid" "$redis_old"
+  cpu_row "bank choice on Redis, this build" http://127.0.0.1:18287 bank "$newr_pid" "$redis_new"
 done

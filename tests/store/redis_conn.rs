@@ -41,9 +41,10 @@ async fn many_callers_share_one_connection() {
     assert_eq!(open, 2, "clients");
 }
 
-/// A read given up before its reply came (a hop past its deadline) takes
-/// its connection with it: the reads after it, on whatever connection,
-/// each get their own key's record, never the abandoned one's.
+/// A read given up before its reply came (a hop past its deadline) leaves
+/// its place in line: its reply is read and dropped, and the reads after
+/// it on the same connection each get their own key's record, never the
+/// abandoned one's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_given_up_half_way_never_answers_the_next() {
     let Some(server) = RedisServer::start_or_skip() else {
@@ -54,8 +55,9 @@ async fn a_read_given_up_half_way_never_answers_the_next() {
     cas(&store, "wanted", None, b"W").await.unwrap();
     let mut given_up = 0;
     for _ in 0..300 {
-        // Polled once, then dropped: its command has gone out (the first
-        // poll writes it) and its reply has not been read.
+        // Polled once, then dropped: its command is queued (the first
+        // poll queues it, the connection's task sends it) and its reply is
+        // still to come.
         let mut abandoned = store.get("abandoned");
         let first = std::future::poll_fn(|cx| {
             std::task::Poll::Ready(abandoned.as_mut().poll(cx).is_pending())
@@ -125,5 +127,138 @@ async fn a_dropped_store_closes_its_connection() {
             "the dropped store's connection is still open"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A TCP proxy in front of `redis` that, while `silent`, passes nothing
+/// either way and closes nothing: a network that drops packets.
+async fn silencing_proxy(redis: String, silent: Arc<std::sync::atomic::AtomicBool>) -> String {
+    use std::sync::atomic::Ordering;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = tokio::net::TcpStream::connect(&redis).await else {
+                return;
+            };
+            let (mut client_rx, mut client_tx) = client.into_split();
+            let (mut server_rx, mut server_tx) = server.into_split();
+            let up = Arc::clone(&silent);
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                while let Ok(n @ 1..) = client_rx.read(&mut buf).await {
+                    if !up.load(Ordering::SeqCst) && server_tx.write_all(&buf[..n]).await.is_err() {
+                        return;
+                    }
+                }
+            });
+            let down = Arc::clone(&silent);
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                while let Ok(n @ 1..) = server_rx.read(&mut buf).await {
+                    if !down.load(Ordering::SeqCst) && client_tx.write_all(&buf[..n]).await.is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    format!("redis://{addr}/")
+}
+
+/// A peer gone silent (no reply, no reset) fails an operation within the
+/// response timeout and its retry's (2 s each), never hangs; once the
+/// network is back, the next operation succeeds on a new connection,
+/// though the silent one was never closed by the peer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_peer_fails_in_time_and_the_store_recovers() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let Some(server) = RedisServer::start_or_skip() else {
+        return;
+    };
+    let silent = Arc::new(AtomicBool::new(false));
+    let url = silencing_proxy(format!("127.0.0.1:{}", server.port()), Arc::clone(&silent)).await;
+    let store: Store = Arc::new(RedisStore::connect(&url).await.unwrap());
+    cas(&store, "k", None, b"before").await.unwrap();
+
+    silent.store(true, Ordering::SeqCst);
+    let started = std::time::Instant::now();
+    let got = tokio::time::timeout(Duration::from_secs(10), store.get("k"))
+        .await
+        .expect("a read on a silent connection hung");
+    assert!(matches!(got, Err(StoreError::Backend(_))), "{got:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+
+    silent.store(false, Ordering::SeqCst);
+    assert_eq!(data_at(&store, "k").await, Some((1, b"before".to_vec())));
+}
+
+/// A URL's password, user and database are used on every connection: a
+/// server that wants a password serves the URL that gives it (as the
+/// password alone, or a user's of its ACL), in the URL's database; a
+/// wrong password or a database the server does not have fails `connect`
+/// at once, and no error names the password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passwords_users_and_databases_come_from_the_url() {
+    let Some(server) = RedisServer::start_or_skip() else {
+        return;
+    };
+    let client = ::redis::Client::open(server.url()).unwrap();
+    let mut admin = client.get_multiplexed_async_connection().await.unwrap();
+    for command in [
+        &[
+            "ACL",
+            "SETUSER",
+            "teller",
+            "on",
+            ">till-s3cret",
+            "~*",
+            "+@all",
+        ][..],
+        &["CONFIG", "SET", "requirepass", "hunter2"],
+    ] {
+        let mut cmd = ::redis::cmd(command[0]);
+        for arg in &command[1..] {
+            cmd.arg(*arg);
+        }
+        cmd.exec_async(&mut admin).await.unwrap();
+    }
+    let port = server.port();
+
+    let store = RedisStore::connect(&format!("redis://:hunter2@127.0.0.1:{port}/"))
+        .await
+        .unwrap();
+    store
+        .compare_and_set("k", None, b"db0".to_vec(), TTL)
+        .await
+        .unwrap();
+    let teller = RedisStore::connect(&format!("redis://teller:till-s3cret@127.0.0.1:{port}/3"))
+        .await
+        .unwrap();
+    assert_eq!(teller.get("k").await.unwrap(), None, "database 3 is not 0");
+    teller
+        .compare_and_set("k", None, b"db3".to_vec(), TTL)
+        .await
+        .unwrap();
+    assert_eq!(teller.get("k").await.unwrap().unwrap().data, b"db3");
+    assert_eq!(store.get("k").await.unwrap().unwrap().data, b"db0");
+
+    for (url, secret) in [
+        (format!("redis://:wrong-one@127.0.0.1:{port}/"), "wrong-one"),
+        (format!("redis://127.0.0.1:{port}/"), "hunter2"),
+        (
+            format!("redis://teller:nope-s3cret@127.0.0.1:{port}/"),
+            "nope-s3cret",
+        ),
+        (format!("redis://:hunter2@127.0.0.1:{port}/99"), "hunter2"),
+    ] {
+        let err = RedisStore::connect(&url).await.unwrap_err();
+        assert!(matches!(err, StoreError::Backend(_)), "{url}: {err:?}");
+        assert!(!err.to_string().contains(secret), "{err}");
     }
 }

@@ -7,6 +7,7 @@
 //! it opens.
 
 use std::io;
+#[cfg(unix)]
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -37,6 +38,7 @@ enum Addr {
         name: ServerName<'static>,
         tls: tokio_rustls::TlsConnector,
     },
+    #[cfg(unix)]
     Unix(PathBuf),
 }
 
@@ -87,8 +89,11 @@ impl Target {
             ConnectionAddr::Tcp(host, port) => Addr::Tcp(host, port),
             // Not made by a `redis://` URL; named for completeness.
             ConnectionAddr::TcpTls { .. } => return Err(fail("invalid connection URL")),
-            ConnectionAddr::Unix(path) if !tls => Addr::Unix(path),
-            ConnectionAddr::Unix(_) => return Err(fail("invalid connection URL")),
+            // `redis+unix://` and `unix://`: never TLS.
+            #[cfg(unix)]
+            ConnectionAddr::Unix(path) => Addr::Unix(path),
+            #[cfg(not(unix))]
+            ConnectionAddr::Unix(_) => return Err(fail("a Unix socket URL needs a Unix system")),
         };
         let auth = info
             .redis
@@ -129,35 +134,51 @@ impl Target {
                 let tcp = tcp(host, *port).await?;
                 Stream::Tls(Box::new(tls.connect(name.clone(), tcp).await?))
             }
+            #[cfg(unix)]
             Addr::Unix(path) => Stream::Unix(tokio::net::UnixStream::connect(path).await?),
         };
         if let Some((user, password)) = &self.auth {
-            let mut auth = redis::cmd("AUTH");
-            if let Some(user) = user {
-                auth.arg(user);
+            let auth = |user: Option<&String>| {
+                let mut auth = redis::cmd("AUTH");
+                if let Some(user) = user {
+                    auth.arg(user);
+                }
+                auth.arg(password);
+                auth
+            };
+            let mut reply = handshake(&mut stream, &auth(user.as_ref())).await?;
+            // A server before Redis 6 knows no users: a URL that names one
+            // (`redis://h:password@…`, as some hosts gave out) is the
+            // password alone there, as the redis crate read it.
+            if user.is_some() && refused_with(&reply, "wrong number of arguments") {
+                reply = handshake(&mut stream, &auth(None)).await?;
             }
-            auth.arg(password);
             // Whatever the server says, the error names neither.
-            if !matches!(handshake(&mut stream, &auth).await?, Value::Okay) {
-                return Err((
-                    ErrorKind::AuthenticationFailed,
-                    "redis: authentication refused",
-                )
-                    .into());
+            if !matches!(reply, Value::Okay) {
+                return Err((ErrorKind::AuthenticationFailed, "authentication refused").into());
             }
         }
         if self.db != 0 {
             let mut select = redis::cmd("SELECT");
             select.arg(self.db);
             if !matches!(handshake(&mut stream, &select).await?, Value::Okay) {
+                // A kind with no server code: `connect` fails on it.
                 return Err((
-                    ErrorKind::ResponseError,
-                    "redis: SELECT of the URL's database refused",
+                    ErrorKind::InvalidClientConfig,
+                    "the URL's database was refused (SELECT)",
                 )
                     .into());
             }
         }
         Ok(stream)
+    }
+}
+
+/// Whether `reply` is an error whose text contains `text`.
+fn refused_with(reply: &Value, text: &str) -> bool {
+    match reply {
+        Value::ServerError(e) => e.details().is_some_and(|d| d.contains(text)),
+        _ => false,
     }
 }
 
@@ -232,6 +253,7 @@ async fn handshake(stream: &mut Stream, cmd: &redis::Cmd) -> Result<Value, Redis
 pub(super) enum Stream {
     Tcp(TcpStream),
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    #[cfg(unix)]
     Unix(tokio::net::UnixStream),
 }
 
@@ -244,6 +266,7 @@ impl AsyncRead for Stream {
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            #[cfg(unix)]
             Stream::Unix(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
@@ -258,6 +281,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            #[cfg(unix)]
             Stream::Unix(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
@@ -266,6 +290,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_flush(cx),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            #[cfg(unix)]
             Stream::Unix(s) => Pin::new(s).poll_flush(cx),
         }
     }
@@ -274,6 +299,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            #[cfg(unix)]
             Stream::Unix(s) => Pin::new(s).poll_shutdown(cx),
         }
     }

@@ -50,8 +50,8 @@ pub struct RedisStore {
 }
 
 impl fmt::Debug for RedisStore {
-    // Hand-written so the connection, whose client keeps the URL's password,
-    // is never printed.
+    // Hand-written so the connection, which keeps the URL's password to
+    // authenticate the next one it opens, is never printed.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisStore")
             .field("prefix", &self.prefix)
@@ -145,17 +145,6 @@ impl RedisStore {
                 "redis: a CA certificate is only used with a rediss:// (TLS) URL".into(),
             ));
         }
-        // The redis crate skips what is not a certificate, and an empty
-        // trust store would then refuse every server with a puzzling
-        // "unknown issuer": say what is wrong instead.
-        if let Some(pem) = ca_pem {
-            let marker: &[u8] = b"-----BEGIN CERTIFICATE-----";
-            if !pem.windows(marker.len()).any(|w| w == marker) {
-                return Err(StoreError::Backend(
-                    "redis: no PEM certificate in the CA file".into(),
-                ));
-            }
-        }
         let target = Target::new(url, tls, ca_pem)?;
         // Fail fast, retry on the next call: a USSD hop cannot wait seconds
         // for a store. Each call while Redis is down makes one fresh
@@ -172,9 +161,15 @@ impl RedisStore {
             .await;
         let nx_get = match info {
             Ok(info) => takes_nx_get(&info),
-            // Not a refusal by the server (no error code): unreachable,
-            // timed out, or the URL's password refused.
-            Err(e) if e.code().is_none() => return Err(backend(e)),
+            // Not a command refused but no store: unreachable, timed out,
+            // the URL's password or database refused (no server code), or
+            // a password the server wants and the URL does not give.
+            Err(e)
+                if e.code()
+                    .is_none_or(|code| ["NOAUTH", "WRONGPASS"].contains(&code)) =>
+            {
+                return Err(backend(e));
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "redis: INFO refused; a session starts with a read first");
                 false

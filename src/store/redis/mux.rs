@@ -13,7 +13,7 @@
 //! gathered in one write and reads replies with `resp.rs`.
 //!
 //! Why one shared connection, not a pool of connections each used by one
-//! caller at a time: that was built (f0c09d1 … see docs/performance.md)
+//! caller at a time: that was built (b7898d0, docs/performance.md)
 //! and counted 10,000 instructions fewer a round trip than the crate, but
 //! served fewer hops under load. Redis then reads and answers each
 //! caller's commands with system calls of their own, where on one
@@ -27,8 +27,11 @@
 //!   (then an I/O error, which the store retries once). A connection that
 //!   fails (an I/O error, the server closing it, a reply that is not
 //!   RESP2) fails every caller waiting on it with an I/O error, and the
-//!   next call opens a new one: after a Redis restart, the first call
-//!   after the server is back succeeds.
+//!   next call opens a new one, one attempt at a time: after a Redis
+//!   restart, the first call after the server is back succeeds. A caller
+//!   that times out with no reply read at all while it waited closes the
+//!   connection (a silent peer never fails it by itself); one that times
+//!   out behind replies still coming (a Redis slow under load) does not.
 //! - **Cancellation is safe.** A caller that stops waiting (a hop past
 //!   its deadline) leaves its place in the queue: its replies are read and
 //!   dropped, and every later caller gets its own.
@@ -36,7 +39,7 @@
 use std::collections::VecDeque;
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redis::aio::ConnectionLike;
 use redis::{Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, Value};
@@ -46,7 +49,7 @@ use tokio::sync::{oneshot, Notify};
 use super::connect::{Stream, Target};
 use super::resp;
 
-/// The most a connection's read buffer keeps between reads.
+/// The most a connection's buffers keep between uses.
 const KEPT_BUFFER: usize = 64 * 1024;
 
 /// A handle onto the store's connection; clones share it.
@@ -61,12 +64,19 @@ struct Shared {
     response_timeout: Duration,
     /// The connection in use, if one is open.
     live: Mutex<Option<Arc<Queue>>>,
+    /// Held while a connection is opened: one attempt at a time, however
+    /// many callers found none (after a restart, all of those in flight).
+    opening: tokio::sync::Mutex<()>,
+    /// When the last attempt failed: callers that waited for it fail with
+    /// it rather than each try again (with Redis unreachable, one after
+    /// another, each up to the connection timeout).
+    failed_at: Mutex<Option<Instant>>,
 }
 
 /// What callers hand one connection's task, and it hands back.
 struct Queue {
     state: Mutex<QueueState>,
-    /// Something was written to `out` (or the connection is to close).
+    /// Something was written to `out`, or the connection is to close.
     written: Notify,
 }
 
@@ -76,7 +86,10 @@ struct QueueState {
     /// Callers waiting for replies, in the order their commands were
     /// written.
     waiting: VecDeque<Waiting>,
-    /// The task has stopped: nothing more is read or written.
+    /// Replies read so far: a caller that times out closes the connection
+    /// only if none came while it waited.
+    replies: u64,
+    /// The task has stopped, or is to stop: nothing more is written.
     closed: bool,
 }
 
@@ -95,13 +108,15 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn broken(what: &'static str) -> RedisError {
+fn broken(what: String) -> RedisError {
     io::Error::new(io::ErrorKind::ConnectionReset, what).into()
 }
 
 fn timed_out() -> RedisError {
     io::Error::new(io::ErrorKind::TimedOut, "redis did not answer in time").into()
 }
+
+const CLOSED: &str = "the redis connection closed";
 
 impl Mux {
     /// A handle for `target`; nothing is opened until it is used.
@@ -116,36 +131,52 @@ impl Mux {
                 connect_timeout,
                 response_timeout,
                 live: Mutex::new(None),
+                opening: tokio::sync::Mutex::new(()),
+                failed_at: Mutex::new(None),
             }),
         }
     }
 
+    /// The open connection, if there is one.
+    fn open_queue(&self) -> Option<Arc<Queue>> {
+        let live = lock(&self.shared.live);
+        let queue = live.as_ref()?;
+        let open = !lock(&queue.state).closed;
+        open.then(|| Arc::clone(queue))
+    }
+
     /// The open connection, or a new one.
     async fn queue(&self) -> Result<Arc<Queue>, RedisError> {
-        if let Some(queue) = lock(&self.shared.live).as_ref() {
-            if !lock(&queue.state).closed {
-                return Ok(Arc::clone(queue));
-            }
+        if let Some(queue) = self.open_queue() {
+            return Ok(queue);
         }
-        // Callers that find no connection each open one (while Redis is
-        // down, each fails fast on its own); the first stored is kept.
-        let stream = self.shared.target.open(self.shared.connect_timeout).await?;
-        let mut live = lock(&self.shared.live);
-        if let Some(queue) = live.as_ref() {
-            if !lock(&queue.state).closed {
-                return Ok(Arc::clone(queue));
-            }
+        let asked = Instant::now();
+        let _opening = self.shared.opening.lock().await;
+        // Opened by the caller before, while this one waited.
+        if let Some(queue) = self.open_queue() {
+            return Ok(queue);
         }
+        if lock(&self.shared.failed_at).is_some_and(|failed| failed >= asked) {
+            return Err(broken("connecting to redis failed".into()));
+        }
+        let stream = match self.shared.target.open(self.shared.connect_timeout).await {
+            Ok(stream) => stream,
+            Err(e) => {
+                *lock(&self.shared.failed_at) = Some(Instant::now());
+                return Err(e);
+            }
+        };
         let queue = Arc::new(Queue {
             state: Mutex::new(QueueState {
                 out: Vec::with_capacity(4096),
                 waiting: VecDeque::with_capacity(64),
+                replies: 0,
                 closed: false,
             }),
             written: Notify::new(),
         });
         tokio::spawn(drive(stream, Arc::clone(&queue)));
-        *live = Some(Arc::clone(&queue));
+        *lock(&self.shared.live) = Some(Arc::clone(&queue));
         Ok(queue)
     }
 
@@ -162,11 +193,13 @@ impl Mux {
         }
         let queue = self.queue().await?;
         let (answer, answered) = oneshot::channel();
-        {
+        let replies_before = {
             let mut state = lock(&queue.state);
             if state.closed {
-                return Err(broken("the redis connection closed"));
+                return Err(broken(CLOSED.into()));
             }
+            // The commands and their place in line under one lock: the
+            // replies come back in the order the commands went out.
             write(&mut state.out);
             state.waiting.push_back(Waiting {
                 skip,
@@ -174,17 +207,23 @@ impl Mux {
                 values: Vec::with_capacity(count),
                 answer,
             });
-        }
+            state.replies
+        };
         queue.written.notify_one();
         match tokio::time::timeout(self.shared.response_timeout, answered).await {
             Ok(Ok(replies)) => replies,
             // The task stopped without answering: the connection broke.
-            Ok(Err(_)) => Err(broken("the redis connection closed")),
+            Ok(Err(_)) => Err(broken(CLOSED.into())),
             Err(_) => {
-                // A connection whose peer went silent (a network that
-                // drops packets, no reset) would never fail by itself:
-                // the next call opens another.
-                queue.close();
+                // No reply at all while this caller waited: the peer went
+                // silent (a network that drops packets sends no reset, and
+                // such a connection would never fail by itself). Closed,
+                // the next call opens another. A Redis slow but answering
+                // (a queue long under load) keeps its connection.
+                let silent = lock(&queue.state).replies == replies_before;
+                if silent {
+                    queue.close();
+                }
                 Err(timed_out())
             }
         }
@@ -209,51 +248,67 @@ impl Drop for Shared {
     }
 }
 
-/// One connection's task: writes what callers gathered, reads replies and
-/// hands them out in order, until the connection fails.
-async fn drive(mut stream: Stream, queue: Arc<Queue>) {
-    let failure = run(&mut stream, &queue).await;
-    let waiting = {
-        let mut state = lock(&queue.state);
-        state.closed = true;
-        std::mem::take(&mut state.waiting)
-    };
-    for caller in waiting {
-        let _ = caller.answer.send(Err(io::Error::new(
-            io::ErrorKind::ConnectionReset,
-            failure.clone(),
-        )
-        .into()));
+/// Fails whoever still waits when the task ends, however it ends: its
+/// own failure, or dropped with its runtime.
+struct Ending {
+    queue: Arc<Queue>,
+    why: String,
+}
+
+impl Drop for Ending {
+    fn drop(&mut self) {
+        let waiting = {
+            let mut state = lock(&self.queue.state);
+            state.closed = true;
+            std::mem::take(&mut state.waiting)
+        };
+        for caller in waiting {
+            let _ = caller.answer.send(Err(broken(self.why.clone())));
+        }
     }
 }
 
-/// Runs until the connection fails, and says why.
+/// One connection's task: writes what callers gathered, reads replies and
+/// hands them out in order, until the connection fails or is closed.
+async fn drive(mut stream: Stream, queue: Arc<Queue>) {
+    let mut ending = Ending {
+        queue,
+        why: CLOSED.into(),
+    };
+    ending.why = run(&mut stream, &ending.queue).await;
+}
+
+/// Runs until the connection fails or is closed, and says why.
 async fn run(stream: &mut Stream, queue: &Queue) -> String {
     let mut sending = Vec::with_capacity(4096);
     let mut input: Vec<u8> = Vec::with_capacity(4096);
+    let mut values = Vec::with_capacity(64);
     loop {
         // Whatever callers wrote since the last write, in one write.
         {
             let mut state = lock(&queue.state);
             if state.closed {
-                return "the redis connection closed".into();
+                return CLOSED.into();
             }
             std::mem::swap(&mut state.out, &mut sending);
         }
         if !sending.is_empty() {
-            if stream.write_all(&sending).await.is_err() || stream.flush().await.is_err() {
-                return "writing to redis failed".into();
+            if let Err(why) = send(stream, &sending, queue).await {
+                return why;
             }
             sending.clear();
+            if sending.capacity() > KEPT_BUFFER {
+                sending = Vec::with_capacity(4096);
+            }
             // Anything more written meanwhile goes out before reading.
             continue;
         }
-        input.reserve(1024);
+        input.reserve(4096);
         tokio::select! {
             read = stream.read_buf(&mut input) => match read {
                 Ok(0) | Err(_) => return "redis closed the connection".into(),
                 Ok(_) => {
-                    if let Err(what) = hand_out(&mut input, queue) {
+                    if let Err(what) = hand_out(&mut input, &mut values, queue) {
                         return format!("a malformed reply from redis: {what}");
                     }
                 }
@@ -263,18 +318,74 @@ async fn run(stream: &mut Stream, queue: &Queue) -> String {
     }
 }
 
-/// Reads every whole reply in `input` and gives each to the caller it
-/// belongs to; keeps a partial one for the next read.
-fn hand_out(input: &mut Vec<u8>, queue: &Queue) -> Result<(), &'static str> {
-    let mut read = 0;
-    let mut state = lock(&queue.state);
+/// Writes `bytes`, or stops when the connection is closed meanwhile (a
+/// peer that reads nothing more would otherwise hold the write, and this
+/// task, until the kernel gives up: minutes).
+async fn send(stream: &mut Stream, bytes: &[u8], queue: &Queue) -> Result<(), String> {
+    let mut sent = 0;
+    while sent < bytes.len() {
+        // `write` is cancel-safe (nothing written when it loses the race);
+        // `write_all` is not.
+        tokio::select! {
+            wrote = stream.write(&bytes[sent..]) => match wrote {
+                Ok(0) | Err(_) => return Err("writing to redis failed".into()),
+                Ok(n) => sent += n,
+            },
+            () = queue.written.notified() => {
+                if lock(&queue.state).closed {
+                    return Err(CLOSED.into());
+                }
+            }
+        }
+    }
+    // TLS holds what it has not sent yet until flushed; TCP holds nothing.
     loop {
-        let (value, used) = match resp::parse(&input[read..]) {
-            Ok(Some(parsed)) => parsed,
+        tokio::select! {
+            flushed = stream.flush() => {
+                return flushed.map_err(|_| "writing to redis failed".to_owned());
+            }
+            () = queue.written.notified() => {
+                if lock(&queue.state).closed {
+                    return Err(CLOSED.into());
+                }
+            }
+        }
+    }
+}
+
+/// Reads every whole reply in `input` and gives each to the caller it
+/// belongs to; keeps a partial one for the next read. The replies are
+/// read before the queue is locked: callers queue meanwhile.
+fn hand_out(
+    input: &mut Vec<u8>,
+    values: &mut Vec<Value>,
+    queue: &Queue,
+) -> Result<(), &'static str> {
+    let mut read = 0;
+    loop {
+        match resp::parse(&input[read..]) {
+            Ok(Some((value, used))) => {
+                read += used;
+                values.push(value);
+            }
             Ok(None) => break,
             Err(resp::Malformed(what)) => return Err(what),
-        };
-        read += used;
+        }
+    }
+    input.drain(..read);
+    if input.len() > resp::MAX_REPLY {
+        return Err("a reply too large");
+    }
+    // A rare large reply (`INFO`, a long record) leaves no large buffer.
+    if input.is_empty() && input.capacity() > KEPT_BUFFER {
+        *input = Vec::with_capacity(4096);
+    }
+    if values.is_empty() {
+        return Ok(());
+    }
+    let mut state = lock(&queue.state);
+    state.replies += values.len() as u64;
+    for value in values.drain(..) {
         // A RESP2 server sends nothing it was not asked for.
         let Some(caller) = state.waiting.front_mut() else {
             return Err("a reply nobody asked for");
@@ -291,15 +402,6 @@ fn hand_out(input: &mut Vec<u8>, queue: &Queue) -> Result<(), &'static str> {
                 let _ = done.answer.send(Ok(done.values));
             }
         }
-    }
-    drop(state);
-    input.drain(..read);
-    if input.len() > resp::MAX_REPLY {
-        return Err("a reply too large");
-    }
-    // A rare large reply (`INFO`, a long record) leaves no large buffer.
-    if input.is_empty() && input.capacity() > KEPT_BUFFER {
-        *input = Vec::with_capacity(4096);
     }
     Ok(())
 }
@@ -319,10 +421,10 @@ impl ConnectionLike for Mux {
             let mut replies = self
                 .round_trip(|out| resp::write_command(out, cmd), 0, 1)
                 .await?;
-            match replies.pop() {
-                Some(reply) if replies.is_empty() => Ok(reply),
-                _ => Err(malformed_count(replies.len())),
+            if replies.len() != 1 {
+                return Err(malformed_count(replies.len()));
             }
+            replies.pop().ok_or_else(|| malformed_count(0))
         })
     }
 
