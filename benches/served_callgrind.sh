@@ -89,7 +89,7 @@ count "bare handler behind the server limits" 18211 bank -- target/release/examp
 count "first hop, memory store" 18212 first -- "$BIN" serve --addr 127.0.0.1:18212 --store memory $LIMITS --records "sqlite:$tmp/m1.db"
 count "floor: keeping 682 bytes a request" 18213 bank -- target/release/examples/fixed_con --limits --keep 682 127.0.0.1:18213
 count "bank choice, memory store" 18214 bank -- "$BIN" serve --addr 127.0.0.1:18214 --store memory $LIMITS --records "sqlite:$tmp/m2.db"
-count "floor: a bank choice's Redis pipeline" 18215 bank -- target/release/examples/fixed_con --limits --redis redis://127.0.0.1:16395 127.0.0.1:18215
+count "floor: a bank choice's Redis writes, through the store" 18215 bank -- target/release/examples/fixed_con --limits --redis redis://127.0.0.1:16395 127.0.0.1:18215
 export CONNECTFLOW_SEAL_KEY=$(printf '%064d' 7)
 count "first hop, Redis store" 18216 first -- "$BIN" serve --addr 127.0.0.1:18216 --store redis://127.0.0.1:16396 $LIMITS --records "sqlite:$tmp/r1.db"
 count "bank choice, Redis store" 18217 bank -- "$BIN" serve --addr 127.0.0.1:18217 --store redis://127.0.0.1:16396 $LIMITS --records "sqlite:$tmp/r2.db"

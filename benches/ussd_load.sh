@@ -29,8 +29,8 @@ target/release/examples/fixed_con 127.0.0.1:18082 >"$tmp/bare.log" 2>&1 & pids+=
 target/release/examples/fixed_con --limits 127.0.0.1:18084 >"$tmp/limits.log" 2>&1 & limits_pid=$!; pids+=($!)
 # Two floors: the least a session-creating hop can cost, whatever its code
 # does. The bare handler keeping as many bytes a request as a parked
-# session takes (the memory store's rows), and sending Redis a bank
-# choice's pipeline (the Redis rows). fixed_con.rs says what each does.
+# session takes (the memory store's rows), and writing what a bank choice
+# writes through the Redis store (the Redis rows). fixed_con.rs says what each does.
 target/release/examples/fixed_con --limits --keep 682 127.0.0.1:18086 >"$tmp/keep.log" 2>&1 & keep_pid=$!; pids+=($!)
 "$BIN" serve --addr 127.0.0.1:18081 --store memory $LIMITS --records "sqlite:$tmp/mem-records.db" >"$tmp/mem.log" 2>&1 & mem_pid=$!; pids+=($!)
 # The same two at steady state. Every row above measures a store that only
@@ -77,7 +77,7 @@ fill_steady http://127.0.0.1:18088 http://127.0.0.1:18089
 row "floor at steady state: keeping 682 bytes a request, each replacing the oldest of 200,000" http://127.0.0.1:18088 bank "—"
 row "bank-choice hop at steady state (sessions expire 2 s after their hop, as fast as they come), memory store" http://127.0.0.1:18089 bank "≥ 70 %"
 row "first hop, Redis store" http://127.0.0.1:18083 hop "≥ 50 %"
-row "floor: the bare handler sending Redis a bank choice's pipeline (two SET NX GET, TIME)" http://127.0.0.1:18087 bank "—"
+row "floor: the bare handler writing a bank choice's session and index through the Redis store" http://127.0.0.1:18087 bank "—"
 row "bank-choice hop (new sealed session written), Redis store" http://127.0.0.1:18083 bank "≥ 50 %"
 
 # Where a ratio goes: the CPU each hop costs the server, and redis-server,
@@ -91,7 +91,7 @@ cpu_row "first hop, memory store" http://127.0.0.1:18081 hop "$mem_pid"
 cpu_row "bank choice, memory store" http://127.0.0.1:18081 bank "$mem_pid"
 cpu_row "floor at steady state: keeping 682 bytes, the oldest replaced" http://127.0.0.1:18088 bank "$keep_steady_pid"
 cpu_row "bank choice at steady state, memory store" http://127.0.0.1:18089 bank "$mem_steady_pid"
-cpu_row "floor: a bank choice's Redis pipeline" http://127.0.0.1:18087 bank "$floor_pid" "$floor_redis_pid"
+cpu_row "floor: a bank choice's Redis writes, through the store" http://127.0.0.1:18087 bank "$floor_pid" "$floor_redis_pid"
 cpu_row "first hop, Redis store" http://127.0.0.1:18083 hop "$rserve_pid" "$redis_pid"
 cpu_row "bank choice, Redis store" http://127.0.0.1:18083 bank "$rserve_pid" "$redis_pid"
 cleanup; pids=()

@@ -80,6 +80,12 @@ fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
 /// Reads one reply from the front of `buf`: the value and how many bytes
 /// it took, `Ok(None)` if `buf` holds only part of one (read more, then
 /// call again from the same start).
+///
+/// A reply split across reads is read again from its start after each:
+/// the store's replies are a few hundred bytes, whole in one read, and a
+/// server that sent megabytes in small pieces would cost time growing
+/// with their square, bounded by [`MAX_REPLY`] (a parser that resumes
+/// where it stopped is not worth its state for replies this size).
 pub(super) fn parse(buf: &[u8]) -> Result<Option<(Value, usize)>, Malformed> {
     let mut at = 0;
     match value(buf, &mut at, 0)? {
