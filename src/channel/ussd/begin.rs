@@ -294,9 +294,12 @@ impl UssdService {
         state.first = linked_first;
         // Both on the heap (1.8 KB): held here across this future's awaits
         // and handed boxed to the turn, they are not copied at each level.
+        // The record's flow is the flow's snapshot only once something
+        // saves it: every save below takes the snapshot first (the turn's,
+        // `list_changed`'s), and an answer refused saves nothing.
         let (mut session, mut flow) =
             self.service
-                .start_boxed(self.partner(), None, customer, state)?;
+                .start_unsaved(self.partner(), None, customer, state)?;
         let remembered = shown_list.is_some();
         let stood_in = self.read_list(&mut flow, shown_list, reply_by).await?;
         // With no screen remembered and this instance's list changed in the

@@ -99,6 +99,30 @@ impl Snapshot {
         self.catalogue
     }
 
+    /// What a record holds before its flow's first snapshot: the default
+    /// configuration, no list yet, nothing pending. Made without
+    /// allocating, for a record whose flow is snapshotted before it is
+    /// first saved (`SessionService::start_unsaved`); restored, it starts
+    /// a flow of the service's defaults afresh.
+    #[cfg(feature = "service")]
+    pub(crate) fn unstarted() -> Snapshot {
+        Snapshot {
+            v: SNAPSHOT_VERSION,
+            config: FlowConfig::default(),
+            state: State::LoadingInstitutions(LoadingInstitutions {
+                request: None,
+                attempt: 0,
+                notice: None,
+            }),
+            catalogue: None,
+            next_id: 1,
+            counters: Counters::default(),
+            timers: Timers::default(),
+            effects: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
     /// JSON bytes.
     pub fn to_json(&self) -> Vec<u8> {
         // Serializing these plain data types cannot fail (no non-string map
