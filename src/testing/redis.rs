@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The Unix socket's name in the server's directory.
+const SOCKET: &str = "redis.sock";
+
 /// How long a fresh server gets to answer PING.
 const START_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -85,6 +88,12 @@ impl RedisServer {
     /// `redis://127.0.0.1:<port>/`.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// `redis+unix://<its directory>/redis.sock`: the same server on a Unix
+    /// socket.
+    pub fn unix_url(&self) -> String {
+        format!("redis+unix://{}", self.dir.join(SOCKET).display())
     }
 
     /// The port it listens on (kept across [`restart`](Self::restart)).
@@ -209,6 +218,11 @@ fn spawn_and_wait(port: u16, dir: &Path, persistent: bool) -> Result<Child, Stri
         .arg(dir)
         .arg("--logfile")
         .arg(&log)
+        // And on a Unix socket in its directory (`unix_url`), only the
+        // owner's.
+        .arg("--unixsocket")
+        .arg(dir.join(SOCKET))
+        .args(["--unixsocketperm", "700"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

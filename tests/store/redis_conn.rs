@@ -1,7 +1,8 @@
 //! The Redis store's own connection (`src/store/redis/mux.rs`): many
 //! callers at once share one connection and each gets its own replies, a
-//! caller that gives up half way never hands its reply to the next, and a
-//! server that answers garbage is an error, not a panic or a hang.
+//! caller that gives up half way never hands its reply to the next, a
+//! server that answers garbage is an error, not a panic or a hang, a long
+//! reply in small pieces reads whole, and a Unix socket's URL connects.
 
 use super::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -133,6 +134,13 @@ async fn a_dropped_store_closes_its_connection() {
 /// A TCP proxy in front of `redis` that, while `silent`, passes nothing
 /// either way and closes nothing: a network that drops packets.
 async fn silencing_proxy(redis: String, silent: Arc<std::sync::atomic::AtomicBool>) -> String {
+    proxy(redis, silent, usize::MAX).await
+}
+
+/// A TCP proxy in front of `redis`: while `silent` it passes nothing; it
+/// passes Redis's bytes on in pieces of at most `piece` bytes, each sent
+/// on its own (a slow or lossy network's segments).
+async fn proxy(redis: String, silent: Arc<std::sync::atomic::AtomicBool>, piece: usize) -> String {
     use std::sync::atomic::Ordering;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -141,6 +149,7 @@ async fn silencing_proxy(redis: String, silent: Arc<std::sync::atomic::AtomicBoo
             let Ok(server) = tokio::net::TcpStream::connect(&redis).await else {
                 return;
             };
+            client.set_nodelay(true).unwrap();
             let (mut client_rx, mut client_tx) = client.into_split();
             let (mut server_rx, mut server_tx) = server.into_split();
             let up = Arc::clone(&silent);
@@ -156,15 +165,46 @@ async fn silencing_proxy(redis: String, silent: Arc<std::sync::atomic::AtomicBoo
             tokio::spawn(async move {
                 let mut buf = vec![0u8; 64 * 1024];
                 while let Ok(n @ 1..) = server_rx.read(&mut buf).await {
-                    if !down.load(Ordering::SeqCst) && client_tx.write_all(&buf[..n]).await.is_err()
-                    {
-                        return;
+                    if down.load(Ordering::SeqCst) {
+                        continue;
+                    }
+                    for bytes in buf[..n].chunks(piece) {
+                        if client_tx.write_all(bytes).await.is_err() {
+                            return;
+                        }
+                        // Sent before the next piece is written.
+                        tokio::task::yield_now().await;
                     }
                 }
             });
         }
     });
     format!("redis://{addr}/")
+}
+
+/// A record near the largest the store keeps (256 KiB), its reply arriving
+/// in pieces of 1,000 bytes, reads back whole; and so does the next
+/// read on the same connection, of another key (the reply reader, told
+/// how long a bulk string is, waits for all of it and takes no more).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_reply_in_small_pieces_reads_whole() {
+    use std::sync::atomic::AtomicBool;
+    let Some(server) = RedisServer::start_or_skip() else {
+        return;
+    };
+    let quiet = Arc::new(AtomicBool::new(false));
+    let url = proxy(format!("127.0.0.1:{}", server.port()), quiet, 1000).await;
+    let store: Store = Arc::new(RedisStore::connect(&url).await.unwrap());
+    let long: Vec<u8> = (0..250_000u32).map(|i| (i % 251) as u8).collect();
+    cas(&store, "long", None, &long).await.unwrap();
+    cas(&store, "short", None, b"S").await.unwrap();
+    for _ in 0..3 {
+        let got = tokio::time::timeout(Duration::from_secs(10), data_at(&store, "long"))
+            .await
+            .expect("a long reply in pieces was never read");
+        assert_eq!(got, Some((1, long.clone())));
+        assert_eq!(data_at(&store, "short").await, Some((1, b"S".to_vec())));
+    }
 }
 
 /// A peer gone silent (no reply, no reset) fails an operation within the
@@ -261,4 +301,28 @@ async fn passwords_users_and_databases_come_from_the_url() {
         assert!(matches!(err, StoreError::Backend(_)), "{url}: {err:?}");
         assert!(!err.to_string().contains(secret), "{err}");
     }
+}
+
+/// A `redis+unix://` URL connects over the Unix socket: records written
+/// through it are the server's (read back over TCP), and a socket path
+/// where no server listens fails `connect` at once.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unix_socket_url_connects() {
+    let Some(server) = RedisServer::start_or_skip() else {
+        return;
+    };
+    let unix: Store = Arc::new(RedisStore::connect(&server.unix_url()).await.unwrap());
+    cas(&unix, "k", None, b"over the socket").await.unwrap();
+    let tcp: Store = Arc::new(RedisStore::connect(server.url()).await.unwrap());
+    assert_eq!(
+        data_at(&tcp, "k").await,
+        Some((1, b"over the socket".to_vec()))
+    );
+    let nowhere = format!("{}.absent", server.unix_url());
+    let refused = RedisStore::connect(&nowhere).await;
+    assert!(
+        matches!(refused, Err(StoreError::Backend(_))),
+        "{refused:?}"
+    );
 }

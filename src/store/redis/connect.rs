@@ -231,10 +231,10 @@ async fn handshake(stream: &mut Stream, cmd: &redis::Cmd) -> Result<Value, Redis
     stream.flush().await?;
     let mut input = Vec::with_capacity(256);
     loop {
-        match resp::parse(&input) {
-            Ok(Some((value, _))) => return Ok(value),
-            Ok(None) if input.len() > 64 * 1024 => break,
-            Ok(None) => {
+        match resp::read(&input) {
+            Ok(resp::Read::Reply(value, _)) => return Ok(value),
+            Ok(resp::Read::Partial { .. }) if input.len() > 64 * 1024 => break,
+            Ok(resp::Read::Partial { .. }) => {
                 if stream.read_buf(&mut input).await? == 0 {
                     return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into());
                 }

@@ -283,6 +283,8 @@ async fn run(stream: &mut Stream, queue: &Queue) -> String {
     let mut sending = Vec::with_capacity(4096);
     let mut input: Vec<u8> = Vec::with_capacity(4096);
     let mut values = Vec::with_capacity(64);
+    // The length `input` must reach before a reply can be read from it.
+    let mut need: usize = 0;
     loop {
         // Whatever callers wrote since the last write, in one write.
         {
@@ -303,15 +305,18 @@ async fn run(stream: &mut Stream, queue: &Queue) -> String {
             // Anything more written meanwhile goes out before reading.
             continue;
         }
-        input.reserve(4096);
+        // Room for the rest of a reply known to be long, in one read.
+        input.reserve(need.saturating_sub(input.len()).max(4096));
         tokio::select! {
             read = stream.read_buf(&mut input) => match read {
                 Ok(0) | Err(_) => return "redis closed the connection".into(),
-                Ok(_) => {
-                    if let Err(what) = hand_out(&mut input, &mut values, queue) {
-                        return format!("a malformed reply from redis: {what}");
-                    }
-                }
+                // A reply known to need more bytes is not read again
+                // until they have come (resp.rs).
+                Ok(_) if input.len() < need => {}
+                Ok(_) => match hand_out(&mut input, &mut values, queue) {
+                    Ok(more) => need = more,
+                    Err(what) => return format!("a malformed reply from redis: {what}"),
+                },
             },
             () = queue.written.notified() => {
                 // Woken by the first caller to write, this task would run
@@ -362,24 +367,25 @@ async fn send(stream: &mut Stream, bytes: &[u8], queue: &Queue) -> Result<(), St
 }
 
 /// Reads every whole reply in `input` and gives each to the caller it
-/// belongs to; keeps a partial one for the next read. The replies are
+/// belongs to; keeps a partial one for the next read, and returns the
+/// length `input` must reach before that one can be read. The replies are
 /// read before the queue is locked: callers queue meanwhile.
 fn hand_out(
     input: &mut Vec<u8>,
     values: &mut Vec<Value>,
     queue: &Queue,
-) -> Result<(), &'static str> {
+) -> Result<usize, &'static str> {
     let mut read = 0;
-    loop {
-        match resp::parse(&input[read..]) {
-            Ok(Some((value, used))) => {
+    let need = loop {
+        match resp::read(&input[read..]) {
+            Ok(resp::Read::Reply(value, used)) => {
                 read += used;
                 values.push(value);
             }
-            Ok(None) => break,
+            Ok(resp::Read::Partial { need }) => break need,
             Err(resp::Malformed(what)) => return Err(what),
         }
-    }
+    };
     input.drain(..read);
     if input.len() > resp::MAX_REPLY {
         return Err("a reply too large");
@@ -389,7 +395,7 @@ fn hand_out(
         *input = Vec::with_capacity(4096);
     }
     if values.is_empty() {
-        return Ok(());
+        return Ok(need);
     }
     let mut state = lock(&queue.state);
     state.replies += values.len() as u64;
@@ -411,7 +417,7 @@ fn hand_out(
             }
         }
     }
-    Ok(())
+    Ok(need)
 }
 
 fn malformed_count(got: usize) -> RedisError {

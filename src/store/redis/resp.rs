@@ -77,20 +77,43 @@ fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
     }
 }
 
-/// Reads one reply from the front of `buf`: the value and how many bytes
-/// it took, `Ok(None)` if `buf` holds only part of one (read more, then
-/// call again from the same start).
+/// What [`read`] found at the front of a buffer.
+#[derive(Debug, PartialEq)]
+pub(super) enum Read {
+    /// A whole reply, and how many bytes it took.
+    Reply(Value, usize),
+    /// Part of one: no reply can be read before the buffer holds `need`
+    /// bytes (past what it holds, and no further than the reply's end).
+    Partial {
+        /// The length the buffer must reach before it is read again.
+        need: usize,
+    },
+}
+
+/// Reads one reply from the front of `buf`, or says how long `buf` must
+/// grow before the next try, which starts again from the same start.
 ///
-/// A reply split across reads is read again from its start after each:
-/// the store's replies are a few hundred bytes, whole in one read, and a
-/// server that sent megabytes in small pieces would cost time growing
-/// with their square, bounded by [`MAX_REPLY`] (a parser that resumes
-/// where it stopped is not worth its state for replies this size).
-pub(super) fn parse(buf: &[u8]) -> Result<Option<(Value, usize)>, Malformed> {
+/// A bulk string announces its length, so a large one (a long record,
+/// `INFO`) split across many reads is read once, when its last byte has
+/// come, not once a read: only a reply of many small elements is read
+/// again after each read that ends inside it, and the store asks for none
+/// (its arrays are a pipeline's two or three replies).
+pub(super) fn read(buf: &[u8]) -> Result<Read, Malformed> {
     let mut at = 0;
-    match value(buf, &mut at, 0)? {
-        Some(v) => Ok(Some((v, at))),
-        None => Ok(None),
+    let mut need = 0;
+    match value(buf, &mut at, 0, &mut need)? {
+        Some(v) => Ok(Read::Reply(v, at)),
+        None => Ok(Read::Partial { need }),
+    }
+}
+
+/// [`read`] without the length to wait for: the value and how many bytes
+/// it took, `Ok(None)` if `buf` holds only part of one.
+#[cfg(test)]
+pub(super) fn parse(buf: &[u8]) -> Result<Option<(Value, usize)>, Malformed> {
+    match read(buf)? {
+        Read::Reply(v, used) => Ok(Some((v, used))),
+        Read::Partial { .. } => Ok(None),
     }
 }
 
@@ -136,13 +159,23 @@ fn text(bytes: &[u8]) -> Result<&str, Malformed> {
     std::str::from_utf8(bytes).map_err(|_| Malformed("a status line not in UTF-8"))
 }
 
-fn value(buf: &[u8], at: &mut usize, depth: usize) -> Result<Option<Value>, Malformed> {
+/// The reply starting at `*at`, moving `*at` past it; when `buf` ends
+/// inside it, `None` and `*need` the length `buf` must reach first.
+fn value(
+    buf: &[u8],
+    at: &mut usize,
+    depth: usize,
+    need: &mut usize,
+) -> Result<Option<Value>, Malformed> {
     let start = *at;
     let Some(&kind) = buf.get(start) else {
+        *need = start + 1;
         return Ok(None);
     };
     *at += 1;
     let Some(head) = line(buf, at)? else {
+        // The line's end may be the next byte (its `\n`).
+        *need = buf.len() + 1;
         *at = start;
         return Ok(None);
     };
@@ -174,6 +207,7 @@ fn value(buf: &[u8], at: &mut usize, depth: usize) -> Result<Option<Value>, Malf
                     .ok_or(Malformed("a length too large"))?;
                 // The body and its CRLF, or wait for them.
                 if buf.len() < end + 2 {
+                    *need = end + 2;
                     *at = start;
                     return Ok(None);
                 }
@@ -193,7 +227,7 @@ fn value(buf: &[u8], at: &mut usize, depth: usize) -> Result<Option<Value>, Malf
                 }
                 let mut items = Vec::with_capacity(len.min(MAX_PREALLOCATED));
                 for _ in 0..len {
-                    match value(buf, at, depth + 1)? {
+                    match value(buf, at, depth + 1, need)? {
                         Some(item) => items.push(item),
                         None => {
                             *at = start;

@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 use redis::Value;
 
-use super::{parse, write_command, Malformed, MAX_DEPTH};
+use super::{parse, read, write_command, Malformed, Read, MAX_DEPTH};
 
 /// A reply as a RESP2 server writes it.
 fn encode(value: &Value, out: &mut Vec<u8>) {
@@ -90,6 +90,29 @@ proptest! {
         for cut in 0..bytes.len() {
             prop_assert_eq!(parse(&bytes[..cut]), Ok(None), "prefix of {}", cut);
         }
+    }
+
+    /// A strict prefix of a reply asks for more than it holds and no more
+    /// than the whole reply: the reader waits for the bytes it needs (a
+    /// long bulk string is read once, when it has all come) and never
+    /// waits past a reply's end for bytes that may never come.
+    #[test]
+    fn a_partial_reply_asks_for_no_more_than_the_reply(value in reply(), tail in proptest::collection::vec(any::<u8>(), 0..8)) {
+        let mut bytes = Vec::new();
+        encode(&value, &mut bytes);
+        let whole = bytes.len();
+        for cut in 0..whole {
+            match read(&bytes[..cut]) {
+                Ok(Read::Partial { need }) => {
+                    prop_assert!(need > cut, "cut {}: need {}", cut, need);
+                    prop_assert!(need <= whole, "cut {}: need {} past {}", cut, need, whole);
+                }
+                other => prop_assert!(false, "cut {}: {:?}", cut, other),
+            }
+        }
+        // Whatever follows it (the next reply, part of one) is not taken.
+        bytes.extend_from_slice(&tail);
+        prop_assert_eq!(read(&bytes), Ok(Read::Reply(value, whole)));
     }
 
     /// Two replies back to back (a pipeline's) read one at a time, each
