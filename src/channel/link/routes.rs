@@ -149,7 +149,7 @@ impl LinkService {
             Err(e) => (e.outcome(), e.into_response()),
         };
         if let Some(metrics) = &self.metrics {
-            metrics.turn("link", outcome, started.elapsed());
+            metrics.turn_named("link", outcome, started.elapsed());
         }
         response
     }
