@@ -147,6 +147,7 @@ impl Metrics {
     }
 
     /// [`turn`](Self::turn) for names known when the crate is built.
+    #[cfg(feature = "link")]
     pub(crate) fn turn_named(
         &self,
         channel: &'static str,
