@@ -32,6 +32,8 @@ pub struct RedisServer {
     child: Child,
     dir: PathBuf,
     persistent: bool,
+    /// The Unix socket it also listens on, when started with one.
+    unix: Option<PathBuf>,
 }
 
 impl RedisServer {
@@ -46,7 +48,16 @@ impl RedisServer {
     /// server is a failure, never a silent skip, because the tests it would
     /// hide are the point. Also when the server does not start.
     pub fn start_or_skip() -> Option<RedisServer> {
-        RedisServer::available().then(|| RedisServer::start(false))
+        RedisServer::available().then(|| RedisServer::start(false, false))
+    }
+
+    /// As [`start_or_skip`](Self::start_or_skip), the server listening on a
+    /// Unix socket in its directory too ([`unix_url`](Self::unix_url)).
+    /// Only on request: a socket's path is limited to about 100 bytes, which
+    /// a deep temporary directory (macOS's, some CI's) can pass, and every
+    /// other test's server must not fail for it.
+    pub fn start_with_unix_socket_or_skip() -> Option<RedisServer> {
+        RedisServer::available().then(|| RedisServer::start(false, true))
     }
 
     /// As [`start_or_skip`](Self::start_or_skip), but every write is kept in
@@ -54,7 +65,7 @@ impl RedisServer {
     /// [`stop`](Self::stop) and [`restart`](Self::restart), as a production
     /// Redis with persistence does.
     pub fn start_persistent_or_skip() -> Option<RedisServer> {
-        RedisServer::available().then(|| RedisServer::start(true))
+        RedisServer::available().then(|| RedisServer::start(true, false))
     }
 
     /// `redis-server` is on PATH; in CI its absence is a failure.
@@ -91,9 +102,10 @@ impl RedisServer {
     }
 
     /// `redis+unix://<its directory>/redis.sock`: the same server on a Unix
-    /// socket.
-    pub fn unix_url(&self) -> String {
-        format!("redis+unix://{}", self.dir.join(SOCKET).display())
+    /// socket, when [started with one](Self::start_with_unix_socket_or_skip).
+    pub fn unix_url(&self) -> Option<String> {
+        let socket = self.unix.as_ref()?;
+        Some(format!("redis+unix://{}", socket.display()))
     }
 
     /// The port it listens on (kept across [`restart`](Self::restart)).
@@ -101,19 +113,20 @@ impl RedisServer {
         self.port
     }
 
-    fn start(persistent: bool) -> RedisServer {
+    fn start(persistent: bool, unix: bool) -> RedisServer {
         let dir = std::env::temp_dir().join(format!(
             "connectflow-redis-{}-{}",
             std::process::id(),
             unique()
         ));
         std::fs::create_dir_all(&dir).expect("create a temp dir for redis-server");
+        let unix = unix.then(|| dir.join(SOCKET));
         // The free port found by binding :0 can be taken by someone else
         // before redis binds it; a server that exits at once gets a new port.
         let mut last_error = String::new();
         for _ in 0..5 {
             let port = free_port();
-            match spawn_and_wait(port, &dir, persistent) {
+            match spawn_and_wait(port, &dir, persistent, unix.as_deref()) {
                 Ok(child) => {
                     return RedisServer {
                         url: format!("redis://127.0.0.1:{port}/"),
@@ -121,6 +134,7 @@ impl RedisServer {
                         child,
                         dir,
                         persistent,
+                        unix,
                     }
                 }
                 Err(e) => last_error = e,
@@ -150,7 +164,7 @@ impl RedisServer {
         // port nobody else was told about it, so no retry on another port.
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
-            match spawn_and_wait(self.port, &self.dir, self.persistent) {
+            match spawn_and_wait(self.port, &self.dir, self.persistent, self.unix.as_deref()) {
                 Ok(child) => {
                     self.child = child;
                     return;
@@ -202,9 +216,22 @@ pub(super) fn free_port() -> u16 {
 
 /// Spawns redis-server on `port` and waits until it answers PING; on failure
 /// the child is reaped and the reason carries the end of its log.
-fn spawn_and_wait(port: u16, dir: &Path, persistent: bool) -> Result<Child, String> {
+fn spawn_and_wait(
+    port: u16,
+    dir: &Path,
+    persistent: bool,
+    unix: Option<&Path>,
+) -> Result<Child, String> {
     let log = dir.join(format!("redis-{port}.log"));
-    let mut child = Command::new("redis-server")
+    let mut command = Command::new("redis-server");
+    if let Some(socket) = unix {
+        // Only the owner's: the tests' own process connects.
+        command
+            .arg("--unixsocket")
+            .arg(socket)
+            .args(["--unixsocketperm", "700"]);
+    }
+    let mut child = command
         .args(["--port", &port.to_string()])
         .args(["--bind", "127.0.0.1"])
         // No RDB snapshots, and no AOF unless asked: an empty server after a
@@ -218,11 +245,6 @@ fn spawn_and_wait(port: u16, dir: &Path, persistent: bool) -> Result<Child, Stri
         .arg(dir)
         .arg("--logfile")
         .arg(&log)
-        // And on a Unix socket in its directory (`unix_url`), only the
-        // owner's.
-        .arg("--unixsocket")
-        .arg(dir.join(SOCKET))
-        .args(["--unixsocketperm", "700"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -182,6 +182,14 @@ async fn proxy(redis: String, silent: Arc<std::sync::atomic::AtomicBool>, piece:
     format!("redis://{addr}/")
 }
 
+/// `read`'s outcome, or a failure after 10 s: a reply waited for past its
+/// end would otherwise hang the test.
+async fn within<T>(read: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(10), read)
+        .await
+        .expect("a long reply in pieces was never read")
+}
+
 /// A record near the largest the store keeps (256 KiB), its reply arriving
 /// in pieces of 1,000 bytes, reads back whole; and so does the next
 /// read on the same connection, of another key (the reply reader, told
@@ -199,11 +207,24 @@ async fn a_long_reply_in_small_pieces_reads_whole() {
     cas(&store, "long", None, &long).await.unwrap();
     cas(&store, "short", None, b"S").await.unwrap();
     for _ in 0..3 {
-        let got = tokio::time::timeout(Duration::from_secs(10), data_at(&store, "long"))
-            .await
-            .expect("a long reply in pieces was never read");
-        assert_eq!(got, Some((1, long.clone())));
+        assert_eq!(
+            within(data_at(&store, "long")).await,
+            Some((1, long.clone()))
+        );
         assert_eq!(data_at(&store, "short").await, Some((1, b"S".to_vec())));
+    }
+    // Both at once, each order: a whole reply then part of the long one
+    // in the same read (the part waited for from where it starts, not
+    // from the start of the read), and the long one then the short.
+    for _ in 0..3 {
+        let (short, long_read) =
+            within(async { tokio::join!(data_at(&store, "short"), data_at(&store, "long")) }).await;
+        assert_eq!(short, Some((1, b"S".to_vec())));
+        assert_eq!(long_read, Some((1, long.clone())));
+        let (long_read, short) =
+            within(async { tokio::join!(data_at(&store, "long"), data_at(&store, "short")) }).await;
+        assert_eq!(short, Some((1, b"S".to_vec())));
+        assert_eq!(long_read, Some((1, long.clone())));
     }
 }
 
@@ -309,17 +330,18 @@ async fn passwords_users_and_databases_come_from_the_url() {
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_unix_socket_url_connects() {
-    let Some(server) = RedisServer::start_or_skip() else {
+    let Some(server) = RedisServer::start_with_unix_socket_or_skip() else {
         return;
     };
-    let unix: Store = Arc::new(RedisStore::connect(&server.unix_url()).await.unwrap());
+    let socket = server.unix_url().unwrap();
+    let unix: Store = Arc::new(RedisStore::connect(&socket).await.unwrap());
     cas(&unix, "k", None, b"over the socket").await.unwrap();
     let tcp: Store = Arc::new(RedisStore::connect(server.url()).await.unwrap());
     assert_eq!(
         data_at(&tcp, "k").await,
         Some((1, b"over the socket".to_vec()))
     );
-    let nowhere = format!("{}.absent", server.unix_url());
+    let nowhere = format!("{socket}.absent");
     let refused = RedisStore::connect(&nowhere).await;
     assert!(
         matches!(refused, Err(StoreError::Backend(_))),

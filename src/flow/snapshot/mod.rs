@@ -100,10 +100,11 @@ impl Snapshot {
     }
 
     /// What a record holds before its flow's first snapshot: the default
-    /// configuration, no list yet, nothing pending. Made without
-    /// allocating, for a record whose flow is snapshotted before it is
-    /// first saved (`SessionService::start_unsaved`); restored, it starts
-    /// a flow of the service's defaults afresh.
+    /// configuration (`FlowConfig::default()`: no reference, no
+    /// customer), no list yet, nothing pending. Made without allocating,
+    /// for a record whose flow is snapshotted before it is first saved
+    /// (`SessionService::start_unsaved`); never stored (a debug build
+    /// checks every record it encodes).
     #[cfg(feature = "service")]
     pub(crate) fn unstarted() -> Snapshot {
         Snapshot {

@@ -149,6 +149,13 @@ impl<S> Session<S> {
 
 impl<S: ChannelState> Session<S> {
     pub(crate) fn to_bytes(&self) -> Result<Vec<u8>, serde_json::Error> {
+        // A record made by `start_unsaved` holds a placeholder until the
+        // turn that saves it takes the flow's snapshot: one stored before
+        // that would restore to a flow of no reference (start.rs).
+        debug_assert!(
+            self.flow != crate::flow::Snapshot::unstarted(),
+            "a session record saved before its flow's snapshot was taken"
+        );
         codec::encode(self)
     }
 

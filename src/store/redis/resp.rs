@@ -30,6 +30,9 @@ const MAX_PREALLOCATED: usize = 64;
 /// should not trust with its memory.
 pub(super) const MAX_REPLY: usize = 16 * 1024 * 1024;
 
+/// Room past [`MAX_REPLY`] for a reply's headers and line ends.
+const HEADER_ROOM: usize = 64;
+
 /// A reply that is not RESP2: the connection it came on is dropped.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) struct Malformed(pub(super) &'static str);
@@ -103,6 +106,9 @@ pub(super) fn read(buf: &[u8]) -> Result<Read, Malformed> {
     let mut need = 0;
     match value(buf, &mut at, 0, &mut need)? {
         Some(v) => Ok(Read::Reply(v, at)),
+        // Counted from the reply's start, this bounds the whole reply (an
+        // array of large strings too) and the room kept for it.
+        None if need > MAX_REPLY + HEADER_ROOM => Err(Malformed("a reply too large")),
         None => Ok(Read::Partial { need }),
     }
 }

@@ -200,6 +200,20 @@ fn malformed_replies_are_refused() {
         parse(format!("${}\r\n", super::MAX_REPLY + 1).as_bytes()),
         Err(Malformed("a reply too large"))
     );
+    // Nor is an array whose strings, each within it, pass it together:
+    // refused when the second's length comes, before its bytes.
+    let n = super::MAX_REPLY - 100;
+    let mut two = format!("*2\r\n${n}\r\n").into_bytes();
+    two.resize(two.len() + n, b'x');
+    two.extend_from_slice(format!("\r\n${n}\r\n").as_bytes());
+    assert_eq!(read(&two), Err(Malformed("a reply too large")));
+    // One that fits is waited for, its whole length asked for at once.
+    assert_eq!(
+        read(format!("${n}\r\n").as_bytes()),
+        Ok(Read::Partial {
+            need: n + format!("${n}\r\n").len() + 2
+        })
+    );
     // An array's announced length reserves nothing it has not read.
     assert_eq!(parse(b"*1000000000\r\n:1\r\n"), Ok(None));
 }
