@@ -24,7 +24,9 @@
 // The same allocator as the `connectflow` command, so the comparison is
 // between handlers, not allocators.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: allocator::Mimalloc = allocator::Mimalloc;
+#[path = "../src/cli/allocator.rs"]
+mod allocator;
 
 use axum::body::Bytes;
 use axum::routing::post;

@@ -19,7 +19,9 @@
 // The same allocator as the `connectflow` command: memory per session and
 // instructions per hop are the command's.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: allocator::Mimalloc = allocator::Mimalloc;
+#[path = "../src/cli/allocator.rs"]
+mod allocator;
 
 use connectflow::channel::ussd::gateway::africastalking::AfricasTalking;
 use connectflow::channel::ussd::gateway::GatewayRequest;

@@ -97,6 +97,10 @@
 //! [`ConnectFlow::handle_timeout`], and stores [`ConnectFlow::snapshot`]
 //! between a person's turns — or lets the session service do all of it.
 
+// No `unsafe` here, whatever a build's features (Cargo.toml's lint is
+// `deny` only so that the command's allocator, outside the library, may).
+#![forbid(unsafe_code)]
+
 #[cfg(feature = "admin")]
 pub mod admin;
 #[cfg(any(feature = "ussd", feature = "link"))]

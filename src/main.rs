@@ -3,7 +3,7 @@
 mod cli;
 
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: cli::allocator::Mimalloc = cli::allocator::Mimalloc;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

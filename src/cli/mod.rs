@@ -1,5 +1,6 @@
 //! The subcommands of the `connectflow` program.
 
+pub(crate) mod allocator;
 pub(crate) mod apps;
 pub(crate) mod check;
 pub(crate) mod graph;
