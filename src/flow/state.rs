@@ -149,6 +149,15 @@ pub(crate) struct LoadingInstitutions {
     pub(crate) notice: Option<Notice>,
 }
 
+impl LoadingInstitutions {
+    /// A flow's state before it has asked for the list at all.
+    pub(crate) const UNASKED: LoadingInstitutions = LoadingInstitutions {
+        request: None,
+        attempt: 0,
+        notice: None,
+    };
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct ChoosingInstitution {
     #[serde(default, skip_serializing_if = "Option::is_none")]

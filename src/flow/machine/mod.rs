@@ -112,11 +112,7 @@ impl ConnectFlow {
     pub fn new(config: FlowConfig, now: Timestamp) -> Self {
         let mut flow = ConnectFlow {
             config,
-            state: State::LoadingInstitutions(LoadingInstitutions {
-                request: None,
-                attempt: 0,
-                notice: None,
-            }),
+            state: State::LoadingInstitutions(LoadingInstitutions::UNASKED),
             catalogue: None,
             next_id: 1,
             counters: Counters::default(),

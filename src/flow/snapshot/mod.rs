@@ -110,11 +110,7 @@ impl Snapshot {
         Snapshot {
             v: SNAPSHOT_VERSION,
             config: FlowConfig::default(),
-            state: State::LoadingInstitutions(LoadingInstitutions {
-                request: None,
-                attempt: 0,
-                notice: None,
-            }),
+            state: State::LoadingInstitutions(LoadingInstitutions::UNASKED),
             catalogue: None,
             next_id: 1,
             counters: Counters::default(),
