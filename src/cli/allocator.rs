@@ -12,7 +12,7 @@
 //! future, a turn's record and flow) and some smaller ones (a free block
 //! that happens not to sit on the alignment) went through its generic path,
 //! which over-allocates: 7 of a USSD bank choice's 74 allocations, some
-//! 1,300 of its 53,800 instructions served (issue 13's callgrind profile),
+//! 1,200 of its 53,800 instructions served (issue 13's callgrind profile),
 //! and larger blocks than asked. Known upstream (mimalloc_rust#170,
 //! microsoft/mimalloc#314).
 //!

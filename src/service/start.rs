@@ -40,7 +40,7 @@ impl SessionService {
     /// caller that saves the record only after taking the flow's snapshot
     /// into it, as every save of a turn ([`drive`](Self::drive)) does. The
     /// USSD bank choice is one: the new flow's snapshot was made and
-    /// dropped unread, some 900 instructions of its 55,000 (issue 13).
+    /// dropped unread, some 1,100 instructions of its 55,000 (issue 13).
     ///
     /// [`Snapshot::unstarted`]: crate::flow::Snapshot::unstarted
     pub(crate) fn start_unsaved<S>(

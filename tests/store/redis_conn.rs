@@ -7,6 +7,12 @@
 use super::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// A connection of the test's own to `server`, beside the store's.
+async fn own_connection(server: &RedisServer) -> ::redis::aio::MultiplexedConnection {
+    let client = ::redis::Client::open(server.url()).unwrap();
+    client.get_multiplexed_async_connection().await.unwrap()
+}
+
 /// How many clients the server has, asked on a connection of the test's.
 async fn clients(conn: &mut ::redis::aio::MultiplexedConnection) -> usize {
     let list: String = ::redis::cmd("CLIENT")
@@ -36,8 +42,7 @@ async fn many_callers_share_one_connection() {
     for write in writes.collect::<Vec<_>>() {
         write.await.unwrap();
     }
-    let client = ::redis::Client::open(server.url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut conn = own_connection(&server).await;
     let open = clients(&mut conn).await;
     assert_eq!(open, 2, "clients");
 }
@@ -115,8 +120,7 @@ async fn a_dropped_store_closes_its_connection() {
     let Some(server) = RedisServer::start_or_skip() else {
         return;
     };
-    let client = ::redis::Client::open(server.url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut conn = own_connection(&server).await;
     let store = RedisStore::connect(server.url()).await.unwrap();
     store.get("k").await.unwrap();
     assert_eq!(clients(&mut conn).await, 2);
@@ -269,8 +273,7 @@ async fn passwords_users_and_databases_come_from_the_url() {
     let Some(server) = RedisServer::start_or_skip() else {
         return;
     };
-    let client = ::redis::Client::open(server.url()).unwrap();
-    let mut admin = client.get_multiplexed_async_connection().await.unwrap();
+    let mut admin = own_connection(&server).await;
     for command in [
         &[
             "ACL",
